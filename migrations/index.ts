@@ -1,0 +1,4 @@
+/** Every migration, in order. Listed explicitly so the build, the CLI and jest load the same set. */
+import { KernelFoundation1732300000000 } from './1732300000000-kernel-foundation';
+
+export const MIGRATIONS = [KernelFoundation1732300000000];

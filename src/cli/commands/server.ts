@@ -1,0 +1,73 @@
+/** `secrethub server` and `secrethub migrate`. */
+import type { Command } from 'commander';
+import { loadConfig, type ServerFlags } from '../../config/config';
+import { openDatabase } from '../../database/data-source';
+import { startEmbeddedPostgres } from '../../database/embedded-postgres';
+import { createLogger } from '../../logger';
+import { startServer } from '../../server';
+import { parseFormat, print, printJson } from '../output';
+
+export function registerServerCommands(program: Command): void {
+  program
+    .command('server')
+    .description('Run the SecretHub server')
+    .option('--config <file>', 'configuration file (HCL or JSON)')
+    .option('--data-dir <dir>', 'data directory for the embedded PostgreSQL (default ./data, env SECRETHUB_DATA_DIR)')
+    .option('--listen <host:port>', 'listener address (default 127.0.0.1:8200)')
+    .option('--dev', 'development mode: throw-away database, initialised and unsealed, root token printed')
+    .option('--dev-root-token-id <token>', 'with --dev: use this root token id')
+    .action(async (opts: ServerFlags) => {
+      const config = loadConfig(opts);
+      const log = createLogger(config.logLevel);
+      const server = await startServer(config, log);
+      if (server.dev) {
+        print(
+          [
+            'WARNING! Dev mode: everything is in memory of a throw-away database, initialised and unsealed.',
+            '',
+            `    export VAULT_ADDR='${server.address}'`,
+            '',
+            `Unseal Key: ${server.dev.unsealKey}`,
+            `Root Token: ${server.dev.rootToken}`,
+            '',
+            'Development mode should NOT be used in production.',
+          ].join('\n'),
+        );
+      }
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info(`${signal}: stopping (finishing in-flight requests, sealing, stopping the database)`);
+        server.stop().then(
+          () => process.exit(0),
+          (err: Error) => {
+            log.error(`stop failed: ${err.message}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations and exit')
+    .option('--config <file>', 'configuration file (HCL or JSON)')
+    .option('--data-dir <dir>', 'data directory for the embedded PostgreSQL')
+    .action(async (opts: ServerFlags, cmd: Command) => {
+      const format = parseFormat((cmd.optsWithGlobals() as { format?: string }).format);
+      const config = loadConfig(opts);
+      const log = createLogger(config.logLevel);
+      const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, (m) => log.info(m));
+      try {
+        const { dataSource, applied } = await openDatabase(config.databaseUrl ?? (embedded?.url as string));
+        await dataSource.destroy();
+        if (format === 'json') printJson({ applied });
+        else print(applied.length ? applied.map((n) => `applied ${n}`).join('\n') : 'Schema is up to date.');
+      } finally {
+        await embedded?.stop();
+      }
+    });
+}

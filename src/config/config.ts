@@ -1,0 +1,215 @@
+/**
+ * One typed server configuration: config file (HCL or JSON, Vault's shape) + environment + CLI flags,
+ * parsed once at start-up; anything invalid fails fast with a message naming the setting.
+ *
+ * Storage precedence: DATABASE_URL, then the file's `storage "postgresql" { connection_url }`,
+ * then an embedded PostgreSQL in the data directory.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { parseHclOrJson } from './hcl';
+import { parseDurationSeconds } from '../framework/field-types';
+
+export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+/** NIST SP 800-38D: stay well below 2^32 random-nonce encryptions per AES-GCM key (Vault's default). */
+export const DEFAULT_MAX_ENCRYPTIONS_PER_TERM = 3_865_470_566;
+
+export interface JsonLimits {
+  maxDepth: number;
+  maxStringLength: number;
+  maxObjectEntries: number;
+  maxArrayElements: number;
+}
+
+export interface ListenerConfig {
+  address: string;
+  host: string;
+  port: number;
+  tlsDisable: boolean;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  maxRequestBytes: number;
+  maxRequestDurationSeconds: number;
+  json: JsonLimits;
+  /** OpenBao's listener flag: true (default) makes rekey start/cancel need a sudo token. */
+  disableUnauthedRekeyEndpoints: boolean;
+}
+
+export interface Pkcs11SealConfig {
+  type: 'pkcs11';
+  settings: Record<string, string>;
+}
+
+export interface ServerConfig {
+  listener: ListenerConfig;
+  dataDir: string;
+  /** Set when PostgreSQL is external; undefined means the embedded server in dataDir. */
+  databaseUrl?: string;
+  seal?: Pkcs11SealConfig;
+  clusterName?: string;
+  maxEncryptionsPerTerm: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  dev: boolean;
+  devRootTokenId?: string;
+}
+
+export interface ServerFlags {
+  config?: string;
+  dataDir?: string;
+  listen?: string;
+  dev?: boolean;
+  devRootTokenId?: string;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Doc = Record<string, unknown>;
+
+/** HCL blocks come as `[{ label: [ { ...body } ] }]`; JSON configs may give `{ label: { ...body } }`. */
+function blocks(doc: Doc, name: string): { label: string; body: Doc }[] {
+  const raw = doc[name];
+  if (raw === undefined) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  const out: { label: string; body: Doc }[] = [];
+  for (const item of list) {
+    if (!item || typeof item !== 'object') throw new ConfigError(`${name}: expected a block`);
+    for (const [label, value] of Object.entries(item as Doc)) {
+      const bodies = Array.isArray(value) ? value : [value];
+      for (const body of bodies) out.push({ label, body: (body ?? {}) as Doc });
+    }
+  }
+  return out;
+}
+
+function str(body: Doc, key: string, where: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new ConfigError(`${where}.${key}: expected a string`);
+}
+
+function bool(body: Doc, key: string, where: string, dflt: boolean): boolean {
+  const v = body[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === '1' || v === 1) return true;
+  if (v === 'false' || v === '0' || v === 0) return false;
+  throw new ConfigError(`${where}.${key}: expected true or false`);
+}
+
+function int(body: Doc, key: string, where: string, dflt: number, min = 1): number {
+  const v = body[key];
+  if (v === undefined || v === null) return dflt;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`${where}.${key}: expected an integer ≥ ${min}`);
+  return n;
+}
+
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address.trim());
+  if (!m) throw new ConfigError(`listener address "${address}" must be host:port`);
+  const port = Number(m[2]);
+  if (port < 0 || port > 65535) throw new ConfigError(`listener address "${address}": bad port`);
+  return { host: m[1] || '0.0.0.0', port };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+function listenerFrom(body: Doc, listenFlag: string | undefined): ListenerConfig {
+  const where = 'listener "tcp"';
+  const address = listenFlag ?? str(body, 'address', where) ?? '127.0.0.1:8200';
+  const { host, port } = splitHostPort(address);
+  const tlsCertFile = str(body, 'tls_cert_file', where);
+  const tlsKeyFile = str(body, 'tls_key_file', where);
+  const tlsDisable = bool(body, 'tls_disable', where, false);
+  if (!tlsDisable && (!tlsCertFile || !tlsKeyFile) && !isLoopback(host)) {
+    throw new ConfigError(
+      `listener on ${address} is not loopback and has no TLS: set tls_cert_file and tls_key_file, or tls_disable = true`,
+    );
+  }
+  const maxRequestDuration = str(body, 'max_request_duration', where);
+  return {
+    address,
+    host,
+    port,
+    tlsDisable: tlsDisable || !tlsCertFile || !tlsKeyFile,
+    tlsCertFile: tlsDisable ? undefined : tlsCertFile,
+    tlsKeyFile: tlsDisable ? undefined : tlsKeyFile,
+    maxRequestBytes: int(body, 'max_request_size', where, DEFAULT_MAX_REQUEST_BYTES),
+    maxRequestDurationSeconds: maxRequestDuration ? parseDurationSeconds(maxRequestDuration) : 90,
+    json: {
+      maxDepth: int(body, 'max_json_depth', where, 300),
+      maxStringLength: int(body, 'max_json_string_value_length', where, 1024 * 1024),
+      maxObjectEntries: int(body, 'max_json_object_entry_count', where, 10_000),
+      maxArrayElements: int(body, 'max_json_array_element_count', where, 10_000),
+    },
+    disableUnauthedRekeyEndpoints: bool(body, 'disable_unauthed_rekey_endpoints', where, true),
+  };
+}
+
+/** Builds the configuration from a parsed document, the environment and the command-line flags. */
+export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags): ServerConfig {
+  const listeners = blocks(doc, 'listener');
+  for (const l of listeners) if (l.label !== 'tcp') throw new ConfigError(`listener "${l.label}": only "tcp" is supported`);
+  if (listeners.length > 1) throw new ConfigError('only one listener "tcp" block is supported');
+  const listener = listenerFrom(listeners[0]?.body ?? {}, flags.listen ?? env.SECRETHUB_LISTEN);
+
+  const storages = blocks(doc, 'storage');
+  for (const s of storages) if (s.label !== 'postgresql') throw new ConfigError(`storage "${s.label}": only "postgresql" is supported`);
+  const fileUrl = storages[0] ? str(storages[0].body, 'connection_url', 'storage "postgresql"') : undefined;
+
+  const seals = blocks(doc, 'seal');
+  let seal: Pkcs11SealConfig | undefined;
+  if (seals.length > 0) {
+    if (seals[0].label !== 'pkcs11') throw new ConfigError(`seal "${seals[0].label}": only "pkcs11" is supported`);
+    const settings: Record<string, string> = {};
+    for (const k of Object.keys(seals[0].body)) settings[k] = str(seals[0].body, k, 'seal "pkcs11"') ?? '';
+    seal = { type: 'pkcs11', settings };
+  }
+
+  const logLevel = (str(doc, 'log_level', 'config') ?? env.SECRETHUB_LOG_LEVEL ?? 'info').toLowerCase();
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`log_level "${logLevel}" is not one of debug, info, warn, error`);
+
+  const dev = flags.dev === true;
+  return {
+    listener,
+    dataDir: resolve(flags.dataDir ?? env.SECRETHUB_DATA_DIR ?? str(doc, 'data_dir', 'config') ?? './data'),
+    databaseUrl: env.DATABASE_URL || fileUrl || undefined,
+    seal,
+    clusterName: str(doc, 'cluster_name', 'config'),
+    maxEncryptionsPerTerm: int(doc, 'barrier_max_encryptions_per_term', 'config', DEFAULT_MAX_ENCRYPTIONS_PER_TERM),
+    logLevel: logLevel as ServerConfig['logLevel'],
+    dev,
+    devRootTokenId: flags.devRootTokenId,
+  };
+}
+
+export function loadConfig(flags: ServerFlags, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  let doc: Doc = {};
+  const file = flags.config ?? env.SECRETHUB_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    try {
+      doc = parseHclOrJson(text);
+    } catch (err) {
+      throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  return buildConfig(doc, env, flags);
+}

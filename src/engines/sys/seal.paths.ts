@@ -1,0 +1,259 @@
+/**
+ * sys/ routes of the seal: init, unseal, seal, seal-status, health, leader, key-status, rotate, rekey.
+ * The special handlers (init, unseal, seal-status, health, leader, rekey) answer bare JSON;
+ * key-status answers Vault's envelope with its data also at the top level.
+ */
+import { badRequest } from '../../kernel/errors';
+import type { RekeyService } from '../../kernel/seal/rekey.service';
+import type { SealService } from '../../kernel/seal/seal.service';
+import { BUILD_DATE, REPORTED_VERSION } from '../../version';
+import { toBool, toInt, toStringList, toStringValue, pickCaseInsensitive } from '../../framework/field-types';
+import { logical, raw, type Authentication, type RequestContext, type RouteDefinition } from '../../framework/route';
+import type { Barrier } from '../../kernel/barrier/barrier';
+
+export interface SealPathsDeps {
+  seal: SealService;
+  rekey: RekeyService;
+  barrier: Barrier;
+  /** OpenBao's listener flag; true (default): starting or cancelling a rekey needs a sudo token. */
+  disableUnauthedRekeyEndpoints: boolean;
+}
+
+function field(ctx: RequestContext, name: string): unknown {
+  return pickCaseInsensitive(ctx.body, name);
+}
+
+function optionalInt(ctx: RequestContext, name: string): number {
+  const v = field(ctx, name);
+  return v === undefined || v === null || v === '' ? 0 : toInt(name, v);
+}
+
+function optionalBool(ctx: RequestContext, name: string): boolean {
+  const v = field(ctx, name);
+  return v === undefined || v === null ? false : toBool(name, v);
+}
+
+function optionalString(ctx: RequestContext, name: string): string | undefined {
+  const v = field(ctx, name);
+  return v === undefined || v === null ? undefined : toStringValue(name, v);
+}
+
+function refusePgp(ctx: RequestContext, names: string[]): void {
+  for (const name of names) {
+    const v = field(ctx, name);
+    if (v === undefined || v === null || v === '') continue;
+    if (toStringList(name, v).length > 0) throw badRequest(`${name}: PGP-encrypted key shares are not supported by this server`);
+  }
+}
+
+const HEALTH_CODES = {
+  activecode: 200,
+  standbycode: 429,
+  drsecondarycode: 472,
+  performancestandbycode: 473,
+  sealedcode: 503,
+  uninitcode: 501,
+} as const;
+
+function healthCode(query: URLSearchParams, name: keyof typeof HEALTH_CODES): number {
+  const value = query.get(name);
+  if (value === null) return HEALTH_CODES[name];
+  const code = Number(value);
+  if (!/^\d+$/.test(value) || code < 100 || code > 599) throw badRequest(`bad value for ${name} parameter`);
+  return code;
+}
+
+function healthBool(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  if (value === null) return false;
+  try {
+    return value === '' ? true : toBool(name, value);
+  } catch {
+    throw badRequest(`bad value for ${name} parameter`);
+  }
+}
+
+export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
+  const { seal, rekey, barrier } = deps;
+  const rekeyControl: Authentication = deps.disableUnauthedRekeyEndpoints ? 'sudo' : 'none';
+
+  return [
+    {
+      path: 'sys/init',
+      auth: 'none',
+      allowedWhileSealed: true,
+      help: 'Initialise a new server: GET tells whether it is initialised; PUT creates the root key, the unseal shares and the root token.',
+      handlers: {
+        read: async () => raw(200, { initialized: await seal.isInitialized() }),
+        update: async (ctx) => {
+          refusePgp(ctx, ['pgp_keys', 'root_token_pgp_key', 'recovery_pgp_keys']);
+          if (optionalInt(ctx, 'recovery_shares') > 0 || optionalInt(ctx, 'recovery_threshold') > 0) {
+            throw badRequest('parameters recovery_shares,recovery_threshold not applicable to seal type shamir');
+          }
+          const stored = optionalInt(ctx, 'stored_shares');
+          if (stored > 0) throw badRequest('stored_shares is not applicable to seal type shamir');
+          const result = await seal.initialize({ secretShares: optionalInt(ctx, 'secret_shares'), secretThreshold: optionalInt(ctx, 'secret_threshold') });
+          return raw(200, {
+            keys: result.keys.map((k) => k.toString('hex')),
+            keys_base64: result.keys.map((k) => k.toString('base64')),
+            root_token: result.rootToken,
+          });
+        },
+      },
+    },
+    {
+      path: 'sys/seal-status',
+      auth: 'none',
+      allowedWhileSealed: true,
+      help: 'The seal status: initialised, sealed, threshold, shares and unseal progress.',
+      handlers: { read: async () => raw(200, await seal.status()) },
+    },
+    {
+      path: 'sys/unseal',
+      auth: 'none',
+      allowedWhileSealed: true,
+      help: 'Submit one unseal key share (hex or base64), or reset the progress.',
+      handlers: {
+        update: async (ctx) => {
+          if (optionalBool(ctx, 'migrate')) throw badRequest('seal migration is not supported');
+          return raw(200, await seal.submitUnsealKey(optionalString(ctx, 'key'), optionalBool(ctx, 'reset')));
+        },
+      },
+    },
+    {
+      path: 'sys/seal',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      help: 'Seal the server: key material is dropped from memory until it is unsealed again.',
+      handlers: {
+        update: async () => {
+          await seal.seal();
+          return raw(204);
+        },
+      },
+    },
+    {
+      path: 'sys/health',
+      auth: 'none',
+      allowedWhileSealed: true,
+      help: 'Health with status codes: 200 active, 429 standby, 501 not initialised, 503 sealed; query parameters override the codes.',
+      handlers: {
+        read: async (ctx) => {
+          const status = await seal.status();
+          const body = {
+            initialized: status.initialized,
+            sealed: status.sealed,
+            standby: false,
+            performance_standby: false,
+            replication_performance_mode: 'disabled',
+            replication_dr_mode: 'disabled',
+            server_time_utc: Math.floor(Date.now() / 1000),
+            version: REPORTED_VERSION,
+            build_date: BUILD_DATE,
+            enterprise: false,
+            echo_duration_ms: 0,
+            clock_skew_ms: 0,
+            replication_primary_canary_age_ms: 0,
+            ...(status.cluster_name ? { cluster_name: status.cluster_name, cluster_id: status.cluster_id } : {}),
+          };
+          healthBool(ctx.query, 'standbyok');
+          healthBool(ctx.query, 'perfstandbyok');
+          const codes = Object.fromEntries(Object.keys(HEALTH_CODES).map((k) => [k, healthCode(ctx.query, k as keyof typeof HEALTH_CODES)]));
+          const code = !status.initialized ? codes.uninitcode : status.sealed ? codes.sealedcode : codes.activecode;
+          return raw(code, body);
+        },
+      },
+    },
+    {
+      path: 'sys/leader',
+      auth: 'none',
+      allowedWhileSealed: false,
+      help: 'High-availability status of this node.',
+      handlers: {
+        read: async () =>
+          raw(200, {
+            ha_enabled: false,
+            is_self: false,
+            active_time: '0001-01-01T00:00:00Z',
+            leader_address: '',
+            leader_cluster_address: '',
+            performance_standby: false,
+            performance_standby_last_remote_wal: 0,
+          }),
+      },
+    },
+    {
+      path: 'sys/key-status',
+      auth: 'token',
+      allowedWhileSealed: false,
+      injectDataAtTopLevel: true,
+      mountType: 'system',
+      help: 'The active barrier key term, when it was installed and how many encryptions it has done.',
+      handlers: {
+        read: async () => {
+          const s = barrier.keyStatus();
+          return logical({ term: s.term, install_time: s.installTime.toISOString(), encryptions: s.encryptions });
+        },
+      },
+    },
+    ...['sys/rotate', 'sys/rotate/keyring'].map(
+      (path): RouteDefinition => ({
+        path,
+        auth: 'sudo',
+        allowedWhileSealed: false,
+        injectDataAtTopLevel: true,
+        mountType: 'system',
+        help: 'Rotate the barrier encryption key: new writes use a new key term; old terms stay for reading.',
+        handlers: {
+          update: async () => {
+            await barrier.rotate();
+            return null;
+          },
+        },
+      }),
+    ),
+    {
+      path: 'sys/rekey/init',
+      auth: { read: 'none', update: rekeyControl, delete: rekeyControl },
+      allowedWhileSealed: false,
+      help: 'Start, inspect or cancel a rekey (new unseal shares for the same root key).',
+      handlers: {
+        read: async () => raw(200, await rekey.status()),
+        update: async (ctx) => {
+          refusePgp(ctx, ['pgp_keys']);
+          if (optionalBool(ctx, 'backup')) throw badRequest('backup requires pgp_keys, which are not supported by this server');
+          const status = await rekey.start({
+            secretShares: optionalInt(ctx, 'secret_shares'),
+            secretThreshold: optionalInt(ctx, 'secret_threshold'),
+            requireVerification: optionalBool(ctx, 'require_verification'),
+          });
+          return raw(200, status);
+        },
+        delete: async (ctx) => {
+          await rekey.cancel(optionalString(ctx, 'nonce') ?? ctx.query.get('nonce') ?? undefined);
+          return raw(204);
+        },
+      },
+    },
+    {
+      path: 'sys/rekey/update',
+      auth: 'none',
+      allowedWhileSealed: false,
+      help: 'Submit one current unseal share for the rekey in progress (with its nonce).',
+      handlers: {
+        update: async (ctx) => raw(200, await rekey.update(optionalString(ctx, 'key'), optionalString(ctx, 'nonce'))),
+      },
+    },
+    {
+      path: 'sys/rekey/verify',
+      auth: { read: 'none', update: 'none', delete: rekeyControl },
+      allowedWhileSealed: false,
+      help: 'Verify the new shares of a rekey started with require_verification.',
+      handlers: {
+        read: async () => raw(200, rekey.verifyStatus()),
+        update: async (ctx) => raw(200, await rekey.verify(optionalString(ctx, 'key'), optionalString(ctx, 'nonce'))),
+        delete: async () => raw(200, await rekey.resetVerification()),
+      },
+    },
+  ];
+}

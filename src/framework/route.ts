@@ -1,0 +1,63 @@
+/**
+ * Routes declared as data. The request pipeline is the only caller of handlers: it canonicalises
+ * the path, checks the seal, authenticates, authorises and maps errors; handlers never do.
+ */
+import type { TokenInfo } from '../kernel/token/token.store';
+
+/** Logical operations (Vault's): GET=read, LIST or ?list=true=list, PUT/POST=update, ... */
+export type Operation = 'read' | 'list' | 'update' | 'patch' | 'delete';
+
+export interface RequestContext {
+  requestId: string;
+  operation: Operation;
+  /** HEAD requests run the read handler and send no body. */
+  head: boolean;
+  path: string;
+  query: URLSearchParams;
+  body: Record<string, unknown>;
+  remoteAddress: string;
+  clientToken?: string;
+  token?: TokenInfo;
+}
+
+/** A bare JSON response (Vault's special sys handlers) or an empty 204. */
+export interface RawResponse {
+  kind: 'raw';
+  status: number;
+  body?: unknown;
+}
+
+/** A logical response, sent in Vault's envelope. */
+export interface LogicalResponse {
+  kind: 'logical';
+  data: Record<string, unknown> | null;
+  warnings?: string[];
+}
+
+export type HandlerResult = RawResponse | LogicalResponse | null;
+
+export type Handler = (ctx: RequestContext) => Promise<HandlerResult>;
+
+/**
+ * Who may call a route. 'none': unauthenticated. 'token': any valid token whose policies allow the
+ * operation. 'sudo': additionally a sudo-protected path.
+ */
+export type Authentication = 'none' | 'token' | 'sudo';
+
+export interface RouteDefinition {
+  path: string;
+  auth: Authentication | Partial<Record<Operation, Authentication>>;
+  allowedWhileSealed: boolean;
+  /** Legacy sys routes copy `data` keys to the top level of the envelope. */
+  injectDataAtTopLevel?: boolean;
+  mountType?: string;
+  handlers: Partial<Record<Operation, Handler>>;
+  help: string;
+}
+
+export function authFor(route: RouteDefinition, operation: Operation): Authentication {
+  return typeof route.auth === 'string' ? route.auth : (route.auth[operation] ?? 'token');
+}
+
+export const raw = (status: number, body?: unknown): RawResponse => ({ kind: 'raw', status, body });
+export const logical = (data: Record<string, unknown> | null, warnings?: string[]): LogicalResponse => ({ kind: 'logical', data, warnings });

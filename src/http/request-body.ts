@@ -1,0 +1,46 @@
+/**
+ * Request bodies, as lenient as Vault's: JSON (also when sent form-encoded, as `curl -d` does),
+ * real form bodies, and empty bodies. Limits are checked on the bytes before parsing; keys that
+ * could pollute prototypes (`__proto__`, `constructor.prototype`) are refused.
+ */
+import secureJsonParse from 'secure-json-parse';
+import type { JsonLimits } from '../config/config';
+import { ApiError, badRequest } from '../kernel/errors';
+import { jsonLimitError } from './json-limits';
+
+export type Body = Record<string, unknown>;
+
+function looksLikeJson(bytes: Buffer): boolean {
+  for (const c of bytes) {
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    return c === 0x7b;
+  }
+  return false;
+}
+
+function parseForm(text: string): Body {
+  const out: Body = Object.create(null);
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') throw badRequest(`invalid form field "${k}"`);
+    out[k] = v;
+  }
+  return { ...out };
+}
+
+export function parseRequestBody(bytes: Buffer | undefined, contentType: string | undefined, limits: JsonLimits): Body {
+  if (!bytes || bytes.length === 0) return {};
+  const isForm = (contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded');
+  if (isForm && !looksLikeJson(bytes)) return parseForm(bytes.toString('utf8'));
+  if (bytes.every((c) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d)) return {};
+  const problem = jsonLimitError(bytes, limits);
+  if (problem) throw badRequest(problem);
+  let value: unknown;
+  try {
+    value = secureJsonParse.parse(bytes.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (err) {
+    if (err instanceof SyntaxError) throw badRequest('failed to parse JSON input: ' + err.message);
+    throw new ApiError(400, ['failed to parse JSON input: forbidden key (__proto__ or constructor.prototype)']);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('failed to parse JSON input: the body must be a JSON object');
+  return value as Body;
+}

@@ -1,0 +1,23 @@
+/** The one HTTP entry for `/v1/*`: hands every request to the request pipeline. */
+import { All, Controller, Inject, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RequestPipeline } from '../kernel/router/request-pipeline';
+
+@Controller()
+export class VaultApiController {
+  constructor(@Inject(RequestPipeline) private readonly pipeline: RequestPipeline) {}
+
+  @All(['v1', 'v1/*'])
+  async handle(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const url = req.raw.url ?? '/';
+    const out = await this.pipeline.handle({
+      method: req.method,
+      url: url.replace(/^\/v1\/?/, ''),
+      headers: req.headers,
+      body: Buffer.isBuffer(req.body) ? req.body : undefined,
+      remoteAddress: req.socket.remoteAddress ?? '',
+    });
+    reply.status(out.status).headers(out.headers);
+    await reply.send(out.body);
+  }
+}

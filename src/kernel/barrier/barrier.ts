@@ -1,0 +1,186 @@
+/**
+ * The barrier: encrypts and decrypts every secret value with the active keyring term, binding each
+ * ciphertext to its location. See README.md for the invariants.
+ */
+import { aeadDecrypt, aeadEncrypt, aeadTerm, IntegrityError } from '../../crypto/aead';
+import { zero } from '../../crypto/hmac';
+import { randomKey } from '../../crypto/random';
+import { AsyncMutex } from '../async-mutex';
+import type { BarrierRepository } from './barrier.repository';
+import { Keyring } from './keyring';
+
+export const KEYRING_LOCATION = 'barrier_keyring/keyring_ciphertext/1';
+/** Persist the active term's counter at least this often; also the safety margin added on unseal. */
+export const COUNTER_FLUSH_EVERY = 4096;
+/** Hard stop: no term may ever pass 2^32 encryptions, whatever the configuration. */
+const HARD_LIMIT = 2 ** 32 - 1;
+
+export class BarrierSealedError extends Error {
+  constructor() {
+    super('Vault is sealed');
+    this.name = 'BarrierSealedError';
+  }
+}
+
+export interface KeyStatus {
+  term: number;
+  installTime: Date;
+  encryptions: number;
+}
+
+export interface BarrierOptions {
+  maxEncryptionsPerTerm: number;
+  log: (message: string) => void;
+}
+
+export class Barrier {
+  private rootKey: Buffer | null = null;
+  private keyring: Keyring | null = null;
+  private encryptions = 0;
+  private flushedEncryptions = 0;
+  private readonly rotation = new AsyncMutex();
+
+  constructor(
+    private readonly repository: BarrierRepository,
+    private readonly options: BarrierOptions,
+  ) {}
+
+  get sealed(): boolean {
+    return this.keyring === null;
+  }
+
+  /** A fresh keyring with term 1, encrypted under `rootKey`, for the init transaction. */
+  static newKeyringCiphertext(rootKey: Buffer, installedAt: Date): Buffer {
+    const keyring = new Keyring([{ term: 1, installedAt, key: randomKey() }]);
+    const plain = keyring.serialize();
+    try {
+      return aeadEncrypt(rootKey, 0, plain, KEYRING_LOCATION);
+    } finally {
+      zero(plain);
+      keyring.zero();
+    }
+  }
+
+  /** Opens the barrier with the root key. Throws IntegrityError when the key does not fit. */
+  async unseal(rootKey: Buffer): Promise<void> {
+    const stored = await this.repository.load();
+    if (!stored) throw new Error('barrier has no keyring: not initialised');
+    const keyring = Barrier.decryptKeyring(rootKey, stored.ciphertext);
+    try {
+      this.install(rootKey, keyring, await this.repository.encryptionsFor(keyring.active.term));
+    } catch (err) {
+      keyring.zero();
+      throw err;
+    }
+  }
+
+  /** Opens the barrier from a keyring ciphertext (init does this inside its transaction). */
+  open(rootKey: Buffer, keyringCiphertext: Buffer, countedEncryptions: number): void {
+    this.install(rootKey, Barrier.decryptKeyring(rootKey, keyringCiphertext), countedEncryptions);
+  }
+
+  private static decryptKeyring(rootKey: Buffer, ciphertext: Buffer): Keyring {
+    const plain = aeadDecrypt(rootKey, ciphertext, KEYRING_LOCATION);
+    try {
+      return Keyring.deserialize(plain);
+    } finally {
+      zero(plain);
+    }
+  }
+
+  private install(rootKey: Buffer, keyring: Keyring, countedEncryptions: number): void {
+    this.seal();
+    this.rootKey = Buffer.from(rootKey);
+    this.keyring = keyring;
+    this.encryptions = countedEncryptions + COUNTER_FLUSH_EVERY;
+    this.flushedEncryptions = countedEncryptions;
+  }
+
+  /** Zeroes all key material. */
+  seal(): void {
+    if (this.keyring && this.encryptions > this.flushedEncryptions) this.flushCounter();
+    zero(this.rootKey);
+    this.keyring?.zero();
+    this.rootKey = null;
+    this.keyring = null;
+  }
+
+  /** The root key, for the seal to re-wrap during rekey. Callers must not keep it. */
+  currentRootKey(): Buffer {
+    if (!this.rootKey) throw new BarrierSealedError();
+    return this.rootKey;
+  }
+
+  async encrypt(location: string, plaintext: Buffer): Promise<Buffer> {
+    if (!this.keyring) throw new BarrierSealedError();
+    if (this.encryptions >= this.options.maxEncryptionsPerTerm) await this.rotateIfStillDue();
+    const keyring = this.keyring;
+    if (!keyring) throw new BarrierSealedError();
+    if (this.encryptions >= HARD_LIMIT) throw new Error('barrier key term exhausted; rotation failed');
+    this.encryptions++;
+    if (this.encryptions - this.flushedEncryptions >= COUNTER_FLUSH_EVERY) this.flushCounter();
+    return aeadEncrypt(keyring.active.key, keyring.active.term, plaintext, location);
+  }
+
+  decrypt(location: string, blob: Buffer): Buffer {
+    if (!this.keyring) throw new BarrierSealedError();
+    const term = aeadTerm(blob);
+    const key = this.keyring.keyFor(term);
+    if (!key) throw new IntegrityError(`ciphertext at ${location} names unknown key term ${term}`);
+    return aeadDecrypt(key, blob, location);
+  }
+
+  keyStatus(): KeyStatus {
+    if (!this.keyring) throw new BarrierSealedError();
+    return { term: this.keyring.active.term, installTime: this.keyring.active.installedAt, encryptions: this.encryptions };
+  }
+
+  /** Adds a new active term (sys/rotate). Returns the new term. */
+  rotate(): Promise<number> {
+    return this.rotation.run(() => this.rotateNow());
+  }
+
+  private rotateIfStillDue(): Promise<number | void> {
+    return this.rotation.run(async () => {
+      if (this.keyring && this.encryptions >= this.options.maxEncryptionsPerTerm) {
+        this.options.log(`barrier: term ${this.keyring.active.term} reached ${this.encryptions} encryptions; rotating`);
+        return this.rotateNow();
+      }
+    });
+  }
+
+  private async rotateNow(): Promise<number> {
+    const keyring = this.keyring;
+    const rootKey = this.rootKey;
+    if (!keyring || !rootKey) throw new BarrierSealedError();
+    const installedAt = new Date();
+    const next = keyring.withNewTerm(randomKey(), installedAt);
+    const plain = next.serialize();
+    let ciphertext: Buffer;
+    try {
+      ciphertext = aeadEncrypt(rootKey, 0, plain, KEYRING_LOCATION);
+    } finally {
+      zero(plain);
+    }
+    await this.repository.saveRotation(keyring.active.term, ciphertext, next.active.term, installedAt, this.encryptions);
+    if (this.keyring !== keyring) {
+      // Sealed while the rotation committed: the committed keyring is authoritative on the next unseal.
+      next.active.key.fill(0);
+      throw new BarrierSealedError();
+    }
+    this.keyring = next;
+    this.encryptions = 0;
+    this.flushedEncryptions = 0;
+    return next.active.term;
+  }
+
+  private flushCounter(): void {
+    const keyring = this.keyring;
+    if (!keyring) return;
+    const count = this.encryptions;
+    this.flushedEncryptions = count;
+    this.repository.recordEncryptions(keyring.active.term, count).catch((err: Error) => {
+      this.options.log(`barrier: could not persist the encryption counter: ${err.message}`);
+    });
+  }
+}

@@ -1,0 +1,19 @@
+/** Small kernel secrets (HMAC salts, signing keys), each stored as barrier ciphertext. */
+import type { DataSource, EntityManager } from 'typeorm';
+
+export function kernelSecretLocation(name: string): string {
+  return `kernel_secrets/value_ciphertext/${name}`;
+}
+
+export class KernelSecretsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async get(name: string): Promise<Buffer | undefined> {
+    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query('SELECT value_ciphertext FROM kernel_secrets WHERE name = $1', [name]);
+    return rows[0]?.value_ciphertext;
+  }
+
+  async insert(manager: EntityManager, name: string, ciphertext: Buffer): Promise<void> {
+    await manager.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2)', [name, ciphertext]);
+  }
+}

@@ -1,0 +1,35 @@
+/** The seal configuration row: shares, threshold, the wrapped root key and the cluster identity. */
+import type { DataSource, EntityManager } from 'typeorm';
+import { SealConfigEntity } from '../../database/entities';
+
+export interface StoredSealConfig {
+  sealType: string;
+  secretShares: number;
+  secretThreshold: number;
+  rootKeyWrapped: Buffer;
+  clusterName: string;
+  clusterId: string;
+}
+
+export class SealRepository {
+  constructor(readonly dataSource: DataSource) {}
+
+  async load(): Promise<StoredSealConfig | undefined> {
+    const row = await this.dataSource.getRepository(SealConfigEntity).findOneBy({ id: 1 });
+    return row ?? undefined;
+  }
+
+  /** Fails with a unique violation when another node initialised first. */
+  async insert(manager: EntityManager, config: StoredSealConfig): Promise<void> {
+    await manager.getRepository(SealConfigEntity).insert({ id: 1, ...config });
+  }
+
+  /** Rekey commit: new share layout and the root key under the new unseal key, atomically. */
+  async replaceUnsealKey(expectedWrapped: Buffer, shares: number, threshold: number, wrapped: Buffer): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const rows: { root_key_wrapped: Buffer }[] = await m.query('SELECT root_key_wrapped FROM seal_config WHERE id = 1 FOR UPDATE');
+      if (!rows[0] || !rows[0].root_key_wrapped.equals(expectedWrapped)) throw new Error('seal configuration changed concurrently');
+      await m.query('UPDATE seal_config SET secret_shares = $1, secret_threshold = $2, root_key_wrapped = $3, updated_at = now() WHERE id = 1', [shares, threshold, wrapped]);
+    });
+  }
+}

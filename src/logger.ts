@@ -1,0 +1,18 @@
+/** The server log: one line per event on stderr. Never pass secrets here (tokens, keys, bodies). */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+  const at = (lvl: LogLevel) => (message: string) => {
+    if (ORDER[lvl] >= ORDER[level]) write(`${new Date().toISOString()} [${lvl.toUpperCase()}] ${message}`);
+  };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}

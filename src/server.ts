@@ -1,0 +1,120 @@
+/**
+ * The composition root: storage → migrations → kernel → request pipeline → HTTP listener.
+ * Also the graceful stop: stop accepting, finish in-flight requests, seal, close the database,
+ * stop the embedded PostgreSQL.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { ServerConfig } from './config/config';
+import { openDatabase } from './database/data-source';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres';
+import { sealPaths } from './engines/sys/seal.paths';
+import { createApiServer, type HttpServerHandle } from './http/http-server';
+import { Barrier } from './kernel/barrier/barrier';
+import { BarrierRepository } from './kernel/barrier/barrier.repository';
+import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
+import { RequestPipeline } from './kernel/router/request-pipeline';
+import { RekeyService } from './kernel/seal/rekey.service';
+import { ShamirSealProvider } from './kernel/seal/seal-provider';
+import { SealRepository } from './kernel/seal/seal.repository';
+import { SealService } from './kernel/seal/seal.service';
+import { TokenRepository } from './kernel/token/token.repository';
+import { TokenStore } from './kernel/token/token.store';
+import type { Logger } from './logger';
+
+export interface Kernel {
+  dataSource: DataSource;
+  barrier: Barrier;
+  seal: SealService;
+  rekey: RekeyService;
+  tokenStore: TokenStore;
+}
+
+/** Builds the kernel on an open, migrated DataSource. */
+export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, 'maxEncryptionsPerTerm' | 'clusterName' | 'seal'>, log: Logger): Kernel {
+  if (config.seal) throw new Error('seal "pkcs11" is not available in this build yet; remove the seal stanza to use Shamir');
+  const info = (m: string) => log.info(m);
+  const barrierRepository = new BarrierRepository(dataSource);
+  const barrier = new Barrier(barrierRepository, { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, log: info });
+  const secrets = new KernelSecretsRepository(dataSource);
+  const tokens = new TokenRepository(dataSource);
+  const tokenStore = new TokenStore(tokens, secrets, barrier);
+  const seals = new SealRepository(dataSource);
+  const seal = new SealService({
+    dataSource,
+    seals,
+    barrierRepository,
+    barrier,
+    tokens,
+    tokenStore,
+    secrets,
+    provider: new ShamirSealProvider(),
+    clusterName: config.clusterName,
+    maxEncryptionsPerTerm: config.maxEncryptionsPerTerm,
+    log: info,
+  });
+  const rekey = new RekeyService(seal, seals, barrier, info);
+  return { dataSource, barrier, seal, rekey, tokenStore };
+}
+
+export interface RunningServer {
+  address: string;
+  kernel: Kernel;
+  /** Dev mode only: the unseal key and root token. */
+  dev?: { unsealKey: string; rootToken: string };
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let devDir: string | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    const dataDir = config.dev ? (devDir = mkdtempSync(join(tmpdir(), 'secrethub-dev-'))) : config.dataDir;
+    embedded = await startEmbeddedPostgres(dataDir, (m) => log.info(m));
+    url = embedded.url;
+  }
+  let dataSource: DataSource | undefined;
+  let http: HttpServerHandle | undefined;
+  const cleanup = async () => {
+    await http?.close().catch((e: Error) => log.error(`stop: http: ${e.message}`));
+    await dataSource?.destroy().catch((e: Error) => log.error(`stop: database: ${e.message}`));
+    await embedded?.stop().catch((e: Error) => log.error(`stop: embedded PostgreSQL: ${e.message}`));
+    if (devDir) rmSync(devDir, { recursive: true, force: true });
+  };
+  try {
+    const opened = await openDatabase(url);
+    dataSource = opened.dataSource;
+    for (const name of opened.applied) log.info(`migration applied: ${name}`);
+    const kernel = buildKernel(dataSource, config, log);
+    const routes = sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints });
+    const pipeline = new RequestPipeline(routes, kernel.seal, kernel.tokenStore, config.listener, log);
+    http = await createApiServer(pipeline, config.listener, log);
+    const address = await http.listen();
+    log.info(`listening on ${address}`);
+
+    let dev: RunningServer['dev'];
+    if (config.dev && !(await kernel.seal.isInitialized())) {
+      const init = await kernel.seal.initialize({ secretShares: 1, secretThreshold: 1, rootTokenId: config.devRootTokenId });
+      const unsealKey = init.keys[0].toString('base64');
+      await kernel.seal.submitUnsealKey(unsealKey, false);
+      dev = { unsealKey, rootToken: init.rootToken };
+    }
+    return {
+      address,
+      kernel,
+      dev,
+      async stop() {
+        await http?.close().catch((e: Error) => log.error(`stop: http: ${e.message}`));
+        http = undefined;
+        await kernel.seal.seal();
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
