@@ -67,16 +67,17 @@ export class Barrier {
     if (!stored) throw new Error('barrier has no keyring: not initialised');
     const keyring = Barrier.decryptKeyring(rootKey, stored.ciphertext);
     try {
-      this.install(rootKey, keyring, await this.repository.encryptionsFor(keyring.active.term));
+      // Counts since the last flush may be lost in a crash: assume the worst.
+      this.install(rootKey, keyring, await this.repository.encryptionsFor(keyring.active.term), COUNTER_FLUSH_EVERY);
     } catch (err) {
       keyring.zero();
       throw err;
     }
   }
 
-  /** Opens the barrier from a keyring ciphertext (init does this inside its transaction). */
-  open(rootKey: Buffer, keyringCiphertext: Buffer, countedEncryptions: number): void {
-    this.install(rootKey, Barrier.decryptKeyring(rootKey, keyringCiphertext), countedEncryptions);
+  /** Opens a brand-new keyring (init does this inside its transaction; its count is exactly 0). */
+  openNew(rootKey: Buffer, keyringCiphertext: Buffer): void {
+    this.install(rootKey, Barrier.decryptKeyring(rootKey, keyringCiphertext), 0, 0);
   }
 
   private static decryptKeyring(rootKey: Buffer, ciphertext: Buffer): Keyring {
@@ -88,11 +89,11 @@ export class Barrier {
     }
   }
 
-  private install(rootKey: Buffer, keyring: Keyring, countedEncryptions: number): void {
+  private install(rootKey: Buffer, keyring: Keyring, countedEncryptions: number, margin: number): void {
     this.seal();
     this.rootKey = Buffer.from(rootKey);
     this.keyring = keyring;
-    this.encryptions = countedEncryptions + COUNTER_FLUSH_EVERY;
+    this.encryptions = countedEncryptions + margin;
     this.flushedEncryptions = countedEncryptions;
   }
 

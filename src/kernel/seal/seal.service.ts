@@ -155,7 +155,7 @@ export class SealService {
           clusterId: randomUUID(),
         });
         await this.deps.barrierRepository.insertInitial(manager, keyringCiphertext, new Date());
-        initBarrier.open(rootKey, keyringCiphertext, 0);
+        initBarrier.openNew(rootKey, keyringCiphertext);
         return TokenStore.initialise(manager, initBarrier, this.deps.tokens, this.deps.secrets, options.rootTokenId);
       }).catch((err: { code?: string }) => {
         if (err.code === '23505') throw badRequest('Vault is already initialized');
