@@ -25,3 +25,19 @@ export async function call(address: string, method: string, path: string, option
   }
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
+
+/** Sends bytes exactly as given (no client-side normalisation) and returns the status line and body. */
+export function rawRequest(port: number, bytes: string | Buffer): Promise<{ status: number; text: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const net = require('node:net') as typeof import('node:net');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
+      resolve({ status: m ? Number(m[1]) : 0, text: data });
+    });
+  });
+}
