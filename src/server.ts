@@ -92,8 +92,6 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const routes = sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints });
     const pipeline = new RequestPipeline(routes, kernel.seal, kernel.tokenStore, config.listener, log);
     http = await createApiServer(pipeline, config.listener, log);
-    const address = await http.listen();
-    log.info(`listening on ${address}`);
 
     let dev: RunningServer['dev'];
     if (config.dev && !(await kernel.seal.isInitialized())) {
@@ -102,6 +100,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       await kernel.seal.submitUnsealKey(unsealKey, false);
       dev = { unsealKey, rootToken: init.rootToken };
     }
+    const address = await http.listen();
+    log.info(`listening on ${address}`);
     return {
       address,
       kernel,

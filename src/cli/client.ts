@@ -49,7 +49,7 @@ export class ApiClient {
     try {
       res = await fetch(`${this.address}/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (err) {
-      throw new Error(`cannot reach ${this.address}: ${((err as Error & { cause?: Error }).cause ?? (err as Error)).message}`);
+      throw new Error(`cannot reach ${this.address}: ${((err as Error & { cause?: Error }).cause ?? (err as Error)).message}`, { cause: err });
     }
     const text = await res.text();
     let parsed: Record<string, unknown> | null = null;

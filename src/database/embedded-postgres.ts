@@ -45,7 +45,7 @@ async function loadBinaries(): Promise<Binaries> {
     const mod = (await import(name)) as Binaries;
     return { initdb: mod.initdb, postgres: mod.postgres };
   } catch (err) {
-    throw new Error(`embedded PostgreSQL is not available for ${process.platform}-${process.arch} (${name}): ${(err as Error).message}. Set DATABASE_URL to use an external PostgreSQL.`);
+    throw new Error(`embedded PostgreSQL is not available for ${process.platform}-${process.arch} (${name}): ${(err as Error).message}. Set DATABASE_URL to use an external PostgreSQL.`, { cause: err });
   }
 }
 
@@ -177,7 +177,7 @@ function initdb(bin: Binaries, dataDir: string, pgData: string, state: EmbeddedS
   } catch (err) {
     const e = err as { stderr?: Buffer };
     rmSync(pgData, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${e.stderr?.toString() ?? String(err)}`);
+    throw new Error(`initdb failed: ${e.stderr?.toString() ?? String(err)}`, { cause: err });
   } finally {
     rmSync(pwDir, { recursive: true, force: true });
   }

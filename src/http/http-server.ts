@@ -6,7 +6,7 @@
 import { Catch, HttpException, Module, type ArgumentsHost, type DynamicModule, type ExceptionFilter } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -26,6 +26,16 @@ class VaultErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       void reply.status(status).header('content-type', 'application/json').send(errorBody(status === 404 ? [] : [exception.message]));
+      return;
+    }
+    // Fastify's own request errors (body too large, bad content length) carry a 4xx statusCode.
+    const status = (exception as { statusCode?: number })?.statusCode;
+    if (status === 413) {
+      void reply.status(413).header('content-type', 'application/json').send(errorBody(['http: request body too large']));
+      return;
+    }
+    if (status && status >= 400 && status < 500) {
+      void reply.status(status).header('content-type', 'application/json').send(errorBody([(exception as Error).message]));
       return;
     }
     this.log.error(`http: unhandled error: ${(exception as Error)?.message ?? String(exception)}`);
@@ -71,13 +81,6 @@ export async function createApiServer(pipeline: RequestPipeline, listener: Liste
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: listener.maxRequestBytes }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
-  fastify.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const status = err.statusCode ?? 500;
-    if (status === 413) return reply.status(413).header('content-type', 'application/json').send(errorBody(['http: request body too large']));
-    if (status >= 400 && status < 500) return reply.status(status).header('content-type', 'application/json').send(errorBody([err.message]));
-    log.error(`http: ${req.method} ${req.url.split('?')[0]} failed: ${err.message}`);
-    return reply.status(500).header('content-type', 'application/json').send(errorBody(['internal error']));
-  });
   app.useGlobalFilters(new VaultErrorFilter(log));
   await app.init();
 

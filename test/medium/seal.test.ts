@@ -51,7 +51,7 @@ describe('seal (medium)', () => {
     await expectApiError(k.seal.submitUnsealKey('', false), 400, /'key' must be specified/);
     await expectApiError(k.seal.submitUnsealKey('***', false), 400, /valid hex or base64/);
     expect((await k.seal.status()).progress).toBe(1);
-    s = await k.seal.submitUnsealKey(keys[3].toString('hex'), false);
+    await k.seal.submitUnsealKey(keys[3].toString('hex'), false);
     s = await k.seal.submitUnsealKey(keys[4].toString('hex'), false);
     expect(s.sealed).toBe(false);
     expect(s.progress).toBe(0);

@@ -17,7 +17,7 @@ export async function call(address: string, method: string, path: string, option
   }
   const res = await fetch(`${address}/v1/${path}`, { method, headers, body });
   const text = await res.text();
-  let parsed: unknown = null;
+  let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : null;
   } catch {

@@ -32,6 +32,8 @@ export interface StartOptions {
   args?: string[];
   env?: Record<string, string>;
   port?: number;
+  /** Output that means the server is ready (default: the 'listening on' log line). */
+  readyText?: string;
 }
 
 export async function startServerProcess(options: StartOptions): Promise<ServerProcess> {
@@ -48,7 +50,7 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), 90_000);
     const check = () => {
-      if (out.includes('listening on')) {
+      if (out.includes(options.readyText ?? 'listening on')) {
         clearTimeout(timer);
         resolve();
       }

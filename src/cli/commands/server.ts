@@ -19,6 +19,12 @@ export function registerServerCommands(program: Command): void {
     .action(async (opts: ServerFlags) => {
       const config = loadConfig(opts);
       const log = createLogger(config.logLevel);
+      // Signals are handled from the first moment: one that arrives during start-up stops the
+      // server as soon as it is up, instead of killing it with the database half started.
+      const stopping: { stop?: (signal: string) => void; early?: string } = {};
+      const onSignal = (signal: string) => (stopping.stop ? stopping.stop(signal) : (stopping.early ??= signal));
+      process.on('SIGTERM', () => onSignal('SIGTERM'));
+      process.on('SIGINT', () => onSignal('SIGINT'));
       const server = await startServer(config, log);
       if (server.dev) {
         print(
@@ -34,10 +40,10 @@ export function registerServerCommands(program: Command): void {
           ].join('\n'),
         );
       }
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
+      let stopped = false;
+      stopping.stop = (signal: string) => {
+        if (stopped) return;
+        stopped = true;
         log.info(`${signal}: stopping (finishing in-flight requests, sealing, stopping the database)`);
         server.stop().then(
           () => process.exit(0),
@@ -47,8 +53,7 @@ export function registerServerCommands(program: Command): void {
           },
         );
       };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      if (stopping.early) stopping.stop(stopping.early);
     });
 
   program

@@ -5,7 +5,7 @@ import { authFor, type HandlerResult, type Operation, type RequestContext, type 
 import { FieldError } from '../../framework/field-types';
 import { parseRequestBody } from '../../http/request-body';
 import type { Logger } from '../../logger';
-import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
+import { ApiError, badRequest, invalidToken, permissionDenied, sealedError, unsupportedOperation } from '../errors';
 import type { SealService } from '../seal/seal.service';
 import { MAX_TOKEN_LENGTH, type TokenInfo, type TokenStore } from '../token/token.store';
 import { canonicalPath } from './canonical-path';
