@@ -34,6 +34,9 @@ export interface StartOptions {
   port?: number;
   /** Output that means the server is ready (default: the 'listening on' log line). */
   readyText?: string;
+  /** Run the server as this OS user (tests run as root exercise the non-root path this way). */
+  uid?: number;
+  gid?: number;
 }
 
 export async function startServerProcess(options: StartOptions): Promise<ServerProcess> {
@@ -42,7 +45,7 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(options.env ?? {}) };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: options.uid, gid: options.gid });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
