@@ -12,19 +12,13 @@ import { hmacSha256, zero } from '../../crypto/hmac';
 import { randomBase62, randomKey } from '../../crypto/random';
 import type { Barrier } from '../barrier/barrier';
 import { KernelSecretsRepository, kernelSecretLocation } from '../kernel-secrets.repository';
-import type { TokenRepository } from './token.repository';
+import type { TokenRepository, TokenRow } from './token.repository';
 
 export const TOKEN_HMAC_KEY_NAME = 'token_hmac_key';
 export const MAX_TOKEN_LENGTH = 512;
 
-export interface TokenInfo {
-  policies: string[];
-  tokenType: string;
-  displayName: string;
-  creationPath: string;
-  createdAt: Date;
-  expiresAt: Date | null;
-}
+/** What a request learns about its token: the row without its keys. */
+export type TokenInfo = Omit<TokenRow, 'tokenHmac' | 'accessorHmac' | 'accessorCiphertext'>;
 
 export function newServiceTokenId(): string {
   return `hvs.${randomBase62(24)}`;
@@ -96,6 +90,7 @@ export class TokenStore {
     const row = await this.tokens.findByHmac(hmacSha256(this.hmacKey, token));
     if (!row) return undefined;
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return undefined;
-    return { policies: row.policies, tokenType: row.tokenType, displayName: row.displayName, creationPath: row.creationPath, createdAt: row.createdAt, expiresAt: row.expiresAt };
+    const { tokenHmac: _h, accessorHmac: _a, accessorCiphertext: _c, ...info } = row;
+    return info;
   }
 }
