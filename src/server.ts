@@ -10,11 +10,14 @@ import type { DataSource } from 'typeorm';
 import type { ServerConfig } from './config/config';
 import { openDatabase } from './database/data-source';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres';
+import { policyPaths } from './engines/sys/policy.paths';
 import { sealPaths } from './engines/sys/seal.paths';
 import { createApiServer, type HttpServerHandle } from './http/http-server';
 import { Barrier } from './kernel/barrier/barrier';
 import { BarrierRepository } from './kernel/barrier/barrier.repository';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
+import { PolicyRepository } from './kernel/policy/policy.repository';
+import { PolicyStore } from './kernel/policy/policy.store';
 import { RequestPipeline } from './kernel/router/request-pipeline';
 import { RekeyService } from './kernel/seal/rekey.service';
 import { ShamirSealProvider } from './kernel/seal/seal-provider';
@@ -30,6 +33,7 @@ export interface Kernel {
   seal: SealService;
   rekey: RekeyService;
   tokenStore: TokenStore;
+  policies: PolicyStore;
 }
 
 /** Builds the kernel on an open, migrated DataSource. */
@@ -56,7 +60,9 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
     log: info,
   });
   const rekey = new RekeyService(seal, seals, barrier, info);
-  return { dataSource, barrier, seal, rekey, tokenStore };
+  const policies = new PolicyStore(new PolicyRepository(dataSource));
+  seal.addLifecycleHook({ afterUnseal: () => policies.ensureDefault(), beforeSeal: () => policies.clear() });
+  return { dataSource, barrier, seal, rekey, tokenStore, policies };
 }
 
 export interface RunningServer {
@@ -89,8 +95,11 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     dataSource = opened.dataSource;
     for (const name of opened.applied) log.info(`migration applied: ${name}`);
     const kernel = buildKernel(dataSource, config, log);
-    const routes = sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints });
-    const pipeline = new RequestPipeline(routes, kernel.seal, kernel.tokenStore, config.listener, log);
+    const routes = [
+      ...sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints }),
+      ...policyPaths(kernel.policies),
+    ];
+    const pipeline = new RequestPipeline(routes, { seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log });
     http = await createApiServer(pipeline, config.listener, log);
 
     let dev: RunningServer['dev'];

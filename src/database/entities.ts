@@ -49,4 +49,16 @@ export class TokenEntity {
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true }) expiresAt!: Date | null;
 }
 
-export const KERNEL_ENTITIES = [SealConfigEntity, BarrierKeyringEntity, BarrierTermUsageEntity, KernelSecretEntity, TokenEntity];
+
+
+@Entity({ name: 'policies' })
+export class PolicyEntity {
+  @PrimaryColumn({ type: 'text' }) name!: string;
+  @Column({ name: 'policy_type', type: 'text' }) policyType!: string;
+  @Column({ type: 'jsonb' }) document!: unknown;
+  @Column({ type: 'text' }) raw!: string;
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+export const KERNEL_ENTITIES = [SealConfigEntity, BarrierKeyringEntity, BarrierTermUsageEntity, KernelSecretEntity, TokenEntity, PolicyEntity];

@@ -13,6 +13,8 @@ export interface RequestContext {
   /** HEAD requests run the read handler and send no body. */
   head: boolean;
   path: string;
+  /** Values of the route's `:name` / `*name` placeholders. */
+  params: Record<string, string>;
   query: URLSearchParams;
   body: Record<string, unknown>;
   remoteAddress: string;
@@ -45,6 +47,7 @@ export type Handler = (ctx: RequestContext) => Promise<HandlerResult>;
 export type Authentication = 'none' | 'token' | 'sudo';
 
 export interface RouteDefinition {
+  /** Exact path, or with placeholders: `:name` (one segment) and, last, `*name` (the rest, slashes included). */
   path: string;
   auth: Authentication | Partial<Record<Operation, Authentication>>;
   allowedWhileSealed: boolean;
@@ -52,7 +55,37 @@ export interface RouteDefinition {
   injectDataAtTopLevel?: boolean;
   mountType?: string;
   handlers: Partial<Record<Operation, Handler>>;
+  /** Decides create vs update for PUT/POST (the ACL needs `create` when nothing exists yet). Without it, writes are updates. */
+  existenceCheck?: (ctx: RequestContext) => Promise<boolean>;
   help: string;
+}
+
+export interface CompiledRoute {
+  route: RouteDefinition;
+  regex?: RegExp;
+  paramNames: string[];
+}
+
+/** Compiles a route path into a matcher. Placeholders never match an empty string. */
+export function compileRoute(route: RouteDefinition): CompiledRoute {
+  const paramNames: string[] = [];
+  if (!/[:*]/.test(route.path)) return { route, paramNames };
+  const source = route.path
+    .split('/')
+    .map((segment, i, all) => {
+      if (segment.startsWith(':')) {
+        paramNames.push(segment.slice(1));
+        return '([^/]+)';
+      }
+      if (segment.startsWith('*')) {
+        if (i !== all.length - 1) throw new Error(`route ${route.path}: *${segment} must be last`);
+        paramNames.push(segment.slice(1));
+        return '(.+)';
+      }
+      return segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return { route, regex: new RegExp(`^${source}$`), paramNames };
 }
 
 export function authFor(route: RouteDefinition, operation: Operation): Authentication {

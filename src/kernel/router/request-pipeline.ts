@@ -1,11 +1,13 @@
 /** The one request pipeline (see README.md). */
 import { randomUUID } from 'node:crypto';
 import type { ListenerConfig } from '../../config/config';
-import { authFor, type HandlerResult, type Operation, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type Operation, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
 import { parseRequestBody } from '../../http/request-body';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, permissionDenied, sealedError, unsupportedOperation } from '../errors';
+import type { AclOperation } from '../policy/acl';
+import type { PolicyStore } from '../policy/policy.store';
 import type { SealService } from '../seal/seal.service';
 import { MAX_TOKEN_LENGTH, type TokenInfo, type TokenStore } from '../token/token.store';
 import { canonicalPath } from './canonical-path';
@@ -58,20 +60,47 @@ function operationFor(method: string, query: URLSearchParams): Operation | 'head
   }
 }
 
-export class RequestPipeline {
-  private readonly routes = new Map<string, RouteDefinition>();
+export interface PipelineDeps {
+  seal: SealService;
+  tokens: TokenStore;
+  policies: PolicyStore;
+  listener: ListenerConfig;
+  log: Logger;
+}
 
-  constructor(
-    routes: RouteDefinition[],
-    private readonly seal: SealService,
-    private readonly tokens: TokenStore,
-    private readonly listener: ListenerConfig,
-    private readonly log: Logger,
-  ) {
+export class RequestPipeline {
+  private readonly exactRoutes = new Map<string, CompiledRoute>();
+  private readonly patternRoutes: CompiledRoute[] = [];
+  private readonly seal: SealService;
+  private readonly tokens: TokenStore;
+  private readonly policies: PolicyStore;
+  private readonly listener: ListenerConfig;
+  private readonly log: Logger;
+
+  constructor(routes: RouteDefinition[], deps: PipelineDeps) {
+    ({ seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log } = deps);
     for (const route of routes) {
-      if (this.routes.has(route.path)) throw new Error(`route ${route.path} declared twice`);
-      this.routes.set(route.path, route);
+      const compiled = compileRoute(route);
+      if (!compiled.regex) {
+        if (this.exactRoutes.has(route.path)) throw new Error(`route ${route.path} declared twice`);
+        this.exactRoutes.set(route.path, compiled);
+      } else this.patternRoutes.push(compiled);
     }
+  }
+
+  /** Exact routes first, then patterns in declaration order. */
+  private findRoute(path: string): { route: RouteDefinition; params: Record<string, string> } | undefined {
+    const bare = path.endsWith('/') ? path.slice(0, -1) : path;
+    const exact = this.exactRoutes.get(bare);
+    if (exact) return { route: exact.route, params: {} };
+    for (const compiled of this.patternRoutes) {
+      const m = compiled.regex?.exec(bare);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      compiled.paramNames.forEach((name, i) => (params[name] = m[i + 1]));
+      return { route: compiled.route, params };
+    }
+    return undefined;
   }
 
   async handle(req: PipelineRequest): Promise<PipelineResponse> {
@@ -92,23 +121,27 @@ export class RequestPipeline {
     if (!op) throw unsupportedOperation();
     const operation: Operation = op === 'head' ? 'read' : op;
 
-    const route = this.routes.get(path.endsWith('/') ? path.slice(0, -1) : path);
-    if (!route) {
+    const found = this.findRoute(path);
+    if (!found) {
       if (this.seal.isSealed) throw sealedError();
-      await this.authenticate(req.headers);
+      const token = await this.authenticate(req.headers);
+      // Vault judges the ACL before routing: a token learns a path is unknown only if it may use it.
+      await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token');
       throw new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
     }
+    const { route, params } = found;
     const handler = route.handlers[operation];
     if (!handler) throw unsupportedOperation();
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
 
     const body = parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
-    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, query, body, remoteAddress: req.remoteAddress };
+    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, params, query, body, remoteAddress: req.remoteAddress };
     const auth = authFor(route, operation);
     if (auth !== 'none') {
       ctx.clientToken = clientToken(req.headers);
       ctx.token = await this.authenticate(req.headers);
-      this.authorize(ctx.token, auth);
+      const aclOperation: AclOperation = operation === 'update' && route.existenceCheck && !(await route.existenceCheck(ctx)) ? 'create' : operation;
+      await this.authorize({ path, operation: aclOperation, token: ctx.token, remoteAddress: req.remoteAddress, body }, auth);
     }
     const result = await handler(ctx);
     return this.render(result, route, ctx);
@@ -124,9 +157,14 @@ export class RequestPipeline {
     return info;
   }
 
-  /** Foundation rule until the ACL evaluator lands: token and sudo routes need the root policy. */
-  private authorize(token: TokenInfo, _auth: 'token' | 'sudo'): void {
-    if (!token.policies.includes('root')) throw permissionDenied();
+  /** The ACL decision for every authenticated request; the only caller of the evaluator. */
+  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<void> {
+    const acl = await this.policies.aclFor(req.token.policies);
+    const decision = acl.allowOperation({ path: req.path, operation: req.operation, data: req.body, remoteAddress: req.remoteAddress, now: new Date(), sudoRequired: auth === 'sudo' });
+    if (!decision.allowed) {
+      this.log.debug(`acl: denied ${req.operation} ${req.path}: ${decision.reason}${decision.matched ? ` (rule "${decision.matched}")` : ''}`);
+      throw permissionDenied();
+    }
   }
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {

@@ -1,0 +1,159 @@
+/**
+ * Policies: CRUD with Vault's rules for `root` and `default`, and compiled ACLs cached per policy
+ * set. Every write clears the caches (a later issue adds cross-node invalidation via LISTEN/NOTIFY).
+ */
+import { badRequest } from '../errors';
+import { Acl } from './acl';
+import { normalisePolicyName, parsePolicy, PolicyParseError, type PathRule } from './policy-parser';
+import type { PolicyRepository } from './policy.repository';
+
+/** Vault's default policy (without Enterprise-only paths). */
+export const DEFAULT_POLICY = `# Allow tokens to look up their own properties
+path "auth/token/lookup-self" {
+    capabilities = ["read"]
+}
+
+# Allow tokens to renew themselves
+path "auth/token/renew-self" {
+    capabilities = ["update"]
+}
+
+# Allow tokens to revoke themselves
+path "auth/token/revoke-self" {
+    capabilities = ["update"]
+}
+
+# Allow a token to look up its own capabilities on a path
+path "sys/capabilities-self" {
+    capabilities = ["update"]
+}
+
+# Allow a token to look up its resultant ACL from all policies
+path "sys/internal/ui/resultant-acl" {
+    capabilities = ["read"]
+}
+
+# Allow a token to renew a lease via lease_id in the request body
+path "sys/leases/renew" {
+    capabilities = ["update"]
+}
+path "sys/renew" {
+    capabilities = ["update"]
+}
+
+# Allow looking up lease properties
+path "sys/leases/lookup" {
+    capabilities = ["update"]
+}
+
+# Allow a token to manage its own cubbyhole
+path "cubbyhole/*" {
+    capabilities = ["create", "read", "update", "delete", "list"]
+}
+
+# Allow a token to wrap arbitrary values in a response-wrapping token
+path "sys/wrapping/wrap" {
+    capabilities = ["update"]
+}
+
+# Allow a token to look up the creation time and TTL of a given response-wrapping token
+path "sys/wrapping/lookup" {
+    capabilities = ["update"]
+}
+
+# Allow a token to unwrap a response-wrapping token
+path "sys/wrapping/unwrap" {
+    capabilities = ["update"]
+}
+
+# Allow general purpose tools
+path "sys/tools/hash" {
+    capabilities = ["update"]
+}
+path "sys/tools/hash/*" {
+    capabilities = ["update"]
+}
+`;
+
+export interface StoredPolicy {
+  name: string;
+  raw: string;
+  rules: PathRule[];
+}
+
+export class PolicyStore {
+  private readonly policies = new Map<string, StoredPolicy | null>();
+  private readonly acls = new Map<string, Acl>();
+
+  constructor(private readonly repository: PolicyRepository) {}
+
+  /** After unseal: the default policy exists (created once, editable afterwards). */
+  async ensureDefault(): Promise<void> {
+    await this.repository.insertIfMissing('default', parsePolicy(DEFAULT_POLICY).rules, DEFAULT_POLICY);
+    this.clear();
+  }
+
+  clear(): void {
+    this.policies.clear();
+    this.acls.clear();
+  }
+
+  async get(name: string): Promise<StoredPolicy | undefined> {
+    const key = normalisePolicyName(name);
+    if (key === 'root') return undefined;
+    if (this.policies.has(key)) return this.policies.get(key) ?? undefined;
+    const row = await this.repository.get(key);
+    const stored = row ? { name: row.name, raw: row.raw, rules: row.document as PathRule[] } : null;
+    this.policies.set(key, stored);
+    return stored ?? undefined;
+  }
+
+  /** Names of all ACL policies, including the implicit `root`. */
+  async list(): Promise<string[]> {
+    const names = await this.repository.names();
+    return [...names, 'root'].sort();
+  }
+
+  async put(name: string, raw: string): Promise<void> {
+    const key = normalisePolicyName(name);
+    if (key === '') throw badRequest('policy name must be provided');
+    if (key === 'root') throw badRequest('cannot update "root" policy');
+    let rules: PathRule[];
+    try {
+      rules = parsePolicy(raw).rules;
+    } catch (err) {
+      if (err instanceof PolicyParseError) throw badRequest(err.message.startsWith('failed to parse policy') ? err.message : `failed to parse policy: ${err.message}`);
+      throw err;
+    }
+    await this.repository.upsert(key, rules, raw);
+    this.clear();
+  }
+
+  async delete(name: string): Promise<void> {
+    const key = normalisePolicyName(name);
+    if (key === 'root') throw badRequest('cannot delete "root" policy');
+    if (key === 'default') throw badRequest('cannot delete default policy');
+    await this.repository.delete(key);
+    this.clear();
+  }
+
+  /** The compiled ACL for a token's policies (names normalised; unknown names grant nothing). */
+  async aclFor(policyNames: string[]): Promise<Acl> {
+    const names = [...new Set(policyNames.map(normalisePolicyName))].sort();
+    const cacheKey = names.join('\n');
+    const cached = this.acls.get(cacheKey);
+    if (cached) return cached;
+    let acl: Acl;
+    if (names.includes('root')) acl = new Acl([{ name: 'root', rules: [] }]);
+    else {
+      const loaded: { name: string; rules: PathRule[] }[] = [];
+      for (const name of names) {
+        const p = await this.get(name);
+        if (p) loaded.push({ name: p.name, rules: p.rules });
+      }
+      acl = new Acl(loaded);
+    }
+    this.acls.set(cacheKey, acl);
+    return acl;
+  }
+}
