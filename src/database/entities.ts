@@ -47,6 +47,17 @@ export class TokenEntity {
   @Column({ name: 'creation_path', type: 'text' }) creationPath!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'expires_at', type: 'timestamptz', nullable: true }) expiresAt!: Date | null;
+  @Column({ name: 'parent_token_hmac', type: 'bytea', nullable: true }) parentTokenHmac!: Buffer | null;
+  @Column({ type: 'boolean' }) orphan!: boolean;
+  @Column({ name: 'ttl_seconds', type: 'integer' }) ttlSeconds!: number;
+  @Column({ name: 'explicit_max_ttl_seconds', type: 'integer' }) explicitMaxTtlSeconds!: number;
+  @Column({ name: 'period_seconds', type: 'integer' }) periodSeconds!: number;
+  @Column({ name: 'uses_remaining', type: 'integer', nullable: true }) usesRemaining!: number | null;
+  @Column({ name: 'num_uses_initial', type: 'integer' }) numUsesInitial!: number;
+  @Column({ type: 'boolean' }) renewable!: boolean;
+  @Column({ name: 'max_expires_at', type: 'timestamptz', nullable: true }) maxExpiresAt!: Date | null;
+  @Column({ type: 'jsonb' }) meta!: Record<string, string>;
+  @Column({ name: 'bound_cidrs', type: 'text', array: true }) boundCidrs!: string[];
 }
 
 

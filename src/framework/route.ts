@@ -20,6 +20,8 @@ export interface RequestContext {
   remoteAddress: string;
   clientToken?: string;
   token?: TokenInfo;
+  /** The token holds `sudo` on this path (or is root); set by the pipeline, for handlers whose fields need it. */
+  sudo: boolean;
 }
 
 /** A bare JSON response (Vault's special sys handlers) or an empty 204. */
@@ -34,6 +36,8 @@ export interface LogicalResponse {
   kind: 'logical';
   data: Record<string, unknown> | null;
   warnings?: string[];
+  /** Login and token-creation responses fill Vault's `auth` block. */
+  auth?: Record<string, unknown>;
 }
 
 export type HandlerResult = RawResponse | LogicalResponse | null;
@@ -93,4 +97,4 @@ export function authFor(route: RouteDefinition, operation: Operation): Authentic
 }
 
 export const raw = (status: number, body?: unknown): RawResponse => ({ kind: 'raw', status, body });
-export const logical = (data: Record<string, unknown> | null, warnings?: string[]): LogicalResponse => ({ kind: 'logical', data, warnings });
+export const logical = (data: Record<string, unknown> | null, warnings?: string[], auth?: Record<string, unknown>): LogicalResponse => ({ kind: 'logical', data, warnings, auth });

@@ -5,7 +5,7 @@
  * Matching (Vault's): an exact rule wins; else the highest-priority non-exact rule among the
  * longest `*` prefix and every matching `+` rule; else implicit deny.
  */
-import { BlockList, isIP } from 'node:net';
+import { ipInCidrs } from '../cidr';
 import { parseDurationSeconds } from '../../framework/field-types';
 import type { Capability, PathConditions, PathRule } from './policy-parser';
 
@@ -110,24 +110,6 @@ function lowerPriority(a: CompiledRule, b: CompiledRule): boolean {
   if (a.plusCount !== b.plusCount) return a.plusCount > b.plusCount;
   if (a.pattern.length !== b.pattern.length) return a.pattern.length < b.pattern.length;
   return a.pattern < b.pattern;
-}
-
-function ipInCidrs(address: string, cidrs: string[]): boolean {
-  const addr = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  const family = isIP(addr);
-  if (!family) return false;
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const [net, bits] = cidr.split('/');
-    const netFamily = isIP(net);
-    if (!netFamily) continue;
-    try {
-      list.addSubnet(net, Number(bits), netFamily === 4 ? 'ipv4' : 'ipv6');
-    } catch {
-      /* an invalid CIDR never matches */
-    }
-  }
-  return list.check(addr, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** Returns the name of the first failing condition, or null when all hold. */

@@ -4,6 +4,7 @@
  */
 import { parseHclOrJson } from '../../config/hcl';
 import { parseDurationSeconds } from '../../framework/field-types';
+import { isValidCidr } from '../cidr';
 
 export const CAPABILITIES = ['deny', 'create', 'read', 'update', 'patch', 'delete', 'list', 'sudo', 'subscribe', 'recover'] as const;
 export type Capability = (typeof CAPABILITIES)[number];
@@ -91,8 +92,7 @@ function duration(value: unknown, where: string): number {
 }
 
 function parseCidr(text: string, where: string): string {
-  const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(text.trim());
-  if (!m) throw new PolicyParseError(`${where}: invalid CIDR "${text}"`);
+  if (!isValidCidr(text)) throw new PolicyParseError(`${where}: invalid CIDR "${text}"`);
   return text.trim();
 }
 

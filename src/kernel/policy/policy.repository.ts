@@ -1,5 +1,6 @@
 /** Policy rows. Names arrive normalised (trimmed, lower-case). */
 import type { DataSource } from 'typeorm';
+import { affectedRows } from '../../database/sql';
 
 export interface PolicyRow {
   name: string;
@@ -33,7 +34,6 @@ export class PolicyRepository {
   }
 
   async delete(name: string): Promise<boolean> {
-    const result: [unknown[], number] = await this.dataSource.query('DELETE FROM policies WHERE name = $1', [name]);
-    return result[1] > 0;
+    return (await affectedRows(this.dataSource, 'DELETE FROM policies WHERE name = $1', [name])) > 0;
   }
 }

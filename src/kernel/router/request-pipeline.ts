@@ -5,11 +5,12 @@ import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type Ope
 import { FieldError } from '../../framework/field-types';
 import { parseRequestBody } from '../../http/request-body';
 import type { Logger } from '../../logger';
-import { ApiError, badRequest, invalidToken, permissionDenied, sealedError, unsupportedOperation } from '../errors';
+import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
 import type { AclOperation } from '../policy/acl';
 import type { PolicyStore } from '../policy/policy.store';
 import type { SealService } from '../seal/seal.service';
 import { MAX_TOKEN_LENGTH, type TokenInfo, type TokenStore } from '../token/token.store';
+import { ipInCidrs } from '../cidr';
 import { canonicalPath } from './canonical-path';
 
 export interface PipelineRequest {
@@ -124,7 +125,7 @@ export class RequestPipeline {
     const found = this.findRoute(path);
     if (!found) {
       if (this.seal.isSealed) throw sealedError();
-      const token = await this.authenticate(req.headers);
+      const token = await this.authenticate(req.headers, req.remoteAddress);
       // Vault judges the ACL before routing: a token learns a path is unknown only if it may use it.
       await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token');
       throw new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
@@ -135,36 +136,46 @@ export class RequestPipeline {
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
 
     const body = parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
-    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, params, query, body, remoteAddress: req.remoteAddress };
+    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, params, query, body, remoteAddress: req.remoteAddress, sudo: false };
     const auth = authFor(route, operation);
     if (auth !== 'none') {
       ctx.clientToken = clientToken(req.headers);
-      ctx.token = await this.authenticate(req.headers);
+      ctx.token = await this.authenticate(req.headers, req.remoteAddress);
       const aclOperation: AclOperation = operation === 'update' && route.existenceCheck && !(await route.existenceCheck(ctx)) ? 'create' : operation;
-      await this.authorize({ path, operation: aclOperation, token: ctx.token, remoteAddress: req.remoteAddress, body }, auth);
+      ctx.sudo = await this.authorize({ path, operation: aclOperation, token: ctx.token, remoteAddress: req.remoteAddress, body }, auth);
+      if (!(await this.tokens.use(ctx.token))) throw invalidToken();
     }
-    const result = await handler(ctx);
-    return this.render(result, route, ctx);
+    try {
+      const result = await handler(ctx);
+      return this.render(result, route, ctx);
+    } finally {
+      if (ctx.token) await this.tokens.revokeIfSpent(ctx.token);
+    }
   }
 
-  private async authenticate(headers: PipelineRequest['headers']): Promise<TokenInfo> {
+  private async authenticate(headers: PipelineRequest['headers'], remoteAddress: string): Promise<TokenInfo> {
     const token = clientToken(headers);
     if (!token) throw permissionDenied();
     // Refused before any storage lookup: no real token is this long.
     if (token.length > MAX_TOKEN_LENGTH) throw invalidToken();
     const info = await this.tokens.lookup(token);
     if (!info) throw invalidToken();
+    if (info.boundCidrs.length > 0 && !ipInCidrs(remoteAddress, info.boundCidrs)) throw permissionDenied();
     return info;
   }
 
-  /** The ACL decision for every authenticated request; the only caller of the evaluator. */
-  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<void> {
+  /**
+   * The ACL decision for every authenticated request; the only caller of the evaluator.
+   * Returns whether the token holds sudo on the path (handlers with sudo-only fields need it).
+   */
+  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<boolean> {
     const acl = await this.policies.aclFor(req.token.policies);
     const decision = acl.allowOperation({ path: req.path, operation: req.operation, data: req.body, remoteAddress: req.remoteAddress, now: new Date(), sudoRequired: auth === 'sudo' });
     if (!decision.allowed) {
       this.log.debug(`acl: denied ${req.operation} ${req.path}: ${decision.reason}${decision.matched ? ` (rule "${decision.matched}")` : ''}`);
       throw permissionDenied();
     }
+    return acl.root || acl.capabilities(req.path, { remoteAddress: req.remoteAddress }).includes('sudo');
   }
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {
@@ -174,6 +185,8 @@ export class RequestPipeline {
       if (result.body === undefined || result.status === 204) return { status: result.status, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
       return { status: result.status, headers, body: ctx.head ? undefined : JSON.stringify(result.body) };
     }
+    // Vault: a LIST with nothing to list is a 404 with no errors.
+    if (ctx.operation === 'list' && (!result.data || !Array.isArray(result.data.keys) || result.data.keys.length === 0)) throw notFound();
     const envelope: Record<string, unknown> = {
       request_id: ctx.requestId,
       lease_id: '',
@@ -182,7 +195,7 @@ export class RequestPipeline {
       data: result.data,
       wrap_info: null,
       warnings: result.warnings && result.warnings.length > 0 ? result.warnings : null,
-      auth: null,
+      auth: result.auth ?? null,
       mount_type: route.mountType ?? '',
     };
     const body = route.injectDataAtTopLevel && result.data ? { ...result.data, ...envelope } : envelope;

@@ -1,21 +1,36 @@
 /** Token rows, keyed by the HMAC of the token; the token itself is never stored. */
 import type { DataSource, EntityManager } from 'typeorm';
+import { returningRows } from '../../database/sql';
 
 export interface TokenRow {
   tokenHmac: Buffer;
   accessorHmac: Buffer;
   accessorCiphertext: Buffer;
+  parentTokenHmac: Buffer | null;
   policies: string[];
   tokenType: string;
   displayName: string;
   creationPath: string;
   createdAt: Date;
   expiresAt: Date | null;
+  maxExpiresAt: Date | null;
+  orphan: boolean;
+  ttlSeconds: number;
+  explicitMaxTtlSeconds: number;
+  periodSeconds: number;
+  /** null: unlimited uses. */
+  usesRemaining: number | null;
+  numUsesInitial: number;
+  renewable: boolean;
+  meta: Record<string, string>;
+  boundCidrs: string[];
 }
 
 const COLUMNS = `token_hmac AS "tokenHmac", accessor_hmac AS "accessorHmac", accessor_ciphertext AS "accessorCiphertext",
-  policies, token_type AS "tokenType", display_name AS "displayName", creation_path AS "creationPath",
-  created_at AS "createdAt", expires_at AS "expiresAt"`;
+  parent_token_hmac AS "parentTokenHmac", policies, token_type AS "tokenType", display_name AS "displayName",
+  creation_path AS "creationPath", created_at AS "createdAt", expires_at AS "expiresAt", max_expires_at AS "maxExpiresAt",
+  orphan, ttl_seconds AS "ttlSeconds", explicit_max_ttl_seconds AS "explicitMaxTtlSeconds", period_seconds AS "periodSeconds",
+  uses_remaining AS "usesRemaining", num_uses_initial AS "numUsesInitial", renewable, meta, bound_cidrs AS "boundCidrs"`;
 
 export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -25,11 +40,66 @@ export class TokenRepository {
     return rows[0];
   }
 
-  async insert(manager: EntityManager | DataSource, row: Omit<TokenRow, 'createdAt'>): Promise<void> {
-    await manager.query(
-      `INSERT INTO tokens (token_hmac, accessor_hmac, accessor_ciphertext, policies, token_type, display_name, creation_path, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [row.tokenHmac, row.accessorHmac, row.accessorCiphertext, row.policies, row.tokenType, row.displayName, row.creationPath, row.expiresAt],
+  async findByAccessorHmac(accessorHmac: Buffer): Promise<TokenRow | undefined> {
+    const rows: TokenRow[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM tokens WHERE accessor_hmac = $1`, [accessorHmac]);
+    return rows[0];
+  }
+
+  /** Inserts a token row; inside `manager`'s transaction when given (init). */
+  async insert(row: Omit<TokenRow, 'createdAt'>, manager?: EntityManager): Promise<void> {
+    await (manager ?? this.dataSource).query(
+      `INSERT INTO tokens (token_hmac, accessor_hmac, accessor_ciphertext, parent_token_hmac, policies, token_type, display_name,
+         creation_path, expires_at, max_expires_at, orphan, ttl_seconds, explicit_max_ttl_seconds, period_seconds,
+         uses_remaining, num_uses_initial, renewable, meta, bound_cidrs)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19)`,
+      [
+        row.tokenHmac, row.accessorHmac, row.accessorCiphertext, row.parentTokenHmac, row.policies, row.tokenType, row.displayName,
+        row.creationPath, row.expiresAt, row.maxExpiresAt, row.orphan, row.ttlSeconds, row.explicitMaxTtlSeconds, row.periodSeconds,
+        row.usesRemaining, row.numUsesInitial, row.renewable, JSON.stringify(row.meta), row.boundCidrs,
+      ],
     );
+  }
+
+  /**
+   * Consumes one use of a limited token atomically: the row lock makes concurrent requests
+   * serialise, so exactly `uses` of them get a row back. Returns the uses left, or undefined when
+   * none were left.
+   */
+  async consumeUse(tokenHmac: Buffer): Promise<number | undefined> {
+    const rows = await returningRows<{ uses_remaining: number }>(
+      this.dataSource,
+      'UPDATE tokens SET uses_remaining = uses_remaining - 1 WHERE token_hmac = $1 AND uses_remaining > 0 RETURNING uses_remaining',
+      [tokenHmac],
+    );
+    return rows[0]?.uses_remaining;
+  }
+
+  async setExpiry(tokenHmac: Buffer, expiresAt: Date): Promise<void> {
+    await this.dataSource.query('UPDATE tokens SET expires_at = $2 WHERE token_hmac = $1', [tokenHmac, expiresAt]);
+  }
+
+  /** Deletes the token and every non-orphan descendant, in one statement. Returns the HMACs removed. */
+  async deleteTree(tokenHmac: Buffer): Promise<Buffer[]> {
+    const rows = await returningRows<{ token_hmac: Buffer }>(
+      this.dataSource,
+      `WITH RECURSIVE tree AS (
+         SELECT token_hmac FROM tokens WHERE token_hmac = $1
+         UNION SELECT t.token_hmac FROM tokens t JOIN tree ON t.parent_token_hmac = tree.token_hmac
+       ) DELETE FROM tokens WHERE token_hmac IN (SELECT token_hmac FROM tree) RETURNING token_hmac`,
+      [tokenHmac],
+    );
+    return rows.map((r) => r.token_hmac);
+  }
+
+  /** Deletes only this token; its children become orphans. One transaction. */
+  async deleteOrphaningChildren(tokenHmac: Buffer): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await m.query('UPDATE tokens SET parent_token_hmac = NULL, orphan = true WHERE parent_token_hmac = $1', [tokenHmac]);
+      await m.query('DELETE FROM tokens WHERE token_hmac = $1', [tokenHmac]);
+    });
+  }
+
+  async accessorCiphertexts(): Promise<{ tokenHmac: Buffer; accessorCiphertext: Buffer }[]> {
+    return this.dataSource.query('SELECT token_hmac AS "tokenHmac", accessor_ciphertext AS "accessorCiphertext" FROM tokens ORDER BY created_at');
   }
 }

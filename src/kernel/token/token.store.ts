@@ -1,11 +1,15 @@
 /**
- * Token store (foundation part: the root token and lookups).
+ * Token store.
  *
  * Invariants:
  * - tokens and accessors are stored only as HMAC-SHA256 under a key kept in the barrier
- *   (`kernel_secrets/token_hmac_key`); the accessor is also kept as barrier ciphertext so it can be listed;
- * - lookups compare HMACs through the primary-key index, never plaintext;
- * - an over-long token is refused before any storage lookup.
+ *   (`kernel_secrets/token_hmac_key`); the accessor is also kept as barrier ciphertext so it can be
+ *   listed and shown; lookups go through the HMAC primary key, never plaintext;
+ * - an over-long token is refused before any storage lookup;
+ * - an expired token is invalid at once (checked on every lookup, not by a sweeper);
+ * - a limited-use token is consumed with one atomic UPDATE, so N uses means exactly N requests;
+ * - revoking a token revokes its non-orphan descendants in the same statement;
+ * - a child never outlives its parent (see token-ttl.ts).
  */
 import type { EntityManager } from 'typeorm';
 import { hmacSha256, zero } from '../../crypto/hmac';
@@ -13,15 +17,67 @@ import { randomBase62, randomKey } from '../../crypto/random';
 import type { Barrier } from '../barrier/barrier';
 import { KernelSecretsRepository, kernelSecretLocation } from '../kernel-secrets.repository';
 import type { TokenRepository, TokenRow } from './token.repository';
+import { initialTtl, renewedExpiry } from './token-ttl';
 
 export const TOKEN_HMAC_KEY_NAME = 'token_hmac_key';
 export const MAX_TOKEN_LENGTH = 512;
 
-/** What a request learns about its token: the row without its keys. */
-export type TokenInfo = Omit<TokenRow, 'tokenHmac' | 'accessorHmac' | 'accessorCiphertext'>;
+/** What a request learns about its token (internal: never sent as is). */
+export type TokenInfo = TokenRow;
+
+export interface NewToken {
+  id?: string;
+  policies: string[];
+  parent?: TokenInfo;
+  orphan: boolean;
+  displayName: string;
+  creationPath: string;
+  meta: Record<string, string>;
+  renewable: boolean;
+  ttlSeconds?: number;
+  explicitMaxTtlSeconds?: number;
+  periodSeconds?: number;
+  numUses?: number;
+  boundCidrs?: string[];
+}
 
 export function newServiceTokenId(): string {
   return `hvs.${randomBase62(24)}`;
+}
+
+function accessorLocation(tokenHmac: Buffer): string {
+  return `tokens/accessor_ciphertext/${tokenHmac.toString('hex')}`;
+}
+
+async function buildRow(barrier: Barrier, hmacKey: Buffer, token: string, spec: NewToken, now: number): Promise<{ row: Omit<TokenRow, 'createdAt'>; accessor: string }> {
+  const accessor = randomBase62(24);
+  const tokenHmac = hmacSha256(hmacKey, token);
+  const root = spec.policies.includes('root') && !spec.ttlSeconds && !spec.periodSeconds && !spec.explicitMaxTtlSeconds && !spec.parent?.expiresAt;
+  const ttl = root ? { ttlSeconds: 0, expiresAt: null, maxExpiresAt: null } : initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, periodSeconds: spec.periodSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
+  return {
+    accessor,
+    row: {
+      tokenHmac,
+      accessorHmac: hmacSha256(hmacKey, `accessor:${accessor}`),
+      accessorCiphertext: await barrier.encrypt(accessorLocation(tokenHmac), Buffer.from(accessor)),
+      parentTokenHmac: spec.orphan || !spec.parent ? null : spec.parent.tokenHmac,
+      policies: spec.policies,
+      tokenType: 'service',
+      displayName: spec.displayName,
+      creationPath: spec.creationPath,
+      expiresAt: ttl.expiresAt === null ? null : new Date(ttl.expiresAt),
+      maxExpiresAt: ttl.maxExpiresAt === null ? null : new Date(ttl.maxExpiresAt),
+      orphan: spec.orphan || !spec.parent,
+      ttlSeconds: ttl.ttlSeconds,
+      explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds ?? 0,
+      periodSeconds: spec.periodSeconds ?? 0,
+      usesRemaining: spec.numUses ? spec.numUses : null,
+      numUsesInitial: spec.numUses ?? 0,
+      renewable: root ? false : spec.renewable,
+      meta: spec.meta,
+      boundCidrs: spec.boundCidrs ?? [],
+    },
+  };
 }
 
 export class TokenStore {
@@ -46,51 +102,110 @@ export class TokenStore {
     this.hmacKey = null;
   }
 
-  /**
-   * Part of the init transaction: creates the HMAC key and the root token with `barrier`
-   * (an in-memory barrier opened for init). Returns the root token.
-   */
+  private key(): Buffer {
+    if (!this.hmacKey) throw new Error('token store is sealed');
+    return this.hmacKey;
+  }
+
+  /** Part of the init transaction: creates the HMAC key and the root token. Returns the root token. */
   static async initialise(manager: EntityManager, barrier: Barrier, tokens: TokenRepository, secrets: KernelSecretsRepository, rootTokenId?: string): Promise<string> {
     const hmacKey = randomKey();
     try {
       await secrets.insert(manager, TOKEN_HMAC_KEY_NAME, await barrier.encrypt(kernelSecretLocation(TOKEN_HMAC_KEY_NAME), hmacKey));
       const token = rootTokenId ?? newServiceTokenId();
-      await TokenStore.insertToken(manager, barrier, tokens, hmacKey, token, { policies: ['root'], displayName: 'root', creationPath: 'sys/init' });
+      const spec: NewToken = { policies: ['root'], orphan: true, displayName: 'root', creationPath: 'sys/init', meta: {}, renewable: false };
+      const { row } = await buildRow(barrier, hmacKey, token, spec, Date.now());
+      await tokens.insert(row, manager);
       return token;
     } finally {
       zero(hmacKey);
     }
   }
 
-  private static async insertToken(
-    manager: EntityManager,
-    barrier: Barrier,
-    tokens: TokenRepository,
-    hmacKey: Buffer,
-    token: string,
-    fields: { policies: string[]; displayName: string; creationPath: string },
-  ): Promise<void> {
-    const accessor = randomBase62(24);
-    const tokenHmac = hmacSha256(hmacKey, token);
-    await tokens.insert(manager, {
-      tokenHmac,
-      accessorHmac: hmacSha256(hmacKey, `accessor:${accessor}`),
-      accessorCiphertext: await barrier.encrypt(`tokens/accessor_ciphertext/${tokenHmac.toString('hex')}`, Buffer.from(accessor)),
-      policies: fields.policies,
-      tokenType: 'service',
-      displayName: fields.displayName,
-      creationPath: fields.creationPath,
-      expiresAt: null,
-    });
+  async create(spec: NewToken): Promise<{ token: string; accessor: string; info: TokenInfo }> {
+    const token = spec.id ?? newServiceTokenId();
+    const now = Date.now();
+    const { row, accessor } = await buildRow(this.barrier, this.key(), token, spec, now);
+    try {
+      await this.tokens.insert(row);
+    } catch (err) {
+      if ((err as { code?: string }).code === '23505') throw new TokenConflictError();
+      throw err;
+    }
+    return { token, accessor, info: { ...row, createdAt: new Date(now) } };
   }
 
-  /** Returns the token's record, or undefined for unknown, expired or malformed tokens. */
+  /** The token's record, or undefined for unknown, expired or malformed tokens. */
   async lookup(token: string): Promise<TokenInfo | undefined> {
     if (!this.hmacKey || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined;
-    const row = await this.tokens.findByHmac(hmacSha256(this.hmacKey, token));
+    return this.live(await this.tokens.findByHmac(hmacSha256(this.hmacKey, token)));
+  }
+
+  async lookupAccessor(accessor: string): Promise<TokenInfo | undefined> {
+    if (!this.hmacKey || accessor.length === 0 || accessor.length > MAX_TOKEN_LENGTH) return undefined;
+    return this.live(await this.tokens.findByAccessorHmac(hmacSha256(this.hmacKey, `accessor:${accessor}`)));
+  }
+
+  private live(row: TokenRow | undefined): TokenInfo | undefined {
     if (!row) return undefined;
     if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return undefined;
-    const { tokenHmac: _h, accessorHmac: _a, accessorCiphertext: _c, ...info } = row;
-    return info;
+    if (row.usesRemaining === 0) return undefined;
+    return row;
+  }
+
+  accessorOf(info: TokenInfo): string {
+    return this.barrier.decrypt(accessorLocation(info.tokenHmac), info.accessorCiphertext).toString();
+  }
+
+  /** Spends one use. False when a limited token has none left (then it is revoked). */
+  async use(info: TokenInfo): Promise<boolean> {
+    if (info.usesRemaining === null) return true;
+    const left = await this.tokens.consumeUse(info.tokenHmac);
+    if (left === undefined) {
+      await this.tokens.deleteTree(info.tokenHmac);
+      return false;
+    }
+    info.usesRemaining = left;
+    return true;
+  }
+
+  /** Revokes a token whose last use was just spent (after the request that spent it). */
+  async revokeIfSpent(info: TokenInfo): Promise<void> {
+    if (info.usesRemaining === 0) await this.tokens.deleteTree(info.tokenHmac);
+  }
+
+  /** Renews a token; returns the new TTL in seconds. The caller checks renewability. */
+  async renew(info: TokenInfo, incrementSeconds: number): Promise<number> {
+    const now = Date.now();
+    const expiresAt = renewedExpiry(now, { ttlSeconds: info.ttlSeconds, periodSeconds: info.periodSeconds, maxExpiresAt: info.maxExpiresAt?.getTime() ?? null }, incrementSeconds);
+    await this.tokens.setExpiry(info.tokenHmac, new Date(expiresAt));
+    info.expiresAt = new Date(expiresAt);
+    return Math.max(0, Math.round((expiresAt - now) / 1000));
+  }
+
+  /** Revokes the token and all its non-orphan descendants. */
+  async revoke(info: TokenInfo): Promise<number> {
+    return (await this.tokens.deleteTree(info.tokenHmac)).length;
+  }
+
+  async revokeOrphan(info: TokenInfo): Promise<void> {
+    await this.tokens.deleteOrphaningChildren(info.tokenHmac);
+  }
+
+  async accessors(): Promise<string[]> {
+    const rows = await this.tokens.accessorCiphertexts();
+    return rows.map((r) => this.barrier.decrypt(accessorLocation(r.tokenHmac), r.accessorCiphertext).toString());
+  }
+
+  /** Remaining TTL in whole seconds (0 for tokens that never expire). */
+  static remainingTtl(info: TokenInfo, now = Date.now()): number {
+    return info.expiresAt ? Math.max(0, Math.floor((info.expiresAt.getTime() - now) / 1000)) : 0;
+  }
+}
+
+export class TokenConflictError extends Error {
+  constructor() {
+    super('cannot create a token with a duplicate ID');
+    this.name = 'TokenConflictError';
   }
 }
