@@ -11,6 +11,7 @@ import type { ServerConfig } from './config/config';
 import { openDatabase } from './database/data-source';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres';
 import { tokenPaths } from './auth/token/token.paths';
+import { capabilitiesPaths } from './engines/sys/capabilities.paths';
 import { policyPaths } from './engines/sys/policy.paths';
 import { sealPaths } from './engines/sys/seal.paths';
 import { createApiServer, type HttpServerHandle } from './http/http-server';
@@ -100,6 +101,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       ...sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints }),
       ...policyPaths(kernel.policies),
       ...tokenPaths(kernel.tokenStore),
+      ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
     ];
     const pipeline = new RequestPipeline(routes, { seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log });
     http = await createApiServer(pipeline, config.listener, log);

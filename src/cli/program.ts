@@ -3,7 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { SECRETHUB_VERSION } from '../version';
 import { normaliseArgs } from './args';
 import { ApiRequestError } from './client';
+import { registerGenericCommands } from './commands/generic';
 import { registerOperatorCommands } from './commands/operator';
+import { registerPolicyCommands } from './commands/policy';
+import { registerTokenCommands } from './commands/token';
 import { registerServerCommands } from './commands/server';
 
 export function buildProgram(): Command {
@@ -18,6 +21,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServerCommands(program);
   registerOperatorCommands(program);
+  registerGenericCommands(program);
+  registerTokenCommands(program);
+  registerPolicyCommands(program);
   return program;
 }
 

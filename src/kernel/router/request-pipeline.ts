@@ -117,10 +117,12 @@ export class RequestPipeline {
     const q = req.url.indexOf('?');
     const rawPath = q >= 0 ? req.url.slice(0, q) : req.url;
     const query = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
-    const path = canonicalPath(rawPath);
     const op = operationFor(req.method, query);
     if (!op) throw unsupportedOperation();
     const operation: Operation = op === 'head' ? 'read' : op;
+    // As in Vault, a list always names a directory: `kv/metadata` is listed as `kv/metadata/`.
+    const canonical = canonicalPath(rawPath);
+    const path = operation === 'list' && canonical !== '' && !canonical.endsWith('/') ? `${canonical}/` : canonical;
 
     const found = this.findRoute(path);
     if (!found) {

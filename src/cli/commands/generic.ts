@@ -1,0 +1,80 @@
+/** Vault's generic commands: read, write, list, delete, login. */
+import type { Command } from 'commander';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApiClient } from '../client';
+import { cliContext, parseKeyValues, printResponse } from '../context';
+import { print, printJson } from '../output';
+import { promptHidden } from '../prompt';
+
+const clean = (path: string) => path.replace(/^\/+/, '').replace(/^v1\//, '');
+
+export function registerGenericCommands(program: Command): void {
+  program
+    .command('read')
+    .description('Read data at a path')
+    .argument('<path>')
+    .option('--field <name>', 'print only this field')
+    .action(async (path: string, opts: { field?: string }, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      const res = await client.request('GET', clean(path));
+      printResponse(format, res.body, opts.field);
+    });
+
+  program
+    .command('write')
+    .description('Write data to a path: key=value, key=@file, key=- (stdin), or @file.json / - for a JSON body')
+    .argument('<path>')
+    .argument('[data...]')
+    .option('--field <name>', 'print only this field of the response')
+    .action(async (path: string, data: string[], opts: { field?: string }, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      const res = await client.request('PUT', clean(path), parseKeyValues(data));
+      if (res.status === 204 || !res.body) return format === 'json' ? printJson({}) : print(`Success! Data written to: ${clean(path)}`);
+      printResponse(format, res.body, opts.field);
+    });
+
+  program
+    .command('list')
+    .description('List keys under a path')
+    .argument('<path>')
+    .action(async (path: string, _opts: unknown, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      const res = await client.request('LIST', clean(path), undefined, [404]);
+      const keys = res.status === 404 ? [] : (((res.body?.data as Record<string, unknown>)?.keys as string[]) ?? []);
+      if (format === 'json') return printJson(keys);
+      if (keys.length === 0) return print(`No value found at ${clean(path)}`);
+      print(['Keys', '----', ...keys].join('\n'));
+    });
+
+  program
+    .command('delete')
+    .description('Delete data at a path')
+    .argument('<path>')
+    .argument('[data...]')
+    .action(async (path: string, data: string[], _opts: unknown, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      await client.request('DELETE', clean(path), data.length ? parseKeyValues(data) : undefined);
+      if (format === 'json') printJson({});
+      else print(`Success! Data deleted (if it existed) at: ${clean(path)}`);
+    });
+
+  program
+    .command('login')
+    .description('Log in with a token (prompts when none is given) and keep it in ~/.secrethub-token')
+    .argument('[token]')
+    .action(async (token: string | undefined, _opts: unknown, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      const value = token ?? (await promptHidden('Token (will be hidden): '));
+      const checked = new ApiClient(client.address, value);
+      const res = await checked.request('GET', 'auth/token/lookup-self');
+      const file = join(homedir(), '.secrethub-token');
+      writeFileSync(file, value, { mode: 0o600 });
+      chmodSync(file, 0o600);
+      const d = (res.body?.data ?? {}) as Record<string, unknown>;
+      if (format === 'json') return printJson(res.body);
+      print('Success! You are now authenticated. The token is stored in ~/.secrethub-token.\n');
+      printResponse('table', { auth: { client_token: value, accessor: d.accessor, lease_duration: d.ttl, renewable: d.renewable, token_policies: d.policies, policies: d.policies, metadata: d.meta } });
+    });
+}

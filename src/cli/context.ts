@@ -1,0 +1,71 @@
+/** What every CLI command needs: the client (address, token) and the output format. */
+import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ApiClient, resolveAddress, resolveToken } from './client';
+import { parseFormat, print, printJson, renderTable, type OutputFormat } from './output';
+
+export interface CliContext {
+  client: ApiClient;
+  format: OutputFormat;
+}
+
+export function cliContext(cmd: Command): CliContext {
+  const opts = cmd.optsWithGlobals() as { address?: string; format?: string };
+  return { client: new ApiClient(resolveAddress(opts.address), resolveToken()), format: parseFormat(opts.format) };
+}
+
+export function readStdin(): string {
+  return readFileSync(0, 'utf8');
+}
+
+/** `key=value`, `key=@file`, `key=-` (stdin), or a lone `@file.json` / `-` for a whole JSON body. */
+export function parseKeyValues(args: string[]): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const arg of args) {
+    if (arg === '-' || arg.startsWith('@')) {
+      Object.assign(body, JSON.parse(arg === '-' ? readStdin() : readFileSync(arg.slice(1), 'utf8')));
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    if (eq <= 0) throw new Error(`expected key=value, got "${arg}"`);
+    const key = arg.slice(0, eq);
+    const raw = arg.slice(eq + 1);
+    const value = raw === '-' ? readStdin().replace(/\n$/, '') : raw.startsWith('@') ? readFileSync(raw.slice(1), 'utf8') : raw;
+    if (body[key] === undefined) body[key] = value;
+    else body[key] = Array.isArray(body[key]) ? [...(body[key] as unknown[]), value] : [body[key], value];
+  }
+  return body;
+}
+
+/** Prints a logical response like Vault's CLI: its auth block, else its data. */
+export function printResponse(format: OutputFormat, body: Record<string, unknown> | null, field?: string): void {
+  if (!body) return;
+  const auth = body.auth as Record<string, unknown> | null;
+  const data = (body.data ?? null) as Record<string, unknown> | null;
+  if (field) {
+    const source = auth ? { token: auth.client_token, token_accessor: auth.accessor, ...auth } : (data ?? {});
+    if (!(field in source)) throw new Error(`field "${field}" not present in the response`);
+    const v = (source as Record<string, unknown>)[field];
+    print(typeof v === 'string' ? v : JSON.stringify(v));
+    return;
+  }
+  if (format === 'json') return printJson(body);
+  if (auth) {
+    print(
+      renderTable([
+        ['token', auth.client_token],
+        ['token_accessor', auth.accessor],
+        ['token_duration', auth.lease_duration ? `${auth.lease_duration}s` : '∞'],
+        ['token_renewable', auth.renewable],
+        ['token_policies', auth.token_policies],
+        ['identity_policies', auth.identity_policies ?? []],
+        ['policies', auth.policies],
+        ...Object.entries((auth.metadata as Record<string, string>) ?? {}).map(([k, v]): [string, unknown] => [`token_meta_${k}`, v]),
+      ]),
+    );
+    return;
+  }
+  if (data) print(renderTable(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))));
+  const warnings = body.warnings as string[] | null;
+  if (warnings?.length) process.stderr.write(warnings.map((w) => `WARNING! ${w}`).join('\n') + '\n');
+}

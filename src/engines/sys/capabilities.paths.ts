@@ -1,0 +1,38 @@
+/** sys/capabilities, sys/capabilities-self, sys/capabilities-accessor: what a token may do on paths. */
+import { badRequest } from '../../kernel/errors';
+import type { PolicyStore } from '../../kernel/policy/policy.store';
+import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
+import { toStringList, toStringValue } from '../../framework/field-types';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+
+function paths(ctx: RequestContext): string[] {
+  const raw = ctx.body.paths ?? ctx.body.path;
+  if (raw === undefined || raw === null || raw === '') throw badRequest("'paths' must be specified");
+  return toStringList('paths', raw).map((p) => p.replace(/^\/+/, ''));
+}
+
+export function capabilitiesPaths(tokens: TokenStore, policies: PolicyStore): RouteDefinition[] {
+  const answer = async (ctx: RequestContext, info: TokenInfo | undefined) => {
+    if (!info) throw badRequest('invalid token');
+    const acl = await policies.aclFor(info.policies);
+    const data: Record<string, unknown> = {};
+    const list = paths(ctx);
+    for (const p of list) data[p] = acl.capabilities(p, { remoteAddress: ctx.remoteAddress });
+    if (list.length === 1) data.capabilities = data[list[0]];
+    return logical(data);
+  };
+  const route = (path: string, handler: (ctx: RequestContext) => Promise<ReturnType<typeof logical>>, help: string): RouteDefinition => ({
+    path,
+    auth: 'token',
+    allowedWhileSealed: false,
+    injectDataAtTopLevel: true,
+    mountType: 'system',
+    help,
+    handlers: { update: handler },
+  });
+  return [
+    route('sys/capabilities-self', (ctx) => answer(ctx, ctx.token), "The calling token's capabilities on `paths`."),
+    route('sys/capabilities', async (ctx) => answer(ctx, await tokens.lookup(toStringValue('token', ctx.body.token ?? ''))), 'The capabilities of the token in `token` on `paths`.'),
+    route('sys/capabilities-accessor', async (ctx) => answer(ctx, await tokens.lookupAccessor(toStringValue('accessor', ctx.body.accessor ?? ''))), 'The capabilities of the token with `accessor` on `paths`.'),
+  ];
+}
