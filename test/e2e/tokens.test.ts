@@ -130,4 +130,21 @@ describe('tokens and ACL (e2e)', () => {
     expect((await call(a, 'GET', 'auth/token/lookup-self', { token: local })).status).toBe(200);
     expect((await create({ policies: ['default'], bound_cidrs: ['not-a-cidr'] })).status).toBe(400);
   });
+
+  it('every route alias reaches the same ACL decision', async () => {
+    await call(a, 'PUT', 'sys/policies/acl/lister', { token: root, body: { policy: 'path "sys/policies/acl/*" { capabilities = ["list"] }\npath "sys/rotate*" { capabilities = ["update"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/rotator', { token: root, body: { policy: 'path "sys/rotate*" { capabilities = ["update", "sudo"] }' } });
+    const lister = (await create({ policies: ['lister'] })).body.auth.client_token;
+    const plain = (await create({ policies: ['default'] })).body.auth.client_token;
+    const rotator = (await create({ policies: ['rotator'] })).body.auth.client_token;
+    for (const [token, expected] of [[lister, 200], [plain, 403]] as const) {
+      expect((await call(a, 'LIST', 'sys/policies/acl', { token })).status).toBe(expected);
+      expect((await call(a, 'GET', 'sys/policies/acl?list=true', { token })).status).toBe(expected);
+      expect((await call(a, 'LIST', 'sys/policies/acl/', { token })).status).toBe(expected);
+    }
+    for (const path of ['sys/rotate', 'sys/rotate/keyring']) {
+      expect((await call(a, 'PUT', path, { token: lister })).status).toBe(403);
+      expect((await call(a, 'PUT', path, { token: rotator })).status).toBe(204);
+    }
+  });
 });
