@@ -1,18 +1,10 @@
 /** `secrethub operator ...` and `secrethub status`: init, unseal, seal, key-status, rotate, rekey. */
 import type { Command } from 'commander';
-import { ApiClient, resolveAddress, resolveToken } from '../client';
-import { parseFormat, print, printJson, renderTable, type OutputFormat } from '../output';
+import { cliContext } from '../context';
+import { print, printJson, renderTable, type OutputFormat } from '../output';
 import { promptHidden } from '../prompt';
 
-interface GlobalOptions {
-  address?: string;
-  format?: string;
-}
-
-function context(cmd: Command): { client: ApiClient; format: OutputFormat } {
-  const opts = cmd.optsWithGlobals() as GlobalOptions;
-  return { client: new ApiClient(resolveAddress(opts.address), resolveToken()), format: parseFormat(opts.format) };
-}
+const context = cliContext;
 
 function positiveInt(value: string): number {
   const n = Number(value);
