@@ -3,7 +3,7 @@
  * revoke-orphan and accessors (sudo). Token roles, batch tokens and tidy come later.
  */
 import { isValidCidr } from '../../kernel/cidr';
-import { badRequest, permissionDenied } from '../../kernel/errors';
+import { badRequest } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
 import { TokenConflictError, TokenStore, type NewToken, type TokenInfo } from '../../kernel/token/token.store';
 import { toBool, toDurationSeconds, toInt, toStringList, toStringValue } from '../../framework/field-types';
@@ -195,12 +195,7 @@ export function tokenPaths(store: TokenStore): RouteDefinition[] {
       const { info, id } = await byToken(ctx);
       return renew(ctx, info, id);
     } }, 'Renew the token given in `token`.'),
-    route('renew-accessor', { update: async (ctx) => {
-      const info = await byAccessor(ctx);
-      if (!info.renewable) throw badRequest('lease is not renewable');
-      await store.renew(info, optional(ctx, 'increment', toDurationSeconds) ?? 0);
-      return logical(null, undefined, { ...authBlock(store, '', store.accessorOf(info), info), client_token: '' });
-    } }, 'Renew a token by its accessor.'),
+    route('renew-accessor', { update: async (ctx) => renew(ctx, await byAccessor(ctx), '') }, 'Renew a token by its accessor (the token itself is not returned).'),
     route('revoke-self', { update: async (ctx) => {
       await store.revoke(ctx.token as TokenInfo);
       return null;
@@ -221,10 +216,6 @@ export function tokenPaths(store: TokenStore): RouteDefinition[] {
       await store.revokeOrphan(info);
       return null;
     } }, 'Revoke a token but not its children, which become orphans (sudo).', 'sudo'),
-    route('accessors', { list: async (ctx) => {
-      if (!ctx.sudo) throw permissionDenied();
-      const keys = await store.accessors();
-      return logical({ keys });
-    } }, 'List the accessors of all tokens (sudo).', 'sudo'),
+    route('accessors', { list: async () => logical({ keys: await store.accessors() }) }, 'List the accessors of all tokens (sudo).', 'sudo'),
   ];
 }

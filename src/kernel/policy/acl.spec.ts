@@ -90,6 +90,8 @@ describe('ACL matching', () => {
     expect(can(a, 'sys/rotate', 'update')).toBe(true);
     expect(can(a, 'sys/rotate', 'update', { sudoRequired: true })).toBe(false);
     expect(can(a, 'sys/seal', 'update', { sudoRequired: true })).toBe(true);
+    expect(a.allowOperation({ path: 'sys/seal', operation: 'update' }).sudo).toBe(true);
+    expect(a.allowOperation({ path: 'sys/rotate', operation: 'update' }).sudo).toBe(false);
     expect(can(a, 'sys/seal', 'read')).toBe(false);
     expect(can(a, 'sys/nothing', 'read')).toBe(false);
   });

@@ -61,6 +61,8 @@ export interface AclDecision {
   failedCondition?: string;
   /** The pattern that decided. */
   matched?: string;
+  /** The deciding rule grants sudo under this request's conditions (always true for root). */
+  sudo?: boolean;
 }
 
 /** Counts matcher steps (characters and segments compared), so tests can check the cost. */
@@ -328,7 +330,7 @@ export class Acl {
   }
 
   allowOperation(req: AclRequest, stats?: MatchStats): AclDecision {
-    if (this.root) return { allowed: true };
+    if (this.root) return { allowed: true, sudo: true };
     const rule = this.match(req.path, req.operation, stats);
     if (!rule) return { allowed: false, reason: 'no policy grants access to this path' };
     const matched = rule.pattern;
@@ -343,7 +345,8 @@ export class Acl {
       return failed === null;
     });
     if (satisfied.length === 0) return { allowed: false, reason: `condition failed: ${conditionFailure}`, failedCondition: conditionFailure ?? undefined, matched };
-    if (req.sudoRequired && !rule.grants.some((g) => g.capabilities.has('sudo') && !failedCondition(g.conditions, req))) {
+    const sudo = rule.grants.some((g) => g.capabilities.has('sudo') && !failedCondition(g.conditions, req));
+    if (req.sudoRequired && !sudo) {
       return { allowed: false, reason: 'sudo capability required', matched };
     }
     if (rule.maxWrappingTtl && (req.wrapTtl === undefined || req.wrapTtl > rule.maxWrappingTtl)) return { allowed: false, reason: 'wrapping TTL above max_wrapping_ttl', matched };
@@ -352,6 +355,6 @@ export class Acl {
       const problem = parameterProblem(rule, req.data ?? {});
       if (problem) return { allowed: false, reason: problem, matched };
     }
-    return { allowed: true, matched };
+    return { allowed: true, matched, sudo };
   }
 }

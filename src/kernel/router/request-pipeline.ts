@@ -127,7 +127,7 @@ export class RequestPipeline {
     const found = this.findRoute(path);
     if (!found) {
       if (this.seal.isSealed) throw sealedError();
-      const token = await this.authenticate(req.headers, req.remoteAddress);
+      const { info: token } = await this.authenticate(req.headers, req.remoteAddress);
       // Vault judges the ACL before routing: a token learns a path is unknown only if it may use it.
       await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token');
       throw new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
@@ -141,8 +141,7 @@ export class RequestPipeline {
     const ctx: RequestContext = { requestId, operation, head: op === 'head', path, params, query, body, remoteAddress: req.remoteAddress, sudo: false };
     const auth = authFor(route, operation);
     if (auth !== 'none') {
-      ctx.clientToken = clientToken(req.headers);
-      ctx.token = await this.authenticate(req.headers, req.remoteAddress);
+      ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
       const aclOperation: AclOperation = operation === 'update' && route.existenceCheck && !(await route.existenceCheck(ctx)) ? 'create' : operation;
       ctx.sudo = await this.authorize({ path, operation: aclOperation, token: ctx.token, remoteAddress: req.remoteAddress, body }, auth);
       if (!(await this.tokens.use(ctx.token))) throw invalidToken();
@@ -155,7 +154,7 @@ export class RequestPipeline {
     }
   }
 
-  private async authenticate(headers: PipelineRequest['headers'], remoteAddress: string): Promise<TokenInfo> {
+  private async authenticate(headers: PipelineRequest['headers'], remoteAddress: string): Promise<{ token: string; info: TokenInfo }> {
     const token = clientToken(headers);
     if (!token) throw permissionDenied();
     // Refused before any storage lookup: no real token is this long.
@@ -163,7 +162,7 @@ export class RequestPipeline {
     const info = await this.tokens.lookup(token);
     if (!info) throw invalidToken();
     if (info.boundCidrs.length > 0 && !ipInCidrs(remoteAddress, info.boundCidrs)) throw permissionDenied();
-    return info;
+    return { token, info };
   }
 
   /**
@@ -177,7 +176,7 @@ export class RequestPipeline {
       this.log.debug(`acl: denied ${req.operation} ${req.path}: ${decision.reason}${decision.matched ? ` (rule "${decision.matched}")` : ''}`);
       throw permissionDenied();
     }
-    return acl.root || acl.capabilities(req.path, { remoteAddress: req.remoteAddress }).includes('sudo');
+    return decision.sudo === true;
   }
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {
