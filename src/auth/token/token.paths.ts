@@ -69,7 +69,7 @@ export function describeToken(store: TokenStore, info: TokenInfo, id: string): R
   return data;
 }
 
-function authBlock(store: TokenStore, token: string, accessor: string, info: TokenInfo): Record<string, unknown> {
+function authBlock(token: string, accessor: string, info: TokenInfo): Record<string, unknown> {
   return {
     client_token: token,
     accessor,
@@ -98,8 +98,8 @@ export function tokenPaths(store: TokenStore): RouteDefinition[] {
     if (noParent && !forceOrphan && !rootParent && !ctx.sudo) throw badRequest('root or sudo privileges required to create orphan token');
 
     const requested = optional(ctx, 'policies', toStringList);
-    let policies = requested === undefined ? parent.policies.filter((p) => rootParent || p !== 'root') : normaliseRequestedPolicies(requested);
-    if (requested === undefined && rootParent) policies = ['root'];
+    // Without `policies` the child inherits the parent's (a root token's are just ["root"]).
+    const policies = requested === undefined ? [...parent.policies] : normaliseRequestedPolicies(requested);
     if (!rootParent) {
       const outside = policies.filter((p) => p !== 'default' && !parent.policies.includes(p));
       if (outside.length) throw badRequest(`child policies must be subset of parent (${outside.join(', ')} not held)`);
@@ -143,7 +143,7 @@ export function tokenPaths(store: TokenStore): RouteDefinition[] {
     };
     try {
       const created = await store.create(spec);
-      return logical(null, undefined, authBlock(store, created.token, created.accessor, created.info));
+      return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
     } catch (err) {
       if (err instanceof TokenConflictError) throw badRequest(err.message);
       throw err;
@@ -169,7 +169,7 @@ export function tokenPaths(store: TokenStore): RouteDefinition[] {
   const renew = async (ctx: RequestContext, info: TokenInfo, token: string) => {
     if (!info.renewable) throw badRequest('lease is not renewable');
     await store.renew(info, optional(ctx, 'increment', toDurationSeconds) ?? 0);
-    return logical(null, undefined, authBlock(store, token, store.accessorOf(info), info));
+    return logical(null, undefined, authBlock(token, store.accessorOf(info), info));
   };
 
   const route = (path: string, handlers: RouteDefinition['handlers'], help: string, auth: RouteDefinition['auth'] = 'token'): RouteDefinition => ({
