@@ -2,5 +2,7 @@
 import { KernelFoundation1732300000000 } from './1732300000000-kernel-foundation';
 import { Policies1732400000000 } from './1732400000000-policies';
 import { TokenLifecycle1732500000000 } from './1732500000000-token-lifecycle';
+import { Mounts1732600000000 } from './1732600000000-mounts';
+import { Secrets1732700000000 } from './1732700000000-secrets';
 
-export const MIGRATIONS = [KernelFoundation1732300000000, Policies1732400000000, TokenLifecycle1732500000000];
+export const MIGRATIONS = [KernelFoundation1732300000000, Policies1732400000000, TokenLifecycle1732500000000, Mounts1732600000000, Secrets1732700000000];

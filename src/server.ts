@@ -10,16 +10,15 @@ import type { DataSource } from 'typeorm';
 import type { ServerConfig } from './config/config';
 import { openDatabase } from './database/data-source';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres';
-import { tokenPaths } from './auth/token/token.paths';
-import { capabilitiesPaths } from './engines/sys/capabilities.paths';
-import { policyPaths } from './engines/sys/policy.paths';
-import { sealPaths } from './engines/sys/seal.paths';
+import { BUILTIN_DESCRIPTIONS, registerBackends } from './backends';
 import { createApiServer, type HttpServerHandle } from './http/http-server';
 import { Barrier } from './kernel/barrier/barrier';
 import { BarrierRepository } from './kernel/barrier/barrier.repository';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 import { PolicyRepository } from './kernel/policy/policy.repository';
 import { PolicyStore } from './kernel/policy/policy.store';
+import { MountRepository } from './kernel/router/mount.repository';
+import { MountTable } from './kernel/router/mount-table';
 import { RequestPipeline } from './kernel/router/request-pipeline';
 import { RekeyService } from './kernel/seal/rekey.service';
 import { ShamirSealProvider } from './kernel/seal/seal-provider';
@@ -36,6 +35,7 @@ export interface Kernel {
   rekey: RekeyService;
   tokenStore: TokenStore;
   policies: PolicyStore;
+  mounts: MountTable;
 }
 
 /** Builds the kernel on an open, migrated DataSource. */
@@ -64,7 +64,13 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   const rekey = new RekeyService(seal, seals, barrier, info);
   const policies = new PolicyStore(new PolicyRepository(dataSource));
   seal.addLifecycleHook({ afterUnseal: () => policies.ensureDefault(), beforeSeal: () => policies.clear() });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies };
+  const mounts = new MountTable(new MountRepository(dataSource));
+  seal.addLifecycleHook({ afterUnseal: () => mounts.load(BUILTIN_DESCRIPTIONS), beforeSeal: () => mounts.clear() });
+  // Disabling an auth method revokes every token it issued (and their children), in the same transaction.
+  mounts.onDisable(async (m, entry) => {
+    if (entry.class === 'auth') await tokens.deleteTreesByCreationPath(m, entry.path);
+  });
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts };
 }
 
 export interface RunningServer {
@@ -97,13 +103,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     dataSource = opened.dataSource;
     for (const name of opened.applied) log.info(`migration applied: ${name}`);
     const kernel = buildKernel(dataSource, config, log);
-    const routes = [
-      ...sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints }),
-      ...policyPaths(kernel.policies),
-      ...tokenPaths(kernel.tokenStore),
-      ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
-    ];
-    const pipeline = new RequestPipeline(routes, { seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log });
+    registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints });
+    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log });
     http = await createApiServer(pipeline, config.listener, log);
 
     let dev: RunningServer['dev'];

@@ -8,9 +8,14 @@ export function parseFormat(value: string | undefined): OutputFormat {
 }
 
 export function renderTable(rows: [string, unknown][], header: [string, string] = ['Key', 'Value']): string {
-  const all: [string, string][] = [header, [ '-'.repeat(header[0].length), '-'.repeat(header[1].length) ], ...rows.map(([k, v]): [string, string] => [k, formatValue(v)])];
-  const width = Math.max(...all.map(([k]) => k.length));
-  return all.map(([k, v]) => `${k.padEnd(width)}    ${v}`.trimEnd()).join('\n');
+  return renderColumns(header, rows);
+}
+
+/** A table with a header row and dashes under it, columns padded to their widest cell. */
+export function renderColumns(header: string[], rows: unknown[][]): string {
+  const all: string[][] = [header, header.map((h) => '-'.repeat(h.length)), ...rows.map((r) => r.map(formatValue))];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('    ').trimEnd()).join('\n');
 }
 
 function formatValue(v: unknown): string {

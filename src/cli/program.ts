@@ -4,6 +4,7 @@ import { SECRETHUB_VERSION } from '../version';
 import { normaliseArgs } from './args';
 import { ApiRequestError } from './client';
 import { registerGenericCommands } from './commands/generic';
+import { registerMountCommands } from './commands/mounts';
 import { registerOperatorCommands } from './commands/operator';
 import { registerPolicyCommands } from './commands/policy';
 import { registerTokenCommands } from './commands/token';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerGenericCommands(program);
   registerTokenCommands(program);
   registerPolicyCommands(program);
+  registerMountCommands(program);
   return program;
 }
 

@@ -3,6 +3,8 @@
  * the path, checks the seal, authenticates, authorises and maps errors; handlers never do.
  */
 import type { TokenInfo } from '../kernel/token/token.store';
+import type { MountEntry } from './backend';
+import type { Fields } from './fields';
 
 /** Logical operations (Vault's): GET=read, LIST or ?list=true=list, PUT/POST=update, ... */
 export type Operation = 'read' | 'list' | 'update' | 'patch' | 'delete';
@@ -12,11 +14,19 @@ export interface RequestContext {
   operation: Operation;
   /** HEAD requests run the read handler and send no body. */
   head: boolean;
+  /** The full canonical path (what the ACL judged). */
   path: string;
+  /** The mount serving the request; its uuid keys the engine's storage. */
+  mount: MountEntry;
   /** Values of the route's `:name` / `*name` placeholders. */
   params: Record<string, string>;
   query: URLSearchParams;
+  /** The parsed JSON (or form) body, as sent. */
   body: Record<string, unknown>;
+  /** The route's declared fields, coerced (body on writes, query string otherwise); empty without declarations. */
+  data: Record<string, unknown>;
+  /** Warnings the pipeline adds to the response (ignored parameters). */
+  warnings: string[];
   remoteAddress: string;
   clientToken?: string;
   token?: TokenInfo;
@@ -38,6 +48,10 @@ export interface LogicalResponse {
   warnings?: string[];
   /** Login and token-creation responses fill Vault's `auth` block. */
   auth?: Record<string, unknown>;
+  /** Seconds a client may cache the value (KV v1 `ttl`); leases set their own later. */
+  leaseDuration?: number;
+  /** An HTTP status other than 200 for a body-carrying answer (KV v2: a deleted version is a 404 with its metadata). */
+  status?: number;
 }
 
 export type HandlerResult = RawResponse | LogicalResponse | null;
@@ -46,19 +60,22 @@ export type Handler = (ctx: RequestContext) => Promise<HandlerResult>;
 
 /**
  * Who may call a route. 'none': unauthenticated. 'token': any valid token whose policies allow the
- * operation. 'sudo': additionally a sudo-protected path.
+ * operation. 'sudo': additionally a sudo-protected path. 'optional': the path itself is not judged
+ * by the ACL; a token, when sent, must be valid and reaches the handler, which shows only what the
+ * token's policies reach (Vault's token-aware unauthenticated paths: sys/internal/ui/mounts, openapi).
  */
-export type Authentication = 'none' | 'token' | 'sudo';
+export type Authentication = 'none' | 'token' | 'sudo' | 'optional';
 
 export interface RouteDefinition {
-  /** Exact path, or with placeholders: `:name` (one segment) and, last, `*name` (the rest, slashes included). */
+  /** Relative to the mount. Exact path, or with placeholders: `:name` (one segment) and `*name` (one or more segments). */
   path: string;
   auth: Authentication | Partial<Record<Operation, Authentication>>;
   allowedWhileSealed: boolean;
   /** Legacy sys routes copy `data` keys to the top level of the envelope. */
   injectDataAtTopLevel?: boolean;
-  mountType?: string;
   handlers: Partial<Record<Operation, Handler>>;
+  /** Typed fields; without them the body reaches the handler unchecked (KV data, raw sys handlers). */
+  fields?: Fields;
   /** Decides create vs update for PUT/POST (the ACL needs `create` when nothing exists yet). Without it, writes are updates. */
   existenceCheck?: (ctx: RequestContext) => Promise<boolean>;
   help: string;
@@ -82,9 +99,8 @@ export function compileRoute(route: RouteDefinition): CompiledRoute {
         return '([^/]+)';
       }
       if (segment.startsWith('*')) {
-        if (i !== all.length - 1) throw new Error(`route ${route.path}: *${segment} must be last`);
         paramNames.push(segment.slice(1));
-        return '(.+)';
+        return i === all.length - 1 ? '(.+)' : '(.+?)';
       }
       return segment.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
     })

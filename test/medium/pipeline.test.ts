@@ -1,6 +1,5 @@
 /** The request pipeline on a real kernel: an oversized token is refused before any storage lookup. */
 import { buildConfig } from '../../src/config/config';
-import { tokenPaths } from '../../src/auth/token/token.paths';
 import { RequestPipeline } from '../../src/kernel/router/request-pipeline';
 import { createLogger } from '../../src/logger';
 import { openTestKernel, type TestKernel } from '../support/kernel';
@@ -13,7 +12,7 @@ describe('request pipeline (medium)', () => {
     k = await openTestKernel();
     const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
     await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
-    const pipeline = new RequestPipeline(tokenPaths(k.tokenStore), { seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener: buildConfig({}, {}, {}).listener, log: createLogger('error') });
+    const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener: buildConfig({}, {}, {}).listener, log: createLogger('error') });
     const repository = (k.tokenStore as unknown as { tokens: { findByHmac: (h: Buffer) => Promise<unknown> } }).tokens;
     const lookups = jest.spyOn(repository, 'findByHmac');
     const request = (token: string) => pipeline.handle({ method: 'GET', url: 'auth/token/lookup-self', headers: { 'x-vault-token': token }, body: undefined, remoteAddress: '127.0.0.1' });

@@ -9,7 +9,6 @@ import { TokenConflictError, TokenStore, type NewToken, type TokenInfo } from '.
 import { toBool, toDurationSeconds, toInt, toStringList, toStringValue } from '../../framework/field-types';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 
-const MOUNT = 'auth/token/';
 
 function optional<T>(ctx: RequestContext, name: string, convert: (name: string, v: unknown) => T): T | undefined {
   const v = ctx.body[name];
@@ -173,10 +172,9 @@ export function tokenPaths(store: TokenStore): RouteDefinition[] {
   };
 
   const route = (path: string, handlers: RouteDefinition['handlers'], help: string, auth: RouteDefinition['auth'] = 'token'): RouteDefinition => ({
-    path: MOUNT + path,
+    path,
     auth,
     allowedWhileSealed: false,
-    mountType: 'token',
     handlers,
     help,
   });

@@ -26,13 +26,12 @@ export function capabilitiesPaths(tokens: TokenStore, policies: PolicyStore): Ro
     auth: 'token',
     allowedWhileSealed: false,
     injectDataAtTopLevel: true,
-    mountType: 'system',
     help,
     handlers: { update: handler },
   });
   return [
-    route('sys/capabilities-self', (ctx) => answer(ctx, ctx.token), "The calling token's capabilities on `paths`."),
-    route('sys/capabilities', async (ctx) => answer(ctx, await tokens.lookup(toStringValue('token', ctx.body.token ?? ''))), 'The capabilities of the token in `token` on `paths`.'),
-    route('sys/capabilities-accessor', async (ctx) => answer(ctx, await tokens.lookupAccessor(toStringValue('accessor', ctx.body.accessor ?? ''))), 'The capabilities of the token with `accessor` on `paths`.'),
+    route('capabilities-self', (ctx) => answer(ctx, ctx.token), "The calling token's capabilities on `paths`."),
+    route('capabilities', async (ctx) => answer(ctx, await tokens.lookup(toStringValue('token', ctx.body.token ?? ''))), 'The capabilities of the token in `token` on `paths`.'),
+    route('capabilities-accessor', async (ctx) => answer(ctx, await tokens.lookupAccessor(toStringValue('accessor', ctx.body.accessor ?? ''))), 'The capabilities of the token with `accessor` on `paths`.'),
   ];
 }

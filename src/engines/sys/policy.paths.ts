@@ -38,20 +38,18 @@ export function policyPaths(policies: PolicyStore): RouteDefinition[] {
   };
   return [
     {
-      path: 'sys/policy',
+      path: 'policy',
       auth: 'token',
       allowedWhileSealed: false,
       injectDataAtTopLevel: true,
-      mountType: 'system',
       help: 'List the ACL policies.',
       handlers: { read: list, list },
     },
     {
-      path: 'sys/policy/*name',
+      path: 'policy/*name',
       auth: 'token',
       allowedWhileSealed: false,
       injectDataAtTopLevel: true,
-      mountType: 'system',
       existenceCheck: exists,
       help: 'Read, write or delete an ACL policy (legacy path; the read answers `rules`).',
       handlers: {
@@ -65,18 +63,16 @@ export function policyPaths(policies: PolicyStore): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/policies/acl',
+      path: 'policies/acl',
       auth: 'token',
       allowedWhileSealed: false,
-      mountType: 'system',
       help: 'List the ACL policies.',
       handlers: { list: async () => logical({ keys: await policies.list() }) },
     },
     {
-      path: 'sys/policies/acl/*name',
+      path: 'policies/acl/*name',
       auth: 'token',
       allowedWhileSealed: false,
-      mountType: 'system',
       existenceCheck: exists,
       help: 'Read, write or delete an ACL policy (HCL or JSON in `policy`).',
       handlers: {

@@ -79,7 +79,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
 
   return [
     {
-      path: 'sys/init',
+      path: 'init',
       auth: 'none',
       allowedWhileSealed: true,
       help: 'Initialise a new server: GET tells whether it is initialised; PUT creates the root key, the unseal shares and the root token.',
@@ -102,14 +102,14 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/seal-status',
+      path: 'seal-status',
       auth: 'none',
       allowedWhileSealed: true,
       help: 'The seal status: initialised, sealed, threshold, shares and unseal progress.',
       handlers: { read: async () => raw(200, await seal.status()) },
     },
     {
-      path: 'sys/unseal',
+      path: 'unseal',
       auth: 'none',
       allowedWhileSealed: true,
       help: 'Submit one unseal key share (hex or base64), or reset the progress.',
@@ -121,7 +121,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/seal',
+      path: 'seal',
       auth: 'sudo',
       allowedWhileSealed: false,
       help: 'Seal the server: key material is dropped from memory until it is unsealed again.',
@@ -133,7 +133,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/health',
+      path: 'health',
       auth: 'none',
       allowedWhileSealed: true,
       help: 'Health with status codes: 200 active, 429 standby, 501 not initialised, 503 sealed; query parameters override the codes.',
@@ -165,7 +165,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/leader',
+      path: 'leader',
       auth: 'none',
       allowedWhileSealed: false,
       help: 'High-availability status of this node.',
@@ -183,11 +183,10 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/key-status',
+      path: 'key-status',
       auth: 'token',
       allowedWhileSealed: false,
       injectDataAtTopLevel: true,
-      mountType: 'system',
       help: 'The active barrier key term, when it was installed and how many encryptions it has done.',
       handlers: {
         read: async () => {
@@ -196,13 +195,12 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
         },
       },
     },
-    ...['sys/rotate', 'sys/rotate/keyring'].map(
+    ...['rotate', 'rotate/keyring'].map(
       (path): RouteDefinition => ({
         path,
         auth: 'sudo',
         allowedWhileSealed: false,
         injectDataAtTopLevel: true,
-        mountType: 'system',
         help: 'Rotate the barrier encryption key: new writes use a new key term; old terms stay for reading.',
         handlers: {
           update: async () => {
@@ -213,7 +211,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       }),
     ),
     {
-      path: 'sys/rekey/init',
+      path: 'rekey/init',
       auth: { read: 'none', update: rekeyControl, delete: rekeyControl },
       allowedWhileSealed: false,
       help: 'Start, inspect or cancel a rekey (new unseal shares for the same root key).',
@@ -236,7 +234,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/rekey/update',
+      path: 'rekey/update',
       auth: 'none',
       allowedWhileSealed: false,
       help: 'Submit one current unseal share for the rekey in progress (with its nonce).',
@@ -245,7 +243,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       },
     },
     {
-      path: 'sys/rekey/verify',
+      path: 'rekey/verify',
       auth: { read: 'none', update: 'none', delete: rekeyControl },
       allowedWhileSealed: false,
       help: 'Verify the new shares of a rekey started with require_verification.',

@@ -195,6 +195,7 @@ export class Acl {
   private readonly exact = new Map<string, CompiledRule>();
   private readonly prefixRoot: TrieNode = { children: new Map() };
   private readonly segmentRules: CompiledRule[] = [];
+  private readonly rules: CompiledRule[] = [];
 
   /** `policies`: name → parsed rules. A `root` policy must stand alone. */
   constructor(policies: { name: string; rules: PathRule[] }[]) {
@@ -204,6 +205,7 @@ export class Acl {
     const merged = new Map<string, CompiledRule>();
     for (const policy of policies) for (const rule of policy.rules) this.merge(merged, rule);
     for (const rule of merged.values()) {
+      this.rules.push(rule);
       if (rule.plusCount > 0) {
         rule.segments = rule.pattern.split('/');
         this.segmentRules.push(rule);
@@ -327,6 +329,23 @@ export class Acl {
     const order: Capability[] = ['sudo', 'read', 'list', 'update', 'delete', 'create', 'patch', 'subscribe', 'recover'];
     const out = order.filter((c) => caps.has(c));
     return out.length ? out : ['deny'];
+  }
+
+  /**
+   * Vault's hasMountAccess: some rule grants a capability on the mount path or on a path beneath it.
+   * Used only to decide whether a mount is shown to a token (sys/internal/ui/mounts).
+   */
+  hasAccessUnder(mountPath: string): boolean {
+    if (this.root) return true;
+    const grants = (r: CompiledRule | undefined) => r !== undefined && !r.deny && r.grants.some((g) => g.capabilities.size > 0);
+    if (grants(this.match(mountPath, 'read'))) return true;
+    const mountSegments = mountPath.slice(0, -1).split('/');
+    return this.rules.some((r) => {
+      if (!grants(r)) return false;
+      if (r.plusCount === 0) return r.pattern.startsWith(mountPath);
+      const segs = r.pattern.split('/');
+      return segs.length > mountSegments.length && mountSegments.every((s, i) => segs[i] === '+' || segs[i] === s);
+    });
   }
 
   allowOperation(req: AclRequest, stats?: MatchStats): AclDecision {

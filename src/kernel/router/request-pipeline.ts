@@ -1,8 +1,10 @@
 /** The one request pipeline (see README.md). */
 import { randomUUID } from 'node:crypto';
 import type { ListenerConfig } from '../../config/config';
+import type { MountEntry } from '../../framework/backend';
 import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type Operation, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
+import { ignoredParametersWarning, parseFields, type Fields } from '../../framework/fields';
 import { parseRequestBody } from '../../http/request-body';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
@@ -12,6 +14,7 @@ import type { SealService } from '../seal/seal.service';
 import { MAX_TOKEN_LENGTH, type TokenInfo, type TokenStore } from '../token/token.store';
 import { ipInCidrs } from '../cidr';
 import { canonicalPath } from './canonical-path';
+import type { MountTable } from './mount-table';
 
 export interface PipelineRequest {
   method: string;
@@ -62,6 +65,7 @@ function operationFor(method: string, query: URLSearchParams): Operation | 'head
 }
 
 export interface PipelineDeps {
+  mounts: MountTable;
   seal: SealService;
   tokens: TokenStore;
   policies: PolicyStore;
@@ -69,39 +73,67 @@ export interface PipelineDeps {
   log: Logger;
 }
 
+interface CompiledRoutes {
+  exact: Map<string, CompiledRoute>;
+  patterns: CompiledRoute[];
+}
+
+function compileRoutes(routes: RouteDefinition[]): CompiledRoutes {
+  const compiled: CompiledRoutes = { exact: new Map(), patterns: [] };
+  for (const route of routes) {
+    const c = compileRoute(route);
+    if (!c.regex) {
+      if (compiled.exact.has(route.path)) throw new Error(`route ${route.path} declared twice`);
+      compiled.exact.set(route.path, c);
+    } else compiled.patterns.push(c);
+  }
+  return compiled;
+}
+
+/** Exact routes first, then patterns in declaration order. `path` is relative to the mount. */
+function findRoute(routes: CompiledRoutes, path: string): { route: RouteDefinition; params: Record<string, string> } | undefined {
+  const bare = path.endsWith('/') ? path.slice(0, -1) : path;
+  const exact = routes.exact.get(bare);
+  if (exact) return { route: exact.route, params: {} };
+  for (const compiled of routes.patterns) {
+    const m = compiled.regex?.exec(bare);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    compiled.paramNames.forEach((name, i) => (params[name] = m[i + 1]));
+    return { route: compiled.route, params };
+  }
+  return undefined;
+}
+
+function warningsOf(handler: string[] | undefined, pipeline: string[]): string[] | null {
+  const all = [...pipeline, ...(handler ?? [])];
+  return all.length > 0 ? all : null;
+}
+
 export class RequestPipeline {
-  private readonly exactRoutes = new Map<string, CompiledRoute>();
-  private readonly patternRoutes: CompiledRoute[] = [];
+  /** Backends return constant route arrays; each is compiled once. */
+  private readonly compiled = new WeakMap<RouteDefinition[], CompiledRoutes>();
+  private readonly mounts: MountTable;
   private readonly seal: SealService;
   private readonly tokens: TokenStore;
   private readonly policies: PolicyStore;
   private readonly listener: ListenerConfig;
   private readonly log: Logger;
 
-  constructor(routes: RouteDefinition[], deps: PipelineDeps) {
-    ({ seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log } = deps);
-    for (const route of routes) {
-      const compiled = compileRoute(route);
-      if (!compiled.regex) {
-        if (this.exactRoutes.has(route.path)) throw new Error(`route ${route.path} declared twice`);
-        this.exactRoutes.set(route.path, compiled);
-      } else this.patternRoutes.push(compiled);
-    }
+  constructor(deps: PipelineDeps) {
+    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log } = deps);
   }
 
-  /** Exact routes first, then patterns in declaration order. */
-  private findRoute(path: string): { route: RouteDefinition; params: Record<string, string> } | undefined {
-    const bare = path.endsWith('/') ? path.slice(0, -1) : path;
-    const exact = this.exactRoutes.get(bare);
-    if (exact) return { route: exact.route, params: {} };
-    for (const compiled of this.patternRoutes) {
-      const m = compiled.regex?.exec(bare);
-      if (!m) continue;
-      const params: Record<string, string> = {};
-      compiled.paramNames.forEach((name, i) => (params[name] = m[i + 1]));
-      return { route: compiled.route, params };
-    }
-    return undefined;
+  /** The mount by longest prefix, then the backend's declared route for the rest of the path. */
+  private resolve(path: string): { mount?: MountEntry; route?: RouteDefinition; params: Record<string, string> } {
+    const mount = this.mounts.match(path);
+    if (!mount) return { params: {} };
+    const routes = this.mounts.backend(mount.type)?.routes(mount);
+    if (!routes) return { mount, params: {} };
+    let compiled = this.compiled.get(routes);
+    if (!compiled) this.compiled.set(routes, (compiled = compileRoutes(routes)));
+    const found = findRoute(compiled, path.slice(Math.min(mount.path.length, path.length)));
+    return { mount, route: found?.route, params: found?.params ?? {} };
   }
 
   async handle(req: PipelineRequest): Promise<PipelineResponse> {
@@ -124,23 +156,25 @@ export class RequestPipeline {
     const canonical = canonicalPath(rawPath);
     const path = operation === 'list' && canonical !== '' && !canonical.endsWith('/') ? `${canonical}/` : canonical;
 
-    const found = this.findRoute(path);
-    if (!found) {
+    const { mount, route, params } = this.resolve(path);
+    if (!mount || !route) {
       if (this.seal.isSealed) throw sealedError();
       const { info: token } = await this.authenticate(req.headers, req.remoteAddress);
       // Vault judges the ACL before routing: a token learns a path is unknown only if it may use it.
       await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token');
-      throw new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
+      throw mount ? new ApiError(404, ['unsupported path']) : new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
     }
-    const { route, params } = found;
     const handler = route.handlers[operation];
     if (!handler) throw unsupportedOperation();
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
 
     const body = parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
-    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, params, query, body, remoteAddress: req.remoteAddress, sudo: false };
+    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, data: {}, warnings: [], remoteAddress: req.remoteAddress, sudo: false };
+    if (route.fields) this.parseDeclaredFields(route, ctx);
     const auth = authFor(route, operation);
-    if (auth !== 'none') {
+    if (auth === 'optional') {
+      if (clientToken(req.headers) !== undefined) ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
+    } else if (auth !== 'none') {
       ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
       const aclOperation: AclOperation = operation === 'update' && route.existenceCheck && !(await route.existenceCheck(ctx)) ? 'create' : operation;
       ctx.sudo = await this.authorize({ path, operation: aclOperation, token: ctx.token, remoteAddress: req.remoteAddress, body }, auth);
@@ -152,6 +186,15 @@ export class RequestPipeline {
     } finally {
       if (ctx.token) await this.tokens.revokeIfSpent(ctx.token);
     }
+  }
+
+  /** Writes take declared fields from the body; reads, lists and deletes from the query string. */
+  private parseDeclaredFields(route: RouteDefinition, ctx: RequestContext): void {
+    const fromQuery = ctx.operation === 'read' || ctx.operation === 'list' || ctx.operation === 'delete';
+    const input = fromQuery ? Object.fromEntries([...ctx.query.entries()].filter(([k]) => k !== 'list' && k !== 'help')) : ctx.body;
+    const { data, unknown } = parseFields(route.fields as Fields, input, fromQuery);
+    ctx.data = data;
+    if (unknown.length > 0 && !fromQuery) ctx.warnings.push(ignoredParametersWarning(unknown));
   }
 
   private async authenticate(headers: PipelineRequest['headers'], remoteAddress: string): Promise<{ token: string; info: TokenInfo }> {
@@ -181,6 +224,8 @@ export class RequestPipeline {
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {
     const headers = { ...JSON_HEADERS, 'x-request-id': ctx.requestId };
+    // A write that returns nothing but earned warnings (ignored parameters) answers 200 with them, as Vault does.
+    if (result === null && ctx.warnings.length > 0) result = { kind: 'logical', data: null };
     if (result === null) return { status: 204, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
     if (result.kind === 'raw') {
       if (result.body === undefined || result.status === 204) return { status: result.status, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
@@ -192,15 +237,15 @@ export class RequestPipeline {
       request_id: ctx.requestId,
       lease_id: '',
       renewable: false,
-      lease_duration: 0,
+      lease_duration: result.leaseDuration ?? 0,
       data: result.data,
       wrap_info: null,
-      warnings: result.warnings && result.warnings.length > 0 ? result.warnings : null,
+      warnings: warningsOf(result.warnings, ctx.warnings),
       auth: result.auth ?? null,
-      mount_type: route.mountType ?? '',
+      mount_type: ctx.mount.type,
     };
     const body = route.injectDataAtTopLevel && result.data ? { ...result.data, ...envelope } : envelope;
-    return { status: 200, headers, body: ctx.head ? undefined : JSON.stringify(body) };
+    return { status: result.status ?? 200, headers, body: ctx.head ? undefined : JSON.stringify(body) };
   }
 
   private errorResponse(err: unknown, requestId: string, req: PipelineRequest): PipelineResponse {

@@ -91,6 +91,19 @@ export class TokenRepository {
     return rows.map((r) => r.token_hmac);
   }
 
+  /** Deletes every token created under `pathPrefix` (an auth mount) and their non-orphan descendants. */
+  async deleteTreesByCreationPath(m: EntityManager, pathPrefix: string): Promise<number> {
+    const rows = await returningRows<{ token_hmac: Buffer }>(
+      m,
+      `WITH RECURSIVE tree AS (
+         SELECT token_hmac FROM tokens WHERE starts_with(creation_path, $1)
+         UNION SELECT t.token_hmac FROM tokens t JOIN tree ON t.parent_token_hmac = tree.token_hmac
+       ) DELETE FROM tokens WHERE token_hmac IN (SELECT token_hmac FROM tree) RETURNING token_hmac`,
+      [pathPrefix],
+    );
+    return rows.length;
+  }
+
   /** Deletes only this token; its children become orphans. One transaction. */
   async deleteOrphaningChildren(tokenHmac: Buffer): Promise<void> {
     await this.dataSource.transaction(async (m) => {

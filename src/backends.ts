@@ -1,0 +1,28 @@
+/** Every backend type the server knows, registered on the kernel's mount table. */
+import { tokenPaths } from './auth/token/token.paths';
+import { kvBackend } from './engines/kv/kv.backend';
+import { KvRepository } from './engines/kv/kv.repository';
+import { capabilitiesPaths } from './engines/sys/capabilities.paths';
+import { mountPaths } from './engines/sys/mounts.paths';
+import { policyPaths } from './engines/sys/policy.paths';
+import { sealPaths } from './engines/sys/seal.paths';
+import type { Kernel } from './server';
+
+export function registerBackends(kernel: Kernel, options: { disableUnauthedRekeyEndpoints: boolean }): void {
+  const systemRoutes = [
+    ...sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: options.disableUnauthedRekeyEndpoints }),
+    ...policyPaths(kernel.policies),
+    ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
+    ...mountPaths(kernel.mounts, kernel.policies),
+  ];
+  kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', routes: () => systemRoutes });
+  const tokenRoutes = tokenPaths(kernel.tokenStore);
+  kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', routes: () => tokenRoutes });
+  kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), kernel.barrier));
+}
+
+/** Descriptions the built-in mounts get when their rows are first created. */
+export const BUILTIN_DESCRIPTIONS: Record<string, string> = {
+  system: 'system endpoints used for control, policy and debugging',
+  token: 'token based credentials',
+};

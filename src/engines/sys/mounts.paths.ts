@@ -1,0 +1,237 @@
+/**
+ * sys/mounts and sys/auth: list, enable, read, disable and tune secrets engines and auth methods;
+ * sys/internal/ui/mounts for clients (the Vault CLI's `kv` commands ask it for a mount's KV version).
+ */
+import { defaultMountConfig, SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL, type MountClass, type MountConfig, type MountEntry } from '../../framework/backend';
+import { toDurationSeconds } from '../../framework/field-types';
+import { coerceField, type Fields } from '../../framework/fields';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { ApiError, badRequest } from '../../kernel/errors';
+import type { PolicyStore } from '../../kernel/policy/policy.store';
+import { displayPath, type MountTable } from '../../kernel/router/mount-table';
+
+const VERSION = 'v0.1.0+builtin.secrethub';
+
+const LISTING_VISIBILITY = ['', 'unauth', 'hidden'] as const;
+const TOKEN_TYPES = ['default-service', 'default-batch', 'service', 'batch'] as const;
+
+const CONFIG_FIELDS: Fields = {
+  default_lease_ttl: { type: 'any', description: 'Default lease TTL (duration or seconds; "system" for the system default).' },
+  max_lease_ttl: { type: 'any', description: 'Maximum lease TTL (duration or seconds; "system" for the system maximum).' },
+  force_no_cache: { type: 'bool', description: 'Accepted for compatibility; SecretHub has no response cache.' },
+  audit_non_hmac_request_keys: { type: 'string-list', description: 'Request keys the audit log keeps in clear.' },
+  audit_non_hmac_response_keys: { type: 'string-list', description: 'Response keys the audit log keeps in clear.' },
+  listing_visibility: { type: 'string', allowed: LISTING_VISIBILITY, description: 'Whether the UI lists the mount to unauthenticated users ("unauth", "hidden" or "").' },
+  passthrough_request_headers: { type: 'string-list', description: 'Request headers passed to the backend.' },
+  allowed_response_headers: { type: 'string-list', description: 'Response headers the backend may set.' },
+  token_type: { type: 'string', allowed: TOKEN_TYPES, description: 'Auth mounts only: the type of token issued.' },
+  plugin_version: { type: 'string', description: 'Accepted for compatibility; only built-in plugins exist.' },
+};
+
+const ENABLE_FIELDS: Fields = {
+  type: { type: 'string', description: 'Backend type: kv, kv-v1, kv-v2, ... (auth: approle, userpass, ...).' },
+  description: { type: 'string', description: 'Human-friendly description.' },
+  config: { type: 'map', description: 'Mount configuration: default_lease_ttl, max_lease_ttl, listing_visibility, ...' },
+  options: { type: 'string-map', description: 'Backend options, e.g. {"version": "2"} for KV.' },
+  local: { type: 'bool', description: 'Accepted for compatibility (no replication).' },
+  seal_wrap: { type: 'bool', description: 'Accepted for compatibility; every value is barrier-encrypted anyway.' },
+  external_entropy_access: { type: 'bool', description: 'Accepted for compatibility.' },
+  plugin_name: { type: 'string', description: 'Legacy alias of type.' },
+  plugin_version: { type: 'string', description: 'Accepted for compatibility; only built-in plugins exist.' },
+};
+
+const TUNE_FIELDS: Fields = {
+  ...CONFIG_FIELDS,
+  description: { type: 'string', description: 'New description.' },
+  options: { type: 'string-map', description: 'Backend options to change (KV: version 1 → 2 only).' },
+};
+
+function ttlSeconds(name: string, value: unknown): number {
+  if (value === 'system' || value === '') return 0;
+  return toDurationSeconds(name, value);
+}
+
+/** Applies config fields (enable's `config` map or tune's top-level fields) over `base`. */
+function applyConfig(cls: MountClass, base: MountConfig, input: Record<string, unknown>): MountConfig {
+  const out: MountConfig = { ...base };
+  for (const [name, raw] of Object.entries(input)) {
+    if (raw === undefined || raw === null || !(name in CONFIG_FIELDS)) continue;
+    const value = coerceField(name, CONFIG_FIELDS[name], raw);
+    switch (name) {
+      case 'default_lease_ttl':
+        out.defaultLeaseTtl = ttlSeconds(name, value);
+        break;
+      case 'max_lease_ttl':
+        out.maxLeaseTtl = ttlSeconds(name, value);
+        break;
+      case 'force_no_cache':
+        out.forceNoCache = value as boolean;
+        break;
+      case 'audit_non_hmac_request_keys':
+        out.auditNonHmacRequestKeys = value as string[];
+        break;
+      case 'audit_non_hmac_response_keys':
+        out.auditNonHmacResponseKeys = value as string[];
+        break;
+      case 'listing_visibility':
+        out.listingVisibility = value as MountConfig['listingVisibility'];
+        break;
+      case 'passthrough_request_headers':
+        out.passthroughRequestHeaders = value as string[];
+        break;
+      case 'allowed_response_headers':
+        out.allowedResponseHeaders = value as string[];
+        break;
+      case 'token_type':
+        if (cls !== 'auth') throw badRequest('token_type can only be set on auth mounts');
+        out.tokenType = value as string;
+        break;
+    }
+  }
+  if (out.maxLeaseTtl !== 0 && out.defaultLeaseTtl > out.maxLeaseTtl) throw badRequest('given default lease TTL greater than given max lease TTL');
+  if (out.maxLeaseTtl === 0 && out.defaultLeaseTtl > SYSTEM_MAX_LEASE_TTL) throw badRequest(`given default lease TTL greater than system max lease TTL of ${SYSTEM_MAX_LEASE_TTL}`);
+  return out;
+}
+
+function configOutput(e: MountEntry, effective: boolean): Record<string, unknown> {
+  const c = e.config;
+  const out: Record<string, unknown> = {
+    default_lease_ttl: effective && c.defaultLeaseTtl === 0 ? SYSTEM_DEFAULT_LEASE_TTL : c.defaultLeaseTtl,
+    max_lease_ttl: effective && c.maxLeaseTtl === 0 ? SYSTEM_MAX_LEASE_TTL : c.maxLeaseTtl,
+    force_no_cache: c.forceNoCache,
+  };
+  if (c.auditNonHmacRequestKeys.length) out.audit_non_hmac_request_keys = c.auditNonHmacRequestKeys;
+  if (c.auditNonHmacResponseKeys.length) out.audit_non_hmac_response_keys = c.auditNonHmacResponseKeys;
+  if (c.listingVisibility) out.listing_visibility = c.listingVisibility;
+  if (c.passthroughRequestHeaders.length) out.passthrough_request_headers = c.passthroughRequestHeaders;
+  if (c.allowedResponseHeaders.length) out.allowed_response_headers = c.allowedResponseHeaders;
+  if (e.class === 'auth') out.token_type = c.tokenType ?? 'default-service';
+  return out;
+}
+
+/** Vault's MountOutput. */
+export function mountOutput(e: MountEntry): Record<string, unknown> {
+  return {
+    accessor: e.accessor,
+    config: configOutput(e, false),
+    deprecation_status: 'supported',
+    description: e.description,
+    external_entropy_access: e.externalEntropyAccess,
+    local: e.local,
+    options: Object.keys(e.options).length ? e.options : null,
+    plugin_version: '',
+    running_plugin_version: VERSION,
+    running_sha256: '',
+    seal_wrap: e.sealWrap,
+    type: e.type,
+    uuid: e.uuid,
+  };
+}
+
+/** `kv-v1` / `kv-v2` are `kv` with `options.version`. */
+function resolveType(type: string, options: Record<string, string>): { type: string; options: Record<string, string> } {
+  const m = /^kv-v([12])$/.exec(type);
+  return m ? { type: 'kv', options: { ...options, version: m[1] } } : { type, options };
+}
+
+export function mountPaths(mounts: MountTable, policies: PolicyStore): RouteDefinition[] {
+  const table = (cls: MountClass) => async () => logical(Object.fromEntries(mounts.list(cls).map((e) => [displayPath(e), mountOutput(e)])));
+  const readOne = (cls: MountClass) => async (ctx: RequestContext) => {
+    const e = mounts.get(cls, ctx.params.path);
+    if (!e) throw badRequest(cls === 'auth' ? `No auth engine at auth/${ctx.params.path.replace(/\/?$/, '/')}` : `No secret engine mount at ${ctx.params.path.replace(/\/?$/, '/')}`);
+    return logical(mountOutput(e));
+  };
+  const enable = (cls: MountClass) => async (ctx: RequestContext) => {
+    const d = ctx.data;
+    const given = (d.type as string | undefined) ?? (d.plugin_name as string | undefined);
+    if (!given) throw badRequest('backend type must be specified as a string');
+    const { type, options } = resolveType(given, (d.options as Record<string, string> | undefined) ?? {});
+    const config = applyConfig(cls, defaultMountConfig(), (d.config as Record<string, unknown> | undefined) ?? {});
+    await mounts.enable({ class: cls, path: ctx.params.path, type, description: d.description as string | undefined, config, options, local: d.local as boolean | undefined, sealWrap: d.seal_wrap as boolean | undefined, externalEntropyAccess: d.external_entropy_access as boolean | undefined });
+    return null;
+  };
+  const disable = (cls: MountClass) => async (ctx: RequestContext) => {
+    await mounts.disable(cls, ctx.params.path);
+    return null;
+  };
+  const tuneRead = (cls: MountClass) => async (ctx: RequestContext) => {
+    const e = mounts.get(cls, ctx.params.path);
+    if (!e) throw badRequest(`cannot fetch mount configuration for "${ctx.params.path}": no mount at this path`);
+    const out = { ...configOutput(e, true), description: e.description };
+    return logical(Object.keys(e.options).length ? { ...out, options: e.options } : out);
+  };
+  const tuneWrite = (cls: MountClass) => async (ctx: RequestContext) => {
+    const d = ctx.data;
+    await mounts.tune(cls, ctx.params.path, (entry, backend) => {
+      const changedOptions = d.options as Record<string, string> | undefined;
+      const options = changedOptions ? { ...entry.options, ...changedOptions } : entry.options;
+      return {
+        ...entry,
+        description: typeof d.description === 'string' ? d.description : entry.description,
+        config: applyConfig(cls, entry.config, d),
+        options: changedOptions && backend?.normaliseOptions ? backend.normaliseOptions(options, entry.options) : options,
+      };
+    });
+    return null;
+  };
+
+  const routes = (cls: MountClass, base: string, help: string): RouteDefinition[] => [
+    { path: base, auth: 'token', allowedWhileSealed: false, injectDataAtTopLevel: true, help: `List the enabled ${help}.`, handlers: { read: table(cls) } },
+    {
+      path: `${base}/*path/tune`,
+      auth: cls === 'auth' ? 'sudo' : 'token',
+      allowedWhileSealed: false,
+      injectDataAtTopLevel: true,
+      fields: TUNE_FIELDS,
+      help: `Read or change the configuration of one of the ${help}: lease TTLs, description, options, audit keys.`,
+      handlers: { read: tuneRead(cls), update: tuneWrite(cls) },
+    },
+    {
+      path: `${base}/*path`,
+      auth: cls === 'auth' ? 'sudo' : 'token',
+      allowedWhileSealed: false,
+      injectDataAtTopLevel: true,
+      fields: ENABLE_FIELDS,
+      help: `Enable (POST), read (GET) or disable (DELETE, removing its data) one of the ${help}.`,
+      handlers: { read: readOne(cls), update: enable(cls), delete: disable(cls) },
+    },
+  ];
+
+  /** Vault's hasMountAccess: the token holds some capability somewhere under the mount. */
+  const visible = async (ctx: RequestContext, e: MountEntry) => ctx.token !== undefined && (await policies.aclFor(ctx.token.policies)).hasAccessUnder(e.path);
+
+  return [
+    ...routes('secret', 'mounts', 'secrets engines'),
+    ...routes('auth', 'auth', 'auth methods'),
+    {
+      path: 'internal/ui/mounts',
+      auth: 'optional',
+      allowedWhileSealed: false,
+      help: 'The mounts the calling token can use (unauthenticated callers see those with listing_visibility "unauth").',
+      handlers: {
+        read: async (ctx) => {
+          const shown = async (cls: MountClass) => {
+            const out: Record<string, unknown> = {};
+            for (const e of mounts.list(cls)) if (e.config.listingVisibility === 'unauth' || (await visible(ctx, e))) out[displayPath(e)] = mountOutput(e);
+            return out;
+          };
+          return logical({ secret: await shown('secret'), auth: await shown('auth') });
+        },
+      },
+    },
+    {
+      path: 'internal/ui/mounts/*path',
+      auth: 'optional',
+      allowedWhileSealed: false,
+      help: 'The mount serving a path, with its type and options (the Vault CLI reads the KV version here).',
+      handlers: {
+        read: async (ctx) => {
+          const e = mounts.match(ctx.params.path);
+          // The same answer for "no such mount" and "not yours", so this cannot enumerate mounts.
+          if (!e || !(await visible(ctx, e))) throw new ApiError(403, [`preflight capability check returned 403, please ensure client's policies grant access to path "${ctx.params.path.replace(/\/?$/, '/')}"`]);
+          return logical({ ...mountOutput(e), path: displayPath(e) });
+        },
+      },
+    },
+  ];
+}

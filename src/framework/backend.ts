@@ -1,0 +1,66 @@
+/**
+ * A secrets engine or auth method type: what `sys/mounts` and `sys/auth` can enable. Its routes are
+ * declared relative to the mount path; the pipeline routes `<mount path><route path>` to them and
+ * gives the handler the mount entry (`ctx.mount`), whose uuid keys the engine's storage.
+ */
+import type { RouteDefinition } from './route';
+
+export type MountClass = 'secret' | 'auth';
+
+export interface MountConfig {
+  /** Seconds; 0 = the system default. */
+  defaultLeaseTtl: number;
+  /** Seconds; 0 = the system maximum. */
+  maxLeaseTtl: number;
+  forceNoCache: boolean;
+  auditNonHmacRequestKeys: string[];
+  auditNonHmacResponseKeys: string[];
+  listingVisibility: '' | 'unauth' | 'hidden';
+  passthroughRequestHeaders: string[];
+  allowedResponseHeaders: string[];
+  /** Auth mounts only: default-service, default-batch, service or batch. */
+  tokenType?: string;
+}
+
+export interface MountEntry {
+  uuid: string;
+  /** The full routing path with its trailing slash: `secret/`, `auth/approle/`, `sys/`. */
+  path: string;
+  class: MountClass;
+  type: string;
+  description: string;
+  accessor: string;
+  config: MountConfig;
+  options: Record<string, string>;
+  local: boolean;
+  sealWrap: boolean;
+  externalEntropyAccess: boolean;
+}
+
+export interface BackendDefinition {
+  type: string;
+  class: MountClass;
+  /** Built-in, mounted once at a fixed path, never enabled, disabled or moved through the API. */
+  builtinPath?: string;
+  /** The routes for one mount; may depend on its options (KV version 1 or 2). Return constant arrays: the pipeline compiles each array once. */
+  routes(mount: MountEntry): RouteDefinition[];
+  /** Validates and completes a mount's options when it is enabled or tuned; throws a 400 on bad options. */
+  normaliseOptions?(options: Record<string, string>, previous?: Record<string, string>): Record<string, string>;
+}
+
+/** Vault's system-wide lease TTL default and maximum: 768h. */
+export const SYSTEM_DEFAULT_LEASE_TTL = 768 * 3600;
+export const SYSTEM_MAX_LEASE_TTL = 768 * 3600;
+
+export function defaultMountConfig(): MountConfig {
+  return {
+    defaultLeaseTtl: 0,
+    maxLeaseTtl: 0,
+    forceNoCache: false,
+    auditNonHmacRequestKeys: [],
+    auditNonHmacResponseKeys: [],
+    listingVisibility: '',
+    passthroughRequestHeaders: [],
+    allowedResponseHeaders: [],
+  };
+}

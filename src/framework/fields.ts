@@ -1,0 +1,96 @@
+/**
+ * Typed field declarations for routes. The pipeline coerces declared fields (body for writes,
+ * query string for reads, lists and deletes) into `ctx.data`, answers 400 with the field's name when
+ * a value does not convert, and warns about fields the route does not declare, as Vault does. The
+ * same declarations make the OpenAPI document.
+ */
+import { FieldError, toBool, toDurationSeconds, toInt, toStringList, toStringValue } from './field-types';
+
+export type FieldType = 'string' | 'int' | 'bool' | 'duration' | 'string-list' | 'int-list' | 'map' | 'string-map' | 'any';
+
+export interface FieldSpec {
+  type: FieldType;
+  description: string;
+  /** Read from the query string on read, list and delete. */
+  query?: boolean;
+  required?: boolean;
+  /** Allowed values (strings). */
+  allowed?: readonly string[];
+  default?: unknown;
+}
+
+export type Fields = Record<string, FieldSpec>;
+
+function toMap(name: string, value: unknown): Record<string, unknown> {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  if (typeof value === 'string' && value.trim().startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      /* fall through */
+    }
+  }
+  throw new FieldError(`error converting input for field "${name}": expected a map`);
+}
+
+export function coerceField(name: string, spec: FieldSpec, value: unknown): unknown {
+  let out: unknown;
+  switch (spec.type) {
+    case 'string':
+      out = toStringValue(name, value);
+      break;
+    case 'int':
+      out = toInt(name, value);
+      break;
+    case 'bool':
+      out = toBool(name, value);
+      break;
+    case 'duration':
+      out = toDurationSeconds(name, value);
+      break;
+    case 'string-list':
+      out = toStringList(name, value);
+      break;
+    case 'int-list':
+      out = (Array.isArray(value) ? value : toStringList(name, value)).map((v) => toInt(name, v));
+      break;
+    case 'map':
+      out = toMap(name, value);
+      break;
+    case 'string-map':
+      out = Object.fromEntries(Object.entries(toMap(name, value)).map(([k, v]) => [k, toStringValue(`${name}.${k}`, v)]));
+      break;
+    case 'any':
+      out = value;
+      break;
+  }
+  if (spec.allowed && !spec.allowed.includes(out as string)) throw new FieldError(`invalid value for field "${name}": must be one of ${spec.allowed.join(', ')}`);
+  return out;
+}
+
+/** Coerces the declared fields present in `input`; returns the values and the names of undeclared ones. */
+export function parseFields(fields: Fields, input: Record<string, unknown>, fromQuery: boolean): { data: Record<string, unknown>; unknown: string[] } {
+  const data: Record<string, unknown> = {};
+  const unknown: string[] = [];
+  for (const [name, value] of Object.entries(input)) {
+    const spec = fields[name];
+    if (!spec || (fromQuery && !spec.query)) {
+      unknown.push(name);
+      continue;
+    }
+    if (value === undefined || value === null) continue;
+    data[name] = coerceField(name, spec, value);
+  }
+  for (const [name, spec] of Object.entries(fields)) {
+    if (data[name] !== undefined) continue;
+    if (spec.required && !fromQuery) throw new FieldError(`missing required field "${name}"`);
+    if (spec.default !== undefined) data[name] = spec.default;
+  }
+  return { data, unknown };
+}
+
+/** Vault's warning for parameters a path does not declare. */
+export function ignoredParametersWarning(names: string[]): string {
+  return `Endpoint ignored these unrecognized parameters: [${names.join(' ')}]`;
+}

@@ -1,0 +1,196 @@
+/**
+ * The mount table: which backend serves which path prefix.
+ *
+ * Invariants:
+ * - mounts never nest: no mount path is a prefix of another (checked under the table lock, against
+ *   the database rather than this node's cache, so concurrent enables on several nodes cannot race);
+ * - `sys/` and `auth/token/` are always mounted (routable even while sealed) and cannot be disabled;
+ * - disabling a mount deletes its row and, through ON DELETE CASCADE, every engine row of it, and
+ *   runs the disable hooks (token revocation for auth mounts) in the same transaction;
+ * - routing is longest prefix over whole segments, so `kv/` never serves `kvx/...`.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import { defaultMountConfig, type BackendDefinition, type MountClass, type MountConfig, type MountEntry } from '../../framework/backend';
+import { ApiError, badRequest } from '../errors';
+import type { MountRepository } from './mount.repository';
+
+/** Secret mount paths nobody may enable (Vault's protectedMounts). */
+const PROTECTED_PREFIXES = ['audit/', 'auth/', 'sys/', 'cubbyhole/', 'identity/'];
+
+export interface EnableMount {
+  class: MountClass;
+  /** As given: `kv`, `kv/`, `team/kv` (for auth mounts without the `auth/` prefix). */
+  path: string;
+  type: string;
+  description?: string;
+  config?: Partial<MountConfig>;
+  options?: Record<string, string>;
+  local?: boolean;
+  sealWrap?: boolean;
+  externalEntropyAccess?: boolean;
+}
+
+export type MountDisableHook = (m: EntityManager, entry: MountEntry) => Promise<void>;
+
+/** `kv` → `kv/`; auth mounts are routed under `auth/`. */
+export function routingPath(cls: MountClass, path: string): string {
+  let p = path.trim().replace(/^\/+/, '');
+  if (!p.endsWith('/')) p += '/';
+  return cls === 'auth' ? `auth/${p}` : p;
+}
+
+/** The path as `sys/mounts` and `sys/auth` show it (auth mounts without `auth/`). */
+export function displayPath(entry: MountEntry): string {
+  return entry.class === 'auth' ? entry.path.slice('auth/'.length) : entry.path;
+}
+
+function newAccessor(cls: MountClass, type: string): string {
+  return `${cls === 'auth' ? 'auth_' : ''}${type}_${randomBytes(4).toString('hex')}`;
+}
+
+export class MountTable {
+  private readonly backends = new Map<string, BackendDefinition>();
+  private readonly builtins = new Map<string, MountEntry>();
+  private entries = new Map<string, MountEntry>();
+  private readonly disableHooks: MountDisableHook[] = [];
+
+  constructor(private readonly repository: MountRepository) {}
+
+  register(backend: BackendDefinition): void {
+    if (this.backends.has(backend.type)) throw new Error(`backend type ${backend.type} registered twice`);
+    this.backends.set(backend.type, backend);
+    if (backend.builtinPath) {
+      const placeholder: MountEntry = {
+        uuid: '',
+        path: backend.builtinPath,
+        class: backend.class,
+        type: backend.type,
+        description: '',
+        accessor: '',
+        config: defaultMountConfig(),
+        options: {},
+        local: false,
+        sealWrap: false,
+        externalEntropyAccess: false,
+      };
+      this.builtins.set(backend.builtinPath, placeholder);
+      this.entries.set(backend.builtinPath, placeholder);
+    }
+  }
+
+  backend(type: string): BackendDefinition | undefined {
+    return this.backends.get(type);
+  }
+
+  onDisable(hook: MountDisableHook): void {
+    this.disableHooks.push(hook);
+  }
+
+  /** After unseal: makes sure the built-in mounts have rows, then loads the whole table. */
+  async load(descriptions: Record<string, string> = {}): Promise<void> {
+    await this.repository.locked(async (m) => {
+      const existing = new Set((await this.repository.allIn(m)).map((e) => e.path));
+      for (const b of this.builtins.values()) {
+        if (existing.has(b.path)) continue;
+        await this.repository.insert(m, { ...b, uuid: randomUUID(), accessor: newAccessor(b.class, b.type), description: descriptions[b.type] ?? '' });
+      }
+    });
+    const entries = new Map<string, MountEntry>();
+    for (const e of await this.repository.all()) entries.set(e.path, e);
+    this.entries = entries;
+  }
+
+  /** On seal: only the built-in mounts stay routable. */
+  clear(): void {
+    this.entries = new Map(this.builtins);
+  }
+
+  /** Longest-prefix match over whole path segments; `kv` (no slash) addresses the mount `kv/`. */
+  match(path: string): MountEntry | undefined {
+    if (!path.endsWith('/')) {
+      const whole = this.entries.get(`${path}/`);
+      if (whole) return whole;
+    }
+    for (let i = path.lastIndexOf('/'); i > 0; i = path.lastIndexOf('/', i - 1)) {
+      const entry = this.entries.get(path.slice(0, i + 1));
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
+  get(cls: MountClass, path: string): MountEntry | undefined {
+    const entry = this.entries.get(routingPath(cls, path));
+    return entry?.class === cls ? entry : undefined;
+  }
+
+  list(cls: MountClass): MountEntry[] {
+    return [...this.entries.values()].filter((e) => e.class === cls).sort((a, b) => a.path.localeCompare(b.path));
+  }
+
+  async enable(spec: EnableMount): Promise<MountEntry> {
+    const path = routingPath(spec.class, spec.path);
+    if (path === '/' || path === 'auth//' || path.includes('//')) throw badRequest('path is required');
+    if (spec.class === 'secret' && PROTECTED_PREFIXES.some((p) => path.startsWith(p))) throw new ApiError(403, [`cannot mount "${path}"`]);
+    const backend = this.backends.get(spec.type);
+    if (!backend || backend.class !== spec.class) throw badRequest(`plugin not found in the catalog: ${spec.type}`);
+    if (backend.builtinPath) {
+      throw spec.class === 'auth' ? badRequest(`${spec.type} credential backend cannot be instantiated`) : new ApiError(403, [`mount type of "${spec.type}" is not mountable`]);
+    }
+    const options = backend.normaliseOptions ? backend.normaliseOptions(spec.options ?? {}) : (spec.options ?? {});
+    const entry: MountEntry = {
+      uuid: randomUUID(),
+      path,
+      class: spec.class,
+      type: spec.type,
+      description: spec.description ?? '',
+      accessor: newAccessor(spec.class, spec.type),
+      config: { ...defaultMountConfig(), ...spec.config },
+      options,
+      local: spec.local ?? false,
+      sealWrap: spec.sealWrap ?? false,
+      externalEntropyAccess: spec.externalEntropyAccess ?? false,
+    };
+    await this.repository.locked(async (m) => {
+      for (const other of await this.repository.allIn(m)) {
+        if (other.path.startsWith(path) || path.startsWith(other.path)) {
+          throw new ApiError(409, [`path is already in use at ${spec.class === 'auth' && other.class === 'auth' ? displayPath(other) : other.path}`]);
+        }
+      }
+      await this.repository.insert(m, entry);
+    });
+    this.entries.set(path, entry);
+    return entry;
+  }
+
+  /** Disables a mount and removes its data. False when nothing was mounted there (Vault answers 204 either way). */
+  async disable(cls: MountClass, givenPath: string): Promise<boolean> {
+    const path = routingPath(cls, givenPath);
+    if (this.builtins.has(path) || (cls === 'secret' && PROTECTED_PREFIXES.some((p) => path.startsWith(p)))) {
+      throw badRequest(cls === 'auth' ? 'token credential backend cannot be disabled' : `cannot unmount "${path}"`);
+    }
+    const removed = await this.repository.locked(async (m) => {
+      const entry = (await this.repository.allIn(m)).find((e) => e.path === path && e.class === cls);
+      if (!entry) return undefined;
+      for (const hook of this.disableHooks) await hook(m, entry);
+      await this.repository.delete(m, entry.uuid);
+      return entry;
+    });
+    this.entries.delete(path);
+    return removed !== undefined;
+  }
+
+  /** Applies a tune to the stored entry and returns it. */
+  async tune(cls: MountClass, givenPath: string, change: (entry: MountEntry, backend: BackendDefinition | undefined) => MountEntry): Promise<MountEntry> {
+    const path = routingPath(cls, givenPath);
+    const updated = await this.repository.locked(async (m) => {
+      const entry = (await this.repository.allIn(m)).find((e) => e.path === path && e.class === cls);
+      if (!entry) throw badRequest(`cannot tune "${path}": no mount at this path`);
+      const next = change(entry, this.backends.get(entry.type));
+      await this.repository.update(m, next);
+      return next;
+    });
+    this.entries.set(path, updated);
+    return updated;
+  }
+}
