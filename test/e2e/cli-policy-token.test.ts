@@ -71,4 +71,33 @@ describe('CLI: policy, token, read/write/list/delete, login (e2e)', () => {
     expect((await run(['token', 'revoke', '--self'])).code).toBe(0);
     expect((await run(['read', 'sys/key-status'])).stderr).toContain('invalid token');
   });
+
+  it('done when: an operator enables a mount, writes a policy, creates a token, and the token is allowed and denied as the policy says', async () => {
+    const asRoot = { VAULT_TOKEN: root };
+    expect((await run(['secrets', 'enable', '-path=team', '-description=team secrets', 'kv'], asRoot)).stdout).toContain('Success! Enabled the kv secrets engine at: team/');
+    expect((await run(['secrets', 'list'], asRoot)).stdout).toMatch(/team\/\s+kv\s+kv_[0-9a-f]{8}\s+team secrets/);
+    expect((await run(['write', 'team/app/db', 'password=s3cret'], asRoot)).code).toBe(0);
+    expect((await run(['write', 'team/app/admin', 'password=root-only'], asRoot)).code).toBe(0);
+    expect((await run(['write', 'team/other/x', 'v=1'], asRoot)).code).toBe(0);
+    const policy = join(home, 'team-app.hcl');
+    writeFileSync(policy, 'path "team/app/*" { capabilities = ["read", "list"] }\npath "team/app/admin" { capabilities = ["deny"] }\npath "team/app/new" { capabilities = ["create"] }\n');
+    expect((await run(['policy', 'write', 'team-app', policy], asRoot)).code).toBe(0);
+    const token = (await run(['token', 'create', '-policy=team-app', '-field=token'], asRoot)).stdout.trim();
+    const as = { VAULT_TOKEN: token };
+
+    expect((await run(['read', '-field=password', 'team/app/db'], as)).stdout.trim()).toBe('s3cret');
+    expect((await run(['list', 'team/app'], as)).stdout).toMatch(/admin\s*\n.*db/s);
+    expect((await run(['write', 'team/app/new', 'v=1'], as)).code).toBe(0);
+    for (const denied of [['read', 'team/app/admin'], ['read', 'team/other/x'], ['write', 'team/app/db', 'password=mine'], ['write', 'team/app/new', 'v=2'], ['delete', 'team/app/db'], ['secrets', 'list'], ['secrets', 'disable', 'team']]) {
+      const r = await run(denied, as);
+      expect({ denied, code: r.code, stderr: r.stderr.includes('permission denied') }).toEqual({ denied, code: 1, stderr: true });
+    }
+    expect((await run(['read', '-field=password', 'team/app/db'], asRoot)).stdout.trim()).toBe('s3cret');
+
+    expect((await run(['secrets', 'tune', '-default-lease-ttl=1h', 'team'], asRoot)).stdout).toContain('Success! Tuned the secrets engine at: team/');
+    expect(JSON.parse((await run(['secrets', 'list', '-format=json'], asRoot)).stdout)['team/'].config.default_lease_ttl).toBe(3600);
+    expect((await run(['secrets', 'disable', 'team'], asRoot)).stdout).toContain('Success! Disabled the secrets engine (if it existed) at: team/');
+    expect((await run(['read', 'team/app/db'], asRoot)).stderr).toContain('no handler for route');
+    expect((await run(['auth', 'list'], asRoot)).stdout).toMatch(/token\/\s+token\s+auth_token_/);
+  });
 });
