@@ -116,4 +116,28 @@ describe('mounts API (e2e)', () => {
     // sys/ is visible through the default policy (sys/capabilities-self and friends).
     expect(Object.keys(listed.body.data.secret)).toEqual(['sys/', 'ui/']);
   });
+
+  it('serves an OpenAPI document from the route declarations, and ?help=1 per path', async () => {
+    await call(a, 'POST', 'sys/mounts/docs', { token, body: { type: 'kv' } });
+    const doc = (await call(a, 'GET', 'sys/internal/specs/openapi', { token })).body;
+    expect(doc.openapi).toBe('3.0.2');
+    expect(doc.paths['/sys/mounts/{path}'].post.requestBody.content['application/json'].schema.properties.type).toMatchObject({ type: 'string' });
+    expect(doc.paths['/sys/mounts/{path}/tune'].post.requestBody.content['application/json'].schema.properties.listing_visibility.enum).toEqual(['', 'unauth', 'hidden']);
+    expect(doc.paths['/docs/{path}']).toHaveProperty('get');
+    expect(doc.paths['/docs/{path}/'].get.parameters[0]).toMatchObject({ name: 'list', in: 'query' });
+    expect(doc.paths['/auth/token/create']).toHaveProperty('post');
+    const anonymous = (await call(a, 'GET', 'sys/internal/specs/openapi', {})).body;
+    expect(anonymous.paths['/sys/seal-status']).toHaveProperty('get');
+    expect(anonymous.paths['/sys/mounts/{path}']).toBeUndefined();
+    expect(anonymous.paths['/docs/{path}']).toBeUndefined();
+
+    const help = await call(a, 'GET', 'docs/some/key?help=1', { token });
+    expect(help.status).toBe(200);
+    expect(help.body.help).toContain('Read, write');
+    expect(Object.keys(help.body.openapi.paths).sort()).toEqual(['/docs/{path}', '/docs/{path}/']);
+    expect((await call(a, 'GET', 'sys/mounts/x?help=1', { token })).body.help).toContain('Enable');
+    const limited = (await call(a, 'POST', 'auth/token/create', { token, body: { policies: ['default'] } })).body.auth.client_token;
+    expect((await call(a, 'GET', 'docs/some/key?help=1', { token: limited })).status).toBe(403);
+    expect((await call(a, 'GET', 'docs/some/key?help=1', {})).status).toBe(403);
+  });
 });

@@ -5,12 +5,15 @@
 import { defaultMountConfig, SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL, type MountClass, type MountConfig, type MountEntry } from '../../framework/backend';
 import { toDurationSeconds } from '../../framework/field-types';
 import { coerceField, type Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest } from '../../kernel/errors';
 import type { PolicyStore } from '../../kernel/policy/policy.store';
 import { displayPath, type MountTable } from '../../kernel/router/mount-table';
+import { openApiDocument } from '../../framework/openapi';
+import { authFor } from '../../framework/route';
+import { SECRETHUB_VERSION } from '../../version';
 
-const VERSION = 'v0.1.0+builtin.secrethub';
+const VERSION = `v${SECRETHUB_VERSION}+builtin.secrethub`;
 
 const LISTING_VISIBILITY = ['', 'unauth', 'hidden'] as const;
 const TOKEN_TYPES = ['default-service', 'default-batch', 'service', 'batch'] as const;
@@ -216,6 +219,25 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore): RouteDefi
             return out;
           };
           return logical({ secret: await shown('secret'), auth: await shown('auth') });
+        },
+      },
+    },
+    {
+      path: 'internal/specs/openapi',
+      auth: 'optional',
+      allowedWhileSealed: false,
+      help: 'The OpenAPI 3 document of the paths the calling token can reach (without a token: the unauthenticated paths).',
+      handlers: {
+        read: async (ctx) => {
+          const entries: { mount: MountEntry; routes: RouteDefinition[] }[] = [];
+          for (const cls of ['secret', 'auth'] as const) {
+            for (const mount of mounts.list(cls)) {
+              const routes = mounts.routesOf(mount);
+              if (await visible(ctx, mount)) entries.push({ mount, routes });
+              else entries.push({ mount, routes: routes.filter((r) => Object.keys(r.handlers).every((op) => authFor(r, op as keyof RouteDefinition['handlers']) === 'none')) });
+            }
+          }
+          return raw(200, openApiDocument(SECRETHUB_VERSION, entries));
         },
       },
     },

@@ -12,6 +12,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import { defaultMountConfig, type BackendDefinition, type MountClass, type MountConfig, type MountEntry } from '../../framework/backend';
+import type { RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest } from '../errors';
 import type { MountRepository } from './mount.repository';
 
@@ -81,6 +82,11 @@ export class MountTable {
 
   backend(type: string): BackendDefinition | undefined {
     return this.backends.get(type);
+  }
+
+  /** The routes serving a mount (relative to its path). */
+  routesOf(entry: MountEntry): RouteDefinition[] {
+    return this.backends.get(entry.type)?.routes(entry) ?? [];
   }
 
   onDisable(hook: MountDisableHook): void {

@@ -5,6 +5,7 @@ import type { MountEntry } from '../../framework/backend';
 import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type Operation, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
 import { ignoredParametersWarning, parseFields, type Fields } from '../../framework/fields';
+import { pathItems } from '../../framework/openapi';
 import { parseRequestBody } from '../../http/request-body';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
@@ -128,8 +129,7 @@ export class RequestPipeline {
   private resolve(path: string): { mount?: MountEntry; route?: RouteDefinition; params: Record<string, string> } {
     const mount = this.mounts.match(path);
     if (!mount) return { params: {} };
-    const routes = this.mounts.backend(mount.type)?.routes(mount);
-    if (!routes) return { mount, params: {} };
+    const routes = this.mounts.routesOf(mount);
     let compiled = this.compiled.get(routes);
     if (!compiled) this.compiled.set(routes, (compiled = compileRoutes(routes)));
     const found = findRoute(compiled, path.slice(Math.min(mount.path.length, path.length)));
@@ -164,6 +164,7 @@ export class RequestPipeline {
       await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token');
       throw mount ? new ApiError(404, ['unsupported path']) : new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
     }
+    if (op === 'read' && ['1', 'true'].includes(query.get('help') ?? '')) return this.help(req, requestId, path, mount, route);
     const handler = route.handlers[operation];
     if (!handler) throw unsupportedOperation();
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
@@ -186,6 +187,19 @@ export class RequestPipeline {
     } finally {
       if (ctx.token) await this.tokens.revokeIfSpent(ctx.token);
     }
+  }
+
+  /**
+   * `?help=1`: the route's help text and OpenAPI fragment, as a bare body (Vault's shape). Needs a
+   * valid token with some capability on the path, so help does not reveal paths a token cannot use.
+   */
+  private async help(req: PipelineRequest, requestId: string, path: string, mount: MountEntry, route: RouteDefinition): Promise<PipelineResponse> {
+    if (this.seal.isSealed) throw sealedError();
+    const { info } = await this.authenticate(req.headers, req.remoteAddress);
+    const caps = (await this.policies.aclFor(info.policies)).capabilities(path, { remoteAddress: req.remoteAddress });
+    if (caps.length === 1 && caps[0] === 'deny') throw permissionDenied();
+    const body = { help: route.help, openapi: { openapi: '3.0.2', paths: pathItems(mount, route) }, see_also: null };
+    return { status: 200, headers: { ...JSON_HEADERS, 'x-request-id': requestId }, body: req.method === 'HEAD' ? undefined : JSON.stringify(body) };
   }
 
   /** Writes take declared fields from the body; reads, lists and deletes from the query string. */
