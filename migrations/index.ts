@@ -4,5 +4,6 @@ import { Policies1732400000000 } from './1732400000000-policies';
 import { TokenLifecycle1732500000000 } from './1732500000000-token-lifecycle';
 import { Mounts1732600000000 } from './1732600000000-mounts';
 import { Secrets1732700000000 } from './1732700000000-secrets';
+import { TokenRoles1732800000000 } from './1732800000000-token-roles';
 
-export const MIGRATIONS = [KernelFoundation1732300000000, Policies1732400000000, TokenLifecycle1732500000000, Mounts1732600000000, Secrets1732700000000];
+export const MIGRATIONS = [KernelFoundation1732300000000, Policies1732400000000, TokenLifecycle1732500000000, Mounts1732600000000, Secrets1732700000000, TokenRoles1732800000000];

@@ -7,8 +7,10 @@ import { mountPaths } from './engines/sys/mounts.paths';
 import { policyPaths } from './engines/sys/policy.paths';
 import { sealPaths } from './engines/sys/seal.paths';
 import type { Kernel } from './server';
+import type { Logger } from './logger';
+import { TokenRoleRepository } from './auth/token/token-role.repository';
 
-export function registerBackends(kernel: Kernel, options: { disableUnauthedRekeyEndpoints: boolean }): void {
+export function registerBackends(kernel: Kernel, options: { disableUnauthedRekeyEndpoints: boolean }, log: Logger): void {
   const systemRoutes = [
     ...sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: options.disableUnauthedRekeyEndpoints }),
     ...policyPaths(kernel.policies),
@@ -16,7 +18,7 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
     ...mountPaths(kernel.mounts, kernel.policies),
   ];
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', routes: () => systemRoutes });
-  const tokenRoutes = tokenPaths(kernel.tokenStore);
+  const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));
   kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', routes: () => tokenRoutes });
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), kernel.barrier));
 }

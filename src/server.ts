@@ -14,6 +14,7 @@ import { BUILTIN_DESCRIPTIONS, registerBackends } from './backends';
 import { createApiServer, type HttpServerHandle } from './http/http-server';
 import { Barrier } from './kernel/barrier/barrier';
 import { BarrierRepository } from './kernel/barrier/barrier.repository';
+import { InvalidationBus } from './kernel/cluster/invalidation-bus';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 import { PolicyRepository } from './kernel/policy/policy.repository';
 import { PolicyStore } from './kernel/policy/policy.store';
@@ -36,6 +37,7 @@ export interface Kernel {
   tokenStore: TokenStore;
   policies: PolicyStore;
   mounts: MountTable;
+  bus: InvalidationBus;
 }
 
 /** Builds the kernel on an open, migrated DataSource. */
@@ -46,7 +48,8 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   const barrier = new Barrier(barrierRepository, { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, log: info });
   const secrets = new KernelSecretsRepository(dataSource);
   const tokens = new TokenRepository(dataSource);
-  const tokenStore = new TokenStore(tokens, secrets, barrier);
+  const bus = new InvalidationBus((dataSource.options as { url?: string }).url, dataSource, info);
+  const tokenStore = new TokenStore(tokens, secrets, barrier, bus);
   const seals = new SealRepository(dataSource);
   const seal = new SealService({
     dataSource,
@@ -62,15 +65,16 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
     log: info,
   });
   const rekey = new RekeyService(seal, seals, barrier, info);
-  const policies = new PolicyStore(new PolicyRepository(dataSource));
+  const policies = new PolicyStore(new PolicyRepository(dataSource), bus);
   seal.addLifecycleHook({ afterUnseal: () => policies.ensureDefault(), beforeSeal: () => policies.clear() });
-  const mounts = new MountTable(new MountRepository(dataSource));
+  const mounts = new MountTable(new MountRepository(dataSource), bus);
   seal.addLifecycleHook({ afterUnseal: () => mounts.load(BUILTIN_DESCRIPTIONS), beforeSeal: () => mounts.clear() });
   // Disabling an auth method revokes every token it issued (and their children), in the same transaction.
   mounts.onDisable(async (m, entry) => {
-    if (entry.class === 'auth') await tokens.deleteTreesByCreationPath(m, entry.path);
+    // Cached records are dropped after the commit: before it, a node could re-read and re-cache a row about to go.
+    if (entry.class === 'auth' && (await tokens.deleteTreesByCreationPath(m, entry.path)) > 0) return () => tokenStore.invalidateAll();
   });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts };
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus };
 }
 
 export interface RunningServer {
@@ -92,7 +96,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   }
   let dataSource: DataSource | undefined;
   let http: HttpServerHandle | undefined;
+  let stopBus: (() => Promise<void>) | undefined;
   const cleanup = async () => {
+    await stopBus?.();
     await http?.close().catch((e: Error) => log.error(`stop: http: ${e.message}`));
     await dataSource?.destroy().catch((e: Error) => log.error(`stop: database: ${e.message}`));
     await embedded?.stop().catch((e: Error) => log.error(`stop: embedded PostgreSQL: ${e.message}`));
@@ -103,7 +109,9 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     dataSource = opened.dataSource;
     for (const name of opened.applied) log.info(`migration applied: ${name}`);
     const kernel = buildKernel(dataSource, config, log);
-    registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints });
+    await kernel.bus.start();
+    stopBus = () => kernel.bus.stop();
+    registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints }, log);
     const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log });
     http = await createApiServer(pipeline, config.listener, log);
 

@@ -13,12 +13,14 @@ export interface TestKernel extends Kernel {
 export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string } = {}): Promise<TestKernel> {
   const db = options.dataSource && options.url ? { dataSource: options.dataSource, url: options.url } : await openTestDatabase();
   const kernel = buildKernel(db.dataSource, { maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566 }, createLogger('error'));
-  registerBackends(kernel, { disableUnauthedRekeyEndpoints: true });
+  registerBackends(kernel, { disableUnauthedRekeyEndpoints: true }, createLogger('error'));
+  await kernel.bus.start();
   return {
     ...kernel,
     url: db.url,
     async close() {
       await kernel.seal.seal();
+      await kernel.bus.stop();
       await db.dataSource.destroy();
     },
   };

@@ -3,6 +3,7 @@
  * set. Every write clears the caches (a later issue adds cross-node invalidation via LISTEN/NOTIFY).
  */
 import { badRequest } from '../errors';
+import type { InvalidationBus } from '../cluster/invalidation-bus';
 import { Acl } from './acl';
 import { normalisePolicyName, parsePolicy, PolicyParseError, type PathRule } from './policy-parser';
 import type { PolicyRepository } from './policy.repository';
@@ -85,7 +86,29 @@ export class PolicyStore {
   private readonly policies = new Map<string, StoredPolicy | null>();
   private readonly acls = new Map<string, Acl>();
 
-  constructor(private readonly repository: PolicyRepository) {}
+  /** Without a bus (single process, tests) the caches always serve. */
+  constructor(
+    private readonly repository: PolicyRepository,
+    private readonly bus?: InvalidationBus,
+  ) {
+    bus?.subscribe((i) => {
+      if (i.topic === undefined || i.topic === 'policy') this.clear();
+    });
+  }
+
+  private get cacheServes(): boolean {
+    return !this.bus || this.bus.live;
+  }
+
+  /** Caching is safe only if no invalidation arrived since `generation` was read. */
+  private mayCache(generation: number | undefined): boolean {
+    return this.cacheServes && this.bus?.generation === generation;
+  }
+
+  private async changed(name: string): Promise<void> {
+    if (this.bus) await this.bus.publish('policy', name);
+    else this.clear();
+  }
 
   /** After unseal: the default policy exists (created once, editable afterwards). */
   async ensureDefault(): Promise<void> {
@@ -101,10 +124,11 @@ export class PolicyStore {
   async get(name: string): Promise<StoredPolicy | undefined> {
     const key = normalisePolicyName(name);
     if (key === 'root') return undefined;
-    if (this.policies.has(key)) return this.policies.get(key) ?? undefined;
+    if (this.cacheServes && this.policies.has(key)) return this.policies.get(key) ?? undefined;
+    const generation = this.bus?.generation;
     const row = await this.repository.get(key);
     const stored = row ? { name: row.name, raw: row.raw, rules: row.document as PathRule[] } : null;
-    this.policies.set(key, stored);
+    if (this.mayCache(generation)) this.policies.set(key, stored);
     return stored ?? undefined;
   }
 
@@ -126,7 +150,7 @@ export class PolicyStore {
       throw err;
     }
     await this.repository.upsert(key, rules, raw);
-    this.clear();
+    await this.changed(key);
   }
 
   async delete(name: string): Promise<void> {
@@ -134,15 +158,16 @@ export class PolicyStore {
     if (key === 'root') throw badRequest('cannot delete "root" policy');
     if (key === 'default') throw badRequest('cannot delete default policy');
     await this.repository.delete(key);
-    this.clear();
+    await this.changed(key);
   }
 
   /** The compiled ACL for a token's policies (names normalised; unknown names grant nothing). */
   async aclFor(policyNames: string[]): Promise<Acl> {
     const names = [...new Set(policyNames.map(normalisePolicyName))].sort();
     const cacheKey = names.join('\n');
-    const cached = this.acls.get(cacheKey);
+    const cached = this.cacheServes ? this.acls.get(cacheKey) : undefined;
     if (cached) return cached;
+    const generation = this.bus?.generation;
     let acl: Acl;
     if (names.includes('root')) acl = new Acl([{ name: 'root', rules: [] }]);
     else {
@@ -153,7 +178,7 @@ export class PolicyStore {
       }
       acl = new Acl(loaded);
     }
-    this.acls.set(cacheKey, acl);
+    if (this.mayCache(generation)) this.acls.set(cacheKey, acl);
     return acl;
   }
 }

@@ -14,6 +14,7 @@ import type { EntityManager } from 'typeorm';
 import { defaultMountConfig, type BackendDefinition, type MountClass, type MountConfig, type MountEntry } from '../../framework/backend';
 import type { RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest } from '../errors';
+import type { InvalidationBus } from '../cluster/invalidation-bus';
 import type { MountRepository } from './mount.repository';
 
 /** Secret mount paths nobody may enable (Vault's protectedMounts). */
@@ -32,7 +33,8 @@ export interface EnableMount {
   externalEntropyAccess?: boolean;
 }
 
-export type MountDisableHook = (m: EntityManager, entry: MountEntry) => Promise<void>;
+/** Runs inside the disable transaction; may return work to run after it commits (cache invalidation). */
+export type MountDisableHook = (m: EntityManager, entry: MountEntry) => Promise<(() => Promise<void>) | void>;
 
 /** `kv` → `kv/`; auth mounts are routed under `auth/`. */
 export function routingPath(cls: MountClass, path: string): string {
@@ -56,7 +58,29 @@ export class MountTable {
   private entries = new Map<string, MountEntry>();
   private readonly disableHooks: MountDisableHook[] = [];
 
-  constructor(private readonly repository: MountRepository) {}
+  private loaded = false;
+  private reloading: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly repository: MountRepository,
+    private readonly bus?: InvalidationBus,
+  ) {
+    // Another node changed the table, or notifications may have been missed: read it again.
+    bus?.subscribe((i) => {
+      if (this.loaded && (i.topic === undefined || i.topic === 'mounts')) this.reloading = this.reloading.then(() => this.reload()).catch(() => undefined);
+    });
+  }
+
+  private async reload(): Promise<void> {
+    if (!this.loaded) return;
+    const entries = new Map<string, MountEntry>();
+    for (const e of await this.repository.all()) entries.set(e.path, e);
+    if (this.loaded) this.entries = entries;
+  }
+
+  private async changed(): Promise<void> {
+    await this.bus?.publish('mounts');
+  }
 
   register(backend: BackendDefinition): void {
     if (this.backends.has(backend.type)) throw new Error(`backend type ${backend.type} registered twice`);
@@ -102,13 +126,13 @@ export class MountTable {
         await this.repository.insert(m, { ...b, uuid: randomUUID(), accessor: newAccessor(b.class, b.type), description: descriptions[b.type] ?? '' });
       }
     });
-    const entries = new Map<string, MountEntry>();
-    for (const e of await this.repository.all()) entries.set(e.path, e);
-    this.entries = entries;
+    this.loaded = true;
+    await this.reload();
   }
 
   /** On seal: only the built-in mounts stay routable. */
   clear(): void {
+    this.loaded = false;
     this.entries = new Map(this.builtins);
   }
 
@@ -166,6 +190,7 @@ export class MountTable {
       await this.repository.insert(m, entry);
     });
     this.entries.set(path, entry);
+    await this.changed();
     return entry;
   }
 
@@ -175,14 +200,20 @@ export class MountTable {
     if (this.builtins.has(path) || (cls === 'secret' && PROTECTED_PREFIXES.some((p) => path.startsWith(p)))) {
       throw badRequest(cls === 'auth' ? 'token credential backend cannot be disabled' : `cannot unmount "${path}"`);
     }
+    const afterCommit: (() => Promise<void>)[] = [];
     const removed = await this.repository.locked(async (m) => {
       const entry = (await this.repository.allIn(m)).find((e) => e.path === path && e.class === cls);
       if (!entry) return undefined;
-      for (const hook of this.disableHooks) await hook(m, entry);
+      for (const hook of this.disableHooks) {
+        const after = await hook(m, entry);
+        if (after) afterCommit.push(after);
+      }
       await this.repository.delete(m, entry.uuid);
       return entry;
     });
+    for (const after of afterCommit) await after();
     this.entries.delete(path);
+    if (removed) await this.changed();
     return removed !== undefined;
   }
 
@@ -197,6 +228,7 @@ export class MountTable {
       return next;
     });
     this.entries.set(path, updated);
+    await this.changed();
     return updated;
   }
 }

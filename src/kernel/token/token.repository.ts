@@ -1,6 +1,6 @@
 /** Token rows, keyed by the HMAC of the token; the token itself is never stored. */
 import type { DataSource, EntityManager } from 'typeorm';
-import { returningRows } from '../../database/sql';
+import { affectedRows, returningRows } from '../../database/sql';
 
 export interface TokenRow {
   tokenHmac: Buffer;
@@ -24,13 +24,16 @@ export interface TokenRow {
   renewable: boolean;
   meta: Record<string, string>;
   boundCidrs: string[];
+  /** The token role it was created through, if any. */
+  roleName: string | null;
 }
 
 const COLUMNS = `token_hmac AS "tokenHmac", accessor_hmac AS "accessorHmac", accessor_ciphertext AS "accessorCiphertext",
   parent_token_hmac AS "parentTokenHmac", policies, token_type AS "tokenType", display_name AS "displayName",
   creation_path AS "creationPath", created_at AS "createdAt", expires_at AS "expiresAt", max_expires_at AS "maxExpiresAt",
   orphan, ttl_seconds AS "ttlSeconds", explicit_max_ttl_seconds AS "explicitMaxTtlSeconds", period_seconds AS "periodSeconds",
-  uses_remaining AS "usesRemaining", num_uses_initial AS "numUsesInitial", renewable, meta, bound_cidrs AS "boundCidrs"`;
+  uses_remaining AS "usesRemaining", num_uses_initial AS "numUsesInitial", renewable, meta, bound_cidrs AS "boundCidrs",
+  role_name AS "roleName"`;
 
 export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
@@ -50,12 +53,12 @@ export class TokenRepository {
     await (manager ?? this.dataSource).query(
       `INSERT INTO tokens (token_hmac, accessor_hmac, accessor_ciphertext, parent_token_hmac, policies, token_type, display_name,
          creation_path, expires_at, max_expires_at, orphan, ttl_seconds, explicit_max_ttl_seconds, period_seconds,
-         uses_remaining, num_uses_initial, renewable, meta, bound_cidrs)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19)`,
+         uses_remaining, num_uses_initial, renewable, meta, bound_cidrs, role_name)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19, $20)`,
       [
         row.tokenHmac, row.accessorHmac, row.accessorCiphertext, row.parentTokenHmac, row.policies, row.tokenType, row.displayName,
         row.creationPath, row.expiresAt, row.maxExpiresAt, row.orphan, row.ttlSeconds, row.explicitMaxTtlSeconds, row.periodSeconds,
-        row.usesRemaining, row.numUsesInitial, row.renewable, JSON.stringify(row.meta), row.boundCidrs,
+        row.usesRemaining, row.numUsesInitial, row.renewable, JSON.stringify(row.meta), row.boundCidrs, row.roleName,
       ],
     );
   }
@@ -110,6 +113,14 @@ export class TokenRepository {
       await m.query('UPDATE tokens SET parent_token_hmac = NULL, orphan = true WHERE parent_token_hmac = $1', [tokenHmac]);
       await m.query('DELETE FROM tokens WHERE token_hmac = $1', [tokenHmac]);
     });
+  }
+
+  /**
+   * Tidy: deletes expired and spent tokens. Their descendants expired no later than they did (a child
+   * never outlives its parent) or are orphans, so no live token loses its parent here.
+   */
+  async deleteExpired(now: Date): Promise<number> {
+    return affectedRows(this.dataSource, 'DELETE FROM tokens WHERE (expires_at IS NOT NULL AND expires_at <= $1) OR uses_remaining = 0', [now]);
   }
 
   async accessorCiphertexts(): Promise<{ tokenHmac: Buffer; accessorCiphertext: Buffer }[]> {

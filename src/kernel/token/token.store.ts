@@ -15,12 +15,15 @@ import type { EntityManager } from 'typeorm';
 import { hmacSha256, zero } from '../../crypto/hmac';
 import { randomBase62, randomKey } from '../../crypto/random';
 import type { Barrier } from '../barrier/barrier';
+import type { InvalidationBus } from '../cluster/invalidation-bus';
 import { KernelSecretsRepository, kernelSecretLocation } from '../kernel-secrets.repository';
 import type { TokenRepository, TokenRow } from './token.repository';
+import { BATCH_PREFIX, decodeBatchToken, encodeBatchToken } from './batch-token';
 import { initialTtl, renewedExpiry } from './token-ttl';
 
 export const TOKEN_HMAC_KEY_NAME = 'token_hmac_key';
-export const MAX_TOKEN_LENGTH = 512;
+/** Longer than any token this server issues (service tokens are 28 characters, batch tokens at most this). */
+export const MAX_TOKEN_LENGTH = 2048;
 
 /** What a request learns about its token (internal: never sent as is). */
 export type TokenInfo = TokenRow;
@@ -39,6 +42,9 @@ export interface NewToken {
   periodSeconds?: number;
   numUses?: number;
   boundCidrs?: string[];
+  /** Default service. */
+  tokenType?: 'service' | 'batch';
+  roleName?: string;
 }
 
 export function newServiceTokenId(): string {
@@ -76,18 +82,57 @@ async function buildRow(barrier: Barrier, hmacKey: Buffer, token: string, spec: 
       renewable: root ? false : spec.renewable,
       meta: spec.meta,
       boundCidrs: spec.boundCidrs ?? [],
+      roleName: spec.roleName ?? null,
     },
   };
 }
 
+/** Most token records this node keeps in memory. */
+const CACHE_LIMIT = 10_000;
+
 export class TokenStore {
   private hmacKey: Buffer | null = null;
+  /**
+   * Records of unlimited-use service tokens by HMAC (hex). Served only while the invalidation bus
+   * is live; limited-use tokens are never cached (their count lives in the database).
+   */
+  private readonly cache = new Map<string, TokenRow>();
 
   constructor(
     private readonly tokens: TokenRepository,
     private readonly secrets: KernelSecretsRepository,
     private readonly barrier: Barrier,
-  ) {}
+    private readonly bus?: InvalidationBus,
+  ) {
+    bus?.subscribe((i) => {
+      if (i.topic !== undefined && i.topic !== 'token') return;
+      if (i.key === undefined) this.cache.clear();
+      else this.cache.delete(i.key);
+    });
+  }
+
+  /** The record for an HMAC, from the cache when it may serve, else from the database. */
+  private async fetch(tokenHmac: Buffer): Promise<TokenRow | undefined> {
+    const key = tokenHmac.toString('hex');
+    if (this.bus?.live) {
+      const hit = this.cache.get(key);
+      if (hit) return { ...hit };
+    }
+    const generation = this.bus?.generation;
+    const row = await this.tokens.findByHmac(tokenHmac);
+    // Cache only if no invalidation arrived while reading: the row could predate it.
+    if (row && row.usesRemaining === null && this.bus?.live && this.bus.generation === generation) {
+      if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(key, { ...row });
+    }
+    return row;
+  }
+
+  private async invalidate(hmacs: Buffer[] | 'all'): Promise<void> {
+    if (!this.bus) return;
+    if (hmacs === 'all') return this.bus.publish('token');
+    for (const h of hmacs) await this.bus.publish('token', h.toString('hex'));
+  }
 
   /** Called after unseal: loads the HMAC key from the barrier. */
   async open(): Promise<void> {
@@ -100,6 +145,7 @@ export class TokenStore {
   close(): void {
     zero(this.hmacKey);
     this.hmacKey = null;
+    this.cache.clear();
   }
 
   private key(): Buffer {
@@ -123,6 +169,7 @@ export class TokenStore {
   }
 
   async create(spec: NewToken): Promise<{ token: string; accessor: string; info: TokenInfo }> {
+    if (spec.tokenType === 'batch') return this.createBatch(spec);
     const token = spec.id ?? newServiceTokenId();
     const now = Date.now();
     const { row, accessor } = await buildRow(this.barrier, this.key(), token, spec, now);
@@ -135,10 +182,38 @@ export class TokenStore {
     return { token, accessor, info: { ...row, createdAt: new Date(now) } };
   }
 
+  private async createBatch(spec: NewToken): Promise<{ token: string; accessor: string; info: TokenInfo }> {
+    const now = Date.now();
+    const ttl = initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
+    if (ttl.expiresAt === null) throw new Error('batch tokens always expire');
+    const fields = {
+      policies: spec.policies,
+      parentTokenHmac: spec.orphan || !spec.parent ? null : spec.parent.tokenHmac,
+      createdAt: new Date(now),
+      expiresAt: new Date(ttl.expiresAt),
+      ttlSeconds: ttl.ttlSeconds,
+      displayName: spec.displayName,
+      creationPath: spec.creationPath,
+      meta: spec.meta,
+      boundCidrs: spec.boundCidrs ?? [],
+      roleName: spec.roleName ?? null,
+    };
+    const token = await encodeBatchToken(this.barrier, fields);
+    if (token.length > MAX_TOKEN_LENGTH) throw new BatchTokenTooLargeError();
+    return { token, accessor: '', info: decodeBatchToken(this.barrier, token, hmacSha256(this.key(), token)) as TokenInfo };
+  }
+
   /** The token's record, or undefined for unknown, expired or malformed tokens. */
   async lookup(token: string): Promise<TokenInfo | undefined> {
     if (!this.hmacKey || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined;
-    return this.live(await this.tokens.findByHmac(hmacSha256(this.hmacKey, token)));
+    const tokenHmac = hmacSha256(this.hmacKey, token);
+    if (token.startsWith(BATCH_PREFIX)) {
+      const batch = this.live(decodeBatchToken(this.barrier, token, tokenHmac));
+      // A non-orphan batch token lives only as long as its parent.
+      if (!batch || (batch.parentTokenHmac && !this.live(await this.fetch(batch.parentTokenHmac)))) return undefined;
+      return batch;
+    }
+    return this.live(await this.fetch(tokenHmac));
   }
 
   async lookupAccessor(accessor: string): Promise<TokenInfo | undefined> {
@@ -154,6 +229,7 @@ export class TokenStore {
   }
 
   accessorOf(info: TokenInfo): string {
+    if (info.tokenType === 'batch') return '';
     return this.barrier.decrypt(accessorLocation(info.tokenHmac), info.accessorCiphertext).toString();
   }
 
@@ -162,7 +238,7 @@ export class TokenStore {
     if (info.usesRemaining === null) return true;
     const left = await this.tokens.consumeUse(info.tokenHmac);
     if (left === undefined) {
-      await this.tokens.deleteTree(info.tokenHmac);
+      await this.invalidate(await this.tokens.deleteTree(info.tokenHmac));
       return false;
     }
     info.usesRemaining = left;
@@ -171,7 +247,7 @@ export class TokenStore {
 
   /** Revokes a token whose last use was just spent (after the request that spent it). */
   async revokeIfSpent(info: TokenInfo): Promise<void> {
-    if (info.usesRemaining === 0) await this.tokens.deleteTree(info.tokenHmac);
+    if (info.usesRemaining === 0) await this.invalidate(await this.tokens.deleteTree(info.tokenHmac));
   }
 
   /** Renews a token; returns the new TTL in seconds. The caller checks renewability. */
@@ -179,17 +255,32 @@ export class TokenStore {
     const now = Date.now();
     const expiresAt = renewedExpiry(now, { ttlSeconds: info.ttlSeconds, periodSeconds: info.periodSeconds, maxExpiresAt: info.maxExpiresAt?.getTime() ?? null }, incrementSeconds);
     await this.tokens.setExpiry(info.tokenHmac, new Date(expiresAt));
+    await this.invalidate([info.tokenHmac]);
     info.expiresAt = new Date(expiresAt);
     return Math.max(0, Math.round((expiresAt - now) / 1000));
   }
 
   /** Revokes the token and all its non-orphan descendants. */
   async revoke(info: TokenInfo): Promise<number> {
-    return (await this.tokens.deleteTree(info.tokenHmac)).length;
+    const removed = await this.tokens.deleteTree(info.tokenHmac);
+    await this.invalidate(removed);
+    return removed.length;
   }
 
   async revokeOrphan(info: TokenInfo): Promise<void> {
     await this.tokens.deleteOrphaningChildren(info.tokenHmac);
+    // The children's records changed too (now orphans): drop every cached record.
+    await this.invalidate('all');
+  }
+
+  /** After tokens were deleted in bulk (an auth mount disabled). */
+  async invalidateAll(): Promise<void> {
+    await this.invalidate('all');
+  }
+
+  /** Deletes expired and spent tokens (auth/token/tidy). */
+  async tidy(): Promise<number> {
+    return this.tokens.deleteExpired(new Date());
   }
 
   async accessors(): Promise<string[]> {
@@ -200,6 +291,13 @@ export class TokenStore {
   /** Remaining TTL in whole seconds (0 for tokens that never expire). */
   static remainingTtl(info: TokenInfo, now = Date.now()): number {
     return info.expiresAt ? Math.max(0, Math.floor((info.expiresAt.getTime() - now) / 1000)) : 0;
+  }
+}
+
+export class BatchTokenTooLargeError extends Error {
+  constructor() {
+    super(`batch token would be longer than ${MAX_TOKEN_LENGTH} characters: use fewer policies or less metadata`);
+    this.name = 'BatchTokenTooLargeError';
   }
 }
 

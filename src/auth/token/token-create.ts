@@ -1,0 +1,150 @@
+/**
+ * auth/token/create, create-orphan and create/:role_name: service (`hvs.`) and batch (`hvb.`)
+ * tokens, shaped by the parent, the request and, when named, a token role.
+ */
+import { isValidCidr } from '../../kernel/cidr';
+import { badRequest } from '../../kernel/errors';
+import { normalisePolicyName } from '../../kernel/policy/policy-parser';
+import { BatchTokenTooLargeError, TokenConflictError, type NewToken, type TokenInfo, type TokenStore } from '../../kernel/token/token.store';
+import { toBool, toDurationSeconds, toInt, toStringList, toStringValue } from '../../framework/field-types';
+import { logical, type RequestContext } from '../../framework/route';
+import { rolePolicies, RoleRuleError, roleTokenType, type TokenRole } from './token-role';
+import type { TokenRoleRepository } from './token-role.repository';
+import { authBlock, optional } from './token-output';
+
+function stringMap(name: string, v: unknown): Record<string, string> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`"${name}" must be a map of strings`);
+  const out: Record<string, string> = {};
+  for (const [k, value] of Object.entries(v)) out[k] = toStringValue(`${name}.${k}`, value);
+  return out;
+}
+
+/**
+ * Policy names are normalised before anything else. A name that only becomes `root` through
+ * normalisation (" root", "ROOT", "root\t") is refused: it can never make a root token.
+ */
+export function normaliseRequestedPolicies(raw: string[]): string[] {
+  const out: string[] = [];
+  for (const name of raw) {
+    const n = normalisePolicyName(name);
+    if (n === '') continue;
+    if (n === 'root' && name !== 'root') throw badRequest(`invalid policy name ${JSON.stringify(name)}`);
+    if (!out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
+function isRoot(info: TokenInfo): boolean {
+  return info.policies.includes('root');
+}
+
+
+/** The policies of a token created without a role. */
+function plainPolicies(ctx: RequestContext, parent: TokenInfo): string[] {
+  const requested = optional(ctx, 'policies', toStringList);
+  // Without `policies` the child inherits the parent's (a root token's are just ["root"]).
+  const policies = requested === undefined ? [...parent.policies] : normaliseRequestedPolicies(requested);
+  if (!isRoot(parent)) {
+    const outside = policies.filter((p) => p !== 'default' && !parent.policies.includes(p));
+    if (outside.length) throw badRequest(`child policies must be subset of parent (${outside.join(', ')} not held)`);
+  }
+  if (policies.includes('root') && policies.length > 1) throw badRequest('the root policy cannot be combined with other policies');
+  const noDefault = optional(ctx, 'no_default_policy', toBool) === true;
+  if (!policies.includes('root') && !noDefault && !policies.includes('default')) policies.push('default');
+  if (policies.length === 0) throw badRequest('token must have at least one policy');
+  return policies;
+}
+
+function smallerNonZero(a: number | undefined, b: number): number | undefined {
+  if (!a) return b || undefined;
+  return b ? Math.min(a, b) : a;
+}
+
+/**
+ * `forceOrphan`: create-orphan. With `roles`, the route carries `:role_name` and the role decides
+ * policies, orphan-ness, renewability, period, uses, CIDRs and the token type.
+ */
+export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository, mode: 'plain' | 'orphan' | 'role') {
+  return async (ctx: RequestContext) => {
+    const parent = ctx.token as TokenInfo;
+    if (parent.tokenType === 'batch') throw badRequest('batch tokens cannot create more tokens');
+    const privileged = isRoot(parent) || ctx.sudo;
+    const roleName = mode === 'role' ? ctx.params.role_name : optional(ctx, 'role_name', toStringValue);
+    let role: TokenRole | undefined;
+    if (roleName !== undefined) {
+      role = await roles.get(roleName);
+      if (!role) throw badRequest(`unknown role ${roleName}`);
+    }
+    const requestedType = optional(ctx, 'type', toStringValue);
+    if (requestedType !== undefined && !['service', 'batch', 'default'].includes(requestedType)) throw badRequest(`invalid 'type' value ${JSON.stringify(requestedType)}`);
+    let policies: string[];
+    let tokenType: 'service' | 'batch';
+    let orphan: boolean;
+    try {
+      const requested = optional(ctx, 'policies', toStringList);
+      policies = role
+        ? rolePolicies(role, requested === undefined ? undefined : normaliseRequestedPolicies(requested), parent.policies, role.tokenNoDefaultPolicy || optional(ctx, 'no_default_policy', toBool) === true)
+        : plainPolicies(ctx, parent);
+      tokenType = role ? roleTokenType(role, requestedType) : requestedType === 'batch' ? 'batch' : 'service';
+    } catch (err) {
+      if (err instanceof RoleRuleError) throw badRequest(err.message);
+      throw err;
+    }
+    if (role) orphan = role.orphan;
+    else {
+      orphan = mode === 'orphan' || optional(ctx, 'no_parent', toBool) === true;
+      if (orphan && mode !== 'orphan' && !privileged) throw badRequest('root or sudo privileges required to create orphan token');
+    }
+
+    const id = optional(ctx, 'id', toStringValue);
+    if (id !== undefined) {
+      if (!privileged) throw badRequest('root or sudo privileges required to specify token id');
+      if (id.includes('.') && !/^hvs\.[A-Za-z0-9]+$/.test(id)) throw badRequest('token IDs can not contain periods');
+      if (id.length > 256) throw badRequest('token ID is too long');
+    }
+    let periodSeconds = optional(ctx, 'period', toDurationSeconds);
+    if (periodSeconds && !role && !privileged) throw badRequest('root or sudo privileges required to create periodic token');
+    if (role?.tokenPeriod) periodSeconds = role.tokenPeriod;
+    const numUses = role?.tokenNumUses || (optional(ctx, 'num_uses', toInt) ?? 0);
+    if (numUses < 0) throw badRequest('number of uses cannot be negative');
+    if (parent.usesRemaining !== null && (numUses === 0 || numUses > parent.usesRemaining)) {
+      throw badRequest('child token must not have more uses than its parent has left');
+    }
+    const boundCidrs = role?.tokenBoundCidrs.length ? role.tokenBoundCidrs : (optional(ctx, 'bound_cidrs', toStringList) ?? []);
+    for (const c of boundCidrs) if (!isValidCidr(c)) throw badRequest(`invalid CIDR in bound_cidrs: "${c}"`);
+    const displayName = optional(ctx, 'display_name', toStringValue);
+    const renewable = (optional(ctx, 'renewable', toBool) ?? true) && (role?.renewable ?? true);
+
+    if (tokenType === 'batch') {
+      if (policies.includes('root')) throw badRequest('batch tokens cannot be root tokens');
+      if (id !== undefined) throw badRequest('batch tokens cannot have a custom ID');
+      if (periodSeconds) throw badRequest('batch tokens cannot be periodic');
+      if (numUses) throw badRequest('batch tokens cannot have a limited number of uses');
+    }
+
+    const spec: NewToken = {
+      id,
+      policies,
+      parent,
+      orphan,
+      displayName: `token${displayName ? `-${displayName.toLowerCase().replace(/[^a-z0-9-]/g, '-')}` : ''}`,
+      creationPath: role ? `auth/token/create/${role.name}${role.pathSuffix ? `/${role.pathSuffix}` : ''}` : ctx.path.replace(/\/$/, ''),
+      meta: ctx.body.meta === undefined || ctx.body.meta === null ? {} : stringMap('meta', ctx.body.meta),
+      renewable: tokenType === 'batch' ? false : renewable,
+      ttlSeconds: optional(ctx, 'ttl', toDurationSeconds) ?? optional(ctx, 'lease', toDurationSeconds),
+      explicitMaxTtlSeconds: smallerNonZero(optional(ctx, 'explicit_max_ttl', toDurationSeconds), role?.tokenExplicitMaxTtl ?? 0),
+      periodSeconds,
+      numUses,
+      boundCidrs,
+      tokenType,
+      roleName: role?.name,
+    };
+    try {
+      const created = await store.create(spec);
+      return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
+    } catch (err) {
+      if (err instanceof TokenConflictError || err instanceof BatchTokenTooLargeError) throw badRequest(err.message);
+      throw err;
+    }
+  };
+}

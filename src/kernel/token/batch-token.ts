@@ -1,0 +1,81 @@
+/**
+ * Batch tokens (`hvb.`): the token is its own record, barrier-encrypted, never stored. They have no
+ * accessor, cannot be renewed, revoked one by one, limited in uses or used to create tokens; a
+ * non-orphan batch token dies with its parent (checked on every lookup).
+ */
+import type { Barrier } from '../barrier/barrier';
+import type { TokenRow } from './token.repository';
+
+export const BATCH_PREFIX = 'hvb.';
+/** Barrier AAD of every batch token: a ciphertext made for anything else never decodes as one. */
+const BATCH_LOCATION = 'tokens/batch';
+
+interface BatchPayload {
+  v: 1;
+  policies: string[];
+  parent: string | null;
+  created: number;
+  expires: number;
+  ttl: number;
+  name: string;
+  path: string;
+  meta: Record<string, string>;
+  cidrs: string[];
+  role: string | null;
+}
+
+/** What a batch token carries; the rest of TokenRow is fixed for batch tokens. */
+export type BatchFields = Pick<TokenRow, 'policies' | 'parentTokenHmac' | 'createdAt' | 'ttlSeconds' | 'displayName' | 'creationPath' | 'meta' | 'boundCidrs' | 'roleName'> & { expiresAt: Date };
+
+export async function encodeBatchToken(barrier: Barrier, f: BatchFields): Promise<string> {
+  const payload: BatchPayload = {
+    v: 1,
+    policies: f.policies,
+    parent: f.parentTokenHmac ? f.parentTokenHmac.toString('base64') : null,
+    created: f.createdAt.getTime(),
+    expires: f.expiresAt.getTime(),
+    ttl: f.ttlSeconds,
+    name: f.displayName,
+    path: f.creationPath,
+    meta: f.meta,
+    cidrs: f.boundCidrs,
+    role: f.roleName,
+  };
+  const ciphertext = await barrier.encrypt(BATCH_LOCATION, Buffer.from(JSON.stringify(payload), 'utf8'));
+  return BATCH_PREFIX + ciphertext.toString('base64url');
+}
+
+/** The token's record, or undefined when it does not decrypt or parse (forged, truncated, another cluster's). */
+export function decodeBatchToken(barrier: Barrier, token: string, tokenHmac: Buffer): TokenRow | undefined {
+  let payload: BatchPayload;
+  try {
+    const plaintext = barrier.decrypt(BATCH_LOCATION, Buffer.from(token.slice(BATCH_PREFIX.length), 'base64url'));
+    payload = JSON.parse(plaintext.toString('utf8')) as BatchPayload;
+  } catch {
+    return undefined;
+  }
+  if (payload.v !== 1) return undefined;
+  return {
+    tokenHmac,
+    accessorHmac: Buffer.alloc(0),
+    accessorCiphertext: Buffer.alloc(0),
+    parentTokenHmac: payload.parent ? Buffer.from(payload.parent, 'base64') : null,
+    policies: payload.policies,
+    tokenType: 'batch',
+    displayName: payload.name,
+    creationPath: payload.path,
+    createdAt: new Date(payload.created),
+    expiresAt: new Date(payload.expires),
+    maxExpiresAt: new Date(payload.expires),
+    orphan: payload.parent === null,
+    ttlSeconds: payload.ttl,
+    explicitMaxTtlSeconds: 0,
+    periodSeconds: 0,
+    usesRemaining: null,
+    numUsesInitial: 0,
+    renewable: false,
+    meta: payload.meta,
+    boundCidrs: payload.cidrs,
+    roleName: payload.role,
+  };
+}
