@@ -10,6 +10,7 @@
  * - a reader that fetched from the database while an invalidation arrived must not cache what it
  *   read: it compares `generation` before and after (see TokenStore / PolicyStore).
  */
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 
@@ -31,6 +32,8 @@ export class InvalidationBus {
   private retry: NodeJS.Timeout | undefined;
   /** Bumped on every invalidation received or published. */
   generation = 0;
+  /** Marks this node's own notifications, already applied locally when published. */
+  private readonly origin = randomUUID();
 
   constructor(
     private readonly url: string | undefined,
@@ -58,7 +61,8 @@ export class InvalidationBus {
     client.on('notification', (msg) => {
       if (msg.channel !== INVALIDATION_CHANNEL || !msg.payload) return;
       try {
-        this.deliver(JSON.parse(msg.payload) as Invalidation);
+        const { origin, ...i } = JSON.parse(msg.payload) as Invalidation & { origin?: string };
+        if (origin !== this.origin) this.deliver(i);
       } catch {
         this.deliver({});
       }
@@ -95,7 +99,7 @@ export class InvalidationBus {
   async publish(topic: InvalidationTopic, key?: string): Promise<void> {
     const i: Invalidation = key === undefined ? { topic } : { topic, key };
     this.deliver(i);
-    await this.db.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify(i)]);
+    await this.db.query('SELECT pg_notify($1, $2)', [INVALIDATION_CHANNEL, JSON.stringify({ ...i, origin: this.origin })]);
   }
 
   async stop(): Promise<void> {

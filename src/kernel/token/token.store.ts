@@ -290,7 +290,7 @@ export class TokenStore {
 
   /** Remaining TTL in whole seconds (0 for tokens that never expire). */
   static remainingTtl(info: TokenInfo, now = Date.now()): number {
-    return info.expiresAt ? Math.max(0, Math.floor((info.expiresAt.getTime() - now) / 1000)) : 0;
+    return info.expiresAt ? Math.max(0, Math.round((info.expiresAt.getTime() - now) / 1000)) : 0;
   }
 }
 
