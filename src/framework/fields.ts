@@ -79,7 +79,8 @@ export function parseFields(fields: Fields, input: Record<string, unknown>, from
       unknown.push(name);
       continue;
     }
-    if (value === undefined || value === null) continue;
+    // An empty string means "not given" for every type but strings (Vault's framework reads "" as zero).
+    if (value === undefined || value === null || (value === '' && spec.type !== 'string')) continue;
     data[name] = coerceField(name, spec, value);
   }
   for (const [name, spec] of Object.entries(fields)) {

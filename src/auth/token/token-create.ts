@@ -7,6 +7,7 @@ import { badRequest } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
 import { BatchTokenTooLargeError, TokenConflictError, type NewToken, type TokenInfo, type TokenStore } from '../../kernel/token/token.store';
 import { toBool, toDurationSeconds, toInt, toStringList, toStringValue } from '../../framework/field-types';
+import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext } from '../../framework/route';
 import { rolePolicies, RoleRuleError, roleTokenType, type TokenRole } from './token-role';
 import type { TokenRoleRepository } from './token-role.repository';
@@ -38,6 +39,26 @@ function isRoot(info: TokenInfo): boolean {
   return info.policies.includes('root');
 }
 
+
+/** The body of auth/token/create* (handlers read the raw body; these declarations check types and document it). */
+export const CREATE_FIELDS: Fields = {
+  id: { type: 'string', description: 'A chosen token ID (root or sudo only).' },
+  role_name: { type: 'string', description: 'Create through this token role.' },
+  policies: { type: 'string-list', description: 'Policies of the token (a subset of the parent\'s unless root).' },
+  meta: { type: 'string-map', description: 'Metadata shown on lookup and in the audit log.' },
+  no_parent: { type: 'bool', description: 'Make an orphan (root or sudo only).' },
+  no_default_policy: { type: 'bool', description: 'Do not add the default policy.' },
+  renewable: { type: 'bool', description: 'Whether the token can be renewed (default true).' },
+  lease: { type: 'duration', description: 'Deprecated alias of ttl.' },
+  ttl: { type: 'duration', description: 'Initial TTL.' },
+  type: { type: 'string', allowed: ['service', 'batch', 'default'], description: 'service (default) or batch.' },
+  explicit_max_ttl: { type: 'duration', description: 'Hard cap on the token\'s lifetime.' },
+  display_name: { type: 'string', description: 'Display name (prefixed with "token-").' },
+  num_uses: { type: 'int', description: 'Number of uses (0: unlimited).' },
+  period: { type: 'duration', description: 'Make a periodic token (root or sudo, or through a role).' },
+  bound_cidrs: { type: 'string-list', description: 'CIDRs the token may be used from.' },
+  entity_alias: { type: 'string', description: 'Accepted for compatibility (no identity store).' },
+};
 
 /** The policies of a token created without a role. */
 function plainPolicies(ctx: RequestContext, parent: TokenInfo): string[] {

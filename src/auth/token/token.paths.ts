@@ -6,10 +6,40 @@ import { badRequest } from '../../kernel/errors';
 import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
 import { toDurationSeconds, toStringValue } from '../../framework/field-types';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
-import { createTokenHandler } from './token-create';
+import type { Fields } from '../../framework/fields';
+import { CREATE_FIELDS, createTokenHandler } from './token-create';
 import type { TokenRoleRepository } from './token-role.repository';
 import { tokenRolePaths } from './token-roles.paths';
 import { authBlock, describeToken, optional } from './token-output';
+
+const TOKEN_FIELD: Fields = { token: { type: 'string', description: 'The token.' } };
+const ACCESSOR_FIELD: Fields = { accessor: { type: 'string', description: 'The token\'s accessor.' } };
+const INCREMENT_FIELD: Fields = { increment: { type: 'duration', description: 'Requested extension of the TTL (capped by the maximum).' } };
+
+/** Declared fields by route path (documentation, type checks, ignored-parameter warnings). */
+function fieldsFor(path: string): Fields | undefined {
+  switch (path) {
+    case 'create':
+    case 'create-orphan':
+    case 'create/:role_name':
+      return CREATE_FIELDS;
+    case 'lookup':
+    case 'revoke':
+    case 'revoke-orphan':
+      return TOKEN_FIELD;
+    case 'renew':
+      return { ...TOKEN_FIELD, ...INCREMENT_FIELD };
+    case 'renew-self':
+      return INCREMENT_FIELD;
+    case 'lookup-accessor':
+    case 'revoke-accessor':
+      return ACCESSOR_FIELD;
+    case 'renew-accessor':
+      return { ...ACCESSOR_FIELD, ...INCREMENT_FIELD };
+    default:
+      return undefined;
+  }
+}
 
 export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (message: string) => void): RouteDefinition[] {
 
@@ -41,12 +71,13 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
     return info;
   };
 
-  const route = (path: string, handlers: RouteDefinition['handlers'], help: string, auth: RouteDefinition['auth'] = 'token'): RouteDefinition => ({
+  const route = (path: string, handlers: RouteDefinition['handlers'], help: string, auth: RouteDefinition['auth'] = 'token', fields?: Fields): RouteDefinition => ({
     path,
     auth,
     allowedWhileSealed: false,
     handlers,
     help,
+    fields: fields ?? fieldsFor(path),
   });
 
   return [
