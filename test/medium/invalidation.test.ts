@@ -13,12 +13,18 @@ describe('cache invalidation bus (medium)', () => {
     throw new Error('condition not reached');
   }
 
-  it('a cached token survives a change made behind its back only while the listener is connected', async () => {
+  async function unsealedWithLiveBus(): Promise<void> {
     k = await openTestKernel();
     const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
     await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
     await waitFor(() => k.bus.live);
-    const t = await k.tokenStore.create({ policies: ['default'], orphan: true, displayName: 't', creationPath: 'auth/token/create', meta: {}, renewable: true, ttlSeconds: 600 });
+  }
+
+  const newToken = (numUses?: number) => k.tokenStore.create({ policies: ['default'], orphan: true, displayName: 't', creationPath: 'auth/token/create', meta: {}, renewable: true, ttlSeconds: 600, numUses });
+
+  it('a cached token survives a change made behind its back only while the listener is connected', async () => {
+    await unsealedWithLiveBus();
+    const t = await newToken();
     expect(await k.tokenStore.lookup(t.token)).toBeDefined();
 
     // Deleted without a notification (as a lost message would be): the cache still answers...
@@ -33,27 +39,21 @@ describe('cache invalidation bus (medium)', () => {
   });
 
   it('a notification from another node drops the entry; a limited-use token is never cached', async () => {
-    k = await openTestKernel();
-    const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
-    await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
-    await waitFor(() => k.bus.live);
-    const t = await k.tokenStore.create({ policies: ['default'], orphan: true, displayName: 't', creationPath: 'auth/token/create', meta: {}, renewable: true, ttlSeconds: 600 });
+    await unsealedWithLiveBus();
+    const t = await newToken();
     expect(await k.tokenStore.lookup(t.token)).toBeDefined();
     await k.dataSource.query('DELETE FROM tokens WHERE token_hmac = $1', [t.info.tokenHmac]);
     await k.dataSource.query(`SELECT pg_notify('secrethub_invalidate', $1)`, [JSON.stringify({ topic: 'token', key: t.info.tokenHmac.toString('hex') })]);
     await waitFor(async () => (await k.tokenStore.lookup(t.token)) === undefined);
 
-    const limited = await k.tokenStore.create({ policies: ['default'], orphan: true, displayName: 'l', creationPath: 'auth/token/create', meta: {}, renewable: true, ttlSeconds: 600, numUses: 5 });
+    const limited = await newToken(5);
     expect(await k.tokenStore.lookup(limited.token)).toBeDefined();
     await k.dataSource.query('DELETE FROM tokens WHERE token_hmac = $1', [limited.info.tokenHmac]);
     expect(await k.tokenStore.lookup(limited.token)).toBeUndefined();
   });
 
   it('policies changed in the database and announced are re-read', async () => {
-    k = await openTestKernel();
-    const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
-    await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
-    await waitFor(() => k.bus.live);
+    await unsealedWithLiveBus();
     await k.policies.put('p', 'path "a/*" { capabilities = ["read"] }');
     expect((await k.policies.aclFor(['p'])).capabilities('a/x')).toEqual(['read']);
     await k.dataSource.query(`UPDATE policies SET document = '[]'::jsonb WHERE name = 'p'`);
