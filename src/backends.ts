@@ -2,6 +2,7 @@
 import { tokenPaths } from './auth/token/token.paths';
 import { kvBackend } from './engines/kv/kv.backend';
 import { KvRepository } from './engines/kv/kv.repository';
+import { KvV2Repository } from './engines/kv/kv-v2.repository';
 import { capabilitiesPaths } from './engines/sys/capabilities.paths';
 import { mountPaths } from './engines/sys/mounts.paths';
 import { policyPaths } from './engines/sys/policy.paths';
@@ -20,7 +21,7 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', routes: () => systemRoutes });
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));
   kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', routes: () => tokenRoutes });
-  kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), kernel.barrier));
+  kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }
 
 /** Descriptions the built-in mounts get when their rows are first created. */

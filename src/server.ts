@@ -121,6 +121,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
       const unsealKey = init.keys[0].toString('base64');
       await kernel.seal.submitUnsealKey(unsealKey, false);
       dev = { unsealKey, rootToken: init.rootToken };
+      // As Vault's dev mode: KV version 2 at secret/.
+      await kernel.mounts.enable({ class: 'secret', path: 'secret', type: 'kv', options: { version: '2' }, description: 'key/value secret storage' });
     }
     const address = await http.listen();
     log.info(`listening on ${address}`);

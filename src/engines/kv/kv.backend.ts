@@ -3,18 +3,21 @@ import type { BackendDefinition } from '../../framework/backend';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { badRequest } from '../../kernel/errors';
 import { kvV1Paths } from './kv-v1.paths';
+import { kvV2Paths } from './kv-v2.paths';
+import type { KvV2Repository } from './kv-v2.repository';
 import type { KvRepository } from './kv.repository';
 
-export function kvBackend(repository: KvRepository, barrier: Barrier): BackendDefinition {
+export function kvBackend(repository: KvRepository, v2Repository: KvV2Repository, barrier: Barrier): BackendDefinition {
   const v1 = kvV1Paths(repository, barrier);
+  const v2 = kvV2Paths(repository, v2Repository, barrier);
   return {
     type: 'kv',
     class: 'secret',
-    routes: () => v1,
+    routes: (mount) => (mount.options.version === '2' ? v2 : v1),
     normaliseOptions(options, previous) {
       const version = options.version ?? '1';
-      if (version !== '1') throw badRequest(`KV version ${JSON.stringify(version)} is not supported yet; use version 1`);
-      if (previous && (previous.version ?? '1') !== version) throw badRequest('changing the KV version of a mount is not supported');
+      if (version !== '1' && version !== '2') throw badRequest(`invalid KV version ${JSON.stringify(version)}: use 1 or 2`);
+      if (previous && (previous.version ?? '1') !== version) throw badRequest('changing the KV version of a mount is not supported: enable a new mount and copy the secrets');
       return options;
     },
   };

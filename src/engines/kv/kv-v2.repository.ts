@@ -1,0 +1,148 @@
+/**
+ * KV v2 rows: one `secrets` row per key (current version and key metadata) and one
+ * `secret_versions` row per version. Every change to a key runs in a transaction holding that
+ * key's row lock, so concurrent writers see each other's versions (CAS is exact).
+ */
+import type { DataSource, EntityManager } from 'typeorm';
+
+export interface KvMountConfig {
+  maxVersions: number;
+  casRequired: boolean;
+  deleteVersionAfterSeconds: number;
+}
+
+/** The key's metadata as stored in `secrets.metadata`. */
+export interface KvKeyMetadata {
+  maxVersions: number;
+  casRequired: boolean;
+  deleteVersionAfterSeconds: number;
+  customMetadata: Record<string, string>;
+  oldestVersion: number;
+}
+
+export interface KvKey {
+  id: string;
+  currentVersion: number;
+  metadata: KvKeyMetadata;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface KvVersion {
+  version: number;
+  ciphertext: Buffer | null;
+  createdAt: Date;
+  deletionTime: Date | null;
+  destroyed: boolean;
+}
+
+export const EMPTY_KEY_METADATA: KvKeyMetadata = { maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0, customMetadata: {}, oldestVersion: 0 };
+
+interface KeyRow {
+  id: string;
+  version: number;
+  metadata: Partial<KvKeyMetadata>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toKey = (r: KeyRow): KvKey => ({ id: r.id, currentVersion: r.version, metadata: { ...EMPTY_KEY_METADATA, ...r.metadata }, createdAt: r.created_at, updatedAt: r.updated_at });
+
+const VERSION_COLUMNS = 'version, encrypted_data AS "ciphertext", created_at AS "createdAt", deletion_time AS "deletionTime", destroyed';
+
+/** One key's rows inside its locked transaction. */
+export class KvKeyTransaction {
+  constructor(
+    private readonly m: EntityManager,
+    readonly key: KvKey,
+  ) {}
+
+  async versions(): Promise<KvVersion[]> {
+    return this.m.query(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`, [this.key.id]);
+  }
+
+  async insertVersion(version: number, ciphertext: Buffer, deletionTime: Date | null): Promise<Date> {
+    const rows: { created_at: Date }[] = await this.m.query('INSERT INTO secret_versions (secret_id, version, encrypted_data, deletion_time) VALUES ($1, $2, $3, $4) RETURNING created_at', [
+      this.key.id,
+      version,
+      ciphertext,
+      deletionTime,
+    ]);
+    return rows[0].created_at;
+  }
+
+  async saveKey(currentVersion: number, metadata: KvKeyMetadata): Promise<void> {
+    await this.m.query('UPDATE secrets SET version = $2, metadata = $3::jsonb, updated_at = now() WHERE id = $1', [this.key.id, currentVersion, JSON.stringify(metadata)]);
+  }
+
+  /** Soft-deletes the named versions that are neither deleted nor destroyed. */
+  async markDeleted(versions: number[], at: Date): Promise<void> {
+    await this.m.query('UPDATE secret_versions SET deletion_time = $3 WHERE secret_id = $1 AND version = ANY($2) AND NOT destroyed AND (deletion_time IS NULL OR deletion_time > $3)', [this.key.id, versions, at]);
+  }
+
+  async undelete(versions: number[]): Promise<void> {
+    await this.m.query('UPDATE secret_versions SET deletion_time = NULL WHERE secret_id = $1 AND version = ANY($2) AND NOT destroyed', [this.key.id, versions]);
+  }
+
+  async destroy(versions: number[]): Promise<void> {
+    await this.m.query('UPDATE secret_versions SET encrypted_data = NULL, destroyed = true WHERE secret_id = $1 AND version = ANY($2)', [this.key.id, versions]);
+  }
+
+  /** Removes every version below `oldestKept` (max_versions pruning). */
+  async pruneBelow(oldestKept: number): Promise<void> {
+    await this.m.query('DELETE FROM secret_versions WHERE secret_id = $1 AND version < $2', [this.key.id, oldestKept]);
+  }
+
+  async deleteKey(): Promise<void> {
+    await this.m.query('DELETE FROM secrets WHERE id = $1', [this.key.id]);
+  }
+}
+
+export class KvV2Repository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async config(mountUuid: string): Promise<KvMountConfig> {
+    const rows: { max_versions: number; cas_required: boolean; delete_version_after_seconds: number }[] = await this.dataSource.query(
+      'SELECT max_versions, cas_required, delete_version_after_seconds FROM kv_mount_config WHERE mount_uuid = $1',
+      [mountUuid],
+    );
+    const r = rows[0];
+    return r ? { maxVersions: r.max_versions, casRequired: r.cas_required, deleteVersionAfterSeconds: r.delete_version_after_seconds } : { maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0 };
+  }
+
+  async setConfig(mountUuid: string, c: KvMountConfig): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO kv_mount_config (mount_uuid, max_versions, cas_required, delete_version_after_seconds) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (mount_uuid) DO UPDATE SET max_versions = EXCLUDED.max_versions, cas_required = EXCLUDED.cas_required,
+         delete_version_after_seconds = EXCLUDED.delete_version_after_seconds`,
+      [mountUuid, c.maxVersions, c.casRequired, c.deleteVersionAfterSeconds],
+    );
+  }
+
+  /** The key and its versions, without locks (reads). */
+  async read(mountUuid: string, path: string): Promise<{ key: KvKey; versions: KvVersion[] } | undefined> {
+    const rows: KeyRow[] = await this.dataSource.query(`SELECT id, version, metadata, created_at, updated_at FROM secrets WHERE mount_uuid = $1 AND secret_path = $2 AND secret_type = 'kv-v2'`, [mountUuid, path]);
+    if (!rows[0]) return undefined;
+    const versions: KvVersion[] = await this.dataSource.query(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`, [rows[0].id]);
+    return { key: toKey(rows[0]), versions };
+  }
+
+  /**
+   * Runs `work` on the key with its row locked. `create`: make the key row when missing (a write);
+   * otherwise `work` is not run for a missing key and the result is undefined.
+   */
+  async withKey<T>(mountUuid: string, path: string, create: boolean, work: (tx: KvKeyTransaction) => Promise<T>): Promise<T | undefined> {
+    return this.dataSource.transaction(async (m) => {
+      if (create) {
+        await m.query(`INSERT INTO secrets (mount_uuid, secret_path, secret_type, metadata) VALUES ($1, $2, 'kv-v2', $3::jsonb) ON CONFLICT (mount_uuid, secret_path) DO NOTHING`, [
+          mountUuid,
+          path,
+          JSON.stringify(EMPTY_KEY_METADATA),
+        ]);
+      }
+      const rows: KeyRow[] = await m.query(`SELECT id, version, metadata, created_at, updated_at FROM secrets WHERE mount_uuid = $1 AND secret_path = $2 AND secret_type = 'kv-v2' FOR UPDATE`, [mountUuid, path]);
+      if (!rows[0]) return undefined;
+      return work(new KvKeyTransaction(m, toKey(rows[0])));
+    });
+  }
+}
