@@ -8,6 +8,7 @@ import { normalisePolicyName } from '../../kernel/policy/policy-parser';
 import { BatchTokenTooLargeError, TokenConflictError, type NewToken, type TokenInfo, type TokenStore } from '../../kernel/token/token.store';
 import { toBool, toDurationSeconds, toInt, toStringList, toStringValue } from '../../framework/field-types';
 import type { Fields } from '../../framework/fields';
+import { smallerNonZero } from '../../framework/limits';
 import { logical, type RequestContext } from '../../framework/route';
 import { rolePolicies, RoleRuleError, roleTokenType, type TokenRole } from './token-role';
 import type { TokenRoleRepository } from './token-role.repository';
@@ -74,11 +75,6 @@ function plainPolicies(ctx: RequestContext, parent: TokenInfo): string[] {
   if (!policies.includes('root') && !noDefault && !policies.includes('default')) policies.push('default');
   if (policies.length === 0) throw badRequest('token must have at least one policy');
   return policies;
-}
-
-function smallerNonZero(a: number | undefined, b: number): number | undefined {
-  if (!a) return b || undefined;
-  return b ? Math.min(a, b) : a;
 }
 
 /**
@@ -153,7 +149,7 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
       meta: ctx.body.meta === undefined || ctx.body.meta === null ? {} : stringMap('meta', ctx.body.meta),
       renewable: tokenType === 'batch' ? false : renewable,
       ttlSeconds: optional(ctx, 'ttl', toDurationSeconds) ?? optional(ctx, 'lease', toDurationSeconds),
-      explicitMaxTtlSeconds: smallerNonZero(optional(ctx, 'explicit_max_ttl', toDurationSeconds), role?.tokenExplicitMaxTtl ?? 0),
+      explicitMaxTtlSeconds: smallerNonZero(optional(ctx, 'explicit_max_ttl', toDurationSeconds) ?? 0, role?.tokenExplicitMaxTtl ?? 0) || undefined,
       periodSeconds,
       numUses,
       boundCidrs,

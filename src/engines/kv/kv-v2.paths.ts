@@ -9,6 +9,7 @@
  */
 import { FieldError, toInt } from '../../framework/field-types';
 import type { Fields } from '../../framework/fields';
+import { smallerNonZero } from '../../framework/limits';
 import type { MountEntry } from '../../framework/backend';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import type { Barrier } from '../../kernel/barrier/barrier';
@@ -37,11 +38,6 @@ function versionMetadata(v: KvVersion, meta: KvKeyMetadata): Record<string, unkn
     destroyed: v.destroyed,
     version: v.version,
   };
-}
-
-function minNonZero(a: number, b: number): number {
-  if (!a) return b;
-  return b ? Math.min(a, b) : a;
 }
 
 const VERSIONS_FIELD: Fields = { versions: { type: 'int-list', description: 'The versions to act on.' } };
@@ -96,7 +92,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       }
       if (cas !== undefined && cas !== tx.key.currentVersion) throw badRequest('check-and-set parameter did not match the current version');
       const version = tx.key.currentVersion + 1;
-      const dva = minNonZero(meta.deleteVersionAfterSeconds, config.deleteVersionAfterSeconds);
+      const dva = smallerNonZero(meta.deleteVersionAfterSeconds, config.deleteVersionAfterSeconds);
       const deletionTime = dva ? new Date(Date.now() + dva * 1000) : null;
       const ciphertext = await barrier.encrypt(kvV2Location(ctx.mount, ctx.params.path, version), Buffer.from(JSON.stringify(data), 'utf8'));
       const createdAt = await tx.insertVersion(version, ciphertext, deletionTime);

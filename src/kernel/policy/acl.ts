@@ -5,6 +5,7 @@
  * Matching (Vault's): an exact rule wins; else the highest-priority non-exact rule among the
  * longest `*` prefix and every matching `+` rule; else implicit deny.
  */
+import { smallerNonZero } from '../../framework/limits';
 import { ipInCidrs } from '../cidr';
 import { parseDurationSeconds } from '../../framework/field-types';
 import type { Capability, PathConditions, PathRule } from './policy-parser';
@@ -83,11 +84,6 @@ function mergeParams(a: Record<string, unknown[]> | undefined, b: Record<string,
   return out;
 }
 
-function smallerNonZero(a: number, b: number): number {
-  if (!a) return b;
-  if (!b) return a;
-  return Math.min(a, b);
-}
 
 function wildcardStats(pattern: string): { firstWildcard: number; isPrefix: boolean; plusCount: number } {
   const isPrefix = pattern.endsWith('*');
