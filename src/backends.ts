@@ -18,14 +18,8 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
     ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
     ...mountPaths(kernel.mounts, kernel.policies),
   ];
-  kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', routes: () => systemRoutes });
+  kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));
-  kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', routes: () => tokenRoutes });
+  kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', description: 'token based credentials', routes: () => tokenRoutes });
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }
-
-/** Descriptions the built-in mounts get when their rows are first created. */
-export const BUILTIN_DESCRIPTIONS: Record<string, string> = {
-  system: 'system endpoints used for control, policy and debugging',
-  token: 'token based credentials',
-};

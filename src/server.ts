@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
 import type { ServerConfig } from './config/config';
 import { openDatabase } from './database/data-source';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres';
-import { BUILTIN_DESCRIPTIONS, registerBackends } from './backends';
+import { registerBackends } from './backends';
 import { createApiServer, type HttpServerHandle } from './http/http-server';
 import { Barrier } from './kernel/barrier/barrier';
 import { BarrierRepository } from './kernel/barrier/barrier.repository';
@@ -68,7 +68,7 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   const policies = new PolicyStore(new PolicyRepository(dataSource), bus);
   seal.addLifecycleHook({ afterUnseal: () => policies.ensureDefault(), beforeSeal: () => policies.clear() });
   const mounts = new MountTable(new MountRepository(dataSource), bus);
-  seal.addLifecycleHook({ afterUnseal: () => mounts.load(BUILTIN_DESCRIPTIONS), beforeSeal: () => mounts.clear() });
+  seal.addLifecycleHook({ afterUnseal: () => mounts.load(), beforeSeal: () => mounts.clear() });
   // Disabling an auth method revokes every token it issued (and their children), in the same transaction.
   mounts.onDisable(async (m, entry) => {
     // Cached records are dropped after the commit: before it, a node could re-read and re-cache a row about to go.

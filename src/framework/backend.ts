@@ -42,6 +42,8 @@ export interface BackendDefinition {
   class: MountClass;
   /** Built-in, mounted once at a fixed path, never enabled, disabled or moved through the API. */
   builtinPath?: string;
+  /** The description a built-in mount gets when its row is first created. */
+  description?: string;
   /** The routes for one mount; may depend on its options (KV version 1 or 2). Return constant arrays: the pipeline compiles each array once. */
   routes(mount: MountEntry): RouteDefinition[];
   /** Validates and completes a mount's options when it is enabled or tuned; throws a 400 on bad options. */

@@ -52,6 +52,29 @@ function newAccessor(cls: MountClass, type: string): string {
   return `${cls === 'auth' ? 'auth_' : ''}${type}_${randomBytes(4).toString('hex')}`;
 }
 
+/** A new mount entry: fresh UUID and accessor, Vault's defaults for everything not given. */
+function newEntry(e: Pick<MountEntry, 'path' | 'class' | 'type'> & Partial<Omit<MountEntry, 'config'>> & { config?: Partial<MountConfig> }): MountEntry {
+  return {
+    uuid: randomUUID(),
+    accessor: newAccessor(e.class, e.type),
+    description: '',
+    options: {},
+    local: false,
+    sealWrap: false,
+    externalEntropyAccess: false,
+    ...e,
+    config: { ...defaultMountConfig(), ...e.config },
+  };
+}
+
+/** Paths no secrets engine may take or give up. */
+function isProtected(cls: MountClass, path: string): boolean {
+  return cls === 'secret' && PROTECTED_PREFIXES.some((p) => path.startsWith(p));
+}
+
+/** Backends of unknown type (a row left by a removed engine) serve nothing. */
+const NO_ROUTES: RouteDefinition[] = [];
+
 export class MountTable {
   private readonly backends = new Map<string, BackendDefinition>();
   private readonly builtins = new Map<string, MountEntry>();
@@ -86,31 +109,16 @@ export class MountTable {
     if (this.backends.has(backend.type)) throw new Error(`backend type ${backend.type} registered twice`);
     this.backends.set(backend.type, backend);
     if (backend.builtinPath) {
-      const placeholder: MountEntry = {
-        uuid: '',
-        path: backend.builtinPath,
-        class: backend.class,
-        type: backend.type,
-        description: '',
-        accessor: '',
-        config: defaultMountConfig(),
-        options: {},
-        local: false,
-        sealWrap: false,
-        externalEntropyAccess: false,
-      };
+      // Routable from the start (sys/unseal works while sealed); uuid and accessor come from the row at load.
+      const placeholder = newEntry({ path: backend.builtinPath, class: backend.class, type: backend.type, uuid: '', accessor: '', description: backend.description ?? '' });
       this.builtins.set(backend.builtinPath, placeholder);
       this.entries.set(backend.builtinPath, placeholder);
     }
   }
 
-  backend(type: string): BackendDefinition | undefined {
-    return this.backends.get(type);
-  }
-
   /** The routes serving a mount (relative to its path). */
   routesOf(entry: MountEntry): RouteDefinition[] {
-    return this.backends.get(entry.type)?.routes(entry) ?? [];
+    return this.backends.get(entry.type)?.routes(entry) ?? NO_ROUTES;
   }
 
   onDisable(hook: MountDisableHook): void {
@@ -118,12 +126,10 @@ export class MountTable {
   }
 
   /** After unseal: makes sure the built-in mounts have rows, then loads the whole table. */
-  async load(descriptions: Record<string, string> = {}): Promise<void> {
+  async load(): Promise<void> {
     await this.repository.locked(async (m) => {
-      const existing = new Set((await this.repository.allIn(m)).map((e) => e.path));
       for (const b of this.builtins.values()) {
-        if (existing.has(b.path)) continue;
-        await this.repository.insert(m, { ...b, uuid: randomUUID(), accessor: newAccessor(b.class, b.type), description: descriptions[b.type] ?? '' });
+        if (!(await this.repository.find(m, b.path))) await this.repository.insert(m, newEntry({ path: b.path, class: b.class, type: b.type, description: b.description }));
       }
     });
     this.loaded = true;
@@ -161,28 +167,26 @@ export class MountTable {
   async enable(spec: EnableMount): Promise<MountEntry> {
     const path = routingPath(spec.class, spec.path);
     if (path === '/' || path === 'auth//' || path.includes('//')) throw badRequest('path is required');
-    if (spec.class === 'secret' && PROTECTED_PREFIXES.some((p) => path.startsWith(p))) throw new ApiError(403, [`cannot mount "${path}"`]);
+    if (isProtected(spec.class, path)) throw new ApiError(403, [`cannot mount "${path}"`]);
     const backend = this.backends.get(spec.type);
     if (!backend || backend.class !== spec.class) throw badRequest(`plugin not found in the catalog: ${spec.type}`);
     if (backend.builtinPath) {
       throw spec.class === 'auth' ? badRequest(`${spec.type} credential backend cannot be instantiated`) : new ApiError(403, [`mount type of "${spec.type}" is not mountable`]);
     }
     const options = backend.normaliseOptions ? backend.normaliseOptions(spec.options ?? {}) : (spec.options ?? {});
-    const entry: MountEntry = {
-      uuid: randomUUID(),
+    const entry = newEntry({
       path,
       class: spec.class,
       type: spec.type,
       description: spec.description ?? '',
-      accessor: newAccessor(spec.class, spec.type),
-      config: { ...defaultMountConfig(), ...spec.config },
+      config: spec.config,
       options,
       local: spec.local ?? false,
       sealWrap: spec.sealWrap ?? false,
       externalEntropyAccess: spec.externalEntropyAccess ?? false,
-    };
+    });
     await this.repository.locked(async (m) => {
-      for (const other of await this.repository.allIn(m)) {
+      for (const other of await this.repository.all(m)) {
         if (other.path.startsWith(path) || path.startsWith(other.path)) {
           throw new ApiError(409, [`path is already in use at ${spec.class === 'auth' && other.class === 'auth' ? displayPath(other) : other.path}`]);
         }
@@ -197,13 +201,13 @@ export class MountTable {
   /** Disables a mount and removes its data. False when nothing was mounted there (Vault answers 204 either way). */
   async disable(cls: MountClass, givenPath: string): Promise<boolean> {
     const path = routingPath(cls, givenPath);
-    if (this.builtins.has(path) || (cls === 'secret' && PROTECTED_PREFIXES.some((p) => path.startsWith(p)))) {
+    if (this.builtins.has(path) || isProtected(cls, path)) {
       throw badRequest(cls === 'auth' ? 'token credential backend cannot be disabled' : `cannot unmount "${path}"`);
     }
     const afterCommit: (() => Promise<void>)[] = [];
     const removed = await this.repository.locked(async (m) => {
-      const entry = (await this.repository.allIn(m)).find((e) => e.path === path && e.class === cls);
-      if (!entry) return undefined;
+      const entry = await this.repository.find(m, path);
+      if (entry?.class !== cls) return undefined;
       for (const hook of this.disableHooks) {
         const after = await hook(m, entry);
         if (after) afterCommit.push(after);
@@ -221,8 +225,8 @@ export class MountTable {
   async tune(cls: MountClass, givenPath: string, change: (entry: MountEntry, backend: BackendDefinition | undefined) => MountEntry): Promise<MountEntry> {
     const path = routingPath(cls, givenPath);
     const updated = await this.repository.locked(async (m) => {
-      const entry = (await this.repository.allIn(m)).find((e) => e.path === path && e.class === cls);
-      if (!entry) throw badRequest(`cannot tune "${path}": no mount at this path`);
+      const entry = await this.repository.find(m, path);
+      if (entry?.class !== cls) throw badRequest(`cannot tune "${path}": no mount at this path`);
       const next = change(entry, this.backends.get(entry.type));
       await this.repository.update(m, next);
       return next;

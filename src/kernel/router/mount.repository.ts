@@ -36,9 +36,15 @@ function toEntry(row: MountRow): MountEntry {
 export class MountRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async all(): Promise<MountEntry[]> {
-    const rows: MountRow[] = await this.dataSource.query('SELECT * FROM mounts ORDER BY path');
+  /** Every mount; inside `m`'s transaction when given. */
+  async all(m: EntityManager | DataSource = this.dataSource): Promise<MountEntry[]> {
+    const rows: MountRow[] = await m.query('SELECT * FROM mounts ORDER BY path');
     return rows.map(toEntry);
+  }
+
+  async find(m: EntityManager, path: string): Promise<MountEntry | undefined> {
+    const rows: MountRow[] = await m.query('SELECT * FROM mounts WHERE path = $1', [path]);
+    return rows[0] ? toEntry(rows[0]) : undefined;
   }
 
   /** Runs `work` in a transaction holding the mount table's write lock (readers are not blocked). */
@@ -47,11 +53,6 @@ export class MountRepository {
       await m.query('LOCK TABLE mounts IN SHARE ROW EXCLUSIVE MODE');
       return work(m);
     });
-  }
-
-  async allIn(m: EntityManager): Promise<MountEntry[]> {
-    const rows: MountRow[] = await m.query('SELECT * FROM mounts ORDER BY path');
-    return rows.map(toEntry);
   }
 
   async insert(m: EntityManager, e: MountEntry): Promise<void> {
