@@ -45,6 +45,24 @@ export async function encodeBatchToken(barrier: Barrier, f: BatchFields): Promis
   return BATCH_PREFIX + ciphertext.toString('base64url');
 }
 
+/** The record a batch token stands for (fixed values for everything batch tokens cannot have). */
+export function batchTokenRow(f: BatchFields, tokenHmac: Buffer): TokenRow {
+  return {
+    ...f,
+    tokenHmac,
+    accessorHmac: Buffer.alloc(0),
+    accessorCiphertext: Buffer.alloc(0),
+    tokenType: 'batch',
+    maxExpiresAt: f.expiresAt,
+    orphan: f.parentTokenHmac === null,
+    explicitMaxTtlSeconds: 0,
+    periodSeconds: 0,
+    usesRemaining: null,
+    numUsesInitial: 0,
+    renewable: false,
+  };
+}
+
 /** The token's record, or undefined when it does not decrypt or parse (forged, truncated, another cluster's). */
 export function decodeBatchToken(barrier: Barrier, token: string, tokenHmac: Buffer): TokenRow | undefined {
   let payload: BatchPayload;
@@ -55,27 +73,19 @@ export function decodeBatchToken(barrier: Barrier, token: string, tokenHmac: Buf
     return undefined;
   }
   if (payload.v !== 1) return undefined;
-  return {
+  return batchTokenRow(
+    {
+      policies: payload.policies,
+      parentTokenHmac: payload.parent ? Buffer.from(payload.parent, 'base64') : null,
+      createdAt: new Date(payload.created),
+      expiresAt: new Date(payload.expires),
+      ttlSeconds: payload.ttl,
+      displayName: payload.name,
+      creationPath: payload.path,
+      meta: payload.meta,
+      boundCidrs: payload.cidrs,
+      roleName: payload.role,
+    },
     tokenHmac,
-    accessorHmac: Buffer.alloc(0),
-    accessorCiphertext: Buffer.alloc(0),
-    parentTokenHmac: payload.parent ? Buffer.from(payload.parent, 'base64') : null,
-    policies: payload.policies,
-    tokenType: 'batch',
-    displayName: payload.name,
-    creationPath: payload.path,
-    createdAt: new Date(payload.created),
-    expiresAt: new Date(payload.expires),
-    maxExpiresAt: new Date(payload.expires),
-    orphan: payload.parent === null,
-    ttlSeconds: payload.ttl,
-    explicitMaxTtlSeconds: 0,
-    periodSeconds: 0,
-    usesRemaining: null,
-    numUsesInitial: 0,
-    renewable: false,
-    meta: payload.meta,
-    boundCidrs: payload.cidrs,
-    roleName: payload.role,
-  };
+  );
 }

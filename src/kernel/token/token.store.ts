@@ -18,7 +18,7 @@ import type { Barrier } from '../barrier/barrier';
 import type { InvalidationBus } from '../cluster/invalidation-bus';
 import { KernelSecretsRepository, kernelSecretLocation } from '../kernel-secrets.repository';
 import type { TokenRepository, TokenRow } from './token.repository';
-import { BATCH_PREFIX, decodeBatchToken, encodeBatchToken } from './batch-token';
+import { BATCH_PREFIX, batchTokenRow, decodeBatchToken, encodeBatchToken, type BatchFields } from './batch-token';
 import { initialTtl, renewedExpiry } from './token-ttl';
 
 export const TOKEN_HMAC_KEY_NAME = 'token_hmac_key';
@@ -186,7 +186,7 @@ export class TokenStore {
     const now = Date.now();
     const ttl = initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
     if (ttl.expiresAt === null) throw new Error('batch tokens always expire');
-    const fields = {
+    const fields: BatchFields = {
       policies: spec.policies,
       parentTokenHmac: spec.orphan || !spec.parent ? null : spec.parent.tokenHmac,
       createdAt: new Date(now),
@@ -200,7 +200,7 @@ export class TokenStore {
     };
     const token = await encodeBatchToken(this.barrier, fields);
     if (token.length > MAX_TOKEN_LENGTH) throw new BatchTokenTooLargeError();
-    return { token, accessor: '', info: decodeBatchToken(this.barrier, token, hmacSha256(this.key(), token)) as TokenInfo };
+    return { token, accessor: '', info: batchTokenRow(fields, hmacSha256(this.key(), token)) };
   }
 
   /** The token's record, or undefined for unknown, expired or malformed tokens. */
