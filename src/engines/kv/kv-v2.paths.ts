@@ -69,12 +69,9 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
 
   /** The version to read (`?version=N`, 0 or absent: the current one) or a 404. */
   const pick = async (ctx: RequestContext): Promise<{ key: KvKey; version: KvVersion }> => {
-    const found = await repo.read(ctx.mount.uuid, ctx.params.path);
-    if (!found || found.key.currentVersion === 0) throw notFound();
-    const wanted = (ctx.data.version as number | undefined) || found.key.currentVersion;
-    const version = found.versions.find((v) => v.version === wanted);
-    if (!version) throw notFound();
-    return { key: found.key, version };
+    const found = await repo.readVersion(ctx.mount.uuid, ctx.params.path, (ctx.data.version as number | undefined) ?? 0);
+    if (!found?.version) throw notFound();
+    return { key: found.key, version: found.version };
   };
 
   /** Writes `data` as a new version after the CAS check; returns Vault's write answer. */
@@ -232,7 +229,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       'Read a version (`?version=`), write a new one (`options.cas`), patch the latest (JSON merge patch) or soft-delete the latest.',
       {
         fields: { version: { type: 'int', query: true, description: 'Version to read (0: latest).' }, data: { type: 'map', description: 'The secret.' }, options: { type: 'map', description: 'cas: the current version, 0 for a new key.' } },
-        existenceCheck: async (ctx) => ((await repo.read(ctx.mount.uuid, ctx.params.path))?.key.currentVersion ?? 0) > 0,
+        existenceCheck: async (ctx) => ((await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0))?.key.currentVersion ?? 0) > 0,
       },
     ),
     route('delete/*path', { update: changeVersions('delete') }, 'Soft-delete the given versions (undelete brings them back).', { fields: VERSIONS_FIELD }),
@@ -246,7 +243,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
         return null;
       } },
       'Read, list, write, patch or delete a key\'s metadata; deleting it removes every version.',
-      { fields: METADATA_FIELDS, existenceCheck: async (ctx) => (await repo.read(ctx.mount.uuid, ctx.params.path)) !== undefined },
+      { fields: METADATA_FIELDS, existenceCheck: async (ctx) => (await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0)) !== undefined },
     ),
     route(
       'subkeys/*path',

@@ -128,6 +128,25 @@ export class KvV2Repository {
   }
 
   /**
+   * The key and one version (`version` 0: the current one) in one query; `version` undefined when the
+   * key has no such version. The read path: no other version's ciphertext is fetched.
+   */
+  async readVersion(mountUuid: string, path: string, version: number): Promise<{ key: KvKey; version?: KvVersion } | undefined> {
+    const rows: (KeyRow & { v_version: number | null; ciphertext: Buffer | null; v_created_at: Date; deletion_time: Date | null; destroyed: boolean })[] = await this.dataSource.query(
+      `SELECT s.id, s.version, s.metadata, s.created_at, s.updated_at,
+              v.version AS v_version, v.encrypted_data AS ciphertext, v.created_at AS v_created_at, v.deletion_time, v.destroyed
+         FROM secrets s
+         LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = CASE WHEN $3 > 0 THEN $3 ELSE s.version END
+        WHERE s.mount_uuid = $1 AND s.secret_path = $2 AND s.secret_type = 'kv-v2'`,
+      [mountUuid, path, version],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    const found = r.v_version === null ? undefined : { version: r.v_version, ciphertext: r.ciphertext, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
+    return { key: toKey(r), version: found };
+  }
+
+  /**
    * Runs `work` on the key with its row locked. `create`: make the key row when missing (a write);
    * otherwise `work` is not run for a missing key and the result is undefined.
    */
