@@ -223,8 +223,8 @@ export class RequestPipeline {
   }
 
   /**
-   * The ACL decision for every authenticated request; the only caller of the evaluator.
-   * Returns whether the token holds sudo on the path (handlers with sudo-only fields need it).
+   * The ACL decision that admits every authenticated request (handlers that report capabilities,
+   * such as sys/capabilities, only read the ACL). Returns whether the token holds sudo on the path (handlers with sudo-only fields need it).
    */
   private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<boolean> {
     const acl = await this.policies.aclFor(req.token.policies);
