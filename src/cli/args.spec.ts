@@ -8,3 +8,13 @@ describe('normaliseArgs', () => {
     expect(normaliseArgs(['-h', '-', 'key=-value', '--format', 'json', '--', '-notanoption'])).toEqual(['-h', '-', 'key=-value', '--format', 'json', '--', '-notanoption']);
   });
 });
+
+describe('normaliseArgs with boolean flags', () => {
+  const flags = new Set(['--cas-required', '--no-cas-required', '--orphan']);
+  it('turns =true into the bare flag and =false into its negation, or drops it', () => {
+    expect(normaliseArgs(['-cas-required=true', '-cas-required=false', '-orphan=false', '-orphan=TRUE', 'path'], flags)).toEqual(['--cas-required', '--no-cas-required', '--orphan', 'path']);
+  });
+  it('leaves =true on options that take a value', () => {
+    expect(normaliseArgs(['-renewable=false'], flags)).toEqual(['--renewable=false']);
+  });
+});

@@ -16,6 +16,9 @@ export class ApiRequestError extends Error {
   }
 }
 
+/** The server could not be reached: a remote error, like an API error (exit code 2, as Vault's CLI). */
+export class ServerUnreachableError extends Error {}
+
 export function resolveAddress(flag?: string): string {
   return (flag ?? process.env.SECRETHUB_ADDR ?? process.env.VAULT_ADDR ?? 'http://127.0.0.1:8200').replace(/\/+$/, '');
 }
@@ -41,15 +44,15 @@ export class ApiClient {
     private readonly token?: string,
   ) {}
 
-  async request(method: string, path: string, body?: unknown, allowStatus: number[] = []): Promise<ApiResponse> {
+  async request(method: string, path: string, body?: unknown, allowStatus: number[] = [], contentType = 'application/json'): Promise<ApiResponse> {
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
     if (this.token) headers['X-Vault-Token'] = this.token;
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (body !== undefined) headers['Content-Type'] = contentType;
     let res: Response;
     try {
       res = await fetch(`${this.address}/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (err) {
-      throw new Error(`cannot reach ${this.address}: ${((err as Error & { cause?: Error }).cause ?? (err as Error)).message}`, { cause: err });
+      throw new ServerUnreachableError(`cannot reach ${this.address}: ${((err as Error & { cause?: Error }).cause ?? (err as Error)).message}`, { cause: err });
     }
     const text = await res.text();
     let parsed: Record<string, unknown> | null = null;
@@ -57,7 +60,7 @@ export class ApiClient {
       try {
         parsed = JSON.parse(text) as Record<string, unknown>;
       } catch {
-        throw new Error(`unexpected response from ${this.address} (HTTP ${res.status})`);
+        throw new ServerUnreachableError(`unexpected response from ${this.address} (HTTP ${res.status})`);
       }
     }
     if (res.status >= 400 && !allowStatus.includes(res.status)) {

@@ -37,18 +37,24 @@ export function parseKeyValues(args: string[]): Record<string, unknown> {
   return body;
 }
 
+/**
+ * `-field`: the bare value (strings as they are, anything else as JSON; all as JSON with
+ * `--format json`). As Vault's CLI, a newline follows only on a terminal, so that
+ * `-field=cert > cert.pem` writes exactly the stored bytes.
+ */
+export function printField(source: Record<string, unknown>, field: string, format: OutputFormat = 'table'): void {
+  const v = source[field];
+  if (v === undefined || v === null) throw new Error(`Field "${field}" not present in secret`);
+  const text = format === 'json' ? JSON.stringify(v, null, 2) : typeof v === 'string' ? v : JSON.stringify(v);
+  process.stdout.write(process.stdout.isTTY ? `${text}\n` : text);
+}
+
 /** Prints a logical response like Vault's CLI: its auth block, else its data. */
 export function printResponse(format: OutputFormat, body: Record<string, unknown> | null, field?: string): void {
   if (!body) return;
   const auth = body.auth as Record<string, unknown> | null;
   const data = (body.data ?? null) as Record<string, unknown> | null;
-  if (field) {
-    const source = auth ? { token: auth.client_token, token_accessor: auth.accessor, ...auth } : (data ?? {});
-    if (!(field in source)) throw new Error(`field "${field}" not present in the response`);
-    const v = (source as Record<string, unknown>)[field];
-    print(typeof v === 'string' ? v : JSON.stringify(v));
-    return;
-  }
+  if (field) return printField(auth ? { token: auth.client_token, token_accessor: auth.accessor, ...auth } : (data ?? {}), field, format);
   if (format === 'json') return printJson(body);
   if (auth) {
     print(

@@ -18,8 +18,10 @@ export function renderColumns(header: string[], rows: unknown[][]): string {
   return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('    ').trimEnd()).join('\n');
 }
 
+/** As Vault's tables: a missing value is `<nil>`, an empty string `n/a`. */
 function formatValue(v: unknown): string {
-  if (v === null || v === undefined) return 'n/a';
+  if (v === null || v === undefined) return '<nil>';
+  if (v === '') return 'n/a';
   if (Array.isArray(v)) return `[${v.join(' ')}]`;
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);

@@ -2,8 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { SECRETHUB_VERSION } from '../version';
 import { normaliseArgs } from './args';
-import { ApiRequestError } from './client';
+import { ApiRequestError, ServerUnreachableError } from './client';
 import { registerGenericCommands } from './commands/generic';
+import { registerKvCommands } from './commands/kv';
 import { registerMountCommands } from './commands/mounts';
 import { registerOperatorCommands } from './commands/operator';
 import { registerPolicyCommands } from './commands/policy';
@@ -26,23 +27,33 @@ export function buildProgram(): Command {
   registerTokenCommands(program);
   registerPolicyCommands(program);
   registerMountCommands(program);
+  registerKvCommands(program);
   return program;
 }
 
+/** Long names of every option without a value, in every command. */
+function booleanFlags(cmd: Command, into = new Set<string>()): Set<string> {
+  for (const o of cmd.options) if (!o.required && !o.optional && o.long) into.add(o.long);
+  for (const sub of cmd.commands) booleanFlags(sub, into);
+  return into;
+}
+
+/** Exit codes as Vault's CLI: 0 success, 1 a local error (usage, input), 2 a remote error (API, unreachable server). */
 export async function runCli(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    await program.parseAsync(normaliseArgs(argv), { from: 'user' });
+    await program.parseAsync(normaliseArgs(argv, booleanFlags(program)), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      process.exitCode = err.exitCode === 0 ? 0 : 1;
       return;
     }
     if (err instanceof ApiRequestError) {
       process.stderr.write(`Error: HTTP ${err.status}${err.errors.length ? `\n${err.errors.map((e) => `  * ${e}`).join('\n')}` : ''}\n`);
+      process.exitCode = 2;
     } else {
       process.stderr.write(`Error: ${(err as Error).message}\n`);
+      process.exitCode = err instanceof ServerUnreachableError ? 2 : 1;
     }
-    process.exitCode = 1;
   }
 }

@@ -44,3 +44,12 @@ export function parseRequestBody(bytes: Buffer | undefined, contentType: string 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badRequest('failed to parse JSON input: the body must be a JSON object');
   return value as Body;
 }
+
+export const MERGE_PATCH_CONTENT_TYPE = 'application/merge-patch+json';
+
+/** Vault: a PATCH body must be a JSON merge patch (RFC 7396); anything else is a 415 before routing. */
+export function checkPatchContentType(contentType: string | undefined): void {
+  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (mediaType === '') throw badRequest('mime: no media type');
+  if (mediaType !== MERGE_PATCH_CONTENT_TYPE) throw new ApiError(415, [`PATCH requires Content-Type of ${MERGE_PATCH_CONTENT_TYPE}, provided ${mediaType}`]);
+}

@@ -1,10 +1,10 @@
 /** The generic CLI: an operator writes a policy, creates a token with it, and the token is allowed and denied as the policy says. */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from '../support/cli';
 import { createTestDatabase } from '../support/database';
-import { MAIN, startServerProcess, type ServerProcess } from '../support/server-process';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 jest.setTimeout(120_000);
 
@@ -12,16 +12,7 @@ describe('CLI: policy, token, read/write/list/delete, login (e2e)', () => {
   let server: ServerProcess;
   const home = mkdtempSync(join(tmpdir(), 'secrethub-home-'));
   const root = 'hvs.clitestroot';
-  const run = (args: string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> =>
-    new Promise((resolve) => {
-      const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: home, VAULT_ADDR: server.address, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.stdin.end(stdin);
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (args: string[], env: Record<string, string> = {}, stdin = '') => runCli(args, { HOME: home, VAULT_ADDR: server.address, ...env }, stdin);
 
   beforeAll(async () => {
     server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
@@ -58,9 +49,9 @@ describe('CLI: policy, token, read/write/list/delete, login (e2e)', () => {
     expect((await run(['read', '-field=term', 'sys/key-status'])).stdout.trim()).toBe('1');
     expect(JSON.parse((await run(['list', 'sys/policies/acl', '--format', 'json'])).stdout)).toContain('reader');
     const denied = await run(['write', 'sys/policies/acl/evil', 'policy=path "*" { capabilities = ["sudo"] }']);
-    expect(denied.code).toBe(1);
+    expect(denied.code).toBe(2);
     expect(denied.stderr).toContain('permission denied');
-    expect((await run(['delete', 'sys/policies/acl/reader'])).code).toBe(1);
+    expect((await run(['delete', 'sys/policies/acl/reader'])).code).toBe(2);
     expect((await run(['token', 'capabilities', 'sys/key-status'])).stdout.trim()).toBe('read');
     expect((await run(['token', 'capabilities', 'sys/rotate'])).stdout.trim()).toBe('deny');
     expect((await run(['token', 'lookup', '--format', 'json'])).stdout).toContain('"reader"');
@@ -90,7 +81,7 @@ describe('CLI: policy, token, read/write/list/delete, login (e2e)', () => {
     expect((await run(['write', 'team/app/new', 'v=1'], as)).code).toBe(0);
     for (const denied of [['read', 'team/app/admin'], ['read', 'team/other/x'], ['write', 'team/app/db', 'password=mine'], ['write', 'team/app/new', 'v=2'], ['delete', 'team/app/db'], ['secrets', 'list'], ['secrets', 'disable', 'team']]) {
       const r = await run(denied, as);
-      expect({ denied, code: r.code, stderr: r.stderr.includes('permission denied') }).toEqual({ denied, code: 1, stderr: true });
+      expect({ denied, code: r.code, stderr: r.stderr.includes('permission denied') }).toEqual({ denied, code: 2, stderr: true });
     }
     expect((await run(['read', '-field=password', 'team/app/db'], asRoot)).stdout.trim()).toBe('s3cret');
 

@@ -1,23 +1,13 @@
 /** The secrethub CLI against a running server: init, unseal, status exit codes, JSON output, Vault-style flags. */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { createTestDatabase } from '../support/database';
+import { runCli } from '../support/cli';
 import { call } from '../support/http';
-import { MAIN, startServerProcess, type ServerProcess } from '../support/server-process';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 jest.setTimeout(120_000);
 
-function cli(args: string[], env: Record<string, string>, stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(stdin ?? '');
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string>, stdin?: string) => runCli(args, env, stdin);
 
 describe('secrethub CLI (e2e)', () => {
   let server: ServerProcess;
@@ -59,7 +49,7 @@ describe('secrethub CLI (e2e)', () => {
     expect(JSON.parse(rotated.stdout).term).toBe(2);
 
     const denied = await cli(['operator', 'seal'], env);
-    expect(denied.code).toBe(1);
+    expect(denied.code).toBe(2);
     expect(denied.stderr).toContain('permission denied');
     expect((await cli(['operator', 'seal'], withToken)).stdout).toContain('Vault is sealed');
     expect((await cli(['status'], env)).code).toBe(2);
@@ -67,12 +57,12 @@ describe('secrethub CLI (e2e)', () => {
 
   it('a second init is refused; rekey through the CLI replaces the shares', async () => {
     const failed = await cli(['operator', 'init'], env);
-    expect(failed.code).toBe(1);
+    expect(failed.code).toBe(2);
     expect(failed.stderr).toContain('Vault is already initialized');
 
     for (const key of initOut.unseal_keys_b64.slice(0, 2)) await cli(['operator', 'unseal', key], env);
     const withToken = { ...env, VAULT_TOKEN: initOut.root_token };
-    expect((await cli(['operator', 'rekey', '-init', '-key-shares=2', '-key-threshold=2'], env)).code).toBe(1);
+    expect((await cli(['operator', 'rekey', '-init', '-key-shares=2', '-key-threshold=2'], env)).code).toBe(2);
     const started = await cli(['operator', 'rekey', '-init', '-key-shares=2', '-key-threshold=2', '-format=json'], withToken);
     expect(JSON.parse(started.stdout)).toMatchObject({ started: true, n: 2, t: 2 });
     const progress = await cli(['operator', 'rekey', initOut.unseal_keys_b64[0]], env);
@@ -89,9 +79,9 @@ describe('secrethub CLI (e2e)', () => {
     expect((await cli(['status'], env)).code).toBe(0);
   });
 
-  it('unreachable server: exit 1 with a clear message', async () => {
+  it('unreachable server: exit 2 with a clear message', async () => {
     const res = await cli(['status'], { VAULT_ADDR: 'http://127.0.0.1:1' });
-    expect(res.code).toBe(1);
+    expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/cannot reach/);
   });
 

@@ -6,6 +6,8 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 
 jest.setTimeout(120_000);
 
+const MERGE_PATCH = { 'Content-Type': 'application/merge-patch+json' };
+
 describe('KV v2 (e2e)', () => {
   let server: ServerProcess;
   let a: string;
@@ -100,29 +102,55 @@ describe('KV v2 (e2e)', () => {
 
   it('PATCH merges into the latest version, needs an existing live secret', async () => {
     await put('patch/k', { a: 'x', nested: { b: 1, c: 2 } });
-    const patched = await call(a, 'PATCH', 'secret/data/patch/k', { token, body: { data: { a: 'y', nested: { c: null } } }, headers: { 'Content-Type': 'application/merge-patch+json' } });
+    const plainJson = await call(a, 'PATCH', 'secret/data/patch/k', { token, body: { data: { a: 'z' } } });
+    expect(plainJson.status).toBe(415);
+    expect(plainJson.body.errors[0]).toContain('PATCH requires Content-Type of application/merge-patch+json');
+    const patched = await call(a, 'PATCH', 'secret/data/patch/k', { token, body: { data: { a: 'y', nested: { c: null } } }, headers: MERGE_PATCH });
     expect(patched.body.data.version).toBe(2);
     expect((await call(a, 'GET', 'secret/data/patch/k', { token })).body.data.data).toEqual({ a: 'y', nested: { b: 1 } });
-    expect((await call(a, 'PATCH', 'secret/data/patch/missing', { token, body: { data: { a: 1 } } })).status).toBe(404);
+    expect((await call(a, 'PATCH', 'secret/data/patch/missing', { token, body: { data: { a: 1 } }, headers: MERGE_PATCH })).status).toBe(404);
     await call(a, 'DELETE', 'secret/data/patch/k', { token });
-    expect((await call(a, 'PATCH', 'secret/data/patch/k', { token, body: { data: { a: 1 } } })).status).toBe(404);
+    expect((await call(a, 'PATCH', 'secret/data/patch/k', { token, body: { data: { a: 1 } }, headers: MERGE_PATCH })).status).toBe(404);
   });
 
   it('metadata: custom_metadata write and patch, list with folders, empty prefix 404, delete removes every version', async () => {
     await put('meta/a', { v: 1 });
     await put('meta/dir/b', { v: 1 });
     expect((await call(a, 'POST', 'secret/metadata/meta/a', { token, body: { custom_metadata: { owner: 'ops', tier: '1' }, delete_version_after: '1h' } })).status).toBe(204);
-    expect((await call(a, 'PATCH', 'secret/metadata/meta/a', { token, body: { custom_metadata: { tier: null, team: 'x' } } })).status).toBe(204);
+    expect((await call(a, 'PATCH', 'secret/metadata/meta/a', { token, body: { custom_metadata: { tier: null, team: 'x' } }, headers: MERGE_PATCH })).status).toBe(204);
     const meta = (await call(a, 'GET', 'secret/metadata/meta/a', { token })).body.data;
     expect(meta).toMatchObject({ custom_metadata: { owner: 'ops', team: 'x' }, delete_version_after: '1h0m0s' });
     expect((await put('meta/a', { v: 2 })).body.data).toMatchObject({ custom_metadata: { owner: 'ops', team: 'x' }, deletion_time: expect.stringMatching(/Z$/) });
     expect((await call(a, 'LIST', 'secret/metadata/meta', { token })).body.data.keys).toEqual(['a', 'dir/']);
     expect((await call(a, 'LIST', 'secret/metadata/nothing', { token })).status).toBe(404);
-    expect((await call(a, 'PATCH', 'secret/metadata/meta/none', { token, body: { max_versions: 1 } })).status).toBe(404);
+    expect((await call(a, 'PATCH', 'secret/metadata/meta/none', { token, body: { max_versions: 1 }, headers: MERGE_PATCH })).status).toBe(404);
     expect((await call(a, 'GET', 'secret/subkeys/meta/dir/b', { token })).body.data.subkeys).toEqual({ v: null });
     expect((await call(a, 'DELETE', 'secret/metadata/meta/a', { token })).status).toBe(204);
     expect((await call(a, 'GET', 'secret/metadata/meta/a', { token })).status).toBe(404);
     expect((await call(a, 'GET', 'secret/data/meta/a', { token })).status).toBe(404);
+  });
+
+  it('delete_version_after: a version reads until its deletion time, then as a deleted version; the shorter of key and mount wins', async () => {
+    await call(a, 'POST', 'secret/metadata/short/k', { token, body: { delete_version_after: '1s' } });
+    const written = (await put('short/k', { v: 1 })).body.data;
+    const lifetime = Date.parse(written.deletion_time) - Date.parse(written.created_time);
+    expect(lifetime).toBeGreaterThanOrEqual(900);
+    expect(lifetime).toBeLessThanOrEqual(1100);
+    expect((await call(a, 'GET', 'secret/data/short/k', { token })).body.data.data).toEqual({ v: 1 });
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(written.deletion_time) - Date.now()) + 200));
+    const expired = await call(a, 'GET', 'secret/data/short/k', { token });
+    expect(expired.status).toBe(404);
+    expect(expired.body.data).toMatchObject({ data: null, metadata: { version: 1, deletion_time: written.deletion_time, destroyed: false } });
+    // Undelete brings the version back for good (Vault clears its deletion time).
+    await call(a, 'POST', 'secret/undelete/short/k', { token, body: { versions: [1] } });
+    expect((await call(a, 'GET', 'secret/data/short/k', { token })).body.data).toMatchObject({ data: { v: 1 }, metadata: { deletion_time: '' } });
+
+    // The mount's setting applies when the key's is longer or unset.
+    await call(a, 'POST', 'sys/mounts/shortmount', { token, body: { type: 'kv', options: { version: '2' } } });
+    await call(a, 'POST', 'shortmount/config', { token, body: { delete_version_after: '2s' } });
+    await call(a, 'POST', 'shortmount/metadata/k', { token, body: { delete_version_after: '1h' } });
+    const onMount = (await call(a, 'POST', 'shortmount/data/k', { token, body: { data: { v: 1 } } })).body.data;
+    expect(Date.parse(onMount.deletion_time) - Date.parse(onMount.created_time)).toBeLessThanOrEqual(2100);
   });
 
   it('ACL tells data/, metadata/, delete/ and destroy/ apart; `..` in a KV path is refused', async () => {

@@ -1,11 +1,19 @@
 /** `secrethub server` and `secrethub migrate`. */
 import type { Command } from 'commander';
-import { loadConfig, type ServerFlags } from '../../config/config';
-import { openDatabase } from '../../database/data-source';
-import { startEmbeddedPostgres } from '../../database/embedded-postgres';
-import { createLogger } from '../../logger';
-import { startServer } from '../../server';
+import type { ServerFlags } from '../../config/config';
 import { parseFormat, print, printJson } from '../output';
+
+// The server's modules (NestJS, TypeORM, the HCL parser) load only when a server command runs:
+// they take most of a second, which every client command would otherwise pay.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const serverModules = async () => ({
+  ...(require('../../config/config') as typeof import('../../config/config')),
+  ...(require('../../database/data-source') as typeof import('../../database/data-source')),
+  ...(require('../../database/embedded-postgres') as typeof import('../../database/embedded-postgres')),
+  ...(require('../../logger') as typeof import('../../logger')),
+  ...(require('../../server') as typeof import('../../server')),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export function registerServerCommands(program: Command): void {
   program
@@ -17,6 +25,7 @@ export function registerServerCommands(program: Command): void {
     .option('--dev', 'development mode: throw-away database, initialised and unsealed, root token printed')
     .option('--dev-root-token-id <token>', 'with --dev: use this root token id')
     .action(async (opts: ServerFlags) => {
+      const { loadConfig, createLogger, startServer } = await serverModules();
       const config = loadConfig(opts);
       const log = createLogger(config.logLevel);
       // Signals are handled from the first moment: one that arrives during start-up stops the
@@ -62,6 +71,7 @@ export function registerServerCommands(program: Command): void {
     .option('--config <file>', 'configuration file (HCL or JSON)')
     .option('--data-dir <dir>', 'data directory for the embedded PostgreSQL')
     .action(async (opts: ServerFlags, cmd: Command) => {
+      const { loadConfig, createLogger, startEmbeddedPostgres, openDatabase } = await serverModules();
       const format = parseFormat((cmd.optsWithGlobals() as { format?: string }).format);
       const config = loadConfig(opts);
       const log = createLogger(config.logLevel);

@@ -6,7 +6,7 @@ import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type Ope
 import { FieldError } from '../../framework/field-types';
 import { ignoredParametersWarning, parseFields, type Fields } from '../../framework/fields';
 import { pathItems } from '../../framework/openapi';
-import { parseRequestBody } from '../../http/request-body';
+import { checkPatchContentType, parseRequestBody } from '../../http/request-body';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
 import type { AclOperation } from '../policy/acl';
@@ -151,6 +151,7 @@ export class RequestPipeline {
     const query = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
     const op = operationFor(req.method, query);
     if (!op) throw unsupportedOperation();
+    if (op === 'patch') checkPatchContentType(header(req.headers, 'content-type'));
     const operation: Operation = op === 'head' ? 'read' : op;
     // As in Vault, a list always names a directory: `kv/metadata` is listed as `kv/metadata/`.
     const canonical = canonicalPath(rawPath);
