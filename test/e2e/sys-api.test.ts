@@ -101,6 +101,11 @@ describe('sys API over HTTP (e2e)', () => {
     expect(viaQuery.status).toBe(405);
     const raw = await rawRequest(server.port, `LIST /v1/sys/seal-status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     expect(raw.status).toBe(405);
+    // `?list=` is a Go boolean: 1/t/TRUE list, 0/f/false read, anything else is a 400.
+    expect((await call(a, 'GET', 'sys/policies/acl?list=1', { token: rootToken })).body.data.keys).toContain('default');
+    expect((await call(a, 'GET', 'sys/policies/acl?list=T', { token: rootToken })).body.data.keys).toContain('default');
+    expect((await call(a, 'GET', 'sys/key-status?list=0', { token: rootToken })).status).toBe(200);
+    expect(await call(a, 'GET', 'sys/key-status?list=yes', { token: rootToken })).toMatchObject({ status: 400, body: { errors: [] } });
   });
 
   it('limits: 33 MB body → 413; deep JSON, 100k keys, __proto__ → 400; the server stays up', async () => {

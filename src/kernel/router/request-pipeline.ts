@@ -47,10 +47,21 @@ export function clientToken(headers: PipelineRequest['headers']): string | undef
   return m ? m[1].trim() : undefined;
 }
 
+const GO_TRUE = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+const GO_FALSE = ['0', 'f', 'F', 'FALSE', 'false', 'False'];
+
+/** `?list=` is parsed as Go's strconv.ParseBool, as Vault does (`?list=1` from node-vault); anything else is a 400. */
+function listFlag(value: string | null): boolean {
+  if (value === null || value === '') return false;
+  if (GO_TRUE.includes(value)) return true;
+  if (GO_FALSE.includes(value)) return false;
+  throw new ApiError(400, []);
+}
+
 function operationFor(method: string, query: URLSearchParams): Operation | 'head' | undefined {
   switch (method) {
     case 'GET':
-      return query.get('list') === 'true' ? 'list' : 'read';
+      return listFlag(query.get('list')) ? 'list' : 'read';
     case 'HEAD':
       return 'head';
     case 'POST':

@@ -1,0 +1,55 @@
+/** The part of autocannon's programmatic API the bench uses (autocannon ships no types). */
+declare module 'autocannon' {
+  namespace autocannon {
+    interface Request {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+      /** Called before each request is sent; returns the request to send. */
+      setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
+    }
+
+    interface Options {
+      url: string;
+      connections?: number;
+      /** Seconds. */
+      duration?: number;
+      pipelining?: number;
+      /** Seconds. */
+      timeout?: number;
+      headers?: Record<string, string>;
+      requests?: Request[];
+    }
+
+    interface Histogram {
+      average: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      p50: number;
+      p90: number;
+      p99: number;
+      total: number;
+    }
+
+    interface Result {
+      /** Seconds. */
+      duration: number;
+      errors: number;
+      timeouts: number;
+      non2xx: number;
+      resets: number;
+      '2xx': number;
+      statusCodeStats: Record<string, { count: number }>;
+      /** Milliseconds. */
+      latency: Histogram;
+      /** Per-second samples; `total` is the completed request count. */
+      requests: Histogram & { sent: number };
+    }
+  }
+
+  function autocannon(options: autocannon.Options): Promise<autocannon.Result>;
+  export = autocannon;
+}

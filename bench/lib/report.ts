@@ -1,0 +1,131 @@
+/** The bench report: the targets checked, the printed table and the JSON written to bench/results/. */
+import type { Check, Scenario } from '../scenarios';
+import type { Measurement } from './load';
+
+/** Targets that apply to every SecretHub measurement. */
+export const TARGETS = { p99Ms: 50, rssMb: 250 };
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  connections: number;
+  floor: Measurement | null;
+  secrethub: Measurement | null;
+  /** SecretHub req/s ÷ floor req/s. */
+  ratioToFloor: number | null;
+  cryptoLimit: { primitive: string; description: string; opsPerSecond: number } | null;
+  notes: string[];
+  checks: Check[];
+  details?: Record<string, unknown>;
+  /** Why the scenario failed (errors, non-2xx responses, set-up error); empty when it did not. */
+  failures: string[];
+}
+
+export interface Report {
+  timestamp: string;
+  durationSeconds: number;
+  audit: { enabled: boolean; note: string };
+  machine: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  cryptoLimits: Record<string, number>;
+  secrethubStartMs: number | null;
+  scenarios: ScenarioResult[];
+  checks: Check[];
+  failed: boolean;
+}
+
+const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+
+/** Failures of one measurement: any transport error, timeout or response outside 2xx. */
+export function measurementFailures(target: string, m: Measurement): string[] {
+  const out: string[] = [];
+  if (m.errors > 0 || m.timeouts > 0) out.push(`${target}: ${m.errors} errors (${m.timeouts} timeouts)`);
+  if (m.non2xx > 0) out.push(`${target}: ${m.non2xx} non-2xx responses (${JSON.stringify(m.statusCodes)})`);
+  if (m.completed === 0) out.push(`${target}: no request completed`);
+  return out;
+}
+
+/** The target checks of one scenario, given the results of those run before it. */
+export function scenarioChecks(s: Scenario, r: ScenarioResult, earlier: ScenarioResult[]): Check[] {
+  const checks: Check[] = [];
+  const sh = r.secrethub;
+  if (!sh) return checks;
+  if (s.minFloorRatio !== undefined && r.ratioToFloor !== null) {
+    checks.push({ name: `${s.name} req/s vs floor`, target: `>= ${Math.round(s.minFloorRatio * 100)}% of floor`, value: `${Math.round(r.ratioToFloor * 100)}%`, pass: r.ratioToFloor >= s.minFloorRatio });
+  }
+  checks.push({ name: `${s.name} p99 latency`, target: `< ${TARGETS.p99Ms} ms`, value: `${fmt(sh.latencyMs.p99)} ms`, pass: sh.latencyMs.p99 < TARGETS.p99Ms });
+  if (sh.rssPeakMb !== null) checks.push({ name: `${s.name} server RSS peak`, target: `< ${TARGETS.rssMb} MB`, value: `${fmt(sh.rssPeakMb)} MB`, pass: sh.rssPeakMb < TARGETS.rssMb });
+  if (s.growthOf) {
+    const base = earlier.find((e) => e.name === s.growthOf?.scenario)?.secrethub;
+    const name = `${s.name} req/s vs ${s.growthOf.scenario} (cost growth)`;
+    const target = `>= ${Math.round((1 - s.growthOf.tolerance) * 100)}% of ${s.growthOf.scenario}`;
+    if (base && base.requestsPerSecond > 0) {
+      const ratio = sh.requestsPerSecond / base.requestsPerSecond;
+      checks.push({ name, target, value: `${Math.round(ratio * 100)}%`, pass: ratio >= 1 - s.growthOf.tolerance });
+    } else checks.push({ name, target, value: `not measured (${s.growthOf.scenario} not run)`, pass: false });
+  }
+  return checks;
+}
+
+const COLUMNS: [string, number][] = [
+  ['scenario', 14],
+  ['target', 10],
+  ['req/s', 9],
+  ['p50 ms', 7],
+  ['p99 ms', 7],
+  ['errors', 7],
+  ['non-2xx', 8],
+  ['RSS peak', 9],
+  ['RSS mean', 9],
+  ['CPU', 5],
+  ['CPU ms/req', 10],
+  ['PG CPU', 6],
+  ['PG ms/req', 9],
+];
+
+function row(cells: string[]): string {
+  return cells.map((c, i) => (i < 2 ? c.padEnd(COLUMNS[i]?.[1] ?? 8) : c.padStart(COLUMNS[i]?.[1] ?? 8))).join('  ');
+}
+
+const pct = (v: number | null) => (v === null ? '-' : `${v}%`);
+
+function measurementRow(name: string, target: string, m: Measurement): string {
+  const mb = (v: number | null) => (v === null ? '-' : `${fmt(v)} MB`);
+  return row([name, target, fmt(m.requestsPerSecond), fmt(m.latencyMs.p50), fmt(m.latencyMs.p99), fmt(m.errors), fmt(m.non2xx), mb(m.rssPeakMb), mb(m.rssMeanMb), pct(m.cpuPercent), fmt(m.cpuMsPerRequest, 3), pct(m.dbCpuPercent), fmt(m.dbCpuMsPerRequest, 3)]);
+}
+
+/** The lines for one scenario (table rows plus its ratio, crypto limit, notes and failures). */
+export function scenarioLines(r: ScenarioResult): string[] {
+  const lines: string[] = [];
+  if (r.floor) lines.push(measurementRow(r.name, 'floor', r.floor));
+  if (r.secrethub) lines.push(measurementRow(r.floor ? '' : r.name, 'secrethub', r.secrethub));
+  if (!r.floor && !r.secrethub) lines.push(row([r.name, 'not run', ...Array<string>(COLUMNS.length - 2).fill('-')]));
+  const extra: string[] = [];
+  if (r.ratioToFloor !== null) extra.push(`secrethub/floor req/s = ${r.ratioToFloor.toFixed(2)}`);
+  if (r.cryptoLimit) extra.push(`crypto limit (${r.cryptoLimit.description}, 1 core): ${fmt(r.cryptoLimit.opsPerSecond)}/s`);
+  if (extra.length) lines.push(`${''.padEnd(16)}${extra.join('; ')}`);
+  for (const n of r.notes) lines.push(`${''.padEnd(16)}note: ${n}`);
+  for (const f of r.failures) lines.push(`${''.padEnd(16)}FAILED: ${f}`);
+  return lines;
+}
+
+export function formatReport(report: Report): string {
+  const m = report.machine;
+  const out: string[] = [
+    '',
+    `SecretHub bench, ${report.timestamp} (${report.durationSeconds.toFixed(0)} s)`,
+    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemGb} GB RAM, Node ${m.node}, ${m.postgres} (${m.database}), load average at start ${(m.loadAverageAtStart as number[] | undefined)?.join(' ') ?? '-'}`,
+    `load: autocannon, ${report.settings.warmupSeconds} s warm-up + ${report.settings.measureSeconds} s measured per target, connections per scenario below; SecretHub started in ${fmt(report.secrethubStartMs)} ms`,
+    `audit: ${report.audit.enabled ? 'ON' : 'OFF'} (${report.audit.note})`,
+    'CPU: the server process during the measured run (100% = one core); PG CPU: its PostgreSQL backends; the load generator is not counted',
+    '',
+    row(COLUMNS.map(([c]) => c)),
+    row(COLUMNS.map(([, w]) => '-'.repeat(w))),
+  ];
+  for (const r of report.scenarios) out.push(...scenarioLines(r));
+  out.push('', 'targets (reported, not enforced):');
+  for (const c of report.checks) out.push(`  [${c.pass ? 'pass' : 'MISS'}] ${c.name}: ${c.value} (target ${c.target})`);
+  const failed = report.scenarios.filter((s) => s.failures.length > 0).map((s) => s.name);
+  out.push('', failed.length ? `FAILED scenarios: ${failed.join(', ')}` : 'all scenarios ran without errors or non-2xx responses');
+  return out.join('\n');
+}

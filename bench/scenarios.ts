@@ -1,0 +1,209 @@
+/**
+ * The scenarios, as data: adding one is adding one entry to SCENARIOS. Each entry says what one
+ * request does, prepares SecretHub (through its API, as root) and returns the requests autocannon
+ * sends to SecretHub and, where there is one, to the floor (bench/floor/server.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import type autocannon from 'autocannon';
+import { inParallel, type VaultApi } from './lib/http';
+import type { LoadPlan } from './lib/load';
+import { query } from './lib/postgres';
+
+export interface Check {
+  name: string;
+  target: string;
+  value: string;
+  pass: boolean;
+}
+
+export interface BenchContext {
+  api: VaultApi;
+  /** SecretHub's own database, for seeding filler rows and EXPLAIN. */
+  serverDbUrl: string;
+  floorUrl: string;
+  floorToken: string;
+  /** Set-up shared between scenarios (tokens, secrets), made once. */
+  fixtures: Map<string, Promise<unknown>>;
+}
+
+export interface ScenarioSetup {
+  secrethub: LoadPlan;
+  floor?: LoadPlan;
+  /** Returns an error message when a probe response (status 2xx) has the wrong shape. */
+  checkBody?: (body: Record<string, unknown>) => string | undefined;
+  notes?: string[];
+  checks?: Check[];
+  details?: Record<string, unknown>;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  connections: number;
+  /** The node:crypto primitive whose one-core rate bounds this scenario (lib/crypto-limit.ts). */
+  primitive?: string;
+  /** Target: SecretHub req/s ÷ floor req/s at least this. */
+  minFloorRatio?: number;
+  /** Cost growth: req/s must stay within `tolerance` of this other scenario's (run just before). */
+  growthOf?: { scenario: string; tolerance: number };
+  setup(ctx: BenchContext): Promise<ScenarioSetup>;
+}
+
+/** The KV v2 `data` of every secret: JSON of exactly 1 KiB. */
+export const VALUE: Record<string, string> = { value: randomBytes(1024).toString('base64url').slice(0, 1024 - '{"value":""}'.length) };
+export const READ_PATHS = Array.from({ length: 100 }, (_, i) => `bench/read-${String(i).padStart(3, '0')}`);
+const WRITE_KEYS = 1000;
+const TOTAL_SECRETS_BIG = 100_000;
+
+const tokenHeader = (token: string) => ({ 'x-vault-token': token });
+
+/** Runs `make` once per context under `name`; later callers get the same result. */
+function once<T>(ctx: BenchContext, name: string, make: () => Promise<T>): Promise<T> {
+  let p = ctx.fixtures.get(name) as Promise<T> | undefined;
+  if (!p) ctx.fixtures.set(name, (p = make()));
+  return p;
+}
+
+async function policyToken(api: VaultApi, policy: string, rules: string): Promise<string> {
+  await api.ok('PUT', `sys/policies/acl/${policy}`, { policy: rules });
+  const created = await api.ok('POST', 'auth/token/create', { policies: [policy] });
+  const token = (created.auth as { client_token?: string } | undefined)?.client_token;
+  if (!token) throw new Error(`auth/token/create gave no client_token: ${JSON.stringify(created).slice(0, 200)}`);
+  return token;
+}
+
+/** 100 secrets of 1 KiB under secret/bench/, written through the API, and a read-only token for them. */
+function readFixture(ctx: BenchContext): Promise<{ token: string }> {
+  return once(ctx, 'read', async () => {
+    const token = await policyToken(ctx.api, 'bench-read', 'path "secret/data/bench/*" { capabilities = ["read"] }');
+    await inParallel(READ_PATHS, 8, (p) => ctx.api.ok('PUT', `secret/data/${p}`, { data: VALUE }));
+    return { token };
+  });
+}
+
+function readPlan(baseUrl: string, token: string): LoadPlan {
+  // Every connection cycles through the 100 secrets (prebuilt requests: no per-request cost in the load generator).
+  return { requests: READ_PATHS.map((p) => ({ method: 'GET', path: `/v1/secret/data/${p}`, headers: tokenHeader(token) })) };
+}
+
+function checkRead(body: Record<string, unknown>): string | undefined {
+  const value = ((body.data as { data?: { value?: unknown } } | undefined)?.data ?? {}).value;
+  return value === VALUE.value ? undefined : `unexpected kv-read body: ${JSON.stringify(body).slice(0, 200)}`;
+}
+
+/** Writes spread over WRITE_KEYS keys, consecutive requests (across connections) on different keys. */
+function writePlan(token: string): LoadPlan {
+  let n = 0;
+  const body = JSON.stringify({ data: VALUE });
+  const request: autocannon.Request = {
+    method: 'PUT',
+    path: '/v1/secret/data/bench-write/k-0000',
+    headers: { ...tokenHeader(token), 'content-type': 'application/json' },
+    body,
+    setupRequest: (req) => ({ ...req, path: `/v1/secret/data/bench-write/k-${String(n++ % WRITE_KEYS).padStart(4, '0')}` }),
+  };
+  return { requests: [request] };
+}
+
+/** The read path's query, as in src/engines/kv/kv-v2.repository.ts readVersion (kept in step by hand). */
+const READ_VERSION_SQL = `SELECT s.id, s.version, s.metadata, s.created_at, s.updated_at,
+        v.version AS v_version, v.encrypted_data AS ciphertext, v.created_at AS v_created_at, v.deletion_time, v.destroyed
+   FROM secrets s
+   LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = CASE WHEN $3 > 0 THEN $3 ELSE s.version END
+  WHERE s.mount_uuid = $1 AND s.secret_path = $2 AND s.secret_type = 'kv-v2'`;
+
+/**
+ * Grows SecretHub's KV tables to `total` secrets with filler rows inserted straight into its
+ * database (one version each, dummy ciphertext that is never read); then ANALYZE and EXPLAIN the
+ * read path.
+ */
+async function seedFiller(ctx: BenchContext, total: number): Promise<{ filler: number; seconds: number; plan: string[] }> {
+  const url = ctx.serverDbUrl;
+  const mount = (await query<{ uuid: string }>(url, `SELECT uuid FROM mounts WHERE path = 'secret/'`))[0];
+  if (!mount) throw new Error('no mount at secret/');
+  const [{ count }] = await query<{ count: string }>(url, 'SELECT count(*) AS count FROM secrets WHERE mount_uuid = $1', [mount.uuid]);
+  const filler = Math.max(0, total - Number(count));
+  const started = Date.now();
+  await query(
+    url,
+    `WITH s AS (
+       INSERT INTO secrets (mount_uuid, secret_path, secret_type, version, metadata)
+       SELECT $1, 'filler/' || md5(i::text), 'kv-v2', 1, $2::jsonb FROM generate_series(1, $3::int) AS i
+       RETURNING id)
+     INSERT INTO secret_versions (secret_id, version, encrypted_data) SELECT id, 1, $4 FROM s`,
+    [mount.uuid, JSON.stringify({ maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0, customMetadata: {}, oldestVersion: 0 }), filler, randomBytes(1024 + 33)],
+  );
+  await query(url, 'ANALYZE secrets');
+  await query(url, 'ANALYZE secret_versions');
+  const seconds = (Date.now() - started) / 1000;
+  const rows = await query<{ 'QUERY PLAN': string }>(url, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${READ_VERSION_SQL}`, [mount.uuid, READ_PATHS[0], 0]);
+  return { filler, seconds, plan: rows.map((r) => r['QUERY PLAN']) };
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'kv-read',
+    description: 'GET a 1 KiB KV v2 secret (100 stored) with a policy-limited token',
+    connections: 32,
+    primitive: 'aes-256-gcm-1k-decrypt',
+    minFloorRatio: 0.5,
+    async setup(ctx) {
+      const { token } = await readFixture(ctx);
+      return { secrethub: readPlan(ctx.api.baseUrl, token), floor: readPlan(ctx.floorUrl, ctx.floorToken), checkBody: checkRead };
+    },
+  },
+  {
+    name: 'kv-read-100k',
+    description: 'kv-read with 100k stored secrets (filler rows seeded by SQL)',
+    connections: 32,
+    primitive: 'aes-256-gcm-1k-decrypt',
+    growthOf: { scenario: 'kv-read', tolerance: 0.15 },
+    async setup(ctx) {
+      const { token } = await readFixture(ctx);
+      const seeded = await seedFiller(ctx, TOTAL_SECRETS_BIG);
+      const indexed = !seeded.plan.some((l) => l.includes('Seq Scan')) && seeded.plan.filter((l) => l.includes('Index')).length >= 2;
+      return {
+        secrethub: readPlan(ctx.api.baseUrl, token),
+        checkBody: checkRead,
+        notes: [
+          `seeded ${seeded.filler} filler secrets by SQL in ${seeded.seconds.toFixed(1)} s`,
+          `read path (EXPLAIN ANALYZE, full plan in JSON): ${seeded.plan.filter((l) => l.includes('Scan') || l.includes('Join')).map((l) => l.replace('->', '').replace(/\(actual.*\)/, '').trim()).join(' > ')}`,
+        ],
+        checks: [{ name: 'kv-read-100k read path is index lookups', target: 'no Seq Scan, 2 index scans', value: indexed ? 'index scans' : 'see plan', pass: indexed }],
+        details: { fillerSecrets: seeded.filler, seedSeconds: seeded.seconds, readPathPlan: seeded.plan },
+      };
+    },
+  },
+  {
+    name: 'kv-write',
+    description: `PUT a new version of a 1 KiB secret (spread over ${WRITE_KEYS} keys)`,
+    connections: 32,
+    primitive: 'aes-256-gcm-1k-encrypt',
+    async setup(ctx) {
+      const token = await once(ctx, 'write', () => policyToken(ctx.api, 'bench-write', 'path "secret/data/bench-write/*" { capabilities = ["create", "update"] }'));
+      return {
+        secrethub: writePlan(token),
+        floor: writePlan(ctx.floorToken),
+        checkBody: (b) => (typeof (b.data as { version?: unknown } | undefined)?.version === 'number' ? undefined : `unexpected kv-write body: ${JSON.stringify(b).slice(0, 200)}`),
+      };
+    },
+  },
+  {
+    name: 'token-lookup',
+    description: 'GET auth/token/lookup-self with a non-root token',
+    connections: 32,
+    primitive: 'hmac-sha256-token',
+    async setup(ctx) {
+      const token = await once(ctx, 'lookup', async () => {
+        const created = await ctx.api.ok('POST', 'auth/token/create', { policies: ['default'] });
+        return (created.auth as { client_token: string }).client_token;
+      });
+      const plan = (t: string): LoadPlan => ({ requests: [{ method: 'GET', path: '/v1/auth/token/lookup-self', headers: tokenHeader(t) }] });
+      return {
+        secrethub: plan(token),
+        floor: plan(ctx.floorToken),
+        checkBody: (b) => (Array.isArray((b.data as { policies?: unknown } | undefined)?.policies) ? undefined : `unexpected lookup-self body: ${JSON.stringify(b).slice(0, 200)}`),
+      };
+    },
+  },
+];
