@@ -170,6 +170,17 @@ describe('KV v2 (e2e)', () => {
     expect((await rawRequest(server.port, `GET /v1/secret/data/acl/%2e%2e/other HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${token}\r\nConnection: close\r\n\r\n`)).status).toBe(400);
   });
 
+
+  it('create and update are told apart by whether the key exists: a create-only policy writes a key once', async () => {
+    await call(a, 'PUT', 'sys/policies/acl/kv-once', { token, body: { policy: 'path "secret/data/once/*" { capabilities = ["create"] }\npath "secret/data/upd/*" { capabilities = ["update"] }' } });
+    const t = (await call(a, 'POST', 'auth/token/create', { token, body: { policies: ['kv-once'] } })).body.auth.client_token;
+    expect((await call(a, 'POST', 'secret/data/once/k', { token: t, body: { data: { v: 1 } } })).status).toBe(200);
+    expect((await call(a, 'POST', 'secret/data/once/k', { token: t, body: { data: { v: 2 } } })).status).toBe(403);
+    expect((await call(a, 'POST', 'secret/data/upd/k', { token: t, body: { data: { v: 1 } } })).status).toBe(403);
+    await put('upd/k', { v: 1 });
+    expect((await call(a, 'POST', 'secret/data/upd/k', { token: t, body: { data: { v: 2 } } })).status).toBe(200);
+    expect((await call(a, 'GET', 'secret/data/once/k', { token })).body.data.data).toEqual({ v: 1 });
+  });
   it('a value copied to another key fails to decrypt (500), and the clear value never reaches the log', async () => {
     await put('bind/one', { secret: 'value-one-1234' });
     await put('bind/two', { secret: 'value-two-5678' });

@@ -76,8 +76,8 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
 
   /** Writes `data` as a new version after the CAS check; returns Vault's write answer. */
   const writeVersion = async (ctx: RequestContext, data: Record<string, unknown>, cas: number | undefined, mustExist: boolean) => {
-    const config = await repo.config(ctx.mount.uuid);
     const result = await repo.withKey(ctx.mount.uuid, ctx.params.path, !mustExist, async (tx) => {
+      const { config } = tx;
       const meta = tx.key.metadata;
       if (mustExist) {
         const current = (await tx.versions()).find((v) => v.version === tx.key.currentVersion);

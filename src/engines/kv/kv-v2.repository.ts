@@ -4,6 +4,7 @@
  * key's row lock, so concurrent writers see each other's versions (CAS is exact).
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { runStatement, statement } from '../../database/sql';
 
 export interface KvMountConfig {
   maxVersions: number;
@@ -50,29 +51,66 @@ const toKey = (r: KeyRow): KvKey => ({ id: r.id, currentVersion: r.version, meta
 
 const VERSION_COLUMNS = 'version, encrypted_data AS "ciphertext", created_at AS "createdAt", deletion_time AS "deletionTime", destroyed';
 
+interface ConfigRow {
+  max_versions: number | null;
+  cas_required: boolean | null;
+  delete_version_after_seconds: number | null;
+}
+
+const toConfig = (r: ConfigRow | undefined): KvMountConfig => ({
+  maxVersions: r?.max_versions ?? 0,
+  casRequired: r?.cas_required ?? false,
+  deleteVersionAfterSeconds: r?.delete_version_after_seconds ?? 0,
+});
+
+// The statements of the read and write paths, prepared once per connection.
+const SQL = {
+  readVersion: statement(
+    'kv2-read-version',
+    `SELECT s.id, s.version, s.metadata, s.created_at, s.updated_at,
+            v.version AS v_version, v.encrypted_data AS ciphertext, v.created_at AS v_created_at, v.deletion_time, v.destroyed
+       FROM secrets s
+       LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = CASE WHEN $3::int > 0 THEN $3::int ELSE s.version END
+      WHERE s.mount_uuid = $1 AND s.secret_path = $2 AND s.secret_type = 'kv-v2'`,
+  ),
+  // The key's row lock, with the mount's settings read in the same round trip.
+  lockKey: statement(
+    'kv2-lock-key',
+    `SELECT s.id, s.version, s.metadata, s.created_at, s.updated_at, c.max_versions, c.cas_required, c.delete_version_after_seconds
+       FROM secrets s LEFT JOIN kv_mount_config c ON c.mount_uuid = s.mount_uuid
+      WHERE s.mount_uuid = $1 AND s.secret_path = $2 AND s.secret_type = 'kv-v2' FOR UPDATE OF s`,
+  ),
+  createKey: statement(
+    'kv2-create-key',
+    `INSERT INTO secrets (mount_uuid, secret_path, secret_type, metadata) VALUES ($1, $2, 'kv-v2', $3::jsonb) ON CONFLICT (mount_uuid, secret_path) DO NOTHING`,
+  ),
+  versions: statement('kv2-versions', `SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`),
+  insertVersion: statement('kv2-insert-version', 'INSERT INTO secret_versions (secret_id, version, encrypted_data, deletion_time) VALUES ($1, $2, $3, $4) RETURNING created_at'),
+  saveKey: statement('kv2-save-key', 'UPDATE secrets SET version = $2, metadata = $3::jsonb, updated_at = now() WHERE id = $1'),
+  pruneBelow: statement('kv2-prune-below', 'DELETE FROM secret_versions WHERE secret_id = $1 AND version < $2'),
+  config: statement('kv2-config', 'SELECT max_versions, cas_required, delete_version_after_seconds FROM kv_mount_config WHERE mount_uuid = $1'),
+};
+
 /** One key's rows inside its locked transaction. */
 export class KvKeyTransaction {
   constructor(
     private readonly m: EntityManager,
     readonly key: KvKey,
+    /** The mount's settings, read with the lock. */
+    readonly config: KvMountConfig,
   ) {}
 
   async versions(): Promise<KvVersion[]> {
-    return this.m.query(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`, [this.key.id]);
+    return (await runStatement<KvVersion>(this.m, SQL.versions, [this.key.id])).rows;
   }
 
   async insertVersion(version: number, ciphertext: Buffer, deletionTime: Date | null): Promise<Date> {
-    const rows: { created_at: Date }[] = await this.m.query('INSERT INTO secret_versions (secret_id, version, encrypted_data, deletion_time) VALUES ($1, $2, $3, $4) RETURNING created_at', [
-      this.key.id,
-      version,
-      ciphertext,
-      deletionTime,
-    ]);
+    const { rows } = await runStatement<{ created_at: Date }>(this.m, SQL.insertVersion, [this.key.id, version, ciphertext, deletionTime]);
     return rows[0].created_at;
   }
 
   async saveKey(currentVersion: number, metadata: KvKeyMetadata): Promise<void> {
-    await this.m.query('UPDATE secrets SET version = $2, metadata = $3::jsonb, updated_at = now() WHERE id = $1', [this.key.id, currentVersion, JSON.stringify(metadata)]);
+    await runStatement(this.m, SQL.saveKey, [this.key.id, currentVersion, JSON.stringify(metadata)]);
   }
 
   /** Soft-deletes the named versions that are neither deleted nor destroyed. */
@@ -90,7 +128,7 @@ export class KvKeyTransaction {
 
   /** Removes every version below `oldestKept` (max_versions pruning). */
   async pruneBelow(oldestKept: number): Promise<void> {
-    await this.m.query('DELETE FROM secret_versions WHERE secret_id = $1 AND version < $2', [this.key.id, oldestKept]);
+    await runStatement(this.m, SQL.pruneBelow, [this.key.id, oldestKept]);
   }
 
   async deleteKey(): Promise<void> {
@@ -98,16 +136,14 @@ export class KvKeyTransaction {
   }
 }
 
+/** The read path's query, for the benchmark's EXPLAIN (bench/scenarios.ts). */
+export const KV_READ_VERSION_SQL = SQL.readVersion.text;
+
 export class KvV2Repository {
   constructor(private readonly dataSource: DataSource) {}
 
   async config(mountUuid: string): Promise<KvMountConfig> {
-    const rows: { max_versions: number; cas_required: boolean; delete_version_after_seconds: number }[] = await this.dataSource.query(
-      'SELECT max_versions, cas_required, delete_version_after_seconds FROM kv_mount_config WHERE mount_uuid = $1',
-      [mountUuid],
-    );
-    const r = rows[0];
-    return r ? { maxVersions: r.max_versions, casRequired: r.cas_required, deleteVersionAfterSeconds: r.delete_version_after_seconds } : { maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0 };
+    return toConfig((await runStatement<ConfigRow>(this.dataSource, SQL.config, [mountUuid])).rows[0]);
   }
 
   async setConfig(mountUuid: string, c: KvMountConfig): Promise<void> {
@@ -132,15 +168,8 @@ export class KvV2Repository {
    * key has no such version. The read path: no other version's ciphertext is fetched.
    */
   async readVersion(mountUuid: string, path: string, version: number): Promise<{ key: KvKey; version?: KvVersion } | undefined> {
-    const rows: (KeyRow & { v_version: number | null; ciphertext: Buffer | null; v_created_at: Date; deletion_time: Date | null; destroyed: boolean })[] = await this.dataSource.query(
-      `SELECT s.id, s.version, s.metadata, s.created_at, s.updated_at,
-              v.version AS v_version, v.encrypted_data AS ciphertext, v.created_at AS v_created_at, v.deletion_time, v.destroyed
-         FROM secrets s
-         LEFT JOIN secret_versions v ON v.secret_id = s.id AND v.version = CASE WHEN $3 > 0 THEN $3 ELSE s.version END
-        WHERE s.mount_uuid = $1 AND s.secret_path = $2 AND s.secret_type = 'kv-v2'`,
-      [mountUuid, path, version],
-    );
-    const r = rows[0];
+    type Row = KeyRow & { v_version: number | null; ciphertext: Buffer | null; v_created_at: Date; deletion_time: Date | null; destroyed: boolean };
+    const r = (await runStatement<Row>(this.dataSource, SQL.readVersion, [mountUuid, path, version])).rows[0];
     if (!r) return undefined;
     const found = r.v_version === null ? undefined : { version: r.v_version, ciphertext: r.ciphertext, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
     return { key: toKey(r), version: found };
@@ -152,16 +181,15 @@ export class KvV2Repository {
    */
   async withKey<T>(mountUuid: string, path: string, create: boolean, work: (tx: KvKeyTransaction) => Promise<T>): Promise<T | undefined> {
     return this.dataSource.transaction(async (m) => {
-      if (create) {
-        await m.query(`INSERT INTO secrets (mount_uuid, secret_path, secret_type, metadata) VALUES ($1, $2, 'kv-v2', $3::jsonb) ON CONFLICT (mount_uuid, secret_path) DO NOTHING`, [
-          mountUuid,
-          path,
-          JSON.stringify(EMPTY_KEY_METADATA),
-        ]);
+      const lock = async () => (await runStatement<KeyRow & ConfigRow>(m, SQL.lockKey, [mountUuid, path])).rows[0];
+      // A new version of an existing key (the common write) takes one statement to lock; a new key three.
+      let row = await lock();
+      if (!row && create) {
+        await runStatement(m, SQL.createKey, [mountUuid, path, JSON.stringify(EMPTY_KEY_METADATA)]);
+        row = await lock();
       }
-      const rows: KeyRow[] = await m.query(`SELECT id, version, metadata, created_at, updated_at FROM secrets WHERE mount_uuid = $1 AND secret_path = $2 AND secret_type = 'kv-v2' FOR UPDATE`, [mountUuid, path]);
-      if (!rows[0]) return undefined;
-      return work(new KvKeyTransaction(m, toKey(rows[0])));
+      if (!row) return undefined;
+      return work(new KvKeyTransaction(m, toKey(row), toConfig(row)));
     });
   }
 }

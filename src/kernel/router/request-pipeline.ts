@@ -9,7 +9,7 @@ import { pathItems } from '../../framework/openapi';
 import { checkPatchContentType, parseRequestBody } from '../../http/request-body';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
-import type { AclOperation } from '../policy/acl';
+import type { AclDecision, AclOperation } from '../policy/acl';
 import type { PolicyStore } from '../policy/policy.store';
 import type { SealService } from '../seal/seal.service';
 import { MAX_TOKEN_LENGTH, type TokenInfo, type TokenStore } from '../token/token.store';
@@ -189,8 +189,18 @@ export class RequestPipeline {
       if (clientToken(req.headers) !== undefined) ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
     } else if (auth !== 'none') {
       ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
-      const aclOperation: AclOperation = operation === 'update' && route.existenceCheck && !(await route.existenceCheck(ctx)) ? 'create' : operation;
-      ctx.sudo = await this.authorize({ path, operation: aclOperation, token: ctx.token, remoteAddress: req.remoteAddress, body }, auth);
+      const aclRequest = { path, token: ctx.token, remoteAddress: req.remoteAddress, body };
+      let decision: AclDecision & { operation: AclOperation };
+      if (operation === 'update' && route.existenceCheck) {
+        // A write is a create or an update by whether the target exists; the existence check (a
+        // database read) runs only when the ACL answers the two differently.
+        const [asUpdate, asCreate] = [await this.decide({ ...aclRequest, operation: 'update' }, auth), await this.decide({ ...aclRequest, operation: 'create' }, auth)];
+        const same = asUpdate.allowed === asCreate.allowed && asUpdate.sudo === asCreate.sudo;
+        decision = same || (await route.existenceCheck(ctx)) ? asUpdate : asCreate;
+      } else {
+        decision = await this.decide({ ...aclRequest, operation }, auth);
+      }
+      ctx.sudo = this.enforce(decision, path);
       if (!(await this.tokens.use(ctx.token))) throw invalidToken();
     }
     try {
@@ -238,14 +248,23 @@ export class RequestPipeline {
    * The ACL decision that admits every authenticated request (handlers that report capabilities,
    * such as sys/capabilities, only read the ACL). Returns whether the token holds sudo on the path (handlers with sudo-only fields need it).
    */
-  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<boolean> {
+  private async decide(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<AclDecision & { operation: AclOperation }> {
     const acl = await this.policies.aclFor(req.token.policies);
     const decision = acl.allowOperation({ path: req.path, operation: req.operation, data: req.body, remoteAddress: req.remoteAddress, now: new Date(), sudoRequired: auth === 'sudo' });
+    return { ...decision, operation: req.operation };
+  }
+
+  /** Throws `permission denied` for a refusal; gives whether the deciding rule grants sudo. */
+  private enforce(decision: AclDecision & { operation: AclOperation }, path: string): boolean {
     if (!decision.allowed) {
-      this.log.debug(`acl: denied ${req.operation} ${req.path}: ${decision.reason}${decision.matched ? ` (rule "${decision.matched}")` : ''}`);
+      this.log.debug(`acl: denied ${decision.operation} ${path}: ${decision.reason}${decision.matched ? ` (rule "${decision.matched}")` : ''}`);
       throw permissionDenied();
     }
     return decision.sudo === true;
+  }
+
+  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<boolean> {
+    return this.enforce(await this.decide(req, auth), req.path);
   }
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {

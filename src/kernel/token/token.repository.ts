@@ -1,6 +1,6 @@
 /** Token rows, keyed by the HMAC of the token; the token itself is never stored. */
 import type { DataSource, EntityManager } from 'typeorm';
-import { affectedRows, returningRows } from '../../database/sql';
+import { affectedRows, returningRows, runStatement, statement } from '../../database/sql';
 
 export interface TokenRow {
   tokenHmac: Buffer;
@@ -35,12 +35,17 @@ const COLUMNS = `token_hmac AS "tokenHmac", accessor_hmac AS "accessorHmac", acc
   uses_remaining AS "usesRemaining", num_uses_initial AS "numUsesInitial", renewable, meta, bound_cidrs AS "boundCidrs",
   role_name AS "roleName"`;
 
+// Every authenticated request that misses the token cache (and every use of a limited token) runs these.
+const SQL = {
+  findByHmac: statement('token-find-by-hmac', `SELECT ${COLUMNS} FROM tokens WHERE token_hmac = $1`),
+  consumeUse: statement('token-consume-use', 'UPDATE tokens SET uses_remaining = uses_remaining - 1 WHERE token_hmac = $1 AND uses_remaining > 0 RETURNING uses_remaining'),
+};
+
 export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async findByHmac(tokenHmac: Buffer): Promise<TokenRow | undefined> {
-    const rows: TokenRow[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM tokens WHERE token_hmac = $1`, [tokenHmac]);
-    return rows[0];
+    return (await runStatement<TokenRow>(this.dataSource, SQL.findByHmac, [tokenHmac])).rows[0];
   }
 
   async findByAccessorHmac(accessorHmac: Buffer): Promise<TokenRow | undefined> {
@@ -69,12 +74,7 @@ export class TokenRepository {
    * none were left.
    */
   async consumeUse(tokenHmac: Buffer): Promise<number | undefined> {
-    const rows = await returningRows<{ uses_remaining: number }>(
-      this.dataSource,
-      'UPDATE tokens SET uses_remaining = uses_remaining - 1 WHERE token_hmac = $1 AND uses_remaining > 0 RETURNING uses_remaining',
-      [tokenHmac],
-    );
-    return rows[0]?.uses_remaining;
+    return (await runStatement<{ uses_remaining: number }>(this.dataSource, SQL.consumeUse, [tokenHmac])).rows[0]?.uses_remaining;
   }
 
   async setExpiry(tokenHmac: Buffer, expiresAt: Date): Promise<void> {
