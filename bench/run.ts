@@ -2,15 +2,17 @@
  * The bench runner: `npm run bench [-- <scenario>...]`.
  *
  * Starts one PostgreSQL (DATABASE_URL, else embedded), the floor (bench/floor/server.ts) and the
- * built SecretHub server in dev mode, each in its own database; for each scenario runs the floor
- * and then SecretHub under the same load, back to back; prints a table and the target checks, and
- * writes bench/results/latest.json. Stops everything it started, even on failure.
+ * built SecretHub server in dev mode, each in its own database (and, for the cost-growth scenario,
+ * a second SecretHub whose database holds 100k secrets); for each scenario warms up and then
+ * measures the floor and SecretHub under the same load in alternating rounds; prints a table and
+ * the target checks, and writes bench/results/latest.json. Stops everything it started, even on failure.
  *
  * A scenario name selects that scenario and its variants (`kv-read` also runs `kv-read-100k`).
  * Exit code: 0 when every selected scenario ran without errors or non-2xx responses (missed
  * targets are reported, not fatal); 1 otherwise, or when a server could not start; 2 on bad usage.
  *
- * Environment: DATABASE_URL; BENCH_WARMUP_SECONDS (default 3), BENCH_SECONDS (default 10);
+ * Environment: DATABASE_URL; BENCH_WARMUP_SECONDS (default 3), BENCH_SECONDS (measured seconds
+ * per target, default 12), BENCH_ROUNDS (alternating rounds they are split into, default 4);
  * BENCH_SERVER_NODE_ARGS: node options for the SecretHub server, space-separated (e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
@@ -20,7 +22,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { PRIMITIVES, measurePrimitive } from './lib/crypto-limit';
 import { VaultApi } from './lib/http';
-import { runLoad, type LoadPlan, type LoadSettings } from './lib/load';
+import { runAlternating, type LoadPlan, type LoadSettings, type LoadTarget } from './lib/load';
 import { backendCpuSeconds, startDatabases } from './lib/postgres';
 import { freePort, startChild, type Child } from './lib/processes';
 import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
@@ -75,7 +77,16 @@ async function probe(baseUrl: string, plan: LoadPlan, checkBody?: (b: Record<str
   }
 }
 
-async function runScenario(s: Scenario, ctx: BenchContext, servers: { floor: Child; secrethub: Child; floorUrl: string; floorDbUrl: string }, load: Omit<LoadSettings, 'connections'>, cryptoLimits: Record<string, number>, earlier: ScenarioResult[]): Promise<ScenarioResult> {
+interface Servers {
+  floor: Child;
+  floorUrl: string;
+  floorDbUrl: string;
+  secrethub: Child;
+  /** The second SecretHub (100k secrets), when a cost-growth scenario is selected. */
+  large?: Child;
+}
+
+async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, load: Omit<LoadSettings, 'connections'>, cryptoLimits: Record<string, number>): Promise<ScenarioResult> {
   const primitive = s.primitive ? PRIMITIVES[s.primitive] : undefined;
   const result: ScenarioResult = {
     name: s.name,
@@ -83,6 +94,7 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: { floor: Chi
     connections: s.connections,
     floor: null,
     secrethub: null,
+    baseline: null,
     ratioToFloor: null,
     cryptoLimit: primitive ? { primitive: primitive.name, description: primitive.description, opsPerSecond: cryptoLimits[primitive.name] ?? 0 } : null,
     notes: [],
@@ -95,25 +107,34 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: { floor: Chi
     const setup = await s.setup(ctx);
     result.notes.push(...(setup.notes ?? []));
     result.details = setup.details;
-    if (setup.floor) {
-      const bad = await probe(servers.floorUrl, setup.floor, setup.checkBody);
-      if (bad) throw new Error(`floor ${bad}`);
-      log(`${s.name}: floor, ${s.connections} connections`);
-      result.floor = await runLoad(servers.floorUrl, servers.floor.pid, setup.floor, settings, () => backendCpuSeconds(servers.floorDbUrl));
-      result.failures.push(...measurementFailures('floor', result.floor));
+    const main = { baseUrl: ctx.api.baseUrl, pid: servers.secrethub.pid, dbCpuSeconds: () => backendCpuSeconds(ctx.serverDbUrl) };
+    const targets: { label: 'floor' | 'baseline' | 'secrethub'; target: LoadTarget }[] = [];
+    if (setup.floor) targets.push({ label: 'floor', target: { baseUrl: servers.floorUrl, pid: servers.floor.pid, plan: setup.floor, dbCpuSeconds: () => backendCpuSeconds(servers.floorDbUrl) } });
+    if (s.growthOf) {
+      if (!setup.baseline || !servers.large || !ctx.large) throw new Error('a cost-growth scenario needs its baseline plan and the second server');
+      const largeDb = ctx.large.serverDbUrl;
+      targets.push({ label: 'baseline', target: { ...main, plan: setup.baseline } });
+      targets.push({ label: 'secrethub', target: { baseUrl: ctx.large.api.baseUrl, pid: servers.large.pid, plan: setup.secrethub, dbCpuSeconds: () => backendCpuSeconds(largeDb) } });
+    } else {
+      targets.push({ label: 'secrethub', target: { ...main, plan: setup.secrethub } });
     }
-    const bad = await probe(ctx.api.baseUrl, setup.secrethub, setup.checkBody);
-    if (bad) throw new Error(`secrethub ${bad}`);
-    log(`${s.name}: secrethub, ${s.connections} connections`);
-    result.secrethub = await runLoad(ctx.api.baseUrl, servers.secrethub.pid, setup.secrethub, settings, () => backendCpuSeconds(ctx.serverDbUrl));
-    result.failures.push(...measurementFailures('secrethub', result.secrethub));
-    if (result.floor && result.floor.requestsPerSecond > 0) result.ratioToFloor = Math.round((result.secrethub.requestsPerSecond / result.floor.requestsPerSecond) * 1000) / 1000;
-    result.checks.push(...(setup.checks ?? []), ...scenarioChecks(s, result, earlier));
+    for (const { label, target } of targets) {
+      const bad = await probe(target.baseUrl, target.plan, setup.checkBody);
+      if (bad) throw new Error(`${label} ${bad}`);
+    }
+    log(`${s.name}: ${targets.map((t) => t.label).join(', ')}: ${load.rounds} alternating rounds, ${s.connections} connections`);
+    const measured = await runAlternating(targets.map((t) => t.target), settings);
+    for (const [i, { label }] of targets.entries()) {
+      result[label] = measured[i];
+      result.failures.push(...measurementFailures(label, measured[i]));
+    }
+    if (result.floor && result.secrethub && result.floor.requestsPerSecond > 0) result.ratioToFloor = Math.round((result.secrethub.requestsPerSecond / result.floor.requestsPerSecond) * 1000) / 1000;
+    result.checks.push(...(setup.checks ?? []), ...scenarioChecks(s, result));
   } catch (err) {
     result.failures.push((err as Error).message);
   }
-  for (const c of [servers.floor, servers.secrethub]) {
-    if (c.exited()) result.failures.push(`${c.name} exited; its last output:\n${c.output().slice(-2000)}`);
+  for (const c of [servers.floor, servers.secrethub, servers.large]) {
+    if (c?.exited()) result.failures.push(`${c.name} exited; its last output:\n${c.output().slice(-2000)}`);
   }
   return result;
 }
@@ -121,7 +142,7 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: { floor: Chi
 async function main(): Promise<number> {
   const started = Date.now();
   const scenarios = select(process.argv.slice(2));
-  const load = { warmupSeconds: envSeconds('BENCH_WARMUP_SECONDS', 3), measureSeconds: envSeconds('BENCH_SECONDS', 10) };
+  const load = { warmupSeconds: envSeconds('BENCH_WARMUP_SECONDS', 3), measureSeconds: envSeconds('BENCH_SECONDS', 12), rounds: Math.max(1, Math.round(envSeconds('BENCH_ROUNDS', 4))) };
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     while (cleanups.length) await (cleanups.pop() as () => Promise<void>)().catch((e: Error) => log(`cleanup: ${e.message}`));
@@ -174,31 +195,37 @@ async function main(): Promise<number> {
     cleanups.push(() => floor.stop());
 
     const rootToken = `bench-root-${randomBytes(12).toString('hex')}`;
-    const port = await freePort();
-    const secrethub = await startChild({
-      name: 'secrethub',
-      script: SERVER_MAIN,
-      nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      args: ['server', '--listen', `127.0.0.1:${port}`, '--dev', '--dev-root-token-id', rootToken],
-      env: { DATABASE_URL: dbs.serverUrl },
-      readyText: 'listening on',
-    });
-    cleanups.push(() => secrethub.stop());
-    report.secrethubStartMs = secrethub.startMs;
-    log(`secrethub ready in ${secrethub.startMs} ms (pid ${secrethub.pid}); floor pid ${floor.pid}`);
+    const startSecrethub = async (name: string, databaseUrl: string) => {
+      const port = await freePort();
+      const child = await startChild({
+        name,
+        script: SERVER_MAIN,
+        nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        args: ['server', '--listen', `127.0.0.1:${port}`, '--dev', '--dev-root-token-id', rootToken],
+        env: { DATABASE_URL: databaseUrl },
+        readyText: 'listening on',
+      });
+      cleanups.push(() => child.stop());
+      return { child, api: new VaultApi(`http://127.0.0.1:${port}`, rootToken) };
+    };
+    const secrethub = await startSecrethub('secrethub', dbs.serverUrl);
+    report.secrethubStartMs = secrethub.child.startMs;
+    log(`secrethub ready in ${secrethub.child.startMs} ms (pid ${secrethub.child.pid}); floor pid ${floor.pid}`);
+    const large = scenarios.some((s) => s.growthOf) ? await startSecrethub('secrethub-100k', dbs.largeUrl) : undefined;
 
     const floorUrl = `http://127.0.0.1:${floorPort}`;
-    const ctx: BenchContext = { api: new VaultApi(`http://127.0.0.1:${port}`, rootToken), serverDbUrl: dbs.serverUrl, floorUrl, floorToken, fixtures: new Map() };
+    const ctx: BenchContext = { api: secrethub.api, serverDbUrl: dbs.serverUrl, floorUrl, floorToken, fixtures: new Map(), large: large && { api: large.api, serverDbUrl: dbs.largeUrl } };
+    const servers: Servers = { floor, floorUrl, floorDbUrl: dbs.floorUrl, secrethub: secrethub.child, large: large?.child };
     for (const s of scenarios) {
-      const r = await runScenario(s, ctx, { floor, secrethub, floorUrl, floorDbUrl: dbs.floorUrl }, load, report.cryptoLimits, report.scenarios);
+      const r = await runScenario(s, ctx, servers, load, report.cryptoLimits);
       report.scenarios.push(r);
       report.checks.push(...r.checks);
       process.stderr.write(scenarioLines(r).join('\n') + '\n');
-      if (floor.exited() || secrethub.exited()) break;
+      if (floor.exited() || secrethub.child.exited() || large?.child.exited()) break;
     }
   } catch (err) {
     // A server that did not start, or a database that could not be had: no scenario can run.
-    report.scenarios.push({ name: 'startup', description: 'databases, floor and SecretHub', connections: 0, floor: null, secrethub: null, ratioToFloor: null, cryptoLimit: null, notes: [], checks: [], failures: [(err as Error).message] });
+    report.scenarios.push({ name: 'startup', description: 'databases, floor and SecretHub', connections: 0, floor: null, secrethub: null, baseline: null, ratioToFloor: null, cryptoLimit: null, notes: [], checks: [], failures: [(err as Error).message] });
   } finally {
     await cleanup();
   }

@@ -1,6 +1,8 @@
 /**
- * One load run against one server: a warm-up (discarded), then the measured run, both with
- * autocannon over loopback, while the server's RSS is sampled.
+ * Load against one server with autocannon over loopback: a warm-up (discarded), then measured
+ * rounds while the server's RSS is sampled. The runner alternates the rounds of the targets it
+ * compares (floor, SecretHub, ...), so that a burst of CPU steal on this shared machine hits all
+ * of them alike instead of one; `mergeRounds` adds a target's rounds up.
  */
 import autocannon from 'autocannon';
 import { backendCpuDelta } from './postgres';
@@ -14,7 +16,9 @@ export interface LoadPlan {
 export interface LoadSettings {
   connections: number;
   warmupSeconds: number;
+  /** Measured seconds per target, split into `rounds` alternating rounds. */
   measureSeconds: number;
+  rounds: number;
 }
 
 export interface Measurement {
@@ -38,41 +42,109 @@ export interface Measurement {
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-/**
- * `dbCpuSeconds`: CPU seconds used so far by each of the server's PostgreSQL backends (undefined
- * when they cannot be seen).
- */
-export async function runLoad(baseUrl: string, pid: number, plan: LoadPlan, settings: LoadSettings, dbCpuSeconds: () => Promise<Map<number, number> | undefined>): Promise<Measurement> {
-  const options: autocannon.Options = { url: baseUrl, connections: settings.connections, timeout: 10, requests: plan.requests };
-  const rss = sampleRss(pid);
+export interface LoadTarget {
+  baseUrl: string;
+  pid: number;
+  plan: LoadPlan;
+  /** CPU seconds used so far by each of the server's PostgreSQL backends (undefined when they cannot be seen). */
+  dbCpuSeconds: () => Promise<Map<number, number> | undefined>;
+}
+
+/** What one measured round saw, before it is turned into a Measurement. */
+export interface Round {
+  seconds: number;
+  completed: number;
+  latency: { p50: number; p90: number; p99: number; mean: number; max: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+  rssPeakMb: number | null;
+  rssMeanMb: number | null;
+  cpuSeconds: number | undefined;
+  dbCpuSeconds: number | undefined;
+}
+
+const options = (t: LoadTarget, connections: number): autocannon.Options => ({ url: t.baseUrl, connections, timeout: 10, requests: t.plan.requests });
+
+export async function warmUp(t: LoadTarget, settings: LoadSettings): Promise<void> {
+  if (settings.warmupSeconds > 0) await autocannon({ ...options(t, settings.connections), duration: settings.warmupSeconds });
+}
+
+export async function measureRound(t: LoadTarget, settings: LoadSettings): Promise<Round> {
+  const rss = sampleRss(t.pid);
   try {
-    if (settings.warmupSeconds > 0) await autocannon({ ...options, duration: settings.warmupSeconds });
-    const dbBefore = await dbCpuSeconds();
-    const cpuBefore = cpuSeconds(pid);
-    const r = await autocannon({ ...options, duration: settings.measureSeconds });
-    const cpuAfter = cpuSeconds(pid);
-    const dbAfter = await dbCpuSeconds();
-    const cpu = cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined;
-    const dbCpu = backendCpuDelta(dbBefore, dbAfter);
+    const dbBefore = await t.dbCpuSeconds();
+    const cpuBefore = cpuSeconds(t.pid);
+    const r = await autocannon({ ...options(t, settings.connections), duration: Math.max(1, settings.measureSeconds / settings.rounds) });
+    const cpuAfter = cpuSeconds(t.pid);
+    const dbAfter = await t.dbCpuSeconds();
     const statusCodes: Record<string, number> = {};
-    for (const [code, s] of Object.entries(r.statusCodeStats)) statusCodes[code] = s.count;
+    for (const [code, st] of Object.entries(r.statusCodeStats)) statusCodes[code] = st.count;
     const summary = rss.stop();
     return {
-      requestsPerSecond: round(r.requests.total / r.duration, 1),
-      latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, mean: round(r.latency.mean), max: r.latency.max },
+      seconds: r.duration,
       completed: r.requests.total,
+      latency: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, mean: r.latency.mean, max: r.latency.max },
       errors: r.errors,
       timeouts: r.timeouts,
       non2xx: r.non2xx,
       statusCodes,
       rssPeakMb: summary.peakMb,
       rssMeanMb: summary.meanMb,
-      cpuPercent: cpu === undefined ? null : round((cpu / r.duration) * 100, 0),
-      cpuMsPerRequest: cpu === undefined || r.requests.total === 0 ? null : round((cpu * 1000) / r.requests.total, 3),
-      dbCpuPercent: dbCpu === undefined ? null : round((dbCpu / r.duration) * 100, 0),
-      dbCpuMsPerRequest: dbCpu === undefined || r.requests.total === 0 ? null : round((dbCpu * 1000) / r.requests.total, 3),
+      cpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
+      dbCpuSeconds: backendCpuDelta(dbBefore, dbAfter),
     };
   } finally {
     rss.stop();
   }
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * A target's rounds as one Measurement: rates over the summed time; p50 the median of the rounds',
+ * p99 and max the worst round's (percentiles cannot be added up, so the conservative choice).
+ */
+export function mergeRounds(rounds: Round[]): Measurement {
+  const seconds = sum(rounds.map((r) => r.seconds));
+  const completed = sum(rounds.map((r) => r.completed));
+  const cpu = rounds.every((r) => r.cpuSeconds !== undefined) ? sum(rounds.map((r) => r.cpuSeconds as number)) : undefined;
+  const dbCpu = rounds.every((r) => r.dbCpuSeconds !== undefined) ? sum(rounds.map((r) => r.dbCpuSeconds as number)) : undefined;
+  const statusCodes: Record<string, number> = {};
+  for (const r of rounds) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  const peaks = rounds.map((r) => r.rssPeakMb).filter((v): v is number => v !== null);
+  const means = rounds.map((r) => r.rssMeanMb).filter((v): v is number => v !== null);
+  return {
+    requestsPerSecond: round(completed / seconds, 1),
+    latencyMs: {
+      p50: median(rounds.map((r) => r.latency.p50)),
+      p90: Math.max(...rounds.map((r) => r.latency.p90)),
+      p99: Math.max(...rounds.map((r) => r.latency.p99)),
+      mean: round(sum(rounds.map((r) => r.latency.mean * r.completed)) / Math.max(1, completed)),
+      max: Math.max(...rounds.map((r) => r.latency.max)),
+    },
+    completed,
+    errors: sum(rounds.map((r) => r.errors)),
+    timeouts: sum(rounds.map((r) => r.timeouts)),
+    non2xx: sum(rounds.map((r) => r.non2xx)),
+    statusCodes,
+    rssPeakMb: peaks.length ? Math.max(...peaks) : null,
+    rssMeanMb: means.length ? round(sum(means) / means.length, 0) : null,
+    cpuPercent: cpu === undefined ? null : round((cpu / seconds) * 100, 0),
+    cpuMsPerRequest: cpu === undefined || completed === 0 ? null : round((cpu * 1000) / completed, 3),
+    dbCpuPercent: dbCpu === undefined ? null : round((dbCpu / seconds) * 100, 0),
+    dbCpuMsPerRequest: dbCpu === undefined || completed === 0 ? null : round((dbCpu * 1000) / completed, 3),
+  };
+}
+
+/** Warms every target up, then measures them in `settings.rounds` alternating rounds. */
+export async function runAlternating(targets: LoadTarget[], settings: LoadSettings): Promise<Measurement[]> {
+  for (const t of targets) await warmUp(t, settings);
+  const rounds: Round[][] = targets.map(() => []);
+  for (let i = 0; i < settings.rounds; i++) {
+    for (const [k, t] of targets.entries()) rounds[k].push(await measureRound(t, settings));
+  }
+  return rounds.map(mergeRounds);
 }

@@ -1,7 +1,8 @@
 /**
  * The bench's PostgreSQL: the server named by DATABASE_URL, else one embedded PostgreSQL in a
- * temporary directory. Either way the bench creates two fresh databases on it (one for the floor,
- * one for SecretHub) and removes them (or the whole embedded cluster) when it stops.
+ * temporary directory. Either way the bench creates fresh databases on it (the floor's, SecretHub's,
+ * and a second SecretHub's that holds 100k secrets) and removes them (or the whole embedded
+ * cluster) when it stops.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ export interface BenchDatabases {
   source: string;
   floorUrl: string;
   serverUrl: string;
+  /** The database of the second SecretHub server, grown to 100k secrets for the cost-growth comparison. */
+  largeUrl: string;
   /** `SELECT version()`. */
   version: string;
   stop(): Promise<void>;
@@ -52,7 +55,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
     }
   }
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
-  const names = { floor: `bench_floor_${suffix}`, server: `bench_server_${suffix}` };
+  const names = { floor: `bench_floor_${suffix}`, server: `bench_server_${suffix}`, large: `bench_large_${suffix}` };
   const created: string[] = [];
   const stop = async () => {
     if (!stopEmbedded) {
@@ -66,7 +69,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
   };
   try {
     const version = await withClient(adminUrl, async (c) => {
-      for (const name of [names.floor, names.server]) {
+      for (const name of [names.floor, names.server, names.large]) {
         await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
         created.push(name);
       }
@@ -76,6 +79,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
       source: stopEmbedded ? 'embedded' : 'DATABASE_URL',
       floorUrl: withDatabase(adminUrl, names.floor),
       serverUrl: withDatabase(adminUrl, names.server),
+      largeUrl: withDatabase(adminUrl, names.large),
       version,
       stop,
     };
