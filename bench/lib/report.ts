@@ -55,7 +55,7 @@ export function scenarioChecks(s: Scenario, r: ScenarioResult): Check[] {
   if (s.minFloorRatio !== undefined && r.ratioToFloor !== null) {
     checks.push({ name: `${s.name} req/s vs floor`, target: `>= ${Math.round(s.minFloorRatio * 100)}% of floor`, value: `${Math.round(r.ratioToFloor * 100)}%`, pass: r.ratioToFloor >= s.minFloorRatio });
   }
-  if (s.maxP99Ms !== undefined) checks.push({ name: `${s.name} p99 latency`, target: `< ${s.maxP99Ms} ms`, value: `${fmt(sh.latencyMs.p99)} ms`, pass: sh.latencyMs.p99 < s.maxP99Ms });
+  if (s.maxP99Ms !== undefined) checks.push({ name: `${s.name} p99 latency`, target: `< ${s.maxP99Ms} ms`, value: `${fmt(sh.latencyMs.p99)} ms (median round; worst round ${fmt(sh.latencyMs.p99Worst)} ms)`, pass: sh.latencyMs.p99 < s.maxP99Ms });
   if (sh.rssPeakMb !== null) checks.push({ name: `${s.name} server RSS peak`, target: `< ${TARGETS.rssMb} MB`, value: `${fmt(sh.rssPeakMb)} MB`, pass: sh.rssPeakMb < TARGETS.rssMb });
   if (s.growthOf) {
     const name = `${s.name} req/s vs ${s.growthOf.scenario} (cost growth)`;
@@ -70,10 +70,11 @@ export function scenarioChecks(s: Scenario, r: ScenarioResult): Check[] {
 
 const COLUMNS: [string, number][] = [
   ['scenario', 14],
-  ['target', 10],
+  ['target', 14],
   ['req/s', 9],
   ['p50 ms', 7],
   ['p99 ms', 7],
+  ['p99 max', 7],
   ['errors', 7],
   ['non-2xx', 8],
   ['RSS peak', 9],
@@ -92,7 +93,7 @@ const pct = (v: number | null) => (v === null ? '-' : `${v}%`);
 
 function measurementRow(name: string, target: string, m: Measurement): string {
   const mb = (v: number | null) => (v === null ? '-' : `${fmt(v)} MB`);
-  return row([name, target, fmt(m.requestsPerSecond), fmt(m.latencyMs.p50), fmt(m.latencyMs.p99), fmt(m.errors), fmt(m.non2xx), mb(m.rssPeakMb), mb(m.rssMeanMb), pct(m.cpuPercent), fmt(m.cpuMsPerRequest, 3), pct(m.dbCpuPercent), fmt(m.dbCpuMsPerRequest, 3)]);
+  return row([name, target, fmt(m.requestsPerSecond), fmt(m.latencyMs.p50), fmt(m.latencyMs.p99), fmt(m.latencyMs.p99Worst), fmt(m.errors), fmt(m.non2xx), mb(m.rssPeakMb), mb(m.rssMeanMb), pct(m.cpuPercent), fmt(m.cpuMsPerRequest, 3), pct(m.dbCpuPercent), fmt(m.dbCpuMsPerRequest, 3)]);
 }
 
 /** The lines for one scenario (table rows plus its ratio, crypto limit, notes and failures). */
