@@ -1,0 +1,25 @@
+import { canonicalJson } from './canonical-json';
+
+describe('canonicalJson (RFC 8785)', () => {
+  it('matches the RFC 8785 §3.2.3 example', () => {
+    const input = JSON.parse(
+      '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/", "literals": [null, true, false]}',
+    );
+    expect(canonicalJson(input).toString('utf8')).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
+  });
+
+  it('sorts keys by UTF-16 code units, as the RFC 8785 §3.2.3 sorting example', () => {
+    const input = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    const order = ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'];
+    // Compared as text: parsing back would put the integer-like key "1" first (JavaScript's own order).
+    const expected = `{${order.map((k) => `${JSON.stringify(k)}:${JSON.stringify(input[k as keyof typeof input])}`).join(',')}}`;
+    expect(canonicalJson(input).toString('utf8')).toBe(expected);
+  });
+
+  it('gives the same bytes whatever the key order, and refuses what JSON cannot carry', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 2], c: null } }).equals(canonicalJson({ a: { c: null, d: [1, 2] }, b: 1 }))).toBe(true);
+    expect(() => canonicalJson(NaN)).toThrow();
+    expect(() => canonicalJson({ x: Infinity })).toThrow();
+    expect(() => canonicalJson(undefined)).toThrow(TypeError);
+  });
+});
