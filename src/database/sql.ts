@@ -40,7 +40,7 @@ export function statement(name: string, text: string): Statement {
 }
 
 interface PgQueryable {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
 /** The pg pool behind a DataSource, or the connection of a transaction's EntityManager. */
@@ -51,8 +51,7 @@ async function pgClient(db: Queryable): Promise<PgQueryable> {
   return runner.connect();
 }
 
-/** Runs a named statement; gives its rows (RETURNING rows for writes) and the affected-row count. */
-export async function runStatement<T>(db: Queryable, st: Statement, values: unknown[]): Promise<{ rows: T[]; count: number }> {
-  const result = await (await pgClient(db)).query({ name: st.name, text: st.text, values });
-  return { rows: result.rows as T[], count: result.rowCount ?? 0 };
+/** Runs a named statement; gives its rows (RETURNING rows for writes). */
+export async function runStatement<T>(db: Queryable, st: Statement, values: unknown[]): Promise<T[]> {
+  return (await (await pgClient(db)).query({ name: st.name, text: st.text, values })).rows as T[];
 }

@@ -74,6 +74,17 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
     return { key: found.key, version: found.version };
   };
 
+  /**
+   * A read of one version: `field` computed from its value with its metadata, or, for a deleted or
+   * destroyed version, Vault's 404 that still carries the metadata (and `field` null).
+   */
+  const readLiveVersion = async (ctx: RequestContext, field: 'data' | 'subkeys', fromValue: (value: Record<string, unknown>) => unknown) => {
+    const { key, version } = await pick(ctx);
+    const metadata = versionMetadata(version, key.metadata);
+    if (version.destroyed || isDeleted(version)) return { ...logical({ [field]: null, metadata }), status: 404 };
+    return logical({ [field]: fromValue(decrypt(ctx.mount, ctx.params.path, version)), metadata });
+  };
+
   /** Writes `data` as a new version after the CAS check; returns Vault's write answer. */
   const writeVersion = async (ctx: RequestContext, data: Record<string, unknown>, cas: number | undefined, mustExist: boolean) => {
     const result = await repo.withKey(ctx.mount.uuid, ctx.params.path, !mustExist, async (tx) => {
@@ -206,13 +217,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
     route(
       'data/*path',
       {
-        read: async (ctx) => {
-          const { key, version } = await pick(ctx);
-          const metadata = versionMetadata(version, key.metadata);
-          // Vault: a deleted or destroyed version is a 404 that still carries its metadata.
-          if (version.destroyed || isDeleted(version)) return { ...logical({ data: null, metadata }), status: 404 };
-          return logical({ data: decrypt(ctx.mount, ctx.params.path, version), metadata });
-        },
+        read: (ctx) => readLiveVersion(ctx, 'data', (value) => value),
         update: async (ctx) => {
           const { data, cas } = bodyData(ctx);
           return writeVersion(ctx, data, cas, false);
@@ -248,12 +253,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
     route(
       'subkeys/*path',
       {
-        read: async (ctx) => {
-          const { key, version } = await pick(ctx);
-          const metadata = versionMetadata(version, key.metadata);
-          if (version.destroyed || isDeleted(version)) return { ...logical({ subkeys: null, metadata }), status: 404 };
-          return logical({ subkeys: subkeys(decrypt(ctx.mount, ctx.params.path, version), (ctx.data.depth as number | undefined) ?? 0), metadata });
-        },
+        read: (ctx) => readLiveVersion(ctx, 'subkeys', (value) => subkeys(value, (ctx.data.depth as number | undefined) ?? 0)),
       },
       'The structure of a version with its values replaced by null, to `depth` levels (0: all).',
       { fields: { version: { type: 'int', query: true, description: 'Version (0: latest).' }, depth: { type: 'int', query: true, description: 'Levels to show (0: all).' } } },

@@ -101,11 +101,11 @@ export class KvKeyTransaction {
   ) {}
 
   async versions(): Promise<KvVersion[]> {
-    return (await runStatement<KvVersion>(this.m, SQL.versions, [this.key.id])).rows;
+    return runStatement<KvVersion>(this.m, SQL.versions, [this.key.id]);
   }
 
   async insertVersion(version: number, ciphertext: Buffer, deletionTime: Date | null): Promise<Date> {
-    const { rows } = await runStatement<{ created_at: Date }>(this.m, SQL.insertVersion, [this.key.id, version, ciphertext, deletionTime]);
+    const rows = await runStatement<{ created_at: Date }>(this.m, SQL.insertVersion, [this.key.id, version, ciphertext, deletionTime]);
     return rows[0].created_at;
   }
 
@@ -143,7 +143,7 @@ export class KvV2Repository {
   constructor(private readonly dataSource: DataSource) {}
 
   async config(mountUuid: string): Promise<KvMountConfig> {
-    return toConfig((await runStatement<ConfigRow>(this.dataSource, SQL.config, [mountUuid])).rows[0]);
+    return toConfig((await runStatement<ConfigRow>(this.dataSource, SQL.config, [mountUuid]))[0]);
   }
 
   async setConfig(mountUuid: string, c: KvMountConfig): Promise<void> {
@@ -169,7 +169,7 @@ export class KvV2Repository {
    */
   async readVersion(mountUuid: string, path: string, version: number): Promise<{ key: KvKey; version?: KvVersion } | undefined> {
     type Row = KeyRow & { v_version: number | null; ciphertext: Buffer | null; v_created_at: Date; deletion_time: Date | null; destroyed: boolean };
-    const r = (await runStatement<Row>(this.dataSource, SQL.readVersion, [mountUuid, path, version])).rows[0];
+    const r = (await runStatement<Row>(this.dataSource, SQL.readVersion, [mountUuid, path, version]))[0];
     if (!r) return undefined;
     const found = r.v_version === null ? undefined : { version: r.v_version, ciphertext: r.ciphertext, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
     return { key: toKey(r), version: found };
@@ -181,7 +181,7 @@ export class KvV2Repository {
    */
   async withKey<T>(mountUuid: string, path: string, create: boolean, work: (tx: KvKeyTransaction) => Promise<T>): Promise<T | undefined> {
     return this.dataSource.transaction(async (m) => {
-      const lock = async () => (await runStatement<KeyRow & ConfigRow>(m, SQL.lockKey, [mountUuid, path])).rows[0];
+      const lock = async () => (await runStatement<KeyRow & ConfigRow>(m, SQL.lockKey, [mountUuid, path]))[0];
       // A new version of an existing key (the common write) takes one statement to lock; a new key three.
       let row = await lock();
       if (!row && create) {

@@ -45,7 +45,7 @@ export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async findByHmac(tokenHmac: Buffer): Promise<TokenRow | undefined> {
-    return (await runStatement<TokenRow>(this.dataSource, SQL.findByHmac, [tokenHmac])).rows[0];
+    return (await runStatement<TokenRow>(this.dataSource, SQL.findByHmac, [tokenHmac]))[0];
   }
 
   async findByAccessorHmac(accessorHmac: Buffer): Promise<TokenRow | undefined> {
@@ -74,7 +74,7 @@ export class TokenRepository {
    * none were left.
    */
   async consumeUse(tokenHmac: Buffer): Promise<number | undefined> {
-    return (await runStatement<{ uses_remaining: number }>(this.dataSource, SQL.consumeUse, [tokenHmac])).rows[0]?.uses_remaining;
+    return (await runStatement<{ uses_remaining: number }>(this.dataSource, SQL.consumeUse, [tokenHmac]))[0]?.uses_remaining;
   }
 
   async setExpiry(tokenHmac: Buffer, expiresAt: Date): Promise<void> {
