@@ -7,6 +7,7 @@ import { capabilitiesPaths } from './engines/sys/capabilities.paths';
 import { mountPaths } from './engines/sys/mounts.paths';
 import { policyPaths } from './engines/sys/policy.paths';
 import { sealPaths } from './engines/sys/seal.paths';
+import { auditPaths } from './engines/sys/audit.paths';
 import type { Kernel } from './server';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
@@ -17,6 +18,7 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
     ...policyPaths(kernel.policies),
     ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
     ...mountPaths(kernel.mounts, kernel.policies),
+    ...auditPaths(kernel.audit.broker, kernel.audit.chain, kernel.audit.log),
   ];
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));

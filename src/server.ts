@@ -28,6 +28,11 @@ import { SealService } from './kernel/seal/seal.service';
 import { TokenRepository } from './kernel/token/token.repository';
 import { TokenStore } from './kernel/token/token.store';
 import type { Logger } from './logger';
+import { AuditAddressKeys } from './audit/address-keys';
+import { AuditBroker } from './audit/audit-broker';
+import { AuditDeviceRepository } from './audit/audit-device.repository';
+import { AuditLogRepository } from './audit/audit-log.repository';
+import { AuditChainWriter } from './audit/chain-writer';
 
 export interface Kernel {
   dataSource: DataSource;
@@ -38,10 +43,11 @@ export interface Kernel {
   policies: PolicyStore;
   mounts: MountTable;
   bus: InvalidationBus;
+  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys };
 }
 
 /** Builds the kernel on an open, migrated DataSource. */
-export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, 'maxEncryptionsPerTerm' | 'clusterName' | 'seal'>, log: Logger): Kernel {
+export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, 'maxEncryptionsPerTerm' | 'clusterName' | 'seal' | 'audit'>, log: Logger): Kernel {
   if (config.seal) throw new Error('seal "pkcs11" is not available in this build yet; remove the seal stanza to use Shamir');
   const info = (m: string) => log.info(m);
   const barrierRepository = new BarrierRepository(dataSource);
@@ -74,7 +80,42 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
     // Cached records are dropped after the commit: before it, a node could re-read and re-cache a row about to go.
     if (entry.class === 'auth' && (await tokens.deleteTreesByCreationPath(m, entry.path)) > 0) return () => tokenStore.invalidateAll();
   });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus };
+  const audit = buildAudit(dataSource, config.audit, { barrier, secrets, bus }, log);
+  seal.addLifecycleHook({ afterUnseal: () => audit.start(), beforeSeal: () => audit.stop() });
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, audit: audit.parts };
+}
+
+/**
+ * The audit log: unseal is refused while any append-only guard is missing; the broker (devices,
+ * signing key, chain) runs while unsealed; month keys past retention are destroyed at unseal and daily.
+ */
+function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { barrier: Barrier; secrets: KernelSecretsRepository; bus: InvalidationBus }, log: Logger) {
+  const auditLog = new AuditLogRepository(dataSource);
+  const logger = { info: (m: string) => log.info(m), error: (m: string) => log.error(m) };
+  const chain = new AuditChainWriter(auditLog, { checkpointEntries: config.checkpointEntries, checkpointIntervalSeconds: config.checkpointIntervalSeconds, checkpointFile: config.checkpointFile, log: logger });
+  const addressKeys = new AuditAddressKeys(k.secrets, k.barrier, config.addressKeyRetentionSeconds);
+  const broker = new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets: k.secrets, barrier: k.barrier, chain, addressKeys, fileDir: config.fileDir, bus: k.bus, log: logger });
+  let shredTimer: NodeJS.Timeout | undefined;
+  const shred = () =>
+    addressKeys.shred().then(
+      (months) => months.length && log.info(`audit: destroyed the address keys of ${months.join(', ')} (retention ${config.addressKeyRetentionSeconds}s)`),
+      (e: Error) => log.error(`audit: address key shredding failed: ${e.message}`),
+    );
+  return {
+    parts: { broker, chain, log: auditLog, addressKeys },
+    async start() {
+      const missing = await auditLog.missingGuards();
+      if (missing.length > 0) throw new Error(`the audit log's append-only guards are missing or not ENABLE ALWAYS (${missing.join(', ')}); refusing to unseal`);
+      await broker.start();
+      await shred();
+      shredTimer = setInterval(() => void shred(), 86_400_000);
+      shredTimer.unref();
+    },
+    async stop() {
+      if (shredTimer) clearInterval(shredTimer);
+      await broker.stop();
+    },
+  };
 }
 
 export interface RunningServer {
@@ -112,7 +153,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await kernel.bus.start();
     stopBus = () => kernel.bus.stop();
     registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints }, log);
-    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log });
+    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit });
     http = await createApiServer(pipeline, config.listener, log);
 
     let dev: RunningServer['dev'];

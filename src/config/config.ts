@@ -41,8 +41,25 @@ export interface Pkcs11SealConfig {
   settings: Record<string, string>;
 }
 
+/** The `audit { ... }` block. */
+export interface AuditConfig {
+  /** `file` audit devices may only write inside this directory (never an arbitrary path from the API). */
+  fileDir: string;
+  /** Where signed checkpoints are appended, one JSON line each, for shipping off the machine. */
+  checkpointFile: string;
+  /** A checkpoint after this many new entries... */
+  checkpointEntries: number;
+  /** ...or this many seconds after the last one, whichever comes first (if there are new entries). */
+  checkpointIntervalSeconds: number;
+  /** Per-month keys for source addresses and user agents are destroyed this long after their month ends (crypto-shredding). */
+  addressKeyRetentionSeconds: number;
+  /** Whole monthly partitions older than this are dropped (with a signed prune entry); 0 keeps everything. */
+  retentionSeconds: number;
+}
+
 export interface ServerConfig {
   listener: ListenerConfig;
+  audit: AuditConfig;
   dataDir: string;
   /** Set when PostgreSQL is external; undefined means the embedded server in dataDir. */
   databaseUrl?: string;
@@ -158,6 +175,32 @@ function listenerFrom(body: Doc, listenFlag: string | undefined): ListenerConfig
   };
 }
 
+function duration(body: Doc, key: string, where: string, dflt: number): number {
+  const v = str(body, key, where);
+  if (v === undefined) return dflt;
+  try {
+    return parseDurationSeconds(v);
+  } catch {
+    throw new ConfigError(`${where}.${key}: expected a duration such as "90d", "24h" or "30s"`);
+  }
+}
+
+function auditFrom(doc: Doc, env: NodeJS.ProcessEnv, dataDir: string): AuditConfig {
+  // HCL gives an unlabelled block as a one-element list, JSON as an object.
+  const raw = Array.isArray(doc.audit) ? (doc.audit[0] as unknown) : doc.audit;
+  if (raw !== undefined && (raw === null || typeof raw !== 'object')) throw new ConfigError('audit: expected a block');
+  const body = (raw ?? {}) as Doc;
+  const where = 'audit';
+  return {
+    fileDir: resolve(env.SECRETHUB_AUDIT_FILE_DIR ?? str(body, 'file_dir', where) ?? resolve(dataDir, 'audit')),
+    checkpointFile: resolve(env.SECRETHUB_AUDIT_CHECKPOINT_FILE ?? str(body, 'checkpoint_file', where) ?? resolve(dataDir, 'audit-checkpoints.jsonl')),
+    checkpointEntries: int(body, 'checkpoint_entries', where, 1000),
+    checkpointIntervalSeconds: duration(body, 'checkpoint_interval', where, 10),
+    addressKeyRetentionSeconds: duration(body, 'address_key_retention', where, 90 * 86400),
+    retentionSeconds: duration(body, 'retention', where, 0),
+  };
+}
+
 /** Builds the configuration from a parsed document, the environment and the command-line flags. */
 export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags): ServerConfig {
   const listeners = blocks(doc, 'listener');
@@ -182,9 +225,11 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`log_level "${logLevel}" is not one of debug, info, warn, error`);
 
   const dev = flags.dev === true;
+  const dataDir = resolve(flags.dataDir ?? env.SECRETHUB_DATA_DIR ?? str(doc, 'data_dir', 'config') ?? './data');
   return {
     listener,
-    dataDir: resolve(flags.dataDir ?? env.SECRETHUB_DATA_DIR ?? str(doc, 'data_dir', 'config') ?? './data'),
+    audit: auditFrom(doc, env, dataDir),
+    dataDir,
     databaseUrl: env.DATABASE_URL || fileUrl || undefined,
     seal,
     clusterName: str(doc, 'cluster_name', 'config'),

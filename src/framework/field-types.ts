@@ -52,14 +52,15 @@ export function parseDurationSeconds(input: string | number): number {
   }
   const text = input.trim();
   if (/^\d+$/.test(text)) return Number(text);
-  if (text === '') throw new FieldError('invalid duration ""');
+  if (text === '') throw new FieldError('invalid duration');
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/y;
   let total = 0;
   let index = 0;
   while (index < text.length) {
     re.lastIndex = index;
     const m = re.exec(text);
-    if (!m) throw new FieldError(`invalid duration "${input}"`);
+    // The value is not echoed: a duration field may be sent a secret by mistake (errors reach logs).
+    if (!m) throw new FieldError('invalid duration');
     total += Number(m[1]) * UNIT_SECONDS[m[2]];
     index = re.lastIndex;
   }

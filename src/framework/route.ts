@@ -79,6 +79,8 @@ export interface RouteDefinition {
   /** Decides create vs update for PUT/POST (the ACL needs `create` when nothing exists yet). Without it, writes are updates. */
   existenceCheck?: (ctx: RequestContext) => Promise<boolean>;
   help: string;
+  /** The response's data is left out of audit entries (the audit export: it would copy the log into itself). */
+  auditOmitsResponseData?: boolean;
 }
 
 export interface CompiledRoute {

@@ -16,4 +16,19 @@ export class KernelSecretsRepository {
   async insert(manager: EntityManager, name: string, ciphertext: Buffer): Promise<void> {
     await manager.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2)', [name, ciphertext]);
   }
+
+  /** Inserts unless the name exists (another node got there first); gives the stored ciphertext either way. */
+  async insertIfAbsent(name: string, ciphertext: Buffer): Promise<Buffer> {
+    await this.dataSource.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, ciphertext]);
+    return (await this.get(name)) as Buffer;
+  }
+
+  async namesWithPrefix(prefix: string): Promise<string[]> {
+    const rows: { name: string }[] = await this.dataSource.query("SELECT name FROM kernel_secrets WHERE starts_with(name, $1) ORDER BY name", [prefix]);
+    return rows.map((r) => r.name);
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.dataSource.query('DELETE FROM kernel_secrets WHERE name = $1', [name]);
+  }
 }

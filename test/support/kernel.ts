@@ -1,5 +1,9 @@
 /** A real kernel (barrier, seal, tokens) on a fresh migrated database, for medium tests. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
+import { buildConfig, type AuditConfig } from '../../src/config/config';
 import { createLogger } from '../../src/logger';
 import { registerBackends } from '../../src/backends';
 import { buildKernel, type Kernel } from '../../src/server';
@@ -7,17 +11,21 @@ import { openTestDatabase } from './database';
 
 export interface TestKernel extends Kernel {
   url: string;
+  auditConfig: AuditConfig;
   close(): Promise<void>;
 }
 
-export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string } = {}): Promise<TestKernel> {
+export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string; audit?: Partial<AuditConfig> } = {}): Promise<TestKernel> {
   const db = options.dataSource && options.url ? { dataSource: options.dataSource, url: options.url } : await openTestDatabase();
-  const kernel = buildKernel(db.dataSource, { maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566 }, createLogger('error'));
+  const auditDir = mkdtempSync(join(tmpdir(), 'secrethub-audit-'));
+  const audit: AuditConfig = { ...buildConfig({}, {}, { dataDir: auditDir }).audit, ...options.audit };
+  const kernel = buildKernel(db.dataSource, { maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566, audit }, createLogger('error'));
   registerBackends(kernel, { disableUnauthedRekeyEndpoints: true }, createLogger('error'));
   await kernel.bus.start();
   return {
     ...kernel,
     url: db.url,
+    auditConfig: audit,
     async close() {
       await kernel.seal.seal();
       await kernel.bus.stop();

@@ -14,6 +14,9 @@ import type { PolicyStore } from '../policy/policy.store';
 import type { SealService } from '../seal/seal.service';
 import { MAX_TOKEN_LENGTH, type TokenInfo, type TokenStore } from '../token/token.store';
 import { ipInCidrs } from '../cidr';
+import { AuditFailure, type AuditBroker } from '../../audit/audit-broker';
+import type { AuditAddressKeys } from '../../audit/address-keys';
+import type { AuditOutcome, AuditTrace } from '../../audit/audit-entry';
 import { canonicalPath } from './canonical-path';
 import type { MountTable } from './mount-table';
 
@@ -83,6 +86,28 @@ export interface PipelineDeps {
   policies: PolicyStore;
   listener: ListenerConfig;
   log: Logger;
+  /** Absent: nothing is audited (tests of the pipeline alone). */
+  audit?: { broker: AuditBroker; addressKeys: AuditAddressKeys };
+}
+
+/** What the pipeline knows about a request for its audit entries; `trace` is set once the request is audited. */
+interface AuditState {
+  trace?: AuditTrace;
+  requestLogged: boolean;
+}
+
+/**
+ * Vault does not audit the handlers that work without a token while sealed (init, seal-status,
+ * unseal, health, leader, the share-authorised rekey steps).
+ */
+function audited(route: RouteDefinition, operation: Operation): boolean {
+  return !(route.allowedWhileSealed && authFor(route, operation) === 'none');
+}
+
+function outcomeOf(result: HandlerResult, status: number): AuditOutcome {
+  if (result === null) return { status };
+  if (result.kind === 'raw') return { status, data: result.body && typeof result.body === 'object' ? (result.body as Record<string, unknown>) : undefined };
+  return { status, data: result.data, warnings: result.warnings, auth: result.auth };
 }
 
 interface CompiledRoutes {
@@ -131,9 +156,10 @@ export class RequestPipeline {
   private readonly policies: PolicyStore;
   private readonly listener: ListenerConfig;
   private readonly log: Logger;
+  private readonly audit: PipelineDeps['audit'];
 
   constructor(deps: PipelineDeps) {
-    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log } = deps);
+    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit } = deps);
   }
 
   /** The mount by longest prefix, then the backend's declared route for the rest of the path. */
@@ -149,14 +175,48 @@ export class RequestPipeline {
 
   async handle(req: PipelineRequest): Promise<PipelineResponse> {
     const requestId = randomUUID();
+    const state: AuditState = { requestLogged: false };
     try {
-      return await this.process(req, requestId);
+      return await this.process(req, requestId, state);
     } catch (err) {
-      return this.errorResponse(err, requestId, req);
+      const apiError = this.toApiError(err, requestId, req);
+      // A refused or failed request is audited too (request entry if not yet, then the error).
+      if (state.trace && !(err instanceof AuditFailure) && this.audit?.broker.enabled) {
+        try {
+          if (!state.requestLogged) await this.audit.broker.logRequest(state.trace);
+          await this.audit.broker.logResponse(state.trace, { status: apiError.status, error: apiError.errors.join(', ') || `HTTP ${apiError.status}` });
+        } catch (auditErr) {
+          return this.errorResponse(this.toApiError(auditErr, requestId, req), requestId, req);
+        }
+      }
+      return this.errorResponse(apiError, requestId, req);
     }
   }
 
-  private async process(req: PipelineRequest, requestId: string): Promise<PipelineResponse> {
+  /** Starts the request's audit trace (source address and user agent sealed under the month key). */
+  private async startTrace(state: AuditState, req: PipelineRequest, requestId: string, operation: Operation, path: string, mount: MountEntry | undefined, data: Record<string, unknown>): Promise<void> {
+    if (!this.audit?.broker.enabled) return;
+    const time = new Date();
+    const userAgent = header(req.headers, 'user-agent');
+    state.trace = {
+      requestId,
+      time,
+      operation,
+      path,
+      mount: mount ? { path: mount.path, type: mount.type, accessor: mount.accessor, class: mount.class } : undefined,
+      data,
+      sealedRemoteAddress: await this.audit.addressKeys.seal(req.remoteAddress, time),
+      sealedUserAgent: userAgent ? await this.audit.addressKeys.seal(userAgent, time) : undefined,
+    };
+  }
+
+  private traceToken(state: AuditState, clientTokenValue: string | undefined, info: TokenInfo | undefined): void {
+    if (!state.trace || !info) return;
+    state.trace.clientToken = clientTokenValue;
+    state.trace.token = { accessor: this.tokens.accessorOf(info), displayName: info.displayName, policies: info.policies, tokenType: info.tokenType, ttlSeconds: info.ttlSeconds, issueTime: info.createdAt, meta: info.meta };
+  }
+
+  private async process(req: PipelineRequest, requestId: string, state: AuditState): Promise<PipelineResponse> {
     const q = req.url.indexOf('?');
     const rawPath = q >= 0 ? req.url.slice(0, q) : req.url;
     const query = new URLSearchParams(q >= 0 ? req.url.slice(q + 1) : '');
@@ -171,9 +231,11 @@ export class RequestPipeline {
     const { mount, route, params } = this.resolve(path);
     if (!mount || !route) {
       if (this.seal.isSealed) throw sealedError();
-      const { info: token } = await this.authenticate(req.headers, req.remoteAddress);
+      await this.startTrace(state, req, requestId, operation, path, mount, {});
+      const { token: presented, info: token } = await this.authenticate(req.headers, req.remoteAddress);
+      this.traceToken(state, presented, token);
       // Vault judges the ACL before routing: a token learns a path is unknown only if it may use it.
-      await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token');
+      await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token', state);
       throw mount ? new ApiError(404, ['unsupported path']) : new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
     }
     if (op === 'read' && ['1', 'true'].includes(query.get('help') ?? '')) return this.help(req, requestId, path, mount, route);
@@ -182,13 +244,19 @@ export class RequestPipeline {
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
 
     const body = parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
+    if (audited(route, operation)) {
+      const requestData = operation === 'update' || operation === 'patch' ? body : Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list'));
+      await this.startTrace(state, req, requestId, operation, path, mount, requestData);
+    }
     const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, data: {}, warnings: [], remoteAddress: req.remoteAddress, sudo: false };
     if (route.fields) this.parseDeclaredFields(route, ctx);
     const auth = authFor(route, operation);
     if (auth === 'optional') {
       if (clientToken(req.headers) !== undefined) ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
+      this.traceToken(state, ctx.clientToken, ctx.token);
     } else if (auth !== 'none') {
       ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
+      this.traceToken(state, ctx.clientToken, ctx.token);
       const aclRequest = { path, token: ctx.token, remoteAddress: req.remoteAddress, body };
       let decision: AclDecision & { operation: AclOperation };
       if (operation === 'update' && route.existenceCheck) {
@@ -200,12 +268,19 @@ export class RequestPipeline {
       } else {
         decision = await this.decide({ ...aclRequest, operation }, auth);
       }
+      if (state.trace) state.trace.policy = { allowed: decision.allowed, matched: decision.matched, reason: decision.reason };
       ctx.sudo = this.enforce(decision, path);
       if (!(await this.tokens.use(ctx.token))) throw invalidToken();
     }
+    if (state.trace) {
+      await this.audit?.broker.logRequest(state.trace);
+      state.requestLogged = true;
+    }
     try {
       const result = await handler(ctx);
-      return this.render(result, route, ctx);
+      const response = this.render(result, route, ctx);
+      if (state.trace) await this.audit?.broker.logResponse(state.trace, outcomeOf(route.auditOmitsResponseData ? null : result, response.status));
+      return response;
     } finally {
       if (ctx.token) await this.tokens.revokeIfSpent(ctx.token);
     }
@@ -263,8 +338,10 @@ export class RequestPipeline {
     return decision.sudo === true;
   }
 
-  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<boolean> {
-    return this.enforce(await this.decide(req, auth), req.path);
+  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo', state: AuditState): Promise<boolean> {
+    const decision = await this.decide(req, auth);
+    if (state.trace) state.trace.policy = { allowed: decision.allowed, matched: decision.matched, reason: decision.reason };
+    return this.enforce(decision, req.path);
   }
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {
@@ -293,16 +370,17 @@ export class RequestPipeline {
     return { status: result.status ?? 200, headers, body: ctx.head ? undefined : JSON.stringify(body) };
   }
 
-  private errorResponse(err: unknown, requestId: string, req: PipelineRequest): PipelineResponse {
+  /** The client-facing error; anything unexpected (an audit failure included) is a 500 with the detail only in the server log. */
+  private toApiError(err: unknown, requestId: string, req: PipelineRequest): ApiError {
+    if (err instanceof ApiError) return err;
+    if (err instanceof FieldError) return badRequest(err.message);
+    const e = err as Error;
+    this.log.error(`request ${requestId} ${req.method} /v1/${req.url.split('?')[0]} failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
+    return new ApiError(500, ['internal error']);
+  }
+
+  private errorResponse(apiError: ApiError, requestId: string, req: PipelineRequest): PipelineResponse {
     const headers = { ...JSON_HEADERS, 'x-request-id': requestId };
-    let apiError: ApiError;
-    if (err instanceof ApiError) apiError = err;
-    else if (err instanceof FieldError) apiError = badRequest(err.message);
-    else {
-      const e = err as Error;
-      this.log.error(`request ${requestId} ${req.method} /v1/${req.url.split('?')[0]} failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`);
-      apiError = new ApiError(500, ['internal error']);
-    }
     return { status: apiError.status, headers, body: req.method === 'HEAD' ? undefined : JSON.stringify({ errors: apiError.errors }) };
   }
 }

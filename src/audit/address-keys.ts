@@ -1,0 +1,104 @@
+/**
+ * GDPR: source addresses and user agents in audit entries are encrypted under a key per calendar
+ * month (UTC), kept in the barrier as kernel secret `audit_address_key/YYYY-MM`. Destroying a
+ * month's key (crypto-shredding) makes that month's addresses unreadable for good while the audit
+ * chain, which hashes the ciphertext, still verifies.
+ *
+ * Sealed form: `enc:v1:YYYY-MM:<base64 AES-256-GCM blob>`, bound to its month by the AAD.
+ */
+import { aeadDecrypt, aeadEncrypt } from '../crypto/aead';
+import { randomKey } from '../crypto/random';
+import { zero } from '../crypto/hmac';
+import type { Barrier } from '../kernel/barrier/barrier';
+import { kernelSecretLocation, type KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
+
+const KEY_PREFIX = 'audit_address_key/';
+const SEALED = /^enc:v1:(\d{4}-\d{2}):([A-Za-z0-9+/=]+)$/;
+
+export function monthOf(time: Date): string {
+  return time.toISOString().slice(0, 7);
+}
+
+/** The first instant after the month (UTC). */
+function endOfMonth(month: string): Date {
+  const [y, m] = month.split('-').map(Number);
+  return new Date(Date.UTC(y, m, 1));
+}
+
+const addressLocation = (month: string) => `audit/address/${month}`;
+
+export class AuditAddressKeys {
+  private readonly keys = new Map<string, Buffer>();
+  private readonly pending = new Map<string, Promise<Buffer>>();
+
+  constructor(
+    private readonly secrets: KernelSecretsRepository,
+    private readonly barrier: Barrier,
+    private readonly retentionSeconds: number,
+  ) {}
+
+  private async keyFor(month: string): Promise<Buffer> {
+    const known = this.keys.get(month);
+    if (known) return known;
+    let loading = this.pending.get(month);
+    if (!loading) {
+      loading = this.load(month).finally(() => this.pending.delete(month));
+      this.pending.set(month, loading);
+    }
+    return loading;
+  }
+
+  private async load(month: string): Promise<Buffer> {
+    const name = KEY_PREFIX + month;
+    if (endOfMonth(month).getTime() + this.retentionSeconds * 1000 <= Date.now()) throw new Error(`audit address key ${month} is past retention`);
+    let stored = await this.secrets.get(name);
+    if (!stored) {
+      const fresh = randomKey();
+      stored = await this.secrets.insertIfAbsent(name, await this.barrier.encrypt(kernelSecretLocation(name), fresh));
+      zero(fresh);
+    }
+    const key = this.barrier.decrypt(kernelSecretLocation(name), stored);
+    this.keys.set(month, key);
+    return key;
+  }
+
+  async seal(value: string, time: Date): Promise<string> {
+    const month = monthOf(time);
+    const blob = aeadEncrypt(await this.keyFor(month), 0, Buffer.from(value, 'utf8'), addressLocation(month));
+    return `enc:v1:${month}:${blob.toString('base64')}`;
+  }
+
+  /** The clear value, or undefined once the month's key is destroyed. */
+  async open(sealed: string): Promise<string | undefined> {
+    const m = SEALED.exec(sealed);
+    if (!m) throw new Error('not a sealed audit address');
+    const [, month, blob] = m;
+    let key = this.keys.get(month);
+    if (!key) {
+      const stored = await this.secrets.get(KEY_PREFIX + month);
+      if (!stored) return undefined;
+      key = this.barrier.decrypt(kernelSecretLocation(KEY_PREFIX + month), stored);
+    }
+    return aeadDecrypt(key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8');
+  }
+
+  /** Destroys every month key whose month ended more than the retention period ago; gives the months shredded. */
+  async shred(now = new Date()): Promise<string[]> {
+    const shredded: string[] = [];
+    for (const name of await this.secrets.namesWithPrefix(KEY_PREFIX)) {
+      const month = name.slice(KEY_PREFIX.length);
+      if (endOfMonth(month).getTime() + this.retentionSeconds * 1000 > now.getTime()) continue;
+      await this.secrets.delete(name);
+      const cached = this.keys.get(month);
+      this.keys.delete(month);
+      zero(cached);
+      shredded.push(month);
+    }
+    return shredded;
+  }
+
+  clear(): void {
+    for (const k of this.keys.values()) zero(k);
+    this.keys.clear();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * The audit broker: the enabled devices, and the fail-closed rule the request pipeline relies on.
+ *
+ * Invariants:
+ * - with at least one device enabled, `logRequest`/`logResponse` resolve only if at least one
+ *   device committed its entry, and throw `AuditFailure` otherwise (the pipeline answers 500 and
+ *   sends nothing of the handler's result);
+ * - with no device enabled, requests are not audited (Vault's behaviour);
+ * - each device hashes with its own salt, created at enable time and kept in the barrier; a device
+ *   re-enabled at the same path gets a new salt;
+ * - device failures are logged with the device path and the error message only.
+ */
+import { randomUUID } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { randomKey } from '../crypto/random';
+import { zero } from '../crypto/hmac';
+import { newSigningKey, signingKeyFromDer } from '../crypto/audit-chain';
+import type { Barrier } from '../kernel/barrier/barrier';
+import type { InvalidationBus } from '../kernel/cluster/invalidation-bus';
+import { ApiError, badRequest } from '../kernel/errors';
+import { kernelSecretLocation, type KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
+import type { AuditAddressKeys } from './address-keys';
+import type { AuditChainWriter } from './chain-writer';
+import { saltLocation, type AuditDeviceRepository, type AuditDeviceRow } from './audit-device.repository';
+import { DatabaseAuditDevice, FileAuditDevice, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
+import { requestEntry, responseEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
+import { saltedHasher, type Hasher } from './redaction';
+
+export const AUDIT_SIGNING_KEY_NAME = 'audit_signing_key';
+export const AUDIT_DEVICE_TYPES = ['file', 'database'] as const;
+
+export class AuditFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditFailure';
+  }
+}
+
+interface LoadedDevice {
+  row: AuditDeviceRow;
+  hash: Hasher;
+  device: AuditDevice;
+}
+
+export interface EnableSpec {
+  type: string;
+  description: string;
+  options: Record<string, string>;
+  local: boolean;
+}
+
+export interface AuditBrokerDeps {
+  devices: AuditDeviceRepository;
+  secrets: KernelSecretsRepository;
+  barrier: Barrier;
+  chain: AuditChainWriter;
+  addressKeys: AuditAddressKeys;
+  fileDir: string;
+  bus?: InvalidationBus;
+  log: { info(m: string): void; error(m: string): void };
+}
+
+export class AuditBroker {
+  private loaded = new Map<string, LoadedDevice>();
+  private active = false;
+  private reloading: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: AuditBrokerDeps) {
+    deps.bus?.subscribe((i) => {
+      if (this.active && (i.topic === undefined || i.topic === 'audit')) this.reloading = this.reloading.then(() => this.reload()).catch((e: Error) => deps.log.error(`audit: reload failed: ${e.message}`));
+    });
+  }
+
+  /** True when requests must be audited. */
+  get enabled(): boolean {
+    return this.loaded.size > 0;
+  }
+
+  /** After unseal: the signing key (created once), the chain, then the devices. */
+  async start(): Promise<void> {
+    const { secrets, barrier } = this.deps;
+    let stored = await secrets.get(AUDIT_SIGNING_KEY_NAME);
+    if (!stored) {
+      const der = newSigningKey();
+      stored = await secrets.insertIfAbsent(AUDIT_SIGNING_KEY_NAME, await barrier.encrypt(kernelSecretLocation(AUDIT_SIGNING_KEY_NAME), der));
+      zero(der);
+    }
+    const der = barrier.decrypt(kernelSecretLocation(AUDIT_SIGNING_KEY_NAME), stored);
+    let key: KeyObject;
+    try {
+      key = signingKeyFromDer(der);
+    } finally {
+      zero(der);
+    }
+    await this.deps.chain.start(key);
+    this.active = true;
+    await this.reload();
+  }
+
+  async stop(): Promise<void> {
+    this.active = false;
+    const devices = [...this.loaded.values()];
+    this.loaded = new Map();
+    for (const d of devices) await d.device.close();
+    await this.deps.chain.stop();
+    this.deps.addressKeys.clear();
+  }
+
+  private async open(row: AuditDeviceRow): Promise<AuditDevice> {
+    if (row.type === 'file') return FileAuditDevice.open(this.deps.fileDir, row.options);
+    if (row.type === 'database') return new DatabaseAuditDevice(this.deps.chain);
+    throw badRequest(`unknown audit device type "${row.type}"`);
+  }
+
+  private loadedDevice(row: AuditDeviceRow, device: AuditDevice): LoadedDevice {
+    const salt = this.deps.barrier.decrypt(saltLocation(row.uuid), row.saltCiphertext);
+    return { row, hash: saltedHasher(salt), device };
+  }
+
+  private async reload(): Promise<void> {
+    if (!this.active) return;
+    const next = new Map<string, LoadedDevice>();
+    for (const row of await this.deps.devices.all()) {
+      const current = this.loaded.get(row.path);
+      if (current && current.row.uuid === row.uuid) {
+        next.set(row.path, current);
+        continue;
+      }
+      let device: AuditDevice;
+      try {
+        device = await this.open(row);
+      } catch (err) {
+        // Kept as a failing device: dropping it could leave requests unaudited.
+        const reason = (err as Error).message;
+        this.deps.log.error(`audit device "${row.path}" could not be opened: ${reason}`);
+        device = new UnavailableAuditDevice(reason);
+      }
+      next.set(row.path, this.loadedDevice(row, device));
+    }
+    const old = this.loaded;
+    this.loaded = next;
+    for (const [path, d] of old) if (next.get(path) !== d) await d.device.close();
+  }
+
+  list(): AuditDeviceRow[] {
+    return [...this.loaded.values()].map((d) => d.row);
+  }
+
+  async enable(path: string, spec: EnableSpec): Promise<void> {
+    if (!(AUDIT_DEVICE_TYPES as readonly string[]).includes(spec.type)) throw badRequest(`unknown audit device type "${spec.type}"`);
+    if (spec.type === 'database') {
+      DatabaseAuditDevice.checkOptions(spec.options);
+      if ((await this.deps.devices.all()).some((d) => d.type === 'database')) throw badRequest('a database audit device is already enabled (there is one audit chain)');
+    }
+    const uuid = randomUUID();
+    const salt = randomKey();
+    const row: AuditDeviceRow = { path, uuid, type: spec.type, description: spec.description, options: spec.options, local: spec.local, saltCiphertext: await this.deps.barrier.encrypt(saltLocation(uuid), salt) };
+    zero(salt);
+    const device = await this.open(row);
+    if (!(await this.deps.devices.insert(row))) {
+      await device.close();
+      throw badRequest(`path already in use at ${path}`);
+    }
+    this.loaded.set(path, this.loadedDevice(row, device));
+    await this.deps.bus?.publish('audit');
+  }
+
+  async disable(path: string): Promise<void> {
+    await this.deps.devices.delete(path);
+    const d = this.loaded.get(path);
+    this.loaded.delete(path);
+    await d?.device.close();
+    await this.deps.bus?.publish('audit');
+  }
+
+  /** `sys/audit-hash`: the HMAC a device would write for `input`. */
+  hash(path: string, input: string): string {
+    const d = this.loaded.get(path);
+    if (!d) throw new ApiError(400, [`unknown audit backend ${path}`]);
+    return d.hash(input);
+  }
+
+  async logRequest(trace: AuditTrace): Promise<void> {
+    await this.write('request', trace, (hash) => requestEntry(trace, hash));
+  }
+
+  async logResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
+    const time = new Date();
+    await this.write('response', trace, (hash) => responseEntry(trace, outcome, hash, time));
+  }
+
+  private async write(kind: string, trace: AuditTrace, build: (hash: Hasher) => Record<string, unknown>): Promise<void> {
+    const devices = [...this.loaded.values()];
+    if (devices.length === 0) return;
+    const results = await Promise.allSettled(devices.map((d) => d.device.write(build(d.hash), trace)));
+    let committed = 0;
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') committed++;
+      else this.deps.log.error(`audit device "${devices[i].row.path}" failed to log the ${kind} of ${trace.requestId}: ${(r.reason as Error)?.message ?? String(r.reason)}`);
+    });
+    if (committed === 0) throw new AuditFailure(`no audit backend succeeded in logging the ${kind}`);
+  }
+}

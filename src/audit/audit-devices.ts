@@ -1,0 +1,113 @@
+/**
+ * Audit device types. `file`: one JSON line per entry in Vault's format, to a file inside the
+ * configured audit directory or to stdout. `database`: the hash-chained `audit_logs` table.
+ * A device's write resolves only once the entry is durable as far as the device goes (written to
+ * the file descriptor; committed in PostgreSQL).
+ */
+import { constants } from 'node:fs';
+import { open, realpath, mkdir, type FileHandle } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '../crypto/canonical-json';
+import { ApiError } from '../kernel/errors';
+import type { AuditChainWriter } from './chain-writer';
+import { entryColumns, type AuditEntry, type AuditTrace } from './audit-entry';
+
+export interface AuditDevice {
+  write(entry: AuditEntry, trace: AuditTrace): Promise<void>;
+  close(): Promise<void>;
+}
+
+const badOption = (message: string) => new ApiError(400, [message]);
+
+/** Vault's options, checked strictly: raw logging and unhashed accessors are never allowed. */
+const FILE_OPTIONS = new Set(['file_path', 'path', 'mode', 'format', 'hmac_accessor', 'log_raw', 'elide_list_responses']);
+
+function checkCommonOptions(options: Record<string, string>): void {
+  if (options.log_raw !== undefined && !['false', '0'].includes(options.log_raw)) throw badOption('log_raw is not supported: audit entries never hold raw secrets');
+  if (options.hmac_accessor !== undefined && !['true', '1'].includes(options.hmac_accessor)) throw badOption('hmac_accessor=false is not supported: accessors are always hashed');
+  if (options.format !== undefined && options.format !== 'json') throw badOption('format: only "json" is supported');
+}
+
+/**
+ * Resolves `file_path` inside `dir`: a relative path is taken under it; an absolute one must lie in
+ * it; `..` and symbolic links out of it are refused (the directory is compared after realpath, and
+ * the file is opened with O_NOFOLLOW).
+ */
+export async function resolveAuditFile(dir: string, filePath: string): Promise<string> {
+  if (filePath === '' || filePath.includes('\0')) throw badOption('file_path is required');
+  const target = resolve(dir, filePath);
+  const rel = relative(dir, target);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) throw badOption(`file_path must name a file inside the audit directory ${dir}`);
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  const [realDir, realParent] = [await realpath(dir), await realpath(dirname(target))];
+  if (realParent !== realDir && !realParent.startsWith(realDir + sep)) throw badOption(`file_path must name a file inside the audit directory ${dir}`);
+  return target;
+}
+
+function fileMode(options: Record<string, string>): number {
+  if (options.mode === undefined || options.mode === '') return 0o600;
+  if (!/^0?[0-7]{3}$/.test(options.mode)) throw badOption('mode must be an octal file mode such as 0600');
+  const mode = parseInt(options.mode, 8);
+  // CVE-2025-6000: an audit file must never be executable.
+  if (mode & 0o111) throw badOption('mode must not make the audit file executable');
+  return mode;
+}
+
+export class FileAuditDevice implements AuditDevice {
+  private constructor(private readonly handle: FileHandle | 'stdout') {}
+
+  static async open(dir: string, options: Record<string, string>): Promise<FileAuditDevice> {
+    for (const k of Object.keys(options)) if (!FILE_OPTIONS.has(k)) throw badOption(`unknown option "${k}" for a file audit device`);
+    checkCommonOptions(options);
+    const filePath = options.file_path ?? options.path ?? '';
+    const mode = fileMode(options);
+    if (filePath === 'stdout') return new FileAuditDevice('stdout');
+    const target = await resolveAuditFile(dir, filePath);
+    try {
+      return new FileAuditDevice(await open(target, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, mode));
+    } catch (err) {
+      throw badOption(`sanity check failed; unable to open "${filePath}" for writing: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+
+  async write(entry: AuditEntry): Promise<void> {
+    const line = JSON.stringify(entry) + '\n';
+    if (this.handle === 'stdout') {
+      await new Promise<void>((ok, fail) => process.stdout.write(line, (err) => (err ? fail(err) : ok())));
+      return;
+    }
+    await this.handle.write(line);
+  }
+
+  async close(): Promise<void> {
+    if (this.handle !== 'stdout') await this.handle.close().catch(() => undefined);
+  }
+}
+
+export class DatabaseAuditDevice implements AuditDevice {
+  constructor(private readonly chain: AuditChainWriter) {}
+
+  static checkOptions(options: Record<string, string>): void {
+    for (const k of Object.keys(options)) if (!['format', 'hmac_accessor', 'log_raw'].includes(k)) throw badOption(`unknown option "${k}" for a database audit device`);
+    checkCommonOptions(options);
+  }
+
+  async write(entry: AuditEntry, trace: AuditTrace): Promise<void> {
+    const time = new Date(entry.time as string);
+    await this.chain.append({ bytes: canonicalJson(entry), time, columns: entryColumns(trace, entry, randomUUID()) });
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A configured device that could not be opened at unseal: every write fails, so audit stays fail-closed until it is fixed or disabled. */
+export class UnavailableAuditDevice implements AuditDevice {
+  constructor(private readonly reason: string) {}
+
+  async write(): Promise<void> {
+    throw new Error(`device unavailable: ${this.reason}`);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,158 @@
+/**
+ * Audit entries in Vault's audit format (`type`, `time`, `auth`, `request`, `response`, `error`),
+ * built field by field from an allow-list: nothing reaches an entry unless named here, and every
+ * field that may carry a secret goes through the device's hasher (see redaction.ts). Source
+ * addresses and user agents arrive already sealed under the month's key (address-keys.ts).
+ */
+import { redactData, redactValue, type Hasher } from './redaction';
+
+export interface AuditTokenView {
+  accessor: string;
+  displayName: string;
+  policies: string[];
+  tokenType: string;
+  ttlSeconds: number;
+  issueTime: Date;
+  meta: Record<string, string>;
+}
+
+/** What the pipeline learned about one request, filled in as it goes. */
+export interface AuditTrace {
+  requestId: string;
+  time: Date;
+  operation: string;
+  path: string;
+  mount?: { path: string; type: string; accessor: string; class: string };
+  clientToken?: string;
+  token?: AuditTokenView;
+  /** The request's data: the body for writes, the query parameters otherwise. */
+  data?: Record<string, unknown>;
+  policy?: { allowed: boolean; matched?: string; reason?: string };
+  /** Sealed under the month key (never clear here). */
+  sealedRemoteAddress: string;
+  sealedUserAgent?: string;
+}
+
+export interface AuditOutcome {
+  status: number;
+  data?: Record<string, unknown> | null;
+  warnings?: string[] | null;
+  auth?: Record<string, unknown> | null;
+  error?: string;
+}
+
+export type AuditEntry = Record<string, unknown>;
+
+/** Response `auth` keys that stay clear; every other key (client_token, accessor, metadata...) is hashed. */
+const CLEAR_AUTH_KEYS = new Set(['policies', 'token_policies', 'identity_policies', 'lease_duration', 'renewable', 'entity_id', 'token_type', 'orphan', 'num_uses', 'mfa_requirement']);
+
+function redactAuth(auth: Record<string, unknown>, hash: Hasher): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(auth)) out[k] = CLEAR_AUTH_KEYS.has(k) ? v : redactValue(v, hash);
+  return out;
+}
+
+function authBlock(trace: AuditTrace, hash: Hasher): Record<string, unknown> | undefined {
+  const t = trace.token;
+  if (!t) return trace.policy ? { policy_results: { allowed: trace.policy.allowed } } : undefined;
+  return {
+    client_token: trace.clientToken ? hash(trace.clientToken) : undefined,
+    accessor: t.accessor ? hash(t.accessor) : undefined,
+    display_name: t.displayName,
+    policies: t.policies,
+    token_policies: t.policies,
+    metadata: Object.keys(t.meta).length ? redactValue(t.meta, hash) : undefined,
+    token_type: t.tokenType,
+    token_ttl: t.ttlSeconds,
+    token_issue_time: t.issueTime.toISOString(),
+    policy_results: trace.policy ? { allowed: trace.policy.allowed, ...(trace.policy.matched ? { matched_path: trace.policy.matched } : {}) } : undefined,
+  };
+}
+
+function requestBlock(trace: AuditTrace, hash: Hasher): Record<string, unknown> {
+  return {
+    id: trace.requestId,
+    operation: trace.operation,
+    mount_point: trace.mount?.path,
+    mount_type: trace.mount?.type,
+    mount_accessor: trace.mount?.accessor,
+    mount_class: trace.mount?.class,
+    client_token: trace.clientToken ? hash(trace.clientToken) : undefined,
+    client_token_accessor: trace.token?.accessor ? hash(trace.token.accessor) : undefined,
+    namespace: { id: 'root' },
+    path: trace.path,
+    data: redactData(trace.data && Object.keys(trace.data).length ? trace.data : undefined, hash),
+    remote_address: trace.sealedRemoteAddress,
+    headers: trace.sealedUserAgent ? { 'user-agent': [trace.sealedUserAgent] } : undefined,
+  };
+}
+
+/** Drops undefined fields so the canonical bytes are stable. */
+function compact(entry: Record<string, unknown>): AuditEntry {
+  return JSON.parse(JSON.stringify(entry)) as AuditEntry;
+}
+
+export function requestEntry(trace: AuditTrace, hash: Hasher): AuditEntry {
+  return compact({
+    time: trace.time.toISOString(),
+    type: 'request',
+    auth: authBlock(trace, hash),
+    request: requestBlock(trace, hash),
+    error: trace.policy && !trace.policy.allowed ? 'permission denied' : undefined,
+  });
+}
+
+export function responseEntry(trace: AuditTrace, outcome: AuditOutcome, hash: Hasher, time: Date): AuditEntry {
+  return compact({
+    time: time.toISOString(),
+    type: 'response',
+    auth: authBlock(trace, hash),
+    request: requestBlock(trace, hash),
+    response: {
+      mount_point: trace.mount?.path,
+      mount_type: trace.mount?.type,
+      mount_accessor: trace.mount?.accessor,
+      status_code: outcome.status,
+      data: redactData(outcome.data ?? undefined, hash),
+      warnings: outcome.warnings ?? undefined,
+      auth: outcome.auth ? redactAuth(outcome.auth, hash) : undefined,
+    },
+    error: outcome.error,
+  });
+}
+
+/** The queryable projection stored next to the hashed bytes in `audit_logs` (all clear or already hashed). */
+export interface AuditColumns {
+  eventId: string;
+  eventType: string;
+  actorType: string | null;
+  actorId: string | null;
+  actorName: string | null;
+  secretPath: string | null;
+  secretMount: string | null;
+  operation: string | null;
+  accessGranted: boolean | null;
+  policyMatched: string | null;
+  denialReason: string | null;
+  sourceIp: string | null;
+  correlationId: string | null;
+}
+
+export function entryColumns(trace: AuditTrace, entry: AuditEntry, eventId: string): AuditColumns {
+  const auth = entry.auth as Record<string, unknown> | undefined;
+  return {
+    eventId,
+    eventType: String(entry.type),
+    actorType: trace.token ? 'token' : null,
+    actorId: (auth?.accessor as string | undefined) ?? null,
+    actorName: trace.token?.displayName ?? null,
+    secretPath: trace.path,
+    secretMount: trace.mount?.path ?? null,
+    operation: trace.operation,
+    accessGranted: trace.policy ? trace.policy.allowed : null,
+    policyMatched: trace.policy?.matched ?? null,
+    denialReason: trace.policy && !trace.policy.allowed ? (trace.policy.reason ?? 'permission denied') : null,
+    sourceIp: trace.sealedRemoteAddress,
+    correlationId: trace.requestId,
+  };
+}

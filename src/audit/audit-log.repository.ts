@@ -1,0 +1,202 @@
+/**
+ * SQL for the audit log: the chain head, monthly partitions, the append-only guards, batched appends
+ * and checkpoints. The append is one statement, so it is one transaction: the UPDATE of the head row
+ * takes its lock and succeeds only if the head is still where the writer computed from, and the
+ * INSERT adds the batch only if it did. A writer that lost the race inserts nothing and retries from
+ * the new head; sequence numbers are therefore gap-free and unique without a sequence object.
+ */
+import type { DataSource } from 'typeorm';
+import { runStatement, statement } from '../database/sql';
+import type { AuditColumns } from './audit-entry';
+
+export interface ChainHead {
+  logId: Buffer;
+  sequence: number;
+  chainHash: Buffer;
+  frontier: Buffer[];
+}
+
+export interface AuditRow extends AuditColumns {
+  sequence: number;
+  timestamp: Date;
+  previousHash: Buffer;
+  currentHash: Buffer;
+  signature: Buffer | null;
+  entryBytes: Buffer;
+  eventData: string;
+}
+
+export interface CheckpointRow {
+  treeSize: number;
+  rootHash: Buffer;
+  chainHash: Buffer;
+  previousTreeSize: number;
+  leaves: Buffer;
+  signedAt: Date;
+  signature: Buffer;
+}
+
+export interface ExportedRow {
+  sequence: number;
+  timestamp: Date;
+  entryBytes: Buffer;
+  previousHash: Buffer;
+  currentHash: Buffer;
+}
+
+/** The guard triggers every audit table and partition must carry, enabled ALWAYS. */
+export const GUARD_TRIGGERS = ['audit_no_change', 'audit_no_truncate'];
+
+const SQL = {
+  append: statement(
+    'audit-append',
+    `WITH head AS (
+       UPDATE audit_chain_head SET sequence_number = $2, chain_hash = $3, frontier = $4, updated_at = now()
+       WHERE id = 1 AND sequence_number = $1 RETURNING 1),
+     ins AS (
+       INSERT INTO audit_logs (sequence_number, "timestamp", event_id, event_type, actor_type, actor_id, actor_name, secret_path,
+         secret_mount, operation, access_granted, policy_matched, denial_reason, source_ip, correlation_id, previous_hash,
+         current_hash, signature, entry_bytes, event_data)
+       SELECT u.* FROM unnest($5::bigint[], $6::timestamptz[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+         $13::text[], $14::text[], $15::boolean[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bytea[], $21::bytea[],
+         $22::bytea[], $23::bytea[], $24::jsonb[]) AS u
+       WHERE EXISTS (SELECT 1 FROM head)
+       RETURNING 1)
+     SELECT count(*)::int AS n FROM ins`,
+  ),
+};
+
+/** `audit_logs_y2026m11` for November 2026. */
+export function partitionName(month: string): string {
+  return `audit_logs_y${month.slice(0, 4)}m${month.slice(5, 7)}`;
+}
+
+function monthBounds(month: string): [string, string] {
+  const [y, m] = month.split('-').map(Number);
+  const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
+  return [`${month}-01T00:00:00Z`, `${next}-01T00:00:00Z`];
+}
+
+export class AuditLogRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async head(): Promise<ChainHead> {
+    const rows: { log_id: Buffer; sequence_number: string; chain_hash: Buffer; frontier: Buffer[] }[] = await this.dataSource.query(
+      'SELECT log_id, sequence_number, chain_hash, frontier FROM audit_chain_head WHERE id = 1',
+    );
+    if (!rows[0]) throw new Error('audit_chain_head row is missing');
+    return { logId: rows[0].log_id, sequence: Number(rows[0].sequence_number), chainHash: rows[0].chain_hash, frontier: rows[0].frontier };
+  }
+
+  /** Appends `rows` if the head is still at `expectedSequence`; false when another writer moved it. */
+  async append(expectedSequence: number, next: Omit<ChainHead, 'logId'>, rows: AuditRow[]): Promise<boolean> {
+    const col = <K extends keyof AuditRow>(k: K) => rows.map((r) => r[k]);
+    const result = await runStatement<{ n: number }>(this.dataSource, SQL.append, [
+      expectedSequence,
+      next.sequence,
+      next.chainHash,
+      next.frontier,
+      col('sequence'),
+      col('timestamp'),
+      col('eventId'),
+      col('eventType'),
+      col('actorType'),
+      col('actorId'),
+      col('actorName'),
+      col('secretPath'),
+      col('secretMount'),
+      col('operation'),
+      col('accessGranted'),
+      col('policyMatched'),
+      col('denialReason'),
+      col('sourceIp'),
+      col('correlationId'),
+      col('previousHash'),
+      col('currentHash'),
+      col('signature'),
+      col('entryBytes'),
+      col('eventData'),
+    ]);
+    if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
+    return result[0].n === rows.length;
+  }
+
+  async partitions(): Promise<string[]> {
+    const rows: { name: string }[] = await this.dataSource.query(
+      "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass ORDER BY c.relname",
+    );
+    return rows.map((r) => r.name);
+  }
+
+  /** Creates the month's partition with its TRUNCATE guard (row guards are cloned from the parent). Idempotent across nodes. */
+  async ensurePartition(month: string): Promise<void> {
+    const name = partitionName(month);
+    const [from, to] = monthBounds(month);
+    await this.dataSource.transaction(async (m) => {
+      await m.query("SELECT pg_advisory_xact_lock(hashtext('secrethub.audit_partitions'))");
+      const exists: unknown[] = await m.query('SELECT 1 FROM pg_class WHERE relname = $1', [name]);
+      if (exists.length > 0) return;
+      await m.query(`CREATE TABLE ${name} PARTITION OF audit_logs FOR VALUES FROM ('${from}') TO ('${to}')`);
+      await m.query(`CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON ${name} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`);
+      await m.query(`ALTER TABLE ${name} ENABLE ALWAYS TRIGGER audit_no_truncate`);
+      await m.query(`ALTER TABLE ${name} ENABLE ALWAYS TRIGGER audit_no_change`);
+    });
+  }
+
+  /** Every missing or not-ALWAYS guard, as `table.trigger`; empty when the log is protected. */
+  async missingGuards(): Promise<string[]> {
+    const tables = ['audit_logs', 'audit_checkpoints', ...(await this.partitions())];
+    const rows: { rel: string; tgname: string; tgenabled: string }[] = await this.dataSource.query(
+      'SELECT c.relname AS rel, t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname = ANY($1)',
+      [tables],
+    );
+    const missing: string[] = [];
+    for (const table of tables) {
+      for (const trigger of GUARD_TRIGGERS) {
+        const row = rows.find((r) => r.rel === table && r.tgname === trigger);
+        if (!row || row.tgenabled !== 'A') missing.push(`${table}.${trigger}${row ? ` (enabled=${row.tgenabled})` : ''}`);
+      }
+    }
+    return missing;
+  }
+
+  async insertCheckpoint(c: CheckpointRow): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO audit_checkpoints (tree_size, root_hash, chain_hash, previous_tree_size, leaves, signed_at, signature)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tree_size) DO NOTHING`,
+      [c.treeSize, c.rootHash, c.chainHash, c.previousTreeSize, c.leaves, c.signedAt, c.signature],
+    );
+  }
+
+  async lastCheckpoint(): Promise<CheckpointRow | undefined> {
+    return (await this.checkpoints(1, true))[0];
+  }
+
+  /** Checkpoints in ascending tree size (or the last `limit` when `latest`). */
+  async checkpoints(limit = 10_000, latest = false): Promise<CheckpointRow[]> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT * FROM (SELECT tree_size, root_hash, chain_hash, previous_tree_size, leaves, signed_at, signature FROM audit_checkpoints
+         ORDER BY tree_size ${latest ? 'DESC' : 'ASC'} LIMIT $1) c ORDER BY tree_size`,
+      [limit],
+    );
+    return rows.map((r) => ({
+      treeSize: Number(r.tree_size),
+      rootHash: r.root_hash as Buffer,
+      chainHash: r.chain_hash as Buffer,
+      previousTreeSize: Number(r.previous_tree_size),
+      leaves: r.leaves as Buffer,
+      signedAt: r.signed_at as Date,
+      signature: r.signature as Buffer,
+    }));
+  }
+
+  /** Leaf inputs of entries after `afterSequence` up to `throughSequence`, in order. */
+  async entries(afterSequence: number, limit: number, throughSequence = Number.MAX_SAFE_INTEGER): Promise<ExportedRow[]> {
+    const rows: { sequence_number: string; timestamp: Date; entry_bytes: Buffer; previous_hash: Buffer; current_hash: Buffer }[] = await this.dataSource.query(
+      `SELECT sequence_number, "timestamp", entry_bytes, previous_hash, current_hash FROM audit_logs
+        WHERE sequence_number > $1 AND sequence_number <= $3 ORDER BY sequence_number LIMIT $2`,
+      [afterSequence, limit, throughSequence],
+    );
+    return rows.map((r) => ({ sequence: Number(r.sequence_number), timestamp: r.timestamp, entryBytes: r.entry_bytes, previousHash: r.previous_hash, currentHash: r.current_hash }));
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Writing an audit export (secrethub-audit-export-v1, JSON lines): a header, the entry lines as
+ * `sys/audit-log/export` serves them, then the checkpoint lines as `sys/audit-log/checkpoints`
+ * serves them (the same lines as the checkpoint file). `verify.ts` reads it back.
+ */
+export const EXPORT_FORMAT = 'secrethub-audit-export-v1';
+
+export interface ExportPage {
+  log_id: string;
+  head_sequence: number;
+  entries: ({ sequence_number: number } & Record<string, unknown>)[];
+}
+
+/**
+ * Pulls every page through `fetchPage(after)` and gives the export text; `progress` is told how
+ * many entries are written out of the head's count.
+ */
+export async function buildExport(
+  fetchPage: (after: number) => Promise<ExportPage>,
+  fetchCheckpoints: () => Promise<Record<string, unknown>[]>,
+  progress: (done: number, total: number) => void = () => undefined,
+): Promise<string> {
+  // Checkpoints first: every checkpoint then covers entries the pages below will include.
+  const checkpoints = await fetchCheckpoints();
+  const lines: string[] = [];
+  let after = 0;
+  let logId: string | undefined;
+  for (;;) {
+    const page = await fetchPage(after);
+    logId ??= page.log_id;
+    for (const e of page.entries) lines.push(JSON.stringify(e));
+    if (page.entries.length === 0) break;
+    after = page.entries[page.entries.length - 1].sequence_number;
+    progress(after, Math.max(after, page.head_sequence));
+    if (after >= page.head_sequence) break;
+  }
+  const header = JSON.stringify({ kind: 'header', format: EXPORT_FORMAT, log_id: logId ?? '' });
+  return [header, ...lines, ...checkpoints.map((c) => JSON.stringify(c))].join('\n') + '\n';
+}

@@ -1,0 +1,40 @@
+/**
+ * Redaction of audit entries by allow-list: an entry is built only from fields named in
+ * audit-entry.ts; of those, the ones that may hold secrets (request and response data, tokens,
+ * accessors, metadata values, wrapping tokens) pass through `redactValue`, which replaces every
+ * string and number with its salted HMAC. Map keys, booleans and null stay clear. Numbers are hashed
+ * too (Vault leaves them clear): a secret may be a number, and an allow-list leaks nothing by default.
+ */
+import { hmacSha256 } from '../crypto/hmac';
+
+export const HMAC_PREFIX = 'hmac-sha256:';
+
+export type Hasher = (value: string) => string;
+
+/** `hmac-sha256:<hex>` of a value under a device's salt (what `sys/audit-hash/:path` returns). */
+export function saltedHasher(salt: Buffer): Hasher {
+  return (value) => HMAC_PREFIX + hmacSha256(salt, value).toString('hex');
+}
+
+/** A deep copy of `value` with every string and number replaced by its HMAC. */
+export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
+  // Request bodies are depth-limited before parsing; handler output is ours. Beyond this, hide all.
+  if (depth > 512) return hash(JSON.stringify(value) ?? '');
+  if (typeof value === 'string') return hash(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return hash(String(value));
+  if (value === null || typeof value === 'boolean' || value === undefined) return value ?? null;
+  if (Buffer.isBuffer(value)) return hash(value.toString('base64'));
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, hash, depth + 1));
+  if (value instanceof Date) return hash(value.toISOString());
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = redactValue(v, hash, depth + 1);
+    return out;
+  }
+  return hash(String(value));
+}
+
+/** Redacts a data map; an absent map stays absent. */
+export function redactData(data: Record<string, unknown> | null | undefined, hash: Hasher): Record<string, unknown> | undefined {
+  return data ? (redactValue(data, hash) as Record<string, unknown>) : undefined;
+}

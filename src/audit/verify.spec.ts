@@ -1,0 +1,221 @@
+import { randomBytes, type KeyObject } from 'node:crypto';
+import fc from 'fast-check';
+import { chainHash, genesisHash, leafHash, newSigningKey, publicKeyPem, signCheckpoint, signingKeyFromDer } from '../crypto/audit-chain';
+import { rootOf } from '../crypto/merkle';
+import { verifyAuditExport, type VerifyInput } from './verify';
+
+type Line = Record<string, unknown>;
+
+const key = signingKeyFromDer(newSigningKey());
+const pem = publicKeyPem(key);
+const logId = randomBytes(16).toString('hex');
+const header: Line = { kind: 'header', format: 'secrethub-audit-export-v1', log_id: logId };
+
+const entryBytes = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => Buffer.from(JSON.stringify({ n: i + 1, path: 'secret/data/x' })));
+
+/** Entry lines for `bytes` (sequence i+1), every link and hash computed as the server would. */
+function entryLines(bytes: readonly Buffer[], id = logId): Line[] {
+  let prev = genesisHash(Buffer.from(id, 'hex'));
+  return bytes.map((b, i) => {
+    const current = chainHash(i + 1, prev, leafHash(b));
+    const line = {
+      kind: 'entry',
+      sequence_number: i + 1,
+      timestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(),
+      entry: b.toString('base64'),
+      previous_hash: prev.toString('hex'),
+      current_hash: current.toString('hex'),
+    };
+    prev = current;
+    return line;
+  });
+}
+
+/** A checkpoint line over entries 1..size of `bytes`, carrying the leaves of previous+1..size. */
+function checkpointLine(bytes: readonly Buffer[], size: number, previous: number, opts: { signer?: KeyObject; id?: string; time?: string } = {}): Line {
+  const id = opts.id ?? logId;
+  const leaves = bytes.slice(0, size).map((b) => leafHash(b));
+  const lines = entryLines(bytes.slice(0, size), id);
+  const cp = signCheckpoint(
+    {
+      logId: id,
+      treeSize: size,
+      root: rootOf(leaves).toString('base64'),
+      chainHash: size === 0 ? genesisHash(Buffer.from(id, 'hex')).toString('hex') : (lines[size - 1].current_hash as string),
+      time: opts.time ?? '2025-01-02T00:00:00.000Z',
+    },
+    opts.signer ?? key,
+  );
+  return {
+    kind: 'checkpoint',
+    log_id: cp.logId,
+    tree_size: cp.treeSize,
+    root: cp.root,
+    chain_hash: cp.chainHash,
+    time: cp.time,
+    signature: cp.signature,
+    previous_tree_size: previous,
+    leaves: Buffer.concat(leaves.slice(previous)).toString('base64'),
+  };
+}
+
+const text = (lines: readonly Line[]): string => lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+const withoutLeaves = ({ leaves: _l, previous_tree_size: _p, ...rest }: Line): Line => rest;
+
+const original = entryBytes(10);
+const checkpoints = [checkpointLine(original, 4, 0), checkpointLine(original, 10, 4)];
+const goodLines = [header, ...entryLines(original), ...checkpoints];
+
+const verify = (lines: readonly Line[], extra: Partial<VerifyInput> = {}) => verifyAuditExport({ exportText: text(lines), publicKeyPem: pem, ...extra });
+
+/** The same log with entry 6 replaced and every later link and hash recomputed consistently. */
+const rewritten = original.map((b, i) => (i === 5 ? Buffer.from(JSON.stringify({ n: 6, path: 'secret/data/evil' })) : b));
+
+describe('verifyAuditExport', () => {
+  it('accepts an untouched export and counts its checkpoints', () => {
+    expect(verify(goodLines)).toEqual({ ok: true, entries: 10, firstSequence: 1, lastSequence: 10, checkpointsVerified: 2 });
+  });
+
+  it('accepts CRLF line ends, blank lines and checkpoints repeated in the trusted file (counted once)', () => {
+    const crlf = goodLines.map((l) => JSON.stringify(l)).join('\r\n\r\n');
+    const r = verifyAuditExport({ exportText: crlf, publicKeyPem: pem, trustedCheckpointsText: text([checkpoints[1], withoutLeaves(checkpoints[0])]) });
+    expect(r).toMatchObject({ ok: true, checkpointsVerified: 2 });
+  });
+
+  it('reports a modified entry at its sequence', () => {
+    const lines = [header, ...entryLines(original), ...checkpoints];
+    lines[7] = { ...lines[7], entry: Buffer.from(JSON.stringify({ n: 7, path: 'secret/data/y' })).toString('base64') };
+    expect(verify(lines)).toMatchObject({ ok: false, problem: { sequence: 7, reason: expect.stringMatching(/^entry modified: hash mismatch/) } });
+  });
+
+  it('reports a deleted entry at the missing sequence', () => {
+    const lines = goodLines.filter((l) => l.sequence_number !== 5);
+    expect(verify(lines).problem).toEqual({ sequence: 5, reason: expect.stringMatching(/^missing entry: sequence 5 is absent/) });
+  });
+
+  it('reports swapped entries at the first displaced sequence', () => {
+    const lines = [...goodLines];
+    [lines[4], lines[5]] = [lines[5], lines[4]];
+    expect(verify(lines).problem).toEqual({ sequence: 4, reason: expect.stringMatching(/^out of order: found 5 where 4 expected/) });
+  });
+
+  it('reports a duplicated entry at the sequence it displaces', () => {
+    const lines = [...goodLines];
+    lines.splice(4, 0, lines[3]);
+    expect(verify(lines).problem).toEqual({ sequence: 4, reason: expect.stringMatching(/^out of order: found 3 where 4 expected/) });
+  });
+
+  it('reports a previous_hash that does not link, even when current_hash was left alone', () => {
+    const lines = [...goodLines];
+    lines[5] = { ...lines[5], previous_hash: 'ab'.repeat(32) };
+    expect(verify(lines).problem).toEqual({ sequence: 5, reason: 'previous_hash does not link to entry 4' });
+  });
+
+  it('reports tail truncation below a checkpoint in the export', () => {
+    const lines = [header, ...entryLines(original).slice(0, 8), ...checkpoints];
+    expect(verify(lines).problem).toEqual({ sequence: 9, reason: expect.stringContaining('covers tree size 10 but the export ends at sequence 8') });
+  });
+
+  it('reports tail truncation below a checkpoint kept only in the trusted file', () => {
+    const lines = [header, ...entryLines(original).slice(0, 8)];
+    const r = verify(lines, { trustedCheckpointsText: text([withoutLeaves(checkpoints[1])]) });
+    expect(r).toMatchObject({ ok: false, entries: 8, lastSequence: 8, problem: { sequence: 9, reason: expect.stringMatching(/^truncated/) } });
+    expect(verify(lines)).toMatchObject({ ok: true });
+  });
+
+  it('pinpoints a rewrite with recomputed hashes from the checkpoints’ leaves', () => {
+    const lines = [header, ...entryLines(rewritten), ...checkpoints];
+    expect(verify(lines)).toMatchObject({
+      ok: false,
+      checkpointsVerified: 1,
+      problem: { sequence: 6, reason: 'entry 6 differs from the one signed in checkpoint at tree size 10' },
+    });
+    // The same with the genuine checkpoints only in the auditor's file.
+    expect(verify([header, ...entryLines(rewritten)], { trustedCheckpointsText: text(checkpoints) }).problem?.sequence).toBe(6);
+  });
+
+  it('bounds a rewrite to a range when only the last checkpoint’s leaves are available', () => {
+    const lines = [header, ...entryLines(rewritten), withoutLeaves(checkpoints[0]), checkpoints[1]];
+    expect(verify(lines).problem).toEqual({ sequence: 5, reason: expect.stringContaining('the rewrite lies in the range 5..10') });
+  });
+
+  it('does not trust the unsigned previous_tree_size to bound a rewrite', () => {
+    const lines = [header, ...entryLines(rewritten), checkpoints[1]];
+    expect(verify(lines).problem).toEqual({ sequence: 1, reason: expect.stringContaining('range 1..10') });
+  });
+
+  it('pinpoints a rewrite below the end of a truncated export', () => {
+    const lines = [header, ...entryLines(rewritten).slice(0, 8), ...checkpoints];
+    expect(verify(lines).problem?.sequence).toBe(6);
+  });
+
+  it('reports a rewrite ahead of a later broken link (the lowest bad sequence wins)', () => {
+    const lines = [header, ...entryLines(rewritten), ...checkpoints];
+    lines[9] = { ...lines[9], previous_hash: '00'.repeat(32) };
+    expect(verify(lines).problem).toEqual({ sequence: 6, reason: 'entry 6 differs from the one signed in checkpoint at tree size 10' });
+  });
+
+  it('rejects a checkpoint signed by another key', () => {
+    const other = signingKeyFromDer(newSigningKey());
+    const lines = [header, ...entryLines(original), checkpoints[0], checkpointLine(original, 10, 4, { signer: other })];
+    expect(verify(lines)).toMatchObject({ checkpointsVerified: 1, problem: { sequence: 10, reason: expect.stringMatching(/^checkpoint signature invalid/) } });
+  });
+
+  it('rejects a checkpoint for another log', () => {
+    const otherId = randomBytes(16).toString('hex');
+    const lines = [header, ...entryLines(original), checkpointLine(original, 10, 0, { id: otherId })];
+    expect(verify(lines).problem).toEqual({ sequence: 10, reason: `checkpoint at tree size 10 is for log ${otherId}, not ${logId}` });
+  });
+
+  it('rejects entries chained from another log’s genesis', () => {
+    const lines = [header, ...entryLines(original, randomBytes(16).toString('hex'))];
+    expect(verify(lines).problem).toEqual({ sequence: 1, reason: 'previous_hash of entry 1 is not the genesis hash of this log' });
+  });
+
+  it('reports two signed checkpoints that disagree at one tree size', () => {
+    const forked = checkpointLine(rewritten, 10, 0, { time: '2025-01-03T00:00:00.000Z' });
+    const r = verify(goodLines, { trustedCheckpointsText: text([forked]) });
+    expect(r).toMatchObject({ ok: false, problem: { sequence: 10, reason: expect.stringMatching(/^two signed checkpoints disagree at tree size 10/) } });
+  });
+
+  it('reports malformed input without throwing', () => {
+    const cases: [string, number, RegExp][] = [
+      ['', 0, /^missing header/],
+      [text(goodLines.slice(1)), 0, /^missing header/],
+      [text([{ ...header, format: 'v0' }, ...goodLines.slice(1)]), 0, /^unsupported export format/],
+      [text([{ ...header, log_id: 'xyz' }]), 0, /log_id is not hex/],
+      [text(goodLines).replace(/\n/, '\n{not json\n'), 0, /^export line 2 is not valid JSON/],
+      [text(goodLines.map((l) => (l.sequence_number === 3 ? { ...l, current_hash: 'zz'.repeat(32) } : l))), 3, /^export line 4: current_hash is not a 32-byte hex hash/],
+      [text(goodLines.map((l) => (l.sequence_number === 2 ? { ...l, entry: '***' } : l))), 2, /entry is not valid base64/],
+      [text(goodLines.map((l) => (l.tree_size === 10 ? { ...l, leaves: 'AAAA' } : l))), 10, /leaves holds 3 bytes/],
+      [text([...goodLines, { kind: 'footer' }]), 0, /unexpected kind "footer"/],
+    ];
+    for (const [exportText, sequence, reason] of cases) {
+      expect(verifyAuditExport({ exportText, publicKeyPem: pem })).toMatchObject({ ok: false, problem: { sequence, reason: expect.stringMatching(reason) } });
+    }
+    expect(verify(goodLines, { trustedCheckpointsText: '[1]' }).problem).toEqual({ sequence: 0, reason: 'trusted checkpoint line 1 is not a JSON object' });
+    expect(verify(goodLines, { publicKeyPem: 'nonsense' }).problem).toMatchObject({ sequence: 0, reason: expect.stringMatching(/public key/) });
+  });
+
+  it('finds a single flipped byte in any entry at exactly that sequence', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 10 }), fc.nat(), fc.integer({ min: 1, max: 255 }), (seq, pos, mask) => {
+        const lines = [header, ...entryLines(original), ...checkpoints];
+        const bytes = Buffer.from(original[seq - 1]);
+        bytes[pos % bytes.length] ^= mask;
+        lines[seq] = { ...lines[seq], entry: bytes.toString('base64') };
+        const r = verify(lines);
+        return !r.ok && r.problem?.sequence === seq;
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('verifies a long export with many checkpoints', () => {
+    const many = entryBytes(5000);
+    const cps = Array.from({ length: 50 }, (_, i) => checkpointLine(many, (i + 1) * 100, i * 100));
+    const r = verify([header, ...entryLines(many), ...cps]);
+    expect(r).toEqual({ ok: true, entries: 5000, firstSequence: 1, lastSequence: 5000, checkpointsVerified: 50 });
+  });
+});
+

@@ -1,0 +1,398 @@
+/**
+ * Offline verifier for an audit export (secrethub-audit-export-v1, JSON lines), against a pinned
+ * Ed25519 public key and optionally checkpoints the auditor kept elsewhere. Pure: the caller passes
+ * the texts in, nothing here reads files or the database.
+ *
+ * Invariants established for an ok report:
+ *   - entries carry sequences 1..n, each exactly once and in order;
+ *   - each previous_hash is the chain hash of the entry before (genesis for entry 1) and each
+ *     current_hash is chainHash(seq, previous, leafHash(entry));
+ *   - every checkpoint (export and trusted file) is signed by the pinned key for this log, no two
+ *     disagree at a tree size, and each tree size T is covered by the export with the Merkle root
+ *     and chain hash over entries 1..T equal to the signed ones.
+ * A failed report names the lowest sequence at which one of these breaks.
+ */
+import {
+  chainHash,
+  frontierAppend,
+  frontierRoot,
+  genesisHash,
+  HASH_BYTES,
+  leafHash,
+  publicKeyFromPem,
+  verifyCheckpoint,
+  type Checkpoint,
+} from '../crypto/audit-chain';
+import { EXPORT_FORMAT } from './export-format';
+import type { KeyObject } from 'node:crypto';
+
+
+export interface VerifyInput {
+  exportText: string;
+  publicKeyPem: string;
+  trustedCheckpointsText?: string;
+}
+
+export interface VerifyProblem {
+  sequence: number;
+  reason: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  /** Entry lines in the export (those read before a malformed line, if any). */
+  entries: number;
+  /** Sequence numbers of the first and last entry lines, in file order. */
+  firstSequence: number | null;
+  lastSequence: number | null;
+  /** Distinct checkpoints whose signature verified and whose root and chain hash the export reproduces. */
+  checkpointsVerified: number;
+  problem?: VerifyProblem;
+}
+
+/** A checkpoint line: the signed fields plus the leaf hashes of sequences previousTreeSize+1..treeSize. */
+export type ExportedCheckpoint = Checkpoint & { previousTreeSize: number; leaves: Buffer };
+
+/** Malformed input; `sequence` is the line's sequence (tree size for a checkpoint) if known, else 0. */
+export class AuditFormatError extends Error {
+  override readonly name = 'AuditFormatError';
+  constructor(readonly sequence: number, message: string) {
+    super(message);
+  }
+}
+
+interface ExportEntry {
+  sequence: number;
+  bytes: Buffer;
+  previous: Buffer;
+  current: Buffer;
+}
+
+const HEX_HASH = /^[0-9a-fA-F]{64}$/;
+const HEX = /^(?:[0-9a-fA-F]{2})+$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const safeInt = (v: unknown, min: number): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v >= min ? v : null);
+
+function intField(o: Record<string, unknown>, key: string, min: number, seq: number): number {
+  const v = safeInt(o[key], min);
+  if (v === null) throw new AuditFormatError(seq, `${key} is not an integer ≥ ${min}`);
+  return v;
+}
+
+function stringField(o: Record<string, unknown>, key: string, seq: number): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw new AuditFormatError(seq, `${key} is missing or not a string`);
+  return v;
+}
+
+function hashField(o: Record<string, unknown>, key: string, seq: number): Buffer {
+  const v = stringField(o, key, seq);
+  if (!HEX_HASH.test(v)) throw new AuditFormatError(seq, `${key} is not a 32-byte hex hash`);
+  return Buffer.from(v, 'hex');
+}
+
+/** Only canonical (padded, standard-alphabet) base64 is accepted, so one value has one spelling. */
+function base64Field(o: Record<string, unknown>, key: string, seq: number): Buffer {
+  const v = stringField(o, key, seq);
+  const bytes = Buffer.from(v, 'base64');
+  if (bytes.toString('base64') !== v) throw new AuditFormatError(seq, `${key} is not valid base64`);
+  return bytes;
+}
+
+/**
+ * Reads one checkpoint object (snake_case fields). A checkpoint kept without `leaves` and
+ * `previous_tree_size` (e.g. in a trusted file) carries an empty range. Throws AuditFormatError.
+ */
+export function parseCheckpointLine(obj: unknown): ExportedCheckpoint {
+  if (!isRecord(obj)) throw new AuditFormatError(0, 'checkpoint is not a JSON object');
+  const seq = safeInt(obj.tree_size, 0) ?? 0;
+  if (obj.kind !== undefined && obj.kind !== 'checkpoint') throw new AuditFormatError(seq, `kind is ${JSON.stringify(obj.kind)}, not "checkpoint"`);
+  const logId = stringField(obj, 'log_id', seq);
+  if (!HEX.test(logId)) throw new AuditFormatError(seq, 'log_id is not hex');
+  const treeSize = intField(obj, 'tree_size', 0, seq);
+  const root = stringField(obj, 'root', seq);
+  if (base64Field(obj, 'root', seq).length !== HASH_BYTES) throw new AuditFormatError(seq, 'root is not a 32-byte base64 hash');
+  const chain = stringField(obj, 'chain_hash', seq);
+  hashField(obj, 'chain_hash', seq);
+  const time = stringField(obj, 'time', seq);
+  const signature = stringField(obj, 'signature', seq);
+  const signed: Checkpoint = { logId, treeSize, root, chainHash: chain, time, signature };
+  if (obj.leaves === undefined && obj.previous_tree_size === undefined) return { ...signed, previousTreeSize: treeSize, leaves: Buffer.alloc(0) };
+  const previousTreeSize = intField(obj, 'previous_tree_size', 0, seq);
+  if (previousTreeSize > treeSize) throw new AuditFormatError(seq, `previous_tree_size ${previousTreeSize} exceeds tree_size ${treeSize}`);
+  const leaves = base64Field(obj, 'leaves', seq);
+  if (leaves.length !== (treeSize - previousTreeSize) * HASH_BYTES) {
+    throw new AuditFormatError(seq, `leaves holds ${leaves.length} bytes, not ${treeSize - previousTreeSize} leaf hashes`);
+  }
+  return { ...signed, previousTreeSize, leaves };
+}
+
+function parseEntry(o: Record<string, unknown>): ExportEntry {
+  const seq = safeInt(o.sequence_number, 1) ?? 0;
+  const sequence = intField(o, 'sequence_number', 1, seq);
+  stringField(o, 'timestamp', seq);
+  return { sequence, bytes: base64Field(o, 'entry', seq), previous: hashField(o, 'previous_hash', seq), current: hashField(o, 'current_hash', seq) };
+}
+
+/** Non-blank lines with their 1-based line numbers; each must be a JSON object. */
+function* jsonLines(text: string, label: string): Generator<[number, Record<string, unknown>]> {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      throw new AuditFormatError(0, `${label} line ${i + 1} is not valid JSON`);
+    }
+    if (!isRecord(obj)) throw new AuditFormatError(0, `${label} line ${i + 1} is not a JSON object`);
+    yield [i + 1, obj];
+  }
+}
+
+function withLine<T>(label: string, lineNo: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof AuditFormatError) throw new AuditFormatError(e.sequence, `${label} line ${lineNo}: ${e.message}`);
+    throw e;
+  }
+}
+
+interface ParsedExport {
+  logId: string;
+  entries: ExportEntry[];
+  checkpoints: ExportedCheckpoint[];
+}
+
+/** Fills `into` as it goes, so a caller still knows what was read before a malformed line. */
+function parseExport(text: string, into: ParsedExport): void {
+  let header = false;
+  for (const [lineNo, obj] of jsonLines(text, 'export')) {
+    if (!header) {
+      if (obj.kind !== 'header') throw new AuditFormatError(0, `missing header: export line ${lineNo} is not a header line`);
+      if (obj.format !== EXPORT_FORMAT) throw new AuditFormatError(0, `unsupported export format ${JSON.stringify(obj.format)} (expected ${EXPORT_FORMAT})`);
+      if (typeof obj.log_id !== 'string' || !HEX.test(obj.log_id)) throw new AuditFormatError(0, 'header log_id is not hex');
+      into.logId = obj.log_id.toLowerCase();
+      header = true;
+    } else if (obj.kind === 'entry') {
+      into.entries.push(withLine('export', lineNo, () => parseEntry(obj)));
+    } else if (obj.kind === 'checkpoint') {
+      into.checkpoints.push(withLine('export', lineNo, () => parseCheckpointLine(obj)));
+    } else {
+      const seq = safeInt(obj.sequence_number, 1) ?? 0;
+      throw new AuditFormatError(seq, `export line ${lineNo}: unexpected kind ${JSON.stringify(obj.kind)}`);
+    }
+  }
+  if (!header) throw new AuditFormatError(0, 'missing header: the export is empty');
+}
+
+interface Walk {
+  /** Entries 1..good are contiguous, linked and hashed correctly. */
+  good: number;
+  problem?: VerifyProblem;
+  /** Leaf hashes of entries 1..good, 32 bytes each. */
+  leaves: Buffer;
+  /** Tree head and chain hash after `size` entries, for each requested size ≤ good. */
+  states: Map<number, { root: Buffer; chain: Buffer }>;
+}
+
+function walkEntries(entries: readonly ExportEntry[], logId: string, sizes: ReadonlySet<number>): Walk {
+  const leaves = Buffer.alloc(entries.length * HASH_BYTES);
+  const states = new Map<number, { root: Buffer; chain: Buffer }>();
+  let prev = genesisHash(Buffer.from(logId, 'hex'));
+  let frontier: Buffer[] = [];
+  if (sizes.has(0)) states.set(0, { root: frontierRoot(frontier), chain: prev });
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const expected = i + 1;
+    const fail = (reason: string): Walk => ({ good: i, problem: { sequence: expected, reason }, leaves, states });
+    if (e.sequence > expected) {
+      if (!entries.slice(i + 1).some((later) => later.sequence === expected)) return fail(`missing entry: sequence ${expected} is absent (the next entry is ${e.sequence})`);
+      return fail(`out of order: found ${e.sequence} where ${expected} expected (${expected} appears later)`);
+    }
+    if (e.sequence < expected) return fail(`out of order: found ${e.sequence} where ${expected} expected (${e.sequence} was already seen)`);
+    if (!e.previous.equals(prev)) {
+      return fail(expected === 1 ? 'previous_hash of entry 1 is not the genesis hash of this log' : `previous_hash does not link to entry ${expected - 1}`);
+    }
+    const leaf = leafHash(e.bytes);
+    const current = chainHash(expected, prev, leaf);
+    if (!current.equals(e.current)) return fail('entry modified: hash mismatch (current_hash does not match the entry)');
+    leaf.copy(leaves, i * HASH_BYTES);
+    frontier = frontierAppend(frontier, i, leaf);
+    prev = current;
+    if (sizes.has(expected)) states.set(expected, { root: frontierRoot(frontier), chain: current });
+  }
+  return { good: entries.length, leaves, states };
+}
+
+/** Verified, mutually agreeing checkpoints of one tree size; `leafRanges` from every copy. */
+interface SizeGroup {
+  size: number;
+  root: Buffer;
+  chain: Buffer;
+  members: number;
+  leafRanges: { from: number; leaves: Buffer }[];
+}
+
+/**
+ * The signed leaf hashes 1..size, if leaf ranges chain from 0 to `size` through verified
+ * checkpoints, each prefix reproducing its checkpoint's root. Built lazily in ascending size.
+ */
+function signedLeafIndex(groups: readonly SizeGroup[]): (size: number) => Buffer | null {
+  type Node = { frontier: Buffer[]; prev: Node | null; leaves: Buffer };
+  const nodes = new Map<number, Node>([[0, { frontier: [], prev: null, leaves: Buffer.alloc(0) }]]);
+  let next = 0;
+  return (size) => {
+    for (; next < groups.length && groups[next].size <= size; next++) {
+      const g = groups[next];
+      for (const range of g.leafRanges) {
+        const base = nodes.get(range.from);
+        if (!base || nodes.has(g.size) || range.from >= g.size) continue;
+        let frontier = base.frontier;
+        for (let n = range.from; n < g.size; n++) {
+          const at = (n - range.from) * HASH_BYTES;
+          frontier = frontierAppend(frontier, n, range.leaves.subarray(at, at + HASH_BYTES));
+        }
+        if (frontierRoot(frontier).equals(g.root)) nodes.set(g.size, { frontier, prev: base, leaves: range.leaves });
+      }
+    }
+    const parts: Buffer[] = [];
+    for (let node = nodes.get(size) ?? null; node; node = node.prev) parts.unshift(node.leaves);
+    return nodes.has(size) ? Buffer.concat(parts) : null;
+  };
+}
+
+/** The first sequence in 1..upTo whose leaf differs between the two lists, or null. */
+function firstDifference(signed: Buffer, exported: Buffer, upTo: number): number | null {
+  const n = Math.min(upTo, signed.length / HASH_BYTES, exported.length / HASH_BYTES);
+  for (let i = 0; i < n; i++) {
+    const at = i * HASH_BYTES;
+    if (!signed.subarray(at, at + HASH_BYTES).equals(exported.subarray(at, at + HASH_BYTES))) return i + 1;
+  }
+  return null;
+}
+
+export function verifyAuditExport(input: VerifyInput): VerifyReport {
+  const parsed: ParsedExport = { logId: '', entries: [], checkpoints: [] };
+  const report = (checkpointsVerified: number, problem?: VerifyProblem): VerifyReport => ({
+    ok: problem === undefined,
+    entries: parsed.entries.length,
+    firstSequence: parsed.entries[0]?.sequence ?? null,
+    lastSequence: parsed.entries[parsed.entries.length - 1]?.sequence ?? null,
+    checkpointsVerified,
+    ...(problem ? { problem } : {}),
+  });
+  let key: KeyObject;
+  try {
+    key = publicKeyFromPem(input.publicKeyPem);
+  } catch (e) {
+    return report(0, { sequence: 0, reason: `the pinned public key is unusable: ${(e as Error).message}` });
+  }
+  try {
+    parseExport(input.exportText, parsed);
+    const checkpoints = [...parsed.checkpoints];
+    for (const [lineNo, obj] of jsonLines(input.trustedCheckpointsText ?? '', 'trusted checkpoint')) {
+      checkpoints.push(withLine('trusted checkpoint', lineNo, () => parseCheckpointLine(obj)));
+    }
+    return verifyParsed(parsed, checkpoints, key, report);
+  } catch (e) {
+    if (e instanceof AuditFormatError) return report(0, { sequence: e.sequence, reason: e.message });
+    return report(0, { sequence: 0, reason: `verification failed: ${(e as Error).message}` });
+  }
+}
+
+function verifyParsed(
+  parsed: ParsedExport,
+  checkpoints: readonly ExportedCheckpoint[],
+  key: KeyObject,
+  report: (checkpointsVerified: number, problem?: VerifyProblem) => VerifyReport,
+): VerifyReport {
+  // Candidates in order of specificity; the lowest sequence wins, ties go to the earlier one.
+  const problems: VerifyProblem[] = [];
+  const distinct = new Map<string, { cp: ExportedCheckpoint; leafRanges: { from: number; leaves: Buffer }[] }>();
+  for (const cp of checkpoints) {
+    const id = JSON.stringify([cp.logId, cp.treeSize, cp.root, cp.chainHash, cp.time, cp.signature]);
+    const seen = distinct.get(id) ?? { cp, leafRanges: [] };
+    if (cp.previousTreeSize < cp.treeSize) seen.leafRanges.push({ from: cp.previousTreeSize, leaves: cp.leaves });
+    distinct.set(id, seen);
+  }
+
+  const checkpointProblems: VerifyProblem[] = [];
+  const bySize = new Map<number, SizeGroup>();
+  const disputed = new Set<number>();
+  for (const { cp, leafRanges } of distinct.values()) {
+    const size = cp.treeSize;
+    if (cp.logId.toLowerCase() !== parsed.logId) {
+      checkpointProblems.push({ sequence: size, reason: `checkpoint at tree size ${size} is for log ${cp.logId}, not ${parsed.logId}` });
+      continue;
+    }
+    if (!verifyCheckpoint(cp, key)) {
+      checkpointProblems.push({ sequence: size, reason: `checkpoint signature invalid at tree size ${size} (not signed by the pinned key)` });
+      continue;
+    }
+    const root = Buffer.from(cp.root, 'base64');
+    const chain = Buffer.from(cp.chainHash, 'hex');
+    const group = bySize.get(size);
+    if (!group) {
+      bySize.set(size, { size, root, chain, members: 1, leafRanges: [...leafRanges] });
+    } else if (group.root.equals(root) && group.chain.equals(chain)) {
+      group.members++;
+      group.leafRanges.push(...leafRanges);
+    } else if (!disputed.has(size)) {
+      disputed.add(size);
+      checkpointProblems.push({ sequence: size, reason: `two signed checkpoints disagree at tree size ${size} (different root or chain hash)` });
+    }
+  }
+  // Which of two disagreeing checkpoints is genuine is unknowable, so neither is compared with the export.
+  const groups = [...bySize.values()].filter((g) => !disputed.has(g.size)).sort((a, b) => a.size - b.size);
+
+  const walk = walkEntries(parsed.entries, parsed.logId, new Set(groups.map((g) => g.size)));
+  if (walk.problem) problems.push(walk.problem);
+  problems.push(...checkpointProblems);
+
+  const signedLeaves = signedLeafIndex(groups);
+  let verified = 0;
+  let lastMatched = 0;
+  for (const g of groups) {
+    const size = g.size;
+    if (size <= walk.good) {
+      const state = walk.states.get(size);
+      if (state && state.root.equals(g.root) && state.chain.equals(g.chain)) {
+        verified += g.members;
+        lastMatched = size;
+        continue;
+      }
+      // Entries 1..lastMatched reproduce a signed checkpoint, so (signer honest, checkpoints
+      // consistent) the rewrite lies after lastMatched; previous_tree_size is unsigned and not used.
+      const signed = signedLeaves(size);
+      const at = signed ? firstDifference(signed, walk.leaves, size) : null;
+      if (at !== null) {
+        problems.push({ sequence: at, reason: `entry ${at} differs from the one signed in checkpoint at tree size ${size}` });
+      } else if (signed) {
+        problems.push({ sequence: size, reason: `chain hash at tree size ${size} differs from the signed checkpoint` });
+      } else {
+        const from = lastMatched + 1;
+        const reason = `log rewritten: the export differs from the checkpoint signed at tree size ${size}; the rewrite lies in the range ${from}..${size} (no signed leaf hashes to pinpoint the entry)`;
+        problems.push({ sequence: from, reason });
+      }
+      break;
+    }
+    const signed = signedLeaves(size);
+    const at = signed ? firstDifference(signed, walk.leaves, walk.good) : null;
+    if (at !== null) {
+      problems.push({ sequence: at, reason: `entry ${at} differs from the one signed in checkpoint at tree size ${size}` });
+      break;
+    }
+    if (!walk.problem) {
+      const reason = `truncated: the signed checkpoint covers tree size ${size} but the export ends at sequence ${walk.good}`;
+      problems.push({ sequence: walk.good + 1, reason });
+      break;
+    }
+  }
+
+  const first = problems.reduce<VerifyProblem | undefined>((best, p) => (!best || p.sequence < best.sequence ? p : best), undefined);
+  return report(verified, first);
+}

@@ -1,0 +1,122 @@
+/**
+ * sys/audit (Vault's device management), sys/audit-hash, and sys/audit-log: the chain's public key,
+ * checkpoints and export for offline verification.
+ */
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import type { Fields } from '../../framework/fields';
+import { badRequest } from '../../kernel/errors';
+import type { AuditBroker } from '../../audit/audit-broker';
+import type { AuditChainWriter } from '../../audit/chain-writer';
+import { checkpointLine } from '../../audit/chain-writer';
+import type { AuditLogRepository } from '../../audit/audit-log.repository';
+
+const ENABLE_FIELDS: Fields = {
+  type: { type: 'string', required: true, description: 'Device type: "file" or "database".' },
+  description: { type: 'string', description: 'Human-friendly description.' },
+  options: { type: 'string-map', description: 'file: file_path (inside the configured audit directory, or "stdout"), mode. Both: format=json.' },
+  local: { type: 'bool', description: 'Accepted for compatibility (no replication).' },
+};
+
+const EXPORT_FIELDS: Fields = {
+  after: { type: 'int', query: true, description: 'Export entries with a sequence number greater than this (default 0).' },
+  limit: { type: 'int', query: true, description: 'At most this many entries (default and maximum 10000).' },
+};
+
+const MAX_EXPORT_PAGE = 10_000;
+
+/** Device paths end in one slash, as Vault's (`file` → `file/`). */
+function devicePath(raw: string): string {
+  const trimmed = raw.replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') throw badRequest('a path is required');
+  return `${trimmed}/`;
+}
+
+export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: AuditLogRepository): RouteDefinition[] {
+  const table = async () => {
+    const out: Record<string, unknown> = {};
+    for (const d of broker.list()) out[d.path] = { type: d.type, description: d.description, options: d.options, local: d.local, path: d.path };
+    return logical(out);
+  };
+  return [
+    { path: 'audit', auth: 'sudo', allowedWhileSealed: false, injectDataAtTopLevel: true, help: 'List the enabled audit devices.', handlers: { read: table } },
+    {
+      path: 'audit-hash/*path',
+      auth: 'token',
+      allowedWhileSealed: false,
+      injectDataAtTopLevel: true,
+      fields: { input: { type: 'string', required: true, description: 'The value to hash.' } },
+      help: "The HMAC a device writes for a value (with that device's salt).",
+      handlers: { update: async (ctx: RequestContext) => logical({ hash: broker.hash(devicePath(ctx.params.path), ctx.data.input as string) }) },
+    },
+    {
+      path: 'audit-log/public-key',
+      auth: 'token',
+      allowedWhileSealed: false,
+      help: "The audit chain's Ed25519 public key (PEM) and log id: what auditors pin for `secrethub audit verify`.",
+      handlers: { read: async () => logical({ public_key: chain.publicKey(), log_id: (await chain.logId()).toString('hex') }) },
+    },
+    {
+      path: 'audit-log/checkpoints',
+      auth: { read: 'token', update: 'sudo' },
+      allowedWhileSealed: false,
+      help: 'The signed checkpoints, oldest first (the lines of the checkpoint file).',
+      handlers: {
+        read: async () => {
+          const logId = await chain.logId();
+          return logical({ checkpoints: (await log.checkpoints()).map((c) => checkpointLine(logId, c)) });
+        },
+        update: async () => {
+          const size = await chain.checkpointNow();
+          return logical({ tree_size: size });
+        },
+      },
+    },
+    {
+      path: 'audit-log/export',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      fields: EXPORT_FIELDS,
+      auditOmitsResponseData: true,
+      help: 'A page of audit entries (canonical bytes, base64) with their chain hashes, for `secrethub audit export`.',
+      handlers: {
+        read: async (ctx: RequestContext) => {
+          const after = (ctx.data.after as number | undefined) ?? 0;
+          const limit = Math.min((ctx.data.limit as number | undefined) ?? MAX_EXPORT_PAGE, MAX_EXPORT_PAGE);
+          if (after < 0 || limit < 1) throw badRequest('after must be ≥ 0 and limit ≥ 1');
+          const rows = await log.entries(after, limit);
+          const head = await log.head();
+          return logical({
+            log_id: head.logId.toString('hex'),
+            head_sequence: head.sequence,
+            entries: rows.map((r) => ({
+              kind: 'entry',
+              sequence_number: r.sequence,
+              timestamp: r.timestamp.toISOString(),
+              entry: r.entryBytes.toString('base64'),
+              previous_hash: r.previousHash.toString('hex'),
+              current_hash: r.currentHash.toString('hex'),
+            })),
+          });
+        },
+      },
+    },
+    {
+      path: 'audit/*path',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      fields: ENABLE_FIELDS,
+      help: 'Enable (PUT/POST) or disable (DELETE) an audit device.',
+      handlers: {
+        update: async (ctx: RequestContext) => {
+          const d = ctx.data;
+          await broker.enable(devicePath(ctx.params.path), { type: d.type as string, description: (d.description as string) ?? '', options: (d.options as Record<string, string>) ?? {}, local: (d.local as boolean) ?? false });
+          return null;
+        },
+        delete: async (ctx: RequestContext) => {
+          await broker.disable(devicePath(ctx.params.path));
+          return null;
+        },
+      },
+    },
+  ];
+}

@@ -1,0 +1,170 @@
+/**
+ * The database audit device on a real kernel and PostgreSQL: append-only guards, the unseal check,
+ * a chain that verifies offline, and each tampering case (done as a superuser with the guards off)
+ * reported by the verifier at its exact sequence number.
+ */
+import { readFileSync } from 'node:fs';
+import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
+import { verifyAuditExport } from '../../src/audit/verify';
+import { auditedPipeline, exportThroughApi, withGuardsOff, type Call } from '../support/audit';
+import { openTestKernel, type TestKernel } from '../support/kernel';
+
+jest.setTimeout(120_000);
+
+async function unsealedWithDatabaseDevice(options: Parameters<typeof openTestKernel>[0] = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
+  const k = await openTestKernel(options);
+  const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
+  const key = init.keys[0].toString('hex');
+  await k.seal.submitUnsealKey(key, false);
+  const call = auditedPipeline(k, init.rootToken);
+  expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
+  expect((await call('PUT', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } })).status).toBe(204);
+  return { k, call, rootToken: init.rootToken, key };
+}
+
+/** Writes and reads a few secrets: 2 entries per request. */
+async function traffic(call: Call, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    expect((await call('PUT', `secret/data/app${i}`, { data: { password: `pw-${i}` } })).status).toBe(200);
+    expect((await call('GET', `secret/data/app${i}`)).status).toBe(200);
+  }
+}
+
+async function verify(k: TestKernel, call: Call, trusted?: string) {
+  const publicKeyPem = (await call('GET', 'sys/audit-log/public-key')).json.data.public_key as string;
+  const exportText = await exportThroughApi(call);
+  return verifyAuditExport({ exportText, publicKeyPem, trustedCheckpointsText: trusted });
+}
+
+describe('audit log (medium)', () => {
+  let k: TestKernel | undefined;
+  afterEach(async () => {
+    await k?.close();
+    k = undefined;
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE on the log, its partitions and checkpoints, also under replication role', async () => {
+    let call: Call;
+    ({ k, call } = await unsealedWithDatabaseDevice());
+    await traffic(call, 2);
+    await call('PUT', 'sys/audit-log/checkpoints');
+    const [partition] = await k.audit.log.partitions();
+    expect(partition).toMatch(/^audit_logs_y\d{4}m\d{2}$/);
+    const db = k.dataSource;
+    const refused = async (sql: string) => expect(db.query(sql)).rejects.toThrow(/append-only/);
+    for (const role of ['origin', 'replica']) {
+      await db.query(`SET session_replication_role = ${role}`);
+      await refused("UPDATE audit_logs SET operation = 'read' WHERE sequence_number = 1");
+      await refused('DELETE FROM audit_logs WHERE sequence_number = 1');
+      await refused('TRUNCATE audit_logs');
+      await refused(`UPDATE ${partition} SET operation = 'read'`);
+      await refused(`DELETE FROM ${partition}`);
+      await refused(`TRUNCATE ${partition}`);
+      await refused('UPDATE audit_checkpoints SET tree_size = 1');
+      await refused('DELETE FROM audit_checkpoints');
+      await refused('TRUNCATE audit_checkpoints');
+    }
+    await db.query('SET session_replication_role = origin');
+    expect((await verify(k, call)).ok).toBe(true);
+  });
+
+  it('refuses to unseal while a guard trigger is missing or not ALWAYS', async () => {
+    let call: Call;
+    let key: string;
+    ({ k, call, key } = await unsealedWithDatabaseDevice());
+    await traffic(call, 1);
+    const [partition] = await k.audit.log.partitions();
+    await k.seal.seal();
+    await k.dataSource.query(`ALTER TABLE ${partition} ENABLE TRIGGER audit_no_truncate`);
+    await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/append-only guards .*audit_no_truncate.*refusing to unseal/);
+    expect(k.seal.isSealed).toBe(true);
+    await k.dataSource.query(`ALTER TABLE ${partition} ENABLE ALWAYS TRIGGER audit_no_truncate`);
+    await k.dataSource.query('DROP TRIGGER audit_no_change ON audit_checkpoints');
+    await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/audit_checkpoints\.audit_no_change/);
+    await k.dataSource.query('CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_append_only()');
+    await k.dataSource.query('ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_no_change');
+    await k.seal.submitUnsealKey(key, false);
+    expect(k.seal.isSealed).toBe(false);
+  });
+
+  it('an untouched export verifies, checkpoints included; request and response entries are linked by request id', async () => {
+    let call: Call;
+    ({ k, call } = await unsealedWithDatabaseDevice());
+    await traffic(call, 5);
+    await call('PUT', 'sys/audit-log/checkpoints');
+    await traffic(call, 2);
+    const report = await verify(k, call, readFileSync(k.auditConfig.checkpointFile, 'utf8'));
+    expect(report).toMatchObject({ ok: true, firstSequence: 1 });
+    expect(report.entries).toBeGreaterThanOrEqual(2 * (2 + 14));
+    expect(report.checkpointsVerified).toBeGreaterThanOrEqual(1);
+    const rows: { event_type: string; correlation_id: string; secret_path: string }[] = await k.dataSource.query(
+      "SELECT event_type, correlation_id, secret_path FROM audit_logs WHERE secret_path = 'secret/data/app3' ORDER BY sequence_number",
+    );
+    expect(rows.map((r) => r.event_type)).toEqual(['request', 'response', 'request', 'response']);
+    expect(rows[0].correlation_id).toBe(rows[1].correlation_id);
+  });
+
+  describe('tampering, with the guards bypassed by a superuser, is reported at the exact sequence', () => {
+    let call: Call;
+    let key: string;
+    beforeEach(async () => {
+      ({ k, call, key } = await unsealedWithDatabaseDevice());
+      await traffic(call, 6); // sequences 1..28 or so
+      await call('PUT', 'sys/audit-log/checkpoints');
+    });
+
+    it('modification', async () => {
+      await withGuardsOff(k!.dataSource, () => k!.dataSource.query("UPDATE audit_logs SET entry_bytes = convert_to(replace(convert_from(entry_bytes, 'UTF8'), 'app', 'APP'), 'UTF8') WHERE sequence_number = 7"));
+      expect((await verify(k!, call)).problem).toMatchObject({ sequence: 7 });
+    });
+
+    it('deletion', async () => {
+      await withGuardsOff(k!.dataSource, () => k!.dataSource.query('DELETE FROM audit_logs WHERE sequence_number = 5'));
+      expect((await verify(k!, call)).problem).toMatchObject({ sequence: 5 });
+    });
+
+    it('reordering', async () => {
+      await withGuardsOff(k!.dataSource, () => k!.dataSource.query('UPDATE audit_logs SET sequence_number = CASE sequence_number WHEN 4 THEN 5 ELSE 4 END WHERE sequence_number IN (4, 5)'));
+      expect((await verify(k!, call)).problem).toMatchObject({ sequence: 4 });
+    });
+
+    it('tail truncation, against the shipped checkpoint file', async () => {
+      const size = (await call('PUT', 'sys/audit-log/checkpoints')).json.data.tree_size;
+      const trusted = readFileSync(k!.auditConfig.checkpointFile, 'utf8');
+      const keep = 20;
+      await withGuardsOff(k!.dataSource, async () => {
+        await k!.dataSource.query('DELETE FROM audit_logs WHERE sequence_number > $1', [keep]);
+        await k!.dataSource.query('DELETE FROM audit_checkpoints');
+      });
+      // The head moves back to the cut, so the server goes on appending from there (a consistent, shorter chain).
+      const kept: { entry_bytes: Buffer }[] = await k!.dataSource.query('SELECT entry_bytes FROM audit_logs ORDER BY sequence_number');
+      const frontier = kept.reduce<Buffer[]>((f, r, i) => frontierAppend(f, i, leafHash(r.entry_bytes)), []);
+      await k!.dataSource.query(
+        'UPDATE audit_chain_head SET sequence_number = $1, chain_hash = (SELECT current_hash FROM audit_logs WHERE sequence_number = $1), frontier = $2 WHERE id = 1',
+        [keep, frontier],
+      );
+      expect(size).toBeGreaterThan(keep);
+      expect((await verify(k!, call, trusted)).problem).toMatchObject({ sequence: keep + 1 });
+    });
+
+    it('rewrite of an entry with every later hash recomputed', async () => {
+      await traffic(call, 2);
+      await call('PUT', 'sys/audit-log/checkpoints');
+      const db = k!.dataSource;
+      const rows: { sequence_number: string; entry_bytes: Buffer; previous_hash: Buffer }[] = await db.query('SELECT sequence_number, entry_bytes, previous_hash FROM audit_logs WHERE sequence_number >= 6 ORDER BY sequence_number');
+      await withGuardsOff(db, async () => {
+        let previous = rows[0].previous_hash;
+        for (const row of rows) {
+          const seq = Number(row.sequence_number);
+          const bytes = seq === 6 ? Buffer.from(row.entry_bytes.toString().replace('app', 'APP')) : row.entry_bytes;
+          const current = chainHash(seq, previous, leafHash(bytes));
+          await db.query('UPDATE audit_logs SET entry_bytes = $2, previous_hash = $3, current_hash = $4 WHERE sequence_number = $1', [seq, bytes, previous, current]);
+          previous = current;
+        }
+      });
+      const report = await verify(k!, call, readFileSync(k!.auditConfig.checkpointFile, 'utf8'));
+      console.log(report); expect(report.problem).toMatchObject({ sequence: 6 });
+    });
+  });
+});
+

@@ -1,0 +1,46 @@
+/** Medium-test helpers for the audit log: a pipeline with audit on, the export, and superuser tampering. */
+import type { DataSource } from 'typeorm';
+import { buildConfig } from '../../src/config/config';
+import { RequestPipeline, type PipelineResponse } from '../../src/kernel/router/request-pipeline';
+import { createLogger, type Logger } from '../../src/logger';
+import { buildExport, type ExportPage } from '../../src/audit/export-format';
+import type { TestKernel } from './kernel';
+
+export type Call = (method: string, url: string, body?: unknown, token?: string) => Promise<PipelineResponse & { json: Record<string, any> }>;
+
+export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = createLogger('error')): Call {
+  const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener: buildConfig({}, {}, {}).listener, log, audit: k.audit });
+  return async (method, url, body, token = rootToken) => {
+    const res = await pipeline.handle({
+      method,
+      url,
+      headers: { 'x-vault-token': token, 'content-type': 'application/json', 'user-agent': 'medium-test' },
+      body: body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+      remoteAddress: '192.0.2.10',
+    });
+    return { ...res, json: res.body ? JSON.parse(res.body) : {} };
+  };
+}
+
+/** The export as `secrethub audit export` writes it, through the API. */
+export async function exportThroughApi(call: Call): Promise<string> {
+  return buildExport(
+    async (after) => (await call('GET', `sys/audit-log/export?after=${after}`)).json.data as ExportPage,
+    async () => (await call('GET', 'sys/audit-log/checkpoints')).json.data.checkpoints,
+  );
+}
+
+/** Runs `fn` as a superuser with the append-only guards switched off on every audit table, then restores them. */
+export async function withGuardsOff(db: DataSource, fn: () => Promise<void>): Promise<void> {
+  const partitions: { name: string }[] = await db.query("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass");
+  const tables = ['audit_logs', 'audit_checkpoints', ...partitions.map((p) => p.name)];
+  for (const t of tables) await db.query(`ALTER TABLE ${t} DISABLE TRIGGER USER`);
+  try {
+    await fn();
+  } finally {
+    for (const t of tables) {
+      await db.query(`ALTER TABLE ${t} ENABLE ALWAYS TRIGGER audit_no_change`);
+      await db.query(`ALTER TABLE ${t} ENABLE ALWAYS TRIGGER audit_no_truncate`);
+    }
+  }
+}
