@@ -5,6 +5,7 @@
  * the file descriptor; committed in PostgreSQL).
  */
 import { constants } from 'node:fs';
+import { once } from 'node:events';
 import { open, realpath, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -74,7 +75,8 @@ export class FileAuditDevice implements AuditDevice {
   async write(entry: AuditEntry): Promise<void> {
     const line = JSON.stringify(entry) + '\n';
     if (this.handle === 'stdout') {
-      await new Promise<void>((ok, fail) => process.stdout.write(line, (err) => (err ? fail(err) : ok())));
+      // stdout is synchronous for files and pipes on Linux; wait only when the stream buffers.
+      if (!process.stdout.write(line)) await once(process.stdout, 'drain');
       return;
     }
     await this.handle.write(line);

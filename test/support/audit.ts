@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../../src/logger';
 import { buildExport, type ExportPage } from '../../src/audit/export-format';
 import type { TestKernel } from './kernel';
 
-export type Call = (method: string, url: string, body?: unknown, token?: string) => Promise<PipelineResponse & { json: Record<string, any> }>;
+export type Call = (method: string, url: string, body?: unknown, token?: string) => Promise<PipelineResponse & { json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = createLogger('error')): Call {
   const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener: buildConfig({}, {}, {}).listener, log, audit: k.audit });

@@ -1,0 +1,159 @@
+/**
+ * The audit broker in the pipeline: fail-closed when no device commits, device management and the
+ * file device's directory rule, concurrent writers on one chain, crypto-shredding of addresses, and
+ * a canary secret that never reaches the audit log, the server log or an error response.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuditChainWriter } from '../../src/audit/chain-writer';
+import { verifyAuditExport } from '../../src/audit/verify';
+import { createLogger } from '../../src/logger';
+import { signingKeyFromDer } from '../../src/crypto/audit-chain';
+import { kernelSecretLocation } from '../../src/kernel/kernel-secrets.repository';
+import { auditedPipeline, exportThroughApi, type Call } from '../support/audit';
+import { openTestKernel, type TestKernel } from '../support/kernel';
+
+jest.setTimeout(120_000);
+
+async function unsealed(log = createLogger('error')): Promise<{ k: TestKernel; call: Call }> {
+  const k = await openTestKernel();
+  const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
+  await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
+  const call = auditedPipeline(k, init.rootToken, log);
+  expect((await call('PUT', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } })).status).toBe(204);
+  return { k, call };
+}
+
+async function verifyThroughApi(call: Call) {
+  const publicKeyPem = (await call('GET', 'sys/audit-log/public-key')).json.data.public_key as string;
+  return verifyAuditExport({ exportText: await exportThroughApi(call), publicKeyPem });
+}
+
+describe('audit broker (medium)', () => {
+  let k: TestKernel | undefined;
+  afterEach(async () => {
+    await k?.close();
+    k = undefined;
+  });
+
+  it('fails closed: with the only device unwritable every request is a 500 with no secret; a second working device keeps requests going', async () => {
+    let call: Call;
+    ({ k, call } = await unsealed());
+    expect((await call('PUT', 'secret/data/app', { data: { password: 'hunter2-secret' } })).status).toBe(200); // no device yet: not audited
+    expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
+    expect((await call('GET', 'secret/data/app')).status).toBe(200);
+
+    // Every INSERT into the audit log now fails (as a full disk or a revoked grant would).
+    await k.dataSource.query('ALTER TABLE audit_logs ADD CONSTRAINT audit_unwritable CHECK (false) NOT VALID');
+    for (const [method, url, body] of [
+      ['GET', 'secret/data/app'],
+      ['PUT', 'secret/data/app', { data: { password: 'other' } }],
+      ['GET', 'sys/mounts'],
+      ['GET', 'secret/data/missing'],
+      ['PUT', 'auth/token/create', {}],
+    ] as [string, string, unknown][]) {
+      const res = await call(method, url, body);
+      expect(res.status).toBe(500);
+      expect(res.json).toEqual({ errors: ['internal error'] });
+    }
+    // The write above did not happen (its request entry failed before the handler ran).
+    await k.dataSource.query('ALTER TABLE audit_logs DROP CONSTRAINT audit_unwritable');
+    expect((await call('GET', 'secret/data/app')).json.data.data).toEqual({ password: 'hunter2-secret' });
+
+    expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
+    await k.dataSource.query('ALTER TABLE audit_logs ADD CONSTRAINT audit_unwritable CHECK (false) NOT VALID');
+    expect((await call('GET', 'secret/data/app')).status).toBe(200);
+    const lines = readFileSync(join(k.auditConfig.fileDir, 'siem/audit.log'), 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/app', operation: 'read' } });
+  });
+
+  it('manages devices as Vault does, and file devices write only inside the configured directory', async () => {
+    let call: Call;
+    ({ k, call } = await unsealed());
+    const put = (path: string, body: unknown) => call('PUT', `sys/audit/${path}`, body);
+    expect((await put('f1', { type: 'file', options: { file_path: 'a.log' } })).status).toBe(204);
+    expect((await put('f2', { type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' } })).status).toBe(204);
+    expect((await put('out', { type: 'file', options: { file_path: 'stdout' } })).status).toBe(204);
+    for (const [body, message] of [
+      [{ type: 'file', options: { file_path: '/tmp/evil.log' } }, /inside the audit directory/],
+      [{ type: 'file', options: { file_path: '../evil.log' } }, /inside the audit directory/],
+      [{ type: 'file', options: { file_path: 'x/../../evil.log' } }, /inside the audit directory/],
+      [{ type: 'file', options: { file_path: 'c.log', mode: '0755' } }, /executable/],
+      [{ type: 'file', options: { file_path: 'c.log', log_raw: 'true' } }, /log_raw/],
+      [{ type: 'file', options: { file_path: 'c.log', prefix: '#!/bin/sh' } }, /unknown option "prefix"/],
+      [{ type: 'syslog' }, /unknown audit device type/],
+      [{ type: 'file', options: { file_path: 'a.log' } }, /path already in use/],
+    ] as [unknown, RegExp][]) {
+      const res = await put(body && (body as { options?: { file_path?: string } }).options?.file_path === 'a.log' ? 'f1' : 'bad', body);
+      expect(res.status).toBe(400);
+      expect(res.json.errors[0]).toMatch(message);
+    }
+    const list = await call('GET', 'sys/audit');
+    expect(Object.keys(list.json.data).sort()).toEqual(['f1/', 'f2/', 'out/']);
+    expect(list.json['f2/']).toEqual({ type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' }, local: false, path: 'f2/' });
+
+    const h1 = (await call('PUT', 'sys/audit-hash/f1', { input: 'value' })).json;
+    const h2 = (await call('PUT', 'sys/audit-hash/f2', { input: 'value' })).json;
+    expect(h1.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(h1.data.hash).toBe(h1.hash);
+    expect(h2.hash).not.toBe(h1.hash); // one salt per device
+    expect((await call('PUT', 'sys/audit-hash/nope', { input: 'value' })).status).toBe(400);
+
+    // The hash in the file is the one audit-hash gives: operators can find a value without seeing it.
+    await call('PUT', 'secret/data/x', { data: { k: 'value' } });
+    expect(readFileSync(join(k.auditConfig.fileDir, 'a.log'), 'utf8')).toContain(h1.hash);
+
+    // Re-enabling a path gives a new salt.
+    expect((await call('DELETE', 'sys/audit/f1')).status).toBe(204);
+    expect((await put('f1', { type: 'file', options: { file_path: 'a.log' } })).status).toBe(204);
+    expect((await call('PUT', 'sys/audit-hash/f1', { input: 'value' })).json.hash).not.toBe(h1.hash);
+
+    // A token without sudo cannot list or enable devices.
+    const limited = (await call('PUT', 'auth/token/create', { policies: ['default'] })).json.auth.client_token as string;
+    expect((await call('GET', 'sys/audit', undefined, limited)).status).toBe(403);
+    expect((await call('PUT', 'sys/audit/x', { type: 'file', options: { file_path: 'x.log' } }, limited)).status).toBe(403);
+  });
+
+  it('64 concurrent writers on two nodes give one contiguous chain that verifies', async () => {
+    let call: Call;
+    ({ k, call } = await unsealed());
+    expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
+    // A second writer on the same database stands for another node appending at the same time.
+    const other = new AuditChainWriter(k.audit.log, { checkpointEntries: 50, checkpointIntervalSeconds: 3600, checkpointFile: join(k.auditConfig.fileDir, 'other-checkpoints.jsonl'), log: createLogger('error') });
+    // Nodes share the signing key through the barrier.
+    const stored = (await k.dataSource.query("SELECT value_ciphertext FROM kernel_secrets WHERE name = 'audit_signing_key'"))[0].value_ciphertext;
+    await other.start(signingKeyFromDer(k.barrier.decrypt(kernelSecretLocation('audit_signing_key'), stored)));
+    const entry = (i: number) => ({ bytes: Buffer.from(JSON.stringify({ other: i })), time: new Date(), columns: { eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, eventType: 'test', actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null } });
+    const results = await Promise.all([
+      ...Array.from({ length: 64 }, (_, i) => call('PUT', `secret/data/w${i}`, { data: { n: i } })),
+      ...Array.from({ length: 64 }, (_, i) => other.append(entry(i)).then(() => ({ status: 200 }))),
+    ]);
+    await other.stop();
+    expect(results.every((r) => r.status === 200)).toBe(true);
+    const seqs: { sequence_number: string }[] = await k.dataSource.query('SELECT sequence_number FROM audit_logs ORDER BY sequence_number');
+    expect(seqs.map((r) => Number(r.sequence_number))).toEqual(seqs.map((_, i) => i + 1));
+    expect(seqs.length).toBe(128 + 64); // the enabling request itself is not audited: no device existed when it began
+    const report = await verifyThroughApi(call);
+    expect(report.problem).toBeUndefined();
+    expect(report.ok).toBe(true);
+  });
+
+  it('crypto-shredding: a month key past retention is destroyed, its addresses become unreadable, the chain still verifies', async () => {
+    let call: Call;
+    ({ k, call } = await unsealed());
+    expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
+    await call('GET', 'secret/data/x');
+    const rows: { source_ip: string }[] = await k.dataSource.query('SELECT source_ip FROM audit_logs WHERE source_ip IS NOT NULL LIMIT 1');
+    expect(rows[0].source_ip).toMatch(/^enc:v1:\d{4}-\d{2}:/);
+    expect(rows[0].source_ip).not.toContain('192.0.2.10');
+    expect(await k.audit.addressKeys.open(rows[0].source_ip)).toBe('192.0.2.10');
+    expect(await k.audit.addressKeys.shred(new Date())).toEqual([]); // within retention: kept
+    const month = rows[0].source_ip.slice(7, 14);
+    expect(await k.audit.addressKeys.shred(new Date(Date.now() + 200 * 86400_000))).toEqual([month]);
+    expect(await k.audit.addressKeys.open(rows[0].source_ip)).toBeUndefined();
+    const secrets: unknown[] = await k.dataSource.query("SELECT name FROM kernel_secrets WHERE name LIKE 'audit_address_key/%'");
+    expect(secrets).toEqual([]);
+    const report = await verifyThroughApi(call);
+    expect(report.ok).toBe(true);
+  });
+});
