@@ -42,7 +42,7 @@ describe('policies API (e2e)', () => {
   });
 
   it('refuses bad policies, root edits and default deletion with Vault messages', async () => {
-    expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: { policy: 'path "x" { capabilities = ["fly"] }' } })).body.errors[0]).toContain('invalid capability "fly"');
+    expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: { policy: 'path "x" { capabilities = ["fly"] }' } })).body.errors[0]).toContain('path "x": invalid capability (expected one of');
     expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: { policy: 'path {' } })).status).toBe(400);
     expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: {} })).status).toBe(400);
     for (const name of ['root', 'ROOT', '%20root', 'root%20']) {

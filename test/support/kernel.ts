@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { buildConfig, type AuditConfig } from '../../src/config/config';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { registerBackends } from '../../src/backends';
 import { buildKernel, type Kernel } from '../../src/server';
 import { openTestDatabase } from './database';
@@ -15,11 +15,11 @@ export interface TestKernel extends Kernel {
   close(): Promise<void>;
 }
 
-export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string; audit?: Partial<AuditConfig> } = {}): Promise<TestKernel> {
+export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string; audit?: Partial<AuditConfig>; log?: Logger } = {}): Promise<TestKernel> {
   const db = options.dataSource && options.url ? { dataSource: options.dataSource, url: options.url } : await openTestDatabase();
   const auditDir = mkdtempSync(join(tmpdir(), 'secrethub-audit-'));
   const audit: AuditConfig = { ...buildConfig({}, {}, { dataDir: auditDir }).audit, ...options.audit };
-  const kernel = buildKernel(db.dataSource, { maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566, audit }, createLogger('error'));
+  const kernel = buildKernel(db.dataSource, { maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566, audit }, options.log ?? createLogger('error'));
   registerBackends(kernel, { disableUnauthedRekeyEndpoints: true }, createLogger('error'));
   await kernel.bus.start();
   return {

@@ -128,7 +128,7 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
       throw badRequest('child token must not have more uses than its parent has left');
     }
     const boundCidrs = role?.tokenBoundCidrs.length ? role.tokenBoundCidrs : (optional(ctx, 'bound_cidrs', toStringList) ?? []);
-    for (const c of boundCidrs) if (!isValidCidr(c)) throw badRequest(`invalid CIDR in bound_cidrs: "${c}"`);
+    for (const c of boundCidrs) if (!isValidCidr(c)) throw badRequest('invalid CIDR in bound_cidrs');
     const displayName = optional(ctx, 'display_name', toStringValue);
     const renewable = (optional(ctx, 'renewable', toBool) ?? true) && (role?.renewable ?? true);
 

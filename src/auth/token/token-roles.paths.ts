@@ -49,7 +49,7 @@ function applyFields(role: TokenRole, d: Record<string, unknown>): TokenRole {
   }
   const cidrs = list('token_bound_cidrs') ?? list('bound_cidrs');
   if (cidrs) {
-    for (const c of cidrs) if (!isValidCidr(c)) throw badRequest(`invalid CIDR in token_bound_cidrs: "${c}"`);
+    for (const c of cidrs) if (!isValidCidr(c)) throw badRequest('invalid CIDR in token_bound_cidrs');
     next.tokenBoundCidrs = cidrs;
   }
   const maxTtl = d.token_explicit_max_ttl ?? d.explicit_max_ttl;

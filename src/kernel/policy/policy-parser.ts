@@ -92,7 +92,7 @@ function duration(value: unknown, where: string): number {
 }
 
 function parseCidr(text: string, where: string): string {
-  if (!isValidCidr(text)) throw new PolicyParseError(`${where}: invalid CIDR "${text}"`);
+  if (!isValidCidr(text)) throw new PolicyParseError(`${where}: invalid CIDR`);
   return text.trim();
 }
 
@@ -119,12 +119,13 @@ function ruleFrom(pattern: string, raw: Obj): PathRule {
   const caps = new Set<Capability>();
   if (raw.policy !== undefined) {
     const legacy = typeof raw.policy === 'string' ? LEGACY_POLICY[raw.policy] : undefined;
-    if (!legacy) throw new PolicyParseError(`${where}: invalid policy "${String(raw.policy)}"`);
+    if (!legacy) throw new PolicyParseError(`${where}: invalid policy (expected deny, read, write or sudo)`);
     legacy.forEach((c) => caps.add(c));
   }
   if (raw.capabilities !== undefined) {
     for (const c of stringList(raw.capabilities, `${where}.capabilities`)) {
-      if (!(CAPABILITIES as readonly string[]).includes(c)) throw new PolicyParseError(`${where}: invalid capability "${c}"`);
+      // Values are not echoed (errors reach logs and audit entries); keys are structure and are.
+      if (!(CAPABILITIES as readonly string[]).includes(c)) throw new PolicyParseError(`${where}: invalid capability (expected one of ${CAPABILITIES.join(', ')})`);
       caps.add(c as Capability);
     }
   }
