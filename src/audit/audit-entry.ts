@@ -22,7 +22,7 @@ export interface AuditTrace {
   time: Date;
   operation: string;
   path: string;
-  mount?: { path: string; type: string; accessor: string; class: string };
+  mount?: { path: string; type: string; accessor: string; class: string; clearRequestKeys: string[]; clearResponseKeys: string[] };
   clientToken?: string;
   token?: AuditTokenView;
   /** The request's data: the body for writes, the query parameters otherwise. */
@@ -81,7 +81,7 @@ function requestBlock(trace: AuditTrace, hash: Hasher): Record<string, unknown> 
     client_token_accessor: trace.token?.accessor ? hash(trace.token.accessor) : undefined,
     namespace: { id: 'root' },
     path: trace.path,
-    data: redactData(trace.data && Object.keys(trace.data).length ? trace.data : undefined, hash),
+    data: redactData(trace.data && Object.keys(trace.data).length ? trace.data : undefined, hash, trace.mount?.clearRequestKeys),
     remote_address: trace.sealedRemoteAddress,
     headers: trace.sealedUserAgent ? { 'user-agent': [trace.sealedUserAgent] } : undefined,
   };
@@ -113,7 +113,7 @@ export function responseEntry(trace: AuditTrace, outcome: AuditOutcome, hash: Ha
       mount_type: trace.mount?.type,
       mount_accessor: trace.mount?.accessor,
       status_code: outcome.status,
-      data: redactData(outcome.data ?? undefined, hash),
+      data: redactData(outcome.data ?? undefined, hash, trace.mount?.clearResponseKeys),
       warnings: outcome.warnings ?? undefined,
       auth: outcome.auth ? redactAuth(outcome.auth, hash) : undefined,
     },

@@ -1,4 +1,4 @@
-import { redactValue, saltedHasher } from './redaction';
+import { redactData, redactValue, saltedHasher } from './redaction';
 import { hmacSha256 } from '../crypto/hmac';
 
 describe('audit redaction', () => {
@@ -16,6 +16,11 @@ describe('audit redaction', () => {
     expect(text).not.toContain('canary');
     expect(text).not.toContain('1234');
     expect(out).toEqual({ password: hash('canary'), pin: hash('1234'), nested: { list: [hash('a'), { deep: hash('canary') }] }, ok: true, none: null });
+  });
+
+  it('keeps an operator-chosen top-level key in clear (audit_non_hmac_*_keys), nothing nested', () => {
+    expect(redactData({ role: 'web', password: 'canary', nested: { role: 'x' } }, hash, ['role'])).toEqual({ role: 'web', password: hash('canary'), nested: { role: hash('x') } });
+    expect(redactData(undefined, hash, ['role'])).toBeUndefined();
   });
 
   it('hashes buffers and dates rather than printing them', () => {

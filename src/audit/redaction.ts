@@ -34,7 +34,13 @@ export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
   return hash(String(value));
 }
 
-/** Redacts a data map; an absent map stays absent. */
-export function redactData(data: Record<string, unknown> | null | undefined, hash: Hasher): Record<string, unknown> | undefined {
-  return data ? (redactValue(data, hash) as Record<string, unknown>) : undefined;
+/**
+ * Redacts a data map; an absent map stays absent. `clearKeys` are top-level keys an operator chose
+ * to keep in clear on the mount (Vault's audit_non_hmac_request_keys / audit_non_hmac_response_keys).
+ */
+export function redactData(data: Record<string, unknown> | null | undefined, hash: Hasher, clearKeys: readonly string[] = []): Record<string, unknown> | undefined {
+  if (!data) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = clearKeys.includes(k) ? v : redactValue(v, hash, 1);
+  return out;
 }

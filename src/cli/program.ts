@@ -10,6 +10,7 @@ import { registerOperatorCommands } from './commands/operator';
 import { registerPolicyCommands } from './commands/policy';
 import { registerTokenCommands } from './commands/token';
 import { registerServerCommands } from './commands/server';
+import { registerAuditCommands } from './commands/audit';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerMountCommands(program);
   registerKvCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

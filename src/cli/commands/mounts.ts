@@ -5,7 +5,7 @@ import { print, printJson, renderColumns } from '../output';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-function keyValues(pairs: string[] | undefined): Record<string, string> | undefined {
+export function keyValues(pairs: string[] | undefined): Record<string, string> | undefined {
   if (!pairs?.length) return undefined;
   return Object.fromEntries(
     pairs.map((kv) => {
@@ -16,7 +16,7 @@ function keyValues(pairs: string[] | undefined): Record<string, string> | undefi
   );
 }
 
-function withSlash(path: string): string {
+export function withSlash(path: string): string {
   const p = path.replace(/^\/+/, '');
   return p.endsWith('/') ? p : `${p}/`;
 }

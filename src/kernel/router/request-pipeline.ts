@@ -203,7 +203,9 @@ export class RequestPipeline {
       time,
       operation,
       path,
-      mount: mount ? { path: mount.path, type: mount.type, accessor: mount.accessor, class: mount.class } : undefined,
+      mount: mount
+        ? { path: mount.path, type: mount.type, accessor: mount.accessor, class: mount.class, clearRequestKeys: mount.config.auditNonHmacRequestKeys, clearResponseKeys: mount.config.auditNonHmacResponseKeys }
+        : undefined,
       data,
       sealedRemoteAddress: await this.audit.addressKeys.seal(req.remoteAddress, time),
       sealedUserAgent: userAgent ? await this.audit.addressKeys.seal(userAgent, time) : undefined,

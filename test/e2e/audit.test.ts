@@ -1,0 +1,111 @@
+/**
+ * The audit log end to end: the CLI enables devices, exports and verifies offline (and names the
+ * tampered sequence); kill -9 in the middle of group-committed batches leaves a chain that verifies.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase } from '../support/database';
+import { call } from '../support/http';
+import { runCli } from '../support/cli';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+
+jest.setTimeout(240_000);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function initAndUnseal(address: string): Promise<{ rootToken: string; key: string }> {
+  const init = (await call(address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
+  expect((await call(address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } })).body.sealed).toBe(false);
+  return { rootToken: init.root_token, key: init.keys[0] };
+}
+
+describe('audit log (e2e)', () => {
+  let server: ServerProcess | undefined;
+  afterEach(async () => server?.stop());
+
+  it('secrethub audit enable/list/export/verify: an untouched export verifies, a tampered one names the sequence', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secrethub-audit-e2e-'));
+    const env = { SECRETHUB_AUDIT_FILE_DIR: join(dir, 'audit'), SECRETHUB_AUDIT_CHECKPOINT_FILE: join(dir, 'checkpoints.jsonl') };
+    server = await startServerProcess({ databaseUrl: await createTestDatabase(), env });
+    const { rootToken } = await initAndUnseal(server.address);
+    const cli = (...args: string[]) => runCli(args, { VAULT_ADDR: server!.address, VAULT_TOKEN: rootToken });
+
+    expect((await cli('audit', 'enable', 'database')).stdout).toContain('Success! Enabled the database audit device at: database/');
+    expect((await cli('audit', 'enable', '-path=siem', 'file', 'file_path=siem.log')).code).toBe(0);
+    const outside = await cli('audit', 'enable', 'file', 'file_path=/etc/evil.log');
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain('inside the audit directory');
+    const list = await cli('audit', 'list');
+    expect(list.stdout).toMatch(/database\/\s+database/);
+    expect(list.stdout).toMatch(/siem\/\s+file/);
+    expect(JSON.parse((await cli('audit', 'list', '-format=json')).stdout)['siem/'].options).toEqual({ file_path: 'siem.log' });
+
+    await call(server.address, 'PUT', 'sys/mounts/secret', { token: rootToken, body: { type: 'kv', options: { version: '2' } } });
+    for (let i = 0; i < 10; i++) await call(server.address, 'PUT', `secret/data/s${i}`, { token: rootToken, body: { data: { v: `value-${i}` } } });
+    expect((await cli('audit', 'checkpoint')).stdout).toMatch(/Checkpoint at tree size \d+/);
+    for (let i = 0; i < 3; i++) await call(server.address, 'GET', `secret/data/s${i}`, { token: rootToken });
+
+    const keyFile = join(dir, 'audit.pem');
+    const key = await cli('audit', 'public-key');
+    expect(key.stdout).toContain('BEGIN PUBLIC KEY');
+    writeFileSync(keyFile, key.stdout);
+    const exportFile = join(dir, 'export.jsonl');
+    const exported = await cli('audit', 'export', '--output', exportFile);
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toMatch(/exported \d+\/\d+ entries/);
+    const checkpoints = env.SECRETHUB_AUDIT_CHECKPOINT_FILE;
+    const ok = await cli('audit', 'verify', exportFile, '--public-key', keyFile, '--checkpoint', checkpoints);
+    expect(ok.stdout).toMatch(/^Verified: \d+ entries \(sequences 1\.\.\d+\), 1 signed checkpoints/);
+    expect(ok.code).toBe(0);
+
+    // Edit one entry in the export (an auditor's copy changed after the fact).
+    const lines = readFileSync(exportFile, 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.includes('"sequence_number":9,'));
+    const line = JSON.parse(lines[i]);
+    line.entry = Buffer.from(Buffer.from(line.entry, 'base64').toString().replace('"update"', '"read"')).toString('base64');
+    lines[i] = JSON.stringify(line);
+    writeFileSync(exportFile, lines.join('\n'));
+    const bad = await cli('audit', 'verify', exportFile, '--public-key', keyFile);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('Verification FAILED at sequence 9');
+    expect(JSON.parse((await cli('audit', 'verify', exportFile, '--public-key', keyFile, '--format', 'json')).stdout).problem.sequence).toBe(9);
+
+    // The file device holds Vault-format JSON lines with no clear secret.
+    const siem = readFileSync(join(dir, 'audit', 'siem.log'), 'utf8');
+    expect(siem).not.toContain('value-3');
+    expect(JSON.parse(siem.split('\n')[0])).toMatchObject({ type: expect.stringMatching(/request|response/), request: { namespace: { id: 'root' } } });
+  });
+
+  it('kill -9 in the middle of group-committed batches leaves a contiguous chain that verifies', async () => {
+    const url = await createTestDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'secrethub-audit-kill-'));
+    const env = { SECRETHUB_AUDIT_FILE_DIR: join(dir, 'audit'), SECRETHUB_AUDIT_CHECKPOINT_FILE: join(dir, 'checkpoints.jsonl') };
+    server = await startServerProcess({ databaseUrl: url, env });
+    const { rootToken, key } = await initAndUnseal(server.address);
+    expect((await call(server.address, 'PUT', 'sys/audit/db', { token: rootToken, body: { type: 'database' } })).status).toBe(204);
+    await call(server.address, 'PUT', 'sys/mounts/secret', { token: rootToken, body: { type: 'kv', options: { version: '2' } } });
+
+    for (let round = 0; round < 3; round++) {
+      const a = server.address;
+      let stop = false;
+      const writers = Array.from({ length: 32 }, async (_, w) => {
+        for (let n = 0; !stop; n++) await call(a, 'PUT', `secret/data/w${w}`, { token: rootToken, body: { data: { n } } }).catch(() => undefined);
+      });
+      await sleep(300 + Math.floor(Math.random() * 500));
+      await server.kill9();
+      stop = true;
+      await Promise.all(writers);
+      server = await startServerProcess({ databaseUrl: url, env });
+      expect((await call(server.address, 'PUT', 'sys/unseal', { body: { key } })).body.sealed).toBe(false);
+    }
+    const cli = (...args: string[]) => runCli(args, { VAULT_ADDR: server!.address, VAULT_TOKEN: rootToken });
+    writeFileSync(join(dir, 'key.pem'), (await cli('audit', 'public-key')).stdout);
+    expect((await cli('audit', 'export', '--output', join(dir, 'export.jsonl'))).code).toBe(0);
+    const verified = await cli('audit', 'verify', join(dir, 'export.jsonl'), '--public-key', join(dir, 'key.pem'), '--format', 'json');
+    const report = JSON.parse(verified.stdout);
+    expect(report.problem).toBeUndefined();
+    expect(report.ok).toBe(true);
+    expect(report.entries).toBeGreaterThan(100);
+  });
+});
