@@ -73,13 +73,15 @@ export class AuditAddressKeys {
     const m = SEALED.exec(sealed);
     if (!m) throw new Error('not a sealed audit address');
     const [, month, blob] = m;
-    let key = this.keys.get(month);
-    if (!key) {
-      const stored = await this.secrets.get(KEY_PREFIX + month);
-      if (!stored) return undefined;
-      key = this.barrier.decrypt(kernelSecretLocation(KEY_PREFIX + month), stored);
+    const cached = this.keys.get(month);
+    const stored = cached ? undefined : await this.secrets.get(KEY_PREFIX + month);
+    if (!cached && !stored) return undefined;
+    const key = cached ?? this.barrier.decrypt(kernelSecretLocation(KEY_PREFIX + month), stored as Buffer);
+    try {
+      return aeadDecrypt(key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8');
+    } finally {
+      if (!cached) zero(key);
     }
-    return aeadDecrypt(key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8');
   }
 
   /** Destroys every month key whose month ended more than the retention period ago; gives the months shredded. */

@@ -6,11 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditChainWriter } from '../../src/audit/chain-writer';
-import { verifyAuditExport } from '../../src/audit/verify';
 import { createLogger } from '../../src/logger';
 import { signingKeyFromDer } from '../../src/crypto/audit-chain';
 import { kernelSecretLocation } from '../../src/kernel/kernel-secrets.repository';
-import { auditedPipeline, exportThroughApi, type Call } from '../support/audit';
+import { auditedPipeline, verifyThroughApi, type Call } from '../support/audit';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
@@ -22,11 +21,6 @@ async function unsealed(log = createLogger('error')): Promise<{ k: TestKernel; c
   const call = auditedPipeline(k, init.rootToken, log);
   expect((await call('PUT', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } })).status).toBe(204);
   return { k, call };
-}
-
-async function verifyThroughApi(call: Call) {
-  const publicKeyPem = (await call('GET', 'sys/audit-log/public-key')).json.data.public_key as string;
-  return verifyAuditExport({ exportText: await exportThroughApi(call), publicKeyPem });
 }
 
 describe('audit broker (medium)', () => {

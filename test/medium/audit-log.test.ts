@@ -5,8 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
-import { verifyAuditExport } from '../../src/audit/verify';
-import { auditedPipeline, exportThroughApi, withGuardsOff, type Call } from '../support/audit';
+import { auditedPipeline, verifyThroughApi, withGuardsOff, type Call } from '../support/audit';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
@@ -30,11 +29,6 @@ async function traffic(call: Call, n: number): Promise<void> {
   }
 }
 
-async function verify(k: TestKernel, call: Call, trusted?: string) {
-  const publicKeyPem = (await call('GET', 'sys/audit-log/public-key')).json.data.public_key as string;
-  const exportText = await exportThroughApi(call);
-  return verifyAuditExport({ exportText, publicKeyPem, trustedCheckpointsText: trusted });
-}
 
 describe('audit log (medium)', () => {
   let k: TestKernel | undefined;
@@ -65,7 +59,7 @@ describe('audit log (medium)', () => {
       await refused('TRUNCATE audit_checkpoints');
     }
     await db.query('SET session_replication_role = origin');
-    expect((await verify(k, call)).ok).toBe(true);
+    expect((await verifyThroughApi(call)).ok).toBe(true);
   });
 
   it('refuses to unseal while a guard trigger is missing or not ALWAYS', async () => {
@@ -93,7 +87,7 @@ describe('audit log (medium)', () => {
     await traffic(call, 5);
     await call('PUT', 'sys/audit-log/checkpoints');
     await traffic(call, 2);
-    const report = await verify(k, call, readFileSync(k.auditConfig.checkpointFile, 'utf8'));
+    const report = await verifyThroughApi(call, readFileSync(k.auditConfig.checkpointFile, 'utf8'));
     expect(report).toMatchObject({ ok: true, firstSequence: 1 });
     expect(report.entries).toBeGreaterThanOrEqual(2 * (2 + 14));
     expect(report.checkpointsVerified).toBeGreaterThanOrEqual(1);
@@ -115,17 +109,17 @@ describe('audit log (medium)', () => {
 
     it('modification', async () => {
       await withGuardsOff(k!.dataSource, () => k!.dataSource.query("UPDATE audit_logs SET entry_bytes = convert_to(replace(convert_from(entry_bytes, 'UTF8'), 'app', 'APP'), 'UTF8') WHERE sequence_number = 7"));
-      expect((await verify(k!, call)).problem).toMatchObject({ sequence: 7 });
+      expect((await verifyThroughApi(call)).problem).toMatchObject({ sequence: 7 });
     });
 
     it('deletion', async () => {
       await withGuardsOff(k!.dataSource, () => k!.dataSource.query('DELETE FROM audit_logs WHERE sequence_number = 5'));
-      expect((await verify(k!, call)).problem).toMatchObject({ sequence: 5 });
+      expect((await verifyThroughApi(call)).problem).toMatchObject({ sequence: 5 });
     });
 
     it('reordering', async () => {
       await withGuardsOff(k!.dataSource, () => k!.dataSource.query('UPDATE audit_logs SET sequence_number = CASE sequence_number WHEN 4 THEN 5 ELSE 4 END WHERE sequence_number IN (4, 5)'));
-      expect((await verify(k!, call)).problem).toMatchObject({ sequence: 4 });
+      expect((await verifyThroughApi(call)).problem).toMatchObject({ sequence: 4 });
     });
 
     it('tail truncation, against the shipped checkpoint file', async () => {
@@ -144,7 +138,7 @@ describe('audit log (medium)', () => {
         [keep, frontier],
       );
       expect(size).toBeGreaterThan(keep);
-      expect((await verify(k!, call, trusted)).problem).toMatchObject({ sequence: keep + 1 });
+      expect((await verifyThroughApi(call, trusted)).problem).toMatchObject({ sequence: keep + 1 });
     });
 
     it('rewrite of an entry with every later hash recomputed', async () => {
@@ -169,7 +163,7 @@ describe('audit log (medium)', () => {
         await db.query('UPDATE audit_chain_head SET chain_hash = $1, frontier = $2 WHERE id = 1', [previous, frontier]);
       });
       await k!.seal.submitUnsealKey(key, false);
-      const report = await verify(k!, call, readFileSync(k!.auditConfig.checkpointFile, 'utf8'));
+      const report = await verifyThroughApi(call, readFileSync(k!.auditConfig.checkpointFile, 'utf8'));
       expect(report.problem).toMatchObject({ sequence: 6, reason: expect.stringMatching(/differs from the one signed/) });
       // Only the rewritten entry is wrong: every link after it is consistent.
       expect(report.problem?.reason).not.toMatch(/previous_hash|hash mismatch/);

@@ -4,6 +4,7 @@ import { buildConfig } from '../../src/config/config';
 import { RequestPipeline, type PipelineResponse } from '../../src/kernel/router/request-pipeline';
 import { createLogger, type Logger } from '../../src/logger';
 import { buildExport, type ExportPage } from '../../src/audit/export-format';
+import { verifyAuditExport, type VerifyReport } from '../../src/audit/verify';
 import type { TestKernel } from './kernel';
 
 export type Call = (method: string, url: string, body?: unknown, token?: string) => Promise<PipelineResponse & { json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -28,6 +29,12 @@ export async function exportThroughApi(call: Call): Promise<string> {
     async (after) => (await call('GET', `sys/audit-log/export?after=${after}`)).json.data as ExportPage,
     async () => (await call('GET', 'sys/audit-log/checkpoints')).json.data.checkpoints,
   );
+}
+
+/** Exports through the API and verifies offline against the served public key (and trusted checkpoints). */
+export async function verifyThroughApi(call: Call, trustedCheckpointsText?: string): Promise<VerifyReport> {
+  const publicKeyPem = (await call('GET', 'sys/audit-log/public-key')).json.data.public_key as string;
+  return verifyAuditExport({ exportText: await exportThroughApi(call), publicKeyPem, trustedCheckpointsText });
 }
 
 /** Runs `fn` as a superuser with the append-only guards switched off on every audit table, then restores them. */
