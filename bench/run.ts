@@ -3,9 +3,11 @@
  *
  * Starts one PostgreSQL (DATABASE_URL, else embedded), the floor (bench/floor/server.ts) and the
  * built SecretHub server in dev mode, each in its own database (and, for the cost-growth scenario,
- * a second SecretHub whose database holds 100k secrets); for each scenario warms up and then
- * measures the floor and SecretHub under the same load in alternating rounds; prints a table and
- * the target checks, and writes bench/results/latest.json. Stops everything it started, even on failure.
+ * a second SecretHub whose database holds 100k secrets); with AUDIT on, enables a `database` audit
+ * device on each SecretHub (root token, through the API) and the floor's audit INSERT; for each
+ * scenario warms up and then measures the floor and SecretHub under the same load in alternating
+ * rounds (counting the audit entries SecretHub commits); prints a table and the target checks, and
+ * writes bench/results/latest.json. Stops everything it started, even on failure.
  *
  * A scenario name selects that scenario and its variants (`kv-read` also runs `kv-read-100k`).
  * Exit code: 0 when every selected scenario ran without errors or non-2xx responses (missed
@@ -14,16 +16,16 @@
  * Environment: DATABASE_URL; BENCH_WARMUP_SECONDS (default 3), BENCH_SECONDS (measured seconds
  * per target, default 12), BENCH_ROUNDS (alternating rounds they are split into, default 4);
  * BENCH_SERVER_NODE_ARGS: node options for the SecretHub server, space-separated (e.g.
- * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it); BENCH_AUDIT=0: neither side audits.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { PRIMITIVES, measurePrimitive } from './lib/crypto-limit';
 import { VaultApi } from './lib/http';
 import { runAlternating, type LoadPlan, type LoadSettings, type LoadTarget } from './lib/load';
-import { backendCpuSeconds, startDatabases } from './lib/postgres';
+import { auditSequence, backendCpuSeconds, query, startDatabases } from './lib/postgres';
 import { freePort, startChild, type Child } from './lib/processes';
 import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
 import { READ_PATHS, SCENARIOS, VALUE, type BenchContext, type Scenario } from './scenarios';
@@ -34,12 +36,17 @@ const FLOOR_MAIN = join(__dirname, 'floor', 'server.js');
 const RESULTS = join(ROOT, 'bench', 'results', 'latest.json');
 
 /**
- * AUDIT HOOK: audit is not implemented in SecretHub yet, so neither side audits. When it lands:
- * set this to true, start SecretHub with a file audit device enabled (fail-closed, hash-chained),
- * and the floor writes its audit row (FloorConfig.audit).
+ * AUDIT HOOK: both sides audit every request. Each SecretHub server gets a `database` audit device
+ * (`PUT sys/audit/bench-db {"type":"database"}` with the root token, after dev mode has unsealed):
+ * fail-closed, a request entry committed before the handler and a response entry before the reply,
+ * group-committed onto the hash chain in `audit_logs`. The floor INSERTs one audit row per request
+ * (FloorConfig.audit). BENCH_AUDIT=0 compares both without audit (audit-append then fails).
  */
-const AUDIT = false;
-const AUDIT_NOTE = 'audit is not implemented yet: floor and SecretHub both run without it until the audit issue lands';
+const AUDIT = process.env.BENCH_AUDIT !== '0';
+const AUDIT_DEVICE = { path: 'bench-db', body: { type: 'database', description: 'bench' } };
+const AUDIT_NOTE = AUDIT
+  ? `SecretHub: database audit device "${AUDIT_DEVICE.path}" (request and response entry per request, each committed before going on, hash-chained); floor: one audit row INSERT per request`
+  : 'audit off on both sides';
 
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 
@@ -107,14 +114,15 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, loa
     const setup = await s.setup(ctx);
     result.notes.push(...(setup.notes ?? []));
     result.details = setup.details;
-    const main = { baseUrl: ctx.api.baseUrl, pid: servers.secrethub.pid, dbCpuSeconds: () => backendCpuSeconds(ctx.serverDbUrl) };
+    const counted = (url: string) => (ctx.audit ? { auditEntries: () => auditSequence(url) } : {});
+    const main = { baseUrl: ctx.api.baseUrl, pid: servers.secrethub.pid, dbCpuSeconds: () => backendCpuSeconds(ctx.serverDbUrl), ...counted(ctx.serverDbUrl) };
     const targets: { label: 'floor' | 'baseline' | 'secrethub'; target: LoadTarget }[] = [];
     if (setup.floor) targets.push({ label: 'floor', target: { baseUrl: servers.floorUrl, pid: servers.floor.pid, plan: setup.floor, dbCpuSeconds: () => backendCpuSeconds(servers.floorDbUrl) } });
     if (s.growthOf) {
       if (!setup.baseline || !servers.large || !ctx.large) throw new Error('a cost-growth scenario needs its baseline plan and the second server');
       const largeDb = ctx.large.serverDbUrl;
       targets.push({ label: 'baseline', target: { ...main, plan: setup.baseline } });
-      targets.push({ label: 'secrethub', target: { baseUrl: ctx.large.api.baseUrl, pid: servers.large.pid, plan: setup.secrethub, dbCpuSeconds: () => backendCpuSeconds(largeDb) } });
+      targets.push({ label: 'secrethub', target: { baseUrl: ctx.large.api.baseUrl, pid: servers.large.pid, plan: setup.secrethub, dbCpuSeconds: () => backendCpuSeconds(largeDb), ...counted(largeDb) } });
     } else {
       targets.push({ label: 'secrethub', target: { ...main, plan: setup.secrethub } });
     }
@@ -129,7 +137,14 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, loa
       result.failures.push(...measurementFailures(label, measured[i]));
     }
     if (result.floor && result.secrethub && result.floor.requestsPerSecond > 0) result.ratioToFloor = Math.round((result.secrethub.requestsPerSecond / result.floor.requestsPerSecond) * 1000) / 1000;
-    result.checks.push(...(setup.checks ?? []), ...scenarioChecks(s, result));
+    result.checks.push(...(setup.checks ?? []), ...scenarioChecks(s, result, ctx.audit));
+    if (setup.after) {
+      log(`${s.name}: after the load`);
+      const more = await setup.after();
+      result.notes.push(...(more.notes ?? []));
+      result.checks.push(...(more.checks ?? []));
+      result.details = { ...result.details, ...more.details };
+    }
   } catch (err) {
     result.failures.push((err as Error).message);
   }
@@ -153,12 +168,12 @@ async function main(): Promise<number> {
       void cleanup().then(() => process.exit(130));
     });
   }
-  log(AUDIT ? 'audit on' : `audit OFF: ${AUDIT_NOTE}`);
+  log(`audit ${AUDIT ? 'ON' : 'OFF'}: ${AUDIT_NOTE}`);
 
   const report: Report = {
     timestamp: new Date().toISOString(),
     durationSeconds: 0,
-    audit: { enabled: AUDIT, note: AUDIT ? 'floor and SecretHub both audit every request' : AUDIT_NOTE },
+    audit: { enabled: AUDIT, note: AUDIT_NOTE },
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', totalMemGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10, node: process.version, os: `${os.type()} ${os.release()}`, loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100) },
     settings: { ...load, scenarios: scenarios.map((s) => s.name) },
     cryptoLimits: {},
@@ -197,16 +212,26 @@ async function main(): Promise<number> {
     const rootToken = `bench-root-${randomBytes(12).toString('hex')}`;
     const startSecrethub = async (name: string, databaseUrl: string) => {
       const port = await freePort();
+      // Its data directory holds only the audit checkpoint file (PostgreSQL is DATABASE_URL's); removed after it stops.
+      const dataDir = mkdtempSync(join(os.tmpdir(), `secrethub-bench-${name}-`));
+      cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
       const child = await startChild({
         name,
         script: SERVER_MAIN,
         nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
         args: ['server', '--listen', `127.0.0.1:${port}`, '--dev', '--dev-root-token-id', rootToken],
-        env: { DATABASE_URL: databaseUrl },
+        env: { DATABASE_URL: databaseUrl, SECRETHUB_DATA_DIR: dataDir },
         readyText: 'listening on',
       });
       cleanups.push(() => child.stop());
-      return { child, api: new VaultApi(`http://127.0.0.1:${port}`, rootToken) };
+      const api = new VaultApi(`http://127.0.0.1:${port}`, rootToken);
+      if (AUDIT) {
+        const r = await api.call('PUT', `sys/audit/${AUDIT_DEVICE.path}`, AUDIT_DEVICE.body);
+        if (r.status !== 204) throw new Error(`${name}: enabling the database audit device answered ${r.status}: ${r.text.slice(0, 300)}`);
+        const [{ n }] = await query<{ n: string }>(databaseUrl, 'SELECT count(*) AS n FROM audit_devices WHERE type = $1', ['database']);
+        if (n !== '1') throw new Error(`${name}: audit_devices holds ${n} database devices after enabling one`);
+      }
+      return { child, api };
     };
     const secrethub = await startSecrethub('secrethub', dbs.serverUrl);
     report.secrethubStartMs = secrethub.child.startMs;
@@ -214,7 +239,7 @@ async function main(): Promise<number> {
     const large = scenarios.some((s) => s.growthOf) ? await startSecrethub('secrethub-100k', dbs.largeUrl) : undefined;
 
     const floorUrl = `http://127.0.0.1:${floorPort}`;
-    const ctx: BenchContext = { api: secrethub.api, serverDbUrl: dbs.serverUrl, floorUrl, floorToken, fixtures: new Map(), large: large && { api: large.api, serverDbUrl: dbs.largeUrl } };
+    const ctx: BenchContext = { api: secrethub.api, serverDbUrl: dbs.serverUrl, floorUrl, floorToken, audit: AUDIT, auditDbUrl: dbs.auditUrl, fixtures: new Map(), large: large && { api: large.api, serverDbUrl: dbs.largeUrl } };
     const servers: Servers = { floor, floorUrl, floorDbUrl: dbs.floorUrl, secrethub: secrethub.child, large: large?.child };
     for (const s of scenarios) {
       const r = await runScenario(s, ctx, servers, load, report.cryptoLimits);

@@ -1,13 +1,16 @@
 /**
  * The scenarios, as data: adding one is adding one entry to SCENARIOS. Each entry says what one
  * request does, prepares SecretHub (through its API, as root) and returns the requests autocannon
- * sends to SecretHub and, where there is one, to the floor (bench/floor/server.ts).
+ * sends to SecretHub and, where there is one, to the floor (bench/floor/server.ts). With audit on
+ * (bench/run.ts), every SecretHub server has a `database` audit device and the floor INSERTs one
+ * audit row per request, in every scenario.
  */
 import { randomBytes } from 'node:crypto';
 import type autocannon from 'autocannon';
 import { inParallel, type VaultApi } from './lib/http';
 import type { LoadPlan } from './lib/load';
-import { query } from './lib/postgres';
+import { auditSequence, query } from './lib/postgres';
+import { entryTemplates, measureWriter } from './lib/audit-writer';
 import { KV_READ_VERSION_SQL } from '../src/engines/kv/kv-v2.repository';
 
 export interface Check {
@@ -25,6 +28,10 @@ export interface BenchContext {
   large?: { api: VaultApi; serverDbUrl: string };
   floorUrl: string;
   floorToken: string;
+  /** Whether the SecretHub servers have a `database` audit device enabled (and the floor audits). */
+  audit: boolean;
+  /** A database of its own for the audit chain writer measured without a server (audit-append). */
+  auditDbUrl: string;
   /** Set-up shared between scenarios (tokens, secrets), made once. */
   fixtures: Map<string, Promise<unknown>>;
 }
@@ -40,6 +47,8 @@ export interface ScenarioSetup {
   notes?: string[];
   checks?: Check[];
   details?: Record<string, unknown>;
+  /** Runs after the measured rounds, with no load running: further figures for the notes, checks and JSON details. */
+  after?: () => Promise<{ notes?: string[]; checks?: Check[]; details?: Record<string, unknown> }>;
 }
 
 export interface Scenario {
@@ -52,6 +61,8 @@ export interface Scenario {
   minFloorRatio?: number;
   /** Target: p99 latency under this many ms (the issues set it for kv-read only). */
   maxP99Ms?: number;
+  /** Target: audit entries committed on SecretHub's chain per second of the measured run, at least this. */
+  minAuditEntriesPerSecond?: number;
   /** Cost growth: req/s on the 100k-secret server within `tolerance` of `scenario` on the first server, measured in alternation. */
   growthOf?: { scenario: string; tolerance: number };
   setup(ctx: BenchContext): Promise<ScenarioSetup>;
@@ -62,6 +73,9 @@ export const VALUE: Record<string, string> = { value: randomBytes(1024).toString
 export const READ_PATHS = Array.from({ length: 100 }, (_, i) => `bench/read-${String(i).padStart(3, '0')}`);
 const WRITE_KEYS = 1000;
 const TOTAL_SECRETS_BIG = 100_000;
+/** audit-append's second figure: the chain writer alone, at these numbers of concurrent appenders, this long each. */
+const WRITER_CONCURRENCY = [32, 256];
+const WRITER_SECONDS = 5;
 
 const tokenHeader = (token: string) => ({ 'x-vault-token': token });
 
@@ -93,6 +107,17 @@ function readPlan(baseUrl: string, token: string): LoadPlan {
   // Every connection cycles through the 100 secrets (prebuilt requests: no per-request cost in the load generator).
   return { requests: READ_PATHS.map((p) => ({ method: 'GET', path: `/v1/secret/data/${p}`, headers: tokenHeader(token) })) };
 }
+
+/** A non-root token with the default policy (lookup-self only), made once. */
+function lookupToken(ctx: BenchContext): Promise<string> {
+  return once(ctx, 'lookup', async () => {
+    const created = await ctx.api.ok('POST', 'auth/token/create', { policies: ['default'] });
+    return (created.auth as { client_token: string }).client_token;
+  });
+}
+
+const lookupPlan = (token: string): LoadPlan => ({ requests: [{ method: 'GET', path: '/v1/auth/token/lookup-self', headers: tokenHeader(token) }] });
+const checkLookup = (b: Record<string, unknown>) => (Array.isArray((b.data as { policies?: unknown } | undefined)?.policies) ? undefined : `unexpected lookup-self body: ${JSON.stringify(b).slice(0, 200)}`);
 
 function checkRead(body: Record<string, unknown>): string | undefined {
   const value = ((body.data as { data?: { value?: unknown } } | undefined)?.data ?? {}).value;
@@ -201,15 +226,52 @@ export const SCENARIOS: Scenario[] = [
     connections: 32,
     primitive: 'hmac-sha256-token',
     async setup(ctx) {
-      const token = await once(ctx, 'lookup', async () => {
-        const created = await ctx.api.ok('POST', 'auth/token/create', { policies: ['default'] });
-        return (created.auth as { client_token: string }).client_token;
-      });
-      const plan = (t: string): LoadPlan => ({ requests: [{ method: 'GET', path: '/v1/auth/token/lookup-self', headers: tokenHeader(t) }] });
+      return { secrethub: lookupPlan(await lookupToken(ctx)), floor: lookupPlan(ctx.floorToken), checkBody: checkLookup };
+    },
+  },
+  {
+    name: 'audit-append',
+    description: 'audit entries committed per second on the database device: GET auth/token/lookup-self with a non-root token (served from the token cache, so the audit writer is the work), 2 entries per request',
+    connections: 32,
+    minAuditEntriesPerSecond: 5000,
+    async setup(ctx) {
+      if (!ctx.audit) throw new Error('audit-append needs the database audit device (not with BENCH_AUDIT=0)');
+      const start = await auditSequence(ctx.serverDbUrl);
       return {
-        secrethub: plan(token),
-        floor: plan(ctx.floorToken),
-        checkBody: (b) => (Array.isArray((b.data as { policies?: unknown } | undefined)?.policies) ? undefined : `unexpected lookup-self body: ${JSON.stringify(b).slice(0, 200)}`),
+        secrethub: lookupPlan(await lookupToken(ctx)),
+        checkBody: checkLookup,
+        async after() {
+          // Every row is one entry: the head's sequence (what the rounds counted) equals the row count.
+          const [{ rows, head }] = await query<{ rows: string; head: string }>(ctx.serverDbUrl, 'SELECT (SELECT count(*) FROM audit_logs) AS rows, (SELECT sequence_number FROM audit_chain_head WHERE id = 1) AS head');
+          // This scenario's entries (warm-up included): rows committed by one transaction share its xmin, so entries per distinct xmin is the mean group-commit batch.
+          const [run] = await query<{ entries: string; batches: string; entry_bytes: string; row_bytes: string }>(
+            ctx.serverDbUrl,
+            `SELECT count(*) AS entries, count(DISTINCT xmin::text) AS batches, round(avg(octet_length(entry_bytes))) AS entry_bytes, round(avg(pg_column_size(a.*))) AS row_bytes
+               FROM audit_logs a WHERE sequence_number > $1`,
+            [start],
+          );
+          const writer = await measureWriter(ctx.auditDbUrl, await entryTemplates(ctx.serverDbUrl), WRITER_CONCURRENCY, WRITER_SECONDS);
+          const fmt = (n: number) => n.toLocaleString('en-US');
+          return {
+            notes: [
+              `audit_logs holds ${fmt(Number(rows))} rows, the chain head is at sequence ${fmt(Number(head))}`,
+              `this scenario over HTTP (warm-up included): ${fmt(Number(run.entries))} entries in ${fmt(Number(run.batches))} transactions (${(Number(run.entries) / Math.max(1, Number(run.batches))).toFixed(1)} entries per group commit); entry ${fmt(Number(run.entry_bytes))} bytes canonical JSON, row ${fmt(Number(run.row_bytes))} bytes stored (bytea + jsonb + columns)`,
+              ...writer.map(
+                (w) =>
+                  `writer alone (AuditChainWriter.append in the runner, ${w.concurrency} concurrent appenders, ${w.seconds} s): ${fmt(w.entriesPerSecond)} entries/s; ` +
+                  `${fmt(w.batches)} appends of ${w.entriesPerBatch} entries, ${w.appendMsMean} ms each, in flight ${Math.round(w.appendBusy * 100)}% of the time; ` +
+                  `${w.checkpoints} checkpoints (${w.checkpointMs} ms); CPU per entry: writer ${w.writerCpuMsPerEntry} ms, PostgreSQL ${w.dbCpuMsPerEntry ?? '-'} ms; WAL ${fmt(w.walBytesPerEntry)} bytes per entry`,
+              ),
+            ],
+            checks: [{ name: 'audit-append rows = chain head sequence', target: 'equal', value: `${fmt(Number(rows))} rows, head ${fmt(Number(head))}`, pass: rows === head }],
+            details: {
+              auditLogRows: Number(rows),
+              chainHeadSequence: Number(head),
+              http: { entries: Number(run.entries), transactions: Number(run.batches), entryBytesMean: Number(run.entry_bytes), rowBytesMean: Number(run.row_bytes) },
+              writerAlone: writer,
+            },
+          };
+        },
       };
     },
   },

@@ -12,8 +12,9 @@
  * named prepared statements. Its tables live in its own database and are created at start.
  *
  * AUDIT HOOK: with `audit: true` every request also INSERTs one audit row before replying (the
- * spec's floor does). The runner keeps it off until SecretHub has audit, so both sides compare
- * like with like.
+ * spec's floor does): one statement, its own transaction, no chain. The runner turns it on
+ * together with a `database` audit device on SecretHub (AUDIT in bench/run.ts), so both sides
+ * compare like with like.
  *
  * Run by the bench runner: `node dist/bench/floor/server.js`, configured by the FLOOR_CONFIG
  * environment variable (JSON, see FloorConfig); prints "floor listening on <address>".
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
   ]);
 
   const audit = async (op: string, path: string) => {
-    // AUDIT HOOK (off until SecretHub has audit): the spec's floor writes one audit row per request.
+    // AUDIT HOOK (on while the runner's AUDIT is): the spec's floor writes one audit row per request.
     if (config.audit) await pool.query({ name: 'audit', text: AUDIT_SQL, values: [JSON.stringify({ time: new Date().toISOString(), op, path })] });
   };
   const json = (reply: FastifyReply, status: number, body: string) => reply.code(status).header('content-type', 'application/json').header('cache-control', 'no-store').send(body);

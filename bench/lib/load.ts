@@ -39,6 +39,9 @@ export interface Measurement {
   /** The same for the PostgreSQL backends serving it (when they run on this machine). */
   dbCpuPercent: number | null;
   dbCpuMsPerRequest: number | null;
+  /** Audit entries committed on the target's chain per second of the measured run, and per request (null when not counted). */
+  auditEntriesPerSecond: number | null;
+  auditEntriesPerRequest: number | null;
 }
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -49,6 +52,8 @@ export interface LoadTarget {
   plan: LoadPlan;
   /** CPU seconds used so far by each of the server's PostgreSQL backends (undefined when they cannot be seen). */
   dbCpuSeconds: () => Promise<Map<number, number> | undefined>;
+  /** Audit entries committed on the server's chain so far (read before and after each measured round); absent: not counted. */
+  auditEntries?: () => Promise<number>;
 }
 
 /** What one measured round saw, before it is turned into a Measurement. */
@@ -57,6 +62,8 @@ export interface Round extends Pick<Measurement, 'completed' | 'errors' | 'timeo
   latency: Omit<Measurement['latencyMs'], 'p99Worst'>;
   cpuSeconds: number | undefined;
   dbCpuSeconds: number | undefined;
+  /** Audit entries committed between the readings before and after the round. */
+  auditEntries: number | undefined;
 }
 
 const options = (t: LoadTarget, connections: number): autocannon.Options => ({ url: t.baseUrl, connections, timeout: 10, requests: t.plan.requests });
@@ -69,9 +76,11 @@ export async function measureRound(t: LoadTarget, settings: LoadSettings): Promi
   const rss = sampleRss(t.pid);
   try {
     const dbBefore = await t.dbCpuSeconds();
+    const auditBefore = await t.auditEntries?.();
     const cpuBefore = cpuSeconds(t.pid);
     const r = await autocannon({ ...options(t, settings.connections), duration: Math.max(1, settings.measureSeconds / settings.rounds) });
     const cpuAfter = cpuSeconds(t.pid);
+    const auditAfter = await t.auditEntries?.();
     const dbAfter = await t.dbCpuSeconds();
     const statusCodes: Record<string, number> = {};
     for (const [code, st] of Object.entries(r.statusCodeStats)) statusCodes[code] = st.count;
@@ -88,6 +97,7 @@ export async function measureRound(t: LoadTarget, settings: LoadSettings): Promi
       rssMeanMb: summary.meanMb,
       cpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
       dbCpuSeconds: backendCpuDelta(dbBefore, dbAfter),
+      auditEntries: auditBefore !== undefined && auditAfter !== undefined ? auditAfter - auditBefore : undefined,
     };
   } finally {
     rss.stop();
@@ -106,6 +116,7 @@ export function mergeRounds(rounds: Round[]): Measurement {
   const completed = sum(rounds.map((r) => r.completed));
   const cpu = rounds.every((r) => r.cpuSeconds !== undefined) ? sum(rounds.map((r) => r.cpuSeconds as number)) : undefined;
   const dbCpu = rounds.every((r) => r.dbCpuSeconds !== undefined) ? sum(rounds.map((r) => r.dbCpuSeconds as number)) : undefined;
+  const audit = rounds.every((r) => r.auditEntries !== undefined) ? sum(rounds.map((r) => r.auditEntries as number)) : undefined;
   const statusCodes: Record<string, number> = {};
   for (const r of rounds) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
   const peaks = rounds.map((r) => r.rssPeakMb).filter((v): v is number => v !== null);
@@ -131,6 +142,8 @@ export function mergeRounds(rounds: Round[]): Measurement {
     cpuMsPerRequest: cpu === undefined || completed === 0 ? null : round((cpu * 1000) / completed, 3),
     dbCpuPercent: dbCpu === undefined ? null : round((dbCpu / seconds) * 100, 0),
     dbCpuMsPerRequest: dbCpu === undefined || completed === 0 ? null : round((dbCpu * 1000) / completed, 3),
+    auditEntriesPerSecond: audit === undefined ? null : round(audit / seconds, 1),
+    auditEntriesPerRequest: audit === undefined || completed === 0 ? null : round(audit / completed, 3),
   };
 }
 

@@ -1,8 +1,8 @@
 /**
  * The bench's PostgreSQL: the server named by DATABASE_URL, else one embedded PostgreSQL in a
  * temporary directory. Either way the bench creates fresh databases on it (the floor's, SecretHub's,
- * and a second SecretHub's that holds 100k secrets) and removes them (or the whole embedded
- * cluster) when it stops.
+ * a second SecretHub's that holds 100k secrets, and one for the audit writer measured alone) and
+ * removes them (or the whole embedded cluster) when it stops.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ export interface BenchDatabases {
   serverUrl: string;
   /** The database of the second SecretHub server, grown to 100k secrets for the cost-growth comparison. */
   largeUrl: string;
+  /** A database for the audit chain writer measured in the runner's process, without a server (audit-append). */
+  auditUrl: string;
   /** `SELECT version()`. */
   version: string;
   stop(): Promise<void>;
@@ -55,7 +57,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
     }
   }
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
-  const names = { floor: `bench_floor_${suffix}`, server: `bench_server_${suffix}`, large: `bench_large_${suffix}` };
+  const names = { floor: `bench_floor_${suffix}`, server: `bench_server_${suffix}`, large: `bench_large_${suffix}`, audit: `bench_audit_${suffix}` };
   const created: string[] = [];
   const stop = async () => {
     if (!stopEmbedded) {
@@ -69,7 +71,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
   };
   try {
     const version = await withClient(adminUrl, async (c) => {
-      for (const name of [names.floor, names.server, names.large]) {
+      for (const name of [names.floor, names.server, names.large, names.audit]) {
         await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
         created.push(name);
       }
@@ -80,6 +82,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
       floorUrl: withDatabase(adminUrl, names.floor),
       serverUrl: withDatabase(adminUrl, names.server),
       largeUrl: withDatabase(adminUrl, names.large),
+      auditUrl: withDatabase(adminUrl, names.audit),
       version,
       stop,
     };
@@ -92,6 +95,13 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
 /** Runs one query on `url` with a short-lived connection. */
 export async function query<R extends object = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
   return withClient(url, async (c) => (await c.query<R>(text, values)).rows);
+}
+
+/** Entries committed so far on the audit chain in `url`'s database (the head's sequence number: sequences are gap-free, one per row). */
+export async function auditSequence(url: string): Promise<number> {
+  const rows = await query<{ n: string }>(url, 'SELECT sequence_number AS n FROM audit_chain_head WHERE id = 1');
+  if (!rows[0]) throw new Error('audit_chain_head has no row');
+  return Number(rows[0].n);
 }
 
 /**

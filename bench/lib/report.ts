@@ -47,13 +47,23 @@ export function measurementFailures(target: string, m: Measurement): string[] {
   return out;
 }
 
-/** The target checks of one scenario. */
-export function scenarioChecks(s: Scenario, r: ScenarioResult): Check[] {
+/** The target checks of one scenario; `audit`: both sides audit (named in the floor-ratio check). */
+export function scenarioChecks(s: Scenario, r: ScenarioResult, audit = false): Check[] {
   const checks: Check[] = [];
   const sh = r.secrethub;
   if (!sh) return checks;
   if (s.minFloorRatio !== undefined && r.ratioToFloor !== null) {
-    checks.push({ name: `${s.name} req/s vs floor`, target: `>= ${Math.round(s.minFloorRatio * 100)}% of floor`, value: `${Math.round(r.ratioToFloor * 100)}%`, pass: r.ratioToFloor >= s.minFloorRatio });
+    const name = `${s.name} req/s vs floor${audit ? ' (audit on both sides)' : ''}`;
+    checks.push({ name, target: `>= ${Math.round(s.minFloorRatio * 100)}% of floor`, value: `${Math.round(r.ratioToFloor * 100)}%`, pass: r.ratioToFloor >= s.minFloorRatio });
+  }
+  if (s.minAuditEntriesPerSecond !== undefined) {
+    const v = sh.auditEntriesPerSecond;
+    checks.push({
+      name: `${s.name} committed audit entries/s (HTTP, end to end)`,
+      target: `>= ${fmt(s.minAuditEntriesPerSecond)}/s`,
+      value: v === null ? 'not measured' : `${fmt(v)}/s (${fmt(sh.auditEntriesPerRequest, 2)} per request)`,
+      pass: v !== null && v >= s.minAuditEntriesPerSecond,
+    });
   }
   if (s.maxP99Ms !== undefined) checks.push({ name: `${s.name} p99 latency`, target: `< ${s.maxP99Ms} ms`, value: `${fmt(sh.latencyMs.p99)} ms (median round; worst round ${fmt(sh.latencyMs.p99Worst)} ms)`, pass: sh.latencyMs.p99 < s.maxP99Ms });
   if (sh.rssPeakMb !== null) checks.push({ name: `${s.name} server RSS peak`, target: `< ${TARGETS.rssMb} MB`, value: `${fmt(sh.rssPeakMb)} MB`, pass: sh.rssPeakMb < TARGETS.rssMb });
@@ -106,6 +116,13 @@ export function scenarioLines(r: ScenarioResult): string[] {
   const extra: string[] = [];
   if (r.ratioToFloor !== null) extra.push(`secrethub/floor req/s = ${r.ratioToFloor.toFixed(2)}`);
   if (r.baseline && r.secrethub && r.baseline.requestsPerSecond > 0) extra.push(`100k/100 secrets req/s = ${(r.secrethub.requestsPerSecond / r.baseline.requestsPerSecond).toFixed(2)}`);
+  const audited: [string, Measurement | null][] = [
+    ['secrethub', r.baseline],
+    [r.baseline ? 'secrethub-100k' : 'secrethub', r.secrethub],
+  ];
+  for (const [label, m] of audited) {
+    if (m && m.auditEntriesPerSecond !== null) extra.push(`${label} audit entries committed ${fmt(m.auditEntriesPerSecond)}/s (${fmt(m.auditEntriesPerRequest, 2)} per request)`);
+  }
   if (r.cryptoLimit) extra.push(`crypto limit (${r.cryptoLimit.description}, 1 core): ${fmt(r.cryptoLimit.opsPerSecond)}/s`);
   if (extra.length) lines.push(`${''.padEnd(16)}${extra.join('; ')}`);
   for (const n of r.notes) lines.push(`${''.padEnd(16)}note: ${n}`);

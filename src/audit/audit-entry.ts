@@ -87,10 +87,11 @@ function requestBlock(trace: AuditTrace, hash: Hasher): Record<string, unknown> 
   };
 }
 
-/** Drops undefined fields so the canonical bytes are stable. */
-function compact(entry: Record<string, unknown>): AuditEntry {
-  return JSON.parse(JSON.stringify(entry)) as AuditEntry;
-}
+/**
+ * Entries may hold undefined fields: both serialisations used (RFC 8785 `canonicalize` for the chain,
+ * JSON.stringify for files) omit them, so the bytes are the same as without them.
+ */
+const compact = (entry: Record<string, unknown>): AuditEntry => entry;
 
 export function requestEntry(trace: AuditTrace, hash: Hasher): AuditEntry {
   return compact({
