@@ -15,13 +15,11 @@ import type { AuditColumns } from '../../src/audit/audit-entry';
 import { AuditChainWriter } from '../../src/audit/chain-writer';
 import { newSigningKey, signingKeyFromDer } from '../../src/crypto/audit-chain';
 import { openDatabase } from '../../src/database/data-source';
+import { buildConfig } from '../../src/config/config';
 import { auditSequence, backendCpuDelta, backendCpuSeconds, query } from './postgres';
 
-/** The server's defaults (src/config/config.ts: checkpoint_entries, checkpoint_interval). */
-const CHECKPOINT_ENTRIES = 1000;
-const CHECKPOINT_INTERVAL_SECONDS = 10;
-/** The server's pool size (src/database/data-source.ts). */
-const POOL_SIZE = 10;
+/** The server's checkpoint defaults, from the configuration code itself. */
+const AUDIT_DEFAULTS = buildConfig({}, {}, {}).audit;
 
 export interface WriterFigures {
   concurrency: number;
@@ -121,12 +119,12 @@ class TimedRepository extends AuditLogRepository {
 export async function measureWriter(url: string, templates: EntryTemplate[], concurrencies: number[], seconds: number, warmupSeconds = 1): Promise<WriterFigures[]> {
   if (templates.length === 0) throw new Error('no audit entries to copy');
   const dir = mkdtempSync(join(tmpdir(), 'secrethub-bench-audit-'));
-  const { dataSource } = await openDatabase(url, POOL_SIZE);
+  const { dataSource } = await openDatabase(url); // the server's pool size
   const repository = new TimedRepository(dataSource);
   const errors: string[] = [];
   const writer = new AuditChainWriter(repository, {
-    checkpointEntries: CHECKPOINT_ENTRIES,
-    checkpointIntervalSeconds: CHECKPOINT_INTERVAL_SECONDS,
+    checkpointEntries: AUDIT_DEFAULTS.checkpointEntries,
+    checkpointIntervalSeconds: AUDIT_DEFAULTS.checkpointIntervalSeconds,
     checkpointFile: join(dir, 'audit-checkpoints.jsonl'),
     log: { info: () => undefined, error: (m) => errors.push(m) },
   });

@@ -17,6 +17,7 @@ import { chainHash, frontierAppend, frontierRoot, leafHash, publicKeyPem, signCh
 import { partitionName, type AuditRow, type AuditLogRepository, type ChainHead, type CheckpointRow } from './audit-log.repository';
 import type { AuditColumns } from './audit-entry';
 import { monthOf } from './address-keys';
+import { checkpointLine } from './export-format';
 
 /** Entries per transaction at most (one INSERT of this many rows stays well under a millisecond per row). */
 const MAX_BATCH = 2000;
@@ -26,7 +27,6 @@ export interface ChainEntry {
   bytes: Buffer;
   time: Date;
   columns: AuditColumns;
-  signature?: Buffer;
 }
 
 interface Pending extends ChainEntry {
@@ -41,21 +41,6 @@ export interface ChainWriterOptions {
   log: { info(m: string): void; error(m: string): void };
 }
 
-/** The JSON line of a checkpoint, as written to the checkpoint file and the export. */
-export function checkpointLine(logId: Buffer, c: CheckpointRow): Record<string, unknown> {
-  return {
-    kind: 'checkpoint',
-    log_id: logId.toString('hex'),
-    tree_size: c.treeSize,
-    root: c.rootHash.toString('base64'),
-    chain_hash: c.chainHash.toString('hex'),
-    time: c.signedAt.toISOString(),
-    signature: c.signature.toString('base64'),
-    previous_tree_size: c.previousTreeSize,
-    leaves: c.leaves.toString('base64'),
-  };
-}
-
 export class AuditChainWriter {
   private queue: Pending[] = [];
   private draining = false;
@@ -63,7 +48,7 @@ export class AuditChainWriter {
   private readonly partitions = new Set<string>();
   /** Leaf hashes this process appended since the last checkpoint, while it was the only writer. */
   private leaves: { from: number; hashes: Buffer[] } | undefined;
-  private lastCheckpoint = { size: 0, at: Date.now() };
+  private lastCheckpointSize = 0;
   private checkpointRequested = false;
   private timer: NodeJS.Timeout | undefined;
   private signingKey: KeyObject | undefined;
@@ -78,7 +63,7 @@ export class AuditChainWriter {
     this.signingKey = signingKey;
     this.head = await this.repository.head();
     const last = await this.repository.lastCheckpoint();
-    this.lastCheckpoint = { size: last?.treeSize ?? 0, at: Date.now() };
+    this.lastCheckpointSize = last?.treeSize ?? 0;
     this.leaves = undefined;
     for (const p of await this.repository.partitions()) this.partitions.add(p);
     this.timer = setInterval(() => this.requestCheckpoint(), Math.max(1, this.options.checkpointIntervalSeconds) * 1000);
@@ -121,7 +106,7 @@ export class AuditChainWriter {
     this.checkpointRequested = true;
     this.kick();
     while (this.draining || this.checkpointRequested) await new Promise((r) => setTimeout(r, 2));
-    return this.lastCheckpoint.size;
+    return this.lastCheckpointSize;
   }
 
   private kick(): void {
@@ -144,7 +129,7 @@ export class AuditChainWriter {
             for (const p of batch) p.reject(err as Error);
           }
         }
-        if (this.head && (this.checkpointRequested || this.head.sequence - this.lastCheckpoint.size >= this.options.checkpointEntries)) {
+        if (this.head && (this.checkpointRequested || this.head.sequence - this.lastCheckpointSize >= this.options.checkpointEntries)) {
           this.checkpointRequested = false;
           await this.checkpoint().catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`));
         } else if (!this.head) this.checkpointRequested = false;
@@ -170,7 +155,7 @@ export class AuditChainWriter {
         const sequence = head.sequence + i + 1;
         const current = chainHash(sequence, previous, leaves[i]);
         frontier = frontierAppend(frontier, sequence - 1, leaves[i]);
-        const row: AuditRow = { ...p.columns, sequence, timestamp: p.time, previousHash: previous, currentHash: current, signature: p.signature ?? null, entryBytes: p.bytes, eventData: p.bytes.toString('utf8') };
+        const row: AuditRow = { ...p.columns, sequence, timestamp: p.time, previousHash: previous, currentHash: current, signature: null, entryBytes: p.bytes, eventData: p.bytes.toString('utf8') };
         previous = current;
         return row;
       });
@@ -190,8 +175,8 @@ export class AuditChainWriter {
 
   private async checkpoint(): Promise<void> {
     const head = this.head;
-    if (!head || !this.signingKey || head.sequence <= this.lastCheckpoint.size) return;
-    const previousTreeSize = this.lastCheckpoint.size;
+    if (!head || !this.signingKey || head.sequence <= this.lastCheckpointSize) return;
+    const previousTreeSize = this.lastCheckpointSize;
     let hashes: Buffer[];
     if (this.leaves && this.leaves.from === previousTreeSize + 1 && this.leaves.hashes.length === head.sequence - previousTreeSize) hashes = this.leaves.hashes;
     else hashes = (await this.repository.entries(previousTreeSize, head.sequence - previousTreeSize, head.sequence)).map((r) => leafHash(r.entryBytes));
@@ -209,7 +194,7 @@ export class AuditChainWriter {
       signature: Buffer.from(signed.signature, 'base64'),
     };
     await this.repository.insertCheckpoint(row);
-    this.lastCheckpoint = { size: head.sequence, at: Date.now() };
+    this.lastCheckpointSize = head.sequence;
     this.leaves = { from: head.sequence + 1, hashes: [] };
     try {
       await mkdir(dirname(this.options.checkpointFile), { recursive: true });

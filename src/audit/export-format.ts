@@ -3,7 +3,24 @@
  * `sys/audit-log/export` serves them, then the checkpoint lines as `sys/audit-log/checkpoints`
  * serves them (the same lines as the checkpoint file). `verify.ts` reads it back.
  */
+import type { CheckpointRow } from './audit-log.repository';
+
 export const EXPORT_FORMAT = 'secrethub-audit-export-v1';
+
+/** The JSON line of a checkpoint, as written to the checkpoint file and the export. */
+export function checkpointLine(logId: Buffer, c: CheckpointRow): Record<string, unknown> {
+  return {
+    kind: 'checkpoint',
+    log_id: logId.toString('hex'),
+    tree_size: c.treeSize,
+    root: c.rootHash.toString('base64'),
+    chain_hash: c.chainHash.toString('hex'),
+    time: c.signedAt.toISOString(),
+    signature: c.signature.toString('base64'),
+    previous_tree_size: c.previousTreeSize,
+    leaves: c.leaves.toString('base64'),
+  };
+}
 
 export interface ExportPage {
   log_id: string;

@@ -9,19 +9,10 @@ import { AuditChainWriter } from '../../src/audit/chain-writer';
 import { createLogger } from '../../src/logger';
 import { signingKeyFromDer } from '../../src/crypto/audit-chain';
 import { kernelSecretLocation } from '../../src/kernel/kernel-secrets.repository';
-import { auditedPipeline, verifyThroughApi, type Call } from '../support/audit';
-import { openTestKernel, type TestKernel } from '../support/kernel';
+import { openAuditedKernel, verifyThroughApi, type Call } from '../support/audit';
+import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
-
-async function unsealed(log = createLogger('error')): Promise<{ k: TestKernel; call: Call }> {
-  const k = await openTestKernel();
-  const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
-  await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
-  const call = auditedPipeline(k, init.rootToken, log);
-  expect((await call('PUT', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } })).status).toBe(204);
-  return { k, call };
-}
 
 describe('audit broker (medium)', () => {
   let k: TestKernel | undefined;
@@ -32,7 +23,7 @@ describe('audit broker (medium)', () => {
 
   it('fails closed: with the only device unwritable every request is a 500 with no secret; a second working device keeps requests going', async () => {
     let call: Call;
-    ({ k, call } = await unsealed());
+    ({ k, call } = await openAuditedKernel());
     expect((await call('PUT', 'secret/data/app', { data: { password: 'hunter2-secret' } })).status).toBe(200); // no device yet: not audited
     expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
     expect((await call('GET', 'secret/data/app')).status).toBe(200);
@@ -63,7 +54,7 @@ describe('audit broker (medium)', () => {
 
   it('manages devices as Vault does, and file devices write only inside the configured directory', async () => {
     let call: Call;
-    ({ k, call } = await unsealed());
+    ({ k, call } = await openAuditedKernel());
     const put = (path: string, body: unknown) => call('PUT', `sys/audit/${path}`, body);
     expect((await put('f1', { type: 'file', options: { file_path: 'a.log' } })).status).toBe(204);
     expect((await put('f2', { type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' } })).status).toBe(204);
@@ -110,7 +101,7 @@ describe('audit broker (medium)', () => {
 
   it('64 concurrent writers on two nodes give one contiguous chain that verifies', async () => {
     let call: Call;
-    ({ k, call } = await unsealed());
+    ({ k, call } = await openAuditedKernel());
     expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
     // A second writer on the same database stands for another node appending at the same time.
     const other = new AuditChainWriter(k.audit.log, { checkpointEntries: 50, checkpointIntervalSeconds: 3600, checkpointFile: join(k.auditConfig.fileDir, 'other-checkpoints.jsonl'), log: createLogger('error') });
@@ -134,7 +125,7 @@ describe('audit broker (medium)', () => {
 
   it('crypto-shredding: a month key past retention is destroyed, its addresses become unreadable, the chain still verifies', async () => {
     let call: Call;
-    ({ k, call } = await unsealed());
+    ({ k, call } = await openAuditedKernel());
     expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
     await call('GET', 'secret/data/x');
     const rows: { source_ip: string }[] = await k.dataSource.query('SELECT source_ip FROM audit_logs WHERE source_ip IS NOT NULL LIMIT 1');

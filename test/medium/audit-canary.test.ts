@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../src/logger';
-import { auditedPipeline } from '../support/audit';
-import { openTestKernel, type TestKernel } from '../support/kernel';
+import { openAuditedKernel, type Call } from '../support/audit';
+import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
 
@@ -19,13 +19,9 @@ describe('audit canary (medium)', () => {
   it('the canary reaches no audit entry, no log line and no error response', async () => {
     const logLines: string[] = [];
     const log = createLogger('debug', (line) => logLines.push(line));
-    k = await openTestKernel({ log });
-    const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
-    await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
-    const call = auditedPipeline(k, init.rootToken, log);
-    expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
+    let call: Call;
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true, log }));
     expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem.log' } })).status).toBe(204);
-    await call('PUT', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } });
     await call('PUT', 'sys/mounts/kv1', { type: 'kv', options: { version: '1' } });
 
     const errors: { url: string; status: number; body: string }[] = [];

@@ -5,21 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
-import { auditedPipeline, verifyThroughApi, withGuardsOff, type Call } from '../support/audit';
-import { openTestKernel, type TestKernel } from '../support/kernel';
+import { openAuditedKernel, verifyThroughApi, withGuardsOff, type Call } from '../support/audit';
+import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
-
-async function unsealedWithDatabaseDevice(options: Parameters<typeof openTestKernel>[0] = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
-  const k = await openTestKernel(options);
-  const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
-  const key = init.keys[0].toString('hex');
-  await k.seal.submitUnsealKey(key, false);
-  const call = auditedPipeline(k, init.rootToken);
-  expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
-  expect((await call('PUT', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } })).status).toBe(204);
-  return { k, call, rootToken: init.rootToken, key };
-}
 
 /** Writes and reads a few secrets: 2 entries per request. */
 async function traffic(call: Call, n: number): Promise<void> {
@@ -39,7 +28,7 @@ describe('audit log (medium)', () => {
 
   it('refuses UPDATE, DELETE and TRUNCATE on the log, its partitions and checkpoints, also under replication role', async () => {
     let call: Call;
-    ({ k, call } = await unsealedWithDatabaseDevice());
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     await traffic(call, 2);
     await call('PUT', 'sys/audit-log/checkpoints');
     const [partition] = await k.audit.log.partitions();
@@ -65,7 +54,7 @@ describe('audit log (medium)', () => {
   it('refuses to unseal while a guard trigger is missing or not ALWAYS', async () => {
     let call: Call;
     let key: string;
-    ({ k, call, key } = await unsealedWithDatabaseDevice());
+    ({ k, call, key } = await openAuditedKernel({ databaseDevice: true }));
     await traffic(call, 1);
     const [partition] = await k.audit.log.partitions();
     await k.seal.seal();
@@ -83,7 +72,7 @@ describe('audit log (medium)', () => {
 
   it('an untouched export verifies, checkpoints included; request and response entries are linked by request id', async () => {
     let call: Call;
-    ({ k, call } = await unsealedWithDatabaseDevice());
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     await traffic(call, 5);
     await call('PUT', 'sys/audit-log/checkpoints');
     await traffic(call, 2);
@@ -102,7 +91,7 @@ describe('audit log (medium)', () => {
     let call: Call;
     let key: string;
     beforeEach(async () => {
-      ({ k, call, key } = await unsealedWithDatabaseDevice());
+      ({ k, call, key } = await openAuditedKernel({ databaseDevice: true }));
       await traffic(call, 6); // sequences 1..28 or so
       await call('PUT', 'sys/audit-log/checkpoints');
     });

@@ -5,7 +5,7 @@ import { RequestPipeline, type PipelineResponse } from '../../src/kernel/router/
 import { createLogger, type Logger } from '../../src/logger';
 import { buildExport, type ExportPage } from '../../src/audit/export-format';
 import { verifyAuditExport, type VerifyReport } from '../../src/audit/verify';
-import type { TestKernel } from './kernel';
+import { openTestKernel, type TestKernel } from './kernel';
 
 export type Call = (method: string, url: string, body?: unknown, token?: string) => Promise<PipelineResponse & { json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -21,6 +21,21 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
     });
     return { ...res, json: res.body ? JSON.parse(res.body) : {} };
   };
+}
+
+/**
+ * A fresh kernel, initialised (one share) and unsealed, with an audited pipeline on the root token:
+ * the database device first when asked, then KV v2 at `secret/`.
+ */
+export async function openAuditedKernel(options: { databaseDevice?: boolean; log?: Logger } = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
+  const k = await openTestKernel({ log: options.log });
+  const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
+  const key = init.keys[0].toString('hex');
+  await k.seal.submitUnsealKey(key, false);
+  const call = auditedPipeline(k, init.rootToken, options.log);
+  if (options.databaseDevice) expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
+  expect((await call('PUT', 'sys/mounts/secret', { type: 'kv', options: { version: '2' } })).status).toBe(204);
+  return { k, call, rootToken: init.rootToken, key };
 }
 
 /** The export as `secrethub audit export` writes it, through the API. */

@@ -7,7 +7,7 @@ import type { Fields } from '../../framework/fields';
 import { badRequest } from '../../kernel/errors';
 import type { AuditBroker } from '../../audit/audit-broker';
 import type { AuditChainWriter } from '../../audit/chain-writer';
-import { checkpointLine } from '../../audit/chain-writer';
+import { checkpointLine } from '../../audit/export-format';
 import type { AuditLogRepository } from '../../audit/audit-log.repository';
 
 const ENABLE_FIELDS: Fields = {

@@ -270,8 +270,7 @@ export class RequestPipeline {
       } else {
         decision = await this.decide({ ...aclRequest, operation }, auth);
       }
-      if (state.trace) state.trace.policy = { allowed: decision.allowed, matched: decision.matched, reason: decision.reason };
-      ctx.sudo = this.enforce(decision, path);
+      ctx.sudo = this.enforce(decision, path, state);
       if (!(await this.tokens.use(ctx.token))) throw invalidToken();
     }
     if (state.trace) {
@@ -332,7 +331,8 @@ export class RequestPipeline {
   }
 
   /** Throws `permission denied` for a refusal; gives whether the deciding rule grants sudo. */
-  private enforce(decision: AclDecision & { operation: AclOperation }, path: string): boolean {
+  private enforce(decision: AclDecision & { operation: AclOperation }, path: string, state: AuditState): boolean {
+    if (state.trace) state.trace.policy = { allowed: decision.allowed, matched: decision.matched, reason: decision.reason };
     if (!decision.allowed) {
       this.log.debug(`acl: denied ${decision.operation} ${path}: ${decision.reason}${decision.matched ? ` (rule "${decision.matched}")` : ''}`);
       throw permissionDenied();
@@ -341,9 +341,7 @@ export class RequestPipeline {
   }
 
   private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo', state: AuditState): Promise<boolean> {
-    const decision = await this.decide(req, auth);
-    if (state.trace) state.trace.policy = { allowed: decision.allowed, matched: decision.matched, reason: decision.reason };
-    return this.enforce(decision, req.path);
+    return this.enforce(await this.decide(req, auth), req.path, state);
   }
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {
