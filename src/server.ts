@@ -28,6 +28,7 @@ import { SealService } from './kernel/seal/seal.service';
 import { TokenRepository } from './kernel/token/token.repository';
 import { TokenStore } from './kernel/token/token.store';
 import type { Logger } from './logger';
+import { AuditRetention } from './audit/retention';
 import { AuditAddressKeys } from './audit/address-keys';
 import { AuditBroker } from './audit/audit-broker';
 import { AuditDeviceRepository } from './audit/audit-device.repository';
@@ -43,7 +44,7 @@ export interface Kernel {
   policies: PolicyStore;
   mounts: MountTable;
   bus: InvalidationBus;
-  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys };
+  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention };
 }
 
 /** Builds the kernel on an open, migrated DataSource. */
@@ -87,7 +88,8 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
 
 /**
  * The audit log: unseal is refused while any append-only guard is missing; the broker (devices,
- * signing key, chain) runs while unsealed; month keys past retention are destroyed at unseal and daily.
+ * signing key, chain) runs while unsealed; at unseal and daily, month keys past their retention are
+ * destroyed and partitions past `retention` are pruned.
  */
 function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { barrier: Barrier; secrets: KernelSecretsRepository; bus: InvalidationBus }, log: Logger) {
   const auditLog = new AuditLogRepository(dataSource);
@@ -95,24 +97,31 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
   const chain = new AuditChainWriter(auditLog, { checkpointEntries: config.checkpointEntries, checkpointIntervalSeconds: config.checkpointIntervalSeconds, checkpointFile: config.checkpointFile, log: logger });
   const addressKeys = new AuditAddressKeys(k.secrets, k.barrier, config.addressKeyRetentionSeconds);
   const broker = new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets: k.secrets, barrier: k.barrier, chain, addressKeys, fileDir: config.fileDir, bus: k.bus, log: logger });
-  let shredTimer: NodeJS.Timeout | undefined;
-  const shred = () =>
-    addressKeys.shred().then(
+  const retention = new AuditRetention(auditLog, chain, config.retentionSeconds);
+  let dailyTimer: NodeJS.Timeout | undefined;
+  // Pruning re-hashes a month of entries: it runs in the background, never holding up unseal.
+  const daily = async () => {
+    void retention.prune().then(
+      (pruned) => pruned && log.info(`audit: pruned entries 1..${pruned.prunedThrough} (dropped ${pruned.partitions.join(', ')}; retention ${config.retentionSeconds}s)`),
+      (e: Error) => log.error(`audit: retention failed: ${e.message}`),
+    );
+    await addressKeys.shred().then(
       (months) => months.length && log.info(`audit: destroyed the address keys of ${months.join(', ')} (retention ${config.addressKeyRetentionSeconds}s)`),
       (e: Error) => log.error(`audit: address key shredding failed: ${e.message}`),
     );
+  };
   return {
-    parts: { broker, chain, log: auditLog, addressKeys },
+    parts: { broker, chain, log: auditLog, addressKeys, retention },
     async start() {
       const missing = await auditLog.missingGuards();
       if (missing.length > 0) throw new Error(`the audit log's append-only guards are missing or not ENABLE ALWAYS (${missing.join(', ')}); refusing to unseal`);
       await broker.start();
-      await shred();
-      shredTimer = setInterval(() => void shred(), 86_400_000);
-      shredTimer.unref();
+      await daily();
+      dailyTimer = setInterval(() => void daily(), 86_400_000);
+      dailyTimer.unref();
     },
     async stop() {
-      if (shredTimer) clearInterval(shredTimer);
+      if (dailyTimer) clearInterval(dailyTimer);
       await broker.stop();
     },
   };

@@ -26,6 +26,22 @@ export interface AuditRow extends AuditColumns {
   eventData: string;
 }
 
+/** Where the log was pruned to: entries 1..through are gone; the chain resumes from this state. */
+export interface PruneAnchor {
+  through: number;
+  /** The chain hash of entry `through` (null when nothing was pruned: the genesis hash applies). */
+  chainHash: Buffer | null;
+  frontier: Buffer[];
+}
+
+/** A monthly partition and the sequence numbers it holds (null when empty). */
+export interface PartitionRange {
+  name: string;
+  month: string;
+  minSequence: number | null;
+  maxSequence: number | null;
+}
+
 export interface CheckpointRow {
   treeSize: number;
   rootHash: Buffer;
@@ -71,6 +87,14 @@ export function partitionName(month: string): string {
   return `audit_logs_y${month.slice(0, 4)}m${month.slice(5, 7)}`;
 }
 
+const PARTITION_NAME = /^audit_logs_y(\d{4})m(\d{2})$/;
+
+/** `2026-11` for `audit_logs_y2026m11`; null for a name that is not a monthly partition. */
+export function partitionMonth(name: string): string | null {
+  const m = PARTITION_NAME.exec(name);
+  return m ? `${m[1]}-${m[2]}` : null;
+}
+
 function monthBounds(month: string): [string, string] {
   const [y, m] = month.split('-').map(Number);
   const next = m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
@@ -86,6 +110,65 @@ export class AuditLogRepository {
     );
     if (!rows[0]) throw new Error('audit_chain_head row is missing');
     return { logId: rows[0].log_id, sequence: Number(rows[0].sequence_number), chainHash: rows[0].chain_hash, frontier: rows[0].frontier };
+  }
+
+  async pruneAnchor(): Promise<PruneAnchor> {
+    const rows: { pruned_through: string; pruned_chain_hash: Buffer | null; pruned_frontier: Buffer[] }[] = await this.dataSource.query(
+      'SELECT pruned_through, pruned_chain_hash, pruned_frontier FROM audit_chain_head WHERE id = 1',
+    );
+    if (!rows[0]) throw new Error('audit_chain_head row is missing');
+    return { through: Number(rows[0].pruned_through), chainHash: rows[0].pruned_chain_hash, frontier: rows[0].pruned_frontier };
+  }
+
+  /** Monthly partitions, oldest first, with the sequence numbers each holds. */
+  async partitionRanges(): Promise<PartitionRange[]> {
+    const out: PartitionRange[] = [];
+    for (const name of await this.partitions()) {
+      const month = partitionMonth(name);
+      if (!month) continue;
+      const [r]: { lo: string | null; hi: string | null }[] = await this.dataSource.query(`SELECT min(sequence_number) AS lo, max(sequence_number) AS hi FROM ${name}`);
+      out.push({ name, month, minSequence: r.lo === null ? null : Number(r.lo), maxSequence: r.hi === null ? null : Number(r.hi) });
+    }
+    return out.sort((a, b) => a.month.localeCompare(b.month));
+  }
+
+  /**
+   * Runs `fn` holding the cluster-wide retention lock, or gives undefined at once when another
+   * node holds it.
+   */
+  async withPruneLock<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const [got]: { ok: boolean }[] = await runner.query("SELECT pg_try_advisory_lock(hashtext('secrethub.audit_retention')) AS ok");
+      if (!got.ok) return undefined;
+      try {
+        return await fn();
+      } finally {
+        await runner.query("SELECT pg_advisory_unlock(hashtext('secrethub.audit_retention'))");
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /**
+   * Detaches and drops the partitions and moves the prune anchor, in one transaction: either the
+   * entries are gone and the anchor says where the chain resumes, or nothing changed.
+   */
+  async dropPartitions(names: string[], anchor: PruneAnchor): Promise<void> {
+    for (const name of names) if (!partitionMonth(name)) throw new Error(`not an audit partition: ${name}`);
+    await this.dataSource.transaction(async (m) => {
+      for (const name of names) {
+        await m.query(`ALTER TABLE audit_logs DETACH PARTITION ${name}`);
+        await m.query(`DROP TABLE ${name}`);
+      }
+      await m.query('UPDATE audit_chain_head SET pruned_through = $1, pruned_chain_hash = $2, pruned_frontier = $3 WHERE id = 1 AND pruned_through <= $1', [
+        anchor.through,
+        anchor.chainHash,
+        anchor.frontier,
+      ]);
+    });
   }
 
   /** Appends `rows` if the head is still at `expectedSequence`; false when another writer moved it. */

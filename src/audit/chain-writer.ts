@@ -27,6 +27,8 @@ export interface ChainEntry {
   bytes: Buffer;
   time: Date;
   columns: AuditColumns;
+  /** Only prune records are signed (see prune-record.ts). */
+  signature?: Buffer;
 }
 
 interface Pending extends ChainEntry {
@@ -85,6 +87,12 @@ export class AuditChainWriter {
 
   async logId(): Promise<Buffer> {
     return (this.head ?? (await this.repository.head())).logId;
+  }
+
+  /** Signs a checkpoint note with the chain's key (prune records are checkpoints at the pruned size). */
+  sign(c: Omit<Checkpoint, 'signature'>): Checkpoint {
+    if (!this.signingKey) throw new Error('audit chain is not started');
+    return signCheckpoint(c, this.signingKey);
   }
 
   /** Resolves once the entry is committed on the chain. */
@@ -155,7 +163,7 @@ export class AuditChainWriter {
         const sequence = head.sequence + i + 1;
         const current = chainHash(sequence, previous, leaves[i]);
         frontier = frontierAppend(frontier, sequence - 1, leaves[i]);
-        const row: AuditRow = { ...p.columns, sequence, timestamp: p.time, previousHash: previous, currentHash: current, signature: null, entryBytes: p.bytes, eventData: p.bytes.toString('utf8') };
+        const row: AuditRow = { ...p.columns, sequence, timestamp: p.time, previousHash: previous, currentHash: current, signature: p.signature ?? null, entryBytes: p.bytes, eventData: p.bytes.toString('utf8') };
         previous = current;
         return row;
       });
@@ -176,10 +184,14 @@ export class AuditChainWriter {
   private async checkpoint(): Promise<void> {
     const head = this.head;
     if (!head || !this.signingKey || head.sequence <= this.lastCheckpointSize) return;
-    const previousTreeSize = this.lastCheckpointSize;
+    let previousTreeSize = this.lastCheckpointSize;
     let hashes: Buffer[];
     if (this.leaves && this.leaves.from === previousTreeSize + 1 && this.leaves.hashes.length === head.sequence - previousTreeSize) hashes = this.leaves.hashes;
-    else hashes = (await this.repository.entries(previousTreeSize, head.sequence - previousTreeSize, head.sequence)).map((r) => leafHash(r.entryBytes));
+    else {
+      // Leaves the log no longer holds (pruned) are not carried: the range starts after them.
+      previousTreeSize = Math.max(previousTreeSize, (await this.repository.pruneAnchor()).through);
+      hashes = (await this.repository.entries(previousTreeSize, head.sequence - previousTreeSize, head.sequence)).map((r) => leafHash(r.entryBytes));
+    }
     const signed: Checkpoint = signCheckpoint(
       { logId: head.logId.toString('hex'), treeSize: head.sequence, root: frontierRoot(head.frontier).toString('base64'), chainHash: head.chainHash.toString('hex'), time: new Date().toISOString() },
       this.signingKey,

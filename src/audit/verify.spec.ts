@@ -1,7 +1,9 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { chainHash, genesisHash, leafHash, newSigningKey, publicKeyPem, signCheckpoint, signingKeyFromDer } from '../crypto/audit-chain';
+import { chainHash, frontierAppend, frontierRoot, genesisHash, leafHash, newSigningKey, publicKeyPem, signCheckpoint, signingKeyFromDer } from '../crypto/audit-chain';
+import { canonicalJson } from '../crypto/canonical-json';
 import { rootOf } from '../crypto/merkle';
+import { pruneEntry } from './prune-record';
 import { verifyAuditExport, type VerifyInput } from './verify';
 
 type Line = Record<string, unknown>;
@@ -73,7 +75,7 @@ const rewritten = original.map((b, i) => (i === 5 ? Buffer.from(JSON.stringify({
 
 describe('verifyAuditExport', () => {
   it('accepts an untouched export and counts its checkpoints', () => {
-    expect(verify(goodLines)).toEqual({ ok: true, entries: 10, firstSequence: 1, lastSequence: 10, checkpointsVerified: 2 });
+    expect(verify(goodLines)).toEqual({ ok: true, entries: 10, firstSequence: 1, lastSequence: 10, checkpointsVerified: 2, prunedThrough: 0 });
   });
 
   it('accepts CRLF line ends, blank lines and checkpoints repeated in the trusted file (counted once)', () => {
@@ -215,7 +217,65 @@ describe('verifyAuditExport', () => {
     const many = entryBytes(5000);
     const cps = Array.from({ length: 50 }, (_, i) => checkpointLine(many, (i + 1) * 100, i * 100));
     const r = verify([header, ...entryLines(many), ...cps]);
-    expect(r).toEqual({ ok: true, entries: 5000, firstSequence: 1, lastSequence: 5000, checkpointsVerified: 50 });
+    expect(r).toEqual({ ok: true, entries: 5000, firstSequence: 1, lastSequence: 5000, checkpointsVerified: 50, prunedThrough: 0 });
   });
 });
 
+
+describe('verifyAuditExport after retention pruned a prefix', () => {
+  const PRUNED = 5;
+
+  /** Entries 1..12 where entry 7 is the prune record for 1..5 (signed by `signer`, frontier optionally broken). */
+  function prunedLog(opts: { signer?: KeyObject; breakFrontier?: boolean; rewrite9?: boolean } = {}): Buffer[] {
+    const before = entryBytes(6);
+    let frontier: Buffer[] = [];
+    let chain = genesisHash(Buffer.from(logId, 'hex'));
+    before.slice(0, PRUNED).forEach((b, i) => {
+      frontier = frontierAppend(frontier, i, leafHash(b));
+      chain = chainHash(i + 1, chain, leafHash(b));
+    });
+    const checkpoint = signCheckpoint(
+      { logId, treeSize: PRUNED, root: frontierRoot(frontier).toString('base64'), chainHash: chain.toString('hex'), time: '2025-03-01T00:00:00.000Z' },
+      opts.signer ?? key,
+    );
+    if (opts.breakFrontier) frontier = [...frontier.slice(0, -1), randomBytes(32)];
+    const prune = canonicalJson(pruneEntry({ checkpoint, frontier, partitions: ['audit_logs_y2025m01'] }, new Date('2025-03-01T00:00:00Z')));
+    const after = [8, 9, 10, 11, 12].map((n) => Buffer.from(JSON.stringify({ n, path: opts.rewrite9 && n === 9 ? 'secret/data/evil' : 'secret/data/x' })));
+    return [...before, prune, ...after];
+  }
+  const full = prunedLog();
+  const afterPrune = (bytes: readonly Buffer[]) => entryLines(bytes).slice(PRUNED);
+
+  it('verifies an export that starts after the prune point from the signed prune record', () => {
+    const r = verify([header, ...afterPrune(full), checkpointLine(full, 4, 0), checkpointLine(full, 12, 4)]);
+    expect(r).toEqual({ ok: true, entries: 7, firstSequence: 6, lastSequence: 12, checkpointsVerified: 2, prunedThrough: 5 });
+  });
+
+  it('verifies the whole log too, checking the prune record as a checkpoint at its size', () => {
+    expect(verify([header, ...entryLines(full), checkpointLine(full, 12, 0)])).toMatchObject({ ok: true, checkpointsVerified: 2, prunedThrough: 0 });
+  });
+
+  it('reports missing leading entries when no prune record vouches for them', () => {
+    const plain = entryBytes(12);
+    const r = verify([header, ...entryLines(plain).slice(PRUNED), checkpointLine(plain, 12, 0)]);
+    expect(r.problem).toEqual({ sequence: 1, reason: expect.stringContaining('missing entries: the export starts at 6') });
+  });
+
+  it('refuses a prune record signed by another key or with a frontier that does not fold to its root', () => {
+    const other = signingKeyFromDer(newSigningKey());
+    for (const bytes of [prunedLog({ signer: other }), prunedLog({ breakFrontier: true })]) {
+      expect(verify([header, ...afterPrune(bytes)]).problem?.sequence).toBe(1);
+    }
+  });
+
+  it('names a rewritten entry after the prune point from the signed leaves', () => {
+    const signed = checkpointLine(full, 12, PRUNED);
+    const r = verify([header, ...afterPrune(prunedLog({ rewrite9: true })), signed]);
+    expect(r.problem).toEqual({ sequence: 9, reason: 'entry 9 differs from the one signed in checkpoint at tree size 12' });
+  });
+
+  it('reports a malformed prune record at its sequence', () => {
+    const bytes = [...entryBytes(3), Buffer.from('{"prune":{"pruned_through":"x"},"type":"prune"}')];
+    expect(verify([header, ...entryLines(bytes)]).problem).toEqual({ sequence: 4, reason: expect.stringContaining('malformed prune record') });
+  });
+});

@@ -4,12 +4,16 @@
  * the texts in, nothing here reads files or the database.
  *
  * Invariants established for an ok report:
- *   - entries carry sequences 1..n, each exactly once and in order;
+ *   - entries carry sequences 1..n (or S+1..n after retention pruned 1..S: then the export holds a
+ *     prune record for S signed by the pinned key, whose frontier folds to its signed root, and the
+ *     walk starts from its chain hash and frontier), each exactly once and in order;
  *   - each previous_hash is the chain hash of the entry before (genesis for entry 1) and each
  *     current_hash is chainHash(seq, previous, leafHash(entry));
+ *   - every prune record in the export is also a signed checkpoint (at its pruned size);
  *   - every checkpoint (export and trusted file) is signed by the pinned key for this log, no two
  *     disagree at a tree size, and each tree size T is covered by the export with the Merkle root
- *     and chain hash over entries 1..T equal to the signed ones.
+ *     and chain hash over entries 1..T equal to the signed ones (checkpoints below the prune point
+ *     are checked for their signature only: their entries are gone).
  * A failed report names the lowest sequence at which one of these breaks.
  */
 import {
@@ -24,8 +28,8 @@ import {
   type Checkpoint,
 } from '../crypto/audit-chain';
 import { EXPORT_FORMAT } from './export-format';
+import { frontierMatches, parsePruneEntry, type PruneRecord } from './prune-record';
 import type { KeyObject } from 'node:crypto';
-
 
 export interface VerifyInput {
   exportText: string;
@@ -47,6 +51,8 @@ export interface VerifyReport {
   lastSequence: number | null;
   /** Distinct checkpoints whose signature verified and whose root and chain hash the export reproduces. */
   checkpointsVerified: number;
+  /** Entries 1..prunedThrough were removed by retention (a signed prune record vouches for them); 0 if none. */
+  prunedThrough: number;
   problem?: VerifyProblem;
 }
 
@@ -165,6 +171,21 @@ interface ParsedExport {
   logId: string;
   entries: ExportEntry[];
   checkpoints: ExportedCheckpoint[];
+  /** Prune records found among the entries. */
+  prunes: PruneRecord[];
+}
+
+/** An entry that is a prune record also counts as a checkpoint at its pruned size (with no leaf range). */
+function collectPrune(entry: ExportEntry, into: ParsedExport): void {
+  let record: PruneRecord | null;
+  try {
+    record = parsePruneEntry(entry.bytes);
+  } catch (e) {
+    throw new AuditFormatError(entry.sequence, `entry ${entry.sequence} is a malformed prune record: ${(e as Error).message}`);
+  }
+  if (!record) return;
+  into.prunes.push(record);
+  into.checkpoints.push({ ...record.checkpoint, previousTreeSize: record.checkpoint.treeSize, leaves: Buffer.alloc(0) });
 }
 
 /** Fills `into` as it goes, so a caller still knows what was read before a malformed line. */
@@ -178,7 +199,9 @@ function parseExport(text: string, into: ParsedExport): void {
       into.logId = obj.log_id.toLowerCase();
       header = true;
     } else if (obj.kind === 'entry') {
-      into.entries.push(withLine('export', lineNo, () => parseEntry(obj)));
+      const entry = withLine('export', lineNo, () => parseEntry(obj));
+      into.entries.push(entry);
+      collectPrune(entry, into);
     } else if (obj.kind === 'checkpoint') {
       into.checkpoints.push(withLine('export', lineNo, () => parseCheckpointLine(obj)));
     } else {
@@ -189,26 +212,33 @@ function parseExport(text: string, into: ParsedExport): void {
   if (!header) throw new AuditFormatError(0, 'missing header: the export is empty');
 }
 
+/** Where the walk starts: after entry `size` (0 for a whole log), at that chain hash and frontier. */
+interface Start {
+  size: number;
+  chain: Buffer;
+  frontier: Buffer[];
+}
+
 interface Walk {
-  /** Entries 1..good are contiguous, linked and hashed correctly. */
+  /** Entries start.size+1..good are contiguous, linked and hashed correctly. */
   good: number;
   problem?: VerifyProblem;
-  /** Leaf hashes of entries 1..good, 32 bytes each. */
+  /** Leaf hashes of entries start.size+1..good, 32 bytes each. */
   leaves: Buffer;
   /** Tree head and chain hash after `size` entries, for each requested size ≤ good. */
   states: Map<number, { root: Buffer; chain: Buffer }>;
 }
 
-function walkEntries(entries: readonly ExportEntry[], logId: string, sizes: ReadonlySet<number>): Walk {
+function walkEntries(entries: readonly ExportEntry[], start: Start, sizes: ReadonlySet<number>): Walk {
   const leaves = Buffer.alloc(entries.length * HASH_BYTES);
   const states = new Map<number, { root: Buffer; chain: Buffer }>();
-  let prev = genesisHash(Buffer.from(logId, 'hex'));
-  let frontier: Buffer[] = [];
-  if (sizes.has(0)) states.set(0, { root: frontierRoot(frontier), chain: prev });
+  let prev = start.chain;
+  let frontier = start.frontier;
+  if (sizes.has(start.size)) states.set(start.size, { root: frontierRoot(frontier), chain: prev });
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    const expected = i + 1;
-    const fail = (reason: string): Walk => ({ good: i, problem: { sequence: expected, reason }, leaves, states });
+    const expected = start.size + i + 1;
+    const fail = (reason: string): Walk => ({ good: expected - 1, problem: { sequence: expected, reason }, leaves, states });
     if (e.sequence > expected) {
       if (!entries.slice(i + 1).some((later) => later.sequence === expected)) return fail(`missing entry: sequence ${expected} is absent (the next entry is ${e.sequence})`);
       return fail(`out of order: found ${e.sequence} where ${expected} expected (${expected} appears later)`);
@@ -221,11 +251,11 @@ function walkEntries(entries: readonly ExportEntry[], logId: string, sizes: Read
     const current = chainHash(expected, prev, leaf);
     if (!current.equals(e.current)) return fail('entry modified: hash mismatch (current_hash does not match the entry)');
     leaf.copy(leaves, i * HASH_BYTES);
-    frontier = frontierAppend(frontier, i, leaf);
+    frontier = frontierAppend(frontier, expected - 1, leaf);
     prev = current;
     if (sizes.has(expected)) states.set(expected, { root: frontierRoot(frontier), chain: current });
   }
-  return { good: entries.length, leaves, states };
+  return { good: start.size + entries.length, leaves, states };
 }
 
 /** Verified, mutually agreeing checkpoints of one tree size; `leafRanges` from every copy. */
@@ -238,12 +268,12 @@ interface SizeGroup {
 }
 
 /**
- * The signed leaf hashes 1..size, if leaf ranges chain from 0 to `size` through verified
- * checkpoints, each prefix reproducing its checkpoint's root. Built lazily in ascending size.
+ * The signed leaf hashes start.size+1..size, if leaf ranges chain from the start to `size` through
+ * verified checkpoints, each prefix reproducing its checkpoint's root. Built lazily in ascending size.
  */
-function signedLeafIndex(groups: readonly SizeGroup[]): (size: number) => Buffer | null {
+function signedLeafIndex(groups: readonly SizeGroup[], start: Start): (size: number) => Buffer | null {
   type Node = { frontier: Buffer[]; prev: Node | null; leaves: Buffer };
-  const nodes = new Map<number, Node>([[0, { frontier: [], prev: null, leaves: Buffer.alloc(0) }]]);
+  const nodes = new Map<number, Node>([[start.size, { frontier: start.frontier, prev: null, leaves: Buffer.alloc(0) }]]);
   let next = 0;
   return (size) => {
     for (; next < groups.length && groups[next].size <= size; next++) {
@@ -265,24 +295,43 @@ function signedLeafIndex(groups: readonly SizeGroup[]): (size: number) => Buffer
   };
 }
 
-/** The first sequence in 1..upTo whose leaf differs between the two lists, or null. */
-function firstDifference(signed: Buffer, exported: Buffer, upTo: number): number | null {
-  const n = Math.min(upTo, signed.length / HASH_BYTES, exported.length / HASH_BYTES);
+/** The first sequence in base+1..upTo whose leaf differs between the two lists (both from base+1), or null. */
+function firstDifference(signed: Buffer, exported: Buffer, base: number, upTo: number): number | null {
+  const n = Math.min(upTo - base, signed.length / HASH_BYTES, exported.length / HASH_BYTES);
   for (let i = 0; i < n; i++) {
     const at = i * HASH_BYTES;
-    if (!signed.subarray(at, at + HASH_BYTES).equals(exported.subarray(at, at + HASH_BYTES))) return i + 1;
+    if (!signed.subarray(at, at + HASH_BYTES).equals(exported.subarray(at, at + HASH_BYTES))) return base + i + 1;
   }
   return null;
 }
 
+/**
+ * Where the export's walk starts: the genesis for an export from entry 1; after a prune, the state
+ * a prune record for exactly the missing entries vouches for, if one is signed by the pinned key.
+ */
+function startOf(parsed: ParsedExport, key: KeyObject): Start | VerifyProblem {
+  const first = parsed.entries[0]?.sequence ?? 1;
+  if (first <= 1) return { size: 0, chain: genesisHash(Buffer.from(parsed.logId, 'hex')), frontier: [] };
+  const size = first - 1;
+  const anchor = parsed.prunes.find(
+    (p) => p.checkpoint.treeSize === size && p.checkpoint.logId.toLowerCase() === parsed.logId && verifyCheckpoint(p.checkpoint, key) && frontierMatches(p),
+  );
+  if (!anchor) {
+    return { sequence: 1, reason: `missing entries: the export starts at ${first} and holds no prune record for 1..${size} signed by the pinned key` };
+  }
+  return { size, chain: Buffer.from(anchor.checkpoint.chainHash, 'hex'), frontier: anchor.frontier };
+}
+
 export function verifyAuditExport(input: VerifyInput): VerifyReport {
-  const parsed: ParsedExport = { logId: '', entries: [], checkpoints: [] };
+  const parsed: ParsedExport = { logId: '', entries: [], checkpoints: [], prunes: [] };
+  let prunedThrough = 0;
   const report = (checkpointsVerified: number, problem?: VerifyProblem): VerifyReport => ({
     ok: problem === undefined,
     entries: parsed.entries.length,
     firstSequence: parsed.entries[0]?.sequence ?? null,
     lastSequence: parsed.entries[parsed.entries.length - 1]?.sequence ?? null,
     checkpointsVerified,
+    prunedThrough,
     ...(problem ? { problem } : {}),
   });
   let key: KeyObject;
@@ -297,7 +346,10 @@ export function verifyAuditExport(input: VerifyInput): VerifyReport {
     for (const [lineNo, obj] of jsonLines(input.trustedCheckpointsText ?? '', 'trusted checkpoint')) {
       checkpoints.push(withLine('trusted checkpoint', lineNo, () => parseCheckpointLine(obj)));
     }
-    return verifyParsed(parsed, checkpoints, key, report);
+    const start = startOf(parsed, key);
+    if (!('size' in start)) return report(0, start);
+    prunedThrough = start.size;
+    return verifyParsed(parsed, start, checkpoints, key, report);
   } catch (e) {
     if (e instanceof AuditFormatError) return report(0, { sequence: e.sequence, reason: e.message });
     return report(0, { sequence: 0, reason: `verification failed: ${(e as Error).message}` });
@@ -306,6 +358,7 @@ export function verifyAuditExport(input: VerifyInput): VerifyReport {
 
 function verifyParsed(
   parsed: ParsedExport,
+  start: Start,
   checkpoints: readonly ExportedCheckpoint[],
   key: KeyObject,
   report: (checkpointsVerified: number, problem?: VerifyProblem) => VerifyReport,
@@ -349,15 +402,16 @@ function verifyParsed(
   // Which of two disagreeing checkpoints is genuine is unknowable, so neither is compared with the export.
   const groups = [...bySize.values()].filter((g) => !disputed.has(g.size)).sort((a, b) => a.size - b.size);
 
-  const walk = walkEntries(parsed.entries, parsed.logId, new Set(groups.map((g) => g.size)));
+  const walk = walkEntries(parsed.entries, start, new Set(groups.map((g) => g.size)));
   if (walk.problem) problems.push(walk.problem);
   problems.push(...checkpointProblems);
 
-  const signedLeaves = signedLeafIndex(groups);
+  const signedLeaves = signedLeafIndex(groups, start);
   let verified = 0;
-  let lastMatched = 0;
+  let lastMatched = start.size;
   for (const g of groups) {
     const size = g.size;
+    if (size < start.size) continue; // its entries were pruned: only its signature could be checked
     if (size <= walk.good) {
       const state = walk.states.get(size);
       if (state && state.root.equals(g.root) && state.chain.equals(g.chain)) {
@@ -368,7 +422,7 @@ function verifyParsed(
       // Entries 1..lastMatched reproduce a signed checkpoint, so (signer honest, checkpoints
       // consistent) the rewrite lies after lastMatched; previous_tree_size is unsigned and not used.
       const signed = signedLeaves(size);
-      const at = signed ? firstDifference(signed, walk.leaves, size) : null;
+      const at = signed ? firstDifference(signed, walk.leaves, start.size, size) : null;
       if (at !== null) {
         problems.push({ sequence: at, reason: `entry ${at} differs from the one signed in checkpoint at tree size ${size}` });
       } else if (signed) {
@@ -381,7 +435,7 @@ function verifyParsed(
       break;
     }
     const signed = signedLeaves(size);
-    const at = signed ? firstDifference(signed, walk.leaves, walk.good) : null;
+    const at = signed ? firstDifference(signed, walk.leaves, start.size, walk.good) : null;
     if (at !== null) {
       problems.push({ sequence: at, reason: `entry ${at} differs from the one signed in checkpoint at tree size ${size}` });
       break;

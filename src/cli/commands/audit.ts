@@ -107,7 +107,7 @@ export function registerAuditCommands(program: Command): void {
         trustedCheckpointsText: opts.checkpoint ? readFileSync(opts.checkpoint, 'utf8') : undefined,
       });
       if (format === 'json') printJson(report);
-      else if (report.ok) print(`Verified: ${report.entries} entries (sequences ${report.firstSequence ?? '-'}..${report.lastSequence ?? '-'}), ${report.checkpointsVerified} signed checkpoints`);
+      else if (report.ok) print(`Verified: ${report.entries} entries (sequences ${report.firstSequence ?? '-'}..${report.lastSequence ?? '-'}), ${report.checkpointsVerified} signed checkpoints${report.prunedThrough ? `; entries 1..${report.prunedThrough} pruned by retention (signed prune record)` : ''}`);
       else print(`Verification FAILED at sequence ${report.problem?.sequence}: ${report.problem?.reason}`);
       if (!report.ok) process.exitCode = 1;
     });
