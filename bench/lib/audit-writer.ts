@@ -45,19 +45,21 @@ export interface WriterFigures {
 export interface EntryTemplate {
   bytes: Buffer;
   columns: AuditColumns;
+  eventData: string;
 }
 
 /** The last `limit` entries SecretHub committed in `serverDbUrl`, as templates for the writer alone. */
 export async function entryTemplates(serverDbUrl: string, limit = 200): Promise<EntryTemplate[]> {
-  type Row = Record<'event_type' | 'actor_type' | 'actor_id' | 'actor_name' | 'secret_path' | 'secret_mount' | 'operation' | 'policy_matched' | 'denial_reason' | 'source_ip' | 'correlation_id', string | null> & { access_granted: boolean | null; entry_bytes: Buffer };
+  type Row = Record<'event_type' | 'actor_type' | 'actor_id' | 'actor_name' | 'secret_path' | 'secret_mount' | 'operation' | 'policy_matched' | 'denial_reason' | 'source_ip' | 'correlation_id', string | null> & { access_granted: boolean | null; entry_bytes: Buffer; event_data: string };
   const rows = await query<Row>(
     serverDbUrl,
     `SELECT event_type, actor_type, actor_id, actor_name, secret_path, secret_mount, operation, access_granted, policy_matched, denial_reason,
-            source_ip, correlation_id, entry_bytes FROM audit_logs ORDER BY sequence_number DESC LIMIT $1`,
+            source_ip, correlation_id, entry_bytes, event_data::text AS event_data FROM audit_logs ORDER BY sequence_number DESC LIMIT $1`,
     [limit],
   );
   return rows.map((r) => ({
     bytes: r.entry_bytes,
+    eventData: r.event_data,
     columns: {
       eventId: '',
       eventType: r.event_type ?? 'response',
@@ -91,10 +93,10 @@ class TimedRepository extends AuditLogRepository {
   checkpointCount = 0;
   checkpointNs = 0n;
 
-  override async append(expectedSequence: number, next: Omit<ChainHead, 'logId'>, rows: AuditRow[]): Promise<boolean> {
+  override async append(expected: Pick<ChainHead, 'sequence' | 'chainHash'>, next: Omit<ChainHead, 'logId'>, rows: AuditRow[]): Promise<boolean> {
     const t = process.hrtime.bigint();
     try {
-      return await super.append(expectedSequence, next, rows);
+      return await super.append(expected, next, rows);
     } finally {
       this.appendNs += process.hrtime.bigint() - t;
       this.batches++;
@@ -136,7 +138,7 @@ export async function measureWriter(url: string, templates: EntryTemplate[], con
     const appender = async (k: number) => {
       for (let i = k; process.hrtime.bigint() < deadline; i += concurrency) {
         const t = templates[i % templates.length] as EntryTemplate;
-        await writer.append({ bytes: t.bytes, time: new Date(), columns: { ...t.columns, eventId: randomUUID() } });
+        await writer.append({ bytes: t.bytes, eventData: t.eventData, time: new Date(), columns: { ...t.columns, eventId: randomUUID() } });
         entries++;
       }
     };

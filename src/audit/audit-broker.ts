@@ -23,7 +23,7 @@ import type { AuditAddressKeys } from './address-keys';
 import type { AuditChainWriter } from './chain-writer';
 import { saltLocation, type AuditDeviceRepository, type AuditDeviceRow } from './audit-device.repository';
 import { DatabaseAuditDevice, FileAuditDevice, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
-import { requestEntry, responseEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
+import { entryBlocks, requestEntry, responseEntry, type AuditOutcome, type AuditTrace, type EntryBlocks } from './audit-entry';
 import { saltedHasher, type Hasher } from './redaction';
 
 export const AUDIT_SIGNING_KEY_NAME = 'audit_signing_key';
@@ -62,6 +62,8 @@ export interface AuditBrokerDeps {
 
 export class AuditBroker {
   private loaded = new Map<string, LoadedDevice>();
+  /** Per trace and device uuid; weak, so a finished request's blocks go with its trace. */
+  private readonly traceBlocks = new WeakMap<AuditTrace, Map<string, EntryBlocks>>();
   private active = false;
   private reloading: Promise<void> = Promise.resolve();
 
@@ -181,18 +183,27 @@ export class AuditBroker {
   }
 
   async logRequest(trace: AuditTrace): Promise<void> {
-    await this.write('request', trace, (hash) => requestEntry(trace, hash));
+    await this.write('request', trace, (d) => requestEntry(trace, this.blocks(trace, d)));
   }
 
   async logResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
     const time = new Date();
-    await this.write('response', trace, (hash) => responseEntry(trace, outcome, hash, time));
+    await this.write('response', trace, (d) => responseEntry(trace, this.blocks(trace, d), outcome, d.hash, time));
   }
 
-  private async write(kind: string, trace: AuditTrace, build: (hash: Hasher) => Record<string, unknown>): Promise<void> {
+  /** A trace's auth and request blocks for a device, built once for both of its entries. */
+  private blocks(trace: AuditTrace, d: LoadedDevice): EntryBlocks {
+    let byDevice = this.traceBlocks.get(trace);
+    if (!byDevice) this.traceBlocks.set(trace, (byDevice = new Map()));
+    let blocks = byDevice.get(d.row.uuid);
+    if (!blocks) byDevice.set(d.row.uuid, (blocks = entryBlocks(trace, d.hash)));
+    return blocks;
+  }
+
+  private async write(kind: string, trace: AuditTrace, build: (d: LoadedDevice) => Record<string, unknown>): Promise<void> {
     const devices = [...this.loaded.values()];
     if (devices.length === 0) return;
-    const results = await Promise.allSettled(devices.map((d) => d.device.write(build(d.hash), trace)));
+    const results = await Promise.allSettled(devices.map((d) => d.device.write(build(d), trace)));
     let committed = 0;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') committed++;

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json';
 import { ApiError } from '../kernel/errors';
 import type { AuditChainWriter } from './chain-writer';
-import { entryColumns, type AuditEntry, type AuditTrace } from './audit-entry';
+import { entryColumns, entryProjection, type AuditEntry, type AuditTrace } from './audit-entry';
 
 export interface AuditDevice {
   write(entry: AuditEntry, trace: AuditTrace): Promise<void>;
@@ -97,7 +97,7 @@ export class DatabaseAuditDevice implements AuditDevice {
 
   async write(entry: AuditEntry, trace: AuditTrace): Promise<void> {
     const time = new Date(entry.time as string);
-    await this.chain.append({ bytes: canonicalJson(entry), time, columns: entryColumns(trace, entry, randomUUID()) });
+    await this.chain.append({ bytes: canonicalJson(entry), time, columns: entryColumns(trace, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) });
   }
 
   async close(): Promise<void> {}

@@ -68,7 +68,7 @@ const SQL = {
     'audit-append',
     `WITH head AS (
        UPDATE audit_chain_head SET sequence_number = $2, chain_hash = $3, frontier = $4, updated_at = now()
-       WHERE id = 1 AND sequence_number = $1 RETURNING 1),
+       WHERE id = 1 AND sequence_number = $1 AND chain_hash = $25 RETURNING 1),
      ins AS (
        INSERT INTO audit_logs (sequence_number, "timestamp", event_id, event_type, actor_type, actor_id, actor_name, secret_path,
          secret_mount, operation, access_granted, policy_matched, denial_reason, source_ip, correlation_id, previous_hash,
@@ -171,11 +171,14 @@ export class AuditLogRepository {
     });
   }
 
-  /** Appends `rows` if the head is still at `expectedSequence`; false when another writer moved it. */
-  async append(expectedSequence: number, next: Omit<ChainHead, 'logId'>, rows: AuditRow[]): Promise<boolean> {
+  /**
+   * Appends `rows` if the head is still `expected` (sequence and chain hash: a writer that computed
+   * from a predicted head must not land on another chain of the same length); false when it moved.
+   */
+  async append(expected: Pick<ChainHead, 'sequence' | 'chainHash'>, next: Omit<ChainHead, 'logId'>, rows: AuditRow[]): Promise<boolean> {
     const col = <K extends keyof AuditRow>(k: K) => rows.map((r) => r[k]);
     const result = await runStatement<{ n: number }>(this.dataSource, SQL.append, [
-      expectedSequence,
+      expected.sequence,
       next.sequence,
       next.chainHash,
       next.frontier,
@@ -199,6 +202,7 @@ export class AuditLogRepository {
       col('signature'),
       col('entryBytes'),
       col('eventData'),
+      expected.chainHash,
     ]);
     if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
     return result[0].n === rows.length;

@@ -27,6 +27,8 @@ export interface ChainEntry {
   bytes: Buffer;
   time: Date;
   columns: AuditColumns;
+  /** JSON text for the `event_data` projection (audit-entry.ts entryProjection). */
+  eventData: string;
   /** Only prune records are signed (see prune-record.ts). */
   signature?: Buffer;
 }
@@ -123,62 +125,85 @@ export class AuditChainWriter {
     void this.drain();
   }
 
+  /**
+   * Two batches in flight: the next batch is computed from the head the one in flight will leave and
+   * sent at once; PostgreSQL holds it on the head row until the first commits. If the first did not
+   * commit as predicted, the second's head check fails and it recomputes after the first settles.
+   */
   private async drain(): Promise<void> {
+    let inFlight: Promise<ChainHead | undefined> | undefined;
+    let predicted = this.head;
     try {
       while (this.queue.length > 0 || this.checkpointRequested) {
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length > 0) {
-          try {
-            await this.write(batch);
-            for (const p of batch) p.resolve();
-          } catch (err) {
-            this.head = undefined;
-            this.leaves = undefined;
-            for (const p of batch) p.reject(err as Error);
+          await this.ensurePartitions(batch);
+          if (!predicted && inFlight) predicted = await inFlight;
+          const base = predicted ?? (await this.repository.head());
+          const prepared = prepareRows(batch, base);
+          predicted = { logId: base.logId, ...prepared.next };
+          const older = inFlight;
+          inFlight = this.commit(batch, base, prepared, older);
+          // At most two in flight: wait for the older before preparing another. If it did not leave
+          // the head this batch was computed from, this batch retries: predict nothing from it.
+          if (older) {
+            const settled = await older;
+            if (!settled || settled.sequence !== base.sequence || !settled.chainHash.equals(base.chainHash)) predicted = undefined;
           }
         }
-        if (this.head && (this.checkpointRequested || this.head.sequence - this.lastCheckpointSize >= this.options.checkpointEntries)) {
+        const due = this.checkpointRequested || (predicted !== undefined && predicted.sequence - this.lastCheckpointSize >= this.options.checkpointEntries);
+        if (due) {
+          if (inFlight) predicted = await inFlight;
+          inFlight = undefined;
           this.checkpointRequested = false;
-          await this.checkpoint().catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`));
-        } else if (!this.head) this.checkpointRequested = false;
+          if (this.head) await this.checkpoint().catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`));
+        }
       }
+      if (inFlight) await inFlight;
     } finally {
       this.draining = false;
     }
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  private async ensurePartitions(batch: Pending[]): Promise<void> {
     for (const month of new Set(batch.map((p) => monthOf(p.time)))) {
       const name = partitionName(month);
       if (this.partitions.has(name)) continue;
       await this.repository.ensurePartition(month);
       this.partitions.add(name);
     }
-    const leaves = batch.map((p) => leafHash(p.bytes));
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const head = this.head ?? (await this.repository.head());
-      let previous = head.chainHash;
-      let frontier = head.frontier;
-      const rows: AuditRow[] = batch.map((p, i) => {
-        const sequence = head.sequence + i + 1;
-        const current = chainHash(sequence, previous, leaves[i]);
-        frontier = frontierAppend(frontier, sequence - 1, leaves[i]);
-        const row: AuditRow = { ...p.columns, sequence, timestamp: p.time, previousHash: previous, currentHash: current, signature: p.signature ?? null, entryBytes: p.bytes, eventData: p.bytes.toString('utf8') };
-        previous = current;
-        return row;
-      });
-      const next = { sequence: head.sequence + batch.length, chainHash: previous, frontier };
-      if (await this.repository.append(head.sequence, next, rows)) {
-        if (this.leaves && this.leaves.from + this.leaves.hashes.length === head.sequence + 1) this.leaves.hashes.push(...leaves);
-        else this.leaves = undefined;
-        this.head = { logId: head.logId, ...next };
-        return;
+  }
+
+  /**
+   * Appends the batch from `base` (retrying from the stored head when it moved), settles its
+   * entries' promises, and gives the head it committed (undefined when it failed). Never rejects.
+   */
+  private async commit(batch: Pending[], base: ChainHead, prepared: PreparedRows, older: Promise<unknown> | undefined): Promise<ChainHead | undefined> {
+    try {
+      let head = base;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        if (await this.repository.append(head, prepared.next, prepared.rows)) {
+          if (this.leaves && this.leaves.from + this.leaves.hashes.length === head.sequence + 1) this.leaves.hashes.push(...prepared.leaves);
+          else this.leaves = undefined;
+          this.head = { logId: head.logId, ...prepared.next };
+          for (const p of batch) p.resolve();
+          return this.head;
+        }
+        // The head moved: another node appended, or the batch before this one did not commit as
+        // predicted. Once that batch has settled, start again from the stored head.
+        this.leaves = undefined;
+        if (older) await older;
+        older = undefined;
+        head = await this.repository.head();
+        prepared = prepareRows(batch, head, prepared.leaves);
       }
-      // Another node appended first: start again from its head.
+      throw new Error(`audit append lost the head race ${MAX_ATTEMPTS} times`);
+    } catch (err) {
       this.head = undefined;
       this.leaves = undefined;
+      for (const p of batch) p.reject(err as Error);
+      return undefined;
     }
-    throw new Error(`audit append lost the head race ${MAX_ATTEMPTS} times`);
   }
 
   private async checkpoint(): Promise<void> {
@@ -215,4 +240,25 @@ export class AuditChainWriter {
       this.options.log.error(`audit checkpoint ${row.treeSize} not appended to ${this.options.checkpointFile}: ${(err as Error).message}`);
     }
   }
+}
+
+interface PreparedRows {
+  rows: AuditRow[];
+  leaves: Buffer[];
+  next: Omit<ChainHead, 'logId'>;
+}
+
+/** The batch's rows chained onto `head`, and the head after them. */
+function prepareRows(batch: readonly Pending[], head: ChainHead, leaves = batch.map((p) => leafHash(p.bytes))): PreparedRows {
+  let previous = head.chainHash;
+  let frontier = head.frontier;
+  const rows: AuditRow[] = batch.map((p, i) => {
+    const sequence = head.sequence + i + 1;
+    const current = chainHash(sequence, previous, leaves[i]);
+    frontier = frontierAppend(frontier, sequence - 1, leaves[i]);
+    const row: AuditRow = { ...p.columns, sequence, timestamp: p.time, previousHash: previous, currentHash: current, signature: p.signature ?? null, entryBytes: p.bytes, eventData: p.eventData };
+    previous = current;
+    return row;
+  });
+  return { rows, leaves, next: { sequence: head.sequence + batch.length, chainHash: previous, frontier } };
 }

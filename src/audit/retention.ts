@@ -86,8 +86,10 @@ export class AuditRetention {
       time: time.toISOString(),
     });
     const entry = pruneEntry({ checkpoint, frontier: anchor.frontier, partitions: names }, time);
+    const bytes = canonicalJson(entry);
     await this.chain.append({
-      bytes: canonicalJson(entry),
+      bytes,
+      eventData: bytes.toString('utf8'),
       time,
       signature: Buffer.from(checkpoint.signature, 'base64'),
       columns: {

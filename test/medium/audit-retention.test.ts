@@ -30,7 +30,8 @@ async function kernelWithOldMonths(): Promise<{ k: TestKernel; call: Call; key: 
   await k.seal.submitUnsealKey(key, false);
   const old = [new Date('2025-01-10T00:00:00Z'), new Date('2025-01-20T00:00:00Z'), new Date('2025-01-31T23:59:59Z'), new Date('2025-02-01T00:00:00Z'), new Date('2025-02-28T12:00:00Z')];
   for (const [i, time] of old.entries()) {
-    await k.audit.chain.append({ bytes: canonicalJson({ type: 'request', time: time.toISOString(), request: { id: `old-${i + 1}` } }), time, columns: columns() });
+    const bytes = canonicalJson({ type: 'request', time: time.toISOString(), request: { id: `old-${i + 1}` } });
+    await k.audit.chain.append({ bytes, time, columns: columns(), eventData: bytes.toString('utf8') });
   }
   const call = auditedPipeline(k, init.rootToken);
   expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
@@ -83,7 +84,8 @@ describe('audit retention (medium)', () => {
     k = opened.k;
     // A late January entry after this month's traffic: January and February can no longer go without it.
     const late = new Date('2025-01-31T23:59:59.999Z');
-    await k.audit.chain.append({ bytes: canonicalJson({ type: 'request', time: late.toISOString(), request: { id: 'late' } }), time: late, columns: columns() });
+    const bytes = canonicalJson({ type: 'request', time: late.toISOString(), request: { id: 'late' } });
+    await k.audit.chain.append({ bytes, time: late, columns: columns(), eventData: bytes.toString('utf8') });
     expect(await new AuditRetention(k.audit.log, k.audit.chain, 90 * DAY).prune()).toBeNull();
     expect(await partitions(k)).toEqual(expect.arrayContaining(['audit_logs_y2025m01', 'audit_logs_y2025m02']));
   });

@@ -1,0 +1,58 @@
+/**
+ * The chain writer's pipelining on a real PostgreSQL: a batch sent while the one before it is in
+ * flight lands on the chain only if that one committed as predicted; otherwise it is recomputed.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuditColumns } from '../../src/audit/audit-entry';
+import type { ChainEntry } from '../../src/audit/chain-writer';
+import { openAuditedKernel, verifyThroughApi } from '../support/audit';
+import type { TestKernel } from '../support/kernel';
+
+jest.setTimeout(120_000);
+
+function entry(n: number, eventData = JSON.stringify({ n })): ChainEntry {
+  const columns: AuditColumns = { eventId: randomUUID(), eventType: 'test', actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null };
+  return { bytes: Buffer.from(JSON.stringify({ n })), time: new Date(), columns, eventData };
+}
+
+describe('audit chain writer (medium)', () => {
+  let k: TestKernel | undefined;
+  afterEach(async () => {
+    await k?.close();
+    k = undefined;
+  });
+
+  it('a batch in flight behind one that fails is recomputed, and the chain stays contiguous and verifying', async () => {
+    const opened = await openAuditedKernel({ databaseDevice: true });
+    k = opened.k;
+    const chain = k.audit.chain;
+    const [before]: { n: string }[] = await k.dataSource.query('SELECT count(*) AS n FROM audit_logs');
+    let inFlight = 0;
+    let most = 0;
+    const calls: boolean[] = [];
+    const append = k.audit.log.append.bind(k.audit.log);
+    jest.spyOn(k.audit.log, 'append').mockImplementation(async (...args) => {
+      most = Math.max(most, ++inFlight);
+      try {
+        const ok = await append(...args);
+        calls.push(ok);
+        return ok;
+      } finally {
+        inFlight--;
+      }
+    });
+    // Not JSON: PostgreSQL rejects the whole first batch. The next appends queue behind it and are sent while it is in flight.
+    const poisoned = chain.append(entry(0, 'not json'));
+    const good = Array.from({ length: 20 }, (_, i) => chain.append(entry(i + 1)));
+    await expect(poisoned).rejects.toThrow();
+    await Promise.all(good);
+    jest.restoreAllMocks();
+    // The good batch was sent while the poisoned one was in flight, found the head not as predicted, and was sent again.
+    expect(most).toBe(2);
+    expect(calls).toEqual([false, true]);
+
+    const rows: { sequence_number: string }[] = await k.dataSource.query('SELECT sequence_number FROM audit_logs ORDER BY sequence_number');
+    expect(rows.map((r) => Number(r.sequence_number))).toEqual(Array.from({ length: Number(before.n) + 20 }, (_, i) => i + 1));
+    expect(await verifyThroughApi(opened.call)).toMatchObject({ ok: true });
+  });
+});
