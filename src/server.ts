@@ -33,6 +33,8 @@ import { AuditBroker } from './audit/audit-broker';
 import { AuditDeviceRepository } from './audit/audit-device.repository';
 import { AuditLogRepository } from './audit/audit-log.repository';
 import { AuditChainWriter } from './audit/chain-writer';
+import { AnomalyRepository } from './audit/anomaly.repository';
+import { AnomalyScanner } from './audit/anomaly-scanner';
 
 export interface Kernel {
   dataSource: DataSource;
@@ -43,7 +45,7 @@ export interface Kernel {
   policies: PolicyStore;
   mounts: MountTable;
   bus: InvalidationBus;
-  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys };
+  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
 }
 
 /** Builds the kernel on an open, migrated DataSource. */
@@ -87,7 +89,8 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
 
 /**
  * The audit log: unseal is refused while any append-only guard is missing; the broker (devices,
- * signing key, chain) runs while unsealed; month keys past retention are destroyed at unseal and daily.
+ * signing key, chain) and the anomaly job run while unsealed; month keys past retention are destroyed
+ * at unseal and daily.
  */
 function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { barrier: Barrier; secrets: KernelSecretsRepository; bus: InvalidationBus }, log: Logger) {
   const auditLog = new AuditLogRepository(dataSource);
@@ -95,6 +98,8 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
   const chain = new AuditChainWriter(auditLog, { checkpointEntries: config.checkpointEntries, checkpointIntervalSeconds: config.checkpointIntervalSeconds, checkpointFile: config.checkpointFile, log: logger });
   const addressKeys = new AuditAddressKeys(k.secrets, k.barrier, config.addressKeyRetentionSeconds);
   const broker = new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets: k.secrets, barrier: k.barrier, chain, addressKeys, fileDir: config.fileDir, bus: k.bus, log: logger });
+  const anomalyRepository = new AnomalyRepository(dataSource);
+  const scanner = new AnomalyScanner(anomalyRepository, addressKeys, config.anomalies, logger);
   let shredTimer: NodeJS.Timeout | undefined;
   const shred = () =>
     addressKeys.shred().then(
@@ -102,7 +107,7 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
       (e: Error) => log.error(`audit: address key shredding failed: ${e.message}`),
     );
   return {
-    parts: { broker, chain, log: auditLog, addressKeys },
+    parts: { broker, chain, log: auditLog, addressKeys, anomalies: { scanner, repository: anomalyRepository } },
     async start() {
       const missing = await auditLog.missingGuards();
       if (missing.length > 0) throw new Error(`the audit log's append-only guards are missing or not ENABLE ALWAYS (${missing.join(', ')}); refusing to unseal`);
@@ -110,9 +115,11 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
       await shred();
       shredTimer = setInterval(() => void shred(), 86_400_000);
       shredTimer.unref();
+      scanner.start();
     },
     async stop() {
       if (shredTimer) clearInterval(shredTimer);
+      await scanner.stop();
       await broker.stop();
     },
   };
