@@ -12,6 +12,8 @@
  *   observed / threshold (medium below 3×, high below 10×, critical from 10×); brute force starts
  *   at high; activity at an unusual hour is low.
  */
+import type { AnomalyConfig } from '../config/config';
+
 export const ANOMALY_KINDS = ['request_rate', 'error_rate', 'source_ips', 'unusual_hours', 'login_bruteforce'] as const;
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number];
 
@@ -47,17 +49,8 @@ export interface ScannedEntry {
   sourceAddress?: string;
 }
 
-export interface DetectorThresholds {
-  windowSeconds: number;
-  requestRate: number;
-  errorMinErrors: number;
-  errorMinShare: number;
-  sourceIps: number;
-  loginFailures: number;
-  unusualHoursLookbackSeconds: number;
-  unusualHoursMinEntries: number;
-  unusualHoursMinDays: number;
-}
+/** The detectors' settings: the `audit { anomalies { ... } }` block without the job's own. */
+export type DetectorThresholds = Omit<AnomalyConfig, 'enabled' | 'intervalSeconds'>;
 
 export interface AnomalyCandidate {
   kind: AnomalyKind;

@@ -9,26 +9,17 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { returningRows } from '../database/sql';
-import { SEVERITIES, type AnomalyCandidate, type HourActivity, type ScannedEntry, type Subject } from './anomaly-detectors';
+import { SEVERITIES, type AnomalyCandidate, type AnomalyKind, type HourActivity, type ScannedEntry, type Severity, type Subject, type SubjectType } from './anomaly-detectors';
 
 /** A response entry as stored: its source address still sealed. */
 export interface StoredResponse extends Omit<ScannedEntry, 'sourceAddress'> {
   sealedSource: string | null;
 }
 
-export interface AnomalyRow {
+export interface AnomalyRow extends Omit<AnomalyCandidate, 'subject'> {
   id: string;
-  kind: string;
-  subjectType: string;
+  subjectType: SubjectType;
   subject: string;
-  severity: string;
-  windowStart: Date;
-  windowEnd: Date;
-  observed: number;
-  threshold: number;
-  details: Record<string, unknown>;
-  firstSequence: number;
-  lastSequence: number;
   detectedAt: Date;
   updatedAt: Date;
   resolved: boolean;
@@ -65,10 +56,10 @@ const ANOMALY_COLUMNS = `id, kind, subject_type, subject, severity, window_start
 function anomalyRow(r: Record<string, unknown>): AnomalyRow {
   return {
     id: r.id as string,
-    kind: r.kind as string,
-    subjectType: r.subject_type as string,
+    kind: r.kind as AnomalyKind,
+    subjectType: r.subject_type as SubjectType,
     subject: r.subject as string,
-    severity: r.severity as string,
+    severity: r.severity as Severity,
     windowStart: r.window_start as Date,
     windowEnd: r.window_end as Date,
     observed: Number(r.observed),

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildConfig } from '../../src/config/config';
 import type { AuditTrace, AuditTokenView } from '../../src/audit/audit-entry';
+import { AnomalyScanner } from '../../src/audit/anomaly-scanner';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 
@@ -197,6 +198,23 @@ describe('audit anomalies (medium)', () => {
     expect((await call('GET', 'sys/metrics?format=xml')).status).toBe(400);
     const limited = (await call('PUT', 'auth/token/create', { policies: ['default'] })).json.auth.client_token as string;
     expect((await call('GET', 'sys/metrics', undefined, limited)).status).toBe(403);
+  });
+
+  it('in the background: a failed run logs one line and the next interval retries', async () => {
+    const errors: string[] = [];
+    const scanner = new AnomalyScanner(k.audit.anomalies.repository, k.audit.addressKeys, { ...anomalies, enabled: true, intervalSeconds: 1 }, { info: () => undefined, error: (m) => errors.push(m) });
+    const scannedAt = async () => ((await k.dataSource.query('SELECT scanned_at FROM audit_anomaly_cursor'))[0].scanned_at as Date).getTime();
+    const before = await scannedAt();
+    await k.dataSource.query('ALTER TABLE audit_anomaly_cursor RENAME TO audit_anomaly_cursor_away');
+    scanner.start();
+    try {
+      while (errors.length === 0) await new Promise((r) => setTimeout(r, 100));
+      await k.dataSource.query('ALTER TABLE audit_anomaly_cursor_away RENAME TO audit_anomaly_cursor');
+      while ((await scannedAt()) === before) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await scanner.stop();
+    }
+    expect(errors[0]).toBe('audit anomalies: scan failed, retrying in 1s: relation "audit_anomaly_cursor" does not exist');
   });
 
   it('stores and answers no clear source address, token or accessor', async () => {
