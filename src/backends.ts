@@ -8,6 +8,8 @@ import { mountPaths } from './engines/sys/mounts.paths';
 import { policyPaths } from './engines/sys/policy.paths';
 import { sealPaths } from './engines/sys/seal.paths';
 import { auditPaths } from './engines/sys/audit.paths';
+import { auditAnomalyPaths } from './engines/sys/audit-anomalies.paths';
+import { metricsGauges, metricsPaths } from './engines/sys/metrics.paths';
 import type { Kernel } from './server';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
@@ -18,7 +20,10 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
     ...policyPaths(kernel.policies),
     ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
     ...mountPaths(kernel.mounts, kernel.policies),
+    // Before auditPaths: sys/audit/anomalies/:id must win over the device route sys/audit/*path.
+    ...auditAnomalyPaths({ ...kernel.audit.anomalies, broker: kernel.audit.broker, tokens: kernel.tokenStore }),
     ...auditPaths(kernel.audit.broker, kernel.audit.chain, kernel.audit.log),
+    ...metricsPaths(metricsGauges(kernel.audit.anomalies.repository)),
   ];
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));

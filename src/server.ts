@@ -34,6 +34,8 @@ import { AuditBroker } from './audit/audit-broker';
 import { AuditDeviceRepository } from './audit/audit-device.repository';
 import { AuditLogRepository } from './audit/audit-log.repository';
 import { AuditChainWriter } from './audit/chain-writer';
+import { AnomalyRepository } from './audit/anomaly.repository';
+import { AnomalyScanner } from './audit/anomaly-scanner';
 
 export interface Kernel {
   dataSource: DataSource;
@@ -44,7 +46,7 @@ export interface Kernel {
   policies: PolicyStore;
   mounts: MountTable;
   bus: InvalidationBus;
-  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention };
+  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
 }
 
 /** Builds the kernel on an open, migrated DataSource. */
@@ -88,8 +90,8 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
 
 /**
  * The audit log: unseal is refused while any append-only guard is missing; the broker (devices,
- * signing key, chain) runs while unsealed; at unseal and daily, month keys past their retention are
- * destroyed and partitions past `retention` are pruned.
+ * signing key, chain) and the anomaly job run while unsealed; at unseal and daily, month keys past
+ * their retention are destroyed and partitions past `retention` are pruned.
  */
 function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { barrier: Barrier; secrets: KernelSecretsRepository; bus: InvalidationBus }, log: Logger) {
   const auditLog = new AuditLogRepository(dataSource);
@@ -97,6 +99,8 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
   const chain = new AuditChainWriter(auditLog, { checkpointEntries: config.checkpointEntries, checkpointIntervalSeconds: config.checkpointIntervalSeconds, checkpointFile: config.checkpointFile, log: logger });
   const addressKeys = new AuditAddressKeys(k.secrets, k.barrier, config.addressKeyRetentionSeconds);
   const broker = new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets: k.secrets, barrier: k.barrier, chain, addressKeys, fileDir: config.fileDir, bus: k.bus, log: logger });
+  const anomalyRepository = new AnomalyRepository(dataSource);
+  const scanner = new AnomalyScanner(anomalyRepository, addressKeys, config.anomalies, logger);
   const retention = new AuditRetention(auditLog, chain, config.retentionSeconds);
   let dailyTimer: NodeJS.Timeout | undefined;
   // Pruning re-hashes a month of entries: it runs in the background, never holding up unseal.
@@ -111,7 +115,7 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
     );
   };
   return {
-    parts: { broker, chain, log: auditLog, addressKeys, retention },
+    parts: { broker, chain, log: auditLog, addressKeys, retention, anomalies: { scanner, repository: anomalyRepository } },
     async start() {
       const missing = await auditLog.missingGuards();
       if (missing.length > 0) throw new Error(`the audit log's append-only guards are missing or not ENABLE ALWAYS (${missing.join(', ')}); refusing to unseal`);
@@ -119,9 +123,11 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
       await daily();
       dailyTimer = setInterval(() => void daily(), 86_400_000);
       dailyTimer.unref();
+      scanner.start();
     },
     async stop() {
       if (dailyTimer) clearInterval(dailyTimer);
+      await scanner.stop();
       await broker.stop();
     },
   };

@@ -68,19 +68,55 @@ export class AuditAddressKeys {
     return `enc:v1:${month}:${blob.toString('base64')}`;
   }
 
+  /** The month's key: cached, or read from storage (`owned`: the caller zeroes it); undefined once destroyed. Never creates one. */
+  private async existingKey(month: string): Promise<{ key: Buffer; owned: boolean } | undefined> {
+    const cached = this.keys.get(month);
+    if (cached) return { key: cached, owned: false };
+    const stored = await this.secrets.get(KEY_PREFIX + month);
+    return stored ? { key: this.barrier.decrypt(kernelSecretLocation(KEY_PREFIX + month), stored), owned: true } : undefined;
+  }
+
   /** The clear value, or undefined once the month's key is destroyed. */
   async open(sealed: string): Promise<string | undefined> {
     const m = SEALED.exec(sealed);
     if (!m) throw new Error('not a sealed audit address');
     const [, month, blob] = m;
-    const cached = this.keys.get(month);
-    const stored = cached ? undefined : await this.secrets.get(KEY_PREFIX + month);
-    if (!cached && !stored) return undefined;
-    const key = cached ?? this.barrier.decrypt(kernelSecretLocation(KEY_PREFIX + month), stored as Buffer);
+    const found = await this.existingKey(month);
+    if (!found) return undefined;
     try {
-      return aeadDecrypt(key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8');
+      return aeadDecrypt(found.key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8');
     } finally {
-      if (!cached) zero(key);
+      if (found.owned) zero(found.key);
+    }
+  }
+
+  /**
+   * Opens many values, reading each month's key once; keys read here are zeroed before returning.
+   * A value that is missing, malformed, fails to authenticate or belongs to a destroyed month gives
+   * undefined: callers that only count addresses treat it as unknown.
+   */
+  async openAll(sealed: readonly (string | null)[]): Promise<(string | undefined)[]> {
+    const keys = new Map<string, { key: Buffer; owned: boolean } | undefined>();
+    try {
+      const opened: (string | undefined)[] = [];
+      for (const value of sealed) {
+        const m = value ? SEALED.exec(value) : null;
+        if (!m) {
+          opened.push(undefined);
+          continue;
+        }
+        const [, month, blob] = m;
+        if (!keys.has(month)) keys.set(month, await this.existingKey(month));
+        const found = keys.get(month);
+        try {
+          opened.push(found ? aeadDecrypt(found.key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8') : undefined);
+        } catch {
+          opened.push(undefined);
+        }
+      }
+      return opened;
+    } finally {
+      for (const found of keys.values()) if (found?.owned) zero(found.key);
     }
   }
 

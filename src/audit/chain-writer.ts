@@ -56,6 +56,8 @@ export class AuditChainWriter {
   private checkpointRequested = false;
   private timer: NodeJS.Timeout | undefined;
   private signingKey: KeyObject | undefined;
+  /** Set while the drain loop waits for appends with a batch in flight. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly repository: AuditLogRepository,
@@ -120,6 +122,7 @@ export class AuditChainWriter {
   }
 
   private kick(): void {
+    this.wake?.();
     if (this.draining) return;
     this.draining = true;
     void this.drain();
@@ -134,7 +137,20 @@ export class AuditChainWriter {
     let inFlight: Promise<ChainHead | undefined> | undefined;
     let predicted = this.head;
     try {
-      while (this.queue.length > 0 || this.checkpointRequested) {
+      for (;;) {
+        if (this.queue.length === 0 && !this.checkpointRequested) {
+          // Appends that arrive while a batch is in flight only queue (draining is set): the next
+          // batch goes out when one arrives (to wait behind the one in flight) or once that settles.
+          if (!inFlight) break;
+          const current = inFlight;
+          const settled = await Promise.race([current.then((head) => ({ head })), new Promise<undefined>((resolve) => (this.wake = () => resolve(undefined)))]);
+          this.wake = undefined;
+          if (settled) {
+            predicted = settled.head;
+            inFlight = undefined;
+          }
+          continue;
+        }
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length > 0) {
           await this.ensurePartitions(batch);
@@ -159,7 +175,6 @@ export class AuditChainWriter {
           if (this.head) await this.checkpoint().catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`));
         }
       }
-      if (inFlight) await inFlight;
     } finally {
       this.draining = false;
     }

@@ -43,4 +43,17 @@ describe('config', () => {
     expect(c.listener.port).toBe(9999);
     expect(c.databaseUrl).toBe('postgres://j/x');
   });
+
+  it('reads the audit anomalies block (HCL and JSON) with Vault-style durations, and refuses bad values', () => {
+    const defaults = buildConfig({}, {}, {}).audit.anomalies;
+    expect(defaults).toMatchObject({ enabled: true, intervalSeconds: 60, windowSeconds: 300, requestRate: 600, loginFailures: 5, sourceIps: 10, unusualHoursLookbackSeconds: 14 * 86400 });
+    const fromHcl = buildConfig(parseHcl('audit {\n  checkpoint_entries = 5\n  anomalies {\n    enabled = false\n    window = "10m"\n    error_rate_min_share = 0.25\n  }\n}\n'), {}, {}).audit;
+    expect(fromHcl.checkpointEntries).toBe(5);
+    expect(fromHcl.anomalies).toMatchObject({ enabled: false, windowSeconds: 600, errorMinShare: 0.25, intervalSeconds: 60 });
+    expect(buildConfig({ audit: { anomalies: { interval: '30s', login_failures_threshold: 3 } } }, {}, {}).audit.anomalies).toMatchObject({ intervalSeconds: 30, loginFailures: 3 });
+    expect(() => buildConfig({ audit: { anomalies: { window: 'soon' } } }, {}, {})).toThrow(/audit\.anomalies\.window: expected a duration/);
+    expect(() => buildConfig({ audit: { anomalies: { window: '0s' } } }, {}, {})).toThrow(/at least 1s/);
+    expect(() => buildConfig({ audit: { anomalies: { error_rate_min_share: 2 } } }, {}, {})).toThrow(/error_rate_min_share/);
+    expect(() => buildConfig({ audit: { anomalies: 'yes' } }, {}, {})).toThrow(/audit\.anomalies: expected a block/);
+  });
 });

@@ -55,6 +55,32 @@ export interface AuditConfig {
   addressKeyRetentionSeconds: number;
   /** Whole monthly partitions older than this are dropped (with a signed prune entry); 0 keeps everything. */
   retentionSeconds: number;
+  anomalies: AnomalyConfig;
+}
+
+/** The `audit { anomalies { ... } }` block: the credential-anomaly job over the database device's chain. */
+export interface AnomalyConfig {
+  /** The job runs in the background while unsealed; `sys/audit/anomalies/scan` works either way. */
+  enabled: boolean;
+  intervalSeconds: number;
+  /** Length of the aligned (tumbling) windows the rates are counted in. */
+  windowSeconds: number;
+  /** Requests of one subject in one window that are flagged (`request_rate`). */
+  requestRate: number;
+  /** `error_rate`: at least this many responses with status ≥ 400 in a window... */
+  errorMinErrors: number;
+  /** ...making up at least this share (0-1] of the subject's responses in it. */
+  errorMinShare: number;
+  /** Distinct source addresses of one subject in one window that are flagged (`source_ips`). */
+  sourceIps: number;
+  /** Failed logins of one user or role in one window that are flagged (`login_bruteforce`; Vault's lockout threshold). */
+  loginFailures: number;
+  /** `unusual_hours`: activity in a UTC hour of day with none over this lookback... */
+  unusualHoursLookbackSeconds: number;
+  /** ...once the subject has at least this many entries... */
+  unusualHoursMinEntries: number;
+  /** ...on at least this many distinct days of the lookback. */
+  unusualHoursMinDays: number;
 }
 
 export interface ServerConfig {
@@ -185,12 +211,49 @@ function duration(body: Doc, key: string, where: string, dflt: number): number {
   }
 }
 
+/** An unlabelled block: HCL gives it as a one-element list, JSON as an object. */
+function unlabelledBlock(doc: Doc, key: string, where: string): Doc {
+  const value = doc[key];
+  const raw = Array.isArray(value) ? (value[0] as unknown) : value;
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) throw new ConfigError(`${where}: expected a block`);
+  return (raw ?? {}) as Doc;
+}
+
+function share(body: Doc, key: string, where: string, dflt: number): number {
+  const v = body[key];
+  if (v === undefined || v === null) return dflt;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 1) throw new ConfigError(`${where}.${key}: expected a number in (0, 1]`);
+  return n;
+}
+
+function positiveDuration(body: Doc, key: string, where: string, dflt: number): number {
+  const seconds = duration(body, key, where, dflt);
+  if (seconds < 1) throw new ConfigError(`${where}.${key}: expected a duration of at least 1s`);
+  return seconds;
+}
+
+function anomaliesFrom(audit: Doc): AnomalyConfig {
+  const where = 'audit.anomalies';
+  const body = unlabelledBlock(audit, 'anomalies', where);
+  return {
+    enabled: bool(body, 'enabled', where, true),
+    intervalSeconds: positiveDuration(body, 'interval', where, 60),
+    windowSeconds: positiveDuration(body, 'window', where, 300),
+    requestRate: int(body, 'request_rate_threshold', where, 600),
+    errorMinErrors: int(body, 'error_rate_min_errors', where, 20),
+    errorMinShare: share(body, 'error_rate_min_share', where, 0.5),
+    sourceIps: int(body, 'source_ips_threshold', where, 10),
+    loginFailures: int(body, 'login_failures_threshold', where, 5),
+    unusualHoursLookbackSeconds: positiveDuration(body, 'unusual_hours_lookback', where, 14 * 86400),
+    unusualHoursMinEntries: int(body, 'unusual_hours_min_entries', where, 50),
+    unusualHoursMinDays: int(body, 'unusual_hours_min_days', where, 3),
+  };
+}
+
 function auditFrom(doc: Doc, env: NodeJS.ProcessEnv, dataDir: string): AuditConfig {
-  // HCL gives an unlabelled block as a one-element list, JSON as an object.
-  const raw = Array.isArray(doc.audit) ? (doc.audit[0] as unknown) : doc.audit;
-  if (raw !== undefined && (raw === null || typeof raw !== 'object')) throw new ConfigError('audit: expected a block');
-  const body = (raw ?? {}) as Doc;
   const where = 'audit';
+  const body = unlabelledBlock(doc, 'audit', where);
   return {
     fileDir: resolve(env.SECRETHUB_AUDIT_FILE_DIR ?? str(body, 'file_dir', where) ?? resolve(dataDir, 'audit')),
     checkpointFile: resolve(env.SECRETHUB_AUDIT_CHECKPOINT_FILE ?? str(body, 'checkpoint_file', where) ?? resolve(dataDir, 'audit-checkpoints.jsonl')),
@@ -198,6 +261,7 @@ function auditFrom(doc: Doc, env: NodeJS.ProcessEnv, dataDir: string): AuditConf
     checkpointIntervalSeconds: duration(body, 'checkpoint_interval', where, 10),
     addressKeyRetentionSeconds: duration(body, 'address_key_retention', where, 90 * 86400),
     retentionSeconds: duration(body, 'retention', where, 0),
+    anomalies: anomaliesFrom(body),
   };
 }
 

@@ -9,6 +9,7 @@ import type { AuditBroker } from '../../audit/audit-broker';
 import type { AuditChainWriter } from '../../audit/chain-writer';
 import { checkpointLine } from '../../audit/export-format';
 import type { AuditLogRepository } from '../../audit/audit-log.repository';
+import { RESERVED_DEVICE_PATH, reservedDevicePath } from './audit-anomalies.paths';
 
 const ENABLE_FIELDS: Fields = {
   type: { type: 'string', required: true, description: 'Device type: "file" or "database".' },
@@ -109,7 +110,9 @@ export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: Au
       handlers: {
         update: async (ctx: RequestContext) => {
           const d = ctx.data;
-          await broker.enable(devicePath(ctx.params.path), { type: d.type as string, description: (d.description as string) ?? '', options: (d.options as Record<string, string>) ?? {}, local: (d.local as boolean) ?? false });
+          const path = devicePath(ctx.params.path);
+          if (path.split('/')[0] === RESERVED_DEVICE_PATH) throw reservedDevicePath();
+          await broker.enable(path, { type: d.type as string, description: (d.description as string) ?? '', options: (d.options as Record<string, string>) ?? {}, local: (d.local as boolean) ?? false });
           return null;
         },
         delete: async (ctx: RequestContext) => {
