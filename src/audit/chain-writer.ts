@@ -56,8 +56,6 @@ export class AuditChainWriter {
   private checkpointRequested = false;
   private timer: NodeJS.Timeout | undefined;
   private signingKey: KeyObject | undefined;
-  /** Set while the drain loop waits for appends with a batch in flight. */
-  private wake: (() => void) | undefined;
 
   constructor(
     private readonly repository: AuditLogRepository,
@@ -122,58 +120,29 @@ export class AuditChainWriter {
   }
 
   private kick(): void {
-    this.wake?.();
     if (this.draining) return;
     this.draining = true;
     void this.drain();
   }
 
   /**
-   * Two batches in flight: the next batch is computed from the head the one in flight will leave and
-   * sent at once; PostgreSQL holds it on the head row until the first commits. If the first did not
-   * commit as predicted, the second's head check fails and it recomputes after the first settles.
+   * One batch in flight. (Sending the next batch while one is in flight, computed from its predicted
+   * head, was tried and measured: on separate connections PostgreSQL often ran the second first,
+   * which then found the head not where it expected and had to be sent again; see docs/performance.md.)
    */
   private async drain(): Promise<void> {
-    let inFlight: Promise<ChainHead | undefined> | undefined;
-    let predicted = this.head;
     try {
-      for (;;) {
-        if (this.queue.length === 0 && !this.checkpointRequested) {
-          // Appends that arrive while a batch is in flight only queue (draining is set): the next
-          // batch goes out when one arrives (to wait behind the one in flight) or once that settles.
-          if (!inFlight) break;
-          const current = inFlight;
-          const settled = await Promise.race([current.then((head) => ({ head })), new Promise<undefined>((resolve) => (this.wake = () => resolve(undefined)))]);
-          this.wake = undefined;
-          if (settled) {
-            predicted = settled.head;
-            inFlight = undefined;
-          }
-          continue;
-        }
+      while (this.queue.length > 0 || this.checkpointRequested) {
         const batch = this.queue.splice(0, MAX_BATCH);
         if (batch.length > 0) {
           await this.ensurePartitions(batch);
-          if (!predicted && inFlight) predicted = await inFlight;
-          const base = predicted ?? (await this.repository.head());
-          const prepared = prepareRows(batch, base);
-          predicted = { logId: base.logId, ...prepared.next };
-          const older = inFlight;
-          inFlight = this.commit(batch, base, prepared, older);
-          // At most two in flight: wait for the older before preparing another. If it did not leave
-          // the head this batch was computed from, this batch retries: predict nothing from it.
-          if (older) {
-            const settled = await older;
-            if (!settled || settled.sequence !== base.sequence || !settled.chainHash.equals(base.chainHash)) predicted = undefined;
-          }
+          const base = this.head ?? (await this.repository.head());
+          await this.commit(batch, base, prepareRows(batch, base));
         }
-        const due = this.checkpointRequested || (predicted !== undefined && predicted.sequence - this.lastCheckpointSize >= this.options.checkpointEntries);
-        if (due) {
-          if (inFlight) predicted = await inFlight;
-          inFlight = undefined;
+        if (this.head && (this.checkpointRequested || this.head.sequence - this.lastCheckpointSize >= this.options.checkpointEntries)) {
           this.checkpointRequested = false;
-          if (this.head) await this.checkpoint().catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`));
-        }
+          await this.checkpoint().catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`));
+        } else if (!this.head) this.checkpointRequested = false;
       }
     } finally {
       this.draining = false;
@@ -190,10 +159,10 @@ export class AuditChainWriter {
   }
 
   /**
-   * Appends the batch from `base` (retrying from the stored head when it moved), settles its
-   * entries' promises, and gives the head it committed (undefined when it failed). Never rejects.
+   * Appends the batch from `base` (retrying from the stored head when another node moved it) and
+   * settles its entries' promises. Never rejects.
    */
-  private async commit(batch: Pending[], base: ChainHead, prepared: PreparedRows, older: Promise<unknown> | undefined): Promise<ChainHead | undefined> {
+  private async commit(batch: Pending[], base: ChainHead, prepared: PreparedRows): Promise<void> {
     try {
       let head = base;
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -202,13 +171,10 @@ export class AuditChainWriter {
           else this.leaves = undefined;
           this.head = { logId: head.logId, ...prepared.next };
           for (const p of batch) p.resolve();
-          return this.head;
+          return;
         }
-        // The head moved: another node appended, or the batch before this one did not commit as
-        // predicted. Once that batch has settled, start again from the stored head.
+        // Another node appended first: start again from its head.
         this.leaves = undefined;
-        if (older) await older;
-        older = undefined;
         head = await this.repository.head();
         prepared = prepareRows(batch, head, prepared.leaves);
       }
@@ -217,7 +183,6 @@ export class AuditChainWriter {
       this.head = undefined;
       this.leaves = undefined;
       for (const p of batch) p.reject(err as Error);
-      return undefined;
     }
   }
 
