@@ -48,42 +48,51 @@ const CLEAR_AUTH_KEYS = new Set(['policies', 'token_policies', 'identity_policie
 
 function redactAuth(auth: Record<string, unknown>, hash: Hasher): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(auth)) out[k] = CLEAR_AUTH_KEYS.has(k) ? v : redactValue(v, hash);
+  for (const k of Object.keys(auth).sort()) out[k] = CLEAR_AUTH_KEYS.has(k) ? auth[k] : redactValue(auth[k], hash);
   return out;
 }
 
-function authBlock(trace: AuditTrace, hash: Hasher): Record<string, unknown> | undefined {
+/*
+ * Every object below is written with its keys in UTF-16 order (and redaction keeps data maps in
+ * order), so that the canonical form is plain JSON.stringify (see crypto/canonical-json.ts).
+ */
+
+function policyResults(trace: AuditTrace): Record<string, unknown> | undefined {
+  return trace.policy ? { allowed: trace.policy.allowed, matched_path: trace.policy.matched } : undefined;
+}
+
+function authBlock(trace: AuditTrace, tokenHash: string | undefined, accessorHash: string | undefined, hash: Hasher): Record<string, unknown> | undefined {
   const t = trace.token;
   if (!t) return trace.policy ? { policy_results: { allowed: trace.policy.allowed } } : undefined;
   return {
-    client_token: trace.clientToken ? hash(trace.clientToken) : undefined,
-    accessor: t.accessor ? hash(t.accessor) : undefined,
+    accessor: accessorHash,
+    client_token: tokenHash,
     display_name: t.displayName,
-    policies: t.policies,
-    token_policies: t.policies,
     metadata: Object.keys(t.meta).length ? redactValue(t.meta, hash) : undefined,
-    token_type: t.tokenType,
-    token_ttl: t.ttlSeconds,
+    policies: t.policies,
+    policy_results: policyResults(trace),
     token_issue_time: t.issueTime.toISOString(),
-    policy_results: trace.policy ? { allowed: trace.policy.allowed, ...(trace.policy.matched ? { matched_path: trace.policy.matched } : {}) } : undefined,
+    token_policies: t.policies,
+    token_ttl: t.ttlSeconds,
+    token_type: t.tokenType,
   };
 }
 
-function requestBlock(trace: AuditTrace, hash: Hasher): Record<string, unknown> {
+function requestBlock(trace: AuditTrace, tokenHash: string | undefined, accessorHash: string | undefined, hash: Hasher): Record<string, unknown> {
   return {
+    client_token: tokenHash,
+    client_token_accessor: accessorHash,
+    data: redactData(trace.data && Object.keys(trace.data).length ? trace.data : undefined, hash, trace.mount?.clearRequestKeys),
+    headers: trace.sealedUserAgent ? { 'user-agent': [trace.sealedUserAgent] } : undefined,
     id: trace.requestId,
-    operation: trace.operation,
-    mount_point: trace.mount?.path,
-    mount_type: trace.mount?.type,
     mount_accessor: trace.mount?.accessor,
     mount_class: trace.mount?.class,
-    client_token: trace.clientToken ? hash(trace.clientToken) : undefined,
-    client_token_accessor: trace.token?.accessor ? hash(trace.token.accessor) : undefined,
+    mount_point: trace.mount?.path,
+    mount_type: trace.mount?.type,
     namespace: { id: 'root' },
+    operation: trace.operation,
     path: trace.path,
-    data: redactData(trace.data && Object.keys(trace.data).length ? trace.data : undefined, hash, trace.mount?.clearRequestKeys),
     remote_address: trace.sealedRemoteAddress,
-    headers: trace.sealedUserAgent ? { 'user-agent': [trace.sealedUserAgent] } : undefined,
   };
 }
 
@@ -104,35 +113,37 @@ export interface EntryBlocks {
 }
 
 export function entryBlocks(trace: AuditTrace, hash: Hasher): EntryBlocks {
-  return { auth: authBlock(trace, hash), request: requestBlock(trace, hash) };
+  const tokenHash = trace.clientToken ? hash(trace.clientToken) : undefined;
+  const accessorHash = trace.token?.accessor ? hash(trace.token.accessor) : undefined;
+  return { auth: authBlock(trace, tokenHash, accessorHash, hash), request: requestBlock(trace, tokenHash, accessorHash, hash) };
 }
 
 export function requestEntry(trace: AuditTrace, blocks: EntryBlocks): AuditEntry {
   return compact({
+    auth: blocks.auth,
+    error: trace.policy && !trace.policy.allowed ? 'permission denied' : undefined,
+    request: blocks.request,
     time: trace.time.toISOString(),
     type: 'request',
-    auth: blocks.auth,
-    request: blocks.request,
-    error: trace.policy && !trace.policy.allowed ? 'permission denied' : undefined,
   });
 }
 
 export function responseEntry(trace: AuditTrace, blocks: EntryBlocks, outcome: AuditOutcome, hash: Hasher, time: Date): AuditEntry {
   return compact({
-    time: time.toISOString(),
-    type: 'response',
     auth: blocks.auth,
+    error: outcome.error,
     request: blocks.request,
     response: {
+      auth: outcome.auth ? redactAuth(outcome.auth, hash) : undefined,
+      data: redactData(outcome.data ?? undefined, hash, trace.mount?.clearResponseKeys),
+      mount_accessor: trace.mount?.accessor,
       mount_point: trace.mount?.path,
       mount_type: trace.mount?.type,
-      mount_accessor: trace.mount?.accessor,
       status_code: outcome.status,
-      data: redactData(outcome.data ?? undefined, hash, trace.mount?.clearResponseKeys),
       warnings: outcome.warnings ?? undefined,
-      auth: outcome.auth ? redactAuth(outcome.auth, hash) : undefined,
     },
-    error: outcome.error,
+    time: time.toISOString(),
+    type: 'response',
   });
 }
 

@@ -27,8 +27,9 @@ export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactValue(v, hash, depth + 1));
   if (value instanceof Date) return hash(value.toISOString());
   if (typeof value === 'object') {
+    // Keys in order: the entry's canonical form is then plain JSON.stringify (crypto/canonical-json.ts).
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = redactValue(v, hash, depth + 1);
+    for (const k of Object.keys(value).sort()) out[k] = redactValue((value as Record<string, unknown>)[k], hash, depth + 1);
     return out;
   }
   return hash(String(value));
@@ -41,6 +42,6 @@ export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
 export function redactData(data: Record<string, unknown> | null | undefined, hash: Hasher, clearKeys: readonly string[] = []): Record<string, unknown> | undefined {
   if (!data) return undefined;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(data)) out[k] = clearKeys.includes(k) ? v : redactValue(v, hash, 1);
+  for (const k of Object.keys(data).sort()) out[k] = clearKeys.includes(k) ? data[k] : redactValue(data[k], hash, 1);
   return out;
 }

@@ -1,3 +1,5 @@
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
 import { canonicalJson } from './canonical-json';
 
 describe('canonicalJson (RFC 8785)', () => {
@@ -21,5 +23,34 @@ describe('canonicalJson (RFC 8785)', () => {
     expect(() => canonicalJson(NaN)).toThrow();
     expect(() => canonicalJson({ x: Infinity })).toThrow();
     expect(() => canonicalJson(undefined)).toThrow(TypeError);
+  });
+});
+
+describe('canonicalJson fast path', () => {
+  // The serialiser the fast path must agree with, byte for byte.
+  const reference = (v: unknown): string => canonicalize(v) as string;
+
+  it('gives the reference bytes for any JSON value, keys in any order', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        expect(canonicalJson(v).toString('utf8')).toBe(reference(v));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives the reference bytes for objects already in order, with array-index keys, unicode keys and undefined members', () => {
+    const sortedDeep = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(sortedDeep) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedDeep((v as Record<string, unknown>)[k])])) : v;
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const sorted = sortedDeep(v);
+        expect(canonicalJson(sorted).toString('utf8')).toBe(reference(sorted));
+      }),
+      { numRuns: 2000 },
+    );
+    for (const v of [{ '10': 1, '9': 2, a: 3 }, { a: undefined, b: [undefined, 1] }, { '\u00e9': 1, e: 2, z: 3 }, { '\ud83d\ude00': 1, '\ufb33': 2 }, { a: -0 }, { a: 1e21, b: 5e-7 }]) {
+      expect(canonicalJson(v).toString('utf8')).toBe(reference(v));
+    }
   });
 });
