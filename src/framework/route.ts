@@ -39,6 +39,8 @@ export interface RawResponse {
   kind: 'raw';
   status: number;
   body?: unknown;
+  /** With a string body: sent as is under this content type instead of as JSON (sys/metrics in Prometheus form). */
+  contentType?: string;
 }
 
 /** A logical response, sent in Vault's envelope. */
@@ -114,5 +116,5 @@ export function authFor(route: RouteDefinition, operation: Operation): Authentic
   return typeof route.auth === 'string' ? route.auth : (route.auth[operation] ?? 'token');
 }
 
-export const raw = (status: number, body?: unknown): RawResponse => ({ kind: 'raw', status, body });
+export const raw = (status: number, body?: unknown, contentType?: string): RawResponse => ({ kind: 'raw', status, body, contentType });
 export const logical = (data: Record<string, unknown> | null, warnings?: string[], auth?: Record<string, unknown>): LogicalResponse => ({ kind: 'logical', data, warnings, auth });

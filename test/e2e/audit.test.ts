@@ -45,6 +45,11 @@ describe('audit log (e2e)', () => {
     for (let i = 0; i < 10; i++) await call(server.address, 'PUT', `secret/data/s${i}`, { token: rootToken, body: { data: { v: `value-${i}` } } });
     expect((await cli('audit', 'checkpoint')).stdout).toMatch(/Checkpoint at tree size \d+/);
     for (let i = 0; i < 3; i++) await call(server.address, 'GET', `secret/data/s${i}`, { token: rootToken });
+    const metrics = await call(server.address, 'GET', 'sys/metrics?format=prometheus', { token: rootToken });
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(metrics.text).toMatch(/^# HELP secrethub_audit_anomalies /m);
+    expect(metrics.text).toMatch(/^secrethub_audit_anomaly_scan_last_sequence \d+$/m);
 
     const keyFile = join(dir, 'audit.pem');
     const key = await cli('audit', 'public-key');

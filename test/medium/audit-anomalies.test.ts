@@ -182,7 +182,7 @@ describe('audit anomalies (medium)', () => {
     }
   });
 
-  it('sys/metrics counts anomalies by kind, severity and resolution, and the scan cursor; JSON only', async () => {
+  it('sys/metrics counts anomalies by kind, severity and resolution, and the scan cursor; JSON and Prometheus text', async () => {
     const res = await call('GET', 'sys/metrics');
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ Counters: [], Samples: [] });
@@ -195,8 +195,12 @@ describe('audit anomalies (medium)', () => {
     expect(gauges.find((g) => g.Name === 'secrethub_audit_anomaly_scan_last_sequence')?.Value).toBe(await k.audit.anomalies.repository.cursor());
 
     const prometheus = await call('GET', 'sys/metrics?format=prometheus');
-    expect(prometheus.status).toBe(400);
-    expect(prometheus.json.errors[0]).toMatch(/prometheus is not enabled/);
+    expect(prometheus.status).toBe(200);
+    expect(prometheus.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = prometheus.body as string;
+    expect(text).toContain('# TYPE secrethub_audit_anomalies gauge\n');
+    expect(text).toContain('secrethub_audit_anomalies{kind="login_bruteforce",severity="high",resolved="true"} 1\n');
+    expect(text).toContain(`secrethub_audit_anomaly_scan_last_sequence ${await k.audit.anomalies.repository.cursor()}\n`);
     expect((await call('GET', 'sys/metrics?format=xml')).status).toBe(400);
     const limited = (await call('PUT', 'auth/token/create', { policies: ['default'] })).json.auth.client_token as string;
     expect((await call('GET', 'sys/metrics', undefined, limited)).status).toBe(403);

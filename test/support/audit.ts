@@ -19,7 +19,8 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
       body: body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
       remoteAddress: '192.0.2.10',
     });
-    return { ...res, json: res.body ? JSON.parse(res.body) : {} };
+    const isJson = String(res.headers['content-type'] ?? 'application/json').startsWith('application/json');
+    return { ...res, json: res.body && isJson ? JSON.parse(res.body) : {} };
   };
 }
 

@@ -1,11 +1,10 @@
 /**
  * sys/metrics: Vault's telemetry endpoint, JSON form (`Gauges`, `Counters`, `Samples` of
- * `{Name, Value, Labels}`). Gauges are declared as data below and read from storage at request
+ * `{Name, Value, Labels}`) or, with `format=prometheus`, the Prometheus text exposition format. Gauges are declared as data below and read from storage at request
  * time, so every node answers the same. Needs a token with read on sys/metrics, as in Vault.
  */
 import { raw, type RequestContext, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
-import { badRequest } from '../../kernel/errors';
 import type { AnomalyRepository } from '../../audit/anomaly.repository';
 
 interface Sample {
@@ -20,12 +19,29 @@ interface Gauge {
 }
 
 const FIELDS: Fields = {
-  format: { type: 'string', query: true, allowed: ['', 'json', 'prometheus'], description: 'Response format: JSON (default). "prometheus" is not available yet.' },
+  format: { type: 'string', query: true, allowed: ['', 'json', 'prometheus'], description: 'Response format: JSON (default) or "prometheus" (text exposition format 0.0.4).' },
 };
 
 /** Vault's Go time format in the JSON: `2006-01-02 15:04:05 +0000 UTC`. */
 function goTime(time: Date): string {
   return `${time.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** A label value in the exposition format: backslash, double quote and newline escaped. */
+const labelValue = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+function prometheusText(collected: { gauge: Gauge; samples: Sample[] }[]): string {
+  const lines: string[] = [];
+  for (const { gauge, samples } of collected) {
+    lines.push(`# HELP ${gauge.name} ${gauge.help}`, `# TYPE ${gauge.name} gauge`);
+    for (const s of samples) {
+      const labels = Object.entries(s.labels).map(([k, v]) => `${k}="${labelValue(v)}"`);
+      lines.push(`${gauge.name}${labels.length ? `{${labels.join(',')}}` : ''} ${s.value}`);
+    }
+  }
+  return lines.join('\n') + '\n';
 }
 
 export function metricsGauges(anomalies: AnomalyRepository): Gauge[] {
@@ -50,12 +66,13 @@ export function metricsPaths(gauges: Gauge[]): RouteDefinition[] {
       auth: 'token',
       allowedWhileSealed: false,
       fields: FIELDS,
-      help: "The server's metrics (Vault's JSON telemetry format).",
+      help: "The server's metrics (Vault's JSON telemetry format, or Prometheus text with format=prometheus).",
       handlers: {
         read: async (ctx: RequestContext) => {
-          if (ctx.data.format === 'prometheus') throw badRequest('prometheus is not enabled: sys/metrics answers JSON only');
-          const values = [];
-          for (const g of gauges) for (const s of await g.collect()) values.push({ Name: g.name, Value: s.value, Labels: s.labels });
+          const collected = [];
+          for (const gauge of gauges) collected.push({ gauge, samples: await gauge.collect() });
+          if (ctx.data.format === 'prometheus') return raw(200, prometheusText(collected), PROMETHEUS_CONTENT_TYPE);
+          const values = collected.flatMap(({ gauge, samples }) => samples.map((s) => ({ Name: gauge.name, Value: s.value, Labels: s.labels })));
           return raw(200, { Timestamp: goTime(new Date()), Gauges: values, Counters: [], Points: [], Samples: [] });
         },
       },

@@ -351,6 +351,9 @@ export class RequestPipeline {
     if (result === null) return { status: 204, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
     if (result.kind === 'raw') {
       if (result.body === undefined || result.status === 204) return { status: result.status, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
+      if (result.contentType && typeof result.body === 'string') {
+        return { status: result.status, headers: { 'content-type': result.contentType, 'cache-control': 'no-store', 'x-request-id': ctx.requestId }, body: ctx.head ? undefined : result.body };
+      }
       return { status: result.status, headers, body: ctx.head ? undefined : JSON.stringify(result.body) };
     }
     // Vault: a LIST with nothing to list is a 404 with no errors.
