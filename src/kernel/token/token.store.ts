@@ -97,6 +97,8 @@ export class TokenStore {
    * is live; limited-use tokens are never cached (their count lives in the database).
    */
   private readonly cache = new Map<string, TokenRow>();
+  /** Decrypted accessors of cached records (audit needs one per request); they go with their record. */
+  private readonly accessorCache = new WeakMap<TokenRow, string>();
 
   constructor(
     private readonly tokens: TokenRepository,
@@ -230,7 +232,12 @@ export class TokenStore {
 
   accessorOf(info: TokenInfo): string {
     if (info.tokenType === 'batch') return '';
-    return this.barrier.decrypt(accessorLocation(info.tokenHmac), info.accessorCiphertext).toString();
+    let accessor = this.accessorCache.get(info);
+    if (accessor === undefined) {
+      accessor = this.barrier.decrypt(accessorLocation(info.tokenHmac), info.accessorCiphertext).toString();
+      this.accessorCache.set(info, accessor);
+    }
+    return accessor;
   }
 
   /** Spends one use. False when a limited token has none left (then it is revoked). */
