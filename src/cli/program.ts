@@ -4,6 +4,7 @@ import { SECRETHUB_VERSION } from '../version';
 import { normaliseArgs } from './args';
 import { ApiRequestError, ServerUnreachableError } from './client';
 import { registerGenericCommands } from './commands/generic';
+import { registerLoginCommand } from './commands/login';
 import { registerKvCommands } from './commands/kv';
 import { registerMountCommands } from './commands/mounts';
 import { registerOperatorCommands } from './commands/operator';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerServerCommands(program);
   registerOperatorCommands(program);
   registerGenericCommands(program);
+  registerLoginCommand(program);
   registerTokenCommands(program);
   registerPolicyCommands(program);
   registerMountCommands(program);

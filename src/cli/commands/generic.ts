@@ -1,12 +1,7 @@
-/** Vault's generic commands: read, write, list, delete, login. */
+/** Vault's generic commands: read, write, list, delete. */
 import type { Command } from 'commander';
-import { chmodSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { ApiClient } from '../client';
 import { cliContext, parseKeyValues, printResponse } from '../context';
 import { print, printJson } from '../output';
-import { promptHidden } from '../prompt';
 
 const clean = (path: string) => path.replace(/^\/+/, '').replace(/^v1\//, '');
 
@@ -58,23 +53,5 @@ export function registerGenericCommands(program: Command): void {
       await client.request('DELETE', clean(path), data.length ? parseKeyValues(data) : undefined);
       if (format === 'json') printJson({});
       else print(`Success! Data deleted (if it existed) at: ${clean(path)}`);
-    });
-
-  program
-    .command('login')
-    .description('Log in with a token (prompts when none is given) and keep it in ~/.secrethub-token')
-    .argument('[token]')
-    .action(async (token: string | undefined, _opts: unknown, cmd: Command) => {
-      const { client, format } = cliContext(cmd);
-      const value = token ?? (await promptHidden('Token (will be hidden): '));
-      const checked = new ApiClient(client.address, value);
-      const res = await checked.request('GET', 'auth/token/lookup-self');
-      const file = join(homedir(), '.secrethub-token');
-      writeFileSync(file, value, { mode: 0o600 });
-      chmodSync(file, 0o600);
-      const d = (res.body?.data ?? {}) as Record<string, unknown>;
-      if (format === 'json') return printJson(res.body);
-      print('Success! You are now authenticated. The token is stored in ~/.secrethub-token.\n');
-      printResponse('table', { auth: { client_token: value, accessor: d.accessor, lease_duration: d.ttl, renewable: d.renewable, token_policies: d.policies, policies: d.policies, metadata: d.meta } });
     });
 }
