@@ -11,6 +11,8 @@ import { auditPaths } from './engines/sys/audit.paths';
 import { auditAnomalyPaths } from './engines/sys/audit-anomalies.paths';
 import { metricsGauges, metricsPaths } from './engines/sys/metrics.paths';
 import type { Kernel } from './server';
+import { cubbyholeBackend } from './engines/cubbyhole/cubbyhole.paths';
+import { wrappingPaths } from './engines/sys/wrapping.paths';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
 
@@ -24,9 +26,11 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
     ...auditAnomalyPaths({ ...kernel.audit.anomalies, broker: kernel.audit.broker, tokens: kernel.tokenStore }),
     ...auditPaths(kernel.audit.broker, kernel.audit.chain, kernel.audit.log),
     ...metricsPaths(metricsGauges(kernel.audit.anomalies.repository)),
+    ...wrappingPaths(kernel.wrapper),
   ];
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));
   kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', description: 'token based credentials', routes: () => tokenRoutes });
+  kernel.mounts.register(cubbyholeBackend(kernel.cubbyhole));
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

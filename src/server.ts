@@ -3,6 +3,8 @@
  * Also the graceful stop: stop accepting, finish in-flight requests, seal, close the database,
  * stop the embedded PostgreSQL.
  */
+import { CubbyholeRepository } from './kernel/cubbyhole/cubbyhole.repository';
+import { ResponseWrapper } from './kernel/wrapping/response-wrapper';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +48,8 @@ export interface Kernel {
   policies: PolicyStore;
   mounts: MountTable;
   bus: InvalidationBus;
+  cubbyhole: CubbyholeRepository;
+  wrapper: ResponseWrapper;
   audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
 }
 
@@ -85,7 +89,8 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   });
   const audit = buildAudit(dataSource, config.audit, { barrier, secrets, bus }, log);
   seal.addLifecycleHook({ afterUnseal: () => audit.start(), beforeSeal: () => audit.stop() });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, audit: audit.parts };
+  const cubbyhole = new CubbyholeRepository(dataSource, barrier);
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), audit: audit.parts };
 }
 
 /**
@@ -168,7 +173,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await kernel.bus.start();
     stopBus = () => kernel.bus.stop();
     registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints }, log);
-    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit });
+    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit, wrapper: kernel.wrapper });
     http = await createApiServer(pipeline, config.listener, log);
 
     let dev: RunningServer['dev'];

@@ -39,6 +39,8 @@ export interface AuditOutcome {
   warnings?: string[] | null;
   auth?: Record<string, unknown> | null;
   error?: string;
+  /** A wrapped response's wrap_info (its token and accessors are hashed in the entry). */
+  wrapInfo?: { token: string; accessor: string; ttl: number; creation_time: string; creation_path: string; wrapped_accessor: string };
 }
 
 export type AuditEntry = Record<string, unknown>;
@@ -56,6 +58,17 @@ function redactAuth(auth: Record<string, unknown>, hash: Hasher): Record<string,
  * Every object below is written with its keys in UTF-16 order (and redaction keeps data maps in
  * order), so that the canonical form is plain JSON.stringify (see crypto/canonical-json.ts).
  */
+
+function wrapInfoBlock(w: NonNullable<AuditOutcome['wrapInfo']>, hash: Hasher): Record<string, unknown> {
+  return {
+    accessor: hash(w.accessor),
+    creation_path: w.creation_path,
+    creation_time: w.creation_time,
+    token: hash(w.token),
+    ttl: w.ttl,
+    wrapped_accessor: w.wrapped_accessor ? hash(w.wrapped_accessor) : '',
+  };
+}
 
 function policyResults(trace: AuditTrace): Record<string, unknown> | undefined {
   return trace.policy ? { allowed: trace.policy.allowed, matched_path: trace.policy.matched } : undefined;
@@ -141,6 +154,7 @@ export function responseEntry(trace: AuditTrace, blocks: EntryBlocks, outcome: A
       mount_type: trace.mount?.type,
       status_code: outcome.status,
       warnings: outcome.warnings ?? undefined,
+      wrap_info: outcome.wrapInfo ? wrapInfoBlock(outcome.wrapInfo, hash) : undefined,
     },
     time: time.toISOString(),
     type: 'response',

@@ -42,11 +42,14 @@ export class ApiClient {
   constructor(
     readonly address: string,
     private readonly token?: string,
+    /** Sent as X-Vault-Wrap-TTL: the server answers with a wrapping token instead of the response. */
+    private readonly wrapTtl?: string,
   ) {}
 
   async request(method: string, path: string, body?: unknown, allowStatus: number[] = [], contentType = 'application/json'): Promise<ApiResponse> {
     const headers: Record<string, string> = { 'X-Vault-Request': 'true' };
     if (this.token) headers['X-Vault-Token'] = this.token;
+    if (this.wrapTtl) headers['X-Vault-Wrap-TTL'] = this.wrapTtl;
     if (body !== undefined) headers['Content-Type'] = contentType;
     let res: Response;
     try {

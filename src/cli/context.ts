@@ -10,8 +10,9 @@ export interface CliContext {
 }
 
 export function cliContext(cmd: Command): CliContext {
-  const opts = cmd.optsWithGlobals() as { address?: string; format?: string };
-  return { client: new ApiClient(resolveAddress(opts.address), resolveToken()), format: parseFormat(opts.format) };
+  const opts = cmd.optsWithGlobals() as { address?: string; format?: string; wrapTtl?: string };
+  const wrapTtl = opts.wrapTtl ?? process.env.SECRETHUB_WRAP_TTL ?? process.env.VAULT_WRAP_TTL;
+  return { client: new ApiClient(resolveAddress(opts.address), resolveToken(), wrapTtl), format: parseFormat(opts.format) };
 }
 
 export function readStdin(): string {
@@ -54,6 +55,15 @@ export function printResponse(format: OutputFormat, body: Record<string, unknown
   if (!body) return;
   const auth = body.auth as Record<string, unknown> | null;
   const data = (body.data ?? null) as Record<string, unknown> | null;
+  const wrap = body.wrap_info as Record<string, unknown> | null | undefined;
+  if (wrap) {
+    // A wrapped answer, printed as Vault's CLI does (the field names are Vault's).
+    const fields = { wrapping_token: wrap.token, wrapping_accessor: wrap.accessor, wrapping_token_ttl: wrap.ttl, wrapping_token_creation_time: wrap.creation_time, wrapping_token_creation_path: wrap.creation_path, wrapped_accessor: wrap.wrapped_accessor || undefined };
+    if (field) return printField(fields, field, format);
+    if (format === 'json') return printJson(body);
+    print(renderTable(Object.entries(fields).filter(([, v]) => v !== undefined)));
+    return;
+  }
   if (field) return printField(auth ? { token: auth.client_token, token_accessor: auth.accessor, ...auth } : (data ?? {}), field, format);
   if (format === 'json') return printJson(body);
   if (auth) {

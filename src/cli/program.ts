@@ -21,6 +21,7 @@ export function buildProgram(): Command {
     .version(SECRETHUB_VERSION)
     .option('--address <url>', 'server address (env SECRETHUB_ADDR or VAULT_ADDR; default http://127.0.0.1:8200)')
     .option('--format <format>', 'output format: table or json', undefined)
+    .option('--wrap-ttl <duration>', 'wrap the response in a single-use token with this TTL (env VAULT_WRAP_TTL)')
     .showHelpAfterError()
     .exitOverride();
   registerServerCommands(program);

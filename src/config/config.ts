@@ -5,6 +5,8 @@
  * Storage precedence: DATABASE_URL, then the file's `storage "postgresql" { connection_url }`,
  * then an embedded PostgreSQL in the data directory.
  */
+import type { ForwardedForConfig } from '../http/forwarded-for';
+import { isValidCidr } from '../kernel/cidr';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
@@ -34,6 +36,8 @@ export interface ListenerConfig {
   json: JsonLimits;
   /** OpenBao's listener flag: true (default) makes rekey start/cancel need a sudo token. */
   disableUnauthedRekeyEndpoints: boolean;
+  /** X-Forwarded-For from trusted proxies only (Vault's x_forwarded_for_* listener settings). */
+  forwardedFor: ForwardedForConfig;
 }
 
 export interface Pkcs11SealConfig {
@@ -198,6 +202,21 @@ function listenerFrom(body: Doc, listenFlag: string | undefined): ListenerConfig
       maxArrayElements: int(body, 'max_json_array_element_count', where, 10_000),
     },
     disableUnauthedRekeyEndpoints: bool(body, 'disable_unauthed_rekey_endpoints', where, true),
+    forwardedFor: forwardedForFrom(body, where),
+  };
+}
+
+/** Vault's defaults: both reject flags true; they matter only once authorized addresses are set. */
+function forwardedForFrom(body: Doc, where: string): ForwardedForConfig {
+  const raw = body.x_forwarded_for_authorized_addrs;
+  const list = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+  const authorizedAddrs = list.map((a) => a.trim()).filter((a) => a !== '');
+  for (const a of authorizedAddrs) if (!isValidCidr(a)) throw new ConfigError(`${where}.x_forwarded_for_authorized_addrs: an entry is not an IP address or CIDR`);
+  return {
+    authorizedAddrs,
+    hopSkips: int(body, 'x_forwarded_for_hop_skips', where, 0, 0),
+    rejectNotAuthorized: bool(body, 'x_forwarded_for_reject_not_authorized', where, true),
+    rejectNotPresent: bool(body, 'x_forwarded_for_reject_not_present', where, true),
   };
 }
 

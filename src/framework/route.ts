@@ -83,6 +83,8 @@ export interface RouteDefinition {
   help: string;
   /** The response's data is left out of audit entries (the audit export: it would copy the log into itself). */
   auditOmitsResponseData?: boolean;
+  /** The response is always wrapped: with this TTL when the request sets no X-Vault-Wrap-TTL (sys/wrapping/wrap). */
+  defaultWrapTtlSeconds?: number;
 }
 
 export interface CompiledRoute {

@@ -113,8 +113,8 @@ describe('mounts API (e2e)', () => {
     expect((await call(a, 'GET', 'sys/internal/ui/mounts/ui/app', {})).status).toBe(403);
     expect((await call(a, 'GET', 'sys/internal/ui/mounts/ui/app', { token: 'hvs.nonsense' })).status).toBe(403);
     const listed = await call(a, 'GET', 'sys/internal/ui/mounts', { token: child });
-    // sys/ is visible through the default policy (sys/capabilities-self and friends).
-    expect(Object.keys(listed.body.data.secret)).toEqual(['sys/', 'ui/']);
+    // sys/ and cubbyhole/ are visible through the default policy (sys/capabilities-self and friends, cubbyhole/*).
+    expect(Object.keys(listed.body.data.secret)).toEqual(['cubbyhole/', 'sys/', 'ui/']);
   });
 
   it('serves an OpenAPI document from the route declarations, and ?help=1 per path', async () => {

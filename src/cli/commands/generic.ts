@@ -1,4 +1,4 @@
-/** Vault's generic commands: read, write, list, delete. */
+/** Vault's generic commands: read, write, list, delete, unwrap. */
 import type { Command } from 'commander';
 import { cliContext, parseKeyValues, printResponse } from '../context';
 import { print, printJson } from '../output';
@@ -53,5 +53,16 @@ export function registerGenericCommands(program: Command): void {
       await client.request('DELETE', clean(path), data.length ? parseKeyValues(data) : undefined);
       if (format === 'json') printJson({});
       else print(`Success! Data deleted (if it existed) at: ${clean(path)}`);
+    });
+
+  program
+    .command('unwrap')
+    .description('Unwrap a response-wrapping token (default: the current token) and print the wrapped response')
+    .argument('[token]')
+    .option('--field <name>', 'print only this field')
+    .action(async (token: string | undefined, opts: { field?: string }, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      const res = await client.request('PUT', 'sys/wrapping/unwrap', token ? { token } : undefined);
+      printResponse(format, res.body, opts.field);
     });
 }

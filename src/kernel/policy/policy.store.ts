@@ -142,6 +142,8 @@ export class PolicyStore {
     const key = normalisePolicyName(name);
     if (key === '') throw badRequest('policy name must be provided');
     if (key === 'root') throw badRequest('cannot update "root" policy');
+    // Wrapping tokens are recognised by holding exactly this policy: it must never grant anything.
+    if (key === 'response-wrapping') throw badRequest('cannot update "response-wrapping" policy');
     let rules: PathRule[];
     try {
       rules = parsePolicy(raw).rules;

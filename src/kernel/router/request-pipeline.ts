@@ -7,6 +7,9 @@ import { FieldError } from '../../framework/field-types';
 import { ignoredParametersWarning, parseFields, type Fields } from '../../framework/fields';
 import { pathItems } from '../../framework/openapi';
 import { checkPatchContentType, parseRequestBody } from '../../http/request-body';
+import { clientAddress } from '../../http/forwarded-for';
+import { parseDurationSeconds } from '../../framework/field-types';
+import type { ResponseWrapper, WrapInfo } from '../wrapping/response-wrapper';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
 import type { AclDecision, AclOperation } from '../policy/acl';
@@ -88,6 +91,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Absent: nothing is audited (tests of the pipeline alone). */
   audit?: { broker: AuditBroker; addressKeys: AuditAddressKeys };
+  /** Absent: X-Vault-Wrap-TTL is refused (tests of the pipeline alone). */
+  wrapper?: ResponseWrapper;
 }
 
 /** What the pipeline knows about a request for its audit entries; `trace` is set once the request is audited. */
@@ -157,9 +162,10 @@ export class RequestPipeline {
   private readonly listener: ListenerConfig;
   private readonly log: Logger;
   private readonly audit: PipelineDeps['audit'];
+  private readonly wrapper: PipelineDeps['wrapper'];
 
   constructor(deps: PipelineDeps) {
-    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit } = deps);
+    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper } = deps);
   }
 
   /** The mount by longest prefix, then the backend's declared route for the rest of the path. */
@@ -177,7 +183,9 @@ export class RequestPipeline {
     const requestId = randomUUID();
     const state: AuditState = { requestLogged: false };
     try {
-      return await this.process(req, requestId, state);
+      // Every later step (bound CIDRs, ACL conditions, audit, lockout) sees the one client address.
+      const remoteAddress = clientAddress(req.remoteAddress, req.headers['x-forwarded-for'], this.listener.forwardedFor);
+      return await this.process({ ...req, remoteAddress }, requestId, state);
     } catch (err) {
       const apiError = this.toApiError(err, requestId, req);
       // A refused or failed request is audited too (request entry if not yet, then the error).
@@ -246,6 +254,7 @@ export class RequestPipeline {
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
 
     const body = parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
+    const wrapTtl = this.wrapTtl(req.headers, route);
     if (audited(route, operation)) {
       const requestData = operation === 'update' || operation === 'patch' ? body : Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list'));
       await this.startTrace(state, req, requestId, operation, path, mount, requestData);
@@ -279,8 +288,14 @@ export class RequestPipeline {
     }
     try {
       const result = await handler(ctx);
-      const response = this.render(result, route, ctx);
-      if (state.trace) await this.audit?.broker.logResponse(state.trace, outcomeOf(route.auditOmitsResponseData ? null : result, response.status));
+      let response = this.render(result, route, ctx);
+      let wrapInfo: WrapInfo | undefined;
+      // Vault wraps logical responses only (not errors, raw sys answers or empty 204s).
+      if (wrapTtl !== undefined && result?.kind === 'logical' && response.body !== undefined && this.wrapper) {
+        wrapInfo = await this.wrapper.wrap(response.body, path, wrapTtl, typeof result.auth?.accessor === 'string' ? result.auth.accessor : '');
+        response = this.renderWrapped(wrapInfo, ctx);
+      }
+      if (state.trace) await this.audit?.broker.logResponse(state.trace, { ...outcomeOf(route.auditOmitsResponseData ? null : result, response.status), wrapInfo });
       return response;
     } finally {
       if (ctx.token) await this.tokens.revokeIfSpent(ctx.token);
@@ -342,6 +357,30 @@ export class RequestPipeline {
 
   private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo', state: AuditState): Promise<boolean> {
     return this.enforce(await this.decide(req, auth), req.path, state);
+  }
+
+  /**
+   * The wrap TTL asked for (X-Vault-Wrap-TTL, or the route's own default), in seconds; undefined
+   * for no wrapping. A value of 0 means no wrapping, as in Vault.
+   */
+  private wrapTtl(headers: PipelineRequest['headers'], route: RouteDefinition): number | undefined {
+    const raw = header(headers, 'x-vault-wrap-ttl');
+    if (raw === undefined || raw.trim() === '') return route.defaultWrapTtlSeconds;
+    let seconds: number;
+    try {
+      seconds = parseDurationSeconds(raw.trim());
+    } catch {
+      throw badRequest('error parsing wrap TTL: not a duration');
+    }
+    if (seconds === 0) return route.defaultWrapTtlSeconds;
+    if (!this.wrapper) throw badRequest('response wrapping is not available');
+    return seconds;
+  }
+
+  /** The answer in place of a wrapped response: only `wrap_info`. */
+  private renderWrapped(wrapInfo: WrapInfo, ctx: RequestContext): PipelineResponse {
+    const envelope = { request_id: ctx.requestId, lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: wrapInfo, warnings: null, auth: null, mount_type: '' };
+    return { status: 200, headers: { ...JSON_HEADERS, 'x-request-id': ctx.requestId }, body: ctx.head ? undefined : JSON.stringify(envelope) };
   }
 
   private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {
