@@ -178,6 +178,11 @@ export interface AuditColumns {
   correlationId: string | null;
 }
 
+/** The columns of an entry that is not about a request (a prune record; entries written directly in tests). */
+export function bareColumns(eventType: string, eventId: string): AuditColumns {
+  return { eventId, eventType, actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null };
+}
+
 export function entryColumns(trace: AuditTrace, entry: AuditEntry, eventId: string): AuditColumns {
   const auth = entry.auth as Record<string, unknown> | undefined;
   return {

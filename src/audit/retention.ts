@@ -17,6 +17,7 @@ import { chainHash, frontierAppend, frontierRoot, genesisHash, leafHash } from '
 import { canonicalJson } from '../crypto/canonical-json';
 import type { AuditLogRepository, PartitionRange, PruneAnchor } from './audit-log.repository';
 import type { AuditChainWriter } from './chain-writer';
+import { bareColumns } from './audit-entry';
 import { PRUNE_EVENT_TYPE, pruneEntry } from './prune-record';
 
 const PAGE = 10_000;
@@ -92,21 +93,7 @@ export class AuditRetention {
       eventData: bytes.toString('utf8'),
       time,
       signature: Buffer.from(checkpoint.signature, 'base64'),
-      columns: {
-        eventId: randomUUID(),
-        eventType: PRUNE_EVENT_TYPE,
-        actorType: null,
-        actorId: null,
-        actorName: null,
-        secretPath: null,
-        secretMount: null,
-        operation: null,
-        accessGranted: null,
-        policyMatched: null,
-        denialReason: null,
-        sourceIp: null,
-        correlationId: null,
-      },
+      columns: bareColumns(PRUNE_EVENT_TYPE, randomUUID()),
     });
     await this.repository.dropPartitions(names, anchor);
     return { prunedThrough: through, partitions: names };

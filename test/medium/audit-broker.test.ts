@@ -3,6 +3,7 @@
  * file device's directory rule, concurrent writers on one chain, crypto-shredding of addresses, and
  * a canary secret that never reaches the audit log, the server log or an error response.
  */
+import { bareColumns } from '../../src/audit/audit-entry';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditChainWriter } from '../../src/audit/chain-writer';
@@ -108,7 +109,7 @@ describe('audit broker (medium)', () => {
     // Nodes share the signing key through the barrier.
     const stored = (await k.dataSource.query("SELECT value_ciphertext FROM kernel_secrets WHERE name = 'audit_signing_key'"))[0].value_ciphertext;
     await other.start(signingKeyFromDer(k.barrier.decrypt(kernelSecretLocation('audit_signing_key'), stored)));
-    const entry = (i: number) => ({ bytes: Buffer.from(JSON.stringify({ other: i })), eventData: JSON.stringify({ other: i }), time: new Date(), columns: { eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, eventType: 'test', actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null } });
+    const entry = (i: number) => ({ bytes: Buffer.from(JSON.stringify({ other: i })), eventData: JSON.stringify({ other: i }), time: new Date(), columns: bareColumns('test', `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`) });
     const results = await Promise.all([
       ...Array.from({ length: 64 }, (_, i) => call('PUT', `secret/data/w${i}`, { data: { n: i } })),
       ...Array.from({ length: 64 }, (_, i) => other.append(entry(i)).then(() => ({ status: 200 }))),

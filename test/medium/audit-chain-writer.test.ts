@@ -3,7 +3,7 @@
  * entries queued behind it land contiguously on the head as it really is.
  */
 import { randomUUID } from 'node:crypto';
-import type { AuditColumns } from '../../src/audit/audit-entry';
+import { bareColumns } from '../../src/audit/audit-entry';
 import type { ChainEntry } from '../../src/audit/chain-writer';
 import { openAuditedKernel, verifyThroughApi } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
@@ -11,8 +11,7 @@ import type { TestKernel } from '../support/kernel';
 jest.setTimeout(120_000);
 
 function entry(n: number, eventData = JSON.stringify({ n })): ChainEntry {
-  const columns: AuditColumns = { eventId: randomUUID(), eventType: 'test', actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null };
-  return { bytes: Buffer.from(JSON.stringify({ n })), time: new Date(), columns, eventData };
+  return { bytes: Buffer.from(JSON.stringify({ n })), time: new Date(), columns: bareColumns('test', randomUUID()), eventData };
 }
 
 describe('audit chain writer (medium)', () => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../../src/crypto/canonical-json';
-import type { AuditColumns } from '../../src/audit/audit-entry';
+import { bareColumns } from '../../src/audit/audit-entry';
 import { AuditRetention } from '../../src/audit/retention';
 import { auditedPipeline, verifyThroughApi, withGuardsOff, type Call } from '../support/audit';
 import { openTestKernel, type TestKernel } from '../support/kernel';
@@ -14,10 +14,7 @@ jest.setTimeout(120_000);
 
 const DAY = 86_400;
 
-function columns(): AuditColumns {
-  const none = { actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null };
-  return { eventId: randomUUID(), eventType: 'request', ...none };
-}
+const columns = () => bareColumns('request', randomUUID());
 
 /**
  * Entries 1..3 in January 2025 and 4..5 in February 2025 (appended straight onto the chain), then
