@@ -72,12 +72,39 @@ export interface Scenario {
 export const VALUE: Record<string, string> = { value: randomBytes(1024).toString('base64url').slice(0, 1024 - '{"value":""}'.length) };
 export const READ_PATHS = Array.from({ length: 100 }, (_, i) => `bench/read-${String(i).padStart(3, '0')}`);
 const WRITE_KEYS = 1000;
+const USERPASS_PASSWORD = randomBytes(18).toString('base64url');
+const USERPASS_TIMING_SAMPLES = 300;
 const TOTAL_SECRETS_BIG = 100_000;
 /** audit-append's second figure: the chain writer alone, at these numbers of concurrent appenders, this long each. */
 const WRITER_CONCURRENCY = [32, 256];
 const WRITER_SECONDS = 5;
 
 const tokenHeader = (token: string) => ({ 'x-vault-token': token });
+
+/** p50 / p99 / mean of a sample, in ms with 0.1 precision. */
+function distribution(samples: number[]): { p50: number; p99: number; mean: number; n: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return { p50: round(at(0.5)), p99: round(at(0.99)), mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length), n: sorted.length };
+}
+
+/** Sequential, interleaved timings (ms) of a known user with a wrong password and of an unknown user. */
+async function loginTimings(api: VaultApi, mount: string, samples: number): Promise<{ knownWrongPassword: number[]; unknownUser: number[] }> {
+  const out = { knownWrongPassword: [] as number[], unknownUser: [] as number[] };
+  const time = async (name: string) => {
+    const start = process.hrtime.bigint();
+    const r = await api.call('POST', `auth/${mount}/login/${name}`, { password: 'not-the-password' }, '');
+    if (r.status !== 400) throw new Error(`userpass-login: a wrong login answered ${r.status}`);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  for (let i = 0; i < samples; i++) {
+    out.knownWrongPassword.push(await time('bench-user'));
+    out.unknownUser.push(await time(`nobody-${i}`));
+  }
+  return out;
+}
+
 
 /** Runs `make` once per context under `name`; later callers get the same result. */
 function once<T>(ctx: BenchContext, name: string, make: () => Promise<T>): Promise<T> {
@@ -270,6 +297,33 @@ export const SCENARIOS: Scenario[] = [
               http: { entries: Number(run.entries), transactions: Number(run.batches), entryBytesMean: Number(run.entry_bytes), rowBytesMean: Number(run.row_bytes) },
               writerAlone: writer,
             },
+          };
+        },
+      };
+    },
+  },
+  {
+    name: 'userpass-login',
+    description: 'POST auth/userpass-bench/login/bench-user with the right password (argon2id m=19 MiB, t=2, p=1); afterwards, timing distributions of wrong logins: known user vs unknown user (no target)',
+    connections: 8,
+    async setup(ctx) {
+      const mount = 'userpass-bench';
+      await ctx.api.ok('POST', `sys/auth/${mount}`, { type: 'userpass' });
+      // Counters stay on (both paths run them) but never lock during the measurement.
+      await ctx.api.ok('POST', `sys/auth/${mount}/tune`, { user_lockout_config: { lockout_threshold: 1_000_000 } });
+      await ctx.api.ok('POST', `auth/${mount}/users/bench-user`, { password: USERPASS_PASSWORD, token_policies: 'default' });
+      const body = JSON.stringify({ password: USERPASS_PASSWORD });
+      return {
+        secrethub: { requests: [{ method: 'POST', path: `/v1/auth/${mount}/login/bench-user`, headers: { 'content-type': 'application/json' }, body }] },
+        async after() {
+          const t = await loginTimings(ctx.api, mount, USERPASS_TIMING_SAMPLES);
+          const known = distribution(t.knownWrongPassword);
+          const unknown = distribution(t.unknownUser);
+          return {
+            notes: [
+              `wrong logins, sequential and interleaved, ${known.n} each: known user p50 ${known.p50} ms, p99 ${known.p99} ms, mean ${known.mean} ms; unknown user p50 ${unknown.p50} ms, p99 ${unknown.p99} ms, mean ${unknown.mean} ms`,
+            ],
+            details: { knownUserWrongPassword: known, unknownUser: unknown },
           };
         },
       };

@@ -15,13 +15,29 @@ import { cubbyholeBackend } from './engines/cubbyhole/cubbyhole.paths';
 import { wrappingPaths } from './engines/sys/wrapping.paths';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
+import { lockedUsersPaths } from './auth/lockout/locked-users.paths';
+import { LockoutRepository } from './auth/lockout/lockout.repository';
+import { LoginLockout, type ServerLockoutSettings } from './auth/lockout/lockout.service';
+import { Argon2Hasher, type PasswordHasher } from './auth/userpass/password-hasher';
+import { userpassBackend } from './auth/userpass/userpass.paths';
+import { UserpassRepository } from './auth/userpass/userpass.repository';
 
-export function registerBackends(kernel: Kernel, options: { disableUnauthedRekeyEndpoints: boolean }, log: Logger): void {
+export interface BackendOptions {
+  disableUnauthedRekeyEndpoints: boolean;
+  /** The config file's `user_lockout` stanzas. */
+  userLockout?: ServerLockoutSettings;
+  /** Tests count verifications through their own; argon2id otherwise. */
+  passwordHasher?: PasswordHasher;
+}
+
+export function registerBackends(kernel: Kernel, options: BackendOptions, log: Logger): void {
+  const lockout = new LoginLockout(new LockoutRepository(kernel.dataSource), options.userLockout);
   const systemRoutes = [
     ...sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: options.disableUnauthedRekeyEndpoints }),
     ...policyPaths(kernel.policies),
     ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
-    ...mountPaths(kernel.mounts, kernel.policies),
+    ...mountPaths(kernel.mounts, kernel.policies, lockout),
+    ...lockedUsersPaths(lockout, kernel.mounts),
     // Before auditPaths: sys/audit/anomalies/:id must win over the device route sys/audit/*path.
     ...auditAnomalyPaths({ ...kernel.audit.anomalies, broker: kernel.audit.broker, tokens: kernel.tokenStore }),
     ...auditPaths(kernel.audit.broker, kernel.audit.chain, kernel.audit.log),
@@ -32,5 +48,8 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));
   kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', description: 'token based credentials', routes: () => tokenRoutes });
   kernel.mounts.register(cubbyholeBackend(kernel.cubbyhole));
+  kernel.mounts.register(
+    userpassBackend({ users: new UserpassRepository(kernel.dataSource), tokens: kernel.tokenStore, barrier: kernel.barrier, hasher: options.passwordHasher ?? new Argon2Hasher(), lockout }),
+  );
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

@@ -172,7 +172,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const kernel = buildKernel(dataSource, config, log);
     await kernel.bus.start();
     stopBus = () => kernel.bus.stop();
-    registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints }, log);
+    registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints, userLockout: config.userLockout }, log);
     const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit, wrapper: kernel.wrapper });
     http = await createApiServer(pipeline, config.listener, log);
 

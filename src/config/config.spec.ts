@@ -56,4 +56,13 @@ describe('config', () => {
     expect(() => buildConfig({ audit: { anomalies: { error_rate_min_share: 2 } } }, {}, {})).toThrow(/error_rate_min_share/);
     expect(() => buildConfig({ audit: { anomalies: 'yes' } }, {}, {})).toThrow(/audit\.anomalies: expected a block/);
   });
+
+  it('user_lockout stanzas: "all" and per method type, HCL as Vault writes them; bad labels and settings fail', () => {
+    const doc = parseHcl('user_lockout "all" {\n  lockout_threshold = 7\n  lockout_duration = "10m"\n}\nuser_lockout "userpass" {\n  lockout_counter_reset = "1h"\n  disable_lockout = true\n}\n');
+    expect(buildConfig(doc, {}, {}).userLockout).toEqual({ all: { threshold: 7, durationSeconds: 600 }, userpass: { counterResetSeconds: 3600, disabled: true } });
+    expect(buildConfig({}, {}, {}).userLockout).toEqual({});
+    expect(() => buildConfig(parseHcl('user_lockout "kv" {\n  lockout_threshold = 3\n}\n'), {}, {})).toThrow(ConfigError);
+    expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_treshold = 3\n}\n'), {}, {})).toThrow(/lockout_treshold: unknown setting/);
+    expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_duration = "0s"\n}\n'), {}, {})).toThrow(/at least 1s/);
+  });
 });

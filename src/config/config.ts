@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseHclOrJson } from './hcl';
 import { parseDurationSeconds } from '../framework/field-types';
+import type { UserLockoutSettings } from '../framework/backend';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 /** NIST SP 800-38D: stay well below 2^32 random-nonce encryptions per AES-GCM key (Vault's default). */
@@ -99,6 +100,8 @@ export interface ServerConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   dev: boolean;
   devRootTokenId?: string;
+  /** `user_lockout "<all | auth method type>" { ... }` stanzas by label (a mount's tune overrides them). */
+  userLockout: Record<string, UserLockoutSettings>;
 }
 
 export interface ServerFlags {
@@ -284,6 +287,28 @@ function auditFrom(doc: Doc, env: NodeJS.ProcessEnv, dataDir: string): AuditConf
   };
 }
 
+/** Vault's labels: every supporting method, or one method type. */
+const USER_LOCKOUT_LABELS = ['all', 'userpass', 'approle', 'ldap'];
+
+function userLockoutFrom(doc: Doc): Record<string, UserLockoutSettings> {
+  const out: Record<string, UserLockoutSettings> = {};
+  for (const { label, body } of blocks(doc, 'user_lockout')) {
+    const where = `user_lockout "${label}"`;
+    if (!USER_LOCKOUT_LABELS.includes(label)) throw new ConfigError(`${where}: the label must be one of ${USER_LOCKOUT_LABELS.join(', ')}`);
+    if (out[label]) throw new ConfigError(`${where}: given twice`);
+    for (const key of Object.keys(body)) {
+      if (!['lockout_threshold', 'lockout_duration', 'lockout_counter_reset', 'disable_lockout'].includes(key)) throw new ConfigError(`${where}.${key}: unknown setting`);
+    }
+    const settings: UserLockoutSettings = {};
+    if (body.lockout_threshold !== undefined) settings.threshold = int(body, 'lockout_threshold', where, 5);
+    if (body.lockout_duration !== undefined) settings.durationSeconds = positiveDuration(body, 'lockout_duration', where, 900);
+    if (body.lockout_counter_reset !== undefined) settings.counterResetSeconds = positiveDuration(body, 'lockout_counter_reset', where, 900);
+    if (body.disable_lockout !== undefined) settings.disabled = bool(body, 'disable_lockout', where, false);
+    out[label] = settings;
+  }
+  return out;
+}
+
 /** Builds the configuration from a parsed document, the environment and the command-line flags. */
 export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags): ServerConfig {
   const listeners = blocks(doc, 'listener');
@@ -320,6 +345,7 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
     logLevel: logLevel as ServerConfig['logLevel'],
     dev,
     devRootTokenId: flags.devRootTokenId,
+    userLockout: userLockoutFrom(doc),
   };
 }
 

@@ -20,6 +20,19 @@ export interface MountConfig {
   allowedResponseHeaders: string[];
   /** Auth mounts only: default-service, default-batch, service or batch. */
   tokenType?: string;
+  /** Auth mounts only: `user_lockout_config` set through tune; unset settings come from the server configuration. */
+  userLockout?: UserLockoutSettings;
+}
+
+/**
+ * Vault's user lockout settings (config file `user_lockout` stanza, tune `user_lockout_config`).
+ * Each is optional: the effective value is the most specific one given (mount, method type, "all", default).
+ */
+export interface UserLockoutSettings {
+  threshold?: number;
+  durationSeconds?: number;
+  counterResetSeconds?: number;
+  disabled?: boolean;
 }
 
 export interface MountEntry {

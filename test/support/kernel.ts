@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { buildConfig, type AuditConfig } from '../../src/config/config';
 import { createLogger, type Logger } from '../../src/logger';
-import { registerBackends } from '../../src/backends';
+import { registerBackends, type BackendOptions } from '../../src/backends';
 import { buildKernel, type Kernel } from '../../src/server';
 import { openTestDatabase } from './database';
 
@@ -15,12 +15,12 @@ export interface TestKernel extends Kernel {
   close(): Promise<void>;
 }
 
-export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string; audit?: Partial<AuditConfig>; log?: Logger } = {}): Promise<TestKernel> {
+export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string; audit?: Partial<AuditConfig>; log?: Logger; backends?: Omit<BackendOptions, 'disableUnauthedRekeyEndpoints'> } = {}): Promise<TestKernel> {
   const db = options.dataSource && options.url ? { dataSource: options.dataSource, url: options.url } : await openTestDatabase();
   const auditDir = mkdtempSync(join(tmpdir(), 'secrethub-audit-'));
   const audit: AuditConfig = { ...buildConfig({}, {}, { dataDir: auditDir }).audit, ...options.audit };
   const kernel = buildKernel(db.dataSource, { maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566, audit }, options.log ?? createLogger('error'));
-  registerBackends(kernel, { disableUnauthedRekeyEndpoints: true }, createLogger('error'));
+  registerBackends(kernel, { disableUnauthedRekeyEndpoints: true, ...options.backends }, createLogger('error'));
   await kernel.bus.start();
   return {
     ...kernel,

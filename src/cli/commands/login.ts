@@ -20,7 +20,19 @@ export interface LoginMethod {
 }
 
 /** Non-token login methods by name (`-method=`); the mount path defaults to the name. */
-export const LOGIN_METHODS: Record<string, LoginMethod> = {};
+export const LOGIN_METHODS: Record<string, LoginMethod> = {
+  userpass: {
+    loginPath(values) {
+      const username = values.username;
+      if (typeof username !== 'string' || username === '') throw new Error('userpass login needs username=<name>');
+      return `login/${encodeURIComponent(username)}`;
+    },
+    async body(values) {
+      const password = typeof values.password === 'string' ? values.password : await promptHidden('Password (will be hidden): ');
+      return { password };
+    },
+  },
+};
 
 function keepToken(token: string): void {
   const file = join(homedir(), '.secrethub-token');

@@ -12,6 +12,8 @@ import { displayPath, type MountTable } from '../../kernel/router/mount-table';
 import { openApiDocument } from '../../framework/openapi';
 import { authFor } from '../../framework/route';
 import { SECRETHUB_VERSION } from '../../version';
+import { parseUserLockoutConfig } from '../../auth/lockout/lockout';
+import type { LoginLockout } from '../../auth/lockout/lockout.service';
 
 const VERSION = `v${SECRETHUB_VERSION}+builtin.secrethub`;
 
@@ -29,6 +31,7 @@ const CONFIG_FIELDS: Fields = {
   allowed_response_headers: { type: 'string-list', description: 'Response headers the backend may set.' },
   token_type: { type: 'string', allowed: TOKEN_TYPES, description: 'Auth mounts only: the type of token issued.' },
   plugin_version: { type: 'string', description: 'Accepted for compatibility; only built-in plugins exist.' },
+  user_lockout_config: { type: 'map', description: 'Auth mounts only: lockout_threshold, lockout_duration, lockout_counter_reset_duration, lockout_disable.' },
 };
 
 const ENABLE_FIELDS: Fields = {
@@ -89,6 +92,10 @@ function applyConfig(cls: MountClass, base: MountConfig, input: Record<string, u
         if (cls !== 'auth') throw badRequest('token_type can only be set on auth mounts');
         out.tokenType = value as string;
         break;
+      case 'user_lockout_config':
+        if (cls !== 'auth') throw badRequest('user_lockout_config can only be set on auth mounts');
+        out.userLockout = { ...out.userLockout, ...parseUserLockoutConfig(value as Record<string, unknown>) };
+        break;
     }
   }
   if (out.maxLeaseTtl !== 0 && out.defaultLeaseTtl > out.maxLeaseTtl) throw badRequest('given default lease TTL greater than given max lease TTL');
@@ -109,6 +116,17 @@ function configOutput(e: MountEntry, effective: boolean): Record<string, unknown
   if (c.passthroughRequestHeaders.length) out.passthrough_request_headers = c.passthroughRequestHeaders;
   if (c.allowedResponseHeaders.length) out.allowed_response_headers = c.allowedResponseHeaders;
   if (e.class === 'auth') out.token_type = c.tokenType ?? 'default-service';
+  if (c.userLockout) out.user_lockout_config = lockoutOutput(c.userLockout);
+  return out;
+}
+
+/** Vault's names for a mount's own lockout settings (only those set). */
+function lockoutOutput(s: NonNullable<MountConfig['userLockout']>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (s.counterResetSeconds !== undefined) out.user_lockout_counter_reset_duration = s.counterResetSeconds;
+  if (s.threshold !== undefined) out.user_lockout_threshold = s.threshold;
+  if (s.durationSeconds !== undefined) out.user_lockout_duration = s.durationSeconds;
+  if (s.disabled !== undefined) out.user_lockout_disable = s.disabled;
   return out;
 }
 
@@ -137,7 +155,8 @@ function resolveType(type: string, options: Record<string, string>): { type: str
   return m ? { type: 'kv', options: { ...options, version: m[1] } } : { type, options };
 }
 
-export function mountPaths(mounts: MountTable, policies: PolicyStore): RouteDefinition[] {
+/** `lockout`: tune reads of auth mounts show the effective user lockout settings. */
+export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: LoginLockout): RouteDefinition[] {
   const table = (cls: MountClass) => async () => logical(Object.fromEntries(mounts.list(cls).map((e) => [displayPath(e), mountOutput(e)])));
   const readOne = (cls: MountClass) => async (ctx: RequestContext) => {
     const e = mounts.get(cls, ctx.params.path);
@@ -160,7 +179,12 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore): RouteDefi
   const tuneRead = (cls: MountClass) => async (ctx: RequestContext) => {
     const e = mounts.get(cls, ctx.params.path);
     if (!e) throw badRequest(`cannot fetch mount configuration for "${ctx.params.path}": no mount at this path`);
-    const out = { ...configOutput(e, true), description: e.description };
+    const out: Record<string, unknown> = { ...configOutput(e, true), description: e.description };
+    if (lockout && e.class === 'auth' && e.config.userLockout) {
+      const l = lockout.configFor(e);
+      delete out.user_lockout_config;
+      Object.assign(out, { user_lockout_counter_reset_duration: l.counterResetSeconds, user_lockout_threshold: l.threshold, user_lockout_duration: l.durationSeconds, user_lockout_disable: l.disabled });
+    }
     return logical(Object.keys(e.options).length ? { ...out, options: e.options } : out);
   };
   const tuneWrite = (cls: MountClass) => async (ctx: RequestContext) => {

@@ -1,0 +1,58 @@
+/**
+ * Userpass users, one row per (mount, username). The password hash is barrier ciphertext bound to
+ * its row (a dump gives nothing to crack offline; a hash moved to another user does not decrypt);
+ * the token parameters are not secret and stay readable JSON. Rows go with their mount.
+ */
+import type { DataSource } from 'typeorm';
+import { affectedRows } from '../../database/sql';
+import type { TokenParams } from '../token/token-params';
+
+export interface UserpassUser {
+  username: string;
+  passwordCiphertext: Buffer;
+  tokenParams: TokenParams;
+}
+
+interface UserRow {
+  username: string;
+  password_ciphertext: Buffer;
+  token_params: TokenParams;
+}
+
+export class UserpassRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async get(mountUuid: string, username: string): Promise<UserpassUser | undefined> {
+    const rows: UserRow[] = await this.dataSource.query('SELECT username, password_ciphertext, token_params FROM userpass_users WHERE mount_uuid = $1 AND username = $2', [mountUuid, username]);
+    const r = rows[0];
+    return r && { username: r.username, passwordCiphertext: r.password_ciphertext, tokenParams: r.token_params };
+  }
+
+  async usernames(mountUuid: string): Promise<string[]> {
+    const rows: { username: string }[] = await this.dataSource.query('SELECT username FROM userpass_users WHERE mount_uuid = $1 ORDER BY username', [mountUuid]);
+    return rows.map((r) => r.username);
+  }
+
+  /** Creates the user or replaces its password and token parameters, in one statement. */
+  async upsert(mountUuid: string, user: UserpassUser): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO userpass_users (mount_uuid, username, password_ciphertext, token_params) VALUES ($1, $2, $3, $4::jsonb)
+       ON CONFLICT (mount_uuid, username) DO UPDATE SET password_ciphertext = EXCLUDED.password_ciphertext, token_params = EXCLUDED.token_params, updated_at = now()`,
+      [mountUuid, user.username, user.passwordCiphertext, JSON.stringify(user.tokenParams)],
+    );
+  }
+
+  /** False when the user does not exist. */
+  async setTokenParams(mountUuid: string, username: string, params: TokenParams): Promise<boolean> {
+    return (await affectedRows(this.dataSource, 'UPDATE userpass_users SET token_params = $3::jsonb, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [mountUuid, username, JSON.stringify(params)])) > 0;
+  }
+
+  /** False when the user does not exist. */
+  async setPassword(mountUuid: string, username: string, passwordCiphertext: Buffer): Promise<boolean> {
+    return (await affectedRows(this.dataSource, 'UPDATE userpass_users SET password_ciphertext = $3, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [mountUuid, username, passwordCiphertext])) > 0;
+  }
+
+  async delete(mountUuid: string, username: string): Promise<void> {
+    await this.dataSource.query('DELETE FROM userpass_users WHERE mount_uuid = $1 AND username = $2', [mountUuid, username]);
+  }
+}
