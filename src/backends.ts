@@ -13,6 +13,10 @@ import { metricsGauges, metricsPaths } from './engines/sys/metrics.paths';
 import type { Kernel } from './server';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
+import { appRoleBackend } from './auth/approle/approle.backend';
+import { AppRoleHmac } from './auth/approle/approle-hmac';
+import { AppRoleRepository } from './auth/approle/approle.repository';
+import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 
 export function registerBackends(kernel: Kernel, options: { disableUnauthedRekeyEndpoints: boolean }, log: Logger): void {
   const systemRoutes = [
@@ -28,5 +32,8 @@ export function registerBackends(kernel: Kernel, options: { disableUnauthedRekey
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));
   kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', description: 'token based credentials', routes: () => tokenRoutes });
+  const appRoleHmac = new AppRoleHmac(new KernelSecretsRepository(kernel.dataSource), kernel.barrier);
+  kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => appRoleHmac.close() });
+  kernel.mounts.register(appRoleBackend({ roles: new AppRoleRepository(kernel.dataSource), hmac: appRoleHmac, barrier: kernel.barrier, tokens: kernel.tokenStore, log: (m) => log.info(m) }));
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }
