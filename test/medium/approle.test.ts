@@ -250,6 +250,12 @@ describe('AppRole (medium)', () => {
     const otherId = (await call('GET', 'auth/other/role/twin/role-id')).json.data.role_id as string;
     expect(refused(await call('POST', 'auth/other/login', { role_id: otherId, secret_id: s.secret_id }, ''))).toEqual(INVALID);
     expect((await call('GET', 'auth/other/role/twin')).json.data.token_policies).toEqual(['two']);
+    expect((await call('POST', 'auth/other/role/twin/role-id', { role_id: ' ' })).json.errors).toEqual(['missing role_id']);
+    // Disabling the mount takes its roles and secret IDs with it; the other mount's stay.
+    await call('POST', 'auth/other/role/twin/secret-id', {});
+    expect((await call('DELETE', 'sys/auth/other')).status).toBe(204);
+    const left: { mount: string; n: string }[] = await k.dataSource.query("SELECT m.path AS mount, count(s.id) AS n FROM roles r JOIN mounts m ON m.uuid = r.mount_uuid LEFT JOIN secret_ids s ON s.role_pk = r.id WHERE r.role_name = 'twin' GROUP BY m.path");
+    expect(left).toEqual([{ mount: 'auth/approle/', n: '1' }]);
   });
 
   it('secret IDs and accessors are stored only as HMACs; the audit log holds neither', async () => {

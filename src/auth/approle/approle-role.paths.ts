@@ -67,7 +67,11 @@ export function appRoleRolePaths(roles: AppRoleRepository): RouteDefinition[] {
       help: 'Read the role ID of a role, or set a chosen one.',
       handlers: {
         read: async (ctx) => logical({ role_id: (await roleOf(roles, ctx)).roleId }),
-        update: async (ctx) => saveRole(roles, ctx, applyRoleFields(await roleOf(roles, ctx), { role_id: ctx.data.role_id })),
+        update: async (ctx) => {
+          const roleId = (ctx.data.role_id as string).trim();
+          if (roleId === '') throw badRequest('missing role_id');
+          return saveRole(roles, ctx, applyRoleFields(await roleOf(roles, ctx), { role_id: roleId }));
+        },
       },
     },
   ];

@@ -76,10 +76,8 @@ function cidrList(values: string[], field: string): string[] {
 /** Applies the fields of a role write (coerced by ROLE_FIELDS) over `role`: a write changes only what it names. */
 export function applyRoleFields(role: AppRole, d: Record<string, unknown>): AppRole {
   const next: AppRole = { ...role };
-  if (typeof d.role_id === 'string') {
-    if (d.role_id.trim() === '') throw badRequest('missing role_id');
-    next.roleId = d.role_id.trim();
-  }
+  // An empty role_id keeps the current one (a new role's is random).
+  if (typeof d.role_id === 'string' && d.role_id.trim() !== '') next.roleId = d.role_id.trim();
   if (typeof d.bind_secret_id === 'boolean') next.bindSecretId = d.bind_secret_id;
   const secretIdCidrs = (d.secret_id_bound_cidrs ?? d.bound_cidr_list) as string[] | undefined;
   if (secretIdCidrs) next.secretIdBoundCidrs = cidrList(secretIdCidrs, 'secret_id_bound_cidrs');
