@@ -18,7 +18,7 @@ describe('AppRole (medium)', () => {
   });
   afterAll(async () => k?.close());
 
-  const login = (body: Record<string, unknown>, address?: string) => call('POST', 'auth/approle/login', body, '', address);
+  const login = (body: Record<string, unknown>, remoteAddress?: string) => call('POST', 'auth/approle/login', body, '', { remoteAddress });
   const refused = (res: { status: number; body?: string }) => ({ status: res.status, body: res.body });
   async function roleId(name: string): Promise<string> {
     return (await call('GET', `auth/approle/role/${name}/role-id`)).json.data.role_id as string;
@@ -193,8 +193,8 @@ describe('AppRole (medium)', () => {
     const ok = await login({ role_id: id, secret_id: narrow.secret_id }, '10.1.5.9');
     expect(ok.status).toBe(200);
     const token = ok.json.auth.client_token as string;
-    expect((await call('GET', 'auth/token/lookup-self', undefined, token, '10.1.2.7')).json.data.bound_cidrs).toEqual(['10.1.2.7/32']);
-    expect((await call('GET', 'auth/token/lookup-self', undefined, token, '10.1.2.8')).status).toBe(403);
+    expect((await call('GET', 'auth/token/lookup-self', undefined, token, { remoteAddress: '10.1.2.7' })).json.data.bound_cidrs).toEqual(['10.1.2.7/32']);
+    expect((await call('GET', 'auth/token/lookup-self', undefined, token, { remoteAddress: '10.1.2.8' })).status).toBe(403);
     // Secret ID CIDRs must lie within the role's.
     const outside = await call('POST', 'auth/approle/role/net/secret-id', { cidr_list: ['10.2.0.0/24'] });
     expect(outside.status).toBe(400);

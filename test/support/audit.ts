@@ -7,18 +7,23 @@ import { buildExport, type ExportPage } from '../../src/audit/export-format';
 import { verifyAuditExport, type VerifyReport } from '../../src/audit/verify';
 import { openTestKernel, type TestKernel } from './kernel';
 
-/** `remoteAddress`: the request's source address (default 192.0.2.10). */
-export type Call = (method: string, url: string, body?: unknown, token?: string, remoteAddress?: string) => Promise<PipelineResponse & { json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** Extra request headers and the connection's address (default 192.0.2.10). */
+export interface CallOptions {
+  headers?: Record<string, string>;
+  remoteAddress?: string;
+}
+
+export type Call = (method: string, url: string, body?: unknown, token?: string, options?: CallOptions) => Promise<PipelineResponse & { json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = createLogger('error')): Call {
   const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener: buildConfig({}, {}, {}).listener, log, audit: k.audit });
-  return async (method, url, body, token = rootToken, remoteAddress = '192.0.2.10') => {
+  return async (method, url, body, token = rootToken, options = {}) => {
     const res = await pipeline.handle({
       method,
       url,
-      headers: { 'x-vault-token': token, 'content-type': 'application/json', 'user-agent': 'medium-test' },
+      headers: { 'x-vault-token': token, 'content-type': 'application/json', 'user-agent': 'medium-test', ...options.headers },
       body: body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-      remoteAddress,
+      remoteAddress: options.remoteAddress ?? '192.0.2.10',
     });
     const isJson = String(res.headers['content-type'] ?? 'application/json').startsWith('application/json');
     return { ...res, json: res.body && isJson ? JSON.parse(res.body) : {} };
