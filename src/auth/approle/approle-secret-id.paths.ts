@@ -36,6 +36,10 @@ function accessorLocation(secretIdHmac: Buffer): string {
   return `secret_ids/accessor_ciphertext/${secretIdHmac.toString('hex')}`;
 }
 
+function openAccessor(barrier: Barrier, row: { secretIdHmac: Buffer; accessorCiphertext: Buffer }): string {
+  return barrier.decrypt(accessorLocation(row.secretIdHmac), row.accessorCiphertext).toString();
+}
+
 export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac, barrier: Barrier, log: (message: string) => void): RouteDefinition[] {
   /** Creates a secret ID for the role, bounded by it; answers Vault's creation data. */
   const create = async (ctx: RequestContext, role: StoredRole, secretId: string) => {
@@ -72,7 +76,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       expiration_time: row.expiresAt ? row.expiresAt.toISOString() : NO_EXPIRY,
       last_updated_time: row.lastUpdatedAt.toISOString(),
       metadata: row.metadata,
-      secret_id_accessor: barrier.decrypt(accessorLocation(row.secretIdHmac), row.accessorCiphertext).toString(),
+      secret_id_accessor: openAccessor(barrier, row),
       secret_id_num_uses: row.usesRemaining ?? 0,
       secret_id_ttl: row.ttlSeconds,
       token_bound_cidrs: row.tokenBoundCidrs,
@@ -100,7 +104,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       list: async (ctx) => {
         const role = await roleOf(roles, ctx);
         const rows = await roles.accessorCiphertexts(role.pk);
-        return logical({ keys: rows.map((r) => barrier.decrypt(accessorLocation(r.secretIdHmac), r.accessorCiphertext).toString()).sort() });
+        return logical({ keys: rows.map((r) => openAccessor(barrier, r)).sort() });
       },
     }),
     route('role/:role_name/custom-secret-id', CUSTOM_SECRET_ID_FIELDS, 'Register a chosen secret ID for the role.', {
