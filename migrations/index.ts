@@ -8,7 +8,8 @@ import { TokenRoles1732800000000 } from './1732800000000-token-roles';
 import { Audit1732900000000 } from './1732900000000-audit';
 import { AuditRetention1732950000000 } from './1732950000000-audit-retention';
 import { AuditAnomalies1733000000000 } from './1733000000000-audit-anomalies';
+import { AppRole1733100000000 } from './1733100000000-approle';
 import { Userpass1733200000000 } from './1733200000000-userpass';
 import { Cubbyhole1733300000000 } from './1733300000000-cubbyhole';
 
-export const MIGRATIONS = [KernelFoundation1732300000000, Policies1732400000000, TokenLifecycle1732500000000, Mounts1732600000000, Secrets1732700000000, TokenRoles1732800000000, Audit1732900000000, AuditRetention1732950000000, AuditAnomalies1733000000000, Userpass1733200000000, Cubbyhole1733300000000];
+export const MIGRATIONS = [KernelFoundation1732300000000, Policies1732400000000, TokenLifecycle1732500000000, Mounts1732600000000, Secrets1732700000000, TokenRoles1732800000000, Audit1732900000000, AuditRetention1732950000000, AuditAnomalies1733000000000, AppRole1733100000000, Userpass1733200000000, Cubbyhole1733300000000];

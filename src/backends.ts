@@ -21,6 +21,10 @@ import { LoginLockout, type ServerLockoutSettings } from './auth/lockout/lockout
 import { Argon2Hasher, type PasswordHasher } from './auth/userpass/password-hasher';
 import { userpassBackend } from './auth/userpass/userpass.paths';
 import { UserpassRepository } from './auth/userpass/userpass.repository';
+import { appRoleBackend } from './auth/approle/approle.backend';
+import { AppRoleHmac } from './auth/approle/approle-hmac';
+import { AppRoleRepository } from './auth/approle/approle.repository';
+import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 
 export interface BackendOptions {
   disableUnauthedRekeyEndpoints: boolean;
@@ -51,5 +55,8 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
   kernel.mounts.register(
     userpassBackend({ users: new UserpassRepository(kernel.dataSource), tokens: kernel.tokenStore, barrier: kernel.barrier, hasher: options.passwordHasher ?? new Argon2Hasher(), lockout }),
   );
+  const appRoleHmac = new AppRoleHmac(new KernelSecretsRepository(kernel.dataSource), kernel.barrier);
+  kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => appRoleHmac.close() });
+  kernel.mounts.register(appRoleBackend({ roles: new AppRoleRepository(kernel.dataSource), hmac: appRoleHmac, barrier: kernel.barrier, tokens: kernel.tokenStore, log: (m) => log.info(m) }));
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

@@ -31,3 +31,19 @@ export function ipInCidrs(address: string, cidrs: string[]): boolean {
   if (!family) return false;
   return parseCidrList(cidrs).check(addr, family === 4 ? 'ipv4' : 'ipv6');
 }
+
+/** Whether every address of `inner` (a CIDR or a bare address) lies inside one of `outers`. */
+export function cidrWithin(inner: string, outers: string[]): boolean {
+  if (!isValidCidr(inner)) return false;
+  const [address, bits] = inner.trim().split('/');
+  const family = isIP(address);
+  const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits);
+  return outers.some((outer) => {
+    if (!isValidCidr(outer)) return false;
+    const [outerAddress, outerBits] = outer.trim().split('/');
+    if (isIP(outerAddress) !== family) return false;
+    const outerPrefix = outerBits === undefined ? (family === 4 ? 32 : 128) : Number(outerBits);
+    // A shorter (or equal) outer prefix contains the whole inner network iff it contains its address.
+    return outerPrefix <= prefix && ipInCidrs(address, [outer]);
+  });
+}

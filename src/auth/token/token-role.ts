@@ -6,9 +6,9 @@
  * inside the parent's (unless the parent is root); a disallowed policy is always refused; a role
  * can make orphans without sudo; `root` can never come from a role.
  */
-export type TokenTypeSetting = 'service' | 'batch' | 'default-service' | 'default-batch';
+import type { TokenSettings } from './token-fields';
 
-export interface TokenRole {
+export interface TokenRole extends TokenSettings {
   name: string;
   allowedPolicies: string[];
   disallowedPolicies: string[];
@@ -18,12 +18,6 @@ export interface TokenRole {
   renewable: boolean;
   pathSuffix: string;
   allowedEntityAliases: string[];
-  tokenBoundCidrs: string[];
-  tokenExplicitMaxTtl: number;
-  tokenNoDefaultPolicy: boolean;
-  tokenNumUses: number;
-  tokenPeriod: number;
-  tokenType: TokenTypeSetting;
 }
 
 export function defaultTokenRole(name: string): TokenRole {

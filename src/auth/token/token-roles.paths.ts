@@ -1,10 +1,10 @@
 /** auth/token/roles and auth/token/roles/:role_name: token role CRUD (declared fields, Vault's names). */
 import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
-import { isValidCidr } from '../../kernel/cidr';
 import { badRequest, notFound } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
-import { defaultTokenRole, type TokenRole, type TokenTypeSetting } from './token-role';
+import { defaultTokenRole, type TokenRole } from './token-role';
+import { applyTokenSettings, TOKEN_SETTING_FIELDS, tokenSettingsOutput } from './token-fields';
 import type { TokenRoleRepository } from './token-role.repository';
 
 const ROLE_FIELDS: Fields = {
@@ -16,13 +16,7 @@ const ROLE_FIELDS: Fields = {
   renewable: { type: 'bool', description: 'Tokens can be renewed (default true).' },
   path_suffix: { type: 'string', description: 'Appended to the creation path, e.g. a version.' },
   allowed_entity_aliases: { type: 'string-list', description: 'Accepted for compatibility (no identity store).' },
-  token_bound_cidrs: { type: 'string-list', description: 'CIDRs tokens may be used from.' },
-  token_explicit_max_ttl: { type: 'duration', description: 'Hard cap on the lifetime of tokens.' },
-  token_no_default_policy: { type: 'bool', description: 'Do not add the default policy.' },
-  token_num_uses: { type: 'int', description: 'Uses per token (0: unlimited).' },
-  token_period: { type: 'duration', description: 'Make periodic tokens with this period.' },
-  token_type: { type: 'string', allowed: ['service', 'batch', 'default-service', 'default-batch', 'default'], description: 'Type of token issued.' },
-  period: { type: 'duration', description: 'Deprecated alias of token_period.' },
+  ...TOKEN_SETTING_FIELDS,
   explicit_max_ttl: { type: 'duration', description: 'Deprecated alias of token_explicit_max_ttl.' },
   bound_cidrs: { type: 'string-list', description: 'Deprecated alias of token_bound_cidrs.' },
 };
@@ -42,27 +36,12 @@ function applyFields(role: TokenRole, d: Record<string, unknown>): TokenRole {
   if (list('allowed_entity_aliases')) next.allowedEntityAliases = list('allowed_entity_aliases') as string[];
   if (typeof d.orphan === 'boolean') next.orphan = d.orphan;
   if (typeof d.renewable === 'boolean') next.renewable = d.renewable;
-  if (typeof d.token_no_default_policy === 'boolean') next.tokenNoDefaultPolicy = d.token_no_default_policy;
   if (typeof d.path_suffix === 'string') {
     if (d.path_suffix.includes('..')) throw badRequest('error registering path suffix: path suffix cannot contain ".."');
     next.pathSuffix = d.path_suffix.replace(/^\/+|\/+$/g, '');
   }
-  const cidrs = list('token_bound_cidrs') ?? list('bound_cidrs');
-  if (cidrs) {
-    for (const c of cidrs) if (!isValidCidr(c)) throw badRequest('invalid CIDR in token_bound_cidrs');
-    next.tokenBoundCidrs = cidrs;
-  }
-  const maxTtl = d.token_explicit_max_ttl ?? d.explicit_max_ttl;
-  if (typeof maxTtl === 'number') next.tokenExplicitMaxTtl = maxTtl;
-  const period = d.token_period ?? d.period;
-  if (typeof period === 'number') next.tokenPeriod = period;
-  if (typeof d.token_num_uses === 'number') {
-    if (d.token_num_uses < 0) throw badRequest('token_num_uses cannot be negative');
-    next.tokenNumUses = d.token_num_uses;
-  }
-  if (typeof d.token_type === 'string') next.tokenType = (d.token_type === 'default' ? 'default-service' : d.token_type) as TokenTypeSetting;
+  applyTokenSettings(next, d, 'default-service');
   if (next.allowedPolicies.includes('root')) throw badRequest('root may not be an allowed policy of a token role');
-  if (next.tokenType === 'batch' && (next.tokenPeriod || next.tokenNumUses)) throw badRequest('batch tokens cannot be periodic or have a limited number of uses');
   return next;
 }
 
@@ -80,12 +59,7 @@ function roleOutput(r: TokenRole): Record<string, unknown> {
     path_suffix: r.pathSuffix,
     period: r.tokenPeriod,
     renewable: r.renewable,
-    token_bound_cidrs: r.tokenBoundCidrs,
-    token_explicit_max_ttl: r.tokenExplicitMaxTtl,
-    token_no_default_policy: r.tokenNoDefaultPolicy,
-    token_num_uses: r.tokenNumUses,
-    token_period: r.tokenPeriod,
-    token_type: r.tokenType,
+    ...tokenSettingsOutput(r),
   };
 }
 

@@ -102,7 +102,7 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
       await attempt.failed();
       throw badRequest(INVALID_LOGIN);
     }
-    if (user.tokenParams.boundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, user.tokenParams.boundCidrs)) {
+    if (user.tokenParams.tokenBoundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, user.tokenParams.tokenBoundCidrs)) {
       await attempt.failed();
       throw permissionDenied();
     }

@@ -32,6 +32,14 @@ export const LOGIN_METHODS: Record<string, LoginMethod> = {
       return { password };
     },
   },
+  /** `secrethub login -method=approle role_id=... [secret_id=...]` (secret_id only when the role binds one). */
+  approle: {
+    loginPath: () => 'login',
+    async body(values) {
+      if (typeof values.role_id !== 'string' || values.role_id === '') throw new Error('role_id=... is required for -method=approle');
+      return values.secret_id === undefined ? { role_id: values.role_id } : { role_id: values.role_id, secret_id: values.secret_id };
+    },
+  },
 };
 
 function keepToken(token: string): void {

@@ -16,6 +16,12 @@ describe('token TTLs', () => {
     expect(r.ttlSeconds).toBe(600);
     expect(renewedExpiry(now + 500_000, { ttlSeconds: 600, periodSeconds: 0, maxExpiresAt: r.maxExpiresAt }, 3600)).toBe(now + 600_000);
   });
+  it('a max TTL below the system max caps creation and renewals', () => {
+    const r = initialTtl({ now, ttlSeconds: 3600, maxTtlSeconds: 900 });
+    expect(r).toMatchObject({ ttlSeconds: 900, maxExpiresAt: now + 900_000 });
+    expect(renewedExpiry(now + 800_000, { ttlSeconds: 900, periodSeconds: 0, maxExpiresAt: r.maxExpiresAt }, 3600)).toBe(now + 900_000);
+    expect(initialTtl({ now, maxTtlSeconds: 10 * SYSTEM_MAX_TTL_SECONDS }).ttlSeconds).toBe(SYSTEM_MAX_TTL_SECONDS);
+  });
   it('periodic tokens renew to their period without the system max', () => {
     const r = initialTtl({ now, periodSeconds: 120 });
     expect(r).toMatchObject({ ttlSeconds: 120, maxExpiresAt: null });

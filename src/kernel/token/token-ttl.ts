@@ -2,7 +2,7 @@
  * Token TTL arithmetic (pure). All times in milliseconds since the epoch, durations in seconds.
  *
  * Invariants: a token never outlives its hard cap (`maxExpiresAt`: the parent's expiry, the
- * explicit max TTL and the system max, whichever is soonest); a renewal counts from now and is
+ * explicit max TTL, the max TTL it was issued under and the system max, whichever is soonest); a renewal counts from now and is
  * capped the same way; periodic tokens renew to their period, capped only by the explicit max.
  */
 export const SYSTEM_DEFAULT_TTL_SECONDS = 768 * 3600;
@@ -13,6 +13,8 @@ export interface TtlRequest {
   ttlSeconds?: number;
   explicitMaxTtlSeconds?: number;
   periodSeconds?: number;
+  /** A cap below the system max (an auth role's or mount's max TTL); renewals stop there too. */
+  maxTtlSeconds?: number;
   /** The parent's expiry (ms), when the parent expires. */
   parentExpiresAt?: number | null;
 }
@@ -35,7 +37,7 @@ export function initialTtl(req: TtlRequest): TtlResult {
     const expiresAt = minDefined(req.now + req.periodSeconds * 1000, maxExpiresAt) as number;
     return { ttlSeconds: req.periodSeconds, expiresAt, maxExpiresAt };
   }
-  const systemCap = req.now + SYSTEM_MAX_TTL_SECONDS * 1000;
+  const systemCap = req.now + Math.min(req.maxTtlSeconds || SYSTEM_MAX_TTL_SECONDS, SYSTEM_MAX_TTL_SECONDS) * 1000;
   const maxExpiresAt = minDefined(explicitCap, req.parentExpiresAt, systemCap);
   const wanted = req.ttlSeconds && req.ttlSeconds > 0 ? req.ttlSeconds : SYSTEM_DEFAULT_TTL_SECONDS;
   const expiresAt = minDefined(req.now + wanted * 1000, maxExpiresAt) as number;

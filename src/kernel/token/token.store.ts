@@ -39,6 +39,8 @@ export interface NewToken {
   renewable: boolean;
   ttlSeconds?: number;
   explicitMaxTtlSeconds?: number;
+  /** The max TTL of the auth role or mount issuing the token (not shown as explicit_max_ttl). */
+  maxTtlSeconds?: number;
   periodSeconds?: number;
   numUses?: number;
   boundCidrs?: string[];
@@ -59,7 +61,7 @@ async function buildRow(barrier: Barrier, hmacKey: Buffer, token: string, spec: 
   const accessor = randomBase62(24);
   const tokenHmac = hmacSha256(hmacKey, token);
   const root = spec.policies.includes('root') && !spec.ttlSeconds && !spec.periodSeconds && !spec.explicitMaxTtlSeconds && !spec.parent?.expiresAt;
-  const ttl = root ? { ttlSeconds: 0, expiresAt: null, maxExpiresAt: null } : initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, periodSeconds: spec.periodSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
+  const ttl = root ? { ttlSeconds: 0, expiresAt: null, maxExpiresAt: null } : initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, maxTtlSeconds: spec.maxTtlSeconds, periodSeconds: spec.periodSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
   return {
     accessor,
     row: {
@@ -186,7 +188,7 @@ export class TokenStore {
 
   private async createBatch(spec: NewToken): Promise<{ token: string; accessor: string; info: TokenInfo }> {
     const now = Date.now();
-    const ttl = initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
+    const ttl = initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, maxTtlSeconds: spec.maxTtlSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
     if (ttl.expiresAt === null) throw new Error('batch tokens always expire');
     const fields: BatchFields = {
       policies: spec.policies,

@@ -1,0 +1,63 @@
+/**
+ * auth/<approle mount>/login: role_id (+ secret_id when the role binds one) → a token shaped by
+ * the role's token_* settings and bounded by the mount's tuned TTLs.
+ *
+ * Invariants: every refusal (unknown role_id, wrong, expired, used-up or another role's secret
+ * ID, a source address outside the CIDRs) is the same 400 `invalid role or secret ID`; the CIDRs
+ * are checked before a use is spent; a use is spent by one conditional UPDATE (see the
+ * repository), so a secret ID with N uses admits exactly N logins.
+ */
+import type { Fields } from '../../framework/fields';
+import { smallerNonZero } from '../../framework/limits';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { ipInCidrs } from '../../kernel/cidr';
+import { badRequest } from '../../kernel/errors';
+import type { TokenStore } from '../../kernel/token/token.store';
+import { authBlock } from '../token/token-output';
+import type { AppRoleHmac } from './approle-hmac';
+import { loginTokenType } from './approle-role';
+import type { AppRoleRepository } from './approle.repository';
+
+const LOGIN_FIELDS: Fields = {
+  role_id: { type: 'string', description: 'The role ID of the role.' },
+  secret_id: { type: 'string', description: 'A secret ID of the role (when it binds one).' },
+};
+
+const invalidCredentials = () => badRequest('invalid role or secret ID');
+
+export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, tokens: TokenStore): RouteDefinition {
+  const login = async (ctx: RequestContext) => {
+    const roleId = typeof ctx.data.role_id === 'string' ? ctx.data.role_id.trim() : '';
+    if (roleId === '') throw badRequest('missing role_id');
+    const secretId = typeof ctx.data.secret_id === 'string' ? ctx.data.secret_id.trim() : '';
+    const found = await roles.findLogin(ctx.mount.uuid, roleId, await hmac.secretId(ctx.mount.uuid, secretId));
+    if (!found) throw invalidCredentials();
+    const { role, secretId: secret } = found;
+    if (role.bindSecretId && (!secret || (secret.cidrList.length > 0 && !ipInCidrs(ctx.remoteAddress, secret.cidrList)))) throw invalidCredentials();
+    if (role.secretIdBoundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, role.secretIdBoundCidrs)) throw invalidCredentials();
+    if (role.bindSecretId && secret && (await roles.consumeUse(secret.pk)) === undefined) throw invalidCredentials();
+
+    const tokenType = loginTokenType(role.tokenType, ctx.mount.config.tokenType);
+    const policies = [...role.tokenPolicies];
+    if (!role.tokenNoDefaultPolicy && !policies.includes('default')) policies.push('default');
+    const boundSecret = role.bindSecretId ? secret : undefined;
+    const created = await tokens.create({
+      policies,
+      orphan: true,
+      displayName: 'approle',
+      creationPath: `${ctx.mount.path}login`,
+      // The role name wins over a secret ID metadata key of the same name, as in Vault.
+      meta: { ...(boundSecret?.metadata ?? {}), role_name: role.name },
+      renewable: tokenType === 'service',
+      ttlSeconds: role.tokenTtl || ctx.mount.config.defaultLeaseTtl || undefined,
+      maxTtlSeconds: smallerNonZero(role.tokenMaxTtl, ctx.mount.config.maxLeaseTtl) || undefined,
+      explicitMaxTtlSeconds: role.tokenExplicitMaxTtl || undefined,
+      periodSeconds: tokenType === 'service' ? role.tokenPeriod || undefined : undefined,
+      numUses: tokenType === 'service' ? role.tokenNumUses : 0,
+      boundCidrs: boundSecret && boundSecret.tokenBoundCidrs.length > 0 ? boundSecret.tokenBoundCidrs : role.tokenBoundCidrs,
+      tokenType,
+    });
+    return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
+  };
+  return { path: 'login', auth: 'none', allowedWhileSealed: false, fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } };
+}

@@ -1,0 +1,152 @@
+/**
+ * Secret IDs of a role: generate (pull) and register (push), list accessors, look up and destroy
+ * by secret ID or accessor; and tidy/secret-id for the mount.
+ *
+ * Invariants: a secret ID is only ever found through the role in the path (another role's secret
+ * ID is as unknown as a wrong one); it is stored as an HMAC and returned once, when created; the
+ * accessor is stored as an HMAC plus barrier ciphertext (for listing).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Fields } from '../../framework/fields';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import type { Barrier } from '../../kernel/barrier/barrier';
+import { ApiError, badRequest } from '../../kernel/errors';
+import { parseSecretIdMetadata, secretIdCidrs, secretIdLimits } from './approle-role';
+import type { AppRoleHmac } from './approle-hmac';
+import { roleOf } from './approle-role.paths';
+import { SecretIdConflictError, type AppRoleRepository, type SecretIdRow, type StoredRole } from './approle.repository';
+
+/** Longer than any secret ID this server issues (36) and than any reasonable chosen one. */
+const MAX_SECRET_ID_LENGTH = 1024;
+/** Vault's expiration_time for a secret ID that never expires. */
+const NO_EXPIRY = '0001-01-01T00:00:00Z';
+
+const NEW_SECRET_ID_FIELDS: Fields = {
+  metadata: { type: 'any', description: 'A JSON object of strings (as a JSON string), added to the metadata of the tokens its logins get.' },
+  cidr_list: { type: 'string-list', description: 'CIDRs logins with this secret ID may come from (within the role\'s secret_id_bound_cidrs).' },
+  token_bound_cidrs: { type: 'string-list', description: 'CIDRs the tokens may be used from (within the role\'s token_bound_cidrs).' },
+  num_uses: { type: 'int', description: 'Logins allowed (0: unlimited; at most the role\'s secret_id_num_uses).' },
+  ttl: { type: 'duration', description: 'Lifetime (at most the role\'s secret_id_ttl).' },
+};
+const CUSTOM_SECRET_ID_FIELDS: Fields = { ...NEW_SECRET_ID_FIELDS, secret_id: { type: 'string', required: true, description: 'The secret ID to register.' } };
+const SECRET_ID_FIELD: Fields = { secret_id: { type: 'string', required: true, description: 'The secret ID.' } };
+const ACCESSOR_FIELD: Fields = { secret_id_accessor: { type: 'string', required: true, description: 'The accessor of the secret ID.' } };
+
+function accessorLocation(secretIdHmac: Buffer): string {
+  return `secret_ids/accessor_ciphertext/${secretIdHmac.toString('hex')}`;
+}
+
+function openAccessor(barrier: Barrier, row: { secretIdHmac: Buffer; accessorCiphertext: Buffer }): string {
+  return barrier.decrypt(accessorLocation(row.secretIdHmac), row.accessorCiphertext).toString();
+}
+
+export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac, barrier: Barrier, log: (message: string) => void): RouteDefinition[] {
+  /** Creates a secret ID for the role, bounded by it; answers Vault's creation data. */
+  const create = async (ctx: RequestContext, role: StoredRole, secretId: string) => {
+    if (!role.bindSecretId) throw badRequest('bind_secret_id is not set on the role');
+    const d = ctx.data;
+    const cidrList = secretIdCidrs(d.cidr_list as string[] | undefined, role.secretIdBoundCidrs, 'cidr_list');
+    const tokenBoundCidrs = secretIdCidrs(d.token_bound_cidrs as string[] | undefined, role.tokenBoundCidrs, 'token_bound_cidrs');
+    const limits = secretIdLimits(role, { ttl: d.ttl as number | undefined, numUses: d.num_uses as number | undefined });
+    const metadata = parseSecretIdMetadata(d.metadata);
+    const accessor = randomUUID();
+    const secretIdHmac = await hmac.secretId(ctx.mount.uuid, secretId);
+    try {
+      await roles.insertSecretId(role.pk, {
+        secretIdHmac,
+        accessorHmac: await hmac.accessor(ctx.mount.uuid, accessor),
+        accessorCiphertext: await barrier.encrypt(accessorLocation(secretIdHmac), Buffer.from(accessor)),
+        usesRemaining: limits.numUses > 0 ? limits.numUses : null,
+        ttlSeconds: limits.ttlSeconds,
+        cidrList,
+        tokenBoundCidrs,
+        metadata,
+      });
+    } catch (err) {
+      if (err instanceof SecretIdConflictError) throw badRequest(err.message);
+      throw err;
+    }
+    return logical({ secret_id_accessor: accessor, secret_id: secretId, secret_id_ttl: limits.ttlSeconds, secret_id_num_uses: limits.numUses });
+  };
+
+  const describe = (row: SecretIdRow) =>
+    logical({
+      cidr_list: row.cidrList,
+      creation_time: row.createdAt.toISOString(),
+      expiration_time: row.expiresAt ? row.expiresAt.toISOString() : NO_EXPIRY,
+      last_updated_time: row.lastUpdatedAt.toISOString(),
+      metadata: row.metadata,
+      secret_id_accessor: openAccessor(barrier, row),
+      secret_id_num_uses: row.usesRemaining ?? 0,
+      secret_id_ttl: row.ttlSeconds,
+      token_bound_cidrs: row.tokenBoundCidrs,
+    });
+
+  const secretIdOf = (ctx: RequestContext): string => {
+    const secretId = (ctx.data.secret_id as string).trim();
+    if (secretId === '') throw badRequest('missing secret_id');
+    if (secretId.length > MAX_SECRET_ID_LENGTH) throw badRequest('secret_id is too long');
+    return secretId;
+  };
+  const accessorOf = (ctx: RequestContext): string => {
+    const accessor = (ctx.data.secret_id_accessor as string).trim();
+    if (accessor === '') throw badRequest('missing secret_id_accessor');
+    return accessor;
+  };
+  /** Vault answers an unknown accessor with a 404 that says so. */
+  const unknownAccessor = () => new ApiError(404, ['failed to find accessor entry for secret_id_accessor']);
+
+  const route = (path: string, fields: Fields | undefined, help: string, handlers: RouteDefinition['handlers']): RouteDefinition => ({ path, auth: 'token', allowedWhileSealed: false, fields, help, handlers });
+
+  return [
+    route('role/:role_name/secret-id', NEW_SECRET_ID_FIELDS, 'Generate a secret ID for the role (returned once), or list the accessors of its secret IDs.', {
+      update: async (ctx) => create(ctx, await roleOf(roles, ctx), randomUUID()),
+      list: async (ctx) => {
+        const role = await roleOf(roles, ctx);
+        const rows = await roles.accessorCiphertexts(role.pk);
+        return logical({ keys: rows.map((r) => openAccessor(barrier, r)).sort() });
+      },
+    }),
+    route('role/:role_name/custom-secret-id', CUSTOM_SECRET_ID_FIELDS, 'Register a chosen secret ID for the role.', {
+      update: async (ctx) => create(ctx, await roleOf(roles, ctx), secretIdOf(ctx)),
+    }),
+    route('role/:role_name/secret-id/lookup', SECRET_ID_FIELD, 'Read the properties of a secret ID of the role (not the secret ID itself).', {
+      update: async (ctx) => {
+        const role = await roleOf(roles, ctx);
+        const row = await roles.findSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
+        // Vault answers an unknown secret ID with no content.
+        return row ? describe(row) : null;
+      },
+    }),
+    route('role/:role_name/secret-id/destroy', SECRET_ID_FIELD, 'Destroy a secret ID of the role.', {
+      update: async (ctx) => {
+        const role = await roleOf(roles, ctx);
+        await roles.deleteSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
+        return null;
+      },
+    }),
+    route('role/:role_name/secret-id-accessor/lookup', ACCESSOR_FIELD, 'Read the properties of a secret ID of the role by its accessor.', {
+      update: async (ctx) => {
+        const role = await roleOf(roles, ctx);
+        const row = await roles.findSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx)));
+        if (!row) throw unknownAccessor();
+        return describe(row);
+      },
+    }),
+    route('role/:role_name/secret-id-accessor/destroy', ACCESSOR_FIELD, 'Destroy a secret ID of the role by its accessor.', {
+      update: async (ctx) => {
+        const role = await roleOf(roles, ctx);
+        if (!(await roles.deleteSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx))))) throw unknownAccessor();
+        return null;
+      },
+    }),
+    route('tidy/secret-id', undefined, 'Remove expired and used-up secret IDs from storage (they are already unusable).', {
+      update: async (ctx) => {
+        // Unlike Vault's background tidy this is one DELETE, done before answering; the answer keeps Vault's shape.
+        const removed = await roles.tidy(ctx.mount.uuid);
+        log(`approle tidy on ${ctx.mount.path}: removed ${removed} expired or used-up secret IDs`);
+        return { ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]), status: 202 };
+      },
+    }),
+  ];
+}
