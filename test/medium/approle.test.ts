@@ -148,6 +148,24 @@ describe('AppRole (medium)', () => {
     expect((await login({ role_id: await roleId('role-b'), secret_id: b.secret_id })).status).toBe(200);
   });
 
+  it("user lockout keyed on the role_id counts failures only: 5 lock it (same answer, no use spent), 20 concurrent good logins never do; sys/locked-users unlocks", async () => {
+    await call('POST', 'auth/approle/role/fleet', {});
+    const id = await roleId('fleet');
+    const good = await Promise.all(Array.from({ length: 20 }, () => newSecretId('fleet')));
+    const results = await Promise.all(good.map((g) => login({ role_id: id, secret_id: g.secret_id })));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(200));
+
+    for (let i = 0; i < 5; i++) expect(refused(await login({ role_id: id, secret_id: `guess-${i}` }))).toEqual(INVALID);
+    const limited = await newSecretId('fleet', { num_uses: 1 });
+    expect(refused(await login({ role_id: id, secret_id: limited.secret_id }))).toEqual(INVALID);
+    expect((await call('POST', 'auth/approle/role/fleet/secret-id/lookup', { secret_id: limited.secret_id })).json.data.secret_id_num_uses).toBe(1);
+    const accessor = (await call('GET', 'sys/auth')).json.data['approle/'].accessor as string;
+    const locked = (await call('GET', 'sys/locked-users')).json.data;
+    expect(JSON.stringify(locked)).toContain(accessor);
+    expect((await call('POST', `sys/locked-users/${accessor}/unlock/${id}`)).status).toBe(204);
+    expect((await login({ role_id: id, secret_id: limited.secret_id })).status).toBe(200);
+  });
+
   it('secret_id_num_uses=3 under 50 concurrent logins: exactly 3 succeed, then the secret ID is gone', async () => {
     await call('POST', 'auth/approle/role/three', { secret_id_num_uses: 3 });
     const id = await roleId('three');

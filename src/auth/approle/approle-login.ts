@@ -5,7 +5,8 @@
  * Invariants: every refusal (unknown role_id, wrong, expired, used-up or another role's secret
  * ID, a source address outside the CIDRs) is the same 400 `invalid role or secret ID`; the CIDRs
  * are checked before a use is spent; a use is spent by one conditional UPDATE (see the
- * repository), so a secret ID with N uses admits exactly N logins.
+ * repository), so a secret ID with N uses admits exactly N logins. Vault's user lockout applies,
+ * keyed on the role_id: a locked role_id gets the same refusal and spends no use.
  */
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
@@ -13,6 +14,7 @@ import { logical, type RequestContext, type RouteDefinition } from '../../framew
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
+import type { LoginLockout } from '../lockout/lockout.service';
 import { authBlock } from '../token/token-output';
 import type { AppRoleHmac } from './approle-hmac';
 import { loginTokenType } from './approle-role';
@@ -25,17 +27,24 @@ const LOGIN_FIELDS: Fields = {
 
 const invalidCredentials = () => badRequest('invalid role or secret ID');
 
-export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, tokens: TokenStore): RouteDefinition {
+export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, tokens: TokenStore, lockout: LoginLockout): RouteDefinition {
   const login = async (ctx: RequestContext) => {
     const roleId = typeof ctx.data.role_id === 'string' ? ctx.data.role_id.trim() : '';
     if (roleId === '') throw badRequest('missing role_id');
     const secretId = typeof ctx.data.secret_id === 'string' ? ctx.data.secret_id.trim() : '';
+    const attempt = await lockout.begin(ctx.mount, roleId, 'failures');
+    const refuse = async () => {
+      await attempt.failed();
+      return invalidCredentials();
+    };
     const found = await roles.findLogin(ctx.mount.uuid, roleId, await hmac.secretId(ctx.mount.uuid, secretId));
-    if (!found) throw invalidCredentials();
+    if (!found) throw await refuse();
     const { role, secretId: secret } = found;
-    if (role.bindSecretId && (!secret || (secret.cidrList.length > 0 && !ipInCidrs(ctx.remoteAddress, secret.cidrList)))) throw invalidCredentials();
-    if (role.secretIdBoundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, role.secretIdBoundCidrs)) throw invalidCredentials();
-    if (role.bindSecretId && secret && (await roles.consumeUse(secret.pk)) === undefined) throw invalidCredentials();
+    if (role.bindSecretId && (!secret || (secret.cidrList.length > 0 && !ipInCidrs(ctx.remoteAddress, secret.cidrList)))) throw await refuse();
+    if (role.secretIdBoundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, role.secretIdBoundCidrs)) throw await refuse();
+    if (!attempt.allowed) throw await refuse();
+    if (role.bindSecretId && secret && (await roles.consumeUse(secret.pk)) === undefined) throw await refuse();
+    await attempt.succeeded();
 
     const tokenType = loginTokenType(role.tokenType, ctx.mount.config.tokenType);
     const policies = [...role.tokenPolicies];

@@ -49,6 +49,21 @@ export class LockoutRepository {
     return !lockedUntil || lockedUntil.getTime() <= now.getTime();
   }
 
+  /** True while the name is locked (reads only). */
+  async isLocked(accessor: string, name: string, now: Date): Promise<boolean> {
+    const rows: { locked_until: Date | null }[] = await this.dataSource.query('SELECT locked_until FROM login_lockouts WHERE mount_accessor = $1 AND login_name = $2', [accessor, name]);
+    const lockedUntil = rows[0]?.locked_until;
+    return !!lockedUntil && lockedUntil.getTime() > now.getTime();
+  }
+
+  /**
+   * Counts one failed login (failures-only counting): the same transition as an attempt, with the
+   * lock falling on the failure that reaches the threshold rather than on the attempt after it.
+   */
+  async countFailure(accessor: string, name: string, now: Date, config: LockoutConfig): Promise<void> {
+    await this.dataSource.query(BEGIN_ATTEMPT, [accessor, name, now, config.threshold - 1, config.durationSeconds, config.counterResetSeconds]);
+  }
+
   async recordFailure(accessor: string, name: string, now: Date, config: LockoutConfig): Promise<void> {
     await affectedRows(this.dataSource, RECORD_FAILURE, [accessor, name, now, config.threshold, config.durationSeconds]);
   }

@@ -1,6 +1,6 @@
 /**
- * User lockout for any login method (userpass now; AppRole keyed on role_id later). A method
- * begins an attempt before checking the credential and reports the outcome:
+ * User lockout for any login method (userpass keyed on the user name, AppRole on the role_id). A
+ * method begins an attempt before checking the credential and reports the outcome:
  *
  *   const attempt = await lockout.begin(ctx.mount, name);
  *   const valid = await check();                     // always runs, locked or not
@@ -8,6 +8,10 @@
  *
  * A locked name gets exactly the answer of a wrong credential. Settings: Vault's defaults, then the
  * config file's `user_lockout "all"`, then `user_lockout "<method type>"`, then the mount's tune.
+ *
+ * Counting: `attempts` (userpass) counts every attempt as it begins, so concurrent guesses cannot
+ * pass the threshold; `failures` (AppRole, as Vault) counts only failed logins, because many
+ * machines legitimately log in at once with one shared role_id and must not lock it.
  */
 import type { MountEntry, UserLockoutSettings } from '../../framework/backend';
 import { effectiveLockout, normaliseLoginName, type LockoutConfig } from './lockout';
@@ -41,11 +45,12 @@ export class LoginLockout {
     return effectiveLockout(this.server.all, this.server[mount.type], mount.config.userLockout);
   }
 
-  async begin(mount: MountEntry, name: string): Promise<LoginAttempt> {
+  async begin(mount: MountEntry, name: string, counting: 'attempts' | 'failures' = 'attempts'): Promise<LoginAttempt> {
     const config = this.configFor(mount);
     if (config.disabled) return UNCOUNTED;
     const key = normaliseLoginName(name);
-    const allowed = await this.repository.beginAttempt(mount.accessor, key, new Date(this.now()), config);
+    const started = new Date(this.now());
+    const allowed = counting === 'attempts' ? await this.repository.beginAttempt(mount.accessor, key, started, config) : !(await this.repository.isLocked(mount.accessor, key, started));
     return {
       allowed,
       succeeded: async () => {
@@ -53,7 +58,8 @@ export class LoginLockout {
       },
       failed: async () => {
         const now = this.now();
-        await this.repository.recordFailure(mount.accessor, key, new Date(now), config);
+        if (counting === 'attempts') await this.repository.recordFailure(mount.accessor, key, new Date(now), config);
+        else await this.repository.countFailure(mount.accessor, key, new Date(now), config);
         if (now - (this.lastPurge.get(mount.accessor) ?? 0) >= PURGE_INTERVAL_MS) {
           this.lastPurge.set(mount.accessor, now);
           await this.repository.purgeStale(mount.accessor, new Date(now), config.counterResetSeconds);
