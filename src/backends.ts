@@ -13,6 +13,7 @@ import { metricsGauges, metricsPaths } from './engines/sys/metrics.paths';
 import type { Kernel } from './server';
 import { cubbyholeBackend } from './engines/cubbyhole/cubbyhole.paths';
 import { wrappingPaths } from './engines/sys/wrapping.paths';
+import { leasePaths } from './engines/sys/leases.paths';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
 import { lockedUsersPaths } from './auth/lockout/locked-users.paths';
@@ -47,6 +48,7 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
     ...auditPaths(kernel.audit.broker, kernel.audit.chain, kernel.audit.log),
     ...metricsPaths(metricsGauges(kernel.audit.anomalies.repository)),
     ...wrappingPaths(kernel.wrapper),
+    ...leasePaths(kernel.leases),
   ];
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
   const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));

@@ -3,6 +3,8 @@
  * Also the graceful stop: stop accepting, finish in-flight requests, seal, close the database,
  * stop the embedded PostgreSQL.
  */
+import { ExpirationManager } from './kernel/leases/expiration-manager';
+import { LeaseRepository } from './kernel/leases/lease.repository';
 import { CubbyholeRepository } from './kernel/cubbyhole/cubbyhole.repository';
 import { ResponseWrapper } from './kernel/wrapping/response-wrapper';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -50,8 +52,14 @@ export interface Kernel {
   bus: InvalidationBus;
   cubbyhole: CubbyholeRepository;
   wrapper: ResponseWrapper;
+  leases: ExpirationManager;
   audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
 }
+
+/** Vault's: six failed revocations make a lease irrevocable. */
+const LEASE_REVOKE_MAX_ATTEMPTS = 6;
+/** How often due leases are looked for. */
+const LEASE_TICK_MS = 1000;
 
 /** Builds the kernel on an open, migrated DataSource. */
 export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, 'maxEncryptionsPerTerm' | 'clusterName' | 'seal' | 'audit'>, log: Logger): Kernel {
@@ -90,7 +98,10 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   const audit = buildAudit(dataSource, config.audit, { barrier, secrets, bus }, log);
   seal.addLifecycleHook({ afterUnseal: () => audit.start(), beforeSeal: () => audit.stop() });
   const cubbyhole = new CubbyholeRepository(dataSource, barrier);
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), audit: audit.parts };
+  const leases = new ExpirationManager(new LeaseRepository(dataSource), mounts, barrier, { maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS, tickMs: LEASE_TICK_MS, log: { info: (m) => log.info(m), error: (m) => log.error(m) } });
+  // After the mounts are loaded (hooks run in order): revocation needs the issuing mount.
+  seal.addLifecycleHook({ afterUnseal: async () => leases.start(), beforeSeal: () => leases.stop() });
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, audit: audit.parts };
 }
 
 /**
@@ -173,7 +184,7 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await kernel.bus.start();
     stopBus = () => kernel.bus.stop();
     registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints, userLockout: config.userLockout }, log);
-    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit, wrapper: kernel.wrapper });
+    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit, wrapper: kernel.wrapper, leases: kernel.leases });
     http = await createApiServer(pipeline, config.listener, log);
 
     let dev: RunningServer['dev'];

@@ -12,6 +12,7 @@ import { registerPolicyCommands } from './commands/policy';
 import { registerTokenCommands } from './commands/token';
 import { registerServerCommands } from './commands/server';
 import { registerAuditCommands } from './commands/audit';
+import { registerLeaseCommands } from './commands/lease';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerMountCommands(program);
   registerKvCommands(program);
   registerAuditCommands(program);
+  registerLeaseCommands(program);
   return program;
 }
 

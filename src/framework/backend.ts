@@ -61,6 +61,8 @@ export interface BackendDefinition {
   routes(mount: MountEntry): RouteDefinition[];
   /** Validates and completes a mount's options when it is enabled or tuned; throws a 400 on bad options. */
   normaliseOptions?(options: Record<string, string>, previous?: Record<string, string>): Record<string, string>;
+  /** Engines that hand out leased secrets: how one is revoked (called by the expiration manager). Throws when it could not be. */
+  leases?: { revoke(lease: { mount: MountEntry; leaseId: string; internal: Record<string, unknown> }): Promise<void> };
 }
 
 /** Vault's system-wide lease TTL default and maximum: 768h. */

@@ -2,6 +2,7 @@
  * Routes declared as data. The request pipeline is the only caller of handlers: it canonicalises
  * the path, checks the seal, authenticates, authorises and maps errors; handlers never do.
  */
+import type { LeaseRequest } from '../kernel/leases/expiration-manager';
 import type { TokenInfo } from '../kernel/token/token.store';
 import type { MountEntry } from './backend';
 import type { Fields } from './fields';
@@ -54,6 +55,8 @@ export interface LogicalResponse {
   leaseDuration?: number;
   /** An HTTP status other than 200 for a body-carrying answer (KV v2: a deleted version is a 404 with its metadata). */
   status?: number;
+  /** A leased secret: the pipeline registers it with the expiration manager and answers lease_id, lease_duration, renewable. */
+  lease?: LeaseRequest;
 }
 
 export type HandlerResult = RawResponse | LogicalResponse | null;

@@ -16,7 +16,7 @@ export interface CallOptions {
 export type Call = (method: string, url: string, body?: unknown, token?: string, options?: CallOptions) => Promise<PipelineResponse & { json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = createLogger('error'), listener = buildConfig({}, {}, {}).listener): Call {
-  const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener, log, audit: k.audit, wrapper: k.wrapper });
+  const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener, log, audit: k.audit, wrapper: k.wrapper, leases: k.leases });
   return async (method, url, body, token = rootToken, options = {}) => {
     const res = await pipeline.handle({
       method,

@@ -116,6 +116,15 @@ export class MountTable {
     }
   }
 
+  backendOf(type: string): BackendDefinition | undefined {
+    return this.backends.get(type);
+  }
+
+  byUuid(uuid: string): MountEntry | undefined {
+    for (const e of this.entries.values()) if (e.uuid === uuid) return e;
+    return undefined;
+  }
+
   /** The routes serving a mount (relative to its path). */
   routesOf(entry: MountEntry): RouteDefinition[] {
     return this.backends.get(entry.type)?.routes(entry) ?? NO_ROUTES;

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ListenerConfig } from '../../config/config';
 import type { MountEntry } from '../../framework/backend';
-import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type Operation, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type LogicalResponse, type Operation, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
 import { ignoredParametersWarning, parseFields, type Fields } from '../../framework/fields';
 import { pathItems } from '../../framework/openapi';
@@ -10,6 +10,7 @@ import { checkPatchContentType, parseRequestBody } from '../../http/request-body
 import { clientAddress } from '../../http/forwarded-for';
 import { parseDurationSeconds } from '../../framework/field-types';
 import type { ResponseWrapper, WrapInfo } from '../wrapping/response-wrapper';
+import type { ExpirationManager } from '../leases/expiration-manager';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
 import type { AclDecision, AclOperation } from '../policy/acl';
@@ -93,6 +94,14 @@ export interface PipelineDeps {
   audit?: { broker: AuditBroker; addressKeys: AuditAddressKeys };
   /** Absent: X-Vault-Wrap-TTL is refused (tests of the pipeline alone). */
   wrapper?: ResponseWrapper;
+  /** Absent: a handler result asking for a lease is an internal error (tests of the pipeline alone). */
+  leases?: ExpirationManager;
+}
+
+interface RenderedLease {
+  leaseId: string;
+  ttlSeconds: number;
+  renewable: boolean;
 }
 
 /** What the pipeline knows about a request for its audit entries; `trace` is set once the request is audited. */
@@ -163,9 +172,10 @@ export class RequestPipeline {
   private readonly log: Logger;
   private readonly audit: PipelineDeps['audit'];
   private readonly wrapper: PipelineDeps['wrapper'];
+  private readonly leases: PipelineDeps['leases'];
 
   constructor(deps: PipelineDeps) {
-    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper } = deps);
+    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases } = deps);
   }
 
   /** The mount by longest prefix, then the backend's declared route for the rest of the path. */
@@ -288,7 +298,8 @@ export class RequestPipeline {
     }
     try {
       const result = await handler(ctx);
-      let response = this.render(result, route, ctx);
+      const lease = result?.kind === 'logical' && result.lease ? await this.registerLease(result.lease, ctx) : undefined;
+      let response = this.render(result, route, ctx, lease);
       let wrapInfo: WrapInfo | undefined;
       // Vault wraps logical responses only (not errors, raw sys answers or empty 204s).
       if (wrapTtl !== undefined && result?.kind === 'logical' && response.body !== undefined && this.wrapper) {
@@ -383,7 +394,14 @@ export class RequestPipeline {
     return { status: 200, headers: { ...JSON_HEADERS, 'x-request-id': ctx.requestId }, body: ctx.head ? undefined : JSON.stringify(envelope) };
   }
 
-  private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext): PipelineResponse {
+  /** Every leased secret is registered here, in the one pipeline, before the client sees it. */
+  private async registerLease(request: NonNullable<LogicalResponse['lease']>, ctx: RequestContext): Promise<RenderedLease> {
+    if (!this.leases) throw new Error('a handler asked for a lease but no expiration manager is running');
+    const { leaseId, ttlSeconds } = await this.leases.register(ctx.mount, ctx.path.slice(ctx.mount.path.length), request, { token: ctx.token, requestId: ctx.requestId });
+    return { leaseId, ttlSeconds, renewable: request.renewable };
+  }
+
+  private render(result: HandlerResult, route: RouteDefinition, ctx: RequestContext, lease?: RenderedLease): PipelineResponse {
     const headers = { ...JSON_HEADERS, 'x-request-id': ctx.requestId };
     // A write that returns nothing but earned warnings (ignored parameters) answers 200 with them, as Vault does.
     if (result === null && ctx.warnings.length > 0) result = { kind: 'logical', data: null };
@@ -399,9 +417,9 @@ export class RequestPipeline {
     if (ctx.operation === 'list' && (!result.data || !Array.isArray(result.data.keys) || result.data.keys.length === 0)) throw notFound();
     const envelope: Record<string, unknown> = {
       request_id: ctx.requestId,
-      lease_id: '',
-      renewable: false,
-      lease_duration: result.leaseDuration ?? 0,
+      lease_id: lease?.leaseId ?? '',
+      renewable: lease?.renewable ?? false,
+      lease_duration: lease?.ttlSeconds ?? result.leaseDuration ?? 0,
       data: result.data,
       wrap_info: null,
       warnings: warningsOf(result.warnings, ctx.warnings),

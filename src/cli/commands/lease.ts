@@ -1,0 +1,45 @@
+/** `secrethub lease lookup|renew|revoke`, as `vault lease ...`. */
+import type { Command } from 'commander';
+import { cliContext, printResponse } from '../context';
+import { print, printJson } from '../output';
+
+export function registerLeaseCommands(program: Command): void {
+  const lease = program.command('lease').description('Look up, renew and revoke leases');
+
+  lease
+    .command('lookup')
+    .description("Show a lease's issue and expiry times and TTL")
+    .argument('<lease_id>')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      printResponse(format, (await client.request('PUT', 'sys/leases/lookup', { lease_id: id })).body);
+    });
+
+  lease
+    .command('renew')
+    .description('Renew a lease (never past its max TTL)')
+    .argument('<lease_id>')
+    .option('--increment <duration>', 'requested TTL from now')
+    .action(async (id: string, opts: { increment?: string }, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      const res = await client.request('PUT', 'sys/leases/renew', { lease_id: id, ...(opts.increment ? { increment: opts.increment } : {}) });
+      if (format === 'json') return printJson(res.body);
+      const b = res.body ?? {};
+      printResponse('table', { data: { lease_id: b.lease_id, lease_duration: `${b.lease_duration}s`, lease_renewable: b.renewable } });
+    });
+
+  lease
+    .command('revoke')
+    .description('Revoke a lease, or with -prefix every lease under a prefix (-force: drop the records without the engine)')
+    .argument('<lease_id_or_prefix>')
+    .option('--prefix', 'treat the argument as a prefix')
+    .option('--force', 'with -prefix: delete the records without revoking the secrets (irrevocable leases)')
+    .action(async (id: string, opts: { prefix?: boolean; force?: boolean }, cmd: Command) => {
+      const { client, format } = cliContext(cmd);
+      if (opts.force && !opts.prefix) throw new Error('-force needs -prefix');
+      const path = opts.prefix ? `sys/leases/${opts.force ? 'revoke-force' : 'revoke-prefix'}/${id.replace(/^\/+/, '')}` : 'sys/leases/revoke';
+      await client.request('PUT', path, opts.prefix ? {} : { lease_id: id });
+      if (format === 'json') return printJson({});
+      print('All revocation operations queued successfully!');
+    });
+}

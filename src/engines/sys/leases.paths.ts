@@ -1,0 +1,89 @@
+/**
+ * sys/leases (and the legacy sys/renew, sys/revoke): look up, renew, list, revoke, revoke by
+ * prefix, force-revoke and tidy leases, in Vault's shapes. The expiration manager does the work.
+ */
+import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
+import type { Fields } from '../../framework/fields';
+import { badRequest } from '../../kernel/errors';
+import type { ExpirationManager } from '../../kernel/leases/expiration-manager';
+import type { LeaseRow } from '../../kernel/leases/lease.repository';
+
+const LEASE_FIELDS: Fields = { lease_id: { type: 'string', description: 'The lease ID.' } };
+const RENEW_FIELDS: Fields = { ...LEASE_FIELDS, increment: { type: 'duration', description: 'Requested TTL from now (default: the lease TTL); never past the max TTL.' } };
+
+function leaseId(ctx: RequestContext): string {
+  const id = (ctx.params.lease_id ?? ctx.data.lease_id) as string | undefined;
+  if (!id) throw badRequest('missing lease_id');
+  return id;
+}
+
+function lookupData(l: LeaseRow): Record<string, unknown> {
+  return {
+    id: l.leaseId,
+    issue_time: l.issuedAt.toISOString(),
+    expire_time: l.revoked ? null : l.expiresAt.toISOString(),
+    last_renewal: l.lastRenewedAt ? l.lastRenewedAt.toISOString() : null,
+    renewable: l.renewable && !l.revoked,
+    ttl: l.revoked ? 0 : Math.max(0, Math.round((l.expiresAt.getTime() - Date.now()) / 1000)),
+    // SecretHub's additions: the revocation state.
+    revoked: l.revoked,
+    irrevocable: l.irrevocable,
+    revoke_attempts: l.revokeAttempts,
+  };
+}
+
+export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
+  const renew = async (ctx: RequestContext) => {
+    const l = await leases.renew(leaseId(ctx), ctx.data.increment as number | undefined);
+    return raw(200, { request_id: ctx.requestId, lease_id: l.leaseId, renewable: true, lease_duration: l.ttlSeconds, data: null, wrap_info: null, warnings: null, auth: null });
+  };
+  const revoke = async (ctx: RequestContext) => {
+    await leases.revoke(leaseId(ctx));
+    return null;
+  };
+  const list = async (ctx: RequestContext) => logical({ keys: await leases.listKeys(ctx.params.prefix ? ctx.params.prefix.replace(/\/?$/, '/') : '') });
+  return [
+    { path: 'leases/lookup', auth: 'token', allowedWhileSealed: false, fields: LEASE_FIELDS, help: "A lease's issue and expiry times, TTL and whether it renews.", handlers: { update: async (ctx) => logical(lookupData(await leases.lookup(leaseId(ctx)))), list } },
+    { path: 'leases/lookup/*prefix', auth: 'sudo', allowedWhileSealed: false, help: 'The lease IDs one level under a prefix.', handlers: { list } },
+    { path: 'leases/renew', auth: 'token', allowedWhileSealed: false, fields: RENEW_FIELDS, help: 'Renews a lease (never past its max TTL).', handlers: { update: renew } },
+    { path: 'renew/*lease_id', auth: 'token', allowedWhileSealed: false, fields: { increment: RENEW_FIELDS.increment }, help: 'Legacy form of sys/leases/renew.', handlers: { update: renew } },
+    { path: 'leases/revoke', auth: 'token', allowedWhileSealed: false, fields: LEASE_FIELDS, help: 'Revokes a lease now (idempotent).', handlers: { update: revoke } },
+    { path: 'revoke/*lease_id', auth: 'token', allowedWhileSealed: false, help: 'Legacy form of sys/leases/revoke.', handlers: { update: revoke } },
+    {
+      path: 'leases/revoke-prefix/*prefix',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      help: 'Revokes every lease under a prefix.',
+      handlers: {
+        update: async (ctx) => {
+          await leases.revokePrefix(ctx.params.prefix);
+          return null;
+        },
+      },
+    },
+    {
+      path: 'leases/revoke-force/*prefix',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      help: 'Deletes the lease records under a prefix without asking the engine (for irrevocable leases): the secrets may live on.',
+      handlers: {
+        update: async (ctx) => {
+          await leases.revokeForce(ctx.params.prefix);
+          return null;
+        },
+      },
+    },
+    {
+      path: 'leases/tidy',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      help: 'Removes the records of leases revoked more than a day ago.',
+      handlers: {
+        update: async () => {
+          await leases.tidy();
+          return null;
+        },
+      },
+    },
+  ];
+}
