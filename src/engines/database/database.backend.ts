@@ -1,0 +1,205 @@
+/**
+ * The `database` secrets engine (Vault's API): connections (`config/:name`), roles (`roles/:name`)
+ * and dynamic credentials (`creds/:name`), each handed out under a lease the expiration manager
+ * revokes. Plugins: PostgreSQL now; MySQL/MariaDB and Redis are refused until they land.
+ *
+ * Invariants: a connection's password is stored only as barrier ciphertext and never read back;
+ * a credential is created (user with VALID UNTIL the lease's max expiry) before its lease is
+ * registered by the pipeline, and the lease carries what revocation needs (connection name,
+ * username, revocation statements), so a deleted role does not leave its users behind.
+ */
+import type { BackendDefinition, MountEntry } from '../../framework/backend';
+import type { Fields } from '../../framework/fields';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { randomPassword } from '../../crypto/random';
+import { badRequest, notFound } from '../../kernel/errors';
+import type { DatabaseObjectRepository } from './database.repository';
+import { DEFAULT_REVOCATION, runStatements, verifyConnection, type PostgresConnection } from './postgresql-plugin';
+import { expirationOf, generateUsername, renderStatement } from './statement-template';
+
+const POSTGRES = 'postgresql-database-plugin';
+const LATER = ['mysql-database-plugin', 'mysql-aurora-database-plugin', 'mysql-rds-database-plugin', 'mysql-legacy-database-plugin', 'redis-database-plugin'];
+const NAME = /^[\w.-]{1,128}$/;
+
+interface StoredConnection extends PostgresConnection {
+  pluginName: string;
+  allowedRoles: string[];
+}
+
+interface StoredRole {
+  dbName: string;
+  creationStatements: string[];
+  revocationStatements: string[];
+  defaultTtl: number;
+  maxTtl: number;
+}
+
+const CONFIG_FIELDS: Fields = {
+  plugin_name: { type: 'string', description: 'postgresql-database-plugin.' },
+  connection_url: { type: 'string', description: 'Connection URL, with {{username}} and {{password}} placeholders.' },
+  username: { type: 'string', description: 'The root user the engine connects as.' },
+  password: { type: 'string', description: "The root user's password (never read back)." },
+  allowed_roles: { type: 'string-list', description: 'Roles that may use this connection ("*": all).' },
+  verify_connection: { type: 'bool', description: 'Connect once before saving (default true).' },
+};
+
+const ROLE_FIELDS: Fields = {
+  db_name: { type: 'string', description: 'The connection this role uses.' },
+  creation_statements: { type: 'string-list', description: 'Statements creating the user ({{name}}, {{password}}, {{expiration}}).' },
+  revocation_statements: { type: 'string-list', description: "Statements removing the user (default: end its sessions, revoke, DROP ROLE)." },
+  default_ttl: { type: 'duration', description: "Lease TTL (default: the mount's)." },
+  max_ttl: { type: 'duration', description: "Lease max TTL (default: the mount's)." },
+};
+
+function objectName(ctx: RequestContext): string {
+  const name = ctx.params.name;
+  if (!NAME.test(name)) throw badRequest('invalid name: use letters, digits, "_", "-" and "."');
+  return name;
+}
+
+/** A user-facing error for a failure on the target database, without values from the statements. */
+function targetError(action: string, err: unknown): never {
+  const code = (err as { code?: string }).code;
+  throw badRequest(`${action} failed on the target database${code ? ` (SQLSTATE ${code})` : ''}: ${(err as Error).message.replace(/"[^"]*"|'[^']*'/g, '…')}`);
+}
+
+export function databaseBackend(objects: DatabaseObjectRepository): BackendDefinition {
+  const connection = async (mount: MountEntry, name: string): Promise<StoredConnection> => {
+    const c = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
+    if (!c) throw badRequest(`unknown database "${name}"`);
+    return c;
+  };
+
+  const routes: RouteDefinition[] = [
+    { path: 'config', auth: 'token', allowedWhileSealed: false, help: 'List the connections.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'connection') }) } },
+    {
+      path: 'config/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: CONFIG_FIELDS,
+      help: 'Configure, read (never the password) or delete a connection.',
+      handlers: {
+        update: async (ctx) => {
+          const name = objectName(ctx);
+          const d = ctx.data;
+          const previous = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', name);
+          const pluginName = (d.plugin_name as string | undefined) ?? previous?.pluginName;
+          if (!pluginName) throw badRequest('plugin_name is required');
+          if (LATER.includes(pluginName)) throw badRequest(`${pluginName} is not available yet: only ${POSTGRES}`);
+          if (pluginName !== POSTGRES) throw badRequest(`unknown plugin_name; use ${POSTGRES}`);
+          const next: StoredConnection = {
+            pluginName,
+            connectionUrl: (d.connection_url as string | undefined) ?? previous?.connectionUrl ?? '',
+            username: (d.username as string | undefined) ?? previous?.username ?? '',
+            password: (d.password as string | undefined) ?? previous?.password ?? '',
+            allowedRoles: (d.allowed_roles as string[] | undefined) ?? previous?.allowedRoles ?? [],
+          };
+          if (!next.connectionUrl) throw badRequest('connection_url is required');
+          if (d.verify_connection !== false) await verifyConnection(next).catch((err) => targetError('verifying the connection', err));
+          await objects.put(ctx.mount.uuid, 'connection', name, next);
+          return null;
+        },
+        read: async (ctx) => {
+          const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', objectName(ctx));
+          if (!c) throw notFound();
+          return logical({ plugin_name: c.pluginName, connection_details: { connection_url: c.connectionUrl, username: c.username }, allowed_roles: c.allowedRoles, password_policy: '', root_credentials_rotate_statements: [], verify_connection: true });
+        },
+        delete: async (ctx) => {
+          await objects.delete(ctx.mount.uuid, 'connection', objectName(ctx));
+          return null;
+        },
+      },
+    },
+    { path: 'roles', auth: 'token', allowedWhileSealed: false, help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
+    {
+      path: 'roles/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: ROLE_FIELDS,
+      help: 'Create, read or delete a role (how credentials are created and revoked).',
+      handlers: {
+        update: async (ctx) => {
+          const name = objectName(ctx);
+          const d = ctx.data;
+          const previous = await objects.get<StoredRole>(ctx.mount.uuid, 'role', name);
+          const role: StoredRole = {
+            dbName: (d.db_name as string | undefined) ?? previous?.dbName ?? '',
+            creationStatements: (d.creation_statements as string[] | undefined) ?? previous?.creationStatements ?? [],
+            revocationStatements: (d.revocation_statements as string[] | undefined) ?? previous?.revocationStatements ?? [],
+            defaultTtl: (d.default_ttl as number | undefined) ?? previous?.defaultTtl ?? 0,
+            maxTtl: (d.max_ttl as number | undefined) ?? previous?.maxTtl ?? 0,
+          };
+          if (!role.dbName) throw badRequest('db_name is required');
+          if (role.creationStatements.length === 0) throw badRequest('creation_statements are required');
+          if (role.maxTtl && role.defaultTtl > role.maxTtl) throw badRequest('default_ttl cannot be greater than max_ttl');
+          // A template that cannot be filled (unknown placeholder) is refused now, not at the first creds read.
+          const sample = { name: 'v-check', password: 'Sample-password-0123', expiration: expirationOf(new Date()) };
+          for (const t of [...role.creationStatements, ...role.revocationStatements]) {
+            try {
+              renderStatement(t, sample);
+            } catch (err) {
+              throw badRequest(`invalid statement template: ${(err as Error).message}`);
+            }
+          }
+          await objects.put(ctx.mount.uuid, 'role', name, role);
+          return null;
+        },
+        read: async (ctx) => {
+          const r = await objects.get<StoredRole>(ctx.mount.uuid, 'role', objectName(ctx));
+          if (!r) throw notFound();
+          return logical({ db_name: r.dbName, creation_statements: r.creationStatements, revocation_statements: r.revocationStatements, renew_statements: [], rollback_statements: [], default_ttl: r.defaultTtl, max_ttl: r.maxTtl, credential_type: 'password' });
+        },
+        delete: async (ctx) => {
+          await objects.delete(ctx.mount.uuid, 'role', objectName(ctx));
+          return null;
+        },
+      },
+    },
+    {
+      path: 'creds/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      help: "A new database user for the role, under a lease (username and password).",
+      handlers: {
+        read: async (ctx) => {
+          const roleName = objectName(ctx);
+          const role = await objects.get<StoredRole>(ctx.mount.uuid, 'role', roleName);
+          if (!role) throw badRequest(`unknown role: ${roleName}`);
+          const conn = await connection(ctx.mount, role.dbName);
+          if (!conn.allowedRoles.includes('*') && !conn.allowedRoles.includes(roleName)) throw badRequest(`"${roleName}" is not an allowed role`);
+          const maxTtl = role.maxTtl || ctx.mount.config.maxLeaseTtl || 768 * 3600;
+          const ttl = Math.min(role.defaultTtl || ctx.mount.config.defaultLeaseTtl || 768 * 3600, maxTtl);
+          const username = generateUsername(roleName);
+          const password = `${randomPassword(30)}-A1a`;
+          // VALID UNTIL the lease's max expiry: a user whose lease record is lost still stops working.
+          const expiration = expirationOf(new Date(Date.now() + maxTtl * 1000));
+          await runStatements(conn, role.creationStatements, { name: username, password, expiration }).catch((err) => targetError('creating the user', err));
+          return {
+            ...logical({ username, password }),
+            lease: {
+              ttlSeconds: ttl,
+              maxTtlSeconds: maxTtl,
+              renewable: true,
+              internal: { db: role.dbName, username, revocation: role.revocationStatements },
+              metadata: { role: roleName, db: role.dbName, username },
+            },
+          };
+        },
+      },
+    },
+  ];
+
+  return {
+    type: 'database',
+    class: 'secret',
+    routes: () => routes,
+    leases: {
+      revoke: async ({ mount, internal }) => {
+        const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', internal.db as string);
+        if (!conn) throw new Error('the connection of this lease is gone');
+        const statements = (internal.revocation as string[] | undefined)?.length ? (internal.revocation as string[]) : DEFAULT_REVOCATION;
+        await runStatements(conn, statements, { name: internal.username as string });
+      },
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * The PostgreSQL plugin (`postgresql-database-plugin`): runs rendered statements on the target as
+ * the connection's user, one short-lived client per operation. Errors keep PostgreSQL's message,
+ * which names no password (statements are never echoed).
+ */
+import { Client } from 'pg';
+import { renderStatement, type TemplateValues } from './statement-template';
+
+export interface PostgresConnection {
+  connectionUrl: string;
+  username: string;
+  password: string;
+}
+
+/**
+ * The default revocation: end the user's sessions, drop what it owns and every privilege granted to
+ * it (in this database and on shared objects such as databases), then the role.
+ */
+export const DEFAULT_REVOCATION = [
+  "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{{name}}';",
+  'DROP OWNED BY "{{name}}";',
+  'DROP ROLE IF EXISTS "{{name}}";',
+];
+
+/** The connection URL with the root credentials put into `{{username}}` / `{{password}}` (URL-encoded). */
+function url(c: PostgresConnection): string {
+  return c.connectionUrl.replace(/\{\{\s*username\s*\}\}/g, encodeURIComponent(c.username)).replace(/\{\{\s*password\s*\}\}/g, encodeURIComponent(c.password));
+}
+
+async function withClient<T>(c: PostgresConnection, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url(c), connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function verifyConnection(c: PostgresConnection): Promise<void> {
+  await withClient(c, (client) => client.query('SELECT 1'));
+}
+
+/** Runs the templates in one transaction: all of them or none. */
+export async function runStatements(c: PostgresConnection, templates: string[], values: TemplateValues): Promise<void> {
+  const statements = templates.map((t) => renderStatement(t, values));
+  await withClient(c, async (client) => {
+    await client.query('BEGIN');
+    try {
+      for (const s of statements) await client.query(s);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Vault-style statement templates (`{{name}}`, `{{username}}`, `{{password}}`, `{{expiration}}`).
+ *
+ * Invariants: every value put into a statement is generated here or by the engine and must match a
+ * restricted alphabet (checked again before use); it is then escaped by the driver's own functions
+ * (`"{{name}}"` and bare `{{name}}` as an identifier, `'{{password}}'` as a literal), so a value can
+ * never change a statement's structure. Templates come from sudo-less role writers but only run on
+ * the target database as the connection's own user, as in Vault.
+ */
+import { escapeIdentifier, escapeLiteral } from 'pg';
+import { randomBase62 } from '../../crypto/random';
+
+export interface TemplateValues {
+  name: string;
+  password?: string;
+  expiration?: string;
+}
+
+const ALPHABETS: Record<keyof TemplateValues, RegExp> = {
+  name: /^[a-z0-9_-]{1,63}$/,
+  password: /^[A-Za-z0-9-]{16,128}$/,
+  expiration: /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00:00$/,
+};
+
+const KEY_OF: Record<string, keyof TemplateValues> = { name: 'name', username: 'name', password: 'password', expiration: 'expiration' };
+const IDENTIFIERS = new Set<keyof TemplateValues>(['name']);
+
+function checked(values: TemplateValues, key: keyof TemplateValues): string {
+  const v = values[key];
+  if (v === undefined || !ALPHABETS[key].test(v)) throw new Error(`statement value {{${key}}} is missing or outside its alphabet`);
+  return v;
+}
+
+/** Fills one template; an unknown placeholder is an error (a typo must not reach the database). */
+export function renderStatement(template: string, values: TemplateValues): string {
+  return template.replace(/(["']?)\{\{\s*([a-z_]+)\s*\}\}\1/g, (_whole, quote: string, placeholder: string) => {
+    const key = KEY_OF[placeholder];
+    if (!key) throw new Error(`unknown placeholder {{${placeholder}}} in a statement`);
+    const v = checked(values, key);
+    if (quote === '"') return escapeIdentifier(v);
+    if (quote === "'") return escapeLiteral(v);
+    return IDENTIFIERS.has(key) ? escapeIdentifier(v) : escapeLiteral(v);
+  });
+}
+
+/** `v-<role>-<random>`: recognisable (the reconciler's prefix), lower case, at most 63 characters. */
+export function generateUsername(role: string): string {
+  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16) || 'role';
+  return `v-${part}-${randomBase62(20).toLowerCase()}-${Date.now().toString(36)}`.slice(0, 63);
+}
+
+/** PostgreSQL's `VALID UNTIL` form, UTC. */
+export function expirationOf(time: Date): string {
+  return `${time.toISOString().slice(0, 19).replace('T', ' ')}+00:00`;
+}
