@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { createTestDatabase } from '../support/database';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
+import { until } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -29,13 +30,6 @@ async function canLogIn(targetUrl: string, username: string, password: string): 
   }
 }
 
-async function until(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('database engine, PostgreSQL (medium)', () => {
   let k: TestKernel;

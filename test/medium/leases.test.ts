@@ -10,6 +10,7 @@ import { LeaseRepository } from '../../src/kernel/leases/lease.repository';
 import { createLogger } from '../../src/logger';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
+import { until } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -42,13 +43,6 @@ const testEngine: BackendDefinition = {
   },
 };
 
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('leases (medium)', () => {
   let k: TestKernel;
