@@ -101,6 +101,10 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   const leases = new ExpirationManager(new LeaseRepository(dataSource), mounts, barrier, { maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS, tickMs: LEASE_TICK_MS, log: { info: (m) => log.info(m), error: (m) => log.error(m) } });
   // After the mounts are loaded (hooks run in order): revocation needs the issuing mount.
   seal.addLifecycleHook({ afterUnseal: async () => leases.start(), beforeSeal: () => leases.stop() });
+  // As Vault: disabling a mount first revokes every lease it issued; a revocation that fails aborts the disable.
+  mounts.onDisable(async (_m, entry) => {
+    await leases.revokePrefix(entry.path);
+  });
   return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, audit: audit.parts };
 }
 

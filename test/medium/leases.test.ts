@@ -159,4 +159,16 @@ describe('leases (medium)', () => {
     const [{ n }] = await k.dataSource.query("SELECT count(*)::int AS n FROM leases WHERE lease_id LIKE 'leasy/creds/many-%'");
     expect(n).toBe(100);
   });
+
+  it('disabling a mount revokes its leases first; a failing revocation aborts the disable', async () => {
+    expect((await call('PUT', 'sys/mounts/leasy2', { type: 'test-lease' })).status).toBe(204);
+    const a = await call('GET', 'leasy2/creds/d1');
+    failing = true;
+    expect((await call('DELETE', 'sys/mounts/leasy2')).status).toBe(400);
+    expect((await call('GET', 'leasy2/creds/d2')).status).toBe(200); // still mounted
+    failing = false;
+    expect((await call('DELETE', 'sys/mounts/leasy2')).status).toBe(204);
+    expect(revoked.sort()).toEqual(['u-d1', 'u-d2']);
+    expect((await lookup(a.json.lease_id)).data.revoked).toBe(true);
+  });
 });
