@@ -1,7 +1,7 @@
 /**
  * The `database` secrets engine (Vault's API): connections (`config/:name`), roles (`roles/:name`)
  * and dynamic credentials (`creds/:name`), each handed out under a lease the expiration manager
- * revokes. Plugins: PostgreSQL now; MySQL/MariaDB and Redis are refused until they land.
+ * revokes. Plugins: PostgreSQL and MySQL/MariaDB; Redis is refused until it lands.
  *
  * Invariants: a connection's password is stored only as barrier ciphertext and never read back;
  * a credential is created (user with VALID UNTIL the lease's max expiry) before its lease is
@@ -15,10 +15,40 @@ import { randomPassword } from '../../crypto/random';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { DatabaseObjectRepository } from './database.repository';
 import { DEFAULT_REVOCATION, runStatements, verifyConnection, type PostgresConnection } from './postgresql-plugin';
-import { expirationOf, generateUsername, renderStatement } from './statement-template';
+import { MYSQL_DEFAULT_REVOCATION, MYSQL_DIALECT, MYSQL_MAX_USERNAME, runMysql, verifyMysql } from './mysql-plugin';
+import { expirationOf, generateUsername, POSTGRES_DIALECT, renderStatement, type Dialect, type TemplateValues } from './statement-template';
 
 const POSTGRES = 'postgresql-database-plugin';
-const LATER = ['mysql-database-plugin', 'mysql-aurora-database-plugin', 'mysql-rds-database-plugin', 'mysql-legacy-database-plugin', 'redis-database-plugin'];
+const MYSQL = ['mysql-database-plugin', 'mysql-aurora-database-plugin', 'mysql-rds-database-plugin', 'mysql-legacy-database-plugin'];
+const LATER = ['redis-database-plugin'];
+
+/** What the engine needs of a plugin. */
+interface Plugin {
+  dialect: Dialect;
+  maxUsername: number;
+  defaultRevocation: string[];
+  verify(c: StoredConnection): Promise<void>;
+  run(c: StoredConnection, templates: string[], values: TemplateValues): Promise<void>;
+}
+
+const POSTGRES_PLUGIN: Plugin = { dialect: POSTGRES_DIALECT, maxUsername: 63, defaultRevocation: DEFAULT_REVOCATION, verify: verifyConnection, run: runStatements };
+const MYSQL_PLUGIN: Plugin = {
+  dialect: MYSQL_DIALECT,
+  maxUsername: MYSQL_MAX_USERNAME,
+  defaultRevocation: MYSQL_DEFAULT_REVOCATION,
+  verify: verifyMysql,
+  // DDL commits on its own in MySQL: a creation that fails part-way is undone by dropping the user.
+  run: async (c, templates, values) => {
+    try {
+      await runMysql(c, templates, values);
+    } catch (err) {
+      if (values.password) await runMysql(c, MYSQL_DEFAULT_REVOCATION, { name: values.name }).catch(() => undefined);
+      throw err;
+    }
+  },
+};
+
+const pluginFor = (name: string): Plugin => (MYSQL.includes(name) ? MYSQL_PLUGIN : POSTGRES_PLUGIN);
 const NAME = /^[\w.-]{1,128}$/;
 
 interface StoredConnection extends PostgresConnection {
@@ -85,8 +115,8 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           const previous = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', name);
           const pluginName = (d.plugin_name as string | undefined) ?? previous?.pluginName;
           if (!pluginName) throw badRequest('plugin_name is required');
-          if (LATER.includes(pluginName)) throw badRequest(`${pluginName} is not available yet: only ${POSTGRES}`);
-          if (pluginName !== POSTGRES) throw badRequest(`unknown plugin_name; use ${POSTGRES}`);
+          if (LATER.includes(pluginName)) throw badRequest(`${pluginName} is not available yet`);
+          if (pluginName !== POSTGRES && !MYSQL.includes(pluginName)) throw badRequest(`unknown plugin_name; use ${POSTGRES} or mysql-database-plugin`);
           const next: StoredConnection = {
             pluginName,
             connectionUrl: (d.connection_url as string | undefined) ?? previous?.connectionUrl ?? '',
@@ -95,7 +125,7 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
             allowedRoles: (d.allowed_roles as string[] | undefined) ?? previous?.allowedRoles ?? [],
           };
           if (!next.connectionUrl) throw badRequest('connection_url is required');
-          if (d.verify_connection !== false) await verifyConnection(next).catch((err) => targetError('verifying the connection', err));
+          if (d.verify_connection !== false) await pluginFor(pluginName).verify(next).catch((err) => targetError('verifying the connection', err));
           await objects.put(ctx.mount.uuid, 'connection', name, next);
           return null;
         },
@@ -132,11 +162,12 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           if (!role.dbName) throw badRequest('db_name is required');
           if (role.creationStatements.length === 0) throw badRequest('creation_statements are required');
           if (role.maxTtl && role.defaultTtl > role.maxTtl) throw badRequest('default_ttl cannot be greater than max_ttl');
-          // A template that cannot be filled (unknown placeholder) is refused now, not at the first creds read.
+          // A template that cannot be filled (unknown placeholder, wrong quoting) is refused now, not at the first creds read.
+          const conn = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', role.dbName);
           const sample = { name: 'v-check', password: 'Sample-password-0123', expiration: expirationOf(new Date()) };
           for (const t of [...role.creationStatements, ...role.revocationStatements]) {
             try {
-              renderStatement(t, sample);
+              renderStatement(t, sample, pluginFor(conn?.pluginName ?? POSTGRES).dialect);
             } catch (err) {
               throw badRequest(`invalid statement template: ${(err as Error).message}`);
             }
@@ -169,11 +200,12 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           if (!conn.allowedRoles.includes('*') && !conn.allowedRoles.includes(roleName)) throw badRequest(`"${roleName}" is not an allowed role`);
           const maxTtl = role.maxTtl || ctx.mount.config.maxLeaseTtl || 768 * 3600;
           const ttl = Math.min(role.defaultTtl || ctx.mount.config.defaultLeaseTtl || 768 * 3600, maxTtl);
-          const username = generateUsername(roleName);
+          const plugin = pluginFor(conn.pluginName);
+          const username = generateUsername(roleName, plugin.maxUsername);
           const password = `${randomPassword(30)}-A1a`;
           // VALID UNTIL the lease's max expiry: a user whose lease record is lost still stops working.
           const expiration = expirationOf(new Date(Date.now() + maxTtl * 1000));
-          await runStatements(conn, role.creationStatements, { name: username, password, expiration }).catch((err) => targetError('creating the user', err));
+          await plugin.run(conn, role.creationStatements, { name: username, password, expiration }).catch((err) => targetError('creating the user', err));
           return {
             ...logical({ username, password }),
             lease: {
@@ -197,8 +229,9 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
       revoke: async ({ mount, internal }) => {
         const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', internal.db as string);
         if (!conn) throw new Error('the connection of this lease is gone');
-        const statements = (internal.revocation as string[] | undefined)?.length ? (internal.revocation as string[]) : DEFAULT_REVOCATION;
-        await runStatements(conn, statements, { name: internal.username as string });
+        const plugin = pluginFor(conn.pluginName);
+        const statements = (internal.revocation as string[] | undefined)?.length ? (internal.revocation as string[]) : plugin.defaultRevocation;
+        await plugin.run(conn, statements, { name: internal.username as string });
       },
     },
   };

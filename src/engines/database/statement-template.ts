@@ -3,12 +3,22 @@
  *
  * Invariants: every value put into a statement is generated here or by the engine and must match a
  * restricted alphabet (checked again before use); it is then escaped by the driver's own functions
- * (`"{{name}}"` and bare `{{name}}` as an identifier, `'{{password}}'` as a literal), so a value can
+ * for its dialect (PostgreSQL: `"{{name}}"` and bare `{{name}}` as an identifier, `'{{password}}'` as
+ * a literal; MySQL: `` `{{name}}` `` as an identifier, `'{{name}}'` as a literal), so a value can
  * never change a statement's structure. Templates come from sudo-less role writers but only run on
  * the target database as the connection's own user, as in Vault.
  */
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { randomBase62 } from '../../crypto/random';
+
+/** How a dialect quotes: which quote character around a placeholder means identifier or literal. */
+export interface Dialect {
+  identifierQuote: string;
+  identifier(value: string): string;
+  literal(value: string): string;
+}
+
+export const POSTGRES_DIALECT: Dialect = { identifierQuote: '"', identifier: escapeIdentifier, literal: escapeLiteral };
 
 export interface TemplateValues {
   name: string;
@@ -32,21 +42,25 @@ function checked(values: TemplateValues, key: keyof TemplateValues): string {
 }
 
 /** Fills one template; an unknown placeholder is an error (a typo must not reach the database). */
-export function renderStatement(template: string, values: TemplateValues): string {
-  return template.replace(/(["']?)\{\{\s*([a-z_]+)\s*\}\}\1/g, (_whole, quote: string, placeholder: string) => {
+export function renderStatement(template: string, values: TemplateValues, dialect: Dialect = POSTGRES_DIALECT): string {
+  return template.replace(/(["'`]?)\{\{\s*([a-z_]+)\s*\}\}\1/g, (_whole, quote: string, placeholder: string) => {
     const key = KEY_OF[placeholder];
     if (!key) throw new Error(`unknown placeholder {{${placeholder}}} in a statement`);
     const v = checked(values, key);
-    if (quote === '"') return escapeIdentifier(v);
-    if (quote === "'") return escapeLiteral(v);
-    return IDENTIFIERS.has(key) ? escapeIdentifier(v) : escapeLiteral(v);
+    if (quote === dialect.identifierQuote) return dialect.identifier(v);
+    if (quote === "'") return dialect.literal(v);
+    if (quote !== '') throw new Error(`placeholder {{${placeholder}}} is quoted with ${quote}, which this database does not use for names`);
+    return IDENTIFIERS.has(key) ? dialect.identifier(v) : dialect.literal(v);
   });
 }
 
-/** `v-<role>-<random>`: recognisable (the reconciler's prefix), lower case, at most 63 characters. */
-export function generateUsername(role: string): string {
-  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16) || 'role';
-  return `v-${part}-${randomBase62(20).toLowerCase()}-${Date.now().toString(36)}`.slice(0, 63);
+/**
+ * `v-<role>-<random>`: recognisable (the reconciler's prefix), lower case, at most `maxLength`
+ * characters (PostgreSQL 63, MySQL 32) with at least 16 random ones.
+ */
+export function generateUsername(role: string, maxLength = 63): string {
+  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, Math.min(16, maxLength - 20)) || 'role';
+  return `v-${part}-${randomBase62(maxLength).toLowerCase()}`.slice(0, maxLength);
 }
 
 /** PostgreSQL's `VALID UNTIL` form, UTC. */

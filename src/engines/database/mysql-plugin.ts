@@ -1,0 +1,56 @@
+/**
+ * The MySQL/MariaDB plugin (`mysql-database-plugin`), with `mysql2`: Vault's DSN form
+ * `{{username}}:{{password}}@tcp(host:port)/[db]`. MySQL commits DDL implicitly, so statements
+ * cannot share a transaction: when creation fails part-way the user is dropped again.
+ */
+import { createConnection, escape, escapeId } from 'mysql2/promise';
+import type { Dialect, TemplateValues } from './statement-template';
+import { renderStatement } from './statement-template';
+
+export const MYSQL_DIALECT: Dialect = { identifierQuote: '`', identifier: (v) => escapeId(v), literal: (v) => escape(v) };
+
+/** MySQL 8 allows 32 characters in a user name. */
+export const MYSQL_MAX_USERNAME = 32;
+
+export const MYSQL_DEFAULT_REVOCATION = ["DROP USER IF EXISTS '{{name}}'@'%';"];
+
+export interface MysqlConnection {
+  connectionUrl: string;
+  username: string;
+  password: string;
+}
+
+const DSN = /^(.*?):(.*)@tcp\(([^):]+)(?::(\d+))?\)\/([^?]*)(?:\?.*)?$/;
+
+function parse(c: MysqlConnection): { host: string; port: number; user: string; password: string; database?: string } {
+  const filled = c.connectionUrl.replace(/\{\{\s*username\s*\}\}/g, '\u0000U').replace(/\{\{\s*password\s*\}\}/g, '\u0000P');
+  const m = DSN.exec(filled);
+  if (!m) throw new Error('connection_url must look like {{username}}:{{password}}@tcp(host:port)/');
+  const fill = (v: string) => v.replace('\u0000U', c.username).replace('\u0000P', c.password);
+  return { user: fill(m[1]), password: fill(m[2]), host: m[3], port: m[4] ? Number(m[4]) : 3306, database: m[5] || undefined };
+}
+
+async function withConnection<T>(c: MysqlConnection, work: (conn: Awaited<ReturnType<typeof createConnection>>) => Promise<T>): Promise<T> {
+  const conn = await createConnection({ ...parse(c), connectTimeout: 5000, multipleStatements: false });
+  try {
+    return await work(conn);
+  } finally {
+    await conn.end().catch(() => undefined);
+  }
+}
+
+export async function verifyMysql(c: MysqlConnection): Promise<void> {
+  await withConnection(c, (conn) => conn.query('SELECT 1'));
+}
+
+/** Each template may hold several statements separated by `;` (as Vault's plugin splits them). */
+export function splitStatements(rendered: string[]): string[] {
+  return rendered.flatMap((s) => s.split(';')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+export async function runMysql(c: MysqlConnection, templates: string[], values: TemplateValues): Promise<void> {
+  const statements = splitStatements(templates.map((t) => renderStatement(t, values, MYSQL_DIALECT)));
+  await withConnection(c, async (conn) => {
+    for (const s of statements) await conn.query(s);
+  });
+}
