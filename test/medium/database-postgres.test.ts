@@ -52,7 +52,7 @@ describe('database engine, PostgreSQL (medium)', () => {
     const read = await call('GET', 'database/config/pg');
     expect(read.json.data).toMatchObject({ plugin_name: 'postgresql-database-plugin', allowed_roles: ['app', 'short'] });
     expect(read.body).not.toContain(decodeURIComponent(new URL(target).password));
-    expect((await call('PUT', 'database/config/x', { plugin_name: 'redis-database-plugin', connection_url: 'x' })).json.errors[0]).toContain('not available yet');
+    expect((await call('PUT', 'database/config/x', { plugin_name: 'oracle-database-plugin', connection_url: 'x' })).json.errors[0]).toContain('unknown plugin_name');
     const bad = await call('PUT', 'database/config/bad', { plugin_name: 'postgresql-database-plugin', connection_url: 'postgresql://{{username}}:{{password}}@127.0.0.1:1/none', username: 'u', password: 'secret-root-pw' });
     expect(bad.status).toBe(400);
     expect(bad.body).not.toContain('secret-root-pw');

@@ -1,7 +1,7 @@
 /**
  * The `database` secrets engine (Vault's API): connections (`config/:name`), roles (`roles/:name`)
  * and dynamic credentials (`creds/:name`), each handed out under a lease the expiration manager
- * revokes. Plugins: PostgreSQL and MySQL/MariaDB; Redis is refused until it lands.
+ * revokes. Plugins (plugins.ts): PostgreSQL, MySQL/MariaDB, Redis ACL users.
  *
  * Invariants: a connection's password is stored only as barrier ciphertext and never read back;
  * a credential is created (user with VALID UNTIL the lease's max expiry) before its lease is
@@ -14,47 +14,10 @@ import { logical, type RequestContext, type RouteDefinition } from '../../framew
 import { randomPassword } from '../../crypto/random';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { DatabaseObjectRepository } from './database.repository';
-import { DEFAULT_REVOCATION, runStatements, verifyConnection, type PostgresConnection } from './postgresql-plugin';
-import { MYSQL_DEFAULT_REVOCATION, MYSQL_DIALECT, MYSQL_MAX_USERNAME, runMysql, verifyMysql } from './mysql-plugin';
-import { expirationOf, generateUsername, POSTGRES_DIALECT, renderStatement, type Dialect, type TemplateValues } from './statement-template';
+import { PLUGINS, type StoredConnection } from './plugins';
+import { expirationOf, generateUsername } from './statement-template';
 
-const POSTGRES = 'postgresql-database-plugin';
-const MYSQL = ['mysql-database-plugin', 'mysql-aurora-database-plugin', 'mysql-rds-database-plugin', 'mysql-legacy-database-plugin'];
-const LATER = ['redis-database-plugin'];
-
-/** What the engine needs of a plugin. */
-interface Plugin {
-  dialect: Dialect;
-  maxUsername: number;
-  defaultRevocation: string[];
-  verify(c: StoredConnection): Promise<void>;
-  run(c: StoredConnection, templates: string[], values: TemplateValues): Promise<void>;
-}
-
-const POSTGRES_PLUGIN: Plugin = { dialect: POSTGRES_DIALECT, maxUsername: 63, defaultRevocation: DEFAULT_REVOCATION, verify: verifyConnection, run: runStatements };
-const MYSQL_PLUGIN: Plugin = {
-  dialect: MYSQL_DIALECT,
-  maxUsername: MYSQL_MAX_USERNAME,
-  defaultRevocation: MYSQL_DEFAULT_REVOCATION,
-  verify: verifyMysql,
-  // DDL commits on its own in MySQL: a creation that fails part-way is undone by dropping the user.
-  run: async (c, templates, values) => {
-    try {
-      await runMysql(c, templates, values);
-    } catch (err) {
-      if (values.password) await runMysql(c, MYSQL_DEFAULT_REVOCATION, { name: values.name }).catch(() => undefined);
-      throw err;
-    }
-  },
-};
-
-const pluginFor = (name: string): Plugin => (MYSQL.includes(name) ? MYSQL_PLUGIN : POSTGRES_PLUGIN);
 const NAME = /^[\w.-]{1,128}$/;
-
-interface StoredConnection extends PostgresConnection {
-  pluginName: string;
-  allowedRoles: string[];
-}
 
 interface StoredRole {
   dbName: string;
@@ -65,8 +28,10 @@ interface StoredRole {
 }
 
 const CONFIG_FIELDS: Fields = {
-  plugin_name: { type: 'string', description: 'postgresql-database-plugin.' },
-  connection_url: { type: 'string', description: 'Connection URL, with {{username}} and {{password}} placeholders.' },
+  plugin_name: { type: 'string', description: 'postgresql-database-plugin, mysql-database-plugin or redis-database-plugin.' },
+  connection_url: { type: 'string', description: 'Connection URL, with {{username}} and {{password}} placeholders (PostgreSQL, MySQL).' },
+  host: { type: 'string', description: 'Redis host.' },
+  port: { type: 'int', description: 'Redis port.' },
   username: { type: 'string', description: 'The root user the engine connects as.' },
   password: { type: 'string', description: "The root user's password (never read back)." },
   allowed_roles: { type: 'string-list', description: 'Roles that may use this connection ("*": all).' },
@@ -115,24 +80,27 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           const previous = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', name);
           const pluginName = (d.plugin_name as string | undefined) ?? previous?.pluginName;
           if (!pluginName) throw badRequest('plugin_name is required');
-          if (LATER.includes(pluginName)) throw badRequest(`${pluginName} is not available yet`);
-          if (pluginName !== POSTGRES && !MYSQL.includes(pluginName)) throw badRequest(`unknown plugin_name; use ${POSTGRES} or mysql-database-plugin`);
+          const plugin = PLUGINS[pluginName];
+          if (!plugin) throw badRequest(`unknown plugin_name; use one of ${Object.keys(PLUGINS).join(', ')}`);
           const next: StoredConnection = {
             pluginName,
             connectionUrl: (d.connection_url as string | undefined) ?? previous?.connectionUrl ?? '',
+            host: (d.host as string | undefined) ?? previous?.host,
+            port: (d.port as number | undefined) ?? previous?.port,
             username: (d.username as string | undefined) ?? previous?.username ?? '',
             password: (d.password as string | undefined) ?? previous?.password ?? '',
             allowedRoles: (d.allowed_roles as string[] | undefined) ?? previous?.allowedRoles ?? [],
           };
-          if (!next.connectionUrl) throw badRequest('connection_url is required');
-          if (d.verify_connection !== false) await pluginFor(pluginName).verify(next).catch((err) => targetError('verifying the connection', err));
+          if (!next.connectionUrl && plugin !== PLUGINS['redis-database-plugin']) throw badRequest('connection_url is required');
+          if (d.verify_connection !== false) await plugin.verify(next).catch((err) => targetError('verifying the connection', err));
           await objects.put(ctx.mount.uuid, 'connection', name, next);
           return null;
         },
         read: async (ctx) => {
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', objectName(ctx));
           if (!c) throw notFound();
-          return logical({ plugin_name: c.pluginName, connection_details: { connection_url: c.connectionUrl, username: c.username }, allowed_roles: c.allowedRoles, password_policy: '', root_credentials_rotate_statements: [], verify_connection: true });
+          const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: c.connectionUrl, username: c.username };
+          return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: '', root_credentials_rotate_statements: [], verify_connection: true });
         },
         delete: async (ctx) => {
           await objects.delete(ctx.mount.uuid, 'connection', objectName(ctx));
@@ -162,15 +130,13 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           if (!role.dbName) throw badRequest('db_name is required');
           if (role.creationStatements.length === 0) throw badRequest('creation_statements are required');
           if (role.maxTtl && role.defaultTtl > role.maxTtl) throw badRequest('default_ttl cannot be greater than max_ttl');
-          // A template that cannot be filled (unknown placeholder, wrong quoting) is refused now, not at the first creds read.
-          const conn = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', role.dbName);
-          const sample = { name: 'v-check', password: 'Sample-password-0123', expiration: expirationOf(new Date()) };
-          for (const t of [...role.creationStatements, ...role.revocationStatements]) {
-            try {
-              renderStatement(t, sample, pluginFor(conn?.pluginName ?? POSTGRES).dialect);
-            } catch (err) {
-              throw badRequest(`invalid statement template: ${(err as Error).message}`);
-            }
+          // Statements that could never run (unknown placeholder, wrong quoting, a bad ACL rule) are refused now, not at the first creds read.
+          const plugin = PLUGINS[(await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', role.dbName))?.pluginName ?? 'postgresql-database-plugin'];
+          try {
+            plugin.validate(role.creationStatements);
+            plugin.validate(role.revocationStatements);
+          } catch (err) {
+            throw badRequest(`invalid statement template: ${(err as Error).message}`);
           }
           await objects.put(ctx.mount.uuid, 'role', name, role);
           return null;
@@ -200,12 +166,12 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           if (!conn.allowedRoles.includes('*') && !conn.allowedRoles.includes(roleName)) throw badRequest(`"${roleName}" is not an allowed role`);
           const maxTtl = role.maxTtl || ctx.mount.config.maxLeaseTtl || 768 * 3600;
           const ttl = Math.min(role.defaultTtl || ctx.mount.config.defaultLeaseTtl || 768 * 3600, maxTtl);
-          const plugin = pluginFor(conn.pluginName);
+          const plugin = PLUGINS[conn.pluginName];
           const username = generateUsername(roleName, plugin.maxUsername);
           const password = `${randomPassword(30)}-A1a`;
           // VALID UNTIL the lease's max expiry: a user whose lease record is lost still stops working.
           const expiration = expirationOf(new Date(Date.now() + maxTtl * 1000));
-          await plugin.run(conn, role.creationStatements, { name: username, password, expiration }).catch((err) => targetError('creating the user', err));
+          await plugin.create(conn, role.creationStatements, { name: username, password, expiration }).catch((err) => targetError('creating the user', err));
           return {
             ...logical({ username, password }),
             lease: {
@@ -229,9 +195,7 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
       revoke: async ({ mount, internal }) => {
         const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', internal.db as string);
         if (!conn) throw new Error('the connection of this lease is gone');
-        const plugin = pluginFor(conn.pluginName);
-        const statements = (internal.revocation as string[] | undefined)?.length ? (internal.revocation as string[]) : plugin.defaultRevocation;
-        await plugin.run(conn, statements, { name: internal.username as string });
+        await PLUGINS[conn.pluginName].revoke(conn, (internal.revocation as string[] | undefined) ?? [], internal.username as string);
       },
     },
   };
