@@ -62,6 +62,12 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
   const appRoleHmac = new AppRoleHmac(new KernelSecretsRepository(kernel.dataSource), kernel.barrier);
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => appRoleHmac.close() });
   kernel.mounts.register(appRoleBackend({ roles: new AppRoleRepository(kernel.dataSource), hmac: appRoleHmac, barrier: kernel.barrier, tokens: kernel.tokenStore, lockout, log: (m) => log.info(m) }));
-  kernel.mounts.register(databaseBackend(new DatabaseObjectRepository(kernel.dataSource, kernel.barrier)));
+  kernel.mounts.register(
+    databaseBackend({
+      objects: new DatabaseObjectRepository(kernel.dataSource, kernel.barrier),
+      leasedUsernames: async (mountUuid, db) => new Set((await kernel.leases.liveLeaseMetadata(mountUuid, { db })).map((m) => String(m.username))),
+      log: (m) => log.info(m),
+    }),
+  );
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

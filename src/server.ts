@@ -5,6 +5,8 @@
  */
 import { ExpirationManager } from './kernel/leases/expiration-manager';
 import { LeaseRepository } from './kernel/leases/lease.repository';
+import { PeriodicRunner } from './kernel/periodic/periodic-runner';
+import { withTryAdvisoryLock } from './database/sql';
 import { CubbyholeRepository } from './kernel/cubbyhole/cubbyhole.repository';
 import { ResponseWrapper } from './kernel/wrapping/response-wrapper';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -53,6 +55,7 @@ export interface Kernel {
   cubbyhole: CubbyholeRepository;
   wrapper: ResponseWrapper;
   leases: ExpirationManager;
+  periodic: PeriodicRunner;
   audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
 }
 
@@ -60,6 +63,8 @@ export interface Kernel {
 const LEASE_REVOKE_MAX_ATTEMPTS = 6;
 /** How often due leases are looked for. */
 const LEASE_TICK_MS = 1000;
+/** How often backends' periodic functions run (Vault: every minute). */
+const PERIODIC_INTERVAL_MS = 60_000;
 
 /** Builds the kernel on an open, migrated DataSource. */
 export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, 'maxEncryptionsPerTerm' | 'clusterName' | 'seal' | 'audit'>, log: Logger): Kernel {
@@ -105,7 +110,9 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   mounts.onDisable(async (_m, entry) => {
     await leases.revokePrefix(entry.path);
   });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, audit: audit.parts };
+  const periodic = new PeriodicRunner(mounts, { intervalMs: PERIODIC_INTERVAL_MS, exclusive: (pass) => withTryAdvisoryLock(dataSource, 'secrethub.periodic', pass), log: { error: (m) => log.error(m) } });
+  seal.addLifecycleHook({ afterUnseal: async () => periodic.start(), beforeSeal: () => periodic.stop() });
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, periodic, audit: audit.parts };
 }
 
 /**

@@ -6,7 +6,7 @@
  * the new head; sequence numbers are therefore gap-free and unique without a sequence object.
  */
 import type { DataSource } from 'typeorm';
-import { runStatement, statement } from '../database/sql';
+import { runStatement, statement, withTryAdvisoryLock } from '../database/sql';
 import type { AuditColumns } from './audit-entry';
 
 export interface ChainHead {
@@ -163,20 +163,8 @@ export class AuditLogRepository {
    * Runs `fn` holding the cluster-wide retention lock, or gives undefined at once when another
    * node holds it.
    */
-  async withPruneLock<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    const runner = this.dataSource.createQueryRunner();
-    await runner.connect();
-    try {
-      const [got]: { ok: boolean }[] = await runner.query("SELECT pg_try_advisory_lock(hashtext('secrethub.audit_retention')) AS ok");
-      if (!got.ok) return undefined;
-      try {
-        return await fn();
-      } finally {
-        await runner.query("SELECT pg_advisory_unlock(hashtext('secrethub.audit_retention'))");
-      }
-    } finally {
-      await runner.release();
-    }
+  withPruneLock<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    return withTryAdvisoryLock(this.dataSource, 'secrethub.audit_retention', fn);
   }
 
   /**

@@ -21,6 +21,26 @@ export async function affectedRows(db: Queryable, sql: string, params: unknown[]
 }
 
 /**
+ * Runs `fn` holding the cluster-wide session advisory lock `name` (on a connection of its own), or
+ * gives undefined at once when another node holds it.
+ */
+export async function withTryAdvisoryLock<T>(dataSource: DataSource, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    const [got]: { ok: boolean }[] = await runner.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name]);
+    if (!got.ok) return undefined;
+    try {
+      return await fn();
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+    }
+  } finally {
+    await runner.release();
+  }
+}
+
+/**
  * A named statement: PostgreSQL parses and plans it once per connection instead of on every call
  * (measured on the KV read query: 0.30 → 0.10 ms of database CPU per query). For hot paths only;
  * a name stands for one text, which `statement` enforces.

@@ -62,7 +62,13 @@ export interface BackendDefinition {
   /** Validates and completes a mount's options when it is enabled or tuned; throws a 400 on bad options. */
   normaliseOptions?(options: Record<string, string>, previous?: Record<string, string>): Record<string, string>;
   /** Engines that hand out leased secrets: how one is revoked (called by the expiration manager). Throws when it could not be. */
-  leases?: { revoke(lease: { mount: MountEntry; leaseId: string; internal: Record<string, unknown> }): Promise<void> };
+  leases?: {
+    revoke(lease: { mount: MountEntry; leaseId: string; internal: Record<string, unknown> }): Promise<void>;
+    /** Called before a renewal is recorded, with the new expiry; a throw refuses the renewal. */
+    renew?(lease: { mount: MountEntry; leaseId: string; internal: Record<string, unknown>; expiresAt: Date }): Promise<void>;
+  };
+  /** Background work for one mount, run on one node about once a minute (PeriodicRunner). */
+  periodic?(mount: MountEntry): Promise<void>;
 }
 
 /** Vault's system-wide lease TTL default and maximum: 768h. */

@@ -20,7 +20,7 @@ export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; 
   const auditDir = mkdtempSync(join(tmpdir(), 'secrethub-audit-'));
   const audit: AuditConfig = { ...buildConfig({}, {}, { dataDir: auditDir }).audit, ...options.audit };
   const kernel = buildKernel(db.dataSource, { maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566, audit }, options.log ?? createLogger('error'));
-  registerBackends(kernel, { disableUnauthedRekeyEndpoints: true, ...options.backends }, createLogger('error'));
+  registerBackends(kernel, { disableUnauthedRekeyEndpoints: true, ...options.backends }, options.log ?? createLogger('error'));
   await kernel.bus.start();
   return {
     ...kernel,

@@ -1,7 +1,9 @@
 /**
  * The `database` secrets engine (Vault's API): connections (`config/:name`), roles (`roles/:name`)
  * and dynamic credentials (`creds/:name`), each handed out under a lease the expiration manager
- * revokes. Plugins (plugins.ts): PostgreSQL, MySQL/MariaDB, Redis ACL users.
+ * revokes; root rotation (`rotate-root/:name`, `reset/:name`, credential-rotation.ts), static roles
+ * (static-roles.paths.ts) and the orphan reconciler (orphan-reconciler.ts) run beside them.
+ * Plugins (plugins.ts): PostgreSQL, MySQL/MariaDB, Redis ACL users.
  *
  * Invariants: a connection's password is stored only as barrier ciphertext and never read back;
  * a credential is created (user with VALID UNTIL the lease's max expiry) before its lease is
@@ -11,11 +13,14 @@
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
-import { randomPassword } from '../../crypto/random';
-import { badRequest, notFound } from '../../kernel/errors';
+import { parseDurationSeconds } from '../../framework/field-types';
+import { ApiError, badRequest, notFound } from '../../kernel/errors';
+import { completeRootRotation, newPassword, rotateRoot, runScheduledRotations } from './credential-rotation';
 import type { DatabaseObjectRepository } from './database.repository';
-import { PLUGINS, type StoredConnection } from './plugins';
-import { expirationOf, generateUsername } from './statement-template';
+import { DEFAULT_ORPHAN_GRACE_SECONDS, reconcileOrphans } from './orphan-reconciler';
+import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
+import { expirationOf, generateUsername, mountTag } from './statement-template';
+import { staticRolePaths } from './static-roles.paths';
 
 const NAME = /^[\w.-]{1,128}$/;
 
@@ -23,6 +28,7 @@ interface StoredRole {
   dbName: string;
   creationStatements: string[];
   revocationStatements: string[];
+  renewStatements?: string[];
   defaultTtl: number;
   maxTtl: number;
 }
@@ -36,12 +42,14 @@ const CONFIG_FIELDS: Fields = {
   password: { type: 'string', description: "The root user's password (never read back)." },
   allowed_roles: { type: 'string-list', description: 'Roles that may use this connection ("*": all).' },
   verify_connection: { type: 'bool', description: 'Connect once before saving (default true).' },
+  root_rotation_statements: { type: 'string-list', description: "Statements rotate-root runs ({{name}}, {{password}}; default: the plugin's ALTER)." },
 };
 
 const ROLE_FIELDS: Fields = {
   db_name: { type: 'string', description: 'The connection this role uses.' },
   creation_statements: { type: 'string-list', description: 'Statements creating the user ({{name}}, {{password}}, {{expiration}}).' },
   revocation_statements: { type: 'string-list', description: "Statements removing the user (default: end its sessions, revoke, DROP ROLE)." },
+  renew_statements: { type: 'string-list', description: 'Statements run when a lease is renewed ({{name}}, {{expiration}}: the new expiry).' },
   default_ttl: { type: 'duration', description: "Lease TTL (default: the mount's)." },
   max_ttl: { type: 'duration', description: "Lease max TTL (default: the mount's)." },
 };
@@ -54,11 +62,24 @@ function objectName(ctx: RequestContext): string {
 
 /** A user-facing error for a failure on the target database, without values from the statements. */
 function targetError(action: string, err: unknown): never {
-  const code = (err as { code?: string }).code;
-  throw badRequest(`${action} failed on the target database${code ? ` (SQLSTATE ${code})` : ''}: ${(err as Error).message.replace(/"[^"]*"|'[^']*'/g, '…')}`);
+  if (err instanceof ApiError) throw err;
+  throw badRequest(`${action} failed on the target database: ${safeTargetMessage(err)}`);
 }
 
-export function databaseBackend(objects: DatabaseObjectRepository): BackendDefinition {
+export interface DatabaseBackendDeps {
+  objects: DatabaseObjectRepository;
+  /** The usernames of a mount's unrevoked leases on one connection (the orphan reconciler's). */
+  leasedUsernames(mountUuid: string, db: string): Promise<Set<string>>;
+  log(m: string): void;
+}
+
+/** The mount option `orphan_grace_period` (a SecretHub addition), in seconds. */
+function orphanGrace(mount: MountEntry): number {
+  const v = mount.options.orphan_grace_period;
+  return v ? parseDurationSeconds(v) : DEFAULT_ORPHAN_GRACE_SECONDS;
+}
+
+export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBackendDeps): BackendDefinition {
   const connection = async (mount: MountEntry, name: string): Promise<StoredConnection> => {
     const c = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
     if (!c) throw badRequest(`unknown database "${name}"`);
@@ -90,7 +111,14 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
             username: (d.username as string | undefined) ?? previous?.username ?? '',
             password: (d.password as string | undefined) ?? previous?.password ?? '',
             allowedRoles: (d.allowed_roles as string[] | undefined) ?? previous?.allowedRoles ?? [],
+            rootRotationStatements: (d.root_rotation_statements as string[] | undefined) ?? previous?.rootRotationStatements ?? [],
           };
+          if (previous?.pendingPassword !== undefined) throw badRequest('a root rotation of this connection is unfinished: run reset first');
+          try {
+            plugin.validate(next.rootRotationStatements ?? []);
+          } catch (err) {
+            throw badRequest(`invalid statement template: ${(err as Error).message}`);
+          }
           if (!next.connectionUrl && plugin !== PLUGINS['redis-database-plugin']) throw badRequest('connection_url is required');
           if (d.verify_connection !== false) await plugin.verify(next).catch((err) => targetError('verifying the connection', err));
           await objects.put(ctx.mount.uuid, 'connection', name, next);
@@ -100,7 +128,7 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', objectName(ctx));
           if (!c) throw notFound();
           const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: c.connectionUrl, username: c.username };
-          return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: '', root_credentials_rotate_statements: [], verify_connection: true });
+          return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: '', root_credentials_rotate_statements: c.rootRotationStatements ?? [], verify_connection: true });
         },
         delete: async (ctx) => {
           await objects.delete(ctx.mount.uuid, 'connection', objectName(ctx));
@@ -124,6 +152,7 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
             dbName: (d.db_name as string | undefined) ?? previous?.dbName ?? '',
             creationStatements: (d.creation_statements as string[] | undefined) ?? previous?.creationStatements ?? [],
             revocationStatements: (d.revocation_statements as string[] | undefined) ?? previous?.revocationStatements ?? [],
+            renewStatements: (d.renew_statements as string[] | undefined) ?? previous?.renewStatements ?? [],
             defaultTtl: (d.default_ttl as number | undefined) ?? previous?.defaultTtl ?? 0,
             maxTtl: (d.max_ttl as number | undefined) ?? previous?.maxTtl ?? 0,
           };
@@ -135,6 +164,7 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           try {
             plugin.validate(role.creationStatements);
             plugin.validate(role.revocationStatements);
+            plugin.validate(role.renewStatements ?? []);
           } catch (err) {
             throw badRequest(`invalid statement template: ${(err as Error).message}`);
           }
@@ -144,7 +174,7 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
         read: async (ctx) => {
           const r = await objects.get<StoredRole>(ctx.mount.uuid, 'role', objectName(ctx));
           if (!r) throw notFound();
-          return logical({ db_name: r.dbName, creation_statements: r.creationStatements, revocation_statements: r.revocationStatements, renew_statements: [], rollback_statements: [], default_ttl: r.defaultTtl, max_ttl: r.maxTtl, credential_type: 'password' });
+          return logical({ db_name: r.dbName, creation_statements: r.creationStatements, revocation_statements: r.revocationStatements, renew_statements: r.renewStatements ?? [], rollback_statements: [], default_ttl: r.defaultTtl, max_ttl: r.maxTtl, credential_type: 'password' });
         },
         delete: async (ctx) => {
           await objects.delete(ctx.mount.uuid, 'role', objectName(ctx));
@@ -167,8 +197,8 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
           const maxTtl = role.maxTtl || ctx.mount.config.maxLeaseTtl || 768 * 3600;
           const ttl = Math.min(role.defaultTtl || ctx.mount.config.defaultLeaseTtl || 768 * 3600, maxTtl);
           const plugin = PLUGINS[conn.pluginName];
-          const username = generateUsername(roleName, plugin.maxUsername);
-          const password = `${randomPassword(30)}-A1a`;
+          const username = generateUsername(roleName, plugin.maxUsername, mountTag(ctx.mount.uuid));
+          const password = newPassword();
           // VALID UNTIL the lease's max expiry: a user whose lease record is lost still stops working.
           const expiration = expirationOf(new Date(Date.now() + maxTtl * 1000));
           await plugin.create(conn, role.creationStatements, { name: username, password, expiration }).catch((err) => targetError('creating the user', err));
@@ -178,13 +208,41 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
               ttlSeconds: ttl,
               maxTtlSeconds: maxTtl,
               renewable: true,
-              internal: { db: role.dbName, username, revocation: role.revocationStatements },
+              internal: { db: role.dbName, username, revocation: role.revocationStatements, renew: role.renewStatements ?? [] },
               metadata: { role: roleName, db: role.dbName, username },
             },
           };
         },
       },
     },
+    {
+      path: 'rotate-root/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      help: "Rotates the connection's root password to one only the engine knows (crash-safe: write-ahead).",
+      handlers: {
+        update: async (ctx) => {
+          await rotateRoot(objects, ctx.mount, objectName(ctx)).catch((err) => targetError('rotating the root password', err));
+          return null;
+        },
+      },
+    },
+    {
+      path: 'reset/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      help: 'Finishes an interrupted root rotation and checks the connection again.',
+      handlers: {
+        update: async (ctx) => {
+          const name = objectName(ctx);
+          await completeRootRotation(objects, ctx.mount, name).catch((err) => targetError('finishing the root rotation', err));
+          const conn = await connection(ctx.mount, name);
+          await PLUGINS[conn.pluginName].verify(conn).catch((err) => targetError('verifying the connection', err));
+          return null;
+        },
+      },
+    },
+    ...staticRolePaths(objects, objectName),
   ];
 
   return {
@@ -195,8 +253,33 @@ export function databaseBackend(objects: DatabaseObjectRepository): BackendDefin
       revoke: async ({ mount, internal }) => {
         const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', internal.db as string);
         if (!conn) throw new Error('the connection of this lease is gone');
-        await PLUGINS[conn.pluginName].revoke(conn, (internal.revocation as string[] | undefined) ?? [], internal.username as string);
+        await PLUGINS[conn.pluginName].revoke(conn, (internal.revocation as string[] | undefined) ?? [], internal.username as string).catch((err) => {
+          throw new Error(safeTargetMessage(err));
+        });
       },
+      renew: async ({ mount, internal, expiresAt }) => {
+        const statements = (internal.renew as string[] | undefined) ?? [];
+        if (statements.length === 0) return;
+        const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', internal.db as string);
+        if (!conn) throw new Error('the connection of this lease is gone');
+        await PLUGINS[conn.pluginName].renew(conn, statements, internal.username as string, expirationOf(expiresAt)).catch((err) => {
+          throw new Error(safeTargetMessage(err));
+        });
+      },
+    },
+    normaliseOptions(options) {
+      if (options.orphan_grace_period !== undefined) {
+        try {
+          parseDurationSeconds(options.orphan_grace_period);
+        } catch {
+          throw badRequest('orphan_grace_period must be a duration such as "15m"');
+        }
+      }
+      return options;
+    },
+    periodic: async (mount) => {
+      await runScheduledRotations(objects, mount, log);
+      await reconcileOrphans({ objects, leasedUsernames, log }, mount, orphanGrace(mount));
     },
   };
 }

@@ -2,7 +2,7 @@
 import type { DataSource } from 'typeorm';
 import type { Barrier } from '../../kernel/barrier/barrier';
 
-export type DatabaseObjectKind = 'connection' | 'role';
+export type DatabaseObjectKind = 'connection' | 'role' | 'static-role';
 
 const location = (mountUuid: string, kind: DatabaseObjectKind, name: string) => `secrets/${mountUuid}/database/${kind}/${name}`;
 
@@ -24,6 +24,25 @@ export class DatabaseObjectRepository {
        ON CONFLICT (mount_uuid, kind, name) DO UPDATE SET value_ciphertext = EXCLUDED.value_ciphertext, updated_at = now()`,
       [mountUuid, kind, name, ciphertext],
     );
+  }
+
+  /**
+   * Reads, changes and writes one object in a transaction holding its row lock, so concurrent
+   * changes (two rotations) are serialised. `change` returns the new value, or undefined to leave
+   * the object as it is; gives what is stored afterwards.
+   */
+  async modify<T>(mountUuid: string, kind: DatabaseObjectKind, name: string, change: (current: T) => T | undefined): Promise<T | undefined> {
+    const where = location(mountUuid, kind, name);
+    return this.dataSource.transaction(async (m) => {
+      const rows: { value_ciphertext: Buffer }[] = await m.query('SELECT value_ciphertext FROM database_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3 FOR UPDATE', [mountUuid, kind, name]);
+      if (!rows[0]) return undefined;
+      const current = JSON.parse(this.barrier.decrypt(where, rows[0].value_ciphertext).toString('utf8')) as T;
+      const next = change(current);
+      if (next === undefined) return current;
+      const ciphertext = await this.barrier.encrypt(where, Buffer.from(JSON.stringify(next), 'utf8'));
+      await m.query('UPDATE database_objects SET value_ciphertext = $4, updated_at = now() WHERE mount_uuid = $1 AND kind = $2 AND name = $3', [mountUuid, kind, name, ciphertext]);
+      return next;
+    });
   }
 
   async delete(mountUuid: string, kind: DatabaseObjectKind, name: string): Promise<void> {

@@ -14,6 +14,9 @@ export const MYSQL_MAX_USERNAME = 32;
 
 export const MYSQL_DEFAULT_REVOCATION = ["DROP USER IF EXISTS '{{name}}'@'%';"];
 
+/** Vault's default for root and static-role rotation. */
+export const MYSQL_DEFAULT_ROTATION = ["ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';"];
+
 export interface MysqlConnection {
   connectionUrl: string;
   username: string;
@@ -53,4 +56,15 @@ export async function runMysql(c: MysqlConnection, templates: string[], values: 
   await withConnection(c, async (conn) => {
     for (const s of statements) await conn.query(s);
   });
+}
+
+export async function listMysqlUsers(c: MysqlConnection, prefix: string): Promise<string[]> {
+  const [rows] = await withConnection(c, (conn) => conn.query('SELECT DISTINCT User AS u FROM mysql.user WHERE LEFT(User, ?) = ?', [prefix.length, prefix]));
+  return (rows as { u: string | Buffer }[]).map((r) => r.u.toString());
+}
+
+/** Revocation is idempotent: a user that no longer exists is revoked already. */
+export async function revokeMysqlUser(c: MysqlConnection, templates: string[], username: string): Promise<void> {
+  const [rows] = await withConnection(c, (conn) => conn.query('SELECT 1 FROM mysql.user WHERE User = ?', [username]));
+  if ((rows as unknown[]).length > 0) await runMysql(c, templates, { name: username });
 }

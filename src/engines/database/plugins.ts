@@ -2,9 +2,9 @@
  * The database plugins by `plugin_name`, declared as data: how each verifies a connection,
  * checks a role's statements, creates a user and revokes one.
  */
-import { MYSQL_DEFAULT_REVOCATION, MYSQL_DIALECT, MYSQL_MAX_USERNAME, runMysql, verifyMysql } from './mysql-plugin';
-import { DEFAULT_REVOCATION, runStatements, verifyConnection } from './postgresql-plugin';
-import { aclRules, createRedisUser, deleteRedisUser, verifyRedis } from './redis-plugin';
+import { listMysqlUsers, MYSQL_DEFAULT_REVOCATION, MYSQL_DEFAULT_ROTATION, MYSQL_DIALECT, MYSQL_MAX_USERNAME, revokeMysqlUser, runMysql, verifyMysql } from './mysql-plugin';
+import { DEFAULT_REVOCATION, DEFAULT_ROTATION, listPostgresUsers, revokePostgresUser, runStatements, verifyConnection } from './postgresql-plugin';
+import { aclRules, createRedisUser, deleteRedisUser, listRedisUsers, setRedisPassword, verifyRedis } from './redis-plugin';
 import { expirationOf, POSTGRES_DIALECT, renderStatement, type Dialect, type TemplateValues } from './statement-template';
 
 /** Everything a connection holds (root credentials included); stored as barrier ciphertext. */
@@ -16,6 +16,12 @@ export interface StoredConnection {
   username: string;
   password: string;
   allowedRoles: string[];
+  /** Statements that set the root user's password (`{{name}}`/`{{username}}`, `{{password}}`); empty: the plugin's default. */
+  rootRotationStatements?: string[];
+  /** Write-ahead record of a root rotation under way: the new password, set before the target changes. */
+  pendingPassword?: string;
+  /** When the pending rotation began (ms since the epoch). */
+  pendingSince?: number;
 }
 
 export interface DatabasePlugin {
@@ -24,7 +30,20 @@ export interface DatabasePlugin {
   /** Throws when a role's statements could never run (unknown placeholder, wrong quoting, bad rule). */
   validate(statements: string[]): void;
   create(c: StoredConnection, statements: string[], values: Required<TemplateValues>): Promise<void>;
+  /** Drops a user; a user that no longer exists counts as revoked. */
   revoke(c: StoredConnection, statements: string[], username: string): Promise<void>;
+  /** Runs a role's renew statements with the lease's new expiry. */
+  renew(c: StoredConnection, statements: string[], username: string, expiration: string): Promise<void>;
+  /** Sets an existing user's password (root and static-role rotation); empty statements: the default. */
+  setPassword(c: StoredConnection, statements: string[], username: string, password: string): Promise<void>;
+  /** The users whose names start with `prefix`. */
+  listUsers(c: StoredConnection, prefix: string): Promise<string[]>;
+}
+
+/** A target's error without quoted fragments (a statement echoed back could hold a password). */
+export function safeTargetMessage(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  return `${(err as Error).message.replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')}${code ? ` (${code})` : ''}`;
 }
 
 function checkTemplates(statements: string[], dialect: Dialect): void {
@@ -37,7 +56,10 @@ const POSTGRES_PLUGIN: DatabasePlugin = {
   verify: verifyConnection,
   validate: (statements) => checkTemplates(statements, POSTGRES_DIALECT),
   create: (c, statements, values) => runStatements(c, statements, values),
-  revoke: (c, statements, username) => runStatements(c, statements.length ? statements : DEFAULT_REVOCATION, { name: username }),
+  revoke: (c, statements, username) => revokePostgresUser(c, statements.length ? statements : DEFAULT_REVOCATION, username),
+  renew: (c, statements, username, expiration) => runStatements(c, statements, { name: username, expiration }),
+  setPassword: (c, statements, username, password) => runStatements(c, statements.length ? statements : DEFAULT_ROTATION, { name: username, password }),
+  listUsers: listPostgresUsers,
 };
 
 const MYSQL_PLUGIN: DatabasePlugin = {
@@ -53,7 +75,10 @@ const MYSQL_PLUGIN: DatabasePlugin = {
       throw err;
     }
   },
-  revoke: (c, statements, username) => runMysql(c, statements.length ? statements : MYSQL_DEFAULT_REVOCATION, { name: username }),
+  revoke: (c, statements, username) => revokeMysqlUser(c, statements.length ? statements : MYSQL_DEFAULT_REVOCATION, username),
+  renew: (c, statements, username, expiration) => runMysql(c, statements, { name: username, expiration }),
+  setPassword: (c, statements, username, password) => runMysql(c, statements.length ? statements : MYSQL_DEFAULT_ROTATION, { name: username, password }),
+  listUsers: listMysqlUsers,
 };
 
 /** Redis has no statements to revoke with: a user is deleted (as Vault's plugin). */
@@ -63,6 +88,10 @@ const REDIS_PLUGIN: DatabasePlugin = {
   validate: (statements) => void aclRules(statements),
   create: (c, statements, values) => createRedisUser(c, statements, values.name, values.password),
   revoke: (c, _statements, username) => deleteRedisUser(c, username),
+  // A Redis user has no expiry to move.
+  renew: async () => undefined,
+  setPassword: (c, _statements, username, password) => setRedisPassword(c, username, password),
+  listUsers: listRedisUsers,
 };
 
 export const PLUGINS: Record<string, DatabasePlugin> = {

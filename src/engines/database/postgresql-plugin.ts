@@ -38,8 +38,23 @@ async function withClient<T>(c: PostgresConnection, work: (client: Client) => Pr
   }
 }
 
+/** Vault's default for root and static-role rotation. */
+export const DEFAULT_ROTATION = ["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';"];
+
 export async function verifyConnection(c: PostgresConnection): Promise<void> {
   await withClient(c, (client) => client.query('SELECT 1'));
+}
+
+/** Users whose names start with `prefix` (the reconciler's candidates). */
+export async function listPostgresUsers(c: PostgresConnection, prefix: string): Promise<string[]> {
+  const { rows } = await withClient(c, (client) => client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [prefix]));
+  return rows.map((r) => r.rolname);
+}
+
+/** Revocation is idempotent: a user that no longer exists is revoked already (DROP OWNED BY would fail on it). */
+export async function revokePostgresUser(c: PostgresConnection, templates: string[], username: string): Promise<void> {
+  const { rows } = await withClient(c, (client) => client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]));
+  if (rows.length > 0) await runStatements(c, templates, { name: username });
 }
 
 /** Runs the templates in one transaction: all of them or none. */

@@ -60,3 +60,12 @@ export async function createRedisUser(c: RedisConnection, statements: string[], 
 export async function deleteRedisUser(c: RedisConnection, name: string): Promise<void> {
   await withRedis(c, (r) => r.call('ACL', 'DELUSER', name));
 }
+
+export async function listRedisUsers(c: RedisConnection, prefix: string): Promise<string[]> {
+  return withRedis(c, async (r) => ((await r.call('ACL', 'USERS')) as string[]).filter((u) => u.startsWith(prefix)));
+}
+
+/** Replaces every password of an existing user by `password` (root and static-role rotation). */
+export async function setRedisPassword(c: RedisConnection, name: string, password: string): Promise<void> {
+  await withRedis(c, (r) => r.call('ACL', 'SETUSER', name, 'resetpass', `>${password}`));
+}

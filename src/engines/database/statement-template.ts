@@ -54,13 +54,29 @@ export function renderStatement(template: string, values: TemplateValues, dialec
   });
 }
 
+/** The four hex digits that mark a mount's generated users (from its uuid). */
+export function mountTag(mountUuid: string): string {
+  return mountUuid.replace(/-/g, '').slice(0, 4).toLowerCase();
+}
+
+const GENERATED = /^v-[a-z0-9]{1,16}-[a-z0-9]{12,}-([0-9a-f]{4})([0-9a-z]{6,7})$/;
+
 /**
- * `v-<role>-<random>`: recognisable (the reconciler's prefix), lower case, at most `maxLength`
- * characters (PostgreSQL 63, MySQL 32) with at least 16 random ones.
+ * `v-<role>-<random>-<mount tag><creation time, base-36 seconds>`: recognisable, lower case, at most
+ * `maxLength` characters (PostgreSQL 63, MySQL 32) with at least 13 random ones. The tag and time
+ * let the orphan reconciler pick out only its own mount's users, and only once they are old.
  */
-export function generateUsername(role: string, maxLength = 63): string {
-  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, Math.min(16, maxLength - 20)) || 'role';
-  return `v-${part}-${randomBase62(maxLength).toLowerCase()}`.slice(0, maxLength);
+export function generateUsername(role: string, maxLength: number, tag: string, now = Date.now()): string {
+  const suffix = `${tag}${Math.floor(now / 1000).toString(36)}`;
+  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, Math.min(16, maxLength - 28)) || 'role';
+  const randomLength = maxLength - 2 - part.length - 1 - 1 - suffix.length;
+  return `v-${part}-${randomBase62(randomLength).toLowerCase()}-${suffix}`;
+}
+
+/** When a user generated for the mount with this tag was created (ms); undefined for any other name. */
+export function generatedAt(username: string, tag: string): number | undefined {
+  const m = GENERATED.exec(username);
+  return m && m[1] === tag ? parseInt(m[2], 36) * 1000 : undefined;
 }
 
 /** PostgreSQL's `VALID UNTIL` form, UTC. */

@@ -114,6 +114,14 @@ export class ExpirationManager {
     if (!lease.renewable) throw badRequest('lease is not renewable');
     const wanted = increment && increment > 0 ? increment : lease.ttlSeconds;
     const expiresAt = Math.min(now + wanted * 1000, lease.maxExpiresAt.getTime());
+    const { backend, mount } = this.backend(lease);
+    const renewOnEngine = backend?.leases?.renew;
+    if (renewOnEngine && mount) {
+      await renewOnEngine({ mount, leaseId, internal: this.internalOf(lease), expiresAt: new Date(expiresAt) }).catch((err: Error) => {
+        this.options.log.error(`leases: renewing ${leaseId} failed on the engine: ${err.message}`);
+        throw badRequest('failed to renew lease: the engine refused; see the server log');
+      });
+    }
     const renewed = await this.repository.renew(leaseId, new Date(expiresAt), Math.max(0, Math.round((expiresAt - now) / 1000)), new Date(now));
     if (!renewed) throw badRequest('lease not found or lease is not renewable');
     return renewed;
@@ -138,6 +146,11 @@ export class ExpirationManager {
     const n = await this.repository.deleteWithPrefix(prefix);
     this.options.log.info(`leases: force-revoked ${n} lease record(s) under ${prefix} without the engine`);
     return n;
+  }
+
+  /** The metadata of a mount's unrevoked leases (irrevocable ones included) that contains `match`. */
+  liveLeaseMetadata(mountUuid: string, match: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    return this.repository.liveMetadata(mountUuid, match);
   }
 
   listKeys(prefix: string): Promise<string[]> {
@@ -176,14 +189,17 @@ export class ExpirationManager {
     return { backend: this.mounts.backendOf(lease.engineType), mount: this.mounts.byUuid(lease.mountUuid) };
   }
 
+  private internalOf(lease: LeaseRow): Record<string, unknown> {
+    return JSON.parse(this.barrier.decrypt(leaseLocation(lease.leaseId), lease.credentialsCiphertext).toString('utf8')) as Record<string, unknown>;
+  }
+
   private async revokeRow(lease: LeaseRow, reason: string): Promise<void> {
     const { backend, mount } = this.backend(lease);
     try {
       const revoke = backend?.leases?.revoke;
       if (!revoke) throw new Error(`no revocation for engine type ${lease.engineType}`);
       if (!mount) throw new Error('the mount that issued the lease is gone');
-      const internal = JSON.parse(this.barrier.decrypt(leaseLocation(lease.leaseId), lease.credentialsCiphertext).toString('utf8')) as Record<string, unknown>;
-      await revoke({ mount, leaseId: lease.leaseId, internal });
+      await revoke({ mount, leaseId: lease.leaseId, internal: this.internalOf(lease) });
     } catch (err) {
       const attempts = lease.revokeAttempts + 1;
       const irrevocable = attempts >= this.options.maxAttempts;

@@ -90,6 +90,12 @@ export class LeaseRepository {
     return rows.map((r) => r.lease_id);
   }
 
+  /** The engine metadata of a mount's unrevoked leases whose metadata contains `match`. */
+  async liveMetadata(mountUuid: string, match: Record<string, unknown>): Promise<Record<string, unknown>[]> {
+    const rows: { engine_metadata: Record<string, unknown> }[] = await this.dataSource.query('SELECT engine_metadata FROM leases WHERE mount_uuid = $1 AND NOT revoked AND engine_metadata @> $2::jsonb', [mountUuid, JSON.stringify(match)]);
+    return rows.map((r) => r.engine_metadata);
+  }
+
   /** Sets the new expiry of a live renewable lease; the updated row, or undefined when it was not live. */
   async renew(leaseId: string, expiresAt: Date, ttlSeconds: number, now: Date): Promise<LeaseRow | undefined> {
     const rows = await returningRows<Record<string, unknown>>(
