@@ -16,6 +16,7 @@ import { wrappingPaths } from './engines/sys/wrapping.paths';
 import { leasePaths } from './engines/sys/leases.paths';
 import { databaseBackend } from './engines/database/database.backend';
 import { DatabaseObjectRepository } from './engines/database/database.repository';
+import { rabbitmqBackend } from './engines/rabbitmq/rabbitmq.backend';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
 import { lockedUsersPaths } from './auth/lockout/locked-users.paths';
@@ -62,12 +63,14 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
   const appRoleHmac = new AppRoleHmac(new KernelSecretsRepository(kernel.dataSource), kernel.barrier);
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => appRoleHmac.close() });
   kernel.mounts.register(appRoleBackend({ roles: new AppRoleRepository(kernel.dataSource), hmac: appRoleHmac, barrier: kernel.barrier, tokens: kernel.tokenStore, lockout, log: (m) => log.info(m) }));
+  const engineObjects = new DatabaseObjectRepository(kernel.dataSource, kernel.barrier);
   kernel.mounts.register(
     databaseBackend({
-      objects: new DatabaseObjectRepository(kernel.dataSource, kernel.barrier),
+      objects: engineObjects,
       leasedUsernames: async (mountUuid, db) => new Set((await kernel.leases.liveLeaseMetadata(mountUuid, { db })).map((m) => String(m.username))),
       log: (m) => log.info(m),
     }),
   );
+  kernel.mounts.register(rabbitmqBackend(engineObjects));
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

@@ -1,4 +1,7 @@
-/** Connections and roles of `database` mounts, each stored whole as barrier ciphertext bound to mount, kind and name. */
+/**
+ * Connections and roles of `database` and `rabbitmq` mounts, each stored whole as barrier ciphertext
+ * bound to mount, kind and name (the mount uuid keeps engines and mounts apart).
+ */
 import type { DataSource } from 'typeorm';
 import type { Barrier } from '../../kernel/barrier/barrier';
 

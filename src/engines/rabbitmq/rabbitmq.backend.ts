@@ -1,0 +1,222 @@
+/**
+ * The `rabbitmq` secrets engine (Vault's API): the management connection (`config/connection`),
+ * lease settings (`config/lease`), roles (`roles/:name`) and dynamic users (`creds/:name`), each
+ * handed out under a lease the expiration manager revokes by deleting the user.
+ *
+ * Invariants:
+ * - the management password is stored only as barrier ciphertext and never read back or put in
+ *   an error (the client scrubs it);
+ * - a credential's user exists with all its permissions, or not at all: when a permission step
+ *   fails the user is deleted again before the error is answered;
+ * - the lease carries the username; revocation deletes that user and counts a user already gone
+ *   (404) as revoked, so revocation is idempotent;
+ * - storage reuses `database_objects` (kind + name per mount): the two config objects are kind
+ *   `connection` named `connection` and `lease`; roles are kind `role`.
+ */
+import type { BackendDefinition, MountEntry } from '../../framework/backend';
+import { SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
+import type { Fields } from '../../framework/fields';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { randomBase62, randomPassword } from '../../crypto/random';
+import { badRequest, notFound } from '../../kernel/errors';
+import type { DatabaseObjectRepository } from '../database/database.repository';
+import { parseManagementUri, RabbitMqApiError, RabbitMqManagementClient } from './rabbitmq-api';
+import { parseRole, type StoredRole } from './rabbitmq-role';
+
+/** Vault's GenericNameRegex: word characters, with `-` and `.` inside. */
+const ROLE_NAME = /^\w(?:[\w.-]{0,126}\w)?$/;
+
+interface StoredConnection {
+  connectionUri: string;
+  username: string;
+  password: string;
+}
+
+interface StoredLeaseConfig {
+  ttl: number;
+  maxTtl: number;
+}
+
+const CONNECTION = 'connection';
+const LEASE = 'lease';
+
+const CONNECTION_FIELDS: Fields = {
+  connection_uri: { type: 'string', description: 'The management API URI, e.g. http://localhost:15672.' },
+  username: { type: 'string', description: 'A management user with the administrator tag.' },
+  password: { type: 'string', description: "That user's password (never read back)." },
+  verify_connection: { type: 'bool', default: true, description: 'Call the management API with these credentials before saving (default true).' },
+  password_policy: { type: 'string', description: 'Password policy for generated passwords (not supported yet: must be empty).' },
+  username_template: { type: 'string', description: 'Template for generated usernames (not supported yet: must be empty).' },
+};
+
+const LEASE_FIELDS: Fields = {
+  ttl: { type: 'duration', description: "Lease TTL of issued credentials (0: the mount's default)." },
+  max_ttl: { type: 'duration', description: "Lease max TTL of issued credentials (0: the mount's maximum)." },
+};
+
+const ROLE_FIELDS: Fields = {
+  tags: { type: 'string-list', description: 'Comma-separated RabbitMQ user tags (e.g. management).' },
+  vhosts: { type: 'any', description: 'JSON map vhost → {configure, write, read} regular expressions.' },
+  vhost_topics: { type: 'any', description: 'JSON map vhost → exchange → {write, read} regular expressions.' },
+};
+
+function roleName(ctx: RequestContext): string {
+  const name = ctx.params.name;
+  if (!ROLE_NAME.test(name)) throw badRequest('invalid role name: use letters, digits, "_", "-" and "." (not first or last)');
+  return name;
+}
+
+/** `v-<role>-<random>`: recognisable, lower-case `[a-z0-9-]` only, 24 random characters (≈124 bits). */
+export function generateUsername(role: string): string {
+  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 32) || 'role';
+  return `v-${part}-${randomBase62(24).toLowerCase()}`;
+}
+
+/** A 400 for a failure on RabbitMQ; the client's messages carry no password. */
+function targetError(action: string, err: unknown): never {
+  if (err instanceof RabbitMqApiError) throw badRequest(`${action}: ${err.message}`);
+  throw err;
+}
+
+export function rabbitmqBackend(objects: DatabaseObjectRepository): BackendDefinition {
+  const client = async (mount: MountEntry): Promise<RabbitMqManagementClient> => {
+    const c = await objects.get<StoredConnection>(mount.uuid, 'connection', CONNECTION);
+    if (!c) throw badRequest('the RabbitMQ connection is not configured (write rabbitmq/config/connection first)');
+    return new RabbitMqManagementClient(c.connectionUri, c.username, c.password);
+  };
+
+  const routes: RouteDefinition[] = [
+    {
+      path: 'config/connection',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: CONNECTION_FIELDS,
+      help: 'Configure the management API connection (URI, administrator username and password); read shows it without the password.',
+      handlers: {
+        update: async (ctx) => {
+          const d = ctx.data;
+          const next: StoredConnection = { connectionUri: (d.connection_uri as string | undefined) ?? '', username: (d.username as string | undefined) ?? '', password: (d.password as string | undefined) ?? '' };
+          if (!next.connectionUri) throw badRequest('missing connection_uri');
+          if (!next.username) throw badRequest('missing username');
+          if (!next.password) throw badRequest('missing password');
+          if (d.password_policy) throw badRequest('password_policy is not supported yet: leave it empty (passwords are 32 random letters and digits)');
+          if (d.username_template) throw badRequest('username_template is not supported yet: leave it empty (usernames are v-<role>-<random>)');
+          try {
+            parseManagementUri(next.connectionUri);
+          } catch (err) {
+            throw badRequest((err as Error).message);
+          }
+          if (d.verify_connection !== false) {
+            await new RabbitMqManagementClient(next.connectionUri, next.username, next.password).verify().catch((err) => targetError('failed to validate the connection', err));
+          }
+          await objects.put(ctx.mount.uuid, 'connection', CONNECTION, next);
+          return null;
+        },
+        read: async (ctx) => {
+          const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', CONNECTION);
+          if (!c) throw notFound();
+          return logical({ connection_uri: c.connectionUri, username: c.username, password_policy: '', username_template: '' });
+        },
+      },
+    },
+    {
+      path: 'config/lease',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: LEASE_FIELDS,
+      help: 'Set or read the TTL and max TTL of issued credentials (durations or seconds).',
+      handlers: {
+        update: async (ctx) => {
+          const lease: StoredLeaseConfig = { ttl: (ctx.data.ttl as number | undefined) ?? 0, maxTtl: (ctx.data.max_ttl as number | undefined) ?? 0 };
+          if (lease.maxTtl && lease.ttl > lease.maxTtl) throw badRequest('ttl cannot be greater than max_ttl');
+          await objects.put(ctx.mount.uuid, 'connection', LEASE, lease);
+          return null;
+        },
+        read: async (ctx) => {
+          const lease = await objects.get<StoredLeaseConfig>(ctx.mount.uuid, 'connection', LEASE);
+          if (!lease) throw notFound();
+          return logical({ ttl: lease.ttl, max_ttl: lease.maxTtl });
+        },
+      },
+    },
+    { path: 'roles', auth: 'token', allowedWhileSealed: false, help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
+    {
+      path: 'roles/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: ROLE_FIELDS,
+      help: 'Create, read or delete a role: the tags, vhost permissions and topic permissions of its users.',
+      handlers: {
+        update: async (ctx) => {
+          const name = roleName(ctx);
+          await objects.put(ctx.mount.uuid, 'role', name, parseRole(ctx.data));
+          return null;
+        },
+        read: async (ctx) => {
+          const r = await objects.get<StoredRole>(ctx.mount.uuid, 'role', roleName(ctx));
+          if (!r) throw notFound();
+          const orNull = (m: Record<string, unknown>) => (Object.keys(m).length > 0 ? m : null);
+          return logical({ tags: r.tags.join(','), vhosts: orNull(r.vhosts), vhost_topics: orNull(r.vhostTopics) });
+        },
+        delete: async (ctx) => {
+          await objects.delete(ctx.mount.uuid, 'role', roleName(ctx));
+          return null;
+        },
+      },
+    },
+    {
+      path: 'creds/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      help: 'A new RabbitMQ user for the role, under a lease (username and password).',
+      handlers: {
+        read: async (ctx) => {
+          const name = roleName(ctx);
+          const role = await objects.get<StoredRole>(ctx.mount.uuid, 'role', name);
+          if (!role) throw badRequest(`unknown role: ${name}`);
+          const api = await client(ctx.mount);
+          const leaseConfig = await objects.get<StoredLeaseConfig>(ctx.mount.uuid, 'connection', LEASE);
+          const maxTtl = leaseConfig?.maxTtl || ctx.mount.config.maxLeaseTtl || SYSTEM_MAX_LEASE_TTL;
+          const ttl = Math.min(leaseConfig?.ttl || ctx.mount.config.defaultLeaseTtl || SYSTEM_MAX_LEASE_TTL, maxTtl);
+          const username = generateUsername(name);
+          const password = randomPassword(32);
+          await api.putUser(username, password, role.tags).catch((err) => targetError('failed to create the user', err));
+          try {
+            for (const [vhost, permission] of Object.entries(role.vhosts)) await api.putPermissions(vhost, username, permission);
+            for (const [vhost, exchanges] of Object.entries(role.vhostTopics)) {
+              for (const [exchange, permission] of Object.entries(exchanges)) await api.putTopicPermissions(vhost, username, exchange, permission);
+            }
+          } catch (err) {
+            // The user's permissions are in an unknown state: it must not outlive this request.
+            const cleanup = await api.deleteUser(username).then(
+              () => '',
+              () => ` (deleting the half-created user ${username} failed too; remove it by hand)`,
+            );
+            if (err instanceof RabbitMqApiError) throw badRequest(`failed to set the user's permissions: ${err.message}${cleanup}`);
+            throw err;
+          }
+          return {
+            ...logical({ username, password }),
+            lease: { ttlSeconds: ttl, maxTtlSeconds: maxTtl, renewable: true, internal: { username }, metadata: { role: name, username } },
+          };
+        },
+      },
+    },
+  ];
+
+  return {
+    type: 'rabbitmq',
+    class: 'secret',
+    routes: () => routes,
+    leases: {
+      // A user already gone (deleted by hand, or an earlier attempt that lost its answer) counts as revoked.
+      revoke: async ({ mount, internal }) => {
+        const username = internal.username;
+        if (typeof username !== 'string') throw new Error('the lease carries no username');
+        const c = await objects.get<StoredConnection>(mount.uuid, 'connection', CONNECTION);
+        if (!c) throw new Error('the RabbitMQ connection of this lease is no longer configured');
+        await new RabbitMqManagementClient(c.connectionUri, c.username, c.password).deleteUser(username);
+      },
+    },
+  };
+}
