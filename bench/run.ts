@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
+import type { FloorConfig } from './floor/server';
 import { PRIMITIVES, measurePrimitive } from './lib/crypto-limit';
 import { VaultApi } from './lib/http';
 import { runAlternating, type LoadPlan, type LoadSettings, type LoadTarget } from './lib/load';
@@ -29,6 +30,7 @@ import { auditSequence, backendCpuSeconds, query, startDatabases } from './lib/p
 import { freePort, startChild, type Child } from './lib/processes';
 import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
 import { READ_PATHS, SCENARIOS, VALUE, type BenchContext, type Scenario } from './scenarios';
+import { DB_CREDS_CREATION, DB_CREDS_MOUNT, DB_CREDS_TTL_SECONDS, FLOOR_USER_PREFIX } from './lib/db-creds';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -72,7 +74,7 @@ function select(args: string[]): Scenario[] {
 async function probe(baseUrl: string, plan: LoadPlan, checkBody?: (b: Record<string, unknown>) => string | undefined): Promise<string | undefined> {
   const first = plan.requests[0];
   if (!first) return 'no request in plan';
-  const req = first.setupRequest ? first.setupRequest({ ...first }, {}) : first;
+  const req = (first.setupRequest ? first.setupRequest({ ...first }, {}) : first) ?? first;
   const res = await fetch(`${baseUrl}${req.path ?? '/'}`, { method: req.method ?? 'GET', headers: req.headers, body: req.body });
   const text = await res.text();
   if (res.status < 200 || res.status > 299) return `probe ${req.method} ${req.path} answered ${res.status}: ${text.slice(0, 300)}`;
@@ -99,6 +101,7 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, loa
     name: s.name,
     description: s.description,
     connections: s.connections,
+    operation: s.operation ?? null,
     floor: null,
     secrethub: null,
     baseline: null,
@@ -204,7 +207,17 @@ async function main(): Promise<number> {
       name: 'floor',
       script: FLOOR_MAIN,
       args: [],
-      env: { FLOOR_CONFIG: JSON.stringify({ port: floorPort, databaseUrl: dbs.floorUrl, token: floorToken, readPaths: READ_PATHS, value: VALUE, audit: AUDIT }) },
+      env: {
+        FLOOR_CONFIG: JSON.stringify({
+          port: floorPort,
+          databaseUrl: dbs.floorUrl,
+          token: floorToken,
+          readPaths: READ_PATHS,
+          value: VALUE,
+          audit: AUDIT,
+          dbCreds: { targetUrl: dbs.targetUrl, creationStatements: DB_CREDS_CREATION, ttlSeconds: DB_CREDS_TTL_SECONDS, mount: DB_CREDS_MOUNT, userPrefix: FLOOR_USER_PREFIX },
+        } satisfies FloorConfig),
+      },
       readyText: 'floor listening on',
     });
     cleanups.push(() => floor.stop());
@@ -239,7 +252,7 @@ async function main(): Promise<number> {
     const large = scenarios.some((s) => s.growthOf) ? await startSecrethub('secrethub-100k', dbs.largeUrl) : undefined;
 
     const floorUrl = `http://127.0.0.1:${floorPort}`;
-    const ctx: BenchContext = { api: secrethub.api, serverDbUrl: dbs.serverUrl, floorUrl, floorToken, audit: AUDIT, auditDbUrl: dbs.auditUrl, fixtures: new Map(), large: large && { api: large.api, serverDbUrl: dbs.largeUrl } };
+    const ctx: BenchContext = { api: secrethub.api, serverDbUrl: dbs.serverUrl, floorUrl, floorToken, audit: AUDIT, auditDbUrl: dbs.auditUrl, targetUrl: dbs.targetUrl, fixtures: new Map(), large: large && { api: large.api, serverDbUrl: dbs.largeUrl } };
     const servers: Servers = { floor, floorUrl, floorDbUrl: dbs.floorUrl, secrethub: secrethub.child, large: large?.child };
     for (const s of scenarios) {
       const r = await runScenario(s, ctx, servers, load, report.cryptoLimits);
@@ -250,7 +263,7 @@ async function main(): Promise<number> {
     }
   } catch (err) {
     // A server that did not start, or a database that could not be had: no scenario can run.
-    report.scenarios.push({ name: 'startup', description: 'databases, floor and SecretHub', connections: 0, floor: null, secrethub: null, baseline: null, ratioToFloor: null, cryptoLimit: null, notes: [], checks: [], failures: [(err as Error).message] });
+    report.scenarios.push({ name: 'startup', description: 'databases, floor and SecretHub', connections: 0, operation: null, floor: null, secrethub: null, baseline: null, ratioToFloor: null, cryptoLimit: null, notes: [], checks: [], failures: [(err as Error).message] });
   } finally {
     await cleanup();
   }

@@ -11,6 +11,7 @@ import { inParallel, type VaultApi } from './lib/http';
 import type { LoadPlan } from './lib/load';
 import { auditSequence, query } from './lib/postgres';
 import { entryTemplates, measureWriter } from './lib/audit-writer';
+import { checkCreds, cleanUp, credsCyclePlan, DB_CREDS_MOUNT, DB_CREDS_ROLE, measureTargetCosts, setUpDatabaseMount } from './lib/db-creds';
 import { KV_READ_VERSION_SQL } from '../src/engines/kv/kv-v2.repository';
 
 export interface Check {
@@ -32,6 +33,8 @@ export interface BenchContext {
   audit: boolean;
   /** A database of its own for the audit chain writer measured without a server (audit-append). */
   auditDbUrl: string;
+  /** db-creds: the database the `database` engine (and the floor) create users from, as the bench's admin user. */
+  targetUrl: string;
   /** Set-up shared between scenarios (tokens, secrets), made once. */
   fixtures: Map<string, Promise<unknown>>;
 }
@@ -63,6 +66,8 @@ export interface Scenario {
   maxP99Ms?: number;
   /** Target: audit entries committed on SecretHub's chain per second of the measured run, at least this. */
   minAuditEntriesPerSecond?: number;
+  /** One operation of the scenario is this many requests in sequence on a connection (printed as operations/s besides req/s). */
+  operation?: { name: string; requests: number };
   /** Cost growth: req/s on the 100k-secret server within `tolerance` of `scenario` on the first server, measured in alternation. */
   growthOf?: { scenario: string; tolerance: number };
   setup(ctx: BenchContext): Promise<ScenarioSetup>;
@@ -78,6 +83,8 @@ const TOTAL_SECRETS_BIG = 100_000;
 /** audit-append's second figure: the chain writer alone, at these numbers of concurrent appenders, this long each. */
 const WRITER_CONCURRENCY = [32, 256];
 const WRITER_SECONDS = 5;
+/** db-creds: sequential samples of the target's own costs (connect; create + drop), after the load. */
+const TARGET_COST_SAMPLES = 50;
 
 const tokenHeader = (token: string) => ({ 'x-vault-token': token });
 
@@ -324,6 +331,34 @@ export const SCENARIOS: Scenario[] = [
               `wrong logins, sequential and interleaved, ${known.n} each: known user p50 ${known.p50} ms, p99 ${known.p99} ms, mean ${known.mean} ms; unknown user p50 ${unknown.p50} ms, p99 ${unknown.p99} ms, mean ${unknown.mean} ms`,
             ],
             details: { knownUserWrongPassword: known, unknownUser: unknown },
+          };
+        },
+      };
+    },
+  },
+  {
+    name: 'db-creds',
+    description: `database engine: GET ${DB_CREDS_MOUNT}/creds/${DB_CREDS_ROLE} (a new PostgreSQL user under a lease) then PUT sys/leases/revoke of that lease (the user dropped), in sequence on each connection; the target is the bench's PostgreSQL`,
+    connections: 8,
+    operation: { name: 'create+revoke cycles', requests: 2 },
+    async setup(ctx) {
+      await setUpDatabaseMount(ctx.api, ctx.targetUrl);
+      const token = await policyToken(ctx.api, 'bench-db-creds', `path "${DB_CREDS_MOUNT}/creds/${DB_CREDS_ROLE}" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }`);
+      return {
+        secrethub: credsCyclePlan(token),
+        floor: credsCyclePlan(ctx.floorToken),
+        checkBody: checkCreds,
+        notes: ['req/s counts both requests of a cycle; p50/p99 mix creds reads and revocations; PG CPU counts the backends of each side\'s own database, not the target\'s (SecretHub opens a connection to it per operation)'],
+        async after() {
+          const costs = await measureTargetCosts(ctx.targetUrl, TARGET_COST_SAMPLES);
+          const c = await cleanUp(ctx.api, ctx.serverDbUrl, ctx.targetUrl);
+          return {
+            notes: [
+              `target alone, sequential, ${costs.samples} each: a new authenticated connection ${costs.connectMs} ms; creation + default revocation statements on an open connection ${costs.createDropMs} ms (SecretHub opens a connection per creation and per revocation; the floor reuses its pool)`,
+              `SecretHub handed out ${c.leases} leases in this scenario (warm-up and probe included): ${c.revokedByRequest} revoked by the load's requests, ${c.leftLive} left live by cycles cut at a round's end, revoked by prefix afterwards; the floor left ${c.floorLeftovers} users, dropped afterwards`,
+            ],
+            checks: [{ name: 'db-creds users left in pg_roles after the revocations', target: 'none', value: c.remaining.length ? `${c.remaining.length} (${c.remaining.slice(0, 3).join(', ')})` : 'none', pass: c.remaining.length === 0 }],
+            details: { targetCosts: costs, leases: c },
           };
         },
       };

@@ -7,6 +7,11 @@
  *   kv-write      one AES-256-GCM encrypt + one statement that bumps the key's version and inserts
  *                 the new version row (a single statement is its own transaction) + reply
  *   token-lookup  one indexed SELECT of the token row by SHA-256 of the token + reply
+ *   db-creds      GET creds: the role's creation statements on the target PostgreSQL in one
+ *                 transaction (the engine's rendering and escaping) + one INSERT of the lease row;
+ *                 PUT sys/leases/revoke: one DELETE of the lease row + the engine's default
+ *                 revocation statements in one transaction. On a Pool of 10 to the target: no
+ *                 connection (and so no authentication) per operation, no barrier, no policy.
  *
  * No authentication, no policies, no routing beyond Fastify's. `pg` Pool of 10 (as SecretHub),
  * named prepared statements. Its tables live in its own database and are created at start.
@@ -21,7 +26,9 @@
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyReply } from 'fastify';
-import { Pool } from 'pg';
+import { Pool, type PoolClient } from 'pg';
+import { DEFAULT_REVOCATION } from '../../src/engines/database/postgresql-plugin';
+import { expirationOf, generateUsername, renderStatement, type TemplateValues } from '../../src/engines/database/statement-template';
 
 export interface FloorConfig {
   port: number;
@@ -34,6 +41,11 @@ export interface FloorConfig {
   value: Record<string, string>;
   /** Audit hook: one audit row INSERT per request. */
   audit: boolean;
+  /**
+   * db-creds: the PostgreSQL where users are created (admin URL), the role's creation statements,
+   * the mount path answered (`/v1/<mount>/creds/:role`) and the prefix of the users' names.
+   */
+  dbCreds?: { targetUrl: string; creationStatements: string[]; ttlSeconds: number; mount: string; userPrefix: string };
 }
 
 const SCHEMA = [
@@ -45,6 +57,7 @@ const SCHEMA = [
      token_hash bytea PRIMARY KEY, accessor text NOT NULL, policies text[] NOT NULL, display_name text NOT NULL,
      meta jsonb NULL, created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NULL)`,
   `CREATE TABLE IF NOT EXISTS floor_audit (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), entry jsonb NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS floor_leases (lease_id text COLLATE "C" PRIMARY KEY, username text NOT NULL, expires_at timestamptz NOT NULL)`,
 ];
 
 const READ_SQL = `SELECT v.version, v.ciphertext, v.created_at FROM floor_keys k
@@ -55,6 +68,8 @@ const WRITE_SQL = `WITH k AS (
   INSERT INTO floor_versions (path, version, ciphertext) SELECT $1, version, $2 FROM k RETURNING version, created_at`;
 const TOKEN_SQL = 'SELECT accessor, policies, display_name, meta, created_at, expires_at FROM floor_tokens WHERE token_hash = $1';
 const AUDIT_SQL = 'INSERT INTO floor_audit (entry) VALUES ($1)';
+const LEASE_INSERT_SQL = 'INSERT INTO floor_leases (lease_id, username, expires_at) VALUES ($1, $2, $3)';
+const LEASE_DELETE_SQL = 'DELETE FROM floor_leases WHERE lease_id = $1 RETURNING username';
 
 const KEY = randomBytes(32);
 
@@ -75,6 +90,19 @@ function decrypt(path: string, blob: Buffer): Buffer {
 
 function envelope(data: unknown, mountType: string): string {
   return JSON.stringify({ request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0, data, wrap_info: null, warnings: null, auth: null, mount_type: mountType });
+}
+
+/** As the engine's PostgreSQL plugin: the rendered statements in one transaction, all or none. */
+async function inTransaction(client: PoolClient, templates: string[], values: TemplateValues): Promise<void> {
+  const statements = templates.map((t) => renderStatement(t, values));
+  await client.query('BEGIN');
+  try {
+    for (const s of statements) await client.query(s);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
 }
 
 function versionMetadata(version: number, createdAt: Date): Record<string, unknown> {
@@ -149,11 +177,45 @@ async function main(): Promise<void> {
     );
   });
 
+  const target = config.dbCreds && new Pool({ connectionString: config.dbCreds.targetUrl, max: 10, application_name: 'bench-floor-target' });
+  if (config.dbCreds && target) {
+    const { creationStatements, ttlSeconds, mount, userPrefix } = config.dbCreds;
+    const onTarget = async (templates: string[], values: TemplateValues) => {
+      const client = await target.connect();
+      try {
+        await inTransaction(client, templates, values);
+      } finally {
+        client.release();
+      }
+    };
+    app.get(`/v1/${mount}/creds/:role`, async (req, reply) => {
+      const role = (req.params as { role: string }).role;
+      // generateUsername gives `v-<role>-<random>`: the same name with the floor's prefix instead of `v-`.
+      const name = `${userPrefix}${generateUsername(role).slice(2)}`;
+      const password = `${randomBytes(24).toString('base64url').replace(/_/g, '0')}-A1a`;
+      const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+      await onTarget(creationStatements, { name, password, expiration: expirationOf(expiresAt) });
+      const leaseId = `${mount}/creds/${role}/${randomUUID()}`;
+      await pool.query({ name: 'lease-insert', text: LEASE_INSERT_SQL, values: [leaseId, name, expiresAt] });
+      await audit('read', `${mount}/creds/${role}`);
+      return json(reply, 200, JSON.stringify({ request_id: randomUUID(), lease_id: leaseId, renewable: true, lease_duration: ttlSeconds, data: { username: name, password }, wrap_info: null, warnings: null, auth: null, mount_type: 'database' }));
+    });
+    app.put('/v1/sys/leases/revoke', async (req, reply) => {
+      const leaseId = (req.body as { lease_id?: unknown } | undefined)?.lease_id;
+      if (typeof leaseId !== 'string') return json(reply, 400, '{"errors":["missing lease_id"]}');
+      const row = (await pool.query<{ username: string }>({ name: 'lease-delete', text: LEASE_DELETE_SQL, values: [leaseId] })).rows[0];
+      // Idempotent as SecretHub's: an unknown lease is already revoked.
+      if (row) await onTarget(DEFAULT_REVOCATION, { name: row.username });
+      await audit('update', 'sys/leases/revoke');
+      return reply.code(204).send();
+    });
+  }
+
   const address = await app.listen({ port: config.port, host: '127.0.0.1' });
   process.stdout.write(`floor listening on ${address}${config.audit ? ' (audit on)' : ' (audit off)'}\n`);
   const stop = () => {
     app.close().then(
-      () => pool.end().then(() => process.exit(0)),
+      () => Promise.all([pool.end(), target?.end()]).then(() => process.exit(0)),
       () => process.exit(1),
     );
   };

@@ -6,8 +6,14 @@ declare module 'autocannon' {
       path?: string;
       headers?: Record<string, string>;
       body?: string | Buffer;
-      /** Called before each request is sent; returns the request to send. */
-      setupRequest?: (request: Request, context: Record<string, unknown>) => Request;
+      /**
+       * Called before each request is sent; returns the request to send. `context` belongs to the
+       * connection and is emptied when it starts the requests over. A falsy return (not allowed for
+       * the first request) skips the rest of the sequence on that connection.
+       */
+      setupRequest?: (request: Request, context: Record<string, unknown>) => Request | undefined;
+      /** Called with each response to this request (the body as text), before the next request's setupRequest. */
+      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string | string[]>) => void;
     }
 
     interface Options {

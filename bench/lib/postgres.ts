@@ -1,8 +1,10 @@
 /**
  * The bench's PostgreSQL: the server named by DATABASE_URL, else one embedded PostgreSQL in a
  * temporary directory. Either way the bench creates fresh databases on it (the floor's, SecretHub's,
- * a second SecretHub's that holds 100k secrets, and one for the audit writer measured alone) and
- * removes them (or the whole embedded cluster) when it stops.
+ * a second SecretHub's that holds 100k secrets, one for the audit writer measured alone, and the
+ * target of the `database` engine in db-creds) and removes them (or the whole embedded cluster)
+ * when it stops. db-creds creates and drops users (roles) on this same server: roles belong to the
+ * cluster, not to a database, so on a DATABASE_URL server the scenario drops its own leftovers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,8 @@ export interface BenchDatabases {
   largeUrl: string;
   /** A database for the audit chain writer measured in the runner's process, without a server (audit-append). */
   auditUrl: string;
+  /** The database the `database` engine connects to in db-creds, as the bench's admin user (who must be able to CREATE ROLE). */
+  targetUrl: string;
   /** `SELECT version()`. */
   version: string;
   stop(): Promise<void>;
@@ -57,7 +61,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
     }
   }
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
-  const names = { floor: `bench_floor_${suffix}`, server: `bench_server_${suffix}`, large: `bench_large_${suffix}`, audit: `bench_audit_${suffix}` };
+  const names = { floor: `bench_floor_${suffix}`, server: `bench_server_${suffix}`, large: `bench_large_${suffix}`, audit: `bench_audit_${suffix}`, target: `bench_target_${suffix}` };
   const created: string[] = [];
   const stop = async () => {
     if (!stopEmbedded) {
@@ -71,7 +75,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
   };
   try {
     const version = await withClient(adminUrl, async (c) => {
-      for (const name of [names.floor, names.server, names.large, names.audit]) {
+      for (const name of [names.floor, names.server, names.large, names.audit, names.target]) {
         await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
         created.push(name);
       }
@@ -83,6 +87,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
       serverUrl: withDatabase(adminUrl, names.server),
       largeUrl: withDatabase(adminUrl, names.large),
       auditUrl: withDatabase(adminUrl, names.audit),
+      targetUrl: withDatabase(adminUrl, names.target),
       version,
       stop,
     };

@@ -9,6 +9,8 @@ export interface ScenarioResult {
   name: string;
   description: string;
   connections: number;
+  /** One operation is this many requests in sequence (Scenario.operation); null: one request. */
+  operation: { name: string; requests: number } | null;
   floor: Measurement | null;
   secrethub: Measurement | null;
   /** For a cost-growth scenario: the scenario it grows from, measured on the small server in alternation with this one. */
@@ -114,6 +116,11 @@ export function scenarioLines(r: ScenarioResult): string[] {
   if (r.secrethub) lines.push(measurementRow(r.floor || r.baseline ? '' : r.name, r.baseline ? 'secrethub-100k' : 'secrethub', r.secrethub));
   if (!r.floor && !r.secrethub) lines.push(row([r.name, 'not run', ...Array<string>(COLUMNS.length - 2).fill('-')]));
   const extra: string[] = [];
+  if (r.operation) {
+    const op = r.operation;
+    const perSecond = (label: string, m: Measurement | null) => (m ? `${label} ${fmt(m.requestsPerSecond / op.requests, 1)}` : undefined);
+    extra.push(`${op.name}/s (${op.requests} requests each): ${[perSecond('floor', r.floor), perSecond('secrethub', r.secrethub)].filter(Boolean).join(', ')}`);
+  }
   if (r.ratioToFloor !== null) extra.push(`secrethub/floor req/s = ${r.ratioToFloor.toFixed(2)}`);
   if (r.baseline && r.secrethub && r.baseline.requestsPerSecond > 0) extra.push(`100k/100 secrets req/s = ${(r.secrethub.requestsPerSecond / r.baseline.requestsPerSecond).toFixed(2)}`);
   const audited: [string, Measurement | null][] = [

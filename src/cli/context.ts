@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ApiClient, resolveAddress, resolveToken } from './client';
-import { parseFormat, print, printJson, renderTable, type OutputFormat } from './output';
+import { humanDuration, looksLikeDuration, parseFormat, print, printJson, renderTable, type OutputFormat } from './output';
 
 export interface CliContext {
   client: ApiClient;
@@ -50,7 +50,46 @@ export function printField(source: Record<string, unknown>, field: string, forma
   process.stdout.write(process.stdout.isTTY ? `${text}\n` : text);
 }
 
-/** Prints a logical response like Vault's CLI: its auth block, else its data. */
+/** The response envelope's keys in the order of Vault's `api.Secret`, which the CLI prints as JSON. */
+const SECRET_KEYS = ['request_id', 'lease_id', 'lease_duration', 'renewable', 'data', 'warnings', 'auth', 'wrap_info', 'mount_type'];
+
+/**
+ * A response envelope as Vault's CLI prints it with -format=json: `api.Secret`'s key order, and
+ * `auth` / `wrap_info` left out when null and `mount_type` when empty (its omitempty fields).
+ * Any other key the server sent follows, unchanged; a body that is not an envelope is printed as is.
+ */
+export function asVaultSecret(body: Record<string, unknown>): Record<string, unknown> {
+  if (!('request_id' in body)) return body;
+  const out: Record<string, unknown> = {};
+  for (const key of SECRET_KEYS) {
+    if (!(key in body)) continue;
+    const v = body[key];
+    if ((key === 'auth' || key === 'wrap_info') && (v === null || v === undefined)) continue;
+    if (key === 'mount_type' && !v) continue;
+    out[key] = v;
+  }
+  for (const [key, v] of Object.entries(body)) if (!SECRET_KEYS.includes(key)) out[key] = v;
+  return out;
+}
+
+/**
+ * The rows Vault's table prints before a secret's data when it has a lease duration: lease_id,
+ * lease_duration and lease_renewable for a lease; refresh_interval when there is no lease id (KV v1).
+ */
+function leaseRows(body: Record<string, unknown>): [string, unknown][] {
+  const duration = body.lease_duration;
+  if (typeof duration !== 'number' || duration <= 0) return [];
+  if (typeof body.lease_id === 'string' && body.lease_id !== '') {
+    return [
+      ['lease_id', body.lease_id],
+      ['lease_duration', humanDuration(duration)],
+      ['lease_renewable', body.renewable === true],
+    ];
+  }
+  return [['refresh_interval', humanDuration(duration)]];
+}
+
+/** Prints a logical response like Vault's CLI: its auth block, else its lease and data. */
 export function printResponse(format: OutputFormat, body: Record<string, unknown> | null, field?: string): void {
   if (!body) return;
   const auth = body.auth as Record<string, unknown> | null;
@@ -60,18 +99,18 @@ export function printResponse(format: OutputFormat, body: Record<string, unknown
     // A wrapped answer, printed as Vault's CLI does (the field names are Vault's).
     const fields = { wrapping_token: wrap.token, wrapping_accessor: wrap.accessor, wrapping_token_ttl: wrap.ttl, wrapping_token_creation_time: wrap.creation_time, wrapping_token_creation_path: wrap.creation_path, wrapped_accessor: wrap.wrapped_accessor || undefined };
     if (field) return printField(fields, field, format);
-    if (format === 'json') return printJson(body);
+    if (format === 'json') return printJson(asVaultSecret(body));
     print(renderTable(Object.entries(fields).filter(([, v]) => v !== undefined)));
     return;
   }
   if (field) return printField(auth ? { token: auth.client_token, token_accessor: auth.accessor, ...auth } : (data ?? {}), field, format);
-  if (format === 'json') return printJson(body);
+  if (format === 'json') return printJson(asVaultSecret(body));
   if (auth) {
     print(
       renderTable([
         ['token', auth.client_token],
         ['token_accessor', auth.accessor],
-        ['token_duration', auth.lease_duration ? `${auth.lease_duration}s` : '∞'],
+        ['token_duration', typeof auth.lease_duration === 'number' && auth.lease_duration > 0 ? humanDuration(auth.lease_duration) : '∞'],
         ['token_renewable', auth.renewable],
         ['token_policies', auth.token_policies],
         ['identity_policies', auth.identity_policies ?? []],
@@ -81,7 +120,13 @@ export function printResponse(format: OutputFormat, body: Record<string, unknown
     );
     return;
   }
-  if (data) print(renderTable(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))));
+  const rows = [
+    ...leaseRows(body),
+    ...Object.entries(data ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]): [string, unknown] => [k, looksLikeDuration(k) && Number.isInteger(v) ? humanDuration(v as number) : v]),
+  ];
+  if (data || rows.length) print(renderTable(rows));
   const warnings = body.warnings as string[] | null;
   if (warnings?.length) process.stderr.write(warnings.map((w) => `WARNING! ${w}`).join('\n') + '\n');
 }

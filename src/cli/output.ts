@@ -27,6 +27,27 @@ function formatValue(v: unknown): string {
   return String(v);
 }
 
+/**
+ * Vault's `humanDuration`: seconds as Go prints a duration, without zero minutes or seconds after a
+ * larger unit (3600 → 1h, 5400 → 1h30m, 3601 → 1h1s, 90 → 1m30s, 0 → 0s).
+ */
+export function humanDuration(seconds: number): string {
+  const sign = seconds < 0 ? '-' : '';
+  const total = Math.abs(Math.trunc(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  let text = h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
+  if (text.endsWith('m0s')) text = text.slice(0, -2);
+  text = text.replace(/h0m/, 'h');
+  return sign + text;
+}
+
+/** Keys whose whole-number values Vault's tables print as durations (its `looksLikeDuration`). */
+export function looksLikeDuration(key: string): boolean {
+  return ['period', 'ttl', 'duration'].some((k) => key === k || key.endsWith(`_${k}`)) || key === 'lease_max' || key === 'ttl_max';
+}
+
 export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }

@@ -23,9 +23,8 @@ export function registerLeaseCommands(program: Command): void {
     .action(async (id: string, opts: { increment?: string }, cmd: Command) => {
       const { client, format } = cliContext(cmd);
       const res = await client.request('PUT', 'sys/leases/renew', { lease_id: id, ...(opts.increment ? { increment: opts.increment } : {}) });
-      if (format === 'json') return printJson(res.body);
-      const b = res.body ?? {};
-      printResponse('table', { data: { lease_id: b.lease_id, lease_duration: `${b.lease_duration}s`, lease_renewable: b.renewable } });
+      // As Vault's: the renewed secret's lease rows (lease_id, lease_duration, lease_renewable).
+      printResponse(format, res.body);
     });
 
   lease
