@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     app.get(`/v1/${mount}/creds/:role`, async (req, reply) => {
       const role = (req.params as { role: string }).role;
       // generateUsername gives `v-<role>-<random>`: the same name with the floor's prefix instead of `v-`.
-      const name = `${userPrefix}${generateUsername(role).slice(2)}`;
+      const name = `${userPrefix}${generateUsername(role, 63, 'f100').slice(2)}`;
       const password = `${randomBytes(24).toString('base64url').replace(/_/g, '0')}-A1a`;
       const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
       await onTarget(creationStatements, { name, password, expiration: expirationOf(expiresAt) });
