@@ -4,15 +4,11 @@
  * pipeline all succeed with 100 distinct users, 100 tracked leases, each user logs in, and one
  * revoke-prefix removes every one of them from the target.
  *
- * The role's creation statement has no GRANT: concurrent `GRANT … ON DATABASE` statements fail in
- * PostgreSQL ("tuple concurrently updated"), a limit of the target, not of the engine's
- * concurrency (PUBLIC may connect anyway).
- *
- * Headroom: the plugin opens one unpooled connection to the target per creation, so the burst's
- * connections count against the target's max_connections (100 on the embedded PostgreSQL, shared
- * with the kernel's own pool). This first, cold burst peaked at about 23 target connections when
- * measured; a warm burst of 100 reached 91 and 6 creations failed with SQLSTATE 53300 ("too many
- * clients"). A failure here listing 53300 is that limit of the engine, not of this test.
+ * The role grants CONNECT ON DATABASE, which two transactions changing the same catalog row at
+ * once make fail in PostgreSQL ("tuple concurrently updated"): the plugin retries the creation's
+ * transaction. Two bursts run (cold and warm): the engine's connections to the target stay within
+ * its pool (max_open_connections, default 4), so a burst never exhausts the target's
+ * max_connections.
  */
 import { Client } from 'pg';
 import { createTestDatabase } from '../support/database';
@@ -24,7 +20,7 @@ jest.setTimeout(180_000);
 const CONCURRENT = 100;
 /** Logins checked at a time: each is one more connection to the target. */
 const LOGIN_PARALLEL = 10;
-const CREATE = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
+const CREATE = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, 'GRANT CONNECT ON DATABASE postgres TO "{{name}}";'];
 const PREFIX = 'database/creds/burst/';
 
 interface Creds {
@@ -67,6 +63,18 @@ async function rolesNamed(targetUrl: string, names: string[]): Promise<string[]>
   }
 }
 
+/** The engine's open connections to the target (its pool names itself `secrethub-database`). */
+async function rolesConnections(targetUrl: string): Promise<number> {
+  const admin = new Client({ connectionString: targetUrl });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  try {
+    return (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'secrethub-database'")).rows[0].n;
+  } finally {
+    await admin.end();
+  }
+}
+
 describe('database engine, PostgreSQL, 100 concurrent creds (medium)', () => {
   let k: TestKernel;
   let call: Call;
@@ -88,8 +96,13 @@ describe('database engine, PostgreSQL, 100 concurrent creds (medium)', () => {
   });
   afterAll(async () => k.close());
 
-  it(`${CONCURRENT} creds at once: all succeed, distinct users, tracked leases, all log in; revoke-prefix drops every user`, async () => {
-    const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => call('GET', 'database/creds/burst')));
+  it.each(['cold', 'warm'])(`%s: ${CONCURRENT} creds at once: all succeed, distinct users, tracked leases, all log in; revoke-prefix drops every user`, async () => {
+    let engineConnections = 0;
+    const sampler = setInterval(() => {
+      void rolesConnections(target).then((n) => (engineConnections = Math.max(engineConnections, n)));
+    }, 20);
+    const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => call('GET', 'database/creds/burst'))).finally(() => clearInterval(sampler));
+    expect(engineConnections).toBeLessThanOrEqual(4);
     // Every failure with its status and message, so a failing run says what failed (e.g. the target's max_connections).
     const failures = answers.filter((a) => a.status !== 200).map((a) => `${a.status}: ${JSON.stringify(a.json.errors ?? a.body)}`);
     expect(failures).toEqual([]);
@@ -100,8 +113,7 @@ describe('database engine, PostgreSQL, 100 concurrent creds (medium)', () => {
     expect(new Set(usernames).size).toBe(CONCURRENT);
     expect(new Set(creds.map((c) => c.leaseId)).size).toBe(CONCURRENT);
     const rows: { lease_id: string; revoked: boolean }[] = await k.dataSource.query('SELECT lease_id, revoked FROM leases WHERE lease_id LIKE $1', [`${PREFIX}%`]);
-    expect(rows.map((r) => r.lease_id).sort()).toEqual(creds.map((c) => c.leaseId).sort());
-    expect(rows.every((r) => !r.revoked)).toBe(true);
+    expect(rows.filter((r) => !r.revoked).map((r) => r.lease_id).sort()).toEqual(creds.map((c) => c.leaseId).sort());
     const listed = await call('GET', `sys/leases/lookup/${PREFIX}?list=true`);
     expect((listed.json.data.keys as string[]).sort()).toEqual(creds.map((c) => c.leaseId.slice(PREFIX.length)).sort());
 
@@ -112,7 +124,7 @@ describe('database engine, PostgreSQL, 100 concurrent creds (medium)', () => {
 
     // One revoke-prefix: every lease revoked, every user gone from pg_roles and refused at login.
     expect((await call('PUT', `sys/leases/revoke-prefix/${PREFIX}`, {})).status).toBe(204);
-    const after: { revoked: boolean; revocation_reason: string | null }[] = await k.dataSource.query('SELECT revoked, revocation_reason FROM leases WHERE lease_id LIKE $1', [`${PREFIX}%`]);
+    const after: { revoked: boolean; revocation_reason: string | null }[] = await k.dataSource.query('SELECT revoked, revocation_reason FROM leases WHERE lease_id = ANY($1)', [creds.map((c) => c.leaseId)]);
     expect(after).toHaveLength(CONCURRENT);
     expect(after.every((r) => r.revoked && r.revocation_reason === 'revoked')).toBe(true);
     expect((await call('GET', `sys/leases/lookup/${PREFIX}?list=true`)).status).toBe(404);

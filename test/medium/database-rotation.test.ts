@@ -158,6 +158,10 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     expect(renewed.status).toBe(200);
     const { rows } = await admin.query<{ until: Date }>('SELECT rolvaliduntil AS until FROM pg_roles WHERE rolname = $1', [creds.json.data.username]);
     expect(Math.abs(rows[0].until.getTime() - (Date.now() + 600_000))).toBeLessThan(10_000);
+    expect(renewed.json.lease_duration).toBeGreaterThanOrEqual(599);
+    // Without an increment a renewal grants the TTL the lease was issued with (the role's 1h), not the last increment.
+    const again = await call('PUT', 'sys/leases/renew', { lease_id: creds.json.lease_id });
+    expect(again.json.lease_duration).toBeGreaterThanOrEqual(3599);
   });
 
   it("the reconciler drops this mount's old users without a lease, and nothing else", async () => {

@@ -42,6 +42,7 @@ const CONFIG_FIELDS: Fields = {
   password: { type: 'string', description: "The root user's password (never read back)." },
   allowed_roles: { type: 'string-list', description: 'Roles that may use this connection ("*": all).' },
   verify_connection: { type: 'bool', description: 'Connect once before saving (default true).' },
+  max_open_connections: { type: 'int', description: 'Connections kept open to the target at most (default 4).' },
   root_rotation_statements: { type: 'string-list', description: "Statements rotate-root runs ({{name}}, {{password}}; default: the plugin's ALTER)." },
 };
 
@@ -111,8 +112,10 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
             username: (d.username as string | undefined) ?? previous?.username ?? '',
             password: (d.password as string | undefined) ?? previous?.password ?? '',
             allowedRoles: (d.allowed_roles as string[] | undefined) ?? previous?.allowedRoles ?? [],
+            maxOpenConnections: (d.max_open_connections as number | undefined) ?? previous?.maxOpenConnections,
             rootRotationStatements: (d.root_rotation_statements as string[] | undefined) ?? previous?.rootRotationStatements ?? [],
           };
+          if (next.maxOpenConnections !== undefined && (next.maxOpenConnections < 1 || next.maxOpenConnections > 100)) throw badRequest('max_open_connections must be between 1 and 100');
           if (previous?.pendingPassword !== undefined) throw badRequest('a root rotation of this connection is unfinished: run reset first');
           try {
             plugin.validate(next.rootRotationStatements ?? []);
@@ -127,7 +130,7 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
         read: async (ctx) => {
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', objectName(ctx));
           if (!c) throw notFound();
-          const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: c.connectionUrl, username: c.username };
+          const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: c.connectionUrl, username: c.username, max_open_connections: c.maxOpenConnections ?? 4 };
           return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: '', root_credentials_rotate_statements: c.rootRotationStatements ?? [], verify_connection: true });
         },
         delete: async (ctx) => {

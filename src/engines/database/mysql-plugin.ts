@@ -3,7 +3,8 @@
  * `{{username}}:{{password}}@tcp(host:port)/[db]`. MySQL commits DDL implicitly, so statements
  * cannot share a transaction: when creation fails part-way the user is dropped again.
  */
-import { createConnection, escape, escapeId } from 'mysql2/promise';
+import { createConnection, createPool, escape, escapeId, type Pool, type PoolConnection } from 'mysql2/promise';
+import { DEFAULT_MAX_OPEN_CONNECTIONS, PoolCache } from './connection-pools';
 import type { Dialect, TemplateValues } from './statement-template';
 import { renderStatement } from './statement-template';
 
@@ -21,7 +22,12 @@ export interface MysqlConnection {
   connectionUrl: string;
   username: string;
   password: string;
+  maxOpenConnections?: number;
 }
+
+const pools = new PoolCache<Pool>((pool) => pool.end());
+
+export const closeMysqlPools = () => pools.closeAll();
 
 const DSN = /^(.*?):(.*)@tcp\(([^):]+)(?::(\d+))?\)\/([^?]*)(?:\?.*)?$/;
 
@@ -42,6 +48,26 @@ async function withConnection<T>(c: MysqlConnection, work: (conn: Awaited<Return
   }
 }
 
+/** A connection from the target identity's pool (connection-pools.ts); one that failed without a server error code is dropped. */
+async function withPooledConnection<T>(c: MysqlConnection, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  const options = parse(c);
+  const max = c.maxOpenConnections || DEFAULT_MAX_OPEN_CONNECTIONS;
+  const pool = pools.get(['mysql', options, max], () => createPool({ ...options, connectTimeout: 5000, connectionLimit: max, maxIdle: max, idleTimeout: 30_000, multipleStatements: false }));
+  const conn = await pool.getConnection();
+  let reusable = false;
+  try {
+    const result = await work(conn);
+    reusable = true;
+    return result;
+  } catch (err) {
+    reusable = Boolean((err as { errno?: number }).errno);
+    throw err;
+  } finally {
+    if (reusable) conn.release();
+    else conn.destroy();
+  }
+}
+
 export async function verifyMysql(c: MysqlConnection): Promise<void> {
   await withConnection(c, (conn) => conn.query('SELECT 1'));
 }
@@ -53,18 +79,18 @@ export function splitStatements(rendered: string[]): string[] {
 
 export async function runMysql(c: MysqlConnection, templates: string[], values: TemplateValues): Promise<void> {
   const statements = splitStatements(templates.map((t) => renderStatement(t, values, MYSQL_DIALECT)));
-  await withConnection(c, async (conn) => {
+  await withPooledConnection(c, async (conn) => {
     for (const s of statements) await conn.query(s);
   });
 }
 
 export async function listMysqlUsers(c: MysqlConnection, prefix: string): Promise<string[]> {
-  const [rows] = await withConnection(c, (conn) => conn.query('SELECT DISTINCT User AS u FROM mysql.user WHERE LEFT(User, ?) = ?', [prefix.length, prefix]));
+  const [rows] = await withPooledConnection(c, (conn) => conn.query('SELECT DISTINCT User AS u FROM mysql.user WHERE LEFT(User, ?) = ?', [prefix.length, prefix]));
   return (rows as { u: string | Buffer }[]).map((r) => r.u.toString());
 }
 
 /** Revocation is idempotent: a user that no longer exists is revoked already. */
 export async function revokeMysqlUser(c: MysqlConnection, templates: string[], username: string): Promise<void> {
-  const [rows] = await withConnection(c, (conn) => conn.query('SELECT 1 FROM mysql.user WHERE User = ?', [username]));
+  const [rows] = await withPooledConnection(c, (conn) => conn.query('SELECT 1 FROM mysql.user WHERE User = ?', [username]));
   if ((rows as unknown[]).length > 0) await runMysql(c, templates, { name: username });
 }

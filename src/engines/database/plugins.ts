@@ -2,8 +2,8 @@
  * The database plugins by `plugin_name`, declared as data: how each verifies a connection,
  * checks a role's statements, creates a user and revokes one.
  */
-import { listMysqlUsers, MYSQL_DEFAULT_REVOCATION, MYSQL_DEFAULT_ROTATION, MYSQL_DIALECT, MYSQL_MAX_USERNAME, revokeMysqlUser, runMysql, verifyMysql } from './mysql-plugin';
-import { DEFAULT_REVOCATION, DEFAULT_ROTATION, listPostgresUsers, revokePostgresUser, runStatements, verifyConnection } from './postgresql-plugin';
+import { closeMysqlPools, listMysqlUsers, MYSQL_DEFAULT_REVOCATION, MYSQL_DEFAULT_ROTATION, MYSQL_DIALECT, MYSQL_MAX_USERNAME, revokeMysqlUser, runMysql, verifyMysql } from './mysql-plugin';
+import { closePostgresPools, DEFAULT_REVOCATION, DEFAULT_ROTATION, listPostgresUsers, revokePostgresUser, runStatements, verifyConnection } from './postgresql-plugin';
 import { aclRules, createRedisUser, deleteRedisUser, listRedisUsers, setRedisPassword, verifyRedis } from './redis-plugin';
 import { expirationOf, POSTGRES_DIALECT, renderStatement, type Dialect, type TemplateValues } from './statement-template';
 
@@ -16,6 +16,8 @@ export interface StoredConnection {
   username: string;
   password: string;
   allowedRoles: string[];
+  /** Connections the engine keeps open to the target at most (Vault's max_open_connections; default 4). */
+  maxOpenConnections?: number;
   /** Statements that set the root user's password (`{{name}}`/`{{username}}`, `{{password}}`); empty: the plugin's default. */
   rootRotationStatements?: string[];
   /** Write-ahead record of a root rotation under way: the new password, set before the target changes. */
@@ -102,3 +104,8 @@ export const PLUGINS: Record<string, DatabasePlugin> = {
   'mysql-legacy-database-plugin': MYSQL_PLUGIN,
   'redis-database-plugin': REDIS_PLUGIN,
 };
+
+/** Closes every pool of target connections (at seal: they hold root credentials in memory). */
+export async function closeTargetPools(): Promise<void> {
+  await Promise.all([closePostgresPools(), closeMysqlPools()]);
+}

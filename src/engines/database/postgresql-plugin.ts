@@ -1,16 +1,30 @@
 /**
  * The PostgreSQL plugin (`postgresql-database-plugin`): runs rendered statements on the target as
- * the connection's user, one short-lived client per operation. Errors keep PostgreSQL's message,
- * which names no password (statements are never echoed).
+ * the connection's user, on a pool per target identity (connection-pools.ts); `verify` uses a
+ * client of its own. Errors keep PostgreSQL's message, which names no password (statements are
+ * never echoed).
  */
-import { Client } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
+import { DEFAULT_MAX_OPEN_CONNECTIONS, PoolCache } from './connection-pools';
 import { renderStatement, type TemplateValues } from './statement-template';
 
 export interface PostgresConnection {
   connectionUrl: string;
   username: string;
   password: string;
+  maxOpenConnections?: number;
 }
+
+const pools = new PoolCache<Pool>((pool) => pool.end());
+
+export const closePostgresPools = () => pools.closeAll();
+
+/** Concurrent catalog changes (GRANT … ON DATABASE from two creations) fail in PostgreSQL; the whole transaction is retried. */
+const RETRIED = (err: unknown) => {
+  const code = (err as { code?: string }).code;
+  return code === '40001' || code === '40P01' || (code === 'XX000' && /tuple concurrently (updated|deleted)/.test((err as Error).message));
+};
+const ATTEMPTS = 10;
 
 /**
  * The default revocation: end the user's sessions, drop what it owns and every privilege granted to
@@ -25,6 +39,25 @@ export const DEFAULT_REVOCATION = [
 /** The connection URL with the root credentials put into `{{username}}` / `{{password}}` (URL-encoded). */
 function url(c: PostgresConnection): string {
   return c.connectionUrl.replace(/\{\{\s*username\s*\}\}/g, encodeURIComponent(c.username)).replace(/\{\{\s*password\s*\}\}/g, encodeURIComponent(c.password));
+}
+
+async function withPooledClient<T>(c: PostgresConnection, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const max = c.maxOpenConnections || DEFAULT_MAX_OPEN_CONNECTIONS;
+  const pool = pools.get(['pg', url(c), max], () => {
+    const created = new Pool({ connectionString: url(c), max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 15_000, application_name: 'secrethub-database' });
+    created.on('error', () => undefined);
+    return created;
+  });
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await work(client);
+  } catch (err) {
+    if (!(err as { code?: string }).code) broken = err as Error;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }
 
 async function withClient<T>(c: PostgresConnection, work: (client: Client) => Promise<T>): Promise<T> {
@@ -47,27 +80,35 @@ export async function verifyConnection(c: PostgresConnection): Promise<void> {
 
 /** Users whose names start with `prefix` (the reconciler's candidates). */
 export async function listPostgresUsers(c: PostgresConnection, prefix: string): Promise<string[]> {
-  const { rows } = await withClient(c, (client) => client.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)", [prefix]));
+  const { rows } = await withPooledClient(c, (client) => client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]));
   return rows.map((r) => r.rolname);
 }
 
 /** Revocation is idempotent: a user that no longer exists is revoked already (DROP OWNED BY would fail on it). */
 export async function revokePostgresUser(c: PostgresConnection, templates: string[], username: string): Promise<void> {
-  const { rows } = await withClient(c, (client) => client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]));
+  const { rows } = await withPooledClient(c, (client) => client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [username]));
   if (rows.length > 0) await runStatements(c, templates, { name: username });
 }
 
-/** Runs the templates in one transaction: all of them or none. */
+/** Runs the templates in one transaction: all of them or none (retried whole on a concurrent catalog change). */
 export async function runStatements(c: PostgresConnection, templates: string[], values: TemplateValues): Promise<void> {
   const statements = templates.map((t) => renderStatement(t, values));
-  await withClient(c, async (client) => {
-    await client.query('BEGIN');
+  for (let attempt = 1; ; attempt++) {
     try {
-      for (const s of statements) await client.query(s);
-      await client.query('COMMIT');
+      await withPooledClient(c, async (client) => {
+        await client.query('BEGIN');
+        try {
+          for (const s of statements) await client.query(s);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
+      return;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      if (attempt >= ATTEMPTS || !RETRIED(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 10 * 2 ** attempt)));
     }
-  });
+  }
 }

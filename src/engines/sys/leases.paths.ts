@@ -35,7 +35,7 @@ function lookupData(l: LeaseRow): Record<string, unknown> {
 export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
   const renew = async (ctx: RequestContext) => {
     const l = await leases.renew(leaseId(ctx), ctx.data.increment as number | undefined);
-    return raw(200, { request_id: ctx.requestId, lease_id: l.leaseId, renewable: true, lease_duration: l.ttlSeconds, data: null, wrap_info: null, warnings: null, auth: null });
+    return raw(200, { request_id: ctx.requestId, lease_id: l.leaseId, renewable: true, lease_duration: Math.max(0, Math.round((l.expiresAt.getTime() - Date.now()) / 1000)), data: null, wrap_info: null, warnings: null, auth: null });
   };
   const revoke = async (ctx: RequestContext) => {
     await leases.revoke(leaseId(ctx));

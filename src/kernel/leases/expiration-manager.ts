@@ -106,7 +106,7 @@ export class ExpirationManager {
     return lease;
   }
 
-  /** Extends a live lease by `increment` seconds (default its original TTL), never past its max TTL. */
+  /** Extends a live lease by `increment` seconds (default the TTL it was issued with), never past its max TTL. */
   async renew(leaseId: string, increment?: number): Promise<LeaseRow> {
     const lease = await this.repository.get(leaseId);
     const now = Date.now();
@@ -122,7 +122,7 @@ export class ExpirationManager {
         throw badRequest('failed to renew lease: the engine refused; see the server log');
       });
     }
-    const renewed = await this.repository.renew(leaseId, new Date(expiresAt), Math.max(0, Math.round((expiresAt - now) / 1000)), new Date(now));
+    const renewed = await this.repository.renew(leaseId, new Date(expiresAt), new Date(now));
     if (!renewed) throw badRequest('lease not found or lease is not renewable');
     return renewed;
   }

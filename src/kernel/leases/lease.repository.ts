@@ -96,13 +96,16 @@ export class LeaseRepository {
     return rows.map((r) => r.engine_metadata);
   }
 
-  /** Sets the new expiry of a live renewable lease; the updated row, or undefined when it was not live. */
-  async renew(leaseId: string, expiresAt: Date, ttlSeconds: number, now: Date): Promise<LeaseRow | undefined> {
+  /**
+   * Sets the new expiry of a live renewable lease; the updated row, or undefined when it was not
+   * live. `ttl_seconds` keeps the TTL granted at issue: it is the default increment of every renewal.
+   */
+  async renew(leaseId: string, expiresAt: Date, now: Date): Promise<LeaseRow | undefined> {
     const rows = await returningRows<Record<string, unknown>>(
       this.dataSource,
-      `UPDATE leases SET expires_at = $2, ttl_seconds = $3, renewed_count = renewed_count + 1, last_renewed_at = $4
-        WHERE lease_id = $1 AND renewable AND NOT revoked AND expires_at > $4 RETURNING ${COLUMNS}`,
-      [leaseId, expiresAt, ttlSeconds, now],
+      `UPDATE leases SET expires_at = $2, renewed_count = renewed_count + 1, last_renewed_at = $3
+        WHERE lease_id = $1 AND renewable AND NOT revoked AND expires_at > $3 RETURNING ${COLUMNS}`,
+      [leaseId, expiresAt, now],
     );
     return rows[0] ? toRow(rows[0]) : undefined;
   }
