@@ -22,6 +22,8 @@ import { InvalidationBus } from './kernel/cluster/invalidation-bus';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 import { PolicyRepository } from './kernel/policy/policy.repository';
 import { PolicyStore } from './kernel/policy/policy.store';
+import { PasswordPolicies } from './kernel/password-policy/password-policies';
+import { PasswordPolicyRepository } from './kernel/password-policy/password-policy.repository';
 import { MountRepository } from './kernel/router/mount.repository';
 import { MountTable } from './kernel/router/mount-table';
 import { RequestPipeline } from './kernel/router/request-pipeline';
@@ -48,6 +50,8 @@ export interface Kernel {
   rekey: RekeyService;
   tokenStore: TokenStore;
   policies: PolicyStore;
+  /** Vault's password policies; engines generate passwords with `passwordPolicies.generate(name)`. */
+  passwordPolicies: PasswordPolicies;
   mounts: MountTable;
   bus: InvalidationBus;
   cubbyhole: CubbyholeRepository;
@@ -105,7 +109,8 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   mounts.onDisable(async (_m, entry) => {
     await leases.revokePrefix(entry.path);
   });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, audit: audit.parts };
+  const passwordPolicies = new PasswordPolicies(new PasswordPolicyRepository(dataSource));
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, passwordPolicies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, audit: audit.parts };
 }
 
 /**
