@@ -6,6 +6,7 @@ import { KvV2Repository } from './engines/kv/kv-v2.repository';
 import { capabilitiesPaths } from './engines/sys/capabilities.paths';
 import { mountPaths } from './engines/sys/mounts.paths';
 import { policyPaths } from './engines/sys/policy.paths';
+import { passwordPolicyPaths } from './engines/sys/password-policy.paths';
 import { sealPaths } from './engines/sys/seal.paths';
 import { auditPaths } from './engines/sys/audit.paths';
 import { auditAnomalyPaths } from './engines/sys/audit-anomalies.paths';
@@ -44,6 +45,7 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
   const systemRoutes = [
     ...sealPaths({ seal: kernel.seal, rekey: kernel.rekey, barrier: kernel.barrier, disableUnauthedRekeyEndpoints: options.disableUnauthedRekeyEndpoints }),
     ...policyPaths(kernel.policies),
+    ...passwordPolicyPaths(kernel.passwordPolicies),
     ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
     ...mountPaths(kernel.mounts, kernel.policies, lockout),
     ...lockedUsersPaths(lockout, kernel.mounts),

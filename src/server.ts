@@ -24,6 +24,8 @@ import { InvalidationBus } from './kernel/cluster/invalidation-bus';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 import { PolicyRepository } from './kernel/policy/policy.repository';
 import { PolicyStore } from './kernel/policy/policy.store';
+import { PasswordPolicies } from './kernel/password-policy/password-policies';
+import { PasswordPolicyRepository } from './kernel/password-policy/password-policy.repository';
 import { MountRepository } from './kernel/router/mount.repository';
 import { MountTable } from './kernel/router/mount-table';
 import { RequestPipeline } from './kernel/router/request-pipeline';
@@ -50,6 +52,8 @@ export interface Kernel {
   rekey: RekeyService;
   tokenStore: TokenStore;
   policies: PolicyStore;
+  /** Vault's password policies; engines generate passwords with `passwordPolicies.generate(name)`. */
+  passwordPolicies: PasswordPolicies;
   mounts: MountTable;
   bus: InvalidationBus;
   cubbyhole: CubbyholeRepository;
@@ -110,9 +114,10 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   mounts.onDisable(async (_m, entry) => {
     await leases.revokePrefix(entry.path);
   });
+  const passwordPolicies = new PasswordPolicies(new PasswordPolicyRepository(dataSource));
   const periodic = new PeriodicRunner(mounts, { intervalMs: PERIODIC_INTERVAL_MS, exclusive: (pass) => withTryAdvisoryLock(dataSource, 'secrethub.periodic', pass), log: { error: (m) => log.error(m) } });
   seal.addLifecycleHook({ afterUnseal: async () => periodic.start(), beforeSeal: () => periodic.stop() });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, periodic, audit: audit.parts };
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, passwordPolicies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, periodic, audit: audit.parts };
 }
 
 /**

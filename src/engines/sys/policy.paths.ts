@@ -13,12 +13,16 @@ function policyText(ctx: RequestContext): { text: string; warnings?: string[] } 
     warnings = ["'rules' is deprecated, please use 'policy' instead"];
   }
   if (raw === undefined || raw === null || raw === '') throw badRequest("'policy' parameter not supplied or empty");
-  let text = toStringValue('policy', raw);
+  return { text: decodeBase64Policy(toStringValue('policy', raw)), warnings };
+}
+
+/** Policy text may be sent base64-encoded (Vault's); text that decodes to readable UTF-8 is decoded. */
+export function decodeBase64Policy(text: string): string {
   if (/^[A-Za-z0-9+/]+={0,2}$/.test(text.trim()) && text.trim().length % 4 === 0) {
     const decoded = Buffer.from(text.trim(), 'base64').toString('utf8');
-    if (!decoded.includes('\uFFFD') && !decoded.includes('\u0000') && decoded.trim() !== '') text = decoded;
+    if (!decoded.includes('\uFFFD') && !decoded.includes('\u0000') && decoded.trim() !== '') return decoded;
   }
-  return { text, warnings };
+  return text;
 }
 
 export function policyPaths(policies: PolicyStore): RouteDefinition[] {
