@@ -72,9 +72,10 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
     databaseBackend({
       objects: engineObjects,
       leasedUsernames: async (mountUuid, db) => new Set((await kernel.leases.liveLeaseMetadata(mountUuid, { db })).map((m) => String(m.username))),
+      generateFromPolicy: (name) => kernel.passwordPolicies.generate(name),
       log: (m) => log.info(m),
     }),
   );
-  kernel.mounts.register(rabbitmqBackend(engineObjects));
+  kernel.mounts.register(rabbitmqBackend(engineObjects, (name) => kernel.passwordPolicies.generate(name)));
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

@@ -152,6 +152,24 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     expect((await call('GET', 'database/static-roles/ghost')).status).toBe(404);
   });
 
+  it('password_policy: creds and root rotation use the policy, quotes and backslashes included', async () => {
+    const policy = JSON.stringify({ length: 24, rule: [{ charset: { charset: 'abcdefghijklmnopqrstuvwxyz', 'min-chars': 1 } }, { charset: { charset: `'\\"!@#$%`, 'min-chars': 4 } }] });
+    expect((await call('PUT', 'sys/policies/password/quoted', { policy })).status).toBe(204);
+    expect((await call('PUT', 'database/config/pg', { password_policy: 'nope', verify_connection: false })).json.errors).toEqual(['no password policy found ("nope")']);
+    expect((await call('PUT', 'database/config/pg', { password_policy: 'quoted', verify_connection: false })).status).toBe(204);
+    expect((await call('GET', 'database/config/pg')).json.data.password_policy).toBe('quoted');
+    const creds = (await call('GET', 'database/creds/app')).json.data;
+    expect(creds.password).toMatch(/^[a-z'\\"!@#$%]{24}$/);
+    expect(creds.password.replace(/[a-z]/g, '').length).toBeGreaterThanOrEqual(4);
+    expect(await canLogIn(target, creds.username, creds.password)).toBe(true);
+    expect((await call('PUT', 'database/rotate-root/pg')).status).toBe(204);
+    const root = (await objects.get<StoredConnection>(mountUuid('database/'), 'connection', 'pg')) as StoredConnection;
+    expect(root.password).toMatch(/^[a-z'\\"!@#$%]{24}$/);
+    expect(await canLogIn(target, rootUser, root.password)).toBe(true);
+    expect((await call('GET', 'database/creds/app')).status).toBe(200);
+    expect((await call('PUT', 'database/config/pg', { password_policy: '', verify_connection: false })).status).toBe(204);
+  });
+
   it('renew statements run with the new expiry', async () => {
     const creds = await call('GET', 'database/creds/app');
     const renewed = await call('PUT', 'sys/leases/renew', { lease_id: creds.json.lease_id, increment: 600 });

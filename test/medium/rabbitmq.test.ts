@@ -82,6 +82,20 @@ describe('rabbitmq engine (medium)', () => {
     expect((await call('PUT', 'sys/leases/revoke', { lease_id: json.lease_id })).status).toBe(204);
   });
 
+  it('password_policy: generated passwords follow the sys/policies/password policy', async () => {
+    if (!available) return;
+    const policy = JSON.stringify({ length: 20, rule: [{ charset: { charset: 'abcdefghij', 'min-chars': 1 } }, { charset: { charset: '!#%&*+=?', 'min-chars': 3 } }] });
+    expect((await call('PUT', 'sys/policies/password/rabbit', { policy })).status).toBe(204);
+    const config = { connection_uri: MANAGEMENT_URI, username: ADMIN.username, password: ADMIN.password };
+    expect((await call('PUT', 'rabbitmq-short/config/connection', { ...config, password_policy: 'rabbit' })).status).toBe(204);
+    expect((await call('GET', 'rabbitmq-short/config/connection')).json.data.password_policy).toBe('rabbit');
+    const { data } = await creds('rabbitmq-short/creds/brief');
+    expect(data.password).toMatch(/^[a-j!#%&*+=?]{20}$/);
+    expect(data.password.replace(/[a-j]/g, '').length).toBeGreaterThanOrEqual(3);
+    expect(await amqpLogin(data.username, data.password)).toBe(true);
+    expect((await call('PUT', 'rabbitmq-short/config/connection', config)).status).toBe(204);
+  });
+
   it('revoking the lease of a user already deleted by hand succeeds', async () => {
     if (!available) return;
     const { json, data } = await creds('rabbitmq/creds/app');

@@ -17,9 +17,17 @@ import { badRequest } from '../../kernel/errors';
 import type { DatabaseObjectRepository } from './database.repository';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 
-/** A generated password: 30 base-62 characters and one of each class, for targets with complexity rules. */
+/** The default generated password: 30 base-62 characters and one of each class, for targets with complexity rules. */
 export function newPassword(): string {
   return `${randomPassword(30)}-A1a`;
+}
+
+/** Where rotations get passwords: the connection's password policy (`sys/policies/password`) or the default. */
+export type PasswordSource = (policyName: string | undefined) => Promise<string>;
+
+export interface RotationDeps {
+  objects: DatabaseObjectRepository;
+  passwords: PasswordSource;
 }
 
 export interface StoredStaticRole {
@@ -43,9 +51,11 @@ const withoutPending = <T extends { pendingPassword?: string; pendingSince?: num
 };
 
 /** Rotates the root password of connection `name` (or finishes a rotation a crash cut short). */
-export async function rotateRoot(objects: DatabaseObjectRepository, mount: MountEntry, name: string): Promise<void> {
-  const started = await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (c) => (c.pendingPassword !== undefined ? undefined : { ...c, pendingPassword: newPassword(), pendingSince: Date.now() }));
-  if (!started) throw badRequest(`unknown database "${name}"`);
+export async function rotateRoot({ objects, passwords }: RotationDeps, mount: MountEntry, name: string): Promise<void> {
+  const current = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
+  if (!current) throw badRequest(`unknown database "${name}"`);
+  const candidate = await passwords(current.passwordPolicy);
+  await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (c) => (c.pendingPassword !== undefined ? undefined : { ...c, pendingPassword: candidate, pendingSince: Date.now() }));
   await completeRootRotation(objects, mount, name);
 }
 
@@ -75,12 +85,15 @@ export async function completeRootRotation(objects: DatabaseObjectRepository, mo
 }
 
 /** Rotates a static role's password now (or finishes a rotation a crash cut short). */
-export async function rotateStaticRole(objects: DatabaseObjectRepository, mount: MountEntry, name: string): Promise<StoredStaticRole> {
-  const role = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (r) => (r.pendingPassword !== undefined ? undefined : { ...r, pendingPassword: newPassword(), pendingSince: Date.now() }));
+export async function rotateStaticRole({ objects, passwords }: RotationDeps, mount: MountEntry, name: string): Promise<StoredStaticRole> {
+  const current = await objects.get<StoredStaticRole>(mount.uuid, 'static-role', name);
+  if (!current) throw badRequest(`unknown static role: ${name}`);
+  const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', current.dbName);
+  if (!conn) throw badRequest(`unknown database "${current.dbName}"`);
+  const candidate = current.pendingPassword ?? (await passwords(conn.passwordPolicy));
+  const role = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (r) => (r.pendingPassword !== undefined ? undefined : { ...r, pendingPassword: candidate, pendingSince: Date.now() }));
   if (!role) throw badRequest(`unknown static role: ${name}`);
   const pending = role.pendingPassword as string;
-  const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', role.dbName);
-  if (!conn) throw badRequest(`unknown database "${role.dbName}"`);
   await PLUGINS[conn.pluginName].setPassword(conn, role.rotationStatements, role.username, pending);
   const done = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (cur) => (cur.pendingPassword === pending ? { ...withoutPending(cur), password: pending, lastRotation: Date.now() } : undefined));
   return done ?? role;
@@ -96,7 +109,8 @@ export function secondsToRotation(role: StoredStaticRole, now = Date.now()): num
  * The periodic part: finishes root rotations cut short, then rotates static roles that are due or
  * were cut short. One failure is logged and does not stop the others.
  */
-export async function runScheduledRotations(objects: DatabaseObjectRepository, mount: MountEntry, log: (m: string) => void): Promise<void> {
+export async function runScheduledRotations(deps: RotationDeps, mount: MountEntry, log: (m: string) => void): Promise<void> {
+  const { objects } = deps;
   for (const name of await objects.names(mount.uuid, 'connection')) {
     const c = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
     if (c?.pendingPassword === undefined) continue;
@@ -108,6 +122,6 @@ export async function runScheduledRotations(objects: DatabaseObjectRepository, m
   for (const name of await objects.names(mount.uuid, 'static-role')) {
     const r = await objects.get<StoredStaticRole>(mount.uuid, 'static-role', name);
     if (!r || (r.pendingPassword === undefined && secondsToRotation(r) > 0)) continue;
-    await rotateStaticRole(objects, mount, name).catch((err: Error) => log(`database: ${mount.path}static-roles/${name}: rotation failed, retried next pass: ${safeTargetMessage(err)}`));
+    await rotateStaticRole(deps, mount, name).catch((err: Error) => log(`database: ${mount.path}static-roles/${name}: rotation failed, retried next pass: ${safeTargetMessage(err)}`));
   }
 }

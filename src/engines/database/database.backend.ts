@@ -15,7 +15,7 @@ import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { parseDurationSeconds } from '../../framework/field-types';
 import { ApiError, badRequest, notFound } from '../../kernel/errors';
-import { completeRootRotation, newPassword, rotateRoot, runScheduledRotations } from './credential-rotation';
+import { completeRootRotation, newPassword, rotateRoot, runScheduledRotations, type PasswordSource } from './credential-rotation';
 import type { DatabaseObjectRepository } from './database.repository';
 import { DEFAULT_ORPHAN_GRACE_SECONDS, reconcileOrphans } from './orphan-reconciler';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
@@ -42,6 +42,7 @@ const CONFIG_FIELDS: Fields = {
   password: { type: 'string', description: "The root user's password (never read back)." },
   allowed_roles: { type: 'string-list', description: 'Roles that may use this connection ("*": all).' },
   verify_connection: { type: 'bool', description: 'Connect once before saving (default true).' },
+  password_policy: { type: 'string', description: 'The sys/policies/password policy for generated passwords (default: the built-in form).' },
   max_open_connections: { type: 'int', description: 'Connections kept open to the target at most (default 4).' },
   root_rotation_statements: { type: 'string-list', description: "Statements rotate-root runs ({{name}}, {{password}}; default: the plugin's ALTER)." },
 };
@@ -71,6 +72,8 @@ export interface DatabaseBackendDeps {
   objects: DatabaseObjectRepository;
   /** The usernames of a mount's unrevoked leases on one connection (the orphan reconciler's). */
   leasedUsernames(mountUuid: string, db: string): Promise<Set<string>>;
+  /** A password from a `sys/policies/password` policy (400 for an unknown one). */
+  generateFromPolicy(name: string): Promise<string>;
   log(m: string): void;
 }
 
@@ -80,7 +83,9 @@ function orphanGrace(mount: MountEntry): number {
   return v ? parseDurationSeconds(v) : DEFAULT_ORPHAN_GRACE_SECONDS;
 }
 
-export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBackendDeps): BackendDefinition {
+export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, log }: DatabaseBackendDeps): BackendDefinition {
+  const passwords: PasswordSource = async (policy) => (policy ? generateFromPolicy(policy) : newPassword());
+  const rotation = { objects, passwords };
   const connection = async (mount: MountEntry, name: string): Promise<StoredConnection> => {
     const c = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
     if (!c) throw badRequest(`unknown database "${name}"`);
@@ -113,9 +118,12 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
             password: (d.password as string | undefined) ?? previous?.password ?? '',
             allowedRoles: (d.allowed_roles as string[] | undefined) ?? previous?.allowedRoles ?? [],
             maxOpenConnections: (d.max_open_connections as number | undefined) ?? previous?.maxOpenConnections,
+            passwordPolicy: (d.password_policy as string | undefined) ?? previous?.passwordPolicy,
             rootRotationStatements: (d.root_rotation_statements as string[] | undefined) ?? previous?.rootRotationStatements ?? [],
           };
           if (next.maxOpenConnections !== undefined && (next.maxOpenConnections < 1 || next.maxOpenConnections > 100)) throw badRequest('max_open_connections must be between 1 and 100');
+          // A policy that does not exist (or cannot generate) is refused now, not at the first creds read.
+          if (next.passwordPolicy) await generateFromPolicy(next.passwordPolicy);
           if (previous?.pendingPassword !== undefined) throw badRequest('a root rotation of this connection is unfinished: run reset first');
           try {
             plugin.validate(next.rootRotationStatements ?? []);
@@ -131,7 +139,7 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', objectName(ctx));
           if (!c) throw notFound();
           const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: c.connectionUrl, username: c.username, max_open_connections: c.maxOpenConnections ?? 4 };
-          return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: '', root_credentials_rotate_statements: c.rootRotationStatements ?? [], verify_connection: true });
+          return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: c.passwordPolicy ?? '', root_credentials_rotate_statements: c.rootRotationStatements ?? [], verify_connection: true });
         },
         delete: async (ctx) => {
           await objects.delete(ctx.mount.uuid, 'connection', objectName(ctx));
@@ -201,7 +209,7 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
           const ttl = Math.min(role.defaultTtl || ctx.mount.config.defaultLeaseTtl || 768 * 3600, maxTtl);
           const plugin = PLUGINS[conn.pluginName];
           const username = generateUsername(roleName, plugin.maxUsername, mountTag(ctx.mount.uuid));
-          const password = newPassword();
+          const password = await passwords(conn.passwordPolicy);
           // VALID UNTIL the lease's max expiry: a user whose lease record is lost still stops working.
           const expiration = expirationOf(new Date(Date.now() + maxTtl * 1000));
           await plugin.create(conn, role.creationStatements, { name: username, password, expiration }).catch((err) => targetError('creating the user', err));
@@ -225,7 +233,7 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
       help: "Rotates the connection's root password to one only the engine knows (crash-safe: write-ahead).",
       handlers: {
         update: async (ctx) => {
-          await rotateRoot(objects, ctx.mount, objectName(ctx)).catch((err) => targetError('rotating the root password', err));
+          await rotateRoot(rotation, ctx.mount, objectName(ctx)).catch((err) => targetError('rotating the root password', err));
           return null;
         },
       },
@@ -245,7 +253,7 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
         },
       },
     },
-    ...staticRolePaths(objects, objectName),
+    ...staticRolePaths(rotation, objectName),
   ];
 
   return {
@@ -281,7 +289,7 @@ export function databaseBackend({ objects, leasedUsernames, log }: DatabaseBacke
       return options;
     },
     periodic: async (mount) => {
-      await runScheduledRotations(objects, mount, log);
+      await runScheduledRotations(rotation, mount, log);
       await reconcileOrphans({ objects, leasedUsernames, log }, mount, orphanGrace(mount));
     },
   };

@@ -16,6 +16,8 @@ export interface StoredConnection {
   username: string;
   password: string;
   allowedRoles: string[];
+  /** The `sys/policies/password` policy generated passwords follow (default: 30 base-62 characters and -A1a). */
+  passwordPolicy?: string;
   /** Connections the engine keeps open to the target at most (Vault's max_open_connections; default 4). */
   maxOpenConnections?: number;
   /** Statements that set the root user's password (`{{name}}`/`{{username}}`, `{{password}}`); empty: the plugin's default. */

@@ -28,7 +28,8 @@ export interface TemplateValues {
 
 const ALPHABETS: Record<keyof TemplateValues, RegExp> = {
   name: /^[a-z0-9_-]{1,63}$/,
-  password: /^[A-Za-z0-9-]{16,128}$/,
+  // Printable ASCII without spaces: password policies choose the characters; the driver escapes them.
+  password: /^[\x21-\x7e]{4,128}$/,
   expiration: /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\+00:00$/,
 };
 

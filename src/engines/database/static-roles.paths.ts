@@ -7,8 +7,7 @@
 import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest, notFound } from '../../kernel/errors';
-import { rotateStaticRole, secondsToRotation, type StoredStaticRole } from './credential-rotation';
-import type { DatabaseObjectRepository } from './database.repository';
+import { rotateStaticRole, secondsToRotation, type RotationDeps, type StoredStaticRole } from './credential-rotation';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 
 /** Vault's smallest rotation period. */
@@ -25,8 +24,9 @@ const STATIC_ROLE_FIELDS: Fields = {
 
 const USERNAME = /^[a-z0-9_-]{1,63}$/;
 
-export function staticRolePaths(objects: DatabaseObjectRepository, objectName: (ctx: RequestContext) => string): RouteDefinition[] {
-  const rotate = async (ctx: RequestContext, name: string) => rotateStaticRole(objects, ctx.mount, name).catch((err: unknown) => {
+export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestContext) => string): RouteDefinition[] {
+  const { objects } = deps;
+  const rotate = async (ctx: RequestContext, name: string) => rotateStaticRole(deps, ctx.mount, name).catch((err: unknown) => {
     if (err instanceof ApiError) throw err;
     throw badRequest(`rotating the password failed on the target database: ${safeTargetMessage(err)}`);
   });

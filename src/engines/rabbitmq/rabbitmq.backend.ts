@@ -30,6 +30,8 @@ interface StoredConnection {
   connectionUri: string;
   username: string;
   password: string;
+  /** The `sys/policies/password` policy of generated passwords (default: 32 base-62 characters). */
+  passwordPolicy?: string;
 }
 
 interface StoredLeaseConfig {
@@ -45,7 +47,7 @@ const CONNECTION_FIELDS: Fields = {
   username: { type: 'string', description: 'A management user with the administrator tag.' },
   password: { type: 'string', description: "That user's password (never read back)." },
   verify_connection: { type: 'bool', default: true, description: 'Call the management API with these credentials before saving (default true).' },
-  password_policy: { type: 'string', description: 'Password policy for generated passwords (not supported yet: must be empty).' },
+  password_policy: { type: 'string', description: 'The sys/policies/password policy for generated passwords (default: 32 letters and digits).' },
   username_template: { type: 'string', description: 'Template for generated usernames (not supported yet: must be empty).' },
 };
 
@@ -78,7 +80,8 @@ function targetError(action: string, err: unknown): never {
   throw err;
 }
 
-export function rabbitmqBackend(objects: DatabaseObjectRepository): BackendDefinition {
+/** `generateFromPolicy`: a password from a `sys/policies/password` policy (400 for an unknown one). */
+export function rabbitmqBackend(objects: DatabaseObjectRepository, generateFromPolicy: (name: string) => Promise<string>): BackendDefinition {
   const client = async (mount: MountEntry): Promise<RabbitMqManagementClient> => {
     const c = await objects.get<StoredConnection>(mount.uuid, 'connection', CONNECTION);
     if (!c) throw badRequest('the RabbitMQ connection is not configured (write rabbitmq/config/connection first)');
@@ -99,7 +102,11 @@ export function rabbitmqBackend(objects: DatabaseObjectRepository): BackendDefin
           if (!next.connectionUri) throw badRequest('missing connection_uri');
           if (!next.username) throw badRequest('missing username');
           if (!next.password) throw badRequest('missing password');
-          if (d.password_policy) throw badRequest('password_policy is not supported yet: leave it empty (passwords are 32 random letters and digits)');
+          if (d.password_policy) {
+            next.passwordPolicy = d.password_policy as string;
+            // An unknown policy is refused now, not at the first creds read.
+            await generateFromPolicy(next.passwordPolicy);
+          }
           if (d.username_template) throw badRequest('username_template is not supported yet: leave it empty (usernames are v-<role>-<random>)');
           try {
             parseManagementUri(next.connectionUri);
@@ -115,7 +122,7 @@ export function rabbitmqBackend(objects: DatabaseObjectRepository): BackendDefin
         read: async (ctx) => {
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', CONNECTION);
           if (!c) throw notFound();
-          return logical({ connection_uri: c.connectionUri, username: c.username, password_policy: '', username_template: '' });
+          return logical({ connection_uri: c.connectionUri, username: c.username, password_policy: c.passwordPolicy ?? '', username_template: '' });
         },
       },
     },
@@ -179,7 +186,8 @@ export function rabbitmqBackend(objects: DatabaseObjectRepository): BackendDefin
           const maxTtl = leaseConfig?.maxTtl || ctx.mount.config.maxLeaseTtl || SYSTEM_MAX_LEASE_TTL;
           const ttl = Math.min(leaseConfig?.ttl || ctx.mount.config.defaultLeaseTtl || SYSTEM_MAX_LEASE_TTL, maxTtl);
           const username = generateUsername(name);
-          const password = randomPassword(32);
+          const stored = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', CONNECTION);
+          const password = stored?.passwordPolicy ? await generateFromPolicy(stored.passwordPolicy) : randomPassword(32);
           await api.putUser(username, password, role.tags).catch((err) => targetError('failed to create the user', err));
           try {
             for (const [vhost, permission] of Object.entries(role.vhosts)) await api.putPermissions(vhost, username, permission);
