@@ -348,13 +348,13 @@ export const SCENARIOS: Scenario[] = [
         secrethub: credsCyclePlan(token),
         floor: credsCyclePlan(ctx.floorToken),
         checkBody: checkCreds,
-        notes: ['req/s counts both requests of a cycle; p50/p99 mix creds reads and revocations; PG CPU counts the backends of each side\'s own database, not the target\'s (SecretHub opens a connection to it per operation)'],
+        notes: ['req/s counts both requests of a cycle; p50/p99 mix creds reads and revocations; PG CPU counts the backends of each side\'s own database, not the target\'s'],
         async after() {
           const costs = await measureTargetCosts(ctx.targetUrl, TARGET_COST_SAMPLES);
           const c = await cleanUp(ctx.api, ctx.serverDbUrl, ctx.targetUrl);
           return {
             notes: [
-              `target alone, sequential, ${costs.samples} each: a new authenticated connection ${costs.connectMs} ms; creation + default revocation statements on an open connection ${costs.createDropMs} ms (SecretHub opens a connection per creation and per revocation; the floor reuses its pool)`,
+              `target alone, sequential, ${costs.samples} each: a new authenticated connection ${costs.connectMs} ms; creation + default revocation statements on an open connection ${costs.createDropMs} ms (both sides keep pools to the target: SecretHub 4 connections per connection config, the floor 10)`,
               `SecretHub handed out ${c.leases} leases in this scenario (warm-up and probe included): ${c.revokedByRequest} revoked by the load's requests, ${c.leftLive} left live by cycles cut at a round's end, revoked by prefix afterwards; the floor left ${c.floorLeftovers} users, dropped afterwards`,
             ],
             checks: [{ name: 'db-creds users left in pg_roles after the revocations', target: 'none', value: c.remaining.length ? `${c.remaining.length} (${c.remaining.slice(0, 3).join(', ')})` : 'none', pass: c.remaining.length === 0 }],

@@ -32,6 +32,23 @@ function lookupData(l: LeaseRow): Record<string, unknown> {
   };
 }
 
+const IRREVOCABLE_FIELDS: Fields = {
+  type: { type: 'string', query: true, description: 'Only "irrevocable".' },
+  include_child: { type: 'bool', query: true, description: 'Namespaces: there are none, so ignored.' },
+  limit: { type: 'string', query: true, description: 'At most this many leases (default 10000); "none" lists all.' },
+};
+const DEFAULT_IRREVOCABLE_LIMIT = 10_000;
+
+/** Vault's `sys/leases?type=irrevocable` and `sys/leases/count`: the type, and the limit (a number or "none"). */
+function irrevocableQuery(ctx: RequestContext): number {
+  if (ctx.data.type !== 'irrevocable') throw badRequest('lease type must be "irrevocable"');
+  const limit = (ctx.data.limit as string | undefined) ?? '';
+  if (limit === '') return DEFAULT_IRREVOCABLE_LIMIT;
+  if (limit.toLowerCase() === 'none') return Number.MAX_SAFE_INTEGER;
+  if (!/^\d+$/.test(limit) || Number(limit) < 1) throw badRequest('invalid limit: use a positive number or "none"');
+  return Number(limit);
+}
+
 export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
   const renew = async (ctx: RequestContext) => {
     const l = await leases.renew(leaseId(ctx), ctx.data.increment as number | undefined);
@@ -43,6 +60,34 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
   };
   const list = async (ctx: RequestContext) => logical({ keys: await leases.listKeys(ctx.params.prefix ? ctx.params.prefix.replace(/\/?$/, '/') : '') });
   return [
+    {
+      path: 'leases',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      fields: IRREVOCABLE_FIELDS,
+      help: 'The irrevocable leases: their IDs, mounts and last revocation errors.',
+      handlers: {
+        read: async (ctx) => {
+          const limit = irrevocableQuery(ctx);
+          const { total, leases: rows } = await leases.irrevocable(limit);
+          if (total > limit) throw badRequest(`there are ${total} irrevocable leases, more than the limit of ${limit}: set limit, or limit=none to list them all`);
+          return logical({ lease_count: total, leases: rows.map((l) => ({ lease_id: l.leaseId, mount_id: l.mountUuid, error: l.lastError ?? '' })) });
+        },
+      },
+    },
+    {
+      path: 'leases/count',
+      auth: 'sudo',
+      allowedWhileSealed: false,
+      fields: IRREVOCABLE_FIELDS,
+      help: 'How many irrevocable leases there are.',
+      handlers: {
+        read: async (ctx) => {
+          irrevocableQuery(ctx);
+          return logical({ lease_count: (await leases.irrevocable(0)).total });
+        },
+      },
+    },
     { path: 'leases/lookup', auth: 'token', allowedWhileSealed: false, fields: LEASE_FIELDS, help: "A lease's issue and expiry times, TTL and whether it renews.", handlers: { update: async (ctx) => logical(lookupData(await leases.lookup(leaseId(ctx)))), list } },
     { path: 'leases/lookup/*prefix', auth: 'sudo', allowedWhileSealed: false, help: 'The lease IDs one level under a prefix.', handlers: { list } },
     { path: 'leases/renew', auth: 'token', allowedWhileSealed: false, fields: RENEW_FIELDS, help: 'Renews a lease (never past its max TTL).', handlers: { update: renew } },

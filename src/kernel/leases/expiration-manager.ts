@@ -153,6 +153,11 @@ export class ExpirationManager {
     return this.repository.liveMetadata(mountUuid, match);
   }
 
+  /** Irrevocable leases for `sys/leases?type=irrevocable` (at most `limit`) and their total. */
+  irrevocable(limit: number): ReturnType<LeaseRepository['irrevocable']> {
+    return this.repository.irrevocable(limit);
+  }
+
   listKeys(prefix: string): Promise<string[]> {
     return this.repository.listKeys(prefix);
   }

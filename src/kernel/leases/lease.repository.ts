@@ -110,6 +110,13 @@ export class LeaseRepository {
     return rows[0] ? toRow(rows[0]) : undefined;
   }
 
+  /** The irrevocable leases (at most `limit`, oldest first) and how many there are in all. */
+  async irrevocable(limit: number): Promise<{ total: number; leases: { leaseId: string; mountUuid: string; lastError: string | null }[] }> {
+    const [{ total }]: { total: number }[] = await this.dataSource.query('SELECT count(*)::int AS total FROM leases WHERE irrevocable AND NOT revoked');
+    const rows: { lease_id: string; mount_uuid: string; last_error: string | null }[] = await this.dataSource.query('SELECT lease_id, mount_uuid::text, last_error FROM leases WHERE irrevocable AND NOT revoked ORDER BY expires_at, lease_id LIMIT $1', [limit]);
+    return { total, leases: rows.map((r) => ({ leaseId: r.lease_id, mountUuid: r.mount_uuid, lastError: r.last_error })) };
+  }
+
   async markRevoked(leaseId: string, reason: string, now: Date): Promise<void> {
     await this.dataSource.query('UPDATE leases SET revoked = true, revoked_at = $3, revocation_reason = $2, irrevocable = false, next_attempt_at = NULL WHERE lease_id = $1 AND NOT revoked', [leaseId, reason, now]);
   }
