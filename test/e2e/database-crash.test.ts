@@ -1,6 +1,7 @@
 /**
- * kill -9 between creating a database user and committing its lease: after the restart the orphan
- * reconciler drops the user. The lease commit is held back by a lock on the `leases` table, so the
+ * Database credentials across restarts: a restart mid-lease still revokes on time; kill -9 between
+ * creating a database user and committing its lease: after the restart the orphan reconciler drops
+ * the user. The lease commit is held back by a lock on the `leases` table, so the
  * kill lands in exactly that gap; the target is the run's embedded PostgreSQL (password auth).
  */
 import { Client } from 'pg';
@@ -13,9 +14,41 @@ jest.setTimeout(180_000);
 
 const CREATE = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
 
-describe('database credentials across a crash (e2e, kill -9)', () => {
+describe('database credentials across restarts and a crash (e2e)', () => {
   let server: ServerProcess | undefined;
   afterAll(async () => server?.stop());
+
+  it('a restart mid-lease: the restarted server revokes the user when the lease expires', async () => {
+    const url = await createTestDatabase();
+    const target = new URL(await createTestDatabase());
+    server = await startServerProcess({ databaseUrl: url });
+    const init = (await call(server.address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
+    await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
+    const as = { token: init.root_token };
+    expect((await call(server.address, 'PUT', 'sys/mounts/database', { ...as, body: { type: 'database' } })).status).toBe(204);
+    const config = { plugin_name: 'postgresql-database-plugin', connection_url: `postgresql://{{username}}:{{password}}@${target.host}${target.pathname}`, username: decodeURIComponent(target.username), password: decodeURIComponent(target.password), allowed_roles: ['*'] };
+    expect((await call(server.address, 'PUT', 'database/config/pg', { ...as, body: config })).status).toBe(204);
+    expect((await call(server.address, 'PUT', 'database/roles/brief', { ...as, body: { db_name: 'pg', creation_statements: CREATE, default_ttl: '8s', max_ttl: '1h' } })).status).toBe(204);
+    const creds = await call(server.address, 'GET', 'database/creds/brief', as);
+    const expiresAt = Date.now() + 8000;
+    await server.stop();
+    server = await startServerProcess({ databaseUrl: url });
+    await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
+    const admin = new Client({ connectionString: target.toString() });
+    await admin.connect();
+    try {
+      const exists = async () => (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [creds.body.data.username])).rows.length > 0;
+      expect(Date.now()).toBeLessThan(expiresAt);
+      expect(await exists()).toBe(true);
+      await until(async () => !(await exists()), 20_000);
+      // On time: within the expiry loop's tick (1 s), plus slack for a loaded machine.
+      expect(Date.now() - expiresAt).toBeLessThan(5000);
+    } finally {
+      await admin.end();
+    }
+    await server.stop();
+    server = undefined;
+  });
 
   it('a user created just before kill -9, whose lease never committed, is dropped after the restart', async () => {
     const url = await createTestDatabase();

@@ -1,7 +1,6 @@
 /**
- * sys/leases and `secrethub lease` over HTTP against the built server. No engine that hands out
- * leases is built yet (the database engines come next), so this checks the wiring and answers for
- * unknown leases; medium `leases` covers the lease life cycle with a test engine.
+ * sys/leases and `secrethub lease` over HTTP against the built server: the wiring and the answers
+ * for unknown leases. Leases of a real engine: e2e `database-cli`; the life cycle: medium `leases`.
  */
 import { createTestDatabase } from '../support/database';
 import { call } from '../support/http';
@@ -26,7 +25,9 @@ describe('leases (e2e)', () => {
     expect([renew.code, renew.stderr.includes('lease not found or lease is not renewable')]).toEqual([2, true]);
     expect((await cli('lease', 'revoke', 'kv/creds/x/abc')).code).toBe(0);
     expect((await cli('lease', 'revoke', '-prefix', 'kv/creds/')).code).toBe(0);
-    expect((await cli('lease', 'revoke', '-prefix', '-force', 'kv/creds/')).stdout).toContain('All revocation operations queued successfully!');
+    const forced = await cli('lease', 'revoke', '-prefix', '-force', 'kv/creds/');
+    expect([forced.stdout.trim(), forced.stderr.includes('Warning! Force-removing leases')]).toEqual(['Success! Force revoked any leases with prefix: kv/creds/', true]);
+    expect((await cli('lease', 'revoke', '-sync', 'kv/creds/x/abc')).stdout.trim()).toBe('Success! Revoked lease: kv/creds/x/abc');
     expect((await cli('lease', 'revoke', '-force', 'kv/creds/x')).code).not.toBe(0);
     const noSudo = (await call(server.address, 'PUT', 'auth/token/create', { token: init.root_token, body: { policies: ['default'] } })).body.auth.client_token;
     expect((await call(server.address, 'PUT', 'sys/leases/revoke-prefix/kv/', { token: noSudo })).status).toBe(403);

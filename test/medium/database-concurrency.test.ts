@@ -63,13 +63,13 @@ async function rolesNamed(targetUrl: string, names: string[]): Promise<string[]>
   }
 }
 
-/** The engine's open connections to the target (its pool names itself `secrethub-database`). */
+/** The engine's open connections to this target database (its pool names itself `secrethub-database`; other test files' targets are other databases). */
 async function rolesConnections(targetUrl: string): Promise<number> {
   const admin = new Client({ connectionString: targetUrl });
   admin.on('error', () => undefined);
   await admin.connect();
   try {
-    return (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'secrethub-database'")).rows[0].n;
+    return (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'secrethub-database' AND datname = current_database()")).rows[0].n;
   } finally {
     await admin.end();
   }

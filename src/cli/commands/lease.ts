@@ -33,12 +33,17 @@ export function registerLeaseCommands(program: Command): void {
     .argument('<lease_id_or_prefix>')
     .option('--prefix', 'treat the argument as a prefix')
     .option('--force', 'with -prefix: delete the records without revoking the secrets (irrevocable leases)')
-    .action(async (id: string, opts: { prefix?: boolean; force?: boolean }, cmd: Command) => {
+    .option('--sync', 'wait for the revocation (the server always does; changes only the message, as Vault)')
+    .action(async (id: string, opts: { prefix?: boolean; force?: boolean; sync?: boolean }, cmd: Command) => {
       const { client, format } = cliContext(cmd);
       if (opts.force && !opts.prefix) throw new Error('-force needs -prefix');
       const path = opts.prefix ? `sys/leases/${opts.force ? 'revoke-force' : 'revoke-prefix'}/${id.replace(/^\/+/, '')}` : 'sys/leases/revoke';
+      if (opts.force) process.stderr.write('Warning! Force-removing leases can cause Vault to become out of sync with\nsecret engines!\n');
       await client.request('PUT', path, opts.prefix ? {} : { lease_id: id });
       if (format === 'json') return printJson({});
-      print('All revocation operations queued successfully!');
+      // Vault's messages, by flag.
+      if (opts.force) print(`Success! Force revoked any leases with prefix: ${id}`);
+      else if (opts.sync) print(opts.prefix ? `Success! Revoked any leases with prefix: ${id}` : `Success! Revoked lease: ${id}`);
+      else print('All revocation operations queued successfully!');
     });
 }
