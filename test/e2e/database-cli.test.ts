@@ -6,29 +6,12 @@
  */
 import { Client } from 'pg';
 import { runCli } from '../support/cli';
-import { createTestDatabase } from '../support/database';
+import { canLogInToPostgres, createTestDatabase } from '../support/database';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
 jest.setTimeout(120_000);
 
 const CREATE = `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`;
-
-async function canLogIn(targetUrl: string, username: string, password: string): Promise<boolean> {
-  const u = new URL(targetUrl);
-  u.username = encodeURIComponent(username);
-  u.password = encodeURIComponent(password);
-  const c = new Client({ connectionString: u.toString(), connectionTimeoutMillis: 5000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 async function roleExists(targetUrl: string, username: string): Promise<boolean> {
   const admin = new Client({ connectionString: targetUrl });
@@ -88,15 +71,15 @@ describe('CLI: database engine creds and leases (e2e)', () => {
     expect(rows.map(([k]) => k)).toEqual(['lease_id', 'lease_duration', 'lease_renewable', 'password', 'username']);
     const table = Object.fromEntries(rows);
     expect(table).toMatchObject({ lease_id: expect.stringMatching(/^database\/creds\/app\/\S+$/), lease_duration: '1h', lease_renewable: 'true', username: expect.stringMatching(/^v-app-/) });
-    expect(await canLogIn(target, table.username, table.password)).toBe(true);
-    expect(await canLogIn(target, table.username, 'Wrong-password-0123456789')).toBe(false);
+    expect(await canLogInToPostgres(target, table.username, table.password)).toBe(true);
+    expect(await canLogInToPostgres(target, table.username, 'Wrong-password-0123456789')).toBe(false);
 
     const json = JSON.parse(await cli('read', '-format=json', 'database/creds/app'));
     expect(Object.keys(json)).toEqual(['request_id', 'lease_id', 'lease_duration', 'renewable', 'data', 'warnings', 'mount_type']);
     expect(json).toMatchObject({ request_id: expect.any(String), lease_id: expect.stringMatching(/^database\/creds\/app\//), lease_duration: 3600, renewable: true, warnings: null, mount_type: 'database' });
     expect(Object.keys(json.data).sort()).toEqual(['password', 'username']);
     expect(json.data.username).not.toBe(table.username);
-    expect(await canLogIn(target, json.data.username, json.data.password)).toBe(true);
+    expect(await canLogInToPostgres(target, json.data.username, json.data.password)).toBe(true);
 
     // -field prints the bare value, as Vault's.
     expect((await cli('read', '-field=username', 'database/creds/app')).trim()).toMatch(/^v-app-/);
@@ -110,7 +93,7 @@ describe('CLI: database engine creds and leases (e2e)', () => {
     const creds = JSON.parse(await cli('read', '-format=json', 'database/creds/app'));
     const leaseId: string = creds.lease_id;
     const { username, password } = creds.data as { username: string; password: string };
-    expect(await canLogIn(target, username, password)).toBe(true);
+    expect(await canLogInToPostgres(target, username, password)).toBe(true);
 
     // As Vault's `lease renew`: the lease rows, the duration printed as a Go duration.
     expect(JSON.parse(await cli('lease', 'renew', '-format=json', leaseId))).toMatchObject({ lease_id: leaseId, lease_duration: 3600, renewable: true });
@@ -126,7 +109,7 @@ describe('CLI: database engine creds and leases (e2e)', () => {
     expect(Date.parse(lookup.issue_time)).toBeLessThanOrEqual(Date.parse(lookup.last_renewal));
 
     expect((await cli('lease', 'revoke', leaseId)).trim()).toBe('All revocation operations queued successfully!');
-    expect(await canLogIn(target, username, password)).toBe(false);
+    expect(await canLogInToPostgres(target, username, password)).toBe(false);
     expect(await roleExists(target, username)).toBe(false);
     expect(Object.fromEntries(tableRows(await cli('lease', 'lookup', leaseId)))).toMatchObject({ id: leaseId, revoked: 'true', renewable: 'false', ttl: '0s', expire_time: '<nil>' });
     const renewAgain = await runCli(['lease', 'renew', leaseId], { VAULT_ADDR: server.address, VAULT_TOKEN: root });

@@ -14,26 +14,40 @@ jest.setTimeout(180_000);
 
 const CREATE = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
 
+interface Setup {
+  url: string;
+  target: URL;
+  key: string;
+  as: { token: string };
+}
+
 describe('database credentials across restarts and a crash (e2e)', () => {
   let server: ServerProcess | undefined;
   afterAll(async () => server?.stop());
 
-  it('a restart mid-lease: the restarted server revokes the user when the lease expires', async () => {
+  /** A server on a fresh database with a `database` mount (these options) whose connection `pg` is a fresh target database, and `role`. */
+  async function start(mountOptions: Record<string, string>, role: { name: string; default_ttl?: string; max_ttl?: string }): Promise<Setup> {
     const url = await createTestDatabase();
     const target = new URL(await createTestDatabase());
     server = await startServerProcess({ databaseUrl: url });
     const init = (await call(server.address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
     await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
-    const as = { token: init.root_token };
-    expect((await call(server.address, 'PUT', 'sys/mounts/database', { ...as, body: { type: 'database' } })).status).toBe(204);
+    const as = { token: init.root_token as string };
+    expect((await call(server.address, 'PUT', 'sys/mounts/database', { ...as, body: { type: 'database', options: mountOptions } })).status).toBe(204);
     const config = { plugin_name: 'postgresql-database-plugin', connection_url: `postgresql://{{username}}:{{password}}@${target.host}${target.pathname}`, username: decodeURIComponent(target.username), password: decodeURIComponent(target.password), allowed_roles: ['*'] };
     expect((await call(server.address, 'PUT', 'database/config/pg', { ...as, body: config })).status).toBe(204);
-    expect((await call(server.address, 'PUT', 'database/roles/brief', { ...as, body: { db_name: 'pg', creation_statements: CREATE, default_ttl: '8s', max_ttl: '1h' } })).status).toBe(204);
-    const creds = await call(server.address, 'GET', 'database/creds/brief', as);
+    const { name, ...ttls } = role;
+    expect((await call(server.address, 'PUT', `database/roles/${name}`, { ...as, body: { db_name: 'pg', creation_statements: CREATE, ...ttls } })).status).toBe(204);
+    return { url, target, key: init.keys[0], as };
+  }
+
+  it('a restart mid-lease: the restarted server revokes the user when the lease expires', async () => {
+    const { url, target, key, as } = await start({}, { name: 'brief', default_ttl: '8s', max_ttl: '1h' });
+    const creds = await call(server!.address, 'GET', 'database/creds/brief', as);
     const expiresAt = Date.now() + 8000;
-    await server.stop();
+    await server!.stop();
     server = await startServerProcess({ databaseUrl: url });
-    await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
+    await call(server.address, 'PUT', 'sys/unseal', { body: { key } });
     const admin = new Client({ connectionString: target.toString() });
     await admin.connect();
     try {
@@ -51,16 +65,7 @@ describe('database credentials across restarts and a crash (e2e)', () => {
   });
 
   it('a user created just before kill -9, whose lease never committed, is dropped after the restart', async () => {
-    const url = await createTestDatabase();
-    const target = new URL(await createTestDatabase());
-    server = await startServerProcess({ databaseUrl: url });
-    const init = (await call(server.address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
-    await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
-    const as = { token: init.root_token };
-    expect((await call(server.address, 'PUT', 'sys/mounts/database', { ...as, body: { type: 'database', options: { orphan_grace_period: '1s' } } })).status).toBe(204);
-    const config = { plugin_name: 'postgresql-database-plugin', connection_url: `postgresql://{{username}}:{{password}}@${target.host}${target.pathname}`, username: decodeURIComponent(target.username), password: decodeURIComponent(target.password), allowed_roles: ['*'] };
-    expect((await call(server.address, 'PUT', 'database/config/pg', { ...as, body: config })).status).toBe(204);
-    expect((await call(server.address, 'PUT', 'database/roles/crash', { ...as, body: { db_name: 'pg', creation_statements: CREATE } })).status).toBe(204);
+    const { url, target, key, as } = await start({ orphan_grace_period: '1s' }, { name: 'crash' });
 
     const storage = new Client({ connectionString: url });
     const admin = new Client({ connectionString: target.toString() });
@@ -70,9 +75,9 @@ describe('database credentials across restarts and a crash (e2e)', () => {
     try {
       await storage.query('BEGIN');
       await storage.query('LOCK TABLE leases IN EXCLUSIVE MODE');
-      const pending = call(server.address, 'GET', 'database/creds/crash', as).catch(() => undefined);
+      const pending = call(server!.address, 'GET', 'database/creds/crash', as).catch(() => undefined);
       await until(async () => (await crashUsers()).length === 1);
-      await server.kill9();
+      await server!.kill9();
       server = undefined;
       await pending;
       // The dead server's INSERT still waits in its backend and would commit once the lock goes: end
@@ -84,7 +89,7 @@ describe('database credentials across restarts and a crash (e2e)', () => {
 
       await new Promise((r) => setTimeout(r, 1500));
       server = await startServerProcess({ databaseUrl: url });
-      await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
+      await call(server.address, 'PUT', 'sys/unseal', { body: { key } });
       // The periodic pass right after unseal finds the user past its grace with no lease.
       await until(async () => !(await crashUsers()).includes(orphan)).catch((err) => {
         throw new Error(`${(err as Error).message}; server log:\n${server?.output()}`);

@@ -11,7 +11,7 @@
  * max_connections.
  */
 import { Client } from 'pg';
-import { createTestDatabase } from '../support/database';
+import { canLogInToPostgres, createTestDatabase } from '../support/database';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 
@@ -27,23 +27,6 @@ interface Creds {
   leaseId: string;
   username: string;
   password: string;
-}
-
-async function canLogIn(targetUrl: string, username: string, password: string): Promise<boolean> {
-  const u = new URL(targetUrl);
-  u.username = encodeURIComponent(username);
-  u.password = encodeURIComponent(password);
-  const c = new Client({ connectionString: u.toString(), connectionTimeoutMillis: 10_000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
 }
 
 /** `work` on every item, at most `parallel` at a time; results in input order. */
@@ -119,7 +102,7 @@ describe('database engine, PostgreSQL, 100 concurrent creds (medium)', () => {
 
     // Each user exists on the target and logs in with its own password.
     expect((await rolesNamed(target, usernames)).sort()).toEqual([...usernames].sort());
-    const logins = await inBatches(creds, LOGIN_PARALLEL, (c) => canLogIn(target, c.username, c.password));
+    const logins = await inBatches(creds, LOGIN_PARALLEL, (c) => canLogInToPostgres(target, c.username, c.password));
     expect(creds.filter((_, i) => !logins[i]).map((c) => c.username)).toEqual([]);
 
     // One revoke-prefix: every lease revoked, every user gone from pg_roles and refused at login.
@@ -129,6 +112,6 @@ describe('database engine, PostgreSQL, 100 concurrent creds (medium)', () => {
     expect(after.every((r) => r.revoked && r.revocation_reason === 'revoked')).toBe(true);
     expect((await call('GET', `sys/leases/lookup/${PREFIX}?list=true`)).status).toBe(404);
     expect(await rolesNamed(target, usernames)).toEqual([]);
-    expect(await canLogIn(target, creds[0].username, creds[0].password)).toBe(false);
+    expect(await canLogInToPostgres(target, creds[0].username, creds[0].password)).toBe(false);
   });
 });

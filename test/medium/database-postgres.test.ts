@@ -4,7 +4,7 @@
  * expiry they really cannot. Through the audited pipeline, with leases.
  */
 import { Client } from 'pg';
-import { createTestDatabase } from '../support/database';
+import { canLogInToPostgres, createTestDatabase } from '../support/database';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 import { until } from '../support/wait';
@@ -12,24 +12,6 @@ import { until } from '../support/wait';
 jest.setTimeout(120_000);
 
 const CREATE = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, 'GRANT CONNECT ON DATABASE postgres TO "{{name}}";'];
-
-async function canLogIn(targetUrl: string, username: string, password: string): Promise<boolean> {
-  const u = new URL(targetUrl);
-  u.username = encodeURIComponent(username);
-  u.password = encodeURIComponent(password);
-  const c = new Client({ connectionString: u.toString(), connectionTimeoutMillis: 5000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 
 describe('database engine, PostgreSQL (medium)', () => {
   let k: TestKernel;
@@ -64,19 +46,19 @@ describe('database engine, PostgreSQL (medium)', () => {
     const { username, password } = creds.json.data as { username: string; password: string };
     expect(username).toMatch(/^v-app-/);
     expect(creds.json).toMatchObject({ renewable: true, lease_duration: 3600, lease_id: expect.stringMatching(/^database\/creds\/app\//) });
-    expect(await canLogIn(target, username, password)).toBe(true);
-    expect(await canLogIn(target, username, 'wrong-password-123')).toBe(false);
+    expect(await canLogInToPostgres(target, username, password)).toBe(true);
+    expect(await canLogInToPostgres(target, username, 'wrong-password-123')).toBe(false);
     expect((await call('PUT', 'sys/leases/revoke', { lease_id: creds.json.lease_id })).status).toBe(204);
-    expect(await canLogIn(target, username, password)).toBe(false);
+    expect(await canLogInToPostgres(target, username, password)).toBe(false);
   });
 
   it('an expired lease is revoked by the expiration manager and the user can no longer log in', async () => {
     const creds = await call('GET', 'database/creds/short');
     const { username, password } = creds.json.data as { username: string; password: string };
-    expect(await canLogIn(target, username, password)).toBe(true);
+    expect(await canLogInToPostgres(target, username, password)).toBe(true);
     const reason = async () => ((await k.dataSource.query('SELECT revocation_reason FROM leases WHERE lease_id = $1', [creds.json.lease_id])) as { revocation_reason: string | null }[])[0].revocation_reason;
     await until(async () => (await reason()) === 'expired');
-    expect(await canLogIn(target, username, password)).toBe(false);
+    expect(await canLogInToPostgres(target, username, password)).toBe(false);
     // Dropped, not only past VALID UNTIL.
     const admin = new Client({ connectionString: target });
     await admin.connect();

@@ -10,34 +10,13 @@ import type { StoredConnection } from '../../src/engines/database/plugins';
 import { generateUsername, mountTag } from '../../src/engines/database/statement-template';
 import type { StoredStaticRole } from '../../src/engines/database/credential-rotation';
 import { createLogger } from '../../src/logger';
-import { createTestDatabase } from '../support/database';
+import { canLogInToPostgres, createTestDatabase, withCredentials } from '../support/database';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
 
 const CREATE = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`, 'GRANT CONNECT ON DATABASE postgres TO "{{name}}";'];
-
-function withCredentials(targetUrl: string, username: string, password: string): string {
-  const u = new URL(targetUrl);
-  u.username = encodeURIComponent(username);
-  u.password = encodeURIComponent(password);
-  return u.toString();
-}
-
-async function canLogIn(targetUrl: string, username: string, password: string): Promise<boolean> {
-  const c = new Client({ connectionString: withCredentials(targetUrl, username, password), connectionTimeoutMillis: 5000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
 
 describe('database engine rotations and reconciliation, PostgreSQL (medium)', () => {
   let k: TestKernel;
@@ -80,13 +59,13 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
 
   it('rotate-root: the old root password stops working and the engine keeps creating users', async () => {
     expect((await call('PUT', 'database/rotate-root/pg')).status).toBe(204);
-    expect(await canLogIn(target, rootUser, 'initial-root-password-1')).toBe(false);
+    expect(await canLogInToPostgres(target, rootUser, 'initial-root-password-1')).toBe(false);
     const stored = await objects.get<StoredConnection>(mountUuid('database/'), 'connection', 'pg');
     expect(stored?.pendingPassword).toBeUndefined();
-    expect(await canLogIn(target, rootUser, stored?.password as string)).toBe(true);
+    expect(await canLogInToPostgres(target, rootUser, stored?.password as string)).toBe(true);
     const creds = await call('GET', 'database/creds/app');
     expect(creds.status).toBe(200);
-    expect(await canLogIn(target, creds.json.data.username, creds.json.data.password)).toBe(true);
+    expect(await canLogInToPostgres(target, creds.json.data.username, creds.json.data.password)).toBe(true);
     expect((await call('GET', 'database/config/pg')).body).not.toContain(stored?.password as string);
     expect((await call('PUT', 'database/rotate-root/nope')).json.errors).toEqual(['unknown database "nope"']);
   });
@@ -100,8 +79,8 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     await k.periodic.tick();
     const after = (await objects.get<StoredConnection>(uuid, 'connection', 'pg')) as StoredConnection;
     expect([after.password, after.pendingPassword]).toEqual(['Pending-password-one-0123456789', undefined]);
-    expect(await canLogIn(target, rootUser, before.password)).toBe(false);
-    expect(await canLogIn(target, rootUser, after.password)).toBe(true);
+    expect(await canLogInToPostgres(target, rootUser, before.password)).toBe(false);
+    expect(await canLogInToPostgres(target, rootUser, after.password)).toBe(true);
   });
 
   it('rotate-root cut short after the target changed: reset promotes the pending password', async () => {
@@ -119,11 +98,11 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     expect((await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1s' })).json.errors).toEqual(['rotation_period must be 5 seconds or more']);
     expect((await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1h', rotation_schedule: '0 * * * *' })).json.errors).toEqual(['rotation_schedule is not supported; use rotation_period']);
     expect((await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1h' })).status).toBe(204);
-    expect(await canLogIn(target, staticUser, 'initial-static-password-1')).toBe(false);
+    expect(await canLogInToPostgres(target, staticUser, 'initial-static-password-1')).toBe(false);
     const first = (await call('GET', 'database/static-creds/svc')).json.data;
     expect(first).toMatchObject({ username: staticUser, rotation_period: 3600 });
     expect(first.ttl).toBeGreaterThan(3590);
-    expect(await canLogIn(target, staticUser, first.password)).toBe(true);
+    expect(await canLogInToPostgres(target, staticUser, first.password)).toBe(true);
     expect((await call('GET', 'database/static-roles/svc')).json.data).toMatchObject({ db_name: 'pg', username: staticUser, rotation_period: 3600, credential_type: 'password' });
     expect((await call('GET', 'database/static-roles/svc')).body).not.toContain(first.password);
     expect((await call('GET', 'database/static-roles?list=true')).json.data.keys).toEqual(['svc']);
@@ -131,8 +110,8 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     expect((await call('PUT', 'database/rotate-role/svc')).status).toBe(204);
     const second = (await call('GET', 'database/static-creds/svc')).json.data;
     expect(second.password).not.toBe(first.password);
-    expect(await canLogIn(target, staticUser, first.password)).toBe(false);
-    expect(await canLogIn(target, staticUser, second.password)).toBe(true);
+    expect(await canLogInToPostgres(target, staticUser, first.password)).toBe(false);
+    expect(await canLogInToPostgres(target, staticUser, second.password)).toBe(true);
 
     // Due: the periodic pass rotates it.
     expect((await call('PUT', 'database/static-roles/svc', { rotation_period: '5s' })).status).toBe(204);
@@ -141,7 +120,7 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     await k.periodic.tick();
     const third = (await call('GET', 'database/static-creds/svc')).json.data;
     expect(third.password).not.toBe(second.password);
-    expect(await canLogIn(target, staticUser, third.password)).toBe(true);
+    expect(await canLogInToPostgres(target, staticUser, third.password)).toBe(true);
     expect((await call('PUT', 'database/static-roles/svc', { username: 'someone_else' })).json.errors).toEqual(['cannot update static account username']);
   });
 
@@ -161,11 +140,11 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     const creds = (await call('GET', 'database/creds/app')).json.data;
     expect(creds.password).toMatch(/^[a-z'\\"!@#$%]{24}$/);
     expect(creds.password.replace(/[a-z]/g, '').length).toBeGreaterThanOrEqual(4);
-    expect(await canLogIn(target, creds.username, creds.password)).toBe(true);
+    expect(await canLogInToPostgres(target, creds.username, creds.password)).toBe(true);
     expect((await call('PUT', 'database/rotate-root/pg')).status).toBe(204);
     const root = (await objects.get<StoredConnection>(mountUuid('database/'), 'connection', 'pg')) as StoredConnection;
     expect(root.password).toMatch(/^[a-z'\\"!@#$%]{24}$/);
-    expect(await canLogIn(target, rootUser, root.password)).toBe(true);
+    expect(await canLogInToPostgres(target, rootUser, root.password)).toBe(true);
     expect((await call('GET', 'database/creds/app')).status).toBe(200);
     expect((await call('PUT', 'database/config/pg', { password_policy: '', verify_connection: false })).status).toBe(204);
   });

@@ -31,3 +31,26 @@ export async function openTestDatabase(): Promise<{ url: string; dataSource: Dat
   const { dataSource } = await openDatabase(url, 4);
   return { url, dataSource };
 }
+
+/** `targetUrl` with other credentials (URL-encoded). */
+export function withCredentials(targetUrl: string, username: string, password: string): string {
+  const u = new URL(targetUrl);
+  u.username = encodeURIComponent(username);
+  u.password = encodeURIComponent(password);
+  return u.toString();
+}
+
+/** Whether `username`/`password` log in to the PostgreSQL database at `targetUrl` (password authentication). */
+export async function canLogInToPostgres(targetUrl: string, username: string, password: string): Promise<boolean> {
+  const c = new Client({ connectionString: withCredentials(targetUrl, username, password), connectionTimeoutMillis: 10_000 });
+  c.on('error', () => undefined);
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
