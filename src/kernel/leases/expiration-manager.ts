@@ -94,7 +94,8 @@ export class ExpirationManager {
       renewable: lease.renewable,
       credentialsCiphertext: await this.barrier.encrypt(leaseLocation(leaseId), Buffer.from(JSON.stringify(lease.internal), 'utf8')),
       engineMetadata: lease.metadata ?? {},
-      sourceIp: null,
+      // The client's address is personal data: barrier ciphertext (base64), gone with the record.
+      sourceIp: context.remoteAddress ? (await this.barrier.encrypt(`${leaseLocation(leaseId)}/source_ip`, Buffer.from(context.remoteAddress, 'utf8'))).toString('base64') : null,
       correlationId: context.requestId,
     });
     return { leaseId, ttlSeconds: ttl };

@@ -397,7 +397,7 @@ export class RequestPipeline {
   /** Every leased secret is registered here, in the one pipeline, before the client sees it. */
   private async registerLease(request: NonNullable<LogicalResponse['lease']>, ctx: RequestContext): Promise<RenderedLease> {
     if (!this.leases) throw new Error('a handler asked for a lease but no expiration manager is running');
-    const { leaseId, ttlSeconds } = await this.leases.register(ctx.mount, ctx.path.slice(ctx.mount.path.length), request, { token: ctx.token, requestId: ctx.requestId });
+    const { leaseId, ttlSeconds } = await this.leases.register(ctx.mount, ctx.path.slice(ctx.mount.path.length), request, { token: ctx.token, requestId: ctx.requestId, remoteAddress: ctx.remoteAddress });
     return { leaseId, ttlSeconds, renewable: request.renewable };
   }
 
