@@ -3,7 +3,9 @@
  * empty password): created users log in with their password and not after revocation or expiry.
  * Without a reachable MariaDB the tests skip with a reason, except under CI=true, where they fail.
  */
+import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
+import { generateUsername, mountTag } from '../../src/engines/database/statement-template';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 import { until } from '../support/wait';
@@ -22,6 +24,15 @@ async function canLogIn(user: string, password: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+async function asRoot(sql: string): Promise<void> {
+  const c = await createConnection({ host: HOST, port: PORT, user: 'root', password: '' });
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
   }
 }
 
@@ -98,5 +109,46 @@ describe('database engine, MySQL/MariaDB (medium)', () => {
     const [{ n }] = await k!.dataSource.query("SELECT count(*)::int AS n FROM leases WHERE lease_id LIKE 'mysql/creds/broken/%'");
     expect(n).toBe(0);
     expect((await call('PUT', 'mysql/roles/dq', { db_name: 'maria', creation_statements: ['DROP USER "{{name}}"'] })).status).toBe(400);
+  });
+
+  it('rotate-root, static roles and the orphan reconciler with a root user of its own', async () => {
+    if (!reachable) return;
+    const suffix = randomBytes(4).toString('hex');
+    const admin = `sh_admin_${suffix}`;
+    const service = `sh_static_${suffix}`;
+    // Not the machine's root: rotating its password would lock every other test out.
+    await asRoot(`CREATE USER '${admin}'@'%' IDENTIFIED BY 'initial-admin-password-1'`);
+    await asRoot(`GRANT CREATE USER, SELECT ON *.* TO '${admin}'@'%' WITH GRANT OPTION`);
+    await asRoot(`CREATE USER '${service}'@'%' IDENTIFIED BY 'initial-static-password-1'`);
+    try {
+      expect((await call('PUT', 'sys/mounts/mysql2', { type: 'database', options: { orphan_grace_period: '1s' } })).status).toBe(204);
+      const config = { plugin_name: 'mysql-database-plugin', connection_url: `{{username}}:{{password}}@tcp(${HOST}:${PORT})/`, username: admin, password: 'initial-admin-password-1', allowed_roles: ['*'] };
+      expect((await call('PUT', 'mysql2/config/maria', config)).status).toBe(204);
+      expect((await call('PUT', 'mysql2/rotate-root/maria')).status).toBe(204);
+      expect(await canLogIn(admin, 'initial-admin-password-1')).toBe(false);
+      expect((await call('PUT', 'mysql2/roles/app', { db_name: 'maria', creation_statements: [CREATE[0]] })).status).toBe(204);
+      const creds = (await call('GET', 'mysql2/creds/app')).json;
+      expect(await canLogIn(creds.data.username, creds.data.password)).toBe(true);
+
+      expect((await call('PUT', 'mysql2/static-roles/svc', { db_name: 'maria', username: service, rotation_period: '1h' })).status).toBe(204);
+      expect(await canLogIn(service, 'initial-static-password-1')).toBe(false);
+      const first = (await call('GET', 'mysql2/static-creds/svc')).json.data;
+      expect(await canLogIn(service, first.password)).toBe(true);
+      expect((await call('PUT', 'mysql2/rotate-role/svc')).status).toBe(204);
+      const second = (await call('GET', 'mysql2/static-creds/svc')).json.data;
+      expect(await canLogIn(service, first.password)).toBe(false);
+      expect(await canLogIn(service, second.password)).toBe(true);
+
+      const tag = mountTag(k!.mounts.get('secret', 'mysql2/')?.uuid as string);
+      const orphan = generateUsername('app', 32, tag, Date.now() - 60_000);
+      await asRoot(`CREATE USER '${orphan}'@'%' IDENTIFIED BY 'orphan-password-1'`);
+      await k!.periodic.tick();
+      expect(await userExists(orphan)).toBe(false);
+      expect(await userExists(creds.data.username)).toBe(true);
+      expect((await call('PUT', 'sys/leases/revoke-prefix/mysql2/')).status).toBe(204);
+      expect(await userExists(creds.data.username)).toBe(false);
+    } finally {
+      await asRoot(`DROP USER IF EXISTS '${admin}'@'%', '${service}'@'%'`);
+    }
   });
 });

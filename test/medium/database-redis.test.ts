@@ -3,7 +3,9 @@
  * log in with their password and not after revocation or expiry. Without a reachable Redis the
  * tests skip with a reason, except under CI=true, where they fail.
  */
+import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { generateUsername, mountTag } from '../../src/engines/database/statement-template';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 import { until } from '../support/wait';
@@ -36,6 +38,15 @@ async function redisReachable(): Promise<boolean> {
     return true;
   } catch {
     return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function acl(...args: string[]): Promise<void> {
+  const r = new Redis({ host: HOST, port: PORT });
+  try {
+    await r.call('ACL', ...args);
   } finally {
     r.disconnect();
   }
@@ -94,6 +105,44 @@ describe('database engine, Redis (medium)', () => {
       const res = await call('PUT', 'redis/roles/bad', { db_name: 'cache', creation_statements: [rules] });
       expect(res.status).toBe(400);
       expect(res.body).not.toContain('other-password');
+    }
+  });
+
+  it('rotate-root, static roles and the orphan reconciler with a root user of its own', async () => {
+    if (!reachable) return;
+    const suffix = randomBytes(4).toString('hex');
+    const admin = `sh_admin_${suffix}`;
+    const service = `sh_static_${suffix}`;
+    // Not the machine's default user: rotating its password would lock every other test out.
+    await acl('SETUSER', admin, 'on', '>initial-admin-password-1', '~*', '&*', '+@all');
+    await acl('SETUSER', service, 'on', '>initial-static-password-1', '~*', '+@read');
+    try {
+      expect((await call('PUT', 'sys/mounts/redis2', { type: 'database', options: { orphan_grace_period: '1s' } })).status).toBe(204);
+      expect((await call('PUT', 'redis2/config/cache', { plugin_name: 'redis-database-plugin', host: HOST, port: PORT, username: admin, password: 'initial-admin-password-1', allowed_roles: ['*'] })).status).toBe(204);
+      expect((await call('PUT', 'redis2/rotate-root/cache')).status).toBe(204);
+      expect(await canLogIn(admin, 'initial-admin-password-1')).toBe(false);
+      expect((await call('PUT', 'redis2/roles/reader', { db_name: 'cache', creation_statements: ['["~*", "+@read"]'] })).status).toBe(204);
+      const creds = (await call('GET', 'redis2/creds/reader')).json;
+      expect(await canLogIn(creds.data.username, creds.data.password)).toBe(true);
+
+      expect((await call('PUT', 'redis2/static-roles/svc', { db_name: 'cache', username: service, rotation_period: '1h' })).status).toBe(204);
+      expect(await canLogIn(service, 'initial-static-password-1')).toBe(false);
+      const first = (await call('GET', 'redis2/static-creds/svc')).json.data;
+      expect(await canLogIn(service, first.password)).toBe(true);
+      expect((await call('PUT', 'redis2/rotate-role/svc')).status).toBe(204);
+      expect(await canLogIn(service, first.password)).toBe(false);
+      expect(await canLogIn(service, (await call('GET', 'redis2/static-creds/svc')).json.data.password)).toBe(true);
+
+      const tag = mountTag(k!.mounts.get('secret', 'redis2/')?.uuid as string);
+      const orphan = generateUsername('reader', 63, tag, Date.now() - 60_000);
+      await acl('SETUSER', orphan, 'on', '>orphan-password-1');
+      await k!.periodic.tick();
+      expect(await userExists(orphan)).toBe(false);
+      expect(await userExists(creds.data.username)).toBe(true);
+      expect((await call('PUT', 'sys/leases/revoke-prefix/redis2/')).status).toBe(204);
+      expect(await userExists(creds.data.username)).toBe(false);
+    } finally {
+      await acl('DELUSER', admin, service);
     }
   });
 });
