@@ -16,7 +16,7 @@ import { cubbyholeBackend } from './engines/cubbyhole/cubbyhole.paths';
 import { wrappingPaths } from './engines/sys/wrapping.paths';
 import { leasePaths } from './engines/sys/leases.paths';
 import { databaseBackend } from './engines/database/database.backend';
-import { DatabaseObjectRepository } from './engines/database/database.repository';
+import { EngineObjectRepository } from './engines/engine-objects.repository';
 import { closeTargetPools } from './engines/database/plugins';
 import { rabbitmqBackend } from './engines/rabbitmq/rabbitmq.backend';
 import type { Logger } from './logger';
@@ -66,7 +66,7 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
   const appRoleHmac = new AppRoleHmac(new KernelSecretsRepository(kernel.dataSource), kernel.barrier);
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => appRoleHmac.close() });
   kernel.mounts.register(appRoleBackend({ roles: new AppRoleRepository(kernel.dataSource), hmac: appRoleHmac, barrier: kernel.barrier, tokens: kernel.tokenStore, lockout, log: (m) => log.info(m) }));
-  const engineObjects = new DatabaseObjectRepository(kernel.dataSource, kernel.barrier);
+  const engineObjects = new EngineObjectRepository(kernel.dataSource, kernel.barrier);
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => void closeTargetPools() });
   kernel.mounts.register(
     databaseBackend({

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { DatabaseObjectRepository } from '../../src/engines/database/database.repository';
+import { EngineObjectRepository } from '../../src/engines/engine-objects.repository';
 import type { StoredConnection } from '../../src/engines/database/plugins';
 import { generateUsername, mountTag } from '../../src/engines/database/statement-template';
 import type { StoredStaticRole } from '../../src/engines/database/credential-rotation';
@@ -23,7 +23,7 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
   let call: Call;
   let target: string;
   let admin: Client;
-  let objects: DatabaseObjectRepository;
+  let objects: EngineObjectRepository;
   const suffix = randomBytes(4).toString('hex');
   const logLines: string[] = [];
   const rootUser = `sh_root_${suffix}`;
@@ -34,7 +34,7 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
 
   beforeAll(async () => {
     ({ k, call } = await openAuditedKernel({ log: createLogger('info', (line) => logLines.push(line)) }));
-    objects = new DatabaseObjectRepository(k.dataSource, k.barrier);
+    objects = new EngineObjectRepository(k.dataSource, k.barrier);
     target = await createTestDatabase();
     admin = new Client({ connectionString: target });
     await admin.connect();

@@ -14,7 +14,7 @@
 import { randomPassword } from '../../crypto/random';
 import type { MountEntry } from '../../framework/backend';
 import { badRequest } from '../../kernel/errors';
-import type { DatabaseObjectRepository } from './database.repository';
+import type { EngineObjectRepository } from '../engine-objects.repository';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 
 /** The default generated password: 30 base-62 characters and one of each class, for targets with complexity rules. */
@@ -26,7 +26,7 @@ export function newPassword(): string {
 export type PasswordSource = (policyName: string | undefined) => Promise<string>;
 
 export interface RotationDeps {
-  objects: DatabaseObjectRepository;
+  objects: EngineObjectRepository;
   passwords: PasswordSource;
 }
 
@@ -60,7 +60,7 @@ export async function rotateRoot({ objects, passwords }: RotationDeps, mount: Mo
 }
 
 /** Applies a pending root rotation, if any, and promotes it; throws the target's error when it cannot. */
-export async function completeRootRotation(objects: DatabaseObjectRepository, mount: MountEntry, name: string): Promise<void> {
+export async function completeRootRotation(objects: EngineObjectRepository, mount: MountEntry, name: string): Promise<void> {
   const c = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
   const pending = c?.pendingPassword;
   if (!c || pending === undefined) return;

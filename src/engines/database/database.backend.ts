@@ -16,7 +16,7 @@ import { logical, type RequestContext, type RouteDefinition } from '../../framew
 import { parseDurationSeconds } from '../../framework/field-types';
 import { ApiError, badRequest, notFound } from '../../kernel/errors';
 import { completeRootRotation, newPassword, rotateRoot, runScheduledRotations, type PasswordSource } from './credential-rotation';
-import type { DatabaseObjectRepository } from './database.repository';
+import type { EngineObjectRepository } from '../engine-objects.repository';
 import { DEFAULT_ORPHAN_GRACE_SECONDS, reconcileOrphans } from './orphan-reconciler';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 import { expirationOf, generateUsername, mountTag } from './statement-template';
@@ -69,7 +69,7 @@ function targetError(action: string, err: unknown): never {
 }
 
 export interface DatabaseBackendDeps {
-  objects: DatabaseObjectRepository;
+  objects: EngineObjectRepository;
   /** The usernames of a mount's unrevoked leases on one connection (the orphan reconciler's). */
   leasedUsernames(mountUuid: string, db: string): Promise<Set<string>>;
   /** A password from a `sys/policies/password` policy (400 for an unknown one). */

@@ -9,7 +9,7 @@
  * takes) and no unrevoked lease (irrevocable ones included) names it.
  */
 import type { MountEntry } from '../../framework/backend';
-import type { DatabaseObjectRepository } from './database.repository';
+import type { EngineObjectRepository } from '../engine-objects.repository';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 import { generatedAt, mountTag } from './statement-template';
 
@@ -17,7 +17,7 @@ import { generatedAt, mountTag } from './statement-template';
 export const DEFAULT_ORPHAN_GRACE_SECONDS = 900;
 
 export interface OrphanReconcilerDeps {
-  objects: DatabaseObjectRepository;
+  objects: EngineObjectRepository;
   /** The usernames of the mount's unrevoked leases on connection `db`. */
   leasedUsernames(mountUuid: string, db: string): Promise<Set<string>>;
   log(m: string): void;

@@ -10,7 +10,7 @@
  *   fails the user is deleted again before the error is answered;
  * - the lease carries the username; revocation deletes that user and counts a user already gone
  *   (404) as revoked, so revocation is idempotent;
- * - storage reuses `database_objects` (kind + name per mount): the two config objects are kind
+ * - storage reuses `engine_objects` (kind + name per mount): the two config objects are kind
  *   `connection` named `connection` and `lease`; roles are kind `role`.
  */
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
@@ -19,7 +19,7 @@ import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { randomBase62, randomPassword } from '../../crypto/random';
 import { badRequest, notFound } from '../../kernel/errors';
-import type { DatabaseObjectRepository } from '../database/database.repository';
+import type { EngineObjectRepository } from '../engine-objects.repository';
 import { parseManagementUri, RabbitMqApiError, RabbitMqManagementClient } from './rabbitmq-api';
 import { parseRole, type StoredRole } from './rabbitmq-role';
 
@@ -81,7 +81,7 @@ function targetError(action: string, err: unknown): never {
 }
 
 /** `generateFromPolicy`: a password from a `sys/policies/password` policy (400 for an unknown one). */
-export function rabbitmqBackend(objects: DatabaseObjectRepository, generateFromPolicy: (name: string) => Promise<string>): BackendDefinition {
+export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPolicy: (name: string) => Promise<string>): BackendDefinition {
   const client = async (mount: MountEntry): Promise<RabbitMqManagementClient> => {
     const c = await objects.get<StoredConnection>(mount.uuid, 'connection', CONNECTION);
     if (!c) throw badRequest('the RabbitMQ connection is not configured (write rabbitmq/config/connection first)');
