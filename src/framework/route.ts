@@ -22,8 +22,10 @@ export interface RequestContext {
   /** Values of the route's `:name` / `*name` placeholders. */
   params: Record<string, string>;
   query: URLSearchParams;
-  /** The parsed JSON (or form) body, as sent. */
+  /** The parsed JSON (or form) body, as sent; empty on routes that take their body as bytes. */
   body: Record<string, unknown>;
+  /** The body's bytes, on routes with `rawRequestBody` only (OCSP requests). */
+  rawBody?: Buffer;
   /** The route's declared fields, coerced (body on writes, query string otherwise); empty without declarations. */
   data: Record<string, unknown>;
   /** Warnings the pipeline adds to the response (ignored parameters). */
@@ -88,6 +90,8 @@ export interface RouteDefinition {
   auditOmitsResponseData?: boolean;
   /** The response is always wrapped: with this TTL when the request sets no X-Vault-Wrap-TTL (sys/wrapping/wrap). */
   defaultWrapTtlSeconds?: number;
+  /** The body is not parsed: the handler gets its bytes as `ctx.rawBody` (binary protocols such as OCSP). */
+  rawRequestBody?: boolean;
 }
 
 export interface CompiledRoute {

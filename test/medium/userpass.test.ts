@@ -33,7 +33,7 @@ describe('userpass and user lockout (medium)', () => {
 
   const call = async (method: string, url: string, body?: unknown, token: string | undefined = root): Promise<Answer> => {
     const res = await pipeline.handle({ method, url, headers: token ? { 'x-vault-token': token } : {}, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)), remoteAddress: '127.0.0.1' });
-    return { status: res.status, body: res.body ? JSON.parse(res.body) : {} };
+    return { status: res.status, body: res.body ? JSON.parse(res.body.toString()) : {} };
   };
   const login = (name: string, password: string, mount = 'userpass') => call('POST', `auth/${mount}/login/${encodeURIComponent(name)}`, { password }, undefined);
   const INVALID = { status: 400, body: { errors: ['invalid username or password'] } };

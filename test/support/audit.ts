@@ -13,7 +13,8 @@ export interface CallOptions {
   remoteAddress?: string;
 }
 
-export type Call = (method: string, url: string, body?: unknown, token?: string, options?: CallOptions) => Promise<PipelineResponse & { json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The pipeline's answer with its body as text (`bytes`: a binary body as sent) and parsed JSON. */
+export type Call = (method: string, url: string, body?: unknown, token?: string, options?: CallOptions) => Promise<Omit<PipelineResponse, 'body'> & { body?: string; bytes?: Buffer; json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = createLogger('error'), listener = buildConfig({}, {}, {}).listener): Call {
   const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener, log, audit: k.audit, wrapper: k.wrapper, leases: k.leases });
@@ -26,7 +27,8 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
       remoteAddress: options.remoteAddress ?? '192.0.2.10',
     });
     const isJson = String(res.headers['content-type'] ?? 'application/json').startsWith('application/json');
-    return { ...res, json: res.body && isJson ? JSON.parse(res.body) : {} };
+    const text = Buffer.isBuffer(res.body) ? res.body.toString('utf8') : res.body;
+    return { ...res, body: text, bytes: Buffer.isBuffer(res.body) ? res.body : undefined, json: text && isJson ? JSON.parse(text) : {} };
   };
 }
 

@@ -36,7 +36,8 @@ export interface PipelineRequest {
 export interface PipelineResponse {
   status: number;
   headers: Record<string, string>;
-  body?: string;
+  /** JSON text, or the bytes of a raw answer with its own content type (DER certificates, CRLs, OCSP). */
+  body?: string | Buffer;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
@@ -263,13 +264,13 @@ export class RequestPipeline {
     if (!handler) throw unsupportedOperation();
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
 
-    const body = parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
+    const body = route.rawRequestBody ? {} : parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
     const wrapTtl = this.wrapTtl(req.headers, route);
     if (audited(route, operation)) {
       const requestData = operation === 'update' || operation === 'patch' ? body : Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list'));
       await this.startTrace(state, req, requestId, operation, path, mount, requestData);
     }
-    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, data: {}, warnings: [], remoteAddress: req.remoteAddress, sudo: false };
+    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined, data: {}, warnings: [], remoteAddress: req.remoteAddress, sudo: false };
     if (route.fields) this.parseDeclaredFields(route, ctx);
     const auth = authFor(route, operation);
     if (auth === 'optional') {
@@ -302,7 +303,7 @@ export class RequestPipeline {
       let response = this.render(result, route, ctx, lease);
       let wrapInfo: WrapInfo | undefined;
       // Vault wraps logical responses only (not errors, raw sys answers or empty 204s).
-      if (wrapTtl !== undefined && result?.kind === 'logical' && response.body !== undefined && this.wrapper) {
+      if (wrapTtl !== undefined && result?.kind === 'logical' && typeof response.body === 'string' && this.wrapper) {
         wrapInfo = await this.wrapper.wrap(response.body, path, wrapTtl, typeof result.auth?.accessor === 'string' ? result.auth.accessor : '');
         response = this.renderWrapped(wrapInfo, ctx);
       }
@@ -408,7 +409,7 @@ export class RequestPipeline {
     if (result === null) return { status: 204, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
     if (result.kind === 'raw') {
       if (result.body === undefined || result.status === 204) return { status: result.status, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
-      if (result.contentType && typeof result.body === 'string') {
+      if (result.contentType && (typeof result.body === 'string' || Buffer.isBuffer(result.body))) {
         return { status: result.status, headers: { 'content-type': result.contentType, 'cache-control': 'no-store', 'x-request-id': ctx.requestId }, body: ctx.head ? undefined : result.body };
       }
       return { status: result.status, headers, body: ctx.head ? undefined : JSON.stringify(result.body) };
