@@ -132,7 +132,14 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
           }
           if (!next.connectionUrl && plugin !== PLUGINS['redis-database-plugin']) throw badRequest('connection_url is required');
           if (d.verify_connection !== false) await plugin.verify(next).catch((err) => targetError('verifying the connection', err));
-          await objects.put(ctx.mount.uuid, 'connection', name, next);
+          if (!previous) await objects.put(ctx.mount.uuid, 'connection', name, next);
+          else {
+            // Under the row lock: a rotation that started or finished meanwhile is neither lost nor undone.
+            await objects.modify<StoredConnection>(ctx.mount.uuid, 'connection', name, (cur) => {
+              if (cur.pendingPassword !== undefined) throw badRequest('a root rotation of this connection is unfinished: run reset first');
+              return { ...next, password: (d.password as string | undefined) ?? cur.password };
+            });
+          }
           return null;
         },
         read: async (ctx) => {
