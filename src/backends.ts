@@ -18,6 +18,8 @@ import { leasePaths } from './engines/sys/leases.paths';
 import { databaseBackend } from './engines/database/database.backend';
 import { EngineObjectRepository } from './engines/engine-objects.repository';
 import { closeTargetPools } from './engines/database/plugins';
+import { CertificateRepository } from './engines/pki/certificate.repository';
+import { pkiBackend } from './engines/pki/pki.backend';
 import { rabbitmqBackend } from './engines/rabbitmq/rabbitmq.backend';
 import type { Logger } from './logger';
 import { TokenRoleRepository } from './auth/token/token-role.repository';
@@ -76,6 +78,7 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
       log: (m) => log.info(m),
     }),
   );
+  kernel.mounts.register(pkiBackend({ objects: engineObjects, certificates: new CertificateRepository(kernel.dataSource, kernel.barrier) }));
   kernel.mounts.register(rabbitmqBackend(engineObjects, (name) => kernel.passwordPolicies.generate(name)));
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

@@ -23,7 +23,7 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
       method,
       url,
       headers: { 'x-vault-token': token, 'content-type': 'application/json', 'user-agent': 'medium-test', ...options.headers },
-      body: body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+      body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
       remoteAddress: options.remoteAddress ?? '192.0.2.10',
     });
     const isJson = String(res.headers['content-type'] ?? 'application/json').startsWith('application/json');

@@ -36,7 +36,7 @@ const extension = (extnID: string, value: unknown) => new Extension({ extnID, cr
 
 export function buildCrl(spec: CrlSpec): Buffer {
   const issuer = issuerParts(spec.issuerCertDer);
-  const { algorithm } = signatureAlgorithmOf(spec.issuerKey);
+  const algorithm = signatureAlgorithmOf(spec.issuerKey);
   const tbs = new TBSCertList({
     version: Version.v2,
     signature: algorithm,

@@ -61,7 +61,7 @@ function certStatus(s: OcspStatus): CertStatus {
 
 export function buildOcspResponse(spec: OcspResponseSpec): Buffer {
   const responder = issuerParts(spec.responderCertDer);
-  const { algorithm } = signatureAlgorithmOf(spec.responderKey);
+  const algorithm = signatureAlgorithmOf(spec.responderKey);
   const data = new ResponseData({
     responderID: new ResponderID({ byKey: new KeyHash(exactBytes(createHash('sha1').update(responder.publicKeyBits).digest())) }),
     producedAt: spec.producedAt,

@@ -100,12 +100,8 @@ export class CertificateRepository {
     return rows.map((r) => ({ serialNumber: r.serial_number, revokedAt: r.revoked_at }));
   }
 
-  /** Drops leaves expired before `before` (tidy); revoked ones only when `includeRevoked`. Gives how many. */
-  async tidy(mountUuid: string, before: Date, includeRevoked: boolean): Promise<number> {
-    return affectedRows(
-      this.dataSource,
-      `DELETE FROM certificates WHERE mount_uuid = $1 AND valid_until < $2 AND private_key_encrypted IS NULL AND cert_type NOT IN ('root_ca', 'intermediate_ca') ${includeRevoked ? '' : 'AND NOT revoked'}`,
-      [mountUuid, before],
-    );
+  /** Drops the revoked or the unrevoked certificates without a stored key that expired before `before` (tidy). Gives how many. */
+  async tidy(mountUuid: string, before: Date, which: 'revoked' | 'unrevoked'): Promise<number> {
+    return affectedRows(this.dataSource, 'DELETE FROM certificates WHERE mount_uuid = $1 AND valid_until < $2 AND private_key_encrypted IS NULL AND revoked = $3', [mountUuid, before, which === 'revoked']);
   }
 }

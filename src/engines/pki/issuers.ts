@@ -1,0 +1,136 @@
+/**
+ * A pki mount's issuers (CA certificates it signs with) and its CRLs.
+ *
+ * Invariants: an issuer's private key leaves storage only as barrier ciphertext (PKCS#8 DER in the
+ * `certificates` row) and is opened only to sign; the default issuer is the one `issue`, `sign`,
+ * `ca`, `crl` and `ocsp` use; a CRL is rebuilt, with the next CRL number, whenever a revocation or
+ * `crl/rotate` changes it or it nears its nextUpdate, under the row lock of its state, so numbers
+ * only grow and a revocation is in the very next CRL served.
+ */
+import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import { certificateParts, fromPem, serialToVault, toPem } from '../../crypto/x509/certificate';
+import { keyInfo } from '../../crypto/x509/keys';
+import { buildCrl } from '../../crypto/x509/crl';
+import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { CertificateRepository, CertType } from './certificate.repository';
+
+export interface Issuer {
+  serial: string;
+  certDer: Buffer;
+  certPem: string;
+  /** The PEMs above this issuer, nearest first (empty for a root). */
+  chainPem: string[];
+  key: KeyObject;
+  notAfter: Date;
+  /** Its subject Name (DER) and key identifier: what certificates it signs name as their issuer. */
+  nameDer: Buffer;
+  subjectKeyId?: Buffer;
+}
+
+interface IssuerConfig {
+  defaultSerial?: string;
+}
+
+interface IssuerMeta {
+  chainPem: string[];
+}
+
+interface CrlState {
+  number: string;
+  der: string;
+  nextUpdate: number;
+}
+
+export interface CrlConfig {
+  expirySeconds: number;
+  disable: boolean;
+}
+
+const CONFIG = 'issuers';
+
+const fingerprint = (der: Buffer) => createHash('sha256').update(der).digest('hex').replace(/(..)(?!$)/g, '$1:');
+
+export class IssuerStore {
+  constructor(
+    private readonly objects: EngineObjectRepository,
+    private readonly certificates: CertificateRepository,
+  ) {}
+
+  /** Records a CA certificate with its key; it becomes the default issuer when there is none. */
+  async add(mountUuid: string, certDer: Buffer, key: KeyObject, chainPem: string[], certType: Extract<CertType, 'root_ca' | 'intermediate_ca'>, issuerSerial: string | null): Promise<Issuer> {
+    const parts = certificateParts(certDer);
+    const serial = serialToVault(parts.serial);
+    await this.certificates.insert(
+      mountUuid,
+      {
+        serialNumber: serial,
+        fingerprint: fingerprint(certDer),
+        certificatePem: toPem(certDer, 'CERTIFICATE'),
+        subject: parts.commonName ?? '',
+        issuer: issuerSerial ?? serial,
+        issuerSerial: issuerSerial ?? serial,
+        commonName: parts.commonName ?? '',
+        validFrom: parts.notBefore,
+        validUntil: parts.notAfter,
+        certType,
+        keyUsage: ['CertSign', 'CRLSign'],
+        entityId: null,
+        entityType: null,
+      },
+      key.export({ format: 'der', type: 'pkcs8' }),
+    );
+    await this.objects.put(mountUuid, 'pki-issuer', serial, { chainPem } satisfies IssuerMeta);
+    const config = await this.objects.get<IssuerConfig>(mountUuid, 'pki-config', CONFIG);
+    if (!config?.defaultSerial) await this.objects.put(mountUuid, 'pki-config', CONFIG, { defaultSerial: serial } satisfies IssuerConfig);
+    return { serial, certDer, certPem: toPem(certDer, 'CERTIFICATE'), chainPem, key, notAfter: parts.notAfter, nameDer: parts.subjectNameDer, subjectKeyId: parts.subjectKeyId };
+  }
+
+  /** The default issuer, with its key opened; undefined when the mount has none yet. */
+  async default(mountUuid: string): Promise<Issuer | undefined> {
+    const config = await this.objects.get<IssuerConfig>(mountUuid, 'pki-config', CONFIG);
+    return config?.defaultSerial ? this.bySerial(mountUuid, config.defaultSerial) : undefined;
+  }
+
+  async bySerial(mountUuid: string, serial: string): Promise<Issuer | undefined> {
+    const record = await this.certificates.get(mountUuid, serial);
+    const keyDer = await this.certificates.privateKey(mountUuid, serial);
+    if (!record || !keyDer) return undefined;
+    const meta = await this.objects.get<IssuerMeta>(mountUuid, 'pki-issuer', serial);
+    const [certDer] = fromPem(record.certificatePem, 'CERTIFICATE');
+    const parts = certificateParts(certDer);
+    return { serial, certDer, certPem: record.certificatePem, chainPem: meta?.chainPem ?? [], key: createPrivateKey({ key: keyDer, format: 'der', type: 'pkcs8' }), notAfter: record.validUntil, nameDer: parts.subjectNameDer, subjectKeyId: parts.subjectKeyId };
+  }
+
+  /** The issuer's current CRL (DER), rebuilt when `rebuild` or when it is past half its life. */
+  async crl(mountUuid: string, issuer: Issuer, config: CrlConfig, rebuild = false, now = new Date()): Promise<Buffer> {
+    const stateName = `crl-${issuer.serial}`;
+    const current = await this.objects.get<CrlState>(mountUuid, 'pki-config', stateName);
+    const fresh = current && !rebuild && current.nextUpdate - now.getTime() > (config.expirySeconds * 1000) / 2;
+    if (fresh) return Buffer.from(current.der, 'base64');
+    const build = async (previous: CrlState | undefined): Promise<CrlState> => {
+      const revoked = await this.certificates.revokedBy(mountUuid, issuer.serial, now);
+      const number = BigInt(previous?.number ?? '0') + 1n;
+      const nextUpdate = new Date(now.getTime() + config.expirySeconds * 1000);
+      const der = buildCrl({
+        issuerCertDer: issuer.certDer,
+        issuerKey: issuer.key,
+        thisUpdate: now,
+        nextUpdate,
+        crlNumber: number,
+        revoked: revoked.map((r) => ({ serial: Buffer.from(r.serialNumber.replace(/:/g, ''), 'hex'), revokedAt: r.revokedAt })),
+      });
+      return { number: number.toString(), der: der.toString('base64'), nextUpdate: nextUpdate.getTime() };
+    };
+    if (!current) await this.objects.put(mountUuid, 'pki-config', stateName, await build(undefined));
+    else {
+      // Built outside the row lock (signing can be slow); kept only if nobody rebuilt meanwhile.
+      const next = await build(current);
+      await this.objects.modify<CrlState>(mountUuid, 'pki-config', stateName, (cur) => (cur.number === current.number ? next : undefined));
+    }
+    const stored = await this.objects.get<CrlState>(mountUuid, 'pki-config', stateName);
+    return Buffer.from((stored as CrlState).der, 'base64');
+  }
+}
+
+/** Vault's private_key_type of a key. */
+export const privateKeyType = (key: KeyObject) => keyInfo(key).type;

@@ -1,0 +1,216 @@
+/**
+ * PKI roles and leaf issuance (Vault's `roles/:name`, `issue/:role`, `sign/:role`,
+ * `sign-verbatim`). Issued certificates are stored (unless the role says no_store) so they can be
+ * listed, read and revoked by serial; their private keys are returned once and never kept.
+ */
+import { createHash } from 'node:crypto';
+import type { Fields } from '../../framework/fields';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
+import { buildCertificate, EKU, randomSerial, serialToVault, toPem, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
+import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
+import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
+import { badRequest, notFound } from '../../kernel/errors';
+import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { CertificateRepository } from './certificate.repository';
+import type { Issuer, IssuerStore } from './issuers';
+import { planLeaf, type LeafPlan } from './leaf-plan';
+import { roleData, roleFrom, ROLE_FIELDS, type PkiRole } from './pki-role';
+import type { PkiUrls } from './pki.backend';
+
+const NAME = /^\w(?:[\w.-]{0,126}\w)?$/;
+
+const ISSUE_FIELDS: Fields = {
+  common_name: { type: 'string', description: 'The subject common name.' },
+  alt_names: { type: 'string-list', description: 'DNS and email SANs.' },
+  ip_sans: { type: 'string-list', description: 'IP SANs.' },
+  uri_sans: { type: 'string-list', description: 'URI SANs.' },
+  ttl: { type: 'duration', description: "Lifetime (default the role's; capped by its max_ttl)." },
+  exclude_cn_from_sans: { type: 'bool', description: 'Keep the common name out of the SANs.' },
+  format: { type: 'string', allowed: ['pem', 'der', 'pem_bundle'], description: 'pem (default), der (base64) or pem_bundle.' },
+  private_key_format: { type: 'string', allowed: ['', 'der', 'pem', 'pkcs8'], description: 'pem (default) or pkcs8.' },
+  csr: { type: 'string', description: 'sign: the PEM certificate signing request.' },
+};
+
+const KEY_USAGE_BITS: Record<string, KeyUsage> = {
+  DigitalSignature: 'digitalSignature',
+  ContentCommitment: 'contentCommitment',
+  KeyEncipherment: 'keyEncipherment',
+  DataEncipherment: 'dataEncipherment',
+  KeyAgreement: 'keyAgreement',
+  CertSign: 'keyCertSign',
+  CRLSign: 'cRLSign',
+  EncipherOnly: 'encipherOnly',
+  DecipherOnly: 'decipherOnly',
+};
+const EKU_OIDS: Record<string, string> = { ServerAuth: EKU.serverAuth, ClientAuth: EKU.clientAuth, CodeSigning: EKU.codeSigning, EmailProtection: EKU.emailProtection, TimeStamping: EKU.timeStamping, OCSPSigning: EKU.ocspSigning };
+
+export interface PkiIssueDeps {
+  objects: EngineObjectRepository;
+  certificates: CertificateRepository;
+  issuers: IssuerStore;
+  urls(mountUuid: string): Promise<PkiUrls>;
+}
+
+function subjectOf(role: PkiRole, commonName: string | undefined): DistinguishedName {
+  return { commonName, organization: role.organization, organizationalUnit: role.ou, country: role.country, locality: role.locality, province: role.province, streetAddress: role.streetAddress, postalCode: role.postalCode };
+}
+
+export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
+  const { objects, certificates, issuers } = deps;
+  const roleName = (ctx: RequestContext) => {
+    const name = ctx.params.name ?? ctx.params.role;
+    if (!NAME.test(name)) throw badRequest('invalid role name');
+    return name;
+  };
+  const loadRole = async (ctx: RequestContext): Promise<PkiRole> => {
+    const name = roleName(ctx);
+    const role = await objects.get<PkiRole>(ctx.mount.uuid, 'pki-role', name);
+    if (!role) throw badRequest(`unknown role: ${name}`);
+    return role;
+  };
+  const defaultIssuer = async (ctx: RequestContext): Promise<Issuer> => {
+    const issuer = await issuers.default(ctx.mount.uuid);
+    if (!issuer) throw badRequest('no default issuer currently configured (generate or import a CA first)');
+    return issuer;
+  };
+
+  /** Signs the planned leaf with the issuer, stores it (unless no_store) and answers in Vault's shape. */
+  const issueLeaf = async (ctx: RequestContext, role: PkiRole | undefined, plan: LeafPlan, subject: DistinguishedName, publicKey: ParsedCsr['publicKey'], issuer: Issuer) => {
+    const urls = await deps.urls(ctx.mount.uuid);
+    const serial = randomSerial();
+    const der = buildCertificate({
+      serial,
+      subject,
+      issuer: { nameDer: issuer.nameDer, privateKey: issuer.key, subjectKeyId: issuer.subjectKeyId },
+      publicKey,
+      notBefore: plan.notBefore,
+      notAfter: plan.notAfter,
+      isCa: false,
+      keyUsage: plan.keyUsage.map((u) => KEY_USAGE_BITS[u]).filter((u) => u !== undefined),
+      extKeyUsage: plan.extKeyUsage.map((u) => EKU_OIDS[u]),
+      dnsNames: plan.dnsNames,
+      ipAddresses: plan.ipAddresses,
+      uris: plan.uris,
+      emails: plan.emails,
+      issuingCertificateUrls: urls.issuingCertificates,
+      crlDistributionPoints: urls.crlDistributionPoints,
+      ocspServers: urls.ocspServers,
+    });
+    const serialNumber = serialToVault(serial);
+    const certificatePem = toPem(der, 'CERTIFICATE');
+    if (!role?.noStore) {
+      await certificates.insert(ctx.mount.uuid, {
+        serialNumber,
+        fingerprint: createHash('sha256').update(der).digest('hex'),
+        certificatePem,
+        subject: plan.commonName ?? '',
+        issuer: issuer.serial,
+        issuerSerial: issuer.serial,
+        commonName: plan.commonName ?? '',
+        validFrom: plan.notBefore,
+        validUntil: plan.notAfter,
+        certType: plan.extKeyUsage.includes('ServerAuth') || !plan.extKeyUsage.includes('ClientAuth') ? 'leaf' : 'app_client',
+        keyUsage: plan.keyUsage,
+        entityId: ctx.token?.displayName ?? null,
+        entityType: ctx.token ? 'token' : null,
+      });
+    }
+    return {
+      certificate: certificatePem,
+      issuing_ca: issuer.certPem,
+      ca_chain: [issuer.certPem, ...issuer.chainPem],
+      serial_number: serialNumber,
+      expiration: Math.floor(plan.notAfter.getTime() / 1000),
+    };
+  };
+
+  const limits = (ctx: RequestContext) => ({ mountDefault: ctx.mount.config.defaultLeaseTtl || SYSTEM_DEFAULT_LEASE_TTL, mountMax: ctx.mount.config.maxLeaseTtl || SYSTEM_MAX_LEASE_TTL });
+  const request = (d: Record<string, unknown>) => ({
+    commonName: d.common_name as string | undefined,
+    altNames: (d.alt_names as string[] | undefined) ?? [],
+    ipSans: (d.ip_sans as string[] | undefined) ?? [],
+    uriSans: (d.uri_sans as string[] | undefined) ?? [],
+    ttl: (d.ttl as number | undefined) ?? 0,
+    excludeCnFromSans: (d.exclude_cn_from_sans as boolean | undefined) ?? false,
+  });
+  const csrOf = (d: Record<string, unknown>): ParsedCsr => {
+    if (!d.csr) throw badRequest('"csr" is empty');
+    try {
+      return parseCsr(d.csr as string);
+    } catch (err) {
+      throw badRequest(`certificate request could not be parsed: ${(err as Error).message}`);
+    }
+  };
+  const checkCsrKey = (role: PkiRole, csr: ParsedCsr) => {
+    if (role.keyType === 'any') return;
+    const info = keyInfo(csr.publicKey);
+    if (info.type !== role.keyType) throw badRequest(`role requires keys of type ${role.keyType}`);
+    if (info.type === 'rsa' && info.bits < role.keyBits) throw badRequest(`RSA key too small: role requires at least ${role.keyBits} bits`);
+    if (info.type === 'ec' && info.bits !== role.keyBits) throw badRequest(`role requires EC keys of ${role.keyBits} bits`);
+  };
+
+  return [
+    { path: 'roles', auth: 'token', allowedWhileSealed: false, help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'pki-role') }) } },
+    {
+      path: 'roles/:name',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: ROLE_FIELDS,
+      help: 'Create, update, read or delete a role: which names certificates may carry, for how long, with which keys.',
+      handlers: {
+        update: async (ctx) => {
+          const name = roleName(ctx);
+          const previous = await objects.get<PkiRole>(ctx.mount.uuid, 'pki-role', name);
+          await objects.put(ctx.mount.uuid, 'pki-role', name, roleFrom(ctx.data, previous));
+          return null;
+        },
+        read: async (ctx) => {
+          const role = await objects.get<PkiRole>(ctx.mount.uuid, 'pki-role', roleName(ctx));
+          if (!role) throw notFound();
+          return logical(roleData(role));
+        },
+        delete: async (ctx) => {
+          await objects.delete(ctx.mount.uuid, 'pki-role', roleName(ctx));
+          return null;
+        },
+      },
+    },
+    {
+      path: 'issue/:role',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: ISSUE_FIELDS,
+      help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored).',
+      handlers: {
+        update: async (ctx) => {
+          const role = await loadRole(ctx);
+          if (role.keyType === 'any') throw badRequest('role key type "any" not allowed for issuing certificates, only signing');
+          const issuer = await defaultIssuer(ctx);
+          const plan = planLeaf(role, request(ctx.data), undefined, issuer.notAfter, limits(ctx));
+          const key = await generateKeyPair(role.keyType, role.keyBits);
+          const data = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
+          const pkcs8 = ctx.data.private_key_format === 'pkcs8';
+          return logical({ ...data, private_key: privateKeyPem(key.privateKey, pkcs8 ? 'pkcs8' : undefined), private_key_type: key.type }, plan.warnings.length ? plan.warnings : undefined);
+        },
+      },
+    },
+    {
+      path: 'sign/:role',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: ISSUE_FIELDS,
+      help: 'A certificate for the key in a CSR, under the role (every name, the CSR\'s too, must pass the role).',
+      handlers: {
+        update: async (ctx) => {
+          const role = await loadRole(ctx);
+          const csr = csrOf(ctx.data);
+          checkCsrKey(role, csr);
+          const issuer = await defaultIssuer(ctx);
+          const plan = planLeaf(role, request(ctx.data), { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: csr.requestsCa }, issuer.notAfter, limits(ctx));
+          return logical(await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), plan.warnings.length ? plan.warnings : undefined);
+        },
+      },
+    },
+  ];
+}
