@@ -121,6 +121,7 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, loa
     const main = { baseUrl: ctx.api.baseUrl, pid: servers.secrethub.pid, dbCpuSeconds: () => backendCpuSeconds(ctx.serverDbUrl), ...counted(ctx.serverDbUrl) };
     const targets: { label: 'floor' | 'baseline' | 'secrethub'; target: LoadTarget }[] = [];
     if (setup.floor) targets.push({ label: 'floor', target: { baseUrl: servers.floorUrl, pid: servers.floor.pid, plan: setup.floor, dbCpuSeconds: () => backendCpuSeconds(servers.floorDbUrl) } });
+    else if (setup.comparison) targets.push({ label: 'floor', target: { baseUrl: setup.comparison.baseUrl, pid: setup.comparison.pid, plan: setup.comparison.plan, dbCpuSeconds: async () => undefined } });
     if (s.growthOf) {
       if (!setup.baseline || !servers.large || !ctx.large) throw new Error('a cost-growth scenario needs its baseline plan and the second server');
       const largeDb = ctx.large.serverDbUrl;

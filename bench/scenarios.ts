@@ -6,6 +6,8 @@
  * audit row per request, in every scenario.
  */
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { cfsslInstalled, cfsslNewCertBody, startCfssl } from './lib/cfssl';
 import type autocannon from 'autocannon';
 import { inParallel, type VaultApi } from './lib/http';
 import type { LoadPlan } from './lib/load';
@@ -43,6 +45,8 @@ export interface ScenarioSetup {
   /** Against the first SecretHub server, or the second (100k secrets) for a `growthOf` scenario. */
   secrethub: LoadPlan;
   floor?: LoadPlan;
+  /** Another server measured in the floor's place (the pki scenarios' cfssl), named in the notes. */
+  comparison?: { name: string; baseUrl: string; pid: number; plan: LoadPlan };
   /** A `growthOf` scenario: the plan of the scenario it grows from, against the first server. */
   baseline?: LoadPlan;
   /** Returns an error message when a probe response (status 2xx) has the wrong shape. */
@@ -87,6 +91,42 @@ const WRITER_SECONDS = 5;
 const TARGET_COST_SAMPLES = 50;
 
 const tokenHeader = (token: string) => ({ 'x-vault-token': token });
+
+/** pki-issue-*: one EC P-256 root per run on `pki-bench/`, a role per key type, cfssl beside it when installed. */
+async function pkiIssueSetup(ctx: BenchContext, keyType: 'ec' | 'rsa'): Promise<ScenarioSetup> {
+  const mount = 'pki-bench';
+  if (!ctx.fixtures.has(mount)) {
+    ctx.fixtures.set(
+      mount,
+      (async () => {
+        await ctx.api.ok('POST', `sys/mounts/${mount}`, { type: 'pki', config: { max_lease_ttl: '87600h' } });
+        await ctx.api.ok('POST', `${mount}/root/generate/internal`, { common_name: 'bench root', key_type: 'ec', key_bits: 256, ttl: '8760h' });
+      })(),
+    );
+  }
+  await ctx.fixtures.get(mount);
+  const bits = keyType === 'ec' ? 256 : 2048;
+  await ctx.api.ok('POST', `${mount}/roles/${keyType}`, { allowed_domains: ['example.com'], allow_subdomains: true, key_type: keyType, key_bits: bits, ttl: '1h', no_store: false });
+  const token = await policyToken(ctx.api, `bench-pki-${keyType}`, `path "${mount}/issue/${keyType}" { capabilities = ["update"] }`);
+  const body = JSON.stringify({ common_name: 'svc.example.com' });
+  const setup: ScenarioSetup = {
+    secrethub: { requests: [{ method: 'POST', path: `/v1/${mount}/issue/${keyType}`, headers: { ...tokenHeader(token), 'content-type': 'application/json' }, body }] },
+    checkBody: (b) => (typeof (b.data as { certificate?: unknown } | undefined)?.certificate === 'string' || (b.result as { certificate?: unknown } | undefined)?.certificate ? undefined : `unexpected issue body: ${JSON.stringify(b).slice(0, 200)}`),
+    notes: [],
+  };
+  if (!cfsslInstalled()) {
+    setup.notes?.push('cfssl is not installed (Debian package golang-cfssl): no comparison, targets not checked');
+    return setup;
+  }
+  const cfssl = await startCfssl();
+  setup.comparison = { name: 'cfssl serve', baseUrl: cfssl.baseUrl, pid: cfssl.pid, plan: { requests: [{ method: 'POST', path: '/api/v1/cfssl/newcert', headers: { 'content-type': 'application/json' }, body: cfsslNewCertBody('svc.example.com', { algo: keyType === 'ec' ? 'ecdsa' : 'rsa', size: bits }) }] } };
+  setup.notes?.push(`the floor row is cfssl ${spawnSync('cfssl', ['version'], { encoding: 'utf8' }).stdout.split('\n')[0].trim()} (cfssl serve, /api/v1/cfssl/newcert: a new ${keyType.toUpperCase()}-${bits} key and a certificate from an EC P-256 CA, as SecretHub's pki/issue from its EC P-256 root); SecretHub stores each certificate, cfssl keeps none`);
+  setup.after = async () => {
+    await cfssl.stop();
+    return {};
+  };
+  return setup;
+}
 
 /** p50 / p99 / mean of a sample, in ms with 0.1 precision. */
 function distribution(samples: number[]): { p50: number; p99: number; mean: number; n: number } {
@@ -363,5 +403,19 @@ export const SCENARIOS: Scenario[] = [
         },
       };
     },
+  },
+  {
+    name: 'pki-issue-ec',
+    description: 'pki engine: POST pki-bench/issue/ec (a new EC P-256 key and a certificate signed by an EC P-256 root, stored); compared with cfssl serve when installed',
+    connections: 8,
+    minFloorRatio: 1,
+    setup: (ctx) => pkiIssueSetup(ctx, 'ec'),
+  },
+  {
+    name: 'pki-issue-rsa',
+    description: 'pki engine: POST pki-bench/issue/rsa (a new RSA-2048 key, dominated by key generation, and a certificate signed by an EC P-256 root, stored); compared with cfssl serve when installed',
+    connections: 8,
+    minFloorRatio: 0.8,
+    setup: (ctx) => pkiIssueSetup(ctx, 'rsa'),
   },
 ];
