@@ -19,6 +19,7 @@ import { databaseBackend } from './engines/database/database.backend';
 import { EngineObjectRepository } from './engines/engine-objects.repository';
 import { closeTargetPools } from './engines/database/plugins';
 import { CertificateRepository } from './engines/pki/certificate.repository';
+import { IssuerStore } from './engines/pki/issuers';
 import { pkiBackend } from './engines/pki/pki.backend';
 import { rabbitmqBackend } from './engines/rabbitmq/rabbitmq.backend';
 import type { Logger } from './logger';
@@ -78,7 +79,10 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
       log: (m) => log.info(m),
     }),
   );
-  kernel.mounts.register(pkiBackend({ objects: engineObjects, certificates: new CertificateRepository(kernel.dataSource, kernel.barrier) }));
+  const certificates = new CertificateRepository(kernel.dataSource, kernel.barrier);
+  const issuers = new IssuerStore(engineObjects, certificates);
+  kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => issuers.clear() });
+  kernel.mounts.register(pkiBackend({ objects: engineObjects, certificates, issuers }));
   kernel.mounts.register(rabbitmqBackend(engineObjects, (name) => kernel.passwordPolicies.generate(name)));
   kernel.mounts.register(kvBackend(new KvRepository(kernel.dataSource), new KvV2Repository(kernel.dataSource), kernel.barrier));
 }

@@ -51,6 +51,10 @@ const CONFIG = 'issuers';
 const fingerprint = (der: Buffer) => createHash('sha256').update(der).digest('hex').replace(/(..)(?!$)/g, '$1:');
 
 export class IssuerStore {
+  /** Opened issuers by mount and serial, and each mount's default serial: both only ever set once, so cached until seal. */
+  private readonly opened = new Map<string, Issuer>();
+  private readonly defaults = new Map<string, string>();
+
   constructor(
     private readonly objects: EngineObjectRepository,
     private readonly certificates: CertificateRepository,
@@ -85,13 +89,34 @@ export class IssuerStore {
     return { serial, certDer, certPem: toPem(certDer, 'CERTIFICATE'), chainPem, key, notAfter: parts.notAfter, nameDer: parts.subjectNameDer, subjectKeyId: parts.subjectKeyId };
   }
 
+  /** Forgets every opened key (at seal). */
+  clear(): void {
+    this.opened.clear();
+    this.defaults.clear();
+  }
+
   /** The default issuer, with its key opened; undefined when the mount has none yet. */
   async default(mountUuid: string): Promise<Issuer | undefined> {
-    const config = await this.objects.get<IssuerConfig>(mountUuid, 'pki-config', CONFIG);
-    return config?.defaultSerial ? this.bySerial(mountUuid, config.defaultSerial) : undefined;
+    let serial = this.defaults.get(mountUuid);
+    if (!serial) {
+      serial = (await this.objects.get<IssuerConfig>(mountUuid, 'pki-config', CONFIG))?.defaultSerial;
+      if (!serial) return undefined;
+      this.defaults.set(mountUuid, serial);
+    }
+    return this.bySerial(mountUuid, serial);
   }
 
   async bySerial(mountUuid: string, serial: string): Promise<Issuer | undefined> {
+    const key = `${mountUuid}/${serial}`;
+    const cached = this.opened.get(key);
+    if (cached) return cached;
+    const issuer = await this.open(mountUuid, serial);
+    // An issuer's certificate, key and chain never change once stored; a mount's rows go with it (a new mount has a new uuid).
+    if (issuer) this.opened.set(key, issuer);
+    return issuer;
+  }
+
+  private async open(mountUuid: string, serial: string): Promise<Issuer | undefined> {
     const record = await this.certificates.get(mountUuid, serial);
     const keyDer = await this.certificates.privateKey(mountUuid, serial);
     if (!record || !keyDer) return undefined;

@@ -20,7 +20,7 @@ import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspReq
 import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
-import { IssuerStore, type CrlConfig, type Issuer } from './issuers';
+import type { CrlConfig, Issuer, IssuerStore } from './issuers';
 import { isIp } from './name-policy';
 import { pkiIssuePaths } from './pki-issue.paths';
 
@@ -94,10 +94,11 @@ const CRL_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliatio
 export interface PkiDeps {
   objects: EngineObjectRepository;
   certificates: CertificateRepository;
+  /** Opened issuers (cleared at seal by the caller). */
+  issuers: IssuerStore;
 }
 
-export function pkiBackend({ objects, certificates }: PkiDeps): BackendDefinition {
-  const issuers = new IssuerStore(objects, certificates);
+export function pkiBackend({ objects, certificates, issuers }: PkiDeps): BackendDefinition {
   const urls = async (mountUuid: string): Promise<PkiUrls> => (await objects.get<PkiUrls>(mountUuid, 'pki-config', 'urls')) ?? { issuingCertificates: [], crlDistributionPoints: [], ocspServers: [] };
   const crlConfig = async (mountUuid: string): Promise<CrlConfig> => (await objects.get<CrlConfig>(mountUuid, 'pki-config', 'crl')) ?? { expirySeconds: 72 * 3600, disable: false };
   const defaultIssuer = async (ctx: RequestContext): Promise<Issuer> => {
