@@ -7,12 +7,13 @@
  * `crl/rotate` changes it or it nears its nextUpdate, under the row lock of its state, so numbers
  * only grow and a revocation is in the very next CRL served.
  */
-import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import { certificateParts, fromPem, serialToVault, toPem } from '../../crypto/x509/certificate';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { certificateParts, fromPem, toPem } from '../../crypto/x509/certificate';
 import { keyInfo } from '../../crypto/x509/keys';
 import { buildCrl } from '../../crypto/x509/crl';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository, CertType } from './certificate.repository';
+import { certificateRecord } from './certificate-record';
 
 export interface Issuer {
   serial: string;
@@ -48,8 +49,6 @@ export interface CrlConfig {
 
 const CONFIG = 'issuers';
 
-const fingerprint = (der: Buffer) => createHash('sha256').update(der).digest('hex').replace(/(..)(?!$)/g, '$1:');
-
 export class IssuerStore {
   /** Opened issuers by mount and serial, and each mount's default serial: both only ever set once, so cached until seal. */
   private readonly opened = new Map<string, Issuer>();
@@ -63,26 +62,9 @@ export class IssuerStore {
   /** Records a CA certificate with its key; it becomes the default issuer when there is none. */
   async add(mountUuid: string, certDer: Buffer, key: KeyObject, chainPem: string[], certType: Extract<CertType, 'root_ca' | 'intermediate_ca'>, issuerSerial: string | null): Promise<Issuer> {
     const parts = certificateParts(certDer);
-    const serial = serialToVault(parts.serial);
-    await this.certificates.insert(
-      mountUuid,
-      {
-        serialNumber: serial,
-        fingerprint: fingerprint(certDer),
-        certificatePem: toPem(certDer, 'CERTIFICATE'),
-        subject: parts.commonName ?? '',
-        issuer: issuerSerial ?? serial,
-        issuerSerial: issuerSerial ?? serial,
-        commonName: parts.commonName ?? '',
-        validFrom: parts.notBefore,
-        validUntil: parts.notAfter,
-        certType,
-        keyUsage: ['CertSign', 'CRLSign'],
-        entityId: null,
-        entityType: null,
-      },
-      key.export({ format: 'der', type: 'pkcs8' }),
-    );
+    const record = certificateRecord(certDer, certType, issuerSerial, ['CertSign', 'CRLSign']);
+    const serial = record.serialNumber;
+    await this.certificates.insert(mountUuid, record, key.export({ format: 'der', type: 'pkcs8' }));
     await this.objects.put(mountUuid, 'pki-issuer', serial, { chainPem } satisfies IssuerMeta);
     const config = await this.objects.get<IssuerConfig>(mountUuid, 'pki-config', CONFIG);
     if (!config?.defaultSerial) await this.objects.put(mountUuid, 'pki-config', CONFIG, { defaultSerial: serial } satisfies IssuerConfig);

@@ -3,7 +3,6 @@
  * `sign-verbatim`). Issued certificates are stored (unless the role says no_store) so they can be
  * listed, read and revoked by serial; their private keys are returned once and never kept.
  */
-import { createHash } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
@@ -13,6 +12,7 @@ import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys'
 import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
+import { certificateRecord } from './certificate-record';
 import type { Issuer, IssuerStore } from './issuers';
 import { planLeaf, type LeafPlan } from './leaf-plan';
 import { roleData, roleFrom, ROLE_FIELDS, type PkiRole } from './pki-role';
@@ -100,21 +100,8 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     const serialNumber = serialToVault(serial);
     const certificatePem = toPem(der, 'CERTIFICATE');
     if (!role?.noStore) {
-      await certificates.insert(ctx.mount.uuid, {
-        serialNumber,
-        fingerprint: createHash('sha256').update(der).digest('hex'),
-        certificatePem,
-        subject: plan.commonName ?? '',
-        issuer: issuer.serial,
-        issuerSerial: issuer.serial,
-        commonName: plan.commonName ?? '',
-        validFrom: plan.notBefore,
-        validUntil: plan.notAfter,
-        certType: plan.extKeyUsage.includes('ServerAuth') || !plan.extKeyUsage.includes('ClientAuth') ? 'leaf' : 'app_client',
-        keyUsage: plan.keyUsage,
-        entityId: ctx.token?.displayName ?? null,
-        entityType: ctx.token ? 'token' : null,
-      });
+      const certType = plan.extKeyUsage.includes('ServerAuth') || !plan.extKeyUsage.includes('ClientAuth') ? 'leaf' : 'app_client';
+      await certificates.insert(ctx.mount.uuid, certificateRecord(der, certType, issuer.serial, plan.keyUsage, ctx.token ? { id: ctx.token.displayName, type: 'token' } : undefined));
     }
     return {
       certificate: certificatePem,

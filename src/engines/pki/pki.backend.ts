@@ -20,6 +20,7 @@ import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspReq
 import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
+import { certificateRecord } from './certificate-record';
 import type { CrlConfig, Issuer, IssuerStore } from './issuers';
 import { isIp } from './name-policy';
 import { pkiIssuePaths } from './pki-issue.paths';
@@ -239,23 +240,9 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
             ...(useCsr ? { dnsNames: csr.dnsNames, ipAddresses: csr.ipAddresses, uris: csr.uris, emails: csr.emails } : caSans({ ...ctx.data, common_name: subject.commonName })),
             ...(await urlsFor(ctx.mount.uuid)),
           });
-          const serial = serialToVault(certificateParts(der).serial);
-          const pem = toPem(der, 'CERTIFICATE');
-          await certificates.insert(ctx.mount.uuid, {
-            serialNumber: serial,
-            fingerprint: createHash('sha256').update(der).digest('hex'),
-            certificatePem: pem,
-            subject: subject.commonName ?? '',
-            issuer: issuer.serial,
-            issuerSerial: issuer.serial,
-            commonName: subject.commonName ?? '',
-            validFrom: new Date(Date.now() - 30_000),
-            validUntil: notAfter,
-            certType: 'intermediate_ca',
-            keyUsage: ['CertSign', 'CRLSign'],
-            entityId: null,
-            entityType: null,
-          });
+          const record = certificateRecord(der, 'intermediate_ca', issuer.serial, ['CertSign', 'CRLSign']);
+          const [serial, pem] = [record.serialNumber, record.certificatePem];
+          await certificates.insert(ctx.mount.uuid, record);
           return logical({ certificate: pem, issuing_ca: issuer.certPem, ca_chain: [pem, issuer.certPem, ...issuer.chainPem], serial_number: serial, expiration: Math.floor(notAfter.getTime() / 1000) });
         },
       },
