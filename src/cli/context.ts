@@ -1,7 +1,8 @@
-/** What every CLI command needs: the client (address, token) and the output format. */
+/** What every CLI command needs: the client (address, token, TLS settings) and the output format. */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ApiClient, resolveAddress, resolveToken } from './client';
+import { resolveClientTls, type TlsFlags } from './tls';
 import { humanDuration, looksLikeDuration, parseFormat, print, printJson, renderTable, type OutputFormat } from './output';
 
 export interface CliContext {
@@ -10,9 +11,9 @@ export interface CliContext {
 }
 
 export function cliContext(cmd: Command): CliContext {
-  const opts = cmd.optsWithGlobals() as { address?: string; format?: string; wrapTtl?: string };
+  const opts = cmd.optsWithGlobals() as { address?: string; format?: string; wrapTtl?: string } & TlsFlags;
   const wrapTtl = opts.wrapTtl ?? process.env.SECRETHUB_WRAP_TTL ?? process.env.VAULT_WRAP_TTL;
-  return { client: new ApiClient(resolveAddress(opts.address), resolveToken(), wrapTtl), format: parseFormat(opts.format) };
+  return { client: new ApiClient(resolveAddress(opts.address), resolveToken(), wrapTtl, resolveClientTls(opts)), format: parseFormat(opts.format) };
 }
 
 export function readStdin(): string {

@@ -23,6 +23,13 @@ export function buildProgram(): Command {
     .option('--address <url>', 'server address (env SECRETHUB_ADDR or VAULT_ADDR; default http://127.0.0.1:8200)')
     .option('--format <format>', 'output format: table or json', undefined)
     .option('--wrap-ttl <duration>', 'wrap the response in a single-use token with this TTL (env VAULT_WRAP_TTL)')
+    .option('--ca-cert <file>', 'PEM CA certificate(s) to verify the server with, instead of the system CAs (env VAULT_CACERT)')
+    .option('--ca-path <dir>', 'directory of PEM CA certificates, used when no --ca-cert is given (env VAULT_CAPATH)')
+    .option('--client-cert <file>', 'PEM client certificate for TLS client authentication (env VAULT_CLIENT_CERT)')
+    .option('--client-key <file>', 'PEM private key of --client-cert (env VAULT_CLIENT_KEY)')
+    .option('--tls-skip-verify', 'do not verify the server certificate; insecure (env VAULT_SKIP_VERIFY)')
+    .option('--no-tls-skip-verify', 'verify the server certificate even if VAULT_SKIP_VERIFY is set')
+    .option('--tls-server-name <name>', 'name to send as SNI and verify the server certificate for (env VAULT_TLS_SERVER_NAME)')
     .showHelpAfterError()
     .exitOverride();
   registerServerCommands(program);

@@ -11,6 +11,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parseHclOrJson } from './hcl';
+import { checkTlsMaterial } from './tls-material';
+import { ConfigError } from './config-error';
 import { parseDurationSeconds } from '../framework/field-types';
 import type { UserLockoutSettings } from '../framework/backend';
 
@@ -29,9 +31,9 @@ export interface ListenerConfig {
   address: string;
   host: string;
   port: number;
+  /** True exactly when `tls` is undefined: the listener speaks plain HTTP. */
   tlsDisable: boolean;
-  tlsCertFile?: string;
-  tlsKeyFile?: string;
+  tls?: ListenerTlsConfig;
   maxRequestBytes: number;
   maxRequestDurationSeconds: number;
   json: JsonLimits;
@@ -39,6 +41,28 @@ export interface ListenerConfig {
   disableUnauthedRekeyEndpoints: boolean;
   /** X-Forwarded-For from trusted proxies only (Vault's x_forwarded_for_* listener settings). */
   forwardedFor: ForwardedForConfig;
+}
+
+/**
+ * What a TLS client must present (Vault's tls_disable_client_certs / tls_require_and_verify_client_cert):
+ * `none` never asks; `request` (the default) asks, accepts connections without one or with one that does
+ * not verify, and reports the verification result; `require` completes only handshakes with a client
+ * certificate that verifies against tls_client_ca_file (or the system's CAs when that is unset).
+ */
+export type ClientCertMode = 'none' | 'request' | 'require';
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** The listener's TLS settings: file paths only. The key's bytes never sit in the configuration (see tls-material.ts). */
+export interface ListenerTlsConfig {
+  /** PEM: the server certificate first, then any intermediates. */
+  certFile: string;
+  keyFile: string;
+  /** PEM bundle of the CAs whose client certificates verify. */
+  clientCaFile?: string;
+  clientCerts: ClientCertMode;
+  minVersion: TlsVersion;
+  maxVersion: TlsVersion;
 }
 
 export interface Pkcs11SealConfig {
@@ -112,12 +136,7 @@ export interface ServerFlags {
   devRootTokenId?: string;
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 type Doc = Record<string, unknown>;
 
@@ -180,10 +199,8 @@ function listenerFrom(body: Doc, listenFlag: string | undefined): ListenerConfig
   const where = 'listener "tcp"';
   const address = listenFlag ?? str(body, 'address', where) ?? '127.0.0.1:8200';
   const { host, port } = splitHostPort(address);
-  const tlsCertFile = str(body, 'tls_cert_file', where);
-  const tlsKeyFile = str(body, 'tls_key_file', where);
-  const tlsDisable = bool(body, 'tls_disable', where, false);
-  if (!tlsDisable && (!tlsCertFile || !tlsKeyFile) && !isLoopback(host)) {
+  const tls = listenerTlsFrom(body, where);
+  if (!tls && !bool(body, 'tls_disable', where, false) && !isLoopback(host)) {
     throw new ConfigError(
       `listener on ${address} is not loopback and has no TLS: set tls_cert_file and tls_key_file, or tls_disable = true`,
     );
@@ -193,9 +210,8 @@ function listenerFrom(body: Doc, listenFlag: string | undefined): ListenerConfig
     address,
     host,
     port,
-    tlsDisable: tlsDisable || !tlsCertFile || !tlsKeyFile,
-    tlsCertFile: tlsDisable ? undefined : tlsCertFile,
-    tlsKeyFile: tlsDisable ? undefined : tlsKeyFile,
+    tlsDisable: !tls,
+    tls,
     maxRequestBytes: int(body, 'max_request_size', where, DEFAULT_MAX_REQUEST_BYTES),
     maxRequestDurationSeconds: maxRequestDuration ? parseDurationSeconds(maxRequestDuration) : 90,
     json: {
@@ -207,6 +223,53 @@ function listenerFrom(body: Doc, listenFlag: string | undefined): ListenerConfig
     disableUnauthedRekeyEndpoints: bool(body, 'disable_unauthed_rekey_endpoints', where, true),
     forwardedFor: forwardedForFrom(body, where),
   };
+}
+
+const TLS_VERSIONS: Record<string, TlsVersion> = { tls12: 'TLSv1.2', tls13: 'TLSv1.3' };
+
+function tlsVersion(body: Doc, key: string, where: string, dflt: TlsVersion): TlsVersion {
+  const v = str(body, key, where);
+  if (v === undefined) return dflt;
+  if (v === 'tls10' || v === 'tls11') throw new ConfigError(`${where}.${key}: TLS 1.0 and 1.1 are not supported; use "tls12" or "tls13"`);
+  const version = TLS_VERSIONS[v];
+  if (!version) throw new ConfigError(`${where}.${key}: expected "tls12" or "tls13", got "${v}"`);
+  return version;
+}
+
+/**
+ * The listener's TLS settings (Vault's names). Undefined means plain HTTP: `tls_disable = true`
+ * (every other tls_* setting is then ignored, as Vault does), or no certificate or key given. Giving
+ * only one of the two, or client-certificate settings without them, is an error rather than a
+ * silent fallback to plain HTTP. The files are read and checked here so that a bad one stops the
+ * server before it starts anything else.
+ */
+function listenerTlsFrom(body: Doc, where: string): ListenerTlsConfig | undefined {
+  if (bool(body, 'tls_disable', where, false)) return undefined;
+  const certFile = str(body, 'tls_cert_file', where) || undefined;
+  const keyFile = str(body, 'tls_key_file', where) || undefined;
+  const clientCaFile = str(body, 'tls_client_ca_file', where) || undefined;
+  const require = bool(body, 'tls_require_and_verify_client_cert', where, false);
+  const disableClientCerts = bool(body, 'tls_disable_client_certs', where, false);
+  if (!certFile && !keyFile) {
+    if (clientCaFile || require) throw new ConfigError(`${where}: client certificate settings need tls_cert_file and tls_key_file`);
+    return undefined;
+  }
+  if (!certFile) throw new ConfigError(`${where}: tls_key_file is set but tls_cert_file is not`);
+  if (!keyFile) throw new ConfigError(`${where}: tls_cert_file is set but tls_key_file is not`);
+  if (require && disableClientCerts) throw new ConfigError(`${where}: tls_disable_client_certs and tls_require_and_verify_client_cert are mutually exclusive`);
+  const minVersion = tlsVersion(body, 'tls_min_version', where, 'TLSv1.2');
+  const maxVersion = tlsVersion(body, 'tls_max_version', where, 'TLSv1.3');
+  if (minVersion === 'TLSv1.3' && maxVersion === 'TLSv1.2') throw new ConfigError(`${where}: tls_min_version is above tls_max_version`);
+  const tls: ListenerTlsConfig = {
+    certFile: resolve(certFile),
+    keyFile: resolve(keyFile),
+    clientCaFile: clientCaFile ? resolve(clientCaFile) : undefined,
+    clientCerts: require ? 'require' : disableClientCerts ? 'none' : 'request',
+    minVersion,
+    maxVersion,
+  };
+  checkTlsMaterial(tls);
+  return tls;
 }
 
 /** Vault's defaults: both reject flags true; they matter only once authorized addresses are set. */

@@ -7,10 +7,10 @@ import { Catch, HttpException, Module, type ArgumentsHost, type DynamicModule, t
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { ListenerConfig } from '../config/config';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { ListenerConfig, ListenerTlsConfig } from '../config/config';
+import { loadTlsMaterial } from '../config/tls-material';
 import type { Logger } from '../logger';
 import { RequestPipeline } from '../kernel/router/request-pipeline';
 import { acceptListMethod } from './list-method';
@@ -63,16 +63,35 @@ export interface HttpServerHandle {
   close(): Promise<void>;
 }
 
+/**
+ * Vault's client-certificate modes in Node's terms. `request` asks for a certificate and lets the
+ * handshake finish whatever comes back (Node still verifies one that is sent and reports the result
+ * on the socket); `require` aborts handshakes without a certificate that verifies against `ca`
+ * (Node's bundled roots when tls_client_ca_file is unset).
+ */
+export function httpsServerOptions(tls: ListenerTlsConfig): HttpsServerOptions {
+  const material = loadTlsMaterial(tls);
+  return {
+    cert: material.cert.join('\n'),
+    key: material.key,
+    ca: material.ca,
+    requestCert: tls.clientCerts !== 'none',
+    rejectUnauthorized: tls.clientCerts === 'require',
+    minVersion: tls.minVersion,
+    maxVersion: tls.maxVersion,
+  };
+}
+
 export async function createApiServer(pipeline: RequestPipeline, listener: ListenerConfig, log: Logger): Promise<HttpServerHandle> {
-  const tls = !listener.tlsDisable && listener.tlsCertFile && listener.tlsKeyFile;
+  const tls = listener.tls;
   const adapter = new FastifyAdapter({
     bodyLimit: listener.maxRequestBytes,
     requestTimeout: listener.maxRequestDurationSeconds * 1000,
     return503OnClosing: true,
     serverFactory: (handler: RequestHandler) => {
-      const server: Server = tls
-        ? createHttpsServer({ cert: readFileSync(listener.tlsCertFile as string), key: readFileSync(listener.tlsKeyFile as string) }, handler)
-        : createHttpServer(handler);
+      const server: Server = tls ? createHttpsServer(httpsServerOptions(tls), handler) : createHttpServer(handler);
+      // Failed handshakes (no or a bad client certificate, plain HTTP to the TLS port) never reach a handler.
+      if (tls) server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => log.debug(`tls: handshake from ${socket.remoteAddress ?? '?'} failed: ${err.code ?? err.message}`));
       acceptListMethod(server, tls ? 'secureConnection' : 'connection');
       return server;
     },

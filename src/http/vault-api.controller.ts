@@ -1,7 +1,8 @@
-/** The one HTTP entry for `/v1/*`: hands every request to the request pipeline. */
+/** The one HTTP entry for `/v1/*`: hands every request, with its connection's client certificate if any, to the request pipeline. */
 import { All, Controller, Inject, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestPipeline } from '../kernel/router/request-pipeline';
+import { peerCertificateOf } from './peer-certificate';
 
 @Controller()
 export class VaultApiController {
@@ -16,6 +17,7 @@ export class VaultApiController {
       headers: req.headers,
       body: Buffer.isBuffer(req.body) ? req.body : undefined,
       remoteAddress: req.socket.remoteAddress ?? '',
+      peerCertificate: peerCertificateOf(req.raw.socket),
     });
     reply.status(out.status).headers(out.headers);
     await reply.send(out.body);

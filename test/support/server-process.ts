@@ -1,4 +1,4 @@
-/** Runs the built server (`dist/src/main.js server`) as a child process, for e2e tests over HTTP. */
+/** Runs the built server (`dist/src/main.js server`) as a child process, for e2e tests over HTTP or HTTPS. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -65,8 +65,10 @@ export async function startServerProcess(options: StartOptions): Promise<ServerP
       reject(new Error(`server exited with ${code} before listening:\n${out}`));
     });
   });
+  // The listener's own log line says whether it serves HTTPS (a config file with tls_cert_file).
+  const scheme = /listening on https:\/\//.test(out) ? 'https' : 'http';
   return {
-    address: `http://127.0.0.1:${port}`,
+    address: `${scheme}://127.0.0.1:${port}`,
     port,
     child,
     output: () => out,

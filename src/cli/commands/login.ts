@@ -7,7 +7,6 @@ import type { Command } from 'commander';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient } from '../client';
 import { cliContext, parseKeyValues, printResponse } from '../context';
 import { print, printJson } from '../output';
 import { promptHidden } from '../prompt';
@@ -62,7 +61,7 @@ export function registerLoginCommand(program: Command): void {
       const { client, format } = cliContext(cmd);
       if (opts.method === 'token') {
         const value = args[0] ?? (await promptHidden('Token (will be hidden): '));
-        const res = await new ApiClient(client.address, value).request('GET', 'auth/token/lookup-self');
+        const res = await client.withToken(value).request('GET', 'auth/token/lookup-self');
         if (opts.store) keepToken(value);
         const d = (res.body?.data ?? {}) as Record<string, unknown>;
         if (format === 'json') return printJson(res.body);

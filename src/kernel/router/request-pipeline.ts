@@ -31,6 +31,27 @@ export interface PipelineRequest {
   headers: Record<string, string | string[] | undefined>;
   body: Buffer | undefined;
   remoteAddress: string;
+  /** The TLS client certificate of the connection, when the client presented one (for a `cert` auth method; never audited). */
+  peerCertificate?: PeerCertificate;
+}
+
+/**
+ * A client certificate as the listener saw it. `authorized` is the listener's own verification
+ * against tls_client_ca_file (or the system CAs); with client certificates merely requested it may
+ * be false, so an auth method must do its own checks and may use this only as a hint.
+ */
+export interface PeerCertificate {
+  /** The client's certificate, DER. */
+  der: Buffer;
+  /**
+   * Its issuers, DER, nearest first, as Node reports them: those the client sent, completed from
+   * the listener's trust store (so the issuing CA may appear even if the client did not send it).
+   * On a resumed TLS session it may be shorter.
+   */
+  chainDer: Buffer[];
+  authorized: boolean;
+  /** OpenSSL's reason when `authorized` is false, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE (unknown issuer). */
+  authorizationError?: string;
 }
 
 export interface PipelineResponse {
