@@ -109,6 +109,25 @@ describe('pki engine (medium, checked with openssl)', () => {
     expect(openssl('verify', '-CAfile', file('root.pem', rootPem), leaf).out).toContain('OK');
     expect(openssl('x509', '-in', leaf, '-noout', '-ext', 'subjectAltName').out).toMatch(/DNS:c\.example\.com, DNS:d\.example\.com/);
     expect((await call('PUT', 'pki/sign/web', { csr: 'not a csr' })).status).toBe(400);
+
+    // sign-verbatim: the CSR as it is (evil.com included), no name policy; CA:TRUE still refused.
+    const verbatim = await call('PUT', 'pki/sign-verbatim', { csr: make('verbatim', 'subjectAltName=DNS:c.example.com,DNS:evil.com'), ttl: '1h' });
+    expect(verbatim.status).toBe(200);
+    const vFile = file('verbatim.pem', verbatim.json.data.certificate);
+    expect(openssl('verify', '-CAfile', file('root.pem', rootPem), vFile).out).toContain('OK');
+    expect(openssl('x509', '-in', vFile, '-noout', '-ext', 'subjectAltName').out).toMatch(/DNS:c\.example\.com, DNS:evil\.com/);
+    expect((await call('PUT', 'pki/sign-verbatim/web', { csr: make('verbatim-ca', 'basicConstraints=critical,CA:TRUE') })).status).toBe(400);
+  });
+
+  it('format: der gives base64 DER; pem_bundle puts the private key and the certificate in one PEM', async () => {
+    const der = (await call('PUT', 'pki/issue/web', { common_name: 'f.example.com', format: 'der' })).json.data;
+    expect(new X509Certificate(Buffer.from(der.certificate, 'base64')).subject).toContain('CN=f.example.com');
+    expect(new X509Certificate(Buffer.from(der.issuing_ca, 'base64')).toString().trim()).toBe(rootPem.trim());
+    const bundle = (await call('PUT', 'pki/issue/web', { common_name: 'g.example.com', format: 'pem_bundle' })).json.data;
+    expect(bundle.certificate).toMatch(/^-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----BEGIN CERTIFICATE-----/);
+    // The issuer is this mount's self-signed root: not repeated in the bundle.
+    expect(bundle.certificate.match(/BEGIN CERTIFICATE/g)).toHaveLength(1);
+    expect((await call('PUT', 'pki/issue/web', { common_name: 'h.example.com', format: 'pfx' })).status).toBe(400);
   });
 
   it('intermediate CA: generate, sign with the root (never beyond it), set-signed; its leaves verify through the chain', async () => {

@@ -6,7 +6,7 @@
 import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
-import { buildCertificate, EKU, randomSerial, serialToVault, toPem, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
+import { buildCertificate, EKU, fromPem, randomSerial, serialToVault, toPem, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
 import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
 import { badRequest, notFound } from '../../kernel/errors';
@@ -54,6 +54,22 @@ export interface PkiIssueDeps {
 
 function subjectOf(role: PkiRole, commonName: string | undefined): DistinguishedName {
   return { commonName, organization: role.organization, organizationalUnit: role.ou, country: role.country, locality: role.locality, province: role.province, streetAddress: role.streetAddress, postalCode: role.postalCode };
+}
+
+/** PEM to base64 DER (Vault's `format=der`). */
+const pemToDerBase64 = (pem: string) => fromPem(pem, 'CERTIFICATE')[0].toString('base64');
+
+/**
+ * Vault's `format`: pem (as is); der (certificates as base64 DER); pem_bundle (the private key, if
+ * any, the certificate and — when the issuer is not a self-signed root — the issuing CA, in one PEM).
+ */
+function formatted(data: { certificate: string; issuing_ca: string; ca_chain: string[] } & Record<string, unknown>, format: unknown, privateKey: string | undefined, issuerIsRoot: boolean): Record<string, unknown> {
+  if (format === 'der') return { ...data, certificate: pemToDerBase64(data.certificate), issuing_ca: pemToDerBase64(data.issuing_ca), ca_chain: data.ca_chain.map(pemToDerBase64) };
+  if (format === 'pem_bundle') {
+    const parts = [...(privateKey ? [privateKey] : []), data.certificate, ...(issuerIsRoot ? [] : [data.issuing_ca])];
+    return { ...data, certificate: parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('') };
+  }
+  return data;
 }
 
 export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
@@ -177,8 +193,8 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           const plan = planLeaf(role, request(ctx.data), undefined, issuer.notAfter, limits(ctx));
           const key = await generateKeyPair(role.keyType, role.keyBits);
           const data = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
-          const pkcs8 = ctx.data.private_key_format === 'pkcs8';
-          return logical({ ...data, private_key: privateKeyPem(key.privateKey, pkcs8 ? 'pkcs8' : undefined), private_key_type: key.type }, plan.warnings.length ? plan.warnings : undefined);
+          const privateKey = privateKeyPem(key.privateKey, ctx.data.private_key_format === 'pkcs8' ? 'pkcs8' : undefined);
+          return logical({ ...formatted(data, ctx.data.format, privateKey, issuer.chainPem.length === 0), private_key: privateKey, private_key_type: key.type }, plan.warnings.length ? plan.warnings : undefined);
         },
       },
     },
@@ -195,9 +211,31 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           checkCsrKey(role, csr);
           const issuer = await defaultIssuer(ctx);
           const plan = planLeaf(role, request(ctx.data), { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: csr.requestsCa }, issuer.notAfter, limits(ctx));
-          return logical(await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), plan.warnings.length ? plan.warnings : undefined);
+          return logical(formatted(await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), ctx.data.format, undefined, issuer.chainPem.length === 0), plan.warnings.length ? plan.warnings : undefined);
         },
       },
     },
+    ...['sign-verbatim', 'sign-verbatim/:role'].map(
+      (path): RouteDefinition => ({
+        path,
+        auth: 'token',
+        allowedWhileSealed: false,
+        fields: { ...ISSUE_FIELDS, key_usage: ROLE_FIELDS.key_usage, ext_key_usage: ROLE_FIELDS.ext_key_usage },
+        help: "Signs a CSR as it is: its subject and SANs, no name policy (grant it like root); a role, if named, gives TTLs and usages. CA:TRUE CSRs are refused.",
+        handlers: {
+          update: async (ctx) => {
+            const role = ctx.params.role ? await loadRole(ctx) : undefined;
+            const csr = csrOf(ctx.data);
+            if (csr.requestsCa) throw badRequest('the CSR asks for a CA certificate (basic constraints CA:TRUE); use root/sign-intermediate for CAs');
+            const issuer = await defaultIssuer(ctx);
+            const verbatim = roleFrom({ ...(role ? {} : { allow_any_name: true, enforce_hostnames: false }), key_usage: ctx.data.key_usage, ext_key_usage: ctx.data.ext_key_usage }, role ? { ...role, allowAnyName: true, enforceHostnames: false, allowIpSans: true, allowedUriSans: ['*'] } : undefined);
+            // Verbatim: the CSR's own subject and SANs, whatever they are (the role only gives TTLs and usages).
+            Object.assign(verbatim, { allowedUriSans: ['*'], requireCn: false, useCsrCommonName: true, useCsrSans: true });
+            const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: (ctx.data.ttl as number | undefined) ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, issuer.notAfter, limits(ctx));
+            return logical(formatted(await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer), ctx.data.format, undefined, issuer.chainPem.length === 0), plan.warnings.length ? plan.warnings : undefined);
+          },
+        },
+      }),
+    ),
   ];
 }
