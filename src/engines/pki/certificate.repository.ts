@@ -1,6 +1,6 @@
 /** SQL for the PKI engine's `certificates` table; issuer private keys go in and out as barrier ciphertext. */
 import type { DataSource } from 'typeorm';
-import { affectedRows, returningRows } from '../../database/sql';
+import { affectedRows } from '../../database/sql';
 import type { Barrier } from '../../kernel/barrier/barrier';
 
 export type CertType = 'root_ca' | 'intermediate_ca' | 'leaf' | 'agent_client' | 'app_client' | 'admin_client';
@@ -92,8 +92,7 @@ export class CertificateRepository {
 
   /** The revoked certificates an issuer signed that have not expired yet (the CRL's entries). */
   async revokedBy(mountUuid: string, issuerSerial: string, now: Date): Promise<{ serialNumber: string; revokedAt: Date }[]> {
-    const rows = await returningRows<{ serial_number: string; revoked_at: Date }>(
-      this.dataSource,
+    const rows: { serial_number: string; revoked_at: Date }[] = await this.dataSource.query(
       'SELECT serial_number, revoked_at FROM certificates WHERE mount_uuid = $1 AND issuer_serial = $2 AND revoked AND valid_until > $3 ORDER BY revoked_at',
       [mountUuid, issuerSerial, now],
     );

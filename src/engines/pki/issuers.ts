@@ -11,6 +11,7 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { certificateParts, fromPem, toPem } from '../../crypto/x509/certificate';
 import { keyInfo } from '../../crypto/x509/keys';
 import { buildCrl } from '../../crypto/x509/crl';
+import { badRequest } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository, CertType } from './certificate.repository';
 import { certificateRecord } from './certificate-record';
@@ -88,6 +89,13 @@ export class IssuerStore {
     return this.bySerial(mountUuid, serial);
   }
 
+  /** The default issuer, or a 400 saying there is none yet. */
+  async requireDefault(mountUuid: string): Promise<Issuer> {
+    const issuer = await this.default(mountUuid);
+    if (!issuer) throw badRequest('no default issuer currently configured (generate or import a CA first)');
+    return issuer;
+  }
+
   async bySerial(mountUuid: string, serial: string): Promise<Issuer | undefined> {
     const key = `${mountUuid}/${serial}`;
     const cached = this.opened.get(key);
@@ -128,14 +136,15 @@ export class IssuerStore {
       });
       return { number: number.toString(), der: der.toString('base64'), nextUpdate: nextUpdate.getTime() };
     };
-    if (!current) await this.objects.put(mountUuid, 'pki-config', stateName, await build(undefined));
-    else {
-      // Built outside the row lock (signing can be slow); kept only if nobody rebuilt meanwhile.
-      const next = await build(current);
-      await this.objects.modify<CrlState>(mountUuid, 'pki-config', stateName, (cur) => (cur.number === current.number ? next : undefined));
+    if (!current) {
+      const first = await build(undefined);
+      await this.objects.put(mountUuid, 'pki-config', stateName, first);
+      return Buffer.from(first.der, 'base64');
     }
-    const stored = await this.objects.get<CrlState>(mountUuid, 'pki-config', stateName);
-    return Buffer.from((stored as CrlState).der, 'base64');
+    // Built outside the row lock (signing can be slow); kept only if nobody rebuilt meanwhile, else theirs is served.
+    const next = await build(current);
+    const stored = await this.objects.modify<CrlState>(mountUuid, 'pki-config', stateName, (cur) => (cur.number === current.number ? next : undefined));
+    return Buffer.from((stored ?? next).der, 'base64');
   }
 }
 

@@ -85,11 +85,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     if (!role) throw badRequest(`unknown role: ${name}`);
     return role;
   };
-  const defaultIssuer = async (ctx: RequestContext): Promise<Issuer> => {
-    const issuer = await issuers.default(ctx.mount.uuid);
-    if (!issuer) throw badRequest('no default issuer currently configured (generate or import a CA first)');
-    return issuer;
-  };
+  const defaultIssuer = (ctx: RequestContext): Promise<Issuer> => issuers.requireDefault(ctx.mount.uuid);
 
   /** Signs the planned leaf with the issuer, stores it (unless no_store) and answers in Vault's shape. */
   const issueLeaf = async (ctx: RequestContext, role: PkiRole | undefined, plan: LeafPlan, subject: DistinguishedName, publicKey: ParsedCsr['publicKey'], issuer: Issuer) => {
