@@ -33,6 +33,9 @@ import { UserpassRepository } from './auth/userpass/userpass.repository';
 import { appRoleBackend } from './auth/approle/approle.backend';
 import { AppRoleHmac } from './auth/approle/approle-hmac';
 import { AppRoleRepository } from './auth/approle/approle.repository';
+import { certAuthBackend } from './auth/cert/cert.paths';
+import type { RequestContext } from './framework/route';
+import type { TokenInfo } from './kernel/token/token.store';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 
 export interface BackendOptions {
@@ -60,7 +63,11 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
     ...leasePaths(kernel.leases),
   ];
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
-  const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m));
+  const checkLoginRenewal = async (token: TokenInfo, request: RequestContext) => {
+    const mount = kernel.mounts.match(token.creationPath);
+    if (mount?.class === 'auth') await kernel.mounts.backendOf(mount.type)?.renewLogin?.(mount, token, request);
+  };
+  const tokenRoutes = tokenPaths(kernel.tokenStore, new TokenRoleRepository(kernel.dataSource), (m) => log.info(m), checkLoginRenewal);
   kernel.mounts.register({ type: 'token', class: 'auth', builtinPath: 'auth/token/', description: 'token based credentials', routes: () => tokenRoutes });
   kernel.mounts.register(cubbyholeBackend(kernel.cubbyhole));
   kernel.mounts.register(
@@ -70,6 +77,7 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => appRoleHmac.close() });
   kernel.mounts.register(appRoleBackend({ roles: new AppRoleRepository(kernel.dataSource), hmac: appRoleHmac, barrier: kernel.barrier, tokens: kernel.tokenStore, lockout, log: (m) => log.info(m) }));
   const engineObjects = new EngineObjectRepository(kernel.dataSource, kernel.barrier);
+  kernel.mounts.register(certAuthBackend({ objects: engineObjects, tokens: kernel.tokenStore }));
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => void closeTargetPools() });
   kernel.mounts.register(
     databaseBackend({

@@ -3,7 +3,8 @@
  * declared relative to the mount path; the pipeline routes `<mount path><route path>` to them and
  * gives the handler the mount entry (`ctx.mount`), whose uuid keys the engine's storage.
  */
-import type { RouteDefinition } from './route';
+import type { TokenInfo } from '../kernel/token/token.store';
+import type { RequestContext, RouteDefinition } from './route';
 
 export type MountClass = 'secret' | 'auth';
 
@@ -67,6 +68,11 @@ export interface BackendDefinition {
     /** Called before a renewal is recorded, with the new expiry; a throw refuses the renewal. */
     renew?(lease: { mount: MountEntry; leaseId: string; internal: Record<string, unknown>; expiresAt: Date }): Promise<void>;
   };
+  /**
+   * Auth methods: checks a renewal of a token one of their logins issued (Vault's login renew), with
+   * the renewal request itself (its connection's certificate); a throw refuses the renewal.
+   */
+  renewLogin?(mount: MountEntry, token: TokenInfo, request: RequestContext): Promise<void>;
   /** Background work for one mount, run on one node about once a minute (PeriodicRunner). */
   periodic?(mount: MountEntry): Promise<void>;
 }

@@ -31,10 +31,31 @@ export interface RequestContext {
   /** Warnings the pipeline adds to the response (ignored parameters). */
   warnings: string[];
   remoteAddress: string;
+  /** The connection's TLS client certificate, unverified (the `cert` auth method checks it itself). */
+  peerCertificate?: PeerCertificate;
   clientToken?: string;
   token?: TokenInfo;
   /** The token holds `sudo` on this path (or is root); set by the pipeline, for handlers whose fields need it. */
   sudo: boolean;
+}
+
+/**
+ * A client certificate as the listener saw it. `authorized` is the listener's own verification
+ * against tls_client_ca_file (or the system CAs); with client certificates merely requested it may
+ * be false, so an auth method must do its own checks and may use this only as a hint.
+ */
+export interface PeerCertificate {
+  /** The client's certificate, DER. */
+  der: Buffer;
+  /**
+   * Its issuers, DER, nearest first, as Node reports them: those the client sent, completed from
+   * the listener's trust store (so the issuing CA may appear even if the client did not send it).
+   * On a resumed TLS session it may be shorter.
+   */
+  chainDer: Buffer[];
+  authorized: boolean;
+  /** OpenSSL's reason when `authorized` is false, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE (unknown issuer). */
+  authorizationError?: string;
 }
 
 /** A bare JSON response (Vault's special sys handlers) or an empty 204. */

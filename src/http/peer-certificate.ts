@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
-import type { PeerCertificate } from '../kernel/router/request-pipeline';
+import type { PeerCertificate } from '../framework/route';
 
 /** Issuers are followed until a self-signed certificate (Node links it to itself) or one already seen. */
 const MAX_CHAIN = 16;

@@ -3,14 +3,16 @@ import type { DataSource } from 'typeorm';
 import { buildConfig, type AuditConfig } from '../../src/config/config';
 import { RequestPipeline, type PipelineResponse } from '../../src/kernel/router/request-pipeline';
 import { createLogger, type Logger } from '../../src/logger';
+import type { PeerCertificate } from '../../src/framework/route';
 import { buildExport, type ExportPage } from '../../src/audit/export-format';
 import { verifyAuditExport, type VerifyReport } from '../../src/audit/verify';
 import { openTestKernel, type TestKernel } from './kernel';
 
-/** Extra request headers and the connection's address (default 192.0.2.10). */
+/** Extra request headers, the connection's address (default 192.0.2.10) and its TLS client certificate. */
 export interface CallOptions {
   headers?: Record<string, string>;
   remoteAddress?: string;
+  peerCertificate?: PeerCertificate;
 }
 
 /** The pipeline's answer with its body as text (`bytes`: a binary body as sent) and parsed JSON. */
@@ -25,6 +27,7 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
       headers: { 'x-vault-token': token, 'content-type': 'application/json', 'user-agent': 'medium-test', ...options.headers },
       body: body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
       remoteAddress: options.remoteAddress ?? '192.0.2.10',
+      peerCertificate: options.peerCertificate,
     });
     const isJson = String(res.headers['content-type'] ?? 'application/json').startsWith('application/json');
     const text = Buffer.isBuffer(res.body) ? res.body.toString('utf8') : res.body;

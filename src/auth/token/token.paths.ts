@@ -41,7 +41,10 @@ function fieldsFor(path: string): Fields | undefined {
   }
 }
 
-export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (message: string) => void): RouteDefinition[] {
+/** Asks the auth method whose login issued the token whether it may be renewed (a throw refuses). */
+export type LoginRenewalCheck = (token: TokenInfo, request: RequestContext) => Promise<void>;
+
+export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (message: string) => void, checkLoginRenewal: LoginRenewalCheck): RouteDefinition[] {
 
   const byToken = async (ctx: RequestContext): Promise<{ info: TokenInfo; id: string }> => {
     const token = optional(ctx, 'token', toStringValue);
@@ -62,6 +65,7 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
   const renew = async (ctx: RequestContext, info: TokenInfo, token: string) => {
     if (info.tokenType === 'batch') throw badRequest('batch tokens cannot be renewed');
     if (!info.renewable) throw badRequest('lease is not renewable');
+    await checkLoginRenewal(info, ctx);
     await store.renew(info, optional(ctx, 'increment', toDurationSeconds) ?? 0);
     return logical(null, undefined, authBlock(token, store.accessorOf(info), info));
   };

@@ -98,6 +98,7 @@ export interface CertificateParts {
   issuingCertificateUrls: string[];
   ocspServers: string[];
   crlDistributionPoints: string[];
+  rawExtensions: { oid: string; value: Buffer }[];
   commonName?: string;
   subject: DistinguishedName;
   issuer: DistinguishedName;

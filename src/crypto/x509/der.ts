@@ -120,3 +120,27 @@ export function childElements(der: Buffer, parent: DerSpan): Buffer[] {
   }
   return children;
 }
+
+/** ASN.1 string types a DER value may be read as text from (Go's asn1.Unmarshal into a string). */
+const STRING_TAGS: Record<number, (content: Buffer) => string> = {
+  0x0c: (c) => c.toString('utf8'), // UTF8String
+  0x12: (c) => c.toString('latin1'), // NumericString
+  0x13: (c) => c.toString('latin1'), // PrintableString
+  0x14: (c) => c.toString('latin1'), // T61String
+  0x16: (c) => c.toString('latin1'), // IA5String
+  0x1e: (c) => Buffer.from(c).swap16().toString('utf16le'), // BMPString (UTF-16BE)
+};
+
+/** The text of a DER value that is exactly one ASN.1 string; undefined for anything else. */
+export function derStringValue(der: Buffer): string | undefined {
+  try {
+    const span = readElement(der);
+    const decode = STRING_TAGS[span.tag];
+    if (!decode || span.end !== der.length) return undefined;
+    const content = der.subarray(span.contentStart, span.end);
+    if (span.tag === 0x1e && content.length % 2 !== 0) return undefined;
+    return decode(content);
+  } catch {
+    return undefined;
+  }
+}

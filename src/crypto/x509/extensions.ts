@@ -110,6 +110,8 @@ export interface ParsedExtensions extends ParsedSubjectAltNames {
   issuingCertificateUrls: string[];
   ocspServers: string[];
   crlDistributionPoints: string[];
+  /** Every extension's OID and extnValue contents (the DER of its value), in certificate order. */
+  rawExtensions: { oid: string; value: Buffer }[];
 }
 
 export function extension(extnID: string, critical: boolean, value: unknown): Extension {
@@ -257,9 +259,11 @@ export function parseExtensions(extensions: readonly Extension[]): ParsedExtensi
     issuingCertificateUrls: [],
     ocspServers: [],
     crlDistributionPoints: [],
+    rawExtensions: [],
   };
   for (const ext of extensions) {
     const value = ext.extnValue.buffer;
+    parsed.rawExtensions.push({ oid: ext.extnID, value: Buffer.from(value) });
     switch (ext.extnID) {
       case id_ce_basicConstraints: {
         const constraints = AsnConvert.parse(value, BasicConstraints);

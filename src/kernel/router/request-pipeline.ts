@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ListenerConfig } from '../../config/config';
 import type { MountEntry } from '../../framework/backend';
-import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type LogicalResponse, type Operation, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type LogicalResponse, type Operation, type PeerCertificate, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
 import { ignoredParametersWarning, parseFields, type Fields } from '../../framework/fields';
 import { pathItems } from '../../framework/openapi';
@@ -33,25 +33,6 @@ export interface PipelineRequest {
   remoteAddress: string;
   /** The TLS client certificate of the connection, when the client presented one (for a `cert` auth method; never audited). */
   peerCertificate?: PeerCertificate;
-}
-
-/**
- * A client certificate as the listener saw it. `authorized` is the listener's own verification
- * against tls_client_ca_file (or the system CAs); with client certificates merely requested it may
- * be false, so an auth method must do its own checks and may use this only as a hint.
- */
-export interface PeerCertificate {
-  /** The client's certificate, DER. */
-  der: Buffer;
-  /**
-   * Its issuers, DER, nearest first, as Node reports them: those the client sent, completed from
-   * the listener's trust store (so the issuing CA may appear even if the client did not send it).
-   * On a resumed TLS session it may be shorter.
-   */
-  chainDer: Buffer[];
-  authorized: boolean;
-  /** OpenSSL's reason when `authorized` is false, e.g. UNABLE_TO_VERIFY_LEAF_SIGNATURE (unknown issuer). */
-  authorizationError?: string;
 }
 
 export interface PipelineResponse {
@@ -291,7 +272,7 @@ export class RequestPipeline {
       const requestData = operation === 'update' || operation === 'patch' ? body : Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list'));
       await this.startTrace(state, req, requestId, operation, path, mount, requestData);
     }
-    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined, data: {}, warnings: [], remoteAddress: req.remoteAddress, sudo: false };
+    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined, data: {}, warnings: [], remoteAddress: req.remoteAddress, peerCertificate: req.peerCertificate, sudo: false };
     if (route.fields) this.parseDeclaredFields(route, ctx);
     const auth = authFor(route, operation);
     if (auth === 'optional') {
