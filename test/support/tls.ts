@@ -94,7 +94,7 @@ export interface HttpsResult {
  * One HTTPS request (no keep-alive, so every call is a fresh handshake). Rejects on any TLS or
  * connection failure, with Node's error (its `code` says why).
  */
-export function httpsCall(url: string, options: { ca?: string; cert?: string; key?: string; method?: string; body?: unknown; servername?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<HttpsResult> {
+export function httpsCall(url: string, options: { ca?: string; cert?: string; key?: string; method?: string; body?: unknown; token?: string; servername?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<HttpsResult> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -107,7 +107,10 @@ export function httpsCall(url: string, options: { ca?: string; cert?: string; ke
         servername: options.servername,
         maxVersion: options.maxVersion,
         agent: false,
-        headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) },
+        headers: {
+          ...(options.token ? { 'x-vault-token': options.token } : {}),
+          ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }),
+        },
       },
       (res) => {
         let text = '';

@@ -39,6 +39,13 @@ export const LOGIN_METHODS: Record<string, LoginMethod> = {
       return values.secret_id === undefined ? { role_id: values.role_id } : { role_id: values.role_id, secret_id: values.secret_id };
     },
   },
+  /** `secrethub login -method=cert -client-cert=<pem> -client-key=<pem> [name=<entry>]`: the certificate is the TLS connection's. */
+  cert: {
+    loginPath: () => 'login',
+    async body(values) {
+      return typeof values.name === 'string' && values.name !== '' ? { name: values.name } : {};
+    },
+  },
 };
 
 function keepToken(token: string): void {
