@@ -123,6 +123,12 @@ describe('pki engine (medium, checked with openssl)', () => {
     const der = (await call('PUT', 'pki/issue/web', { common_name: 'f.example.com', format: 'der' })).json.data;
     expect(new X509Certificate(Buffer.from(der.certificate, 'base64')).subject).toContain('CN=f.example.com');
     expect(new X509Certificate(Buffer.from(der.issuing_ca, 'base64')).toString().trim()).toBe(rootPem.trim());
+    // The key follows `format` (private_key_format der, the default): base64 DER of PKCS#1, or of PKCS#8 when asked.
+    const rsaKey = createPrivateKey({ key: Buffer.from(der.private_key, 'base64'), format: 'der', type: 'pkcs1' });
+    expect(createPublicKey(rsaKey).export({ format: 'der', type: 'spki' }).equals(new X509Certificate(Buffer.from(der.certificate, 'base64')).publicKey.export({ format: 'der', type: 'spki' }))).toBe(true);
+    const pkcs8 = (await call('PUT', 'pki/issue/web', { common_name: 'f.example.com', format: 'der', private_key_format: 'pkcs8' })).json.data.private_key;
+    expect(createPrivateKey({ key: Buffer.from(pkcs8, 'base64'), format: 'der', type: 'pkcs8' }).asymmetricKeyType).toBe('rsa');
+    expect((await call('PUT', 'pki/issue/web', { common_name: 'f.example.com', private_key_format: 'pkcs8' })).json.data.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     const bundle = (await call('PUT', 'pki/issue/web', { common_name: 'g.example.com', format: 'pem_bundle' })).json.data;
     expect(bundle.certificate).toMatch(/^-----BEGIN (RSA )?PRIVATE KEY-----[\s\S]+-----BEGIN CERTIFICATE-----/);
     // The issuer is this mount's self-signed root: not repeated in the bundle.
@@ -144,6 +150,17 @@ describe('pki engine (medium, checked with openssl)', () => {
     const res = openssl('verify', '-CAfile', file('root.pem', rootPem), '-untrusted', file('int.pem', signed.json.data.certificate), file('int-leaf.pem', leaf.json.data.certificate));
     expect(res.out).toContain('int-leaf.pem: OK');
     expect((await call('GET', 'pki_int/ca_chain', undefined, '')).body).toBe(signed.json.data.certificate + rootPem);
+    // Issuers: one per CA certificate; `default` is the first.
+    const list = (await call('GET', 'pki_int/issuers?list=true', undefined, '')).json.data;
+    const id = list.keys[0] as string;
+    expect(list).toEqual({ keys: [id], key_info: { [id]: { is_default: true, issuer_name: '', key_id: id, serial_number: id } } });
+    const byId = (await call('GET', `pki_int/issuer/${id}`)).json.data;
+    expect(byId).toMatchObject({ issuer_id: id, certificate: signed.json.data.certificate, ca_chain: [signed.json.data.certificate, rootPem] });
+    expect((await call('GET', 'pki_int/issuer/default/json', undefined, '')).json.data.issuer_id).toBe(id);
+    expect((await call('GET', 'pki_int/issuer/default/pem', undefined, '')).body).toBe(signed.json.data.certificate);
+    expect(new X509Certificate((await call('GET', `pki_int/issuer/${id}/der`, undefined, '')).bytes as Buffer).toString()).toBe(signed.json.data.certificate);
+    expect((await call('GET', 'pki_int/issuer/00:11', undefined)).status).toBe(404);
+    expect((await call('GET', 'pki_int/config/issuers')).json.data).toEqual({ default: id, default_follows_latest_issuer: false });
   });
 
   it('revocation: in the CRL and over OCSP at once, and still after seal and unseal', async () => {
@@ -193,5 +210,30 @@ describe('pki engine (medium, checked with openssl)', () => {
     await call('PUT', 'pki/tidy', { tidy_revoked_certs: true, safety_buffer: '0s' });
     expect((await call('GET', `pki/cert/${b.serial_number}`, undefined, '')).status).toBe(404);
     expect((await call('GET', 'pki/ca/pem', undefined, '')).status).toBe(200);
+  });
+
+  it('generate_lease: issue and sign under a non-renewable lease whose revocation revokes the certificate', async () => {
+    const bad = await call('PUT', 'pki/roles/leased-nostore', { allowed_domains: ['example.com'], allow_subdomains: true, no_store: true, generate_lease: true });
+    expect(bad.status).toBe(400);
+    expect((await call('PUT', 'pki/roles/leased', { allowed_domains: ['example.com'], allow_subdomains: true, generate_lease: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+    expect((await call('GET', 'pki/roles/leased')).json.data.generate_lease).toBe(true);
+    const res = await call('PUT', 'pki/issue/leased', { common_name: 'leased.example.com', ttl: '2h' });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ lease_id: expect.stringMatching(/^pki\/issue\/leased\/.+/), renewable: false });
+    expect(Math.abs(res.json.lease_duration - 7200)).toBeLessThanOrEqual(2);
+    const serial = res.json.data.serial_number as string;
+    // Without the role option there is no lease.
+    expect((await call('PUT', 'pki/issue/web', { common_name: 'unleased.example.com' })).json.lease_id).toBe('');
+    expect((await call('PUT', 'sys/leases/renew', { lease_id: res.json.lease_id })).status).toBe(400);
+    expect((await call('PUT', 'sys/leases/revoke', { lease_id: res.json.lease_id })).status).toBe(204);
+    const record = await call('GET', `pki/cert/${serial}`, undefined, '');
+    expect(record.json.data.revocation_time).toBeGreaterThan(0);
+    const crl = file('leased-crl.pem', (await call('GET', 'pki/crl/pem', undefined, '')).body as string);
+    expect(openssl('crl', '-in', crl, '-noout', '-text').out.toLowerCase()).toContain(serial.replace(/:/g, ''));
+    // sign/:role leases too.
+    const csrKey = file('leased-key.pem', execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']));
+    const csr = execFileSync('openssl', ['req', '-new', '-key', csrKey, '-subj', '/CN=signed.example.com'], { encoding: 'utf8' });
+    const signed = await call('PUT', 'pki/sign/leased', { csr });
+    expect(signed.json.lease_id).toMatch(/^pki\/sign\/leased\//);
   });
 });

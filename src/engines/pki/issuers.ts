@@ -89,6 +89,11 @@ export class IssuerStore {
     return this.bySerial(mountUuid, serial);
   }
 
+  /** Every issuer's serial (Vault's issuer id here), in serial order. */
+  async serials(mountUuid: string): Promise<string[]> {
+    return this.objects.names(mountUuid, 'pki-issuer');
+  }
+
   /** The default issuer, or a 400 saying there is none yet. */
   async requireDefault(mountUuid: string): Promise<Issuer> {
     const issuer = await this.default(mountUuid);

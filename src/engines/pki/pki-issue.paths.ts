@@ -3,8 +3,9 @@
  * `sign-verbatim`). Issued certificates are stored (unless the role says no_store) so they can be
  * listed, read and revoked by serial; their private keys are returned once and never kept.
  */
+import type { KeyObject } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, type LogicalResponse, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
 import { buildCertificate, EKU, fromPem, randomSerial, serialToVault, toPem, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
 import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
@@ -28,7 +29,7 @@ const ISSUE_FIELDS: Fields = {
   ttl: { type: 'duration', description: "Lifetime (default the role's; capped by its max_ttl)." },
   exclude_cn_from_sans: { type: 'bool', description: 'Keep the common name out of the SANs.' },
   format: { type: 'string', allowed: ['pem', 'der', 'pem_bundle'], description: 'pem (default), der (base64) or pem_bundle.' },
-  private_key_format: { type: 'string', allowed: ['', 'der', 'pem', 'pkcs8'], description: 'pem (default) or pkcs8.' },
+  private_key_format: { type: 'string', allowed: ['', 'der', 'pem', 'pkcs8'], description: 'der (default: the key in the certificate\'s `format`, base64 DER or PEM) or pkcs8 (PKCS#8, in that format).' },
   csr: { type: 'string', description: 'sign: the PEM certificate signing request.' },
 };
 
@@ -70,6 +71,12 @@ function formatted(data: { certificate: string; issuing_ca: string; ca_chain: st
     return { ...data, certificate: parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('') };
   }
   return data;
+}
+
+/** Vault's private_key: PKCS#1/SEC 1 (Ed25519: PKCS#8), or PKCS#8 with private_key_format=pkcs8; base64 DER when `format` is der. */
+function privateKeyText(key: KeyObject, format: unknown, privateKeyFormat: unknown): string {
+  if (format !== 'der') return privateKeyPem(key, privateKeyFormat === 'pkcs8' ? 'pkcs8' : 'pem');
+  return privateKeyFormat === 'pkcs8' ? key.export({ type: 'pkcs8', format: 'der' }).toString('base64') : privateKeyPem(key, 'der');
 }
 
 export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
@@ -122,6 +129,14 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
       serial_number: serialNumber,
       expiration: Math.floor(plan.notAfter.getTime() / 1000),
     };
+  };
+
+  /** Vault's answer; under a lease when the role generates leases (TTL: the certificate's remaining lifetime, not renewable). */
+  const answer = (role: PkiRole | undefined, body: Record<string, unknown>, issued: { serial_number: string; expiration: number }, warnings: string[]): LogicalResponse => {
+    const response = logical(body, warnings.length ? warnings : undefined);
+    if (!role?.generateLease) return response;
+    const ttlSeconds = Math.max(1, issued.expiration - Math.floor(Date.now() / 1000));
+    return { ...response, lease: { ttlSeconds, maxTtlSeconds: ttlSeconds, renewable: false, internal: { serial: issued.serial_number }, metadata: { serial_number: issued.serial_number } } };
   };
 
   const limits = (ctx: RequestContext) => ({ mountDefault: ctx.mount.config.defaultLeaseTtl || SYSTEM_DEFAULT_LEASE_TTL, mountMax: ctx.mount.config.maxLeaseTtl || SYSTEM_MAX_LEASE_TTL });
@@ -189,8 +204,8 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           const plan = planLeaf(role, request(ctx.data), undefined, issuer.notAfter, limits(ctx));
           const key = await generateKeyPair(role.keyType, role.keyBits);
           const data = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
-          const privateKey = privateKeyPem(key.privateKey, ctx.data.private_key_format === 'pkcs8' ? 'pkcs8' : undefined);
-          return logical({ ...formatted(data, ctx.data.format, privateKey, issuer.chainPem.length === 0), private_key: privateKey, private_key_type: key.type }, plan.warnings.length ? plan.warnings : undefined);
+          const privateKey = privateKeyText(key.privateKey, ctx.data.format, ctx.data.private_key_format);
+          return answer(role, { ...formatted(data, ctx.data.format, privateKey, issuer.chainPem.length === 0), private_key: privateKey, private_key_type: key.type }, data, plan.warnings);
         },
       },
     },
@@ -207,7 +222,8 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           checkCsrKey(role, csr);
           const issuer = await defaultIssuer(ctx);
           const plan = planLeaf(role, request(ctx.data), { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: csr.requestsCa }, issuer.notAfter, limits(ctx));
-          return logical(formatted(await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), ctx.data.format, undefined, issuer.chainPem.length === 0), plan.warnings.length ? plan.warnings : undefined);
+          const data = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer);
+          return answer(role, formatted(data, ctx.data.format, undefined, issuer.chainPem.length === 0), data, plan.warnings);
         },
       },
     },
@@ -228,7 +244,8 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
             // Verbatim: the CSR's own subject and SANs, whatever they are (the role only gives TTLs and usages).
             Object.assign(verbatim, { allowedUriSans: ['*'], requireCn: false, useCsrCommonName: true, useCsrSans: true });
             const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: (ctx.data.ttl as number | undefined) ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, issuer.notAfter, limits(ctx));
-            return logical(formatted(await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer), ctx.data.format, undefined, issuer.chainPem.length === 0), plan.warnings.length ? plan.warnings : undefined);
+            const data = await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer);
+            return answer(role, formatted(data, ctx.data.format, undefined, issuer.chainPem.length === 0), data, plan.warnings);
           },
         },
       }),

@@ -22,6 +22,8 @@ export interface PkiRole extends NamePolicy {
   useCsrSans: boolean;
   requireCn: boolean;
   noStore: boolean;
+  /** Issued and signed certificates come under a lease whose revocation revokes them. */
+  generateLease: boolean;
   notBeforeDuration: number;
   organization: string[];
   ou: string[];
@@ -57,6 +59,7 @@ export const ROLE_FIELDS: Fields = {
   use_csr_sans: { type: 'bool', description: "sign: the CSR's SANs (default true)." },
   require_cn: { type: 'bool', description: 'A common name is required (default true).' },
   no_store: { type: 'bool', description: 'Do not keep issued certificates (they cannot be listed or revoked by serial).' },
+  generate_lease: { type: 'bool', description: 'Issue and sign under a lease (TTL: the certificate\'s lifetime, not renewable) whose revocation revokes the certificate.' },
   not_before_duration: { type: 'duration', description: 'Backdating of NotBefore (default 30s).' },
   organization: { type: 'string-list', description: 'Subject O.' },
   ou: { type: 'string-list', description: 'Subject OU.' },
@@ -103,6 +106,7 @@ export function roleFrom(d: Record<string, unknown>, previous?: PkiRole): PkiRol
     useCsrSans: pick('use_csr_sans', previous?.useCsrSans ?? true),
     requireCn: pick('require_cn', previous?.requireCn ?? true),
     noStore: pick('no_store', previous?.noStore ?? false),
+    generateLease: pick('generate_lease', previous?.generateLease ?? false),
     notBeforeDuration: pick('not_before_duration', previous?.notBeforeDuration ?? 30),
     organization: pick('organization', previous?.organization ?? []),
     ou: pick('ou', previous?.ou ?? []),
@@ -114,6 +118,7 @@ export function roleFrom(d: Record<string, unknown>, previous?: PkiRole): PkiRol
   };
   if (!(VALID_KEY_BITS[keyType] as readonly number[]).includes(role.keyBits)) throw badRequest(`invalid key_bits ${role.keyBits} for key_type ${keyType}`);
   if (role.maxTtl && role.ttl > role.maxTtl) throw badRequest('ttl cannot be larger than max_ttl');
+  if (role.noStore && role.generateLease) throw badRequest('no_store and generate_lease cannot both be true: revoking the lease needs the stored certificate');
   role.keyUsage = role.keyUsage.map((u) => canonical(u, KEY_USAGES, 'key_usage'));
   role.extKeyUsage = role.extKeyUsage.map((u) => canonical(u, EXT_KEY_USAGES, 'ext_key_usage'));
   return role;
@@ -161,6 +166,6 @@ export function roleData(r: PkiRole): Record<string, unknown> {
     province: r.province,
     street_address: r.streetAddress,
     postal_code: r.postalCode,
-    generate_lease: false,
+    generate_lease: r.generateLease,
   };
 }

@@ -19,11 +19,12 @@ import { generateKeyPair, privateKeyPem, type KeyType } from '../../crypto/x509/
 import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspRequest, type OcspStatus } from '../../crypto/x509/ocsp';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
-import type { CertificateRepository } from './certificate.repository';
+import type { CertificateRecord, CertificateRepository } from './certificate.repository';
 import { certificateRecord } from './certificate-record';
 import type { CrlConfig, Issuer, IssuerStore } from './issuers';
 import { isIp } from './name-policy';
 import { pkiIssuePaths } from './pki-issue.paths';
+import { pkiIssuerPaths } from './pki-issuers.paths';
 
 export interface PkiUrls {
   issuingCertificates: string[];
@@ -114,6 +115,15 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
   };
   const currentCrl = async (ctx: RequestContext, rebuild = false) => issuers.crl(ctx.mount.uuid, await defaultIssuer(ctx), await crlConfig(ctx.mount.uuid), rebuild);
   const chainPem = (issuer: Issuer) => [issuer.certPem, ...issuer.chainPem].join('');
+  /** Marks a stored certificate revoked (idempotent) and rebuilds its issuer's CRL before returning. */
+  const revokeStored = async (mountUuid: string, record: CertificateRecord): Promise<CertificateRecord> => {
+    const revoked = (await certificates.revoke(mountUuid, record.serialNumber, CRL_REASONS[0], new Date())) ?? record;
+    if (record.issuerSerial) {
+      const issuer = await issuers.bySerial(mountUuid, record.issuerSerial);
+      if (issuer) await issuers.crl(mountUuid, issuer, await crlConfig(mountUuid), true);
+    }
+    return revoked;
+  };
 
   const ocsp = async (ctx: RequestContext, request: Buffer) => {
     const answer = (der: Buffer) => raw(200, der, 'application/ocsp-response');
@@ -385,11 +395,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
             const issuer = await issuers.default(ctx.mount.uuid);
             if (issuer?.serial === serial) throw badRequest('the default issuer cannot be revoked this way');
           }
-          const revoked = (await certificates.revoke(ctx.mount.uuid, serial, CRL_REASONS[0], new Date())) ?? record;
-          if (record.issuerSerial) {
-            const issuer = await issuers.bySerial(ctx.mount.uuid, record.issuerSerial);
-            if (issuer) await issuers.crl(ctx.mount.uuid, issuer, await crlConfig(ctx.mount.uuid), true);
-          }
+          const revoked = await revokeStored(ctx.mount.uuid, record);
           const at = revoked.revokedAt as Date;
           return logical({ revocation_time: Math.floor(at.getTime() / 1000), revocation_time_rfc3339: at.toISOString(), state: 'revoked' });
         },
@@ -429,6 +435,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       },
     },
     ...pkiIssuePaths({ objects, certificates, issuers, urls }),
+    ...pkiIssuerPaths({ issuers, urls }),
   ];
 
   async function urlsFor(mountUuid: string) {
@@ -436,6 +443,18 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
     return { issuingCertificateUrls: u.issuingCertificates, crlDistributionPoints: u.crlDistributionPoints, ocspServers: u.ocspServers };
   }
 
-  return { type: 'pki', class: 'secret', routes: () => routes };
+  return {
+    type: 'pki',
+    class: 'secret',
+    routes: () => routes,
+    leases: {
+      // A certificate issued under a lease (role generate_lease): revoked with it, unless it has expired by then (Vault keeps those off the CRL).
+      async revoke({ mount, internal }) {
+        const record = await certificates.get(mount.uuid, String(internal.serial));
+        if (!record || record.revoked || record.validUntil.getTime() <= Date.now()) return;
+        await revokeStored(mount.uuid, record);
+      },
+    },
+  };
 }
 
