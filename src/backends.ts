@@ -76,7 +76,8 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
   const appRoleHmac = new AppRoleHmac(new KernelSecretsRepository(kernel.dataSource), kernel.barrier);
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => appRoleHmac.close() });
   kernel.mounts.register(appRoleBackend({ roles: new AppRoleRepository(kernel.dataSource), hmac: appRoleHmac, barrier: kernel.barrier, tokens: kernel.tokenStore, lockout, log: (m) => log.info(m) }));
-  const engineObjects = new EngineObjectRepository(kernel.dataSource, kernel.barrier);
+  const engineObjects = new EngineObjectRepository(kernel.dataSource, kernel.barrier, kernel.bus);
+  kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => engineObjects.clear() });
   kernel.mounts.register(certAuthBackend({ objects: engineObjects, tokens: kernel.tokenStore }));
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => void closeTargetPools() });
   kernel.mounts.register(

@@ -34,7 +34,8 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
 
   beforeAll(async () => {
     ({ k, call } = await openAuditedKernel({ log: createLogger('info', (line) => logLines.push(line)) }));
-    objects = new EngineObjectRepository(k.dataSource, k.barrier);
+    // Another writer of the same table (as another node would be): its writes invalidate the kernel's cache through the bus.
+    objects = new EngineObjectRepository(k.dataSource, k.barrier, k.bus);
     target = await createTestDatabase();
     admin = new Client({ connectionString: target });
     await admin.connect();

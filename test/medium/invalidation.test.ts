@@ -1,4 +1,5 @@
-/** Token and policy caches with the LISTEN/NOTIFY bus: served while the listener is up, flushed and bypassed when it drops. */
+/** Token, policy and engine-object caches with the LISTEN/NOTIFY bus: served while the listener is up, flushed and bypassed when it drops. */
+import { EngineObjectRepository } from '../../src/engines/engine-objects.repository';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 
 describe('cache invalidation bus (medium)', () => {
@@ -61,4 +62,28 @@ describe('cache invalidation bus (medium)', () => {
     await k.dataSource.query(`SELECT pg_notify('secrethub_invalidate', '{"topic":"policy","key":"p"}')`);
     await waitFor(async () => (await k.policies.aclFor(['p'])).capabilities('a/x')[0] === 'deny');
   });
+
+  it('engine objects: cached as copies, re-read when another node announces a change, forgotten by clear()', async () => {
+    await unsealedWithLiveBus();
+    const objects = new EngineObjectRepository(k.dataSource, k.barrier, k.bus);
+    // A writer that announces nothing (a lost notification).
+    const silent = new EngineObjectRepository(k.dataSource, k.barrier);
+    const mount = k.mounts.match('cubbyhole/')!.uuid;
+    await objects.put(mount, 'kind', 'a', { v: 1 });
+    const first = await objects.get<{ v: number }>(mount, 'kind', 'a');
+    first!.v = 99;
+    expect(await objects.get(mount, 'kind', 'a')).toEqual({ v: 1 });
+    await silent.put(mount, 'kind', 'a', { v: 2 });
+    expect(await objects.get(mount, 'kind', 'a')).toEqual({ v: 1 });
+    await k.dataSource.query(`SELECT pg_notify('secrethub_invalidate', $1)`, [JSON.stringify({ topic: 'engine-objects', key: JSON.stringify([mount, 'kind', 'a']) })]);
+    await waitFor(async () => (await objects.get<{ v: number }>(mount, 'kind', 'a'))?.v === 2);
+    // Absence is cached too, and a write through a bus-connected repository is seen at once.
+    expect(await objects.get(mount, 'kind', 'b')).toBeUndefined();
+    await new EngineObjectRepository(k.dataSource, k.barrier, k.bus).put(mount, 'kind', 'b', { v: 3 });
+    expect(await objects.get(mount, 'kind', 'b')).toEqual({ v: 3 });
+    await silent.delete(mount, 'kind', 'b');
+    objects.clear();
+    expect(await objects.get(mount, 'kind', 'b')).toBeUndefined();
+  });
 });
+

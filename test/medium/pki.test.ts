@@ -78,6 +78,10 @@ describe('pki engine (medium, checked with openssl)', () => {
     expect(createPublicKey(createPrivateKey(d.private_key)).export({ format: 'der', type: 'spki' }).equals(new X509Certificate(d.certificate).publicKey.export({ format: 'der', type: 'spki' }))).toBe(true);
     expect(d.expiration - Math.floor(Date.now() / 1000)).toBeGreaterThan(3500);
     expect((await call('GET', `pki/cert/${d.serial_number}`, undefined, '')).json.data.certificate).toBe(d.certificate);
+    // The stored row says what the certificate says (it is written from what was encoded, not re-parsed).
+    const x = new X509Certificate(d.certificate);
+    const [row] = await k.dataSource.query('SELECT serial_number, common_name, valid_from, valid_until, fingerprint FROM certificates WHERE serial_number = $1', [d.serial_number]);
+    expect(row).toEqual({ serial_number: d.serial_number, common_name: 'a.example.com', valid_from: new Date(x.validFrom), valid_until: new Date(x.validTo), fingerprint: x.fingerprint256.replace(/:/g, '').toLowerCase() });
     expect((await call('GET', 'pki/certs?list=true')).json.data.keys).toContain(d.serial_number);
   });
 

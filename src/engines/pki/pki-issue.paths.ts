@@ -7,13 +7,13 @@ import type { KeyObject } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
 import { logical, type LogicalResponse, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
-import { buildCertificate, EKU, fromPem, randomSerial, serialToVault, toPem, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
+import { buildCertificate, EKU, fromPem, randomSerial, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
 import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
-import { certificateRecord } from './certificate-record';
+import { recordFromFacts } from './certificate-record';
 import type { Issuer, IssuerStore } from './issuers';
 import { planLeaf, type LeafPlan } from './leaf-plan';
 import { roleData, roleFrom, ROLE_FIELDS, type PkiRole } from './pki-role';
@@ -116,17 +116,15 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
       crlDistributionPoints: urls.crlDistributionPoints,
       ocspServers: urls.ocspServers,
     });
-    const serialNumber = serialToVault(serial);
-    const certificatePem = toPem(der, 'CERTIFICATE');
-    if (!role?.noStore) {
-      const certType = plan.extKeyUsage.includes('ServerAuth') || !plan.extKeyUsage.includes('ClientAuth') ? 'leaf' : 'app_client';
-      await certificates.insert(ctx.mount.uuid, certificateRecord(der, certType, issuer.serial, plan.keyUsage, ctx.token ? { id: ctx.token.displayName, type: 'token' } : undefined));
-    }
+    const certType = plan.extKeyUsage.includes('ServerAuth') || !plan.extKeyUsage.includes('ClientAuth') ? 'leaf' : 'app_client';
+    const facts = { serial, commonName: subject.commonName, notBefore: plan.notBefore, notAfter: plan.notAfter };
+    const record = recordFromFacts(der, facts, certType, issuer.serial, plan.keyUsage, ctx.token ? { id: ctx.token.displayName, type: 'token' } : undefined);
+    if (!role?.noStore) await certificates.insert(ctx.mount.uuid, record);
     return {
-      certificate: certificatePem,
+      certificate: record.certificatePem,
       issuing_ca: issuer.certPem,
       ca_chain: [issuer.certPem, ...issuer.chainPem],
-      serial_number: serialNumber,
+      serial_number: record.serialNumber,
       expiration: Math.floor(plan.notAfter.getTime() / 1000),
     };
   };
