@@ -134,6 +134,8 @@ export interface ServerFlags {
   listen?: string;
   dev?: boolean;
   devRootTokenId?: string;
+  /** `--dev-tls`: the listener serves these (made by writeDevTlsFiles), whatever the file says. */
+  devTlsFiles?: { certFile: string; keyFile: string };
 }
 
 export { ConfigError };
@@ -195,11 +197,11 @@ export function isLoopback(host: string): boolean {
   return host === '::1';
 }
 
-function listenerFrom(body: Doc, listenFlag: string | undefined): ListenerConfig {
+function listenerFrom(body: Doc, listenFlag: string | undefined, devTlsFiles?: ServerFlags['devTlsFiles']): ListenerConfig {
   const where = 'listener "tcp"';
   const address = listenFlag ?? str(body, 'address', where) ?? '127.0.0.1:8200';
   const { host, port } = splitHostPort(address);
-  const tls = listenerTlsFrom(body, where);
+  const tls = devTlsFiles ? devListenerTls(devTlsFiles) : listenerTlsFrom(body, where);
   if (!tls && !bool(body, 'tls_disable', where, false) && !isLoopback(host)) {
     throw new ConfigError(
       `listener on ${address} is not loopback and has no TLS: set tls_cert_file and tls_key_file, or tls_disable = true`,
@@ -234,6 +236,12 @@ function tlsVersion(body: Doc, key: string, where: string, dflt: TlsVersion): Tl
   const version = TLS_VERSIONS[v];
   if (!version) throw new ConfigError(`${where}.${key}: expected "tls12" or "tls13", got "${v}"`);
   return version;
+}
+
+function devListenerTls(files: NonNullable<ServerFlags['devTlsFiles']>): ListenerTlsConfig {
+  const tls: ListenerTlsConfig = { certFile: files.certFile, keyFile: files.keyFile, clientCerts: 'request', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' };
+  checkTlsMaterial(tls);
+  return tls;
 }
 
 /**
@@ -377,7 +385,7 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
   const listeners = blocks(doc, 'listener');
   for (const l of listeners) if (l.label !== 'tcp') throw new ConfigError(`listener "${l.label}": only "tcp" is supported`);
   if (listeners.length > 1) throw new ConfigError('only one listener "tcp" block is supported');
-  const listener = listenerFrom(listeners[0]?.body ?? {}, flags.listen ?? env.SECRETHUB_LISTEN);
+  const listener = listenerFrom(listeners[0]?.body ?? {}, flags.listen ?? env.SECRETHUB_LISTEN, flags.devTlsFiles);
 
   const storages = blocks(doc, 'storage');
   for (const s of storages) if (s.label !== 'postgresql') throw new ConfigError(`storage "${s.label}": only "postgresql" is supported`);

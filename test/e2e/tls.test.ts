@@ -3,8 +3,8 @@
  * CLI with Vault's TLS options (env and flags): server verification, mutual TLS, fail-fast config.
  * The client certificate reaching the pipeline is asserted in test/medium/tls-listener.test.ts.
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createTestDatabase } from '../support/database';
 import { runCli } from '../support/cli';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
@@ -152,5 +152,37 @@ describe('fail-fast configuration', () => {
     expect(error.message).toContain(`listener "tcp".tls_key_file: ${pki.clientKey} does not belong to the first certificate in ${pki.serverCert}`);
     expect(error.message).not.toContain(keyLine);
     expect(error.message).not.toContain('migration applied');
+  });
+});
+
+describe('server --dev-tls', () => {
+  it('serves HTTPS with a throw-away CA it prints (VAULT_CACERT), which clients verify; the files go at exit', async () => {
+    const server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev-tls'], readyText: 'should NOT be used' });
+    try {
+      expect(server.address).toMatch(/^https:/);
+      const caFile = /export VAULT_CACERT='([^']+)'/.exec(server.output())?.[1] as string;
+      expect(caFile).toMatch(/vault-ca\.pem$/);
+      const dir = dirname(caFile);
+      expect(statSync(join(dir, 'vault-key.pem')).mode & 0o777).toBe(0o600);
+      const ca = readFileSync(caFile, 'utf8');
+      expect(await httpsCall(`${server.address}/v1/sys/health`, { ca })).toMatchObject({ status: 200, body: { initialized: true, sealed: false } });
+      // localhost is named too; without the CA the server is refused.
+      expect((await httpsCall(`https://localhost:${server.port}/v1/sys/health`, { ca })).status).toBe(200);
+      await expect(httpsCall(`${server.address}/v1/sys/health`)).rejects.toMatchObject({ code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+      const status = await runCli(['status', `-ca-cert=${caFile}`], { VAULT_ADDR: server.address });
+      expect(status.code).toBe(0);
+      expect(await server.stop()).toBe(0);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('--dev-tls-cert-dir keeps the files where asked', async () => {
+    const dir = join(pki.dir, 'dev-tls-kept');
+    const server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev-tls', '--dev-tls-cert-dir', dir], readyText: 'should NOT be used' });
+    expect(server.output()).toContain(`export VAULT_CACERT='${join(dir, 'vault-ca.pem')}'`);
+    expect(await server.stop()).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['vault-ca.pem', 'vault-cert.pem', 'vault-key.pem']);
   });
 });

@@ -1,5 +1,6 @@
 /** `secrethub server` and `secrethub migrate`. */
 import type { Command } from 'commander';
+import { rmSync } from 'node:fs';
 import type { ServerFlags } from '../../config/config';
 import { parseFormat, print, printJson } from '../output';
 
@@ -8,6 +9,7 @@ import { parseFormat, print, printJson } from '../output';
 /* eslint-disable @typescript-eslint/no-require-imports */
 const serverModules = async () => ({
   ...(require('../../config/config') as typeof import('../../config/config')),
+  ...(require('../../config/dev-tls') as typeof import('../../config/dev-tls')),
   ...(require('../../database/data-source') as typeof import('../../database/data-source')),
   ...(require('../../database/embedded-postgres') as typeof import('../../database/embedded-postgres')),
   ...(require('../../logger') as typeof import('../../logger')),
@@ -24,9 +26,17 @@ export function registerServerCommands(program: Command): void {
     .option('--listen <host:port>', 'listener address (default 127.0.0.1:8200)')
     .option('--dev', 'development mode: throw-away database, initialised and unsealed, root token printed')
     .option('--dev-root-token-id <token>', 'with --dev: use this root token id')
-    .action(async (opts: ServerFlags) => {
-      const { loadConfig, createLogger, startServer } = await serverModules();
-      const config = loadConfig(opts);
+    .option('--dev-tls', 'development mode over HTTPS: a throw-away CA and server certificate (vault-ca.pem for clients)')
+    .option('--dev-tls-cert-dir <dir>', 'with --dev-tls: write vault-ca.pem, vault-cert.pem and vault-key.pem here and keep them (default: a temporary directory, removed at exit)')
+    .action(async (opts: ServerFlags & { devTls?: boolean; devTlsCertDir?: string }) => {
+      const { loadConfig, createLogger, startServer, writeDevTlsFiles } = await serverModules();
+      const flags: ServerFlags = { config: opts.config, dataDir: opts.dataDir, listen: opts.listen, dev: opts.dev || opts.devTls, devRootTokenId: opts.devRootTokenId };
+      const devTls = opts.devTls ? await writeDevTlsFiles(opts.devTlsCertDir, loadConfig(flags).listener.host) : undefined;
+      const removeDevTls = () => {
+        if (devTls?.temporary) rmSync(devTls.dir, { recursive: true, force: true });
+      };
+      process.on('exit', removeDevTls);
+      const config = loadConfig({ ...flags, devTlsFiles: devTls });
       const log = createLogger(config.logLevel);
       // Signals are handled from the first moment: one that arrives during start-up stops the
       // server as soon as it is up, instead of killing it with the database half started.
@@ -41,6 +51,7 @@ export function registerServerCommands(program: Command): void {
             'WARNING! Dev mode: everything is in memory of a throw-away database, initialised and unsealed.',
             '',
             `    export VAULT_ADDR='${server.address}'`,
+            ...(devTls ? [`    export VAULT_CACERT='${devTls.caFile}'`] : []),
             '',
             `Unseal Key: ${server.dev.unsealKey}`,
             `Root Token: ${server.dev.rootToken}`,
