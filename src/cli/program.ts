@@ -13,6 +13,7 @@ import { registerTokenCommands } from './commands/token';
 import { registerServerCommands } from './commands/server';
 import { registerAuditCommands } from './commands/audit';
 import { registerLeaseCommands } from './commands/lease';
+import { registerPkiCommands } from './commands/pki';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerKvCommands(program);
   registerAuditCommands(program);
   registerLeaseCommands(program);
+  registerPkiCommands(program);
   return program;
 }
 

@@ -1,0 +1,82 @@
+/**
+ * `secrethub pki issue|sign|revoke|list` against the built server in dev mode: files written with
+ * the key kept off the terminal, a CSR signed, a revocation seen in the listing, and errors.
+ */
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli';
+import { createTestDatabase } from '../support/database';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+
+jest.setTimeout(120_000);
+
+describe('CLI: pki conveniences (e2e)', () => {
+  let server: ServerProcess;
+  const root = 'hvs.clipkiroot';
+  const dir = mkdtempSync(join(tmpdir(), 'secrethub-pki-cli-'));
+  const cli = (...args: string[]) => runCli(args, { VAULT_ADDR: server.address, VAULT_TOKEN: root });
+  const ok = async (...args: string[]) => {
+    const res = await cli(...args);
+    if (res.code !== 0) throw new Error(`secrethub ${args.join(' ')} exited ${res.code}:\n${res.stderr}${res.stdout}`);
+    return res;
+  };
+
+  beforeAll(async () => {
+    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
+    await ok('secrets', 'enable', '-max-lease-ttl=87600h', 'pki');
+    await ok('write', 'pki/root/generate/internal', 'common_name=CLI Root', 'ttl=8760h', 'key_type=ec', 'key_bits=256');
+    await ok('write', 'pki/roles/web', 'allowed_domains=example.com', 'allow_subdomains=true', 'key_type=ec', 'key_bits=256', 'max_ttl=72h');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('issue --out-dir: cert, CA, chain and a 0600 key on disk, nothing secret on the terminal', async () => {
+    const out = join(dir, 'a');
+    const res = await ok('pki', 'issue', 'web', 'common_name=a.example.com', 'ttl=1h', `-out-dir=${out}`);
+    expect(res.stdout).not.toContain('PRIVATE KEY');
+    expect(res.stdout).toMatch(/^serial_number\s+[0-9a-f:]+$/m);
+    expect(res.stdout).toContain(join(out, 'key.pem'));
+    const cert = new X509Certificate(readFileSync(join(out, 'cert.pem')));
+    expect(cert.subject).toContain('CN=a.example.com');
+    expect(cert.checkIssued(new X509Certificate(readFileSync(join(out, 'ca.pem'))))).toBe(true);
+    expect(statSync(join(out, 'key.pem')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, 'key.pem'), 'utf8')).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    // JSON without --out-dir: Vault's whole answer.
+    const json = JSON.parse((await ok('pki', 'issue', 'web', 'common_name=b.example.com', '-format=json')).stdout);
+    expect(json.data).toMatchObject({ private_key_type: 'ec', serial_number: expect.any(String) });
+  });
+
+  it('sign a CSR from a file; revoke; list (plain, JSON, details with progress on stderr)', async () => {
+    const key = join(dir, 'csr-key.pem');
+    execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
+    const csr = join(dir, 'req.csr');
+    execFileSync('openssl', ['req', '-new', '-key', key, '-subj', '/CN=c.example.com', '-out', csr]);
+    const signed = JSON.parse((await ok('pki', 'sign', 'web', csr, 'ttl=2h', '-format=json')).stdout);
+    const serial = signed.data.serial_number as string;
+    expect(new X509Certificate(signed.data.certificate).subject).toContain('CN=c.example.com');
+    expect(signed.data.private_key).toBeUndefined();
+
+    const revoked = await ok('pki', 'revoke', serial);
+    expect(revoked.stdout).toMatch(/^revocation_time\s+\d+/m);
+    expect(JSON.parse((await ok('pki', 'list', '-format=json')).stdout)).toContain(serial);
+    expect((await ok('pki', 'list')).stdout).toContain(serial);
+    const details = await ok('pki', 'list', '-details');
+    expect(details.stdout).toMatch(new RegExp(`${serial}\\s+c\\.example\\.com\\s+\\S+\\s+true`));
+    expect(details.stderr).toMatch(/fetched \d+\/\d+ certificates/);
+  });
+
+  it('errors: an unknown role or a name outside the role exits non-zero with the server\'s message', async () => {
+    const unknown = await cli('pki', 'issue', 'nope', 'common_name=a.example.com');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('unknown role: nope');
+    const outside = await cli('pki', 'issue', 'web', 'common_name=evil.com');
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toContain('evil.com');
+    expect((await cli('pki', 'sign', 'web', join(dir, 'missing.csr'))).code).not.toBe(0);
+  });
+});
