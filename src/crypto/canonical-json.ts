@@ -29,7 +29,10 @@ function stringifyIsCanonical(value: unknown): boolean {
       if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
       let previous: string | undefined;
       for (const key of Object.keys(value)) {
-        if ((previous !== undefined && !(previous < key)) || ARRAY_INDEX.test(key)) return false;
+        if (previous !== undefined && !(previous < key)) return false;
+        // Only keys starting with a digit can be array indices (the regex is the cost of this walk).
+        const first = key.charCodeAt(0);
+        if (first >= 48 && first <= 57 && ARRAY_INDEX.test(key)) return false;
         const v = (value as Record<string, unknown>)[key];
         if (v !== undefined && !stringifyIsCanonical(v)) return false;
         previous = key;
