@@ -301,4 +301,13 @@ describe('AppRole (medium)', () => {
     expect(res.json.auth.lease_duration).toBeLessThanOrEqual(1800);
     expect(res.json.auth.client_token).toMatch(/^hvb\./);
   });
+
+  it('renewal needs the role to exist still (as Vault\'s login renew)', async () => {
+    expect((await call('POST', 'auth/approle/role/renewing', { token_policies: ['p1'], bind_secret_id: false, secret_id_bound_cidrs: ['192.0.2.0/24'] })).status).toBe(204);
+    const token = (await login({ role_id: await roleId('renewing') })).json.auth.client_token as string;
+    expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(200);
+    expect((await call('DELETE', 'auth/approle/role/renewing')).status).toBe(204);
+    expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(403);
+  });
 });
+

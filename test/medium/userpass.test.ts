@@ -192,4 +192,17 @@ describe('userpass and user lockout (medium)', () => {
     expect((await call('DELETE', 'sys/auth/second')).status).toBe(204);
     expect(await k.dataSource.query("SELECT 1 FROM login_lockouts WHERE login_name = 'ivan'")).toEqual([]);
   });
+
+  it('renewal re-checks the user: policies changed → 400, user deleted → 403 (as Vault\'s login renew)', async () => {
+    expect((await call('POST', 'auth/userpass/users/renewer', { password: 'renewer-password-1', token_policies: ['p1'] })).status).toBe(204);
+    const token = (await login('renewer', 'renewer-password-1')).body.auth.client_token as string;
+    expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(200);
+    expect((await call('POST', 'auth/userpass/users/renewer/policies', { token_policies: ['p1', 'p2'] })).status).toBe(204);
+    expect(await call('POST', 'auth/token/renew-self', {}, token)).toEqual({ status: 400, body: { errors: ['policies have changed, not renewing'] } });
+    expect((await call('POST', 'auth/userpass/users/renewer/policies', { token_policies: ['p1'] })).status).toBe(204);
+    expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(200);
+    expect((await call('DELETE', 'auth/userpass/users/renewer')).status).toBe(204);
+    expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(403);
+  });
 });
+

@@ -1,6 +1,7 @@
 /** The `approle` auth method type: roles, their secret IDs and login, per mount. */
 import type { BackendDefinition } from '../../framework/backend';
 import type { Barrier } from '../../kernel/barrier/barrier';
+import { permissionDenied } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
 import type { AppRoleHmac } from './approle-hmac';
 import type { LoginLockout } from '../lockout/lockout.service';
@@ -11,5 +12,13 @@ import type { AppRoleRepository } from './approle.repository';
 
 export function appRoleBackend(deps: { roles: AppRoleRepository; hmac: AppRoleHmac; barrier: Barrier; tokens: TokenStore; lockout: LoginLockout; log: (message: string) => void }): BackendDefinition {
   const routes = [appRoleLoginPath(deps.roles, deps.hmac, deps.tokens, deps.lockout), ...appRoleRolePaths(deps.roles), ...appRoleSecretIdPaths(deps.roles, deps.hmac, deps.barrier, deps.log)];
-  return { type: 'approle', class: 'auth', routes: () => routes };
+  return {
+    type: 'approle',
+    class: 'auth',
+    routes: () => routes,
+    // As Vault's login renew: the role must still exist (its policies are not compared, as in Vault).
+    async renewLogin(mount, token) {
+      if (!(await deps.roles.getRole(mount.uuid, token.meta.role_name ?? ''))) throw permissionDenied();
+    },
+  };
 }

@@ -88,3 +88,12 @@ export function loginToken(p: TokenParams, mount: MountEntry, login: { name: str
     tokenType,
   };
 }
+
+/** Vault's refusal when a login's policies no longer match its user, role or certificate entry. */
+export const POLICIES_CHANGED = 'policies have changed, not renewing';
+
+/** The same set of policies (Vault's EquivalentPolicies, after `default` was added at login). */
+export function samePolicies(a: readonly string[], b: readonly string[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((p) => set.has(p));
+}
