@@ -191,6 +191,16 @@ export class AuditBroker {
     await this.write('response', trace, (d) => responseEntry(trace, this.blocks(trace, d), outcome, d.hash, time));
   }
 
+  /**
+   * A pure read's two entries at once, the request's first: committed together (one group commit
+   * on the chain) before the answer goes out. Only for handlers that change nothing, so nothing
+   * happened that these entries do not record.
+   */
+  async logRequestAndResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
+    const time = new Date();
+    await this.write('request and response', trace, (d) => [requestEntry(trace, this.blocks(trace, d)), responseEntry(trace, this.blocks(trace, d), outcome, d.hash, time)]);
+  }
+
   /** A trace's auth and request blocks for a device, built once for both of its entries. */
   private blocks(trace: AuditTrace, d: LoadedDevice): EntryBlocks {
     let byDevice = this.traceBlocks.get(trace);
@@ -200,10 +210,15 @@ export class AuditBroker {
     return blocks;
   }
 
-  private async write(kind: string, trace: AuditTrace, build: (d: LoadedDevice) => Record<string, unknown>): Promise<void> {
+  private async write(kind: string, trace: AuditTrace, build: (d: LoadedDevice) => Record<string, unknown> | Record<string, unknown>[]): Promise<void> {
     const devices = [...this.loaded.values()];
     if (devices.length === 0) return;
-    const results = await Promise.allSettled(devices.map((d) => d.device.write(build(d), trace)));
+    const results = await Promise.allSettled(
+      devices.map((d) => {
+        const built = build(d);
+        return Array.isArray(built) ? d.device.writeAll(built, trace) : d.device.write(built, trace);
+      }),
+    );
     let committed = 0;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') committed++;

@@ -16,6 +16,8 @@ import { entryColumns, entryProjection, type AuditEntry, type AuditTrace } from 
 
 export interface AuditDevice {
   write(entry: AuditEntry, trace: AuditTrace): Promise<void>;
+  /** Writes the entries in order; resolves only when every one is written. */
+  writeAll(entries: readonly AuditEntry[], trace: AuditTrace): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,10 @@ export class FileAuditDevice implements AuditDevice {
     await this.handle.write(line);
   }
 
+  async writeAll(entries: readonly AuditEntry[]): Promise<void> {
+    for (const entry of entries) await this.write(entry);
+  }
+
   async close(): Promise<void> {
     if (this.handle !== 'stdout') await this.handle.close().catch(() => undefined);
   }
@@ -96,8 +102,14 @@ export class DatabaseAuditDevice implements AuditDevice {
   }
 
   async write(entry: AuditEntry, trace: AuditTrace): Promise<void> {
-    const time = new Date(entry.time as string);
-    await this.chain.append({ bytes: canonicalJson(entry), time, columns: entryColumns(trace, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) });
+    await this.writeAll([entry], trace);
+  }
+
+  /** One group commit for all of them (a pure read's request and response entries). */
+  async writeAll(entries: readonly AuditEntry[], trace: AuditTrace): Promise<void> {
+    await this.chain.appendAll(
+      entries.map((entry) => ({ bytes: canonicalJson(entry), time: new Date(entry.time as string), columns: entryColumns(trace, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) })),
+    );
   }
 
   async close(): Promise<void> {}
@@ -108,6 +120,10 @@ export class UnavailableAuditDevice implements AuditDevice {
   constructor(private readonly reason: string) {}
 
   async write(): Promise<void> {
+    throw new Error(`device unavailable: ${this.reason}`);
+  }
+
+  async writeAll(): Promise<void> {
     throw new Error(`device unavailable: ${this.reason}`);
   }
 

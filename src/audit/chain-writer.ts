@@ -99,10 +99,14 @@ export class AuditChainWriter {
 
   /** Resolves once the entry is committed on the chain. */
   append(entry: ChainEntry): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ ...entry, resolve, reject });
-      this.kick();
-    });
+    return this.appendAll([entry]);
+  }
+
+  /** Queues the entries together, in order (adjacent on the chain, in one batch unless it is full); resolves when all committed. */
+  appendAll(entries: readonly ChainEntry[]): Promise<void> {
+    const committed = entries.map((entry) => new Promise<void>((resolve, reject) => this.queue.push({ ...entry, resolve, reject })));
+    this.kick();
+    return Promise.all(committed).then(() => undefined);
   }
 
   /** Asks for a checkpoint of the current head (when it has grown since the last one). */

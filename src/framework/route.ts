@@ -109,6 +109,12 @@ export interface RouteDefinition {
   help: string;
   /** The response's data is left out of audit entries (the audit export: it would copy the log into itself). */
   auditOmitsResponseData?: boolean;
+  /**
+   * Operations whose handler changes nothing (no storage write, no lease, no outside effect): their
+   * request entry is committed together with the response entry instead of before the handler
+   * runs, one group commit instead of two. Declare only what is read-only by construction.
+   */
+  pureOperations?: readonly Operation[];
   /** The response is always wrapped: with this TTL when the request sets no X-Vault-Wrap-TTL (sys/wrapping/wrap). */
   defaultWrapTtlSeconds?: number;
   /** The body is not parsed: the handler gets its bytes as `ctx.rawBody` (binary protocols such as OCSP). */

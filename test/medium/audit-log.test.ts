@@ -87,6 +87,36 @@ describe('audit log (medium)', () => {
     expect(rows[0].correlation_id).toBe(rows[1].correlation_id);
   });
 
+  it('a pure read commits its request and response entries in one transaction; a write commits them one at a time', async () => {
+    let call: Call;
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
+    expect((await call('PUT', 'secret/data/pure', { data: { v: 'x' } })).status).toBe(200);
+    expect((await call('GET', 'secret/data/pure')).status).toBe(200);
+    // A pure route whose handler fails: the request entry first, then the error, as for any refusal.
+    expect((await call('GET', 'secret/data/absent')).status).toBe(404);
+    const rows: { event_type: string; secret_path: string; operation: string; tx: string; correlation_id: string }[] = await k.dataSource.query(
+      "SELECT event_type, secret_path, operation, xmin::text AS tx, correlation_id FROM audit_logs WHERE secret_path IN ('secret/data/pure', 'secret/data/absent') ORDER BY sequence_number",
+    );
+    expect(rows.map((r) => [r.secret_path, r.operation, r.event_type])).toEqual([
+      ['secret/data/pure', 'update', 'request'],
+      ['secret/data/pure', 'update', 'response'],
+      ['secret/data/pure', 'read', 'request'],
+      ['secret/data/pure', 'read', 'response'],
+      ['secret/data/absent', 'read', 'request'],
+      ['secret/data/absent', 'read', 'response'],
+    ]);
+    expect(rows[0].tx).not.toBe(rows[1].tx);
+    expect(rows[2].tx).toBe(rows[3].tx);
+    expect(rows[2].correlation_id).toBe(rows[3].correlation_id);
+    expect(rows[4].tx).not.toBe(rows[5].tx);
+    // A limited-use token's read spends a use before the handler: not deferred.
+    const limited = (await call('POST', 'auth/token/create', { policies: ['root'], num_uses: 3 })).json.auth.client_token as string;
+    expect((await call('GET', 'secret/data/pure', undefined, limited)).status).toBe(200);
+    const [req, res]: { tx: string }[] = await k.dataSource.query("SELECT xmin::text AS tx FROM audit_logs WHERE secret_path = 'secret/data/pure' ORDER BY sequence_number DESC LIMIT 2");
+    expect(req.tx).not.toBe(res.tx);
+    expect(await verifyThroughApi(call)).toMatchObject({ ok: true });
+  });
+
   describe('tampering, with the guards bypassed by a superuser, is reported at the exact sequence', () => {
     let call: Call;
     let key: string;

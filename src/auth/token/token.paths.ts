@@ -94,7 +94,7 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
       void store.tidy().then((n) => log(`token tidy: removed ${n} expired or spent tokens`), (e: Error) => log(`token tidy failed: ${e.message}`));
       return { ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]), status: 202 };
     } }, 'Remove expired and spent tokens from storage (they are already unusable).'),
-    route('lookup-self', { read: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)), update: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)) }, 'Look up the calling token.'),
+    { ...route('lookup-self', { read: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)), update: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)) }, 'Look up the calling token.'), pureOperations: ['read', 'update'] },
     route('lookup', { update: async (ctx) => {
       const { info, id } = await byToken(ctx);
       return logical(describeToken(store, info, id));

@@ -36,6 +36,7 @@ export function kvV1Paths(repository: KvRepository, barrier: Barrier): RouteDefi
       allowedWhileSealed: false,
       existenceCheck: async (ctx) => (await repository.getV1(ctx.mount.uuid, ctx.params.path)) !== undefined,
       help: 'Read, write (the whole JSON body is the secret), list or delete a secret.',
+      pureOperations: ['read', 'list'],
       handlers: {
         read: async (ctx) => {
           const ciphertext = await repository.getV1(ctx.mount.uuid, ctx.params.path);

@@ -234,6 +234,8 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       'Read a version (`?version=`), write a new one (`options.cas`), patch the latest (JSON merge patch) or soft-delete the latest.',
       {
         fields: { version: { type: 'int', query: true, description: 'Version to read (0: latest).' }, data: { type: 'map', description: 'The secret.' }, options: { type: 'map', description: 'cas: the current version, 0 for a new key.' } },
+        // A read selects and decrypts; nothing is written.
+        pureOperations: ['read'],
         existenceCheck: async (ctx) => ((await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0))?.key.currentVersion ?? 0) > 0,
       },
     ),

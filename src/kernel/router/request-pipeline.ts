@@ -295,12 +295,19 @@ export class RequestPipeline {
       ctx.sudo = this.enforce(decision, path, state);
       if (!(await this.tokens.use(ctx.token))) throw invalidToken();
     }
-    if (state.trace) {
+    // A pure read by an unlimited token, not wrapped, leaves no trace but its entries: both go in one commit after it.
+    const deferRequestEntry = route.pureOperations?.includes(operation) === true && wrapTtl === undefined && (ctx.token === undefined || ctx.token.usesRemaining === null);
+    if (state.trace && !deferRequestEntry) {
       await this.audit?.broker.logRequest(state.trace);
       state.requestLogged = true;
     }
     try {
       const result = await handler(ctx);
+      if (state.trace && !state.requestLogged && result?.kind === 'logical' && result.lease) {
+        // Not pure after all: the request entry is committed before the lease exists.
+        await this.audit?.broker.logRequest(state.trace);
+        state.requestLogged = true;
+      }
       const lease = result?.kind === 'logical' && result.lease ? await this.registerLease(result.lease, ctx) : undefined;
       let response = this.render(result, route, ctx, lease);
       let wrapInfo: WrapInfo | undefined;
@@ -309,7 +316,14 @@ export class RequestPipeline {
         wrapInfo = await this.wrapper.wrap(response.body, path, wrapTtl, typeof result.auth?.accessor === 'string' ? result.auth.accessor : '');
         response = this.renderWrapped(wrapInfo, ctx);
       }
-      if (state.trace) await this.audit?.broker.logResponse(state.trace, { ...outcomeOf(route.auditOmitsResponseData ? null : result, response.status), wrapInfo });
+      if (state.trace) {
+        const outcome = { ...outcomeOf(route.auditOmitsResponseData ? null : result, response.status), wrapInfo };
+        if (state.requestLogged) await this.audit?.broker.logResponse(state.trace, outcome);
+        else {
+          await this.audit?.broker.logRequestAndResponse(state.trace, outcome);
+          state.requestLogged = true;
+        }
+      }
       return response;
     } finally {
       if (ctx.token) await this.tokens.revokeIfSpent(ctx.token);
