@@ -17,9 +17,11 @@ describe('CLI: pki conveniences (e2e)', () => {
   let server: ServerProcess;
   const root = 'hvs.clipkiroot';
   const dir = mkdtempSync(join(tmpdir(), 'secrethub-pki-cli-'));
-  const cli = (...args: string[]) => runCli(args, { VAULT_ADDR: server.address, VAULT_TOKEN: root });
-  const ok = async (...args: string[]) => {
-    const res = await cli(...args);
+  const cliWithStdin = (stdin: string, ...args: string[]) => runCli(args, { VAULT_ADDR: server.address, VAULT_TOKEN: root }, stdin);
+  const cli = (...args: string[]) => cliWithStdin('', ...args);
+  const ok = async (...args: string[]) => okWithStdin('', ...args);
+  const okWithStdin = async (stdin: string, ...args: string[]) => {
+    const res = await cliWithStdin(stdin, ...args);
     if (res.code !== 0) throw new Error(`secrethub ${args.join(' ')} exited ${res.code}:\n${res.stderr}${res.stdout}`);
     return res;
   };
@@ -49,6 +51,13 @@ describe('CLI: pki conveniences (e2e)', () => {
     // JSON without --out-dir: Vault's whole answer.
     const json = JSON.parse((await ok('pki', 'issue', 'web', 'common_name=b.example.com', '-format=json')).stdout);
     expect(json.data).toMatchObject({ private_key_type: 'ec', serial_number: expect.any(String) });
+    expect(new X509Certificate(json.data.certificate).serialNumber).toBe(json.data.serial_number.replace(/:/g, '').toUpperCase());
+    // A table without --out-dir: every field, the PEM blocks whole.
+    const table = (await ok('pki', 'issue', 'web', 'common_name=d.example.com')).stdout;
+    const printed = /^certificate\s+(-----BEGIN CERTIFICATE-----\n[^-]+-----END CERTIFICATE-----)$/m.exec(table)?.[1] as string;
+    expect(new X509Certificate(printed).subject).toContain('CN=d.example.com');
+    expect(table).toMatch(/^private_key\s+-----BEGIN EC PRIVATE KEY-----$/m);
+    expect(table).toMatch(/^issuing_ca\s+-----BEGIN CERTIFICATE-----$/m);
   });
 
   it('sign a CSR from a file; revoke; list (plain, JSON, details with progress on stderr)', async () => {
@@ -60,9 +69,15 @@ describe('CLI: pki conveniences (e2e)', () => {
     const serial = signed.data.serial_number as string;
     expect(new X509Certificate(signed.data.certificate).subject).toContain('CN=c.example.com');
     expect(signed.data.private_key).toBeUndefined();
+    // '-' reads the CSR from stdin.
+    const fromStdin = JSON.parse((await okWithStdin(readFileSync(csr, 'utf8'), 'pki', 'sign', 'web', '-', '-format=json')).stdout);
+    expect(new X509Certificate(fromStdin.data.certificate).subject).toContain('CN=c.example.com');
+    expect(fromStdin.data.serial_number).not.toBe(serial);
 
     const revoked = await ok('pki', 'revoke', serial);
     expect(revoked.stdout).toMatch(/^revocation_time\s+\d+/m);
+    const stored = JSON.parse((await ok('read', '-format=json', `pki/cert/${serial}`)).stdout);
+    expect(stored.data.revocation_time).toBeGreaterThan(0);
     expect(JSON.parse((await ok('pki', 'list', '-format=json')).stdout)).toContain(serial);
     expect((await ok('pki', 'list')).stdout).toContain(serial);
     const details = await ok('pki', 'list', '-details');
@@ -78,5 +93,10 @@ describe('CLI: pki conveniences (e2e)', () => {
     expect(outside.code).not.toBe(0);
     expect(outside.stderr).toContain('evil.com');
     expect((await cli('pki', 'sign', 'web', join(dir, 'missing.csr'))).code).not.toBe(0);
+    // A mount that does not exist is an error, not an empty listing.
+    const noMount = await cli('pki', 'list', '-mount=nope');
+    expect(noMount.code).toBe(2);
+    expect(noMount.stderr).toContain('no handler for route');
+    expect((await ok('pki', 'list', '-mount=pki')).stdout).not.toContain('No certificates');
   });
 });

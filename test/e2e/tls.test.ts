@@ -162,6 +162,8 @@ describe('server --dev-tls', () => {
       expect(server.address).toMatch(/^https:/);
       const caFile = /export VAULT_CACERT='([^']+)'/.exec(server.output())?.[1] as string;
       expect(caFile).toMatch(/vault-ca\.pem$/);
+      expect(server.output()).toContain(`export SECRETHUB_CACERT='${caFile}'`);
+      expect(server.output()).toContain(`export SECRETHUB_ADDR='${server.address}'`);
       const dir = dirname(caFile);
       expect(statSync(join(dir, 'vault-key.pem')).mode & 0o777).toBe(0o600);
       const ca = readFileSync(caFile, 'utf8');
@@ -171,6 +173,11 @@ describe('server --dev-tls', () => {
       await expect(httpsCall(`${server.address}/v1/sys/health`)).rejects.toMatchObject({ code: 'SELF_SIGNED_CERT_IN_CHAIN' });
       const status = await runCli(['status', `-ca-cert=${caFile}`], { VAULT_ADDR: server.address });
       expect(status.code).toBe(0);
+      // The printed SECRETHUB_* pair alone is enough for the CLI; without a CA it is refused.
+      expect((await runCli(['status'], { SECRETHUB_ADDR: server.address, SECRETHUB_CACERT: caFile })).code).toBe(0);
+      const unverified = await runCli(['status'], { SECRETHUB_ADDR: server.address });
+      expect(unverified.code).toBe(2);
+      expect(unverified.stderr).toMatch(/certificate/i);
       expect(await server.stop()).toBe(0);
       expect(existsSync(dir)).toBe(false);
     } finally {

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { ApiRequestError } from '../client';
 import { cliContext, parseKeyValues, printResponse, readStdin } from '../context';
 import { print, printJson, renderColumns, renderTable } from '../output';
 
@@ -92,6 +93,9 @@ export function registerPkiCommands(program: Command): void {
       const { client, format } = cliContext(cmd);
       const mount = mountOf(opts);
       const res = await client.request('LIST', `${mount}/certs`, undefined, [404]);
+      // An empty mount answers 404 without errors; a path with no mount says why (no handler).
+      const errors = Array.isArray(res.body?.errors) ? (res.body.errors as string[]) : [];
+      if (res.status === 404 && errors.length) throw new ApiRequestError(404, errors);
       const serials = res.status === 404 ? [] : (((res.body?.data as Record<string, unknown>)?.keys as string[]) ?? []);
       if (!opts.details) {
         if (format === 'json') return printJson(serials);

@@ -57,6 +57,9 @@ export function registerServerCommands(program: Command): void {
             '',
             `    export VAULT_ADDR='${server.address}'`,
             ...(devTls ? [`    export VAULT_CACERT='${devTls.caFile}'`] : []),
+            // The CLI reads SECRETHUB_* before VAULT_*: a stale SECRETHUB_ADDR would hide VAULT_ADDR.
+            `    export SECRETHUB_ADDR='${server.address}'`,
+            ...(devTls ? [`    export SECRETHUB_CACERT='${devTls.caFile}'`] : []),
             '',
             `Unseal Key: ${server.dev.unsealKey}`,
             `Root Token: ${server.dev.rootToken}`,
