@@ -50,12 +50,17 @@ async function withPooledClient<T>(c: PostgresConnection, work: (client: PoolCli
   });
   const client = await pool.connect();
   let broken: Error | undefined;
+  // pg-pool listens for errors only on idle clients: a connection lost while checked out (target
+  // going down mid-statement) would otherwise be an unhandled 'error' event.
+  const onError = (err: Error) => (broken ??= err);
+  client.on('error', onError);
   try {
     return await work(client);
   } catch (err) {
-    if (!(err as { code?: string }).code) broken = err as Error;
+    if (!(err as { code?: string }).code) broken ??= err as Error;
     throw err;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }
