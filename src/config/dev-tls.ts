@@ -12,7 +12,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildCertificate, certificateParts, EKU, encodeName, randomSerial, toPem } from '../crypto/x509/certificate';
+import { buildCertificate, EKU, encodeName, randomSerial, toPem } from '../crypto/x509/certificate';
 import { generateKeyPair, privateKeyPem } from '../crypto/x509/keys';
 
 export interface DevTlsFiles {
@@ -44,7 +44,6 @@ export async function writeDevTlsFiles(certDir: string | undefined, listenerHost
     keyUsage: ['keyCertSign', 'cRLSign'],
     extKeyUsage: [],
   });
-  const ca = certificateParts(caDer);
   const key = await generateKeyPair('ec', 256);
   const dnsNames = ['localhost'];
   const ipAddresses = ['127.0.0.1', '::1'];
@@ -56,7 +55,8 @@ export async function writeDevTlsFiles(certDir: string | undefined, listenerHost
   const certDer = buildCertificate({
     serial: randomSerial(),
     subject: { commonName: 'localhost' },
-    issuer: { nameDer: ca.subjectNameDer, privateKey: caKey.privateKey, subjectKeyId: ca.subjectKeyId },
+    // buildCertificate derives the authority key id from the CA key, as it derived the CA's own.
+    issuer: { nameDer: encodeName(caSubject), privateKey: caKey.privateKey },
     publicKey: key.publicKey,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + DAY - 60_000),

@@ -16,6 +16,7 @@ import { badRequest } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
 import type { LoginLockout } from '../lockout/lockout.service';
 import { authBlock } from '../token/token-output';
+import { loginPolicies } from '../token/token-params';
 import type { AppRoleHmac } from './approle-hmac';
 import { loginTokenType } from './approle-role';
 import type { AppRoleRepository } from './approle.repository';
@@ -47,8 +48,7 @@ export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, to
     await attempt.succeeded();
 
     const tokenType = loginTokenType(role.tokenType, ctx.mount.config.tokenType);
-    const policies = [...role.tokenPolicies];
-    if (!role.tokenNoDefaultPolicy && !policies.includes('default')) policies.push('default');
+    const policies = loginPolicies(role.tokenPolicies, role.tokenNoDefaultPolicy);
     const boundSecret = role.bindSecretId ? secret : undefined;
     const created = await tokens.create({
       policies,

@@ -24,7 +24,7 @@ import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
 import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
 import type { EngineObjectRepository } from '../../engines/engine-objects.repository';
-import { loginToken, POLICIES_CHANGED, samePolicies } from '../token/token-params';
+import { loginPolicies, loginToken, POLICIES_CHANGED, samePolicies } from '../token/token-params';
 import { authBlock } from '../token/token-output';
 import { applyCertRole, CERT_ROLE_FIELDS, certRoleOutput, trustedCertificates, type CertRole } from './cert-role';
 import { matchesConstraints } from './cert-match';
@@ -243,8 +243,7 @@ export function certAuthBackend(deps: CertAuthDeps): BackendDefinition {
         const now = loginMetadata(role, leaf);
         if (now.serial_number !== token.meta.serial_number || now.subject_key_id !== token.meta.subject_key_id || now.authority_key_id !== token.meta.authority_key_id) throw permissionDenied();
       }
-      const wanted = loginToken(role.tokenParams, mount, { name: role.displayName, creationPath: token.creationPath, meta: {} }).policies;
-      if (!samePolicies(wanted, token.policies)) throw badRequest(POLICIES_CHANGED);
+      if (!samePolicies(loginPolicies(role.tokenParams.policies, role.tokenParams.tokenNoDefaultPolicy), token.policies)) throw badRequest(POLICIES_CHANGED);
     },
   };
 }

@@ -68,9 +68,15 @@ function loginTokenType(p: TokenParams, mount: MountEntry): 'service' | 'batch' 
  * The token a successful login gets (an orphan, as every login token). Vault prefixes the display
  * name with the mount path: `auth/userpass/` + `alice` gives `userpass-alice`.
  */
+/** The policies a login token gets: the configured ones plus `default`, unless told not to (or root). */
+export function loginPolicies(policies: readonly string[], noDefaultPolicy: boolean): string[] {
+  const out = [...policies];
+  if (!noDefaultPolicy && !out.includes('default') && !out.includes('root')) out.push('default');
+  return out;
+}
+
 export function loginToken(p: TokenParams, mount: MountEntry, login: { name: string; creationPath: string; meta: Record<string, string> }): NewToken {
-  const policies = [...p.policies];
-  if (!p.tokenNoDefaultPolicy && !policies.includes('default') && !policies.includes('root')) policies.push('default');
+  const policies = loginPolicies(p.policies, p.tokenNoDefaultPolicy);
   const tokenType = loginTokenType(p, mount);
   const source = mount.path.replace(/^auth\//, '').replace(/\//g, '-');
   return {

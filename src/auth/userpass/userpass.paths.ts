@@ -19,7 +19,7 @@ import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
 import { normaliseLoginName } from '../lockout/lockout';
 import type { LoginLockout } from '../lockout/lockout.service';
-import { applyTokenParams, defaultTokenParams, loginToken, POLICIES_CHANGED, samePolicies, TOKEN_PARAM_FIELDS, tokenParamsOutput } from '../token/token-params';
+import { applyTokenParams, defaultTokenParams, loginPolicies, loginToken, POLICIES_CHANGED, samePolicies, TOKEN_PARAM_FIELDS, tokenParamsOutput } from '../token/token-params';
 import { authBlock } from '../token/token-output';
 import { dummyHash, type PasswordHasher } from './password-hasher';
 import type { UserpassRepository } from './userpass.repository';
@@ -187,8 +187,7 @@ export function userpassBackend(deps: UserpassDeps): BackendDefinition {
     async renewLogin(mount, token) {
       const user = await deps.users.get(mount.uuid, token.meta.username ?? '');
       if (!user) throw permissionDenied();
-      const wanted = loginToken(user.tokenParams, mount, { name: user.username, creationPath: token.creationPath, meta: {} }).policies;
-      if (!samePolicies(wanted, token.policies)) throw badRequest(POLICIES_CHANGED);
+      if (!samePolicies(loginPolicies(user.tokenParams.policies, user.tokenParams.tokenNoDefaultPolicy), token.policies)) throw badRequest(POLICIES_CHANGED);
     },
   };
 }

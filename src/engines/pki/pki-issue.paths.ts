@@ -60,17 +60,26 @@ function subjectOf(role: PkiRole, commonName: string | undefined): Distinguished
 /** PEM to base64 DER (Vault's `format=der`). */
 const pemToDerBase64 = (pem: string) => fromPem(pem, 'CERTIFICATE')[0].toString('base64');
 
+/** A signed leaf as Vault's answer names its parts (PEM). */
+interface IssuedLeaf {
+  certificate: string;
+  issuing_ca: string;
+  ca_chain: string[];
+  serial_number: string;
+  expiration: number;
+}
+
 /**
  * Vault's `format`: pem (as is); der (certificates as base64 DER); pem_bundle (the private key, if
  * any, the certificate and — when the issuer is not a self-signed root — the issuing CA, in one PEM).
  */
-function formatted(data: { certificate: string; issuing_ca: string; ca_chain: string[] } & Record<string, unknown>, format: unknown, privateKey: string | undefined, issuerIsRoot: boolean): Record<string, unknown> {
+function formatted(data: IssuedLeaf, format: unknown, privateKey: string | undefined, issuerIsRoot: boolean): Record<string, unknown> {
   if (format === 'der') return { ...data, certificate: pemToDerBase64(data.certificate), issuing_ca: pemToDerBase64(data.issuing_ca), ca_chain: data.ca_chain.map(pemToDerBase64) };
   if (format === 'pem_bundle') {
     const parts = [...(privateKey ? [privateKey] : []), data.certificate, ...(issuerIsRoot ? [] : [data.issuing_ca])];
     return { ...data, certificate: parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('') };
   }
-  return data;
+  return { ...data };
 }
 
 /** Vault's private_key: PKCS#1/SEC 1 (Ed25519: PKCS#8), or PKCS#8 with private_key_format=pkcs8; base64 DER when `format` is der. */
@@ -95,7 +104,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
   const defaultIssuer = (ctx: RequestContext): Promise<Issuer> => issuers.requireDefault(ctx.mount.uuid);
 
   /** Signs the planned leaf with the issuer, stores it (unless no_store) and answers in Vault's shape. */
-  const issueLeaf = async (ctx: RequestContext, role: PkiRole | undefined, plan: LeafPlan, subject: DistinguishedName, publicKey: ParsedCsr['publicKey'], issuer: Issuer) => {
+  const issueLeaf = async (ctx: RequestContext, role: PkiRole | undefined, plan: LeafPlan, subject: DistinguishedName, publicKey: ParsedCsr['publicKey'], issuer: Issuer): Promise<IssuedLeaf> => {
     const urls = await deps.urls(ctx.mount.uuid);
     const serial = randomSerial();
     const der = buildCertificate({
@@ -129,8 +138,12 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     };
   };
 
-  /** Vault's answer; under a lease when the role generates leases (TTL: the certificate's remaining lifetime, not renewable). */
-  const answer = (role: PkiRole | undefined, body: Record<string, unknown>, issued: { serial_number: string; expiration: number }, warnings: string[]): LogicalResponse => {
+  /**
+   * Vault's answer in the requested `format` (with the new private key for issue); under a lease when
+   * the role generates leases (TTL: the certificate's remaining lifetime, not renewable).
+   */
+  const answer = (ctx: RequestContext, role: PkiRole | undefined, issued: IssuedLeaf, issuer: Issuer, warnings: string[], key?: { pem: string; type: string }): LogicalResponse => {
+    const body = { ...formatted(issued, ctx.data.format, key?.pem, issuer.chainPem.length === 0), ...(key ? { private_key: key.pem, private_key_type: key.type } : {}) };
     const response = logical(body, warnings.length ? warnings : undefined);
     if (!role?.generateLease) return response;
     const ttlSeconds = Math.max(1, issued.expiration - Math.floor(Date.now() / 1000));
@@ -201,9 +214,8 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           const issuer = await defaultIssuer(ctx);
           const plan = planLeaf(role, request(ctx.data), undefined, issuer.notAfter, limits(ctx));
           const key = await generateKeyPair(role.keyType, role.keyBits);
-          const data = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
-          const privateKey = privateKeyText(key.privateKey, ctx.data.format, ctx.data.private_key_format);
-          return answer(role, { ...formatted(data, ctx.data.format, privateKey, issuer.chainPem.length === 0), private_key: privateKey, private_key_type: key.type }, data, plan.warnings);
+          const issued = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
+          return answer(ctx, role, issued, issuer, plan.warnings, { pem: privateKeyText(key.privateKey, ctx.data.format, ctx.data.private_key_format), type: key.type });
         },
       },
     },
@@ -220,8 +232,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           checkCsrKey(role, csr);
           const issuer = await defaultIssuer(ctx);
           const plan = planLeaf(role, request(ctx.data), { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: csr.requestsCa }, issuer.notAfter, limits(ctx));
-          const data = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer);
-          return answer(role, formatted(data, ctx.data.format, undefined, issuer.chainPem.length === 0), data, plan.warnings);
+          return answer(ctx, role, await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), issuer, plan.warnings);
         },
       },
     },
@@ -242,8 +253,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
             // Verbatim: the CSR's own subject and SANs, whatever they are (the role only gives TTLs and usages).
             Object.assign(verbatim, { allowedUriSans: ['*'], requireCn: false, useCsrCommonName: true, useCsrSans: true });
             const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: (ctx.data.ttl as number | undefined) ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, issuer.notAfter, limits(ctx));
-            const data = await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer);
-            return answer(role, formatted(data, ctx.data.format, undefined, issuer.chainPem.length === 0), data, plan.warnings);
+            return answer(ctx, role, await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer), issuer, plan.warnings);
           },
         },
       }),

@@ -34,6 +34,17 @@ export interface PkiRole extends NamePolicy {
   postalCode: string[];
 }
 
+/** The subject attributes besides the common name (roles and CA generation alike). */
+export const SUBJECT_NAME_FIELDS: Fields = {
+  organization: { type: 'string-list', description: 'Subject O.' },
+  ou: { type: 'string-list', description: 'Subject OU.' },
+  country: { type: 'string-list', description: 'Subject C.' },
+  locality: { type: 'string-list', description: 'Subject L.' },
+  province: { type: 'string-list', description: 'Subject ST.' },
+  street_address: { type: 'string-list', description: 'Subject street.' },
+  postal_code: { type: 'string-list', description: 'Subject postal code.' },
+};
+
 export const ROLE_FIELDS: Fields = {
   ttl: { type: 'duration', description: "Default certificate lifetime (0: the mount's default)." },
   max_ttl: { type: 'duration', description: "Longest certificate lifetime (0: the mount's maximum)." },
@@ -61,13 +72,7 @@ export const ROLE_FIELDS: Fields = {
   no_store: { type: 'bool', description: 'Do not keep issued certificates (they cannot be listed or revoked by serial).' },
   generate_lease: { type: 'bool', description: 'Issue and sign under a lease (TTL: the certificate\'s lifetime, not renewable) whose revocation revokes the certificate.' },
   not_before_duration: { type: 'duration', description: 'Backdating of NotBefore (default 30s).' },
-  organization: { type: 'string-list', description: 'Subject O.' },
-  ou: { type: 'string-list', description: 'Subject OU.' },
-  country: { type: 'string-list', description: 'Subject C.' },
-  locality: { type: 'string-list', description: 'Subject L.' },
-  province: { type: 'string-list', description: 'Subject ST.' },
-  street_address: { type: 'string-list', description: 'Subject street.' },
-  postal_code: { type: 'string-list', description: 'Subject postal code.' },
+  ...SUBJECT_NAME_FIELDS,
 };
 
 const KEY_USAGES = ['DigitalSignature', 'ContentCommitment', 'KeyEncipherment', 'DataEncipherment', 'KeyAgreement', 'CertSign', 'CRLSign', 'EncipherOnly', 'DecipherOnly'];

@@ -25,6 +25,7 @@ import type { CrlConfig, Issuer, IssuerStore } from './issuers';
 import { isIp } from './name-policy';
 import { pkiIssuePaths } from './pki-issue.paths';
 import { pkiIssuerPaths } from './pki-issuers.paths';
+import { SUBJECT_NAME_FIELDS } from './pki-role';
 
 export interface PkiUrls {
   issuingCertificates: string[];
@@ -42,13 +43,7 @@ const SUBJECT_FIELDS: Fields = {
   key_bits: { type: 'int', description: 'RSA 2048 (default)/3072/4096; EC 224/256 (default)/384/521.' },
   max_path_length: { type: 'int', default: -1, description: 'Path length constraint (-1: none).' },
   exclude_cn_from_sans: { type: 'bool', description: 'Keep the common name out of the SANs.' },
-  organization: { type: 'string-list', description: 'Subject O.' },
-  ou: { type: 'string-list', description: 'Subject OU.' },
-  country: { type: 'string-list', description: 'Subject C.' },
-  locality: { type: 'string-list', description: 'Subject L.' },
-  province: { type: 'string-list', description: 'Subject ST.' },
-  street_address: { type: 'string-list', description: 'Subject street.' },
-  postal_code: { type: 'string-list', description: 'Subject postal code.' },
+  ...SUBJECT_NAME_FIELDS,
   issuer_name: { type: 'string', description: 'A name for the issuer (informational).' },
   csr: { type: 'string', description: 'root/sign-intermediate: the intermediate CA\'s PEM CSR.' },
   use_csr_values: { type: 'bool', description: "root/sign-intermediate: the CSR's subject and SANs instead of the request's." },
