@@ -23,7 +23,9 @@ import type { AuditAddressKeys } from './address-keys';
 import type { AuditChainWriter } from './chain-writer';
 import { saltLocation, type AuditDeviceRepository, type AuditDeviceRow } from './audit-device.repository';
 import { DatabaseAuditDevice, FileAuditDevice, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
-import { entryBlocks, requestEntry, responseEntry, type AuditOutcome, type AuditTrace, type EntryBlocks } from './audit-entry';
+import type { AuditOutcome, AuditTrace } from './audit-entry';
+import type { AuditRenderer } from './audit-renderer';
+import type { RenderJob } from './entry-render';
 import { saltedHasher, type Hasher } from './redaction';
 
 export const AUDIT_SIGNING_KEY_NAME = 'audit_signing_key';
@@ -38,6 +40,7 @@ export class AuditFailure extends Error {
 
 interface LoadedDevice {
   row: AuditDeviceRow;
+  salt: Buffer;
   hash: Hasher;
   device: AuditDevice;
 }
@@ -55,6 +58,7 @@ export interface AuditBrokerDeps {
   barrier: Barrier;
   chain: AuditChainWriter;
   addressKeys: AuditAddressKeys;
+  renderer: AuditRenderer;
   fileDir: string;
   bus?: InvalidationBus;
   log: { info(m: string): void; error(m: string): void };
@@ -62,8 +66,6 @@ export interface AuditBrokerDeps {
 
 export class AuditBroker {
   private loaded = new Map<string, LoadedDevice>();
-  /** Per trace and device uuid; weak, so a finished request's blocks go with its trace. */
-  private readonly traceBlocks = new WeakMap<AuditTrace, Map<string, EntryBlocks>>();
   private active = false;
   private reloading: Promise<void> = Promise.resolve();
 
@@ -103,7 +105,8 @@ export class AuditBroker {
     this.active = false;
     const devices = [...this.loaded.values()];
     this.loaded = new Map();
-    for (const d of devices) await d.device.close();
+    for (const d of devices) await this.close(d);
+    await this.deps.renderer.close();
     await this.deps.chain.stop();
     this.deps.addressKeys.clear();
   }
@@ -116,7 +119,11 @@ export class AuditBroker {
 
   private loadedDevice(row: AuditDeviceRow, device: AuditDevice): LoadedDevice {
     const salt = this.deps.barrier.decrypt(saltLocation(row.uuid), row.saltCiphertext);
-    return { row, hash: saltedHasher(salt), device };
+    return { row, salt, hash: saltedHasher(salt), device };
+  }
+
+  private async close(d: LoadedDevice): Promise<void> {
+    await d.device.close();
   }
 
   private async reload(): Promise<void> {
@@ -141,7 +148,7 @@ export class AuditBroker {
     }
     const old = this.loaded;
     this.loaded = next;
-    for (const [path, d] of old) if (next.get(path) !== d) await d.device.close();
+    for (const [path, d] of old) if (next.get(path) !== d) await this.close(d);
   }
 
   list(): AuditDeviceRow[] {
@@ -171,7 +178,7 @@ export class AuditBroker {
     await this.deps.devices.delete(path);
     const d = this.loaded.get(path);
     this.loaded.delete(path);
-    await d?.device.close();
+    if (d) await this.close(d);
     await this.deps.bus?.publish('audit');
   }
 
@@ -183,12 +190,11 @@ export class AuditBroker {
   }
 
   async logRequest(trace: AuditTrace): Promise<void> {
-    await this.write('request', trace, (d) => requestEntry(trace, this.blocks(trace, d)));
+    await this.write('request', { kind: 'request', trace, targets: [] });
   }
 
   async logResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
-    const time = new Date();
-    await this.write('response', trace, (d) => responseEntry(trace, this.blocks(trace, d), outcome, d.hash, time));
+    await this.write('response', { kind: 'response', trace, outcome, responseTime: new Date(), targets: [] });
   }
 
   /**
@@ -197,33 +203,25 @@ export class AuditBroker {
    * happened that these entries do not record.
    */
   async logRequestAndResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
-    const time = new Date();
-    await this.write('request and response', trace, (d) => [requestEntry(trace, this.blocks(trace, d)), responseEntry(trace, this.blocks(trace, d), outcome, d.hash, time)]);
+    await this.write('request and response', { kind: 'pair', trace, outcome, responseTime: new Date(), targets: [] });
   }
 
-  /** A trace's auth and request blocks for a device, built once for both of its entries. */
-  private blocks(trace: AuditTrace, d: LoadedDevice): EntryBlocks {
-    let byDevice = this.traceBlocks.get(trace);
-    if (!byDevice) this.traceBlocks.set(trace, (byDevice = new Map()));
-    let blocks = byDevice.get(d.row.uuid);
-    if (!blocks) byDevice.set(d.row.uuid, (blocks = entryBlocks(trace, d.hash)));
-    return blocks;
-  }
-
-  private async write(kind: string, trace: AuditTrace, build: (d: LoadedDevice) => Record<string, unknown> | Record<string, unknown>[]): Promise<void> {
+  private async write(what: string, job: RenderJob): Promise<void> {
     const devices = [...this.loaded.values()];
     if (devices.length === 0) return;
-    const results = await Promise.allSettled(
-      devices.map((d) => {
-        const built = build(d);
-        return Array.isArray(built) ? d.device.writeAll(built, trace) : d.device.write(built, trace);
-      }),
-    );
+    let rendered;
+    try {
+      rendered = await this.deps.renderer.render({ ...job, targets: devices.map((d) => ({ format: d.device.format, salt: d.salt })) });
+    } catch (err) {
+      this.deps.log.error(`audit: the ${what} of ${job.trace.requestId} could not be rendered: ${(err as Error).message}`);
+      throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);
+    }
+    const results = await Promise.allSettled(devices.map((d, i) => d.device.write(rendered[i])));
     let committed = 0;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') committed++;
-      else this.deps.log.error(`audit device "${devices[i].row.path}" failed to log the ${kind} of ${trace.requestId}: ${(r.reason as Error)?.message ?? String(r.reason)}`);
+      else this.deps.log.error(`audit device "${devices[i].row.path}" failed to log the ${what} of ${job.trace.requestId}: ${(r.reason as Error)?.message ?? String(r.reason)}`);
     });
-    if (committed === 0) throw new AuditFailure(`no audit backend succeeded in logging the ${kind}`);
+    if (committed === 0) throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);
   }
 }

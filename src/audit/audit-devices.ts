@@ -8,16 +8,15 @@ import { constants } from 'node:fs';
 import { once } from 'node:events';
 import { open, realpath, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { canonicalJson } from '../crypto/canonical-json';
 import { ApiError } from '../kernel/errors';
 import type { AuditChainWriter } from './chain-writer';
-import { entryColumns, entryProjection, type AuditEntry, type AuditTrace } from './audit-entry';
+import type { EntryFormat, RenderedTarget } from './entry-render';
 
 export interface AuditDevice {
-  write(entry: AuditEntry, trace: AuditTrace): Promise<void>;
-  /** Writes the entries in order; resolves only when every one is written. */
-  writeAll(entries: readonly AuditEntry[], trace: AuditTrace): Promise<void>;
+  /** What the broker renders for it (entry-render.ts). */
+  readonly format: EntryFormat;
+  /** Writes a job's entries in order; resolves only when every one is written. */
+  write(rendered: RenderedTarget): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +57,8 @@ function fileMode(options: Record<string, string>): number {
 }
 
 export class FileAuditDevice implements AuditDevice {
+  readonly format = 'json-line';
+
   private constructor(private readonly handle: FileHandle | 'stdout') {}
 
   static async open(dir: string, options: Record<string, string>): Promise<FileAuditDevice> {
@@ -74,8 +75,12 @@ export class FileAuditDevice implements AuditDevice {
     }
   }
 
-  async write(entry: AuditEntry): Promise<void> {
-    const line = JSON.stringify(entry) + '\n';
+  async write(rendered: RenderedTarget): Promise<void> {
+    if (rendered.format !== 'json-line') throw new Error('a file audit device writes JSON lines');
+    for (const line of rendered.lines) await this.writeLine(line);
+  }
+
+  private async writeLine(line: string): Promise<void> {
     if (this.handle === 'stdout') {
       // stdout is synchronous for files and pipes on Linux; wait only when the stream buffers.
       if (!process.stdout.write(line)) await once(process.stdout, 'drain');
@@ -84,16 +89,14 @@ export class FileAuditDevice implements AuditDevice {
     await this.handle.write(line);
   }
 
-  async writeAll(entries: readonly AuditEntry[]): Promise<void> {
-    for (const entry of entries) await this.write(entry);
-  }
-
   async close(): Promise<void> {
     if (this.handle !== 'stdout') await this.handle.close().catch(() => undefined);
   }
 }
 
 export class DatabaseAuditDevice implements AuditDevice {
+  readonly format = 'chain';
+
   constructor(private readonly chain: AuditChainWriter) {}
 
   static checkOptions(options: Record<string, string>): void {
@@ -101,15 +104,10 @@ export class DatabaseAuditDevice implements AuditDevice {
     checkCommonOptions(options);
   }
 
-  async write(entry: AuditEntry, trace: AuditTrace): Promise<void> {
-    await this.writeAll([entry], trace);
-  }
-
-  /** One group commit for all of them (a pure read's request and response entries). */
-  async writeAll(entries: readonly AuditEntry[], trace: AuditTrace): Promise<void> {
-    await this.chain.appendAll(
-      entries.map((entry) => ({ bytes: canonicalJson(entry), time: new Date(entry.time as string), columns: entryColumns(trace, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) })),
-    );
+  /** One group commit for all of a job's entries (a pure read's request and response). */
+  async write(rendered: RenderedTarget): Promise<void> {
+    if (rendered.format !== 'chain') throw new Error('the database audit device writes chain entries');
+    await this.chain.appendAll(rendered.entries);
   }
 
   async close(): Promise<void> {}
@@ -117,13 +115,11 @@ export class DatabaseAuditDevice implements AuditDevice {
 
 /** A configured device that could not be opened at unseal: every write fails, so audit stays fail-closed until it is fixed or disabled. */
 export class UnavailableAuditDevice implements AuditDevice {
+  readonly format = 'json-line';
+
   constructor(private readonly reason: string) {}
 
   async write(): Promise<void> {
-    throw new Error(`device unavailable: ${this.reason}`);
-  }
-
-  async writeAll(): Promise<void> {
     throw new Error(`device unavailable: ${this.reason}`);
   }
 

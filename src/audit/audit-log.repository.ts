@@ -5,8 +5,9 @@
  * INSERT adds the batch only if it did. A writer that lost the race inserts nothing and retries from
  * the new head; sequence numbers are therefore gap-free and unique without a sequence object.
  */
+import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { runStatement, statement, withTryAdvisoryLock } from '../database/sql';
+import { statement, withTryAdvisoryLock } from '../database/sql';
 import type { AuditColumns } from './audit-entry';
 
 export interface ChainHead {
@@ -128,8 +129,57 @@ function monthBounds(month: string): [string, string] {
   return [`${month}-01T00:00:00Z`, `${next}-01T00:00:00Z`];
 }
 
+/** Appends on their way at once on the writer's pipelined connection; one through the pool (no pipelining there). */
+const PIPELINE_DEPTH = 3;
+
+interface AppendQueryable {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: { n: number }[] }>;
+}
+
 export class AuditLogRepository {
+  private appendConnection: Promise<Client> | undefined;
+
   constructor(private readonly dataSource: DataSource) {}
+
+  /** The database URL, when the DataSource was opened with one (the pipelined connection needs it). */
+  private get url(): string | undefined {
+    return (this.dataSource.options as { url?: string }).url;
+  }
+
+  /** How many appends the writer may have on their way at once. */
+  get appendDepth(): number {
+    return this.url ? PIPELINE_DEPTH : 1;
+  }
+
+  /**
+   * The writer's own connection in pg's pipeline mode: appends are written back to back without
+   * waiting for answers; PostgreSQL runs them in order, each its own transaction (each ends with a
+   * Sync). Opened on first use; dropped on error (its appends fail) and opened again by the next.
+   */
+  private appendClient(): Promise<AppendQueryable> {
+    const url = this.url;
+    if (!url) return Promise.resolve(this.dataSource.driver as unknown as { master: AppendQueryable }).then((d) => d.master);
+    if (!this.appendConnection) {
+      const client = new Client({ connectionString: url, pipeline: true, application_name: 'secrethub-audit-writer' });
+      const opening = client.connect().then(() => client);
+      const drop = () => {
+        if (this.appendConnection !== opening) return;
+        this.appendConnection = undefined;
+        client.end().catch(() => undefined);
+      };
+      client.on('error', drop);
+      client.on('end', drop);
+      opening.catch(drop);
+      this.appendConnection = opening;
+    }
+    return this.appendConnection;
+  }
+
+  async closeAppendConnection(): Promise<void> {
+    const opening = this.appendConnection;
+    this.appendConnection = undefined;
+    await opening?.then((c) => c.end()).catch(() => undefined);
+  }
 
   async head(): Promise<ChainHead> {
     const rows: { log_id: Buffer; sequence_number: string; chain_hash: Buffer; frontier: Buffer[] }[] = await this.dataSource.query(
@@ -195,7 +245,8 @@ export class AuditLogRepository {
     const entries = packed(rows.map((r) => r.entryBytes));
     const data = packed(rows.map((r) => Buffer.from(r.eventData, 'utf8')));
     const hashes = Buffer.concat(rows.flatMap((r) => [r.previousHash, r.currentHash]));
-    const result = await runStatement<{ n: number }>(this.dataSource, SQL.append, [
+    const client = await this.appendClient();
+    const { rows: result } = await client.query({ name: SQL.append.name, text: SQL.append.text, values: [
       expected.sequence,
       next.sequence,
       next.chainHash,
@@ -224,7 +275,7 @@ export class AuditLogRepository {
       hashes,
       data.at,
       data.len,
-    ]);
+    ] });
     if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
     return result[0].n === rows.length;
   }

@@ -4,8 +4,10 @@
  * Invariants:
  * - an entry's promise resolves only after the transaction holding it committed; a failed batch
  *   rejects every entry in it (the broker then fails those requests closed);
- * - one batch in flight per process; batches from several processes serialise on the head row (see
- *   audit-log.repository.ts), so sequences are contiguous and each entry links to its predecessor;
+ * - batches are sent in order on one pipelined connection, each computed from the head the one
+ *   before it leads to, and settled in that order; batches from several processes serialise on the
+ *   head row (see audit-log.repository.ts), so sequences are contiguous and each entry links to its
+ *   predecessor; a batch that finds the head elsewhere writes nothing and is sent again;
  * - a checkpoint signs the head this process just committed (tree size, Merkle root, chain hash),
  *   after at most `checkpointEntries` entries or `checkpointIntervalSeconds`, and is stored in
  *   `audit_checkpoints` and appended to the checkpoint file for shipping off the machine.
@@ -25,6 +27,8 @@ const MAX_ATTEMPTS = 20;
 
 export interface ChainEntry {
   bytes: Buffer;
+  /** The entry's RFC 6962 leaf hash, when the render thread computed it already. */
+  leaf?: Buffer;
   time: Date;
   columns: AuditColumns;
   /** JSON text for the `event_data` projection (audit-entry.ts entryProjection). */
@@ -38,6 +42,16 @@ interface Pending extends ChainEntry {
   reject(err: Error): void;
 }
 
+/** A batch on its way: computed from `base`, settled in the order sent. */
+interface SentBatch {
+  entries: Pending[];
+  base: ChainHead;
+  prepared: PreparedRows;
+  attempts: number;
+  /** true: committed; false: the head was elsewhere (nothing written); an Error: failed. */
+  outcome?: boolean | Error;
+}
+
 export interface ChainWriterOptions {
   checkpointEntries: number;
   checkpointIntervalSeconds: number;
@@ -47,8 +61,18 @@ export interface ChainWriterOptions {
 
 export class AuditChainWriter {
   private queue: Pending[] = [];
-  private draining = false;
+  /** Batches that found the head elsewhere, to be sent again (before the queue) from the stored head. */
+  private retry: { entries: Pending[]; leaves: Buffer[]; attempts: number }[] = [];
+  private sent: SentBatch[] = [];
+  /** The committed head (what checkpoints sign), and the head the batches sent so far lead to. */
   private head: ChainHead | undefined;
+  private predicted: ChainHead | undefined;
+  /** A batch failed: nothing more is sent until every batch sent behind it has settled. */
+  private recovering = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private kickScheduled = false;
+  private checkpointing: Promise<void> | undefined;
   private readonly partitions = new Set<string>();
   /** Leaf hashes this process appended since the last checkpoint, while it was the only writer. */
   private leaves: { from: number; hashes: Buffer[] } | undefined;
@@ -66,6 +90,7 @@ export class AuditChainWriter {
   async start(signingKey: KeyObject): Promise<void> {
     this.signingKey = signingKey;
     this.head = await this.repository.head();
+    this.predicted = undefined;
     const last = await this.repository.lastCheckpoint();
     this.lastCheckpointSize = last?.treeSize ?? 0;
     this.leaves = undefined;
@@ -77,9 +102,11 @@ export class AuditChainWriter {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    while (this.draining) await new Promise((r) => setTimeout(r, 5));
+    await this.idle();
+    await this.repository.closeAppendConnection();
     this.signingKey = undefined;
     this.head = undefined;
+    this.predicted = undefined;
   }
 
   publicKey(): string {
@@ -117,40 +144,110 @@ export class AuditChainWriter {
 
   /** Writes a checkpoint now, after whatever is queued; gives its tree size. */
   async checkpointNow(): Promise<number> {
+    await this.idle();
     this.checkpointRequested = true;
-    this.kick();
-    while (this.draining || this.checkpointRequested) await new Promise((r) => setTimeout(r, 2));
+    await this.checkpoint();
     return this.lastCheckpointSize;
   }
 
-  private kick(): void {
-    if (this.draining) return;
-    this.draining = true;
-    void this.drain();
+  /** Until nothing is queued, on its way or being checkpointed. */
+  private async idle(): Promise<void> {
+    while (this.pumping || this.kickScheduled || this.queue.length > 0 || this.retry.length > 0 || this.sent.length > 0 || this.checkpointing) await new Promise((r) => setTimeout(r, 2));
   }
 
   /**
-   * One batch in flight. (Sending the next batch while one is in flight, computed from its predicted
-   * head, was tried and measured: on separate connections PostgreSQL often ran the second first,
-   * which then found the head not where it expected and had to be sent again; see docs/performance.md.)
+   * Sends after the current turn of the event loop, so that the entries queued in one turn (the
+   * render thread answers many requests in one message) go in one batch rather than the first alone.
    */
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0 || this.checkpointRequested) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        if (batch.length > 0) {
-          await this.ensurePartitions(batch);
-          const base = this.head ?? (await this.repository.head());
-          await this.commit(batch, base, prepareRows(batch, base));
-        }
-        if (this.head && (this.checkpointRequested || this.head.sequence - this.lastCheckpointSize >= this.options.checkpointEntries)) {
-          this.checkpointRequested = false;
-          await this.checkpoint().catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`));
-        } else if (!this.head) this.checkpointRequested = false;
-      }
-    } finally {
-      this.draining = false;
+  private kick(): void {
+    if (this.kickScheduled) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      void this.pump();
+    });
+  }
+
+  /**
+   * Sends batches while fewer than the connection's pipeline depth are on their way (decision 83):
+   * each is computed from the head the batches before it lead to, so PostgreSQL, which runs them in
+   * the order sent, finds the head where the batch expects it. When one does not commit, those
+   * behind it find the head elsewhere too; nothing more is sent until all have settled, and then
+   * they are sent again from the stored head.
+   */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (!this.recovering && this.sent.length < this.repository.appendDepth && (this.retry.length > 0 || this.queue.length > 0)) {
+          const again = this.retry.shift();
+          const entries = again?.entries ?? this.queue.splice(0, MAX_BATCH);
+          try {
+            await this.ensurePartitions(entries);
+            const base = this.predicted ?? this.head ?? (await this.repository.head());
+            this.send(entries, base, prepareRows(entries, base, again?.leaves), (again?.attempts ?? 0) + 1);
+          } catch (err) {
+            this.fail(entries, err as Error);
+          }
+        }
+        if (this.checkpointRequested && this.sent.length === 0) await this.checkpoint();
+      } while (this.pumpAgain);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private send(entries: Pending[], base: ChainHead, prepared: PreparedRows, attempts: number): void {
+    const batch: SentBatch = { entries, base, prepared, attempts };
+    this.sent.push(batch);
+    this.predicted = { logId: base.logId, ...prepared.next };
+    this.repository.append(base, prepared.next, prepared.rows).then(
+      (ok) => this.settled(batch, ok),
+      (err: Error) => this.settled(batch, err),
+    );
+  }
+
+  /** Settles batches in the order sent (pipelined answers come in order; this keeps it so regardless). */
+  private settled(batch: SentBatch, outcome: boolean | Error): void {
+    batch.outcome = outcome;
+    while (this.sent.length > 0 && this.sent[0].outcome !== undefined) {
+      const b = this.sent.shift() as SentBatch;
+      if (b.outcome === true) this.committed(b);
+      else if (b.outcome === false) {
+        // Another node appended first (or a batch ahead of this one failed): send it again from the stored head.
+        this.recovering = true;
+        if (b.attempts >= MAX_ATTEMPTS) this.fail(b.entries, new Error(`audit append lost the head race ${MAX_ATTEMPTS} times`));
+        else this.retry.push({ entries: b.entries, leaves: b.prepared.leaves, attempts: b.attempts });
+      } else {
+        this.recovering = true;
+        this.fail(b.entries, b.outcome as Error);
+      }
+    }
+    if (this.recovering && this.sent.length === 0) {
+      this.recovering = false;
+      this.head = undefined;
+      this.predicted = undefined;
+      this.leaves = undefined;
+    }
+    if (this.head && this.head.sequence - this.lastCheckpointSize >= this.options.checkpointEntries) this.checkpointRequested = true;
+    if (this.checkpointRequested && this.head && !this.checkpointing) void this.checkpoint();
+    this.kick();
+  }
+
+  private committed(b: SentBatch): void {
+    if (this.leaves && this.leaves.from + this.leaves.hashes.length === b.base.sequence + 1) this.leaves.hashes.push(...b.prepared.leaves);
+    else this.leaves = undefined;
+    this.head = { logId: b.base.logId, ...b.prepared.next };
+    for (const p of b.entries) p.resolve();
+  }
+
+  private fail(entries: Pending[], err: Error): void {
+    for (const p of entries) p.reject(err);
   }
 
   private async ensurePartitions(batch: Pending[]): Promise<void> {
@@ -162,41 +259,31 @@ export class AuditChainWriter {
     }
   }
 
-  /**
-   * Appends the batch from `base` (retrying from the stored head when another node moved it) and
-   * settles its entries' promises. Never rejects.
-   */
-  private async commit(batch: Pending[], base: ChainHead, prepared: PreparedRows): Promise<void> {
-    try {
-      let head = base;
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        if (await this.repository.append(head, prepared.next, prepared.rows)) {
-          if (this.leaves && this.leaves.from + this.leaves.hashes.length === head.sequence + 1) this.leaves.hashes.push(...prepared.leaves);
-          else this.leaves = undefined;
-          this.head = { logId: head.logId, ...prepared.next };
-          for (const p of batch) p.resolve();
-          return;
-        }
-        // Another node appended first: start again from its head.
-        this.leaves = undefined;
-        head = await this.repository.head();
-        prepared = prepareRows(batch, head, prepared.leaves);
-      }
-      throw new Error(`audit append lost the head race ${MAX_ATTEMPTS} times`);
-    } catch (err) {
-      this.head = undefined;
-      this.leaves = undefined;
-      for (const p of batch) p.reject(err as Error);
+  /** One checkpoint at a time, of the committed head; failures are logged (the next one covers the range). */
+  private checkpoint(): Promise<void> {
+    if (!this.checkpointing) {
+      this.checkpointRequested = false;
+      this.checkpointing = this.writeCheckpoint()
+        .catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`))
+        .finally(() => {
+          this.checkpointing = undefined;
+        });
     }
+    return this.checkpointing;
   }
 
-  private async checkpoint(): Promise<void> {
+  private async writeCheckpoint(): Promise<void> {
     const head = this.head;
     if (!head || !this.signingKey || head.sequence <= this.lastCheckpointSize) return;
     let previousTreeSize = this.lastCheckpointSize;
     let hashes: Buffer[];
-    if (this.leaves && this.leaves.from === previousTreeSize + 1 && this.leaves.hashes.length === head.sequence - previousTreeSize) hashes = this.leaves.hashes;
-    else {
+    const leaves = this.leaves;
+    if (leaves && leaves.from === previousTreeSize + 1 && leaves.hashes.length >= head.sequence - previousTreeSize) {
+      // Batches committed behind the head taken here start the next checkpoint's leaves.
+      const count = head.sequence - previousTreeSize;
+      hashes = leaves.hashes.slice(0, count);
+      this.leaves = { from: head.sequence + 1, hashes: leaves.hashes.slice(count) };
+    } else {
       // Leaves the log no longer holds (pruned) are not carried: the range starts after them.
       previousTreeSize = Math.max(previousTreeSize, (await this.repository.pruneAnchor()).through);
       hashes = (await this.repository.entries(previousTreeSize, head.sequence - previousTreeSize, head.sequence)).map((r) => leafHash(r.entryBytes));
@@ -216,7 +303,6 @@ export class AuditChainWriter {
     };
     await this.repository.insertCheckpoint(row);
     this.lastCheckpointSize = head.sequence;
-    this.leaves = { from: head.sequence + 1, hashes: [] };
     try {
       await mkdir(dirname(this.options.checkpointFile), { recursive: true });
       await appendFile(this.options.checkpointFile, JSON.stringify(checkpointLine(head.logId, row)) + '\n', { mode: 0o600 });
@@ -233,7 +319,7 @@ interface PreparedRows {
 }
 
 /** The batch's rows chained onto `head`, and the head after them. */
-function prepareRows(batch: readonly Pending[], head: ChainHead, leaves = batch.map((p) => leafHash(p.bytes))): PreparedRows {
+function prepareRows(batch: readonly Pending[], head: ChainHead, leaves = batch.map((p) => p.leaf ?? leafHash(p.bytes))): PreparedRows {
   let previous = head.chainHash;
   let frontier = head.frontier;
   const rows: AuditRow[] = batch.map((p, i) => {

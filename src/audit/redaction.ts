@@ -23,7 +23,8 @@ export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
   if (typeof value === 'string') return hash(value);
   if (typeof value === 'number' || typeof value === 'bigint') return hash(String(value));
   if (value === null || typeof value === 'boolean' || value === undefined) return value ?? null;
-  if (Buffer.isBuffer(value)) return hash(value.toString('base64'));
+  // A Buffer arrives on the render thread as a plain Uint8Array (structured clone): same bytes, same hash.
+  if (value instanceof Uint8Array) return hash(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'));
   if (Array.isArray(value)) return value.map((v) => redactValue(v, hash, depth + 1));
   if (value instanceof Date) return hash(value.toISOString());
   if (typeof value === 'object') {

@@ -1,0 +1,99 @@
+import { randomBytes } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import { InlineAuditRenderer, ThreadAuditRenderer } from './audit-renderer';
+import type { AuditTrace } from './audit-entry';
+import type { RenderJob, RenderedTarget } from './entry-render';
+import { leafHash } from '../crypto/merkle';
+
+const trace: AuditTrace = {
+  requestId: 'c7a5f3a4-5d5e-4c39-9a0e-4e1c1f0f0a01',
+  time: new Date('2026-11-23T10:00:00Z'),
+  operation: 'read',
+  path: 'auth/token/lookup-self',
+  mount: { path: 'auth/token/', type: 'token', accessor: 'auth_token_1', class: 'auth', clearRequestKeys: [], clearResponseKeys: [] },
+  clientToken: 'hvs.canary-token',
+  token: { accessor: 'acc-1', displayName: 'token', policies: ['default'], tokenType: 'service', ttlSeconds: 60, issueTime: new Date('2026-11-23T09:00:00Z'), meta: { team: 'x' } },
+  data: {},
+  policy: { allowed: true, matched: 'auth/token/lookup-self' },
+  sealedRemoteAddress: 'enc:v1:2026-11:AAAA',
+};
+
+const salt = randomBytes(32);
+const job = (over: Partial<RenderJob> = {}): RenderJob => ({
+  kind: 'pair',
+  trace,
+  outcome: { status: 200, data: { id: 'hvs.canary-token', ttl: 59, raw: Buffer.from('secret bytes'), policies: ['default'] } },
+  responseTime: new Date('2026-11-23T10:00:00.005Z'),
+  targets: [
+    { format: 'chain', salt },
+    { format: 'json-line', salt },
+  ],
+  ...over,
+});
+
+/** Event ids are random per rendering; everything else is a function of the job. */
+function comparable(targets: RenderedTarget[]): unknown {
+  return targets.map((t) => (t.format === 'chain' ? t.entries.map((e) => ({ ...e, columns: { ...e.columns, eventId: undefined } })) : t));
+}
+
+describe('audit renderers', () => {
+  let thread: ThreadAuditRenderer;
+  const errors: string[] = [];
+  beforeEach(() => {
+    errors.length = 0;
+    thread = new ThreadAuditRenderer({ error: (m) => errors.push(m) });
+  });
+  afterEach(async () => thread.close());
+
+  it('the render thread gives what inline rendering gives, with Buffers for the chain', async () => {
+    const inline = await new InlineAuditRenderer().render(job());
+    const threaded = await thread.render(job());
+    expect(thread.threadId).toBeDefined();
+    expect(comparable(threaded)).toEqual(comparable(inline));
+    const chain = threaded[0];
+    if (chain.format !== 'chain') throw new Error('first target is the chain');
+    expect(chain.entries).toHaveLength(2);
+    for (const e of chain.entries) {
+      expect(Buffer.isBuffer(e.bytes)).toBe(true);
+      expect(Buffer.isBuffer(e.leaf)).toBe(true);
+      expect(e.leaf).toEqual(leafHash(e.bytes));
+    }
+    const text = JSON.stringify(threaded);
+    expect(text).not.toContain('canary');
+    expect(text).not.toContain(Buffer.from('secret bytes').toString('base64'));
+  });
+
+  it('many jobs at once are each answered with their own entries, in order', async () => {
+    const jobs = Array.from({ length: 10 }, (_, i) => job({ kind: 'request', trace: { ...trace, path: `secret/data/p${i}` } }));
+    const results = await Promise.all(jobs.map((j) => thread.render(j)));
+    results.forEach((r, i) => {
+      if (r[1].format !== 'json-line') throw new Error('second target is a file');
+      expect(JSON.parse(r[1].lines[0]).request.path).toBe(`secret/data/p${i}`);
+    });
+  });
+
+  it('a job that cannot cross threads is rendered inline', async () => {
+    const odd = job({ outcome: { status: 200, data: { f: () => 1 } as unknown as Record<string, unknown> } });
+    const [chain] = await thread.render(odd);
+    expect(chain.format).toBe('chain');
+  });
+
+  it('when the thread dies, its unanswered jobs are rendered inline and the next job starts another', async () => {
+    await thread.render(job());
+    const first = thread.threadId;
+    const pending = thread.render(job());
+    await new Promise((r) => setImmediate(r));
+    // As if it crashed: terminated from outside the renderer.
+    await (thread as unknown as { thread: Worker }).thread.terminate();
+    expect((await pending)[0].format).toBe('chain');
+    expect(errors.join('\n')).toMatch(/audit render thread exited/);
+    await thread.render(job());
+    expect(thread.threadId).toBeDefined();
+    expect(thread.threadId).not.toBe(first);
+  });
+
+  it('a job that fails to render is rejected with a message and no secret', async () => {
+    const bad = job({ kind: 'response', outcome: undefined });
+    await expect(thread.render(bad)).rejects.toThrow(/needs the outcome/);
+  });
+});

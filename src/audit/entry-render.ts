@@ -1,0 +1,65 @@
+/**
+ * Turning a request's trace into what each audit device writes: pure and synchronous, so that it can
+ * run on the audit render thread (render-worker.ts) as well as inline (audit-renderer.ts).
+ *
+ * Invariants:
+ * - a job's inputs are plain data (structured-cloneable); the device's salt travels with the job, so
+ *   the thread that renders holds no state between jobs;
+ * - the output is a function of the inputs but for the event ids: rendering a job again (after the
+ *   render thread died) writes the same entries;
+ * - a pair job's request entry comes first.
+ */
+import { randomUUID } from 'node:crypto';
+import { canonicalJson } from '../crypto/canonical-json';
+import { leafHash } from '../crypto/merkle';
+import { entryBlocks, entryColumns, entryProjection, requestEntry, responseEntry, type AuditEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
+import type { ChainEntry } from './chain-writer';
+import { saltedHasher } from './redaction';
+
+/** `json-line`: Vault's audit format, a JSON line per entry (file device). `chain`: the hash chain's canonical bytes and columns (database device). */
+export type EntryFormat = 'json-line' | 'chain';
+
+export interface RenderTarget {
+  format: EntryFormat;
+  salt: Uint8Array;
+}
+
+export type RenderKind = 'request' | 'response' | 'pair';
+
+export interface RenderJob {
+  kind: RenderKind;
+  trace: AuditTrace;
+  /** For `response` and `pair`. */
+  outcome?: AuditOutcome;
+  /** The response entry's time (for `response` and `pair`). */
+  responseTime?: Date;
+  targets: RenderTarget[];
+}
+
+/** For each target of a job, in order: its entries, in order. */
+export type RenderedTarget = { format: 'json-line'; lines: string[] } | { format: 'chain'; entries: ChainEntry[] };
+
+function entriesOf(job: RenderJob, target: RenderTarget): AuditEntry[] {
+  const hash = saltedHasher(Buffer.from(target.salt.buffer, target.salt.byteOffset, target.salt.byteLength));
+  const blocks = entryBlocks(job.trace, hash);
+  const response = () => {
+    if (!job.outcome || !job.responseTime) throw new Error(`a ${job.kind} render job needs the outcome and the response time`);
+    return responseEntry(job.trace, blocks, job.outcome, hash, job.responseTime);
+  };
+  if (job.kind === 'request') return [requestEntry(job.trace, blocks)];
+  if (job.kind === 'response') return [response()];
+  return [requestEntry(job.trace, blocks), response()];
+}
+
+export function chainEntry(trace: AuditTrace, entry: AuditEntry): ChainEntry {
+  const bytes = canonicalJson(entry);
+  return { bytes, leaf: leafHash(bytes), time: new Date(entry.time as string), columns: entryColumns(trace, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) };
+}
+
+export function renderJob(job: RenderJob): RenderedTarget[] {
+  return job.targets.map((target) => {
+    const entries = entriesOf(job, target);
+    if (target.format === 'json-line') return { format: 'json-line', lines: entries.map((e) => JSON.stringify(e) + '\n') };
+    return { format: 'chain', entries: entries.map((e) => chainEntry(job.trace, e)) };
+  });
+}
