@@ -16,6 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { renderJob, type RenderJob, type RenderedTarget } from './entry-render';
 import type { RenderBatch, RenderBatchResult } from './render-worker';
 
+const RENDER_THREAD_YOUNG_GENERATION_MB = 8;
+
 export interface AuditRenderer {
   render(job: RenderJob): Promise<RenderedTarget[]>;
   close(): Promise<void>;
@@ -49,13 +51,15 @@ function revived(targets: RenderedTarget[]): RenderedTarget[] {
  */
 function startThread(): Worker {
   const script = join(__dirname, `render-worker${extname(__filename)}`);
-  if (script.endsWith('.js')) return new Worker(script);
+  // What it allocates lives for one batch: a small young generation keeps its memory small.
+  const resourceLimits = { maxYoungGenerationSizeMb: RENDER_THREAD_YOUNG_GENERATION_MB };
+  if (script.endsWith('.js')) return new Worker(script, { resourceLimits });
   const loader = `
     const ts = require(${JSON.stringify(require.resolve('typescript'))});
     const fs = require('node:fs');
     require.extensions['.ts'] = (module, filename) => module._compile(ts.transpileModule(fs.readFileSync(filename, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: filename }).outputText, filename);
     require(${JSON.stringify(script)});`;
-  return new Worker(loader, { eval: true });
+  return new Worker(loader, { eval: true, resourceLimits });
 }
 
 export class ThreadAuditRenderer implements AuditRenderer {

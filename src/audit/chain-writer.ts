@@ -37,7 +37,8 @@ export interface ChainEntry {
   signature?: Buffer;
 }
 
-interface Pending extends ChainEntry {
+interface Pending {
+  entry: ChainEntry;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -131,7 +132,7 @@ export class AuditChainWriter {
 
   /** Queues the entries together, in order (adjacent on the chain, in one batch unless it is full); resolves when all committed. */
   appendAll(entries: readonly ChainEntry[]): Promise<void> {
-    const committed = entries.map((entry) => new Promise<void>((resolve, reject) => this.queue.push({ ...entry, resolve, reject })));
+    const committed = entries.map((entry) => new Promise<void>((resolve, reject) => this.queue.push({ entry, resolve, reject })));
     this.kick();
     return Promise.all(committed).then(() => undefined);
   }
@@ -251,7 +252,7 @@ export class AuditChainWriter {
   }
 
   private async ensurePartitions(batch: Pending[]): Promise<void> {
-    for (const month of new Set(batch.map((p) => monthOf(p.time)))) {
+    for (const month of new Set(batch.map((p) => monthOf(p.entry.time)))) {
       const name = partitionName(month);
       if (this.partitions.has(name)) continue;
       await this.repository.ensurePartition(month);
@@ -284,6 +285,8 @@ export class AuditChainWriter {
       hashes = leaves.hashes.slice(0, count);
       this.leaves = { from: head.sequence + 1, hashes: leaves.hashes.slice(count) };
     } else {
+      // From here on this process collects the leaves again (batches committed while the range is read count for the next checkpoint).
+      this.leaves = { from: head.sequence + 1, hashes: [] };
       // Leaves the log no longer holds (pruned) are not carried: the range starts after them.
       previousTreeSize = Math.max(previousTreeSize, (await this.repository.pruneAnchor()).through);
       hashes = (await this.repository.entries(previousTreeSize, head.sequence - previousTreeSize, head.sequence)).map((r) => leafHash(r.entryBytes));
@@ -319,14 +322,15 @@ interface PreparedRows {
 }
 
 /** The batch's rows chained onto `head`, and the head after them. */
-function prepareRows(batch: readonly Pending[], head: ChainHead, leaves = batch.map((p) => p.leaf ?? leafHash(p.bytes))): PreparedRows {
+function prepareRows(batch: readonly Pending[], head: ChainHead, leaves = batch.map(({ entry }) => entry.leaf ?? leafHash(entry.bytes))): PreparedRows {
   let previous = head.chainHash;
   let frontier = head.frontier;
   const rows: AuditRow[] = batch.map((p, i) => {
     const sequence = head.sequence + i + 1;
     const current = chainHash(sequence, previous, leaves[i]);
     frontier = frontierAppend(frontier, sequence - 1, leaves[i]);
-    const row: AuditRow = { ...p.columns, sequence, timestamp: p.time, previousHash: previous, currentHash: current, signature: p.signature ?? null, entryBytes: p.bytes, eventData: p.eventData };
+    const { entry } = p;
+    const row: AuditRow = { columns: entry.columns, sequence, timestamp: entry.time, previousHash: previous, currentHash: current, signature: entry.signature ?? null, entryBytes: entry.bytes, eventData: entry.eventData };
     previous = current;
     return row;
   });

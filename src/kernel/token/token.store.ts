@@ -101,6 +101,8 @@ export class TokenStore {
   private readonly cache = new Map<string, TokenRow>();
   /** Decrypted accessors of cached records (audit needs one per request); they go with their record. */
   private readonly accessorCache = new WeakMap<TokenRow, string>();
+  /** Each copy of a cached row handed out points at the cached row, which keeps the decrypted accessor for all of them. */
+  private readonly copiedFrom = new WeakMap<TokenRow, TokenRow>();
 
   constructor(
     private readonly tokens: TokenRepository,
@@ -120,7 +122,11 @@ export class TokenStore {
     const key = tokenHmac.toString('hex');
     if (this.bus?.live) {
       const hit = this.cache.get(key);
-      if (hit) return { ...hit };
+      if (hit) {
+        const copy = { ...hit };
+        this.copiedFrom.set(copy, hit);
+        return copy;
+      }
     }
     const generation = this.bus?.generation;
     const row = await this.tokens.findByHmac(tokenHmac);
@@ -234,10 +240,11 @@ export class TokenStore {
 
   accessorOf(info: TokenInfo): string {
     if (info.tokenType === 'batch') return '';
-    let accessor = this.accessorCache.get(info);
+    const row = this.copiedFrom.get(info) ?? info;
+    let accessor = this.accessorCache.get(row);
     if (accessor === undefined) {
       accessor = this.barrier.decrypt(accessorLocation(info.tokenHmac), info.accessorCiphertext).toString();
-      this.accessorCache.set(info, accessor);
+      this.accessorCache.set(row, accessor);
     }
     return accessor;
   }
