@@ -6,14 +6,13 @@
  *
  * Sealed form: `enc:v1:YYYY-MM:<base64 AES-256-GCM blob>`, bound to its month by the AAD.
  */
-import { aeadDecrypt, aeadEncrypt } from '../crypto/aead';
+import { openAddress, SEALED_ADDRESS, type AuditSource } from './address-seal';
 import { randomKey } from '../crypto/random';
 import { zero } from '../crypto/hmac';
 import type { Barrier } from '../kernel/barrier/barrier';
 import { kernelSecretLocation, type KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
 
 const KEY_PREFIX = 'audit_address_key/';
-const SEALED = /^enc:v1:(\d{4}-\d{2}):([A-Za-z0-9+/=]+)$/;
 
 export function monthOf(time: Date): string {
   return time.toISOString().slice(0, 7);
@@ -24,8 +23,6 @@ function endOfMonth(month: string): Date {
   const [y, m] = month.split('-').map(Number);
   return new Date(Date.UTC(y, m, 1));
 }
-
-const addressLocation = (month: string) => `audit/address/${month}`;
 
 export class AuditAddressKeys {
   private readonly keys = new Map<string, Buffer>();
@@ -62,10 +59,13 @@ export class AuditAddressKeys {
     return key;
   }
 
-  async seal(value: string, time: Date): Promise<string> {
+  /**
+   * A request's address and user agent with the key of `time`'s month (the cached key itself:
+   * it is zeroed only at seal, after the audit renderer has finished every job; see decision 83).
+   */
+  async source(remoteAddress: string, userAgent: string | undefined, time: Date): Promise<AuditSource> {
     const month = monthOf(time);
-    const blob = aeadEncrypt(await this.keyFor(month), 0, Buffer.from(value, 'utf8'), addressLocation(month));
-    return `enc:v1:${month}:${blob.toString('base64')}`;
+    return { remoteAddress, userAgent, month, key: await this.keyFor(month) };
   }
 
   /** The month's key: cached, or read from storage (`owned`: the caller zeroes it); undefined once destroyed. Never creates one. */
@@ -78,13 +78,13 @@ export class AuditAddressKeys {
 
   /** The clear value, or undefined once the month's key is destroyed. */
   async open(sealed: string): Promise<string | undefined> {
-    const m = SEALED.exec(sealed);
+    const m = SEALED_ADDRESS.exec(sealed);
     if (!m) throw new Error('not a sealed audit address');
     const [, month, blob] = m;
     const found = await this.existingKey(month);
     if (!found) return undefined;
     try {
-      return aeadDecrypt(found.key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8');
+      return openAddress(found.key, month, blob);
     } finally {
       if (found.owned) zero(found.key);
     }
@@ -100,7 +100,7 @@ export class AuditAddressKeys {
     try {
       const opened: (string | undefined)[] = [];
       for (const value of sealed) {
-        const m = value ? SEALED.exec(value) : null;
+        const m = value ? SEALED_ADDRESS.exec(value) : null;
         if (!m) {
           opened.push(undefined);
           continue;
@@ -109,7 +109,7 @@ export class AuditAddressKeys {
         if (!keys.has(month)) keys.set(month, await this.existingKey(month));
         const found = keys.get(month);
         try {
-          opened.push(found ? aeadDecrypt(found.key, Buffer.from(blob, 'base64'), addressLocation(month)).toString('utf8') : undefined);
+          opened.push(found ? openAddress(found.key, month, blob) : undefined);
         } catch {
           opened.push(undefined);
         }

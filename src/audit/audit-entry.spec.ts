@@ -13,12 +13,12 @@ const trace: AuditTrace = {
   token: { accessor: 'acc-1', displayName: 'token', policies: ['default', 'app'], tokenType: 'service', ttlSeconds: 3600, issueTime: new Date('2026-11-22T09:00:00Z'), meta: { z: 'last', a: 'first' } },
   data: { options: { cas: 1 }, data: { password: 'canary', 'b-key': 2, a: [1, { y: 1, x: 2 }] } },
   policy: { allowed: true, matched: 'secret/data/*' },
-  sealedRemoteAddress: 'enc:v1:2026-11:AAAA',
-  sealedUserAgent: 'enc:v1:2026-11:BBBB',
+  source: { remoteAddress: '192.0.2.7', userAgent: 'canary-agent', month: '2026-11', key: Buffer.alloc(32, 9) },
 };
+const sealed = { remoteAddress: 'enc:v1:2026-11:AAAA', userAgent: 'enc:v1:2026-11:BBBB' };
 
 describe('audit entries', () => {
-  const blocks = entryBlocks(trace, hash);
+  const blocks = entryBlocks(trace, sealed, hash);
   const request = requestEntry(trace, blocks);
   const response = responseEntry(trace, blocks, { status: 200, data: { version: 3, created_time: 'x', custom_metadata: null }, warnings: ['w'], auth: { policies: ['p'], client_token: 't', accessor: 'a' } }, hash, new Date('2026-11-22T10:00:01Z'));
 
@@ -32,6 +32,8 @@ describe('audit entries', () => {
     expect((request.request as Record<string, unknown>).client_token_accessor).toBe(hash('acc-1'));
     expect(response.request).toBe(request.request);
     expect(JSON.stringify(request)).not.toContain('canary');
+    expect(JSON.stringify(request)).not.toContain('192.0.2.7');
+    expect((request.request as Record<string, unknown>).remote_address).toBe(sealed.remoteAddress);
   });
 
   it('project to event_data without response data, token hashes or the sealed address', () => {

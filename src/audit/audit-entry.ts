@@ -2,8 +2,9 @@
  * Audit entries in Vault's audit format (`type`, `time`, `auth`, `request`, `response`, `error`),
  * built field by field from an allow-list: nothing reaches an entry unless named here, and every
  * field that may carry a secret goes through the device's hasher (see redaction.ts). Source
- * addresses and user agents arrive already sealed under the month's key (address-keys.ts).
+ * addresses and user agents appear only sealed under the month's key (address-seal.ts).
  */
+import type { AuditSource, SealedSource } from './address-seal';
 import { redactData, redactValue, type Hasher } from './redaction';
 
 export interface AuditTokenView {
@@ -28,9 +29,8 @@ export interface AuditTrace {
   /** The request's data: the body for writes, the query parameters otherwise. */
   data?: Record<string, unknown>;
   policy?: { allowed: boolean; matched?: string; reason?: string };
-  /** Sealed under the month key (never clear here). */
-  sealedRemoteAddress: string;
-  sealedUserAgent?: string;
+  /** Clear, with the month key: entries hold them only sealed (entry-render.ts seals them). */
+  source: AuditSource;
 }
 
 export interface AuditOutcome {
@@ -91,12 +91,12 @@ function authBlock(trace: AuditTrace, tokenHash: string | undefined, accessorHas
   };
 }
 
-function requestBlock(trace: AuditTrace, tokenHash: string | undefined, accessorHash: string | undefined, hash: Hasher): Record<string, unknown> {
+function requestBlock(trace: AuditTrace, sealed: SealedSource, tokenHash: string | undefined, accessorHash: string | undefined, hash: Hasher): Record<string, unknown> {
   return {
     client_token: tokenHash,
     client_token_accessor: accessorHash,
     data: redactData(trace.data && Object.keys(trace.data).length ? trace.data : undefined, hash, trace.mount?.clearRequestKeys),
-    headers: trace.sealedUserAgent ? { 'user-agent': [trace.sealedUserAgent] } : undefined,
+    headers: sealed.userAgent ? { 'user-agent': [sealed.userAgent] } : undefined,
     id: trace.requestId,
     mount_accessor: trace.mount?.accessor,
     mount_class: trace.mount?.class,
@@ -105,7 +105,7 @@ function requestBlock(trace: AuditTrace, tokenHash: string | undefined, accessor
     namespace: { id: 'root' },
     operation: trace.operation,
     path: trace.path,
-    remote_address: trace.sealedRemoteAddress,
+    remote_address: sealed.remoteAddress,
   };
 }
 
@@ -125,10 +125,10 @@ export interface EntryBlocks {
   request: Record<string, unknown>;
 }
 
-export function entryBlocks(trace: AuditTrace, hash: Hasher): EntryBlocks {
+export function entryBlocks(trace: AuditTrace, sealed: SealedSource, hash: Hasher): EntryBlocks {
   const tokenHash = trace.clientToken ? hash(trace.clientToken) : undefined;
   const accessorHash = trace.token?.accessor ? hash(trace.token.accessor) : undefined;
-  return { auth: authBlock(trace, tokenHash, accessorHash, hash), request: requestBlock(trace, tokenHash, accessorHash, hash) };
+  return { auth: authBlock(trace, tokenHash, accessorHash, hash), request: requestBlock(trace, sealed, tokenHash, accessorHash, hash) };
 }
 
 export function requestEntry(trace: AuditTrace, blocks: EntryBlocks): AuditEntry {
@@ -183,7 +183,7 @@ export function bareColumns(eventType: string, eventId: string): AuditColumns {
   return { eventId, eventType, actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null };
 }
 
-export function entryColumns(trace: AuditTrace, entry: AuditEntry, eventId: string): AuditColumns {
+export function entryColumns(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, eventId: string): AuditColumns {
   const auth = entry.auth as Record<string, unknown> | undefined;
   return {
     eventId,
@@ -197,7 +197,7 @@ export function entryColumns(trace: AuditTrace, entry: AuditEntry, eventId: stri
     accessGranted: trace.policy ? trace.policy.allowed : null,
     policyMatched: trace.policy?.matched ?? null,
     denialReason: trace.policy && !trace.policy.allowed ? (trace.policy.reason ?? 'permission denied') : null,
-    sourceIp: trace.sealedRemoteAddress,
+    sourceIp: sealed.remoteAddress,
     correlationId: trace.requestId,
   };
 }

@@ -15,7 +15,7 @@ const trace: AuditTrace = {
   token: { accessor: 'acc-1', displayName: 'token', policies: ['default'], tokenType: 'service', ttlSeconds: 60, issueTime: new Date('2026-11-23T09:00:00Z'), meta: { team: 'x' } },
   data: {},
   policy: { allowed: true, matched: 'auth/token/lookup-self' },
-  sealedRemoteAddress: 'enc:v1:2026-11:AAAA',
+  source: { remoteAddress: '192.0.2.44', userAgent: 'canary-agent/1', month: '2026-11', key: randomBytes(32) },
 };
 
 const salt = randomBytes(32);
@@ -31,9 +31,15 @@ const job = (over: Partial<RenderJob> = {}): RenderJob => ({
   ...over,
 });
 
-/** Event ids are random per rendering; everything else is a function of the job. */
+/** Event ids and sealed values (a fresh nonce) differ per rendering; everything else is a function of the job. */
+const SEALED = /enc:v1:2026-11:[A-Za-z0-9+/=]+/g;
 function comparable(targets: RenderedTarget[]): unknown {
-  return targets.map((t) => (t.format === 'chain' ? t.entries.map((e) => ({ ...e, columns: { ...e.columns, eventId: undefined } })) : t));
+  const unsealed = (text: string) => text.replace(SEALED, 'enc:v1:2026-11:…');
+  return targets.map((t) =>
+    t.format === 'chain'
+      ? t.entries.map((e) => ({ text: unsealed(e.bytes.toString()), time: e.time, eventData: e.eventData, columns: { ...e.columns, eventId: undefined, sourceIp: unsealed(e.columns.sourceIp ?? '') } }))
+      : t.lines.map(unsealed),
+  );
 }
 
 describe('audit renderers', () => {
@@ -58,8 +64,15 @@ describe('audit renderers', () => {
       expect(Buffer.isBuffer(e.leaf)).toBe(true);
       expect(e.leaf).toEqual(leafHash(e.bytes));
     }
+    // One sealing per job: both entries and both devices carry the same ciphertext.
+    const addresses = new Set(chain.entries.map((e) => e.columns.sourceIp));
+    expect(addresses.size).toBe(1);
+    expect(chain.entries[0].bytes.toString()).toContain(`"remote_address":"${[...addresses][0]}"`);
+    if (threaded[1].format !== 'json-line') throw new Error('second target is a file');
+    for (const line of threaded[1].lines) expect(line).toContain(`"remote_address":"${[...addresses][0]}"`);
     const text = JSON.stringify(threaded);
     expect(text).not.toContain('canary');
+    expect(text).not.toContain('192.0.2.44');
     expect(text).not.toContain(Buffer.from('secret bytes').toString('base64'));
   });
 

@@ -5,13 +5,15 @@
  * Invariants:
  * - a job's inputs are plain data (structured-cloneable); the device's salt travels with the job, so
  *   the thread that renders holds no state between jobs;
- * - the output is a function of the inputs but for the event ids: rendering a job again (after the
- *   render thread died) writes the same entries;
+ * - the output is a function of the inputs but for the event ids and the sealed address and user
+ *   agent (a fresh nonce per job): rendering a job again (after the render thread died) writes the
+ *   same entries but for those;
  * - a pair job's request entry comes first.
  */
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json';
 import { leafHash } from '../crypto/merkle';
+import { sealSource, type SealedSource } from './address-seal';
 import { entryBlocks, entryColumns, entryProjection, requestEntry, responseEntry, type AuditEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
 import type { ChainEntry } from './chain-writer';
 import { saltedHasher } from './redaction';
@@ -39,9 +41,9 @@ export interface RenderJob {
 /** For each target of a job, in order: its entries, in order. */
 export type RenderedTarget = { format: 'json-line'; lines: string[] } | { format: 'chain'; entries: ChainEntry[] };
 
-function entriesOf(job: RenderJob, target: RenderTarget): AuditEntry[] {
+function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): AuditEntry[] {
   const hash = saltedHasher(Buffer.from(target.salt.buffer, target.salt.byteOffset, target.salt.byteLength));
-  const blocks = entryBlocks(job.trace, hash);
+  const blocks = entryBlocks(job.trace, sealed, hash);
   const response = () => {
     if (!job.outcome || !job.responseTime) throw new Error(`a ${job.kind} render job needs the outcome and the response time`);
     return responseEntry(job.trace, blocks, job.outcome, hash, job.responseTime);
@@ -51,15 +53,17 @@ function entriesOf(job: RenderJob, target: RenderTarget): AuditEntry[] {
   return [requestEntry(job.trace, blocks), response()];
 }
 
-export function chainEntry(trace: AuditTrace, entry: AuditEntry): ChainEntry {
+function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry): ChainEntry {
   const bytes = canonicalJson(entry);
-  return { bytes, leaf: leafHash(bytes), time: new Date(entry.time as string), columns: entryColumns(trace, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) };
+  return { bytes, leaf: leafHash(bytes), time: new Date(entry.time as string), columns: entryColumns(trace, sealed, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) };
 }
 
 export function renderJob(job: RenderJob): RenderedTarget[] {
+  // Sealed once per job: a pure read's two entries, and every device, carry the same ciphertexts.
+  const sealed = sealSource(job.trace.source);
   return job.targets.map((target) => {
-    const entries = entriesOf(job, target);
+    const entries = entriesOf(job, target, sealed);
     if (target.format === 'json-line') return { format: 'json-line', lines: entries.map((e) => JSON.stringify(e) + '\n') };
-    return { format: 'chain', entries: entries.map((e) => chainEntry(job.trace, e)) };
+    return { format: 'chain', entries: entries.map((e) => chainEntry(job.trace, sealed, e)) };
   });
 }

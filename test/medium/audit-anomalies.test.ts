@@ -43,7 +43,7 @@ describe('audit anomalies (medium)', () => {
       data: spec.data ?? {},
       token: spec.token,
       clientToken: spec.clientToken,
-      sealedRemoteAddress: await k.audit.addressKeys.seal(spec.address, spec.addressTime ?? time),
+      source: await k.audit.addressKeys.source(spec.address, undefined, spec.addressTime ?? time),
     };
     await k.audit.broker.logRequest(trace);
     await k.audit.broker.logResponse(trace, { status: spec.status, error: spec.status >= 400 ? 'invalid credentials' : undefined });

@@ -214,7 +214,7 @@ export class RequestPipeline {
     }
   }
 
-  /** Starts the request's audit trace (source address and user agent sealed under the month key). */
+  /** Starts the request's audit trace (source address and user agent with the month key that seals them in its entries). */
   private async startTrace(state: AuditState, req: PipelineRequest, requestId: string, operation: Operation, path: string, mount: MountEntry | undefined, data: Record<string, unknown>): Promise<void> {
     if (!this.audit?.broker.enabled) return;
     const time = new Date();
@@ -228,8 +228,7 @@ export class RequestPipeline {
         ? { path: mount.path, type: mount.type, accessor: mount.accessor, class: mount.class, clearRequestKeys: mount.config.auditNonHmacRequestKeys, clearResponseKeys: mount.config.auditNonHmacResponseKeys }
         : undefined,
       data,
-      sealedRemoteAddress: await this.audit.addressKeys.seal(req.remoteAddress, time),
-      sealedUserAgent: userAgent ? await this.audit.addressKeys.seal(userAgent, time) : undefined,
+      source: await this.audit.addressKeys.source(req.remoteAddress, userAgent, time),
     };
   }
 
