@@ -4,6 +4,7 @@
  * AAD (address-keys.ts keeps the keys). Pure, so that the render thread can seal.
  */
 import { aeadDecrypt, aeadEncrypt } from '../crypto/aead';
+import { asBuffer } from './cloned-bytes';
 
 export const SEALED_ADDRESS = /^enc:v1:(\d{4}-\d{2}):([A-Za-z0-9+/=]+)$/;
 
@@ -21,8 +22,6 @@ export interface SealedSource {
   remoteAddress: string;
   userAgent?: string;
 }
-
-const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 
 export function sealAddress(key: Uint8Array, month: string, value: string): string {
   return `enc:v1:${month}:${aeadEncrypt(asBuffer(key), 0, Buffer.from(value, 'utf8'), addressLocation(month)).toString('base64')}`;

@@ -13,6 +13,7 @@
  */
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { asBuffer } from './cloned-bytes';
 import { renderJob, type RenderJob, type RenderedTarget } from './entry-render';
 import type { RenderBatch, RenderBatchResult } from './render-worker';
 
@@ -37,9 +38,7 @@ interface Waiting {
   reject(err: Error): void;
 }
 
-/** Buffers arrive from the thread as plain Uint8Arrays: the chain writer and `pg` want Buffers. */
-const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
-
+/** The chain writer and `pg` want Buffers. */
 function revived(targets: RenderedTarget[]): RenderedTarget[] {
   for (const t of targets) if (t.format === 'chain') for (const e of t.entries) Object.assign(e, { bytes: asBuffer(e.bytes), leaf: e.leaf && asBuffer(e.leaf) });
   return targets;

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json';
 import { leafHash } from '../crypto/merkle';
 import { sealSource, type SealedSource } from './address-seal';
+import { asBuffer } from './cloned-bytes';
 import { entryBlocks, entryColumns, entryProjection, requestEntry, responseEntry, type AuditEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
 import type { ChainEntry } from './chain-writer';
 import { saltedHasher } from './redaction';
@@ -42,7 +43,7 @@ export interface RenderJob {
 export type RenderedTarget = { format: 'json-line'; lines: string[] } | { format: 'chain'; entries: ChainEntry[] };
 
 function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): AuditEntry[] {
-  const hash = saltedHasher(Buffer.from(target.salt.buffer, target.salt.byteOffset, target.salt.byteLength));
+  const hash = saltedHasher(asBuffer(target.salt));
   const blocks = entryBlocks(job.trace, sealed, hash);
   const response = () => {
     if (!job.outcome || !job.responseTime) throw new Error(`a ${job.kind} render job needs the outcome and the response time`);
