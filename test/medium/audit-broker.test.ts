@@ -142,4 +142,28 @@ describe('audit broker (medium)', () => {
     const report = await verifyThroughApi(call);
     expect(report.ok).toBe(true);
   });
+
+  it('an unseal right after a seal waits for the audit stop: signing key, month keys and the chain are those of the new start', async () => {
+    let call: Call;
+    let key: string;
+    ({ k, call, key } = await openAuditedKernel({ databaseDevice: true }));
+    expect((await call('GET', 'secret/data/x')).status).toBe(404);
+    // A slow stop (the render thread terminating, the writer's connection closing): the seal hook does not wait for it.
+    const chain = k.audit.chain;
+    const stop = chain.stop.bind(chain);
+    const slowStop = jest.spyOn(chain, 'stop').mockImplementation(async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      await stop();
+    });
+    await k.seal.seal();
+    await k.seal.submitUnsealKey(key, false);
+    expect(slowStop).toHaveBeenCalledTimes(1);
+    slowStop.mockRestore();
+    expect((await call('PUT', 'secret/data/x', { data: { v: 'after' } })).status).toBe(200);
+    expect((await call('GET', 'sys/audit-log/public-key')).status).toBe(200);
+    // The new entries' addresses were sealed under a live month key (not one a late stop zeroed).
+    const rows: { source_ip: string }[] = await k.dataSource.query('SELECT source_ip FROM audit_logs WHERE source_ip IS NOT NULL ORDER BY sequence_number DESC LIMIT 2');
+    for (const r of rows) expect(await k.audit.addressKeys.open(r.source_ip)).toBe('192.0.2.10');
+    expect((await verifyThroughApi(call)).ok).toBe(true);
+  });
 });
