@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
-import { InlineAuditRenderer, ThreadAuditRenderer } from './audit-renderer';
+import { ThreadAuditRenderer } from './audit-renderer';
 import type { AuditTrace } from './audit-entry';
-import type { RenderJob, RenderedTarget } from './entry-render';
+import { renderJob, type RenderJob, type RenderedTarget } from './entry-render';
 import { leafHash } from '../crypto/merkle';
 
 const trace: AuditTrace = {
@@ -42,7 +42,7 @@ function comparable(targets: RenderedTarget[]): unknown {
   );
 }
 
-describe('audit renderers', () => {
+describe('audit render thread', () => {
   let thread: ThreadAuditRenderer;
   const errors: string[] = [];
   beforeEach(() => {
@@ -52,7 +52,7 @@ describe('audit renderers', () => {
   afterEach(async () => thread.close());
 
   it('the render thread gives what inline rendering gives, with Buffers for the chain', async () => {
-    const inline = await new InlineAuditRenderer().render(job());
+    const inline = renderJob(job());
     const threaded = await thread.render(job());
     expect(thread.threadId).toBeDefined();
     expect(comparable(threaded)).toEqual(comparable(inline));
@@ -105,7 +105,7 @@ describe('audit renderers', () => {
     expect(thread.threadId).not.toBe(first);
   });
 
-  it('a job that fails to render is rejected with a message and no secret', async () => {
+  it('a job that fails to render is rejected with its error message', async () => {
     const bad = job({ kind: 'response', outcome: undefined });
     await expect(thread.render(bad)).rejects.toThrow(/needs the outcome/);
   });

@@ -1,7 +1,7 @@
 /**
  * The audit render thread: renders batches of jobs (entry-render.ts) off the event loop and answers
- * each batch with one message. It keeps nothing between batches; a job that throws answers with
- * its error's message alone (a job never holds the cause of a failure the caller may not log).
+ * each batch with one message. It keeps nothing between batches; a job that throws is answered with
+ * its error's message only, and the other jobs of its batch are unaffected.
  */
 import { parentPort } from 'node:worker_threads';
 import { renderJob, type RenderJob, type RenderedTarget } from './entry-render';
