@@ -148,13 +148,9 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
       (e: Error) => log.error(`audit: address key shredding failed: ${e.message}`),
     );
   };
-  // Seal hooks do not wait for `stop`: an unseal soon after a seal waits here for it, so that a late
-  // stop cannot clear what the new start set up (signing key, month keys, the writer's head).
-  let stopped: Promise<void> = Promise.resolve();
   return {
     parts: { broker, chain, log: auditLog, addressKeys, retention, anomalies: { scanner, repository: anomalyRepository } },
     async start() {
-      await stopped;
       const missing = await auditLog.missingGuards();
       if (missing.length > 0) throw new Error(`the audit log's append-only guards are missing or not ENABLE ALWAYS (${missing.join(', ')}); refusing to unseal`);
       await broker.start();
@@ -163,13 +159,10 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
       dailyTimer.unref();
       scanner.start();
     },
-    stop() {
+    async stop() {
       if (dailyTimer) clearInterval(dailyTimer);
-      stopped = (async () => {
-        await scanner.stop();
-        await broker.stop();
-      })().catch((e: Error) => log.error(`audit: stopping at seal failed: ${e.message}`));
-      return stopped;
+      await scanner.stop();
+      await broker.stop();
     },
   };
 }

@@ -49,10 +49,14 @@ export interface InitResult {
   rootToken: string;
 }
 
-/** Something that must start after unseal and stop at seal (token caches, lease restore, ...). */
+/**
+ * Something that must start after unseal and stop at seal (token caches, lease restore, ...).
+ * Sealing does not wait for a stop that returns a promise, but the next unseal does, before any
+ * hook starts: a stop still running cannot undo what a new start sets up.
+ */
 export interface SealLifecycleHook {
   afterUnseal(): Promise<void>;
-  beforeSeal(): void;
+  beforeSeal(): void | Promise<void>;
 }
 
 export interface SealServiceDeps {
@@ -76,6 +80,8 @@ export class SealService {
   private progressNonce = '';
   private readonly mutex = new AsyncMutex();
   private readonly hooks: SealLifecycleHook[] = [];
+  /** Stops begun at the last seal, awaited by the next unseal (they never reject). */
+  private stopping: Promise<void>[] = [];
 
   constructor(private readonly deps: SealServiceDeps) {}
 
@@ -265,6 +271,7 @@ export class SealService {
     }
     try {
       await this.deps.tokenStore.open();
+      await Promise.all(this.stopping.splice(0));
       for (const hook of this.hooks) await hook.afterUnseal();
     } catch (err) {
       this.sealNow();
@@ -282,7 +289,8 @@ export class SealService {
   private sealNow(): void {
     for (const hook of [...this.hooks].reverse()) {
       try {
-        hook.beforeSeal();
+        const stopped = hook.beforeSeal();
+        if (stopped instanceof Promise) this.stopping.push(stopped.catch((err: Error) => this.deps.log(`seal: hook failed while stopping: ${err.message}`)));
       } catch (err) {
         this.deps.log(`seal: hook failed while sealing: ${(err as Error).message}`);
       }
