@@ -105,7 +105,7 @@ export class AuditBroker {
     this.active = false;
     const devices = [...this.loaded.values()];
     this.loaded = new Map();
-    for (const d of devices) await this.close(d);
+    for (const d of devices) await d.device.close();
     await this.deps.renderer.close();
     await this.deps.chain.stop();
     this.deps.addressKeys.clear();
@@ -120,10 +120,6 @@ export class AuditBroker {
   private loadedDevice(row: AuditDeviceRow, device: AuditDevice): LoadedDevice {
     const salt = this.deps.barrier.decrypt(saltLocation(row.uuid), row.saltCiphertext);
     return { row, salt, hash: saltedHasher(salt), device };
-  }
-
-  private async close(d: LoadedDevice): Promise<void> {
-    await d.device.close();
   }
 
   private async reload(): Promise<void> {
@@ -148,7 +144,7 @@ export class AuditBroker {
     }
     const old = this.loaded;
     this.loaded = next;
-    for (const [path, d] of old) if (next.get(path) !== d) await this.close(d);
+    for (const [path, d] of old) if (next.get(path) !== d) await d.device.close();
   }
 
   list(): AuditDeviceRow[] {
@@ -178,7 +174,7 @@ export class AuditBroker {
     await this.deps.devices.delete(path);
     const d = this.loaded.get(path);
     this.loaded.delete(path);
-    if (d) await this.close(d);
+    await d?.device.close();
     await this.deps.bus?.publish('audit');
   }
 
@@ -190,11 +186,11 @@ export class AuditBroker {
   }
 
   async logRequest(trace: AuditTrace): Promise<void> {
-    await this.write('request', { kind: 'request', trace, targets: [] });
+    await this.write('request', { kind: 'request', trace });
   }
 
   async logResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
-    await this.write('response', { kind: 'response', trace, outcome, responseTime: new Date(), targets: [] });
+    await this.write('response', { kind: 'response', trace, outcome, responseTime: new Date() });
   }
 
   /**
@@ -203,10 +199,11 @@ export class AuditBroker {
    * happened that these entries do not record.
    */
   async logRequestAndResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
-    await this.write('request and response', { kind: 'pair', trace, outcome, responseTime: new Date(), targets: [] });
+    await this.write('request and response', { kind: 'pair', trace, outcome, responseTime: new Date() });
   }
 
-  private async write(what: string, job: RenderJob): Promise<void> {
+  /** Renders the job for every loaded device (each with its own salt and format), then writes each device's entries. */
+  private async write(what: string, job: Omit<RenderJob, 'targets'>): Promise<void> {
     const devices = [...this.loaded.values()];
     if (devices.length === 0) return;
     let rendered;

@@ -7,7 +7,7 @@
  */
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { statement, withTryAdvisoryLock } from '../database/sql';
+import { runStatement, statement, withTryAdvisoryLock } from '../database/sql';
 import type { AuditColumns } from './audit-entry';
 
 export interface ChainHead {
@@ -134,10 +134,6 @@ function monthBounds(month: string): [string, string] {
 /** Appends on their way at once on the writer's pipelined connection; one through the pool (no pipelining there). */
 const PIPELINE_DEPTH = 3;
 
-interface AppendQueryable {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: { n: number }[] }>;
-}
-
 export class AuditLogRepository {
   private appendConnection: Promise<Client> | undefined;
 
@@ -158,9 +154,7 @@ export class AuditLogRepository {
    * waiting for answers; PostgreSQL runs them in order, each its own transaction (each ends with a
    * Sync). Opened on first use; dropped on error (its appends fail) and opened again by the next.
    */
-  private appendClient(): Promise<AppendQueryable> {
-    const url = this.url;
-    if (!url) return Promise.resolve(this.dataSource.driver as unknown as { master: AppendQueryable }).then((d) => d.master);
+  private appendClient(url: string): Promise<Client> {
     if (!this.appendConnection) {
       const client = new Client({ connectionString: url, pipeline: true, application_name: 'secrethub-audit-writer' });
       const opening = client.connect().then(() => client);
@@ -248,8 +242,7 @@ export class AuditLogRepository {
     const entries = packed(rows.map((r) => r.entryBytes));
     const data = packed(rows.map((r) => Buffer.from(r.eventData, 'utf8')));
     const hashes = Buffer.concat(rows.flatMap((r) => [r.previousHash, r.currentHash]));
-    const client = await this.appendClient();
-    const { rows: result } = await client.query({ name: SQL.append.name, text: SQL.append.text, values: [
+    const values = [
       expected.sequence,
       next.sequence,
       next.chainHash,
@@ -278,7 +271,9 @@ export class AuditLogRepository {
       hashes,
       data.at,
       data.len,
-    ] });
+    ];
+    const url = this.url;
+    const result = url ? (await (await this.appendClient(url)).query<{ n: number }>({ name: SQL.append.name, text: SQL.append.text, values })).rows : await runStatement<{ n: number }>(this.dataSource, SQL.append, values);
     if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
     return result[0].n === rows.length;
   }

@@ -146,7 +146,6 @@ export class AuditChainWriter {
   /** Writes a checkpoint now, after whatever is queued; gives its tree size. */
   async checkpointNow(): Promise<number> {
     await this.idle();
-    this.checkpointRequested = true;
     await this.checkpoint();
     return this.lastCheckpointSize;
   }
