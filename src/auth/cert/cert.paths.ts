@@ -16,7 +16,7 @@
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
-import { EKU, serialToVault } from '../../crypto/x509/certificate';
+import { colonHex, EKU, serialToVault } from '../../crypto/x509/certificate';
 import { parseCertificate, verifyPath, type ParsedCertificate } from '../../crypto/x509/chain';
 import { parseCrl } from '../../crypto/x509/crl';
 import { fromPem } from '../../crypto/x509/pem';
@@ -58,7 +58,7 @@ function entryName(ctx: RequestContext): string {
 }
 
 /** Hex `aa:bb` of a key identifier, as Vault's metadata shows it. */
-const hexId = (id: Buffer | undefined) => (id ? Array.from(id, (b) => b.toString(16).padStart(2, '0')).join(':') : '');
+const hexId = (id: Buffer | undefined) => (id ? colonHex(id) : '');
 const decimalSerial = (serial: Buffer) => BigInt(`0x${serial.toString('hex') || '0'}`).toString(10);
 
 /** The metadata of a login token: Vault's fields, which renewals compare against. */

@@ -230,9 +230,14 @@ export function randomSerial(): Buffer {
   }
 }
 
+/** Bytes as lowercase hex pairs joined by colons (`0a:1b`), as Vault prints serials and key ids. */
+export function colonHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (octet) => octet.toString(16).padStart(2, '0')).join(':');
+}
+
 /** A serial as Vault prints it: lower-case hex octets joined by ':', leading zero octets dropped (Go's big.Int.Bytes). */
 export function serialToVault(serial: Buffer): string {
   let start = 0;
   while (start < serial.length - 1 && serial[start] === 0) start++;
-  return Array.from(serial.subarray(start), (octet) => octet.toString(16).padStart(2, '0')).join(':');
+  return colonHex(serial.subarray(start));
 }
