@@ -64,10 +64,6 @@ function loginTokenType(p: TokenParams, mount: MountEntry): 'service' | 'batch' 
   return setting === 'batch' || setting === 'default-batch' ? 'batch' : 'service';
 }
 
-/**
- * The token a successful login gets (an orphan, as every login token). Vault prefixes the display
- * name with the mount path: `auth/userpass/` + `alice` gives `userpass-alice`.
- */
 /** The policies a login token gets: the configured ones plus `default`, unless told not to (or root). */
 export function loginPolicies(policies: readonly string[], noDefaultPolicy: boolean): string[] {
   const out = [...policies];
@@ -75,6 +71,10 @@ export function loginPolicies(policies: readonly string[], noDefaultPolicy: bool
   return out;
 }
 
+/**
+ * The token a successful login gets (an orphan, as every login token). Vault prefixes the display
+ * name with the mount path: `auth/userpass/` + `alice` gives `userpass-alice`.
+ */
 export function loginToken(p: TokenParams, mount: MountEntry, login: { name: string; creationPath: string; meta: Record<string, string> }): NewToken {
   const policies = loginPolicies(p.policies, p.tokenNoDefaultPolicy);
   const tokenType = loginTokenType(p, mount);
