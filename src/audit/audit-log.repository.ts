@@ -63,8 +63,17 @@ export interface ExportedRow {
   currentHash: Buffer;
 }
 
-/** The guard triggers every audit table and partition must carry, enabled ALWAYS. */
-export const GUARD_TRIGGERS = ['audit_no_change', 'audit_no_truncate'];
+/**
+ * The guard triggers every audit table and partition must carry, enabled ALWAYS, by name and by
+ * `pg_trigger.tgtype` (bits: 1 row-level, 2 BEFORE, 8 DELETE, 16 UPDATE, 32 TRUNCATE): BEFORE UPDATE
+ * OR DELETE for each row, and BEFORE TRUNCATE for the statement.
+ */
+export const GUARD_TRIGGERS: Record<string, number> = { audit_no_change: 1 | 2 | 8 | 16, audit_no_truncate: 2 | 32 };
+
+/** The guard function's body as the audit migration creates it, whitespace aside: it refuses whatever fired it. */
+const GUARD_FUNCTION_BODY = "BEGIN RAISE EXCEPTION 'audit records are append-only: % on % refused', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END";
+
+const collapsed = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 /*
  * The append sends the batch's bytes packed, in binary: `$24` holds every entry's bytes back to
@@ -110,6 +119,20 @@ function packed(parts: readonly Buffer[]): { bytes: Buffer; at: number[]; len: n
     offset += p.length;
   }
   return { bytes: Buffer.concat(parts, offset), at, len };
+}
+
+const CHECKPOINT_COLUMNS = 'tree_size, root_hash, chain_hash, previous_tree_size, leaves, signed_at, signature';
+
+function toCheckpoint(r: Record<string, unknown>): CheckpointRow {
+  return {
+    treeSize: Number(r.tree_size),
+    rootHash: r.root_hash as Buffer,
+    chainHash: r.chain_hash as Buffer,
+    previousTreeSize: Number(r.previous_tree_size),
+    leaves: r.leaves as Buffer,
+    signedAt: r.signed_at as Date,
+    signature: r.signature as Buffer,
+  };
 }
 
 /** `audit_logs_y2026m11` for November 2026. */
@@ -300,18 +323,35 @@ export class AuditLogRepository {
     });
   }
 
-  /** Every missing or not-ALWAYS guard, as `table.trigger`; empty when the log is protected. */
+  /**
+   * Every guard that would not refuse a change, as `table.trigger (why)`; empty when the log is
+   * protected. A guard counts only when it is enabled ALWAYS (it fires under replication role too),
+   * fires on the events and at the level above, has no WHEN condition and no column list, and
+   * calls `audit_append_only()` with the body the migration gave it.
+   */
   async missingGuards(): Promise<string[]> {
     const tables = ['audit_logs', 'audit_checkpoints', ...(await this.partitions())];
-    const rows: { rel: string; tgname: string; tgenabled: string }[] = await this.dataSource.query(
-      'SELECT c.relname AS rel, t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE c.relname = ANY($1)',
+    const rows: { rel: string; tgname: string; tgenabled: string; tgtype: number; conditional: boolean; columns: number; proname: string; prosrc: string }[] = await this.dataSource.query(
+      `SELECT c.relname AS rel, t.tgname, t.tgenabled, t.tgtype::int AS tgtype, t.tgqual IS NOT NULL AS conditional,
+              cardinality(t.tgattr::int2[]) AS columns, p.proname, p.prosrc
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+        WHERE c.relname = ANY($1) AND NOT t.tgisinternal`,
       [tables],
     );
     const missing: string[] = [];
     for (const table of tables) {
-      for (const trigger of GUARD_TRIGGERS) {
+      for (const [trigger, type] of Object.entries(GUARD_TRIGGERS)) {
         const row = rows.find((r) => r.rel === table && r.tgname === trigger);
-        if (!row || row.tgenabled !== 'A') missing.push(`${table}.${trigger}${row ? ` (enabled=${row.tgenabled})` : ''}`);
+        const why = !row
+          ? 'missing'
+          : row.tgenabled !== 'A'
+            ? `enabled=${row.tgenabled}`
+            : row.tgtype !== type || row.conditional || row.columns > 0
+              ? 'fires on other events or conditions'
+              : row.proname !== 'audit_append_only' || collapsed(row.prosrc) !== GUARD_FUNCTION_BODY
+                ? 'calls another function body'
+                : undefined;
+        if (why) missing.push(`${table}.${trigger} (${why})`);
       }
     }
     return missing;
@@ -326,25 +366,17 @@ export class AuditLogRepository {
   }
 
   async lastCheckpoint(): Promise<CheckpointRow | undefined> {
-    return (await this.checkpoints(1, true))[0];
+    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1`);
+    return rows.map(toCheckpoint)[0];
   }
 
-  /** Checkpoints in ascending tree size (or the last `limit` when `latest`). */
-  async checkpoints(limit = 10_000, latest = false): Promise<CheckpointRow[]> {
+  /** Up to `limit` checkpoints with a tree size above `afterTreeSize`, in ascending tree size (a page of an export). */
+  async checkpoints(afterTreeSize: number, limit: number): Promise<CheckpointRow[]> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT * FROM (SELECT tree_size, root_hash, chain_hash, previous_tree_size, leaves, signed_at, signature FROM audit_checkpoints
-         ORDER BY tree_size ${latest ? 'DESC' : 'ASC'} LIMIT $1) c ORDER BY tree_size`,
-      [limit],
+      `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2`,
+      [afterTreeSize, limit],
     );
-    return rows.map((r) => ({
-      treeSize: Number(r.tree_size),
-      rootHash: r.root_hash as Buffer,
-      chainHash: r.chain_hash as Buffer,
-      previousTreeSize: Number(r.previous_tree_size),
-      leaves: r.leaves as Buffer,
-      signedAt: r.signed_at as Date,
-      signature: r.signature as Buffer,
-    }));
+    return rows.map(toCheckpoint);
   }
 
   /** Leaf inputs of entries after `afterSequence` up to `throughSequence`, in order. */

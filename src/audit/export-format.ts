@@ -29,16 +29,23 @@ export interface ExportPage {
 }
 
 /**
- * Pulls every page through `fetchPage(after)` and gives the export text; `progress` is told how
+ * Pulls every page of checkpoints through `fetchCheckpoints(afterTreeSize)` and of entries through
+ * `fetchPage(after)` (each until an empty page) and gives the export text; `progress` is told how
  * many entries are written out of the head's count.
  */
 export async function buildExport(
   fetchPage: (after: number) => Promise<ExportPage>,
-  fetchCheckpoints: () => Promise<Record<string, unknown>[]>,
+  fetchCheckpoints: (afterTreeSize: number) => Promise<({ tree_size: number } & Record<string, unknown>)[]>,
   progress: (done: number, total: number) => void = () => undefined,
 ): Promise<string> {
   // Checkpoints first: every checkpoint then covers entries the pages below will include.
-  const checkpoints = await fetchCheckpoints();
+  const checkpoints: Record<string, unknown>[] = [];
+  for (let after = 0; ; ) {
+    const page = await fetchCheckpoints(after);
+    if (page.length === 0) break;
+    checkpoints.push(...page);
+    after = page[page.length - 1].tree_size;
+  }
   const lines: string[] = [];
   let after = 0;
   let logId: string | undefined;

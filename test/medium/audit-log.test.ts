@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
-import { openAuditedKernel, verifyThroughApi, withGuardsOff, type Call } from '../support/audit';
+import { verifyAuditExport } from '../../src/audit/verify';
+import { exportThroughApi, openAuditedKernel, verifyThroughApi, withGuardsOff, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
@@ -51,7 +52,7 @@ describe('audit log (medium)', () => {
     expect((await verifyThroughApi(call)).ok).toBe(true);
   });
 
-  it('refuses to unseal while a guard trigger is missing or not ALWAYS', async () => {
+  it('refuses to unseal while a guard trigger is missing, not ALWAYS, or would let a change through', async () => {
     let call: Call;
     let key: string;
     ({ k, call, key } = await openAuditedKernel({ databaseDevice: true }));
@@ -66,8 +67,33 @@ describe('audit log (medium)', () => {
     await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/audit_checkpoints\.audit_no_change/);
     await k.dataSource.query('CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_append_only()');
     await k.dataSource.query('ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_no_change');
+
+    // Guards that are there by name but would let a change through.
+    const [{ body }] = await k.dataSource.query("SELECT prosrc AS body FROM pg_proc WHERE proname = 'audit_append_only'");
+    const setBody = (b: string) => k!.dataSource.query(`CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$${b}$fn$`);
+    await setBody('BEGIN RETURN OLD; END');
+    await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/audit_logs\.audit_no_change \(calls another function body\)/);
+    await setBody(body);
+    const redefine = async (definition: string) => {
+      await k!.dataSource.query('DROP TRIGGER audit_no_change ON audit_checkpoints');
+      await k!.dataSource.query(`CREATE TRIGGER audit_no_change ${definition} ON audit_checkpoints FOR EACH ROW EXECUTE FUNCTION audit_append_only()`);
+      await k!.dataSource.query('ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_no_change');
+    };
+    for (const weakened of ['BEFORE UPDATE', 'BEFORE UPDATE OF tree_size OR DELETE', 'AFTER UPDATE OR DELETE']) {
+      await redefine(weakened);
+      await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/audit_checkpoints\.audit_no_change \(fires on other events or conditions\)/);
+    }
+    await k.dataSource.query('DROP TRIGGER audit_no_change ON audit_checkpoints');
+    await k.dataSource.query('CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW WHEN (false) EXECUTE FUNCTION audit_append_only()');
+    await k.dataSource.query('ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_no_change');
+    await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/audit_checkpoints\.audit_no_change \(fires on other events or conditions\)/);
+    await redefine('BEFORE UPDATE OR DELETE');
+    expect(k.seal.isSealed).toBe(true);
     await k.seal.submitUnsealKey(key, false);
     expect(k.seal.isSealed).toBe(false);
+    // The restored guards refuse again.
+    expect((await call('PUT', 'sys/audit-log/checkpoints')).status).toBe(200);
+    await expect(k.dataSource.query('DELETE FROM audit_checkpoints')).rejects.toThrow(/append-only: DELETE on audit_checkpoints/);
   });
 
   it('an untouched export verifies, checkpoints included; request and response entries are linked by request id', async () => {
@@ -85,6 +111,25 @@ describe('audit log (medium)', () => {
     );
     expect(rows.map((r) => r.event_type)).toEqual(['request', 'response', 'request', 'response']);
     expect(rows[0].correlation_id).toBe(rows[1].correlation_id);
+  });
+
+  it('checkpoints are served in pages, oldest first, and an export holds every one, the newest included', async () => {
+    let call: Call;
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
+    const sizes: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await traffic(call, 1);
+      sizes.push((await call('PUT', 'sys/audit-log/checkpoints')).json.data.tree_size);
+    }
+    const first = await call('GET', 'sys/audit-log/checkpoints?limit=2');
+    expect(first.json.data.checkpoints.map((c: { tree_size: number }) => c.tree_size)).toEqual(sizes.slice(0, 2));
+    const last = await call('GET', `sys/audit-log/checkpoints?after=${sizes[3]}&limit=2`);
+    expect(last.json.data.checkpoints.map((c: { tree_size: number }) => c.tree_size)).toEqual([sizes[4]]);
+    expect((await call('GET', 'sys/audit-log/checkpoints?limit=0')).status).toBe(400);
+    const exported = await exportThroughApi(call, 2);
+    expect(exported.split('\n').filter((l) => l.startsWith('{"kind":"checkpoint"')).map((l) => JSON.parse(l).tree_size)).toEqual(sizes);
+    const publicKeyPem = (await call('GET', 'sys/audit-log/public-key')).json.data.public_key as string;
+    expect(verifyAuditExport({ exportText: exported, publicKeyPem })).toMatchObject({ ok: true, checkpointsVerified: 5 });
   });
 
   it('a pure read commits its request and response entries in one transaction; a write commits them one at a time', async () => {

@@ -50,11 +50,12 @@ export async function openAuditedKernel(options: { databaseDevice?: boolean; log
   return { k, call, rootToken: init.rootToken, key };
 }
 
-/** The export as `secrethub audit export` writes it, through the API. */
-export async function exportThroughApi(call: Call): Promise<string> {
+/** The export as `secrethub audit export` writes it, through the API (`checkpointPage`: checkpoints asked for per page, default the server's). */
+export async function exportThroughApi(call: Call, checkpointPage?: number): Promise<string> {
+  const limit = checkpointPage === undefined ? '' : `&limit=${checkpointPage}`;
   return buildExport(
     async (after) => (await call('GET', `sys/audit-log/export?after=${after}`)).json.data as ExportPage,
-    async () => (await call('GET', 'sys/audit-log/checkpoints')).json.data.checkpoints,
+    async (after) => (await call('GET', `sys/audit-log/checkpoints?after=${after}${limit}`)).json.data.checkpoints,
   );
 }
 

@@ -83,7 +83,7 @@ export function registerAuditCommands(program: Command): void {
       const { client, format } = cliContext(cmd);
       const text = await buildExport(
         async (after) => (await client.request('GET', `sys/audit-log/export?after=${after}`)).body?.data as unknown as ExportPage,
-        async () => ((await client.request('GET', 'sys/audit-log/checkpoints')).body?.data as { checkpoints: Record<string, unknown>[] }).checkpoints,
+        async (after) => ((await client.request('GET', `sys/audit-log/checkpoints?after=${after}`)).body?.data as { checkpoints: ({ tree_size: number } & Record<string, unknown>)[] }).checkpoints,
         (done, total) => process.stderr.write(`\rexported ${done}/${total} entries`),
       );
       process.stderr.write('\n');

@@ -25,6 +25,22 @@ const EXPORT_FIELDS: Fields = {
 
 const MAX_EXPORT_PAGE = 10_000;
 
+/** Each checkpoint carries the leaf hashes since the one before (up to 32 KiB at the default interval). */
+const MAX_CHECKPOINT_PAGE = 200;
+
+const CHECKPOINT_PAGE_FIELDS: Fields = {
+  after: { type: 'int', query: true, description: 'Checkpoints with a tree size greater than this (default 0).' },
+  limit: { type: 'int', query: true, description: `At most this many checkpoints (default and maximum ${MAX_CHECKPOINT_PAGE}); a shorter page is the last.` },
+};
+
+/** `after` and `limit` of a paged read, checked. */
+function page(ctx: RequestContext, max: number): { after: number; limit: number } {
+  const after = (ctx.data.after as number | undefined) ?? 0;
+  const limit = Math.min((ctx.data.limit as number | undefined) ?? max, max);
+  if (after < 0 || limit < 1) throw badRequest('after must be ≥ 0 and limit ≥ 1');
+  return { after, limit };
+}
+
 /** Device paths end in one slash, as Vault's (`file` → `file/`). */
 function devicePath(raw: string): string {
   const trimmed = raw.replace(/^\/+|\/+$/g, '');
@@ -60,11 +76,14 @@ export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: Au
       path: 'audit-log/checkpoints',
       auth: { read: 'token', update: 'sudo' },
       allowedWhileSealed: false,
-      help: 'The signed checkpoints, oldest first (the lines of the checkpoint file).',
+      fields: CHECKPOINT_PAGE_FIELDS,
+      auditOmitsResponseData: true,
+      help: 'A page of the signed checkpoints, oldest first (the lines of the checkpoint file).',
       handlers: {
-        read: async () => {
+        read: async (ctx: RequestContext) => {
+          const { after, limit } = page(ctx, MAX_CHECKPOINT_PAGE);
           const logId = await chain.logId();
-          return logical({ checkpoints: (await log.checkpoints()).map((c) => checkpointLine(logId, c)) });
+          return logical({ checkpoints: (await log.checkpoints(after, limit)).map((c) => checkpointLine(logId, c)) });
         },
         update: async () => {
           const size = await chain.checkpointNow();
@@ -81,9 +100,7 @@ export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: Au
       help: 'A page of audit entries (canonical bytes, base64) with their chain hashes, for `secrethub audit export`.',
       handlers: {
         read: async (ctx: RequestContext) => {
-          const after = (ctx.data.after as number | undefined) ?? 0;
-          const limit = Math.min((ctx.data.limit as number | undefined) ?? MAX_EXPORT_PAGE, MAX_EXPORT_PAGE);
-          if (after < 0 || limit < 1) throw badRequest('after must be ≥ 0 and limit ≥ 1');
+          const { after, limit } = page(ctx, MAX_EXPORT_PAGE);
           const rows = await log.entries(after, limit);
           const head = await log.head();
           return logical({
