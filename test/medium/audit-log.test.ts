@@ -113,6 +113,27 @@ describe('audit log (medium)', () => {
     expect(rows[0].correlation_id).toBe(rows[1].correlation_id);
   });
 
+  it('a body that does not parse, a bad wrap TTL and ?help=1 are audited, and are 500s when nothing can record them', async () => {
+    let call: Call;
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
+    const refused = [
+      { send: () => call('PUT', 'secret/data/app', '{"data": {'), status: 400, operation: 'update' },
+      { send: () => call('GET', 'secret/data/app', undefined, undefined, { headers: { 'x-vault-wrap-ttl': 'soon' } }), status: 400, operation: 'read' },
+      { send: () => call('GET', 'secret/data/app?help=1'), status: 200, operation: 'help' },
+    ];
+    for (const { send, status, operation } of refused) {
+      const res = await send();
+      expect(res.status).toBe(status);
+      const rows: { event_type: string; operation: string; correlation_id: string }[] = await k.dataSource.query(
+        'SELECT event_type, operation, correlation_id FROM audit_logs ORDER BY sequence_number DESC LIMIT 2',
+      );
+      expect(rows.map((r) => [r.event_type, r.operation])).toEqual([['response', operation], ['request', operation]]);
+      expect(rows[0].correlation_id).toBe(res.headers['x-request-id']);
+    }
+    await k.dataSource.query('ALTER TABLE audit_logs ADD CONSTRAINT audit_unwritable CHECK (false) NOT VALID');
+    for (const { send } of refused) expect((await send()).json).toEqual({ errors: ['internal error'] });
+  });
+
   it('checkpoints are served in pages, oldest first, and an export holds every one, the newest included', async () => {
     let call: Call;
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));

@@ -215,7 +215,7 @@ export class RequestPipeline {
   }
 
   /** Starts the request's audit trace (source address and user agent with the month key that seals them in its entries). */
-  private async startTrace(state: AuditState, req: PipelineRequest, requestId: string, operation: Operation, path: string, mount: MountEntry | undefined, data: Record<string, unknown>): Promise<void> {
+  private async startTrace(state: AuditState, req: PipelineRequest, requestId: string, operation: Operation | 'help', path: string, mount: MountEntry | undefined, data: Record<string, unknown>): Promise<void> {
     if (!this.audit?.broker.enabled) return;
     const time = new Date();
     const userAgent = header(req.headers, 'user-agent');
@@ -260,17 +260,17 @@ export class RequestPipeline {
       await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token', state);
       throw mount ? new ApiError(404, ['unsupported path']) : new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
     }
-    if (op === 'read' && ['1', 'true'].includes(query.get('help') ?? '')) return this.help(req, requestId, path, mount, route);
+    if (op === 'read' && ['1', 'true'].includes(query.get('help') ?? '')) return this.help(req, requestId, path, mount, route, state);
     const handler = route.handlers[operation];
     if (!handler) throw unsupportedOperation();
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
 
+    // Traced before the body is parsed: a body that does not parse, or a bad wrap TTL, is audited
+    // as the error it is (and is a 500 when no device can record it).
+    if (audited(route, operation)) await this.startTrace(state, req, requestId, operation, path, mount, {});
     const body = route.rawRequestBody ? {} : parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
     const wrapTtl = this.wrapTtl(req.headers, route);
-    if (audited(route, operation)) {
-      const requestData = operation === 'update' || operation === 'patch' ? body : Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list'));
-      await this.startTrace(state, req, requestId, operation, path, mount, requestData);
-    }
+    if (state.trace) state.trace.data = operation === 'update' || operation === 'patch' ? body : Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list'));
     const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined, data: {}, warnings: [], remoteAddress: req.remoteAddress, peerCertificate: req.peerCertificate, sudo: false };
     if (route.fields) this.parseDeclaredFields(route, ctx);
     const auth = authFor(route, operation);
@@ -332,13 +332,20 @@ export class RequestPipeline {
   /**
    * `?help=1`: the route's help text and OpenAPI fragment, as a bare body (Vault's shape). Needs a
    * valid token with some capability on the path, so help does not reveal paths a token cannot use.
+   * Audited as Vault does, with operation `help` (the help text itself is not copied into the log).
    */
-  private async help(req: PipelineRequest, requestId: string, path: string, mount: MountEntry, route: RouteDefinition): Promise<PipelineResponse> {
+  private async help(req: PipelineRequest, requestId: string, path: string, mount: MountEntry, route: RouteDefinition, state: AuditState): Promise<PipelineResponse> {
     if (this.seal.isSealed) throw sealedError();
-    const { info } = await this.authenticate(req.headers, req.remoteAddress);
+    await this.startTrace(state, req, requestId, 'help', path, mount, {});
+    const { token: presented, info } = await this.authenticate(req.headers, req.remoteAddress);
+    this.traceToken(state, presented, info);
     const caps = (await this.policies.aclFor(info.policies)).capabilities(path, { remoteAddress: req.remoteAddress });
     if (caps.length === 1 && caps[0] === 'deny') throw permissionDenied();
     const body = { help: route.help, openapi: { openapi: '3.0.2', paths: pathItems(mount, route) }, see_also: null };
+    if (state.trace) {
+      await this.audit?.broker.logRequestAndResponse(state.trace, { status: 200 });
+      state.requestLogged = true;
+    }
     return { status: 200, headers: { ...JSON_HEADERS, 'x-request-id': requestId }, body: req.method === 'HEAD' ? undefined : JSON.stringify(body) };
   }
 
