@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '../support/database';
-import { call } from '../support/http';
+import { call, initAndUnseal } from '../support/http';
 import { runCli } from '../support/cli';
 import { until } from '../support/wait';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
@@ -14,12 +14,6 @@ import { startServerProcess, type ServerProcess } from '../support/server-proces
 jest.setTimeout(240_000);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function initAndUnseal(address: string): Promise<{ rootToken: string; key: string }> {
-  const init = (await call(address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
-  expect((await call(address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } })).body.sealed).toBe(false);
-  return { rootToken: init.root_token, key: init.keys[0] };
-}
 
 describe('audit log (e2e)', () => {
   let server: ServerProcess | undefined;

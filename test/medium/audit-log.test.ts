@@ -4,9 +4,8 @@
  * reported by the verifier at its exact sequence number.
  */
 import { readFileSync } from 'node:fs';
-import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
 import { verifyAuditExport } from '../../src/audit/verify';
-import { exportThroughApi, openAuditedKernel, verifyThroughApi, withGuardsOff, type Call } from '../support/audit';
+import { exportThroughApi, openAuditedKernel, tamper, verifyThroughApi, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
@@ -193,17 +192,17 @@ describe('audit log (medium)', () => {
     });
 
     it('modification', async () => {
-      await withGuardsOff(k!.dataSource, () => k!.dataSource.query("UPDATE audit_logs SET entry_bytes = convert_to(replace(convert_from(entry_bytes, 'UTF8'), 'app', 'APP'), 'UTF8') WHERE sequence_number = 7"));
+      await tamper.modify(k!.dataSource, 7);
       expect((await verifyThroughApi(call)).problem).toMatchObject({ sequence: 7 });
     });
 
     it('deletion', async () => {
-      await withGuardsOff(k!.dataSource, () => k!.dataSource.query('DELETE FROM audit_logs WHERE sequence_number = 5'));
+      await tamper.delete(k!.dataSource, 5);
       expect((await verifyThroughApi(call)).problem).toMatchObject({ sequence: 5 });
     });
 
     it('reordering', async () => {
-      await withGuardsOff(k!.dataSource, () => k!.dataSource.query('UPDATE audit_logs SET sequence_number = CASE sequence_number WHEN 4 THEN 5 ELSE 4 END WHERE sequence_number IN (4, 5)'));
+      await tamper.swap(k!.dataSource, 4);
       expect((await verifyThroughApi(call)).problem).toMatchObject({ sequence: 4 });
     });
 
@@ -211,17 +210,7 @@ describe('audit log (medium)', () => {
       const size = (await call('PUT', 'sys/audit-log/checkpoints')).json.data.tree_size;
       const trusted = readFileSync(k!.auditConfig.checkpointFile, 'utf8');
       const keep = 20;
-      await withGuardsOff(k!.dataSource, async () => {
-        await k!.dataSource.query('DELETE FROM audit_logs WHERE sequence_number > $1', [keep]);
-        await k!.dataSource.query('DELETE FROM audit_checkpoints');
-      });
-      // The head moves back to the cut, so the server goes on appending from there (a consistent, shorter chain).
-      const kept: { entry_bytes: Buffer }[] = await k!.dataSource.query('SELECT entry_bytes FROM audit_logs ORDER BY sequence_number');
-      const frontier = kept.reduce<Buffer[]>((f, r, i) => frontierAppend(f, i, leafHash(r.entry_bytes)), []);
-      await k!.dataSource.query(
-        'UPDATE audit_chain_head SET sequence_number = $1, chain_hash = (SELECT current_hash FROM audit_logs WHERE sequence_number = $1), frontier = $2 WHERE id = 1',
-        [keep, frontier],
-      );
+      await tamper.truncate(k!.dataSource, keep);
       expect(size).toBeGreaterThan(keep);
       expect((await verifyThroughApi(call, trusted)).problem).toMatchObject({ sequence: keep + 1 });
     });
@@ -229,24 +218,8 @@ describe('audit log (medium)', () => {
     it('rewrite of an entry with every later hash recomputed', async () => {
       await traffic(call, 2);
       await call('PUT', 'sys/audit-log/checkpoints');
-      const db = k!.dataSource;
-      // Done while the server is down, so the head it resumes from is the rewritten one.
       await k!.seal.seal();
-      const rows: { sequence_number: string; entry_bytes: Buffer; previous_hash: Buffer }[] = await db.query('SELECT sequence_number, entry_bytes, previous_hash FROM audit_logs ORDER BY sequence_number');
-      await withGuardsOff(db, async () => {
-        let previous = rows[5].previous_hash;
-        let frontier: Buffer[] = [];
-        for (const row of rows) {
-          const seq = Number(row.sequence_number);
-          const bytes = seq === 6 ? Buffer.from(row.entry_bytes.toString().replace('app', 'APP')) : row.entry_bytes;
-          frontier = frontierAppend(frontier, seq - 1, leafHash(bytes));
-          if (seq < 6) continue;
-          const current = chainHash(seq, previous, leafHash(bytes));
-          await db.query('UPDATE audit_logs SET entry_bytes = $2, previous_hash = $3, current_hash = $4 WHERE sequence_number = $1', [seq, bytes, previous, current]);
-          previous = current;
-        }
-        await db.query('UPDATE audit_chain_head SET chain_hash = $1, frontier = $2 WHERE id = 1', [previous, frontier]);
-      });
+      await tamper.rewrite(k!.dataSource, 6);
       await k!.seal.submitUnsealKey(key, false);
       const report = await verifyThroughApi(call, readFileSync(k!.auditConfig.checkpointFile, 'utf8'));
       expect(report.problem).toMatchObject({ sequence: 6, reason: expect.stringMatching(/differs from the one signed/) });

@@ -1,5 +1,6 @@
-/** Medium-test helpers for the audit log: a pipeline with audit on, the export, and superuser tampering. */
+/** Audit-log test helpers: a pipeline with audit on, the export, and superuser tampering (medium and e2e). */
 import type { DataSource } from 'typeorm';
+import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
 import { buildConfig, type AuditConfig } from '../../src/config/config';
 import { RequestPipeline, type PipelineResponse } from '../../src/kernel/router/request-pipeline';
 import { createLogger, type Logger } from '../../src/logger';
@@ -79,3 +80,58 @@ export async function withGuardsOff(db: DataSource, fn: () => Promise<void>): Pr
     }
   }
 }
+
+/**
+ * The tampering cases of issue 5, each done as a superuser with the guards off. Entry bytes are
+ * changed by turning `app` into `APP`, so the entry must contain it (the tests' traffic writes `secret/data/app<n>`).
+ */
+export const tamper = {
+  /** Entry `seq`'s bytes change; its hashes do not. */
+  modify: (db: DataSource, seq: number) =>
+    withGuardsOff(db, () => db.query("UPDATE audit_logs SET entry_bytes = convert_to(replace(convert_from(entry_bytes, 'UTF8'), 'app', 'APP'), 'UTF8') WHERE sequence_number = $1", [seq])),
+
+  delete: (db: DataSource, seq: number) => withGuardsOff(db, () => db.query('DELETE FROM audit_logs WHERE sequence_number = $1', [seq])),
+
+  /** Entries `seq` and `seq + 1` trade sequence numbers. */
+  swap: (db: DataSource, seq: number) =>
+    withGuardsOff(db, () => db.query('UPDATE audit_logs SET sequence_number = CASE sequence_number WHEN $1::bigint THEN $1::bigint + 1 ELSE $1::bigint END WHERE sequence_number IN ($1::bigint, $1::bigint + 1)', [seq])),
+
+  /**
+   * Entries after `keep` and every stored checkpoint are deleted, and the head moves back to the
+   * cut: a running writer finds the head elsewhere and appends from there (a consistent, shorter chain).
+   */
+  async truncate(db: DataSource, keep: number): Promise<void> {
+    await withGuardsOff(db, async () => {
+      await db.query('DELETE FROM audit_logs WHERE sequence_number > $1', [keep]);
+      await db.query('DELETE FROM audit_checkpoints');
+    });
+    const kept: { entry_bytes: Buffer }[] = await db.query('SELECT entry_bytes FROM audit_logs ORDER BY sequence_number');
+    const frontier = kept.reduce<Buffer[]>((f, r, i) => frontierAppend(f, i, leafHash(r.entry_bytes)), []);
+    await db.query(
+      'UPDATE audit_chain_head SET sequence_number = $1, chain_hash = (SELECT current_hash FROM audit_logs WHERE sequence_number = $1), frontier = $2 WHERE id = 1',
+      [keep, frontier],
+    );
+  },
+
+  /**
+   * Entry `seq`'s bytes change and every later hash and the head are recomputed, so the chain is
+   * consistent and only a signed checkpoint tells. Only while sealed: no writer holds the old head.
+   */
+  async rewrite(db: DataSource, seq: number): Promise<void> {
+    const rows: { sequence_number: string; entry_bytes: Buffer; previous_hash: Buffer }[] = await db.query('SELECT sequence_number, entry_bytes, previous_hash FROM audit_logs ORDER BY sequence_number');
+    await withGuardsOff(db, async () => {
+      let previous = rows[seq - 1].previous_hash;
+      let frontier: Buffer[] = [];
+      for (const row of rows) {
+        const n = Number(row.sequence_number);
+        const bytes = n === seq ? Buffer.from(row.entry_bytes.toString().replace('app', 'APP')) : row.entry_bytes;
+        frontier = frontierAppend(frontier, n - 1, leafHash(bytes));
+        if (n < seq) continue;
+        const current = chainHash(n, previous, leafHash(bytes));
+        await db.query('UPDATE audit_logs SET entry_bytes = $2, previous_hash = $3, current_hash = $4 WHERE sequence_number = $1', [n, bytes, previous, current]);
+        previous = current;
+      }
+      await db.query('UPDATE audit_chain_head SET chain_hash = $1, frontier = $2 WHERE id = 1', [previous, frontier]);
+    });
+  },
+};

@@ -26,6 +26,13 @@ export async function call(address: string, method: string, path: string, option
   return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
+/** Initialises with one key share and unseals with it. */
+export async function initAndUnseal(address: string): Promise<{ rootToken: string; key: string }> {
+  const init = (await call(address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
+  expect((await call(address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } })).body.sealed).toBe(false);
+  return { rootToken: init.root_token, key: init.keys[0] };
+}
+
 /** Sends bytes exactly as given (no client-side normalisation) and returns the status line and body. */
 export function rawRequest(port: number, bytes: string | Buffer): Promise<{ status: number; text: string }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
