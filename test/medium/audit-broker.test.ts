@@ -1,10 +1,14 @@
 /**
- * The audit broker in the pipeline: fail-closed when no device commits, device management and the
- * file device's directory rule, concurrent writers on one chain, crypto-shredding of addresses, and
- * a canary secret that never reaches the audit log, the server log or an error response.
+ * The audit broker in the pipeline: fail-closed when no device commits (the database device, stdout
+ * broken), device management and the file device's directory rule, concurrent writers on one chain,
+ * and crypto-shredding of addresses.
  */
 import { bareColumns } from '../../src/audit/audit-entry';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditChainWriter } from '../../src/audit/chain-writer';
 import { createLogger } from '../../src/logger';
@@ -14,6 +18,47 @@ import { openAuditedKernel, verifyThroughApi, type Call } from '../support/audit
 import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
+
+const SECRET = 'hunter2-secret';
+
+/** A named pipe with a reader open (non-blocking), so that opening it for writing does not wait. */
+function namedPipe(path: string): { path: string; reader: number } {
+  execFileSync('mkfifo', ['-m', '0600', path]);
+  return { path, reader: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK) };
+}
+
+/** Everything in the pipe now, as parsed JSON lines (each entry is in the pipe before its request is answered). */
+function drain(reader: number): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(65_536);
+  for (;;) {
+    try {
+      const n = readSync(reader, buffer);
+      if (n === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw err;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+}
+
+/** The answer to each request is the generic 500, and nothing of the secret is in it. */
+async function expectFailedClosed(call: Call, requests: [string, string, unknown?][]): Promise<void> {
+  for (const [method, url, body] of requests) {
+    const res = await call(method, url, body);
+    expect([method, url, res.status, res.json]).toEqual([method, url, 500, { errors: ['internal error'] }]);
+    expect(res.body).not.toContain(SECRET);
+  }
+}
+
+const REQUESTS: [string, string, unknown?][] = [
+  ['GET', 'secret/data/app'],
+  ['PUT', 'secret/data/app', { data: { password: 'other' } }],
+  ['GET', 'sys/mounts'],
+  ['PUT', 'auth/token/create', {}],
+];
 
 describe('audit broker (medium)', () => {
   let k: TestKernel | undefined;
@@ -53,9 +98,42 @@ describe('audit broker (medium)', () => {
     expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/app', operation: 'read' } });
   });
 
+  it('file_path=stdout: entries reach the stream once it reports them written; a broken stdout (EPIPE) fails closed', async () => {
+    // stdout as Node makes it for a pipe (a socket on the descriptor), to a named pipe this test reads.
+    const dir = mkdtempSync(join(tmpdir(), 'secrethub-stdout-'));
+    const pipe = namedPipe(join(dir, 'stdout'));
+    const stdout = new Socket({ fd: openSync(pipe.path, constants.O_WRONLY | constants.O_NONBLOCK), readable: false, writable: true });
+    let call: Call;
+    const logged: string[] = [];
+    ({ k, call } = await openAuditedKernel({ auditStdout: stdout, log: createLogger('error', (l) => logged.push(l)) }));
+    expect((await call('PUT', 'sys/audit/out', { type: 'file', options: { file_path: 'stdout' } })).status).toBe(204);
+    expect((await call('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200);
+    const entries = drain(pipe.reader);
+    expect(entries.map((e) => [e.type, e.request.path, e.response?.status_code])).toEqual([
+      ['request', 'secret/data/app', undefined],
+      ['response', 'secret/data/app', 200],
+    ]);
+    expect(entries[0].request.data.data.password).toBe((await call('PUT', 'sys/audit-hash/out', { input: SECRET })).json.hash);
+    expect(JSON.stringify(entries)).not.toContain(SECRET);
+
+    // Nothing reads stdout any more: the write callback reports EPIPE, and nothing counts as logged.
+    closeSync(pipe.reader);
+    await expectFailedClosed(call, REQUESTS);
+    expect(logged[0]).toMatch(/audit device "out\/" failed to log the request and response of [0-9a-f-]+: write EPIPE$/);
+    stdout.destroy();
+    rmSync(dir, { recursive: true });
+  });
+
   it('manages devices as Vault does, and file devices write only inside the configured directory', async () => {
     let call: Call;
-    ({ k, call } = await openAuditedKernel());
+    const stdoutLines: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        stdoutLines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    ({ k, call } = await openAuditedKernel({ auditStdout: stdout }));
     const put = (path: string, body: unknown) => call('PUT', `sys/audit/${path}`, body);
     expect((await put('f1', { type: 'file', options: { file_path: 'a.log' } })).status).toBe(204);
     expect((await put('f2', { type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' } })).status).toBe(204);
@@ -88,6 +166,7 @@ describe('audit broker (medium)', () => {
     // The hash in the file is the one audit-hash gives: operators can find a value without seeing it.
     await call('PUT', 'secret/data/x', { data: { k: 'value' } });
     expect(readFileSync(join(k.auditConfig.fileDir, 'a.log'), 'utf8')).toContain(h1.hash);
+    expect(JSON.parse(stdoutLines[stdoutLines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/x' } });
 
     // Re-enabling a path gives a new salt.
     expect((await call('DELETE', 'sys/audit/f1')).status).toBe(204);

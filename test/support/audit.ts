@@ -1,4 +1,5 @@
 /** Medium-test helpers for the audit log: a pipeline with audit on, the export, and superuser tampering. */
+import type { Writable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { buildConfig, type AuditConfig } from '../../src/config/config';
 import { RequestPipeline, type PipelineResponse } from '../../src/kernel/router/request-pipeline';
@@ -39,8 +40,8 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
  * A fresh kernel, initialised (one share) and unsealed, with an audited pipeline on the root token:
  * the database device first when asked, then KV v2 at `secret/`.
  */
-export async function openAuditedKernel(options: { databaseDevice?: boolean; log?: Logger; audit?: Partial<AuditConfig> } = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
-  const k = await openTestKernel({ log: options.log, audit: options.audit });
+export async function openAuditedKernel(options: { databaseDevice?: boolean; log?: Logger; audit?: Partial<AuditConfig>; auditStdout?: Writable } = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
+  const k = await openTestKernel({ log: options.log, audit: options.audit, auditStdout: options.auditStdout });
   const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
   const key = init.keys[0].toString('hex');
   await k.seal.submitUnsealKey(key, false);
