@@ -1,11 +1,12 @@
 /**
- * The audit broker in the pipeline: fail-closed when no device commits (the database device, stdout
- * broken), device management and the file device's directory rule, concurrent writers on one chain,
- * and crypto-shredding of addresses.
+ * The audit broker in the pipeline: fail-closed when no device commits (the database device, a file
+ * device whose pipe lost its reader, stdout broken, a device that cannot be opened at unseal), device
+ * management and the file device's directory rule, concurrent writers on one chain, and
+ * crypto-shredding of addresses.
  */
 import { bareColumns } from '../../src/audit/audit-entry';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
@@ -67,7 +68,7 @@ describe('audit broker (medium)', () => {
     k = undefined;
   });
 
-  it('fails closed: with the only device unwritable every request is a 500 with no secret; a second working device keeps requests going', async () => {
+  it('fails closed: with the only device (the database) unwritable every request is a 500 with no secret; a second working device keeps requests going', async () => {
     let call: Call;
     ({ k, call } = await openAuditedKernel());
     expect((await call('PUT', 'secret/data/app', { data: { password: 'hunter2-secret' } })).status).toBe(200); // no device yet: not audited
@@ -98,6 +99,33 @@ describe('audit broker (medium)', () => {
     expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/app', operation: 'read' } });
   });
 
+  it('fails closed when the only device is a file that stops being writable (its pipe lost its reader); writable again, requests go through', async () => {
+    let call: Call;
+    const logged: string[] = [];
+    ({ k, call } = await openAuditedKernel({ log: createLogger('error', (l) => logged.push(l)) }));
+    expect((await call('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200); // no device yet: not audited
+    mkdirSync(k.auditConfig.fileDir, { recursive: true, mode: 0o700 });
+    const pipe = namedPipe(join(k.auditConfig.fileDir, 'shipper.pipe'));
+    expect((await call('PUT', 'sys/audit/shipper', { type: 'file', options: { file_path: 'shipper.pipe' } })).status).toBe(204);
+    expect((await call('GET', 'secret/data/app')).status).toBe(200);
+    expect(drain(pipe.reader).map((e) => [e.type, e.request.path])).toEqual([
+      ['request', 'secret/data/app'],
+      ['response', 'secret/data/app'],
+    ]);
+
+    // The log shipper reading the pipe goes away: every write to the device's descriptor is EPIPE.
+    closeSync(pipe.reader);
+    await expectFailedClosed(call, REQUESTS);
+    expect(logged.some((l) => l.includes('audit device "shipper/" failed to log the request') && l.includes('EPIPE'))).toBe(true);
+    expect(logged.join('\n')).not.toContain(SECRET);
+
+    // A reader again: the same descriptor writes, and the write refused above never happened.
+    const reader = openSync(pipe.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    expect((await call('GET', 'secret/data/app')).json.data.data).toEqual({ password: SECRET });
+    expect(drain(reader).map((e) => e.type)).toEqual(['request', 'response']);
+    closeSync(reader);
+  });
+
   it('file_path=stdout: entries reach the stream once it reports them written; a broken stdout (EPIPE) fails closed', async () => {
     // stdout as Node makes it for a pipe (a socket on the descriptor), to a named pipe this test reads.
     const dir = mkdtempSync(join(tmpdir(), 'secrethub-stdout-'));
@@ -122,6 +150,33 @@ describe('audit broker (medium)', () => {
     expect(logged[0]).toMatch(/audit device "out\/" failed to log the request and response of [0-9a-f-]+: write EPIPE$/);
     stdout.destroy();
     rmSync(dir, { recursive: true });
+  });
+
+  it('a device that cannot be opened at unseal fails every request closed, its own disable included, until its row is removed and the server restarts', async () => {
+    let call: Call;
+    let key: string;
+    const logged: string[] = [];
+    ({ k, call, key } = await openAuditedKernel({ log: createLogger('error', (l) => logged.push(l)) }));
+    expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
+    expect((await call('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200);
+    await k.seal.seal();
+    // The file replaced by a directory: opening it for writing is EISDIR, whoever the server runs as.
+    const file = join(k.auditConfig.fileDir, 'siem/audit.log');
+    rmSync(file);
+    mkdirSync(file);
+    await k.seal.submitUnsealKey(key, false);
+    expect(logged.filter((l) => l.includes('audit device "siem/" could not be opened'))).toHaveLength(1);
+
+    await expectFailedClosed(call, [...REQUESTS, ['GET', 'sys/audit'], ['DELETE', 'sys/audit/siem']]);
+    expect(logged.some((l) => l.includes('audit device "siem/" failed to log the request') && l.includes('device unavailable'))).toBe(true);
+    expect(logged.join('\n')).not.toContain(SECRET);
+
+    // The documented way out (docs/audit.md): remove the row, restart; with no device nothing is audited.
+    await k.seal.seal();
+    await k.dataSource.query("DELETE FROM audit_devices WHERE path = 'siem/'");
+    await k.seal.submitUnsealKey(key, false);
+    expect((await call('GET', 'secret/data/app')).json.data.data).toEqual({ password: SECRET });
+    expect(Object.keys((await call('GET', 'sys/audit')).json.data)).toEqual([]);
   });
 
   it('manages devices as Vault does, and file devices write only inside the configured directory', async () => {
