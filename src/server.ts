@@ -12,6 +12,7 @@ import { ResponseWrapper } from './kernel/wrapping/response-wrapper';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import type { ServerConfig } from './config/config';
 import { openDatabase } from './database/data-source';
@@ -71,8 +72,8 @@ const LEASE_TICK_MS = 1000;
 /** How often backends' periodic functions run (Vault: every minute). */
 const PERIODIC_INTERVAL_MS = 60_000;
 
-/** Builds the kernel on an open, migrated DataSource. */
-export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, 'maxEncryptionsPerTerm' | 'clusterName' | 'seal' | 'audit'>, log: Logger): Kernel {
+/** Builds the kernel on an open, migrated DataSource; `file_path=stdout` audit devices write to `auditStdout`. */
+export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, 'maxEncryptionsPerTerm' | 'clusterName' | 'seal' | 'audit'>, log: Logger, auditStdout: Writable = process.stdout): Kernel {
   if (config.seal) throw new Error('seal "pkcs11" is not available in this build yet; remove the seal stanza to use Shamir');
   const info = (m: string) => log.info(m);
   const barrierRepository = new BarrierRepository(dataSource);
@@ -105,7 +106,7 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
     // Cached records are dropped after the commit: before it, a node could re-read and re-cache a row about to go.
     if (entry.class === 'auth' && (await tokens.deleteTreesByCreationPath(m, entry.path)) > 0) return () => tokenStore.invalidateAll();
   });
-  const audit = buildAudit(dataSource, config.audit, { barrier, secrets, bus }, log);
+  const audit = buildAudit(dataSource, config.audit, { barrier, secrets, bus, stdout: auditStdout }, log);
   seal.addLifecycleHook({ afterUnseal: () => audit.start(), beforeSeal: () => audit.stop() });
   const cubbyhole = new CubbyholeRepository(dataSource, barrier);
   const leases = new ExpirationManager(new LeaseRepository(dataSource), mounts, barrier, { maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS, tickMs: LEASE_TICK_MS, log: { info: (m) => log.info(m), error: (m) => log.error(m) } });
@@ -126,13 +127,13 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
  * signing key, chain) and the anomaly job run while unsealed; at unseal and daily, month keys past
  * their retention are destroyed and partitions past `retention` are pruned.
  */
-function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { barrier: Barrier; secrets: KernelSecretsRepository; bus: InvalidationBus }, log: Logger) {
+function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { barrier: Barrier; secrets: KernelSecretsRepository; bus: InvalidationBus; stdout: Writable }, log: Logger) {
   const auditLog = new AuditLogRepository(dataSource);
   const logger = { info: (m: string) => log.info(m), error: (m: string) => log.error(m) };
   const chain = new AuditChainWriter(auditLog, { checkpointEntries: config.checkpointEntries, checkpointIntervalSeconds: config.checkpointIntervalSeconds, checkpointFile: config.checkpointFile, log: logger });
   const addressKeys = new AuditAddressKeys(k.secrets, k.barrier, config.addressKeyRetentionSeconds);
   const renderer = new ThreadAuditRenderer(logger);
-  const broker = new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets: k.secrets, barrier: k.barrier, chain, addressKeys, renderer, fileDir: config.fileDir, bus: k.bus, log: logger });
+  const broker = new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets: k.secrets, barrier: k.barrier, chain, addressKeys, renderer, fileDir: config.fileDir, stdout: k.stdout, bus: k.bus, log: logger });
   const anomalyRepository = new AnomalyRepository(dataSource);
   const scanner = new AnomalyScanner(anomalyRepository, addressKeys, config.anomalies, logger);
   const retention = new AuditRetention(auditLog, chain, config.retentionSeconds);

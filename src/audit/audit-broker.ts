@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import { randomKey } from '../crypto/random';
 import { zero } from '../crypto/hmac';
 import { newSigningKey, signingKeyFromDer } from '../crypto/audit-chain';
@@ -60,6 +61,8 @@ export interface AuditBrokerDeps {
   addressKeys: AuditAddressKeys;
   renderer: AuditRenderer;
   fileDir: string;
+  /** Where `file` devices with `file_path=stdout` write: process.stdout in production. */
+  stdout: Writable;
   bus?: InvalidationBus;
   log: { info(m: string): void; error(m: string): void };
 }
@@ -112,7 +115,7 @@ export class AuditBroker {
   }
 
   private async open(row: AuditDeviceRow): Promise<AuditDevice> {
-    if (row.type === 'file') return FileAuditDevice.open(this.deps.fileDir, row.options);
+    if (row.type === 'file') return FileAuditDevice.open(this.deps.fileDir, row.options, this.deps.stdout);
     if (row.type === 'database') return new DatabaseAuditDevice(this.deps.chain);
     throw badRequest(`unknown audit device type "${row.type}"`);
   }

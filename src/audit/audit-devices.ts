@@ -2,12 +2,13 @@
  * Audit device types. `file`: one JSON line per entry in Vault's format, to a file inside the
  * configured audit directory or to stdout. `database`: the hash-chained `audit_logs` table.
  * A device's write resolves only once the entry is durable as far as the device goes (written to
- * the file descriptor; committed in PostgreSQL).
+ * the file descriptor, or reported written by the stdout stream's write callback; committed in
+ * PostgreSQL), and rejects when that fails.
  */
 import { constants } from 'node:fs';
-import { once } from 'node:events';
 import { open, realpath, mkdir, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Writable } from 'node:stream';
 import { ApiError } from '../kernel/errors';
 import type { AuditChainWriter } from './chain-writer';
 import type { EntryFormat, RenderedTarget } from './entry-render';
@@ -56,20 +57,28 @@ function fileMode(options: Record<string, string>): number {
   return mode;
 }
 
+/** What a file device writes to: its file, or the stream `file_path=stdout` names (process.stdout in production). */
+type FileTarget = { file: FileHandle } | { stream: Writable };
+
+/** The stream's write callback reports the error to the writer; without a listener its 'error' event would be an uncaught exception that ends the process. */
+const ignoreStreamError = () => undefined;
+
 export class FileAuditDevice implements AuditDevice {
   readonly format = 'json-line';
 
-  private constructor(private readonly handle: FileHandle | 'stdout') {}
+  private constructor(private readonly target: FileTarget) {
+    if ('stream' in target) target.stream.on('error', ignoreStreamError);
+  }
 
-  static async open(dir: string, options: Record<string, string>): Promise<FileAuditDevice> {
+  static async open(dir: string, options: Record<string, string>, stdout: Writable): Promise<FileAuditDevice> {
     for (const k of Object.keys(options)) if (!FILE_OPTIONS.has(k)) throw badOption(`unknown option "${k}" for a file audit device`);
     checkCommonOptions(options);
     const filePath = options.file_path ?? options.path ?? '';
     const mode = fileMode(options);
-    if (filePath === 'stdout') return new FileAuditDevice('stdout');
+    if (filePath === 'stdout') return new FileAuditDevice({ stream: stdout });
     const target = await resolveAuditFile(dir, filePath);
     try {
-      return new FileAuditDevice(await open(target, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, mode));
+      return new FileAuditDevice({ file: await open(target, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, mode) });
     } catch (err) {
       throw badOption(`sanity check failed; unable to open "${filePath}" for writing: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
     }
@@ -81,16 +90,18 @@ export class FileAuditDevice implements AuditDevice {
   }
 
   private async writeLine(line: string): Promise<void> {
-    if (this.handle === 'stdout') {
-      // stdout is synchronous for files and pipes on Linux; wait only when the stream buffers.
-      if (!process.stdout.write(line)) await once(process.stdout, 'drain');
+    if ('file' in this.target) {
+      await this.target.file.write(line);
       return;
     }
-    await this.handle.write(line);
+    const { stream } = this.target;
+    // The callback runs once the stream has written the line to its descriptor, however long it was queued, or with the error that stopped it (EPIPE, a destroyed stream).
+    await new Promise<void>((resolve, reject) => stream.write(line, (err) => (err ? reject(err) : resolve())));
   }
 
   async close(): Promise<void> {
-    if (this.handle !== 'stdout') await this.handle.close().catch(() => undefined);
+    if ('file' in this.target) await this.target.file.close().catch(() => undefined);
+    else this.target.stream.off('error', ignoreStreamError);
   }
 }
 

@@ -9,7 +9,8 @@
  *   head row (see audit-log.repository.ts), so sequences are contiguous and each entry links to its
  *   predecessor; a batch that finds the head elsewhere writes nothing and is sent again;
  * - a checkpoint signs the head this process just committed (tree size, Merkle root, chain hash),
- *   after at most `checkpointEntries` entries or `checkpointIntervalSeconds`, and is stored in
+ *   once the head is `checkpointEntries` past the last checkpoint (or the one being written), every
+ *   `checkpointIntervalSeconds` if the head moved, or when asked; it is stored in
  *   `audit_checkpoints` and appended to the checkpoint file for shipping off the machine.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
@@ -78,6 +79,8 @@ export class AuditChainWriter {
   /** Leaf hashes this process appended since the last checkpoint, while it was the only writer. */
   private leaves: { from: number; hashes: Buffer[] } | undefined;
   private lastCheckpointSize = 0;
+  /** The tree size of the checkpoint being written (0 when none): entries count towards the next checkpoint from there. */
+  private signingTreeSize = 0;
   private checkpointRequested = false;
   private timer: NodeJS.Timeout | undefined;
   private signingKey: KeyObject | undefined;
@@ -234,7 +237,7 @@ export class AuditChainWriter {
       this.predicted = undefined;
       this.leaves = undefined;
     }
-    if (this.head && this.head.sequence - this.lastCheckpointSize >= this.options.checkpointEntries) this.checkpointRequested = true;
+    if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries) this.checkpointRequested = true;
     if (this.checkpointRequested && this.head && !this.checkpointing) void this.checkpoint();
     this.kick();
   }
@@ -267,6 +270,7 @@ export class AuditChainWriter {
         .catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`))
         .finally(() => {
           this.checkpointing = undefined;
+          this.signingTreeSize = 0;
         });
     }
     return this.checkpointing;
@@ -275,6 +279,7 @@ export class AuditChainWriter {
   private async writeCheckpoint(): Promise<void> {
     const head = this.head;
     if (!head || !this.signingKey || head.sequence <= this.lastCheckpointSize) return;
+    this.signingTreeSize = head.sequence;
     let previousTreeSize = this.lastCheckpointSize;
     let hashes: Buffer[];
     const leaves = this.leaves;

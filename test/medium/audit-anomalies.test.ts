@@ -1,9 +1,10 @@
 /**
  * Credential anomalies over a real audit chain: real requests through the audited pipeline (request
  * rate, error rate, failed logins without a token) and entries appended through the real broker for
- * the auth methods not built yet (AppRole logins, userpass tokens seen from many addresses); the job,
- * its cursor and idempotence; the sys/audit/anomalies API beside the device route; sys/metrics; and
- * no clear address or token anywhere it writes or answers.
+ * what one test process cannot send (many source addresses, a month whose address key is destroyed,
+ * userpass and AppRole entries without their mounts); the job, its cursor and idempotence; the
+ * sys/audit/anomalies API beside the device route; sys/metrics; no clear address or token anywhere
+ * it writes or answers; and brute force found in refused logins on real userpass and AppRole mounts.
  */
 import { randomUUID } from 'node:crypto';
 import { buildConfig } from '../../src/config/config';
@@ -30,7 +31,7 @@ describe('audit anomalies (medium)', () => {
   const secrets: string[] = [];
   const hashOf = async (input: string) => (await call('PUT', 'sys/audit-hash/chain', { input })).json.hash as string;
 
-  /** Appends a request and its response through the broker, as a request on an auth method not built yet would. */
+  /** Appends a request and its response through the broker, with the source address and token given. */
   async function appendThroughBroker(spec: { path: string; status: number; data?: Record<string, unknown>; address: string; addressTime?: Date; token?: AuditTokenView; clientToken?: string; mountType?: string }) {
     const time = new Date();
     const mountPath = spec.path.startsWith('auth/') ? spec.path.split('/').slice(0, 2).join('/') + '/' : 'secret/';
@@ -234,5 +235,50 @@ describe('audit anomalies (medium)', () => {
     for (const text of [stored, ...answers]) {
       for (const clear of ['192.0.2.10', '198.51.100.', '203.0.113.7', 'role-id-0001', 'secret-id-value', ...secrets]) expect(text).not.toContain(clear);
     }
+  });
+});
+
+describe('audit anomalies from refused logins on real userpass and AppRole mounts (medium)', () => {
+  let k: TestKernel | undefined;
+  afterAll(async () => {
+    jest.useRealTimers();
+    await k?.close();
+  });
+
+  it('PUT sys/audit/anomalies/scan flags brute force on the user of refused userpass logins and on the role of refused AppRole logins', async () => {
+    let call: Call;
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true, audit: { anomalies } }));
+    expect((await call('POST', 'sys/auth/userpass', { type: 'userpass' })).status).toBe(204);
+    expect((await call('POST', 'auth/userpass/users/alice', { password: 'right-password' })).status).toBe(204);
+    expect((await call('POST', 'sys/auth/approle', { type: 'approle' })).status).toBe(204);
+    expect((await call('POST', 'auth/approle/role/deploy', { token_policies: 'default' })).status).toBe(204);
+    expect((await call('POST', 'auth/approle/role/deploy/role-id', { role_id: 'deploy-role-id' })).status).toBe(204);
+    const secretId = (await call('POST', 'auth/approle/role/deploy/secret-id')).json.data.secret_id as string;
+
+    // Without a token, as clients log in: one success each, then five refusals (Vault's answers).
+    expect((await call('POST', 'auth/userpass/login/alice', { password: 'right-password' }, '')).status).toBe(200);
+    expect((await call('POST', 'auth/approle/login', { role_id: 'deploy-role-id', secret_id: secretId }, '')).status).toBe(200);
+    for (let i = 0; i < 5; i++) {
+      const wrongPassword = await call('POST', 'auth/userpass/login/alice', { password: `guess-${i}` }, '');
+      expect([wrongPassword.status, wrongPassword.json]).toEqual([400, { errors: ['invalid username or password'] }]);
+      const wrongSecretId = await call('POST', 'auth/approle/login', { role_id: 'deploy-role-id', secret_id: `guess-${i}` }, '');
+      expect([wrongSecretId.status, wrongSecretId.json]).toEqual([400, { errors: ['invalid role or secret ID'] }]);
+    }
+    const roleIdHash = (await call('PUT', 'sys/audit-hash/chain', { input: 'deploy-role-id' })).json.hash as string;
+
+    // The scan takes only windows that closed (30 s after their end): the clock moves past this one rather than the test waiting a day.
+    jest.useFakeTimers({ now: afterWindows(), doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    const scan = await call('PUT', 'sys/audit/anomalies/scan');
+    jest.useRealTimers();
+    expect(scan.status).toBe(200);
+    expect(scan.json.data).toMatchObject({ scanned: true, new_anomalies: 2 });
+
+    const listed = (await call('GET', 'sys/audit/anomalies?list=true')).json.data;
+    const found = (listed.keys as string[]).map((id) => listed.key_info[id]).map(({ kind, subject_type, subject, severity }) => ({ kind, subject_type, subject, severity }));
+    expect(found.sort((a, b) => a.subject_type.localeCompare(b.subject_type))).toEqual([
+      { kind: 'login_bruteforce', subject_type: 'approle_role', subject: roleIdHash, severity: 'high' },
+      { kind: 'login_bruteforce', subject_type: 'user', subject: 'alice', severity: 'high' },
+    ]);
+    for (const id of listed.keys as string[]) expect((await call('GET', `sys/audit/anomalies/${id}`)).json.data).toMatchObject({ observed: 5, threshold: 5, details: { failed_logins: 5 } });
   });
 });

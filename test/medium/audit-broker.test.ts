@@ -1,10 +1,15 @@
 /**
- * The audit broker in the pipeline: fail-closed when no device commits, device management and the
- * file device's directory rule, concurrent writers on one chain, crypto-shredding of addresses, and
- * a canary secret that never reaches the audit log, the server log or an error response.
+ * The audit broker in the pipeline: fail-closed when no device commits (the database device, a file
+ * device whose pipe lost its reader, stdout broken, a device that cannot be opened at unseal), device
+ * management and the file device's directory rule, concurrent writers on one chain, and
+ * crypto-shredding of addresses.
  */
 import { bareColumns } from '../../src/audit/audit-entry';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuditChainWriter } from '../../src/audit/chain-writer';
 import { createLogger } from '../../src/logger';
@@ -15,6 +20,47 @@ import type { TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
 
+const SECRET = 'hunter2-secret';
+
+/** A named pipe with a reader open (non-blocking), so that opening it for writing does not wait. */
+function namedPipe(path: string): { path: string; reader: number } {
+  execFileSync('mkfifo', ['-m', '0600', path]);
+  return { path, reader: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK) };
+}
+
+/** Everything in the pipe now, as parsed JSON lines (each entry is in the pipe before its request is answered). */
+function drain(reader: number): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(65_536);
+  for (;;) {
+    try {
+      const n = readSync(reader, buffer);
+      if (n === 0) break;
+      chunks.push(Buffer.from(buffer.subarray(0, n)));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+      throw err;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+}
+
+/** The answer to each request is the generic 500, and nothing of the secret is in it. */
+async function expectFailedClosed(call: Call, requests: [string, string, unknown?][]): Promise<void> {
+  for (const [method, url, body] of requests) {
+    const res = await call(method, url, body);
+    expect([method, url, res.status, res.json]).toEqual([method, url, 500, { errors: ['internal error'] }]);
+    expect(res.body).not.toContain(SECRET);
+  }
+}
+
+const REQUESTS: [string, string, unknown?][] = [
+  ['GET', 'secret/data/app'],
+  ['PUT', 'secret/data/app', { data: { password: 'other' } }],
+  ['GET', 'sys/mounts'],
+  ['PUT', 'auth/token/create', {}],
+];
+
 describe('audit broker (medium)', () => {
   let k: TestKernel | undefined;
   afterEach(async () => {
@@ -22,7 +68,7 @@ describe('audit broker (medium)', () => {
     k = undefined;
   });
 
-  it('fails closed: with the only device unwritable every request is a 500 with no secret; a second working device keeps requests going', async () => {
+  it('fails closed: with the only device (the database) unwritable every request is a 500 with no secret; a second working device keeps requests going', async () => {
     let call: Call;
     ({ k, call } = await openAuditedKernel());
     expect((await call('PUT', 'secret/data/app', { data: { password: 'hunter2-secret' } })).status).toBe(200); // no device yet: not audited
@@ -53,9 +99,96 @@ describe('audit broker (medium)', () => {
     expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/app', operation: 'read' } });
   });
 
+  it('fails closed when the only device is a file that stops being writable (its pipe lost its reader); writable again, requests go through', async () => {
+    let call: Call;
+    const logged: string[] = [];
+    ({ k, call } = await openAuditedKernel({ log: createLogger('error', (l) => logged.push(l)) }));
+    expect((await call('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200); // no device yet: not audited
+    mkdirSync(k.auditConfig.fileDir, { recursive: true, mode: 0o700 });
+    const pipe = namedPipe(join(k.auditConfig.fileDir, 'shipper.pipe'));
+    expect((await call('PUT', 'sys/audit/shipper', { type: 'file', options: { file_path: 'shipper.pipe' } })).status).toBe(204);
+    expect((await call('GET', 'secret/data/app')).status).toBe(200);
+    expect(drain(pipe.reader).map((e) => [e.type, e.request.path])).toEqual([
+      ['request', 'secret/data/app'],
+      ['response', 'secret/data/app'],
+    ]);
+
+    // The log shipper reading the pipe goes away: every write to the device's descriptor is EPIPE.
+    closeSync(pipe.reader);
+    await expectFailedClosed(call, REQUESTS);
+    expect(logged.some((l) => l.includes('audit device "shipper/" failed to log the request') && l.includes('EPIPE'))).toBe(true);
+    expect(logged.join('\n')).not.toContain(SECRET);
+
+    // A reader again: the same descriptor writes, and the write refused above never happened.
+    const reader = openSync(pipe.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    expect((await call('GET', 'secret/data/app')).json.data.data).toEqual({ password: SECRET });
+    expect(drain(reader).map((e) => e.type)).toEqual(['request', 'response']);
+    closeSync(reader);
+  });
+
+  it('file_path=stdout: entries reach the stream once it reports them written; a broken stdout (EPIPE) fails closed', async () => {
+    // stdout as Node makes it for a pipe (a socket on the descriptor), to a named pipe this test reads.
+    const dir = mkdtempSync(join(tmpdir(), 'secrethub-stdout-'));
+    const pipe = namedPipe(join(dir, 'stdout'));
+    const stdout = new Socket({ fd: openSync(pipe.path, constants.O_WRONLY | constants.O_NONBLOCK), readable: false, writable: true });
+    let call: Call;
+    const logged: string[] = [];
+    ({ k, call } = await openAuditedKernel({ auditStdout: stdout, log: createLogger('error', (l) => logged.push(l)) }));
+    expect((await call('PUT', 'sys/audit/out', { type: 'file', options: { file_path: 'stdout' } })).status).toBe(204);
+    expect((await call('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200);
+    const entries = drain(pipe.reader);
+    expect(entries.map((e) => [e.type, e.request.path, e.response?.status_code])).toEqual([
+      ['request', 'secret/data/app', undefined],
+      ['response', 'secret/data/app', 200],
+    ]);
+    expect(entries[0].request.data.data.password).toBe((await call('PUT', 'sys/audit-hash/out', { input: SECRET })).json.hash);
+    expect(JSON.stringify(entries)).not.toContain(SECRET);
+
+    // Nothing reads stdout any more: the write callback reports EPIPE, and nothing counts as logged.
+    closeSync(pipe.reader);
+    await expectFailedClosed(call, REQUESTS);
+    expect(logged[0]).toMatch(/audit device "out\/" failed to log the request and response of [0-9a-f-]+: write EPIPE$/);
+    stdout.destroy();
+    rmSync(dir, { recursive: true });
+  });
+
+  it('a device that cannot be opened at unseal fails every request closed, its own disable included, until its row is removed and the server restarts', async () => {
+    let call: Call;
+    let key: string;
+    const logged: string[] = [];
+    ({ k, call, key } = await openAuditedKernel({ log: createLogger('error', (l) => logged.push(l)) }));
+    expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
+    expect((await call('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200);
+    await k.seal.seal();
+    // The file replaced by a directory: opening it for writing is EISDIR, whoever the server runs as.
+    const file = join(k.auditConfig.fileDir, 'siem/audit.log');
+    rmSync(file);
+    mkdirSync(file);
+    await k.seal.submitUnsealKey(key, false);
+    expect(logged.filter((l) => l.includes('audit device "siem/" could not be opened'))).toHaveLength(1);
+
+    await expectFailedClosed(call, [...REQUESTS, ['GET', 'sys/audit'], ['DELETE', 'sys/audit/siem']]);
+    expect(logged.some((l) => l.includes('audit device "siem/" failed to log the request') && l.includes('device unavailable'))).toBe(true);
+    expect(logged.join('\n')).not.toContain(SECRET);
+
+    // The documented way out (docs/audit.md): remove the row, restart; with no device nothing is audited.
+    await k.seal.seal();
+    await k.dataSource.query("DELETE FROM audit_devices WHERE path = 'siem/'");
+    await k.seal.submitUnsealKey(key, false);
+    expect((await call('GET', 'secret/data/app')).json.data.data).toEqual({ password: SECRET });
+    expect(Object.keys((await call('GET', 'sys/audit')).json.data)).toEqual([]);
+  });
+
   it('manages devices as Vault does, and file devices write only inside the configured directory', async () => {
     let call: Call;
-    ({ k, call } = await openAuditedKernel());
+    const stdoutLines: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        stdoutLines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    ({ k, call } = await openAuditedKernel({ auditStdout: stdout }));
     const put = (path: string, body: unknown) => call('PUT', `sys/audit/${path}`, body);
     expect((await put('f1', { type: 'file', options: { file_path: 'a.log' } })).status).toBe(204);
     expect((await put('f2', { type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' } })).status).toBe(204);
@@ -88,6 +221,7 @@ describe('audit broker (medium)', () => {
     // The hash in the file is the one audit-hash gives: operators can find a value without seeing it.
     await call('PUT', 'secret/data/x', { data: { k: 'value' } });
     expect(readFileSync(join(k.auditConfig.fileDir, 'a.log'), 'utf8')).toContain(h1.hash);
+    expect(JSON.parse(stdoutLines[stdoutLines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/x' } });
 
     // Re-enabling a path gives a new salt.
     expect((await call('DELETE', 'sys/audit/f1')).status).toBe(204);

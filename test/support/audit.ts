@@ -1,4 +1,5 @@
 /** Audit-log test helpers: a pipeline with audit on, the export, and superuser tampering (medium and e2e). */
+import type { Writable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
 import { buildConfig, type AuditConfig } from '../../src/config/config';
@@ -40,8 +41,8 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
  * A fresh kernel, initialised (one share) and unsealed, with an audited pipeline on the root token:
  * the database device first when asked, then KV v2 at `secret/`.
  */
-export async function openAuditedKernel(options: { databaseDevice?: boolean; log?: Logger; audit?: Partial<AuditConfig> } = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
-  const k = await openTestKernel({ log: options.log, audit: options.audit });
+export async function openAuditedKernel(options: { databaseDevice?: boolean; log?: Logger; audit?: Partial<AuditConfig>; auditStdout?: Writable } = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
+  const k = await openTestKernel({ log: options.log, audit: options.audit, auditStdout: options.auditStdout });
   const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
   const key = init.keys[0].toString('hex');
   await k.seal.submitUnsealKey(key, false);
