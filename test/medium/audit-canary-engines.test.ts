@@ -155,7 +155,10 @@ describe('audit canary through auth methods and engines (medium)', () => {
       const config = (name: string, body: Record<string, unknown>) => call('PUT', `database/config/${name}`, { plugin_name: 'postgresql-database-plugin', allowed_roles: ['app'], ...body });
 
       expect((await config('pg', { connection_url: templated, username: root, password: CANARY })).status).toBe(204);
-      expect((await config('inline', { connection_url: `postgresql://${root}:${CANARY}@${hostDb}`, username: root })).status).toBe(204);
+      // (Its own application_name: not the pool the templated connection's URL opened with the same password.)
+      expect((await config('inline', { connection_url: `postgresql://${root}:${CANARY}@${hostDb}?application_name=inline`, username: root })).status).toBe(204);
+      // The PostgreSQL driver also takes the password as a query parameter.
+      expect((await config('query', { connection_url: `postgresql://${root}@${hostDb}?password=${CANARY}&application_name=canary` })).status).toBe(204);
       for (const [name, body] of [
         ['wrong', { connection_url: templated, username: root, password: `${CANARY}-wrong` }],
         ['inline-wrong', { connection_url: `postgresql://${root}:${CANARY}-wrong@${hostDb}` }],
@@ -167,7 +170,7 @@ describe('audit canary through auth methods and engines (medium)', () => {
         expect([name, res.status]).toEqual([name, 400]);
       }
       // Reads never show the root password, wherever it was given (Vault masks it in connection_url).
-      for (const name of ['pg', 'inline']) {
+      for (const name of ['pg', 'inline', 'query']) {
         const read = await call('GET', `database/config/${name}`);
         expect(read.status).toBe(200);
         expect(read.body).not.toContain(CANARY);
