@@ -48,7 +48,7 @@ describe('audit canary through auth methods and engines (medium)', () => {
     const read = await call('GET', 'auth/userpass/users/alice');
     expect(read.status).toBe(200);
     expect(read.body).not.toContain(CANARY);
-    watch.keepAuth('userpass', await call('PUT', 'auth/userpass/login/alice', { password: CANARY }, ''));
+    await watch.expectHashed(watch.keepAuth('userpass', await call('PUT', 'auth/userpass/login/alice', { password: CANARY }, '')));
     const invalid = { status: 400, errors: ['invalid username or password'] };
     for (const [user, password] of [
       ['alice', `${CANARY}-wrong`],
@@ -82,6 +82,7 @@ describe('audit canary through auth methods and engines (medium)', () => {
     const generated = await call('PUT', 'auth/approle/role/app/secret-id', { metadata });
     expect(generated.status).toBe(200);
     secrets['approle generated secret_id'] = generated.json.data.secret_id;
+    await watch.expectHashed(generated.json.data.secret_id);
 
     const token = watch.keepAuth('approle', await call('PUT', 'auth/approle/login', { role_id: roleId, secret_id: CANARY }, ''));
     // The metadata is the token's: returned to its holder, HMAC'd in every entry that names the token.
@@ -106,11 +107,13 @@ describe('audit canary through auth methods and engines (medium)', () => {
     expect(root.status).toBe(200);
     const rootPem = root.json.data.certificate as string;
     secrets['CA private key'] = pemForms(root.json.data.private_key);
+    await watch.expectHashed(root.json.data.private_key);
     expect((await call('PUT', 'pki/roles/client', { allow_any_name: true, server_flag: false, client_flag: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
     const issue = async (commonName: string, extra: Record<string, unknown> = {}) => {
       const res = await call('PUT', 'pki/issue/client', { common_name: commonName, ttl: '1h', ...extra });
       expect(res.status).toBe(200);
       secrets[`issued key ${commonName} ${JSON.stringify(extra)}`] = pemForms(res.json.data.private_key);
+      await watch.expectHashed(res.json.data.private_key);
       return res.json.data as { certificate: string; private_key: string };
     };
     const app1 = await issue('app1');
@@ -183,6 +186,7 @@ describe('audit canary through auth methods and engines (medium)', () => {
         expect(res.status).toBe(200);
         const { username, password } = res.json.data as { username: string; password: string };
         secrets[`database password of ${username}`] = password;
+        await watch.expectHashed(password);
         expect(await canLogInToPostgres(target.toString(), username, password)).toBe(true);
         return res.json.lease_id as string;
       };
@@ -226,6 +230,7 @@ describe('audit canary through auth methods and engines (medium)', () => {
         expect(creds.status).toBe(200);
         created.push(creds.json.data.username);
         secrets['rabbitmq password'] = creds.json.data.password;
+        await watch.expectHashed(creds.json.data.password);
         expect((await call('PUT', 'sys/leases/revoke', { lease_id: creds.json.lease_id })).status).toBe(204);
       } finally {
         await deleteUsers(created);

@@ -88,6 +88,7 @@ describe('audit canary (medium)', () => {
       expect(res.body).not.toContain(CANARY);
       secrets[`${name} wrapping token`] = res.json.wrap_info.token;
       secrets[`${name} wrapping accessor`] = res.json.wrap_info.accessor;
+      await watch.expectHashed(res.json.wrap_info.token);
       return res.json.wrap_info.token as string;
     };
     const first = await wrap('wrap', 'PUT', 'sys/wrapping/wrap', { secret: CANARY });
