@@ -56,6 +56,16 @@ function errorBody(errors: string[]): string {
   return JSON.stringify({ errors });
 }
 
+/**
+ * Errors Fastify's router raises before any handler (a request target whose percent-escapes do not
+ * decode, an over-long path parameter): Vault's shape, never echoing the target, whose query string
+ * may carry secrets (Fastify's own answer quotes the whole target).
+ */
+function frameworkError(error: { statusCode?: number }, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.status(status).header('content-type', 'application/json').send(errorBody(['malformed request URL']));
+}
+
 export interface HttpServerHandle {
   app: NestFastifyApplication;
   /** Resolves to the bound address, e.g. http://127.0.0.1:8200. */
@@ -88,6 +98,7 @@ export async function createApiServer(pipeline: RequestPipeline, listener: Liste
     bodyLimit: listener.maxRequestBytes,
     requestTimeout: listener.maxRequestDurationSeconds * 1000,
     return503OnClosing: true,
+    frameworkErrors: frameworkError,
     serverFactory: (handler: RequestHandler) => {
       const server: Server = tls ? createHttpsServer(httpsServerOptions(tls), handler) : createHttpServer(handler);
       // Failed handshakes (no or a bad client certificate, plain HTTP to the TLS port) never reach a handler.

@@ -20,8 +20,13 @@ export interface CallOptions {
 /** The pipeline's answer with its body as text (`bytes`: a binary body as sent) and parsed JSON. */
 export type Call = (method: string, url: string, body?: unknown, token?: string, options?: CallOptions) => Promise<Omit<PipelineResponse, 'body'> & { body?: string; bytes?: Buffer; json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/** The kernel's request pipeline with audit, wrapping and leases, as the server builds it (e.g. to put an HTTP listener in front). */
+export function kernelPipeline(k: TestKernel, log: Logger = createLogger('error'), listener = buildConfig({}, {}, {}).listener): RequestPipeline {
+  return new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener, log, audit: k.audit, wrapper: k.wrapper, leases: k.leases });
+}
+
 export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = createLogger('error'), listener = buildConfig({}, {}, {}).listener): Call {
-  const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener, log, audit: k.audit, wrapper: k.wrapper, leases: k.leases });
+  const pipeline = kernelPipeline(k, log, listener);
   return async (method, url, body, token = rootToken, options = {}) => {
     const res = await pipeline.handle({
       method,

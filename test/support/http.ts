@@ -33,12 +33,16 @@ export async function initAndUnseal(address: string): Promise<{ rootToken: strin
   return { rootToken: init.root_token, key: init.keys[0] };
 }
 
-/** Sends bytes exactly as given (no client-side normalisation) and returns the status line and body. */
-export function rawRequest(port: number, bytes: string | Buffer): Promise<{ status: number; text: string }> {
+/**
+ * Sends bytes exactly as given (no client-side normalisation) and returns the status line and body.
+ * By default the client then half-closes; `halfClose: false` keeps its side open until the server
+ * closes (send `Connection: close`), as ordinary clients do.
+ */
+export function rawRequest(port: number, bytes: string | Buffer, options: { halfClose?: boolean } = {}): Promise<{ status: number; text: string }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const net = require('node:net') as typeof import('node:net');
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+    const socket = net.connect(port, '127.0.0.1', () => (options.halfClose === false ? socket.write(bytes) : socket.end(bytes)));
     let data = '';
     socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
     socket.on('error', reject);

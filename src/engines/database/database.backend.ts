@@ -5,7 +5,8 @@
  * (static-roles.paths.ts) and the orphan reconciler (orphan-reconciler.ts) run beside them.
  * Plugins (plugins.ts): PostgreSQL, MySQL/MariaDB, Redis ACL users.
  *
- * Invariants: a connection's password is stored only as barrier ciphertext and never read back;
+ * Invariants: a connection's password is stored only as barrier ciphertext and never read back
+ * (nor one written into connection_url: a read masks it);
  * a credential is created (user with VALID UNTIL the lease's max expiry) before its lease is
  * registered by the pipeline, and the lease carries what revocation needs (connection name,
  * username, revocation statements), so a deleted role does not leave its users behind.
@@ -18,7 +19,7 @@ import { ApiError, badRequest, notFound } from '../../kernel/errors';
 import { completeRootRotation, newPassword, rotateRoot, runScheduledRotations, type PasswordSource } from './credential-rotation';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import { DEFAULT_ORPHAN_GRACE_SECONDS, reconcileOrphans } from './orphan-reconciler';
-import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
+import { maskConnectionUrl, PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 import { expirationOf, generateUsername, mountTag } from './statement-template';
 import { staticRolePaths } from './static-roles.paths';
 
@@ -145,7 +146,7 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
         read: async (ctx) => {
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', objectName(ctx));
           if (!c) throw notFound();
-          const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: c.connectionUrl, username: c.username, max_open_connections: c.maxOpenConnections ?? 4 };
+          const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: maskConnectionUrl(c.connectionUrl), username: c.username, max_open_connections: c.maxOpenConnections ?? 4 };
           return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: c.passwordPolicy ?? '', root_credentials_rotate_statements: c.rootRotationStatements ?? [], verify_connection: true });
         },
         delete: async (ctx) => {

@@ -50,6 +50,59 @@ export function safeTargetMessage(err: unknown): string {
   return `${(err as Error).message.replace(/"[^"]*"|'[^']*'|`[^`]*`/g, '…')}${code ? ` (${code})` : ''}`;
 }
 
+const MASK = '*****';
+const PASSWORD_PLACEHOLDER = /^\{\{\s*password\s*\}\}$/;
+
+/** `text` with `[from, to)` replaced by the mask, unless that is empty or the {{password}} placeholder. */
+function maskRange(text: string, from: number, to: number): string {
+  const value = text.slice(from, to);
+  return value === '' || PASSWORD_PLACEHOLDER.test(value) ? text : `${text.slice(0, from)}${MASK}${text.slice(to)}`;
+}
+
+function decodedKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
+}
+
+/**
+ * connection_url as a read answers it: a password written into the URL itself, instead of the
+ * {{password}} placeholder, is masked (`*****`), as Vault's connection read does. Where a driver
+ * takes one: the userinfo of `scheme://user:password@host/...` (up to the authority's last "@"),
+ * MySQL's `user:password@tcp(host)/` (up to the last "@tcp("), and a `password` query parameter
+ * (the PostgreSQL driver's).
+ */
+export function maskConnectionUrl(connectionUrl: string): string {
+  let out = connectionUrl;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(out)?.[0];
+  if (scheme) {
+    const rest = out.slice(scheme.length);
+    const end = rest.search(/[/?#]/);
+    const authority = end < 0 ? rest : rest.slice(0, end);
+    const at = authority.lastIndexOf('@');
+    const colon = authority.indexOf(':');
+    if (at > 0 && colon >= 0 && colon < at) out = maskRange(out, scheme.length + colon + 1, scheme.length + at);
+  } else {
+    const dsn = /^([^:]*):(.*)@tcp\(/.exec(out);
+    if (dsn) out = maskRange(out, dsn[1].length + 1, dsn[1].length + 1 + dsn[2].length);
+  }
+  const q = out.indexOf('?');
+  if (q < 0) return out;
+  const hash = out.indexOf('#', q);
+  const queryEnd = hash < 0 ? out.length : hash;
+  const query = out
+    .slice(q + 1, queryEnd)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq < 0 || decodedKey(pair.slice(0, eq)) !== 'password' ? pair : maskRange(pair, eq + 1, pair.length);
+    })
+    .join('&');
+  return `${out.slice(0, q + 1)}${query}${out.slice(queryEnd)}`;
+}
+
 function checkTemplates(statements: string[], dialect: Dialect): void {
   const sample = { name: 'v-check', password: 'Sample-password-0123', expiration: expirationOf(new Date()) };
   for (const t of statements) renderStatement(t, sample, dialect);
