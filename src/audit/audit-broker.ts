@@ -150,6 +150,33 @@ export class AuditBroker {
     for (const [path, d] of old) if (next.get(path) !== d) await d.device.close();
   }
 
+  /**
+   * SIGHUP: every `file` device opens its file again (after log rotation moved the old one away),
+   * and a device that could not be opened at unseal is tried again. A device that still cannot be
+   * opened keeps what it had: an open file goes on receiving entries, an unavailable device stays
+   * failing. Entries being written finish on the old file before it is closed.
+   */
+  async reopen(): Promise<void> {
+    if (!this.active) return;
+    for (const [path, current] of this.loaded) {
+      if (current.row.type !== 'file' && !(current.device instanceof UnavailableAuditDevice)) continue;
+      let device: AuditDevice;
+      try {
+        device = await this.open(current.row);
+      } catch (err) {
+        this.deps.log.error(`audit device "${path}" could not be reopened: ${(err as Error).message}`);
+        continue;
+      }
+      if (this.loaded.get(path) !== current) {
+        await device.close();
+        continue;
+      }
+      this.loaded.set(path, { ...current, device });
+      await current.device.close();
+      this.deps.log.info(`audit device "${path}" reopened`);
+    }
+  }
+
   list(): AuditDeviceRow[] {
     return [...this.loaded.values()].map((d) => d.row);
   }

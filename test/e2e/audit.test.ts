@@ -1,8 +1,9 @@
 /**
  * The audit log end to end: the CLI enables devices, exports and verifies offline (and names the
- * tampered sequence); kill -9 in the middle of group-committed batches leaves a chain that verifies.
+ * tampered sequence); kill -9 in the middle of group-committed batches leaves a chain that verifies;
+ * SIGHUP reopens file devices after log rotation.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '../support/database';
@@ -76,6 +77,29 @@ describe('audit log (e2e)', () => {
     const siem = readFileSync(join(dir, 'audit', 'siem.log'), 'utf8');
     expect(siem).not.toContain('value-3');
     expect(JSON.parse(siem.split('\n')[0])).toMatchObject({ type: expect.stringMatching(/request|response/), request: { namespace: { id: 'root' } } });
+  });
+
+  it('SIGHUP reopens file devices: after the file is rotated away, entries go to a new file at its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secrethub-audit-hup-'));
+    const env = { SECRETHUB_AUDIT_FILE_DIR: join(dir, 'audit'), SECRETHUB_AUDIT_CHECKPOINT_FILE: join(dir, 'checkpoints.jsonl') };
+    server = await startServerProcess({ databaseUrl: await createTestDatabase(), env });
+    const { rootToken } = await initAndUnseal(server.address);
+    const a = server.address;
+    expect((await call(a, 'PUT', 'sys/audit/siem', { token: rootToken, body: { type: 'file', options: { file_path: 'siem.log' } } })).status).toBe(204);
+    const file = join(dir, 'audit', 'siem.log');
+    const rotated = `${file}.1`;
+    const paths = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l).request.path as string);
+    await call(a, 'GET', 'sys/mounts', { token: rootToken });
+    renameSync(file, rotated);
+    // Until the signal, the open file (now siem.log.1) goes on receiving entries.
+    await call(a, 'GET', 'sys/auth', { token: rootToken });
+    expect(existsSync(file)).toBe(false);
+    server.child.kill('SIGHUP');
+    await until(async () => server!.output().includes('audit device "siem/" reopened'));
+    await call(a, 'GET', 'sys/audit', { token: rootToken });
+    expect(paths(readFileSync(rotated, 'utf8'))).toEqual(expect.arrayContaining(['sys/mounts', 'sys/auth']));
+    expect(paths(readFileSync(rotated, 'utf8'))).not.toContain('sys/audit');
+    expect(paths(readFileSync(file, 'utf8'))).toEqual(['sys/audit', 'sys/audit']);
   });
 
   it('kill -9 in the middle of group-committed batches leaves a contiguous chain that verifies', async () => {

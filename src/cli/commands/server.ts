@@ -82,6 +82,8 @@ export function registerServerCommands(program: Command): void {
         );
       };
       if (stopping.early) stopping.stop(stopping.early);
+      // As Vault: SIGHUP reopens the audit files (log rotation).
+      process.on('SIGHUP', () => void server.kernel.audit.broker.reopen().catch((err: Error) => log.error(`SIGHUP: audit reopen failed: ${err.message}`)));
     });
 
   program
