@@ -23,7 +23,7 @@ import { kernelSecretLocation, type KernelSecretsRepository } from '../kernel/ke
 import type { AuditAddressKeys } from './address-keys';
 import type { AuditChainWriter } from './chain-writer';
 import { saltLocation, type AuditDeviceRepository, type AuditDeviceRow } from './audit-device.repository';
-import { DatabaseAuditDevice, FileAuditDevice, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
+import { DatabaseAuditDevice, elidesListResponses, FileAuditDevice, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
 import type { AuditOutcome, AuditTrace } from './audit-entry';
 import type { AuditRenderer } from './audit-renderer';
 import type { RenderJob } from './entry-render';
@@ -238,7 +238,7 @@ export class AuditBroker {
     if (devices.length === 0) return;
     let rendered;
     try {
-      rendered = await this.deps.renderer.render({ ...job, targets: devices.map((d) => ({ format: d.device.format, salt: d.salt })) });
+      rendered = await this.deps.renderer.render({ ...job, targets: devices.map((d) => ({ format: d.device.format, salt: d.salt, elideListResponses: elidesListResponses(d.row.options) })) });
     } catch (err) {
       this.deps.log.error(`audit: the ${what} of ${job.trace.requestId} could not be rendered: ${(err as Error).message}`);
       throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);

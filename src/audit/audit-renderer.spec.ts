@@ -109,4 +109,25 @@ describe('audit render thread', () => {
     const bad = job({ kind: 'response', outcome: undefined });
     await expect(thread.render(bad)).rejects.toThrow(/needs the outcome/);
   });
+
+  it('elide_list_responses: a list response logs the counts of keys and key_info, on that device only', () => {
+    const list = job({
+      trace: { ...trace, operation: 'list', path: 'secret/metadata/' },
+      outcome: { status: 200, data: { keys: ['a', 'b/', 'c'], key_info: { a: { x: 1 }, c: {} }, other: 'kept' } },
+      targets: [
+        { format: 'json-line', salt, elideListResponses: true },
+        { format: 'json-line', salt },
+      ],
+    });
+    const [elided, full] = renderJob(list).map((t) => (t.format === 'json-line' ? JSON.parse(t.lines[1]).response.data : undefined));
+    expect(elided.keys).toBe(3);
+    expect(elided.key_info).toBe(2);
+    expect(elided.other).toMatch(/^hmac-sha256:/);
+    expect(full.keys).toHaveLength(3);
+    // A read is never elided, even with keys in its data.
+    const read = job({ outcome: { status: 200, data: { keys: ['a'] } }, targets: [{ format: 'json-line', salt, elideListResponses: true }] });
+    const [readTarget] = renderJob(read);
+    if (readTarget.format !== 'json-line') throw new Error('a file target');
+    expect(JSON.parse(readTarget.lines[1]).response.data.keys).toHaveLength(1);
+  });
 });

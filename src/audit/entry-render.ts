@@ -25,6 +25,8 @@ export type EntryFormat = 'json-line' | 'chain';
 export interface RenderTarget {
   format: EntryFormat;
   salt: Uint8Array;
+  /** Vault's `elide_list_responses`: a list response's `keys` and `key_info` become their counts. */
+  elideListResponses?: boolean;
 }
 
 export type RenderKind = 'request' | 'response' | 'pair';
@@ -42,12 +44,26 @@ export interface RenderJob {
 /** For each target of a job, in order: its entries, in order. */
 export type RenderedTarget = { format: 'json-line'; lines: string[] } | { format: 'chain'; entries: ChainEntry[] };
 
+/**
+ * Vault's `elide_list_responses`: in a list operation's response entry, `keys` and `key_info` are
+ * replaced by their counts (in clear, as Vault writes them; a count says no more than the number of
+ * hashes it replaces). Applied to the redacted entry: redaction keeps lengths and key counts.
+ */
+function elideList(trace: AuditTrace, entry: AuditEntry): AuditEntry {
+  const data = (entry.response as { data?: Record<string, unknown> } | undefined)?.data;
+  if (trace.operation !== 'list' || !data) return entry;
+  if (Array.isArray(data.keys)) data.keys = data.keys.length;
+  if (data.key_info && typeof data.key_info === 'object' && !Array.isArray(data.key_info)) data.key_info = Object.keys(data.key_info).length;
+  return entry;
+}
+
 function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): AuditEntry[] {
   const hash = saltedHasher(asBuffer(target.salt));
   const blocks = entryBlocks(job.trace, sealed, hash);
   const response = () => {
     if (!job.outcome || !job.responseTime) throw new Error(`a ${job.kind} render job needs the outcome and the response time`);
-    return responseEntry(job.trace, blocks, job.outcome, hash, job.responseTime);
+    const entry = responseEntry(job.trace, blocks, job.outcome, hash, job.responseTime);
+    return target.elideListResponses ? elideList(job.trace, entry) : entry;
   };
   if (job.kind === 'request') return [requestEntry(job.trace, blocks)];
   if (job.kind === 'response') return [response()];

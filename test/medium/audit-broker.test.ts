@@ -199,6 +199,7 @@ describe('audit broker (medium)', () => {
       [{ type: 'file', options: { file_path: 'x/../../evil.log' } }, /inside the audit directory/],
       [{ type: 'file', options: { file_path: 'c.log', mode: '0755' } }, /executable/],
       [{ type: 'file', options: { file_path: 'c.log', log_raw: 'true' } }, /log_raw/],
+      [{ type: 'file', options: { file_path: 'c.log', elide_list_responses: 'maybe' } }, /elide_list_responses must be a boolean/],
       [{ type: 'file', options: { file_path: 'c.log', prefix: '#!/bin/sh' } }, /unknown option "prefix"/],
       [{ type: 'syslog' }, /unknown audit device type/],
       [{ type: 'file', options: { file_path: 'a.log' } }, /path already in use/],
@@ -222,6 +223,15 @@ describe('audit broker (medium)', () => {
     await call('PUT', 'secret/data/x', { data: { k: 'value' } });
     expect(readFileSync(join(k.auditConfig.fileDir, 'a.log'), 'utf8')).toContain(h1.hash);
     expect(JSON.parse(stdoutLines[stdoutLines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/x' } });
+
+    // elide_list_responses: that device logs how many keys a list answered, the others their hashes.
+    expect((await put('short', { type: 'file', options: { file_path: 'short.log', elide_list_responses: 'true' } })).status).toBe(204);
+    await call('PUT', 'secret/data/y', { data: { k: 'value' } });
+    expect((await call('GET', 'secret/metadata/?list=true')).json.data.keys).toEqual(['x', 'y']);
+    const lastResponse = (file: string) => JSON.parse(readFileSync(join(k.auditConfig.fileDir, file), 'utf8').trim().split('\n').pop()!).response;
+    expect(lastResponse('short.log')).toMatchObject({ data: { keys: 2 } });
+    expect(lastResponse('a.log').data.keys).toEqual([expect.stringMatching(/^hmac-sha256:/), expect.stringMatching(/^hmac-sha256:/)]);
+    expect((await call('DELETE', 'sys/audit/short')).status).toBe(204);
 
     // Re-enabling a path gives a new salt.
     expect((await call('DELETE', 'sys/audit/f1')).status).toBe(204);
