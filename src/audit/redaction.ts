@@ -5,7 +5,7 @@
  * string and number with its salted HMAC. Map keys, booleans and null stay clear. Numbers are hashed
  * too (Vault leaves them clear): a secret may be a number, and an allow-list leaks nothing by default.
  */
-import { hmacSha256 } from '../crypto/hmac';
+import { hmacSha256Hex } from '../crypto/hmac';
 import { asBuffer } from './cloned-bytes';
 
 export const HMAC_PREFIX = 'hmac-sha256:';
@@ -14,7 +14,7 @@ export type Hasher = (value: string) => string;
 
 /** `hmac-sha256:<hex>` of a value under a device's salt (what `sys/audit-hash/:path` returns). */
 export function saltedHasher(salt: Buffer): Hasher {
-  return (value) => HMAC_PREFIX + hmacSha256(salt, value).toString('hex');
+  return (value) => HMAC_PREFIX + hmacSha256Hex(salt, value);
 }
 
 /** A deep copy of `value` with every string and number replaced by its HMAC. */

@@ -9,7 +9,8 @@
  *   decrypts under the key, term and location it was written for (moving it fails);
  * - any change to any byte makes decryption throw IntegrityError.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomNonce } from './random';
 
 export const AEAD_VERSION = 1;
 export const AEAD_KEY_BYTES = 32;
@@ -40,7 +41,7 @@ export function aeadEncrypt(key: Buffer, term: number, plaintext: Buffer, locati
   if (key.length !== AEAD_KEY_BYTES) throw new Error('aead key must be 32 bytes');
   if (!Number.isInteger(term) || term < 0 || term > 0xffffffff) throw new Error('aead term out of range');
   const head = header(term);
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = randomNonce(NONCE_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(additionalData(head, location));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
