@@ -39,7 +39,7 @@ import { TokenStore } from './kernel/token/token.store';
 import type { Logger } from './logger';
 import { AuditRetention } from './audit/retention';
 import { AuditAddressKeys } from './audit/address-keys';
-import { ThreadAuditRenderer } from './audit/audit-renderer';
+import { BatchedAuditRenderer } from './audit/audit-renderer';
 import { AuditBroker } from './audit/audit-broker';
 import { AuditDeviceRepository } from './audit/audit-device.repository';
 import { AuditLogRepository } from './audit/audit-log.repository';
@@ -132,7 +132,7 @@ function buildAudit(dataSource: DataSource, config: ServerConfig['audit'], k: { 
   const logger = { info: (m: string) => log.info(m), error: (m: string) => log.error(m) };
   const chain = new AuditChainWriter(auditLog, { checkpointEntries: config.checkpointEntries, checkpointIntervalSeconds: config.checkpointIntervalSeconds, checkpointFile: config.checkpointFile, log: logger });
   const addressKeys = new AuditAddressKeys(k.secrets, k.barrier, config.addressKeyRetentionSeconds);
-  const renderer = new ThreadAuditRenderer(logger);
+  const renderer = new BatchedAuditRenderer();
   const broker = new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets: k.secrets, barrier: k.barrier, chain, addressKeys, renderer, fileDir: config.fileDir, stdout: k.stdout, bus: k.bus, log: logger });
   const anomalyRepository = new AnomalyRepository(dataSource);
   const scanner = new AnomalyScanner(anomalyRepository, addressKeys, config.anomalies, logger);

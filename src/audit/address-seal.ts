@@ -1,10 +1,9 @@
 /**
  * The sealed form of a source address or user agent in audit entries:
  * `enc:v1:YYYY-MM:<base64 AES-256-GCM blob>`, under the month's key and bound to its month by the
- * AAD (address-keys.ts keeps the keys). Pure, so that the render thread can seal.
+ * AAD (address-keys.ts keeps the keys). Pure: sealed as the entries are rendered.
  */
 import { aeadDecrypt, aeadEncrypt } from '../crypto/aead';
-import { asBuffer } from './cloned-bytes';
 
 export const SEALED_ADDRESS = /^enc:v1:(\d{4}-\d{2}):([A-Za-z0-9+/=]+)$/;
 
@@ -15,7 +14,7 @@ export interface AuditSource {
   remoteAddress: string;
   userAgent?: string;
   month: string;
-  key: Uint8Array;
+  key: Buffer;
 }
 
 export interface SealedSource {
@@ -23,8 +22,8 @@ export interface SealedSource {
   userAgent?: string;
 }
 
-export function sealAddress(key: Uint8Array, month: string, value: string): string {
-  return `enc:v1:${month}:${aeadEncrypt(asBuffer(key), 0, Buffer.from(value, 'utf8'), addressLocation(month)).toString('base64')}`;
+export function sealAddress(key: Buffer, month: string, value: string): string {
+  return `enc:v1:${month}:${aeadEncrypt(key, 0, Buffer.from(value, 'utf8'), addressLocation(month)).toString('base64')}`;
 }
 
 /** Both values sealed (a fresh nonce each). */

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Worker } from 'node:worker_threads';
-import { ThreadAuditRenderer } from './audit-renderer';
+import { BatchedAuditRenderer } from './audit-renderer';
 import type { AuditTrace } from './audit-entry';
 import { renderJob, type RenderJob, type RenderedTarget } from './entry-render';
 import { leafHash } from '../crypto/merkle';
@@ -42,72 +41,56 @@ function comparable(targets: RenderedTarget[]): unknown {
   );
 }
 
-describe('audit render thread', () => {
-  let thread: ThreadAuditRenderer;
-  const errors: string[] = [];
+describe('audit renderer', () => {
+  let renderer: BatchedAuditRenderer;
   beforeEach(() => {
-    errors.length = 0;
-    thread = new ThreadAuditRenderer({ error: (m) => errors.push(m) });
+    renderer = new BatchedAuditRenderer();
   });
-  afterEach(async () => thread.close());
+  afterEach(async () => renderer.close());
 
-  it('the render thread gives what inline rendering gives, with Buffers for the chain', async () => {
-    const inline = renderJob(job());
-    const threaded = await thread.render(job());
-    expect(thread.threadId).toBeDefined();
-    expect(comparable(threaded)).toEqual(comparable(inline));
-    const chain = threaded[0];
+  it('gives what renderJob gives, with redacted values and the address sealed once per job', async () => {
+    const batched = await renderer.render(job());
+    expect(comparable(batched)).toEqual(comparable(renderJob(job())));
+    const chain = batched[0];
     if (chain.format !== 'chain') throw new Error('first target is the chain');
     expect(chain.entries).toHaveLength(2);
-    for (const e of chain.entries) {
-      expect(Buffer.isBuffer(e.bytes)).toBe(true);
-      expect(Buffer.isBuffer(e.leaf)).toBe(true);
-      expect(e.leaf).toEqual(leafHash(e.bytes));
-    }
+    for (const e of chain.entries) expect(e.leaf).toEqual(leafHash(e.bytes));
     // One sealing per job: both entries and both devices carry the same ciphertext.
     const addresses = new Set(chain.entries.map((e) => e.columns.sourceIp));
     expect(addresses.size).toBe(1);
     expect(chain.entries[0].bytes.toString()).toContain(`"remote_address":"${[...addresses][0]}"`);
-    if (threaded[1].format !== 'json-line') throw new Error('second target is a file');
-    for (const line of threaded[1].lines) expect(line).toContain(`"remote_address":"${[...addresses][0]}"`);
-    const text = JSON.stringify(threaded);
+    if (batched[1].format !== 'json-line') throw new Error('second target is a file');
+    for (const line of batched[1].lines) expect(line).toContain(`"remote_address":"${[...addresses][0]}"`);
+    const text = JSON.stringify(batched);
     expect(text).not.toContain('canary');
     expect(text).not.toContain('192.0.2.44');
     expect(text).not.toContain(Buffer.from('secret bytes').toString('base64'));
   });
 
-  it('many jobs at once are each answered with their own entries, in order', async () => {
+  it('renders the jobs of one turn together, after that turn, each answered with its own entries', async () => {
     const jobs = Array.from({ length: 10 }, (_, i) => job({ kind: 'request', trace: { ...trace, path: `secret/data/p${i}` } }));
-    const results = await Promise.all(jobs.map((j) => thread.render(j)));
+    let settled = 0;
+    const pending = jobs.map((j) => renderer.render(j).then((r) => (settled++, r)));
+    await Promise.resolve();
+    expect(settled).toBe(0); // nothing is rendered in the turn that queued it
+    const results = await Promise.all(pending);
     results.forEach((r, i) => {
       if (r[1].format !== 'json-line') throw new Error('second target is a file');
       expect(JSON.parse(r[1].lines[0]).request.path).toBe(`secret/data/p${i}`);
     });
   });
 
-  it('a job that cannot cross threads is rendered inline', async () => {
-    const odd = job({ outcome: { status: 200, data: { f: () => 1 } as unknown as Record<string, unknown> } });
-    const [chain] = await thread.render(odd);
-    expect(chain.format).toBe('chain');
+  it('a job that fails to render is rejected with its error; the others of its batch are answered', async () => {
+    const bad = renderer.render(job({ kind: 'response', outcome: undefined }));
+    const good = renderer.render(job());
+    await expect(bad).rejects.toThrow(/needs the outcome/);
+    expect((await good)[0].format).toBe('chain');
   });
 
-  it('when the thread dies, its unanswered jobs are rendered inline and the next job starts another', async () => {
-    await thread.render(job());
-    const first = thread.threadId;
-    const pending = thread.render(job());
-    await new Promise((r) => setImmediate(r));
-    // As if it crashed: terminated from outside the renderer.
-    await (thread as unknown as { thread: Worker }).thread.terminate();
+  it('close renders what is queued', async () => {
+    const pending = renderer.render(job());
+    await renderer.close();
     expect((await pending)[0].format).toBe('chain');
-    expect(errors.join('\n')).toMatch(/audit render thread exited/);
-    await thread.render(job());
-    expect(thread.threadId).toBeDefined();
-    expect(thread.threadId).not.toBe(first);
-  });
-
-  it('a job that fails to render is rejected with its error message', async () => {
-    const bad = job({ kind: 'response', outcome: undefined });
-    await expect(thread.render(bad)).rejects.toThrow(/needs the outcome/);
   });
 
   it('elide_list_responses: a list response logs the counts of keys and key_info, on that device only', () => {

@@ -28,7 +28,7 @@ const MAX_ATTEMPTS = 20;
 
 export interface ChainEntry {
   bytes: Buffer;
-  /** The entry's RFC 6962 leaf hash, when the render thread computed it already. */
+  /** The entry's RFC 6962 leaf hash, when rendering computed it already. */
   leaf?: Buffer;
   time: Date;
   columns: AuditColumns;
@@ -160,7 +160,7 @@ export class AuditChainWriter {
 
   /**
    * Sends after the current turn of the event loop, so that the entries queued in one turn (the
-   * render thread answers many requests in one message) go in one batch rather than the first alone.
+   * renderer renders a turn's requests together) go in one batch rather than the first alone.
    */
   private kick(): void {
     if (this.kickScheduled) return;

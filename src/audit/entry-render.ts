@@ -1,20 +1,17 @@
 /**
- * Turning a request's trace into what each audit device writes: pure and synchronous, so that it can
- * run on the audit render thread (render-worker.ts) as well as inline (audit-renderer.ts).
+ * Turning a request's trace into what each audit device writes: pure and synchronous
+ * (audit-renderer.ts batches the calls).
  *
  * Invariants:
- * - a job's inputs are plain data (structured-cloneable); the device's salt travels with the job, so
- *   the thread that renders holds no state between jobs;
+ * - a job carries everything it needs, its devices' salts included: rendering keeps no state;
  * - the output is a function of the inputs but for the event ids and the sealed address and user
- *   agent (a fresh nonce per job): rendering a job again (after the render thread died) writes the
- *   same entries but for those;
+ *   agent (a fresh nonce per job);
  * - a pair job's request entry comes first.
  */
 import { randomUUID } from 'node:crypto';
 import { canonicalJson } from '../crypto/canonical-json';
 import { leafHash } from '../crypto/merkle';
 import { sealSource, type SealedSource } from './address-seal';
-import { asBuffer } from './cloned-bytes';
 import { entryBlocks, entryColumns, entryProjection, requestEntry, responseEntry, type AuditEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
 import type { ChainEntry } from './chain-writer';
 import { saltedHasher } from './redaction';
@@ -24,7 +21,7 @@ export type EntryFormat = 'json-line' | 'chain';
 
 export interface RenderTarget {
   format: EntryFormat;
-  salt: Uint8Array;
+  salt: Buffer;
   /** Vault's `elide_list_responses`: a list response's `keys` and `key_info` become their counts. */
   elideListResponses?: boolean;
 }
@@ -58,7 +55,7 @@ function elideList(trace: AuditTrace, entry: AuditEntry): AuditEntry {
 }
 
 function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): AuditEntry[] {
-  const hash = saltedHasher(asBuffer(target.salt));
+  const hash = saltedHasher(target.salt);
   const blocks = entryBlocks(job.trace, sealed, hash);
   const response = () => {
     if (!job.outcome || !job.responseTime) throw new Error(`a ${job.kind} render job needs the outcome and the response time`);

@@ -6,7 +6,6 @@
  * too (Vault leaves them clear): a secret may be a number, and an allow-list leaks nothing by default.
  */
 import { hmacSha256Hex } from '../crypto/hmac';
-import { asBuffer } from './cloned-bytes';
 
 export const HMAC_PREFIX = 'hmac-sha256:';
 
@@ -24,8 +23,7 @@ export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
   if (typeof value === 'string') return hash(value);
   if (typeof value === 'number' || typeof value === 'bigint') return hash(String(value));
   if (value === null || typeof value === 'boolean' || value === undefined) return value ?? null;
-  // A Buffer arrives on the render thread as a plain Uint8Array (structured clone): same bytes, same hash.
-  if (value instanceof Uint8Array) return hash(asBuffer(value).toString('base64'));
+  if (value instanceof Uint8Array) return hash(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64'));
   if (Array.isArray(value)) return value.map((v) => redactValue(v, hash, depth + 1));
   if (value instanceof Date) return hash(value.toISOString());
   if (typeof value === 'object') {

@@ -228,7 +228,8 @@ describe('audit broker (medium)', () => {
     expect((await put('short', { type: 'file', options: { file_path: 'short.log', elide_list_responses: 'true' } })).status).toBe(204);
     await call('PUT', 'secret/data/y', { data: { k: 'value' } });
     expect((await call('GET', 'secret/metadata/?list=true')).json.data.keys).toEqual(['x', 'y']);
-    const lastResponse = (file: string) => JSON.parse(readFileSync(join(k.auditConfig.fileDir, file), 'utf8').trim().split('\n').pop()!).response;
+    const auditDir = k.auditConfig.fileDir;
+    const lastResponse = (file: string) => JSON.parse(readFileSync(join(auditDir, file), 'utf8').trim().split('\n').pop()!).response;
     expect(lastResponse('short.log')).toMatchObject({ data: { keys: 2 } });
     expect(lastResponse('a.log').data.keys).toEqual([expect.stringMatching(/^hmac-sha256:/), expect.stringMatching(/^hmac-sha256:/)]);
     expect((await call('DELETE', 'sys/audit/short')).status).toBe(204);
@@ -292,7 +293,7 @@ describe('audit broker (medium)', () => {
     let key: string;
     ({ k, call, key } = await openAuditedKernel({ databaseDevice: true }));
     expect((await call('GET', 'secret/data/x')).status).toBe(404);
-    // A slow stop (the render thread terminating, the writer's connection closing): the seal hook does not wait for it.
+    // A slow stop (the writer's connection closing): the seal hook does not wait for it.
     const chain = k.audit.chain;
     const stop = chain.stop.bind(chain);
     const slowStop = jest.spyOn(chain, 'stop').mockImplementation(async () => {
