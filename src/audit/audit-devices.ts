@@ -24,8 +24,10 @@ export interface AuditDevice {
 const badOption = (message: string) => new ApiError(400, [message]);
 
 /** Vault's options, checked strictly: raw logging and unhashed accessors are never allowed. */
-const FILE_OPTIONS = new Set(['file_path', 'path', 'mode', 'format', 'hmac_accessor', 'log_raw', 'elide_list_responses']);
+const DATABASE_OPTIONS = new Set(['format', 'hmac_accessor', 'log_raw', 'elide_list_responses']);
+const FILE_OPTIONS = new Set([...DATABASE_OPTIONS, 'file_path', 'path', 'mode']);
 
+/** How Vault's boolean options are spelled. */
 const BOOLEAN_OPTION = new Map([['true', true], ['1', true], ['false', false], ['0', false]]);
 
 /** Vault's `elide_list_responses` (default false): list responses are logged with counts instead of keys. */
@@ -35,8 +37,8 @@ export function elidesListResponses(options: Record<string, string>): boolean {
 
 function checkCommonOptions(options: Record<string, string>): void {
   if (options.elide_list_responses !== undefined && !BOOLEAN_OPTION.has(options.elide_list_responses)) throw badOption('elide_list_responses must be a boolean');
-  if (options.log_raw !== undefined && !['false', '0'].includes(options.log_raw)) throw badOption('log_raw is not supported: audit entries never hold raw secrets');
-  if (options.hmac_accessor !== undefined && !['true', '1'].includes(options.hmac_accessor)) throw badOption('hmac_accessor=false is not supported: accessors are always hashed');
+  if (options.log_raw !== undefined && BOOLEAN_OPTION.get(options.log_raw) !== false) throw badOption('log_raw is not supported: audit entries never hold raw secrets');
+  if (options.hmac_accessor !== undefined && BOOLEAN_OPTION.get(options.hmac_accessor) !== true) throw badOption('hmac_accessor=false is not supported: accessors are always hashed');
   if (options.format !== undefined && options.format !== 'json') throw badOption('format: only "json" is supported');
 }
 
@@ -119,7 +121,7 @@ export class DatabaseAuditDevice implements AuditDevice {
   constructor(private readonly chain: AuditChainWriter) {}
 
   static checkOptions(options: Record<string, string>): void {
-    for (const k of Object.keys(options)) if (!['format', 'hmac_accessor', 'log_raw', 'elide_list_responses'].includes(k)) throw badOption(`unknown option "${k}" for a database audit device`);
+    for (const k of Object.keys(options)) if (!DATABASE_OPTIONS.has(k)) throw badOption(`unknown option "${k}" for a database audit device`);
     checkCommonOptions(options);
   }
 

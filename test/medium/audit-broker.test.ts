@@ -1,8 +1,8 @@
 /**
  * The audit broker in the pipeline: fail-closed when no device commits (the database device, a file
- * device whose pipe lost its reader, stdout broken, a device that cannot be opened at unseal), device
- * management and the file device's directory rule, concurrent writers on one chain, and
- * crypto-shredding of addresses.
+ * device whose pipe lost its reader, stdout broken, a device that cannot be opened at unseal),
+ * reopening devices (what SIGHUP does), device management and the file device's directory rule,
+ * concurrent writers on one chain, and crypto-shredding of addresses.
  */
 import { bareColumns } from '../../src/audit/audit-entry';
 import { execFileSync } from 'node:child_process';
@@ -177,6 +177,34 @@ describe('audit broker (medium)', () => {
     await k.seal.submitUnsealKey(key, false);
     expect((await call('GET', 'secret/data/app')).json.data.data).toEqual({ password: SECRET });
     expect(Object.keys((await call('GET', 'sys/audit')).json.data)).toEqual([]);
+  });
+
+  it('reopen (SIGHUP) tries a device that could not be opened at unseal again, and keeps it failing closed while it still cannot be opened', async () => {
+    let call: Call;
+    let key: string;
+    const logged: string[] = [];
+    ({ k, call, key } = await openAuditedKernel({ log: createLogger('info', (l) => logged.push(l)) }));
+    expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
+    await k.seal.seal();
+    const file = join(k.auditConfig.fileDir, 'siem/audit.log');
+    rmSync(file);
+    mkdirSync(file); // EISDIR when opened for writing
+    await k.seal.submitUnsealKey(key, false);
+    expect((await call('GET', 'sys/mounts')).status).toBe(500);
+
+    await k.audit.broker.reopen();
+    expect(logged.some((l) => l.includes('audit device "siem/" could not be reopened'))).toBe(true);
+    expect((await call('GET', 'sys/mounts')).status).toBe(500);
+
+    rmSync(file, { recursive: true });
+    await k.audit.broker.reopen();
+    expect(logged.some((l) => l.includes('audit device "siem/" reopened'))).toBe(true);
+    expect((await call('GET', 'sys/mounts')).status).toBe(200);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => [l.type, l.request.path])).toEqual([
+      ['request', 'sys/mounts'],
+      ['response', 'sys/mounts'],
+    ]);
   });
 
   it('manages devices as Vault does, and file devices write only inside the configured directory', async () => {
