@@ -112,6 +112,25 @@ describe('audit log (medium)', () => {
     expect(rows[0].correlation_id).toBe(rows[1].correlation_id);
   });
 
+  it('keeps rows up to a page inline and uncompressed; larger ones are still compressed (decision 89)', async () => {
+    let call: Call;
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
+    // Map keys stay clear in entries: a long, repetitive key makes an entry PostgreSQL would otherwise compress.
+    expect((await call('PUT', 'secret/data/wide', { data: { ['k'.repeat(3000)]: 'v' } })).status).toBe(200);
+    expect((await call('PUT', 'secret/data/wider', { data: { ['k'.repeat(12000)]: 'v' } })).status).toBe(200);
+    const options: { reloptions: string[] | null }[] = await k.dataSource.query("SELECT c.reloptions FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass");
+    expect(options.length).toBeGreaterThan(0);
+    for (const o of options) expect(o.reloptions).toContain('toast_tuple_target=8160');
+    const rows: { path: string; raw: number; stored: number }[] = await k.dataSource.query(
+      "SELECT secret_path AS path, octet_length(entry_bytes) AS raw, pg_column_size(entry_bytes) AS stored FROM audit_logs WHERE secret_path IN ('secret/data/wide', 'secret/data/wider') AND event_type = 'request' ORDER BY sequence_number",
+    );
+    expect(rows.map((r) => r.path)).toEqual(['secret/data/wide', 'secret/data/wider']);
+    expect(rows[0].raw).toBeGreaterThan(3000);
+    expect(rows[0].stored).toBe(rows[0].raw + 4);
+    expect(rows[1].stored).toBeLessThan(rows[1].raw / 2);
+    expect(await verifyThroughApi(call)).toMatchObject({ ok: true });
+  });
+
   it('a body that does not parse, a bad wrap TTL and ?help=1 are audited, and are 500s when nothing can record them', async () => {
     let call: Call;
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
