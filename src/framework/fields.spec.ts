@@ -1,5 +1,5 @@
 import { FieldError } from './field-types';
-import { ignoredParametersWarning, parseFields, type Fields } from './fields';
+import { ignoredParametersWarning, parseFields, withTrimmedFields, type Fields } from './fields';
 
 describe('declared fields', () => {
   const fields: Fields = {
@@ -30,5 +30,17 @@ describe('declared fields', () => {
     const { data, unknown } = parseFields(fields, { version: '2', ttl: '1h' }, true);
     expect(data).toEqual({ version: 2 });
     expect(unknown).toEqual(['ttl']);
+  });
+
+  it('trims the string values of trim fields only, copying the input only when one changes', () => {
+    const fields: Fields = { role_id: { type: 'string', description: '', trim: true }, note: { type: 'string', description: '' } };
+    const input = { role_id: ' \tid-1 \n', note: ' kept ', other: ' x ' };
+    expect(withTrimmedFields(fields, input)).toEqual({ role_id: 'id-1', note: ' kept ', other: ' x ' });
+    expect(input.role_id).toBe(' \tid-1 \n');
+    const clean = { role_id: 'id-1', note: ' kept ' };
+    expect(withTrimmedFields(fields, clean)).toBe(clean);
+    const notString = { role_id: 42 };
+    expect(withTrimmedFields(fields, notString)).toBe(notString);
+    expect(withTrimmedFields(undefined, input)).toBe(input);
   });
 });

@@ -17,9 +17,28 @@ export interface FieldSpec {
   /** Allowed values (strings). */
   allowed?: readonly string[];
   default?: unknown;
+  /**
+   * Whitespace around the value is insignificant (an identifier the handler trims): it is removed
+   * before the request is traced, so the audit log records the value acted on and whitespace
+   * variants of one identifier hash alike.
+   */
+  trim?: boolean;
 }
 
 export type Fields = Record<string, FieldSpec>;
+
+/** `input` with the string values of `trim` fields trimmed (the same object when none needs it). */
+export function withTrimmedFields(fields: Fields | undefined, input: Record<string, unknown>): Record<string, unknown> {
+  if (!fields) return input;
+  let out = input;
+  for (const name in fields) {
+    const value = input[name];
+    if (!fields[name].trim || typeof value !== 'string' || value.trim() === value) continue;
+    if (out === input) out = { ...input };
+    out[name] = value.trim();
+  }
+  return out;
+}
 
 function toMap(name: string, value: unknown): Record<string, unknown> {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;

@@ -4,7 +4,7 @@ import type { ListenerConfig } from '../../config/config';
 import type { MountEntry } from '../../framework/backend';
 import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type LogicalResponse, type Operation, type PeerCertificate, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
-import { ignoredParametersWarning, parseFields, type Fields } from '../../framework/fields';
+import { ignoredParametersWarning, parseFields, withTrimmedFields, type Fields } from '../../framework/fields';
 import { pathItems } from '../../framework/openapi';
 import { checkPatchContentType, parseRequestBody } from '../../http/request-body';
 import { clientAddress } from '../../http/forwarded-for';
@@ -268,9 +268,9 @@ export class RequestPipeline {
     // Traced before the body is parsed: a body that does not parse, or a bad wrap TTL, is audited
     // as the error it is (and is a 500 when no device can record it).
     if (audited(route, operation)) await this.startTrace(state, req, requestId, operation, path, mount, {});
-    const body = route.rawRequestBody ? {} : parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json);
+    const body = route.rawRequestBody ? {} : withTrimmedFields(route.fields, parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json));
     const wrapTtl = this.wrapTtl(req.headers, route);
-    if (state.trace) state.trace.data = operation === 'update' || operation === 'patch' ? body : Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list'));
+    if (state.trace) state.trace.data = operation === 'update' || operation === 'patch' ? body : withTrimmedFields(route.fields, Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list')));
     const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined, data: {}, warnings: [], remoteAddress: req.remoteAddress, peerCertificate: req.peerCertificate, sudo: false };
     if (route.fields) this.parseDeclaredFields(route, ctx);
     const auth = authFor(route, operation);
@@ -352,7 +352,7 @@ export class RequestPipeline {
   /** Writes take declared fields from the body; reads, lists and deletes from the query string. */
   private parseDeclaredFields(route: RouteDefinition, ctx: RequestContext): void {
     const fromQuery = ctx.operation === 'read' || ctx.operation === 'list' || ctx.operation === 'delete';
-    const input = fromQuery ? Object.fromEntries([...ctx.query.entries()].filter(([k]) => k !== 'list' && k !== 'help')) : ctx.body;
+    const input = fromQuery ? withTrimmedFields(route.fields, Object.fromEntries([...ctx.query.entries()].filter(([k]) => k !== 'list' && k !== 'help'))) : ctx.body;
     const { data, unknown } = parseFields(route.fields as Fields, input, fromQuery);
     ctx.data = data;
     if (unknown.length > 0 && !fromQuery) ctx.warnings.push(ignoredParametersWarning(unknown));
