@@ -3,6 +3,7 @@ import { BatchedAuditRenderer } from './audit-renderer';
 import type { AuditTrace } from './audit-entry';
 import { renderJob, type RenderJob, type RenderedTarget } from './entry-render';
 import { leafHash } from '../crypto/merkle';
+import { canonicalJson } from '../crypto/canonical-json';
 
 const trace: AuditTrace = {
   requestId: 'c7a5f3a4-5d5e-4c39-9a0e-4e1c1f0f0a01',
@@ -55,6 +56,8 @@ describe('audit renderer', () => {
     if (chain.format !== 'chain') throw new Error('first target is the chain');
     expect(chain.entries).toHaveLength(2);
     for (const e of chain.entries) expect(e.leaf).toEqual(leafHash(e.bytes));
+    // The pair's shared blocks are serialised once; each entry's bytes are still its own canonical JSON.
+    for (const e of chain.entries) expect(e.bytes.toString()).toBe(canonicalJson(JSON.parse(e.bytes.toString())).toString());
     // One sealing per job: both entries and both devices carry the same ciphertext.
     const addresses = new Set(chain.entries.map((e) => e.columns.sourceIp));
     expect(addresses.size).toBe(1);

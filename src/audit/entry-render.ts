@@ -9,7 +9,7 @@
  * - a pair job's request entry comes first.
  */
 import { randomUUID } from 'node:crypto';
-import { canonicalJson } from '../crypto/canonical-json';
+import { canonicalJsonText, canonicalObjectText } from '../crypto/canonical-json';
 import { leafHash } from '../crypto/merkle';
 import { sealSource, type SealedSource } from './address-seal';
 import { entryBlocks, entryColumns, entryProjection, requestEntry, responseEntry, type AuditEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
@@ -67,8 +67,16 @@ function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): 
   return [requestEntry(job.trace, blocks), response()];
 }
 
-function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry): ChainEntry {
-  const bytes = canonicalJson(entry);
+/** The canonical texts of the `auth` and `request` blocks a pair's two entries share (the same objects), serialised once. */
+function sharedBlockTexts(entries: AuditEntry[]): Map<unknown, string> {
+  const known = new Map<unknown, string>();
+  if (entries.length < 2) return known;
+  for (const block of [entries[0].auth, entries[0].request]) if (block !== undefined && entries.every((e) => e.auth === block || e.request === block)) known.set(block, canonicalJsonText(block));
+  return known;
+}
+
+function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, known: ReadonlyMap<unknown, string>): ChainEntry {
+  const bytes = Buffer.from(canonicalObjectText(entry, known), 'utf8');
   return { bytes, leaf: leafHash(bytes), time: new Date(entry.time as string), columns: entryColumns(trace, sealed, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) };
 }
 
@@ -78,6 +86,7 @@ export function renderJob(job: RenderJob): RenderedTarget[] {
   return job.targets.map((target) => {
     const entries = entriesOf(job, target, sealed);
     if (target.format === 'json-line') return { format: 'json-line', lines: entries.map((e) => JSON.stringify(e) + '\n') };
-    return { format: 'chain', entries: entries.map((e) => chainEntry(job.trace, sealed, e)) };
+    const known = sharedBlockTexts(entries);
+    return { format: 'chain', entries: entries.map((e) => chainEntry(job.trace, sealed, e, known)) };
   });
 }

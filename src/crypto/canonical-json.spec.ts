@@ -1,6 +1,6 @@
 import canonicalize from 'canonicalize';
 import fc from 'fast-check';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson, canonicalObjectText } from './canonical-json';
 
 describe('canonicalJson (RFC 8785)', () => {
   it('matches the RFC 8785 §3.2.3 example', () => {
@@ -52,5 +52,29 @@ describe('canonicalJson fast path', () => {
     for (const v of [{ '10': 1, '9': 2, a: 3 }, { a: undefined, b: [undefined, 1] }, { '\u00e9': 1, e: 2, z: 3 }, { '\ud83d\ude00': 1, '\ufb33': 2 }, { a: -0 }, { a: 1e21, b: 5e-7 }]) {
       expect(canonicalJson(v).toString('utf8')).toBe(reference(v));
     }
+  });
+});
+
+describe('canonicalObjectText (members serialised once)', () => {
+  const reference = (v: unknown): string => canonicalize(v) as string;
+
+  it('gives the reference text for any object, members known or not, keys in any order', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.boolean(), (o, useKnown) => {
+        const known = new Map<unknown, string>();
+        // A known text is only ever the member's own canonical text.
+        if (useKnown) for (const v of Object.values(o)) if (v !== null && typeof v === 'object') known.set(v, reference(v));
+        expect(canonicalObjectText(o, known)).toBe(reference(o));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('uses a known member text by identity, and falls back for keys out of order or array-index keys', () => {
+    const shared = { b: 1, a: 2 };
+    expect(canonicalObjectText({ x: shared, y: { ...shared } }, new Map([[shared, 'KNOWN']]))).toBe('{"x":KNOWN,"y":{"a":2,"b":1}}');
+    expect(canonicalObjectText({ b: shared, a: 1 }, new Map([[shared, 'KNOWN']]))).toBe('{"a":1,"b":{"a":2,"b":1}}');
+    expect(canonicalObjectText({ '10': 1, '9': 2 }, new Map())).toBe('{"10":1,"9":2}');
+    expect(canonicalObjectText({ a: undefined, b: null }, new Map())).toBe('{"b":null}');
   });
 });

@@ -44,8 +44,31 @@ function stringifyIsCanonical(value: unknown): boolean {
   }
 }
 
-export function canonicalJson(value: unknown): Buffer {
+/** The RFC 8785 form of a JSON value, as text. */
+export function canonicalJsonText(value: unknown): string {
   const text = stringifyIsCanonical(value) ? JSON.stringify(value) : canonicalize(value);
   if (text === undefined) throw new TypeError('canonical JSON needs a JSON value');
-  return Buffer.from(text, 'utf8');
+  return text;
+}
+
+/**
+ * The RFC 8785 form of an object whose members' forms are given where known (`known.get(v)` for a
+ * member value `v`, by identity): two objects sharing members serialise them once. Falls back to
+ * `canonicalJsonText` when the keys are not in canonical order.
+ */
+export function canonicalObjectText(value: Record<string, unknown>, known: ReadonlyMap<unknown, string>): string {
+  let out = '{';
+  let previous: string | undefined;
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (v === undefined) continue;
+    if ((previous !== undefined && !(previous < key)) || (key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57)) return canonicalJsonText(value);
+    out += `${previous === undefined ? '' : ','}${JSON.stringify(key)}:${known.get(v) ?? canonicalJsonText(v)}`;
+    previous = key;
+  }
+  return out + '}';
+}
+
+export function canonicalJson(value: unknown): Buffer {
+  return Buffer.from(canonicalJsonText(value), 'utf8');
 }
