@@ -67,12 +67,10 @@ function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): 
   return [requestEntry(job.trace, blocks), response()];
 }
 
-/** The canonical texts of the `auth` and `request` blocks a pair's two entries share (the same objects), serialised once. */
+/** A pair's entries hold the same `auth` and `request` objects (entryBlocks): their canonical texts, serialised once and found by identity. */
 function sharedBlockTexts(entries: AuditEntry[]): Map<unknown, string> {
-  const known = new Map<unknown, string>();
-  if (entries.length < 2) return known;
-  for (const block of [entries[0].auth, entries[0].request]) if (block !== undefined && entries.every((e) => e.auth === block || e.request === block)) known.set(block, canonicalJsonText(block));
-  return known;
+  if (entries.length < 2) return new Map();
+  return new Map([entries[0].auth, entries[0].request].filter((b) => b !== undefined).map((b) => [b, canonicalJsonText(b)]));
 }
 
 function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, known: ReadonlyMap<unknown, string>): ChainEntry {

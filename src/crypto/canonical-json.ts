@@ -54,7 +54,8 @@ export function canonicalJsonText(value: unknown): string {
 /**
  * The RFC 8785 form of an object whose members' forms are given where known (`known.get(v)` for a
  * member value `v`, by identity): two objects sharing members serialise them once. Falls back to
- * `canonicalJsonText` when the keys are not in canonical order.
+ * `canonicalJsonText` when the keys are not in canonical order or one starts with a digit (it may be
+ * an array index, which JavaScript enumerates first).
  */
 export function canonicalObjectText(value: Record<string, unknown>, known: ReadonlyMap<unknown, string>): string {
   let out = '{';
