@@ -54,6 +54,24 @@ async function expectFailedClosed(call: Call, requests: [string, string, unknown
   }
 }
 
+/**
+ * A kernel unsealed while its `file` device `siem/` cannot be opened: while sealed, the file was
+ * replaced by a directory (opening it for writing is EISDIR, whoever the server runs as).
+ * `beforeSeal` runs once the device is enabled.
+ */
+async function unsealedWithUnopenableDevice(level: 'error' | 'info', beforeSeal?: (call: Call) => Promise<void>) {
+  const logged: string[] = [];
+  const opened = await openAuditedKernel({ log: createLogger(level, (l) => logged.push(l)) });
+  expect((await opened.call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
+  await beforeSeal?.(opened.call);
+  await opened.k.seal.seal();
+  const file = join(opened.k.auditConfig.fileDir, 'siem/audit.log');
+  rmSync(file);
+  mkdirSync(file);
+  await opened.k.seal.submitUnsealKey(opened.key, false);
+  return { ...opened, logged, file };
+}
+
 const REQUESTS: [string, string, unknown?][] = [
   ['GET', 'secret/data/app'],
   ['PUT', 'secret/data/app', { data: { password: 'other' } }],
@@ -155,16 +173,8 @@ describe('audit broker (medium)', () => {
   it('a device that cannot be opened at unseal fails every request closed, its own disable included, until its row is removed and the server restarts', async () => {
     let call: Call;
     let key: string;
-    const logged: string[] = [];
-    ({ k, call, key } = await openAuditedKernel({ log: createLogger('error', (l) => logged.push(l)) }));
-    expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
-    expect((await call('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200);
-    await k.seal.seal();
-    // The file replaced by a directory: opening it for writing is EISDIR, whoever the server runs as.
-    const file = join(k.auditConfig.fileDir, 'siem/audit.log');
-    rmSync(file);
-    mkdirSync(file);
-    await k.seal.submitUnsealKey(key, false);
+    let logged: string[];
+    ({ k, call, key, logged } = await unsealedWithUnopenableDevice('error', async (c) => expect((await c('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200)));
     expect(logged.filter((l) => l.includes('audit device "siem/" could not be opened'))).toHaveLength(1);
 
     await expectFailedClosed(call, [...REQUESTS, ['GET', 'sys/audit'], ['DELETE', 'sys/audit/siem']]);
@@ -181,15 +191,9 @@ describe('audit broker (medium)', () => {
 
   it('reopen (SIGHUP) tries a device that could not be opened at unseal again, and keeps it failing closed while it still cannot be opened', async () => {
     let call: Call;
-    let key: string;
-    const logged: string[] = [];
-    ({ k, call, key } = await openAuditedKernel({ log: createLogger('info', (l) => logged.push(l)) }));
-    expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
-    await k.seal.seal();
-    const file = join(k.auditConfig.fileDir, 'siem/audit.log');
-    rmSync(file);
-    mkdirSync(file); // EISDIR when opened for writing
-    await k.seal.submitUnsealKey(key, false);
+    let logged: string[];
+    let file: string;
+    ({ k, call, logged, file } = await unsealedWithUnopenableDevice('info'));
     expect((await call('GET', 'sys/mounts')).status).toBe(500);
 
     await k.audit.broker.reopen();
