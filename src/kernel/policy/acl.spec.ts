@@ -124,6 +124,25 @@ describe('ACL matching', () => {
     expect(can(a, 'x', 'read')).toBe(false);
     expect(can(a, 'x', 'read', { wrapTtl: 60 })).toBe(true);
     expect(can(a, 'x', 'read', { wrapTtl: 120 })).toBe(false);
+    expect(can(a, 'x', 'read', { wrapTtl: 90 })).toBe(true);
+    expect(a.allowOperation({ path: 'x', operation: 'read' }).reason).toBe('response wrapping required by min/max_wrapping_ttl');
+    // Either limit alone requires wrapping (Vault: a nil WrapInfo fails both checks).
+    expect(can(acl('path "x" { capabilities = ["read"]\n max_wrapping_ttl = "90s" }'), 'x', 'read')).toBe(false);
+    expect(can(acl('path "x" { capabilities = ["read"]\n min_wrapping_ttl = "10s" }'), 'x', 'read', { wrapTtl: 5 })).toBe(false);
+    expect(can(acl('path "x" { capabilities = ["read"]\n min_wrapping_ttl = "10s" }'), 'x', 'read', { wrapTtl: 3600 })).toBe(true);
+  });
+
+  it('merged wrapping TTL bounds: the smaller non-zero of each limit (Vault), so min > max denies every request', () => {
+    const merged = acl('path "x" { capabilities = ["read"]\n max_wrapping_ttl = "10m" }', 'path "x" { capabilities = ["list"]\n max_wrapping_ttl = "1m"\n min_wrapping_ttl = "30s" }');
+    expect(can(merged, 'x', 'read', { wrapTtl: 45 })).toBe(true);
+    expect(can(merged, 'x', 'read', { wrapTtl: 120 })).toBe(false);
+    expect(can(merged, 'x', 'read', { wrapTtl: 20 })).toBe(false);
+    const crossed = acl('path "x" { capabilities = ["read"]\n min_wrapping_ttl = "5m" }', 'path "x" { capabilities = ["read"]\n max_wrapping_ttl = "1m" }');
+    for (const wrapTtl of [undefined, 30, 60, 120, 300, 600]) expect(can(crossed, 'x', 'read', { wrapTtl })).toBe(false);
+    // Different patterns never merge: the deciding rule's limits alone apply.
+    const other = acl('path "x/*" { capabilities = ["read"]\n max_wrapping_ttl = "1m" }', 'path "x/y" { capabilities = ["read"] }');
+    expect(can(other, 'x/y', 'read')).toBe(true);
+    expect(can(other, 'x/z', 'read')).toBe(false);
   });
 
   it('root stands alone and allows everything', () => {

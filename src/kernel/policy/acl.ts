@@ -46,7 +46,7 @@ export interface AclRequest {
   path: string;
   operation: AclOperation;
   data?: Record<string, unknown>;
-  /** Requested response-wrapping TTL in seconds, if any. */
+  /** The TTL the response will be wrapped with, in seconds; undefined when it will not be wrapped. */
   wrapTtl?: number;
   remoteAddress?: string;
   now?: Date;
@@ -364,8 +364,12 @@ export class Acl {
     if (req.sudoRequired && !sudo) {
       return { allowed: false, reason: 'sudo capability required', matched };
     }
-    if (rule.maxWrappingTtl && (req.wrapTtl === undefined || req.wrapTtl > rule.maxWrappingTtl)) return { allowed: false, reason: 'wrapping TTL above max_wrapping_ttl', matched };
-    if (rule.minWrappingTtl && (req.wrapTtl === undefined || req.wrapTtl < rule.minWrappingTtl)) return { allowed: false, reason: 'wrapping TTL below min_wrapping_ttl', matched };
+    // Vault's AllowOperation: either limit on the deciding rule requires a wrapped response within
+    // it. Merging keeps the smaller non-zero of each, so min > max can result; then nothing passes.
+    const wrapTtl = req.wrapTtl;
+    if ((rule.maxWrappingTtl || rule.minWrappingTtl) && wrapTtl === undefined) return { allowed: false, reason: 'response wrapping required by min/max_wrapping_ttl', matched };
+    if (rule.maxWrappingTtl && wrapTtl !== undefined && wrapTtl > rule.maxWrappingTtl) return { allowed: false, reason: 'wrapping TTL above max_wrapping_ttl', matched };
+    if (rule.minWrappingTtl && wrapTtl !== undefined && wrapTtl < rule.minWrappingTtl) return { allowed: false, reason: 'wrapping TTL below min_wrapping_ttl', matched };
     if (['read', 'create', 'update', 'patch'].includes(req.operation)) {
       const problem = parameterProblem(rule, req.data ?? {});
       if (problem) return { allowed: false, reason: problem, matched };

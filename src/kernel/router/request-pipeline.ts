@@ -107,6 +107,16 @@ interface RenderedLease {
   renewable: boolean;
 }
 
+/** What the ACL is asked about an authenticated request; `wrapTtl` is the TTL the response would be wrapped with. */
+interface AclInput {
+  path: string;
+  operation: AclOperation;
+  token: TokenInfo;
+  remoteAddress: string;
+  body: Record<string, unknown>;
+  wrapTtl?: number;
+}
+
 /** What the pipeline knows about a request for its audit entries; `trace` is set once the request is audited. */
 interface AuditState {
   trace?: AuditTrace;
@@ -257,7 +267,7 @@ export class RequestPipeline {
       const { token: presented, info: token } = await this.authenticate(req.headers, req.remoteAddress);
       this.traceToken(state, presented, token);
       // Vault judges the ACL before routing: a token learns a path is unknown only if it may use it.
-      await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {} }, 'token', state);
+      await this.authorize({ path, operation, token, remoteAddress: req.remoteAddress, body: {}, wrapTtl: this.requestedWrapTtl(req.headers) }, 'token', state);
       throw mount ? new ApiError(404, ['unsupported path']) : new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
     }
     if (op === 'read' && ['1', 'true'].includes(query.get('help') ?? '')) return this.help(req, requestId, path, mount, route, state);
@@ -280,7 +290,7 @@ export class RequestPipeline {
     } else if (auth !== 'none') {
       ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
       this.traceToken(state, ctx.clientToken, ctx.token);
-      const aclRequest = { path, token: ctx.token, remoteAddress: req.remoteAddress, body };
+      const aclRequest = { path, token: ctx.token, remoteAddress: req.remoteAddress, body, wrapTtl };
       let decision: AclDecision & { operation: AclOperation };
       if (operation === 'update' && route.existenceCheck) {
         // A write is a create or an update by whether the target exists; the existence check (a
@@ -373,9 +383,9 @@ export class RequestPipeline {
    * The ACL decision that admits every authenticated request (handlers that report capabilities,
    * such as sys/capabilities, only read the ACL). Returns whether the token holds sudo on the path (handlers with sudo-only fields need it).
    */
-  private async decide(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo'): Promise<AclDecision & { operation: AclOperation }> {
+  private async decide(req: AclInput, auth: 'token' | 'sudo'): Promise<AclDecision & { operation: AclOperation }> {
     const acl = await this.policies.aclFor(req.token.policies);
-    const decision = acl.allowOperation({ path: req.path, operation: req.operation, data: req.body, remoteAddress: req.remoteAddress, now: new Date(), sudoRequired: auth === 'sudo' });
+    const decision = acl.allowOperation({ path: req.path, operation: req.operation, data: req.body, wrapTtl: req.wrapTtl, remoteAddress: req.remoteAddress, now: new Date(), sudoRequired: auth === 'sudo' });
     return { ...decision, operation: req.operation };
   }
 
@@ -389,24 +399,29 @@ export class RequestPipeline {
     return decision.sudo === true;
   }
 
-  private async authorize(req: { path: string; operation: AclOperation; token: TokenInfo; remoteAddress: string; body: Record<string, unknown> }, auth: 'token' | 'sudo', state: AuditState): Promise<boolean> {
+  private async authorize(req: AclInput, auth: 'token' | 'sudo', state: AuditState): Promise<boolean> {
     return this.enforce(await this.decide(req, auth), req.path, state);
   }
 
   /**
-   * The wrap TTL asked for (X-Vault-Wrap-TTL, or the route's own default), in seconds; undefined
-   * for no wrapping. A value of 0 means no wrapping, as in Vault.
+   * The wrap TTL the response will be wrapped with (X-Vault-Wrap-TTL, or the route's own default),
+   * in seconds; undefined for no wrapping. The ACL judges this value (min/max_wrapping_ttl).
    */
   private wrapTtl(headers: PipelineRequest['headers'], route: RouteDefinition): number | undefined {
+    return this.requestedWrapTtl(headers) ?? route.defaultWrapTtlSeconds;
+  }
+
+  /** X-Vault-Wrap-TTL in seconds; absent, blank or 0 is undefined (no wrapping, as in Vault). */
+  private requestedWrapTtl(headers: PipelineRequest['headers']): number | undefined {
     const raw = header(headers, 'x-vault-wrap-ttl');
-    if (raw === undefined || raw.trim() === '') return route.defaultWrapTtlSeconds;
+    if (raw === undefined || raw.trim() === '') return undefined;
     let seconds: number;
     try {
       seconds = parseDurationSeconds(raw.trim());
     } catch {
       throw badRequest('error parsing wrap TTL: not a duration');
     }
-    if (seconds === 0) return route.defaultWrapTtlSeconds;
+    if (seconds === 0) return undefined;
     if (!this.wrapper) throw badRequest('response wrapping is not available');
     return seconds;
   }
