@@ -19,7 +19,8 @@
  * - Characters are Unicode code points (as Vault's runes), never UTF-16 halves; all printable.
  */
 import { randomInt } from 'node:crypto';
-import { parseHclOrJson } from '../config/hcl';
+import { parseBoundedDocumentSync, type DocumentLimits } from '../config/bounded-document';
+import { HclSyntaxError } from '../config/hcl';
 
 /** Vault's bounds on `length` (checked when a policy is written). */
 export const MIN_PASSWORD_LENGTH = 4;
@@ -91,18 +92,37 @@ function charsetRule(body: Obj): CharsetRule {
 }
 
 /**
- * Parses and checks a policy document: syntax, known keys only, `length` within Vault's bounds,
- * non-empty printable charsets, an alphabet of at most 256 characters, and min-chars adding up to
- * no more than `length` (so some password satisfies every rule). Throws PasswordPolicyError.
+ * Limits on a password policy's text, checked before parsing (docs/api.md). Real ones are a few
+ * rules of at most 256 characters each; JSON with every block in a list nests 5 levels.
  */
-export function parsePasswordPolicy(text: string): PasswordPolicy {
+export const PASSWORD_POLICY_DOCUMENT_LIMITS: DocumentLimits = { maxBytes: 64 * 1024, maxDepth: 16 };
+
+/** The checks before parsing: not empty (the limits are the parser's caller's). */
+export function checkPasswordPolicyText(text: string): void {
   if (typeof text !== 'string' || text.trim() === '') throw invalid('policy document is empty');
+}
+
+/** A syntax or limit error as this module reports it; anything else is the server's and stays as it is. */
+export const passwordPolicyDecodeError = (err: unknown): Error => (err instanceof HclSyntaxError ? invalid(`unable to decode: ${err.message}`) : (err as Error));
+
+/** Parses (on the calling thread) and checks a policy document; see passwordPolicyFromDocument. */
+export function parsePasswordPolicy(text: string): PasswordPolicy {
+  checkPasswordPolicyText(text);
   let doc: Obj;
   try {
-    doc = parseHclOrJson(text);
+    doc = parseBoundedDocumentSync(text, PASSWORD_POLICY_DOCUMENT_LIMITS);
   } catch (err) {
-    throw invalid(`unable to decode: ${(err as Error).message}`);
+    throw passwordPolicyDecodeError(err);
   }
+  return passwordPolicyFromDocument(doc);
+}
+
+/**
+ * Checks a parsed policy document: known keys only, `length` within Vault's bounds, non-empty
+ * printable charsets, an alphabet of at most 256 characters, and min-chars adding up to no more
+ * than `length` (so some password satisfies every rule). Throws PasswordPolicyError.
+ */
+export function passwordPolicyFromDocument(doc: Obj): PasswordPolicy {
   for (const key of Object.keys(doc)) if (key !== 'length' && key !== 'rule') throw invalid(`unknown key "${key}" (expected length, rule)`);
   if (doc.length === undefined) throw invalid('length is required');
   const length = nonNegativeInteger(doc.length, 'length');

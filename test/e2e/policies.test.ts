@@ -57,6 +57,42 @@ describe('policies API (e2e)', () => {
     expect((await call(a, 'GET', 'sys/policies/acl/missing', { token })).body).toEqual({ errors: [] });
   });
 
+  it('a hostile policy is refused at once with 400 and never holds up other requests (issue 22)', async () => {
+    const DEPTH = 'failed to parse policy: document nesting is deeper than the limit of 16 levels';
+    const timed = async <T>(p: Promise<T>, started: number) => ({ result: await p, ms: Date.now() - started });
+    const hostile = 'path "x" {\n' + '  a {\n'.repeat(5000) + '}\n'.repeat(5000) + '}\n';
+    const started = Date.now();
+    const put = timed(call(a, 'PUT', 'sys/policies/acl/deep', { token, body: { policy: hostile } }), started);
+    const health = await timed(call(a, 'GET', 'sys/health'), started);
+    expect(health.result.status).toBe(200);
+    expect(health.ms).toBeLessThan(1000);
+    const refused = await put;
+    expect(refused.result.body).toEqual({ errors: [DEPTH] });
+    expect(refused.ms).toBeLessThan(1000);
+    // The same through the legacy path, in JSON, with block keys instead of braces, and for password policies.
+    const deepJson = '{"path": {"x": {"capabilities": ["read"], "allowed_parameters": {"k": ' + '['.repeat(5000) + ']'.repeat(5000) + '}}}}';
+    expect((await call(a, 'PUT', 'sys/policy/deep', { token, body: { rules: deepJson } })).body.errors).toEqual([DEPTH]);
+    expect((await call(a, 'PUT', 'sys/policies/acl/deep', { token, body: { policy: 'path ' + '"k" '.repeat(1000) + '{ capabilities = ["read"] }' } })).body.errors).toEqual([DEPTH]);
+    expect((await call(a, 'PUT', 'sys/policies/password/deep', { token, body: { policy: 'length = 20\nrule "charset" ' + '{ a = '.repeat(100) + '1' + ' }'.repeat(100) } })).body.errors).toEqual([
+      'invalid password policy: unable to decode: document nesting is deeper than the limit of 16 levels',
+    ]);
+    const big = await call(a, 'PUT', 'sys/policies/acl/big', { token, body: { policy: `path "x" { comment = "${'s3cret'.repeat(50_000)}" }` } });
+    expect(big.body).toEqual({ errors: ['failed to parse policy: document is larger than the limit of 131072 bytes'] });
+    expect((await call(a, 'GET', 'sys/policies/acl/deep', { token })).status).toBe(404);
+  });
+
+  it('a large real policy (500 path blocks) is accepted, and requests go on while it is parsed', async () => {
+    const policy = Array.from({ length: 500 }, (_, i) => `path "secret/data/team-${i}/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`).join('');
+    const started = Date.now();
+    const put = call(a, 'PUT', 'sys/policies/acl/large', { token, body: { policy } });
+    const health = await call(a, 'GET', 'sys/health');
+    const healthMs = Date.now() - started;
+    expect((await put).status).toBe(204);
+    expect(health.status).toBe(200);
+    expect(healthMs).toBeLessThan(1000);
+    expect((await call(a, 'GET', 'sys/policies/acl/large', { token })).body.data.policy).toBe(policy);
+  });
+
   it('deletes a policy; needs a token', async () => {
     expect((await call(a, 'DELETE', 'sys/policies/acl/b64', { token })).status).toBe(204);
     expect((await call(a, 'GET', 'sys/policies/acl/b64', { token })).status).toBe(404);

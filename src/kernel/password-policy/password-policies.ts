@@ -12,11 +12,33 @@
  * - Names are case-sensitive (as Vault's) and one path segment.
  */
 import { ApiError, badRequest } from '../errors';
-import { checkPasswordPolicyGenerates, generatePassword, parsePasswordPolicy, PasswordPolicyError, type PasswordPolicy } from '../../crypto/password-policy';
+import { parseBoundedDocument } from '../../config/bounded-document';
+import {
+  checkPasswordPolicyGenerates,
+  checkPasswordPolicyText,
+  generatePassword,
+  PASSWORD_POLICY_DOCUMENT_LIMITS,
+  passwordPolicyDecodeError,
+  passwordPolicyFromDocument,
+  PasswordPolicyError,
+  type PasswordPolicy,
+} from '../../crypto/password-policy';
 import type { PasswordPolicyRepository } from './password-policy.repository';
 
 /** Parsed documents kept (first in, first out); parsing HCL costs milliseconds. */
 const PARSED_CACHE_SIZE = 256;
+
+/** As parsePasswordPolicy, for text from requests and storage: limits first, HCL parsed off the event loop. */
+async function parsePasswordPolicyText(text: string): Promise<PasswordPolicy> {
+  checkPasswordPolicyText(text);
+  let doc: Record<string, unknown>;
+  try {
+    doc = await parseBoundedDocument(text, PASSWORD_POLICY_DOCUMENT_LIMITS);
+  } catch (err) {
+    throw passwordPolicyDecodeError(err);
+  }
+  return passwordPolicyFromDocument(doc);
+}
 
 function checkName(name: string): void {
   if (name === '') throw badRequest('missing policy name');
@@ -33,7 +55,7 @@ export class PasswordPolicies {
     checkName(name);
     if (text === '') throw badRequest('missing policy');
     try {
-      checkPasswordPolicyGenerates(parsePasswordPolicy(text));
+      checkPasswordPolicyGenerates(await parsePasswordPolicyText(text));
     } catch (err) {
       if (err instanceof PasswordPolicyError) throw badRequest(err.message);
       throw err;
@@ -73,7 +95,7 @@ export class PasswordPolicies {
     checkName(name);
     const text = await this.repository.get(name);
     if (text === undefined) return undefined;
-    const policy = this.parse(text);
+    const policy = await this.parse(text);
     try {
       return generatePassword(policy);
     } catch (err) {
@@ -82,12 +104,12 @@ export class PasswordPolicies {
     }
   }
 
-  private parse(text: string): PasswordPolicy {
+  private async parse(text: string): Promise<PasswordPolicy> {
     const cached = this.parsed.get(text);
     if (cached) return cached;
     let policy: PasswordPolicy;
     try {
-      policy = parsePasswordPolicy(text);
+      policy = await parsePasswordPolicyText(text);
     } catch (err) {
       if (err instanceof PasswordPolicyError) throw new ApiError(500, ['stored password policy configuration failed to parse']);
       throw err;

@@ -2,7 +2,8 @@
  * Parses a policy document (HCL v1 or JSON) into path rules, with Vault's validation messages.
  * SecretHub extension: `conditions { source_cidrs, hours_utc, max_ttl }` per path (docs/policies.md).
  */
-import { parseHclOrJson } from '../../config/hcl';
+import { parseBoundedDocument, parseBoundedDocumentSync, type DocumentLimits } from '../../config/bounded-document';
+import { HclSyntaxError } from '../../config/hcl';
 import { parseDurationSeconds } from '../../framework/field-types';
 import { isValidCidr } from '../cidr';
 
@@ -150,14 +151,48 @@ function ruleFrom(pattern: string, raw: Obj): PathRule {
   return rule;
 }
 
-export function parsePolicy(text: string): ParsedPolicy {
+/**
+ * Limits on a policy's text (docs/policies.md). Vault has none; real policies are flat: HCL nests
+ * 4 levels (`path "p" {` counts 2, then a map and a list), JSON at most 8 (every block in a list).
+ * 128 KiB is ~1,300 path blocks; it keeps the main thread's share of the worst HCL of that size
+ * (building ~65,000 tiny objects from the parser thread's output) within tens of milliseconds.
+ */
+export const POLICY_DOCUMENT_LIMITS: DocumentLimits = { maxBytes: 128 * 1024, maxDepth: 16 };
+
+function checkText(text: string): void {
   if (typeof text !== 'string' || text.trim() === '') throw new PolicyParseError('policy document is empty');
+}
+
+/** Syntax and limit errors are the client's (400); anything else is the server's. */
+function parseFailure(err: unknown): Error {
+  return err instanceof HclSyntaxError ? new PolicyParseError(`failed to parse policy: ${err.message}`) : (err as Error);
+}
+
+/** Parses on the calling thread: for trusted or small text (the default policy, the CLI, tests). */
+export function parsePolicy(text: string): ParsedPolicy {
+  checkText(text);
   let doc: Obj;
   try {
-    doc = parseHclOrJson(text);
+    doc = parseBoundedDocumentSync(text, POLICY_DOCUMENT_LIMITS);
   } catch (err) {
-    throw new PolicyParseError(`failed to parse policy: ${(err as Error).message}`);
+    throw parseFailure(err);
   }
+  return policyFromDocument(doc);
+}
+
+/** As parsePolicy, for text from requests: HCL is parsed off the event loop. */
+export async function parsePolicyText(text: string): Promise<ParsedPolicy> {
+  checkText(text);
+  let doc: Obj;
+  try {
+    doc = await parseBoundedDocument(text, POLICY_DOCUMENT_LIMITS);
+  } catch (err) {
+    throw parseFailure(err);
+  }
+  return policyFromDocument(doc);
+}
+
+function policyFromDocument(doc: Obj): ParsedPolicy {
   for (const key of Object.keys(doc)) if (key !== 'name' && key !== 'path') throw new PolicyParseError(`failed to parse policy: invalid key "${key}" on line 1`);
   const rules: PathRule[] = [];
   if (doc.path !== undefined) {

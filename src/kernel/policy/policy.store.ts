@@ -5,7 +5,7 @@
 import { badRequest } from '../errors';
 import type { InvalidationBus } from '../cluster/invalidation-bus';
 import { Acl } from './acl';
-import { normalisePolicyName, parsePolicy, PolicyParseError, type PathRule } from './policy-parser';
+import { normalisePolicyName, parsePolicy, parsePolicyText, PolicyParseError, type PathRule } from './policy-parser';
 import type { PolicyRepository } from './policy.repository';
 
 /** Vault's default policy (without Enterprise-only paths). */
@@ -146,7 +146,7 @@ export class PolicyStore {
     if (key === 'response-wrapping') throw badRequest('cannot update "response-wrapping" policy');
     let rules: PathRule[];
     try {
-      rules = parsePolicy(raw).rules;
+      rules = (await parsePolicyText(raw)).rules;
     } catch (err) {
       if (err instanceof PolicyParseError) throw badRequest(err.message.startsWith('failed to parse policy') ? err.message : `failed to parse policy: ${err.message}`);
       throw err;

@@ -1,0 +1,130 @@
+/**
+ * HCL parsing on a worker thread, for documents that arrive in requests.
+ *
+ * js-hcl-parser needs well over 100 ms for a policy of a few hundred path blocks (measured: 500
+ * blocks, 49 KB, 147–630 ms on a shared two-core machine), and the event loop must never be held
+ * that long. One thread, started on first use and unref'd (an idle thread never keeps the process
+ * alive; a job's timer does while it runs). Jobs run one at a time, in order.
+ *
+ * Invariants
+ * - A job that runs longer than the timeout, that throws inside the parser (its GopherJS runtime
+ *   can be left broken, e.g. after a stack overflow), or that kills the thread (out of memory)
+ *   fails with HclSyntaxError, and the thread is replaced before the next job.
+ * - The thread only parses: it is given text and returns the parser's output, its JSON made
+ *   compact (the parser indents by depth, several times the size of the data) so that the main
+ *   thread's JSON.parse stays proportional to the document.
+ */
+import { Worker } from 'node:worker_threads';
+import { HclSyntaxError } from './hcl';
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { parse } = require(workerData.parser);
+parentPort.on('message', (text) => {
+  let reply;
+  try {
+    const output = parse(text);
+    reply = { output: typeof output === 'string' && output.startsWith('{') ? JSON.stringify(JSON.parse(output)) : output };
+  } catch (err) {
+    reply = { thrown: String((err && err.message) || err) };
+  }
+  parentPort.postMessage(reply);
+});
+`;
+
+interface Job {
+  text: string;
+  resolve: (output: string) => void;
+  reject: (err: Error) => void;
+}
+
+export interface HclThreadOptions {
+  /** A job running longer than this fails and the thread is replaced. */
+  timeoutMs: number;
+  /** The thread's old-generation heap; a job that needs more fails. */
+  maxHeapMb: number;
+  /** A module exporting `parse(text): string` (default js-hcl-parser; tests put a misbehaving one here). */
+  parser?: string;
+}
+
+export class HclThread {
+  private worker?: Worker;
+  private readonly queue: Job[] = [];
+  private running?: { job: Job; timer: NodeJS.Timeout };
+
+  constructor(private readonly options: HclThreadOptions) {}
+
+  /** The parser's output for `text` (its JSON, or its `unable to parse` message). Fails with HclSyntaxError as above. */
+  parse(text: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ text, resolve, reject });
+      this.next();
+    });
+  }
+
+  /** Ends the thread; queued jobs fail. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    for (const job of this.queue.splice(0)) job.reject(new Error('HCL parser thread closed'));
+    this.finish()?.reject(new Error('HCL parser thread closed'));
+    await worker?.terminate();
+  }
+
+  private next(): void {
+    if (this.running || this.queue.length === 0) return;
+    const job = this.queue.shift() as Job;
+    let worker: Worker;
+    try {
+      worker = this.worker ?? this.start();
+    } catch (err) {
+      job.reject(err as Error);
+      this.next();
+      return;
+    }
+    const timer = setTimeout(() => this.fail(new HclSyntaxError('document took too long to parse')), this.options.timeoutMs);
+    this.running = { job, timer };
+    worker.postMessage(job.text);
+  }
+
+  private start(): Worker {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { parser: this.options.parser ?? require.resolve('js-hcl-parser') },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb },
+    });
+    worker.unref();
+    worker.on('message', (reply: { output?: string; thrown?: string }) => {
+      if (worker !== this.worker) return;
+      if (typeof reply.output === 'string') {
+        this.finish()?.resolve(reply.output);
+        this.next();
+      } else this.fail(new HclSyntaxError('document could not be parsed'));
+    });
+    worker.on('error', () => {
+      if (worker === this.worker) this.fail(new HclSyntaxError('document could not be parsed within the parser thread limits'));
+    });
+    worker.on('exit', () => {
+      if (worker === this.worker) this.fail(new HclSyntaxError('document could not be parsed'));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  /** Fails the running job and drops the thread; the next job starts a new one. */
+  private fail(err: Error): void {
+    const worker = this.worker;
+    this.worker = undefined;
+    void worker?.terminate();
+    this.finish()?.reject(err);
+    this.next();
+  }
+
+  private finish(): Job | undefined {
+    const running = this.running;
+    if (!running) return undefined;
+    clearTimeout(running.timer);
+    this.running = undefined;
+    return running.job;
+  }
+}
