@@ -2,8 +2,8 @@
  * HCL parsing on a worker thread, for documents that arrive in requests.
  *
  * js-hcl-parser needs well over 100 ms for a policy of a few hundred path blocks (measured: 500
- * blocks, 49 KB, 147–630 ms on a shared two-core machine), and the event loop must never be held
- * that long. One thread, started on first use and unref'd (an idle thread never keeps the process
+ * blocks, 49 KB, 135–200 ms median and up to ~1 s on a shared, loaded two-core machine), and the
+ * event loop must never be held that long. One thread, started on first use and unref'd (an idle thread never keeps the process
  * alive; a job's timer does while it runs). Jobs run one at a time, in order.
  *
  * Invariants
