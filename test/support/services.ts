@@ -26,7 +26,7 @@ async function mariadb(): Promise<void> {
 }
 
 async function redis(): Promise<void> {
-  const r = new Redis({ ...REDIS, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis({ ...REDIS, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 50 });
   r.on('error', () => undefined);
   try {
     await r.connect();
