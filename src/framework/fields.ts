@@ -60,7 +60,8 @@ function toMap(name: string, value: unknown): Record<string, unknown> {
   throw new FieldError(`error converting input for field "${name}": expected a map`);
 }
 
-function intBounds(spec: FieldSpec): IntBounds {
+/** The range an int or int-list field's values must be in: its declared bounds, int4 where it declares none. */
+export function intBounds(spec: FieldSpec): Required<IntBounds> {
   return { min: spec.min ?? INT4_MIN, max: spec.max ?? INT4_MAX };
 }
 
