@@ -1,8 +1,8 @@
 /**
  * Typed field declarations for routes. The pipeline coerces declared fields (body for writes,
  * query string for reads, lists and deletes) into `ctx.data`, answers 400 with the field's name when
- * a value does not convert or is out of the field's range, and warns about fields the route does not declare, as Vault does. The
- * same declarations make the OpenAPI document.
+ * a value does not convert or is out of the field's range, and warns about fields the route does
+ * not declare, as Vault does. The same declarations make the OpenAPI document.
  */
 import { FieldError, INT4_MAX, INT4_MIN, toBool, toDurationSeconds, toInt, toStringList, toStringValue, type IntBounds } from './field-types';
 
@@ -20,7 +20,7 @@ export interface FieldSpec {
   /**
    * int and int-list: the smallest and largest value (default the int4 range, INT4_MIN..INT4_MAX);
    * duration: `max` is the longest, in seconds (default MAX_DURATION_SECONDS). Declare wider only
-   * where storage and arithmetic hold it, narrower where the domain is (ports, shares).
+   * where storage and arithmetic hold it, narrower where the domain is (a port).
    */
   min?: number;
   max?: number;
