@@ -128,6 +128,8 @@ describe('numbers and durations out of range (medium)', () => {
     expect((await call('POST', 'sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: MAX_DURATION } })).status).toBe(204);
     await refused(call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, ttl: '596523h14m8s' }), tooLong('ttl'), '596523h14m8s');
     await refused(call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 4294967296 }), tooBig('key_bits'), '4294967296');
+    await refused(call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, max_path_length: -2 }), ['invalid value for field "max_path_length": must be at least -1'], '-2');
+    await refused(call('POST', 'pki/roles/web', { key_type: 'ec', key_bits: -2147483648 }), ['invalid key_bits for key_type ec: use one of 224, 256, 384, 521'], '2147483648');
     const root = await call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, ttl: MAX_DURATION });
     expect(root.status).toBe(200);
     expect((await call('POST', 'pki/roles/web', { allow_any_name: true, key_type: 'ec', key_bits: 256, max_ttl: MAX_DURATION, not_before_duration: '3600s' })).status).toBe(204);

@@ -26,7 +26,11 @@ export const text = (s: string): NumericValue => ({ json: JSON.stringify(s), que
 
 /** The boundary values, and the largest values the server accepts (an accepted edge must not break later requests). */
 export const BOUNDARY_VALUES: NumericValue[] = [
+  raw('-2147483649'),
+  raw('-2147483648'),
+  raw('-2'),
   raw('-1'),
+  raw('0'),
   raw('2147483647'),
   raw('2147483648'),
   raw('4294967296'),
