@@ -3,7 +3,8 @@
  *
  * Invariants:
  * - with at least one device enabled, `logRequest`/`logResponse` resolve only if at least one
- *   device committed its entry, and throw `AuditFailure` otherwise (the pipeline answers 500 and
+ *   device committed its entry and every required device did (`isRequired`: the database device
+ *   unless `required=false`), and throw `AuditFailure` otherwise (the pipeline answers 500 and
  *   sends nothing of the handler's result);
  * - with no device enabled, requests are not audited (Vault's behaviour);
  * - each device hashes with its own salt, created at enable time and kept in the barrier; a device
@@ -23,7 +24,7 @@ import { kernelSecretLocation, type KernelSecretsRepository } from '../kernel/ke
 import type { AuditAddressKeys } from './address-keys';
 import type { AuditChainWriter } from './chain-writer';
 import { saltLocation, type AuditDeviceRepository, type AuditDeviceRow } from './audit-device.repository';
-import { DatabaseAuditDevice, elidesListResponses, FileAuditDevice, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
+import { DatabaseAuditDevice, elidesListResponses, FileAuditDevice, isRequired, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
 import type { AuditOutcome, AuditTrace } from './audit-entry';
 import type { AuditRenderer } from './audit-renderer';
 import type { RenderJob } from './entry-render';
@@ -245,10 +246,15 @@ export class AuditBroker {
     }
     const results = await Promise.allSettled(devices.map((d, i) => d.device.write(rendered[i])));
     let committed = 0;
+    let requiredFailed = false;
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') committed++;
-      else this.deps.log.error(`audit device "${devices[i].row.path}" failed to log the ${what} of ${job.trace.requestId}: ${(r.reason as Error)?.message ?? String(r.reason)}`);
+      else {
+        requiredFailed ||= isRequired(devices[i].row.type, devices[i].row.options);
+        this.deps.log.error(`audit device "${devices[i].row.path}" failed to log the ${what} of ${job.trace.requestId}: ${(r.reason as Error)?.message ?? String(r.reason)}`);
+      }
     });
     if (committed === 0) throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);
+    if (requiredFailed) throw new AuditFailure(`a required audit backend failed to log the ${what}`);
   }
 }

@@ -24,7 +24,7 @@ export interface AuditDevice {
 const badOption = (message: string) => new ApiError(400, [message]);
 
 /** Vault's options, checked strictly: raw logging and unhashed accessors are never allowed. */
-const DATABASE_OPTIONS = new Set(['format', 'hmac_accessor', 'log_raw', 'elide_list_responses']);
+const DATABASE_OPTIONS = new Set(['format', 'hmac_accessor', 'log_raw', 'elide_list_responses', 'required']);
 const FILE_OPTIONS = new Set([...DATABASE_OPTIONS, 'file_path', 'path', 'mode']);
 
 /** How Vault's boolean options are spelled. */
@@ -35,8 +35,18 @@ export function elidesListResponses(options: Record<string, string>): boolean {
   return BOOLEAN_OPTION.get(options.elide_list_responses ?? 'false') ?? false;
 }
 
+/**
+ * `required` (ours): a request is answered only if every required device wrote its entries. The
+ * database device is required unless `required=false`, so a served request cannot be missing from
+ * the chain while a file device took its entries; a file device is required only when asked.
+ */
+export function isRequired(type: string, options: Record<string, string>): boolean {
+  return BOOLEAN_OPTION.get(options.required ?? '') ?? type === 'database';
+}
+
 function checkCommonOptions(options: Record<string, string>): void {
   if (options.elide_list_responses !== undefined && !BOOLEAN_OPTION.has(options.elide_list_responses)) throw badOption('elide_list_responses must be a boolean');
+  if (options.required !== undefined && !BOOLEAN_OPTION.has(options.required)) throw badOption('required must be a boolean');
   if (options.log_raw !== undefined && BOOLEAN_OPTION.get(options.log_raw) !== false) throw badOption('log_raw is not supported: audit entries never hold raw secrets');
   if (options.hmac_accessor !== undefined && BOOLEAN_OPTION.get(options.hmac_accessor) !== true) throw badOption('hmac_accessor=false is not supported: accessors are always hashed');
   if (options.format !== undefined && options.format !== 'json') throw badOption('format: only "json" is supported');

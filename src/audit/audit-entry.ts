@@ -5,6 +5,7 @@
  * addresses and user agents appear only sealed under the month's key (address-seal.ts).
  */
 import type { AuditSource, SealedSource } from './address-seal';
+import { storableNullableText, storableText } from './jsonb-safe';
 import { redactData, redactValue, type Hasher } from './redaction';
 
 export interface AuditTokenView {
@@ -190,13 +191,13 @@ export function entryColumns(trace: AuditTrace, sealed: SealedSource, entry: Aud
     eventType: String(entry.type),
     actorType: trace.token ? 'token' : null,
     actorId: (auth?.accessor as string | undefined) ?? null,
-    actorName: trace.token?.displayName ?? null,
-    secretPath: trace.path,
-    secretMount: trace.mount?.path ?? null,
+    actorName: storableNullableText(trace.token?.displayName ?? null),
+    secretPath: storableText(trace.path),
+    secretMount: storableNullableText(trace.mount?.path ?? null),
     operation: trace.operation,
     accessGranted: trace.policy ? trace.policy.allowed : null,
-    policyMatched: trace.policy?.matched ?? null,
-    denialReason: trace.policy && !trace.policy.allowed ? (trace.policy.reason ?? 'permission denied') : null,
+    policyMatched: storableNullableText(trace.policy?.matched ?? null),
+    denialReason: trace.policy && !trace.policy.allowed ? storableText(trace.policy.reason ?? 'permission denied') : null,
     sourceIp: sealed.remoteAddress,
     correlationId: trace.requestId,
   };

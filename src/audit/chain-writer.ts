@@ -4,6 +4,9 @@
  * Invariants:
  * - an entry's promise resolves only after the transaction holding it committed; a failed batch
  *   rejects every entry in it (the broker then fails those requests closed);
+ * - one entry's failure fails no other: a batch refused for its data (SQLSTATE classes 22, 23, 54)
+ *   is split in two at a boundary between appends (`appendAll` calls) and each half sent again,
+ *   until the append that holds the refused entry fails alone;
  * - batches are sent in order on one pipelined connection, each computed from the head the one
  *   before it leads to, and settled in that order; batches from several processes serialise on the
  *   head row (see audit-log.repository.ts), so sequences are contiguous and each entry links to its
@@ -40,6 +43,8 @@ export interface ChainEntry {
 
 interface Pending {
   entry: ChainEntry;
+  /** The `appendAll` call it came in: its entries succeed or fail together. */
+  append: object;
   resolve(): void;
   reject(err: Error): void;
 }
@@ -71,6 +76,8 @@ export class AuditChainWriter {
   private predicted: ChainHead | undefined;
   /** A batch failed: nothing more is sent until every batch sent behind it has settled. */
   private recovering = false;
+  /** During recovery: a batch failed, so those sent behind it found the head elsewhere without losing a race. */
+  private failedAhead = false;
   private pumping = false;
   private pumpAgain = false;
   private kickScheduled = false;
@@ -135,7 +142,8 @@ export class AuditChainWriter {
 
   /** Queues the entries together, in order (adjacent on the chain, in one batch unless it is full); resolves when all committed. */
   appendAll(entries: readonly ChainEntry[]): Promise<void> {
-    const committed = entries.map((entry) => new Promise<void>((resolve, reject) => this.queue.push({ entry, resolve, reject })));
+    const append = {};
+    const committed = entries.map((entry) => new Promise<void>((resolve, reject) => this.queue.push({ entry, append, resolve, reject })));
     this.kick();
     return Promise.all(committed).then(() => undefined);
   }
@@ -222,17 +230,25 @@ export class AuditChainWriter {
       const b = this.sent.shift() as SentBatch;
       if (b.outcome === true) this.committed(b);
       else if (b.outcome === false) {
-        // Another node appended first (or a batch ahead of this one failed): send it again from the stored head.
+        // Another node appended first, or a batch ahead of this one failed (not a lost race): send it again from the stored head.
         this.recovering = true;
-        if (b.attempts >= MAX_ATTEMPTS) this.fail(b.entries, new Error(`audit append lost the head race ${MAX_ATTEMPTS} times`));
-        else this.retry.push({ entries: b.entries, leaves: b.prepared.leaves, attempts: b.attempts });
+        const attempts = this.failedAhead ? b.attempts - 1 : b.attempts;
+        if (attempts >= MAX_ATTEMPTS) this.fail(b.entries, new Error(`audit append lost the head race ${MAX_ATTEMPTS} times`));
+        else this.retry.push({ entries: b.entries, leaves: b.prepared.leaves, attempts });
       } else {
         this.recovering = true;
-        this.fail(b.entries, b.outcome as Error);
+        this.failedAhead = true;
+        const at = refusedForItsData(b.outcome as Error) ? appendBoundaryNearMiddle(b.entries) : -1;
+        if (at < 0) this.fail(b.entries, b.outcome as Error);
+        else {
+          this.retry.push({ entries: b.entries.slice(0, at), leaves: b.prepared.leaves.slice(0, at), attempts: b.attempts });
+          this.retry.push({ entries: b.entries.slice(at), leaves: b.prepared.leaves.slice(at), attempts: b.attempts });
+        }
       }
     }
     if (this.recovering && this.sent.length === 0) {
       this.recovering = false;
+      this.failedAhead = false;
       this.head = undefined;
       this.predicted = undefined;
       this.leaves = undefined;
@@ -317,6 +333,21 @@ export class AuditChainWriter {
       this.options.log.error(`audit checkpoint ${row.treeSize} not appended to ${this.options.checkpointFile}: ${(err as Error).message}`);
     }
   }
+}
+
+/** PostgreSQL refused a value in the batch (data exception, integrity violation, program limit): other batches of entries may well commit. */
+function refusedForItsData(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+/** The index nearest the middle where one append ends and the next begins; -1 when the entries are one append. */
+function appendBoundaryNearMiddle(entries: readonly Pending[]): number {
+  let best = -1;
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i].append !== entries[i - 1].append && (best < 0 || Math.abs(entries.length / 2 - i) < Math.abs(entries.length / 2 - best))) best = i;
+  }
+  return best;
 }
 
 interface PreparedRows {

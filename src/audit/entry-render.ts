@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJsonText, canonicalObjectText } from '../crypto/canonical-json';
 import { leafHash } from '../crypto/merkle';
+import { jsonbText } from './jsonb-safe';
 import { sealSource, type SealedSource } from './address-seal';
 import { entryBlocks, entryColumns, entryProjection, requestEntry, responseEntry, type AuditEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
 import type { ChainEntry } from './chain-writer';
@@ -75,7 +76,7 @@ function sharedBlockTexts(entries: AuditEntry[]): Map<unknown, string> {
 
 function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, known: ReadonlyMap<unknown, string>): ChainEntry {
   const bytes = Buffer.from(canonicalObjectText(entry, known), 'utf8');
-  return { bytes, leaf: leafHash(bytes), time: new Date(entry.time as string), columns: entryColumns(trace, sealed, entry, randomUUID()), eventData: JSON.stringify(entryProjection(entry)) };
+  return { bytes, leaf: leafHash(bytes), time: new Date(entry.time as string), columns: entryColumns(trace, sealed, entry, randomUUID()), eventData: jsonbText(entryProjection(entry)) };
 }
 
 export function renderJob(job: RenderJob): RenderedTarget[] {

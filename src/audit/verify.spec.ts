@@ -75,7 +75,7 @@ const rewritten = original.map((b, i) => (i === 5 ? Buffer.from(JSON.stringify({
 
 describe('verifyAuditExport', () => {
   it('accepts an untouched export and counts its checkpoints', () => {
-    expect(verify(goodLines)).toEqual({ ok: true, entries: 10, firstSequence: 1, lastSequence: 10, checkpointsVerified: 2, prunedThrough: 0 });
+    expect(verify(goodLines)).toEqual({ ok: true, entries: 10, firstSequence: 1, lastSequence: 10, checkpointsVerified: 2, prunedThrough: 0, checkpointedThrough: 10, beyondEnd: null });
   });
 
   it('accepts CRLF line ends, blank lines and checkpoints repeated in the trusted file (counted once)', () => {
@@ -113,16 +113,54 @@ describe('verifyAuditExport', () => {
     expect(verify(lines).problem).toEqual({ sequence: 5, reason: 'previous_hash does not link to entry 4' });
   });
 
-  it('reports tail truncation below a checkpoint in the export', () => {
+  it('reports tail truncation below a checkpoint in the export, with or without the trusted file', () => {
     const lines = [header, ...entryLines(original).slice(0, 8), ...checkpoints];
-    expect(verify(lines).problem).toEqual({ sequence: 9, reason: expect.stringContaining('covers tree size 10 but the export ends at sequence 8') });
+    for (const trustedCheckpointsText of [undefined, text(checkpoints)]) {
+      const r = verify(lines, { trustedCheckpointsText });
+      expect(r.problem).toEqual({ sequence: 9, reason: expect.stringMatching(/^truncated: .*covers tree size 10 but the export ends at sequence 8/) });
+    }
   });
 
-  it('reports tail truncation below a checkpoint kept only in the trusted file', () => {
-    const lines = [header, ...entryLines(original).slice(0, 8)];
-    const r = verify(lines, { trustedCheckpointsText: text([withoutLeaves(checkpoints[1])]) });
-    expect(r).toMatchObject({ ok: false, entries: 8, lastSequence: 8, problem: { sequence: 9, reason: expect.stringMatching(/^truncated/) } });
-    expect(verify(lines)).toMatchObject({ ok: true });
+  describe('a trusted checkpoint beyond the export’s end (a live checkpoint file that grew after the export)', () => {
+    // The export as taken at size 8 (with the checkpoint then signed), the live file as it is later.
+    const early = [header, ...entryLines(original).slice(0, 8), checkpoints[0]];
+    const live = [checkpoints[0], checkpointLine(original, 9, 4, { time: '2025-01-02T01:00:00.000Z' }), checkpointLine(original, 10, 9, { time: '2025-01-02T02:00:00.000Z' })];
+
+    it('verifies up to the end, the newest checkpoint at or below it included, and reports the later ones as not covered', () => {
+      expect(verify(early, { trustedCheckpointsText: text(live) })).toEqual({
+        ok: true,
+        entries: 8,
+        firstSequence: 1,
+        lastSequence: 8,
+        checkpointsVerified: 1,
+        prunedThrough: 0,
+        checkpointedThrough: 4,
+        beyondEnd: { checkpoints: 2, firstTreeSize: 9, firstTime: '2025-01-02T01:00:00.000Z', lastTreeSize: 10 },
+      });
+      // An export cut short with its later checkpoint lines removed reads the same: nothing signed says where an export ends.
+      const r = verify([header, ...entryLines(original).slice(0, 8)], { trustedCheckpointsText: text([withoutLeaves(checkpoints[1])]) });
+      expect(r).toMatchObject({ ok: true, checkpointedThrough: 0, beyondEnd: { checkpoints: 1, firstTreeSize: 10, lastTreeSize: 10 } });
+    });
+
+    it('fails at the first sequence not covered when coverage is required', () => {
+      expect(verify(early, { trustedCheckpointsText: text(live), requireCoverage: true })).toMatchObject({
+        ok: false,
+        checkpointsVerified: 1,
+        problem: { sequence: 9, reason: expect.stringMatching(/^not covered: the signed checkpoint at tree size 9 lies beyond the export's end at sequence 8/) },
+      });
+      expect(verify(goodLines, { trustedCheckpointsText: text(live), requireCoverage: true })).toMatchObject({ ok: true, beyondEnd: null });
+    });
+
+    it('still checks the entries after the newest covered checkpoint against a later one’s signed leaves', () => {
+      const r = verify([header, ...entryLines(rewritten).slice(0, 8), checkpoints[0]], { trustedCheckpointsText: text(live) });
+      expect(r.problem).toEqual({ sequence: 6, reason: 'entry 6 differs from the one signed in checkpoint at tree size 9' });
+    });
+
+    it('is no excuse for an export that is not a prefix of the signed log', () => {
+      const lines = [...early];
+      lines[3] = { ...lines[3], previous_hash: '00'.repeat(32) };
+      expect(verify(lines, { trustedCheckpointsText: text(live) })).toMatchObject({ ok: false, problem: { sequence: 3 } });
+    });
   });
 
   it('pinpoints a rewrite with recomputed hashes from the checkpoints’ leaves', () => {
@@ -217,7 +255,7 @@ describe('verifyAuditExport', () => {
     const many = entryBytes(5000);
     const cps = Array.from({ length: 50 }, (_, i) => checkpointLine(many, (i + 1) * 100, i * 100));
     const r = verify([header, ...entryLines(many), ...cps]);
-    expect(r).toEqual({ ok: true, entries: 5000, firstSequence: 1, lastSequence: 5000, checkpointsVerified: 50, prunedThrough: 0 });
+    expect(r).toEqual({ ok: true, entries: 5000, firstSequence: 1, lastSequence: 5000, checkpointsVerified: 50, prunedThrough: 0, checkpointedThrough: 5000, beyondEnd: null });
   });
 });
 
@@ -248,7 +286,7 @@ describe('verifyAuditExport after retention pruned a prefix', () => {
 
   it('verifies an export that starts after the prune point from the signed prune record', () => {
     const r = verify([header, ...afterPrune(full), checkpointLine(full, 4, 0), checkpointLine(full, 12, 4)]);
-    expect(r).toEqual({ ok: true, entries: 7, firstSequence: 6, lastSequence: 12, checkpointsVerified: 2, prunedThrough: 5 });
+    expect(r).toEqual({ ok: true, entries: 7, firstSequence: 6, lastSequence: 12, checkpointsVerified: 2, prunedThrough: 5, checkpointedThrough: 12, beyondEnd: null });
   });
 
   it('verifies the whole log too, checking the prune record as a checkpoint at its size', () => {

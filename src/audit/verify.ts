@@ -13,8 +13,16 @@
  *   - every checkpoint (export and trusted file) is signed by the pinned key for this log, no two
  *     disagree at a tree size, and each tree size T is covered by the export with the Merkle root
  *     and chain hash over entries 1..T equal to the signed ones (checkpoints below the prune point
- *     are checked for their signature only: their entries are gone).
+ *     are checked for their signature only: their entries are gone) — except a checkpoint of the
+ *     trusted file beyond the export's last entry (below).
  * A failed report names the lowest sequence at which one of these breaks.
+ *
+ * A trusted checkpoint beyond the export's last entry is what a live checkpoint file holds once the
+ * server signs past an export; it is indistinguishable from an export cut short with its own later
+ * checkpoint lines removed. It is reported in `beyondEnd`, not as a problem, unless
+ * `requireCoverage`; its signed leaf hashes still check the export's entries up to the end. A
+ * checkpoint of the export itself beyond its last entry is always a problem (`truncated`): an
+ * export lists only checkpoints signed before its entries were read.
  */
 import {
   chainHash,
@@ -35,6 +43,8 @@ export interface VerifyInput {
   exportText: string;
   publicKeyPem: string;
   trustedCheckpointsText?: string;
+  /** Fail (`not covered`) when a trusted checkpoint lies beyond the export's last entry. */
+  requireCoverage?: boolean;
 }
 
 export interface VerifyProblem {
@@ -53,7 +63,21 @@ export interface VerifyReport {
   checkpointsVerified: number;
   /** Entries 1..prunedThrough were removed by retention (a signed prune record vouches for them); 0 if none. */
   prunedThrough: number;
+  /** The largest tree size whose signed checkpoint the export reproduces (prunedThrough if none). */
+  checkpointedThrough: number;
+  /** Trusted checkpoints beyond the export's last entry, which this export cannot check; null if none. */
+  beyondEnd: BeyondEnd | null;
   problem?: VerifyProblem;
+}
+
+/** Distinct tree sizes of verified-signature checkpoints beyond the export's last entry. */
+export interface BeyondEnd {
+  checkpoints: number;
+  /** The lowest of them and its signed time: an export taken after that time was cut short. */
+  firstTreeSize: number;
+  firstTime: string;
+  /** The highest: entries lastSequence+1..lastTreeSize are in the signed log but not in this export. */
+  lastTreeSize: number;
 }
 
 /** A checkpoint line: the signed fields plus the leaf hashes of sequences previousTreeSize+1..treeSize. */
@@ -265,6 +289,10 @@ interface SizeGroup {
   chain: Buffer;
   members: number;
   leafRanges: { from: number; leaves: Buffer }[];
+  /** Some copy came from the export itself. */
+  inExport: boolean;
+  /** The signed time of the first copy read. */
+  time: string;
 }
 
 /**
@@ -325,13 +353,14 @@ function startOf(parsed: ParsedExport, key: KeyObject): Start | VerifyProblem {
 export function verifyAuditExport(input: VerifyInput): VerifyReport {
   const parsed: ParsedExport = { logId: '', entries: [], checkpoints: [], prunes: [] };
   let prunedThrough = 0;
-  const report = (checkpointsVerified: number, problem?: VerifyProblem): VerifyReport => ({
+  const report: Report = (checkpointsVerified, problem, coverage = { checkpointedThrough: prunedThrough, beyondEnd: null }) => ({
     ok: problem === undefined,
     entries: parsed.entries.length,
     firstSequence: parsed.entries[0]?.sequence ?? null,
     lastSequence: parsed.entries[parsed.entries.length - 1]?.sequence ?? null,
     checkpointsVerified,
     prunedThrough,
+    ...coverage,
     ...(problem ? { problem } : {}),
   });
   let key: KeyObject;
@@ -342,33 +371,36 @@ export function verifyAuditExport(input: VerifyInput): VerifyReport {
   }
   try {
     parseExport(input.exportText, parsed);
-    const checkpoints = [...parsed.checkpoints];
+    const checkpoints: SourcedCheckpoint[] = parsed.checkpoints.map((cp) => ({ cp, inExport: true }));
     for (const [lineNo, obj] of jsonLines(input.trustedCheckpointsText ?? '', 'trusted checkpoint')) {
-      checkpoints.push(withLine('trusted checkpoint', lineNo, () => parseCheckpointLine(obj)));
+      checkpoints.push({ cp: withLine('trusted checkpoint', lineNo, () => parseCheckpointLine(obj)), inExport: false });
     }
     const start = startOf(parsed, key);
     if (!('size' in start)) return report(0, start);
     prunedThrough = start.size;
-    return verifyParsed(parsed, start, checkpoints, key, report);
+    return verifyParsed(parsed, start, checkpoints, key, input.requireCoverage ?? false, report);
   } catch (e) {
     if (e instanceof AuditFormatError) return report(0, { sequence: e.sequence, reason: e.message });
     return report(0, { sequence: 0, reason: `verification failed: ${(e as Error).message}` });
   }
 }
 
-function verifyParsed(
-  parsed: ParsedExport,
-  start: Start,
-  checkpoints: readonly ExportedCheckpoint[],
-  key: KeyObject,
-  report: (checkpointsVerified: number, problem?: VerifyProblem) => VerifyReport,
-): VerifyReport {
+type Report = (checkpointsVerified: number, problem?: VerifyProblem, coverage?: Pick<VerifyReport, 'checkpointedThrough' | 'beyondEnd'>) => VerifyReport;
+
+/** A checkpoint and whether it came from the export (else only from the trusted file). */
+interface SourcedCheckpoint {
+  cp: ExportedCheckpoint;
+  inExport: boolean;
+}
+
+function verifyParsed(parsed: ParsedExport, start: Start, checkpoints: readonly SourcedCheckpoint[], key: KeyObject, requireCoverage: boolean, report: Report): VerifyReport {
   // Candidates in order of specificity; the lowest sequence wins, ties go to the earlier one.
   const problems: VerifyProblem[] = [];
-  const distinct = new Map<string, { cp: ExportedCheckpoint; leafRanges: { from: number; leaves: Buffer }[] }>();
-  for (const cp of checkpoints) {
+  const distinct = new Map<string, SourcedCheckpoint & { leafRanges: { from: number; leaves: Buffer }[] }>();
+  for (const { cp, inExport } of checkpoints) {
     const id = JSON.stringify([cp.logId, cp.treeSize, cp.root, cp.chainHash, cp.time, cp.signature]);
-    const seen = distinct.get(id) ?? { cp, leafRanges: [] };
+    const seen = distinct.get(id) ?? { cp, inExport, leafRanges: [] };
+    seen.inExport ||= inExport;
     if (cp.previousTreeSize < cp.treeSize) seen.leafRanges.push({ from: cp.previousTreeSize, leaves: cp.leaves });
     distinct.set(id, seen);
   }
@@ -376,7 +408,7 @@ function verifyParsed(
   const checkpointProblems: VerifyProblem[] = [];
   const bySize = new Map<number, SizeGroup>();
   const disputed = new Set<number>();
-  for (const { cp, leafRanges } of distinct.values()) {
+  for (const { cp, inExport, leafRanges } of distinct.values()) {
     const size = cp.treeSize;
     if (cp.logId.toLowerCase() !== parsed.logId) {
       checkpointProblems.push({ sequence: size, reason: `checkpoint at tree size ${size} is for log ${cp.logId}, not ${parsed.logId}` });
@@ -390,10 +422,11 @@ function verifyParsed(
     const chain = Buffer.from(cp.chainHash, 'hex');
     const group = bySize.get(size);
     if (!group) {
-      bySize.set(size, { size, root, chain, members: 1, leafRanges: [...leafRanges] });
+      bySize.set(size, { size, root, chain, members: 1, leafRanges: [...leafRanges], inExport, time: cp.time });
     } else if (group.root.equals(root) && group.chain.equals(chain)) {
       group.members++;
       group.leafRanges.push(...leafRanges);
+      group.inExport ||= inExport;
     } else if (!disputed.has(size)) {
       disputed.add(size);
       checkpointProblems.push({ sequence: size, reason: `two signed checkpoints disagree at tree size ${size} (different root or chain hash)` });
@@ -409,6 +442,7 @@ function verifyParsed(
   const signedLeaves = signedLeafIndex(groups, start);
   let verified = 0;
   let lastMatched = start.size;
+  const beyond: SizeGroup[] = [];
   for (const g of groups) {
     const size = g.size;
     if (size < start.size) continue; // its entries were pruned: only its signature could be checked
@@ -440,13 +474,19 @@ function verifyParsed(
       problems.push({ sequence: at, reason: `entry ${at} differs from the one signed in checkpoint at tree size ${size}` });
       break;
     }
-    if (!walk.problem) {
-      const reason = `truncated: the signed checkpoint covers tree size ${size} but the export ends at sequence ${walk.good}`;
+    if (walk.problem) continue;
+    if (g.inExport || requireCoverage) {
+      const reason = g.inExport
+        ? `truncated: the signed checkpoint covers tree size ${size} but the export ends at sequence ${walk.good} (the checkpoint is one of the export's own)`
+        : `not covered: the signed checkpoint at tree size ${size} lies beyond the export's end at sequence ${walk.good} (cut short, or exported before it was signed)`;
       problems.push({ sequence: walk.good + 1, reason });
       break;
     }
+    beyond.push(g);
   }
 
   const first = problems.reduce<VerifyProblem | undefined>((best, p) => (!best || p.sequence < best.sequence ? p : best), undefined);
-  return report(verified, first);
+  const beyondEnd =
+    beyond.length === 0 ? null : { checkpoints: beyond.length, firstTreeSize: beyond[0].size, firstTime: beyond[0].time, lastTreeSize: beyond[beyond.length - 1].size };
+  return report(verified, first, { checkpointedThrough: lastMatched, beyondEnd });
 }

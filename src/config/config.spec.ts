@@ -62,6 +62,8 @@ describe('config', () => {
     expect(buildConfig(doc, {}, {}).userLockout).toEqual({ all: { threshold: 7, durationSeconds: 600 }, userpass: { counterResetSeconds: 3600, disabled: true } });
     expect(buildConfig({}, {}, {}).userLockout).toEqual({});
     expect(() => buildConfig(parseHcl('user_lockout "kv" {\n  lockout_threshold = 3\n}\n'), {}, {})).toThrow(ConfigError);
+    // Logins compare attempts with the threshold as an int4.
+    expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_threshold = "4294967296"\n}\n'), {}, {})).toThrow('user_lockout "all".lockout_threshold: expected an integer from 1 to 2147483647');
     expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_treshold = 3\n}\n'), {}, {})).toThrow(/lockout_treshold: unknown setting/);
     expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_duration = "0s"\n}\n'), {}, {})).toThrow(/at least 1s/);
   });

@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { parseHclOrJson } from './hcl';
 import { checkTlsMaterial } from './tls-material';
 import { ConfigError } from './config-error';
-import { parseDurationSeconds } from '../framework/field-types';
+import { INT4_MAX, parseDurationSeconds } from '../framework/field-types';
 import type { UserLockoutSettings } from '../framework/backend';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
@@ -175,11 +175,11 @@ function bool(body: Doc, key: string, where: string, dflt: boolean): boolean {
   throw new ConfigError(`${where}.${key}: expected true or false`);
 }
 
-function int(body: Doc, key: string, where: string, dflt: number, min = 1): number {
+function int(body: Doc, key: string, where: string, dflt: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const v = body[key];
   if (v === undefined || v === null) return dflt;
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`${where}.${key}: expected an integer ≥ ${min}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${where}.${key}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}`);
   return n;
 }
 
@@ -371,7 +371,7 @@ function userLockoutFrom(doc: Doc): Record<string, UserLockoutSettings> {
       if (!['lockout_threshold', 'lockout_duration', 'lockout_counter_reset', 'disable_lockout'].includes(key)) throw new ConfigError(`${where}.${key}: unknown setting`);
     }
     const settings: UserLockoutSettings = {};
-    if (body.lockout_threshold !== undefined) settings.threshold = int(body, 'lockout_threshold', where, 5);
+    if (body.lockout_threshold !== undefined) settings.threshold = int(body, 'lockout_threshold', where, 5, 1, INT4_MAX);
     if (body.lockout_duration !== undefined) settings.durationSeconds = positiveDuration(body, 'lockout_duration', where, 900);
     if (body.lockout_counter_reset !== undefined) settings.counterResetSeconds = positiveDuration(body, 'lockout_counter_reset', where, 900);
     if (body.disable_lockout !== undefined) settings.disabled = bool(body, 'disable_lockout', where, false);

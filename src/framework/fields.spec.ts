@@ -26,6 +26,30 @@ describe('declared fields', () => {
     expect(() => parseFields(fields, {}, false)).toThrow(/missing required field "must"/);
   });
 
+  it('bounds int, int-list and duration fields: int4 and 2^31-1 seconds unless declared', () => {
+    const bounded: Fields = {
+      n: { type: 'int', description: '' },
+      port: { type: 'int', min: 1, max: 65535, description: '' },
+      seq: { type: 'int', min: 0, max: Number.MAX_SAFE_INTEGER, description: '' },
+      versions: { type: 'int-list', description: '' },
+      ttl: { type: 'duration', description: '' },
+      short: { type: 'duration', max: 60, description: '' },
+    };
+    expect(parseFields(bounded, { n: 2147483647, port: '65535', seq: '9007199254740991', versions: [1, '2147483647'], ttl: '596523h14m7s', short: '1m' }, false).data).toEqual({
+      n: 2147483647,
+      port: 65535,
+      seq: 9007199254740991,
+      versions: [1, 2147483647],
+      ttl: 2147483647,
+      short: 60,
+    });
+    expect(() => parseFields(bounded, { n: 2147483648 }, false)).toThrow(new FieldError('invalid value for field "n": must be at most 2147483647'));
+    expect(() => parseFields(bounded, { port: 0 }, false)).toThrow(new FieldError('invalid value for field "port": must be at least 1'));
+    expect(() => parseFields(bounded, { versions: [1, 1099511627776] }, false)).toThrow(/field "versions": must be at most 2147483647/);
+    expect(() => parseFields(bounded, { ttl: 2147483648 }, false)).toThrow(/field "ttl": must be at most 596523h14m7s/);
+    expect(() => parseFields(bounded, { short: '61s' }, false)).toThrow(/field "short": must be at most 1m0s/);
+  });
+
   it('reads only query-declared fields from the query string', () => {
     const { data, unknown } = parseFields(fields, { version: '2', ttl: '1h' }, true);
     expect(data).toEqual({ version: 2 });

@@ -1,10 +1,10 @@
 /**
  * Typed field declarations for routes. The pipeline coerces declared fields (body for writes,
  * query string for reads, lists and deletes) into `ctx.data`, answers 400 with the field's name when
- * a value does not convert, and warns about fields the route does not declare, as Vault does. The
- * same declarations make the OpenAPI document.
+ * a value does not convert or is out of the field's range, and warns about fields the route does
+ * not declare, as Vault does. The same declarations make the OpenAPI document.
  */
-import { FieldError, toBool, toDurationSeconds, toInt, toStringList, toStringValue } from './field-types';
+import { FieldError, INT4_MAX, INT4_MIN, toBool, toDurationSeconds, toInt, toStringList, toStringValue, type IntBounds } from './field-types';
 
 export type FieldType = 'string' | 'int' | 'bool' | 'duration' | 'string-list' | 'int-list' | 'map' | 'string-map' | 'any';
 
@@ -17,6 +17,13 @@ export interface FieldSpec {
   /** Allowed values (strings). */
   allowed?: readonly string[];
   default?: unknown;
+  /**
+   * int and int-list: the smallest and largest value (default the int4 range, INT4_MIN..INT4_MAX);
+   * duration: `max` is the longest, in seconds (default MAX_DURATION_SECONDS). Declare wider only
+   * where storage and arithmetic hold it, narrower where the domain is (a port).
+   */
+  min?: number;
+  max?: number;
   /**
    * Whitespace around the value is insignificant (an identifier the handler trims): it is removed
    * before the request is traced, so the audit log records the value acted on and whitespace
@@ -53,6 +60,11 @@ function toMap(name: string, value: unknown): Record<string, unknown> {
   throw new FieldError(`error converting input for field "${name}": expected a map`);
 }
 
+/** The range an int or int-list field's values must be in: its declared bounds, int4 where it declares none. */
+export function intBounds(spec: FieldSpec): Required<IntBounds> {
+  return { min: spec.min ?? INT4_MIN, max: spec.max ?? INT4_MAX };
+}
+
 export function coerceField(name: string, spec: FieldSpec, value: unknown): unknown {
   let out: unknown;
   switch (spec.type) {
@@ -60,19 +72,19 @@ export function coerceField(name: string, spec: FieldSpec, value: unknown): unkn
       out = toStringValue(name, value);
       break;
     case 'int':
-      out = toInt(name, value);
+      out = toInt(name, value, intBounds(spec));
       break;
     case 'bool':
       out = toBool(name, value);
       break;
     case 'duration':
-      out = toDurationSeconds(name, value);
+      out = toDurationSeconds(name, value, spec.max);
       break;
     case 'string-list':
       out = toStringList(name, value);
       break;
     case 'int-list':
-      out = (Array.isArray(value) ? value : toStringList(name, value)).map((v) => toInt(name, v));
+      out = (Array.isArray(value) ? value : toStringList(name, value)).map((v) => toInt(name, v, intBounds(spec)));
       break;
     case 'map':
       out = toMap(name, value);

@@ -4,10 +4,16 @@
  * become `{name}`; a list is a GET on the path with a trailing slash and `list=true`.
  */
 import type { MountEntry } from './backend';
-import type { FieldSpec, Fields } from './fields';
+import { intBounds, type FieldSpec, type Fields } from './fields';
 import { authFor, type Operation, type RouteDefinition } from './route';
 
 type Schema = Record<string, unknown>;
+
+/** The range the pipeline enforces on an int field. */
+function intRange(spec: FieldSpec): Schema {
+  const { min, max } = intBounds(spec);
+  return { minimum: min, maximum: max };
+}
 
 function fieldSchema(spec: FieldSpec): Schema {
   const base: Schema = { description: spec.description };
@@ -15,7 +21,7 @@ function fieldSchema(spec: FieldSpec): Schema {
     case 'string':
       return { ...base, type: 'string', ...(spec.allowed ? { enum: [...spec.allowed] } : {}) };
     case 'int':
-      return { ...base, type: 'integer' };
+      return { ...base, type: 'integer', ...intRange(spec) };
     case 'bool':
       return { ...base, type: 'boolean' };
     case 'duration':
@@ -23,7 +29,7 @@ function fieldSchema(spec: FieldSpec): Schema {
     case 'string-list':
       return { ...base, type: 'array', items: { type: 'string' } };
     case 'int-list':
-      return { ...base, type: 'array', items: { type: 'integer' } };
+      return { ...base, type: 'array', items: { type: 'integer', ...intRange(spec) } };
     case 'map':
     case 'string-map':
       return { ...base, type: 'object' };

@@ -2,7 +2,8 @@
  * AppRole over HTTP against the built server: the CLI sets up a role as with Vault's
  * (`auth enable approle`, `write ... token_policies=a,b`, `write -f .../secret-id`), an
  * application logs in with the node-vault client and with `secrethub login -method=approle`,
- * and every refusal is the same 400.
+ * a fleet's concurrent logins on one secret ID do not lock its role_id, and every refusal is the
+ * same 400.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,21 @@ describe('AppRole (e2e)', () => {
     expect(token).toMatch(/^hvs\./);
     const lookup = await call(server.address, 'GET', 'auth/token/lookup-self', { token });
     expect(lookup.body.data.meta).toEqual({ role_name: 'ci' });
+  });
+
+  it('50 concurrent logins on a 3-use secret ID: 3 tokens, 47 refusals, and the role_id is not locked for the next machine', async () => {
+    expect((await call(server.address, 'POST', 'auth/approle/role/fleet', { token: root, body: { secret_id_num_uses: 3 } })).status).toBe(204);
+    const fleetRoleId = (await call(server.address, 'GET', 'auth/approle/role/fleet/role-id', { token: root })).body.data.role_id as string;
+    const newSecretId = async () => (await call(server.address, 'POST', 'auth/approle/role/fleet/secret-id', { token: root, body: {} })).body.data.secret_id as string;
+    const login = (secretId: string) => call(server.address, 'POST', 'auth/approle/login', { body: { role_id: fleetRoleId, secret_id: secretId } });
+    const shared = await newSecretId();
+    const results = await Promise.all(Array.from({ length: 50 }, () => login(shared)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(3);
+    for (const r of results.filter((x) => x.status !== 200)) {
+      expect(r.status).toBe(400);
+      expect(r.text).toBe('{"errors":["invalid role or secret ID"]}');
+    }
+    expect((await login(await newSecretId())).status).toBe(200);
   });
 
   it('unknown role_id, wrong secret ID and a refused CLI login: the same 400, nothing secret echoed', async () => {

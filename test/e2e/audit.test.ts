@@ -1,11 +1,15 @@
 /**
  * The audit log end to end: the CLI enables devices, exports and verifies offline (and names the
- * tampered sequence); kill -9 in the middle of group-committed batches leaves a chain that verifies;
- * SIGHUP reopens file devices after log rotation.
+ * tampered sequence); an export verified against the live checkpoint file the server went on
+ * signing into is verified to its end, the later checkpoints named as not covered; kill -9 in the
+ * middle of group-committed batches leaves a chain that verifies; SIGHUP reopens file devices after
+ * log rotation.
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chainHash, leafHash } from '../../src/crypto/audit-chain';
+import type { VerifyReport } from '../../src/audit/verify';
 import { createTestDatabase } from '../support/database';
 import { call, initAndUnseal } from '../support/http';
 import { runCli } from '../support/cli';
@@ -77,6 +81,95 @@ describe('audit log (e2e)', () => {
     const siem = readFileSync(join(dir, 'audit', 'siem.log'), 'utf8');
     expect(siem).not.toContain('value-3');
     expect(JSON.parse(siem.split('\n')[0])).toMatchObject({ type: expect.stringMatching(/request|response/), request: { namespace: { id: 'root' } } });
+  });
+
+  it('audit verify of an older export against the live checkpoint file: verified up to its end, later checkpoints not covered; a cut or rewritten export fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'secrethub-audit-live-'));
+    const checkpointFile = join(dir, 'checkpoints.jsonl');
+    // The server signs a checkpoint every 20 entries, as on a busy log, and never on the timer.
+    writeFileSync(join(dir, 'audit.hcl'), 'audit {\n  checkpoint_entries = 20\n  checkpoint_interval = "24h"\n}\n');
+    const env = { SECRETHUB_AUDIT_FILE_DIR: join(dir, 'audit'), SECRETHUB_AUDIT_CHECKPOINT_FILE: checkpointFile };
+    server = await startServerProcess({ databaseUrl: await createTestDatabase(), env, args: ['--config', join(dir, 'audit.hcl')] });
+    const { rootToken } = await initAndUnseal(server.address);
+    const cli = (...args: string[]) => runCli(args, { VAULT_ADDR: server!.address, VAULT_TOKEN: rootToken });
+    const liveSizes = () => (existsSync(checkpointFile) ? readFileSync(checkpointFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).tree_size as number) : []);
+    /** 15 audited requests (30 entries), then waits for the server to append a checkpoint above `above`. */
+    const trafficUntilCheckpoint = async (above: number) => {
+      for (let i = 0; i < 15; i++) expect((await call(server!.address, 'GET', 'sys/mounts', { token: rootToken })).status).toBe(200);
+      await until(async () => liveSizes().some((s) => s > above));
+    };
+
+    expect((await call(server.address, 'PUT', 'sys/audit/chain', { token: rootToken, body: { type: 'database' } })).status).toBe(204);
+    await trafficUntilCheckpoint(0);
+    const keyFile = join(dir, 'audit.pem');
+    writeFileSync(keyFile, (await cli('audit', 'public-key')).stdout);
+    const exportFile = join(dir, 'export.jsonl');
+    const exportedAt = Date.now();
+    expect((await cli('audit', 'export', '--output', exportFile)).code).toBe(0);
+    const exportLines = readFileSync(exportFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const end = Math.max(...exportLines.filter((l) => l.kind === 'entry').map((l) => l.sequence_number as number));
+    const ownCheckpoint = Math.max(...exportLines.filter((l) => l.kind === 'checkpoint').map((l) => l.tree_size as number));
+    await trafficUntilCheckpoint(end);
+    const live = liveSizes();
+    const newestCovered = Math.max(ownCheckpoint, ...live.filter((s) => s <= end));
+    const later = live.filter((s) => s > end);
+
+    const verify = async (file: string, ...extra: string[]) => {
+      const args = ['audit', 'verify', file, '--public-key', keyFile, '--checkpoint', checkpointFile, ...extra];
+      const text = await cli(...args);
+      const json = await cli(...args, '-format=json');
+      expect(json.code).toBe(text.code);
+      return { text, report: JSON.parse(json.stdout) as VerifyReport };
+    };
+
+    // The export as taken: verified to its end, not as a whole log; exit 0 with a warning.
+    const older = await verify(exportFile);
+    expect(older.text.code).toBe(0);
+    expect(older.text.stdout).not.toMatch(/^Verified:/m);
+    expect(older.text.stdout).toContain(`Verified up to the export's end (sequence ${end}) only: ${end} entries (sequences 1..${end}), `);
+    expect(older.text.stdout).toContain(`the newest at tree size ${newestCovered}`);
+    expect(older.text.stdout).toMatch(new RegExp(`^WARNING! ${later.length} signed checkpoints? lies? beyond the export's end.*: entries ${end + 1}\\.\\.${Math.max(...later)} are not in this export and were not checked`, 'm'));
+    expect(older.report).toMatchObject({
+      ok: true,
+      lastSequence: end,
+      checkpointedThrough: newestCovered,
+      beyondEnd: { checkpoints: later.length, firstTreeSize: Math.min(...later), lastTreeSize: Math.max(...later) },
+    });
+    expect(older.report.problem).toBeUndefined();
+    expect(Date.parse(older.report.beyondEnd!.firstTime)).toBeGreaterThanOrEqual(exportedAt);
+    const required = await verify(exportFile, '-require-coverage');
+    expect(required.text.code).toBe(1);
+    expect(required.text.stdout).toContain(`Verification FAILED at sequence ${end + 1}: not covered: the signed checkpoint at tree size ${Math.min(...later)} lies beyond`);
+    expect(required.report).toMatchObject({ ok: false, problem: { sequence: end + 1 } });
+
+    // Cut below its own checkpoint, its checkpoint lines left in: truncated.
+    const cut = join(dir, 'cut.jsonl');
+    const kept = exportLines.filter((l) => l.kind !== 'entry' || (l.sequence_number as number) < ownCheckpoint);
+    writeFileSync(cut, kept.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const truncated = await verify(cut);
+    expect(truncated.text.code).toBe(1);
+    expect(truncated.text.stdout).toMatch(new RegExp(`^Verification FAILED at sequence ${ownCheckpoint}: truncated: `));
+    expect(truncated.report).toMatchObject({ ok: false, problem: { sequence: ownCheckpoint } });
+    // Its later checkpoint lines removed too, it reads as an export taken then: not covered, a checkpoint signed before the export was.
+    writeFileSync(cut, kept.filter((l) => l.kind !== 'checkpoint' || (l.tree_size as number) < ownCheckpoint).map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const hidden = await verify(cut);
+    expect(hidden.text.code).toBe(0);
+    expect(hidden.text.stdout).toContain(`Verified up to the export's end (sequence ${ownCheckpoint - 1}) only`);
+    expect(hidden.report.beyondEnd).toMatchObject({ firstTreeSize: ownCheckpoint });
+    expect(Date.parse(hidden.report.beyondEnd!.firstTime)).toBeLessThan(exportedAt);
+    expect((await verify(cut, '--require-coverage')).text.stdout).toMatch(new RegExp(`^Verification FAILED at sequence ${ownCheckpoint}: not covered: `));
+
+    // The last entry rewritten with its hash recomputed: only the later checkpoint's signed leaves tell.
+    const rewritten = exportLines.map((l) => {
+      if (l.sequence_number !== end) return l;
+      const bytes = Buffer.from(Buffer.from(l.entry as string, 'base64').toString().replace(/"type":"(request|response)"/, '"type":"forged"'));
+      const current = chainHash(end, Buffer.from(l.previous_hash as string, 'hex'), leafHash(bytes));
+      return { ...l, entry: bytes.toString('base64'), current_hash: current.toString('hex') };
+    });
+    writeFileSync(cut, rewritten.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const changed = await verify(cut);
+    expect(changed.text.code).toBe(1);
+    expect(changed.text.stdout).toMatch(new RegExp(`^Verification FAILED at sequence ${end}: entry ${end} differs from the one signed in checkpoint at tree size \\d+`));
   });
 
   it('SIGHUP reopens file devices: after the file is rotated away, entries go to a new file at its path', async () => {

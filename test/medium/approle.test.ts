@@ -175,6 +175,51 @@ describe('AppRole (medium)', () => {
     for (const r of results.filter((x) => x.status !== 200)) expect(refused(r)).toEqual(INVALID);
     const rows: { n: string }[] = await k.dataSource.query("SELECT count(*) AS n FROM secret_ids s JOIN roles r ON r.id = s.role_pk WHERE r.role_name = 'three'");
     expect(rows[0].n).toBe('0');
+    // The 47 refusals were of a secret ID the role had issued, not guesses: the role_id is not locked.
+    expect((await login({ role_id: id, secret_id: (await newSecretId('three')).secret_id })).status).toBe(200);
+  });
+
+  it('refusals of a used-up or expired secret ID never lock the role_id, before or after tidy; unknown secret IDs still do; tidy forgets tombstones after a day', async () => {
+    await call('POST', 'auth/approle/role/herd', { secret_id_num_uses: 3 });
+    const id = await roleId('herd');
+    const accessor = (await call('GET', 'sys/auth')).json.data['approle/'].accessor as string;
+    // A fleet's 50 logins with one 3-use secret ID, arriving over 50 ms: most come after it is used up.
+    const usedUp = await newSecretId('herd');
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => new Promise((r) => setTimeout(r, i)).then(() => login({ role_id: id, secret_id: usedUp.secret_id }))));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(3);
+    for (const r of results.filter((x) => x.status !== 200)) expect(refused(r)).toEqual(INVALID);
+    const fresh = async () => (await login({ role_id: id, secret_id: (await newSecretId('herd')).secret_id })).status;
+    expect(await fresh()).toBe(200);
+    const expired = await newSecretId('herd');
+    await k.dataSource.query("UPDATE secret_ids SET expires_at = now() - interval '1 hour' WHERE id = (SELECT max(id) FROM secret_ids)");
+    /** Six stragglers with each dead secret ID: more than the threshold (5) of each. */
+    const stragglers = async () => {
+      for (let i = 0; i < 6; i++) for (const s of [usedUp, expired]) expect(refused(await login({ role_id: id, secret_id: s.secret_id }))).toEqual(INVALID);
+    };
+    await stragglers();
+    expect(await fresh()).toBe(200);
+    // Tidy deletes both rows and keeps a tombstone of each: still not counted.
+    expect((await call('POST', 'auth/approle/tidy/secret-id')).status).toBe(202);
+    await stragglers();
+    expect(await fresh()).toBe(200);
+    const tombstones: Record<string, unknown>[] = await k.dataSource.query("SELECT t.*, encode(t.secret_id_hmac, 'escape') AS h FROM secret_id_tombstones t JOIN roles r ON r.id = t.role_pk WHERE r.role_name = 'herd'");
+    expect(tombstones).toHaveLength(2);
+    for (const s of [usedUp, expired]) expect(JSON.stringify(tombstones)).not.toContain(s.secret_id);
+
+    // Secret IDs the role never issued are guesses: five lock the role_id, then a valid one is refused too.
+    const lockedOut = async (guess: (i: number) => string) => {
+      for (let i = 0; i < 5; i++) expect(refused(await login({ role_id: id, secret_id: guess(i) }))).toEqual(INVALID);
+      const valid = await newSecretId('herd');
+      expect(refused(await login({ role_id: id, secret_id: valid.secret_id }))).toEqual(INVALID);
+      expect((await call('POST', `sys/locked-users/${accessor}/unlock/${id}`)).status).toBe(204);
+      expect((await login({ role_id: id, secret_id: valid.secret_id })).status).toBe(200);
+    };
+    await lockedOut((i) => `never-issued-${i}`);
+    // A day after the secret ID died, tidy drops its tombstone: it is then as unknown as any guess.
+    await k.dataSource.query("UPDATE secret_id_tombstones SET retired_at = now() - interval '25 hours' WHERE role_pk = (SELECT id FROM roles WHERE role_name = 'herd')");
+    expect((await call('POST', 'auth/approle/tidy/secret-id')).status).toBe(202);
+    expect((await k.dataSource.query("SELECT count(*) AS n FROM secret_id_tombstones t JOIN roles r ON r.id = t.role_pk WHERE r.role_name = 'herd'"))[0].n).toBe('0');
+    await lockedOut(() => usedUp.secret_id);
   });
 
   it('an expired secret ID is refused; tidy removes expired and used-up ones', async () => {

@@ -86,7 +86,7 @@ describe('audit broker (medium)', () => {
     k = undefined;
   });
 
-  it('fails closed: with the only device (the database) unwritable every request is a 500 with no secret; a second working device keeps requests going', async () => {
+  it('fails closed: with the only device (the database) unwritable every request is a 500 with no secret; a second working device keeps requests going when the database device is not required', async () => {
     let call: Call;
     ({ k, call } = await openAuditedKernel());
     expect((await call('PUT', 'secret/data/app', { data: { password: 'hunter2-secret' } })).status).toBe(200); // no device yet: not audited
@@ -111,6 +111,8 @@ describe('audit broker (medium)', () => {
     expect((await call('GET', 'secret/data/app')).json.data.data).toEqual({ password: 'hunter2-secret' });
 
     expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/audit.log' } })).status).toBe(204);
+    expect((await call('DELETE', 'sys/audit/chain')).status).toBe(204);
+    expect((await call('PUT', 'sys/audit/chain', { type: 'database', options: { required: 'false' } })).status).toBe(204);
     await k.dataSource.query('ALTER TABLE audit_logs ADD CONSTRAINT audit_unwritable CHECK (false) NOT VALID');
     expect((await call('GET', 'secret/data/app')).status).toBe(200);
     const lines = readFileSync(join(k.auditConfig.fileDir, 'siem/audit.log'), 'utf8').trim().split('\n');

@@ -1,19 +1,19 @@
 /**
  * The `database` engine's MySQL/MariaDB plugin against the machine's MariaDB (127.0.0.1:3306, root,
  * empty password): created users log in with their password and not after revocation or expiry.
- * Without a reachable MariaDB the tests skip with a reason, except under CI=true, where they fail.
+ * Without a reachable MariaDB the tests are skipped with the reason, except under CI=true, where they fail (support/services.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import { generateUsername, mountTag } from '../../src/engines/database/statement-template';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
+import { describeWithService, MARIADB } from '../support/services';
 import { until } from '../support/wait';
 
 jest.setTimeout(120_000);
 
-const HOST = '127.0.0.1';
-const PORT = 3306;
+const { host: HOST, port: PORT } = MARIADB;
 const CREATE = ["CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';", "GRANT SELECT ON mysql.user TO '{{name}}'@'%';"];
 
 async function canLogIn(user: string, password: string): Promise<boolean> {
@@ -43,27 +43,10 @@ async function userExists(name: string): Promise<boolean> {
   return (rows as unknown[]).length > 0;
 }
 
-async function mariadbReachable(): Promise<boolean> {
-  try {
-    const c = await createConnection({ host: HOST, port: PORT, user: 'root', password: '', connectTimeout: 3000 });
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-describe('database engine, MySQL/MariaDB (medium)', () => {
+describeWithService('mariadb', 'database engine, MySQL/MariaDB (medium)', () => {
   let k: TestKernel | undefined;
   let call: Call;
-  let reachable = false;
   beforeAll(async () => {
-    reachable = await mariadbReachable();
-    if (!reachable) {
-      if (process.env.CI === 'true') throw new Error(`MariaDB is not reachable at ${HOST}:${PORT} (required when CI=true)`);
-      console.warn(`skipping the MySQL/MariaDB plugin tests: nothing answers at ${HOST}:${PORT}`);
-      return;
-    }
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     expect((await call('PUT', 'sys/mounts/mysql', { type: 'database' })).status).toBe(204);
     const config = await call('PUT', 'mysql/config/maria', { plugin_name: 'mysql-database-plugin', connection_url: `{{username}}:{{password}}@tcp(${HOST}:${PORT})/`, username: 'root', password: '', allowed_roles: ['*'] });
@@ -74,7 +57,6 @@ describe('database engine, MySQL/MariaDB (medium)', () => {
   afterAll(async () => k?.close());
 
   it('creds log in; after revoke the user is gone', async () => {
-    if (!reachable) return;
     const creds = await call('GET', 'mysql/creds/app');
     expect(creds.status).toBe(200);
     const { username, password } = creds.json.data as { username: string; password: string };
@@ -87,7 +69,6 @@ describe('database engine, MySQL/MariaDB (medium)', () => {
   });
 
   it('an expired lease drops the user', async () => {
-    if (!reachable) return;
     const creds = await call('GET', 'mysql/creds/short');
     const { username, password } = creds.json.data as { username: string; password: string };
     expect(await canLogIn(username, password)).toBe(true);
@@ -96,7 +77,6 @@ describe('database engine, MySQL/MariaDB (medium)', () => {
   });
 
   it('a creation that fails part-way leaves no user and no lease; double-quoted names are refused at role write', async () => {
-    if (!reachable) return;
     await call('PUT', 'mysql/roles/broken', { db_name: 'maria', creation_statements: [CREATE[0], "GRANT NO_SUCH_PRIVILEGE ON *.* TO '{{name}}'@'%';"] });
     const before = await createConnection({ host: HOST, port: PORT, user: 'root', password: '' });
     const [[{ n: usersBefore }]] = (await before.query("SELECT count(*) AS n FROM mysql.user WHERE User LIKE 'v-broken-%'")) as unknown as [[{ n: number }]];
@@ -112,7 +92,6 @@ describe('database engine, MySQL/MariaDB (medium)', () => {
   });
 
   it('rotate-root, static roles and the orphan reconciler with a root user of its own', async () => {
-    if (!reachable) return;
     const suffix = randomBytes(4).toString('hex');
     const admin = `sh_admin_${suffix}`;
     const service = `sh_static_${suffix}`;

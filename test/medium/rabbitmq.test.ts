@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
-import { ADMIN, amqpLogin, deleteUsers, management, MANAGEMENT_URI, rabbitMqAvailable, userExists } from '../support/rabbitmq';
+import { ADMIN, amqpLogin, deleteUsers, management, MANAGEMENT_URI, userExists } from '../support/rabbitmq';
+import { describeWithService } from '../support/services';
 import { until } from '../support/wait';
 
 jest.setTimeout(120_000);
@@ -23,10 +24,9 @@ function tagsOf(user: { tags: string | string[] }): string[] {
   return Array.isArray(user.tags) ? user.tags : user.tags.split(',').filter((t) => t !== '');
 }
 
-describe('rabbitmq engine (medium)', () => {
+describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
   let k: TestKernel | undefined;
   let call: Call;
-  let available = false;
   const created = new Set<string>();
 
   /** Reads creds and remembers the user for cleanup. */
@@ -38,8 +38,6 @@ describe('rabbitmq engine (medium)', () => {
   }
 
   beforeAll(async () => {
-    available = await rabbitMqAvailable();
-    if (!available) return;
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     for (const mount of ['rabbitmq', 'rabbitmq-short']) {
       expect((await call('PUT', `sys/mounts/${mount}`, { type: 'rabbitmq' })).status).toBe(204);
@@ -52,14 +50,12 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   afterAll(async () => {
-    if (!available) return;
     await deleteUsers(created);
     await management('DELETE', `api/vhosts/${encodeURIComponent(ODD_VHOST)}`).catch(() => undefined);
     await k?.close();
   });
 
   it('creds log in over AMQP with the role tags and permissions; revoke deletes the user, twice is fine', async () => {
-    if (!available) return;
     const { status, json, data } = await creds('rabbitmq/creds/app');
     expect(status).toBe(200);
     expect(json).toMatchObject({ renewable: true, lease_duration: 3600, lease_id: expect.stringMatching(/^rabbitmq\/creds\/app\//) });
@@ -83,7 +79,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('password_policy: generated passwords follow the sys/policies/password policy', async () => {
-    if (!available) return;
     const policy = JSON.stringify({ length: 20, rule: [{ charset: { charset: 'abcdefghij', 'min-chars': 1 } }, { charset: { charset: '!#%&*+=?', 'min-chars': 3 } }] });
     expect((await call('PUT', 'sys/policies/password/rabbit', { policy })).status).toBe(204);
     const config = { connection_uri: MANAGEMENT_URI, username: ADMIN.username, password: ADMIN.password };
@@ -97,7 +92,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('revoking the lease of a user already deleted by hand succeeds', async () => {
-    if (!available) return;
     const { json, data } = await creds('rabbitmq/creds/app');
     expect((await management('DELETE', `api/users/${data.username}`)).status).toBe(204);
     expect((await call('PUT', 'sys/leases/revoke', { lease_id: json.lease_id })).status).toBe(204);
@@ -106,7 +100,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('renewal extends the lease but never past max_ttl; config/lease reads back in seconds', async () => {
-    if (!available) return;
     expect((await call('GET', 'rabbitmq/config/lease')).json.data).toEqual({ ttl: 3600, max_ttl: 7200 });
     const { json } = await creds('rabbitmq/creds/app');
     const renewed = await call('PUT', 'sys/leases/renew', { lease_id: json.lease_id, increment: '10h' });
@@ -117,7 +110,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('a lease with a 1 s TTL is revoked by expiry', async () => {
-    if (!available) return;
     const { status, json, data } = await creds('rabbitmq-short/creds/brief');
     expect(status).toBe(200);
     expect(json.lease_duration).toBe(1);
@@ -127,7 +119,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('vhost names are encoded in management paths (a vhost with a space and a slash)', async () => {
-    if (!available) return;
     expect((await management('PUT', `api/vhosts/${encodeURIComponent(ODD_VHOST)}`)).status).toBeLessThan(300);
     expect((await call('PUT', 'rabbitmq/roles/odd', { vhosts: { [ODD_VHOST]: { configure: '', write: '', read: '.*' } } })).status).toBe(204);
     expect((await call('GET', 'rabbitmq/roles/odd')).json.data).toEqual({ tags: '', vhosts: { [ODD_VHOST]: { configure: '', write: '', read: '.*' } }, vhost_topics: null });
@@ -140,7 +131,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('a permission step that fails deletes the user again and answers 400', async () => {
-    if (!available) return;
     const missing = `no-such-vhost-${randomBytes(4).toString('hex')}`;
     expect((await call('PUT', 'rabbitmq/roles/badvhost', { vhosts: JSON.stringify({ [missing]: { configure: '.*', write: '.*', read: '.*' } }) })).status).toBe(204);
     const res = await call('GET', 'rabbitmq/creds/badvhost');
@@ -151,7 +141,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('bad role input is refused with 400', async () => {
-    if (!available) return;
     const bad: Record<string, unknown>[] = [
       { vhosts: 'not json {' },
       { vhosts: '["/"]' },
@@ -174,14 +163,12 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('creds for an unknown role → 400', async () => {
-    if (!available) return;
     const res = await call('GET', 'rabbitmq/creds/nope');
     expect(res.status).toBe(400);
     expect(res.json.errors).toEqual(['unknown role: nope']);
   });
 
   it('roles are listed; injection-like role names are refused', async () => {
-    if (!available) return;
     for (const path of ['rabbitmq/roles/../x', 'rabbitmq/roles/a%20b', 'rabbitmq/roles/x%2F..%2Fy', 'rabbitmq/roles/-x', 'rabbitmq/roles/a%22b']) {
       const res = await call('PUT', path, { tags: 'management' });
       expect([path, res.status]).toEqual([path, 400]);
@@ -193,7 +180,6 @@ describe('rabbitmq engine (medium)', () => {
   });
 
   it('config/connection: read never shows the password; bad credentials or URI → 400 without the password', async () => {
-    if (!available) return;
     const read = await call('GET', 'rabbitmq/config/connection');
     expect(read.json.data).toEqual({ connection_uri: MANAGEMENT_URI, username: ADMIN.username, password_policy: '', username_template: '' });
     expect(read.body).not.toContain('"password"');

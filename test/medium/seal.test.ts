@@ -31,10 +31,15 @@ describe('seal (medium)', () => {
     k = await openTestKernel();
     // A second kernel on the SAME database, as a second server node would be:
     const same = await openTestKernel({ dataSource: k.dataSource, url: k.url });
-    const results = await Promise.allSettled([k.seal.initialize({ secretShares: 1, secretThreshold: 1 }), same.seal.initialize({ secretShares: 1, secretThreshold: 1 })]);
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect((failed.reason as ApiError).errors).toEqual(['Vault is already initialized']);
+    try {
+      const results = await Promise.allSettled([k.seal.initialize({ secretShares: 1, secretThreshold: 1 }), same.seal.initialize({ secretShares: 1, secretThreshold: 1 })]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      expect((failed.reason as ApiError).errors).toEqual(['Vault is already initialized']);
+    } finally {
+      // Its invalidation listener is a connection of its own (the data source is k's, closed with k).
+      await same.bus.stop();
+    }
   });
 
   it('a repeated share does not advance progress; malformed shares are 400 and do not count', async () => {

@@ -1,9 +1,12 @@
 import { rmSync } from 'node:fs';
 import type { EmbeddedPostgresHandle } from '../../src/database/embedded-postgres';
 
+/** Stops the run's embedded PostgreSQL once (every project that started it names this module). */
 export default async function globalTeardown(): Promise<void> {
-  const pg = (globalThis as Record<string, unknown>).__secrethubTestPostgres as { handle: EmbeddedPostgresHandle; dir: string } | undefined;
+  const store = globalThis as Record<string, unknown>;
+  const pg = store.__secrethubTestPostgres as { handle: EmbeddedPostgresHandle; dir: string } | undefined;
   if (!pg) return;
+  delete store.__secrethubTestPostgres;
   await pg.handle.stop();
   rmSync(pg.dir, { recursive: true, force: true });
 }

@@ -6,7 +6,10 @@
  * ID, a source address outside the CIDRs) is the same 400 `invalid role or secret ID`; the CIDRs
  * are checked before a use is spent; a use is spent by one conditional UPDATE (see the
  * repository), so a secret ID with N uses admits exactly N logins. Vault's user lockout applies,
- * keyed on the role_id: a locked role_id gets the same refusal and spends no use.
+ * keyed on the role_id: a locked role_id gets the same refusal and spends no use. A refusal of a
+ * secret ID the role issued that is no longer usable (used up, expired; raced to its last use) is
+ * not a failed attempt: a fleet sharing a role_id cannot lock it with its own stale secret IDs.
+ * Every other refusal (unknown role_id or secret ID, CIDRs, locked) is counted.
  */
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
@@ -42,10 +45,12 @@ export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, to
     const found = await roles.findLogin(ctx.mount.uuid, roleId, await hmac.secretId(ctx.mount.uuid, secretId));
     if (!found) throw await refuse();
     const { role, secretId: secret } = found;
-    if (role.bindSecretId && (!secret || (secret.cidrList.length > 0 && !ipInCidrs(ctx.remoteAddress, secret.cidrList)))) throw await refuse();
+    if (role.bindSecretId && !secret) throw found.retired ? invalidCredentials() : await refuse();
+    if (role.bindSecretId && secret && secret.cidrList.length > 0 && !ipInCidrs(ctx.remoteAddress, secret.cidrList)) throw await refuse();
     if (role.secretIdBoundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, role.secretIdBoundCidrs)) throw await refuse();
     if (!attempt.allowed) throw await refuse();
-    if (role.bindSecretId && secret && (await roles.consumeUse(secret.pk)) === undefined) throw await refuse();
+    // Live when read: another login took its last use, or it expired, in between.
+    if (role.bindSecretId && secret && (await roles.consumeUse(secret.pk)) === undefined) throw invalidCredentials();
     await attempt.succeeded();
 
     const tokenType = loginTokenType(role.tokenType, ctx.mount.config.tokenType);

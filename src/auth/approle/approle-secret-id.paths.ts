@@ -140,11 +140,11 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
         return null;
       },
     }),
-    route('tidy/secret-id', undefined, 'Remove expired and used-up secret IDs from storage (they are already unusable).', {
+    route('tidy/secret-id', undefined, 'Remove expired and used-up secret IDs from storage (they are already unusable), and their tombstones a day after.', {
       update: async (ctx) => {
-        // Unlike Vault's background tidy this is one DELETE, done before answering; the answer keeps Vault's shape.
+        // Unlike Vault's background tidy this is done before answering; the answer keeps Vault's shape.
         const removed = await roles.tidy(ctx.mount.uuid);
-        log(`approle tidy on ${ctx.mount.path}: removed ${removed} expired or used-up secret IDs`);
+        log(`approle tidy on ${ctx.mount.path}: removed ${removed.secretIds} expired or used-up secret IDs and ${removed.tombstones} tombstones`);
         return { ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]), status: 202 };
       },
     }),

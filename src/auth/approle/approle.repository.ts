@@ -1,7 +1,12 @@
 /**
- * AppRole storage: `roles` (one row per role per mount) and `secret_ids` (HMACs only, see the
- * migration). Every query is scoped by mount or by role, so a secret ID is only ever found
- * through the role it was issued for.
+ * AppRole storage: `roles` (one row per role per mount), `secret_ids` and `secret_id_tombstones`
+ * (HMACs only, see the migrations). Every query is scoped by mount or by role, so a secret ID is
+ * only ever found through the role it was issued for.
+ *
+ * Invariant: a secret ID stays known to its role (a login presenting it is told apart from a
+ * guess) from its creation until it is destroyed, or until the first tidy a day after it stopped
+ * being usable (used up or expired): a statement that deletes a used-up or expired row writes its
+ * tombstone in the same statement, so a concurrent login sees the row or the tombstone, never neither.
  */
 import type { DataSource } from 'typeorm';
 import { affectedRows, returningRows } from '../../database/sql';
@@ -64,6 +69,19 @@ function live(alias = ''): string {
   return `(${alias}expires_at IS NULL OR ${alias}expires_at > now()) AND (${alias}uses_remaining IS NULL OR ${alias}uses_remaining > 0)`;
 }
 const LIVE = live();
+
+/** How long a tombstone outlives its secret ID (tidy removes it after that). */
+const TOMBSTONE_RETENTION = "interval '1 day'";
+
+/** When a row that is not live stopped being usable: its last use, else its expiry. */
+function retiredAt(alias = ''): string {
+  return `CASE WHEN ${alias}uses_remaining = 0 THEN ${alias}last_updated_at ELSE ${alias}expires_at END`;
+}
+
+/** Tombstones for the rows a DELETE … RETURNING gave as `gone` (a later retirement wins). */
+const BURY = `INSERT INTO secret_id_tombstones AS t (role_pk, secret_id_hmac, retired_at)
+  SELECT role_pk, secret_id_hmac, retired_at FROM gone WHERE retired_at > now() - ${TOMBSTONE_RETENTION}
+  ON CONFLICT (role_pk, secret_id_hmac) DO UPDATE SET retired_at = GREATEST(t.retired_at, EXCLUDED.retired_at)`;
 
 function toRole(r: RoleRecord): StoredRole {
   const s = r.token_settings;
@@ -169,25 +187,29 @@ export class AppRoleRepository {
   /**
    * What a login needs in one read: the enabled role with this role_id on the mount and, if the
    * role has one, its live secret ID with this HMAC (one query whether or not either exists).
+   * `retired`: the HMAC is of a secret ID the role issued that is no longer usable (a row that is
+   * not live, a tombstone, or a live row spent between the two reads).
    */
-  async findLogin(mountUuid: string, roleId: string, secretIdHmac: Buffer): Promise<{ role: StoredRole; secretId?: SecretIdRow } | undefined> {
-    const rows: (RoleRecord & { secret_pk: string | null })[] = await this.dataSource.query(
-      `SELECT ${roleColumns('r.')}, s.id::text AS secret_pk
-         FROM roles r LEFT JOIN secret_ids s ON s.role_pk = r.id AND s.secret_id_hmac = $3 AND ${live('s.')}
+  async findLogin(mountUuid: string, roleId: string, secretIdHmac: Buffer): Promise<{ role: StoredRole; secretId?: SecretIdRow; retired: boolean } | undefined> {
+    const rows: (RoleRecord & { secret_pk: string | null; secret_live: boolean; tombstoned: boolean })[] = await this.dataSource.query(
+      `SELECT ${roleColumns('r.')}, s.id::text AS secret_pk, (s.id IS NOT NULL AND ${live('s.')}) AS secret_live,
+              EXISTS (SELECT 1 FROM secret_id_tombstones t WHERE t.role_pk = r.id AND t.secret_id_hmac = $3) AS tombstoned
+         FROM roles r LEFT JOIN secret_ids s ON s.role_pk = r.id AND s.secret_id_hmac = $3
         WHERE r.mount_uuid = $1 AND r.role_id = $2 AND r.enabled`,
       [mountUuid, roleId, secretIdHmac],
     );
     const row = rows[0];
     if (!row) return undefined;
-    if (row.secret_pk === null) return { role: toRole(row) };
+    const role = toRole(row);
+    if (row.secret_pk === null || !row.secret_live) return { role, retired: row.secret_pk !== null || row.tombstoned };
     const secret: SecretIdRow[] = await this.dataSource.query(`SELECT ${SECRET_ID_COLUMNS} FROM secret_ids WHERE id = $1`, [row.secret_pk]);
-    return { role: toRole(row), secretId: secret[0] };
+    return secret[0] ? { role, secretId: secret[0], retired: false } : { role, retired: true };
   }
 
   /**
    * Spends one use of a live secret ID in one conditional UPDATE, so N uses admit exactly N
    * logins however many race. Returns the uses left (null: unlimited), or undefined when it was
-   * no longer live. A secret ID whose last use this was is deleted.
+   * no longer live. A secret ID whose last use this was is replaced by its tombstone.
    */
   async consumeUse(secretPk: string): Promise<number | null | undefined> {
     const rows = await returningRows<{ uses_remaining: number | null }>(
@@ -198,17 +220,32 @@ export class AppRoleRepository {
     );
     if (rows.length === 0) return undefined;
     const left = rows[0].uses_remaining;
-    if (left === 0) await this.dataSource.query('DELETE FROM secret_ids WHERE id = $1 AND uses_remaining = 0', [secretPk]);
+    if (left === 0) {
+      await this.dataSource.query(`WITH gone AS (DELETE FROM secret_ids WHERE id = $1 AND uses_remaining = 0 RETURNING role_pk, secret_id_hmac, ${retiredAt()} AS retired_at) ${BURY}`, [secretPk]);
+    }
     return left;
   }
 
-  /** Deletes the mount's expired and used-up secret IDs; gives how many. */
-  async tidy(mountUuid: string): Promise<number> {
-    return affectedRows(
-      this.dataSource,
-      `DELETE FROM secret_ids s USING roles r
-        WHERE s.role_pk = r.id AND r.mount_uuid = $1 AND NOT (${live('s.')})`,
+  /**
+   * Replaces the mount's expired and used-up secret IDs by tombstones, and deletes the tombstones
+   * retired more than TOMBSTONE_RETENTION ago; gives how many of each went.
+   */
+  async tidy(mountUuid: string): Promise<{ secretIds: number; tombstones: number }> {
+    const [{ n }]: { n: number }[] = await this.dataSource.query(
+      `WITH gone AS (
+         DELETE FROM secret_ids s USING roles r
+          WHERE s.role_pk = r.id AND r.mount_uuid = $1 AND NOT (${live('s.')})
+          RETURNING s.role_pk, s.secret_id_hmac, ${retiredAt('s.')} AS retired_at),
+       buried AS (${BURY})
+       SELECT count(*)::int AS n FROM gone`,
       [mountUuid],
     );
+    const tombstones = await affectedRows(
+      this.dataSource,
+      `DELETE FROM secret_id_tombstones t USING roles r
+        WHERE t.role_pk = r.id AND r.mount_uuid = $1 AND t.retired_at <= now() - ${TOMBSTONE_RETENTION}`,
+      [mountUuid],
+    );
+    return { secretIds: n, tombstones };
   }
 }

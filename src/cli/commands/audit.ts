@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { buildExport, type ExportPage } from '../../audit/export-format';
-import { verifyAuditExport } from '../../audit/verify';
+import { verifyAuditExport, type VerifyReport } from '../../audit/verify';
 import { cliContext } from '../context';
 import { parseFormat, print, printJson, renderColumns } from '../output';
 import { keyValues, withSlash } from './mounts';
@@ -99,16 +99,40 @@ export function registerAuditCommands(program: Command): void {
     .argument('<export-file>')
     .requiredOption('--public-key <file>', 'the PEM file `audit public-key` printed')
     .option('--checkpoint <file>', 'checkpoints kept off the machine (the checkpoint file, or some of its lines)')
-    .action(async (file: string, opts: { publicKey: string; checkpoint?: string }, cmd: Command) => {
+    .option('--require-coverage', 'fail if a trusted checkpoint lies beyond the export\'s last entry (default: verify up to the end and warn)')
+    .action(async (file: string, opts: { publicKey: string; checkpoint?: string; requireCoverage?: boolean }, cmd: Command) => {
       const format = parseFormat((cmd.optsWithGlobals() as { format?: string }).format);
       const report = verifyAuditExport({
         exportText: readFileSync(file, 'utf8'),
         publicKeyPem: readFileSync(opts.publicKey, 'utf8'),
         trustedCheckpointsText: opts.checkpoint ? readFileSync(opts.checkpoint, 'utf8') : undefined,
+        requireCoverage: opts.requireCoverage ?? false,
       });
       if (format === 'json') printJson(report);
-      else if (report.ok) print(`Verified: ${report.entries} entries (sequences ${report.firstSequence ?? '-'}..${report.lastSequence ?? '-'}), ${report.checkpointsVerified} signed checkpoints${report.prunedThrough ? `; entries 1..${report.prunedThrough} pruned by retention (signed prune record)` : ''}`);
-      else print(`Verification FAILED at sequence ${report.problem?.sequence}: ${report.problem?.reason}`);
+      else print(verifyVerdict(report));
       if (!report.ok) process.exitCode = 1;
     });
+}
+
+/**
+ * The text verdict. A bare "Verified:" is printed only when no trusted checkpoint lies beyond the
+ * export's end; otherwise the verdict is limited to the export's end and the uncovered range is named.
+ */
+function verifyVerdict(report: VerifyReport): string {
+  if (!report.ok) return `Verification FAILED at sequence ${report.problem?.sequence}: ${report.problem?.reason}`;
+  const pruned = report.prunedThrough ? `; entries 1..${report.prunedThrough} pruned by retention (signed prune record)` : '';
+  const counts = `${report.entries} entries (sequences ${report.firstSequence ?? '-'}..${report.lastSequence ?? '-'}), ${report.checkpointsVerified} signed checkpoints`;
+  const beyond = report.beyondEnd;
+  if (!beyond) return `Verified: ${counts}${pruned}`;
+  const end = report.lastSequence ?? report.prunedThrough;
+  const newest = report.checkpointedThrough ? `, the newest at tree size ${report.checkpointedThrough}` : '';
+  const which =
+    beyond.checkpoints === 1
+      ? `1 signed checkpoint lies beyond the export's end, at tree size ${beyond.lastTreeSize} (signed ${beyond.firstTime})`
+      : `${beyond.checkpoints} signed checkpoints lie beyond the export's end, from tree size ${beyond.firstTreeSize} (signed ${beyond.firstTime}) to ${beyond.lastTreeSize}`;
+  return [
+    `Verified up to the export's end (sequence ${end}) only: ${counts}${newest}${pruned}`,
+    `WARNING! ${which}: entries ${end + 1}..${beyond.lastTreeSize} are not in this export and were not checked. ` +
+      `If the export was started after ${beyond.firstTime}, it was cut short; --require-coverage makes this a failure.`,
+  ].join('\n');
 }

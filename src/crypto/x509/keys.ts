@@ -51,7 +51,7 @@ export async function generateKeyPair(type: KeyType, bits: number): Promise<KeyP
   switch (type) {
     case 'rsa': {
       if (!RSA_KEY_BITS.includes(bits)) {
-        throw new Error(`unsupported RSA key size ${bits}: use one of ${RSA_KEY_BITS.join(', ')}`);
+        throw new Error(`unsupported RSA key size: use one of ${RSA_KEY_BITS.join(', ')}`);
       }
       const pair = await generate('rsa', { modulusLength: bits, publicExponent: 0x10001 });
       return { ...pair, type, bits };
@@ -59,13 +59,13 @@ export async function generateKeyPair(type: KeyType, bits: number): Promise<KeyP
     case 'ec': {
       const namedCurve = CURVE_BY_BITS.get(bits);
       if (namedCurve === undefined) {
-        throw new Error(`unsupported EC key size ${bits}: use one of ${EC_KEY_BITS.join(', ')}`);
+        throw new Error(`unsupported EC key size: use one of ${EC_KEY_BITS.join(', ')}`);
       }
       const pair = await generate('ec', { namedCurve });
       return { ...pair, type, bits };
     }
     case 'ed25519': {
-      if (bits !== 0) throw new Error(`ed25519 keys have no size: key bits must be 0 (got ${bits})`);
+      if (bits !== 0) throw new Error('ed25519 keys have no size: key bits must be 0');
       const pair = await generate('ed25519');
       return { ...pair, type, bits: 0 };
     }

@@ -38,7 +38,7 @@ const CONFIG_FIELDS: Fields = {
   plugin_name: { type: 'string', description: 'postgresql-database-plugin, mysql-database-plugin or redis-database-plugin.' },
   connection_url: { type: 'string', description: 'Connection URL, with {{username}} and {{password}} placeholders (PostgreSQL, MySQL).' },
   host: { type: 'string', description: 'Redis host.' },
-  port: { type: 'int', description: 'Redis port.' },
+  port: { type: 'int', min: 1, max: 65535, description: 'Redis port.' },
   username: { type: 'string', description: 'The root user the engine connects as.' },
   password: { type: 'string', description: "The root user's password (never read back)." },
   allowed_roles: { type: 'string-list', description: 'Roles that may use this connection ("*": all).' },

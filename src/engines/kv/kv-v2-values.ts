@@ -22,13 +22,5 @@ export function subkeys(value: Record<string, Json>, depth: number, level = 1): 
   return out;
 }
 
-/** Seconds as Go prints a time.Duration: "0s", "30s", "1h0m0s", "768h0m0s". */
-export function goDuration(seconds: number): string {
-  if (seconds === 0) return '0s';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
-}
+/** Go duration strings are the framework's (the inverse of its duration parsing). */
+export { goDuration } from '../../framework/field-types';

@@ -121,7 +121,7 @@ export function roleFrom(d: Record<string, unknown>, previous?: PkiRole): PkiRol
     streetAddress: pick('street_address', previous?.streetAddress ?? []),
     postalCode: pick('postal_code', previous?.postalCode ?? []),
   };
-  if (!(VALID_KEY_BITS[keyType] as readonly number[]).includes(role.keyBits)) throw badRequest(`invalid key_bits ${role.keyBits} for key_type ${keyType}`);
+  if (!(VALID_KEY_BITS[keyType] as readonly number[]).includes(role.keyBits)) throw badRequest(`invalid key_bits for key_type ${keyType}: use one of ${VALID_KEY_BITS[keyType].join(', ')}`);
   if (role.maxTtl && role.ttl > role.maxTtl) throw badRequest('ttl cannot be larger than max_ttl');
   if (role.noStore && role.generateLease) throw badRequest('no_store and generate_lease cannot both be true: revoking the lease needs the stored certificate');
   role.keyUsage = role.keyUsage.map((u) => canonical(u, KEY_USAGES, 'key_usage'));

@@ -41,7 +41,7 @@ const SUBJECT_FIELDS: Fields = {
   ttl: { type: 'duration', description: "Lifetime (default and cap: the mount's max TTL)." },
   key_type: { type: 'string', allowed: ['rsa', 'ec', 'ed25519'], description: 'rsa (default), ec or ed25519.' },
   key_bits: { type: 'int', description: 'RSA 2048 (default)/3072/4096; EC 224/256 (default)/384/521.' },
-  max_path_length: { type: 'int', default: -1, description: 'Path length constraint (-1: none).' },
+  max_path_length: { type: 'int', default: -1, min: -1, description: 'Path length constraint (-1: none).' },
   exclude_cn_from_sans: { type: 'bool', description: 'Keep the common name out of the SANs.' },
   ...SUBJECT_NAME_FIELDS,
   issuer_name: { type: 'string', description: 'A name for the issuer (informational).' },

@@ -19,7 +19,8 @@ const ENABLE_FIELDS: Fields = {
 };
 
 const EXPORT_FIELDS: Fields = {
-  after: { type: 'int', query: true, description: 'Export entries with a sequence number greater than this (default 0).' },
+  // Sequence numbers are int8: the whole exact range of a JavaScript number.
+  after: { type: 'int', query: true, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'Export entries with a sequence number greater than this (default 0).' },
   limit: { type: 'int', query: true, description: 'At most this many entries (default and maximum 10000).' },
 };
 
@@ -29,7 +30,7 @@ const MAX_EXPORT_PAGE = 10_000;
 const MAX_CHECKPOINT_PAGE = 200;
 
 const CHECKPOINT_PAGE_FIELDS: Fields = {
-  after: { type: 'int', query: true, description: 'Checkpoints with a tree size greater than this (default 0).' },
+  after: { type: 'int', query: true, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'Checkpoints with a tree size greater than this (default 0).' },
   limit: { type: 'int', query: true, description: `At most this many checkpoints (default and maximum ${MAX_CHECKPOINT_PAGE}); a shorter page is the last.` },
 };
 

@@ -46,7 +46,8 @@ function irrevocableQuery(ctx: RequestContext): number {
   if (limit === '') return DEFAULT_IRREVOCABLE_LIMIT;
   if (limit.toLowerCase() === 'none') return Number.MAX_SAFE_INTEGER;
   if (!/^\d+$/.test(limit) || Number(limit) < 1) throw badRequest('invalid limit: use a positive number or "none"');
-  return Number(limit);
+  // Vault takes any int64; a limit no count reaches means "none" (the query's LIMIT is an int8).
+  return Math.min(Number(limit), Number.MAX_SAFE_INTEGER);
 }
 
 export function leasePaths(leases: ExpirationManager): RouteDefinition[] {

@@ -8,7 +8,7 @@ import { ignoredParametersWarning, parseFields, withTrimmedFields, type Fields }
 import { pathItems } from '../../framework/openapi';
 import { checkPatchContentType, parseRequestBody } from '../../http/request-body';
 import { clientAddress } from '../../http/forwarded-for';
-import { parseDurationSeconds } from '../../framework/field-types';
+import { goDuration, MAX_DURATION_SECONDS, parseDurationSeconds } from '../../framework/field-types';
 import type { ResponseWrapper, WrapInfo } from '../wrapping/response-wrapper';
 import type { ExpirationManager } from '../leases/expiration-manager';
 import type { Logger } from '../../logger';
@@ -421,6 +421,7 @@ export class RequestPipeline {
     } catch {
       throw badRequest('error parsing wrap TTL: not a duration');
     }
+    if (seconds > MAX_DURATION_SECONDS) throw badRequest(`error parsing wrap TTL: must be at most ${goDuration(MAX_DURATION_SECONDS)}`);
     if (seconds === 0) return undefined;
     if (!this.wrapper) throw badRequest('response wrapping is not available');
     return seconds;
