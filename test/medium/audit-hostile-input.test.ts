@@ -26,6 +26,8 @@ const HOSTILE: { method: string; path: string; rawBody?: string }[] = [
   { method: 'POST', path: 'secret/data/x', rawBody: '{"data":{"\\udfff\\u0000":"v"}}' },
   { method: 'GET', path: 'auth/token/lookup-self?%00=1' },
   { method: 'GET', path: 'secret/data/x?%ED%A0%80=1&version=%00' },
+  { method: 'GET', path: 'secret/data/a%00b' },
+  { method: 'POST', path: 'auth/userpass/login/a%00b', rawBody: '{"password":"x"}' },
 ];
 
 describe('audit under hostile input (medium)', () => {
