@@ -15,10 +15,6 @@ const withServices = {
 
 module.exports = {
   maxWorkers: 2,
-  // A worker's heap grows to ~1 GB of garbage over ~50 files (after a forced GC a file leaves
-  // ~150 MB); tearing that down at exit took over the 500 ms jest waits before force-killing a
-  // worker ("failed to exit gracefully") on a loaded two-core machine. Restart workers beyond this.
-  workerIdleMemoryLimit: '512MB',
   testTimeout: 60000,
   projects: [
     { displayName: 'unit', testEnvironment: 'node', transform, roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },

@@ -120,6 +120,18 @@ describe('document limits', () => {
     }
   });
 
+  it('an idle thread keeps nothing alive: a process that parsed a policy can still exit by itself', async () => {
+    const alive = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Worker').length;
+    const before = alive();
+    const thread = new HclThread({ timeoutMs: 10_000, maxHeapMb: 64 });
+    try {
+      expect(JSON.parse(await thread.parse('path "a" { capabilities = ["read"] }'))).toEqual({ path: [{ a: [{ capabilities: ['read'] }] }] });
+      expect(alive()).toBe(before);
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('property: the scan never finds less nesting than the parser builds', () => {
     // Documents from HCL's pieces, tricky strings, comments and heredocs included; the decoded
     // JSON nests at most 2 levels (a list and an object) per level the scan counts, plus the root.

@@ -93,7 +93,6 @@ export class HclThread {
       workerData: { parser: this.options.parser ?? require.resolve('js-hcl-parser') },
       resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb },
     });
-    worker.unref();
     worker.on('message', (reply: { output?: string; thrown?: string }) => {
       if (worker !== this.worker) return;
       if (typeof reply.output === 'string') {
@@ -107,6 +106,8 @@ export class HclThread {
     worker.on('exit', () => {
       if (worker === this.worker) this.fail(new HclSyntaxError('document could not be parsed'));
     });
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
     this.worker = worker;
     return worker;
   }
