@@ -30,6 +30,17 @@ describe('mounts API (e2e)', () => {
     expect(auth.body.data['token/'].accessor).toMatch(/^auth_token_[0-9a-f]{8}$/);
   });
 
+  it('options: {} for a mount enabled without options (Vault stores its field zero value), null for the built-in mounts', async () => {
+    expect((await call(a, 'POST', 'sys/mounts/bare-pki', { token, body: { type: 'pki' } })).status).toBe(204);
+    expect((await call(a, 'POST', 'sys/auth/bare-up', { token, body: { type: 'userpass' } })).status).toBe(204);
+    expect((await call(a, 'GET', 'sys/mounts/bare-pki', { token })).body.data.options).toEqual({});
+    const mounts = (await call(a, 'GET', 'sys/mounts', { token })).body.data;
+    expect([mounts['bare-pki/'].options, mounts['sys/'].options, mounts['cubbyhole/'].options, mounts['secret/'].options]).toEqual([{}, null, null, { version: '2' }]);
+    const auth = (await call(a, 'GET', 'sys/auth', { token })).body.data;
+    expect([auth['bare-up/'].options, auth['token/'].options]).toEqual([{}, null]);
+    expect((await call(a, 'GET', 'sys/internal/ui/mounts/bare-pki', { token })).body.data.options).toEqual({});
+  });
+
   it('enables kv (and the kv-v1 pseudo-type), routes by longest prefix, reads the mount back', async () => {
     expect((await call(a, 'POST', 'sys/mounts/team/kv', { token, body: { type: 'kv', description: 'team', config: { default_lease_ttl: '1h' } } })).status).toBe(204);
     expect((await call(a, 'POST', 'sys/mounts/v1kv', { token, body: { type: 'kv-v1' } })).status).toBe(204);

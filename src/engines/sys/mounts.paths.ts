@@ -130,8 +130,12 @@ function lockoutOutput(s: NonNullable<MountConfig['userLockout']>): Record<strin
   return out;
 }
 
-/** Vault's MountOutput. */
-export function mountOutput(e: MountEntry): Record<string, unknown> {
+/**
+ * Vault's MountOutput. `options` is what the mount was given: `{}` for a mount enabled through the
+ * API without options (Vault's field zero value), null for the built-in mounts (sys, cubbyhole,
+ * token), which Vault creates with no options map.
+ */
+export function mountOutput(e: MountEntry, builtin: boolean): Record<string, unknown> {
   return {
     accessor: e.accessor,
     config: configOutput(e, false),
@@ -139,7 +143,7 @@ export function mountOutput(e: MountEntry): Record<string, unknown> {
     description: e.description,
     external_entropy_access: e.externalEntropyAccess,
     local: e.local,
-    options: Object.keys(e.options).length ? e.options : null,
+    options: builtin && Object.keys(e.options).length === 0 ? null : e.options,
     plugin_version: '',
     running_plugin_version: VERSION,
     running_sha256: '',
@@ -157,11 +161,12 @@ function resolveType(type: string, options: Record<string, string>): { type: str
 
 /** `lockout`: tune reads of auth mounts show the effective user lockout settings. */
 export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: LoginLockout): RouteDefinition[] {
-  const table = (cls: MountClass) => async () => logical(Object.fromEntries(mounts.list(cls).map((e) => [displayPath(e), mountOutput(e)])));
+  const isBuiltin = (e: MountEntry) => mounts.backendOf(e.type)?.builtinPath !== undefined;
+  const table = (cls: MountClass) => async () => logical(Object.fromEntries(mounts.list(cls).map((e) => [displayPath(e), mountOutput(e, isBuiltin(e))])));
   const readOne = (cls: MountClass) => async (ctx: RequestContext) => {
     const e = mounts.get(cls, ctx.params.path);
     if (!e) throw badRequest(cls === 'auth' ? `No auth engine at auth/${ctx.params.path.replace(/\/?$/, '/')}` : `No secret engine mount at ${ctx.params.path.replace(/\/?$/, '/')}`);
-    return logical(mountOutput(e));
+    return logical(mountOutput(e, isBuiltin(e)));
   };
   const enable = (cls: MountClass) => async (ctx: RequestContext) => {
     const d = ctx.data;
@@ -239,7 +244,7 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
         read: async (ctx) => {
           const shown = async (cls: MountClass) => {
             const out: Record<string, unknown> = {};
-            for (const e of mounts.list(cls)) if (e.config.listingVisibility === 'unauth' || (await visible(ctx, e))) out[displayPath(e)] = mountOutput(e);
+            for (const e of mounts.list(cls)) if (e.config.listingVisibility === 'unauth' || (await visible(ctx, e))) out[displayPath(e)] = mountOutput(e, isBuiltin(e));
             return out;
           };
           return logical({ secret: await shown('secret'), auth: await shown('auth') });
@@ -275,7 +280,7 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
           const e = mounts.match(ctx.params.path);
           // The same answer for "no such mount" and "not yours", so this cannot enumerate mounts.
           if (!e || !(await visible(ctx, e))) throw new ApiError(403, [`preflight capability check returned 403, please ensure client's policies grant access to path "${ctx.params.path.replace(/\/?$/, '/')}"`]);
-          return logical({ ...mountOutput(e), path: displayPath(e) });
+          return logical({ ...mountOutput(e, isBuiltin(e)), path: displayPath(e) });
         },
       },
     },
