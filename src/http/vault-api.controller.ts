@@ -20,6 +20,7 @@ export class VaultApiController {
       peerCertificate: peerCertificateOf(req.raw.socket),
     });
     reply.status(out.status).headers(out.headers);
-    await reply.send(out.body);
+    // A Buffer keeps the Content-Type as given: Fastify appends `; charset=utf-8` to a string with a JSON type.
+    await reply.send(typeof out.body === 'string' ? Buffer.from(out.body) : out.body);
   }
 }

@@ -34,11 +34,12 @@ export async function initAndUnseal(address: string): Promise<{ rootToken: strin
 }
 
 /**
- * Sends bytes exactly as given (no client-side normalisation) and returns the status line and body.
+ * Sends bytes exactly as given (no client-side normalisation) and returns the status line, the
+ * whole answer as `text`, and its header fields (names lower-cased) and body.
  * By default the client then half-closes; `halfClose: false` keeps its side open until the server
  * closes (send `Connection: close`), as ordinary clients do.
  */
-export function rawRequest(port: number, bytes: string | Buffer, options: { halfClose?: boolean } = {}): Promise<{ status: number; text: string }> {
+export function rawRequest(port: number, bytes: string | Buffer, options: { halfClose?: boolean } = {}): Promise<RawAnswer> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const net = require('node:net') as typeof import('node:net');
   return new Promise((resolve, reject) => {
@@ -46,9 +47,25 @@ export function rawRequest(port: number, bytes: string | Buffer, options: { half
     let data = '';
     socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
     socket.on('error', reject);
-    socket.on('close', () => {
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(data);
-      resolve({ status: m ? Number(m[1]) : 0, text: data });
-    });
+    socket.on('close', () => resolve(parseAnswer(data)));
   });
+}
+
+export interface RawAnswer {
+  /** 0 when nothing that looks like an HTTP/1.1 answer came back. */
+  status: number;
+  text: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function parseAnswer(text: string): RawAnswer {
+  const m = /^HTTP\/1\.1 (\d{3})/.exec(text);
+  const end = text.indexOf('\r\n\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of (end < 0 ? text : text.slice(0, end)).split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: m ? Number(m[1]) : 0, text, headers, body: end < 0 ? '' : text.slice(end + 4) };
 }
