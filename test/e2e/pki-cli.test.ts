@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli';
@@ -98,5 +98,22 @@ describe('CLI: pki conveniences (e2e)', () => {
     expect(noMount.code).toBe(2);
     expect(noMount.stderr).toContain('no handler for route');
     expect((await ok('pki', 'list', '-mount=pki')).stdout).not.toContain('No certificates');
+  });
+
+  it("CA TTLs as Vault's over HTTP: a root without ttl gets the mount's default; an intermediate with its root's ttl is cut to the root", async () => {
+    await ok('secrets', 'enable', '-max-lease-ttl=8760h', '-path=ca_root', 'pki');
+    await ok('secrets', 'enable', '-max-lease-ttl=8760h', '-path=ca_int', 'pki');
+    const write = async (...args: string[]) => JSON.parse((await ok('write', '-format=json', ...args)).stdout);
+    const byDefault = await write('ca_int/root/generate/internal', 'common_name=Default Root', 'key_type=ec');
+    expect(Math.abs(new Date(new X509Certificate(byDefault.data.certificate).validTo).getTime() - Date.now() - 768 * 3600_000)).toBeLessThan(60_000);
+    const root = await write('ca_root/root/generate/internal', 'common_name=Same Root', 'ttl=8760h', 'key_type=ec');
+    const csr = join(dir, 'int.csr');
+    writeFileSync(csr, (await write('ca_int/intermediate/generate/internal', 'common_name=Same Int', 'key_type=ec')).data.csr);
+    const signed = await write('ca_root/root/sign-intermediate', `csr=@${csr}`, 'ttl=8760h');
+    expect(signed.warnings).toEqual(["the signed intermediary CA certificate's notAfter was truncated to the issuer's notAfter"]);
+    expect(new X509Certificate(signed.data.certificate).validTo).toBe(new X509Certificate(root.data.certificate).validTo);
+    const enforced = await cli('write', 'ca_root/root/sign-intermediate', `csr=@${csr}`, 'ttl=8760h', 'enforce_leaf_not_after_behavior=true');
+    expect(enforced.code).toBe(2);
+    expect(enforced.stderr).toContain('beyond the expiration of the CA certificate');
   });
 });

@@ -24,6 +24,10 @@ const openssl = (...args: string[]): { ok: boolean; out: string } => {
   const r = spawnSync('openssl', args, { encoding: 'utf8' });
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 };
+/** Vault's warning when root/sign-intermediate cut an intermediate to its issuer's notAfter. */
+const TRUNCATED = "the signed intermediary CA certificate's notAfter was truncated to the issuer's notAfter";
+/** Seconds from now to a certificate's notAfter. */
+const secondsLeft = (pem: string) => (new Date(new X509Certificate(pem).validTo).getTime() - Date.now()) / 1000;
 
 describe('pki engine (medium, checked with openssl)', () => {
   let k: TestKernel;
@@ -91,7 +95,7 @@ describe('pki engine (medium, checked with openssl)', () => {
       expect([name, res.status]).toEqual([name, 400]);
     }
     expect((await call('PUT', 'pki/issue/web', { common_name: 'a.example.com', alt_names: ['x.evil.com'] })).status).toBe(400);
-    expect((await call('PUT', 'pki/issue/web', { common_name: 'a.example.com', ttl: '8760h' })).json.warnings[0]).toContain('maxTTL is being used');
+    expect((await call('PUT', 'pki/issue/web', { common_name: 'a.example.com', ttl: '8760h' })).json.warnings).toEqual(['TTL "8760h0m0s" is longer than permitted maxTTL "72h0m0s", so maxTTL is being used']);
   });
 
   it('sign: CSR SANs outside the role and CA:TRUE CSRs are refused; a good CSR is signed', async () => {
@@ -140,10 +144,13 @@ describe('pki engine (medium, checked with openssl)', () => {
     expect((await call('PUT', 'pki/issue/web', { common_name: 'h.example.com', format: 'pfx' })).status).toBe(400);
   });
 
-  it('intermediate CA: generate, sign with the root (never beyond it), set-signed; its leaves verify through the chain', async () => {
+  it('intermediate CA: generate, sign with the root (cut to it), set-signed; its leaves verify through the chain', async () => {
     const gen = await call('PUT', 'pki_int/intermediate/generate/internal', { common_name: 'Example Intermediate', key_type: 'ec', key_bits: 384 });
     expect(gen.status).toBe(200);
-    expect((await call('PUT', 'pki/root/sign-intermediate', { csr: gen.json.data.csr, ttl: '87601h' })).status).toBe(400);
+    // Above the mount's max: capped, then cut to the root's notAfter, with Vault's two warnings.
+    const long = await call('PUT', 'pki/root/sign-intermediate', { csr: gen.json.data.csr, ttl: '87601h' });
+    expect([long.status, long.json.warnings]).toEqual([200, ['TTL "87601h0m0s" is longer than permitted maxTTL "87600h0m0s", so maxTTL is being used', TRUNCATED]]);
+    expect(new X509Certificate(long.json.data.certificate).validTo).toBe(new X509Certificate(rootPem).validTo);
     const signed = await call('PUT', 'pki/root/sign-intermediate', { csr: gen.json.data.csr, ttl: '43800h', common_name: 'Example Intermediate' });
     expect(signed.status).toBe(200);
     expect((await call('PUT', 'pki_int/intermediate/set-signed', { certificate: signed.json.data.certificate + rootPem })).status).toBe(200);
@@ -165,6 +172,51 @@ describe('pki engine (medium, checked with openssl)', () => {
     expect(new X509Certificate((await call('GET', `pki_int/issuer/${id}/der`, undefined, '')).bytes as Buffer).toString()).toBe(signed.json.data.certificate);
     expect((await call('GET', 'pki_int/issuer/00:11', undefined)).status).toBe(404);
     expect((await call('GET', 'pki_int/config/issuers')).json.data).toEqual({ default: id, default_follows_latest_issuer: false });
+  });
+
+  const caMount = async (path: string, config: Record<string, string>) => expect((await call('PUT', `sys/mounts/${path}`, { type: 'pki', config })).status).toBe(204);
+  const caRoot = (path: string, body: Record<string, unknown> = {}) => call('PUT', `${path}/root/generate/internal`, { common_name: `${path} Root`, key_type: 'ec', key_bits: 256, ...body });
+
+  it("root/generate without ttl: the mount's default TTL (768h unless tuned), not its max", async () => {
+    await caMount('ca_default', { max_lease_ttl: '87600h' });
+    await caMount('ca_short', { default_lease_ttl: '2h', max_lease_ttl: '10h' });
+    const byDefault = await caRoot('ca_default');
+    expect([byDefault.status, byDefault.json.warnings]).toEqual([200, null]);
+    expect(Math.abs(secondsLeft(byDefault.json.data.certificate) - 768 * 3600)).toBeLessThan(60);
+    expect(byDefault.json.data.expiration).toBe(new Date(new X509Certificate(byDefault.json.data.certificate).validTo).getTime() / 1000);
+    const short = await caRoot('ca_short');
+    expect(Math.abs(secondsLeft(short.json.data.certificate) - 2 * 3600)).toBeLessThan(60);
+  });
+
+  it("root/generate with a ttl above the mount's max: capped, with Vault's warning", async () => {
+    await caMount('ca_capped', { max_lease_ttl: '10h' });
+    const capped = await caRoot('ca_capped', { ttl: '20h' });
+    expect([capped.status, capped.json.warnings]).toEqual([200, ['TTL "20h0m0s" is longer than permitted maxTTL "10h0m0s", so maxTTL is being used']]);
+    expect(Math.abs(secondsLeft(capped.json.data.certificate) - 10 * 3600)).toBeLessThan(60);
+  });
+
+  it('root/sign-intermediate right after its root with the same ttl: cut to the root; enforce_leaf_not_after_behavior applies the issuer\'s err', async () => {
+    await caMount('ca_same', { max_lease_ttl: '8760h' });
+    await caMount('ca_same_int', { max_lease_ttl: '8760h' });
+    const sameRoot = (await caRoot('ca_same', { ttl: '8760h' })).json.data.certificate as string;
+    const csr = (await call('PUT', 'ca_same_int/intermediate/generate/internal', { common_name: 'Same Int', key_type: 'ec', key_bits: 256 })).json.data.csr;
+    const same = await call('PUT', 'ca_same/root/sign-intermediate', { csr, ttl: '8760h', common_name: 'Same Int' });
+    expect([same.status, same.json.warnings]).toEqual([200, [TRUNCATED]]);
+    expect(new X509Certificate(same.json.data.certificate).validTo).toBe(new X509Certificate(sameRoot).validTo);
+    expect(same.json.data.expiration).toBe(new Date(new X509Certificate(sameRoot).validTo).getTime() / 1000);
+    expect(openssl('verify', '-CAfile', file('same-root.pem', sameRoot), file('same-int.pem', same.json.data.certificate)).out).toContain('same-int.pem: OK');
+    expect((await call('PUT', 'ca_same_int/intermediate/set-signed', { certificate: same.json.data.certificate })).status).toBe(200);
+    // No ttl: the mount's default (768h), within the root: no warning.
+    const noTtl = await call('PUT', 'ca_same/root/sign-intermediate', { csr, common_name: 'Same Int' });
+    expect([noTtl.status, noTtl.json.warnings]).toEqual([200, null]);
+    expect(Math.abs(secondsLeft(noTtl.json.data.certificate) - 768 * 3600)).toBeLessThan(60);
+    // enforce_leaf_not_after_behavior: the issuer's leaf_not_after_behavior (err here) instead of the cut.
+    expect((await call('GET', 'ca_same/issuer/default')).json.data.leaf_not_after_behavior).toBe('err');
+    const enforced = await call('PUT', 'ca_same/root/sign-intermediate', { csr, ttl: '8760h', enforce_leaf_not_after_behavior: true });
+    const rootEnd = new Date(new X509Certificate(sameRoot).validTo).toISOString().replace('.000Z', 'Z');
+    expect(enforced.status).toBe(400);
+    expect(enforced.json.errors).toEqual([expect.stringMatching(new RegExp(`^cannot satisfy request, as TTL would result in notAfter of \\S+Z that is beyond the expiration of the CA certificate at ${rootEnd}$`))]);
+    expect((await call('PUT', 'ca_same/root/sign-intermediate', { csr, ttl: '1h', enforce_leaf_not_after_behavior: true })).status).toBe(200);
   });
 
   it('revocation: in the CRL and over OCSP at once, and still after seal and unseal', async () => {

@@ -4,11 +4,12 @@
  *
  * Invariants: every name that ends up in the certificate — the common name, request SANs and CSR
  * SANs alike — passed the role's name policy; a CSR asking for CA:true is refused on leaf paths;
- * the certificate never outlives its issuer (an error, as Vault's default leaf_not_after_behavior).
+ * the certificate never outlives its issuer (an error: the issuers' leaf_not_after_behavior is err).
  */
 import { badRequest } from '../../kernel/errors';
 import { checkIpSan, checkName, checkUriSan } from './name-policy';
 import type { PkiRole } from './pki-role';
+import { ISSUER_LEAF_NOT_AFTER_BEHAVIOR, notAfterWithin, resolveTtl, type TtlLimits } from './validity';
 
 export interface LeafRequest {
   commonName?: string;
@@ -40,11 +41,6 @@ export interface LeafPlan {
   keyUsage: string[];
   extKeyUsage: string[];
   warnings: string[];
-}
-
-export interface TtlLimits {
-  mountDefault: number;
-  mountMax: number;
 }
 
 const unique = (xs: string[]) => [...new Set(xs)];
@@ -83,17 +79,8 @@ export function planLeaf(role: PkiRole, req: LeafRequest, csr: CsrNames | undefi
     if (refusal) throw badRequest(refusal);
   }
 
-  const warnings: string[] = [];
-  const max = role.maxTtl || limits.mountMax;
-  let ttl = req.ttl || role.ttl || limits.mountDefault;
-  if (ttl > max) {
-    warnings.push(`TTL "${ttl}s" is longer than permitted maxTTL "${max}s", so maxTTL is being used`);
-    ttl = max;
-  }
-  const notAfter = new Date(Math.floor(now.getTime() / 1000) * 1000 + ttl * 1000);
-  if (notAfter > issuerNotAfter) {
-    throw badRequest(`cannot satisfy request, as TTL would result in notAfter of ${notAfter.toISOString()} that is beyond the expiration of the CA certificate at ${issuerNotAfter.toISOString()}`);
-  }
+  const { ttl, warnings } = resolveTtl(req.ttl, limits, role);
+  const notAfter = notAfterWithin(ttl, now, issuerNotAfter, ISSUER_LEAF_NOT_AFTER_BEHAVIOR);
   const extKeyUsage = unique([
     ...(role.serverFlag ? ['ServerAuth'] : []),
     ...(role.clientFlag ? ['ClientAuth'] : []),

@@ -6,7 +6,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
 import { logical, type LogicalResponse, type RequestContext, type RouteDefinition } from '../../framework/route';
-import { SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
 import { buildCertificate, EKU, fromPem, randomSerial, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
 import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
@@ -18,6 +17,7 @@ import type { Issuer, IssuerStore } from './issuers';
 import { planLeaf, type LeafPlan } from './leaf-plan';
 import { roleData, roleFrom, ROLE_FIELDS, type PkiRole } from './pki-role';
 import type { PkiUrls } from './pki.backend';
+import { mountTtlLimits } from './validity';
 
 const NAME = /^\w(?:[\w.-]{0,126}\w)?$/;
 
@@ -150,7 +150,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     return { ...response, lease: { ttlSeconds, maxTtlSeconds: ttlSeconds, renewable: false, internal: { serial: issued.serial_number }, metadata: { serial_number: issued.serial_number } } };
   };
 
-  const limits = (ctx: RequestContext) => ({ mountDefault: ctx.mount.config.defaultLeaseTtl || SYSTEM_DEFAULT_LEASE_TTL, mountMax: ctx.mount.config.maxLeaseTtl || SYSTEM_MAX_LEASE_TTL });
+  const limits = (ctx: RequestContext) => mountTtlLimits(ctx.mount);
   const request = (d: Record<string, unknown>) => ({
     commonName: d.common_name as string | undefined,
     altNames: (d.alt_names as string[] | undefined) ?? [],

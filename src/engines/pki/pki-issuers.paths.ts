@@ -6,6 +6,7 @@
 import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { notFound } from '../../kernel/errors';
 import type { Issuer, IssuerStore } from './issuers';
+import { ISSUER_LEAF_NOT_AFTER_BEHAVIOR } from './validity';
 
 export interface PkiIssuerDeps {
   issuers: IssuerStore;
@@ -30,7 +31,7 @@ export function pkiIssuerPaths({ issuers, urls }: PkiIssuerDeps): RouteDefinitio
       certificate: issuer.certPem,
       ca_chain: [issuer.certPem, ...issuer.chainPem],
       manual_chain: null,
-      leaf_not_after_behavior: 'err',
+      leaf_not_after_behavior: ISSUER_LEAF_NOT_AFTER_BEHAVIOR,
       usage: 'crl-signing,issuing-certificates,ocsp-signing,read-only',
       issuing_certificates: u.issuingCertificates,
       crl_distribution_points: u.crlDistributionPoints,

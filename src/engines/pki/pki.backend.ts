@@ -10,7 +10,6 @@
  */
 import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { BackendDefinition } from '../../framework/backend';
-import { SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
 import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { buildCertificate, certificateParts, encodeName, fromPem, randomSerial, serialToVault, toPem, type DistinguishedName } from '../../crypto/x509/certificate';
@@ -26,6 +25,7 @@ import { isIp } from './name-policy';
 import { pkiIssuePaths } from './pki-issue.paths';
 import { pkiIssuerPaths } from './pki-issuers.paths';
 import { SUBJECT_NAME_FIELDS } from './pki-role';
+import { intermediateValidity, ISSUER_LEAF_NOT_AFTER_BEHAVIOR, mountTtlLimits, rootValidity } from './validity';
 
 export interface PkiUrls {
   issuingCertificates: string[];
@@ -38,7 +38,7 @@ const SUBJECT_FIELDS: Fields = {
   alt_names: { type: 'string-list', description: 'DNS SANs.' },
   ip_sans: { type: 'string-list', description: 'IP SANs.' },
   uri_sans: { type: 'string-list', description: 'URI SANs.' },
-  ttl: { type: 'duration', description: "Lifetime (default and cap: the mount's max TTL)." },
+  ttl: { type: 'duration', description: "Lifetime (default: the mount's default TTL; capped, with a warning, at its max TTL)." },
   key_type: { type: 'string', allowed: ['rsa', 'ec', 'ed25519'], description: 'rsa (default), ec or ed25519.' },
   key_bits: { type: 'int', description: 'RSA 2048 (default)/3072/4096; EC 224/256 (default)/384/521.' },
   max_path_length: { type: 'int', default: -1, min: -1, description: 'Path length constraint (-1: none).' },
@@ -48,6 +48,11 @@ const SUBJECT_FIELDS: Fields = {
   csr: { type: 'string', description: 'root/sign-intermediate: the intermediate CA\'s PEM CSR.' },
   use_csr_values: { type: 'bool', description: "root/sign-intermediate: the CSR's subject and SANs instead of the request's." },
   certificate: { type: 'string', description: 'intermediate/set-signed: the signed intermediate (PEM, chain allowed).' },
+};
+
+const SIGN_INTERMEDIATE_FIELDS: Fields = {
+  ...SUBJECT_FIELDS,
+  enforce_leaf_not_after_behavior: { type: 'bool', description: "Apply the issuer's leaf_not_after_behavior instead of cutting the intermediate's validity to the issuer's." },
 };
 
 const KEY_BITS_DEFAULT: Record<KeyType, number> = { rsa: 2048, ec: 256, ed25519: 0 };
@@ -102,12 +107,6 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
   const urls = async (mountUuid: string): Promise<PkiUrls> => (await objects.get<PkiUrls>(mountUuid, 'pki-config', 'urls')) ?? { issuingCertificates: [], crlDistributionPoints: [], ocspServers: [] };
   const crlConfig = async (mountUuid: string): Promise<CrlConfig> => (await objects.get<CrlConfig>(mountUuid, 'pki-config', 'crl')) ?? { expirySeconds: 72 * 3600, disable: false };
   const defaultIssuer = (ctx: RequestContext): Promise<Issuer> => issuers.requireDefault(ctx.mount.uuid);
-  const caTtl = (ctx: RequestContext) => {
-    const max = ctx.mount.config.maxLeaseTtl || SYSTEM_MAX_LEASE_TTL;
-    const ttl = (ctx.data.ttl as number | undefined) || max;
-    if (ttl > max) throw badRequest(`ttl is larger than the mount's max TTL (${max}s): tune the mount's max_lease_ttl first`);
-    return ttl;
-  };
   const currentCrl = async (ctx: RequestContext, rebuild = false) => issuers.crl(ctx.mount.uuid, await defaultIssuer(ctx), await crlConfig(ctx.mount.uuid), rebuild);
   const chainPem = (issuer: Issuer) => [issuer.certPem, ...issuer.chainPem].join('');
   /** Marks a stored certificate revoked (idempotent) and rebuilds its issuer's CRL before returning. */
@@ -160,7 +159,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
           });
           const subject = subjectFrom(ctx.data);
           const now = new Date();
-          const notAfter = new Date(now.getTime() + caTtl(ctx) * 1000);
+          const { notAfter, warnings } = rootValidity((ctx.data.ttl as number | undefined) ?? 0, mountTtlLimits(ctx.mount), now);
           const der = buildCertificate({
             serial: randomSerial(),
             subject,
@@ -184,7 +183,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
             issuer_name: (ctx.data.issuer_name as string | undefined) ?? '',
             key_id: issuer.serial,
             ...(exported ? { private_key: privateKeyPem(key.privateKey), private_key_type: key.type } : {}),
-          });
+          }, warnings.length ? warnings : undefined);
         },
       },
     },
@@ -213,8 +212,8 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       path: 'root/sign-intermediate',
       auth: 'token',
       allowedWhileSealed: false,
-      fields: SUBJECT_FIELDS,
-      help: "Signs an intermediate CA's CSR with this mount's default issuer (never beyond the issuer's own validity).",
+      fields: SIGN_INTERMEDIATE_FIELDS,
+      help: "Signs an intermediate CA's CSR with this mount's default issuer (cut to the issuer's validity unless enforce_leaf_not_after_behavior).",
       handlers: {
         update: async (ctx) => {
           const issuer = await defaultIssuer(ctx);
@@ -228,14 +227,14 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
           const useCsr = ctx.data.use_csr_values === true;
           const subject = useCsr ? csr.subject : { ...subjectFrom(ctx.data), commonName: (ctx.data.common_name as string | undefined) ?? csr.subject.commonName };
           if (!subject.commonName) throw badRequest('the common_name field is required');
-          const notAfter = new Date(Date.now() + caTtl(ctx) * 1000);
-          if (notAfter > issuer.notAfter) throw badRequest(`cannot satisfy request, as TTL would result in notAfter of ${notAfter.toISOString()} that is beyond the expiration of the CA certificate at ${issuer.notAfter.toISOString()}`);
+          const now = new Date();
+          const { notAfter, warnings } = intermediateValidity((ctx.data.ttl as number | undefined) ?? 0, ctx.data.enforce_leaf_not_after_behavior === true, { notAfter: issuer.notAfter, behavior: ISSUER_LEAF_NOT_AFTER_BEHAVIOR }, mountTtlLimits(ctx.mount), now);
           const der = buildCertificate({
             serial: randomSerial(),
             subject,
             issuer: { nameDer: issuer.nameDer, privateKey: issuer.key, subjectKeyId: issuer.subjectKeyId },
             publicKey: csr.publicKey,
-            notBefore: new Date(Date.now() - 30_000),
+            notBefore: new Date(now.getTime() - 30_000),
             notAfter,
             isCa: true,
             maxPathLength: ctx.data.max_path_length as number,
@@ -247,7 +246,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
           const record = certificateRecord(der, 'intermediate_ca', issuer.serial, ['CertSign', 'CRLSign']);
           const [serial, pem] = [record.serialNumber, record.certificatePem];
           await certificates.insert(ctx.mount.uuid, record);
-          return logical({ certificate: pem, issuing_ca: issuer.certPem, ca_chain: [pem, issuer.certPem, ...issuer.chainPem], serial_number: serial, expiration: Math.floor(notAfter.getTime() / 1000) });
+          return logical({ certificate: pem, issuing_ca: issuer.certPem, ca_chain: [pem, issuer.certPem, ...issuer.chainPem], serial_number: serial, expiration: Math.floor(notAfter.getTime() / 1000) }, warnings.length ? warnings : undefined);
         },
       },
     },
