@@ -46,7 +46,7 @@ describeAsRoot('server as root in a directory PostgreSQL cannot reach (e2e)', ()
     rmSync(runtime, { recursive: true, force: true });
   });
 
-  it('starts, initialises, and after a restart finds the same database through ./data/postgres', async () => {
+  it('starts, initialises, and after restarts (graceful, kill -9) finds the same database through ./data/postgres', async () => {
     let server = await startServerProcess({ main, cwd: project, env });
     let init: { keys: string[] };
     try {
@@ -80,6 +80,15 @@ describeAsRoot('server as root in a directory PostgreSQL cannot reach (e2e)', ()
     server = await startServerProcess({ main, cwd: project, env });
     try {
       expect((await call(server.address, 'GET', 'sys/seal-status')).body).toMatchObject({ initialized: true, sealed: true });
+      expect((await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } })).body.sealed).toBe(false);
+    } finally {
+      await server.kill9();
+    }
+
+    // kill -9 leaves PostgreSQL running on the linked cluster: the next start finds and stops it.
+    server = await startServerProcess({ main, cwd: project, env });
+    try {
+      expect(server.output()).toContain('stopping a stale postmaster');
       expect((await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } })).body.sealed).toBe(false);
     } finally {
       expect(await server.stop()).toBe(0);
