@@ -193,7 +193,10 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     await http?.close().catch((e: Error) => log.error(`stop: http: ${e.message}`));
     await dataSource?.destroy().catch((e: Error) => log.error(`stop: database: ${e.message}`));
     await embedded?.stop().catch((e: Error) => log.error(`stop: embedded PostgreSQL: ${e.message}`));
-    if (devDir) rmSync(devDir, { recursive: true, force: true });
+    if (devDir) {
+      embedded?.removeData();
+      rmSync(devDir, { recursive: true, force: true });
+    }
   };
   try {
     const opened = await openDatabase(url);

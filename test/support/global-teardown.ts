@@ -8,5 +8,6 @@ export default async function globalTeardown(): Promise<void> {
   if (!pg) return;
   delete store.__secrethubTestPostgres;
   await pg.handle.stop();
+  pg.handle.removeData();
   rmSync(pg.dir, { recursive: true, force: true });
 }

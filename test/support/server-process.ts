@@ -37,15 +37,18 @@ export interface StartOptions {
   /** Run the server as this OS user (tests run as root exercise the non-root path this way). */
   uid?: number;
   gid?: number;
+  /** The server's entry point (default MAIN, this checkout's build) and working directory. */
+  main?: string;
+  cwd?: string;
 }
 
 export async function startServerProcess(options: StartOptions): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
-  const args = [MAIN, 'server', '--listen', `127.0.0.1:${port}`, ...(options.dataDir ? ['--data-dir', options.dataDir] : []), ...(options.args ?? [])];
+  const args = [options.main ?? MAIN, 'server', '--listen', `127.0.0.1:${port}`, ...(options.dataDir ? ['--data-dir', options.dataDir] : []), ...(options.args ?? [])];
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(options.env ?? {}) };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: options.uid, gid: options.gid });
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'], uid: options.uid, gid: options.gid, cwd: options.cwd });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));

@@ -3,6 +3,7 @@
  * per jest run by globalSetup. A test that needs one declares it with `describeWithService`: when
  * the service does not answer, its tests are reported as skipped, the reason in their name (and
  * printed once at the start), or, under CI=true, fail with the reason. Never counted as passed.
+ * Tests that must run as root (CI does) declare it with `describeAsRoot`, reported the same way.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -101,12 +102,22 @@ export function serviceUnavailable(service: Service): string | undefined {
   return (JSON.parse(probed) as Record<Service, string | null>)[service] ?? undefined;
 }
 
+/** `describe` that runs unless `reason`: then skipped with the reason in its name, or failing under CI=true. */
+function describeUnless(reason: string | undefined, needs: string, name: string, fn: () => void): void {
+  if (!reason) describe(name, fn);
+  else if (process.env.CI === 'true') describe(name, () => it(`needs ${needs}`, () => { throw new Error(`${reason} (required when CI=true)`); }));
+  else describe.skip(`${name} [skipped: ${reason}]`, fn);
+}
+
 /** `describe` for tests that need `service`: skipped with the reason when it is unavailable, failing under CI=true. */
 export function describeWithService(service: Service, name: string, fn: () => void): void {
-  const reason = serviceUnavailable(service);
-  if (!reason) describe(name, fn);
-  else if (process.env.CI === 'true') describe(name, () => it(`needs ${PROBES[service].name}`, () => { throw new Error(`${reason} (required when CI=true)`); }));
-  else describe.skip(`${name} [skipped: ${reason}]`, fn);
+  describeUnless(serviceUnavailable(service), PROBES[service].name, name, fn);
+}
+
+/** `describe` for tests that must run as root: skipped with the reason otherwise, failing under CI=true (CI runs as root). */
+export function describeAsRoot(name: string, fn: () => void): void {
+  const uid = process.getuid?.();
+  describeUnless(uid === 0 ? undefined : `runs as uid ${uid ?? 'unknown'}, not root`, 'root', name, fn);
 }
 
 /** `it` for one test that needs `service`, in a file whose other tests do not. */
