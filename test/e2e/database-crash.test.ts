@@ -94,6 +94,8 @@ describe('database credentials across restarts and a crash (e2e)', () => {
       await until(async () => !(await crashUsers()).includes(orphan)).catch((err) => {
         throw new Error(`${(err as Error).message}; server log:\n${server?.output()}`);
       });
+      // The log line follows the DROP ROLE, through the child's stdout pipe: wait for it too.
+      await until(async () => server!.output().includes(`dropped orphaned user ${orphan} (no lease)`)).catch(() => undefined);
       expect(server.output()).toContain(`dropped orphaned user ${orphan} (no lease)`);
       // The engine still works: a new user, with its lease.
       const creds = await call(server.address, 'GET', 'database/creds/crash', as);
