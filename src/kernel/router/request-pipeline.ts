@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ListenerConfig } from '../../config/config';
 import type { MountEntry } from '../../framework/backend';
-import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type LogicalResponse, type Operation, type PeerCertificate, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { authFor, type HandlerResult, type LogicalResponse, type Operation, type PeerCertificate, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
 import { ignoredParametersWarning, parseFields, withTrimmedFields, type Fields } from '../../framework/fields';
 import { pathItems } from '../../framework/openapi';
@@ -23,6 +23,7 @@ import type { AuditAddressKeys } from '../../audit/address-keys';
 import type { AuditOutcome, AuditTrace } from '../../audit/audit-entry';
 import { canonicalPath } from './canonical-path';
 import type { MountTable } from './mount-table';
+import { RouteTable } from './route-table';
 
 export interface PipelineRequest {
   method: string;
@@ -137,47 +138,13 @@ function outcomeOf(result: HandlerResult, status: number): AuditOutcome {
   return { status, data: result.data, warnings: result.warnings, auth: result.auth };
 }
 
-interface CompiledRoutes {
-  exact: Map<string, CompiledRoute>;
-  patterns: CompiledRoute[];
-}
-
-function compileRoutes(routes: RouteDefinition[]): CompiledRoutes {
-  const compiled: CompiledRoutes = { exact: new Map(), patterns: [] };
-  for (const route of routes) {
-    const c = compileRoute(route);
-    if (!c.regex) {
-      if (compiled.exact.has(route.path)) throw new Error(`route ${route.path} declared twice`);
-      compiled.exact.set(route.path, c);
-    } else compiled.patterns.push(c);
-  }
-  return compiled;
-}
-
-/** Exact routes first, then patterns in declaration order. `path` is relative to the mount. */
-function findRoute(routes: CompiledRoutes, path: string): { route: RouteDefinition; params: Record<string, string> } | undefined {
-  const bare = path.endsWith('/') ? path.slice(0, -1) : path;
-  const exact = routes.exact.get(bare);
-  if (exact) return { route: exact.route, params: {} };
-  for (const compiled of routes.patterns) {
-    const m = compiled.regex?.exec(bare);
-    if (!m) continue;
-    const params: Record<string, string> = {};
-    compiled.paramNames.forEach((name, i) => (params[name] = m[i + 1]));
-    return { route: compiled.route, params };
-  }
-  return undefined;
-}
-
 function warningsOf(handler: string[] | undefined, pipeline: string[]): string[] | null {
   const all = [...pipeline, ...(handler ?? [])];
   return all.length > 0 ? all : null;
 }
 
 export class RequestPipeline {
-  /** Backends return constant route arrays; each is compiled once. */
-  private readonly compiled = new WeakMap<RouteDefinition[], CompiledRoutes>();
-  private readonly mounts: MountTable;
+  private readonly routes: RouteTable;
   private readonly seal: SealService;
   private readonly tokens: TokenStore;
   private readonly policies: PolicyStore;
@@ -188,18 +155,8 @@ export class RequestPipeline {
   private readonly leases: PipelineDeps['leases'];
 
   constructor(deps: PipelineDeps) {
-    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases } = deps);
-  }
-
-  /** The mount by longest prefix, then the backend's declared route for the rest of the path. */
-  private resolve(path: string): { mount?: MountEntry; route?: RouteDefinition; params: Record<string, string> } {
-    const mount = this.mounts.match(path);
-    if (!mount) return { params: {} };
-    const routes = this.mounts.routesOf(mount);
-    let compiled = this.compiled.get(routes);
-    if (!compiled) this.compiled.set(routes, (compiled = compileRoutes(routes)));
-    const found = findRoute(compiled, path.slice(Math.min(mount.path.length, path.length)));
-    return { mount, route: found?.route, params: found?.params ?? {} };
+    this.routes = new RouteTable(deps.mounts);
+    ({ seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases } = deps);
   }
 
   async handle(req: PipelineRequest): Promise<PipelineResponse> {
@@ -260,7 +217,7 @@ export class RequestPipeline {
     const canonical = canonicalPath(rawPath);
     const path = operation === 'list' && canonical !== '' && !canonical.endsWith('/') ? `${canonical}/` : canonical;
 
-    const { mount, route, params } = this.resolve(path);
+    const { mount, route, params } = this.routes.resolve(path);
     if (!mount || !route) {
       if (this.seal.isSealed) throw sealedError();
       await this.startTrace(state, req, requestId, operation, path, mount, {});
