@@ -173,6 +173,10 @@ describe('tokens and ACL (e2e)', () => {
     expect((await call(a, 'POST', 'auth/token/create-orphan', { token: roleUser, body: { no_parent: true } })).body.errors).toEqual(['root or sudo privileges required to create orphan token']);
     expect((await call(a, 'POST', 'auth/token/create-orphan', { token: roleUser, body: {} })).body.auth.orphan).toBe(true);
     expect((await call(a, 'POST', 'auth/token/create/open', { token: roleUser, body: { period: '1h' } })).body.errors).toEqual(['root or sudo privileges required to create periodic token']);
+    await call(a, 'POST', 'auth/token/roles/periodic', { token: root, body: { token_period: '2h' } });
+    expect((await call(a, 'POST', 'auth/token/create/periodic', { token: roleUser, body: {} })).body.auth.lease_duration).toBe(7200);
+    const both = await call(a, 'POST', 'auth/token/create/periodic', { token: minter, body: { period: '1h' } });
+    expect([both.body.auth.lease_duration, both.body.warnings]).toEqual([3600, ['Period specified both during creation call and in role; using the lesser value of 3600 seconds']]);
     // A role is chosen by the path only: role_name in the body is ignored (with Vault's warning on create).
     const notViaRole = await create({ role_name: 'orphaner' }, roleUser);
     expect(notViaRole.body.auth).toMatchObject({ orphan: false, policies: ['role-user', 'default'] });
