@@ -119,6 +119,12 @@ export interface RouteDefinition {
   defaultWrapTtlSeconds?: number;
   /** The body is not parsed: the handler gets its bytes as `ctx.rawBody` (binary protocols such as OCSP). */
   rawRequestBody?: boolean;
+  /**
+   * Vault serves this path in its HTTP layer (sys/init, seal, unseal, rekey, ...), which answers a
+   * method the path does not support 405 before the seal, the token or the audit log are looked at.
+   * Elsewhere an unsupported operation is judged after the token and the ACL, as Vault's backends do.
+   */
+  methodsBeforeToken?: boolean;
 }
 
 export interface CompiledRoute {
@@ -150,6 +156,18 @@ export function compileRoute(route: RouteDefinition): CompiledRoute {
 
 export function authFor(route: RouteDefinition, operation: Operation): Authentication {
   return typeof route.auth === 'string' ? route.auth : (route.auth[operation] ?? 'token');
+}
+
+/**
+ * The authentication a request needs on its way to the handler, or to the 405 of an operation the
+ * route lacks: that operation is judged like the route's own (by the ACL, as in Vault) unless no
+ * operation of the route needs a token, when there is nothing to judge.
+ */
+export function requestAuth(route: RouteDefinition, operation: Operation): Authentication {
+  if (route.handlers[operation]) return authFor(route, operation);
+  const declared = Object.keys(route.handlers) as Operation[];
+  const tokenless = declared.length > 0 && declared.every((op) => ['none', 'optional'].includes(authFor(route, op)));
+  return tokenless ? 'none' : authFor(route, operation);
 }
 
 export const raw = (status: number, body?: unknown, contentType?: string): RawResponse => ({ kind: 'raw', status, body, contentType });

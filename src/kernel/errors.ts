@@ -18,4 +18,5 @@ export const permissionDenied = (): ApiError => new ApiError(403, ['permission d
 export const invalidToken = (): ApiError => new ApiError(403, ['permission denied', 'invalid token']);
 export const notFound = (): ApiError => new ApiError(404, []);
 export const sealedError = (): ApiError => new ApiError(503, ['Vault is sealed']);
-export const unsupportedOperation = (): ApiError => new ApiError(405, []);
+/** 405: with no words where Vault's HTTP layer refuses the method; `unsupported operation` where a backend refuses the operation after the ACL. */
+export const unsupportedOperation = (message?: string): ApiError => new ApiError(405, message ? [message] : []);

@@ -10,7 +10,8 @@ import { toBool, toDurationSeconds, toInt, toStringList, toStringValue } from '.
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
 import { logical, type RequestContext } from '../../framework/route';
-import { rolePolicies, RoleRuleError, roleTokenType, type TokenRole } from './token-role';
+import { rolePolicies, roleTokenType, type TokenRole } from './token-role';
+import { childPolicies, TokenPolicyError } from './token-policies';
 import type { TokenRoleRepository } from './token-role.repository';
 import { authBlock, optional } from './token-output';
 
@@ -40,12 +41,13 @@ function isRoot(info: TokenInfo): boolean {
   return info.policies.includes('root');
 }
 
-
-/** The body of auth/token/create* (handlers read the raw body; these declarations check types and document it). */
-export const CREATE_FIELDS: Fields = {
+/**
+ * The body of auth/token/create (handlers read the raw body; these declarations check types and
+ * document it). As in Vault, `role_name` is not one of them: a role is chosen by the path only.
+ */
+export const PLAIN_CREATE_FIELDS: Fields = {
   id: { type: 'string', description: 'A chosen token ID (root or sudo only).' },
-  role_name: { type: 'string', description: 'Create through this token role.' },
-  policies: { type: 'string-list', description: 'Policies of the token (a subset of the parent\'s unless root).' },
+  policies: { type: 'string-list', description: 'Policies of the token (a subset of the parent\'s unless the caller has sudo on this path or is root; root only from root).' },
   meta: { type: 'string-map', description: 'Metadata shown on lookup and in the audit log.' },
   no_parent: { type: 'bool', description: 'Make an orphan (root or sudo only).' },
   no_default_policy: { type: 'bool', description: 'Do not add the default policy.' },
@@ -56,26 +58,16 @@ export const CREATE_FIELDS: Fields = {
   explicit_max_ttl: { type: 'duration', description: 'Hard cap on the token\'s lifetime.' },
   display_name: { type: 'string', description: 'Display name (prefixed with "token-").' },
   num_uses: { type: 'int', description: 'Number of uses (0: unlimited).' },
-  period: { type: 'duration', description: 'Make a periodic token (root or sudo, or through a role).' },
+  period: { type: 'duration', description: 'Make a periodic token (root or sudo only; a role\'s token_period needs neither).' },
   bound_cidrs: { type: 'string-list', description: 'CIDRs the token may be used from.' },
   entity_alias: { type: 'string', description: 'Accepted for compatibility (no identity store).' },
 };
 
-/** The policies of a token created without a role. */
-function plainPolicies(ctx: RequestContext, parent: TokenInfo): string[] {
-  const requested = optional(ctx, 'policies', toStringList);
-  // Without `policies` the child inherits the parent's (a root token's are just ["root"]).
-  const policies = requested === undefined ? [...parent.policies] : normaliseRequestedPolicies(requested);
-  if (!isRoot(parent)) {
-    const outside = policies.filter((p) => p !== 'default' && !parent.policies.includes(p));
-    if (outside.length) throw badRequest(`child policies must be subset of parent (${outside.join(', ')} not held)`);
-  }
-  if (policies.includes('root') && policies.length > 1) throw badRequest('the root policy cannot be combined with other policies');
-  const noDefault = optional(ctx, 'no_default_policy', toBool) === true;
-  if (!policies.includes('root') && !noDefault && !policies.includes('default')) policies.push('default');
-  if (policies.length === 0) throw badRequest('token must have at least one policy');
-  return policies;
-}
+/** create-orphan and create/:role_name also declare `role_name`, which never selects a role from the body (Vault's). */
+export const CREATE_FIELDS: Fields = {
+  ...PLAIN_CREATE_FIELDS,
+  role_name: { type: 'string', description: 'On create/:role_name the role is the path\'s; elsewhere accepted and ignored.' },
+};
 
 /**
  * `forceOrphan`: create-orphan. With `roles`, the route carries `:role_name` and the role decides
@@ -85,12 +77,13 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
   return async (ctx: RequestContext) => {
     const parent = ctx.token as TokenInfo;
     if (parent.tokenType === 'batch') throw badRequest('batch tokens cannot create more tokens');
+    // Vault's isSudo: sudo on the create path (a root token has it everywhere).
     const privileged = isRoot(parent) || ctx.sudo;
-    const roleName = mode === 'role' ? ctx.params.role_name : optional(ctx, 'role_name', toStringValue);
+    // The role comes from the path only: a `role_name` in the body selects nothing (Vault's).
     let role: TokenRole | undefined;
-    if (roleName !== undefined) {
-      role = await roles.get(roleName);
-      if (!role) throw badRequest(`unknown role ${roleName}`);
+    if (mode === 'role') {
+      role = await roles.get(ctx.params.role_name);
+      if (!role) throw badRequest(`unknown role ${ctx.params.role_name}`);
     }
     const requestedType = optional(ctx, 'type', toStringValue);
     if (requestedType !== undefined && !['service', 'batch', 'default'].includes(requestedType)) throw badRequest(`invalid 'type' value ${JSON.stringify(requestedType)}`);
@@ -98,19 +91,24 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
     let tokenType: 'service' | 'batch';
     let orphan: boolean;
     try {
-      const requested = optional(ctx, 'policies', toStringList);
+      const raw = optional(ctx, 'policies', toStringList);
+      const requested = raw === undefined ? undefined : normaliseRequestedPolicies(raw);
+      const noDefault = optional(ctx, 'no_default_policy', toBool) === true;
       policies = role
-        ? rolePolicies(role, requested === undefined ? undefined : normaliseRequestedPolicies(requested), parent.policies, role.tokenNoDefaultPolicy || optional(ctx, 'no_default_policy', toBool) === true)
-        : plainPolicies(ctx, parent);
+        ? rolePolicies(role, requested, parent.policies, role.tokenNoDefaultPolicy || noDefault, privileged)
+        : childPolicies({ requested, parentPolicies: parent.policies, sudo: privileged, noDefault });
       tokenType = role ? roleTokenType(role, requestedType) : requestedType === 'batch' ? 'batch' : 'service';
     } catch (err) {
-      if (err instanceof RoleRuleError) throw badRequest(err.message);
+      if (err instanceof TokenPolicyError) throw badRequest(err.message);
       throw err;
     }
+    // Through a role, the role decides; otherwise `no_parent` needs sudo, on create-orphan too
+    // (Vault's order: create-orphan alone is ACL'd by its path and needs no sudo).
     if (role) orphan = role.orphan;
     else {
-      orphan = mode === 'orphan' || optional(ctx, 'no_parent', toBool) === true;
-      if (orphan && mode !== 'orphan' && !privileged) throw badRequest('root or sudo privileges required to create orphan token');
+      const noParent = optional(ctx, 'no_parent', toBool) === true;
+      if (noParent && !privileged) throw badRequest('root or sudo privileges required to create orphan token');
+      orphan = mode === 'orphan' || noParent;
     }
 
     const id = optional(ctx, 'id', toStringValue);
@@ -119,9 +117,19 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
       if (id.includes('.') && !/^hvs\.[A-Za-z0-9]+$/.test(id)) throw badRequest('token IDs can not contain periods');
       if (id.length > 256) throw badRequest('token ID is too long');
     }
+    const warnings: string[] = [];
+    // A period in the request needs sudo, through a role too (Vault's); the role's own does not.
     let periodSeconds = optional(ctx, 'period', toDurationSeconds);
-    if (periodSeconds && !role && !privileged) throw badRequest('root or sudo privileges required to create periodic token');
-    if (role?.tokenPeriod) periodSeconds = role.tokenPeriod;
+    if (periodSeconds && !privileged) throw badRequest('root or sudo privileges required to create periodic token');
+    if (role?.tokenPeriod && tokenType !== 'batch') {
+      if (periodSeconds) warnings.push(`Period specified both during creation call and in role; using the lesser value of ${Math.min(periodSeconds, role.tokenPeriod)} seconds`);
+      periodSeconds = smallerNonZero(periodSeconds ?? 0, role.tokenPeriod);
+    }
+    const requestedMaxTtl = optional(ctx, 'explicit_max_ttl', toDurationSeconds) ?? 0;
+    const explicitMaxTtl = smallerNonZero(requestedMaxTtl, role?.tokenExplicitMaxTtl ?? 0);
+    if (requestedMaxTtl && role?.tokenExplicitMaxTtl && tokenType !== 'batch') {
+      warnings.push(`Explicit max TTL specified both during creation call and in role; using the lesser value of ${explicitMaxTtl} seconds`);
+    }
     const numUses = role?.tokenNumUses || (optional(ctx, 'num_uses', toInt) ?? 0);
     if (numUses < 0) throw badRequest('number of uses cannot be negative');
     if (parent.usesRemaining !== null && (numUses === 0 || numUses > parent.usesRemaining)) {
@@ -149,7 +157,7 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
       meta: ctx.body.meta === undefined || ctx.body.meta === null ? {} : stringMap('meta', ctx.body.meta),
       renewable: tokenType === 'batch' ? false : renewable,
       ttlSeconds: optional(ctx, 'ttl', toDurationSeconds) ?? optional(ctx, 'lease', toDurationSeconds),
-      explicitMaxTtlSeconds: smallerNonZero(optional(ctx, 'explicit_max_ttl', toDurationSeconds) ?? 0, role?.tokenExplicitMaxTtl ?? 0) || undefined,
+      explicitMaxTtlSeconds: explicitMaxTtl || undefined,
       periodSeconds,
       numUses,
       boundCidrs,
@@ -158,7 +166,7 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
     };
     try {
       const created = await store.create(spec);
-      return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
+      return logical(null, warnings.length ? warnings : undefined, authBlock(created.token, created.accessor, created.info));
     } catch (err) {
       if (err instanceof TokenConflictError || err instanceof BatchTokenTooLargeError) throw badRequest(err.message);
       throw err;

@@ -3,10 +3,12 @@
  * auth/token/create/:role_name, following Vault's token store.
  *
  * Invariants: with allowed policies (or globs) the token's policies must fall inside them, else
- * inside the parent's (unless the parent is root); a disallowed policy is always refused; a role
- * can make orphans without sudo; `root` can never come from a role.
+ * inside the parent's unless the caller holds sudo on the create path (a root token does), as
+ * Vault's handleCreateCommon; a disallowed policy is always refused; a role can make orphans
+ * without sudo; `root` and `response-wrapping` can never come from a role.
  */
 import type { TokenSettings } from './token-fields';
+import { finalPolicyChecks, TokenPolicyError, unrestrictedPolicies } from './token-policies';
 
 export interface TokenRole extends TokenSettings {
   name: string;
@@ -46,36 +48,39 @@ export function globMatch(glob: string, value: string): boolean {
   return re.test(value);
 }
 
-export class RoleRuleError extends Error {}
+export class RoleRuleError extends TokenPolicyError {}
 
 /**
  * The policies of a token created through `role`. `requested` undefined: none were asked for.
- * `noDefault`: the role's or the request's no_default_policy. Throws RoleRuleError with Vault's words.
+ * `noDefault`: the role's or the request's no_default_policy. `sudo`: the caller holds sudo on the
+ * create path. Throws RoleRuleError (or TokenPolicyError) with Vault's words.
  */
-export function rolePolicies(role: TokenRole, requested: string[] | undefined, parentPolicies: string[], noDefault: boolean): string[] {
-  const parentIsRoot = parentPolicies.includes('root');
+export function rolePolicies(role: TokenRole, requested: string[] | undefined, parentPolicies: string[], noDefault: boolean, sudo = false): string[] {
   const restricted = role.allowedPolicies.length > 0 || role.allowedPoliciesGlob.length > 0;
+  const hasDisallowed = role.disallowedPolicies.length > 0 || role.disallowedPoliciesGlob.length > 0;
+  const defaultDisallowed = role.disallowedPolicies.includes('default') || role.disallowedPoliciesGlob.some((g) => globMatch(g, 'default'));
   let policies: string[];
+  // Vault: a role with allowed or disallowed lists adds `default` unless it is disallowed; one
+  // without lists follows the rules of a token created without a role.
+  let addDefault = !noDefault && !defaultDisallowed;
   if (restricted) {
-    policies = requested ?? role.allowedPolicies.filter((p) => p !== 'default');
+    policies = requested?.length ? requested : role.allowedPolicies.filter((p) => p !== 'default');
     const allowed = (p: string) => p === 'default' || role.allowedPolicies.includes(p) || role.allowedPoliciesGlob.some((g) => globMatch(g, p));
     const outside = policies.filter((p) => !allowed(p));
     if (outside.length) throw new RoleRuleError(`token policies (${JSON.stringify(policies)}) must be subset of the role's allowed policies (${JSON.stringify(role.allowedPolicies)})`);
   } else {
-    policies = requested ?? parentPolicies.filter((p) => p !== 'root' || parentIsRoot);
-    if (!parentIsRoot) {
-      const outside = policies.filter((p) => p !== 'default' && !parentPolicies.includes(p));
-      if (outside.length) throw new RoleRuleError(`token policies (${JSON.stringify(policies)}) must be subset of the parent token's policies (${JSON.stringify(parentPolicies)})`);
-    }
+    const unrestricted = unrestrictedPolicies({ requested, parentPolicies, sudo: sudo || parentPolicies.includes('root'), noDefault });
+    policies = unrestricted.policies;
+    if (!hasDisallowed) addDefault = unrestricted.addDefault;
   }
   policies = [...new Set(policies)];
   if (policies.includes('root')) throw new RoleRuleError('root tokens may not be created from a token role');
   for (const p of policies) {
     if (role.disallowedPolicies.includes(p) || role.disallowedPoliciesGlob.some((g) => globMatch(g, p))) throw new RoleRuleError(`token policy ${JSON.stringify(p)} is disallowed by this role`);
   }
-  const defaultDisallowed = role.disallowedPolicies.includes('default') || role.disallowedPoliciesGlob.some((g) => globMatch(g, 'default'));
-  if (!noDefault && !defaultDisallowed && !policies.includes('default')) policies.push('default');
+  if (addDefault && !policies.includes('default')) policies.push('default');
   if (noDefault) policies = policies.filter((p) => p !== 'default');
+  finalPolicyChecks(policies, parentPolicies);
   return policies;
 }
 

@@ -7,7 +7,7 @@ import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
 import { toDurationSeconds, toStringValue } from '../../framework/field-types';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
-import { CREATE_FIELDS, createTokenHandler } from './token-create';
+import { CREATE_FIELDS, createTokenHandler, PLAIN_CREATE_FIELDS } from './token-create';
 import type { TokenRoleRepository } from './token-role.repository';
 import { tokenRolePaths } from './token-roles.paths';
 import { authBlock, describeToken, optional } from './token-output';
@@ -20,6 +20,7 @@ const INCREMENT_FIELD: Fields = { increment: { type: 'duration', description: 'R
 function fieldsFor(path: string): Fields | undefined {
   switch (path) {
     case 'create':
+      return PLAIN_CREATE_FIELDS;
     case 'create-orphan':
     case 'create/:role_name':
       return CREATE_FIELDS;

@@ -80,6 +80,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
   return [
     {
       path: 'init',
+      methodsBeforeToken: true,
       auth: 'none',
       allowedWhileSealed: true,
       help: 'Initialise a new server: GET tells whether it is initialised; PUT creates the root key, the unseal shares and the root token.',
@@ -103,6 +104,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'seal-status',
+      methodsBeforeToken: true,
       auth: 'none',
       allowedWhileSealed: true,
       help: 'The seal status: initialised, sealed, threshold, shares and unseal progress.',
@@ -110,6 +112,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'unseal',
+      methodsBeforeToken: true,
       auth: 'none',
       allowedWhileSealed: true,
       help: 'Submit one unseal key share (hex or base64), or reset the progress.',
@@ -122,6 +125,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'seal',
+      methodsBeforeToken: true,
       auth: 'sudo',
       allowedWhileSealed: false,
       help: 'Seal the server: key material is dropped from memory until it is unsealed again.',
@@ -134,6 +138,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'health',
+      methodsBeforeToken: true,
       auth: 'none',
       allowedWhileSealed: true,
       help: 'Health with status codes: 200 active, 429 standby, 501 not initialised, 503 sealed; query parameters override the codes.',
@@ -166,6 +171,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'leader',
+      methodsBeforeToken: true,
       auth: 'none',
       allowedWhileSealed: false,
       help: 'High-availability status of this node.',
@@ -212,6 +218,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     ),
     {
       path: 'rekey/init',
+      methodsBeforeToken: true,
       auth: { read: 'none', update: rekeyControl, delete: rekeyControl },
       allowedWhileSealed: false,
       help: 'Start, inspect or cancel a rekey (new unseal shares for the same root key).',
@@ -235,6 +242,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'rekey/update',
+      methodsBeforeToken: true,
       auth: 'none',
       allowedWhileSealed: false,
       help: 'Submit one current unseal share for the rekey in progress (with its nonce).',
@@ -244,6 +252,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'rekey/verify',
+      methodsBeforeToken: true,
       auth: { read: 'none', update: 'none', delete: rekeyControl },
       allowedWhileSealed: false,
       help: 'Verify the new shares of a rekey started with require_verification.',

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ListenerConfig } from '../../config/config';
 import type { MountEntry } from '../../framework/backend';
-import { authFor, compileRoute, type CompiledRoute, type HandlerResult, type LogicalResponse, type Operation, type PeerCertificate, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { requestAuth, type Authentication, type HandlerResult, type LogicalResponse, type Operation, type PeerCertificate, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { FieldError } from '../../framework/field-types';
 import { ignoredParametersWarning, parseFields, withTrimmedFields, type Fields } from '../../framework/fields';
 import { pathItems } from '../../framework/openapi';
@@ -23,6 +23,7 @@ import type { AuditAddressKeys } from '../../audit/address-keys';
 import type { AuditOutcome, AuditTrace } from '../../audit/audit-entry';
 import { canonicalPath } from './canonical-path';
 import type { MountTable } from './mount-table';
+import { RouteTable } from './route-table';
 
 export interface PipelineRequest {
   method: string;
@@ -127,8 +128,8 @@ interface AuditState {
  * Vault does not audit the handlers that work without a token while sealed (init, seal-status,
  * unseal, health, leader, the share-authorised rekey steps).
  */
-function audited(route: RouteDefinition, operation: Operation): boolean {
-  return !(route.allowedWhileSealed && authFor(route, operation) === 'none');
+function audited(route: RouteDefinition, auth: Authentication): boolean {
+  return !(route.allowedWhileSealed && auth === 'none');
 }
 
 function outcomeOf(result: HandlerResult, status: number): AuditOutcome {
@@ -137,47 +138,13 @@ function outcomeOf(result: HandlerResult, status: number): AuditOutcome {
   return { status, data: result.data, warnings: result.warnings, auth: result.auth };
 }
 
-interface CompiledRoutes {
-  exact: Map<string, CompiledRoute>;
-  patterns: CompiledRoute[];
-}
-
-function compileRoutes(routes: RouteDefinition[]): CompiledRoutes {
-  const compiled: CompiledRoutes = { exact: new Map(), patterns: [] };
-  for (const route of routes) {
-    const c = compileRoute(route);
-    if (!c.regex) {
-      if (compiled.exact.has(route.path)) throw new Error(`route ${route.path} declared twice`);
-      compiled.exact.set(route.path, c);
-    } else compiled.patterns.push(c);
-  }
-  return compiled;
-}
-
-/** Exact routes first, then patterns in declaration order. `path` is relative to the mount. */
-function findRoute(routes: CompiledRoutes, path: string): { route: RouteDefinition; params: Record<string, string> } | undefined {
-  const bare = path.endsWith('/') ? path.slice(0, -1) : path;
-  const exact = routes.exact.get(bare);
-  if (exact) return { route: exact.route, params: {} };
-  for (const compiled of routes.patterns) {
-    const m = compiled.regex?.exec(bare);
-    if (!m) continue;
-    const params: Record<string, string> = {};
-    compiled.paramNames.forEach((name, i) => (params[name] = m[i + 1]));
-    return { route: compiled.route, params };
-  }
-  return undefined;
-}
-
 function warningsOf(handler: string[] | undefined, pipeline: string[]): string[] | null {
   const all = [...pipeline, ...(handler ?? [])];
   return all.length > 0 ? all : null;
 }
 
 export class RequestPipeline {
-  /** Backends return constant route arrays; each is compiled once. */
-  private readonly compiled = new WeakMap<RouteDefinition[], CompiledRoutes>();
-  private readonly mounts: MountTable;
+  private readonly routes: RouteTable;
   private readonly seal: SealService;
   private readonly tokens: TokenStore;
   private readonly policies: PolicyStore;
@@ -188,18 +155,8 @@ export class RequestPipeline {
   private readonly leases: PipelineDeps['leases'];
 
   constructor(deps: PipelineDeps) {
-    ({ mounts: this.mounts, seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases } = deps);
-  }
-
-  /** The mount by longest prefix, then the backend's declared route for the rest of the path. */
-  private resolve(path: string): { mount?: MountEntry; route?: RouteDefinition; params: Record<string, string> } {
-    const mount = this.mounts.match(path);
-    if (!mount) return { params: {} };
-    const routes = this.mounts.routesOf(mount);
-    let compiled = this.compiled.get(routes);
-    if (!compiled) this.compiled.set(routes, (compiled = compileRoutes(routes)));
-    const found = findRoute(compiled, path.slice(Math.min(mount.path.length, path.length)));
-    return { mount, route: found?.route, params: found?.params ?? {} };
+    this.routes = new RouteTable(deps.mounts);
+    ({ seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases } = deps);
   }
 
   async handle(req: PipelineRequest): Promise<PipelineResponse> {
@@ -260,7 +217,7 @@ export class RequestPipeline {
     const canonical = canonicalPath(rawPath);
     const path = operation === 'list' && canonical !== '' && !canonical.endsWith('/') ? `${canonical}/` : canonical;
 
-    const { mount, route, params } = this.resolve(path);
+    const { mount, route, params } = this.routes.resolve(path);
     if (!mount || !route) {
       if (this.seal.isSealed) throw sealedError();
       await this.startTrace(state, req, requestId, operation, path, mount, {});
@@ -271,19 +228,23 @@ export class RequestPipeline {
       throw mount ? new ApiError(404, ['unsupported path']) : new ApiError(404, [`no handler for route "${path}". route entry not found.`]);
     }
     if (op === 'read' && ['1', 'true'].includes(query.get('help') ?? '')) return this.help(req, requestId, path, mount, route, state);
+    // An operation the route lacks is a 405 after the token, the ACL and the request's audit entry,
+    // as Vault's backends answer it (a token learns the 405 only where it may act); before them only
+    // on the paths Vault serves in its HTTP layer, and while sealed (no token store to ask).
     const handler = route.handlers[operation];
-    if (!handler) throw unsupportedOperation();
+    if (!handler && route.methodsBeforeToken) throw unsupportedOperation();
     if (!route.allowedWhileSealed && this.seal.isSealed) throw sealedError();
+    if (!handler && this.seal.isSealed) throw unsupportedOperation();
+    const auth = requestAuth(route, operation);
 
     // Traced before the body is parsed: a body that does not parse, or a bad wrap TTL, is audited
     // as the error it is (and is a 500 when no device can record it).
-    if (audited(route, operation)) await this.startTrace(state, req, requestId, operation, path, mount, {});
+    if (audited(route, auth)) await this.startTrace(state, req, requestId, operation, path, mount, {});
     const body = route.rawRequestBody ? {} : withTrimmedFields(route.fields, parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json));
     const wrapTtl = this.wrapTtl(req.headers, route);
     if (state.trace) state.trace.data = operation === 'update' || operation === 'patch' ? body : withTrimmedFields(route.fields, Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list')));
     const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined, data: {}, warnings: [], remoteAddress: req.remoteAddress, peerCertificate: req.peerCertificate, sudo: false };
-    if (route.fields) this.parseDeclaredFields(route, ctx);
-    const auth = authFor(route, operation);
+    if (route.fields && handler) this.parseDeclaredFields(route, ctx);
     if (auth === 'optional') {
       if (clientToken(req.headers) !== undefined) ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
       this.traceToken(state, ctx.clientToken, ctx.token);
@@ -292,7 +253,7 @@ export class RequestPipeline {
       this.traceToken(state, ctx.clientToken, ctx.token);
       const aclRequest = { path, token: ctx.token, remoteAddress: req.remoteAddress, body, wrapTtl };
       let decision: AclDecision & { operation: AclOperation };
-      if (operation === 'update' && route.existenceCheck) {
+      if (operation === 'update' && route.existenceCheck && handler) {
         // A write is a create or an update by whether the target exists; the existence check (a
         // database read) runs only when the ACL answers the two differently.
         const [asUpdate, asCreate] = [await this.decide({ ...aclRequest, operation: 'update' }, auth), await this.decide({ ...aclRequest, operation: 'create' }, auth)];
@@ -305,12 +266,13 @@ export class RequestPipeline {
       if (!(await this.tokens.use(ctx.token))) throw invalidToken();
     }
     // A pure read by an unlimited token, not wrapped, leaves no trace but its entries: both go in one commit after it.
-    const deferRequestEntry = route.pureOperations?.includes(operation) === true && wrapTtl === undefined && (ctx.token === undefined || ctx.token.usesRemaining === null);
+    const deferRequestEntry = handler !== undefined && route.pureOperations?.includes(operation) === true && wrapTtl === undefined && (ctx.token === undefined || ctx.token.usesRemaining === null);
     if (state.trace && !deferRequestEntry) {
       await this.audit?.broker.logRequest(state.trace);
       state.requestLogged = true;
     }
     try {
+      if (!handler) throw unsupportedOperation('unsupported operation');
       const result = await handler(ctx);
       if (state.trace && !state.requestLogged && result?.kind === 'logical' && result.lease) {
         // Not pure after all: the request entry is committed before the lease exists.
