@@ -38,6 +38,7 @@ import type { RequestContext } from './framework/route';
 import type { TokenInfo } from './kernel/token/token.store';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
 import { introspectionPaths } from './engines/sys/introspection.paths';
+import { remountPaths } from './engines/sys/remount.paths';
 import { buildConfig } from './config/config';
 import { sanitizedConfig, type SanitizableConfig } from './config/sanitized';
 
@@ -59,6 +60,7 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
     ...passwordPolicyPaths(kernel.passwordPolicies),
     ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
     ...mountPaths(kernel.mounts, kernel.policies, lockout),
+    ...remountPaths(kernel.mounts),
     ...lockedUsersPaths(lockout, kernel.mounts),
     // Before auditPaths: sys/audit/anomalies/:id must win over the device route sys/audit/*path.
     ...auditAnomalyPaths({ ...kernel.audit.anomalies, broker: kernel.audit.broker, tokens: kernel.tokenStore }),
