@@ -215,7 +215,8 @@ async function firstReadable(reader: HostReader, paths: string[]): Promise<strin
 async function collectHost(reader: HostReader): Promise<Record<string, unknown>> {
   const uptime = Math.floor(os.uptime());
   const stat = await reader.readFile('/proc/stat').catch(() => '');
-  const procs = (await reader.readdir('/proc')).filter((n) => /^\d+$/.test(n)).length;
+  // Without /proc (not Linux) the rest of the host part still comes from node:os.
+  const procs = (await reader.readdir('/proc').catch(() => [])).filter((n) => /^\d+$/.test(n)).length;
   const release = parseOsRelease(await firstReadable(reader, ['/etc/os-release', '/usr/lib/os-release']));
   const cgroup = await reader.readFile('/proc/1/cgroup').catch(() => '');
   const docker = (await reader.exists('/.dockerenv')) || /docker|containerd|kubepods/.test(cgroup);
