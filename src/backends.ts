@@ -37,6 +37,10 @@ import { certAuthBackend } from './auth/cert/cert.paths';
 import type { RequestContext } from './framework/route';
 import type { TokenInfo } from './kernel/token/token.store';
 import { KernelSecretsRepository } from './kernel/kernel-secrets.repository';
+import { introspectionPaths } from './engines/sys/introspection.paths';
+import { remountPaths } from './engines/sys/remount.paths';
+import { buildConfig } from './config/config';
+import { sanitizedConfig, type SanitizableConfig } from './config/sanitized';
 
 export interface BackendOptions {
   disableUnauthedRekeyEndpoints: boolean;
@@ -44,6 +48,8 @@ export interface BackendOptions {
   userLockout?: ServerLockoutSettings;
   /** Tests count verifications through their own; argon2id otherwise. */
   passwordHasher?: PasswordHasher;
+  /** The server configuration, for sys/config/state/sanitized (defaults when absent: tests). */
+  config?: SanitizableConfig;
 }
 
 export function registerBackends(kernel: Kernel, options: BackendOptions, log: Logger): void {
@@ -54,6 +60,7 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
     ...passwordPolicyPaths(kernel.passwordPolicies),
     ...capabilitiesPaths(kernel.tokenStore, kernel.policies),
     ...mountPaths(kernel.mounts, kernel.policies, lockout),
+    ...remountPaths(kernel.mounts),
     ...lockedUsersPaths(lockout, kernel.mounts),
     // Before auditPaths: sys/audit/anomalies/:id must win over the device route sys/audit/*path.
     ...auditAnomalyPaths({ ...kernel.audit.anomalies, broker: kernel.audit.broker, tokens: kernel.tokenStore }),
@@ -61,6 +68,14 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
     ...metricsPaths(metricsGauges(kernel.audit.anomalies.repository)),
     ...wrappingPaths(kernel.wrapper),
     ...leasePaths(kernel.leases),
+    ...introspectionPaths({
+      dataSource: kernel.dataSource,
+      barrier: kernel.barrier,
+      bus: kernel.bus,
+      inFlight: kernel.inFlight,
+      versions: kernel.versions,
+      sanitizedConfig: () => sanitizedConfig(options.config ?? buildConfig({}, {}, {})),
+    }),
   ];
   kernel.mounts.register({ type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => systemRoutes });
   const checkLoginRenewal = async (token: TokenInfo, request: RequestContext) => {

@@ -46,6 +46,9 @@ import { AuditLogRepository } from './audit/audit-log.repository';
 import { AuditChainWriter } from './audit/chain-writer';
 import { AnomalyRepository } from './audit/anomaly.repository';
 import { AnomalyScanner } from './audit/anomaly-scanner';
+import { InFlightRequests } from './kernel/router/in-flight';
+import { VersionHistory } from './kernel/version-history';
+import { BUILD_DATE, REPORTED_VERSION } from './version';
 
 export interface Kernel {
   dataSource: DataSource;
@@ -62,6 +65,10 @@ export interface Kernel {
   wrapper: ResponseWrapper;
   leases: ExpirationManager;
   periodic: PeriodicRunner;
+  /** The requests being handled (sys/in-flight-req); the pipeline adds and removes them. */
+  inFlight: InFlightRequests;
+  /** Versions that have unsealed this storage (sys/version-history). */
+  versions: VersionHistory;
   audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
 }
 
@@ -97,6 +104,12 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
     log: info,
   });
   const rekey = new RekeyService(seal, seals, barrier, info);
+  // sys/rotate/config changed on some node: every node reloads it.
+  bus.subscribe((i) => {
+    if (i.topic === undefined || i.topic === 'barrier') barrier.reloadRotationConfig().catch((e: Error) => log.error(`barrier: could not reload the rotation config: ${e.message}`));
+  });
+  const versions = new VersionHistory(dataSource, { version: REPORTED_VERSION, buildDate: BUILD_DATE });
+  seal.addLifecycleHook({ afterUnseal: () => versions.record(), beforeSeal: () => undefined });
   const policies = new PolicyStore(new PolicyRepository(dataSource), bus);
   seal.addLifecycleHook({ afterUnseal: () => policies.ensureDefault(), beforeSeal: () => policies.clear() });
   const mounts = new MountTable(new MountRepository(dataSource), bus);
@@ -119,7 +132,7 @@ export function buildKernel(dataSource: DataSource, config: Pick<ServerConfig, '
   const passwordPolicies = new PasswordPolicies(new PasswordPolicyRepository(dataSource));
   const periodic = new PeriodicRunner(mounts, { intervalMs: PERIODIC_INTERVAL_MS, exclusive: (pass) => withTryAdvisoryLock(dataSource, 'secrethub.periodic', pass), log: { error: (m) => log.error(m) } });
   seal.addLifecycleHook({ afterUnseal: async () => periodic.start(), beforeSeal: () => periodic.stop() });
-  return { dataSource, barrier, seal, rekey, tokenStore, policies, passwordPolicies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, periodic, audit: audit.parts };
+  return { dataSource, barrier, seal, rekey, tokenStore, policies, passwordPolicies, mounts, bus, cubbyhole, wrapper: new ResponseWrapper(tokenStore, cubbyhole), leases, periodic, inFlight: new InFlightRequests(), versions, audit: audit.parts };
 }
 
 /**
@@ -205,8 +218,8 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
     const kernel = buildKernel(dataSource, config, log);
     await kernel.bus.start();
     stopBus = () => kernel.bus.stop();
-    registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints, userLockout: config.userLockout }, log);
-    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit, wrapper: kernel.wrapper, leases: kernel.leases });
+    registerBackends(kernel, { disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints, userLockout: config.userLockout, config }, log);
+    const pipeline = new RequestPipeline({ mounts: kernel.mounts, seal: kernel.seal, tokens: kernel.tokenStore, policies: kernel.policies, listener: config.listener, log, audit: kernel.audit, wrapper: kernel.wrapper, leases: kernel.leases, inFlight: kernel.inFlight });
     http = await createApiServer(pipeline, config.listener, log);
 
     let dev: RunningServer['dev'];

@@ -84,6 +84,51 @@ describe('AppRole (medium)', () => {
     expect((await call('GET', 'auth/approle/role/second')).status).toBe(404);
   });
 
+  it('per-field role paths: read, set and reset one setting, with the whole-role checks', async () => {
+    expect((await call('POST', 'auth/approle/role/fields', { token_policies: 'a', token_ttl: '20m', token_max_ttl: '30m' })).status).toBe(204);
+    const get = async (segment: string) => (await call('GET', `auth/approle/role/fields/${segment}`)).json.data;
+    expect(await get('policies')).toEqual({ policies: ['a'], token_policies: ['a'] });
+    expect((await call('POST', 'auth/approle/role/fields/policies', { policies: 'b,c' })).status).toBe(204);
+    expect(await get('policies')).toEqual({ policies: ['b', 'c'], token_policies: ['b', 'c'] });
+    expect((await call('POST', 'auth/approle/role/fields/secret-id-num-uses', { secret_id_num_uses: 7 })).status).toBe(204);
+    expect(await get('secret-id-num-uses')).toEqual({ secret_id_num_uses: 7 });
+    expect((await call('POST', 'auth/approle/role/fields/secret-id-ttl', { secret_id_ttl: '1h' })).status).toBe(204);
+    expect(await get('secret-id-ttl')).toEqual({ secret_id_ttl: 3600 });
+    expect((await call('POST', 'auth/approle/role/fields/period', { period: '1h' })).status).toBe(204);
+    expect(await get('period')).toEqual({ period: 3600, token_period: 3600 });
+    expect((await call('POST', 'auth/approle/role/fields/token-bound-cidrs', { token_bound_cidrs: '10.0.0.0/8' })).status).toBe(204);
+    expect(await get('token-bound-cidrs')).toEqual({ token_bound_cidrs: ['10.0.0.0/8'] });
+    expect((await call('POST', 'auth/approle/role/fields/bound-cidr-list', { bound_cidr_list: '10.1.0.0/16' })).status).toBe(204);
+    expect(await get('secret-id-bound-cidrs')).toEqual({ secret_id_bound_cidrs: ['10.1.0.0/16'] });
+    expect(await get('local-secret-ids')).toEqual({ local_secret_ids: false });
+    expect(await get('token-ttl')).toEqual({ token_ttl: 1200 });
+    expect(await get('token-max-ttl')).toEqual({ token_max_ttl: 1800 });
+    // The whole-role read agrees.
+    expect((await call('GET', 'auth/approle/role/fields')).json.data).toMatchObject({ token_policies: ['b', 'c'], secret_id_num_uses: 7, secret_id_ttl: 3600, token_period: 3600, token_bound_cidrs: ['10.0.0.0/8'], secret_id_bound_cidrs: ['10.1.0.0/16'] });
+    // Refusals: the whole-role checks, a missing value, an unknown role, a read-only path.
+    const refused = async (segment: string, body: Record<string, unknown>, message: RegExp, method = 'POST') => {
+      const res = await call(method, `auth/approle/role/fields/${segment}`, body);
+      expect(res.status).toBe(400);
+      expect(res.json.errors.join(' ')).toMatch(message);
+    };
+    await refused('token-ttl', { token_ttl: '2h' }, /'token_ttl' cannot be greater than 'token_max_ttl'/);
+    await refused('token-num-uses', { token_num_uses: -1 }, /cannot be negative/);
+    await refused('policies', { token_policies: 'root' }, /root policy/);
+    await refused('token-ttl', {}, /^missing token_ttl$/);
+    await refused('secret-id-ttl', { secret_id_ttl: 'whenever-you-like' }, /secret_id_ttl/);
+    expect((await call('POST', 'auth/approle/role/fields/local-secret-ids', { local_secret_ids: true })).status).toBe(405);
+    expect((await call('GET', 'auth/approle/role/no-such-role/token-ttl')).json).toEqual({ errors: ['role "no-such-role" does not exist'] });
+    // DELETE resets to the default.
+    expect((await call('DELETE', 'auth/approle/role/fields/policies')).status).toBe(204);
+    expect(await get('policies')).toEqual({ policies: [], token_policies: [] });
+    expect((await call('DELETE', 'auth/approle/role/fields/secret-id-num-uses')).status).toBe(204);
+    expect(await get('secret-id-num-uses')).toEqual({ secret_id_num_uses: 0 });
+    expect((await call('POST', 'auth/approle/role/fields/bind-secret-id', { bind_secret_id: false })).status).toBe(204);
+    expect((await call('DELETE', 'auth/approle/role/fields/bind-secret-id')).status).toBe(204);
+    expect(await get('bind-secret-id')).toEqual({ bind_secret_id: true });
+    expect((await call('DELETE', 'auth/approle/role/fields')).status).toBe(204);
+  });
+
   it('pull and push secret IDs; login gives a token with the role\'s policies and metadata role_name', async () => {
     await call('POST', 'auth/approle/role/app', { token_policies: ['app'], token_ttl: '1h', secret_id_num_uses: 5, secret_id_ttl: '1h' });
     await call('POST', 'auth/approle/role/app/role-id', { role_id: 'app-role-id' });

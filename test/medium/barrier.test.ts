@@ -83,4 +83,42 @@ describe('barrier (medium)', () => {
     const usage = await k.dataSource.query('SELECT term, encryptions FROM barrier_term_usage ORDER BY term');
     expect(usage.length).toBe(end);
   });
+
+  it('sys/rotate/config: a lower max_operations and an interval rotate; the server ceiling still applies; kept across unseals', async () => {
+    k = await openTestKernel({ maxEncryptionsPerTerm: 50 });
+    const { keys } = await initAndUnseal(k);
+    expect(k.barrier.rotationConfig()).toEqual({ maxOperations: 3_865_470_566, intervalSeconds: 0, enabled: true });
+    // The ceiling (50) is lower than any max_operations Vault allows: it still rules.
+    await k.barrier.setRotationConfig({ maxOperations: 1_000_000, intervalSeconds: 86400, enabled: true });
+    const start = k.barrier.keyStatus().term;
+    for (let i = 0; i < 60; i++) await k.barrier.encrypt(`cfg/${i}`, Buffer.from('x'));
+    expect(k.barrier.keyStatus().term).toBeGreaterThan(start);
+    // Time-based: a term as old as the interval is rotated at the next encryption.
+    const term = k.barrier.keyStatus().term;
+    const installed = k.barrier.keyStatus().installTime.getTime();
+    const now = jest.spyOn(Date, 'now').mockReturnValue(installed + 86_399_000);
+    try {
+      await k.barrier.encrypt('cfg/before', Buffer.from('x'));
+      expect(k.barrier.keyStatus().term).toBe(term);
+      now.mockReturnValue(installed + 86_400_000);
+      await k.barrier.encrypt('cfg/after', Buffer.from('x'));
+      expect(k.barrier.keyStatus().term).toBe(term + 1);
+    } finally {
+      now.mockRestore();
+    }
+    // Disabled: no time-based rotation, only the ceiling.
+    await k.barrier.setRotationConfig({ maxOperations: 1_000_000, intervalSeconds: 86400, enabled: false });
+    const later = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 10 * 86_400_000);
+    try {
+      const t = k.barrier.keyStatus().term;
+      await k.barrier.encrypt('cfg/disabled', Buffer.from('x'));
+      expect(k.barrier.keyStatus().term).toBe(t);
+    } finally {
+      later.mockRestore();
+    }
+    await k.seal.seal();
+    await k.seal.submitUnsealKey(keys[0].toString('hex'), false);
+    await k.seal.submitUnsealKey(keys[1].toString('hex'), false);
+    expect(k.barrier.rotationConfig()).toEqual({ maxOperations: 1_000_000, intervalSeconds: 86400, enabled: false });
+  });
 });

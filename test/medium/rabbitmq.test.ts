@@ -91,6 +91,32 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
     expect((await call('PUT', 'rabbitmq-short/config/connection', config)).status).toBe(204);
   });
 
+  it('username_template: Vault\'s template language names the users; bad templates and existing users are refused', async () => {
+    const config = { connection_uri: MANAGEMENT_URI, username: ADMIN.username, password: ADMIN.password };
+    const template = '{{ printf "t-%s-%s-%s" (.DisplayName) (.RoleName | uppercase) (random 8) | lowercase }}';
+    expect((await call('PUT', 'rabbitmq-short/config/connection', { ...config, username_template: template })).status).toBe(204);
+    expect((await call('GET', 'rabbitmq-short/config/connection')).json.data.username_template).toBe(template);
+    const { status, data } = await creds('rabbitmq-short/creds/brief');
+    expect(status).toBe(200);
+    expect(data.username).toMatch(/^t-root-brief-[a-z0-9]{8}$/);
+    expect(await amqpLogin(data.username, data.password)).toBe(true);
+    const refused = async (body: Record<string, unknown>, message: string) => {
+      const res = await call('PUT', 'rabbitmq-short/config/connection', { ...config, ...body });
+      expect(res.status).toBe(400);
+      expect(res.json.errors).toEqual([message]);
+    };
+    await refused({ username_template: '{{ if .RoleName }}x-secretish{{ end }}' }, 'unable to initialize username template: unknown function or keyword in an action');
+    await refused({ username_template: '{{ .Password }}' }, 'invalid username template: unknown field in an action');
+    await refused({ username_template: '{{ random 5000 }}' }, 'invalid username template: random: the length must be from 1 to 1024');
+    // A template naming an existing user (here the administrator) never takes it over.
+    expect((await call('PUT', 'rabbitmq-short/config/connection', { ...config, username_template: `{{ "${ADMIN.username}" }}` })).status).toBe(204);
+    const taken = await call('GET', 'rabbitmq-short/creds/brief');
+    expect([taken.status, taken.json.errors]).toEqual([400, ['failed to create the user: the username template gave the name of an existing user']]);
+    expect(await amqpLogin(ADMIN.username, ADMIN.password)).toBe(true);
+    expect((await call('PUT', 'rabbitmq-short/config/connection', config)).status).toBe(204);
+    expect((await call('GET', 'rabbitmq-short/config/connection')).json.data.username_template).toBe('');
+  });
+
   it('revoking the lease of a user already deleted by hand succeeds', async () => {
     const { json, data } = await creds('rabbitmq/creds/app');
     expect((await management('DELETE', `api/users/${data.username}`)).status).toBe(204);

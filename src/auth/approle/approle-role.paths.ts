@@ -16,7 +16,7 @@ export async function roleOf(roles: AppRoleRepository, ctx: RequestContext): Pro
   return role;
 }
 
-async function saveRole(roles: AppRoleRepository, ctx: RequestContext, role: AppRole): Promise<null> {
+export async function saveRole(roles: AppRoleRepository, ctx: RequestContext, role: AppRole): Promise<null> {
   try {
     await roles.putRole(ctx.mount.uuid, role);
   } catch (err) {

@@ -88,6 +88,17 @@ export class RabbitMqManagementClient {
     await this.call('PUT', `api/topic-permissions/${pathSegment(vhost)}/${pathSegment(username)}`, `PUT api/topic-permissions/<vhost>/<user> (vhost ${JSON.stringify(vhost)})`, body);
   }
 
+  /** Whether a user of this name exists (a templated name must not take over someone else's user). */
+  async userExists(username: string): Promise<boolean> {
+    try {
+      await this.call('GET', `api/users/${pathSegment(username)}`, 'GET api/users/<user>');
+      return true;
+    } catch (err) {
+      if (err instanceof RabbitMqApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
   /** Deletes a user; gives false when it was already gone (404), which callers treat as done. */
   async deleteUser(username: string): Promise<boolean> {
     try {

@@ -22,6 +22,7 @@ import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import { parseManagementUri, RabbitMqApiError, RabbitMqManagementClient } from './rabbitmq-api';
 import { parseRole, type StoredRole } from './rabbitmq-role';
+import { parseTemplate, renderTemplate, TemplateError } from '../../framework/username-template';
 
 /** Vault's GenericNameRegex: word characters, with `-` and `.` inside. */
 const ROLE_NAME = /^\w(?:[\w.-]{0,126}\w)?$/;
@@ -32,6 +33,8 @@ interface StoredConnection {
   password: string;
   /** The `sys/policies/password` policy of generated passwords (default: 32 base-62 characters). */
   passwordPolicy?: string;
+  /** Vault's username template (framework/username-template.ts); absent: `v-<role>-<random>`. */
+  usernameTemplate?: string;
 }
 
 interface StoredLeaseConfig {
@@ -48,7 +51,7 @@ const CONNECTION_FIELDS: Fields = {
   password: { type: 'string', description: "That user's password (never read back)." },
   verify_connection: { type: 'bool', default: true, description: 'Call the management API with these credentials before saving (default true).' },
   password_policy: { type: 'string', description: 'The sys/policies/password policy for generated passwords (default: 32 letters and digits).' },
-  username_template: { type: 'string', description: 'Template for generated usernames (not supported yet: must be empty).' },
+  username_template: { type: 'string', description: "Vault's template for generated usernames (fields .DisplayName, .RoleName; default: v-<role>-<random>)." },
 };
 
 const LEASE_FIELDS: Fields = {
@@ -72,6 +75,20 @@ function roleName(ctx: RequestContext): string {
 export function generateUsername(role: string): string {
   const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 32) || 'role';
   return `v-${part}-${randomBase62(24).toLowerCase()}`;
+}
+
+/** The username of a new credential: the connection's template, else `v-<role>-<random>`. */
+function usernameFor(stored: StoredConnection | undefined, role: string, displayName: string): string {
+  if (!stored?.usernameTemplate) return generateUsername(role);
+  let username: string;
+  try {
+    username = renderTemplate(parseTemplate(stored.usernameTemplate), { DisplayName: displayName, RoleName: role });
+  } catch (err) {
+    if (err instanceof TemplateError) throw badRequest(`unable to generate username: ${err.message}`);
+    throw err;
+  }
+  if (username === '') throw badRequest('unable to generate username: the username template gave an empty name');
+  return username;
 }
 
 /** A 400 for a failure on RabbitMQ; the client's messages carry no password. */
@@ -107,7 +124,23 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
             // An unknown policy is refused now, not at the first creds read.
             await generateFromPolicy(next.passwordPolicy);
           }
-          if (d.username_template) throw badRequest('username_template is not supported yet: leave it empty (usernames are v-<role>-<random>)');
+          if (d.username_template) {
+            // As Vault: the template must parse and render with empty fields; messages never quote it.
+            let parsed: ReturnType<typeof parseTemplate>;
+            try {
+              parsed = parseTemplate(d.username_template as string);
+            } catch (err) {
+              if (err instanceof TemplateError) throw badRequest(`unable to initialize username template: ${err.message}`);
+              throw err;
+            }
+            try {
+              renderTemplate(parsed, { DisplayName: '', RoleName: '' });
+            } catch (err) {
+              if (err instanceof TemplateError) throw badRequest(`invalid username template: ${err.message}`);
+              throw err;
+            }
+            next.usernameTemplate = d.username_template as string;
+          }
           try {
             parseManagementUri(next.connectionUri);
           } catch (err) {
@@ -122,7 +155,7 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
         read: async (ctx) => {
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', CONNECTION);
           if (!c) throw notFound();
-          return logical({ connection_uri: c.connectionUri, username: c.username, password_policy: c.passwordPolicy ?? '', username_template: '' });
+          return logical({ connection_uri: c.connectionUri, username: c.username, password_policy: c.passwordPolicy ?? '', username_template: c.usernameTemplate ?? '' });
         },
       },
     },
@@ -185,8 +218,12 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
           const leaseConfig = await objects.get<StoredLeaseConfig>(ctx.mount.uuid, 'connection', LEASE);
           const maxTtl = leaseConfig?.maxTtl || ctx.mount.config.maxLeaseTtl || SYSTEM_MAX_LEASE_TTL;
           const ttl = Math.min(leaseConfig?.ttl || ctx.mount.config.defaultLeaseTtl || SYSTEM_MAX_LEASE_TTL, maxTtl);
-          const username = generateUsername(name);
           const stored = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', CONNECTION);
+          const username = usernameFor(stored, name, ctx.token?.displayName ?? '');
+          // A templated name could be an existing user's (the administrator's): never take one over.
+          if (stored?.usernameTemplate && (await api.userExists(username).catch((err) => targetError('failed to create the user', err)))) {
+            throw badRequest('failed to create the user: the username template gave the name of an existing user');
+          }
           const password = stored?.passwordPolicy ? await generateFromPolicy(stored.passwordPolicy) : randomPassword(32);
           await api.putUser(username, password, role.tags).catch((err) => targetError('failed to create the user', err));
           try {

@@ -1,5 +1,6 @@
 /** Storage of the keyring and its per-term usage counters. */
 import type { DataSource, EntityManager } from 'typeorm';
+import type { RotationConfig } from './rotation-config';
 
 export interface StoredKeyring {
   activeTerm: number;
@@ -44,5 +45,21 @@ export class BarrierRepository {
   /** Counters only ever grow. */
   async recordEncryptions(term: number, encryptions: number): Promise<void> {
     await this.dataSource.query('UPDATE barrier_term_usage SET encryptions = GREATEST(encryptions, $2) WHERE term = $1', [term, encryptions]);
+  }
+
+  /** Vault's automatic rotation settings (sys/rotate/config); undefined until first written. */
+  async loadRotationConfig(): Promise<RotationConfig | undefined> {
+    const rows: { max_operations: string; interval_seconds: number; enabled: boolean }[] = await this.dataSource.query(
+      'SELECT max_operations, interval_seconds, enabled FROM barrier_rotation_config WHERE id = 1',
+    );
+    return rows[0] ? { maxOperations: Number(rows[0].max_operations), intervalSeconds: rows[0].interval_seconds, enabled: rows[0].enabled } : undefined;
+  }
+
+  async saveRotationConfig(c: RotationConfig): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO barrier_rotation_config (id, max_operations, interval_seconds, enabled, updated_at) VALUES (1, $1, $2, $3, now())
+       ON CONFLICT (id) DO UPDATE SET max_operations = EXCLUDED.max_operations, interval_seconds = EXCLUDED.interval_seconds, enabled = EXCLUDED.enabled, updated_at = now()`,
+      [c.maxOperations, c.intervalSeconds, c.enabled],
+    );
   }
 }

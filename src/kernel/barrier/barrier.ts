@@ -8,6 +8,7 @@ import { randomKey } from '../../crypto/random';
 import { AsyncMutex } from '../async-mutex';
 import type { BarrierRepository } from './barrier.repository';
 import { Keyring } from './keyring';
+import { DEFAULT_ROTATION_CONFIG, effectiveMaxEncryptions, intervalDue, type RotationConfig } from './rotation-config';
 
 export const KEYRING_LOCATION = 'barrier_keyring/keyring_ciphertext/1';
 /** Persist the active term's counter at least this often; also the safety margin added on unseal. */
@@ -39,6 +40,8 @@ export class Barrier {
   private encryptions = 0;
   private flushedEncryptions = 0;
   private readonly rotation = new AsyncMutex();
+  /** `sys/rotate/config`, loaded at unseal; the server's maxEncryptionsPerTerm stays the ceiling. */
+  private rotationSettings: RotationConfig = DEFAULT_ROTATION_CONFIG;
 
   constructor(
     private readonly repository: BarrierRepository,
@@ -67,6 +70,7 @@ export class Barrier {
     if (!stored) throw new Error('barrier has no keyring: not initialised');
     const keyring = Barrier.decryptKeyring(rootKey, stored.ciphertext);
     try {
+      this.rotationSettings = (await this.repository.loadRotationConfig()) ?? DEFAULT_ROTATION_CONFIG;
       // Counts since the last flush may be lost in a crash: assume the worst.
       this.install(rootKey, keyring, await this.repository.encryptionsFor(keyring.active.term), COUNTER_FLUSH_EVERY);
     } catch (err) {
@@ -114,7 +118,7 @@ export class Barrier {
 
   async encrypt(location: string, plaintext: Buffer): Promise<Buffer> {
     if (!this.keyring) throw new BarrierSealedError();
-    if (this.encryptions >= this.options.maxEncryptionsPerTerm) await this.rotateIfStillDue();
+    if (this.rotationDue()) await this.rotateIfStillDue();
     const keyring = this.keyring;
     if (!keyring) throw new BarrierSealedError();
     if (this.encryptions >= HARD_LIMIT) throw new Error('barrier key term exhausted; rotation failed');
@@ -136,6 +140,35 @@ export class Barrier {
     return { term: this.keyring.active.term, installTime: this.keyring.active.installedAt, encryptions: this.encryptions };
   }
 
+  /** The automatic rotation settings in force (Vault's sys/rotate/config). */
+  rotationConfig(): RotationConfig {
+    if (!this.keyring) throw new BarrierSealedError();
+    return this.rotationSettings;
+  }
+
+  /** Stores new rotation settings and applies them here; other nodes reload them (`reloadRotationConfig`). */
+  async setRotationConfig(config: RotationConfig): Promise<void> {
+    if (!this.keyring) throw new BarrierSealedError();
+    await this.repository.saveRotationConfig(config);
+    this.rotationSettings = config;
+  }
+
+  /** Re-reads the stored settings (another node changed them). */
+  async reloadRotationConfig(): Promise<void> {
+    if (!this.keyring) return;
+    this.rotationSettings = (await this.repository.loadRotationConfig()) ?? DEFAULT_ROTATION_CONFIG;
+  }
+
+  private maxEncryptions(): number {
+    return effectiveMaxEncryptions(this.options.maxEncryptionsPerTerm, this.rotationSettings);
+  }
+
+  private rotationDue(): boolean {
+    const keyring = this.keyring;
+    if (!keyring) return false;
+    return this.encryptions >= this.maxEncryptions() || intervalDue(this.rotationSettings, keyring.active.installedAt, Date.now());
+  }
+
   /** Adds a new active term (sys/rotate). Returns the new term. */
   rotate(): Promise<number> {
     return this.rotation.run(() => this.rotateNow());
@@ -143,8 +176,9 @@ export class Barrier {
 
   private rotateIfStillDue(): Promise<number | void> {
     return this.rotation.run(async () => {
-      if (this.keyring && this.encryptions >= this.options.maxEncryptionsPerTerm) {
-        this.options.log(`barrier: term ${this.keyring.active.term} reached ${this.encryptions} encryptions; rotating`);
+      if (this.keyring && this.rotationDue()) {
+        const why = this.encryptions >= this.maxEncryptions() ? `reached ${this.encryptions} encryptions` : 'reached the rotation interval';
+        this.options.log(`barrier: term ${this.keyring.active.term} ${why}; rotating`);
         return this.rotateNow();
       }
     });

@@ -16,6 +16,7 @@ import type { RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest } from '../errors';
 import type { InvalidationBus } from '../cluster/invalidation-bus';
 import type { MountRepository } from './mount.repository';
+import { canonicalPath } from './canonical-path';
 
 /** Secret mount paths nobody may enable (Vault's protectedMounts). */
 const PROTECTED_PREFIXES = ['audit/', 'auth/', 'sys/', 'cubbyhole/', 'identity/'];
@@ -70,6 +71,15 @@ function newEntry(e: Pick<MountEntry, 'path' | 'class' | 'type'> & Partial<Omit<
 /** Paths no secrets engine may take or give up. */
 function isProtected(cls: MountClass, path: string): boolean {
   return cls === 'secret' && PROTECTED_PREFIXES.some((p) => path.startsWith(p));
+}
+
+/** Vault's protectedAuths: auth mounts nobody may move or move onto. */
+const PROTECTED_AUTHS = ['auth/token/'];
+
+/** Vault's sanitizeMountPath: no leading slash, one trailing slash. */
+function mountPathOf(given: string): string {
+  const p = given.startsWith('/') ? given.slice(1) : given;
+  return p.endsWith('/') ? p : `${p}/`;
 }
 
 /** Backends of unknown type (a row left by a removed engine) serve nothing. */
@@ -228,6 +238,57 @@ export class MountTable {
     this.entries.delete(path);
     if (removed) await this.changed();
     return removed !== undefined;
+  }
+
+  /**
+   * Moves a mount (Vault's sys/remount; `auth/...` paths move auth methods). Checked as Vault
+   * does (protected paths, auth stays auth, the target free and not nested), then, in one
+   * transaction under the table lock, what the mount issued is revoked (the disable hooks: its
+   * leases, an auth method's tokens) and its row takes the new path. Its data, keyed by the mount's
+   * UUID, goes with it. Messages name server paths, never the requested ones.
+   */
+  async remount(fromGiven: string, toGiven: string): Promise<{ from: string; to: string }> {
+    if (fromGiven === '' || toGiven === '') throw badRequest("both 'from' and 'to' path must be specified as a string");
+    if (fromGiven.trim() !== fromGiven) throw badRequest("'from' path cannot contain trailing whitespace");
+    if (toGiven.trim() !== toGiven) throw badRequest("'to' path cannot contain trailing whitespace");
+    const from = mountPathOf(fromGiven);
+    const to = mountPathOf(toGiven);
+    try {
+      if (canonicalPath(to) !== to || to === '/') throw badRequest('path is not canonical');
+    } catch (e) {
+      throw badRequest(`invalid destination mount: ${e instanceof ApiError ? e.errors.join(', ') : 'path is not canonical'}`);
+    }
+    if (from.startsWith('auth/')) {
+      if (!to.startsWith('auth/') || to === 'auth/') throw badRequest('cannot remount auth mount to non-auth mount');
+      const protectedFrom = PROTECTED_AUTHS.find((p) => from.startsWith(p));
+      if (protectedFrom) throw badRequest(`cannot remount "${protectedFrom}"`);
+      const protectedTo = PROTECTED_AUTHS.find((p) => to.startsWith(p));
+      if (protectedTo) throw badRequest(`cannot remount to destination "${protectedTo}"`);
+    } else {
+      const protectedFrom = PROTECTED_PREFIXES.find((p) => from.startsWith(p));
+      if (protectedFrom) throw badRequest(`cannot remount "${protectedFrom}"`);
+      const protectedTo = PROTECTED_PREFIXES.find((p) => to.startsWith(p));
+      if (protectedTo) throw badRequest(`cannot remount to destination ${protectedTo}`);
+    }
+    const afterCommit: (() => Promise<void>)[] = [];
+    const moved = await this.repository.locked(async (m) => {
+      const all = await this.repository.all(m);
+      const entry = all.find((e) => e.path === from);
+      if (!entry || this.builtins.has(entry.path)) throw badRequest("no matching mount at the 'from' path");
+      const conflict = all.find((other) => other.path.startsWith(to) || to.startsWith(other.path));
+      if (conflict) throw badRequest(`path already in use at "${conflict.path}"`);
+      for (const hook of this.disableHooks) {
+        const after = await hook(m, entry);
+        if (after) afterCommit.push(after);
+      }
+      await this.repository.updatePath(m, entry.uuid, to);
+      return entry;
+    });
+    for (const after of afterCommit) await after();
+    this.entries.delete(from);
+    this.entries.set(to, { ...moved, path: to });
+    await this.changed();
+    return { from, to };
   }
 
   /** Applies a tune to the stored entry and returns it. */

@@ -72,6 +72,11 @@ export class MountRepository {
     ]);
   }
 
+  /** Moves the mount to another path (sys/remount); engine rows reference its uuid and stay. */
+  async updatePath(m: EntityManager, uuid: string, path: string): Promise<void> {
+    await m.query('UPDATE mounts SET path = $2, updated_at = now() WHERE uuid = $1', [uuid, path]);
+  }
+
   /** Deletes the mount; engine rows referencing it go with it (ON DELETE CASCADE). */
   async delete(m: EntityManager, uuid: string): Promise<boolean> {
     return (await affectedRows(m, 'DELETE FROM mounts WHERE uuid = $1', [uuid])) > 0;

@@ -10,6 +10,7 @@ import { checkPatchContentType, parseRequestBody } from '../../http/request-body
 import { clientAddress } from '../../http/forwarded-for';
 import { goDuration, MAX_DURATION_SECONDS, parseDurationSeconds } from '../../framework/field-types';
 import type { ResponseWrapper, WrapInfo } from '../wrapping/response-wrapper';
+import type { InFlightRequests } from './in-flight';
 import type { ExpirationManager } from '../leases/expiration-manager';
 import type { Logger } from '../../logger';
 import { ApiError, badRequest, invalidToken, notFound, permissionDenied, sealedError, unsupportedOperation } from '../errors';
@@ -100,6 +101,8 @@ export interface PipelineDeps {
   wrapper?: ResponseWrapper;
   /** Absent: a handler result asking for a lease is an internal error (tests of the pipeline alone). */
   leases?: ExpirationManager;
+  /** Where requests being handled are listed (sys/in-flight-req); absent in tests of the pipeline alone. */
+  inFlight?: InFlightRequests;
 }
 
 interface RenderedLease {
@@ -153,18 +156,22 @@ export class RequestPipeline {
   private readonly audit: PipelineDeps['audit'];
   private readonly wrapper: PipelineDeps['wrapper'];
   private readonly leases: PipelineDeps['leases'];
+  private readonly inFlight: PipelineDeps['inFlight'];
 
   constructor(deps: PipelineDeps) {
     this.routes = new RouteTable(deps.mounts);
-    ({ seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases } = deps);
+    ({ seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases, inFlight: this.inFlight } = deps);
   }
 
   async handle(req: PipelineRequest): Promise<PipelineResponse> {
     const requestId = randomUUID();
     const state: AuditState = { requestLogged: false };
+    let done: (() => void) | undefined;
     try {
       // Every later step (bound CIDRs, ACL conditions, audit, lockout) sees the one client address.
       const remoteAddress = clientAddress(req.remoteAddress, req.headers['x-forwarded-for'], this.listener.forwardedFor);
+      const q = req.url.indexOf('?');
+      done = this.inFlight?.add(requestId, { startTime: new Date(), clientRemoteAddress: remoteAddress, requestPath: `/v1/${q >= 0 ? req.url.slice(0, q) : req.url}`, requestMethod: req.method });
       return await this.process({ ...req, remoteAddress }, requestId, state);
     } catch (err) {
       const apiError = this.toApiError(err, requestId, req);
@@ -178,6 +185,8 @@ export class RequestPipeline {
         }
       }
       return this.errorResponse(apiError, requestId, req);
+    } finally {
+      done?.();
     }
   }
 
