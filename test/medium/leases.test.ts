@@ -109,17 +109,17 @@ describe('leases (medium)', () => {
     const restarted = new ExpirationManager(new LeaseRepository(k.dataSource), k.mounts, k.barrier, { maxAttempts: 6, tickMs: 200, log: createLogger('error') });
     restarted.start();
     try {
-      await until(async () => revoked.includes('u-short'));
+      // The engine's revoke runs before the lease row is marked: wait for the row, not the callback.
+      const reasonOf = async (leaseId: string) => ((await k.dataSource.query('SELECT revocation_reason AS reason FROM leases WHERE lease_id = $1', [leaseId])) as { reason: string | null }[])[0]?.reason ?? null;
+      await until(async () => revoked.includes('u-short') && (await reasonOf(s.lease_id)) !== null);
       expect((await lookup(s.lease_id)).data.revoked).toBe(true);
-      const [{ reason }] = await k.dataSource.query('SELECT revocation_reason AS reason FROM leases WHERE lease_id = $1', [s.lease_id]);
-      expect(reason).toBe('expired');
+      expect(await reasonOf(s.lease_id)).toBe('expired');
 
       const child = (await call('PUT', 'auth/token/create', { policies: ['root'] })).json.auth.client_token as string;
       const owned = await issue('owned', '', child);
       expect((await call('PUT', 'auth/token/revoke-self', undefined, child)).status).toBe(204);
-      await until(async () => revoked.includes('u-owned'));
-      const [{ why }] = await k.dataSource.query('SELECT revocation_reason AS why FROM leases WHERE lease_id = $1', [owned.lease_id]);
-      expect(why).toBe('token revoked');
+      await until(async () => revoked.includes('u-owned') && (await reasonOf(owned.lease_id)) !== null);
+      expect(await reasonOf(owned.lease_id)).toBe('token revoked');
     } finally {
       await restarted.stop();
       k.leases.start();
