@@ -16,11 +16,14 @@ export class PkiIssuersKeys1734000000000 implements MigrationInterface {
         mount_uuid uuid NOT NULL REFERENCES mounts (uuid) ON DELETE CASCADE,
         key_id text NOT NULL,
         key_name text NOT NULL DEFAULT '',
+        public_key_sha256 text NULL,
         private_key_encrypted bytea NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (mount_uuid, key_id)
       )`);
     await q.query("CREATE UNIQUE INDEX pki_keys_name ON pki_keys (mount_uuid, key_name) WHERE key_name <> ''");
+    // One row per key material (NULL: a migrated key, fingerprinted when first compared).
+    await q.query('CREATE UNIQUE INDEX pki_keys_public_key ON pki_keys (mount_uuid, public_key_sha256)');
     await q.query(`
       CREATE TABLE pki_issuers (
         mount_uuid uuid NOT NULL REFERENCES mounts (uuid) ON DELETE CASCADE,
@@ -29,6 +32,7 @@ export class PkiIssuersKeys1734000000000 implements MigrationInterface {
         key_id text NULL,
         serial_number text NOT NULL,
         certificate_pem text NOT NULL,
+        fingerprint text NOT NULL,
         chain_pem text[] NULL,
         manual_chain text[] NOT NULL DEFAULT '{}',
         leaf_not_after_behavior text NOT NULL DEFAULT 'err' CHECK (leaf_not_after_behavior IN ('err', 'truncate', 'permit', 'always_enforce_err')),
@@ -38,10 +42,12 @@ export class PkiIssuersKeys1734000000000 implements MigrationInterface {
         FOREIGN KEY (mount_uuid, key_id) REFERENCES pki_keys (mount_uuid, key_id)
       )`);
     await q.query("CREATE UNIQUE INDEX pki_issuers_name ON pki_issuers (mount_uuid, issuer_name) WHERE issuer_name <> ''");
+    // One issuer per certificate (SHA-256 of its DER): importing it again finds it.
+    await q.query('CREATE UNIQUE INDEX pki_issuers_fingerprint ON pki_issuers (mount_uuid, fingerprint)');
     await q.query(`INSERT INTO pki_keys (mount_uuid, key_id, private_key_encrypted, created_at)
       SELECT mount_uuid, serial_number, private_key_encrypted, created_at FROM certificates WHERE private_key_encrypted IS NOT NULL`);
-    await q.query(`INSERT INTO pki_issuers (mount_uuid, issuer_id, key_id, serial_number, certificate_pem, chain_pem, created_at)
-      SELECT mount_uuid, serial_number, serial_number, serial_number, certificate_pem, NULL, created_at FROM certificates WHERE private_key_encrypted IS NOT NULL`);
+    await q.query(`INSERT INTO pki_issuers (mount_uuid, issuer_id, key_id, serial_number, certificate_pem, fingerprint, chain_pem, created_at)
+      SELECT mount_uuid, serial_number, serial_number, serial_number, certificate_pem, fingerprint, NULL, created_at FROM certificates WHERE private_key_encrypted IS NOT NULL`);
     await q.query('UPDATE certificates SET private_key_encrypted = NULL WHERE private_key_encrypted IS NOT NULL');
   }
 

@@ -6,7 +6,7 @@
  * the machine's `openssl`.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,8 +70,8 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const sealed = await k.barrier.encrypt(`pki/${mountUuid}/${id}/private_key`, privateKey.export({ format: 'der', type: 'pkcs8' }));
     await k.dataSource.query(
       `INSERT INTO certificates (mount_uuid, serial_number, fingerprint, certificate_pem, private_key_encrypted, subject, issuer, issuer_serial, common_name, valid_from, valid_until, cert_type, key_usage)
-       VALUES ($1, $2, 'f', $3, $4, 'Legacy Root', $2, $2, 'Legacy Root', now(), now() + interval '30 days', 'root_ca', '{CertSign,CRLSign}')`,
-      [mountUuid, id, pem, sealed],
+       VALUES ($1, $2, $5, $3, $4, 'Legacy Root', $2, $2, 'Legacy Root', now(), now() + interval '30 days', 'root_ca', '{CertSign,CRLSign}')`,
+      [mountUuid, id, pem, sealed, createHash('sha256').update(der).digest('hex')],
     );
     const objects = new EngineObjectRepository(k.dataSource, k.barrier);
     await objects.put(mountUuid, 'pki-issuer', id, { chainPem: [] });
@@ -94,6 +94,9 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     await call('PUT', 'legacy/revoke', { serial_number: leaf.serial_number });
     const crl = file('legacy-crl.pem', (await call('GET', `legacy/issuer/${id}/crl/pem`, undefined, '')).body as string);
     expect(openssl('crl', '-in', crl, '-CAfile', file('legacy-root.pem', pem), '-noout', '-text').out.toLowerCase()).toContain(leaf.serial_number.replace(/:/g, ''));
+    // Importing its certificate and key again finds both (the migrated key is matched by opening it).
+    const again = await call('PUT', 'legacy/config/ca', { pem_bundle: `${pem}${privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()}` });
+    expect(again.json.data).toEqual({ imported_issuers: null, imported_keys: null, mapping: { [id]: id }, existing_issuers: [id], existing_keys: [id] });
   });
 
   it('several issuers: UUID ids, names, `default`; POST and PATCH with Vault\'s checks; config/issuers; DELETE', async () => {
@@ -164,11 +167,18 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
   it('imports: config/ca and issuers/import/bundle match keys to certificates; the same again adds nothing; chains are built from the mount\'s issuers', async () => {
     const root = opensslCa('ImpRoot');
     const int = opensslCa('ImpInt', root);
-    const first = await call('PUT', 'imp/config/ca', { pem_bundle: `${root.keyPem}${root.certPem}` });
-    expect(first.status).toBe(200);
-    const [rootId] = first.json.data.imported_issuers as string[];
-    const [rootKey] = first.json.data.imported_keys as string[];
-    expect(first.json.data).toEqual({ imported_issuers: [rootId], imported_keys: [rootKey], mapping: { [rootId]: rootKey }, existing_issuers: null, existing_keys: null });
+    // Two imports of one bundle at once: one issuer and one key (unique indexes decide), the other finds them.
+    const [first, second] = await Promise.all([call('PUT', 'imp/config/ca', { pem_bundle: `${root.keyPem}${root.certPem}` }), call('PUT', 'imp/config/ca', { pem_bundle: `${root.keyPem}${root.certPem}` })]);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    expect(second.json.data.mapping).toEqual(first.json.data.mapping);
+    expect((await call('GET', 'imp/issuers?list=true', undefined, '')).json.data.keys).toHaveLength(1);
+    const [[rootId, rootKey]] = Object.entries(first.json.data.mapping as Record<string, string>);
+    // Each of the issuer and the key was imported by exactly one of the two; the other found it.
+    const both = [first.json.data, second.json.data];
+    expect(both.flatMap((d) => d.imported_issuers ?? [])).toEqual([rootId]);
+    expect(both.flatMap((d) => d.existing_issuers ?? [])).toEqual([rootId]);
+    expect(both.flatMap((d) => d.imported_keys ?? [])).toEqual([rootKey]);
+    expect(both.flatMap((d) => d.existing_keys ?? [])).toEqual([rootKey]);
     expect(rootId).toMatch(UUID);
     expect((await call('GET', 'imp/config/issuers')).json.data.default).toBe(rootId);
     // The same bundle again: nothing new.

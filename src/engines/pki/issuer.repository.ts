@@ -79,26 +79,38 @@ export class IssuerRepository {
     return rows[0] ? toIssuer(rows[0]) : undefined;
   }
 
+  /** The issuer whose id, else whose name, is `ref` (one query: ids win over names). */
+  async issuerByIdOrName(mountUuid: string, ref: string): Promise<IssuerRow | undefined> {
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      `SELECT ${ISSUER_COLUMNS} FROM pki_issuers WHERE mount_uuid = $1 AND (issuer_id = $2 OR issuer_name = $2) ORDER BY issuer_id = $2 DESC LIMIT 1`,
+      [mountUuid, ref],
+    );
+    return rows[0] ? toIssuer(rows[0]) : undefined;
+  }
+
   /** The id of the issuer called `name`, if any. */
   async issuerIdByName(mountUuid: string, name: string): Promise<string | undefined> {
     const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND issuer_name = $2', [mountUuid, name]);
     return rows[0]?.issuer_id;
   }
 
-  /** The issuer holding exactly this certificate (Vault's re-import of the same certificate). */
-  async issuerIdByCertificate(mountUuid: string, certificatePem: string): Promise<string | undefined> {
-    const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND certificate_pem = $2', [mountUuid, certificatePem]);
+  /** The issuer holding the certificate with this fingerprint (SHA-256 of its DER, hex). */
+  async issuerIdByFingerprint(mountUuid: string, fingerprint: string): Promise<string | undefined> {
+    const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND fingerprint = $2', [mountUuid, fingerprint]);
     return rows[0]?.issuer_id;
   }
 
-  async insertIssuer(mountUuid: string, row: Omit<IssuerRow, 'createdAt'>): Promise<void> {
-    await namesUnique(() =>
+  /** Stores an issuer unless one holds the same certificate already; gives the id of the one stored. */
+  async insertIssuer(mountUuid: string, row: Omit<IssuerRow, 'createdAt'>, fingerprint: string): Promise<{ id: string; existing: boolean }> {
+    const inserted: unknown[] = await namesUnique(() =>
       this.dataSource.query(
-        `INSERT INTO pki_issuers (mount_uuid, issuer_id, issuer_name, key_id, serial_number, certificate_pem, chain_pem, manual_chain, leaf_not_after_behavior, usage)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-        [mountUuid, row.id, row.name, row.keyId, row.serialNumber, row.certificatePem, row.chainPem, row.manualChain, row.leafNotAfterBehavior, row.usage],
+        `INSERT INTO pki_issuers (mount_uuid, issuer_id, issuer_name, key_id, serial_number, certificate_pem, fingerprint, chain_pem, manual_chain, leaf_not_after_behavior, usage)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (mount_uuid, fingerprint) DO NOTHING RETURNING issuer_id`,
+        [mountUuid, row.id, row.name, row.keyId, row.serialNumber, row.certificatePem, fingerprint, row.chainPem, row.manualChain, row.leafNotAfterBehavior, row.usage],
       ),
     );
+    if (inserted.length > 0) return { id: row.id, existing: false };
+    return { id: (await this.issuerIdByFingerprint(mountUuid, fingerprint)) as string, existing: true };
   }
 
   /** Writes the changeable fields of an issuer (name, behaviour, usage, chains, key). */
@@ -132,10 +144,33 @@ export class IssuerRepository {
     return rows[0]?.key_id;
   }
 
-  /** Stores a key (PKCS#8 DER) as barrier ciphertext. */
-  async insertKey(mountUuid: string, id: string, name: string, pkcs8Der: Buffer): Promise<void> {
+  /** The key whose public half has this fingerprint (SHA-256 of its SPKI DER, hex). */
+  async keyIdByPublicKey(mountUuid: string, publicKeySha256: string): Promise<string | undefined> {
+    const rows: { key_id: string }[] = await this.dataSource.query('SELECT key_id FROM pki_keys WHERE mount_uuid = $1 AND public_key_sha256 = $2', [mountUuid, publicKeySha256]);
+    return rows[0]?.key_id;
+  }
+
+  /** Migrated keys, not fingerprinted yet. */
+  async keysWithoutFingerprint(mountUuid: string): Promise<string[]> {
+    const rows: { key_id: string }[] = await this.dataSource.query('SELECT key_id FROM pki_keys WHERE mount_uuid = $1 AND public_key_sha256 IS NULL', [mountUuid]);
+    return rows.map((r) => r.key_id);
+  }
+
+  async setKeyFingerprint(mountUuid: string, id: string, publicKeySha256: string): Promise<void> {
+    await this.dataSource.query('UPDATE pki_keys SET public_key_sha256 = $3 WHERE mount_uuid = $1 AND key_id = $2 AND public_key_sha256 IS NULL', [mountUuid, id, publicKeySha256]);
+  }
+
+  /** Stores a key (PKCS#8 DER) as barrier ciphertext unless the mount holds the same key; gives the id of the one stored. */
+  async insertKey(mountUuid: string, id: string, name: string, pkcs8Der: Buffer, publicKeySha256: string): Promise<{ id: string; existing: boolean }> {
     const sealed = await this.barrier.encrypt(keyLocation(mountUuid, id), pkcs8Der);
-    await namesUnique(() => this.dataSource.query('INSERT INTO pki_keys (mount_uuid, key_id, key_name, private_key_encrypted) VALUES ($1, $2, $3, $4)', [mountUuid, id, name, sealed]));
+    const inserted: unknown[] = await namesUnique(() =>
+      this.dataSource.query(
+        'INSERT INTO pki_keys (mount_uuid, key_id, key_name, public_key_sha256, private_key_encrypted) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (mount_uuid, public_key_sha256) DO NOTHING RETURNING key_id',
+        [mountUuid, id, name, publicKeySha256, sealed],
+      ),
+    );
+    if (inserted.length > 0) return { id, existing: false };
+    return { id: (await this.keyIdByPublicKey(mountUuid, publicKeySha256)) as string, existing: true };
   }
 
   async renameKey(mountUuid: string, id: string, name: string): Promise<void> {

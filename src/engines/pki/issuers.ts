@@ -8,8 +8,8 @@
  * issuer has its own CRL, rebuilt with the next CRL number whenever a revocation or `crl/rotate`
  * changes it or it nears its nextUpdate, under the row lock of its state, so numbers only grow.
  */
-import { createPrivateKey, createPublicKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
-import { certificateParts, fromPem, toPem, type CertificateParts } from '../../crypto/x509/certificate';
+import { createHash, createPrivateKey, createPublicKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
+import { certificateParts, fromPem, type CertificateParts } from '../../crypto/x509/certificate';
 import { keyInfo } from '../../crypto/x509/keys';
 import { buildCrl } from '../../crypto/x509/crl';
 import { badRequest } from '../../kernel/errors';
@@ -75,6 +75,7 @@ export interface CrlConfig {
 }
 
 const CONFIG = 'issuers';
+const sha256Hex = (der: Buffer) => createHash('sha256').update(der).digest('hex');
 const MAX_CHAIN = 10;
 
 /** Usages as Vault names them in answers: sorted, comma-joined. */
@@ -112,12 +113,23 @@ export class IssuerStore {
     return next;
   }
 
+  /** The issuer row `ref` (an id, a name or `default`) names; undefined when none. */
+  private async row(mountUuid: string, ref: string): Promise<IssuerRow | undefined> {
+    const trimmed = ref.trim();
+    if (trimmed.toLowerCase() !== 'default') return this.repo.issuerByIdOrName(mountUuid, trimmed);
+    const id = (await this.config(mountUuid)).default;
+    return id ? this.repo.issuer(mountUuid, id) : undefined;
+  }
+
   /** The issuer id `ref` (an id, a name or `default`) names; undefined when none. */
   async resolve(mountUuid: string, ref: string): Promise<string | undefined> {
-    const trimmed = ref.trim();
-    if (trimmed.toLowerCase() === 'default') return (await this.config(mountUuid)).default || undefined;
-    if (await this.repo.issuer(mountUuid, trimmed)) return trimmed;
-    return this.repo.issuerIdByName(mountUuid, trimmed);
+    return (await this.row(mountUuid, ref))?.id;
+  }
+
+  /** The issuer `ref` names, opened; undefined when none. */
+  async byRef(mountUuid: string, ref: string): Promise<Issuer | undefined> {
+    const row = await this.row(mountUuid, ref);
+    return row ? this.open(mountUuid, row) : undefined;
   }
 
   /** The key id `ref` (an id, a name or `default`) names; undefined when none. */
@@ -130,8 +142,7 @@ export class IssuerStore {
 
   /** The issuer `ref` names, or Vault's 400. */
   async require(mountUuid: string, ref: string): Promise<Issuer> {
-    const id = await this.resolve(mountUuid, ref);
-    const issuer = id ? await this.byId(mountUuid, id) : undefined;
+    const issuer = await this.byRef(mountUuid, ref);
     if (issuer) return issuer;
     if (ref.trim().toLowerCase() === 'default') throw badRequest('no default issuer currently configured (generate or import a CA first)');
     throw badRequest(`unable to find PKI issuer for reference: ${ref}`);
@@ -147,8 +158,7 @@ export class IssuerStore {
 
   /** The default issuer, opened; undefined when the mount has none. */
   async default(mountUuid: string): Promise<Issuer | undefined> {
-    const id = (await this.config(mountUuid)).default;
-    return id ? this.byId(mountUuid, id) : undefined;
+    return this.byRef(mountUuid, 'default');
   }
 
   /** The default issuer able to sign, or a 400 saying there is none yet. */
@@ -226,12 +236,17 @@ export class IssuerStore {
    * was installed with, else the mount's issuers that signed it, up to a self-signed one.
    */
   private async chainAbove(mountUuid: string, row: IssuerRow, rows?: IssuerRow[]): Promise<string[]> {
-    if (row.manualChain.length > 0 || !row.chainPem?.length) rows ??= await this.repo.issuers(mountUuid);
-    if (row.manualChain.length > 0) return row.manualChain.slice(1).flatMap((id) => rows!.find((r) => r.id === id)?.certificatePem ?? []);
+    if (row.manualChain.length > 0) {
+      const all = rows ?? (await this.repo.issuers(mountUuid));
+      return row.manualChain.slice(1).flatMap((id) => all.find((r) => r.id === id)?.certificatePem ?? []);
+    }
     if (row.chainPem?.length) return row.chainPem;
+    let current = this.parse(mountUuid, row).x509;
+    // A self-signed root has nothing above it: no need to look at the other issuers.
+    if (current.checkIssued(current)) return [];
+    rows ??= await this.repo.issuers(mountUuid);
     const chain: string[] = [];
     const seen = new Set([row.id]);
-    let current = this.parse(mountUuid, row).x509;
     while (chain.length < MAX_CHAIN && !current.checkIssued(current)) {
       const subject = current;
       const parent = rows!.find((r) => !seen.has(r.id) && this.signed(this.parse(mountUuid, r).x509, subject));
@@ -252,34 +267,45 @@ export class IssuerStore {
   }
 
   /**
-   * Stores a key (or finds the stored one with the same public key: Vault's re-import) and links
-   * it to the mount's key-less issuers whose certificate carries its public key.
+   * Stores a key (or finds the stored one with the same public key: Vault's re-import; a unique
+   * index settles two imports at once) and links it to the mount's key-less issuers whose
+   * certificate carries its public key.
    */
   async importKey(mountUuid: string, key: KeyObject, name = ''): Promise<{ id: string; existing: boolean }> {
     const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
-    for (const k of await this.repo.keys(mountUuid)) {
-      const stored = await this.openKey(mountUuid, k.id);
-      if (stored && createPublicKey(stored).export({ format: 'der', type: 'spki' }).equals(spki)) return { id: k.id, existing: true };
-    }
-    const id = randomUUID();
-    await this.repo.insertKey(mountUuid, id, name, key.export({ format: 'der', type: 'pkcs8' }));
+    const known = await this.keyIdFor(mountUuid, spki);
+    if (known) return { id: known, existing: true };
+    const stored = await this.repo.insertKey(mountUuid, randomUUID(), name, key.export({ format: 'der', type: 'pkcs8' }), sha256Hex(spki));
+    if (stored.existing) return stored;
     const config = await this.config(mountUuid);
-    if (!config.defaultKey) await this.setConfig(mountUuid, { defaultKey: id });
+    if (!config.defaultKey) await this.setConfig(mountUuid, { defaultKey: stored.id });
     for (const row of await this.repo.issuers(mountUuid)) {
       if (row.keyId || !this.parse(mountUuid, row).parts.publicKeyDer.equals(spki)) continue;
-      await this.repo.updateIssuer(mountUuid, { ...row, keyId: id });
+      await this.repo.updateIssuer(mountUuid, { ...row, keyId: stored.id });
       if (!(await this.config(mountUuid)).default) await this.setConfig(mountUuid, { default: row.id });
     }
-    return { id, existing: false };
+    return stored;
   }
 
   /** The stored key whose public half is in the certificate, if any. */
   async keyFor(mountUuid: string, parts: CertificateParts): Promise<string | undefined> {
-    for (const k of await this.repo.keys(mountUuid)) {
-      const stored = await this.openKey(mountUuid, k.id);
-      if (stored && createPublicKey(stored).export({ format: 'der', type: 'spki' }).equals(parts.publicKeyDer)) return k.id;
+    return this.keyIdFor(mountUuid, parts.publicKeyDer);
+  }
+
+  /** The stored key with this public key (SPKI DER): by fingerprint; migrated keys are fingerprinted on the way. */
+  private async keyIdFor(mountUuid: string, spki: Buffer): Promise<string | undefined> {
+    const fingerprint = sha256Hex(spki);
+    const known = await this.repo.keyIdByPublicKey(mountUuid, fingerprint);
+    if (known) return known;
+    let found: string | undefined;
+    for (const id of await this.repo.keysWithoutFingerprint(mountUuid)) {
+      const key = await this.openKey(mountUuid, id);
+      if (!key) continue;
+      const own = sha256Hex(createPublicKey(key).export({ format: 'der', type: 'spki' }));
+      await this.repo.setKeyFingerprint(mountUuid, id, own);
+      if (own === fingerprint) found ??= id;
     }
-    return undefined;
+    return found;
   }
 
   /**
@@ -292,26 +318,31 @@ export class IssuerStore {
     certDer: Buffer,
     options: { chainPem?: string[]; certType?: Extract<CertType, 'root_ca' | 'intermediate_ca'>; signedBy?: string | null; name?: string; keyId?: string; makeDefault?: boolean } = {},
   ): Promise<{ issuer: Issuer; existing: boolean }> {
-    const certPem = toPem(certDer, 'CERTIFICATE');
-    const known = await this.repo.issuerIdByCertificate(mountUuid, certPem);
+    const fingerprint = sha256Hex(certDer);
+    const known = await this.repo.issuerIdByFingerprint(mountUuid, fingerprint);
     if (known) return { issuer: (await this.byId(mountUuid, known)) as Issuer, existing: true };
     const parts = certificateParts(certDer);
     const keyId = options.keyId ?? (await this.keyFor(mountUuid, parts)) ?? null;
-    const id = randomUUID();
+    const newId = randomUUID();
     const selfSigned = parts.subjectNameDer.equals(parts.issuerNameDer);
-    const record = certificateRecord(certDer, options.certType ?? (selfSigned ? 'root_ca' : 'intermediate_ca'), options.signedBy === undefined ? (selfSigned ? id : null) : options.signedBy, ['CertSign', 'CRLSign']);
+    const record = certificateRecord(certDer, options.certType ?? (selfSigned ? 'root_ca' : 'intermediate_ca'), options.signedBy === undefined ? (selfSigned ? newId : null) : options.signedBy, ['CertSign', 'CRLSign']);
     const crlSign = parts.keyUsage.length === 0 || parts.keyUsage.includes('cRLSign');
-    await this.repo.insertIssuer(mountUuid, {
-      id,
-      name: options.name ?? '',
-      keyId,
-      serialNumber: record.serialNumber,
-      certificatePem: certPem,
-      chainPem: options.chainPem ?? [],
-      manualChain: [],
-      leafNotAfterBehavior: 'err',
-      usage: crlSign ? ALL_USAGES : ALL_USAGES.filter((u) => u !== 'crl-signing'),
-    });
+    const { id, existing } = await this.repo.insertIssuer(
+      mountUuid,
+      {
+        id: newId,
+        name: options.name ?? '',
+        keyId,
+        serialNumber: record.serialNumber,
+        certificatePem: record.certificatePem,
+        chainPem: options.chainPem ?? [],
+        manualChain: [],
+        leafNotAfterBehavior: 'err',
+        usage: crlSign ? ALL_USAGES : ALL_USAGES.filter((u) => u !== 'crl-signing'),
+      },
+      fingerprint,
+    );
+    if (existing) return { issuer: (await this.byId(mountUuid, id)) as Issuer, existing };
     if (!(await this.certificates.get(mountUuid, record.serialNumber))) await this.certificates.insert(mountUuid, record);
     const config = await this.config(mountUuid);
     if (keyId && (options.makeDefault ?? (!config.default || config.defaultFollowsLatestIssuer))) await this.setConfig(mountUuid, { default: id });

@@ -75,9 +75,12 @@ function caSans(d: Record<string, unknown>): { dnsNames: string[]; ipAddresses: 
   return { dnsNames: names.filter((n) => !n.includes('@')), emails: names.filter((n) => n.includes('@')), ipAddresses: ips, uris: (d.uri_sans as string[] | undefined) ?? [] };
 }
 
-export function keyRequest(d: Record<string, unknown>): { type: KeyType; bits: number } {
+/** A new key pair of the request's key_type (default rsa) and key_bits (default the type's); a bad size is a 400. */
+export async function requestedKeyPair(d: Record<string, unknown>): Promise<KeyPair> {
   const type = (d.key_type as KeyType | undefined) ?? 'rsa';
-  return { type, bits: (d.key_bits as number | undefined) || KEY_BITS_DEFAULT[type] };
+  return generateKeyPair(type, (d.key_bits as number | undefined) || KEY_BITS_DEFAULT[type]).catch((err: Error) => {
+    throw badRequest(err.message);
+  });
 }
 
 /** Vault's generation types: internal, exported or existing (a stored key, by key_ref). */
@@ -116,11 +119,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       if (!keyId || !privateKey) throw badRequest(ref === 'default' ? 'no default key currently configured' : `unable to find PKI key for reference: ${ref}`);
       return { pair: { privateKey, publicKey: createPublicKey(privateKey), ...keyInfo(privateKey) }, keyId };
     }
-    const { type: keyType, bits } = keyRequest(ctx.data);
-    const pair = await generateKeyPair(keyType, bits).catch((err: Error) => {
-      throw badRequest(err.message);
-    });
-    return { pair };
+    return { pair: await requestedKeyPair(ctx.data) };
   };
 
   const generateRoot = (rotate: boolean) => async (ctx: RequestContext) => {

@@ -45,8 +45,7 @@ const orNull = <T>(list: T[]) => (list.length > 0 ? list : null);
 export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): RouteDefinition[] {
   /** Reads of an issuer itself: an unknown reference is a 404, as it was. */
   const byRef = async (ctx: RequestContext): Promise<Issuer> => {
-    const id = await issuers.resolve(ctx.mount.uuid, ctx.params.ref);
-    const issuer = id ? await issuers.byId(ctx.mount.uuid, id) : undefined;
+    const issuer = await issuers.byRef(ctx.mount.uuid, ctx.params.ref);
     if (!issuer) throw notFound();
     return issuer;
   };

@@ -8,12 +8,12 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { toPem } from '../../crypto/x509/certificate';
-import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
+import { keyInfo, privateKeyPem } from '../../crypto/x509/keys';
 import { pemBlocks } from '../../crypto/x509/pem';
 import { badRequest, notFound } from '../../kernel/errors';
 import { issuerName, nameInUse } from './issuer-fields';
 import type { IssuerStore } from './issuers';
-import { generationType, keyRequest, namesChecked } from './pki-ca.paths';
+import { generationType, namesChecked, requestedKeyPair } from './pki-ca.paths';
 
 export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinition[] {
   const keyId = async (ctx: RequestContext): Promise<string> => {
@@ -116,10 +116,7 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
         update: async (ctx) => {
           const type = generationType(ctx.params.type, false);
           const name = await checkedName(ctx);
-          const { type: keyType, bits } = keyRequest(ctx.data);
-          const pair = await generateKeyPair(keyType, bits).catch((err: Error) => {
-            throw badRequest(err.message);
-          });
+          const pair = await requestedKeyPair(ctx.data);
           const { id } = await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, pair.privateKey, name));
           return logical({ key_id: id, key_name: name, key_type: pair.type, ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey) } : {}) });
         },
