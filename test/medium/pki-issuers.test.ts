@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { buildCertificate, encodeName, randomSerial, serialToVault, toPem } from '../../src/crypto/x509/certificate';
 import { EngineObjectRepository } from '../../src/engines/engine-objects.repository';
 import { PkiIssuersKeys1734000000000 } from '../../migrations/1734000000000-pki-issuers-keys';
-import { openAuditedKernel, type Call } from '../support/audit';
-import type { TestKernel } from '../support/kernel';
+import { auditedPipeline, openAuditedKernel, type Call } from '../support/audit';
+import { openTestKernel, type TestKernel } from '../support/kernel';
 
 jest.setTimeout(120_000);
 
@@ -48,10 +48,12 @@ const opensslCa = (name: string, signer?: { key: string; cert: string }) => {
 describe('pki issuers and keys (medium, checked with openssl)', () => {
   let k: TestKernel;
   let call: Call;
+  let rootToken: string;
+  let unsealKey: string;
 
   beforeAll(async () => {
-    ({ k, call } = await openAuditedKernel());
-    for (const path of ['legacy', 'multi', 'imp', 'rot']) expect((await call('PUT', `sys/mounts/${path}`, { type: 'pki', config: { max_lease_ttl: '87600h' } })).status).toBe(204);
+    ({ k, call, rootToken, key: unsealKey } = await openAuditedKernel());
+    for (const path of ['legacy', 'multi', 'imp', 'rot', 'nodes']) expect((await call('PUT', `sys/mounts/${path}`, { type: 'pki', config: { max_lease_ttl: '87600h' } })).status).toBe(204);
   });
   afterAll(async () => k.close());
 
@@ -204,6 +206,8 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     };
     await refusedImport('imp/issuers/import/cert', { pem_bundle: `${int.keyPem}${int.certPem}` }, 'private keys found in the PEM bundle but not allowed by the path; use /issuers/import/bundle');
     await refusedImport('imp/config/ca', { pem_bundle: '' }, "'pem_bundle' and 'certificate' parameters were empty");
+    const leaf = (await call('PUT', 'multi/issue/any', { common_name: 'leaf.example.com', ttl: '1h' })).json.data.certificate as string;
+    await refusedImport('imp/issuers/import/cert', { pem_bundle: leaf }, 'Error parsing issuer 0: Refusing to import non-CA certificate');
     await refusedImport('imp/config/ca', { pem_bundle: '/etc/ssl/ca.pem' }, 'provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
     const broken = int.keyPem.replace(/\n([A-Za-z0-9+/]{10})/, '\n$1@@');
     const bad = await call('PUT', 'imp/config/ca', { pem_bundle: broken });
@@ -306,5 +310,30 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect((await call('GET', 'rot/keys?list=true')).status).toBe(404);
     expect((await call('GET', 'rot/config/issuers')).json.data.default).toBe('');
     expect((await call('GET', `rot/cert/${signed.json.data.serial_number}`, undefined, '')).status).toBe(200);
+  });
+
+  it('two nodes: a change to an issuer on one is what the other signs with, once the bus has told it', async () => {
+    const other = await openTestKernel({ dataSource: k.dataSource, url: k.url });
+    try {
+      await other.seal.submitUnsealKey(unsealKey, false);
+      const callOther = auditedPipeline(other, rootToken);
+      const a = (await call('PUT', 'nodes/root/generate/internal', { common_name: 'Node A', issuer_name: 'a', key_type: 'ec' })).json.data;
+      const b = (await call('PUT', 'nodes/root/generate/internal', { common_name: 'Node B', issuer_name: 'b', key_type: 'ec' })).json.data;
+      expect((await call('PUT', 'nodes/roles/any', { allow_any_name: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+      const issuingCa = async () => (await callOther('PUT', 'nodes/issue/any', { common_name: 'n.example.com', ttl: '1h' })).json.data?.issuing_ca;
+      expect(await issuingCa()).toBe(a.certificate);
+      expect((await call('POST', 'nodes/config/issuers', { default: 'b' })).status).toBe(200);
+      const waitFor = async (check: () => Promise<boolean>) => {
+        for (let i = 0; i < 100 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
+        expect(await check()).toBe(true);
+      };
+      await waitFor(async () => (await issuingCa()) === b.certificate);
+      expect((await call('PATCH', 'nodes/issuer/b', { usage: 'read-only' }, undefined, { headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
+      await waitFor(async () => (await callOther('PUT', 'nodes/issue/any', { common_name: 'n.example.com' })).status === 400);
+    } finally {
+      // Sealing is this process's own (its keys and caches); the data source is k's, closed with k.
+      await other.seal.seal();
+      await other.bus.stop();
+    }
   });
 });

@@ -52,7 +52,10 @@ export type SigningIssuer = Issuer & { key: KeyObject };
 export interface IssuersConfig {
   default: string;
   defaultFollowsLatestIssuer: boolean;
-  defaultKey: string;
+  /** Undefined on mounts of the first increment: the default issuer's key is the default key. */
+  defaultKey?: string;
+  /** Bumped by every change to the mount's issuers (or this config): what opened issuers are cached under. */
+  generation: number;
 }
 
 interface StoredConfig {
@@ -61,6 +64,14 @@ interface StoredConfig {
   default?: string;
   defaultFollowsLatestIssuer?: boolean;
   defaultKey?: string;
+  generation?: number;
+}
+
+/** A mount's opened issuers under one generation of its config: by reference (null: none), and all of them. */
+interface CacheEntry {
+  generation: number;
+  byRef: Map<string, Issuer | null>;
+  all?: Issuer[];
 }
 
 interface CrlState {
@@ -85,6 +96,13 @@ export class IssuerStore {
   /** Opened keys by mount/key id and parsed certificates by mount/issuer id: neither ever changes under its id; forgotten at seal. */
   private readonly openedKeys = new Map<string, KeyObject>();
   private readonly parsed = new Map<string, { x509: X509Certificate; parts: CertificateParts; der: Buffer }>();
+  /**
+   * Opened issuers by mount, valid while its config's generation stays: every change to an issuer
+   * writes its rows first, then bumps the generation (through the engine objects, so every node
+   * drops its cached config on commit), so a reader never keeps an issuer older than the generation
+   * it read.
+   */
+  private readonly cache = new Map<string, CacheEntry>();
 
   constructor(
     private readonly objects: EngineObjectRepository,
@@ -96,46 +114,64 @@ export class IssuerStore {
   clear(): void {
     this.openedKeys.clear();
     this.parsed.clear();
+    this.cache.clear();
   }
 
   async config(mountUuid: string): Promise<IssuersConfig> {
     const stored = (await this.objects.get<StoredConfig>(mountUuid, 'pki-config', CONFIG)) ?? {};
-    const def = stored.default ?? stored.defaultSerial ?? '';
-    let defaultKey = stored.defaultKey ?? '';
-    // The first increment had no key config: the default issuer's key was the default key.
-    if (stored.defaultKey === undefined && def) defaultKey = (await this.repo.issuer(mountUuid, def))?.keyId ?? '';
-    return { default: def, defaultFollowsLatestIssuer: stored.defaultFollowsLatestIssuer ?? false, defaultKey };
+    return { default: stored.default ?? stored.defaultSerial ?? '', defaultFollowsLatestIssuer: stored.defaultFollowsLatestIssuer ?? false, defaultKey: stored.defaultKey, generation: stored.generation ?? 0 };
   }
 
-  async setConfig(mountUuid: string, change: Partial<IssuersConfig>): Promise<IssuersConfig> {
-    const next = { ...(await this.config(mountUuid)), ...change };
-    await this.objects.put(mountUuid, 'pki-config', CONFIG, { default: next.default, defaultFollowsLatestIssuer: next.defaultFollowsLatestIssuer, defaultKey: next.defaultKey } satisfies StoredConfig);
+  /** Changes the config (an empty change: only bumps the generation, after a change to an issuer row). */
+  async setConfig(mountUuid: string, change: Partial<Omit<IssuersConfig, 'generation'>>): Promise<IssuersConfig> {
+    const current = await this.config(mountUuid);
+    const next = { ...current, ...change, generation: current.generation + 1 };
+    await this.objects.put(mountUuid, 'pki-config', CONFIG, { default: next.default, defaultFollowsLatestIssuer: next.defaultFollowsLatestIssuer, defaultKey: next.defaultKey, generation: next.generation } satisfies StoredConfig);
     return next;
   }
 
-  /** The issuer row `ref` (an id, a name or `default`) names; undefined when none. */
-  private async row(mountUuid: string, ref: string): Promise<IssuerRow | undefined> {
+  /** After an issuer row changed: opened issuers of the mount are stale everywhere. */
+  private touched(mountUuid: string): Promise<IssuersConfig> {
+    return this.setConfig(mountUuid, {});
+  }
+
+  private async entry(mountUuid: string): Promise<{ config: IssuersConfig; entry: CacheEntry }> {
+    const config = await this.config(mountUuid);
+    let entry = this.cache.get(mountUuid);
+    if (!entry || entry.generation !== config.generation) {
+      entry = { generation: config.generation, byRef: new Map() };
+      this.cache.set(mountUuid, entry);
+    }
+    return { config, entry };
+  }
+
+  /** The issuer `ref` (an id, a name or `default`) names, opened; undefined when none. */
+  async byRef(mountUuid: string, ref: string): Promise<Issuer | undefined> {
     const trimmed = ref.trim();
-    if (trimmed.toLowerCase() !== 'default') return this.repo.issuerByIdOrName(mountUuid, trimmed);
-    const id = (await this.config(mountUuid)).default;
-    return id ? this.repo.issuer(mountUuid, id) : undefined;
+    const key = trimmed.toLowerCase() === 'default' ? 'default' : trimmed;
+    const { config, entry } = await this.entry(mountUuid);
+    const cached = entry.byRef.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = key !== 'default' ? await this.repo.issuerByIdOrName(mountUuid, key) : config.default ? await this.repo.issuer(mountUuid, config.default) : undefined;
+    const issuer = row ? await this.open(mountUuid, row) : undefined;
+    entry.byRef.set(key, issuer ?? null);
+    return issuer;
   }
 
   /** The issuer id `ref` (an id, a name or `default`) names; undefined when none. */
   async resolve(mountUuid: string, ref: string): Promise<string | undefined> {
-    return (await this.row(mountUuid, ref))?.id;
-  }
-
-  /** The issuer `ref` names, opened; undefined when none. */
-  async byRef(mountUuid: string, ref: string): Promise<Issuer | undefined> {
-    const row = await this.row(mountUuid, ref);
-    return row ? this.open(mountUuid, row) : undefined;
+    return (await this.byRef(mountUuid, ref))?.id;
   }
 
   /** The key id `ref` (an id, a name or `default`) names; undefined when none. */
   async resolveKey(mountUuid: string, ref: string): Promise<string | undefined> {
     const trimmed = ref.trim();
-    if (trimmed.toLowerCase() === 'default') return (await this.config(mountUuid)).defaultKey || undefined;
+    if (trimmed.toLowerCase() === 'default') {
+      const config = await this.config(mountUuid);
+      if (config.defaultKey !== undefined) return config.defaultKey || undefined;
+      // The first increment had no key config: the default issuer's key was the default key.
+      return config.default ? ((await this.repo.issuer(mountUuid, config.default))?.keyId ?? undefined) : undefined;
+    }
     if (await this.repo.key(mountUuid, trimmed)) return trimmed;
     return this.repo.keyIdByName(mountUuid, trimmed);
   }
@@ -172,13 +208,29 @@ export class IssuerStore {
   }
 
   async all(mountUuid: string): Promise<Issuer[]> {
+    const { entry } = await this.entry(mountUuid);
+    if (entry.all) return entry.all;
     const rows = await this.repo.issuers(mountUuid);
-    return Promise.all(rows.map((r) => this.open(mountUuid, r, rows)));
+    const all = await Promise.all(rows.map((r) => this.open(mountUuid, r, rows)));
+    entry.all = all;
+    return all;
   }
 
   async byId(mountUuid: string, id: string): Promise<Issuer | undefined> {
-    const row = await this.repo.issuer(mountUuid, id);
-    return row ? this.open(mountUuid, row) : undefined;
+    const issuer = await this.byRef(mountUuid, id);
+    return issuer?.id === id ? issuer : undefined;
+  }
+
+  /** Writes an issuer's changeable fields. */
+  async update(mountUuid: string, row: IssuerRow): Promise<void> {
+    await this.repo.updateIssuer(mountUuid, row);
+    await this.touched(mountUuid);
+  }
+
+  /** Deletes every issuer and key of the mount and their CRLs. */
+  async deleteAll(mountUuid: string): Promise<void> {
+    for (const id of await this.repo.deleteAll(mountUuid)) await this.objects.delete(mountUuid, 'pki-config', `crl-${id}`);
+    await this.setConfig(mountUuid, { default: '', defaultKey: '' });
   }
 
   /** A key, opened (cached: a key id never names other material). */
@@ -277,12 +329,11 @@ export class IssuerStore {
     if (known) return { id: known, existing: true };
     const stored = await this.repo.insertKey(mountUuid, randomUUID(), name, key.export({ format: 'der', type: 'pkcs8' }), sha256Hex(spki));
     if (stored.existing) return stored;
-    const config = await this.config(mountUuid);
-    if (!config.defaultKey) await this.setConfig(mountUuid, { defaultKey: stored.id });
+    if ((await this.resolveKey(mountUuid, 'default')) === undefined) await this.setConfig(mountUuid, { defaultKey: stored.id });
     for (const row of await this.repo.issuers(mountUuid)) {
       if (row.keyId || !this.parse(mountUuid, row).parts.publicKeyDer.equals(spki)) continue;
       await this.repo.updateIssuer(mountUuid, { ...row, keyId: stored.id });
-      if (!(await this.config(mountUuid)).default) await this.setConfig(mountUuid, { default: row.id });
+      await this.setConfig(mountUuid, (await this.config(mountUuid)).default ? {} : { default: row.id });
     }
     return stored;
   }
@@ -345,7 +396,7 @@ export class IssuerStore {
     if (existing) return { issuer: (await this.byId(mountUuid, id)) as Issuer, existing };
     if (!(await this.certificates.get(mountUuid, record.serialNumber))) await this.certificates.insert(mountUuid, record);
     const config = await this.config(mountUuid);
-    if (keyId && (options.makeDefault ?? (!config.default || config.defaultFollowsLatestIssuer))) await this.setConfig(mountUuid, { default: id });
+    await this.setConfig(mountUuid, keyId && (options.makeDefault ?? (!config.default || config.defaultFollowsLatestIssuer)) ? { default: id } : {});
     return { issuer: (await this.byId(mountUuid, id)) as Issuer, existing: false };
   }
 
@@ -360,10 +411,9 @@ export class IssuerStore {
   async delete(mountUuid: string, id: string): Promise<boolean> {
     await this.repo.deleteIssuer(mountUuid, id);
     await this.objects.delete(mountUuid, 'pki-config', `crl-${id}`);
-    const config = await this.config(mountUuid);
-    if (config.default !== id) return false;
-    await this.setConfig(mountUuid, { default: '' });
-    return true;
+    const wasDefault = (await this.config(mountUuid)).default === id;
+    await this.setConfig(mountUuid, wasDefault ? { default: '' } : {});
+    return wasDefault;
   }
 
   /** The issuer's current CRL (DER), rebuilt when `rebuild` or when it is past half its life. */

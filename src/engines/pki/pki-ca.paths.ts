@@ -269,8 +269,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       help: "Deletes every issuer and key of the mount (the certificates it issued stay in its store).",
       handlers: {
         delete: async (ctx) => {
-          for (const id of await issuers.repo.deleteAll(ctx.mount.uuid)) await objects.delete(ctx.mount.uuid, 'pki-config', `crl-${id}`);
-          await issuers.setConfig(ctx.mount.uuid, { default: '', defaultKey: '' });
+          await issuers.deleteAll(ctx.mount.uuid);
           return null;
         },
       },

@@ -104,7 +104,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
       }
       row.manualChain = chain;
     }
-    await namesChecked('issuer', () => issuers.repo.updateIssuer(ctx.mount.uuid, row));
+    await namesChecked('issuer', () => issuers.update(ctx.mount.uuid, row));
     return describe(ctx, (await issuers.byId(ctx.mount.uuid, issuer.id)) as Issuer);
   };
 
@@ -142,7 +142,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     const parsed = certs.map((c, index) => {
       try {
         const parts = certificateParts(c.der);
-        if (!parts.isCa) throw new Error('not a CA certificate');
+        if (!parts.isCa) throw new Error('Refusing to import non-CA certificate');
         return c.der;
       } catch (err) {
         throw badRequest(`Error parsing issuer ${index}: ${(err as Error).message}`);

@@ -71,7 +71,7 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
           const users = await issuers.repo.issuersOfKey(ctx.mount.uuid, id);
           if (users.length > 0) throw badRequest(`Failed to Delete Key.  Key in Use by Issuer: ${users[0]}`);
           await issuers.repo.deleteKey(ctx.mount.uuid, id);
-          if ((await issuers.config(ctx.mount.uuid)).defaultKey !== id) return null;
+          if ((await issuers.resolveKey(ctx.mount.uuid, 'default')) !== id) return null;
           await issuers.setConfig(ctx.mount.uuid, { defaultKey: '' });
           return logical(null, [`Deleted key ${id} (via key_ref ${ref}); this was configured as the default key. Operations without an explicit key will not work until a new default is configured.`]);
         },
@@ -129,7 +129,7 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
       fields: { default: { type: 'string', description: 'The default key (an id or a name).' } },
       help: 'The default key (what type `existing` and key_ref default to).',
       handlers: {
-        read: async (ctx) => logical({ default: (await issuers.config(ctx.mount.uuid)).defaultKey }),
+        read: async (ctx) => logical({ default: (await issuers.resolveKey(ctx.mount.uuid, 'default')) ?? '' }),
         update: async (ctx) => {
           const ref = ((ctx.data.default as string | undefined) ?? '').trim();
           if (!ref || ref.toLowerCase() === 'default') throw badRequest("Invalid key specification; must be non-empty and can't be 'default'.");
