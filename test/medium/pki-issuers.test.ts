@@ -245,6 +245,9 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const noIssuing = await call('PUT', 'multi/issue/by-c', { common_name: 'c.example.com' });
     expect([noIssuing.status, noIssuing.json.errors]).toEqual([400, [`error while attempting to use issuer ${c.issuer_id}: requested usage issuing-certificates but only had usage crl-signing,ocsp-signing,read-only`]]);
 
+    // An issuer is not revoked through revoke (Vault's message), default or not.
+    const info = (await call('GET', 'multi/issuers?list=true', undefined, '')).json.data.key_info as Record<string, { serial_number: string }>;
+    for (const id of [a.issuer_id, c.issuer_id]) expect((await call('PUT', 'multi/revoke', { serial_number: info[id].serial_number })).json.errors).toEqual([`adding issuer (id: ${id}) to its own CRL is not allowed`]);
     // Revocations land in their own issuer's CRL, each signed by its issuer; the mount's crl is the default issuer's.
     await call('PUT', 'multi/revoke', { serial_number: byRole.serial_number });
     await call('PUT', 'multi/revoke', { serial_number: byPath.serial_number });

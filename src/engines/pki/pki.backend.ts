@@ -186,12 +186,11 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
             serial = serialToVault(certificateParts(der).serial);
           }
           if (!serial) throw badRequest('one of serial_number or certificate is required');
+          // Vault's check, before the lookup: no issuer of the mount is revoked this way.
+          const issuer = (await issuers.all(ctx.mount.uuid)).find((i) => i.serial === serial);
+          if (issuer) throw badRequest(`adding issuer (id: ${issuer.id}) to its own CRL is not allowed`);
           const record = await certificates.get(ctx.mount.uuid, serial);
           if (!record) throw badRequest(`certificate with serial ${serial} not found`);
-          if (record.certType === 'root_ca' || record.certType === 'intermediate_ca') {
-            const issuer = await issuers.default(ctx.mount.uuid);
-            if (issuer?.serial === serial) throw badRequest('the default issuer cannot be revoked this way');
-          }
           const revoked = await revokeStored(ctx.mount.uuid, record);
           const at = revoked.revokedAt as Date;
           return logical({ revocation_time: Math.floor(at.getTime() / 1000), revocation_time_rfc3339: at.toISOString(), state: 'revoked' });
