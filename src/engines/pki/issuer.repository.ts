@@ -124,6 +124,17 @@ export class IssuerRepository {
     );
   }
 
+  /** Gives a key-less issuer its key (a key imported after its certificate); false when it had one by then. */
+  async linkKey(mountUuid: string, id: string, keyId: string): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query('UPDATE pki_issuers SET key_id = $3 WHERE mount_uuid = $1 AND issuer_id = $2 AND key_id IS NULL RETURNING issuer_id', [mountUuid, id, keyId]);
+    return rows.length > 0;
+  }
+
+  /** Stores the chain a migrated issuer was installed with, read from the first increment's store (once). */
+  async setMigratedChain(mountUuid: string, id: string, chainPem: string[]): Promise<void> {
+    await this.dataSource.query('UPDATE pki_issuers SET chain_pem = $3 WHERE mount_uuid = $1 AND issuer_id = $2 AND chain_pem IS NULL', [mountUuid, id, chainPem]);
+  }
+
   async deleteIssuer(mountUuid: string, id: string): Promise<boolean> {
     const rows: unknown[] = await this.dataSource.query('DELETE FROM pki_issuers WHERE mount_uuid = $1 AND issuer_id = $2 RETURNING issuer_id', [mountUuid, id]);
     return rows.length > 0;

@@ -260,7 +260,7 @@ export class IssuerStore {
     if (row.chainPem === null) {
       // The first increment kept the chain an issuer was installed with in the engine objects.
       row.chainPem = (await this.objects.get<{ chainPem: string[] }>(mountUuid, 'pki-issuer', row.id))?.chainPem ?? [];
-      await this.repo.updateIssuer(mountUuid, row);
+      await this.repo.setMigratedChain(mountUuid, row.id, row.chainPem);
     }
     const { der, parts } = this.parse(mountUuid, row);
     const key = row.keyId ? await this.openKey(mountUuid, row.keyId) : undefined;
@@ -332,7 +332,7 @@ export class IssuerStore {
     if ((await this.resolveKey(mountUuid, 'default')) === undefined) await this.setConfig(mountUuid, { defaultKey: stored.id });
     for (const row of await this.repo.issuers(mountUuid)) {
       if (row.keyId || !this.parse(mountUuid, row).parts.publicKeyDer.equals(spki)) continue;
-      await this.repo.updateIssuer(mountUuid, { ...row, keyId: stored.id });
+      if (!(await this.repo.linkKey(mountUuid, row.id, stored.id))) continue;
       await this.setConfig(mountUuid, (await this.config(mountUuid)).default ? {} : { default: row.id });
     }
     return stored;
