@@ -167,6 +167,10 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
   });
 
   it('imports: config/ca and issuers/import/bundle match keys to certificates; the same again adds nothing; chains are built from the mount\'s issuers', async () => {
+    const refusedImport = async (path: string, body: Record<string, string>, message: string) => {
+      const res = await call('PUT', path, body);
+      expect([path, res.status, res.json.errors]).toEqual([path, 400, [message]]);
+    };
     const root = opensslCa('ImpRoot');
     const int = opensslCa('ImpInt', root);
     // Two imports of one bundle at once: one issuer and one key (unique indexes decide), the other finds them.
@@ -198,12 +202,11 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const imported = await call('PUT', 'imp/keys/import', { pem_bundle: int.keyPem, key_name: 'int-key' });
     expect(imported.json.data).toMatchObject({ key_name: 'int-key', key_type: 'ec' });
     expect((await call('GET', `imp/issuer/${intId}`)).json.data.key_id).toBe(imported.json.data.key_id);
-    expect((await call('PUT', 'imp/keys/import', { pem_bundle: int.keyPem })).json.data.key_id).toBe(imported.json.data.key_id);
+    const again2 = await call('PUT', 'imp/keys/import', { pem_bundle: int.keyPem, key_name: 'other' });
+    expect([again2.json.data, again2.json.warnings]).toEqual([{ key_id: imported.json.data.key_id, key_name: 'int-key', key_type: 'ec' }, ['Key already imported, use key/ endpoint to update name.']]);
+    await refusedImport('imp/keys/import', { pem_bundle: `${int.keyPem}${root.keyPem}` }, 'only a single key can be present within the pem_bundle for importing');
+    await refusedImport('imp/keys/import', { pem_bundle: '/etc/ssl/private/ca.key' }, 'provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
     // Refusals, none echoing the key.
-    const refusedImport = async (path: string, body: Record<string, string>, message: string) => {
-      const res = await call('PUT', path, body);
-      expect([path, res.status, res.json.errors]).toEqual([path, 400, [message]]);
-    };
     await refusedImport('imp/issuers/import/cert', { pem_bundle: `${int.keyPem}${int.certPem}` }, 'private keys found in the PEM bundle but not allowed by the path; use /issuers/import/bundle');
     await refusedImport('imp/config/ca', { pem_bundle: '' }, "'pem_bundle' and 'certificate' parameters were empty");
     const leaf = (await call('PUT', 'multi/issue/any', { common_name: 'leaf.example.com', ttl: '1h' })).json.data.certificate as string;

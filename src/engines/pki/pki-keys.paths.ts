@@ -82,23 +82,29 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
       auth: 'token',
       allowedWhileSealed: false,
       fields: { pem_bundle: { type: 'string', description: 'One unencrypted PEM private key.' }, key_name: { type: 'string', description: 'A name for the key.' } },
-      help: 'Imports a private key (the key already held: its id, nothing added).',
+      help: 'Imports a private key (a key already held: its id and a warning, nothing changed).',
       handlers: {
         update: async (ctx) => {
-          const bundle = ((ctx.data.pem_bundle as string | undefined) ?? '').trim();
-          if (!bundle) throw badRequest('pem_bundle parameter is required');
           const name = await checkedName(ctx);
+          const bundle = (ctx.data.pem_bundle as string | undefined) ?? '';
+          if (bundle.length < 64) throw badRequest('provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
+          let blocks;
+          try {
+            blocks = pemBlocks(bundle);
+          } catch {
+            throw badRequest('provided PEM block contained no data');
+          }
+          if (blocks.length === 0) throw badRequest('provided PEM block contained no data');
+          if (blocks.length !== 1) throw badRequest('only a single key can be present within the pem_bundle for importing');
           let key: KeyObject;
           try {
-            const blocks = pemBlocks(bundle);
-            if (blocks.length !== 1) throw new Error('one key expected');
             key = createPrivateKey({ key: toPem(blocks[0].der, blocks[0].label), format: 'pem' });
           } catch {
-            throw badRequest('Error parsing key: the pem_bundle is not one unencrypted private key');
+            throw badRequest('Error parsing key: the block is not an unencrypted private key');
           }
           const { id, existing } = await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, key, name));
-          if (existing && name && (await issuers.repo.key(ctx.mount.uuid, id))?.name !== name) await namesChecked('key', () => issuers.repo.renameKey(ctx.mount.uuid, id, name));
-          return describe(ctx, id);
+          // As Vault: a key already held keeps its name (rename it through key/:ref).
+          return describe(ctx, id, existing ? ['Key already imported, use key/ endpoint to update name.'] : []);
         },
       },
     },
