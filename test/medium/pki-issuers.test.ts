@@ -78,6 +78,10 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const objects = new EngineObjectRepository(k.dataSource, k.barrier);
     await objects.put(mountUuid, 'pki-issuer', id, { chainPem: [] });
     await objects.put(mountUuid, 'pki-config', 'issuers', { defaultSerial: id });
+    // A key the first increment's intermediate/generate left waiting for set-signed (id: SHA-256 of its SPKI, 32 hex digits).
+    const pending = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pendingId = createHash('sha256').update(pending.publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 32);
+    await objects.put(mountUuid, 'pki-pending-key', pendingId, { pkcs8: pending.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64') });
     await migration.up(runner);
     await runner.release();
 
@@ -96,6 +100,14 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     await call('PUT', 'legacy/revoke', { serial_number: leaf.serial_number });
     const crl = file('legacy-crl.pem', (await call('GET', `legacy/issuer/${id}/crl/pem`, undefined, '')).body as string);
     expect(openssl('crl', '-in', crl, '-CAfile', file('legacy-root.pem', pem), '-noout', '-text').out.toLowerCase()).toContain(leaf.serial_number.replace(/:/g, ''));
+    // The waiting key's certificate, signed elsewhere, is installed by set-signed: a new issuer on that key.
+    const intSubject = { commonName: 'Legacy Int' };
+    const intDer = buildCertificate({ serial: randomSerial(), subject: intSubject, issuer: { nameDer: encodeName(subject), privateKey }, publicKey: pending.publicKey, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 86400_000), isCa: true, keyUsage: ['keyCertSign', 'cRLSign'], extKeyUsage: [] });
+    const set = await call('PUT', 'legacy/intermediate/set-signed', { certificate: toPem(intDer, 'CERTIFICATE') });
+    const [intId] = set.json.data.imported_issuers as string[];
+    expect(set.json.data.mapping[intId]).toMatch(UUID);
+    expect((await call('GET', `legacy/issuer/${intId}`)).json.data.ca_chain).toEqual([toPem(intDer, 'CERTIFICATE'), pem]);
+    expect(await objects.get(mountUuid, 'pki-pending-key', pendingId)).toBeUndefined();
     // Importing its certificate and key again finds both (the migrated key is matched by opening it).
     const again = await call('PUT', 'legacy/config/ca', { pem_bundle: `${pem}${privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()}` });
     expect(again.json.data).toEqual({ imported_issuers: null, imported_keys: null, mapping: { [id]: id }, existing_issuers: [id], existing_keys: [id] });
