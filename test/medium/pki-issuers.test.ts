@@ -218,6 +218,16 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect([again2.json.data, again2.json.warnings]).toEqual([{ key_id: imported.json.data.key_id, key_name: 'int-key', key_type: 'ec' }, ['Key already imported, use key/ endpoint to update name.']]);
     await refusedImport('imp/keys/import', { pem_bundle: `${int.keyPem}${root.keyPem}` }, 'only a single key can be present within the pem_bundle for importing');
     await refusedImport('imp/keys/import', { pem_bundle: '/etc/ssl/private/ca.key' }, 'provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
+    // default_follows_latest_issuer: one new issuer with a key becomes the default; two at once leave it, with Vault's warning.
+    expect((await call('POST', 'imp/config/issuers', { default_follows_latest_issuer: true })).json.data).toEqual({ default: rootId, default_follows_latest_issuer: true });
+    const [r2, r3] = [opensslCa('ImpRoot2'), opensslCa('ImpRoot3')];
+    const two = await call('PUT', 'imp/issuers/import/bundle', { pem_bundle: `${r2.keyPem}${r2.certPem}${r3.keyPem}${r3.certPem}` });
+    expect(two.json.warnings).toContain('Default issuer left unchanged: could not select new issuer automatically as multiple imported issuers had key material in Vault.');
+    expect((await call('GET', 'imp/config/issuers')).json.data.default).toBe(rootId);
+    const r4 = opensslCa('ImpRoot4');
+    const one = await call('PUT', 'imp/issuers/import/bundle', { pem_bundle: `${r4.certPem}${r4.keyPem}` });
+    expect((await call('GET', 'imp/config/issuers')).json.data.default).toBe(one.json.data.imported_issuers[0]);
+    expect((await call('POST', 'imp/config/issuers', { default: rootId, default_follows_latest_issuer: false })).status).toBe(200);
     // Refusals, none echoing the key.
     await refusedImport('imp/issuers/import/cert', { pem_bundle: `${int.keyPem}${int.certPem}` }, 'private keys found in the PEM bundle but not allowed by the path; use /issuers/import/bundle');
     await refusedImport('imp/config/ca', { pem_bundle: '' }, "'pem_bundle' and 'certificate' parameters were empty");
@@ -322,11 +332,17 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect(onSpare.key_id).toBe(internal.key_id);
     expect((await call('PUT', 'rot/keys/generate/internal', { key_name: 'spare' })).json.errors).toEqual(['key name already in use']);
 
+    // default_follows_latest_issuer: a new root becomes the default at once.
+    expect((await call('POST', 'rot/config/issuers', { default_follows_latest_issuer: true })).status).toBe(200);
+    const latest = (await call('PUT', 'rot/root/generate/internal', { common_name: 'Latest', key_type: 'ec' })).json.data;
+    expect((await call('GET', 'rot/config/issuers')).json.data).toEqual({ default: latest.issuer_id, default_follows_latest_issuer: true });
+
     // DELETE root: every issuer and key goes; issued certificates stay in the store.
     expect((await call('DELETE', 'rot/root')).status).toBe(204);
     expect((await call('GET', 'rot/issuers?list=true', undefined, '')).status).toBe(404);
     expect((await call('GET', 'rot/keys?list=true')).status).toBe(404);
-    expect((await call('GET', 'rot/config/issuers')).json.data.default).toBe('');
+    expect((await call('GET', 'rot/config/issuers')).json.data).toEqual({ default: '', default_follows_latest_issuer: true });
+    expect((await call('GET', 'rot/config/keys')).json.data).toEqual({ default: '' });
     expect((await call('GET', `rot/cert/${signed.json.data.serial_number}`, undefined, '')).status).toBe(200);
   });
 

@@ -367,7 +367,7 @@ export class IssuerStore {
   async importIssuer(
     mountUuid: string,
     certDer: Buffer,
-    options: { chainPem?: string[]; certType?: Extract<CertType, 'root_ca' | 'intermediate_ca'>; signedBy?: string | null; name?: string; keyId?: string; makeDefault?: boolean } = {},
+    options: { chainPem?: string[]; certType?: Extract<CertType, 'root_ca' | 'intermediate_ca'>; signedBy?: string | null; name?: string; keyId?: string; makeDefault?: boolean; followLatest?: boolean } = {},
   ): Promise<{ issuer: Issuer; existing: boolean }> {
     const fingerprint = sha256Hex(certDer);
     const known = await this.repo.issuerIdByFingerprint(mountUuid, fingerprint);
@@ -396,7 +396,8 @@ export class IssuerStore {
     if (existing) return { issuer: (await this.byId(mountUuid, id)) as Issuer, existing };
     if (!(await this.certificates.get(mountUuid, record.serialNumber))) await this.certificates.insert(mountUuid, record);
     const config = await this.config(mountUuid);
-    await this.setConfig(mountUuid, keyId && (options.makeDefault ?? (!config.default || config.defaultFollowsLatestIssuer)) ? { default: id } : {});
+    const followsLatest = config.defaultFollowsLatestIssuer && options.followLatest !== false;
+    await this.setConfig(mountUuid, keyId && (options.makeDefault ?? (!config.default || followsLatest)) ? { default: id } : {});
     return { issuer: (await this.byId(mountUuid, id)) as Issuer, existing: false };
   }
 

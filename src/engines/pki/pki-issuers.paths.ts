@@ -158,11 +158,17 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     const existingIssuers: string[] = [];
     const mapping: Record<string, string> = {};
     for (const der of parsed) {
-      const { issuer, existing } = await issuers.importIssuer(ctx.mount.uuid, der);
+      // default_follows_latest_issuer is settled below, for the bundle as a whole.
+      const { issuer, existing } = await issuers.importIssuer(ctx.mount.uuid, der, { followLatest: false });
       (existing ? existingIssuers : importedIssuers).push(issuer.id);
       mapping[issuer.id] = issuer.keyId ?? '';
     }
     const warnings: string[] = [];
+    const withKeys = importedIssuers.filter((id) => mapping[id]);
+    if ((await issuers.config(ctx.mount.uuid)).defaultFollowsLatestIssuer) {
+      if (withKeys.length === 1) await issuers.setConfig(ctx.mount.uuid, { default: withKeys[0] });
+      else if (withKeys.length > 1) warnings.push('Default issuer left unchanged: could not select new issuer automatically as multiple imported issuers had key material in Vault.');
+    }
     const config = await issuers.config(ctx.mount.uuid);
     if (config.default && mapping[config.default] === '') {
       warnings.push('The default issuer has no key associated with it. Some operations like issuing certificates and signing CRLs will be unavailable with the requested default issuer until a key is imported or the default issuer is changed.');
