@@ -322,6 +322,22 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect(set.mapping).toEqual({ [crossId]: next.json.data.key_id });
     expect((await call('GET', `rot/issuer/${crossId}`)).json.data.ca_chain).toEqual([signed.json.data.certificate, old.certificate]);
     expect((await call('PUT', 'rot/intermediate/cross-sign', { common_name: 'x', key_ref: 'nope' })).json.errors).toEqual(['unable to find PKI key for reference: nope']);
+    // The new root and its cross-signed copy are one CA (same key and subject): a revocation under either is in both CRLs and over OCSP.
+    expect((await call('PUT', 'rot/roles/any', { allow_any_name: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+    const leaf = (await call('PUT', 'rot/issuer/next/issue/any', { common_name: 'l.example.com', ttl: '1h' })).json.data;
+    await call('PUT', 'rot/revoke', { serial_number: leaf.serial_number });
+    for (const ref of ['next', crossId]) {
+      const crl = file(`rot-${ref}.crl.pem`, (await call('GET', `rot/issuer/${ref}/crl/pem`, undefined, '')).body as string);
+      const text = openssl('crl', '-in', crl, '-CAfile', file('rot-next.pem', next.json.data.certificate), '-noout', '-text');
+      expect([ref, text.out.includes('verify OK'), text.out.toLowerCase().includes(leaf.serial_number.replace(/:/g, ''))]).toEqual([ref, true, true]);
+    }
+    const nextFile = file('rot-next.pem', next.json.data.certificate);
+    const leafFile = file('rot-leaf.pem', leaf.certificate);
+    const reqFile = join(dir, 'rot.ocsp-req');
+    execFileSync('openssl', ['ocsp', '-issuer', nextFile, '-cert', leafFile, '-reqout', reqFile], { stdio: 'ignore' });
+    const ocsp = await call('POST', 'rot/ocsp', readFileSync(reqFile), '', { headers: { 'content-type': 'application/ocsp-request' } });
+    const status = openssl('ocsp', '-respin', file('rot.ocsp-resp', ocsp.bytes as Buffer), '-issuer', nextFile, '-cert', leafFile, '-CAfile', nextFile, '-no_nonce').out;
+    expect([status.includes(': revoked'), status.includes('Response verify OK')]).toEqual([true, true]);
 
     // keys/generate: internal keeps the key inside; exported returns it once; existing roots on it.
     const internal = (await call('PUT', 'rot/keys/generate/internal', { key_name: 'spare', key_type: 'ec', key_bits: 384 })).json.data;

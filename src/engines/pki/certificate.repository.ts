@@ -76,11 +76,11 @@ export class CertificateRepository {
     return this.get(mountUuid, serial);
   }
 
-  /** The revoked certificates an issuer signed that have not expired yet (the CRL's entries). */
-  async revokedBy(mountUuid: string, issuerSerial: string, now: Date): Promise<{ serialNumber: string; revokedAt: Date }[]> {
+  /** The revoked certificates these issuers (ids, as issuer_serial holds them) signed that have not expired yet (a CRL's entries). */
+  async revokedBy(mountUuid: string, issuerIds: string[], now: Date): Promise<{ serialNumber: string; revokedAt: Date }[]> {
     const rows: { serial_number: string; revoked_at: Date }[] = await this.dataSource.query(
-      'SELECT serial_number, revoked_at FROM certificates WHERE mount_uuid = $1 AND issuer_serial = $2 AND revoked AND valid_until > $3 ORDER BY revoked_at',
-      [mountUuid, issuerSerial, now],
+      'SELECT serial_number, revoked_at FROM certificates WHERE mount_uuid = $1 AND issuer_serial = ANY($2) AND revoked AND valid_until > $3 ORDER BY revoked_at',
+      [mountUuid, issuerIds, now],
     );
     return rows.map((r) => ({ serialNumber: r.serial_number, revokedAt: r.revoked_at }));
   }

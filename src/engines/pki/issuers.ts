@@ -417,6 +417,22 @@ export class IssuerStore {
     return wasDefault;
   }
 
+  /**
+   * The issuer and the mount's other issuers with the same key and subject (a root and its
+   * cross-signed copy): one CA to relying parties, so they share revocations (Vault's CRLs too).
+   */
+  async sameCa(mountUuid: string, issuer: Issuer): Promise<Issuer[]> {
+    if (!issuer.keyId) return [issuer];
+    return (await this.all(mountUuid)).filter((i) => i.id === issuer.id || (i.keyId === issuer.keyId && i.nameDer.equals(issuer.nameDer)));
+  }
+
+  /** Rebuilds the CRLs a revocation by this issuer changes: its own and those of the issuers that are the same CA. */
+  async revoked(mountUuid: string, issuerId: string, config: CrlConfig): Promise<void> {
+    const issuer = await this.byId(mountUuid, issuerId);
+    if (!issuer) return;
+    for (const i of await this.sameCa(mountUuid, issuer)) if (i.key && i.usage.includes('crl-signing')) await this.crl(mountUuid, i, config, true);
+  }
+
   /** The issuer's current CRL (DER), rebuilt when `rebuild` or when it is past half its life. */
   async crl(mountUuid: string, issuer: Issuer, config: CrlConfig, rebuild = false, now = new Date()): Promise<Buffer> {
     if (!issuer.key) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
@@ -426,7 +442,7 @@ export class IssuerStore {
     const fresh = current && !rebuild && current.nextUpdate - now.getTime() > (config.expirySeconds * 1000) / 2;
     if (fresh) return Buffer.from(current.der, 'base64');
     const build = async (previous: CrlState | undefined): Promise<CrlState> => {
-      const revoked = await this.certificates.revokedBy(mountUuid, issuer.id, now);
+      const revoked = await this.certificates.revokedBy(mountUuid, (await this.sameCa(mountUuid, issuer)).map((i) => i.id), now);
       const number = BigInt(previous?.number ?? '0') + 1n;
       const nextUpdate = new Date(now.getTime() + config.expirySeconds * 1000);
       const der = buildCrl({

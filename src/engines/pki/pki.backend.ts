@@ -47,10 +47,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
   const revokeStored = async (mountUuid: string, record: CertificateRecord): Promise<CertificateRecord> => {
     const revoked = (await certificates.revoke(mountUuid, record.serialNumber, CRL_REASONS[0], new Date())) ?? record;
     // issuer_serial holds the id of the issuer that signed it (the serial, for issuers of the first increment).
-    if (record.issuerSerial) {
-      const issuer = await issuers.byId(mountUuid, record.issuerSerial);
-      if (issuer?.key) await issuers.crl(mountUuid, issuer, await crlConfig(mountUuid), true);
-    }
+    if (record.issuerSerial) await issuers.revoked(mountUuid, record.issuerSerial, await crlConfig(mountUuid));
     return revoked;
   };
 
@@ -63,16 +60,21 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       return answer(ocspErrorResponse('malformedRequest'));
     }
     // The issuer named by the first CertID signs the answer; CertIDs of other issuers are unknown to it.
-    const candidates = (await issuers.all(ctx.mount.uuid)).filter((i) => i.key && i.usage.includes('ocsp-signing'));
-    const issuer = candidates.find((i) => parsed.certIds.length > 0 && certIdMatchesIssuer(parsed.certIds[0], i.certDer));
+    const matching = (await issuers.all(ctx.mount.uuid)).filter((i) => i.key && i.usage.includes('ocsp-signing') && parsed.certIds.length > 0 && certIdMatchesIssuer(parsed.certIds[0], i.certDer));
+    // Several when one CA has several certificates (a root and its cross-signed copy): the default, else a root, responds.
+    const def = (await issuers.config(ctx.mount.uuid)).default;
+    const rank = (i: Issuer) => (i.id === def ? 0 : i.chainPem.length === 0 ? 1 : 2);
+    const issuer = matching.sort((a, b) => rank(a) - rank(b))[0];
     if (!issuer?.key) return answer(ocspErrorResponse('unauthorized'));
+    // A certificate of the same CA under another issuer (a root and its cross-signed copy) has the same CertID issuer hashes.
+    const sameCa = new Set((await issuers.sameCa(ctx.mount.uuid, issuer)).map((i) => i.id));
     const now = new Date();
     const responses = [];
     for (const certId of parsed.certIds) {
       let status: OcspStatus = { status: 'unknown' };
       if (certIdMatchesIssuer(certId, issuer.certDer)) {
         const record = await certificates.get(ctx.mount.uuid, serialToVault(certId.serial));
-        if (record && record.issuerSerial === issuer.id) status = record.revoked ? { status: 'revoked', revokedAt: record.revokedAt as Date } : { status: 'good' };
+        if (record?.issuerSerial && sameCa.has(record.issuerSerial)) status = record.revoked ? { status: 'revoked', revokedAt: record.revokedAt as Date } : { status: 'good' };
       }
       responses.push({ certId, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + 3600_000) });
     }
