@@ -158,7 +158,8 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect([del.status, del.json.warnings]).toEqual([200, [`Deleted issuer ${b.issuer_id} (via issuer_ref root-b); this was configured as the default issuer. Operations without an explicit issuer will not work until a new default is configured.`]]);
     expect((await call('GET', 'multi/config/issuers')).json.data.default).toBe('');
     expect((await call('DELETE', 'multi/issuer/root-b')).status).toBe(204);
-    expect((await call('PUT', 'multi/roles/any', { allow_any_name: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+    const roleWithoutDefault = await call('PUT', 'multi/roles/any', { allow_any_name: true, key_type: 'ec', key_bits: 256 });
+    expect([roleWithoutDefault.status, roleWithoutDefault.json.warnings]).toEqual([200, ['Issuing Certificate was set to default, but no default issuing certificate (configurable at /config/issuers) is currently set']]);
     const noDefault = await call('PUT', 'multi/issue/any', { common_name: 'x.example.com' });
     expect([noDefault.status, noDefault.json.errors]).toEqual([400, ['no default issuer currently configured (generate or import a CA first)']]);
     expect((await call('POST', 'multi/config/issuers', { default: a.issuer_id })).status).toBe(200);
@@ -248,6 +249,7 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect((await call('PUT', 'multi/roles/by-c', { allow_any_name: true, key_type: 'ec', key_bits: 256, issuer_ref: 'root-c' })).status).toBe(204);
     expect((await call('GET', 'multi/roles/by-c')).json.data.issuer_ref).toBe('root-c');
     expect((await call('GET', 'multi/roles/any')).json.data.issuer_ref).toBe('default');
+    expect((await call('PUT', 'multi/roles/later', { allow_any_name: true, issuer_ref: 'root-z' })).json.warnings).toEqual(['Issuing Certificate was set to root-z but no issuing certificate currently has that name']);
     const byRole = (await call('PUT', 'multi/issue/by-c', { common_name: 'c.example.com', ttl: '1h' })).json.data;
     expect([byRole.issuing_ca, verifies(c.certificate, byRole.certificate, 'by-role')]).toEqual([c.certificate, true]);
     const byPath = (await call('PUT', 'multi/issuer/root-a/issue/by-c', { common_name: 'a.example.com', ttl: '1h' })).json.data;

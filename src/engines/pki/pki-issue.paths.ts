@@ -191,8 +191,14 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
         update: async (ctx) => {
           const name = roleName(ctx);
           const previous = await objects.get<PkiRole>(ctx.mount.uuid, 'pki-role', name);
-          await objects.put(ctx.mount.uuid, 'pki-role', name, roleFrom(ctx.data, previous));
-          return null;
+          const role = roleFrom(ctx.data, previous);
+          await objects.put(ctx.mount.uuid, 'pki-role', name, role);
+          // As Vault: the reference is resolved at use (a name or `default` may change issuer), so an unknown one only warns.
+          const ref = role.issuerRef ?? 'default';
+          if (await issuers.resolve(ctx.mount.uuid, ref)) return null;
+          return logical(null, [
+            ref === 'default' ? 'Issuing Certificate was set to default, but no default issuing certificate (configurable at /config/issuers) is currently set' : `Issuing Certificate was set to ${ref} but no issuing certificate currently has that name`,
+          ]);
         },
         read: async (ctx) => {
           const role = await objects.get<PkiRole>(ctx.mount.uuid, 'pki-role', roleName(ctx));
