@@ -10,7 +10,6 @@
  */
 import { createHash, createPrivateKey, createPublicKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateParts, fromPem, type CertificateParts } from '../../crypto/x509/certificate';
-import { keyInfo } from '../../crypto/x509/keys';
 import { buildCrl } from '../../crypto/x509/crl';
 import { badRequest } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
@@ -195,16 +194,6 @@ export class IssuerStore {
   /** The default issuer, opened; undefined when the mount has none. */
   async default(mountUuid: string): Promise<Issuer | undefined> {
     return this.byRef(mountUuid, 'default');
-  }
-
-  /** The default issuer able to sign, or a 400 saying there is none yet. */
-  async requireDefault(mountUuid: string): Promise<SigningIssuer> {
-    return this.signer(mountUuid, 'default');
-  }
-
-  /** Every issuer's id, in id order. */
-  async ids(mountUuid: string): Promise<string[]> {
-    return (await this.repo.issuers(mountUuid)).map((r) => r.id);
   }
 
   async all(mountUuid: string): Promise<Issuer[]> {
@@ -467,5 +456,3 @@ export class IssuerStore {
   }
 }
 
-/** Vault's private_key_type of a key. */
-export const privateKeyType = (key: KeyObject) => keyInfo(key).type;
