@@ -142,7 +142,9 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     await refused('PATCH', 'multi/issuer/root-b', { manual_chain: ['root-a'] }, `expected first cert in chain to be a self-reference, but was: root-a/${a.issuer_id}`);
     await refused('PATCH', 'multi/issuer/root-b', { manual_chain: ['self', 'nope'] }, 'unable to find PKI issuer for reference: nope');
     await refused('POST', 'multi/issuer/nope', { issuer_name: 'x' }, 'unable to find PKI issuer for reference: nope');
-    expect((await call('GET', 'multi/issuer/nope')).status).toBe(404);
+    const unknown = await call('GET', 'multi/issuer/nope');
+    expect([unknown.status, unknown.json.errors]).toEqual([404, ['unable to find PKI issuer for reference: nope']]);
+    expect((await call('GET', 'multi/issuer/nope/pem', undefined, '')).status).toBe(404);
     // A manual chain: ca_chain is the issuers it names, in order.
     expect((await call('PATCH', 'multi/issuer/root-b', { manual_chain: ['self', 'root-a'] }, undefined, { headers: { 'content-type': 'application/merge-patch+json' } })).json.data).toMatchObject({ manual_chain: [b.issuer_id, a.issuer_id], ca_chain: [b.certificate, a.certificate] });
     expect((await call('PATCH', 'multi/issuer/root-b', { manual_chain: [] }, undefined, { headers: { 'content-type': 'application/merge-patch+json' } })).json.data.ca_chain).toEqual([b.certificate]);

@@ -13,7 +13,7 @@ import type { Fields } from '../../framework/fields';
 import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { certificateParts, toPem } from '../../crypto/x509/certificate';
 import { pemBlocks } from '../../crypto/x509/pem';
-import { badRequest, notFound } from '../../kernel/errors';
+import { ApiError, badRequest, notFound } from '../../kernel/errors';
 import type { CrlConfig, Issuer, IssuerStore } from './issuers';
 import { usageNames } from './issuers';
 import { issuerName, issuerUsage, leafNotAfterBehavior } from './issuer-fields';
@@ -43,10 +43,10 @@ const IMPORT_FIELDS: Fields = {
 const orNull = <T>(list: T[]) => (list.length > 0 ? list : null);
 
 export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): RouteDefinition[] {
-  /** Reads of an issuer itself: an unknown reference is a 404, as it was. */
+  /** Reads of an issuer itself: an unknown reference is a 404 (Vault: a 500) with Vault's message. */
   const byRef = async (ctx: RequestContext): Promise<Issuer> => {
     const issuer = await issuers.byRef(ctx.mount.uuid, ctx.params.ref);
-    if (!issuer) throw notFound();
+    if (!issuer) throw new ApiError(404, [`unable to find PKI issuer for reference: ${ctx.params.ref}`]);
     return issuer;
   };
   const describe = async (ctx: RequestContext, issuer: Issuer, warnings: string[] = []) => {
