@@ -125,7 +125,9 @@ export class IssuerStore {
   async setConfig(mountUuid: string, change: Partial<Omit<IssuersConfig, 'generation'>>): Promise<IssuersConfig> {
     const current = await this.config(mountUuid);
     const next = { ...current, ...change, generation: current.generation + 1 };
-    await this.objects.put(mountUuid, 'pki-config', CONFIG, { default: next.default, defaultFollowsLatestIssuer: next.defaultFollowsLatestIssuer, defaultKey: next.defaultKey, generation: next.generation } satisfies StoredConfig);
+    // defaultSerial too: what the first increment's code reads after a down migration (its issuers keep their serial as id).
+    const stored: StoredConfig = { default: next.default, defaultSerial: next.default, defaultFollowsLatestIssuer: next.defaultFollowsLatestIssuer, defaultKey: next.defaultKey, generation: next.generation };
+    await this.objects.put(mountUuid, 'pki-config', CONFIG, stored);
     return next;
   }
 
