@@ -20,6 +20,7 @@ import { EngineObjectRepository } from './engines/engine-objects.repository';
 import { closeTargetPools } from './engines/database/plugins';
 import { CertificateRepository } from './engines/pki/certificate.repository';
 import { IssuerStore } from './engines/pki/issuers';
+import { IssuerRepository } from './engines/pki/issuer.repository';
 import { pkiBackend } from './engines/pki/pki.backend';
 import { rabbitmqBackend } from './engines/rabbitmq/rabbitmq.backend';
 import type { Logger } from './logger';
@@ -103,8 +104,8 @@ export function registerBackends(kernel: Kernel, options: BackendOptions, log: L
       log: (m) => log.info(m),
     }),
   );
-  const certificates = new CertificateRepository(kernel.dataSource, kernel.barrier);
-  const issuers = new IssuerStore(engineObjects, certificates);
+  const certificates = new CertificateRepository(kernel.dataSource);
+  const issuers = new IssuerStore(engineObjects, certificates, new IssuerRepository(kernel.dataSource, kernel.barrier));
   kernel.seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => issuers.clear() });
   kernel.mounts.register(pkiBackend({ objects: engineObjects, certificates, issuers }));
   kernel.mounts.register(rabbitmqBackend(engineObjects, (name) => kernel.passwordPolicies.generate(name)));

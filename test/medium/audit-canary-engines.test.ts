@@ -12,7 +12,7 @@
  * paths run in any case; the working connection needs the management API (skipped with the reason
  * without it, failing under CI=true).
  */
-import { createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { Client } from 'pg';
 import type { PeerCertificate } from '../../src/framework/route';
 import { createLogger } from '../../src/logger';
@@ -127,6 +127,20 @@ describe('audit canary through auth methods and engines (medium)', () => {
     expect((await call('PUT', 'pki/issue/client', { common_name: 'x', ttl: CANARY })).status).toBe(400);
     expect((await call('PUT', 'pki/sign/client', { csr: CANARY })).status).toBe(400);
     expect((await call('PUT', 'pki/issue/nope', { common_name: 'x' })).status).toBe(400);
+    // Issuer keys sent in (keys/import, config/ca) and handed out (keys/generate/exported): hashed in the audit, never echoed.
+    const imported = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    secrets['imported issuer key'] = pemForms(imported);
+    expect((await call('PUT', 'pki/keys/import', { pem_bundle: imported, key_name: 'imported' })).status).toBe(200);
+    await watch.expectHashed(imported);
+    expect((await call('PUT', 'pki/config/ca', { pem_bundle: `${imported}${rootPem}` })).status).toBe(200);
+    const generated = await call('PUT', 'pki/keys/generate/exported', { key_type: 'ec' });
+    secrets['generated issuer key'] = pemForms(generated.json.data.private_key);
+    await watch.expectHashed(generated.json.data.private_key);
+    expect((await call('GET', 'pki/key/imported')).body).not.toContain('PRIVATE');
+    expect((await call('PUT', 'pki/issuers/import/cert', { pem_bundle: `${imported}${rootPem}` })).status).toBe(400);
+    expect((await call('PUT', 'pki/config/ca', { pem_bundle: `${CANARY}${'-'.repeat(80)}` })).status).toBe(400);
+    expect((await call('PUT', 'pki/keys/import', { pem_bundle: `-----BEGIN PRIVATE KEY-----\n${CANARY}\n-----END PRIVATE KEY-----\n` })).status).toBe(400);
+    expect((await call('PUT', 'pki/config/ca', { pem_bundle: `${imported.replace(/\n(.{8})/, '\n$1!')}${rootPem}` })).status).toBe(400);
 
     expect((await call('PUT', 'sys/auth/cert', { type: 'cert' })).status).toBe(204);
     expect((await call('PUT', 'auth/cert/certs/app', { certificate: rootPem, allowed_common_names: ['app1'], token_policies: ['default'], token_ttl: '1h' })).status).toBe(204);

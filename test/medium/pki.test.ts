@@ -60,9 +60,11 @@ describe('pki engine (medium, checked with openssl)', () => {
     expect(new X509Certificate(der.bytes as Buffer).toString().trim()).toBe(rootPem.trim());
     expect((await call('GET', 'pki/ca/pem', undefined, '')).body?.trim()).toBe(rootPem.trim());
     expect((await call('GET', 'pki/cert/ca', undefined, '')).json.data.certificate.trim()).toBe(rootPem.trim());
-    // The CA key is barrier ciphertext: nothing in the table parses as a private key.
-    const [{ sealed }] = await k.dataSource.query("SELECT private_key_encrypted AS sealed FROM certificates WHERE cert_type = 'root_ca'");
+    // The CA key is barrier ciphertext in pki_keys (none left in certificates): nothing there parses as a private key.
+    const [{ sealed }] = await k.dataSource.query('SELECT k.private_key_encrypted AS sealed FROM pki_keys k JOIN pki_issuers i USING (mount_uuid, key_id) WHERE i.certificate_pem = $1', [rootPem]);
+    expect(Buffer.isBuffer(sealed) && sealed.length > 32).toBe(true);
     expect(() => createPrivateKey({ key: sealed, format: 'der', type: 'pkcs8' })).toThrow();
+    expect(await k.dataSource.query('SELECT 1 FROM certificates WHERE private_key_encrypted IS NOT NULL')).toEqual([]);
   });
 
   it('issue: a key and a certificate that openssl verifies, with the role\'s names and usages', async () => {
@@ -161,10 +163,11 @@ describe('pki engine (medium, checked with openssl)', () => {
     const res = openssl('verify', '-CAfile', file('root.pem', rootPem), '-untrusted', file('int.pem', signed.json.data.certificate), file('int-leaf.pem', leaf.json.data.certificate));
     expect(res.out).toContain('int-leaf.pem: OK');
     expect((await call('GET', 'pki_int/ca_chain', undefined, '')).body).toBe(signed.json.data.certificate + rootPem);
-    // Issuers: one per CA certificate; `default` is the first.
+    // Issuers: one per CA certificate with a UUID id (Vault's); `default` is the first.
     const list = (await call('GET', 'pki_int/issuers?list=true', undefined, '')).json.data;
     const id = list.keys[0] as string;
-    expect(list).toEqual({ keys: [id], key_info: { [id]: { is_default: true, issuer_name: '', key_id: id, serial_number: id } } });
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(list).toEqual({ keys: [id], key_info: { [id]: { is_default: true, issuer_name: '', key_id: gen.json.data.key_id, serial_number: signed.json.data.serial_number } } });
     const byId = (await call('GET', `pki_int/issuer/${id}`)).json.data;
     expect(byId).toMatchObject({ issuer_id: id, certificate: signed.json.data.certificate, ca_chain: [signed.json.data.certificate, rootPem] });
     expect((await call('GET', 'pki_int/issuer/default/json', undefined, '')).json.data.issuer_id).toBe(id);

@@ -37,3 +37,21 @@ export function fromPem(pem: string, label: string): Buffer[] {
     cursor = stop + end.length;
   }
 }
+
+/** Every PEM block in `text`, whatever its label, in order (text between blocks ignored); throws on an unterminated or non-base64 block. */
+export function pemBlocks(text: string): { label: string; der: Buffer }[] {
+  const out: { label: string; der: Buffer }[] = [];
+  const begin = /-----BEGIN ([A-Z0-9 ]{1,64})-----/g;
+  let match: RegExpExecArray | null;
+  while ((match = begin.exec(text)) !== null) {
+    const label = match[1];
+    const end = `-----END ${label}-----`;
+    const stop = text.indexOf(end, begin.lastIndex);
+    if (stop < 0) throw new Error(`PEM block "${label}" is not terminated`);
+    const body = text.slice(begin.lastIndex, stop).replace(/\s+/g, '');
+    if (body.length % 4 !== 0 || !BASE64_BODY.test(body)) throw new Error(`PEM block "${label}" does not hold base64`);
+    out.push({ label, der: Buffer.from(body, 'base64') });
+    begin.lastIndex = stop + end.length;
+  }
+  return out;
+}

@@ -1,7 +1,6 @@
-/** SQL for the PKI engine's `certificates` table; issuer private keys go in and out as barrier ciphertext. */
+/** SQL for the PKI engine's `certificates` table: every certificate a mount issued or holds (no private keys: those are in pki_keys). */
 import type { DataSource } from 'typeorm';
 import { affectedRows } from '../../database/sql';
-import type { Barrier } from '../../kernel/barrier/barrier';
 
 export type CertType = 'root_ca' | 'intermediate_ca' | 'leaf' | 'agent_client' | 'app_client' | 'admin_client';
 
@@ -48,35 +47,22 @@ function toRecord(r: Record<string, unknown>): CertificateRecord {
   };
 }
 
-const keyLocation = (mountUuid: string, serial: string) => `pki/${mountUuid}/${serial}/private_key`;
-
 export class CertificateRepository {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly barrier: Barrier,
-  ) {}
+  constructor(private readonly dataSource: DataSource) {}
 
-  /** Stores a certificate; an issuer's private key (PKCS#8 DER) is kept as barrier ciphertext. */
-  async insert(mountUuid: string, c: Omit<CertificateRecord, 'revoked' | 'revokedAt' | 'revocationReason'>, privateKeyDer?: Buffer): Promise<void> {
-    const sealedKey = privateKeyDer ? await this.barrier.encrypt(keyLocation(mountUuid, c.serialNumber), privateKeyDer) : null;
+  /** Stores a certificate (issuer keys are in pki_keys, through IssuerRepository). */
+  async insert(mountUuid: string, c: Omit<CertificateRecord, 'revoked' | 'revokedAt' | 'revocationReason'>): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO certificates (mount_uuid, serial_number, fingerprint, certificate_pem, private_key_encrypted, subject, issuer, issuer_serial, common_name,
+      `INSERT INTO certificates (mount_uuid, serial_number, fingerprint, certificate_pem, subject, issuer, issuer_serial, common_name,
          valid_from, valid_until, cert_type, key_usage, entity_id, entity_type)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-      [mountUuid, c.serialNumber, c.fingerprint, c.certificatePem, sealedKey, c.subject, c.issuer, c.issuerSerial, c.commonName, c.validFrom, c.validUntil, c.certType, c.keyUsage, c.entityId, c.entityType],
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+      [mountUuid, c.serialNumber, c.fingerprint, c.certificatePem, c.subject, c.issuer, c.issuerSerial, c.commonName, c.validFrom, c.validUntil, c.certType, c.keyUsage, c.entityId, c.entityType],
     );
   }
 
   async get(mountUuid: string, serial: string): Promise<CertificateRecord | undefined> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM certificates WHERE mount_uuid = $1 AND serial_number = $2`, [mountUuid, serial]);
     return rows[0] ? toRecord(rows[0]) : undefined;
-  }
-
-  /** An issuer's private key (PKCS#8 DER), opened; undefined when the row holds none. */
-  async privateKey(mountUuid: string, serial: string): Promise<Buffer | undefined> {
-    const rows: { private_key_encrypted: Buffer | null }[] = await this.dataSource.query('SELECT private_key_encrypted FROM certificates WHERE mount_uuid = $1 AND serial_number = $2', [mountUuid, serial]);
-    const sealed = rows[0]?.private_key_encrypted;
-    return sealed ? this.barrier.decrypt(keyLocation(mountUuid, serial), sealed) : undefined;
   }
 
   async serials(mountUuid: string): Promise<string[]> {
@@ -90,17 +76,22 @@ export class CertificateRepository {
     return this.get(mountUuid, serial);
   }
 
-  /** The revoked certificates an issuer signed that have not expired yet (the CRL's entries). */
-  async revokedBy(mountUuid: string, issuerSerial: string, now: Date): Promise<{ serialNumber: string; revokedAt: Date }[]> {
+  /** The revoked certificates these issuers (ids, as issuer_serial holds them) signed that have not expired yet (a CRL's entries). */
+  async revokedBy(mountUuid: string, issuerIds: string[], now: Date): Promise<{ serialNumber: string; revokedAt: Date }[]> {
     const rows: { serial_number: string; revoked_at: Date }[] = await this.dataSource.query(
-      'SELECT serial_number, revoked_at FROM certificates WHERE mount_uuid = $1 AND issuer_serial = $2 AND revoked AND valid_until > $3 ORDER BY revoked_at',
-      [mountUuid, issuerSerial, now],
+      'SELECT serial_number, revoked_at FROM certificates WHERE mount_uuid = $1 AND issuer_serial = ANY($2) AND revoked AND valid_until > $3 ORDER BY revoked_at',
+      [mountUuid, issuerIds, now],
     );
     return rows.map((r) => ({ serialNumber: r.serial_number, revokedAt: r.revoked_at }));
   }
 
-  /** Drops the revoked or the unrevoked certificates without a stored key that expired before `before` (tidy). Gives how many. */
+  /** Drops the revoked or the unrevoked certificates, other than the mount's issuers', that expired before `before` (tidy). Gives how many. */
   async tidy(mountUuid: string, before: Date, which: 'revoked' | 'unrevoked'): Promise<number> {
-    return affectedRows(this.dataSource, 'DELETE FROM certificates WHERE mount_uuid = $1 AND valid_until < $2 AND private_key_encrypted IS NULL AND revoked = $3', [mountUuid, before, which === 'revoked']);
+    return affectedRows(
+      this.dataSource,
+      `DELETE FROM certificates c WHERE mount_uuid = $1 AND valid_until < $2 AND revoked = $3
+         AND NOT EXISTS (SELECT 1 FROM pki_issuers i WHERE i.mount_uuid = c.mount_uuid AND i.serial_number = c.serial_number)`,
+      [mountUuid, before, which === 'revoked'],
+    );
   }
 }

@@ -1,40 +1,76 @@
 /**
- * A pki mount's issuers (CA certificates it signs with) and its CRLs.
+ * A pki mount's issuers (CA certificates, each with an optional key), its keys and its CRLs, as
+ * Vault's: several per mount, referred to by id, name or `default`.
  *
- * Invariants: an issuer's private key leaves storage only as barrier ciphertext (PKCS#8 DER in the
- * `certificates` row) and is opened only to sign; the default issuer is the one `issue`, `sign`,
- * `ca`, `crl` and `ocsp` use; a CRL is rebuilt, with the next CRL number, whenever a revocation or
- * `crl/rotate` changes it or it nears its nextUpdate, under the row lock of its state, so numbers
- * only grow and a revocation is in the very next CRL served.
+ * Invariants: private keys are opened only here, from the issuer repository, and only to sign (or
+ * to match a certificate to its key); the default issuer is the one `issue`, `sign`, `ca` and
+ * `crl` use unless a request names another; an issuer signs only with the usages it holds; each
+ * issuer has its own CRL, rebuilt with the next CRL number whenever a revocation or `crl/rotate`
+ * changes it or it nears its nextUpdate, under the row lock of its state, so numbers only grow.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { certificateParts, fromPem, toPem } from '../../crypto/x509/certificate';
-import { keyInfo } from '../../crypto/x509/keys';
+import { createHash, createPrivateKey, createPublicKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
+import { certificateParts, fromPem, type CertificateParts } from '../../crypto/x509/certificate';
 import { buildCrl } from '../../crypto/x509/crl';
 import { badRequest } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository, CertType } from './certificate.repository';
 import { certificateRecord } from './certificate-record';
+import type { IssuerRepository, IssuerRow } from './issuer.repository';
+import type { LeafNotAfterBehavior } from './validity';
+
+/** Vault's issuer usages. */
+export const ISSUER_USAGES = ['read-only', 'issuing-certificates', 'crl-signing', 'ocsp-signing'] as const;
+export type IssuerUsage = (typeof ISSUER_USAGES)[number];
+export const ALL_USAGES: IssuerUsage[] = [...ISSUER_USAGES];
 
 export interface Issuer {
+  id: string;
+  name: string;
+  keyId: string | null;
+  /** Vault's colon hex of the certificate's serial. */
   serial: string;
   certDer: Buffer;
   certPem: string;
   /** The PEMs above this issuer, nearest first (empty for a root). */
   chainPem: string[];
-  key: KeyObject;
+  /** Absent when the mount holds no key for the certificate (imported certificate only). */
+  key?: KeyObject;
   notAfter: Date;
   /** Its subject Name (DER) and key identifier: what certificates it signs name as their issuer. */
   nameDer: Buffer;
   subjectKeyId?: Buffer;
+  leafNotAfterBehavior: LeafNotAfterBehavior;
+  usage: IssuerUsage[];
+  manualChain: string[];
+  row: IssuerRow;
 }
 
-interface IssuerConfig {
+/** An issuer that can sign: its key is there. */
+export type SigningIssuer = Issuer & { key: KeyObject };
+
+export interface IssuersConfig {
+  default: string;
+  defaultFollowsLatestIssuer: boolean;
+  /** Undefined on mounts of the first increment: the default issuer's key is the default key. */
+  defaultKey?: string;
+  /** Bumped by every change to the mount's issuers (or this config): what opened issuers are cached under. */
+  generation: number;
+}
+
+interface StoredConfig {
+  /** The first increment's name of `default`. */
   defaultSerial?: string;
+  default?: string;
+  defaultFollowsLatestIssuer?: boolean;
+  defaultKey?: string;
+  generation?: number;
 }
 
-interface IssuerMeta {
-  chainPem: string[];
+/** A mount's opened issuers under one generation of its config: by reference (null: none), and all of them. */
+interface CacheEntry {
+  generation: number;
+  byRef: Map<string, Issuer | null>;
+  all?: Issuer[];
 }
 
 interface CrlState {
@@ -49,91 +85,360 @@ export interface CrlConfig {
 }
 
 const CONFIG = 'issuers';
+const sha256Hex = (der: Buffer) => createHash('sha256').update(der).digest('hex');
+const MAX_CHAIN = 10;
+
+/** Usages as Vault names them in answers: sorted, comma-joined. */
+export const usageNames = (usage: readonly string[]) => [...new Set(['read-only', ...usage])].sort().join(',');
 
 export class IssuerStore {
-  /** Opened issuers by mount and serial, and each mount's default serial: both only ever set once, so cached until seal. */
-  private readonly opened = new Map<string, Issuer>();
-  private readonly defaults = new Map<string, string>();
+  /** Opened keys by mount/key id and parsed certificates by mount/issuer id: neither ever changes under its id; forgotten at seal. */
+  private readonly openedKeys = new Map<string, KeyObject>();
+  private readonly parsed = new Map<string, { x509: X509Certificate; parts: CertificateParts; der: Buffer }>();
+  /**
+   * Opened issuers by mount, valid while its config's generation stays: every change to an issuer
+   * writes its rows first, then bumps the generation (through the engine objects, so every node
+   * drops its cached config on commit), so a reader never keeps an issuer older than the generation
+   * it read.
+   */
+  private readonly cache = new Map<string, CacheEntry>();
 
   constructor(
     private readonly objects: EngineObjectRepository,
     private readonly certificates: CertificateRepository,
+    readonly repo: IssuerRepository,
   ) {}
-
-  /** Records a CA certificate with its key; it becomes the default issuer when there is none. */
-  async add(mountUuid: string, certDer: Buffer, key: KeyObject, chainPem: string[], certType: Extract<CertType, 'root_ca' | 'intermediate_ca'>, issuerSerial: string | null): Promise<Issuer> {
-    const parts = certificateParts(certDer);
-    const record = certificateRecord(certDer, certType, issuerSerial, ['CertSign', 'CRLSign']);
-    const serial = record.serialNumber;
-    await this.certificates.insert(mountUuid, record, key.export({ format: 'der', type: 'pkcs8' }));
-    await this.objects.put(mountUuid, 'pki-issuer', serial, { chainPem } satisfies IssuerMeta);
-    const config = await this.objects.get<IssuerConfig>(mountUuid, 'pki-config', CONFIG);
-    if (!config?.defaultSerial) await this.objects.put(mountUuid, 'pki-config', CONFIG, { defaultSerial: serial } satisfies IssuerConfig);
-    return { serial, certDer, certPem: toPem(certDer, 'CERTIFICATE'), chainPem, key, notAfter: parts.notAfter, nameDer: parts.subjectNameDer, subjectKeyId: parts.subjectKeyId };
-  }
 
   /** Forgets every opened key (at seal). */
   clear(): void {
-    this.opened.clear();
-    this.defaults.clear();
+    this.openedKeys.clear();
+    this.parsed.clear();
+    this.cache.clear();
   }
 
-  /** The default issuer, with its key opened; undefined when the mount has none yet. */
-  async default(mountUuid: string): Promise<Issuer | undefined> {
-    let serial = this.defaults.get(mountUuid);
-    if (!serial) {
-      serial = (await this.objects.get<IssuerConfig>(mountUuid, 'pki-config', CONFIG))?.defaultSerial;
-      if (!serial) return undefined;
-      this.defaults.set(mountUuid, serial);
+  async config(mountUuid: string): Promise<IssuersConfig> {
+    const stored = (await this.objects.get<StoredConfig>(mountUuid, 'pki-config', CONFIG)) ?? {};
+    return { default: stored.default ?? stored.defaultSerial ?? '', defaultFollowsLatestIssuer: stored.defaultFollowsLatestIssuer ?? false, defaultKey: stored.defaultKey, generation: stored.generation ?? 0 };
+  }
+
+  /** Changes the config (an empty change: only bumps the generation, after a change to an issuer row). */
+  async setConfig(mountUuid: string, change: Partial<Omit<IssuersConfig, 'generation'>>): Promise<IssuersConfig> {
+    const current = await this.config(mountUuid);
+    const next = { ...current, ...change, generation: current.generation + 1 };
+    // defaultSerial too: what the first increment's code reads after a down migration (its issuers keep their serial as id).
+    const stored: StoredConfig = { default: next.default, defaultSerial: next.default, defaultFollowsLatestIssuer: next.defaultFollowsLatestIssuer, defaultKey: next.defaultKey, generation: next.generation };
+    await this.objects.put(mountUuid, 'pki-config', CONFIG, stored);
+    return next;
+  }
+
+  /** After an issuer row changed: opened issuers of the mount are stale everywhere. */
+  private touched(mountUuid: string): Promise<IssuersConfig> {
+    return this.setConfig(mountUuid, {});
+  }
+
+  private async entry(mountUuid: string): Promise<{ config: IssuersConfig; entry: CacheEntry }> {
+    const config = await this.config(mountUuid);
+    let entry = this.cache.get(mountUuid);
+    if (!entry || entry.generation !== config.generation) {
+      entry = { generation: config.generation, byRef: new Map() };
+      this.cache.set(mountUuid, entry);
     }
-    return this.bySerial(mountUuid, serial);
+    return { config, entry };
   }
 
-  /** Every issuer's serial (Vault's issuer id here), in serial order. */
-  async serials(mountUuid: string): Promise<string[]> {
-    return this.objects.names(mountUuid, 'pki-issuer');
-  }
-
-  /** The default issuer, or a 400 saying there is none yet. */
-  async requireDefault(mountUuid: string): Promise<Issuer> {
-    const issuer = await this.default(mountUuid);
-    if (!issuer) throw badRequest('no default issuer currently configured (generate or import a CA first)');
+  /** The issuer `ref` (an id, a name or `default`) names, opened; undefined when none. */
+  async byRef(mountUuid: string, ref: string): Promise<Issuer | undefined> {
+    const trimmed = ref.trim();
+    const key = trimmed.toLowerCase() === 'default' ? 'default' : trimmed;
+    const { config, entry } = await this.entry(mountUuid);
+    const cached = entry.byRef.get(key);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = key !== 'default' ? await this.repo.issuerByIdOrName(mountUuid, key) : config.default ? await this.repo.issuer(mountUuid, config.default) : undefined;
+    const issuer = row ? await this.open(mountUuid, row) : undefined;
+    entry.byRef.set(key, issuer ?? null);
     return issuer;
   }
 
-  async bySerial(mountUuid: string, serial: string): Promise<Issuer | undefined> {
-    const key = `${mountUuid}/${serial}`;
-    const cached = this.opened.get(key);
+  /** The issuer id `ref` (an id, a name or `default`) names; undefined when none. */
+  async resolve(mountUuid: string, ref: string): Promise<string | undefined> {
+    return (await this.byRef(mountUuid, ref))?.id;
+  }
+
+  /** The key id `ref` (an id, a name or `default`) names; undefined when none. */
+  async resolveKey(mountUuid: string, ref: string): Promise<string | undefined> {
+    const trimmed = ref.trim();
+    if (trimmed.toLowerCase() === 'default') {
+      const config = await this.config(mountUuid);
+      if (config.defaultKey !== undefined) return config.defaultKey || undefined;
+      // The first increment had no key config: the default issuer's key was the default key.
+      return config.default ? ((await this.repo.issuer(mountUuid, config.default))?.keyId ?? undefined) : undefined;
+    }
+    if (await this.repo.key(mountUuid, trimmed)) return trimmed;
+    return this.repo.keyIdByName(mountUuid, trimmed);
+  }
+
+  /** The issuer `ref` names, or Vault's 400. */
+  async require(mountUuid: string, ref: string): Promise<Issuer> {
+    const issuer = await this.byRef(mountUuid, ref);
+    if (issuer) return issuer;
+    if (ref.trim().toLowerCase() === 'default') throw badRequest('no default issuer currently configured (generate or import a CA first)');
+    throw badRequest(`unable to find PKI issuer for reference: ${ref}`);
+  }
+
+  /** The issuer `ref` names, able to sign for `usage` (its key there, the usage held), or Vault's 400. */
+  async signer(mountUuid: string, ref: string, usage: IssuerUsage = 'issuing-certificates'): Promise<SigningIssuer> {
+    const issuer = await this.require(mountUuid, ref);
+    if (!issuer.usage.includes(usage)) throw badRequest(`error while attempting to use issuer ${issuer.id}: requested usage ${usage} but only had usage ${usageNames(issuer.usage)}`);
+    if (!issuer.key) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
+    return issuer as SigningIssuer;
+  }
+
+  /** The default issuer, opened; undefined when the mount has none. */
+  async default(mountUuid: string): Promise<Issuer | undefined> {
+    return this.byRef(mountUuid, 'default');
+  }
+
+  async all(mountUuid: string): Promise<Issuer[]> {
+    const { entry } = await this.entry(mountUuid);
+    if (entry.all) return entry.all;
+    const rows = await this.repo.issuers(mountUuid);
+    const all = await Promise.all(rows.map((r) => this.open(mountUuid, r, rows)));
+    entry.all = all;
+    return all;
+  }
+
+  async byId(mountUuid: string, id: string): Promise<Issuer | undefined> {
+    const issuer = await this.byRef(mountUuid, id);
+    return issuer?.id === id ? issuer : undefined;
+  }
+
+  /** Writes an issuer's changeable fields. */
+  async update(mountUuid: string, row: IssuerRow): Promise<void> {
+    await this.repo.updateIssuer(mountUuid, row);
+    await this.touched(mountUuid);
+  }
+
+  /** Deletes every issuer and key of the mount and their CRLs. */
+  async deleteAll(mountUuid: string): Promise<void> {
+    for (const id of await this.repo.deleteAll(mountUuid)) await this.objects.delete(mountUuid, 'pki-config', `crl-${id}`);
+    await this.setConfig(mountUuid, { default: '', defaultKey: '' });
+  }
+
+  /** A key, opened (cached: a key id never names other material). */
+  async openKey(mountUuid: string, keyId: string): Promise<KeyObject | undefined> {
+    const cacheKey = `${mountUuid}/${keyId}`;
+    const cached = this.openedKeys.get(cacheKey);
     if (cached) return cached;
-    const issuer = await this.open(mountUuid, serial);
-    // An issuer's certificate, key and chain never change once stored; a mount's rows go with it (a new mount has a new uuid).
-    if (issuer) this.opened.set(key, issuer);
-    return issuer;
+    const der = await this.repo.privateKey(mountUuid, keyId);
+    if (!der) return undefined;
+    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    this.openedKeys.set(cacheKey, key);
+    return key;
   }
 
-  private async open(mountUuid: string, serial: string): Promise<Issuer | undefined> {
-    const record = await this.certificates.get(mountUuid, serial);
-    const keyDer = await this.certificates.privateKey(mountUuid, serial);
-    if (!record || !keyDer) return undefined;
-    const meta = await this.objects.get<IssuerMeta>(mountUuid, 'pki-issuer', serial);
-    const [certDer] = fromPem(record.certificatePem, 'CERTIFICATE');
+  private parse(mountUuid: string, row: IssuerRow) {
+    const cacheKey = `${mountUuid}/${row.id}`;
+    let p = this.parsed.get(cacheKey);
+    if (!p) {
+      const [der] = fromPem(row.certificatePem, 'CERTIFICATE');
+      p = { der, x509: new X509Certificate(der), parts: certificateParts(der) };
+      this.parsed.set(cacheKey, p);
+    }
+    return p;
+  }
+
+  private async open(mountUuid: string, row: IssuerRow, rows?: IssuerRow[]): Promise<Issuer> {
+    if (row.chainPem === null) {
+      // The first increment kept the chain an issuer was installed with in the engine objects.
+      row.chainPem = (await this.objects.get<{ chainPem: string[] }>(mountUuid, 'pki-issuer', row.id))?.chainPem ?? [];
+      await this.repo.setMigratedChain(mountUuid, row.id, row.chainPem);
+    }
+    const { der, parts } = this.parse(mountUuid, row);
+    const key = row.keyId ? await this.openKey(mountUuid, row.keyId) : undefined;
+    return {
+      id: row.id,
+      name: row.name,
+      keyId: row.keyId,
+      serial: row.serialNumber,
+      certDer: der,
+      certPem: row.certificatePem,
+      chainPem: await this.chainAbove(mountUuid, row, rows),
+      key,
+      notAfter: parts.notAfter,
+      nameDer: parts.subjectNameDer,
+      subjectKeyId: parts.subjectKeyId,
+      leafNotAfterBehavior: row.leafNotAfterBehavior,
+      usage: row.usage as IssuerUsage[],
+      manualChain: row.manualChain,
+      row,
+    };
+  }
+
+  /**
+   * The certificates above an issuer, nearest first: its manual_chain when set, else the chain it
+   * was installed with, else the mount's issuers that signed it, up to a self-signed one.
+   */
+  private async chainAbove(mountUuid: string, row: IssuerRow, rows?: IssuerRow[]): Promise<string[]> {
+    if (row.manualChain.length > 0) {
+      const all = rows ?? (await this.repo.issuers(mountUuid));
+      return row.manualChain.slice(1).flatMap((id) => all.find((r) => r.id === id)?.certificatePem ?? []);
+    }
+    if (row.chainPem?.length) return row.chainPem;
+    let current = this.parse(mountUuid, row).x509;
+    // A self-signed root has nothing above it: no need to look at the other issuers.
+    if (current.checkIssued(current)) return [];
+    rows ??= await this.repo.issuers(mountUuid);
+    const chain: string[] = [];
+    const seen = new Set([row.id]);
+    while (chain.length < MAX_CHAIN && !current.checkIssued(current)) {
+      const subject = current;
+      const parent = rows!.find((r) => !seen.has(r.id) && this.signed(this.parse(mountUuid, r).x509, subject));
+      if (!parent) break;
+      seen.add(parent.id);
+      chain.push(parent.certificatePem);
+      current = this.parse(mountUuid, parent).x509;
+    }
+    return chain;
+  }
+
+  private signed(issuer: X509Certificate, subject: X509Certificate): boolean {
+    try {
+      return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Stores a key (or finds the stored one with the same public key: Vault's re-import; a unique
+   * index settles two imports at once) and links it to the mount's key-less issuers whose
+   * certificate carries its public key.
+   */
+  async importKey(mountUuid: string, key: KeyObject, name = ''): Promise<{ id: string; existing: boolean }> {
+    const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+    const known = await this.keyIdFor(mountUuid, spki);
+    if (known) return { id: known, existing: true };
+    const stored = await this.repo.insertKey(mountUuid, randomUUID(), name, key.export({ format: 'der', type: 'pkcs8' }), sha256Hex(spki));
+    if (stored.existing) return stored;
+    if ((await this.resolveKey(mountUuid, 'default')) === undefined) await this.setConfig(mountUuid, { defaultKey: stored.id });
+    for (const row of await this.repo.issuers(mountUuid)) {
+      if (row.keyId || !this.parse(mountUuid, row).parts.publicKeyDer.equals(spki)) continue;
+      if (!(await this.repo.linkKey(mountUuid, row.id, stored.id))) continue;
+      await this.setConfig(mountUuid, (await this.config(mountUuid)).default ? {} : { default: row.id });
+    }
+    return stored;
+  }
+
+  /** The stored key whose public half is in the certificate, if any. */
+  async keyFor(mountUuid: string, parts: CertificateParts): Promise<string | undefined> {
+    return this.keyIdFor(mountUuid, parts.publicKeyDer);
+  }
+
+  /** The stored key with this public key (SPKI DER): by fingerprint; migrated keys are fingerprinted on the way. */
+  private async keyIdFor(mountUuid: string, spki: Buffer): Promise<string | undefined> {
+    const fingerprint = sha256Hex(spki);
+    const known = await this.repo.keyIdByPublicKey(mountUuid, fingerprint);
+    if (known) return known;
+    let found: string | undefined;
+    for (const id of await this.repo.keysWithoutFingerprint(mountUuid)) {
+      const key = await this.openKey(mountUuid, id);
+      if (!key) continue;
+      const own = sha256Hex(createPublicKey(key).export({ format: 'der', type: 'spki' }));
+      await this.repo.setKeyFingerprint(mountUuid, id, own);
+      if (own === fingerprint) found ??= id;
+    }
+    return found;
+  }
+
+  /**
+   * Records a CA certificate as an issuer (or finds the issuer already holding it: Vault's
+   * re-import), with the stored key matching it when there is one; it becomes the default when
+   * the mount has none (or follows the latest, when so configured) and it has a key.
+   */
+  async importIssuer(
+    mountUuid: string,
+    certDer: Buffer,
+    options: { chainPem?: string[]; certType?: Extract<CertType, 'root_ca' | 'intermediate_ca'>; signedBy?: string | null; name?: string; keyId?: string; makeDefault?: boolean; followLatest?: boolean } = {},
+  ): Promise<{ issuer: Issuer; existing: boolean }> {
+    const fingerprint = sha256Hex(certDer);
+    const known = await this.repo.issuerIdByFingerprint(mountUuid, fingerprint);
+    if (known) return { issuer: (await this.byId(mountUuid, known)) as Issuer, existing: true };
     const parts = certificateParts(certDer);
-    return { serial, certDer, certPem: record.certificatePem, chainPem: meta?.chainPem ?? [], key: createPrivateKey({ key: keyDer, format: 'der', type: 'pkcs8' }), notAfter: record.validUntil, nameDer: parts.subjectNameDer, subjectKeyId: parts.subjectKeyId };
+    const keyId = options.keyId ?? (await this.keyFor(mountUuid, parts)) ?? null;
+    const newId = randomUUID();
+    const selfSigned = parts.subjectNameDer.equals(parts.issuerNameDer);
+    const record = certificateRecord(certDer, options.certType ?? (selfSigned ? 'root_ca' : 'intermediate_ca'), options.signedBy === undefined ? (selfSigned ? newId : null) : options.signedBy, ['CertSign', 'CRLSign']);
+    const crlSign = parts.keyUsage.length === 0 || parts.keyUsage.includes('cRLSign');
+    const { id, existing } = await this.repo.insertIssuer(
+      mountUuid,
+      {
+        id: newId,
+        name: options.name ?? '',
+        keyId,
+        serialNumber: record.serialNumber,
+        certificatePem: record.certificatePem,
+        chainPem: options.chainPem ?? [],
+        manualChain: [],
+        leafNotAfterBehavior: 'err',
+        usage: crlSign ? ALL_USAGES : ALL_USAGES.filter((u) => u !== 'crl-signing'),
+      },
+      fingerprint,
+    );
+    if (existing) return { issuer: (await this.byId(mountUuid, id)) as Issuer, existing };
+    if (!(await this.certificates.get(mountUuid, record.serialNumber))) await this.certificates.insert(mountUuid, record);
+    const config = await this.config(mountUuid);
+    const followsLatest = config.defaultFollowsLatestIssuer && options.followLatest !== false;
+    await this.setConfig(mountUuid, keyId && (options.makeDefault ?? (!config.default || followsLatest)) ? { default: id } : {});
+    return { issuer: (await this.byId(mountUuid, id)) as Issuer, existing: false };
+  }
+
+  /** A CA certificate this mount just made, with its key (new, or stored under `keyId`). */
+  async add(mountUuid: string, certDer: Buffer, key: KeyObject, chainPem: string[], certType: Extract<CertType, 'root_ca' | 'intermediate_ca'>, options: { name?: string; keyId?: string; keyName?: string; signedBy?: string | null; makeDefault?: boolean } = {}): Promise<SigningIssuer> {
+    const keyId = options.keyId ?? (await this.importKey(mountUuid, key, options.keyName)).id;
+    const { issuer } = await this.importIssuer(mountUuid, certDer, { chainPem, certType, name: options.name, keyId, signedBy: options.signedBy, makeDefault: options.makeDefault });
+    return issuer as SigningIssuer;
+  }
+
+  /** Deletes an issuer and its CRL; gives whether it was the default (which is then unset). */
+  async delete(mountUuid: string, id: string): Promise<boolean> {
+    await this.repo.deleteIssuer(mountUuid, id);
+    await this.objects.delete(mountUuid, 'pki-config', `crl-${id}`);
+    const wasDefault = (await this.config(mountUuid)).default === id;
+    await this.setConfig(mountUuid, wasDefault ? { default: '' } : {});
+    return wasDefault;
+  }
+
+  /**
+   * The issuer and the mount's other issuers with the same key and subject (a root and its
+   * cross-signed copy): one CA to relying parties, so they share revocations (Vault's CRLs too).
+   */
+  async sameCa(mountUuid: string, issuer: Issuer): Promise<Issuer[]> {
+    if (!issuer.keyId) return [issuer];
+    return (await this.all(mountUuid)).filter((i) => i.id === issuer.id || (i.keyId === issuer.keyId && i.nameDer.equals(issuer.nameDer)));
+  }
+
+  /** Rebuilds the CRLs a revocation by this issuer changes: its own and those of the issuers that are the same CA. */
+  async revoked(mountUuid: string, issuerId: string, config: CrlConfig): Promise<void> {
+    const issuer = await this.byId(mountUuid, issuerId);
+    if (!issuer) return;
+    for (const i of await this.sameCa(mountUuid, issuer)) if (i.key && i.usage.includes('crl-signing')) await this.crl(mountUuid, i, config, true);
   }
 
   /** The issuer's current CRL (DER), rebuilt when `rebuild` or when it is past half its life. */
   async crl(mountUuid: string, issuer: Issuer, config: CrlConfig, rebuild = false, now = new Date()): Promise<Buffer> {
-    const stateName = `crl-${issuer.serial}`;
+    if (!issuer.key) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
+    const issuerKey = issuer.key;
+    const stateName = `crl-${issuer.id}`;
     const current = await this.objects.get<CrlState>(mountUuid, 'pki-config', stateName);
     const fresh = current && !rebuild && current.nextUpdate - now.getTime() > (config.expirySeconds * 1000) / 2;
     if (fresh) return Buffer.from(current.der, 'base64');
     const build = async (previous: CrlState | undefined): Promise<CrlState> => {
-      const revoked = await this.certificates.revokedBy(mountUuid, issuer.serial, now);
+      const revoked = await this.certificates.revokedBy(mountUuid, (await this.sameCa(mountUuid, issuer)).map((i) => i.id), now);
       const number = BigInt(previous?.number ?? '0') + 1n;
       const nextUpdate = new Date(now.getTime() + config.expirySeconds * 1000);
       const der = buildCrl({
         issuerCertDer: issuer.certDer,
-        issuerKey: issuer.key,
+        issuerKey,
         thisUpdate: now,
         nextUpdate,
         crlNumber: number,
@@ -153,5 +458,3 @@ export class IssuerStore {
   }
 }
 
-/** Vault's private_key_type of a key. */
-export const privateKeyType = (key: KeyObject) => keyInfo(key).type;

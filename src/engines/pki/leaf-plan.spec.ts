@@ -41,4 +41,12 @@ describe('leaf certificate plan', () => {
     expect(p.warnings[0]).toContain('maxTTL is being used');
     expect(() => planLeaf(role, req({ commonName: 'a.example.com' }), undefined, new Date(now.getTime() + 1800_000), limits, now)).toThrow('beyond the expiration of the CA certificate');
   });
+
+  it("beyond the issuer: its leaf_not_after_behavior decides (err refuses, truncate cuts to it, permit lets through)", () => {
+    const soon = new Date(now.getTime() + 1800_000);
+    const ask = (behavior: 'err' | 'truncate' | 'permit') => planLeaf(role, req({ commonName: 'a.example.com' }), undefined, { notAfter: soon, behavior }, limits, now);
+    expect(() => ask('err')).toThrow('beyond the expiration of the CA certificate');
+    expect(ask('truncate').notAfter).toEqual(soon);
+    expect(ask('permit').notAfter.getTime() - now.getTime()).toBe(3600_000);
+  });
 });

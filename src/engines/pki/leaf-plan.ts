@@ -9,7 +9,7 @@
 import { badRequest } from '../../kernel/errors';
 import { checkIpSan, checkName, checkUriSan } from './name-policy';
 import type { PkiRole } from './pki-role';
-import { ISSUER_LEAF_NOT_AFTER_BEHAVIOR, notAfterWithin, resolveTtl, type TtlLimits } from './validity';
+import { ISSUER_LEAF_NOT_AFTER_BEHAVIOR, notAfterWithin, resolveTtl, type LeafNotAfterBehavior, type TtlLimits } from './validity';
 
 export interface LeafRequest {
   commonName?: string;
@@ -46,7 +46,8 @@ export interface LeafPlan {
 const unique = (xs: string[]) => [...new Set(xs)];
 const looksLikeEmail = (s: string) => s.includes('@');
 
-export function planLeaf(role: PkiRole, req: LeafRequest, csr: CsrNames | undefined, issuerNotAfter: Date, limits: TtlLimits, now = new Date()): LeafPlan {
+export function planLeaf(role: PkiRole, req: LeafRequest, csr: CsrNames | undefined, issuer: Date | { notAfter: Date; behavior: LeafNotAfterBehavior }, limits: TtlLimits, now = new Date()): LeafPlan {
+  const { notAfter: issuerNotAfter, behavior } = issuer instanceof Date ? { notAfter: issuer, behavior: ISSUER_LEAF_NOT_AFTER_BEHAVIOR } : issuer;
   if (csr?.requestsCa) throw badRequest('the CSR asks for a CA certificate (basic constraints CA:TRUE); use root/sign-intermediate for CAs');
   const commonName = req.commonName || (csr && role.useCsrCommonName ? csr.commonName : undefined) || undefined;
   if (!commonName && role.requireCn) throw badRequest('the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true, unless "require_cn" is set to false');
@@ -80,7 +81,7 @@ export function planLeaf(role: PkiRole, req: LeafRequest, csr: CsrNames | undefi
   }
 
   const { ttl, warnings } = resolveTtl(req.ttl, limits, role);
-  const notAfter = notAfterWithin(ttl, now, issuerNotAfter, ISSUER_LEAF_NOT_AFTER_BEHAVIOR);
+  const notAfter = notAfterWithin(ttl, now, issuerNotAfter, behavior);
   const extKeyUsage = unique([
     ...(role.serverFlag ? ['ServerAuth'] : []),
     ...(role.clientFlag ? ['ClientAuth'] : []),

@@ -13,7 +13,7 @@ import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
 import { recordFromFacts } from './certificate-record';
-import type { Issuer, IssuerStore } from './issuers';
+import type { Issuer, IssuerStore, SigningIssuer } from './issuers';
 import { planLeaf, type LeafPlan } from './leaf-plan';
 import { roleData, roleFrom, ROLE_FIELDS, type PkiRole } from './pki-role';
 import type { PkiUrls } from './pki.backend';
@@ -31,6 +31,7 @@ const ISSUE_FIELDS: Fields = {
   format: { type: 'string', allowed: ['pem', 'der', 'pem_bundle'], description: 'pem (default), der (base64) or pem_bundle.' },
   private_key_format: { type: 'string', allowed: ['', 'der', 'pem', 'pkcs8'], description: 'der (default: the key in the certificate\'s `format`, base64 DER or PEM) or pkcs8 (PKCS#8, in that format).' },
   csr: { type: 'string', description: 'sign: the PEM certificate signing request.' },
+  issuer_ref: { type: 'string', description: "The issuer to sign with (an id, a name or `default`); default: the role's issuer_ref. Ignored on issuer/:ref/… paths." },
 };
 
 const KEY_USAGE_BITS: Record<string, KeyUsage> = {
@@ -101,10 +102,13 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     if (!role) throw badRequest(`unknown role: ${name}`);
     return role;
   };
-  const defaultIssuer = (ctx: RequestContext): Promise<Issuer> => issuers.requireDefault(ctx.mount.uuid);
+  /** The issuer a request signs with: the path's, else the request's issuer_ref, else the role's, else the default. */
+  const signingIssuer = (ctx: RequestContext, role: PkiRole | undefined): Promise<SigningIssuer> =>
+    issuers.signer(ctx.mount.uuid, ctx.params.ref ?? ((ctx.data.issuer_ref as string | undefined) || role?.issuerRef || 'default'));
+  const within = (issuer: Issuer) => ({ notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior });
 
   /** Signs the planned leaf with the issuer, stores it (unless no_store) and answers in Vault's shape. */
-  const issueLeaf = async (ctx: RequestContext, role: PkiRole | undefined, plan: LeafPlan, subject: DistinguishedName, publicKey: ParsedCsr['publicKey'], issuer: Issuer): Promise<IssuedLeaf> => {
+  const issueLeaf = async (ctx: RequestContext, role: PkiRole | undefined, plan: LeafPlan, subject: DistinguishedName, publicKey: ParsedCsr['publicKey'], issuer: SigningIssuer): Promise<IssuedLeaf> => {
     const urls = await deps.urls(ctx.mount.uuid);
     const serial = randomSerial();
     const der = buildCertificate({
@@ -127,7 +131,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     });
     const certType = plan.extKeyUsage.includes('ServerAuth') || !plan.extKeyUsage.includes('ClientAuth') ? 'leaf' : 'app_client';
     const facts = { serial, commonName: subject.commonName, notBefore: plan.notBefore, notAfter: plan.notAfter };
-    const record = recordFromFacts(der, facts, certType, issuer.serial, plan.keyUsage, ctx.token ? { id: ctx.token.displayName, type: 'token' } : undefined);
+    const record = recordFromFacts(der, facts, certType, issuer.id, plan.keyUsage, ctx.token ? { id: ctx.token.displayName, type: 'token' } : undefined);
     if (!role?.noStore) await certificates.insert(ctx.mount.uuid, record);
     return {
       certificate: record.certificatePem,
@@ -187,8 +191,14 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
         update: async (ctx) => {
           const name = roleName(ctx);
           const previous = await objects.get<PkiRole>(ctx.mount.uuid, 'pki-role', name);
-          await objects.put(ctx.mount.uuid, 'pki-role', name, roleFrom(ctx.data, previous));
-          return null;
+          const role = roleFrom(ctx.data, previous);
+          await objects.put(ctx.mount.uuid, 'pki-role', name, role);
+          // As Vault: the reference is resolved at use (a name or `default` may change issuer), so an unknown one only warns.
+          const ref = role.issuerRef ?? 'default';
+          if (await issuers.resolve(ctx.mount.uuid, ref)) return null;
+          return logical(null, [
+            ref === 'default' ? 'Issuing Certificate was set to default, but no default issuing certificate (configurable at /config/issuers) is currently set' : `Issuing Certificate was set to ${ref} but no issuing certificate currently has that name`,
+          ]);
         },
         read: async (ctx) => {
           const role = await objects.get<PkiRole>(ctx.mount.uuid, 'pki-role', roleName(ctx));
@@ -201,42 +211,46 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
         },
       },
     },
-    {
-      path: 'issue/:role',
-      auth: 'token',
-      allowedWhileSealed: false,
-      fields: ISSUE_FIELDS,
-      help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored).',
-      handlers: {
-        update: async (ctx) => {
-          const role = await loadRole(ctx);
-          if (role.keyType === 'any') throw badRequest('role key type "any" not allowed for issuing certificates, only signing');
-          const issuer = await defaultIssuer(ctx);
-          const plan = planLeaf(role, request(ctx.data), undefined, issuer.notAfter, limits(ctx));
-          const key = await generateKeyPair(role.keyType, role.keyBits);
-          const issued = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
-          return answer(ctx, role, issued, issuer, plan.warnings, { pem: privateKeyText(key.privateKey, ctx.data.format, ctx.data.private_key_format), type: key.type });
+    ...['issue/:role', 'issuer/:ref/issue/:role'].map(
+      (path): RouteDefinition => ({
+        path,
+        auth: 'token',
+        allowedWhileSealed: false,
+        fields: ISSUE_FIELDS,
+        help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored), signed by the issuer the path, issuer_ref or the role names.',
+        handlers: {
+          update: async (ctx) => {
+            const role = await loadRole(ctx);
+            if (role.keyType === 'any') throw badRequest('role key type "any" not allowed for issuing certificates, only signing');
+            const issuer = await signingIssuer(ctx, role);
+            const plan = planLeaf(role, request(ctx.data), undefined, within(issuer), limits(ctx));
+            const key = await generateKeyPair(role.keyType, role.keyBits);
+            const issued = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
+            return answer(ctx, role, issued, issuer, plan.warnings, { pem: privateKeyText(key.privateKey, ctx.data.format, ctx.data.private_key_format), type: key.type });
+          },
         },
-      },
-    },
-    {
-      path: 'sign/:role',
-      auth: 'token',
-      allowedWhileSealed: false,
-      fields: ISSUE_FIELDS,
-      help: 'A certificate for the key in a CSR, under the role (every name, the CSR\'s too, must pass the role).',
-      handlers: {
-        update: async (ctx) => {
-          const role = await loadRole(ctx);
-          const csr = csrOf(ctx.data);
-          checkCsrKey(role, csr);
-          const issuer = await defaultIssuer(ctx);
-          const plan = planLeaf(role, request(ctx.data), { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: csr.requestsCa }, issuer.notAfter, limits(ctx));
-          return answer(ctx, role, await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), issuer, plan.warnings);
+      }),
+    ),
+    ...['sign/:role', 'issuer/:ref/sign/:role'].map(
+      (path): RouteDefinition => ({
+        path,
+        auth: 'token',
+        allowedWhileSealed: false,
+        fields: ISSUE_FIELDS,
+        help: "A certificate for the key in a CSR, under the role (every name, the CSR's too, must pass the role), signed by the issuer the path, issuer_ref or the role names.",
+        handlers: {
+          update: async (ctx) => {
+            const role = await loadRole(ctx);
+            const csr = csrOf(ctx.data);
+            checkCsrKey(role, csr);
+            const issuer = await signingIssuer(ctx, role);
+            const plan = planLeaf(role, request(ctx.data), { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: csr.requestsCa }, within(issuer), limits(ctx));
+            return answer(ctx, role, await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), issuer, plan.warnings);
+          },
         },
-      },
-    },
-    ...['sign-verbatim', 'sign-verbatim/:role'].map(
+      }),
+    ),
+    ...['sign-verbatim', 'sign-verbatim/:role', 'issuer/:ref/sign-verbatim', 'issuer/:ref/sign-verbatim/:role'].map(
       (path): RouteDefinition => ({
         path,
         auth: 'token',
@@ -248,11 +262,11 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
             const role = ctx.params.role ? await loadRole(ctx) : undefined;
             const csr = csrOf(ctx.data);
             if (csr.requestsCa) throw badRequest('the CSR asks for a CA certificate (basic constraints CA:TRUE); use root/sign-intermediate for CAs');
-            const issuer = await defaultIssuer(ctx);
+            const issuer = await signingIssuer(ctx, role);
             const verbatim = roleFrom({ ...(role ? {} : { allow_any_name: true, enforce_hostnames: false }), key_usage: ctx.data.key_usage, ext_key_usage: ctx.data.ext_key_usage }, role ? { ...role, allowAnyName: true, enforceHostnames: false, allowIpSans: true, allowedUriSans: ['*'] } : undefined);
             // Verbatim: the CSR's own subject and SANs, whatever they are (the role only gives TTLs and usages).
             Object.assign(verbatim, { allowedUriSans: ['*'], requireCn: false, useCsrCommonName: true, useCsrSans: true });
-            const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: (ctx.data.ttl as number | undefined) ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, issuer.notAfter, limits(ctx));
+            const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: (ctx.data.ttl as number | undefined) ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, within(issuer), limits(ctx));
             return answer(ctx, role, await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer), issuer, plan.warnings);
           },
         },

@@ -32,6 +32,8 @@ export interface PkiRole extends NamePolicy {
   province: string[];
   streetAddress: string[];
   postalCode: string[];
+  /** The issuer issue and sign use (an id, a name or `default`); absent in roles of the first increment: `default`. */
+  issuerRef?: string;
 }
 
 /** The subject attributes besides the common name (roles and CA generation alike). */
@@ -72,6 +74,7 @@ export const ROLE_FIELDS: Fields = {
   no_store: { type: 'bool', description: 'Do not keep issued certificates (they cannot be listed or revoked by serial).' },
   generate_lease: { type: 'bool', description: 'Issue and sign under a lease (TTL: the certificate\'s lifetime, not renewable) whose revocation revokes the certificate.' },
   not_before_duration: { type: 'duration', description: 'Backdating of NotBefore (default 30s).' },
+  issuer_ref: { type: 'string', description: 'The issuer to sign with: an id, a name or `default` (the default).' },
   ...SUBJECT_NAME_FIELDS,
 };
 
@@ -120,6 +123,7 @@ export function roleFrom(d: Record<string, unknown>, previous?: PkiRole): PkiRol
     province: pick('province', previous?.province ?? []),
     streetAddress: pick('street_address', previous?.streetAddress ?? []),
     postalCode: pick('postal_code', previous?.postalCode ?? []),
+    issuerRef: pick<string>('issuer_ref', previous?.issuerRef ?? 'default').trim() || 'default',
   };
   if (!(VALID_KEY_BITS[keyType] as readonly number[]).includes(role.keyBits)) throw badRequest(`invalid key_bits for key_type ${keyType}: use one of ${VALID_KEY_BITS[keyType].join(', ')}`);
   if (role.maxTtl && role.ttl > role.maxTtl) throw badRequest('ttl cannot be larger than max_ttl');
@@ -172,5 +176,6 @@ export function roleData(r: PkiRole): Record<string, unknown> {
     street_address: r.streetAddress,
     postal_code: r.postalCode,
     generate_lease: r.generateLease,
+    issuer_ref: r.issuerRef ?? 'default',
   };
 }

@@ -16,7 +16,7 @@ import { badRequest } from '../../kernel/errors';
 /** Vault's issuer `leaf_not_after_behavior` values (certutil.NotAfterBehavior). */
 export type LeafNotAfterBehavior = 'err' | 'truncate' | 'permit' | 'always_enforce_err';
 
-/** Issuers here cannot be updated, so every one keeps Vault's default for a new issuer. */
+/** Vault's leaf_not_after_behavior of a new issuer. */
 export const ISSUER_LEAF_NOT_AFTER_BEHAVIOR: LeafNotAfterBehavior = 'err';
 
 /** Vault's warning when root/sign-intermediate cut the intermediate's validity to its issuer's (path_root.go). */

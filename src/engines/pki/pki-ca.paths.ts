@@ -1,0 +1,278 @@
+/**
+ * CA set-up paths of a pki mount (Vault's path_root.go, path_intermediate.go): `root/generate`,
+ * `root/rotate` (a new root named `next` by default, not made the default), `root/replace`,
+ * `DELETE root`, `intermediate/generate` and `intermediate/cross-sign` (a CSR for a new or an
+ * existing key), `root/sign-intermediate` and `issuer/:ref/sign-intermediate`,
+ * `intermediate/set-signed`.
+ *
+ * Invariants: every key made here is stored at once (barrier ciphertext, in `keys`) and returned
+ * only by `…/exported` at creation; an existing key is used only through `key_ref`.
+ */
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import type { Fields } from '../../framework/fields';
+import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { buildCertificate, certificateParts, encodeName, fromPem, randomSerial, toPem, type DistinguishedName } from '../../crypto/x509/certificate';
+import { buildCsr, parseCsr } from '../../crypto/x509/csr';
+import { generateKeyPair, keyInfo, privateKeyPem, type KeyPair, type KeyType } from '../../crypto/x509/keys';
+import { badRequest } from '../../kernel/errors';
+import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { CertificateRepository } from './certificate.repository';
+import { certificateRecord } from './certificate-record';
+import { issuerName, nameInUse } from './issuer-fields';
+import { NameInUseError } from './issuer.repository';
+import type { IssuerStore } from './issuers';
+import { isIp } from './name-policy';
+import type { PkiUrls } from './pki.backend';
+import { SUBJECT_NAME_FIELDS } from './pki-role';
+import { intermediateValidity, mountTtlLimits, rootValidity } from './validity';
+
+const SUBJECT_FIELDS: Fields = {
+  common_name: { type: 'string', description: 'The CA subject common name.' },
+  alt_names: { type: 'string-list', description: 'DNS SANs.' },
+  ip_sans: { type: 'string-list', description: 'IP SANs.' },
+  uri_sans: { type: 'string-list', description: 'URI SANs.' },
+  ttl: { type: 'duration', description: "Lifetime (default: the mount's default TTL; capped, with a warning, at its max TTL)." },
+  key_type: { type: 'string', allowed: ['rsa', 'ec', 'ed25519'], description: 'rsa (default), ec or ed25519.' },
+  key_bits: { type: 'int', description: 'RSA 2048 (default)/3072/4096; EC 224/256 (default)/384/521.' },
+  max_path_length: { type: 'int', default: -1, min: -1, description: 'Path length constraint (-1: none).' },
+  exclude_cn_from_sans: { type: 'bool', description: 'Keep the common name out of the SANs.' },
+  ...SUBJECT_NAME_FIELDS,
+  issuer_name: { type: 'string', description: 'A name for the new issuer (root/rotate: default `next`).' },
+  key_name: { type: 'string', description: 'A name for the new key.' },
+  key_ref: { type: 'string', description: 'type `existing` (and intermediate/cross-sign): the key to use, an id, a name or `default`.' },
+  csr: { type: 'string', description: 'root/sign-intermediate: the intermediate CA\'s PEM CSR.' },
+  use_csr_values: { type: 'bool', description: "root/sign-intermediate: the CSR's subject and SANs instead of the request's." },
+  certificate: { type: 'string', description: 'intermediate/set-signed: the signed intermediate (PEM, chain allowed).' },
+};
+
+const SIGN_INTERMEDIATE_FIELDS: Fields = {
+  ...SUBJECT_FIELDS,
+  enforce_leaf_not_after_behavior: { type: 'bool', description: "Apply the issuer's leaf_not_after_behavior instead of cutting the intermediate's validity to the issuer's." },
+};
+
+const KEY_BITS_DEFAULT: Record<KeyType, number> = { rsa: 2048, ec: 256, ed25519: 0 };
+
+function subjectFrom(d: Record<string, unknown>): DistinguishedName {
+  return {
+    commonName: d.common_name as string | undefined,
+    organization: (d.organization as string[] | undefined) ?? [],
+    organizationalUnit: (d.ou as string[] | undefined) ?? [],
+    country: (d.country as string[] | undefined) ?? [],
+    locality: (d.locality as string[] | undefined) ?? [],
+    province: (d.province as string[] | undefined) ?? [],
+    streetAddress: (d.street_address as string[] | undefined) ?? [],
+    postalCode: (d.postal_code as string[] | undefined) ?? [],
+  };
+}
+
+/** SANs of a CA: the common name (unless excluded) and the requested names, checked for form only. */
+function caSans(d: Record<string, unknown>): { dnsNames: string[]; ipAddresses: string[]; uris: string[]; emails: string[] } {
+  const names = ((d.alt_names as string[] | undefined) ?? []).map((n) => n.trim()).filter((n) => n);
+  const cn = d.common_name as string | undefined;
+  if (cn && !d.exclude_cn_from_sans) names.unshift(cn);
+  const ips = ((d.ip_sans as string[] | undefined) ?? []).map((n) => n.trim()).filter((n) => n);
+  for (const ip of ips) if (!isIp(ip)) throw badRequest(`${JSON.stringify(ip)} is not a valid IP address`);
+  return { dnsNames: names.filter((n) => !n.includes('@')), emails: names.filter((n) => n.includes('@')), ipAddresses: ips, uris: (d.uri_sans as string[] | undefined) ?? [] };
+}
+
+/** A new key pair of the request's key_type (default rsa) and key_bits (default the type's); a bad size is a 400. */
+export async function requestedKeyPair(d: Record<string, unknown>): Promise<KeyPair> {
+  const type = (d.key_type as KeyType | undefined) ?? 'rsa';
+  return generateKeyPair(type, (d.key_bits as number | undefined) || KEY_BITS_DEFAULT[type]).catch((err: Error) => {
+    throw badRequest(err.message);
+  });
+}
+
+/** Vault's generation types: internal, exported or existing (a stored key, by key_ref). */
+export function generationType(t: string | undefined, allowExisting = true): 'internal' | 'exported' | 'existing' {
+  if (t === 'internal' || t === 'exported' || (allowExisting && t === 'existing')) return t;
+  throw badRequest(allowExisting ? 'invalid type: use internal, exported or existing' : 'invalid type: use internal or exported');
+}
+
+/** The id the first increment gave a key made by intermediate/generate until set-signed brought its certificate. */
+const legacyPendingKeyId = (publicKey: KeyObject) => createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 32);
+
+export interface PkiCaDeps {
+  objects: EngineObjectRepository;
+  certificates: CertificateRepository;
+  issuers: IssuerStore;
+  urls(mountUuid: string): Promise<PkiUrls>;
+}
+
+/** Vault's "name already in use" for a unique-index clash on a name. */
+export async function namesChecked<T>(what: 'issuer' | 'key', work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof NameInUseError) throw nameInUse(what);
+    throw err;
+  }
+}
+
+export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps): RouteDefinition[] {
+  /** The key a CA request signs with: a new pair (stored), or the stored one `key_ref` names (type existing). */
+  const caKey = async (ctx: RequestContext, type: 'internal' | 'exported' | 'existing'): Promise<{ pair: KeyPair; keyId?: string }> => {
+    if (type === 'existing') {
+      const ref = (ctx.data.key_ref as string | undefined) || 'default';
+      const keyId = await issuers.resolveKey(ctx.mount.uuid, ref);
+      const privateKey = keyId ? await issuers.openKey(ctx.mount.uuid, keyId) : undefined;
+      if (!keyId || !privateKey) throw badRequest(ref === 'default' ? 'no default key currently configured' : `unable to find PKI key for reference: ${ref}`);
+      return { pair: { privateKey, publicKey: createPublicKey(privateKey), ...keyInfo(privateKey) }, keyId };
+    }
+    return { pair: await requestedKeyPair(ctx.data) };
+  };
+
+  const generateRoot = (rotate: boolean) => async (ctx: RequestContext) => {
+    const type = generationType(ctx.params.type);
+    if (!ctx.data.common_name) throw badRequest('the common_name field is required');
+    const name = issuerName(ctx.data.issuer_name ?? (rotate ? 'next' : undefined));
+    const keyName = issuerName(ctx.data.key_name, 'key');
+    if (name && (await issuers.repo.issuerIdByName(ctx.mount.uuid, name))) throw nameInUse('issuer');
+    if (keyName && (await issuers.repo.keyIdByName(ctx.mount.uuid, keyName))) throw nameInUse('key');
+    const { pair, keyId } = await caKey(ctx, type);
+    const subject = subjectFrom(ctx.data);
+    const now = new Date();
+    const { notAfter, warnings } = rootValidity((ctx.data.ttl as number | undefined) ?? 0, mountTtlLimits(ctx.mount), now);
+    const der = buildCertificate({
+      serial: randomSerial(),
+      subject,
+      issuer: { nameDer: encodeName(subject), privateKey: pair.privateKey },
+      publicKey: pair.publicKey,
+      notBefore: new Date(now.getTime() - 30_000),
+      notAfter,
+      isCa: true,
+      maxPathLength: ctx.data.max_path_length as number,
+      keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+      extKeyUsage: [],
+      ...caSans(ctx.data),
+    });
+    const issuer = await namesChecked('issuer', () => issuers.add(ctx.mount.uuid, der, pair.privateKey, [], 'root_ca', { name, keyId, keyName }));
+    const key = await issuers.repo.key(ctx.mount.uuid, issuer.keyId as string);
+    return logical({
+      certificate: issuer.certPem,
+      issuing_ca: issuer.certPem,
+      serial_number: issuer.serial,
+      expiration: Math.floor(notAfter.getTime() / 1000),
+      issuer_id: issuer.id,
+      issuer_name: issuer.name,
+      key_id: issuer.keyId,
+      key_name: key?.name ?? '',
+      ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}),
+    }, warnings.length ? warnings : undefined);
+  };
+
+  const generateIntermediate = (fixedType?: 'existing') => async (ctx: RequestContext) => {
+    const type = fixedType ?? generationType(ctx.params.type);
+    if (!ctx.data.common_name) throw badRequest('the common_name field is required');
+    const keyName = issuerName(ctx.data.key_name, 'key');
+    if (keyName && (await issuers.repo.keyIdByName(ctx.mount.uuid, keyName))) throw nameInUse('key');
+    const { pair, keyId: existingId } = await caKey(ctx, type);
+    const csr = buildCsr(subjectFrom(ctx.data), pair, caSans(ctx.data), true);
+    // Stored now, as Vault does: set-signed finds it by its public key.
+    const keyId = existingId ?? (await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, pair.privateKey, keyName))).id;
+    return logical({ csr: toPem(csr, 'CERTIFICATE REQUEST'), key_id: keyId, ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}) });
+  };
+
+  const signIntermediate = async (ctx: RequestContext) => {
+    const issuer = await issuers.signer(ctx.mount.uuid, ctx.params.ref ?? 'default');
+    if (!ctx.data.csr) throw badRequest('"csr" is empty');
+    let csr;
+    try {
+      csr = parseCsr(ctx.data.csr as string);
+    } catch (err) {
+      throw badRequest(`certificate request could not be parsed: ${(err as Error).message}`);
+    }
+    const useCsr = ctx.data.use_csr_values === true;
+    const subject = useCsr ? csr.subject : { ...subjectFrom(ctx.data), commonName: (ctx.data.common_name as string | undefined) ?? csr.subject.commonName };
+    if (!subject.commonName) throw badRequest('the common_name field is required');
+    const now = new Date();
+    const { notAfter, warnings } = intermediateValidity((ctx.data.ttl as number | undefined) ?? 0, ctx.data.enforce_leaf_not_after_behavior === true, { notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior }, mountTtlLimits(ctx.mount), now);
+    const u = await urls(ctx.mount.uuid);
+    const der = buildCertificate({
+      serial: randomSerial(),
+      subject,
+      issuer: { nameDer: issuer.nameDer, privateKey: issuer.key, subjectKeyId: issuer.subjectKeyId },
+      publicKey: csr.publicKey,
+      notBefore: new Date(now.getTime() - 30_000),
+      notAfter,
+      isCa: true,
+      maxPathLength: ctx.data.max_path_length as number,
+      keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+      extKeyUsage: [],
+      ...(useCsr ? { dnsNames: csr.dnsNames, ipAddresses: csr.ipAddresses, uris: csr.uris, emails: csr.emails } : caSans({ ...ctx.data, common_name: subject.commonName })),
+      issuingCertificateUrls: u.issuingCertificates,
+      crlDistributionPoints: u.crlDistributionPoints,
+      ocspServers: u.ocspServers,
+    });
+    const record = certificateRecord(der, 'intermediate_ca', issuer.id, ['CertSign', 'CRLSign']);
+    const [serial, pem] = [record.serialNumber, record.certificatePem];
+    await certificates.insert(ctx.mount.uuid, record);
+    return logical({ certificate: pem, issuing_ca: issuer.certPem, ca_chain: [pem, issuer.certPem, ...issuer.chainPem], serial_number: serial, expiration: Math.floor(notAfter.getTime() / 1000) }, warnings.length ? warnings : undefined);
+  };
+
+  const setSigned = async (ctx: RequestContext) => {
+    const pems = fromPem((ctx.data.certificate as string | undefined) ?? '', 'CERTIFICATE');
+    if (pems.length === 0) throw badRequest('no certificate found in "certificate"');
+    const [leaf, ...chain] = pems;
+    let parts;
+    try {
+      parts = certificateParts(leaf);
+    } catch (err) {
+      throw badRequest(`the certificate could not be parsed: ${(err as Error).message}`);
+    }
+    if (!parts.isCa) throw badRequest('the certificate is not a CA certificate');
+    let keyId = await issuers.keyFor(ctx.mount.uuid, parts);
+    const legacyId = legacyPendingKeyId(parts.publicKey);
+    if (!keyId) {
+      // A key the first increment's intermediate/generate left waiting in the engine objects.
+      const pending = await objects.get<{ pkcs8: string }>(ctx.mount.uuid, 'pki-pending-key', legacyId);
+      if (!pending) throw badRequest('no key generated by intermediate/generate matches this certificate');
+      keyId = (await issuers.importKey(ctx.mount.uuid, createPrivateKey({ key: Buffer.from(pending.pkcs8, 'base64'), format: 'der', type: 'pkcs8' }))).id;
+    }
+    const { issuer, existing } = await issuers.importIssuer(ctx.mount.uuid, leaf, { chainPem: chain.map((c) => toPem(c, 'CERTIFICATE')), certType: 'intermediate_ca', signedBy: null, keyId });
+    await objects.delete(ctx.mount.uuid, 'pki-pending-key', legacyId);
+    return logical({ imported_issuers: existing ? null : [issuer.id], imported_keys: null, mapping: { [issuer.id]: issuer.keyId }, existing_issuers: existing ? [issuer.id] : null, existing_keys: null });
+  };
+
+  const route = (path: string, fields: Fields, help: string, update: (ctx: RequestContext) => Promise<unknown>): RouteDefinition => ({ path, auth: 'token', allowedWhileSealed: false, fields, help, handlers: { update: update as never } });
+  return [
+    route('root/generate/:type', SUBJECT_FIELDS, 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names).', generateRoot(false)),
+    route('issuers/generate/root/:type', SUBJECT_FIELDS, 'Same as root/generate.', generateRoot(false)),
+    route('root/rotate/:type', SUBJECT_FIELDS, 'A new root as root/generate, named `next` unless issuer_name says otherwise; the default issuer stays (see root/replace).', generateRoot(true)),
+    route('intermediate/generate/:type', SUBJECT_FIELDS, 'A CSR for an intermediate CA, with a new key (stored at once) or, type existing, the stored key key_ref names.', generateIntermediate()),
+    route('issuers/generate/intermediate/:type', SUBJECT_FIELDS, 'Same as intermediate/generate.', generateIntermediate()),
+    route('intermediate/cross-sign', SUBJECT_FIELDS, 'A CSR for an existing key (key_ref): intermediate/generate/existing, to be signed by another CA and installed with set-signed.', generateIntermediate('existing')),
+    route('root/sign-intermediate', SIGN_INTERMEDIATE_FIELDS, "Signs an intermediate CA's CSR with the default issuer (cut to the issuer's validity unless enforce_leaf_not_after_behavior).", signIntermediate),
+    route('issuer/:ref/sign-intermediate', SIGN_INTERMEDIATE_FIELDS, 'Signs an intermediate CA\'s CSR with the issuer :ref names.', signIntermediate),
+    route('intermediate/set-signed', SUBJECT_FIELDS, 'Installs a signed intermediate certificate whose key this mount holds (chain after it allowed) as a new issuer.', setSigned),
+    {
+      path: 'root/replace',
+      auth: 'token',
+      allowedWhileSealed: false,
+      fields: { default: { type: 'string', default: 'next', description: 'The issuer to make the default (default `next`).' } },
+      help: 'Makes another issuer the default (after root/rotate).',
+      handlers: {
+        update: async (ctx) => {
+          const ref = ctx.data.default as string;
+          if (!ref.trim() || ref.trim().toLowerCase() === 'default') throw badRequest("Invalid issuer specification; must be non-empty and can't be 'default'.");
+          const id = await issuers.resolve(ctx.mount.uuid, ref);
+          if (!id) throw badRequest(`Error resolving issuer reference: unable to find PKI issuer for reference: ${ref}`);
+          const config = await issuers.setConfig(ctx.mount.uuid, { default: id });
+          return logical({ default: config.default, default_follows_latest_issuer: config.defaultFollowsLatestIssuer });
+        },
+      },
+    },
+    {
+      path: 'root',
+      auth: 'token',
+      allowedWhileSealed: false,
+      help: "Deletes every issuer and key of the mount (the certificates it issued stay in its store).",
+      handlers: {
+        delete: async (ctx) => {
+          await issuers.deleteAll(ctx.mount.uuid);
+          return null;
+        },
+      },
+    },
+  ];
+}
