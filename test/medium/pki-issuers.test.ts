@@ -245,7 +245,7 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect([notKey.status, notKey.json.errors]).toEqual([400, ['Error parsing key 0: the block is not an unencrypted private key']]);
   });
 
-  it('issue and sign pick the issuer (path, issuer_ref, role); each issuer has its own CRL and OCSP answers', async () => {
+  it('issue and sign pick the issuer (path, then role; never the body); each issuer has its own CRL and OCSP answers', async () => {
     const a = (await call('GET', 'multi/issuer/root-a')).json.data;
     const c = (await call('PUT', 'multi/root/generate/internal', { common_name: 'Root C', issuer_name: 'root-c', key_type: 'ec', ttl: '720h' })).json.data;
     expect((await call('PUT', 'multi/roles/by-c', { allow_any_name: true, key_type: 'ec', key_bits: 256, issuer_ref: 'root-c' })).status).toBe(204);
@@ -256,15 +256,16 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     expect([byRole.issuing_ca, verifies(c.certificate, byRole.certificate, 'by-role')]).toEqual([c.certificate, true]);
     const byPath = (await call('PUT', 'multi/issuer/root-a/issue/by-c', { common_name: 'a.example.com', ttl: '1h' })).json.data;
     expect(verifies(a.certificate, byPath.certificate, 'by-path')).toBe(true);
-    const byBody = (await call('PUT', 'multi/issue/any', { common_name: 'b.example.com', ttl: '1h', issuer_ref: c.issuer_id })).json.data;
-    expect(verifies(c.certificate, byBody.certificate, 'by-body')).toBe(true);
+    // issuer_ref in the body chooses nothing (Vault's): the ACL on issuer/:ref/... decides who picks an issuer.
+    const byBody = (await call('PUT', 'multi/issue/any', { common_name: 'b.example.com', ttl: '1h', issuer_ref: c.issuer_id })).json;
+    expect([verifies(a.certificate, byBody.data.certificate, 'by-body'), byBody.warnings]).toEqual([true, ['Endpoint ignored these unrecognized parameters: [issuer_ref]']]);
     const csrKey = file('multi-csr.key', execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256']));
     const csr = execFileSync('openssl', ['req', '-new', '-key', csrKey, '-subj', '/CN=s.example.com'], { encoding: 'utf8' });
     expect(verifies(c.certificate, (await call('PUT', 'multi/issuer/root-c/sign/any', { csr, ttl: '1h' })).json.data.certificate, 'sign-path')).toBe(true);
     expect(verifies(c.certificate, (await call('PUT', 'multi/issuer/root-c/sign-verbatim', { csr, ttl: '1h' })).json.data.certificate, 'verbatim-path')).toBe(true);
     expect(verifies(a.certificate, (await call('PUT', 'multi/sign-verbatim', { csr, ttl: '1h' })).json.data.certificate, 'verbatim-default')).toBe(true);
-    const unknown = await call('PUT', 'multi/issue/any', { common_name: 'x.example.com', issuer_ref: 'nope' });
-    expect([unknown.status, unknown.json.errors]).toEqual([400, ['unable to find PKI issuer for reference: nope']]);
+    const unknown = await call('PUT', 'multi/issue/later', { common_name: 'x.example.com' });
+    expect([unknown.status, unknown.json.errors]).toEqual([400, ['unable to find PKI issuer for reference: root-z']]);
 
     // leaf_not_after_behavior: truncate cuts a leaf to the issuer; usage without issuing-certificates refuses to issue.
     expect((await call('PATCH', 'multi/issuer/root-c', { leaf_not_after_behavior: 'truncate' }, undefined, { headers: { 'content-type': 'application/merge-patch+json' } })).status).toBe(200);
@@ -295,7 +296,7 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const der = await call('GET', 'multi/issuer/root-c/crl/der', undefined, '');
     expect(der.headers['content-type']).toBe('application/pkix-crl');
     // OCSP: answered (and signed) by the issuer of the certificate asked about.
-    for (const [cert, caPem, state] of [[byRole.certificate, c.certificate, 'revoked'], [byBody.certificate, c.certificate, 'good'], [byPath.certificate, a.certificate, 'revoked']] as const) {
+    for (const [cert, caPem, state] of [[byRole.certificate, c.certificate, 'revoked'], [byBody.data.certificate, a.certificate, 'good'], [byPath.certificate, a.certificate, 'revoked']] as const) {
       const caFile = file('ocsp-ca.pem', caPem);
       const certFile = file('ocsp-cert.pem', cert);
       const reqFile = join(dir, 'multi.ocsp-req');

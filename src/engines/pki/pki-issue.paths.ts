@@ -31,7 +31,6 @@ const ISSUE_FIELDS: Fields = {
   format: { type: 'string', allowed: ['pem', 'der', 'pem_bundle'], description: 'pem (default), der (base64) or pem_bundle.' },
   private_key_format: { type: 'string', allowed: ['', 'der', 'pem', 'pkcs8'], description: 'der (default: the key in the certificate\'s `format`, base64 DER or PEM) or pkcs8 (PKCS#8, in that format).' },
   csr: { type: 'string', description: 'sign: the PEM certificate signing request.' },
-  issuer_ref: { type: 'string', description: "The issuer to sign with (an id, a name or `default`); default: the role's issuer_ref. Ignored on issuer/:ref/… paths." },
 };
 
 const KEY_USAGE_BITS: Record<string, KeyUsage> = {
@@ -102,9 +101,13 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     if (!role) throw badRequest(`unknown role: ${name}`);
     return role;
   };
-  /** The issuer a request signs with: the path's, else the request's issuer_ref, else the role's, else the default. */
+  /**
+   * The issuer a request signs with: the path's (issuer/:ref/...), else the role's, else the default.
+   * Never the request body's, as in Vault: who may choose an issuer is decided by the ACL on the
+   * issuer/:ref/... paths, and a body field on issue/:role would step around it.
+   */
   const signingIssuer = (ctx: RequestContext, role: PkiRole | undefined): Promise<SigningIssuer> =>
-    issuers.signer(ctx.mount.uuid, ctx.params.ref ?? ((ctx.data.issuer_ref as string | undefined) || role?.issuerRef || 'default'));
+    issuers.signer(ctx.mount.uuid, ctx.params.ref ?? (role?.issuerRef || 'default'));
   const within = (issuer: Issuer) => ({ notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior });
 
   /** Signs the planned leaf with the issuer, stores it (unless no_store) and answers in Vault's shape. */
@@ -217,7 +220,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
         auth: 'token',
         allowedWhileSealed: false,
         fields: ISSUE_FIELDS,
-        help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored), signed by the issuer the path, issuer_ref or the role names.',
+        help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored), signed by the issuer the path or the role names.',
         handlers: {
           update: async (ctx) => {
             const role = await loadRole(ctx);
@@ -237,7 +240,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
         auth: 'token',
         allowedWhileSealed: false,
         fields: ISSUE_FIELDS,
-        help: "A certificate for the key in a CSR, under the role (every name, the CSR's too, must pass the role), signed by the issuer the path, issuer_ref or the role names.",
+        help: "A certificate for the key in a CSR, under the role (every name, the CSR's too, must pass the role), signed by the issuer the path or the role names.",
         handlers: {
           update: async (ctx) => {
             const role = await loadRole(ctx);
