@@ -303,9 +303,9 @@ export class Acl {
       if (stats) stats.steps += bare.length;
       const exactBare = this.exact.get(bare);
       if (exactBare) return exactBare;
-      // Vault tries the bare form first and stops there, so LIST kv/metadata/private/ would be judged
-      // by kv/metadata/* and slip past a deny on kv/metadata/private/*. Here both forms compete and
-      // the higher-priority rule decides.
+      // Both forms compete and the higher-priority rule decides, so a deny on kv/metadata/private/*
+      // holds against kv/metadata/* (older Vault stopped at the bare form; docs/policies.md says
+      // where current Vault still differs).
       const bareMatch = this.nonExact(bare, stats);
       const slashMatch = this.nonExact(clean, stats);
       if (!bareMatch) return slashMatch;
