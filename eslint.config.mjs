@@ -1,6 +1,70 @@
-// ESLint: recommended JS + TypeScript rules for src, test, migrations and bench.
+// ESLint: recommended JS + TypeScript rules for src, test, migrations and bench, and the layer rules
+// of src/ (docs/architecture.md, Layers).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+/**
+ * Layer rules as `@typescript-eslint/no-restricted-imports` patterns, one `files` block per
+ * directory depth, since imports are relative: a file `up` directories below `src/` reaches
+ * `src/<dir>` as `'../'.repeat(up) + dir`. The rule checks `import type` and `export ... from`
+ * too (allowTypeImports is left off). Files nested up to MAX_NESTING directories below a layer's
+ * root are covered.
+ */
+const MAX_NESTING = 4;
+const up = (n) => `^(\\.\\./){${n}}`;
+/** `src/<name>` (a directory or a file such as server.ts), from a file `n` directories below src/. */
+const to = (n, names) => `${up(n)}(${names.join('|')})(/|$)`;
+/** Anything of ours under src/ except the named directories. */
+const onlyTo = (n, names) => `${up(n)}(?!(${names.join('|')})(/|$))[^.]`;
+const COMPOSITION = ['cli', 'server', 'backends', 'main'];
+
+/**
+ * One block per depth for the files of `root` (a glob of one or more path segments under src/,
+ * e.g. 'kernel' or 'engines/*'); `patterns(n)` gives the restricted patterns for a file `n`
+ * directories below src/.
+ */
+function layer(root, patterns, ignores = []) {
+  const rootDepth = root.split('/').length;
+  return Array.from({ length: MAX_NESTING + 1 }, (_, k) => ({
+    files: [`src/${root}/${'*/'.repeat(k)}*.ts`],
+    ignores,
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: patterns(rootDepth + k) }] },
+  }));
+}
+
+const p = (regex, message) => ({ regex, message });
+
+const layers = [
+  // crypto: pure primitives over node:crypto and libraries; nothing of ours outside src/crypto.
+  ...layer('crypto', (n) => [p(onlyTo(n, ['crypto']), 'src/crypto imports nothing of ours outside src/crypto (layers).')]),
+  // framework: the engine SDK, below the kernel: it may import crypto only.
+  ...layer('framework', (n) => [p(onlyTo(n, ['framework', 'crypto']), 'src/framework is below the kernel: it imports src/crypto only (layers).')]),
+  // kernel: no backends, no HTTP, no audit, no application layer; from config only the document parsers.
+  ...layer('kernel', (n) => [
+    p(to(n, ['engines', 'auth', 'shared', 'http', 'audit', 'application', ...COMPOSITION]), 'src/kernel imports neither backends (engines, auth, shared), http, audit nor the application layer (layers).'),
+    p(`${up(n)}config/(?!(hcl|bounded-document)$)`, 'src/kernel imports from src/config only the document parsers (hcl, bounded-document) (layers).'),
+  ]),
+  // shared: what several backends use; below engines and auth methods.
+  ...layer('shared', (n) => [p(to(n, ['engines', 'auth', 'http', 'audit', 'application', ...COMPOSITION]), 'src/shared is below the backends: it imports neither engines, auth methods, http, audit nor the application layer (layers).')]),
+  // secrets engines: not another engine, not an auth method; only the system backend uses audit.
+  ...layer(
+    'engines/*',
+    (n) => [
+      p(`${up(n - 1)}[^.]`, 'An engine does not import another engine (nor src/engines/*.ts): share through src/shared (layers).'),
+      p(to(n, ['auth', 'http', 'audit', 'application', ...COMPOSITION]), 'An engine imports neither auth methods, http, audit nor the application layer (layers).'),
+    ],
+    ['src/engines/sys/**'],
+  ),
+  ...layer('engines/sys', (n) => [
+    p(`${up(n - 1)}[^.]`, 'The system backend does not import another engine: share through src/shared (layers).'),
+    p(to(n, ['auth', 'http', 'application', ...COMPOSITION]), 'The system backend imports neither auth methods, http nor the application layer (layers).'),
+  ]),
+  // auth methods: not another auth method, not an engine.
+  ...layer('auth/*', (n) => [
+    p(`${up(n - 1)}[^.]`, 'An auth method does not import another auth method (nor src/auth/*.ts): share through src/shared (layers).'),
+    p(to(n, ['engines', 'http', 'audit', 'application', ...COMPOSITION]), 'An auth method imports neither engines, http, audit nor the application layer (layers).'),
+  ]),
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'bin/**', 'scripts/**', 'jest.config.js'] },
@@ -11,4 +75,5 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  ...layers,
 );

@@ -29,7 +29,7 @@ import { PasswordPolicies } from './kernel/password-policy/password-policies';
 import { PasswordPolicyRepository } from './kernel/password-policy/password-policy.repository';
 import { MountRepository } from './kernel/router/mount.repository';
 import { MountTable } from './kernel/router/mount-table';
-import { RequestPipeline } from './kernel/router/request-pipeline';
+import { RequestPipeline } from './application/request-pipeline';
 import { RekeyService } from './kernel/seal/rekey.service';
 import { ShamirSealProvider } from './kernel/seal/seal-provider';
 import { SealRepository } from './kernel/seal/seal.repository';

@@ -3,7 +3,7 @@
  * declared relative to the mount path; the pipeline routes `<mount path><route path>` to them and
  * gives the handler the mount entry (`ctx.mount`), whose uuid keys the engine's storage.
  */
-import type { TokenInfo } from '../kernel/token/token.store';
+import type { TokenInfo } from './token-info';
 import type { RequestContext, RouteDefinition } from './route';
 
 export type MountClass = 'secret' | 'auth';

@@ -2,10 +2,21 @@
  * Routes declared as data. The request pipeline is the only caller of handlers: it canonicalises
  * the path, checks the seal, authenticates, authorises and maps errors; handlers never do.
  */
-import type { LeaseRequest } from '../kernel/leases/expiration-manager';
-import type { TokenInfo } from '../kernel/token/token.store';
+import type { TokenInfo } from './token-info';
 import type { MountEntry } from './backend';
 import type { Fields } from './fields';
+
+/** What a handler returns to have its secret leased (LogicalResponse.lease). */
+export interface LeaseRequest {
+  ttlSeconds: number;
+  /** Hard cap from issue time (default: the mount's max lease TTL). */
+  maxTtlSeconds?: number;
+  renewable: boolean;
+  /** What the engine needs to revoke it (kept as barrier ciphertext). */
+  internal: Record<string, unknown>;
+  /** Non-secret facts for operators (engine_metadata). */
+  metadata?: Record<string, unknown>;
+}
 
 /** Logical operations (Vault's): GET=read, LIST or ?list=true=list, PUT/POST=update, ... */
 export type Operation = 'read' | 'list' | 'update' | 'patch' | 'delete';

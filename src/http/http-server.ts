@@ -15,7 +15,7 @@ import type { Duplex } from 'node:stream';
 import type { ListenerConfig, ListenerTlsConfig } from '../config/config';
 import { loadTlsMaterial } from '../config/tls-material';
 import type { Logger } from '../logger';
-import { RequestPipeline } from '../kernel/router/request-pipeline';
+import { RequestPipeline } from '../application/request-pipeline';
 import { acceptListMethod } from './list-method';
 import { VaultApiController } from './vault-api.controller';
 

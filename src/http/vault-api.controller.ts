@@ -1,7 +1,7 @@
 /** The one HTTP entry for `/v1/*`: hands every request, with its connection's client certificate if any, to the request pipeline. */
 import { All, Controller, Inject, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { RequestPipeline } from '../kernel/router/request-pipeline';
+import { RequestPipeline } from '../application/request-pipeline';
 import { peerCertificateOf } from './peer-certificate';
 
 @Controller()

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { EngineObjectRepository } from '../../src/engines/engine-objects.repository';
+import { EngineObjectRepository } from '../../src/shared/engine-objects.repository';
 import type { StoredConnection } from '../../src/engines/database/plugins';
 import { generateUsername, mountTag } from '../../src/engines/database/statement-template';
 import type { StoredStaticRole } from '../../src/engines/database/credential-rotation';

@@ -1,5 +1,5 @@
 /** Token, policy and engine-object caches with the LISTEN/NOTIFY bus: served while the listener is up, flushed and bypassed when it drops. */
-import { EngineObjectRepository } from '../../src/engines/engine-objects.repository';
+import { EngineObjectRepository } from '../../src/shared/engine-objects.repository';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 
 describe('cache invalidation bus (medium)', () => {

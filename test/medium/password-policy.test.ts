@@ -3,7 +3,7 @@
  * pipeline: Vault's shapes and status codes, the write-time checks, the ACL on the paths, the
  * service engines call (kernel.passwordPolicies), and generated passwords kept out of the audit log.
  */
-import { parsePasswordPolicy, satisfiesPasswordPolicy } from '../../src/crypto/password-policy';
+import { parsePasswordPolicy, satisfiesPasswordPolicy } from '../../src/kernel/password-policy/password-policy';
 import { ApiError } from '../../src/kernel/errors';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';

@@ -1,6 +1,6 @@
 /** The request pipeline on a real kernel: an oversized token is refused before any storage lookup. */
 import { buildConfig } from '../../src/config/config';
-import { RequestPipeline } from '../../src/kernel/router/request-pipeline';
+import { RequestPipeline } from '../../src/application/request-pipeline';
 import { createLogger } from '../../src/logger';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCertificate, encodeName, randomSerial, serialToVault, toPem } from '../../src/crypto/x509/certificate';
-import { EngineObjectRepository } from '../../src/engines/engine-objects.repository';
+import { EngineObjectRepository } from '../../src/shared/engine-objects.repository';
 import { PkiIssuersKeys1734000000000 } from '../../migrations/1734000000000-pki-issuers-keys';
 import { auditedPipeline, openAuditedKernel, type Call } from '../support/audit';
 import { openTestKernel, type TestKernel } from '../support/kernel';

@@ -8,7 +8,7 @@ import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import { buildConfig } from '../../src/config/config';
 import { createApiServer, type HttpServerHandle } from '../../src/http/http-server';
-import type { PipelineRequest, RequestPipeline } from '../../src/kernel/router/request-pipeline';
+import type { PipelineRequest, RequestPipeline } from '../../src/application/request-pipeline';
 import { createLogger } from '../../src/logger';
 import { httpsCall, makeTestPki, type TestPki } from '../support/tls';
 

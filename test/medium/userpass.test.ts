@@ -1,6 +1,6 @@
 /** userpass and user lockout through the real pipeline on a real database. */
 import { buildConfig } from '../../src/config/config';
-import { RequestPipeline } from '../../src/kernel/router/request-pipeline';
+import { RequestPipeline } from '../../src/application/request-pipeline';
 import { createLogger } from '../../src/logger';
 import { Argon2Hasher, type PasswordHasher } from '../../src/auth/userpass/password-hasher';
 import { openTestKernel, type TestKernel } from '../support/kernel';

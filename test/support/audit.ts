@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { chainHash, frontierAppend, leafHash } from '../../src/crypto/audit-chain';
 import { buildConfig, type AuditConfig } from '../../src/config/config';
-import { RequestPipeline, type PipelineResponse } from '../../src/kernel/router/request-pipeline';
+import { RequestPipeline, type PipelineResponse } from '../../src/application/request-pipeline';
 import { createLogger, type Logger } from '../../src/logger';
 import type { PeerCertificate } from '../../src/framework/route';
 import { buildExport, type ExportPage } from '../../src/audit/export-format';

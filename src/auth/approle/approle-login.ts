@@ -17,9 +17,9 @@ import { logical, type RequestContext, type RouteDefinition } from '../../framew
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
-import type { LoginLockout } from '../lockout/lockout.service';
-import { authBlock } from '../token/token-output';
-import { loginPolicies } from '../token/token-params';
+import type { LoginLockout } from '../../shared/lockout/lockout.service';
+import { authBlock } from '../../shared/token/token-output';
+import { loginPolicies } from '../../shared/token/token-params';
 import type { AppRoleHmac } from './approle-hmac';
 import { loginTokenType } from './approle-role';
 import type { AppRoleRepository } from './approle.repository';

@@ -9,8 +9,8 @@
 import type { Fields } from '../../framework/fields';
 import { cidrWithin, isValidCidr } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
-import { normaliseRequestedPolicies } from '../token/token-create';
-import { applyTokenSettings, TOKEN_SETTING_FIELDS, tokenSettingsOutput, type TokenSettings, type TokenTypeSetting } from '../token/token-fields';
+import { normaliseRequestedPolicies } from '../../shared/token/token-create';
+import { applyTokenSettings, TOKEN_SETTING_FIELDS, tokenSettingsOutput, type TokenSettings, type TokenTypeSetting } from '../../shared/token/token-fields';
 
 export interface AppRole extends TokenSettings {
   name: string;

@@ -4,7 +4,7 @@ import type { Barrier } from '../../kernel/barrier/barrier';
 import { permissionDenied } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
 import type { AppRoleHmac } from './approle-hmac';
-import type { LoginLockout } from '../lockout/lockout.service';
+import type { LoginLockout } from '../../shared/lockout/lockout.service';
 import { appRoleLoginPath } from './approle-login';
 import { appRoleRolePaths } from './approle-role.paths';
 import { appRoleFieldPaths } from './approle-role-fields.paths';

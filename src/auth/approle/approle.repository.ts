@@ -10,7 +10,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { affectedRows, returningRows } from '../../database/sql';
-import type { TokenSettings } from '../token/token-fields';
+import type { TokenSettings } from '../../shared/token/token-fields';
 import type { AppRole } from './approle-role';
 
 /** A stored role with its row key. */

@@ -1,6 +1,6 @@
 import { buildCertificate, encodeName, randomSerial, toPem, type CertificateParts } from '../../crypto/x509/certificate';
 import { generateKeyPair } from '../../crypto/x509/keys';
-import { defaultTokenParams } from '../token/token-params';
+import { defaultTokenParams } from '../../shared/token/token-params';
 import { applyCertRole, type CertRole } from './cert-role';
 import { matchesConstraints } from './cert-match';
 

@@ -6,7 +6,7 @@
  */
 import type { CertificateParts } from '../../crypto/x509/certificate';
 import { derStringValue } from '../../crypto/x509/der';
-import { globMatch } from '../token/token-role';
+import { globMatch } from '../../shared/token/token-role';
 import type { CertRole } from './cert-role';
 
 function anyMatch(globs: readonly string[], values: readonly string[]): boolean {

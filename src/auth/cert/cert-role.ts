@@ -10,7 +10,7 @@ import type { Fields } from '../../framework/fields';
 import { badRequest } from '../../kernel/errors';
 import { fromPem } from '../../crypto/x509/pem';
 import { parseCertificate, type ParsedCertificate } from '../../crypto/x509/chain';
-import { applyTokenParams, defaultTokenParams, TOKEN_PARAM_FIELDS, tokenParamsOutput, type TokenParams } from '../token/token-params';
+import { applyTokenParams, defaultTokenParams, TOKEN_PARAM_FIELDS, tokenParamsOutput, type TokenParams } from '../../shared/token/token-params';
 
 export interface CertRole {
   name: string;

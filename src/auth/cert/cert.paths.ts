@@ -23,9 +23,9 @@ import { fromPem } from '../../crypto/x509/pem';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
 import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
-import type { EngineObjectRepository } from '../../engines/engine-objects.repository';
-import { loginPolicies, loginToken, POLICIES_CHANGED, samePolicies } from '../token/token-params';
-import { authBlock } from '../token/token-output';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
+import { loginPolicies, loginToken, POLICIES_CHANGED, samePolicies } from '../../shared/token/token-params';
+import { authBlock } from '../../shared/token/token-output';
 import { applyCertRole, CERT_ROLE_FIELDS, certRoleOutput, trustedCertificates, type CertRole } from './cert-role';
 import { matchesConstraints } from './cert-match';
 

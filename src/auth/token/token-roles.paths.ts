@@ -3,9 +3,9 @@ import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { badRequest, notFound } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
-import { defaultTokenRole, type TokenRole } from './token-role';
-import { applyTokenSettings, TOKEN_SETTING_FIELDS, tokenSettingsOutput } from './token-fields';
-import type { TokenRoleRepository } from './token-role.repository';
+import { defaultTokenRole, type TokenRole } from '../../shared/token/token-role';
+import { applyTokenSettings, TOKEN_SETTING_FIELDS, tokenSettingsOutput } from '../../shared/token/token-fields';
+import type { TokenRoleRepository } from '../../shared/token/token-role.repository';
 
 const ROLE_FIELDS: Fields = {
   allowed_policies: { type: 'string-list', description: 'Policies tokens from this role may have (empty: bounded by the parent).' },

@@ -7,10 +7,10 @@ import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
 import { toDurationSeconds, toStringValue } from '../../framework/field-types';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
-import { CREATE_FIELDS, createTokenHandler, PLAIN_CREATE_FIELDS } from './token-create';
-import type { TokenRoleRepository } from './token-role.repository';
+import { CREATE_FIELDS, createTokenHandler, PLAIN_CREATE_FIELDS } from '../../shared/token/token-create';
+import type { TokenRoleRepository } from '../../shared/token/token-role.repository';
 import { tokenRolePaths } from './token-roles.paths';
-import { authBlock, describeToken, optional } from './token-output';
+import { authBlock, describeToken, optional } from '../../shared/token/token-output';
 
 const TOKEN_FIELD: Fields = { token: { type: 'string', description: 'The token.' } };
 const ACCESSOR_FIELD: Fields = { accessor: { type: 'string', description: 'The token\'s accessor.' } };

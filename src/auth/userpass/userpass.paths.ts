@@ -17,10 +17,10 @@ import type { Barrier } from '../../kernel/barrier/barrier';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
-import { normaliseLoginName } from '../lockout/lockout';
-import type { LoginLockout } from '../lockout/lockout.service';
-import { applyTokenParams, defaultTokenParams, loginPolicies, loginToken, POLICIES_CHANGED, samePolicies, TOKEN_PARAM_FIELDS, tokenParamsOutput } from '../token/token-params';
-import { authBlock } from '../token/token-output';
+import { normaliseLoginName } from '../../shared/lockout/lockout';
+import type { LoginLockout } from '../../shared/lockout/lockout.service';
+import { applyTokenParams, defaultTokenParams, loginPolicies, loginToken, POLICIES_CHANGED, samePolicies, TOKEN_PARAM_FIELDS, tokenParamsOutput } from '../../shared/token/token-params';
+import { authBlock } from '../../shared/token/token-output';
 import { dummyHash, type PasswordHasher } from './password-hasher';
 import type { UserpassRepository } from './userpass.repository';
 

@@ -5,7 +5,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { affectedRows } from '../../database/sql';
-import type { TokenParams } from '../token/token-params';
+import type { TokenParams } from '../../shared/token/token-params';
 
 export interface UserpassUser {
   username: string;

@@ -14,7 +14,7 @@
 import { randomPassword } from '../../crypto/random';
 import type { MountEntry } from '../../framework/backend';
 import { badRequest } from '../../kernel/errors';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 
 /** The default generated password: 30 base-62 characters and one of each class, for targets with complexity rules. */

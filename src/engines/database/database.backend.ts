@@ -17,7 +17,7 @@ import { logical, type RequestContext, type RouteDefinition } from '../../framew
 import { parseDurationSeconds } from '../../framework/field-types';
 import { ApiError, badRequest, notFound } from '../../kernel/errors';
 import { completeRootRotation, newPassword, rotateRoot, runScheduledRotations, type PasswordSource } from './credential-rotation';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import { DEFAULT_ORPHAN_GRACE_SECONDS, reconcileOrphans } from './orphan-reconciler';
 import { maskConnectionUrl, PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 import { expirationOf, generateUsername, mountTag } from './statement-template';

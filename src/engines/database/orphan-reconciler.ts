@@ -9,7 +9,7 @@
  * takes) and no unrevoked lease (irrevocable ones included) names it.
  */
 import type { MountEntry } from '../../framework/backend';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 import { generatedAt, mountTag } from './statement-template';
 

@@ -12,7 +12,7 @@ import { createHash, createPrivateKey, createPublicKey, randomUUID, X509Certific
 import { certificateParts, fromPem, type CertificateParts } from '../../crypto/x509/certificate';
 import { buildCrl } from '../../crypto/x509/crl';
 import { badRequest } from '../../kernel/errors';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRepository, CertType } from './certificate.repository';
 import { certificateRecord } from './certificate-record';
 import type { IssuerRepository, IssuerRow } from './issuer.repository';

@@ -15,7 +15,7 @@ import { buildCertificate, certificateParts, encodeName, fromPem, randomSerial, 
 import { buildCsr, parseCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem, type KeyPair, type KeyType } from '../../crypto/x509/keys';
 import { badRequest } from '../../kernel/errors';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
 import { certificateRecord } from './certificate-record';
 import { issuerName, nameInUse } from './issuer-fields';

@@ -10,7 +10,7 @@ import { buildCertificate, EKU, fromPem, randomSerial, type DistinguishedName, t
 import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
 import { badRequest, notFound } from '../../kernel/errors';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
 import { recordFromFacts } from './certificate-record';
 import type { Issuer, IssuerStore, SigningIssuer } from './issuers';

@@ -13,7 +13,7 @@ import { logical, raw, type RequestContext, type RouteDefinition } from '../../f
 import { certificateParts, fromPem, serialToVault, toPem } from '../../crypto/x509/certificate';
 import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspRequest, type OcspStatus } from '../../crypto/x509/ocsp';
 import { badRequest, notFound } from '../../kernel/errors';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRecord, CertificateRepository } from './certificate.repository';
 import type { CrlConfig, Issuer, IssuerStore } from './issuers';
 import { pkiCaPaths } from './pki-ca.paths';

@@ -19,7 +19,7 @@ import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { randomBase62, randomPassword } from '../../crypto/random';
 import { badRequest, notFound } from '../../kernel/errors';
-import type { EngineObjectRepository } from '../engine-objects.repository';
+import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import { parseManagementUri, RabbitMqApiError, RabbitMqManagementClient } from './rabbitmq-api';
 import { parseRole, type StoredRole } from './rabbitmq-role';
 import { parseTemplate, renderTemplate, TemplateError } from '../../framework/username-template';

@@ -12,8 +12,8 @@ import { displayPath, type MountTable } from '../../kernel/router/mount-table';
 import { openApiDocument } from '../../framework/openapi';
 import { authFor } from '../../framework/route';
 import { SECRETHUB_VERSION } from '../../version';
-import { parseUserLockoutConfig } from '../../auth/lockout/lockout';
-import type { LoginLockout } from '../../auth/lockout/lockout.service';
+import { parseUserLockoutConfig } from '../../shared/lockout/lockout';
+import type { LoginLockout } from '../../shared/lockout/lockout.service';
 
 const VERSION = `v${SECRETHUB_VERSION}+builtin.secrethub`;
 

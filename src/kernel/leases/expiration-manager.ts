@@ -13,6 +13,7 @@
  * - error text stored and logged comes from engines, which must not put secrets in errors.
  */
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
+import type { LeaseRequest } from '../../framework/route';
 import { randomBase62 } from '../../crypto/random';
 import type { Barrier } from '../barrier/barrier';
 import { badRequest } from '../errors';
@@ -20,17 +21,8 @@ import type { MountTable } from '../router/mount-table';
 import type { TokenInfo } from '../token/token.store';
 import type { LeaseRepository, LeaseRow } from './lease.repository';
 
-/** What a handler returns to have its secret leased (LogicalResponse.lease). */
-export interface LeaseRequest {
-  ttlSeconds: number;
-  /** Hard cap from issue time (default: the mount's max lease TTL). */
-  maxTtlSeconds?: number;
-  renewable: boolean;
-  /** What the engine needs to revoke it (kept as barrier ciphertext). */
-  internal: Record<string, unknown>;
-  /** Non-secret facts for operators (engine_metadata). */
-  metadata?: Record<string, unknown>;
-}
+/** What a handler returns to have its secret leased (declared in the framework, LogicalResponse.lease). */
+export type { LeaseRequest };
 
 export interface ExpirationOptions {
   maxAttempts: number;

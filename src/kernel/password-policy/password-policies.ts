@@ -1,7 +1,7 @@
 /**
  * Password policies (Vault's `sys/policies/password`): documents checked on write, stored in
  * PostgreSQL, and passwords generated from them for the API and for engines
- * (`kernel.passwordPolicies.generate(name)`). Generation itself is `src/crypto/password-policy.ts`.
+ * (`kernel.passwordPolicies.generate(name)`). Parsing and generation themselves are `password-policy.ts`.
  *
  * Invariants
  * - Only documents that parse and pass the generation check are stored; a stored document that no
@@ -22,7 +22,7 @@ import {
   passwordPolicyFromDocument,
   PasswordPolicyError,
   type PasswordPolicy,
-} from '../../crypto/password-policy';
+} from './password-policy';
 import type { PasswordPolicyRepository } from './password-policy.repository';
 
 /** Parsed documents kept (first in, first out); parsing HCL costs milliseconds. */

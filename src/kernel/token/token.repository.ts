@@ -1,32 +1,10 @@
 /** Token rows, keyed by the HMAC of the token; the token itself is never stored. */
 import type { DataSource, EntityManager } from 'typeorm';
 import { affectedRows, returningRows, runStatement, statement } from '../../database/sql';
+import type { TokenInfo } from '../../framework/token-info';
 
-export interface TokenRow {
-  tokenHmac: Buffer;
-  accessorHmac: Buffer;
-  accessorCiphertext: Buffer;
-  parentTokenHmac: Buffer | null;
-  policies: string[];
-  tokenType: string;
-  displayName: string;
-  creationPath: string;
-  createdAt: Date;
-  expiresAt: Date | null;
-  maxExpiresAt: Date | null;
-  orphan: boolean;
-  ttlSeconds: number;
-  explicitMaxTtlSeconds: number;
-  periodSeconds: number;
-  /** null: unlimited uses. */
-  usesRemaining: number | null;
-  numUsesInitial: number;
-  renewable: boolean;
-  meta: Record<string, string>;
-  boundCidrs: string[];
-  /** The token role it was created through, if any. */
-  roleName: string | null;
-}
+/** The stored row is what a request learns about its token (the type lives in the framework, below the kernel). */
+export type TokenRow = TokenInfo;
 
 const COLUMNS = `token_hmac AS "tokenHmac", accessor_hmac AS "accessorHmac", accessor_ciphertext AS "accessorCiphertext",
   parent_token_hmac AS "parentTokenHmac", policies, token_type AS "tokenType", display_name AS "displayName",

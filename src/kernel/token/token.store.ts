@@ -25,7 +25,7 @@ export const TOKEN_HMAC_KEY_NAME = 'token_hmac_key';
 /** Longer than any token this server issues (service tokens are 28 characters, batch tokens at most this). */
 export const MAX_TOKEN_LENGTH = 2048;
 
-/** What a request learns about its token (internal: never sent as is). */
+/** What a request learns about its token (internal: never sent as is; declared in the framework). */
 export type TokenInfo = TokenRow;
 
 export interface NewToken {

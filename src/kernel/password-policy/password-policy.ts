@@ -19,8 +19,8 @@
  * - Characters are Unicode code points (as Vault's runes), never UTF-16 halves; all printable.
  */
 import { randomInt } from 'node:crypto';
-import { parseBoundedDocumentSync, type DocumentLimits } from '../config/bounded-document';
-import { HclSyntaxError } from '../config/hcl';
+import { parseBoundedDocumentSync, type DocumentLimits } from '../../config/bounded-document';
+import { HclSyntaxError } from '../../config/hcl';
 
 /** Vault's bounds on `length` (checked when a policy is written). */
 export const MIN_PASSWORD_LENGTH = 4;

@@ -3,9 +3,9 @@
  * backend's declared route for the rest of the path. Exact routes first, then patterns in
  * declaration order; each backend's route array is compiled once.
  */
-import type { MountEntry } from '../../framework/backend';
-import { compileRoute, type CompiledRoute, type RouteDefinition } from '../../framework/route';
-import type { MountTable } from './mount-table';
+import type { MountEntry } from '../framework/backend';
+import { compileRoute, type CompiledRoute, type RouteDefinition } from '../framework/route';
+import type { MountTable } from '../kernel/router/mount-table';
 
 interface CompiledRoutes {
   exact: Map<string, CompiledRoute>;

@@ -2,7 +2,7 @@
 import { logical, type RouteDefinition } from '../../framework/route';
 import { badRequest } from '../../kernel/errors';
 import type { MountTable } from '../../kernel/router/mount-table';
-import type { LoginLockout } from './lockout.service';
+import type { LoginLockout } from '../../shared/lockout/lockout.service';
 
 /** Vault's list shape (one namespace here: root); accessors with the most locked names first. */
 export function lockedUsersOutput(locked: { mountAccessor: string; name: string }[]): Record<string, unknown> {
