@@ -2,7 +2,7 @@ import { requestAuth, type RouteDefinition } from './route';
 
 describe('requestAuth: the authentication of a request, also for an operation the route lacks', () => {
   const handler = async () => null;
-  const route = (auth: RouteDefinition['auth'], handlers: RouteDefinition['handlers']): RouteDefinition => ({ path: 'p', auth, allowedWhileSealed: false, help: '', handlers });
+  const route = (auth: RouteDefinition['auth'], handlers: RouteDefinition['handlers']): RouteDefinition => ({ path: 'p', auth, help: '', handlers });
 
   it('a declared operation keeps its own authentication', () => {
     expect(requestAuth(route('sudo', { read: handler }), 'read')).toBe('sudo');
@@ -20,5 +20,10 @@ describe('requestAuth: the authentication of a request, also for an operation th
     expect(requestAuth(route('none', { read: handler }), 'update')).toBe('none');
     expect(requestAuth(route('optional', { read: handler }), 'delete')).toBe('none');
     expect(requestAuth(route({ read: 'none', update: 'optional' }, { read: handler, update: handler }), 'list')).toBe('none');
+  });
+
+  it('a route that declares no authentication needs a token, for every operation', () => {
+    const plain: RouteDefinition = { path: 'p', help: '', handlers: { read: handler } };
+    expect([requestAuth(plain, 'read'), requestAuth(plain, 'update')]).toEqual(['token', 'token']);
   });
 });

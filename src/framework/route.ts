@@ -108,8 +108,10 @@ export type Authentication = 'none' | 'token' | 'sudo' | 'optional';
 export interface RouteDefinition {
   /** Relative to the mount. Exact path, or with placeholders: `:name` (one segment) and `*name` (one or more segments). */
   path: string;
-  auth: Authentication | Partial<Record<Operation, Authentication>>;
-  allowedWhileSealed: boolean;
+  /** Default 'token'; per operation, an operation not named is 'token'. */
+  auth?: Authentication | Partial<Record<Operation, Authentication>>;
+  /** Default false: the route answers 503 while sealed. */
+  allowedWhileSealed?: boolean;
   /** Legacy sys routes copy `data` keys to the top level of the envelope. */
   injectDataAtTopLevel?: boolean;
   handlers: Partial<Record<Operation, Handler>>;
@@ -166,6 +168,7 @@ export function compileRoute(route: RouteDefinition): CompiledRoute {
 }
 
 export function authFor(route: RouteDefinition, operation: Operation): Authentication {
+  if (route.auth === undefined) return 'token';
   return typeof route.auth === 'string' ? route.auth : (route.auth[operation] ?? 'token');
 }
 

@@ -74,5 +74,5 @@ export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, to
     });
     return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
   };
-  return { path: 'login', auth: 'none', allowedWhileSealed: false, fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } };
+  return { path: 'login', auth: 'none', fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } };
 }

@@ -49,8 +49,6 @@ export function appRoleFieldPaths(roles: AppRoleRepository): RouteDefinition[] {
     const reset = f.reset;
     return {
       path: `role/:role_name/${f.segment}`,
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: f.inputs.length > 0 ? fieldsOf(f.inputs) : undefined,
       pureOperations: ['read'],
       help: `Read${reset ? ', set or reset' : ''} the ${f.segment.replace(/-/g, ' ')} setting of an AppRole role.`,

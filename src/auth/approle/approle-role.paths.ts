@@ -30,15 +30,11 @@ export function appRoleRolePaths(roles: AppRoleRepository): RouteDefinition[] {
   return [
     {
       path: 'role',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'List the roles of this AppRole mount.',
       handlers: { list: async (ctx) => logical({ keys: await roles.roleNames(ctx.mount.uuid) }) },
     },
     {
       path: 'role/:role_name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: ROLE_FIELDS,
       existenceCheck: async (ctx) => (await roles.getRole(ctx.mount.uuid, normaliseRoleName(ctx.params.role_name))) !== undefined,
       help: 'Create, update, read or delete an AppRole role: how its secret IDs are bound and the tokens its logins get.',
@@ -61,8 +57,6 @@ export function appRoleRolePaths(roles: AppRoleRepository): RouteDefinition[] {
     },
     {
       path: 'role/:role_name/role-id',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: ROLE_ID_FIELDS,
       help: 'Read the role ID of a role, or set a chosen one.',
       handlers: {

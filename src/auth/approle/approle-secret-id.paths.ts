@@ -96,7 +96,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
   /** Vault answers an unknown accessor with a 404 that says so. */
   const unknownAccessor = () => new ApiError(404, ['failed to find accessor entry for secret_id_accessor']);
 
-  const route = (path: string, fields: Fields | undefined, help: string, handlers: RouteDefinition['handlers']): RouteDefinition => ({ path, auth: 'token', allowedWhileSealed: false, fields, help, handlers });
+  const route = (path: string, fields: Fields | undefined, help: string, handlers: RouteDefinition['handlers']): RouteDefinition => ({ path, fields, help, handlers });
 
   return [
     route('role/:role_name/secret-id', NEW_SECRET_ID_FIELDS, 'Generate a secret ID for the role (returned once), or list the accessors of its secret IDs.', {

@@ -154,11 +154,9 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
 
   const nameField: Fields = { name: { type: 'string', description: 'Only try this trusted certificate entry.' } };
   return [
-    { path: 'certs', auth: 'token', allowedWhileSealed: false, help: 'List the trusted certificate entries.', handlers: { list: list(ROLE) } },
+    { path: 'certs', help: 'List the trusted certificate entries.', handlers: { list: list(ROLE) } },
     {
       path: 'certs/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: CERT_ROLE_FIELDS,
       existenceCheck: async (ctx) => (await roleOf(ctx.mount, entryName(ctx))) !== undefined,
       help: 'A trusted CA (or pinned client) certificate, the constraints a login certificate must meet, and the token it gets.',
@@ -179,11 +177,9 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
         },
       },
     },
-    { path: 'crls', auth: 'token', allowedWhileSealed: false, help: 'List the stored CRLs.', handlers: { list: list(CRL) } },
+    { path: 'crls', help: 'List the stored CRLs.', handlers: { list: list(CRL) } },
     {
       path: 'crls/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { crl: { type: 'string', description: 'The CRL, PEM or base64 DER: logins by a certificate it lists (anywhere in the path) fail.' } },
       help: 'A CRL checked at every login and renewal.',
       handlers: {
@@ -208,8 +204,6 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
     },
     {
       path: 'config',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { disable_binding: { type: 'bool', description: 'Renewals need not present the login certificate (default false).' } },
       help: 'Settings of the method.',
       handlers: {
@@ -221,7 +215,7 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
         },
       },
     },
-    { path: 'login', auth: 'none', allowedWhileSealed: false, fields: nameField, help: 'Log in with the TLS client certificate of the connection.', handlers: { update: login } },
+    { path: 'login', auth: 'none', fields: nameField, help: 'Log in with the TLS client certificate of the connection.', handlers: { update: login } },
   ];
 }
 

@@ -70,11 +70,9 @@ export function tokenRolePaths(roles: TokenRoleRepository): RouteDefinition[] {
     return n;
   };
   return [
-    { path: 'roles', auth: 'token', allowedWhileSealed: false, help: 'List token roles.', handlers: { list: async () => logical({ keys: await roles.names() }) } },
+    { path: 'roles', help: 'List token roles.', handlers: { list: async () => logical({ keys: await roles.names() }) } },
     {
       path: 'roles/:role_name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: ROLE_FIELDS,
       existenceCheck: async (ctx) => (await roles.get(name(ctx))) !== undefined,
       help: 'Create, update, read or delete a token role.',

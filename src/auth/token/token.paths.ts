@@ -79,7 +79,6 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
   const route = (path: string, handlers: RouteDefinition['handlers'], help: string, auth: RouteDefinition['auth'] = 'token', fields?: Fields): RouteDefinition => ({
     path,
     auth,
-    allowedWhileSealed: false,
     handlers,
     help,
     fields: fields ?? fieldsFor(path),

@@ -112,11 +112,9 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
   };
 
   return [
-    { path: 'users', auth: 'token', allowedWhileSealed: false, help: 'List the users.', handlers: { list: async (ctx) => logical({ keys: await users.usernames(ctx.mount.uuid) }) } },
+    { path: 'users', help: 'List the users.', handlers: { list: async (ctx) => logical({ keys: await users.usernames(ctx.mount.uuid) }) } },
     {
       path: 'users/:username',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: USER_FIELDS,
       existenceCheck: async (ctx) => (await users.get(ctx.mount.uuid, managedUsername(ctx))) !== undefined,
       help: 'Create (password required), update, read (never the password) or delete a user.',
@@ -135,8 +133,6 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
     },
     {
       path: 'users/:username/password',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: PASSWORD_FIELD,
       help: "Change a user's password.",
       handlers: {
@@ -150,8 +146,6 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
     },
     {
       path: 'users/:username/policies',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: POLICY_FIELDS,
       help: "Change a user's token policies.",
       handlers: {
@@ -169,7 +163,6 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
     {
       path: 'login/:username',
       auth: 'none',
-      allowedWhileSealed: false,
       fields: PASSWORD_FIELD,
       help: 'Log in with a username and password.',
       handlers: { update: login },

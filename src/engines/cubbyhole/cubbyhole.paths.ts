@@ -17,11 +17,9 @@ function owner(ctx: RequestContext): Buffer {
 export function cubbyholeBackend(repository: CubbyholeRepository): BackendDefinition {
   const list = async (ctx: RequestContext) => logical({ keys: await repository.list(owner(ctx), ctx.params.path ? `${ctx.params.path.replace(/\/?$/, '/')}` : '') });
   const routes: RouteDefinition[] = [
-    { path: '', auth: 'token', allowedWhileSealed: false, help: "List the keys at the top of the token's cubbyhole.", handlers: { list } },
+    { path: '', help: "List the keys at the top of the token's cubbyhole.", handlers: { list } },
     {
       path: '*path',
-      auth: 'token',
-      allowedWhileSealed: false,
       existenceCheck: async (ctx) => (await repository.get(owner(ctx), ctx.params.path)) !== undefined,
       help: "Read, write (the JSON body is the value), list or delete a value in the requesting token's cubbyhole.",
       handlers: {

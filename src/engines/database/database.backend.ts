@@ -94,11 +94,9 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
   };
 
   const routes: RouteDefinition[] = [
-    { path: 'config', auth: 'token', allowedWhileSealed: false, help: 'List the connections.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'connection') }) } },
+    { path: 'config', help: 'List the connections.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'connection') }) } },
     {
       path: 'config/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: CONFIG_FIELDS,
       help: 'Configure, read (never the password) or delete a connection.',
       handlers: {
@@ -155,11 +153,9 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
         },
       },
     },
-    { path: 'roles', auth: 'token', allowedWhileSealed: false, help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
+    { path: 'roles', help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
     {
       path: 'roles/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: ROLE_FIELDS,
       help: 'Create, read or delete a role (how credentials are created and revoked).',
       handlers: {
@@ -203,8 +199,6 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
     },
     {
       path: 'creds/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: "A new database user for the role, under a lease (username and password).",
       handlers: {
         read: async (ctx) => {
@@ -236,8 +230,6 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
     },
     {
       path: 'rotate-root/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: "Rotates the connection's root password to one only the engine knows (crash-safe: write-ahead).",
       handlers: {
         update: async (ctx) => {
@@ -248,8 +240,6 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
     },
     {
       path: 'reset/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'Finishes an interrupted root rotation and checks the connection again.',
       handlers: {
         update: async (ctx) => {

@@ -32,11 +32,9 @@ export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestCon
   });
 
   return [
-    { path: 'static-roles', auth: 'token', allowedWhileSealed: false, help: 'List the static roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'static-role') }) } },
+    { path: 'static-roles', help: 'List the static roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'static-role') }) } },
     {
       path: 'static-roles/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: STATIC_ROLE_FIELDS,
       help: 'Create (rotating the password at once), update, read or delete a static role.',
       handlers: {
@@ -93,8 +91,6 @@ export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestCon
     },
     {
       path: 'static-creds/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: "A static role's current username and password, and when it next rotates.",
       handlers: {
         read: async (ctx) => {
@@ -112,8 +108,6 @@ export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestCon
     },
     {
       path: 'rotate-role/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: "Rotates a static role's password now.",
       handlers: {
         update: async (ctx) => {

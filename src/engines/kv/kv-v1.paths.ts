@@ -29,11 +29,9 @@ function leaseDuration(mount: MountEntry, data: Record<string, unknown>): number
 export function kvV1Paths(repository: KvRepository, barrier: Barrier): RouteDefinition[] {
   const list = async (ctx: RequestContext) => logical({ keys: await repository.listKeys(ctx.mount.uuid, ctx.params.path ? `${ctx.params.path}/` : '') });
   return [
-    { path: '', auth: 'token', allowedWhileSealed: false, help: 'List the keys at the top of the mount.', handlers: { list } },
+    { path: '', help: 'List the keys at the top of the mount.', handlers: { list } },
     {
       path: '*path',
-      auth: 'token',
-      allowedWhileSealed: false,
       existenceCheck: async (ctx) => (await repository.getV1(ctx.mount.uuid, ctx.params.path)) !== undefined,
       help: 'Read, write (the whole JSON body is the secret), list or delete a secret.',
       pureOperations: ['read', 'list'],

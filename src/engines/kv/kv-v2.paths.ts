@@ -191,7 +191,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
 
   const list = async (ctx: RequestContext) => logical({ keys: await v1.listKeys(ctx.mount.uuid, ctx.params.path ? `${ctx.params.path}/` : '') });
 
-  const route = (path: string, handlers: RouteDefinition['handlers'], help: string, extra: Partial<RouteDefinition> = {}): RouteDefinition => ({ path, auth: 'token', allowedWhileSealed: false, handlers, help, ...extra });
+  const route = (path: string, handlers: RouteDefinition['handlers'], help: string, extra: Partial<RouteDefinition> = {}): RouteDefinition => ({ path, handlers, help, ...extra });
 
   return [
     route(

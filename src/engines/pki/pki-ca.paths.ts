@@ -234,7 +234,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     return logical({ imported_issuers: existing ? null : [issuer.id], imported_keys: null, mapping: { [issuer.id]: issuer.keyId }, existing_issuers: existing ? [issuer.id] : null, existing_keys: null });
   };
 
-  const route = (path: string, fields: Fields, help: string, update: (ctx: RequestContext) => Promise<unknown>): RouteDefinition => ({ path, auth: 'token', allowedWhileSealed: false, fields, help, handlers: { update: update as never } });
+  const route = (path: string, fields: Fields, help: string, update: (ctx: RequestContext) => Promise<unknown>): RouteDefinition => ({ path, fields, help, handlers: { update: update as never } });
   return [
     route('root/generate/:type', SUBJECT_FIELDS, 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names).', generateRoot(false)),
     route('issuers/generate/root/:type', SUBJECT_FIELDS, 'Same as root/generate.', generateRoot(false)),
@@ -247,8 +247,6 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     route('intermediate/set-signed', SUBJECT_FIELDS, 'Installs a signed intermediate certificate whose key this mount holds (chain after it allowed) as a new issuer.', setSigned),
     {
       path: 'root/replace',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { default: { type: 'string', default: 'next', description: 'The issuer to make the default (default `next`).' } },
       help: 'Makes another issuer the default (after root/rotate).',
       handlers: {
@@ -264,8 +262,6 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     },
     {
       path: 'root',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: "Deletes every issuer and key of the mount (the certificates it issued stay in its store).",
       handlers: {
         delete: async (ctx) => {

@@ -183,11 +183,9 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
   };
 
   return [
-    { path: 'roles', auth: 'token', allowedWhileSealed: false, help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'pki-role') }) } },
+    { path: 'roles', help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'pki-role') }) } },
     {
       path: 'roles/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: ROLE_FIELDS,
       help: 'Create, update, read or delete a role: which names certificates may carry, for how long, with which keys.',
       handlers: {
@@ -217,8 +215,6 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     ...['issue/:role', 'issuer/:ref/issue/:role'].map(
       (path): RouteDefinition => ({
         path,
-        auth: 'token',
-        allowedWhileSealed: false,
         fields: ISSUE_FIELDS,
         help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored), signed by the issuer the path or the role names.',
         handlers: {
@@ -237,8 +233,6 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     ...['sign/:role', 'issuer/:ref/sign/:role'].map(
       (path): RouteDefinition => ({
         path,
-        auth: 'token',
-        allowedWhileSealed: false,
         fields: ISSUE_FIELDS,
         help: "A certificate for the key in a CSR, under the role (every name, the CSR's too, must pass the role), signed by the issuer the path or the role names.",
         handlers: {
@@ -256,8 +250,6 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     ...['sign-verbatim', 'sign-verbatim/:role', 'issuer/:ref/sign-verbatim', 'issuer/:ref/sign-verbatim/:role'].map(
       (path): RouteDefinition => ({
         path,
-        auth: 'token',
-        allowedWhileSealed: false,
         fields: { ...ISSUE_FIELDS, key_usage: ROLE_FIELDS.key_usage, ext_key_usage: ROLE_FIELDS.ext_key_usage },
         help: "Signs a CSR as it is: its subject and SANs, no name policy (grant it like root); a role, if named, gives TTLs and usages. CA:TRUE CSRs are refused.",
         handlers: {

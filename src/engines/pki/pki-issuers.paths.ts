@@ -183,13 +183,12 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     );
   };
 
-  const importRoute = (path: string, keysAllowed: boolean, help: string): RouteDefinition => ({ path, auth: 'token', allowedWhileSealed: false, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
+  const importRoute = (path: string, keysAllowed: boolean, help: string): RouteDefinition => ({ path, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
 
   return [
     {
       path: 'issuers',
       auth: 'none',
-      allowedWhileSealed: false,
       help: 'Lists the issuers with key_info: is_default, issuer_name, key_id, serial_number.',
       handlers: {
         list: async (ctx) => {
@@ -202,8 +201,6 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     },
     {
       path: 'issuer/:ref',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: ISSUER_FIELDS,
       help: 'An issuer by id, name or `default`: read; POST sets every field (absent ones to their defaults), PATCH only those sent; DELETE removes it (its key stays).',
       handlers: {
@@ -220,19 +217,17 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
         },
       },
     },
-    { path: 'issuer/:ref/json', auth: 'none', allowedWhileSealed: false, help: "An issuer's certificate and chain, without a token.", handlers: { read: async (ctx) => {
+    { path: 'issuer/:ref/json', auth: 'none', help: "An issuer's certificate and chain, without a token.", handlers: { read: async (ctx) => {
       const issuer = await byRef(ctx);
       return logical({ certificate: issuer.certPem, ca_chain: [issuer.certPem, ...issuer.chainPem], issuer_id: issuer.id, issuer_name: issuer.name });
     } } },
-    { path: 'issuer/:ref/pem', auth: 'none', allowedWhileSealed: false, help: "An issuer's certificate, PEM.", handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certPem, 'application/pem-certificate-chain') } },
-    { path: 'issuer/:ref/der', auth: 'none', allowedWhileSealed: false, help: "An issuer's certificate, DER.", handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certDer, 'application/pkix-cert') } },
-    { path: 'issuer/:ref/crl', auth: 'none', allowedWhileSealed: false, help: "The issuer's own CRL (JSON: `crl`, PEM).", handlers: { read: async (ctx) => logical({ crl: toPem(await crlOf(ctx), 'X509 CRL') }) } },
-    { path: 'issuer/:ref/crl/pem', auth: 'none', allowedWhileSealed: false, help: "The issuer's own CRL, PEM.", handlers: { read: async (ctx) => raw(200, toPem(await crlOf(ctx), 'X509 CRL'), 'application/x-pem-file') } },
-    { path: 'issuer/:ref/crl/der', auth: 'none', allowedWhileSealed: false, help: "The issuer's own CRL, DER.", handlers: { read: async (ctx) => raw(200, await crlOf(ctx), 'application/pkix-crl') } },
+    { path: 'issuer/:ref/pem', auth: 'none', help: "An issuer's certificate, PEM.", handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certPem, 'application/pem-certificate-chain') } },
+    { path: 'issuer/:ref/der', auth: 'none', help: "An issuer's certificate, DER.", handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certDer, 'application/pkix-cert') } },
+    { path: 'issuer/:ref/crl', auth: 'none', help: "The issuer's own CRL (JSON: `crl`, PEM).", handlers: { read: async (ctx) => logical({ crl: toPem(await crlOf(ctx), 'X509 CRL') }) } },
+    { path: 'issuer/:ref/crl/pem', auth: 'none', help: "The issuer's own CRL, PEM.", handlers: { read: async (ctx) => raw(200, toPem(await crlOf(ctx), 'X509 CRL'), 'application/x-pem-file') } },
+    { path: 'issuer/:ref/crl/der', auth: 'none', help: "The issuer's own CRL, DER.", handlers: { read: async (ctx) => raw(200, await crlOf(ctx), 'application/pkix-crl') } },
     {
       path: 'config/issuers',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: {
         default: { type: 'string', description: 'The default issuer (an id or a name).' },
         default_follows_latest_issuer: { type: 'bool', description: 'A new issuer with a key (root/generate, root/rotate, set-signed, imports) becomes the default.' },

@@ -36,8 +36,6 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
   return [
     {
       path: 'keys',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'Lists the keys with key_info: key_name.',
       handlers: {
         list: async (ctx) => {
@@ -50,8 +48,6 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
     },
     {
       path: 'key/:ref',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { key_name: { type: 'string', description: 'The key\'s new name (empty: none).' } },
       help: 'A key by id, name or `default`: its id, name and type (never the key); POST renames it; DELETE removes it unless an issuer uses it.',
       handlers: {
@@ -79,8 +75,6 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
     },
     {
       path: 'keys/import',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { pem_bundle: { type: 'string', description: 'One unencrypted PEM private key.' }, key_name: { type: 'string', description: 'A name for the key.' } },
       help: 'Imports a private key (a key already held: its id and a warning, nothing changed).',
       handlers: {
@@ -110,8 +104,6 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
     },
     {
       path: 'keys/generate/:type',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: {
         key_name: { type: 'string', description: 'A name for the key.' },
         key_type: { type: 'string', allowed: ['rsa', 'ec', 'ed25519'], description: 'rsa (default), ec or ed25519.' },
@@ -130,8 +122,6 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
     },
     {
       path: 'config/keys',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { default: { type: 'string', description: 'The default key (an id or a name).' } },
       help: 'The default key (what type `existing` and key_ref default to).',
       handlers: {

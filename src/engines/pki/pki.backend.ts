@@ -84,8 +84,6 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
   const routes: RouteDefinition[] = [
     {
       path: 'config/urls',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: {
         issuing_certificates: { type: 'string-list', description: 'URLs of the issuing CA certificate (AIA).' },
         crl_distribution_points: { type: 'string-list', description: 'CRL URLs.' },
@@ -110,8 +108,6 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
     },
     {
       path: 'config/crl',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { expiry: { type: 'duration', description: 'CRL lifetime (default 72h).' }, disable: { type: 'bool', description: 'Not supported: must be false.' } },
       help: 'How long CRLs are valid.',
       handlers: {
@@ -127,14 +123,13 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     },
-    { path: 'ca', auth: 'none', allowedWhileSealed: false, help: 'The default issuer, DER.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certDer, 'application/pkix-cert') } },
-    { path: 'ca/pem', auth: 'none', allowedWhileSealed: false, help: 'The default issuer, PEM.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certPem, 'application/pem-certificate-chain') } },
-    { path: 'ca_chain', auth: 'none', allowedWhileSealed: false, help: 'The default issuer and the CAs above it, PEM.', handlers: { read: async (ctx) => raw(200, chainPem(await defaultIssuer(ctx)), 'application/pem-certificate-chain') } },
-    { path: 'cert/ca', auth: 'none', allowedWhileSealed: false, help: 'The default issuer (JSON).', handlers: { read: async (ctx) => logical({ certificate: (await defaultIssuer(ctx)).certPem, revocation_time: 0 }) } },
+    { path: 'ca', auth: 'none', help: 'The default issuer, DER.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certDer, 'application/pkix-cert') } },
+    { path: 'ca/pem', auth: 'none', help: 'The default issuer, PEM.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certPem, 'application/pem-certificate-chain') } },
+    { path: 'ca_chain', auth: 'none', help: 'The default issuer and the CAs above it, PEM.', handlers: { read: async (ctx) => raw(200, chainPem(await defaultIssuer(ctx)), 'application/pem-certificate-chain') } },
+    { path: 'cert/ca', auth: 'none', help: 'The default issuer (JSON).', handlers: { read: async (ctx) => logical({ certificate: (await defaultIssuer(ctx)).certPem, revocation_time: 0 }) } },
     {
       path: 'cert/ca_chain',
       auth: 'none',
-      allowedWhileSealed: false,
       help: 'The default issuer and its chain (JSON).',
       handlers: {
         read: async (ctx) => {
@@ -143,11 +138,10 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     },
-    { path: 'cert/crl', auth: 'none', allowedWhileSealed: false, help: 'The current CRL (JSON, PEM).', handlers: { read: async (ctx) => logical({ certificate: toPem(await currentCrl(ctx), 'X509 CRL'), revocation_time: 0 }) } },
+    { path: 'cert/crl', auth: 'none', help: 'The current CRL (JSON, PEM).', handlers: { read: async (ctx) => logical({ certificate: toPem(await currentCrl(ctx), 'X509 CRL'), revocation_time: 0 }) } },
     {
       path: 'cert/:serial',
       auth: 'none',
-      allowedWhileSealed: false,
       help: 'A certificate this mount issued or holds, by serial number (colon or hyphen hex).',
       handlers: {
         read: async (ctx) => {
@@ -157,13 +151,11 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     },
-    { path: 'certs', auth: 'token', allowedWhileSealed: false, help: 'The serial numbers of the stored certificates.', handlers: { list: async (ctx) => logical({ keys: await certificates.serials(ctx.mount.uuid) }) } },
-    { path: 'crl', auth: 'none', allowedWhileSealed: false, help: 'The current CRL, DER.', handlers: { read: async (ctx) => raw(200, await currentCrl(ctx), 'application/pkix-crl') } },
-    { path: 'crl/pem', auth: 'none', allowedWhileSealed: false, help: 'The current CRL, PEM.', handlers: { read: async (ctx) => raw(200, toPem(await currentCrl(ctx), 'X509 CRL'), 'application/x-pem-file') } },
+    { path: 'certs', help: 'The serial numbers of the stored certificates.', handlers: { list: async (ctx) => logical({ keys: await certificates.serials(ctx.mount.uuid) }) } },
+    { path: 'crl', auth: 'none', help: 'The current CRL, DER.', handlers: { read: async (ctx) => raw(200, await currentCrl(ctx), 'application/pkix-crl') } },
+    { path: 'crl/pem', auth: 'none', help: 'The current CRL, PEM.', handlers: { read: async (ctx) => raw(200, toPem(await currentCrl(ctx), 'X509 CRL'), 'application/x-pem-file') } },
     {
       path: 'crl/rotate',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'Rebuilds the CRL now.',
       handlers: {
         read: async (ctx) => {
@@ -175,8 +167,6 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
     },
     {
       path: 'revoke',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: { serial_number: { type: 'string', description: 'Colon or hyphen hex.' }, certificate: { type: 'string', description: 'Or the PEM certificate.' } },
       help: 'Revokes a certificate this mount issued; the CRL is rebuilt and OCSP answers revoked at once.',
       handlers: {
@@ -199,11 +189,10 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     },
-    { path: 'ocsp', auth: 'none', allowedWhileSealed: false, rawRequestBody: true, help: 'OCSP responder (RFC 6960), POST with application/ocsp-request.', handlers: { update: async (ctx) => ocsp(ctx, ctx.rawBody ?? Buffer.alloc(0)) } },
+    { path: 'ocsp', auth: 'none', rawRequestBody: true, help: 'OCSP responder (RFC 6960), POST with application/ocsp-request.', handlers: { update: async (ctx) => ocsp(ctx, ctx.rawBody ?? Buffer.alloc(0)) } },
     {
       path: 'ocsp/*request',
       auth: 'none',
-      allowedWhileSealed: false,
       help: 'OCSP responder (RFC 6960), GET with the base64 request in the path.',
       handlers: {
         read: async (ctx) => {
@@ -214,8 +203,6 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
     },
     {
       path: 'tidy',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: {
         tidy_cert_store: { type: 'bool', description: 'Remove expired certificates.' },
         tidy_revoked_certs: { type: 'bool', description: 'Remove expired revoked certificates.' },

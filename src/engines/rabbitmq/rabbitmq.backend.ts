@@ -108,8 +108,6 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
   const routes: RouteDefinition[] = [
     {
       path: 'config/connection',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: CONNECTION_FIELDS,
       help: 'Configure the management API connection (URI, administrator username and password); read shows it without the password.',
       handlers: {
@@ -161,8 +159,6 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
     },
     {
       path: 'config/lease',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: LEASE_FIELDS,
       help: 'Set or read the TTL and max TTL of issued credentials (durations or seconds).',
       handlers: {
@@ -179,11 +175,9 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
         },
       },
     },
-    { path: 'roles', auth: 'token', allowedWhileSealed: false, help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
+    { path: 'roles', help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
     {
       path: 'roles/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: ROLE_FIELDS,
       help: 'Create, read or delete a role: the tags, vhost permissions and topic permissions of its users.',
       handlers: {
@@ -206,8 +200,6 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
     },
     {
       path: 'creds/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'A new RabbitMQ user for the role, under a lease (username and password).',
       handlers: {
         read: async (ctx) => {

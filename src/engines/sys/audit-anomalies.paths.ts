@@ -83,7 +83,6 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
     {
       path: 'audit/anomalies',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: LIST_FIELDS,
       help: 'List credential anomalies, most recent first (filters: resolved, severity, kind).',
       handlers: {
@@ -103,7 +102,6 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
     {
       path: 'audit/anomalies/scan',
       auth: 'sudo',
-      allowedWhileSealed: false,
       help: 'Run the anomaly scan now over the closed windows not yet scanned.',
       handlers: {
         update: async () => {
@@ -116,7 +114,6 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
     {
       path: 'audit/anomalies/:id',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: RESOLVE_FIELDS,
       help: 'Read an anomaly (GET), or resolve it (PUT resolved=true, note).',
       handlers: {

@@ -56,11 +56,9 @@ export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: Au
     return logical(out);
   };
   return [
-    { path: 'audit', auth: 'sudo', allowedWhileSealed: false, injectDataAtTopLevel: true, help: 'List the enabled audit devices.', handlers: { read: table } },
+    { path: 'audit', auth: 'sudo', injectDataAtTopLevel: true, help: 'List the enabled audit devices.', handlers: { read: table } },
     {
       path: 'audit-hash/*path',
-      auth: 'token',
-      allowedWhileSealed: false,
       injectDataAtTopLevel: true,
       fields: { input: { type: 'string', required: true, description: 'The value to hash.' } },
       help: "The HMAC a device writes for a value (with that device's salt).",
@@ -68,15 +66,12 @@ export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: Au
     },
     {
       path: 'audit-log/public-key',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: "The audit chain's Ed25519 public key (PEM) and log id: what auditors pin for `secrethub audit verify`.",
       handlers: { read: async () => logical({ public_key: chain.publicKey(), log_id: (await chain.logId()).toString('hex') }) },
     },
     {
       path: 'audit-log/checkpoints',
       auth: { read: 'token', update: 'sudo' },
-      allowedWhileSealed: false,
       fields: CHECKPOINT_PAGE_FIELDS,
       auditOmitsResponseData: true,
       help: 'A page of the signed checkpoints, oldest first (the lines of the checkpoint file).',
@@ -95,7 +90,6 @@ export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: Au
     {
       path: 'audit-log/export',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: EXPORT_FIELDS,
       auditOmitsResponseData: true,
       help: 'A page of audit entries (canonical bytes, base64) with their chain hashes, for `secrethub audit export`.',
@@ -122,7 +116,6 @@ export function auditPaths(broker: AuditBroker, chain: AuditChainWriter, log: Au
     {
       path: 'audit/*path',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: ENABLE_FIELDS,
       help: 'Enable (PUT/POST) or disable (DELETE) an audit device.',
       handlers: {

@@ -23,8 +23,6 @@ export function capabilitiesPaths(tokens: TokenStore, policies: PolicyStore): Ro
   };
   const route = (path: string, handler: (ctx: RequestContext) => Promise<ReturnType<typeof logical>>, help: string): RouteDefinition => ({
     path,
-    auth: 'token',
-    allowedWhileSealed: false,
     injectDataAtTopLevel: true,
     help,
     handlers: { update: handler },

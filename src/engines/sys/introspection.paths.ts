@@ -44,7 +44,6 @@ export function introspectionPaths(deps: IntrospectionDeps): RouteDefinition[] {
     {
       path: 'host-info',
       auth: 'sudo',
-      allowedWhileSealed: false,
       pureOperations: ['read'],
       help: 'Information about the host: CPU, CPU times, disks, host, memory (gopsutil field names, as Vault).',
       handlers: {
@@ -57,23 +56,18 @@ export function introspectionPaths(deps: IntrospectionDeps): RouteDefinition[] {
     {
       path: 'in-flight-req',
       auth: 'sudo',
-      allowedWhileSealed: false,
       pureOperations: ['read'],
       help: "The requests this node is handling now: request id → start_time, client_remote_address, request_path, request_method, client_id.",
       handlers: { read: async () => raw(200, deps.inFlight.snapshot()) },
     },
     {
       path: 'internal/counters/tokens',
-      auth: 'token',
-      allowedWhileSealed: false,
       pureOperations: ['read'],
       help: 'The number of service tokens that exist (batch tokens are not stored and not counted).',
       handlers: { read: async () => logical({ counters: { service_tokens: { total: await countServiceTokens(deps.dataSource) } } }) },
     },
     {
       path: 'version-history',
-      auth: 'token',
-      allowedWhileSealed: false,
       pureOperations: ['read', 'list'],
       help: 'The server versions that have run on this storage, oldest first, with build date, install time and the version before.',
       handlers: { list: versionHistory, read: versionHistory },
@@ -81,7 +75,6 @@ export function introspectionPaths(deps: IntrospectionDeps): RouteDefinition[] {
     {
       path: 'config/state/sanitized',
       auth: 'sudo',
-      allowedWhileSealed: false,
       pureOperations: ['read'],
       help: "The server's configuration without secrets (no storage connection URL, no seal settings).",
       handlers: { read: async () => logical(deps.sanitizedConfig()) },
@@ -89,8 +82,6 @@ export function introspectionPaths(deps: IntrospectionDeps): RouteDefinition[] {
     ...['rotate/config', 'rotate/keyring/config'].map(
       (path): RouteDefinition => ({
         path,
-        auth: 'token',
-        allowedWhileSealed: false,
         fields: ROTATE_CONFIG_FIELDS,
         help: 'Automatic barrier key rotation: after max_operations encryptions or once the key is interval old. The server setting barrier_max_encryptions_per_term stays a ceiling.',
         handlers: {

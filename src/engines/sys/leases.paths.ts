@@ -64,7 +64,6 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
     {
       path: 'leases',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: IRREVOCABLE_FIELDS,
       help: 'The irrevocable leases: their IDs, mounts and last revocation errors.',
       handlers: {
@@ -79,7 +78,6 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
     {
       path: 'leases/count',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: IRREVOCABLE_FIELDS,
       help: 'How many irrevocable leases there are.',
       handlers: {
@@ -89,16 +87,15 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
         },
       },
     },
-    { path: 'leases/lookup', auth: 'token', allowedWhileSealed: false, fields: LEASE_FIELDS, help: "A lease's issue and expiry times, TTL and whether it renews.", handlers: { update: async (ctx) => logical(lookupData(await leases.lookup(leaseId(ctx)))), list } },
-    { path: 'leases/lookup/*prefix', auth: 'sudo', allowedWhileSealed: false, help: 'The lease IDs one level under a prefix.', handlers: { list } },
-    { path: 'leases/renew', auth: 'token', allowedWhileSealed: false, fields: RENEW_FIELDS, help: 'Renews a lease (never past its max TTL).', handlers: { update: renew } },
-    { path: 'renew/*lease_id', auth: 'token', allowedWhileSealed: false, fields: { increment: RENEW_FIELDS.increment }, help: 'Legacy form of sys/leases/renew.', handlers: { update: renew } },
-    { path: 'leases/revoke', auth: 'token', allowedWhileSealed: false, fields: LEASE_FIELDS, help: 'Revokes a lease now (idempotent).', handlers: { update: revoke } },
-    { path: 'revoke/*lease_id', auth: 'token', allowedWhileSealed: false, help: 'Legacy form of sys/leases/revoke.', handlers: { update: revoke } },
+    { path: 'leases/lookup', fields: LEASE_FIELDS, help: "A lease's issue and expiry times, TTL and whether it renews.", handlers: { update: async (ctx) => logical(lookupData(await leases.lookup(leaseId(ctx)))), list } },
+    { path: 'leases/lookup/*prefix', auth: 'sudo', help: 'The lease IDs one level under a prefix.', handlers: { list } },
+    { path: 'leases/renew', fields: RENEW_FIELDS, help: 'Renews a lease (never past its max TTL).', handlers: { update: renew } },
+    { path: 'renew/*lease_id', fields: { increment: RENEW_FIELDS.increment }, help: 'Legacy form of sys/leases/renew.', handlers: { update: renew } },
+    { path: 'leases/revoke', fields: LEASE_FIELDS, help: 'Revokes a lease now (idempotent).', handlers: { update: revoke } },
+    { path: 'revoke/*lease_id', help: 'Legacy form of sys/leases/revoke.', handlers: { update: revoke } },
     {
       path: 'leases/revoke-prefix/*prefix',
       auth: 'sudo',
-      allowedWhileSealed: false,
       help: 'Revokes every lease under a prefix.',
       handlers: {
         update: async (ctx) => {
@@ -110,7 +107,6 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
     {
       path: 'leases/revoke-force/*prefix',
       auth: 'sudo',
-      allowedWhileSealed: false,
       help: 'Deletes the lease records under a prefix without asking the engine (for irrevocable leases): the secrets may live on.',
       handlers: {
         update: async (ctx) => {
@@ -122,7 +118,6 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
     {
       path: 'leases/tidy',
       auth: 'sudo',
-      allowedWhileSealed: false,
       help: 'Removes the records of leases revoked more than a day ago.',
       handlers: {
         update: async () => {

@@ -23,7 +23,6 @@ export function lockedUsersPaths(lockout: LoginLockout, mounts: MountTable): Rou
     {
       path: 'locked-users',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: { mount_accessor: { type: 'string', query: true, description: 'Only the locked users of this auth mount.' } },
       help: 'The users (login names) currently locked out, by auth mount accessor.',
       handlers: {
@@ -37,7 +36,6 @@ export function lockedUsersPaths(lockout: LoginLockout, mounts: MountTable): Rou
     {
       path: 'locked-users/:mount_accessor/unlock/:alias_identifier',
       auth: 'sudo',
-      allowedWhileSealed: false,
       help: 'Unlock a locked user: its failed-login counter is removed.',
       handlers: {
         update: async (ctx) => {

@@ -63,8 +63,6 @@ export function metricsPaths(gauges: Gauge[]): RouteDefinition[] {
   return [
     {
       path: 'metrics',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: FIELDS,
       help: "The server's metrics (Vault's JSON telemetry format, or Prometheus text with format=prometheus).",
       handlers: {

@@ -208,11 +208,10 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
   };
 
   const routes = (cls: MountClass, base: string, help: string): RouteDefinition[] => [
-    { path: base, auth: 'token', allowedWhileSealed: false, injectDataAtTopLevel: true, help: `List the enabled ${help}.`, handlers: { read: table(cls) } },
+    { path: base, injectDataAtTopLevel: true, help: `List the enabled ${help}.`, handlers: { read: table(cls) } },
     {
       path: `${base}/*path/tune`,
       auth: cls === 'auth' ? 'sudo' : 'token',
-      allowedWhileSealed: false,
       injectDataAtTopLevel: true,
       fields: TUNE_FIELDS,
       help: `Read or change the configuration of one of the ${help}: lease TTLs, description, options, audit keys.`,
@@ -221,7 +220,6 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     {
       path: `${base}/*path`,
       auth: cls === 'auth' ? 'sudo' : 'token',
-      allowedWhileSealed: false,
       injectDataAtTopLevel: true,
       fields: ENABLE_FIELDS,
       help: `Enable (POST), read (GET) or disable (DELETE, removing its data) one of the ${help}.`,
@@ -238,7 +236,6 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     {
       path: 'internal/ui/mounts',
       auth: 'optional',
-      allowedWhileSealed: false,
       help: 'The mounts the calling token can use (unauthenticated callers see those with listing_visibility "unauth").',
       handlers: {
         read: async (ctx) => {
@@ -254,7 +251,6 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     {
       path: 'internal/specs/openapi',
       auth: 'optional',
-      allowedWhileSealed: false,
       help: 'The OpenAPI 3 document of the paths the calling token can reach (without a token: the unauthenticated paths).',
       handlers: {
         read: async (ctx) => {
@@ -273,7 +269,6 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     {
       path: 'internal/ui/mounts/*path',
       auth: 'optional',
-      allowedWhileSealed: false,
       help: 'The mount serving a path, with its type and options (the Vault CLI reads the KV version here).',
       handlers: {
         read: async (ctx) => {

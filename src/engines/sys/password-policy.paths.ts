@@ -18,15 +18,11 @@ export function passwordPolicyPaths(policies: PasswordPolicies): RouteDefinition
   return [
     {
       path: 'policies/password',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'List the password policies.',
       handlers: { list: async () => logical({ keys: await policies.list() }) },
     },
     {
       path: 'policies/password/:name/generate',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'Generate a password from an existing password policy.',
       handlers: {
         read: async (ctx) => {
@@ -38,8 +34,6 @@ export function passwordPolicyPaths(policies: PasswordPolicies): RouteDefinition
     },
     {
       path: 'policies/password/:name',
-      auth: 'token',
-      allowedWhileSealed: false,
       fields: FIELDS,
       help: 'Read, create or update, or delete a password policy (`policy`: `length` and `rule "charset"` blocks).',
       handlers: {

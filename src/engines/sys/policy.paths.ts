@@ -43,16 +43,12 @@ export function policyPaths(policies: PolicyStore): RouteDefinition[] {
   return [
     {
       path: 'policy',
-      auth: 'token',
-      allowedWhileSealed: false,
       injectDataAtTopLevel: true,
       help: 'List the ACL policies.',
       handlers: { read: list, list },
     },
     {
       path: 'policy/*name',
-      auth: 'token',
-      allowedWhileSealed: false,
       injectDataAtTopLevel: true,
       existenceCheck: exists,
       help: 'Read, write or delete an ACL policy (legacy path; the read answers `rules`).',
@@ -68,15 +64,11 @@ export function policyPaths(policies: PolicyStore): RouteDefinition[] {
     },
     {
       path: 'policies/acl',
-      auth: 'token',
-      allowedWhileSealed: false,
       help: 'List the ACL policies.',
       handlers: { list: async () => logical({ keys: await policies.list() }) },
     },
     {
       path: 'policies/acl/*name',
-      auth: 'token',
-      allowedWhileSealed: false,
       existenceCheck: exists,
       help: 'Read, write or delete an ACL policy (HCL or JSON in `policy`).',
       handlers: {

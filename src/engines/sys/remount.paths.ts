@@ -30,7 +30,6 @@ export function remountPaths(mounts: MountTable): RouteDefinition[] {
     {
       path: 'remount',
       auth: 'sudo',
-      allowedWhileSealed: false,
       fields: FIELDS,
       help: 'Move a secrets engine or auth method to another path; what it issued (leases, tokens) is revoked first, as in Vault.',
       handlers: {
@@ -46,8 +45,6 @@ export function remountPaths(mounts: MountTable): RouteDefinition[] {
     },
     {
       path: 'remount/status/:migration_id',
-      auth: 'token',
-      allowedWhileSealed: false,
       pureOperations: ['read'],
       help: 'The status of a mount move started with sys/remount.',
       handlers: {

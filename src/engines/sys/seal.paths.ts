@@ -127,7 +127,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       path: 'seal',
       methodsBeforeToken: true,
       auth: 'sudo',
-      allowedWhileSealed: false,
       help: 'Seal the server: key material is dropped from memory until it is unsealed again.',
       handlers: {
         update: async () => {
@@ -173,7 +172,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       path: 'leader',
       methodsBeforeToken: true,
       auth: 'none',
-      allowedWhileSealed: false,
       help: 'High-availability status of this node.',
       handlers: {
         read: async () =>
@@ -190,8 +188,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
     },
     {
       path: 'key-status',
-      auth: 'token',
-      allowedWhileSealed: false,
       injectDataAtTopLevel: true,
       help: 'The active barrier key term, when it was installed and how many encryptions it has done.',
       handlers: {
@@ -205,7 +201,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       (path): RouteDefinition => ({
         path,
         auth: 'sudo',
-        allowedWhileSealed: false,
         injectDataAtTopLevel: true,
         help: 'Rotate the barrier encryption key: new writes use a new key term; old terms stay for reading.',
         handlers: {
@@ -220,7 +215,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       path: 'rekey/init',
       methodsBeforeToken: true,
       auth: { read: 'none', update: rekeyControl, delete: rekeyControl },
-      allowedWhileSealed: false,
       help: 'Start, inspect or cancel a rekey (new unseal shares for the same root key).',
       handlers: {
         read: async () => raw(200, await rekey.status()),
@@ -244,7 +238,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       path: 'rekey/update',
       methodsBeforeToken: true,
       auth: 'none',
-      allowedWhileSealed: false,
       help: 'Submit one current unseal share for the rekey in progress (with its nonce).',
       handlers: {
         update: async (ctx) => raw(200, await rekey.update(optionalString(ctx, 'key'), optionalString(ctx, 'nonce'))),
@@ -254,7 +247,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       path: 'rekey/verify',
       methodsBeforeToken: true,
       auth: { read: 'none', update: 'none', delete: rekeyControl },
-      allowedWhileSealed: false,
       help: 'Verify the new shares of a rekey started with require_verification.',
       handlers: {
         read: async () => raw(200, rekey.verifyStatus()),

@@ -21,8 +21,6 @@ export function wrappingPaths(wrapper: ResponseWrapper): RouteDefinition[] {
   return [
     {
       path: 'wrapping/wrap',
-      auth: 'token',
-      allowedWhileSealed: false,
       defaultWrapTtlSeconds: DEFAULT_WRAP_TTL_SECONDS,
       help: 'Wraps the request body (any JSON object) in a single-use token; X-Vault-Wrap-TTL sets its TTL (default 5m).',
       handlers: {
@@ -35,7 +33,6 @@ export function wrappingPaths(wrapper: ResponseWrapper): RouteDefinition[] {
     {
       path: 'wrapping/unwrap',
       auth: 'optional',
-      allowedWhileSealed: false,
       fields: TOKEN_FIELDS,
       help: 'Returns the wrapped response and spends the wrapping token.',
       handlers: { update: async (ctx) => raw(200, JSON.parse(await wrapper.unwrap(wrappingToken(ctx))) as Record<string, unknown>) },
@@ -43,7 +40,6 @@ export function wrappingPaths(wrapper: ResponseWrapper): RouteDefinition[] {
     {
       path: 'wrapping/lookup',
       auth: 'optional',
-      allowedWhileSealed: false,
       fields: TOKEN_FIELDS,
       help: "A wrapping token's creation path, time and TTL, without spending it.",
       handlers: { update: async (ctx) => logical({ ...(await wrapper.lookup(wrappingToken(ctx))) }) },
@@ -51,7 +47,6 @@ export function wrappingPaths(wrapper: ResponseWrapper): RouteDefinition[] {
     {
       path: 'wrapping/rewrap',
       auth: 'optional',
-      allowedWhileSealed: false,
       fields: TOKEN_FIELDS,
       help: 'Moves a wrapped response to a new wrapping token (same creation TTL) and spends the old one.',
       handlers: {
