@@ -6,7 +6,7 @@
  * seal settings (a PKCS#11 PIN), no environment.
  */
 import type { ServerConfig } from './config';
-import { goDurationString } from '../kernel/barrier/rotation-config';
+import { goDuration } from '../framework/field-types';
 
 /** The fixed system TTLs (Vault's defaults; SecretHub has no setting for them). */
 const SYSTEM_TTL_SECONDS = 768 * 3600;
@@ -34,7 +34,7 @@ function listener(l: SanitizableConfig['listener']): Record<string, unknown> {
       tls_disable: l.tlsDisable,
       ...tls,
       max_request_size: l.maxRequestBytes,
-      max_request_duration: goDurationString(l.maxRequestDurationSeconds),
+      max_request_duration: goDuration(l.maxRequestDurationSeconds),
       max_json_depth: l.json.maxDepth,
       max_json_string_value_length: l.json.maxStringLength,
       max_json_object_entry_count: l.json.maxObjectEntries,
@@ -78,10 +78,10 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
       file_dir: a.fileDir,
       checkpoint_file: a.checkpointFile,
       checkpoint_entries: a.checkpointEntries,
-      checkpoint_interval: goDurationString(a.checkpointIntervalSeconds),
-      address_key_retention: goDurationString(a.addressKeyRetentionSeconds),
-      retention: goDurationString(a.retentionSeconds),
-      anomalies: { enabled: a.anomalies.enabled, interval: goDurationString(a.anomalies.intervalSeconds), window: goDurationString(a.anomalies.windowSeconds) },
+      checkpoint_interval: goDuration(a.checkpointIntervalSeconds),
+      address_key_retention: goDuration(a.addressKeyRetentionSeconds),
+      retention: goDuration(a.retentionSeconds),
+      anomalies: { enabled: a.anomalies.enabled, interval: goDuration(a.anomalies.intervalSeconds), window: goDuration(a.anomalies.windowSeconds) },
     },
   };
 }

@@ -5,30 +5,21 @@
  * request or role, and each issuer's CRL and OCSP answers — every certificate and CRL checked with
  * the machine's `openssl`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCertificate, encodeName, randomSerial, serialToVault, toPem } from '../../src/crypto/x509/certificate';
 import { EngineObjectRepository } from '../../src/shared/engine-objects.repository';
 import { PkiIssuersKeys1734000000000 } from '../../migrations/1734000000000-pki-issuers-keys';
 import { auditedPipeline, openAuditedKernel, type Call } from '../support/audit';
 import { openTestKernel, type TestKernel } from '../support/kernel';
+import { opensslFiles } from '../support/x509-openssl';
 
 jest.setTimeout(120_000);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const dir = mkdtempSync(join(tmpdir(), 'secrethub-pki-issuers-'));
-const file = (name: string, content: string | Buffer) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
-const openssl = (...args: string[]): { ok: boolean; out: string } => {
-  const r = spawnSync('openssl', args, { encoding: 'utf8' });
-  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
-};
+const { dir, file, openssl } = opensslFiles('secrethub-pki-issuers-');
 const verifies = (caPem: string, certPem: string, name: string) => openssl('verify', '-CAfile', file(`${name}-ca.pem`, caPem), file(`${name}.pem`, certPem)).out.includes(`${name}.pem: OK`);
 /** A CA key and certificate made by openssl (`signer`: key and certificate files of the CA above; none: self-signed). */
 const opensslCa = (name: string, signer?: { key: string; cert: string }) => {

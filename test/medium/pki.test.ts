@@ -3,27 +3,17 @@
  * checked by the machine's `openssl`: root and intermediate CAs, issue and sign under a role's name
  * policy, revocation visible in the CRL and over OCSP at once and after a seal/unseal.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openAuditedKernel, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
+import { opensslFiles } from '../support/x509-openssl';
 
 jest.setTimeout(120_000);
 
-const dir = mkdtempSync(join(tmpdir(), 'secrethub-pki-'));
-const file = (name: string, content: string | Buffer) => {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-};
-/** openssl's exit status and its stdout and stderr together (it reports verification on stderr). */
-const openssl = (...args: string[]): { ok: boolean; out: string } => {
-  const r = spawnSync('openssl', args, { encoding: 'utf8' });
-  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
-};
+const { dir, file, openssl } = opensslFiles('secrethub-pki-');
 /** Vault's warning when root/sign-intermediate cut an intermediate to its issuer's notAfter. */
 const TRUNCATED = "the signed intermediary CA certificate's notAfter was truncated to the issuer's notAfter";
 /** Seconds from now to a certificate's notAfter. */

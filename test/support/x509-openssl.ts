@@ -2,7 +2,7 @@
  * Runs /usr/bin/openssl on files in a temporary directory, for the x509 specs: the certificates
  * and requests built in src/crypto/x509 must be what OpenSSL itself accepts.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,4 +49,22 @@ export class OpensslWorkspace {
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * For the pki engine's tests: a temporary directory, `file` to write into it, and `openssl` run with
+ * its exit status and stdout and stderr together, on success too (it reports verification on stderr).
+ */
+export function opensslFiles(prefix: string): { dir: string; file: (name: string, content: string | Buffer) => string; openssl: (...args: string[]) => { ok: boolean; out: string } } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const file = (name: string, content: string | Buffer): string => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+  const openssl = (...args: string[]): { ok: boolean; out: string } => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+  };
+  return { dir, file, openssl };
 }

@@ -1,5 +1,6 @@
 import { ApiError } from '../errors';
-import { DEFAULT_ROTATION_CONFIG, effectiveMaxEncryptions, goDurationString, intervalDue, rotationConfigResponse, updatedRotationConfig } from './rotation-config';
+import { goDuration } from '../../framework/field-types';
+import { DEFAULT_ROTATION_CONFIG, effectiveMaxEncryptions, intervalDue, rotationConfigResponse, updatedRotationConfig } from './rotation-config';
 
 describe('barrier rotation config (Vault sys/rotate/config)', () => {
   it('defaults to Vault’s: the NIST-derived maximum, no interval, enabled', () => {
@@ -45,9 +46,9 @@ describe('barrier rotation config (Vault sys/rotate/config)', () => {
   });
 
   it('formats durations as Go does', () => {
-    expect(goDurationString(45)).toBe('45s');
-    expect(goDurationString(90)).toBe('1m30s');
-    expect(goDurationString(86400)).toBe('24h0m0s');
-    expect(goDurationString(2147483647)).toBe('596523h14m7s');
+    expect(goDuration(45)).toBe('45s');
+    expect(goDuration(90)).toBe('1m30s');
+    expect(goDuration(86400)).toBe('24h0m0s');
+    expect(goDuration(2147483647)).toBe('596523h14m7s');
   });
 });

@@ -5,6 +5,7 @@
  * so the effective count is the lower of the two. Bounds and messages are Vault's (vault/keyring.go,
  * logical_system.go handleKeyRotationConfigUpdate).
  */
+import { goDuration } from '../../framework/field-types';
 import { badRequest } from '../errors';
 
 /** 10% shy of the NIST bound for random-nonce AES-GCM (Vault's absoluteOperationMaximum). */
@@ -52,18 +53,7 @@ export function intervalDue(config: RotationConfig, installedAt: Date, now: numb
   return config.enabled && config.intervalSeconds > 0 && now - installedAt.getTime() >= config.intervalSeconds * 1000;
 }
 
-/** Go's time.Duration.String() for whole seconds: `24h0m0s`, `1h30m0s`, `45s`. */
-export function goDurationString(seconds: number): string {
-  if (seconds === 0) return '0s';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
-}
-
 /** The read answer, as Vault's: `interval` as a Go duration string, or the number 0 when unset. */
 export function rotationConfigResponse(config: RotationConfig): Record<string, unknown> {
-  return { max_operations: config.maxOperations, enabled: config.enabled, interval: config.intervalSeconds > 0 ? goDurationString(config.intervalSeconds) : 0 };
+  return { max_operations: config.maxOperations, enabled: config.enabled, interval: config.intervalSeconds > 0 ? goDuration(config.intervalSeconds) : 0 };
 }
