@@ -170,8 +170,7 @@ export class RequestPipeline {
     try {
       // Every later step (bound CIDRs, ACL conditions, audit, lockout) sees the one client address.
       const remoteAddress = clientAddress(req.remoteAddress, req.headers['x-forwarded-for'], this.listener.forwardedFor);
-      const q = req.url.indexOf('?');
-      done = this.inFlight?.add(requestId, { startTime: new Date(), clientRemoteAddress: remoteAddress, requestPath: `/v1/${q >= 0 ? req.url.slice(0, q) : req.url}`, requestMethod: req.method });
+      done = this.inFlight?.add(requestId, { startTime: new Date(), clientRemoteAddress: remoteAddress, url: req.url, requestMethod: req.method });
       return await this.process({ ...req, remoteAddress }, requestId, state);
     } catch (err) {
       const apiError = this.toApiError(err, requestId, req);

@@ -20,21 +20,26 @@ export function toPem(der: Buffer, label: PemLabel | string): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
+/** The block labelled `label` whose body starts at `bodyStart`: its bytes and where its END line ends; throws on an unterminated or non-base64 block. */
+function readBlock(text: string, label: string, bodyStart: number): { der: Buffer; next: number } {
+  const end = `-----END ${label}-----`;
+  const stop = text.indexOf(end, bodyStart);
+  if (stop < 0) throw new Error(`PEM block "${label}" is not terminated`);
+  const body = text.slice(bodyStart, stop).replace(/\s+/g, '');
+  if (body.length % 4 !== 0 || !BASE64_BODY.test(body)) throw new Error(`PEM block "${label}" does not hold base64`);
+  return { der: Buffer.from(body, 'base64'), next: stop + end.length };
+}
+
 export function fromPem(pem: string, label: string): Buffer[] {
   const blocks: Buffer[] = [];
   const begin = `-----BEGIN ${label}-----`;
-  const end = `-----END ${label}-----`;
   let cursor = 0;
   for (;;) {
     const start = pem.indexOf(begin, cursor);
     if (start < 0) return blocks;
-    const bodyStart = start + begin.length;
-    const stop = pem.indexOf(end, bodyStart);
-    if (stop < 0) throw new Error(`PEM block "${label}" is not terminated`);
-    const body = pem.slice(bodyStart, stop).replace(/\s+/g, '');
-    if (body.length % 4 !== 0 || !BASE64_BODY.test(body)) throw new Error(`PEM block "${label}" does not hold base64`);
-    blocks.push(Buffer.from(body, 'base64'));
-    cursor = stop + end.length;
+    const { der, next } = readBlock(pem, label, start + begin.length);
+    blocks.push(der);
+    cursor = next;
   }
 }
 
@@ -45,13 +50,9 @@ export function pemBlocks(text: string): { label: string; der: Buffer }[] {
   let match: RegExpExecArray | null;
   while ((match = begin.exec(text)) !== null) {
     const label = match[1];
-    const end = `-----END ${label}-----`;
-    const stop = text.indexOf(end, begin.lastIndex);
-    if (stop < 0) throw new Error(`PEM block "${label}" is not terminated`);
-    const body = text.slice(begin.lastIndex, stop).replace(/\s+/g, '');
-    if (body.length % 4 !== 0 || !BASE64_BODY.test(body)) throw new Error(`PEM block "${label}" does not hold base64`);
-    out.push({ label, der: Buffer.from(body, 'base64') });
-    begin.lastIndex = stop + end.length;
+    const { der, next } = readBlock(text, label, begin.lastIndex);
+    out.push({ label, der });
+    begin.lastIndex = next;
   }
   return out;
 }

@@ -1,11 +1,13 @@
 /**
  * The requests this node is handling now (Vault's sys/in-flight-req): request id → when it started,
- * the client address, the path and method. The path is recorded without its query string.
+ * the client address, the path and method. The path is shown without its query string; the split
+ * is made when the list is read, not on every request.
  */
 export interface InFlightRequest {
   startTime: Date;
   clientRemoteAddress: string;
-  requestPath: string;
+  /** The request target below /v1/, query string included. */
+  url: string;
   requestMethod: string;
 }
 
@@ -29,7 +31,7 @@ export class InFlightRequests {
       out[id] = {
         start_time: r.startTime.toISOString(),
         client_remote_address: r.clientRemoteAddress,
-        request_path: r.requestPath,
+        request_path: `/v1/${r.url.split('?', 1)[0]}`,
         request_method: r.requestMethod,
         // Vault's client id comes from identity entities, which SecretHub has not: always empty, as Vault's for requests without one.
         client_id: '',
