@@ -16,7 +16,7 @@ const up = (n) => `^(\\.\\./){${n}}`;
 const to = (n, names) => `${up(n)}(${names.join('|')})(/|$)`;
 /** Anything of ours under src/ except the named directories. */
 const onlyTo = (n, names) => `${up(n)}(?!(${names.join('|')})(/|$))[^.]`;
-const COMPOSITION = ['cli', 'server', 'backends', 'main'];
+const COMPOSITION = ['cli', 'server', 'core\\.module', 'main'];
 
 /**
  * One block per depth for the files of `root` (a glob of one or more path segments under src/,
@@ -63,6 +63,11 @@ const layers = [
   ...layer('auth/*', (n) => [
     p(`${up(n - 1)}[^.]`, 'An auth method does not import another auth method (nor src/auth/*.ts): share through src/shared (layers).'),
     p(to(n, ['engines', 'http', 'audit', 'application', ...COMPOSITION]), 'An auth method imports neither engines, http, audit nor the application layer (layers).'),
+  ]),
+  // the CLI: a client; the server's module graph (Nest, TypeORM) loads only inside `server`/`migrate`, by require.
+  ...layer('cli', (n) => [
+    p(to(n, ['server', 'core\\.module', 'kernel', 'engines', 'auth', 'shared', 'application', 'database']), 'src/cli does not import the server, its modules, the kernel or the backends: server commands require() them when they run (layers).'),
+    p('\\.module$', 'src/cli imports no Nest module (layers).'),
   ]),
 ];
 

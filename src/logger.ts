@@ -1,4 +1,6 @@
 /** The server log: one line per event on stderr. Never pass secrets here (tokens, keys, bodies). */
+import { typedToken } from './framework/typed-token';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -16,3 +18,6 @@ export function createLogger(level: LogLevel = 'info', write: (line: string) => 
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
+
+/** The injection token of the server's Logger (provided by ConfigModule). */
+export const LOGGER = typedToken<Logger>('Logger');

@@ -5,7 +5,7 @@
  * requests the HTTP parser refuses, is `{"errors":[...]}` when an error, with Content-Type exactly
  * `application/json`.
  */
-import { Catch, HttpException, Module, type ArgumentsHost, type DynamicModule, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpException, Module, type ArgumentsHost, type DynamicModule, type ExceptionFilter, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -38,10 +38,11 @@ class VaultErrorFilter implements ExceptionFilter {
 }
 
 @Module({})
-class VaultApiModule {
-  static register(pipeline: RequestPipeline): DynamicModule {
-    return { module: VaultApiModule, controllers: [VaultApiController], providers: [{ provide: RequestPipeline, useValue: pipeline }] };
-  }
+class PipelineApiModule {}
+
+/** The API over a pipeline built by hand, as the root module of createApiServer (tests of the HTTP layer). */
+export function apiModuleFor(pipeline: RequestPipeline): DynamicModule {
+  return { module: PipelineApiModule, controllers: [VaultApiController], providers: [{ provide: RequestPipeline, useValue: pipeline }] };
 }
 
 type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -123,7 +124,12 @@ export function httpsServerOptions(tls: ListenerTlsConfig): HttpsServerOptions {
   };
 }
 
-export async function createApiServer(pipeline: RequestPipeline, listener: ListenerConfig, log: Logger): Promise<HttpServerHandle> {
+/**
+ * The Nest application of `root` (a module graph that serves VaultApiController) on Fastify with
+ * the listener's limits and TLS; initialised (every module's init hooks have run), not yet listening.
+ * Closing it closes the listener first, then runs the modules' shutdown hooks.
+ */
+export async function createApiServer(root: Type | DynamicModule, listener: ListenerConfig, log: Logger): Promise<HttpServerHandle> {
   const tls = listener.tls;
   const adapter = new FastifyAdapter({
     bodyLimit: listener.maxRequestBytes,
@@ -139,12 +145,18 @@ export async function createApiServer(pipeline: RequestPipeline, listener: Liste
       return server;
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(VaultApiModule.register(pipeline), adapter, { bodyParser: false, logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(root, adapter, { bodyParser: false, logger: false, abortOnError: false });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: listener.maxRequestBytes }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
   app.useGlobalFilters(new VaultErrorFilter(log));
-  await app.init();
+  try {
+    await app.init();
+  } catch (err) {
+    // Modules already started (the cluster bus) are stopped, the database closed.
+    await app.close().catch((e: Error) => log.error(`start: could not stop what had started: ${e.message}`));
+    throw err;
+  }
 
   return {
     app,

@@ -10,7 +10,7 @@
  * clear; those requests use PATH_MARKER, not the canary, and the test checks the path is kept.
  */
 import { buildConfig } from '../../src/config/config';
-import { createApiServer, type HttpServerHandle } from '../../src/http/http-server';
+import { apiModuleFor, createApiServer, type HttpServerHandle } from '../../src/http/http-server';
 import { createLogger } from '../../src/logger';
 import { auditedPipeline, kernelPipeline, openAuditedKernel, type Call } from '../support/audit';
 import { newCanary, watchCanary, type CanaryWatch } from '../support/canary';
@@ -233,7 +233,7 @@ describe('audit canary (medium)', () => {
     const listener = buildConfig({ listener: { tcp: { max_request_size: 4096 } } }, {}, { listen: '127.0.0.1:0' }).listener;
     let server: HttpServerHandle | undefined;
     try {
-      server = await createApiServer(kernelPipeline(k, log, listener), listener, log);
+      server = await createApiServer(apiModuleFor(kernelPipeline(k, log, listener)), listener, log);
       const port = Number(new URL(await server.listen()).port);
       // The client keeps its side open until the answer (Node's server drops a slow answer to a half-closed connection).
       const send = async (label: string, request: string, halfClose = false) => {

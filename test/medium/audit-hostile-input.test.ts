@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { bareColumns } from '../../src/audit/audit-entry';
 import type { ChainEntry } from '../../src/audit/chain-writer';
 import { buildConfig } from '../../src/config/config';
-import { createApiServer, type HttpServerHandle } from '../../src/http/http-server';
+import { apiModuleFor, createApiServer, type HttpServerHandle } from '../../src/http/http-server';
 import { createLogger } from '../../src/logger';
 import { kernelPipeline, openAuditedKernel, verifyThroughApi, type Call } from '../support/audit';
 import { call as httpCall } from '../support/http';
@@ -48,7 +48,7 @@ describe('audit under hostile input (medium)', () => {
     expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem.log' } })).status).toBe(204);
     expect((await call('PUT', 'secret/data/app', { data: { password: 'pw' } })).status).toBe(200);
     const listener = buildConfig({}, {}, { listen: '127.0.0.1:0' }).listener;
-    server = await createApiServer(kernelPipeline(k), listener, createLogger('error'));
+    server = await createApiServer(apiModuleFor(kernelPipeline(k)), listener, createLogger('error'));
     const address = await server.listen();
 
     let stop = false;

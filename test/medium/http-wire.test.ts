@@ -5,7 +5,7 @@
  * `{"errors":[...]}` that does not echo the request bytes. Answers of other types keep their own.
  */
 import { buildConfig } from '../../src/config/config';
-import { createApiServer, type HttpServerHandle } from '../../src/http/http-server';
+import { apiModuleFor, createApiServer, type HttpServerHandle } from '../../src/http/http-server';
 import { createLogger } from '../../src/logger';
 import { kernelPipeline, openAuditedKernel, type Call } from '../support/audit';
 import { newCanary } from '../support/canary';
@@ -29,7 +29,7 @@ describe('JSON answers on the wire (medium)', () => {
     ({ k, call, rootToken, key } = await openAuditedKernel());
     expect((await call('PUT', 'secret/data/app', { data: { password: 'pw' } })).status).toBe(200);
     const listener = buildConfig({ listener: { tcp: { max_request_size: 4096 } } }, {}, { listen: '127.0.0.1:0' }).listener;
-    server = await createApiServer(kernelPipeline(k, createLogger('error'), listener), listener, createLogger('error'));
+    server = await createApiServer(apiModuleFor(kernelPipeline(k, createLogger('error'), listener)), listener, createLogger('error'));
     address = await server.listen();
     port = Number(new URL(address).port);
   });

@@ -7,7 +7,7 @@
 import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
 import { buildConfig } from '../../src/config/config';
-import { createApiServer, type HttpServerHandle } from '../../src/http/http-server';
+import { apiModuleFor, createApiServer, type HttpServerHandle } from '../../src/http/http-server';
 import type { PipelineRequest, RequestPipeline } from '../../src/application/request-pipeline';
 import { createLogger } from '../../src/logger';
 import { httpsCall, makeTestPki, type TestPki } from '../support/tls';
@@ -27,7 +27,7 @@ const recordingPipeline = {
 
 async function listen(settings: Record<string, unknown>): Promise<string> {
   const listener = buildConfig({ listener: { tcp: { tls_cert_file: pki.serverCert, tls_key_file: pki.serverKey, ...settings } } }, {}, { listen: '127.0.0.1:0' }).listener;
-  const server = await createApiServer(recordingPipeline, listener, createLogger('error'));
+  const server = await createApiServer(apiModuleFor(recordingPipeline), listener, createLogger('error'));
   servers.push(server);
   return server.listen();
 }

@@ -1,6 +1,8 @@
 /**
  * Policies: CRUD with Vault's rules for `root` and `default`, and compiled ACLs cached per policy
- * set. Every write clears the caches (a later issue adds cross-node invalidation via LISTEN/NOTIFY).
+ * set. Every write publishes on the cluster bus and every node, this one included, clears its
+ * caches when it arrives; the caches serve only while the bus is live (without a bus: always, and a
+ * write clears them directly).
  */
 import { badRequest } from '../errors';
 import type { InvalidationBus } from '../cluster/invalidation-bus';

@@ -79,7 +79,7 @@ export class RekeyService {
     private readonly barrier: Barrier,
     private readonly log: (message: string) => void,
   ) {
-    seal.addLifecycleHook({ afterUnseal: async () => undefined, beforeSeal: () => this.clear() });
+    seal.addLifecycleHook('state', { afterUnseal: async () => undefined, beforeSeal: () => this.clear() });
   }
 
   async status(): Promise<RekeyStatus> {

@@ -59,6 +59,15 @@ export interface SealLifecycleHook {
   beforeSeal(): void | Promise<void>;
 }
 
+/**
+ * When a hook runs: at unseal the stages start in this order (hooks of one stage in the order they
+ * were added), at seal they stop in the reverse order. `state` loads what routing and the ACL read
+ * (policies, mounts); `audit` then opens the audit devices, before `workers` (leases, periodic
+ * functions) may act; `backends` hold engines' caches and connections.
+ */
+export const SEAL_HOOK_STAGES = ['state', 'audit', 'workers', 'backends'] as const;
+export type SealHookStage = (typeof SEAL_HOOK_STAGES)[number];
+
 export interface SealServiceDeps {
   dataSource: DataSource;
   seals: SealRepository;
@@ -79,7 +88,9 @@ export class SealService {
   private progress: Buffer[] = [];
   private progressNonce = '';
   private readonly mutex = new AsyncMutex();
-  private readonly hooks: SealLifecycleHook[] = [];
+  private readonly stagedHooks: { rank: number; hook: SealLifecycleHook }[] = [];
+  /** stagedHooks in stage order. */
+  private hooks: SealLifecycleHook[] = [];
   /** Stops begun at the last seal, awaited by the next unseal (they never reject). */
   private stopping: Promise<void>[] = [];
 
@@ -93,8 +104,10 @@ export class SealService {
     return this.deps.provider;
   }
 
-  addLifecycleHook(hook: SealLifecycleHook): void {
-    this.hooks.push(hook);
+  addLifecycleHook(stage: SealHookStage, hook: SealLifecycleHook): void {
+    this.stagedHooks.push({ rank: SEAL_HOOK_STAGES.indexOf(stage), hook });
+    // Stable: hooks of one stage keep the order they were added in.
+    this.hooks = this.stagedHooks.sort((a, b) => a.rank - b.rank).map((h) => h.hook);
   }
 
   /** Runs `section` under the seal mutex (rekey uses it too). */

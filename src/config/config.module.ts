@@ -1,0 +1,30 @@
+/**
+ * The server configuration as providers: the `ServerConfig` the fail-fast loader built (the only
+ * validation), the logger, and the kernel's part of the configuration. Global: every module may
+ * inject them without importing this one.
+ */
+import { Module, type DynamicModule } from '@nestjs/common';
+import { typedToken } from '../framework/typed-token';
+import { KERNEL_SETTINGS, type KernelSettings } from '../kernel/kernel.module';
+import { LOGGER, type Logger } from '../logger';
+import type { ServerConfig } from './config';
+
+export const SERVER_CONFIG = typedToken<ServerConfig>('ServerConfig');
+
+@Module({})
+export class ConfigModule {
+  static forRoot(config: ServerConfig, log: Logger): DynamicModule {
+    if (config.seal) throw new Error('seal "pkcs11" is not available in this build yet; remove the seal stanza to use Shamir');
+    const kernel: KernelSettings = { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, clusterName: config.clusterName };
+    return {
+      module: ConfigModule,
+      global: true,
+      providers: [
+        { provide: SERVER_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: log },
+        { provide: KERNEL_SETTINGS, useValue: kernel },
+      ],
+      exports: [SERVER_CONFIG, LOGGER, KERNEL_SETTINGS],
+    };
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The server's module graph without its HTTP face (composition root; tests build their kernels
+ * from it): configuration, database, kernel, audit, the backends and the request pipeline.
+ */
+import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { ApplicationModule } from './application/application.module';
+import { AuditAddressKeys } from './audit/address-keys';
+import { AnomalyRepository } from './audit/anomaly.repository';
+import { AnomalyScanner } from './audit/anomaly-scanner';
+import { AuditBroker } from './audit/audit-broker';
+import { AuditLogRepository } from './audit/audit-log.repository';
+import { AuditModule } from './audit/audit.module';
+import { AuditChainWriter } from './audit/chain-writer';
+import { AuditRetention } from './audit/retention';
+import { AppRoleModule } from './auth/approle/approle.module';
+import { CertAuthModule } from './auth/cert/cert.module';
+import { TokenAuthModule } from './auth/token/token.module';
+import { UserpassModule } from './auth/userpass/userpass.module';
+import type { ServerConfig } from './config/config';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule, type DatabaseHandle } from './database/database.module';
+import { CubbyholeModule } from './engines/cubbyhole/cubbyhole.module';
+import { DatabaseEngineModule } from './engines/database/database-engine.module';
+import { KvModule } from './engines/kv/kv.module';
+import { PkiModule } from './engines/pki/pki.module';
+import { RabbitmqModule } from './engines/rabbitmq/rabbitmq.module';
+import { SysModule } from './engines/sys/sys.module';
+import { Barrier } from './kernel/barrier/barrier';
+import { InvalidationBus } from './kernel/cluster/invalidation-bus';
+import { CubbyholeRepository } from './kernel/cubbyhole/cubbyhole.repository';
+import { KernelModule } from './kernel/kernel.module';
+import { ExpirationManager } from './kernel/leases/expiration-manager';
+import { PasswordPolicies } from './kernel/password-policy/password-policies';
+import { PeriodicRunner } from './kernel/periodic/periodic-runner';
+import { PolicyStore } from './kernel/policy/policy.store';
+import { InFlightRequests } from './kernel/router/in-flight';
+import { MountTable } from './kernel/router/mount-table';
+import { RekeyService } from './kernel/seal/rekey.service';
+import { SealService } from './kernel/seal/seal.service';
+import { TokenStore } from './kernel/token/token.store';
+import { VersionHistory } from './kernel/version-history';
+import { ResponseWrapper } from './kernel/wrapping/response-wrapper';
+import type { Logger } from './logger';
+import { SharedModule } from './shared/shared.module';
+
+/** Every secrets engine and auth method the server offers: adding one is adding its module here. */
+export const BACKEND_MODULES = [SysModule, TokenAuthModule, CubbyholeModule, UserpassModule, AppRoleModule, CertAuthModule, DatabaseEngineModule, PkiModule, RabbitmqModule, KvModule];
+
+@Module({})
+export class CoreModule {
+  static forRoot(config: ServerConfig, log: Logger, database: DatabaseHandle): DynamicModule {
+    return {
+      module: CoreModule,
+      imports: [ConfigModule.forRoot(config, log), DatabaseModule.forRoot(database), KernelModule, AuditModule, SharedModule, ...BACKEND_MODULES, ApplicationModule],
+      exports: [KernelModule, AuditModule, ApplicationModule],
+    };
+  }
+}
+
+/** The kernel's services in one object (sys handlers and tests reach them by name). */
+export interface Kernel {
+  dataSource: DataSource;
+  barrier: Barrier;
+  seal: SealService;
+  rekey: RekeyService;
+  tokenStore: TokenStore;
+  policies: PolicyStore;
+  /** Vault's password policies; engines generate passwords with `passwordPolicies.generate(name)`. */
+  passwordPolicies: PasswordPolicies;
+  mounts: MountTable;
+  bus: InvalidationBus;
+  cubbyhole: CubbyholeRepository;
+  wrapper: ResponseWrapper;
+  leases: ExpirationManager;
+  periodic: PeriodicRunner;
+  /** The requests being handled (sys/in-flight-req); the pipeline adds and removes them. */
+  inFlight: InFlightRequests;
+  /** Versions that have unsealed this storage (sys/version-history). */
+  versions: VersionHistory;
+  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
+}
+
+export function kernelOf(app: INestApplicationContext): Kernel {
+  return {
+    dataSource: app.get(DataSource),
+    barrier: app.get(Barrier),
+    seal: app.get(SealService),
+    rekey: app.get(RekeyService),
+    tokenStore: app.get(TokenStore),
+    policies: app.get(PolicyStore),
+    passwordPolicies: app.get(PasswordPolicies),
+    mounts: app.get(MountTable),
+    bus: app.get(InvalidationBus),
+    cubbyhole: app.get(CubbyholeRepository),
+    wrapper: app.get(ResponseWrapper),
+    leases: app.get(ExpirationManager),
+    periodic: app.get(PeriodicRunner),
+    inFlight: app.get(InFlightRequests),
+    versions: app.get(VersionHistory),
+    audit: {
+      broker: app.get(AuditBroker),
+      chain: app.get(AuditChainWriter),
+      log: app.get(AuditLogRepository),
+      addressKeys: app.get(AuditAddressKeys),
+      retention: app.get(AuditRetention),
+      anomalies: { scanner: app.get(AnomalyScanner), repository: app.get(AnomalyRepository) },
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The database as a provider: the migrated TypeORM DataSource, opened before the module graph is
+ * built (a failed start then leaves nothing running that no one can stop). Closed at application
+ * shutdown, after every module that uses it has shut down (Nest shuts modules down dependents first).
+ */
+import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { Logger } from '../logger';
+import { openDatabase } from './data-source';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
+
+export interface DatabaseHandle {
+  dataSource: DataSource;
+  /** Closes the DataSource and stops the embedded PostgreSQL, if any; a second call does nothing. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the server's database: `databaseUrl`, else an embedded PostgreSQL in `dataDir` (in dev
+ * mode a throw-away directory, removed at close); migrations are applied.
+ */
+export async function openServerDatabase(config: { databaseUrl?: string; dataDir: string; dev: boolean }, log: Logger): Promise<DatabaseHandle> {
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let devDir: string | undefined;
+  let dataSource: DataSource | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await dataSource?.destroy().catch((e: Error) => log.error(`stop: database: ${e.message}`));
+      await embedded?.stop().catch((e: Error) => log.error(`stop: embedded PostgreSQL: ${e.message}`));
+      if (devDir) {
+        embedded?.removeData();
+        rmSync(devDir, { recursive: true, force: true });
+      }
+    })());
+  try {
+    let url = config.databaseUrl;
+    if (!url) {
+      const dataDir = config.dev ? (devDir = mkdtempSync(join(tmpdir(), 'secrethub-dev-'))) : config.dataDir;
+      embedded = await startEmbeddedPostgres(dataDir, (m) => log.info(m));
+      url = embedded.url;
+    }
+    const opened = await openDatabase(url);
+    dataSource = opened.dataSource;
+    for (const name of opened.applied) log.info(`migration applied: ${name}`);
+    return { dataSource, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+const DATABASE_HANDLE = Symbol('DatabaseHandle');
+
+@Module({})
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(@Inject(DATABASE_HANDLE) private readonly handle: DatabaseHandle) {}
+
+  static forRoot(handle: DatabaseHandle): DynamicModule {
+    return {
+      module: DatabaseModule,
+      global: true,
+      providers: [
+        { provide: DATABASE_HANDLE, useValue: handle },
+        { provide: DataSource, useValue: handle.dataSource },
+      ],
+      exports: [DataSource],
+    };
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.handle.close();
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The kernel as Nest providers: barrier, seal, tokens, policies, mounts, leases, periodic functions,
+ * the cluster bus, cubbyhole and wrapping. Seal-tied start and stop are seal lifecycle hooks (their
+ * stages order them); the cluster bus starts when the application boots and, after the listener has
+ * closed, the kernel seals and stops it at shutdown. Classes stay plain: every provider is a factory.
+ */
+import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { withTryAdvisoryLock } from '../database/sql';
+import { typedToken } from '../framework/typed-token';
+import { LOGGER, type Logger } from '../logger';
+import { BUILD_DATE, REPORTED_VERSION } from '../version';
+import { Barrier } from './barrier/barrier';
+import { BarrierRepository } from './barrier/barrier.repository';
+import { InvalidationBus } from './cluster/invalidation-bus';
+import { CubbyholeRepository } from './cubbyhole/cubbyhole.repository';
+import { KernelSecretsRepository } from './kernel-secrets.repository';
+import { ExpirationManager } from './leases/expiration-manager';
+import { LeaseRepository } from './leases/lease.repository';
+import { PasswordPolicies } from './password-policy/password-policies';
+import { PasswordPolicyRepository } from './password-policy/password-policy.repository';
+import { PeriodicRunner } from './periodic/periodic-runner';
+import { PolicyRepository } from './policy/policy.repository';
+import { PolicyStore } from './policy/policy.store';
+import { InFlightRequests } from './router/in-flight';
+import { MountRepository } from './router/mount.repository';
+import { MountTable } from './router/mount-table';
+import { RekeyService } from './seal/rekey.service';
+import { ShamirSealProvider } from './seal/seal-provider';
+import { SealRepository } from './seal/seal.repository';
+import { SealService } from './seal/seal.service';
+import { TokenRepository } from './token/token.repository';
+import { TokenStore } from './token/token.store';
+import { VersionHistory } from './version-history';
+import { ResponseWrapper } from './wrapping/response-wrapper';
+
+/** What the kernel takes from the server configuration (ConfigModule provides it). */
+export interface KernelSettings {
+  maxEncryptionsPerTerm: number;
+  clusterName?: string;
+}
+export const KERNEL_SETTINGS = typedToken<KernelSettings>('KernelSettings');
+
+/** Vault's: six failed revocations make a lease irrevocable. */
+const LEASE_REVOKE_MAX_ATTEMPTS = 6;
+/** How often due leases are looked for. */
+const LEASE_TICK_MS = 1000;
+/** How often backends' periodic functions run (Vault: every minute). */
+const PERIODIC_INTERVAL_MS = 60_000;
+
+const repositories: Provider[] = [BarrierRepository, KernelSecretsRepository, TokenRepository, SealRepository, PolicyRepository, MountRepository, LeaseRepository, PasswordPolicyRepository].map((repository) => ({
+  provide: repository,
+  useFactory: (dataSource: DataSource) => new repository(dataSource),
+  inject: [DataSource],
+}));
+
+const services: Provider[] = [
+  {
+    provide: Barrier,
+    useFactory: (repository: BarrierRepository, settings: KernelSettings, log: Logger) => new Barrier(repository, { maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm, log: (m) => log.info(m) }),
+    inject: [BarrierRepository, KERNEL_SETTINGS, LOGGER],
+  },
+  {
+    provide: InvalidationBus,
+    useFactory: (dataSource: DataSource, barrier: Barrier, log: Logger) => {
+      const bus = new InvalidationBus((dataSource.options as { url?: string }).url, dataSource, (m) => log.info(m));
+      // sys/rotate/config changed on some node: every node reloads it.
+      bus.subscribe((i) => {
+        if (i.topic === undefined || i.topic === 'barrier') barrier.reloadRotationConfig().catch((e: Error) => log.error(`barrier: could not reload the rotation config: ${e.message}`));
+      });
+      return bus;
+    },
+    inject: [DataSource, Barrier, LOGGER],
+  },
+  {
+    provide: TokenStore,
+    useFactory: (tokens: TokenRepository, secrets: KernelSecretsRepository, barrier: Barrier, bus: InvalidationBus) => new TokenStore(tokens, secrets, barrier, bus),
+    inject: [TokenRepository, KernelSecretsRepository, Barrier, InvalidationBus],
+  },
+  {
+    provide: SealService,
+    useFactory: (dataSource: DataSource, seals: SealRepository, barrierRepository: BarrierRepository, barrier: Barrier, tokens: TokenRepository, tokenStore: TokenStore, secrets: KernelSecretsRepository, settings: KernelSettings, log: Logger) =>
+      new SealService({ dataSource, seals, barrierRepository, barrier, tokens, tokenStore, secrets, provider: new ShamirSealProvider(), clusterName: settings.clusterName, maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm, log: (m) => log.info(m) }),
+    inject: [DataSource, SealRepository, BarrierRepository, Barrier, TokenRepository, TokenStore, KernelSecretsRepository, KERNEL_SETTINGS, LOGGER],
+  },
+  {
+    provide: RekeyService,
+    useFactory: (seal: SealService, seals: SealRepository, barrier: Barrier, log: Logger) => new RekeyService(seal, seals, barrier, (m) => log.info(m)),
+    inject: [SealService, SealRepository, Barrier, LOGGER],
+  },
+  {
+    provide: VersionHistory,
+    useFactory: (dataSource: DataSource, seal: SealService) => {
+      const versions = new VersionHistory(dataSource, { version: REPORTED_VERSION, buildDate: BUILD_DATE });
+      seal.addLifecycleHook('state', { afterUnseal: () => versions.record(), beforeSeal: () => undefined });
+      return versions;
+    },
+    inject: [DataSource, SealService],
+  },
+  {
+    provide: PolicyStore,
+    useFactory: (repository: PolicyRepository, bus: InvalidationBus, seal: SealService) => {
+      const policies = new PolicyStore(repository, bus);
+      seal.addLifecycleHook('state', { afterUnseal: () => policies.ensureDefault(), beforeSeal: () => policies.clear() });
+      return policies;
+    },
+    inject: [PolicyRepository, InvalidationBus, SealService],
+  },
+  {
+    provide: MountTable,
+    useFactory: (repository: MountRepository, bus: InvalidationBus, seal: SealService, tokens: TokenRepository, tokenStore: TokenStore) => {
+      const mounts = new MountTable(repository, bus);
+      seal.addLifecycleHook('state', { afterUnseal: () => mounts.load(), beforeSeal: () => mounts.clear() });
+      // Disabling an auth method revokes every token it issued (and their children), in the same transaction.
+      mounts.onDisable(async (m, entry) => {
+        // Cached records are dropped after the commit: before it, a node could re-read and re-cache a row about to go.
+        if (entry.class === 'auth' && (await tokens.deleteTreesByCreationPath(m, entry.path)) > 0) return () => tokenStore.invalidateAll();
+      });
+      return mounts;
+    },
+    inject: [MountRepository, InvalidationBus, SealService, TokenRepository, TokenStore],
+  },
+  {
+    provide: CubbyholeRepository,
+    useFactory: (dataSource: DataSource, barrier: Barrier) => new CubbyholeRepository(dataSource, barrier),
+    inject: [DataSource, Barrier],
+  },
+  {
+    provide: ExpirationManager,
+    useFactory: (repository: LeaseRepository, mounts: MountTable, barrier: Barrier, seal: SealService, log: Logger) => {
+      const leases = new ExpirationManager(repository, mounts, barrier, { maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS, tickMs: LEASE_TICK_MS, log: { info: (m) => log.info(m), error: (m) => log.error(m) } });
+      // Revocation needs the issuing mount: the `workers` stage starts after `state` has loaded the mounts.
+      seal.addLifecycleHook('workers', { afterUnseal: async () => leases.start(), beforeSeal: () => leases.stop() });
+      // As Vault: disabling a mount first revokes every lease it issued; a revocation that fails aborts the disable.
+      mounts.onDisable(async (_m, entry) => {
+        await leases.revokePrefix(entry.path);
+      });
+      return leases;
+    },
+    inject: [LeaseRepository, MountTable, Barrier, SealService, LOGGER],
+  },
+  {
+    provide: PasswordPolicies,
+    useFactory: (repository: PasswordPolicyRepository) => new PasswordPolicies(repository),
+    inject: [PasswordPolicyRepository],
+  },
+  {
+    provide: PeriodicRunner,
+    useFactory: (dataSource: DataSource, mounts: MountTable, seal: SealService, log: Logger) => {
+      const periodic = new PeriodicRunner(mounts, { intervalMs: PERIODIC_INTERVAL_MS, exclusive: (pass) => withTryAdvisoryLock(dataSource, 'secrethub.periodic', pass), log: { error: (m) => log.error(m) } });
+      seal.addLifecycleHook('workers', { afterUnseal: async () => periodic.start(), beforeSeal: () => periodic.stop() });
+      return periodic;
+    },
+    // ExpirationManager first: its hook starts before the periodic runner's.
+    inject: [DataSource, MountTable, SealService, LOGGER, ExpirationManager],
+  },
+  {
+    provide: ResponseWrapper,
+    useFactory: (tokenStore: TokenStore, cubbyhole: CubbyholeRepository) => new ResponseWrapper(tokenStore, cubbyhole),
+    inject: [TokenStore, CubbyholeRepository],
+  },
+  { provide: InFlightRequests, useFactory: () => new InFlightRequests() },
+];
+
+const exported = [...repositories, ...services].map((p) => (p as { provide: unknown }).provide) as Provider[];
+
+@Module({ providers: [...repositories, ...services], exports: exported })
+export class KernelModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(InvalidationBus) private readonly bus: InvalidationBus,
+    @Inject(SealService) private readonly seal: SealService,
+  ) {}
+
+  onApplicationBootstrap(): Promise<void> {
+    return this.bus.start();
+  }
+
+  /** Runs after the listener has closed (Nest disposes the HTTP server before shutdown hooks). */
+  async onApplicationShutdown(): Promise<void> {
+    await this.seal.seal();
+    await this.bus.stop();
+  }
+}
