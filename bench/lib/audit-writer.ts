@@ -15,6 +15,7 @@ import type { AuditColumns } from '../../src/audit/audit-entry';
 import { AuditChainWriter } from '../../src/audit/chain-writer';
 import { newSigningKey, signingKeyFromDer } from '../../src/crypto/audit-chain';
 import { openDatabase } from '../../src/database/data-source';
+import { ALL_ENTITIES } from '../../src/entities';
 import { buildConfig } from '../../src/config/config';
 import { auditSequence, backendCpuDelta, backendCpuSeconds, query } from './postgres';
 
@@ -121,7 +122,7 @@ class TimedRepository extends AuditLogRepository {
 export async function measureWriter(url: string, templates: EntryTemplate[], concurrencies: number[], seconds: number, warmupSeconds = 1): Promise<WriterFigures[]> {
   if (templates.length === 0) throw new Error('no audit entries to copy');
   const dir = mkdtempSync(join(tmpdir(), 'secrethub-bench-audit-'));
-  const { dataSource } = await openDatabase(url); // the server's pool size
+  const { dataSource } = await openDatabase(url, { entities: ALL_ENTITIES }); // the server's pool size
   const repository = new TimedRepository(dataSource);
   const errors: string[] = [];
   const writer = new AuditChainWriter(repository, {

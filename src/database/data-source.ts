@@ -1,28 +1,42 @@
 /**
  * The TypeORM DataSource over `pg`. Schema changes happen only through the migrations in
- * `migrations/` (never `synchronize`). Data access itself lives in `*.repository.ts` files.
+ * `migrations/` (never `synchronize`, no extensions installed by TypeORM). Data access itself lives
+ * in `*.repository.ts` files; entities live beside their domains and are listed in src/entities.ts.
  */
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
-import { KERNEL_ENTITIES } from './entities';
+import { SEAL_ENTITIES } from '../kernel/seal/seal.entity';
 
-export function createDataSource(url: string, poolSize = 10): DataSource {
+export interface OpenDatabaseOptions {
+  /** Connections in the pool (default 10). */
+  poolSize?: number;
+  /**
+   * The entities the DataSource knows (src/entities.ts `ALL_ENTITIES` for all of them). Default: the
+   * seal configuration only, the one entity a repository reaches through TypeORM (seal.repository.ts).
+   */
+  entities?: DataSourceOptions['entities'];
+}
+
+export function createDataSource(url: string, options: OpenDatabaseOptions = {}): DataSource {
   return new DataSource({
     type: 'postgres',
     url,
-    entities: KERNEL_ENTITIES,
+    entities: options.entities ?? SEAL_ENTITIES,
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',
     synchronize: false,
+    installExtensions: false,
+    // Generated uuids are gen_random_uuid() (built in since PostgreSQL 13), as the migrations write them.
+    uuidExtension: 'pgcrypto',
     logging: false,
-    extra: { max: poolSize, application_name: 'secrethub' },
+    extra: { max: options.poolSize ?? 10, application_name: 'secrethub' },
   });
 }
 
 /** Opens the DataSource and applies pending migrations; returns the names applied. */
-export async function openDatabase(url: string, poolSize?: number): Promise<{ dataSource: DataSource; applied: string[] }> {
-  const dataSource = createDataSource(url, poolSize);
+export async function openDatabase(url: string, options?: OpenDatabaseOptions): Promise<{ dataSource: DataSource; applied: string[] }> {
+  const dataSource = createDataSource(url, options);
   await dataSource.initialize();
   try {
     // One migrator at a time even when several nodes start together.

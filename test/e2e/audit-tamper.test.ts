@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../../src/database/data-source';
+import { ALL_ENTITIES } from '../../src/entities';
 import type { VerifyReport } from '../../src/audit/verify';
 import { tamper, withGuardsOff } from '../support/audit';
 import { runCli } from '../support/cli';
@@ -77,7 +78,7 @@ describe('audit log tampering (e2e)', () => {
     expect(untouched.text.code).toBe(0);
     expect(untouched.report).toMatchObject({ ok: true, firstSequence: 1, checkpointsVerified: 1 });
 
-    const ds = (db = createDataSource(url, 2));
+    const ds = (db = createDataSource(url, { poolSize: 2, entities: ALL_ENTITIES }));
     await ds.initialize();
     await ds.query('CREATE TABLE audit_logs_untouched AS SELECT * FROM audit_logs');
     const restore = () =>

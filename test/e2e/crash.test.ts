@@ -3,6 +3,7 @@
  * key set works and every stored value still decrypts.
  */
 import { openDatabase } from '../../src/database/data-source';
+import { ALL_ENTITIES } from '../../src/entities';
 import { kernelSecretLocation } from '../../src/kernel/kernel-secrets.repository';
 import { openTestKernel } from '../support/kernel';
 import { createTestDatabase } from '../support/database';
@@ -26,7 +27,7 @@ async function unseal(a: string, keys: string[]): Promise<{ sealed: boolean; err
 
 /** Opens the database directly with the shares and decrypts every ciphertext column. */
 async function decryptEverything(url: string, keys: string[]): Promise<number> {
-  const { dataSource } = await openDatabase(url, 2);
+  const { dataSource } = await openDatabase(url, { poolSize: 2, entities: ALL_ENTITIES });
   const k = await openTestKernel({ dataSource, url });
   try {
     for (const key of keys) await k.seal.submitUnsealKey(key, false);

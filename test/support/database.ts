@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { openDatabase } from '../../src/database/data-source';
+import { ALL_ENTITIES } from '../../src/entities';
 
 function adminUrl(): string {
   const url = process.env.SECRETHUB_TEST_ADMIN_URL;
@@ -28,7 +29,7 @@ export async function createTestDatabase(): Promise<string> {
 /** A fresh database with every migration applied. */
 export async function openTestDatabase(): Promise<{ url: string; dataSource: DataSource }> {
   const url = await createTestDatabase();
-  const { dataSource } = await openDatabase(url, 4);
+  const { dataSource } = await openDatabase(url, { poolSize: 4, entities: ALL_ENTITIES });
   return { url, dataSource };
 }
 

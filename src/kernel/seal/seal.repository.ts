@@ -1,6 +1,6 @@
 /** The seal configuration row: shares, threshold, the wrapped root key and the cluster identity. */
 import type { DataSource, EntityManager } from 'typeorm';
-import { SealConfigEntity } from '../../database/entities';
+import { SealConfigEntity } from './seal.entity';
 
 export interface StoredSealConfig {
   sealType: string;
