@@ -16,7 +16,7 @@ const up = (n) => `^(\\.\\./){${n}}`;
 const to = (n, names) => `${up(n)}(${names.join('|')})(/|$)`;
 /** Anything of ours under src/ except the named directories. */
 const onlyTo = (n, names) => `${up(n)}(?!(${names.join('|')})(/|$))[^.]`;
-const COMPOSITION = ['cli', 'server', 'core\\.module', 'main'];
+const COMPOSITION = ['cli', 'server', 'core\\.module', 'entities', 'main'];
 
 /**
  * One block per depth for the files of `root` (a glob of one or more path segments under src/,
@@ -64,6 +64,8 @@ const layers = [
     p(`${up(n - 1)}[^.]`, 'An auth method does not import another auth method (nor src/auth/*.ts): share through src/shared (layers).'),
     p(to(n, ['engines', 'http', 'audit', 'application', ...COMPOSITION]), 'An auth method imports neither engines, http, audit nor the application layer (layers).'),
   ]),
+  // database: the DataSource, migrations runner and embedded PostgreSQL; it knows no domain (the composition root passes the entities).
+  ...layer('database', (n) => [p(to(n, ['kernel', 'engines', 'auth', 'shared', 'audit', 'application', 'http', ...COMPOSITION]), 'src/database imports no domain: entities come from the composition root (layers).')]),
   // the CLI: a client; the server's module graph (Nest, TypeORM) loads only inside `server`/`migrate`, by require.
   ...layer('cli', (n) => [
     p(to(n, ['server', 'core\\.module', 'kernel', 'engines', 'auth', 'shared', 'application', 'database']), 'src/cli does not import the server, its modules, the kernel or the backends: server commands require() them when they run (layers).'),

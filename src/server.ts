@@ -8,6 +8,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { ServerConfig } from './config/config';
 import { CoreModule, kernelOf, type Kernel } from './core.module';
 import { openServerDatabase, type DatabaseHandle } from './database/database.module';
+import { ALL_ENTITIES } from './entities';
 import { createApiServer } from './http/http-server';
 import { HttpModule } from './http/http.module';
 import type { Logger } from './logger';
@@ -28,7 +29,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: ServerConfig, log: Logger): Promise<RunningServer> {
-  const database = await openServerDatabase(config, log);
+  const database = await openServerDatabase(config, ALL_ENTITIES, log);
   let http: Awaited<ReturnType<typeof createApiServer>>;
   try {
     http = await createApiServer(ServerModule.forRoot(config, log, database), config.listener, log);

@@ -5,15 +5,11 @@
  */
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
-import { SEAL_ENTITIES } from '../kernel/seal/seal.entity';
 
 export interface OpenDatabaseOptions {
   /** Connections in the pool (default 10). */
   poolSize?: number;
-  /**
-   * The entities the DataSource knows (src/entities.ts `ALL_ENTITIES` for all of them). Default: the
-   * seal configuration only, the one entity a repository reaches through TypeORM (seal.repository.ts).
-   */
+  /** The entities the DataSource knows: src/entities.ts `ALL_ENTITIES` for a server; default none (migrations alone need none). */
   entities?: DataSourceOptions['entities'];
 }
 
@@ -21,7 +17,7 @@ export function createDataSource(url: string, options: OpenDatabaseOptions = {})
   return new DataSource({
     type: 'postgres',
     url,
-    entities: options.entities ?? SEAL_ENTITIES,
+    entities: options.entities ?? [],
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',

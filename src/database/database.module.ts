@@ -7,7 +7,7 @@ import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { Logger } from '../logger';
 import { openDatabase } from './data-source';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres';
@@ -20,9 +20,10 @@ export interface DatabaseHandle {
 
 /**
  * Opens the server's database: `databaseUrl`, else an embedded PostgreSQL in `dataDir` (in dev
- * mode a throw-away directory, removed at close); migrations are applied.
+ * mode a throw-away directory, removed at close); migrations are applied. `entities`: every entity
+ * (src/entities.ts, passed by the composition root so this layer imports no domain).
  */
-export async function openServerDatabase(config: { databaseUrl?: string; dataDir: string; dev: boolean }, log: Logger): Promise<DatabaseHandle> {
+export async function openServerDatabase(config: { databaseUrl?: string; dataDir: string; dev: boolean }, entities: DataSourceOptions['entities'], log: Logger): Promise<DatabaseHandle> {
   let embedded: EmbeddedPostgresHandle | undefined;
   let devDir: string | undefined;
   let dataSource: DataSource | undefined;
@@ -43,7 +44,7 @@ export async function openServerDatabase(config: { databaseUrl?: string; dataDir
       embedded = await startEmbeddedPostgres(dataDir, (m) => log.info(m));
       url = embedded.url;
     }
-    const opened = await openDatabase(url);
+    const opened = await openDatabase(url, { entities });
     dataSource = opened.dataSource;
     for (const name of opened.applied) log.info(`migration applied: ${name}`);
     return { dataSource, close };
