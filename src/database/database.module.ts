@@ -4,6 +4,7 @@
  * shutdown, after every module that uses it has shut down (Nest shuts modules down dependents first).
  */
 import { Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ export async function openServerDatabase(config: { databaseUrl?: string; dataDir
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await dataSource?.destroy().catch((e: Error) => log.error(`stop: database: ${e.message}`));
+      if (dataSource?.isInitialized) await dataSource.destroy().catch((e: Error) => log.error(`stop: database: ${e.message}`));
       await embedded?.stop().catch((e: Error) => log.error(`stop: embedded PostgreSQL: ${e.message}`));
       if (devDir) {
         embedded?.removeData();
@@ -60,15 +61,18 @@ const DATABASE_HANDLE = Symbol('DatabaseHandle');
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(DATABASE_HANDLE) private readonly handle: DatabaseHandle) {}
 
+  /**
+   * Registers the open DataSource with @nestjs/typeorm (`DataSource` and, for modules that import
+   * `TypeOrmModule.forFeature`, entity repositories are injectable). Its own shutdown hook may
+   * destroy the DataSource before ours stops the embedded PostgreSQL; either order is safe.
+   */
   static forRoot(handle: DatabaseHandle): DynamicModule {
     return {
       module: DatabaseModule,
       global: true,
-      providers: [
-        { provide: DATABASE_HANDLE, useValue: handle },
-        { provide: DataSource, useValue: handle.dataSource },
-      ],
-      exports: [DataSource],
+      imports: [TypeOrmModule.forRootAsync({ useFactory: () => handle.dataSource.options, dataSourceFactory: async () => handle.dataSource })],
+      providers: [{ provide: DATABASE_HANDLE, useValue: handle }],
+      exports: [TypeOrmModule],
     };
   }
 
