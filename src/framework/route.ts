@@ -194,7 +194,8 @@ export type RouteContext<F extends Fields, O extends Operation = 'update'> = Req
 /** A route whose handlers see `ctx.data` typed from its fields; route() erases it to a RouteDefinition. */
 export interface TypedRouteDefinition<F extends Fields> extends Omit<RouteDefinition, 'fields' | 'handlers'> {
   fields?: F;
-  handlers: { [O in Operation]?: (ctx: RouteContext<F, O>) => Promise<HandlerResult> };
+  /** F is inferred from `fields` only: a handler typed for other fields is checked against these. */
+  handlers: { [O in Operation]?: (ctx: RouteContext<NoInfer<F>, O>) => Promise<HandlerResult> };
 }
 
 /**
