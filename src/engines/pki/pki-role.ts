@@ -37,7 +37,7 @@ export interface PkiRole extends NamePolicy {
 }
 
 /** The subject attributes besides the common name (roles and CA generation alike). */
-export const SUBJECT_NAME_FIELDS: Fields = {
+export const SUBJECT_NAME_FIELDS = {
   organization: { type: 'string-list', description: 'Subject O.' },
   ou: { type: 'string-list', description: 'Subject OU.' },
   country: { type: 'string-list', description: 'Subject C.' },
@@ -45,9 +45,9 @@ export const SUBJECT_NAME_FIELDS: Fields = {
   province: { type: 'string-list', description: 'Subject ST.' },
   street_address: { type: 'string-list', description: 'Subject street.' },
   postal_code: { type: 'string-list', description: 'Subject postal code.' },
-};
+} as const satisfies Fields;
 
-export const ROLE_FIELDS: Fields = {
+export const ROLE_FIELDS = {
   ttl: { type: 'duration', description: "Default certificate lifetime (0: the mount's default)." },
   max_ttl: { type: 'duration', description: "Longest certificate lifetime (0: the mount's maximum)." },
   allow_localhost: { type: 'bool', description: 'localhost and localdomain (default true).' },
@@ -76,7 +76,7 @@ export const ROLE_FIELDS: Fields = {
   not_before_duration: { type: 'duration', description: 'Backdating of NotBefore (default 30s).' },
   issuer_ref: { type: 'string', description: 'The issuer to sign with: an id, a name or `default` (the default).' },
   ...SUBJECT_NAME_FIELDS,
-};
+} as const satisfies Fields;
 
 const KEY_USAGES = ['DigitalSignature', 'ContentCommitment', 'KeyEncipherment', 'DataEncipherment', 'KeyAgreement', 'CertSign', 'CRLSign', 'EncipherOnly', 'DecipherOnly'];
 export const EXT_KEY_USAGES = ['ServerAuth', 'ClientAuth', 'CodeSigning', 'EmailProtection', 'TimeStamping', 'OCSPSigning'];
