@@ -24,11 +24,11 @@ import type { AppRoleHmac } from './approle-hmac';
 import { loginTokenType } from './approle-role';
 import type { AppRoleRepository } from './approle.repository';
 
-const LOGIN_FIELDS: Fields = {
+const LOGIN_FIELDS = {
   // Trimmed as Vault trims them; the audit log then records one role_id for all its whitespace variants (one brute-force subject).
   role_id: { type: 'string', description: 'The role ID of the role.', trim: true },
   secret_id: { type: 'string', description: 'A secret ID of the role (when it binds one).', trim: true },
-};
+} as const satisfies Fields;
 
 const invalidCredentials = () => badRequest('invalid role or secret ID');
 

@@ -15,7 +15,7 @@
  */
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { colonHex, EKU, serialToVault } from '../../crypto/x509/certificate';
 import { parseCertificate, verifyPath, type ParsedCertificate } from '../../crypto/x509/chain';
 import { parseCrl } from '../../crypto/x509/crl';
@@ -152,10 +152,10 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
     return logical({ keys });
   };
 
-  const nameField: Fields = { name: { type: 'string', description: 'Only try this trusted certificate entry.' } };
+  const nameField = { name: { type: 'string', description: 'Only try this trusted certificate entry.' } } as const satisfies Fields;
   return [
     { path: 'certs', help: 'List the trusted certificate entries.', handlers: { list: list(ROLE) } },
-    {
+    route({
       path: 'certs/:name',
       fields: CERT_ROLE_FIELDS,
       existenceCheck: async (ctx) => (await roleOf(ctx.mount, entryName(ctx))) !== undefined,
@@ -176,9 +176,9 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
+    }),
     { path: 'crls', help: 'List the stored CRLs.', handlers: { list: list(CRL) } },
-    {
+    route({
       path: 'crls/:name',
       fields: { crl: { type: 'string', description: 'The CRL, PEM or base64 DER: logins by a certificate it lists (anywhere in the path) fail.' } },
       help: 'A CRL checked at every login and renewal.',
@@ -201,8 +201,8 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'config',
       fields: { disable_binding: { type: 'bool', description: 'Renewals need not present the login certificate (default false).' } },
       help: 'Settings of the method.',
@@ -214,7 +214,7 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
+    }),
     { path: 'login', auth: 'none', fields: nameField, help: 'Log in with the TLS client certificate of the connection.', handlers: { update: login } },
   ];
 }
