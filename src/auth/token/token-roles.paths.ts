@@ -1,5 +1,5 @@
 /** auth/token/roles and auth/token/roles/:role_name: token role CRUD (declared fields, Vault's names). */
-import type { Fields } from '../../framework/fields';
+import type { FieldData, Fields } from '../../framework/fields';
 import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { badRequest, notFound } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
@@ -26,14 +26,13 @@ function policyList(values: string[]): string[] {
 }
 
 /** Applies the request's fields over `role` (a role write changes only what it names). */
-function applyFields(role: TokenRole, d: Record<string, unknown>): TokenRole {
+function applyFields(role: TokenRole, d: FieldData<typeof ROLE_FIELDS, false>): TokenRole {
   const next = { ...role };
-  const list = (k: string) => d[k] as string[] | undefined;
-  if (list('allowed_policies')) next.allowedPolicies = policyList(list('allowed_policies') as string[]);
-  if (list('disallowed_policies')) next.disallowedPolicies = policyList(list('disallowed_policies') as string[]);
-  if (list('allowed_policies_glob')) next.allowedPoliciesGlob = list('allowed_policies_glob') as string[];
-  if (list('disallowed_policies_glob')) next.disallowedPoliciesGlob = list('disallowed_policies_glob') as string[];
-  if (list('allowed_entity_aliases')) next.allowedEntityAliases = list('allowed_entity_aliases') as string[];
+  if (d.allowed_policies) next.allowedPolicies = policyList(d.allowed_policies);
+  if (d.disallowed_policies) next.disallowedPolicies = policyList(d.disallowed_policies);
+  if (d.allowed_policies_glob) next.allowedPoliciesGlob = d.allowed_policies_glob;
+  if (d.disallowed_policies_glob) next.disallowedPoliciesGlob = d.disallowed_policies_glob;
+  if (d.allowed_entity_aliases) next.allowedEntityAliases = d.allowed_entity_aliases;
   if (typeof d.orphan === 'boolean') next.orphan = d.orphan;
   if (typeof d.renewable === 'boolean') next.renewable = d.renewable;
   if (typeof d.path_suffix === 'string') {
