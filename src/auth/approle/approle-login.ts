@@ -13,7 +13,7 @@
  */
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
@@ -33,10 +33,10 @@ const LOGIN_FIELDS = {
 const invalidCredentials = () => badRequest('invalid role or secret ID');
 
 export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, tokens: TokenStore, lockout: LoginLockout): RouteDefinition {
-  const login = async (ctx: RequestContext) => {
-    const roleId = typeof ctx.data.role_id === 'string' ? ctx.data.role_id.trim() : '';
+  const login = async (ctx: RouteContext<typeof LOGIN_FIELDS>) => {
+    const roleId = ctx.data.role_id?.trim() ?? '';
     if (roleId === '') throw badRequest('missing role_id');
-    const secretId = typeof ctx.data.secret_id === 'string' ? ctx.data.secret_id.trim() : '';
+    const secretId = ctx.data.secret_id?.trim() ?? '';
     const attempt = await lockout.begin(ctx.mount, roleId, 'failures');
     const refuse = async () => {
       await attempt.failed();
@@ -74,5 +74,5 @@ export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, to
     });
     return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
   };
-  return { path: 'login', auth: 'none', fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } };
+  return route({ path: 'login', auth: 'none', fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } });
 }
