@@ -184,7 +184,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     );
   };
 
-  const importRoute = (path: string, keysAllowed: boolean, help: string): RouteDefinition => ({ path, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
+  const importRoute = (path: string, keysAllowed: boolean, help: string) => route({ path, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
 
   return [
     {
