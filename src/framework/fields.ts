@@ -34,6 +34,40 @@ export interface FieldSpec {
 
 export type Fields = Record<string, FieldSpec>;
 
+/** What coerceField makes of a value of each field type. */
+interface CoercedValues {
+  string: string;
+  int: number;
+  bool: boolean;
+  /** Whole seconds. */
+  duration: number;
+  'string-list': string[];
+  'int-list': number[];
+  map: Record<string, unknown>;
+  'string-map': Record<string, string>;
+  any: unknown;
+}
+
+/** The value a field of this declaration holds in `ctx.data`: a string field with `allowed` holds one of them. */
+export type FieldValue<S extends FieldSpec> = S extends { type: 'string'; allowed: readonly (infer A extends string)[] } ? A : CoercedValues[S['type']];
+
+/** parseFields fills the field on every call: it has a default, or it is required and read from the body. */
+type AlwaysPresent<S extends FieldSpec, FromQuery extends boolean> = S extends { default: NonNullable<unknown> } ? true : FromQuery extends false ? (S extends { required: true } ? true : false) : false;
+/** parseFields may fill it: read from the body, every declared field; from the query string, only `query` fields. */
+type MaybePresent<S extends FieldSpec, FromQuery extends boolean> = FromQuery extends false ? true : S extends { query: true } ? true : false;
+
+/**
+ * The shape of parseFields(fields, input, fromQuery).data: fields it always fills are required
+ * keys, those it may fill are optional, and those it never fills (non-query fields on a read) are
+ * absent. Declarations typed only as `Fields` (no literal types) give an open record.
+ */
+export type FieldData<F extends Fields, FromQuery extends boolean> = Flatten<
+  { [K in keyof F as AlwaysPresent<F[K], FromQuery> extends true ? K : never]: FieldValue<F[K]> } & {
+    [K in keyof F as AlwaysPresent<F[K], FromQuery> extends true ? never : MaybePresent<F[K], FromQuery> extends true ? K : never]?: FieldValue<F[K]>;
+  }
+>;
+type Flatten<T> = { [K in keyof T]: T[K] };
+
 /** `input` with the string values of `trim` fields trimmed (the same object when none needs it). */
 export function withTrimmedFields(fields: Fields | undefined, input: Record<string, unknown>): Record<string, unknown> {
   if (!fields) return input;

@@ -4,7 +4,7 @@
  */
 import type { TokenInfo } from './token-info';
 import type { MountEntry } from './backend';
-import type { Fields } from './fields';
+import type { FieldData, Fields } from './fields';
 
 /** What a handler returns to have its secret leased (LogicalResponse.lease). */
 export interface LeaseRequest {
@@ -21,7 +21,8 @@ export interface LeaseRequest {
 /** Logical operations (Vault's): GET=read, LIST or ?list=true=list, PUT/POST=update, ... */
 export type Operation = 'read' | 'list' | 'update' | 'patch' | 'delete';
 
-export interface RequestContext {
+/** `Data` is the type of `ctx.data`: open for routes declared as bare RouteDefinitions, FieldData for those made by route(). */
+export interface RequestContext<Data = Record<string, unknown>> {
   requestId: string;
   operation: Operation;
   /** HEAD requests run the read handler and send no body. */
@@ -38,7 +39,7 @@ export interface RequestContext {
   /** The body's bytes, on routes with `rawRequestBody` only (OCSP requests). */
   rawBody?: Buffer;
   /** The route's declared fields, coerced (body on writes, query string otherwise); empty without declarations. */
-  data: Record<string, unknown>;
+  data: Data;
   /** Warnings the pipeline adds to the response (ignored parameters). */
   warnings: string[];
   remoteAddress: string;
@@ -182,6 +183,29 @@ export function requestAuth(route: RouteDefinition, operation: Operation): Authe
   const declared = Object.keys(route.handlers) as Operation[];
   const tokenless = declared.length > 0 && declared.every((op) => ['none', 'optional'].includes(authFor(route, op)));
   return tokenless ? 'none' : authFor(route, operation);
+}
+
+/** Reads, lists and deletes take their fields from the query string (the pipeline's parseDeclaredFields). */
+type ReadsQuery<O extends Operation> = O extends 'update' | 'patch' ? false : true;
+
+/** The request a handler of operation `O` on a route declaring `F` receives. */
+export type RouteContext<F extends Fields, O extends Operation = 'update'> = RequestContext<FieldData<F, ReadsQuery<O>>>;
+
+/** A route whose handlers see `ctx.data` typed from its fields; route() erases it to a RouteDefinition. */
+export interface TypedRouteDefinition<F extends Fields> extends Omit<RouteDefinition, 'fields' | 'handlers'> {
+  fields?: F;
+  /** F is inferred from `fields` only: a handler typed for other fields is checked against these. */
+  handlers: { [O in Operation]?: (ctx: RouteContext<NoInfer<F>, O>) => Promise<HandlerResult> };
+}
+
+/**
+ * Declares a route whose handlers' `ctx.data` is typed from its `fields` (see FieldData); returns
+ * the definition unchanged. The erasure holds because the pipeline gives handlers only the
+ * parseFields output of these fields, for the operation's input (body or query string).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a route without fields has empty data
+export function route<const F extends Fields = {}>(definition: TypedRouteDefinition<F>): RouteDefinition {
+  return definition as RouteDefinition;
 }
 
 export const raw = (status: number, body?: unknown, contentType?: string): RawResponse => ({ kind: 'raw', status, body, contentType });

@@ -13,7 +13,7 @@
  */
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
@@ -24,19 +24,19 @@ import type { AppRoleHmac } from './approle-hmac';
 import { loginTokenType } from './approle-role';
 import type { AppRoleRepository } from './approle.repository';
 
-const LOGIN_FIELDS: Fields = {
+const LOGIN_FIELDS = {
   // Trimmed as Vault trims them; the audit log then records one role_id for all its whitespace variants (one brute-force subject).
   role_id: { type: 'string', description: 'The role ID of the role.', trim: true },
   secret_id: { type: 'string', description: 'A secret ID of the role (when it binds one).', trim: true },
-};
+} as const satisfies Fields;
 
 const invalidCredentials = () => badRequest('invalid role or secret ID');
 
 export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, tokens: TokenStore, lockout: LoginLockout): RouteDefinition {
-  const login = async (ctx: RequestContext) => {
-    const roleId = typeof ctx.data.role_id === 'string' ? ctx.data.role_id.trim() : '';
+  const login = async (ctx: RouteContext<typeof LOGIN_FIELDS>) => {
+    const roleId = ctx.data.role_id?.trim() ?? '';
     if (roleId === '') throw badRequest('missing role_id');
-    const secretId = typeof ctx.data.secret_id === 'string' ? ctx.data.secret_id.trim() : '';
+    const secretId = ctx.data.secret_id?.trim() ?? '';
     const attempt = await lockout.begin(ctx.mount, roleId, 'failures');
     const refuse = async () => {
       await attempt.failed();
@@ -74,5 +74,5 @@ export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, to
     });
     return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
   };
-  return { path: 'login', auth: 'none', fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } };
+  return route({ path: 'login', auth: 'none', fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } });
 }

@@ -6,17 +6,17 @@
 import type { Fields } from '../../framework/fields';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { badRequest } from '../../kernel/errors';
-import { applyRoleFields, ROLE_FIELDS, type AppRole } from './approle-role';
+import { applyRoleFields, ROLE_FIELDS, type AppRole, type RoleFieldData } from './approle-role';
 import type { AppRoleRepository } from './approle.repository';
 import { roleOf, saveRole } from './approle-role.paths';
 
 interface FieldPath {
   segment: string;
   /** Accepted input names; the first is the one a missing value is reported by. */
-  inputs: string[];
+  inputs: (keyof typeof ROLE_FIELDS)[];
   read(r: AppRole): Record<string, unknown>;
   /** What DELETE writes (the default); absent: the path is read-only. */
-  reset?: Record<string, unknown>;
+  reset?: RoleFieldData;
 }
 
 const FIELD_PATHS: FieldPath[] = [
@@ -34,7 +34,7 @@ const FIELD_PATHS: FieldPath[] = [
   { segment: 'token-max-ttl', inputs: ['token_max_ttl'], read: (r) => ({ token_max_ttl: r.tokenMaxTtl }), reset: { token_max_ttl: 0 } },
 ];
 
-function fieldsOf(inputs: string[]): Fields {
+function fieldsOf(inputs: FieldPath['inputs']): Fields {
   return Object.fromEntries(inputs.map((name) => [name, ROLE_FIELDS[name]]));
 }
 

@@ -1,12 +1,12 @@
 /** auth/<approle mount>/role, role/:role_name and role/:role_name/role-id. */
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { badRequest, notFound } from '../../kernel/errors';
 import { applyRoleFields, defaultAppRole, normaliseRoleName, ROLE_FIELDS, roleOutput, type AppRole } from './approle-role';
 import { RoleIdConflictError, type AppRoleRepository, type StoredRole } from './approle.repository';
 
-const ROLE_ID_FIELDS: Fields = { role_id: { type: 'string', required: true, description: 'The role ID to set.' } };
+const ROLE_ID_FIELDS = { role_id: { type: 'string', required: true, description: 'The role ID to set.' } } as const satisfies Fields;
 
 /** The role named by the path, or a 400 naming it (without echoing anything else). */
 export async function roleOf(roles: AppRoleRepository, ctx: RequestContext): Promise<StoredRole> {
@@ -33,7 +33,7 @@ export function appRoleRolePaths(roles: AppRoleRepository): RouteDefinition[] {
       help: 'List the roles of this AppRole mount.',
       handlers: { list: async (ctx) => logical({ keys: await roles.roleNames(ctx.mount.uuid) }) },
     },
-    {
+    route({
       path: 'role/:role_name',
       fields: ROLE_FIELDS,
       existenceCheck: async (ctx) => (await roles.getRole(ctx.mount.uuid, normaliseRoleName(ctx.params.role_name))) !== undefined,
@@ -54,19 +54,19 @@ export function appRoleRolePaths(roles: AppRoleRepository): RouteDefinition[] {
           return null;
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'role/:role_name/role-id',
       fields: ROLE_ID_FIELDS,
       help: 'Read the role ID of a role, or set a chosen one.',
       handlers: {
         read: async (ctx) => logical({ role_id: (await roleOf(roles, ctx)).roleId }),
         update: async (ctx) => {
-          const roleId = (ctx.data.role_id as string).trim();
+          const roleId = ctx.data.role_id.trim();
           if (roleId === '') throw badRequest('missing role_id');
           return saveRole(roles, ctx, applyRoleFields(await roleOf(roles, ctx), { role_id: roleId }));
         },
       },
-    },
+    }),
   ];
 }

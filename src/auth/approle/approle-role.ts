@@ -6,7 +6,7 @@
  * policies never include `root` (auth methods cannot make root tokens); a secret ID never has
  * more uses, a longer TTL or wider CIDRs than its role allows.
  */
-import type { Fields } from '../../framework/fields';
+import type { FieldData, Fields } from '../../framework/fields';
 import { cidrWithin, isValidCidr } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
 import { normaliseRequestedPolicies } from '../../shared/token/token-create';
@@ -45,7 +45,7 @@ export function defaultAppRole(name: string, roleId: string): AppRole {
   };
 }
 
-export const ROLE_FIELDS: Fields = {
+export const ROLE_FIELDS = {
   role_id: { type: 'string', description: 'A chosen role ID (default: a random UUID).' },
   bind_secret_id: { type: 'bool', description: 'Require a secret ID at login (default true).' },
   secret_id_bound_cidrs: { type: 'string-list', description: 'CIDRs logins with this role may come from.' },
@@ -58,7 +58,7 @@ export const ROLE_FIELDS: Fields = {
   token_ttl: { type: 'duration', description: 'TTL of the tokens issued (0: the mount default).' },
   token_max_ttl: { type: 'duration', description: 'Max TTL of the tokens issued (0: the mount max).' },
   ...TOKEN_SETTING_FIELDS,
-};
+} as const satisfies Fields;
 
 /** Role names are case-insensitive, as Vault's (stored lower case). */
 export function normaliseRoleName(raw: string): string {
@@ -73,20 +73,23 @@ function cidrList(values: string[], field: string): string[] {
   return out;
 }
 
+/** A role write's fields, as the pipeline coerces them. */
+export type RoleFieldData = FieldData<typeof ROLE_FIELDS, false>;
+
 /** Applies the fields of a role write (coerced by ROLE_FIELDS) over `role`: a write changes only what it names. */
-export function applyRoleFields(role: AppRole, d: Record<string, unknown>): AppRole {
+export function applyRoleFields(role: AppRole, d: RoleFieldData): AppRole {
   const next: AppRole = { ...role };
   // An empty role_id keeps the current one (a new role's is random).
   if (typeof d.role_id === 'string' && d.role_id.trim() !== '') next.roleId = d.role_id.trim();
   if (typeof d.bind_secret_id === 'boolean') next.bindSecretId = d.bind_secret_id;
-  const secretIdCidrs = (d.secret_id_bound_cidrs ?? d.bound_cidr_list) as string[] | undefined;
+  const secretIdCidrs = d.secret_id_bound_cidrs ?? d.bound_cidr_list;
   if (secretIdCidrs) next.secretIdBoundCidrs = cidrList(secretIdCidrs, 'secret_id_bound_cidrs');
   if (typeof d.secret_id_num_uses === 'number') {
     if (d.secret_id_num_uses < 0) throw badRequest('secret_id_num_uses cannot be negative');
     next.secretIdNumUses = d.secret_id_num_uses;
   }
   if (typeof d.secret_id_ttl === 'number') next.secretIdTtl = d.secret_id_ttl;
-  const policies = (d.token_policies ?? d.policies) as string[] | undefined;
+  const policies = d.token_policies ?? d.policies;
   if (policies) {
     next.tokenPolicies = normaliseRequestedPolicies(policies);
     if (next.tokenPolicies.includes('root')) throw badRequest('the root policy cannot be given to an AppRole role');

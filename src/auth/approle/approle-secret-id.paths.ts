@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { ApiError, badRequest } from '../../kernel/errors';
 import { parseSecretIdMetadata, secretIdCidrs, secretIdLimits } from './approle-role';
@@ -21,16 +21,16 @@ const MAX_SECRET_ID_LENGTH = 1024;
 /** Vault's expiration_time for a secret ID that never expires. */
 const NO_EXPIRY = '0001-01-01T00:00:00Z';
 
-const NEW_SECRET_ID_FIELDS: Fields = {
+const NEW_SECRET_ID_FIELDS = {
   metadata: { type: 'any', description: 'A JSON object of strings (as a JSON string), added to the metadata of the tokens its logins get.' },
   cidr_list: { type: 'string-list', description: 'CIDRs logins with this secret ID may come from (within the role\'s secret_id_bound_cidrs).' },
   token_bound_cidrs: { type: 'string-list', description: 'CIDRs the tokens may be used from (within the role\'s token_bound_cidrs).' },
   num_uses: { type: 'int', description: 'Logins allowed (0: unlimited; at most the role\'s secret_id_num_uses).' },
   ttl: { type: 'duration', description: 'Lifetime (at most the role\'s secret_id_ttl).' },
-};
-const CUSTOM_SECRET_ID_FIELDS: Fields = { ...NEW_SECRET_ID_FIELDS, secret_id: { type: 'string', required: true, description: 'The secret ID to register.' } };
-const SECRET_ID_FIELD: Fields = { secret_id: { type: 'string', required: true, description: 'The secret ID.' } };
-const ACCESSOR_FIELD: Fields = { secret_id_accessor: { type: 'string', required: true, description: 'The accessor of the secret ID.' } };
+} as const satisfies Fields;
+const CUSTOM_SECRET_ID_FIELDS = { ...NEW_SECRET_ID_FIELDS, secret_id: { type: 'string', required: true, description: 'The secret ID to register.' } } as const satisfies Fields;
+const SECRET_ID_FIELD = { secret_id: { type: 'string', required: true, description: 'The secret ID.' } } as const satisfies Fields;
+const ACCESSOR_FIELD = { secret_id_accessor: { type: 'string', required: true, description: 'The accessor of the secret ID.' } } as const satisfies Fields;
 
 function accessorLocation(secretIdHmac: Buffer): string {
   return `secret_ids/accessor_ciphertext/${secretIdHmac.toString('hex')}`;
@@ -42,12 +42,12 @@ function openAccessor(barrier: Barrier, row: { secretIdHmac: Buffer; accessorCip
 
 export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac, barrier: Barrier, log: (message: string) => void): RouteDefinition[] {
   /** Creates a secret ID for the role, bounded by it; answers Vault's creation data. */
-  const create = async (ctx: RequestContext, role: StoredRole, secretId: string) => {
+  const create = async (ctx: RouteContext<typeof NEW_SECRET_ID_FIELDS>, role: StoredRole, secretId: string) => {
     if (!role.bindSecretId) throw badRequest('bind_secret_id is not set on the role');
     const d = ctx.data;
-    const cidrList = secretIdCidrs(d.cidr_list as string[] | undefined, role.secretIdBoundCidrs, 'cidr_list');
-    const tokenBoundCidrs = secretIdCidrs(d.token_bound_cidrs as string[] | undefined, role.tokenBoundCidrs, 'token_bound_cidrs');
-    const limits = secretIdLimits(role, { ttl: d.ttl as number | undefined, numUses: d.num_uses as number | undefined });
+    const cidrList = secretIdCidrs(d.cidr_list, role.secretIdBoundCidrs, 'cidr_list');
+    const tokenBoundCidrs = secretIdCidrs(d.token_bound_cidrs, role.tokenBoundCidrs, 'token_bound_cidrs');
+    const limits = secretIdLimits(role, { ttl: d.ttl, numUses: d.num_uses });
     const metadata = parseSecretIdMetadata(d.metadata);
     const accessor = randomUUID();
     const secretIdHmac = await hmac.secretId(ctx.mount.uuid, secretId);
@@ -82,71 +82,69 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       token_bound_cidrs: row.tokenBoundCidrs,
     });
 
-  const secretIdOf = (ctx: RequestContext): string => {
-    const secretId = (ctx.data.secret_id as string).trim();
+  const secretIdOf = (ctx: RouteContext<typeof SECRET_ID_FIELD>): string => {
+    const secretId = ctx.data.secret_id.trim();
     if (secretId === '') throw badRequest('missing secret_id');
     if (secretId.length > MAX_SECRET_ID_LENGTH) throw badRequest('secret_id is too long');
     return secretId;
   };
-  const accessorOf = (ctx: RequestContext): string => {
-    const accessor = (ctx.data.secret_id_accessor as string).trim();
+  const accessorOf = (ctx: RouteContext<typeof ACCESSOR_FIELD>): string => {
+    const accessor = ctx.data.secret_id_accessor.trim();
     if (accessor === '') throw badRequest('missing secret_id_accessor');
     return accessor;
   };
   /** Vault answers an unknown accessor with a 404 that says so. */
   const unknownAccessor = () => new ApiError(404, ['failed to find accessor entry for secret_id_accessor']);
 
-  const route = (path: string, fields: Fields | undefined, help: string, handlers: RouteDefinition['handlers']): RouteDefinition => ({ path, fields, help, handlers });
-
   return [
-    route('role/:role_name/secret-id', NEW_SECRET_ID_FIELDS, 'Generate a secret ID for the role (returned once), or list the accessors of its secret IDs.', {
+    route({ path: 'role/:role_name/secret-id', fields: NEW_SECRET_ID_FIELDS, help: 'Generate a secret ID for the role (returned once), or list the accessors of its secret IDs.', handlers: {
       update: async (ctx) => create(ctx, await roleOf(roles, ctx), randomUUID()),
       list: async (ctx) => {
         const role = await roleOf(roles, ctx);
         const rows = await roles.accessorCiphertexts(role.pk);
         return logical({ keys: rows.map((r) => openAccessor(barrier, r)).sort() });
       },
-    }),
-    route('role/:role_name/custom-secret-id', CUSTOM_SECRET_ID_FIELDS, 'Register a chosen secret ID for the role.', {
+    } }),
+    route({ path: 'role/:role_name/custom-secret-id', fields: CUSTOM_SECRET_ID_FIELDS, help: 'Register a chosen secret ID for the role.', handlers: {
       update: async (ctx) => create(ctx, await roleOf(roles, ctx), secretIdOf(ctx)),
-    }),
-    route('role/:role_name/secret-id/lookup', SECRET_ID_FIELD, 'Read the properties of a secret ID of the role (not the secret ID itself).', {
+    } }),
+    route({ path: 'role/:role_name/secret-id/lookup', fields: SECRET_ID_FIELD, help: 'Read the properties of a secret ID of the role (not the secret ID itself).', handlers: {
       update: async (ctx) => {
         const role = await roleOf(roles, ctx);
         const row = await roles.findSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
         // Vault answers an unknown secret ID with no content.
         return row ? describe(row) : null;
       },
-    }),
-    route('role/:role_name/secret-id/destroy', SECRET_ID_FIELD, 'Destroy a secret ID of the role.', {
+    } }),
+    route({ path: 'role/:role_name/secret-id/destroy', fields: SECRET_ID_FIELD, help: 'Destroy a secret ID of the role.', handlers: {
       update: async (ctx) => {
         const role = await roleOf(roles, ctx);
         await roles.deleteSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
         return null;
       },
-    }),
-    route('role/:role_name/secret-id-accessor/lookup', ACCESSOR_FIELD, 'Read the properties of a secret ID of the role by its accessor.', {
+    } }),
+    route({ path: 'role/:role_name/secret-id-accessor/lookup', fields: ACCESSOR_FIELD, help: 'Read the properties of a secret ID of the role by its accessor.', handlers: {
       update: async (ctx) => {
         const role = await roleOf(roles, ctx);
         const row = await roles.findSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx)));
         if (!row) throw unknownAccessor();
         return describe(row);
       },
-    }),
-    route('role/:role_name/secret-id-accessor/destroy', ACCESSOR_FIELD, 'Destroy a secret ID of the role by its accessor.', {
+    } }),
+    route({ path: 'role/:role_name/secret-id-accessor/destroy', fields: ACCESSOR_FIELD, help: 'Destroy a secret ID of the role by its accessor.', handlers: {
       update: async (ctx) => {
         const role = await roleOf(roles, ctx);
         if (!(await roles.deleteSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx))))) throw unknownAccessor();
         return null;
       },
-    }),
-    route('tidy/secret-id', undefined, 'Remove expired and used-up secret IDs from storage (they are already unusable), and their tombstones a day after.', {
+    } }),
+    route({ path: 'tidy/secret-id', help: 'Remove expired and used-up secret IDs from storage (they are already unusable), and their tombstones a day after.', handlers: {
       update: async (ctx) => {
         // Unlike Vault's background tidy this is done before answering; the answer keeps Vault's shape.
         const removed = await roles.tidy(ctx.mount.uuid);
         log(`approle tidy on ${ctx.mount.path}: removed ${removed.secretIds} expired or used-up secret IDs and ${removed.tombstones} tombstones`);
         return { ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]), status: 202 };
       },
-    }),
+    } }),
   ];
 }

@@ -6,7 +6,7 @@
  * Invariants: `certificatePem` holds at least one parseable certificate; every required extension
  * is `<oid>:<glob>` or `hex:<oid>:<glob>`; a constraint list that is empty allows anything.
  */
-import type { Fields } from '../../framework/fields';
+import type { FieldData, Fields } from '../../framework/fields';
 import { badRequest } from '../../kernel/errors';
 import { fromPem } from '../../crypto/x509/pem';
 import { parseCertificate, type ParsedCertificate } from '../../crypto/x509/chain';
@@ -26,7 +26,7 @@ export interface CertRole {
   tokenParams: TokenParams;
 }
 
-export const CERT_ROLE_FIELDS: Fields = {
+export const CERT_ROLE_FIELDS = {
   certificate: { type: 'string', description: 'PEM: the CA certificate(s) a login must chain to, or a pinned client certificate.' },
   display_name: { type: 'string', description: 'Display name of the tokens issued (default: the entry name).' },
   allowed_names: { type: 'string-list', description: 'Deprecated: globs any of which the common name or a SAN must match.' },
@@ -38,7 +38,7 @@ export const CERT_ROLE_FIELDS: Fields = {
   required_extensions: { type: 'string-list', description: '`<oid>:<glob>` or `hex:<oid>:<glob>` extensions the certificate must carry.' },
   ocsp_enabled: { type: 'bool', description: 'Not supported: write the issuer\'s CRL to crls/:name instead.' },
   ...TOKEN_PARAM_FIELDS,
-};
+} as const satisfies Fields;
 
 const OID = /^[0-2](\.(0|[1-9][0-9]*))+$/;
 
@@ -67,23 +67,23 @@ export function trustedCertificates(pem: string): ParsedCertificate[] {
 }
 
 /** A role written with the fields present in `d` over `existing` (or the defaults); throws a 400 on bad values. */
-export function applyCertRole(name: string, existing: CertRole | undefined, d: Record<string, unknown>): CertRole {
-  const certificatePem = (d.certificate as string | undefined) ?? existing?.certificatePem;
+export function applyCertRole(name: string, existing: CertRole | undefined, d: FieldData<typeof CERT_ROLE_FIELDS, false>): CertRole {
+  const certificatePem = d.certificate ?? existing?.certificatePem;
   if (!certificatePem) throw badRequest('missing certificate');
   trustedCertificates(certificatePem);
   if (d.ocsp_enabled === true) throw badRequest('ocsp_enabled is not supported: write the issuer\'s CRL to crls/:name instead');
-  const list = (field: string, current: string[] | undefined) => ((d[field] as string[] | undefined) ?? current ?? []).filter((v) => v !== '');
+  const list = (given: string[] | undefined, current: string[] | undefined) => (given ?? current ?? []).filter((v) => v !== '');
   const role: CertRole = {
     name,
     certificatePem,
-    displayName: (d.display_name as string | undefined) ?? existing?.displayName ?? name,
-    allowedNames: list('allowed_names', existing?.allowedNames),
-    allowedCommonNames: list('allowed_common_names', existing?.allowedCommonNames),
-    allowedDnsSans: list('allowed_dns_sans', existing?.allowedDnsSans),
-    allowedEmailSans: list('allowed_email_sans', existing?.allowedEmailSans),
-    allowedUriSans: list('allowed_uri_sans', existing?.allowedUriSans),
-    allowedOrganizationalUnits: list('allowed_organizational_units', existing?.allowedOrganizationalUnits),
-    requiredExtensions: list('required_extensions', existing?.requiredExtensions),
+    displayName: d.display_name ?? existing?.displayName ?? name,
+    allowedNames: list(d.allowed_names, existing?.allowedNames),
+    allowedCommonNames: list(d.allowed_common_names, existing?.allowedCommonNames),
+    allowedDnsSans: list(d.allowed_dns_sans, existing?.allowedDnsSans),
+    allowedEmailSans: list(d.allowed_email_sans, existing?.allowedEmailSans),
+    allowedUriSans: list(d.allowed_uri_sans, existing?.allowedUriSans),
+    allowedOrganizationalUnits: list(d.allowed_organizational_units, existing?.allowedOrganizationalUnits),
+    requiredExtensions: list(d.required_extensions, existing?.requiredExtensions),
     tokenParams: applyTokenParams(existing?.tokenParams ?? defaultTokenParams(), d),
   };
   const bad = role.requiredExtensions.find((e) => !validRequiredExtension(e));

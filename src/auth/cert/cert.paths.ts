@@ -15,7 +15,7 @@
  */
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { colonHex, EKU, serialToVault } from '../../crypto/x509/certificate';
 import { parseCertificate, verifyPath, type ParsedCertificate } from '../../crypto/x509/chain';
 import { parseCrl } from '../../crypto/x509/crl';
@@ -137,8 +137,8 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
   const { objects, tokens } = deps;
   const roleOf = (mount: MountEntry, name: string) => objects.get<CertRole>(mount.uuid, ROLE, name);
 
-  const login = async (ctx: RequestContext) => {
-    const only = typeof ctx.data.name === 'string' && ctx.data.name !== '' ? ctx.data.name.toLowerCase() : undefined;
+  const login = async (ctx: RouteContext<typeof nameField>) => {
+    const only = ctx.data.name ? ctx.data.name.toLowerCase() : undefined;
     const { role, leaf } = await verifiedLogin(objects, ctx, only);
     const params = role.tokenParams;
     if (params.tokenBoundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, params.tokenBoundCidrs)) throw permissionDenied();
@@ -152,10 +152,10 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
     return logical({ keys });
   };
 
-  const nameField: Fields = { name: { type: 'string', description: 'Only try this trusted certificate entry.' } };
+  const nameField = { name: { type: 'string', description: 'Only try this trusted certificate entry.' } } as const satisfies Fields;
   return [
     { path: 'certs', help: 'List the trusted certificate entries.', handlers: { list: list(ROLE) } },
-    {
+    route({
       path: 'certs/:name',
       fields: CERT_ROLE_FIELDS,
       existenceCheck: async (ctx) => (await roleOf(ctx.mount, entryName(ctx))) !== undefined,
@@ -176,9 +176,9 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
+    }),
     { path: 'crls', help: 'List the stored CRLs.', handlers: { list: list(CRL) } },
-    {
+    route({
       path: 'crls/:name',
       fields: { crl: { type: 'string', description: 'The CRL, PEM or base64 DER: logins by a certificate it lists (anywhere in the path) fail.' } },
       help: 'A CRL checked at every login and renewal.',
@@ -192,7 +192,7 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
         },
         update: async (ctx) => {
           const text = ctx.data.crl;
-          if (typeof text !== 'string' || text === '') throw badRequest('missing crl');
+          if (!text) throw badRequest('missing crl');
           await objects.put(ctx.mount.uuid, CRL, entryName(ctx), { serials: crlSerials(text) } satisfies StoredCrl);
           return null;
         },
@@ -201,8 +201,8 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'config',
       fields: { disable_binding: { type: 'bool', description: 'Renewals need not present the login certificate (default false).' } },
       help: 'Settings of the method.',
@@ -210,12 +210,12 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
         read: async (ctx) => logical({ disable_binding: (await certConfig(objects, ctx.mount)).disableBinding }),
         update: async (ctx) => {
           const current = await certConfig(objects, ctx.mount);
-          await objects.put(ctx.mount.uuid, CONFIG, 'config', { disableBinding: typeof ctx.data.disable_binding === 'boolean' ? ctx.data.disable_binding : current.disableBinding } satisfies CertConfig);
+          await objects.put(ctx.mount.uuid, CONFIG, 'config', { disableBinding: ctx.data.disable_binding ?? current.disableBinding } satisfies CertConfig);
           return null;
         },
       },
-    },
-    { path: 'login', auth: 'none', fields: nameField, help: 'Log in with the TLS client certificate of the connection.', handlers: { update: login } },
+    }),
+    route({ path: 'login', auth: 'none', fields: nameField, help: 'Log in with the TLS client certificate of the connection.', handlers: { update: login } }),
   ];
 }
 

@@ -1,13 +1,13 @@
 /** auth/token/roles and auth/token/roles/:role_name: token role CRUD (declared fields, Vault's names). */
-import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import type { FieldData, Fields } from '../../framework/fields';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { badRequest, notFound } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
 import { defaultTokenRole, type TokenRole } from '../../shared/token/token-role';
 import { applyTokenSettings, TOKEN_SETTING_FIELDS, tokenSettingsOutput } from '../../shared/token/token-fields';
 import type { TokenRoleRepository } from '../../shared/token/token-role.repository';
 
-const ROLE_FIELDS: Fields = {
+const ROLE_FIELDS = {
   allowed_policies: { type: 'string-list', description: 'Policies tokens from this role may have (empty: bounded by the parent).' },
   disallowed_policies: { type: 'string-list', description: 'Policies tokens from this role may never have.' },
   allowed_policies_glob: { type: 'string-list', description: 'Like allowed_policies, with * globs.' },
@@ -19,21 +19,20 @@ const ROLE_FIELDS: Fields = {
   ...TOKEN_SETTING_FIELDS,
   explicit_max_ttl: { type: 'duration', description: 'Deprecated alias of token_explicit_max_ttl.' },
   bound_cidrs: { type: 'string-list', description: 'Deprecated alias of token_bound_cidrs.' },
-};
+} as const satisfies Fields;
 
 function policyList(values: string[]): string[] {
   return [...new Set(values.map(normalisePolicyName).filter((p) => p !== ''))];
 }
 
 /** Applies the request's fields over `role` (a role write changes only what it names). */
-function applyFields(role: TokenRole, d: Record<string, unknown>): TokenRole {
+function applyFields(role: TokenRole, d: FieldData<typeof ROLE_FIELDS, false>): TokenRole {
   const next = { ...role };
-  const list = (k: string) => d[k] as string[] | undefined;
-  if (list('allowed_policies')) next.allowedPolicies = policyList(list('allowed_policies') as string[]);
-  if (list('disallowed_policies')) next.disallowedPolicies = policyList(list('disallowed_policies') as string[]);
-  if (list('allowed_policies_glob')) next.allowedPoliciesGlob = list('allowed_policies_glob') as string[];
-  if (list('disallowed_policies_glob')) next.disallowedPoliciesGlob = list('disallowed_policies_glob') as string[];
-  if (list('allowed_entity_aliases')) next.allowedEntityAliases = list('allowed_entity_aliases') as string[];
+  if (d.allowed_policies) next.allowedPolicies = policyList(d.allowed_policies);
+  if (d.disallowed_policies) next.disallowedPolicies = policyList(d.disallowed_policies);
+  if (d.allowed_policies_glob) next.allowedPoliciesGlob = d.allowed_policies_glob;
+  if (d.disallowed_policies_glob) next.disallowedPoliciesGlob = d.disallowed_policies_glob;
+  if (d.allowed_entity_aliases) next.allowedEntityAliases = d.allowed_entity_aliases;
   if (typeof d.orphan === 'boolean') next.orphan = d.orphan;
   if (typeof d.renewable === 'boolean') next.renewable = d.renewable;
   if (typeof d.path_suffix === 'string') {
@@ -71,7 +70,7 @@ export function tokenRolePaths(roles: TokenRoleRepository): RouteDefinition[] {
   };
   return [
     { path: 'roles', help: 'List token roles.', handlers: { list: async () => logical({ keys: await roles.names() }) } },
-    {
+    route({
       path: 'roles/:role_name',
       fields: ROLE_FIELDS,
       existenceCheck: async (ctx) => (await roles.get(name(ctx))) !== undefined,
@@ -92,6 +91,6 @@ export function tokenRolePaths(roles: TokenRoleRepository): RouteDefinition[] {
           return null;
         },
       },
-    },
+    }),
   ];
 }

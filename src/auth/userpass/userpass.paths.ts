@@ -12,7 +12,7 @@
  */
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
@@ -33,9 +33,9 @@ const MAX_USERNAME_LENGTH = 256;
 /** argon2 accepts up to 4 GiB; nothing longer than this is a password. */
 const MAX_PASSWORD_LENGTH = 4096;
 
-const PASSWORD_FIELD: Fields = { password: { type: 'string', description: 'Password of the user.' } };
-const USER_FIELDS: Fields = { ...PASSWORD_FIELD, ...TOKEN_PARAM_FIELDS };
-const POLICY_FIELDS: Fields = { token_policies: TOKEN_PARAM_FIELDS.token_policies, policies: TOKEN_PARAM_FIELDS.policies };
+const PASSWORD_FIELD = { password: { type: 'string', description: 'Password of the user.' } } as const satisfies Fields;
+const USER_FIELDS = { ...PASSWORD_FIELD, ...TOKEN_PARAM_FIELDS } as const satisfies Fields;
+const POLICY_FIELDS = { token_policies: TOKEN_PARAM_FIELDS.token_policies, policies: TOKEN_PARAM_FIELDS.policies } as const satisfies Fields;
 
 export interface UserpassDeps {
   users: UserpassRepository;
@@ -57,8 +57,10 @@ function managedUsername(ctx: RequestContext): string {
   return name;
 }
 
-function password(ctx: RequestContext, required: boolean): string | undefined {
-  const value = ctx.data.password as string | undefined;
+function password(ctx: RequestContext<{ password?: string }>, required: true): string;
+function password(ctx: RequestContext<{ password?: string }>, required: boolean): string | undefined;
+function password(ctx: RequestContext<{ password?: string }>, required: boolean): string | undefined {
+  const value = ctx.data.password;
   if (value === undefined || value === '') {
     if (required) throw badRequest('missing password');
     return undefined;
@@ -75,7 +77,7 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
 
   const sealPassword = async (mount: MountEntry, username: string, plain: string) => barrier.encrypt(passwordLocation(mount, username), Buffer.from(await hasher.hash(plain), 'utf8'));
 
-  const writeUser = async (ctx: RequestContext) => {
+  const writeUser = async (ctx: RouteContext<typeof USER_FIELDS>) => {
     const name = managedUsername(ctx);
     const existing = await users.get(ctx.mount.uuid, name);
     const params = applyTokenParams(existing?.tokenParams ?? defaultTokenParams(), ctx.data);
@@ -89,8 +91,8 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
     return null;
   };
 
-  const login = async (ctx: RequestContext) => {
-    const plain = password(ctx, true) as string;
+  const login = async (ctx: RouteContext<typeof PASSWORD_FIELD>) => {
+    const plain = password(ctx, true);
     const name = normaliseLoginName(ctx.params.username);
     const user = name.length <= MAX_USERNAME_LENGTH && USERNAME.test(name) ? await users.get(ctx.mount.uuid, name) : undefined;
     // Over-long names share one counter per prefix: they are never users, and the table stays small.
@@ -113,7 +115,7 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
 
   return [
     { path: 'users', help: 'List the users.', handlers: { list: async (ctx) => logical({ keys: await users.usernames(ctx.mount.uuid) }) } },
-    {
+    route({
       path: 'users/:username',
       fields: USER_FIELDS,
       existenceCheck: async (ctx) => (await users.get(ctx.mount.uuid, managedUsername(ctx))) !== undefined,
@@ -130,21 +132,21 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'users/:username/password',
       fields: PASSWORD_FIELD,
       help: "Change a user's password.",
       handlers: {
         update: async (ctx) => {
           const name = managedUsername(ctx);
-          const plain = password(ctx, true) as string;
+          const plain = password(ctx, true);
           if (!(await users.setPassword(ctx.mount.uuid, name, await sealPassword(ctx.mount, name, plain)))) throw badRequest('username does not exist');
           return null;
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'users/:username/policies',
       fields: POLICY_FIELDS,
       help: "Change a user's token policies.",
@@ -159,14 +161,14 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'login/:username',
       auth: 'none',
       fields: PASSWORD_FIELD,
       help: 'Log in with a username and password.',
       handlers: { update: login },
-    },
+    }),
   ];
 }
 

@@ -13,7 +13,7 @@
  */
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { parseDurationSeconds } from '../../framework/field-types';
 import { ApiError, badRequest, notFound } from '../../kernel/errors';
 import { completeRootRotation, newPassword, rotateRoot, runScheduledRotations, type PasswordSource } from './credential-rotation';
@@ -34,7 +34,7 @@ interface StoredRole {
   maxTtl: number;
 }
 
-const CONFIG_FIELDS: Fields = {
+const CONFIG_FIELDS = {
   plugin_name: { type: 'string', description: 'postgresql-database-plugin, mysql-database-plugin or redis-database-plugin.' },
   connection_url: { type: 'string', description: 'Connection URL, with {{username}} and {{password}} placeholders (PostgreSQL, MySQL).' },
   host: { type: 'string', description: 'Redis host.' },
@@ -46,16 +46,16 @@ const CONFIG_FIELDS: Fields = {
   password_policy: { type: 'string', description: 'The sys/policies/password policy for generated passwords (default: the built-in form).' },
   max_open_connections: { type: 'int', description: 'Connections kept open to the target at most (default 4).' },
   root_rotation_statements: { type: 'string-list', description: "Statements rotate-root runs ({{name}}, {{password}}; default: the plugin's ALTER)." },
-};
+} as const satisfies Fields;
 
-const ROLE_FIELDS: Fields = {
+const ROLE_FIELDS = {
   db_name: { type: 'string', description: 'The connection this role uses.' },
   creation_statements: { type: 'string-list', description: 'Statements creating the user ({{name}}, {{password}}, {{expiration}}).' },
   revocation_statements: { type: 'string-list', description: "Statements removing the user (default: end its sessions, revoke, DROP ROLE)." },
   renew_statements: { type: 'string-list', description: 'Statements run when a lease is renewed ({{name}}, {{expiration}}: the new expiry).' },
   default_ttl: { type: 'duration', description: "Lease TTL (default: the mount's)." },
   max_ttl: { type: 'duration', description: "Lease max TTL (default: the mount's)." },
-};
+} as const satisfies Fields;
 
 function objectName(ctx: RequestContext): string {
   const name = ctx.params.name;
@@ -95,7 +95,7 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
 
   const routes: RouteDefinition[] = [
     { path: 'config', help: 'List the connections.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'connection') }) } },
-    {
+    route({
       path: 'config/:name',
       fields: CONFIG_FIELDS,
       help: 'Configure, read (never the password) or delete a connection.',
@@ -104,21 +104,21 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
           const name = objectName(ctx);
           const d = ctx.data;
           const previous = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', name);
-          const pluginName = (d.plugin_name as string | undefined) ?? previous?.pluginName;
+          const pluginName = d.plugin_name ?? previous?.pluginName;
           if (!pluginName) throw badRequest('plugin_name is required');
           const plugin = PLUGINS[pluginName];
           if (!plugin) throw badRequest(`unknown plugin_name; use one of ${Object.keys(PLUGINS).join(', ')}`);
           const next: StoredConnection = {
             pluginName,
-            connectionUrl: (d.connection_url as string | undefined) ?? previous?.connectionUrl ?? '',
-            host: (d.host as string | undefined) ?? previous?.host,
-            port: (d.port as number | undefined) ?? previous?.port,
-            username: (d.username as string | undefined) ?? previous?.username ?? '',
-            password: (d.password as string | undefined) ?? previous?.password ?? '',
-            allowedRoles: (d.allowed_roles as string[] | undefined) ?? previous?.allowedRoles ?? [],
-            maxOpenConnections: (d.max_open_connections as number | undefined) ?? previous?.maxOpenConnections,
-            passwordPolicy: (d.password_policy as string | undefined) ?? previous?.passwordPolicy,
-            rootRotationStatements: (d.root_rotation_statements as string[] | undefined) ?? previous?.rootRotationStatements ?? [],
+            connectionUrl: d.connection_url ?? previous?.connectionUrl ?? '',
+            host: d.host ?? previous?.host,
+            port: d.port ?? previous?.port,
+            username: d.username ?? previous?.username ?? '',
+            password: d.password ?? previous?.password ?? '',
+            allowedRoles: d.allowed_roles ?? previous?.allowedRoles ?? [],
+            maxOpenConnections: d.max_open_connections ?? previous?.maxOpenConnections,
+            passwordPolicy: d.password_policy ?? previous?.passwordPolicy,
+            rootRotationStatements: d.root_rotation_statements ?? previous?.rootRotationStatements ?? [],
           };
           if (next.maxOpenConnections !== undefined && (next.maxOpenConnections < 1 || next.maxOpenConnections > 100)) throw badRequest('max_open_connections must be between 1 and 100');
           // A policy that does not exist (or cannot generate) is refused now, not at the first creds read.
@@ -136,7 +136,7 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
             // Under the row lock: a rotation that started or finished meanwhile is neither lost nor undone.
             await objects.modify<StoredConnection>(ctx.mount.uuid, 'connection', name, (cur) => {
               if (cur.pendingPassword !== undefined) throw badRequest('a root rotation of this connection is unfinished: run reset first');
-              return { ...next, password: (d.password as string | undefined) ?? cur.password };
+              return { ...next, password: d.password ?? cur.password };
             });
           }
           return null;
@@ -152,9 +152,9 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
           return null;
         },
       },
-    },
+    }),
     { path: 'roles', help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
-    {
+    route({
       path: 'roles/:name',
       fields: ROLE_FIELDS,
       help: 'Create, read or delete a role (how credentials are created and revoked).',
@@ -164,12 +164,12 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
           const d = ctx.data;
           const previous = await objects.get<StoredRole>(ctx.mount.uuid, 'role', name);
           const role: StoredRole = {
-            dbName: (d.db_name as string | undefined) ?? previous?.dbName ?? '',
-            creationStatements: (d.creation_statements as string[] | undefined) ?? previous?.creationStatements ?? [],
-            revocationStatements: (d.revocation_statements as string[] | undefined) ?? previous?.revocationStatements ?? [],
-            renewStatements: (d.renew_statements as string[] | undefined) ?? previous?.renewStatements ?? [],
-            defaultTtl: (d.default_ttl as number | undefined) ?? previous?.defaultTtl ?? 0,
-            maxTtl: (d.max_ttl as number | undefined) ?? previous?.maxTtl ?? 0,
+            dbName: d.db_name ?? previous?.dbName ?? '',
+            creationStatements: d.creation_statements ?? previous?.creationStatements ?? [],
+            revocationStatements: d.revocation_statements ?? previous?.revocationStatements ?? [],
+            renewStatements: d.renew_statements ?? previous?.renewStatements ?? [],
+            defaultTtl: d.default_ttl ?? previous?.defaultTtl ?? 0,
+            maxTtl: d.max_ttl ?? previous?.maxTtl ?? 0,
           };
           if (!role.dbName) throw badRequest('db_name is required');
           if (role.creationStatements.length === 0) throw badRequest('creation_statements are required');
@@ -196,7 +196,7 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
           return null;
         },
       },
-    },
+    }),
     {
       path: 'creds/:name',
       help: "A new database user for the role, under a lease (username and password).",

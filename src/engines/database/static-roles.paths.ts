@@ -5,7 +5,7 @@
  * the password from then on. Passwords are stored only as barrier ciphertext.
  */
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest, notFound } from '../../kernel/errors';
 import { rotateStaticRole, secondsToRotation, type RotationDeps, type StoredStaticRole } from './credential-rotation';
 import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
@@ -13,14 +13,14 @@ import { PLUGINS, safeTargetMessage, type StoredConnection } from './plugins';
 /** Vault's smallest rotation period. */
 const MIN_ROTATION_PERIOD = 5;
 
-const STATIC_ROLE_FIELDS: Fields = {
+const STATIC_ROLE_FIELDS = {
   db_name: { type: 'string', description: 'The connection this role uses.' },
   username: { type: 'string', description: 'The existing database user whose password the engine rotates.' },
   rotation_period: { type: 'duration', description: 'How often the password is rotated (at least 5s).' },
   rotation_statements: { type: 'string-list', description: "Statements setting the password ({{name}}, {{password}}; default: the plugin's ALTER)." },
   rotation_schedule: { type: 'string', description: 'Not supported: use rotation_period.' },
   credential_type: { type: 'string', description: 'Only "password".' },
-};
+} as const satisfies Fields;
 
 const USERNAME = /^[a-z0-9_-]{1,63}$/;
 
@@ -33,7 +33,7 @@ export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestCon
 
   return [
     { path: 'static-roles', help: 'List the static roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'static-role') }) } },
-    {
+    route({
       path: 'static-roles/:name',
       fields: STATIC_ROLE_FIELDS,
       help: 'Create (rotating the password at once), update, read or delete a static role.',
@@ -44,17 +44,17 @@ export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestCon
           if (d.rotation_schedule) throw badRequest('rotation_schedule is not supported; use rotation_period');
           if (d.credential_type !== undefined && d.credential_type !== 'password') throw badRequest('only credential_type "password" is supported');
           const previous = await objects.get<StoredStaticRole>(ctx.mount.uuid, 'static-role', name);
-          const username = (d.username as string | undefined) ?? previous?.username ?? '';
+          const username = d.username ?? previous?.username ?? '';
           if (previous && username !== previous.username) throw badRequest('cannot update static account username');
           if (!USERNAME.test(username)) throw badRequest('username is required: lower-case letters, digits, "_" and "-" (at most 63)');
-          const dbName = (d.db_name as string | undefined) ?? previous?.dbName ?? '';
+          const dbName = d.db_name ?? previous?.dbName ?? '';
           const conn = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', dbName);
           if (!conn) throw badRequest(`unknown database "${dbName}"`);
           if (!conn.allowedRoles.includes('*') && !conn.allowedRoles.includes(name)) throw badRequest(`"${name}" is not an allowed role`);
-          const rotationPeriod = (d.rotation_period as number | undefined) ?? previous?.rotationPeriod;
+          const rotationPeriod = d.rotation_period ?? previous?.rotationPeriod;
           if (rotationPeriod === undefined) throw badRequest('rotation_period is required');
           if (rotationPeriod < MIN_ROTATION_PERIOD) throw badRequest(`rotation_period must be ${MIN_ROTATION_PERIOD} seconds or more`);
-          const rotationStatements = (d.rotation_statements as string[] | undefined) ?? previous?.rotationStatements ?? [];
+          const rotationStatements = d.rotation_statements ?? previous?.rotationStatements ?? [];
           try {
             PLUGINS[conn.pluginName].validate(rotationStatements);
           } catch (err) {
@@ -88,7 +88,7 @@ export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestCon
           return null;
         },
       },
-    },
+    }),
     {
       path: 'static-creds/:name',
       help: "A static role's current username and password, and when it next rotates.",

@@ -11,7 +11,7 @@ import { FieldError, toInt } from '../../framework/field-types';
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
 import type { MountEntry } from '../../framework/backend';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { KvRepository } from './kv.repository';
@@ -40,13 +40,13 @@ function versionMetadata(v: KvVersion, meta: KvKeyMetadata): Record<string, unkn
   };
 }
 
-const VERSIONS_FIELD: Fields = { versions: { type: 'int-list', description: 'The versions to act on.' } };
-const CONFIG_FIELDS: Fields = {
+const VERSIONS_FIELD = { versions: { type: 'int-list', description: 'The versions to act on.' } } as const satisfies Fields;
+const CONFIG_FIELDS = {
   max_versions: { type: 'int', description: 'Versions kept per key (0: 10).' },
   cas_required: { type: 'bool', description: 'Every write must carry options.cas.' },
   delete_version_after: { type: 'duration', description: 'Versions are soft-deleted this long after they are written (0: never).' },
-};
-const METADATA_FIELDS: Fields = { ...CONFIG_FIELDS, custom_metadata: { type: 'map', description: 'Up to 64 string pairs kept with the key (not secret); PATCH removes a key given null.' } };
+} as const satisfies Fields;
+const METADATA_FIELDS = { ...CONFIG_FIELDS, custom_metadata: { type: 'map', description: 'Up to 64 string pairs kept with the key (not secret); PATCH removes a key given null.' } } as const satisfies Fields;
 
 function checkCustomMetadata(m: Record<string, unknown>): asserts m is Record<string, string> {
   const keys = Object.keys(m);
@@ -58,8 +58,8 @@ function checkCustomMetadata(m: Record<string, unknown>): asserts m is Record<st
   }
 }
 
-function versionsOf(ctx: RequestContext): number[] {
-  const versions = ctx.data.versions as number[] | undefined;
+function versionsOf(ctx: RouteContext<typeof VERSIONS_FIELD>): number[] {
+  const versions = ctx.data.versions;
   if (!versions || versions.length === 0) throw badRequest('no versions provided');
   return versions;
 }
@@ -68,8 +68,8 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
   const decrypt = (mount: MountEntry, path: string, v: KvVersion) => JSON.parse(barrier.decrypt(kvV2Location(mount, path, v.version), v.ciphertext as Buffer).toString('utf8')) as Record<string, unknown>;
 
   /** The version to read (`?version=N`, 0 or absent: the current one) or a 404. */
-  const pick = async (ctx: RequestContext): Promise<{ key: KvKey; version: KvVersion }> => {
-    const found = await repo.readVersion(ctx.mount.uuid, ctx.params.path, (ctx.data.version as number | undefined) ?? 0);
+  const pick = async (ctx: RequestContext<{ version?: number }>): Promise<{ key: KvKey; version: KvVersion }> => {
+    const found = await repo.readVersion(ctx.mount.uuid, ctx.params.path, ctx.data.version ?? 0);
     if (!found?.version) throw notFound();
     return { key: found.key, version: found.version };
   };
@@ -78,7 +78,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
    * A read of one version: `field` computed from its value with its metadata, or, for a deleted or
    * destroyed version, Vault's 404 that still carries the metadata (and `field` null).
    */
-  const readLiveVersion = async (ctx: RequestContext, field: 'data' | 'subkeys', fromValue: (value: Record<string, unknown>) => unknown) => {
+  const readLiveVersion = async (ctx: RequestContext<{ version?: number }>, field: 'data' | 'subkeys', fromValue: (value: Record<string, unknown>) => unknown) => {
     const { key, version } = await pick(ctx);
     const metadata = versionMetadata(version, key.metadata);
     if (version.destroyed || isDeleted(version)) return { ...logical({ [field]: null, metadata }), status: 404 };
@@ -118,6 +118,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
   };
 
   const bodyData = (ctx: RequestContext): { data: Record<string, unknown>; cas: number | undefined } => {
+    // As sent: a `data` or `options` the pipeline accepted as a JSON string is refused or ignored here, not parsed.
     const data = ctx.body.data;
     if (data === undefined || data === null) throw badRequest('no data provided');
     if (typeof data !== 'object' || Array.isArray(data)) throw badRequest('data must be a JSON object');
@@ -134,7 +135,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
     return { data: data as Record<string, unknown>, cas };
   };
 
-  const changeVersions = (op: 'delete' | 'undelete' | 'destroy') => async (ctx: RequestContext) => {
+  const changeVersions = (op: 'delete' | 'undelete' | 'destroy') => async (ctx: RouteContext<typeof VERSIONS_FIELD>) => {
     const versions = versionsOf(ctx);
     await repo.withKey(ctx.mount.uuid, ctx.params.path, false, async (tx) => {
       if (op === 'delete') await tx.markDeleted(versions, new Date());
@@ -167,21 +168,23 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
   };
 
   /** metadata POST (replace what is given) and PATCH (merge custom_metadata; 404 when missing). */
-  const writeMetadata = (patch: boolean) => async (ctx: RequestContext) => {
+  const writeMetadata = (patch: boolean) => async (ctx: RouteContext<typeof METADATA_FIELDS, 'update' | 'patch'>) => {
     const d = ctx.data;
-    const custom = d.custom_metadata as Record<string, unknown> | undefined;
-    if (custom && !patch) checkCustomMetadata(custom);
-    if ((d.max_versions as number | undefined) !== undefined && (d.max_versions as number) < 0) throw badRequest('max_versions must be 0 or more');
+    // POST replaces custom_metadata; PATCH merges the body's (below).
+    const custom = patch ? undefined : d.custom_metadata;
+    if (custom) checkCustomMetadata(custom);
+    if (d.max_versions !== undefined && d.max_versions < 0) throw badRequest('max_versions must be 0 or more');
     const done = await repo.withKey(ctx.mount.uuid, ctx.params.path, !patch, async (tx) => {
       const m = { ...tx.key.metadata };
-      if (d.max_versions !== undefined) m.maxVersions = d.max_versions as number;
-      if (d.cas_required !== undefined) m.casRequired = d.cas_required as boolean;
-      if (d.delete_version_after !== undefined) m.deleteVersionAfterSeconds = d.delete_version_after as number;
+      if (d.max_versions !== undefined) m.maxVersions = d.max_versions;
+      if (d.cas_required !== undefined) m.casRequired = d.cas_required;
+      if (d.delete_version_after !== undefined) m.deleteVersionAfterSeconds = d.delete_version_after;
+      // As sent: PATCH merges the body's custom_metadata (a JSON string is not parsed, as in the write above).
       if (patch && ctx.body.custom_metadata !== undefined) {
         const merged = mergePatch(m.customMetadata, (ctx.body.custom_metadata ?? {}) as Record<string, unknown>);
         checkCustomMetadata(merged);
         m.customMetadata = merged;
-      } else if (custom) m.customMetadata = custom as Record<string, string>;
+      } else if (custom) m.customMetadata = custom;
       await tx.saveKey(tx.key.currentVersion, m);
       return true;
     });
@@ -191,32 +194,32 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
 
   const list = async (ctx: RequestContext) => logical({ keys: await v1.listKeys(ctx.mount.uuid, ctx.params.path ? `${ctx.params.path}/` : '') });
 
-  const route = (path: string, handlers: RouteDefinition['handlers'], help: string, extra: Partial<RouteDefinition> = {}): RouteDefinition => ({ path, handlers, help, ...extra });
-
   return [
-    route(
-      'config',
-      {
+    route({
+      path: 'config',
+      fields: CONFIG_FIELDS,
+      help: 'The mount-wide KV settings: max_versions, cas_required, delete_version_after.',
+      handlers: {
         read: async (ctx) => {
           const c = await repo.config(ctx.mount.uuid);
           return logical({ cas_required: c.casRequired, delete_version_after: goDuration(c.deleteVersionAfterSeconds), max_versions: c.maxVersions });
         },
         update: async (ctx) => {
           const c: KvMountConfig = { ...(await repo.config(ctx.mount.uuid)) };
-          if (ctx.data.max_versions !== undefined) c.maxVersions = ctx.data.max_versions as number;
-          if (ctx.data.cas_required !== undefined) c.casRequired = ctx.data.cas_required as boolean;
-          if (ctx.data.delete_version_after !== undefined) c.deleteVersionAfterSeconds = ctx.data.delete_version_after as number;
+          if (ctx.data.max_versions !== undefined) c.maxVersions = ctx.data.max_versions;
+          if (ctx.data.cas_required !== undefined) c.casRequired = ctx.data.cas_required;
+          if (ctx.data.delete_version_after !== undefined) c.deleteVersionAfterSeconds = ctx.data.delete_version_after;
           if (c.maxVersions < 0) throw badRequest('max_versions must be 0 or more');
           await repo.setConfig(ctx.mount.uuid, c);
           return null;
         },
       },
-      'The mount-wide KV settings: max_versions, cas_required, delete_version_after.',
-      { fields: CONFIG_FIELDS },
-    ),
-    route(
-      'data/*path',
-      {
+    }),
+    route({
+      path: 'data/*path',
+      fields: { version: { type: 'int', query: true, description: 'Version to read (0: latest).' }, data: { type: 'map', description: 'The secret.' }, options: { type: 'map', description: 'cas: the current version, 0 for a new key.' } },
+      help: 'Read a version (`?version=`), write a new one (`options.cas`), patch the latest (JSON merge patch) or soft-delete the latest.',
+      handlers: {
         read: (ctx) => readLiveVersion(ctx, 'data', (value) => value),
         update: async (ctx) => {
           const { data, cas } = bodyData(ctx);
@@ -231,34 +234,35 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
           return null;
         },
       },
-      'Read a version (`?version=`), write a new one (`options.cas`), patch the latest (JSON merge patch) or soft-delete the latest.',
-      {
-        fields: { version: { type: 'int', query: true, description: 'Version to read (0: latest).' }, data: { type: 'map', description: 'The secret.' }, options: { type: 'map', description: 'cas: the current version, 0 for a new key.' } },
-        // A read selects and decrypts; nothing is written.
-        pureOperations: ['read'],
-        existenceCheck: async (ctx) => ((await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0))?.key.currentVersion ?? 0) > 0,
+      // A read selects and decrypts; nothing is written.
+      pureOperations: ['read'],
+      existenceCheck: async (ctx) => ((await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0))?.key.currentVersion ?? 0) > 0,
+    }),
+    route({ path: 'delete/*path', fields: VERSIONS_FIELD, help: 'Soft-delete the given versions (undelete brings them back).', handlers: { update: changeVersions('delete') } }),
+    route({ path: 'undelete/*path', fields: VERSIONS_FIELD, help: 'Undelete the given soft-deleted versions (destroyed ones stay destroyed).', handlers: { update: changeVersions('undelete') } }),
+    route({ path: 'destroy/*path', fields: VERSIONS_FIELD, help: 'Destroy the given versions: their values are removed for good.', handlers: { update: changeVersions('destroy') } }),
+    route({ path: 'metadata', help: 'List the keys at the top of the mount.', handlers: { list } }),
+    route({
+      path: 'metadata/*path',
+      fields: METADATA_FIELDS,
+      help: "Read, list, write, patch or delete a key's metadata; deleting it removes every version.",
+      handlers: {
+        read: readMetadata,
+        list,
+        update: writeMetadata(false),
+        patch: writeMetadata(true),
+        delete: async (ctx) => {
+          await repo.withKey(ctx.mount.uuid, ctx.params.path, false, (tx) => tx.deleteKey());
+          return null;
+        },
       },
-    ),
-    route('delete/*path', { update: changeVersions('delete') }, 'Soft-delete the given versions (undelete brings them back).', { fields: VERSIONS_FIELD }),
-    route('undelete/*path', { update: changeVersions('undelete') }, 'Undelete the given soft-deleted versions (destroyed ones stay destroyed).', { fields: VERSIONS_FIELD }),
-    route('destroy/*path', { update: changeVersions('destroy') }, 'Destroy the given versions: their values are removed for good.', { fields: VERSIONS_FIELD }),
-    route('metadata', { list }, 'List the keys at the top of the mount.'),
-    route(
-      'metadata/*path',
-      { read: readMetadata, list, update: writeMetadata(false), patch: writeMetadata(true), delete: async (ctx) => {
-        await repo.withKey(ctx.mount.uuid, ctx.params.path, false, (tx) => tx.deleteKey());
-        return null;
-      } },
-      'Read, list, write, patch or delete a key\'s metadata; deleting it removes every version.',
-      { fields: METADATA_FIELDS, existenceCheck: async (ctx) => (await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0)) !== undefined },
-    ),
-    route(
-      'subkeys/*path',
-      {
-        read: (ctx) => readLiveVersion(ctx, 'subkeys', (value) => subkeys(value, (ctx.data.depth as number | undefined) ?? 0)),
-      },
-      'The structure of a version with its values replaced by null, to `depth` levels (0: all).',
-      { fields: { version: { type: 'int', query: true, description: 'Version (0: latest).' }, depth: { type: 'int', query: true, description: 'Levels to show (0: all).' } } },
-    ),
+      existenceCheck: async (ctx) => (await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0)) !== undefined,
+    }),
+    route({
+      path: 'subkeys/*path',
+      fields: { version: { type: 'int', query: true, description: 'Version (0: latest).' }, depth: { type: 'int', query: true, description: 'Levels to show (0: all).' } },
+      help: 'The structure of a version with its values replaced by null, to `depth` levels (0: all).',
+      handlers: { read: (ctx) => readLiveVersion(ctx, 'subkeys', (value) => subkeys(value, ctx.data.depth ?? 0)) },
+    }),
   ];
 }

@@ -9,8 +9,8 @@
  * only by `…/exported` at creation; an existing key is used only through `key_ref`.
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import type { FieldData, Fields } from '../../framework/fields';
+import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { buildCertificate, certificateParts, encodeName, fromPem, randomSerial, toPem, type DistinguishedName } from '../../crypto/x509/certificate';
 import { buildCsr, parseCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem, type KeyPair, type KeyType } from '../../crypto/x509/keys';
@@ -26,7 +26,7 @@ import type { PkiUrls } from './pki.backend';
 import { SUBJECT_NAME_FIELDS } from './pki-role';
 import { intermediateValidity, mountTtlLimits, rootValidity } from './validity';
 
-const SUBJECT_FIELDS: Fields = {
+const SUBJECT_FIELDS = {
   common_name: { type: 'string', description: 'The CA subject common name.' },
   alt_names: { type: 'string-list', description: 'DNS SANs.' },
   ip_sans: { type: 'string-list', description: 'IP SANs.' },
@@ -43,42 +43,45 @@ const SUBJECT_FIELDS: Fields = {
   csr: { type: 'string', description: 'root/sign-intermediate: the intermediate CA\'s PEM CSR.' },
   use_csr_values: { type: 'bool', description: "root/sign-intermediate: the CSR's subject and SANs instead of the request's." },
   certificate: { type: 'string', description: 'intermediate/set-signed: the signed intermediate (PEM, chain allowed).' },
-};
+} as const satisfies Fields;
 
-const SIGN_INTERMEDIATE_FIELDS: Fields = {
+const SIGN_INTERMEDIATE_FIELDS = {
   ...SUBJECT_FIELDS,
   enforce_leaf_not_after_behavior: { type: 'bool', description: "Apply the issuer's leaf_not_after_behavior instead of cutting the intermediate's validity to the issuer's." },
-};
+} as const satisfies Fields;
+
+/** What the CA paths' handlers read (SIGN_INTERMEDIATE_FIELDS adds one flag). */
+type SubjectData = FieldData<typeof SUBJECT_FIELDS, false>;
 
 const KEY_BITS_DEFAULT: Record<KeyType, number> = { rsa: 2048, ec: 256, ed25519: 0 };
 
-function subjectFrom(d: Record<string, unknown>): DistinguishedName {
+function subjectFrom(d: SubjectData): DistinguishedName {
   return {
-    commonName: d.common_name as string | undefined,
-    organization: (d.organization as string[] | undefined) ?? [],
-    organizationalUnit: (d.ou as string[] | undefined) ?? [],
-    country: (d.country as string[] | undefined) ?? [],
-    locality: (d.locality as string[] | undefined) ?? [],
-    province: (d.province as string[] | undefined) ?? [],
-    streetAddress: (d.street_address as string[] | undefined) ?? [],
-    postalCode: (d.postal_code as string[] | undefined) ?? [],
+    commonName: d.common_name,
+    organization: d.organization ?? [],
+    organizationalUnit: d.ou ?? [],
+    country: d.country ?? [],
+    locality: d.locality ?? [],
+    province: d.province ?? [],
+    streetAddress: d.street_address ?? [],
+    postalCode: d.postal_code ?? [],
   };
 }
 
 /** SANs of a CA: the common name (unless excluded) and the requested names, checked for form only. */
-function caSans(d: Record<string, unknown>): { dnsNames: string[]; ipAddresses: string[]; uris: string[]; emails: string[] } {
-  const names = ((d.alt_names as string[] | undefined) ?? []).map((n) => n.trim()).filter((n) => n);
-  const cn = d.common_name as string | undefined;
+function caSans(d: SubjectData): { dnsNames: string[]; ipAddresses: string[]; uris: string[]; emails: string[] } {
+  const names = (d.alt_names ?? []).map((n) => n.trim()).filter((n) => n);
+  const cn = d.common_name;
   if (cn && !d.exclude_cn_from_sans) names.unshift(cn);
-  const ips = ((d.ip_sans as string[] | undefined) ?? []).map((n) => n.trim()).filter((n) => n);
+  const ips = (d.ip_sans ?? []).map((n) => n.trim()).filter((n) => n);
   for (const ip of ips) if (!isIp(ip)) throw badRequest(`${JSON.stringify(ip)} is not a valid IP address`);
-  return { dnsNames: names.filter((n) => !n.includes('@')), emails: names.filter((n) => n.includes('@')), ipAddresses: ips, uris: (d.uri_sans as string[] | undefined) ?? [] };
+  return { dnsNames: names.filter((n) => !n.includes('@')), emails: names.filter((n) => n.includes('@')), ipAddresses: ips, uris: d.uri_sans ?? [] };
 }
 
 /** A new key pair of the request's key_type (default rsa) and key_bits (default the type's); a bad size is a 400. */
-export async function requestedKeyPair(d: Record<string, unknown>): Promise<KeyPair> {
-  const type = (d.key_type as KeyType | undefined) ?? 'rsa';
-  return generateKeyPair(type, (d.key_bits as number | undefined) || KEY_BITS_DEFAULT[type]).catch((err: Error) => {
+export async function requestedKeyPair(d: { key_type?: KeyType; key_bits?: number }): Promise<KeyPair> {
+  const type = d.key_type ?? 'rsa';
+  return generateKeyPair(type, d.key_bits || KEY_BITS_DEFAULT[type]).catch((err: Error) => {
     throw badRequest(err.message);
   });
 }
@@ -111,9 +114,9 @@ export async function namesChecked<T>(what: 'issuer' | 'key', work: () => Promis
 
 export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps): RouteDefinition[] {
   /** The key a CA request signs with: a new pair (stored), or the stored one `key_ref` names (type existing). */
-  const caKey = async (ctx: RequestContext, type: 'internal' | 'exported' | 'existing'): Promise<{ pair: KeyPair; keyId?: string }> => {
+  const caKey = async (ctx: RouteContext<typeof SUBJECT_FIELDS>, type: 'internal' | 'exported' | 'existing'): Promise<{ pair: KeyPair; keyId?: string }> => {
     if (type === 'existing') {
-      const ref = (ctx.data.key_ref as string | undefined) || 'default';
+      const ref = ctx.data.key_ref || 'default';
       const keyId = await issuers.resolveKey(ctx.mount.uuid, ref);
       const privateKey = keyId ? await issuers.openKey(ctx.mount.uuid, keyId) : undefined;
       if (!keyId || !privateKey) throw badRequest(ref === 'default' ? 'no default key currently configured' : `unable to find PKI key for reference: ${ref}`);
@@ -122,7 +125,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     return { pair: await requestedKeyPair(ctx.data) };
   };
 
-  const generateRoot = (rotate: boolean) => async (ctx: RequestContext) => {
+  const generateRoot = (rotate: boolean) => async (ctx: RouteContext<typeof SUBJECT_FIELDS>) => {
     const type = generationType(ctx.params.type);
     if (!ctx.data.common_name) throw badRequest('the common_name field is required');
     const name = issuerName(ctx.data.issuer_name ?? (rotate ? 'next' : undefined));
@@ -132,7 +135,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     const { pair, keyId } = await caKey(ctx, type);
     const subject = subjectFrom(ctx.data);
     const now = new Date();
-    const { notAfter, warnings } = rootValidity((ctx.data.ttl as number | undefined) ?? 0, mountTtlLimits(ctx.mount), now);
+    const { notAfter, warnings } = rootValidity(ctx.data.ttl ?? 0, mountTtlLimits(ctx.mount), now);
     const der = buildCertificate({
       serial: randomSerial(),
       subject,
@@ -141,7 +144,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       notBefore: new Date(now.getTime() - 30_000),
       notAfter,
       isCa: true,
-      maxPathLength: ctx.data.max_path_length as number,
+      maxPathLength: ctx.data.max_path_length,
       keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
       extKeyUsage: [],
       ...caSans(ctx.data),
@@ -161,7 +164,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     }, warnings.length ? warnings : undefined);
   };
 
-  const generateIntermediate = (fixedType?: 'existing') => async (ctx: RequestContext) => {
+  const generateIntermediate = (fixedType?: 'existing') => async (ctx: RouteContext<typeof SUBJECT_FIELDS>) => {
     const type = fixedType ?? generationType(ctx.params.type);
     if (!ctx.data.common_name) throw badRequest('the common_name field is required');
     const keyName = issuerName(ctx.data.key_name, 'key');
@@ -173,20 +176,20 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     return logical({ csr: toPem(csr, 'CERTIFICATE REQUEST'), key_id: keyId, ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}) });
   };
 
-  const signIntermediate = async (ctx: RequestContext) => {
+  const signIntermediate = async (ctx: RouteContext<typeof SIGN_INTERMEDIATE_FIELDS>) => {
     const issuer = await issuers.signer(ctx.mount.uuid, ctx.params.ref ?? 'default');
     if (!ctx.data.csr) throw badRequest('"csr" is empty');
     let csr;
     try {
-      csr = parseCsr(ctx.data.csr as string);
+      csr = parseCsr(ctx.data.csr);
     } catch (err) {
       throw badRequest(`certificate request could not be parsed: ${(err as Error).message}`);
     }
     const useCsr = ctx.data.use_csr_values === true;
-    const subject = useCsr ? csr.subject : { ...subjectFrom(ctx.data), commonName: (ctx.data.common_name as string | undefined) ?? csr.subject.commonName };
+    const subject = useCsr ? csr.subject : { ...subjectFrom(ctx.data), commonName: ctx.data.common_name ?? csr.subject.commonName };
     if (!subject.commonName) throw badRequest('the common_name field is required');
     const now = new Date();
-    const { notAfter, warnings } = intermediateValidity((ctx.data.ttl as number | undefined) ?? 0, ctx.data.enforce_leaf_not_after_behavior === true, { notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior }, mountTtlLimits(ctx.mount), now);
+    const { notAfter, warnings } = intermediateValidity(ctx.data.ttl ?? 0, ctx.data.enforce_leaf_not_after_behavior === true, { notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior }, mountTtlLimits(ctx.mount), now);
     const u = await urls(ctx.mount.uuid);
     const der = buildCertificate({
       serial: randomSerial(),
@@ -196,7 +199,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       notBefore: new Date(now.getTime() - 30_000),
       notAfter,
       isCa: true,
-      maxPathLength: ctx.data.max_path_length as number,
+      maxPathLength: ctx.data.max_path_length,
       keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
       extKeyUsage: [],
       ...(useCsr ? { dnsNames: csr.dnsNames, ipAddresses: csr.ipAddresses, uris: csr.uris, emails: csr.emails } : caSans({ ...ctx.data, common_name: subject.commonName })),
@@ -210,8 +213,8 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     return logical({ certificate: pem, issuing_ca: issuer.certPem, ca_chain: [pem, issuer.certPem, ...issuer.chainPem], serial_number: serial, expiration: Math.floor(notAfter.getTime() / 1000) }, warnings.length ? warnings : undefined);
   };
 
-  const setSigned = async (ctx: RequestContext) => {
-    const pems = fromPem((ctx.data.certificate as string | undefined) ?? '', 'CERTIFICATE');
+  const setSigned = async (ctx: RouteContext<typeof SUBJECT_FIELDS>) => {
+    const pems = fromPem(ctx.data.certificate ?? '', 'CERTIFICATE');
     if (pems.length === 0) throw badRequest('no certificate found in "certificate"');
     const [leaf, ...chain] = pems;
     let parts;
@@ -234,24 +237,23 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     return logical({ imported_issuers: existing ? null : [issuer.id], imported_keys: null, mapping: { [issuer.id]: issuer.keyId }, existing_issuers: existing ? [issuer.id] : null, existing_keys: null });
   };
 
-  const route = (path: string, fields: Fields, help: string, update: (ctx: RequestContext) => Promise<unknown>): RouteDefinition => ({ path, fields, help, handlers: { update: update as never } });
   return [
-    route('root/generate/:type', SUBJECT_FIELDS, 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names).', generateRoot(false)),
-    route('issuers/generate/root/:type', SUBJECT_FIELDS, 'Same as root/generate.', generateRoot(false)),
-    route('root/rotate/:type', SUBJECT_FIELDS, 'A new root as root/generate, named `next` unless issuer_name says otherwise; the default issuer stays (see root/replace).', generateRoot(true)),
-    route('intermediate/generate/:type', SUBJECT_FIELDS, 'A CSR for an intermediate CA, with a new key (stored at once) or, type existing, the stored key key_ref names.', generateIntermediate()),
-    route('issuers/generate/intermediate/:type', SUBJECT_FIELDS, 'Same as intermediate/generate.', generateIntermediate()),
-    route('intermediate/cross-sign', SUBJECT_FIELDS, 'A CSR for an existing key (key_ref): intermediate/generate/existing, to be signed by another CA and installed with set-signed.', generateIntermediate('existing')),
-    route('root/sign-intermediate', SIGN_INTERMEDIATE_FIELDS, "Signs an intermediate CA's CSR with the default issuer (cut to the issuer's validity unless enforce_leaf_not_after_behavior).", signIntermediate),
-    route('issuer/:ref/sign-intermediate', SIGN_INTERMEDIATE_FIELDS, 'Signs an intermediate CA\'s CSR with the issuer :ref names.', signIntermediate),
-    route('intermediate/set-signed', SUBJECT_FIELDS, 'Installs a signed intermediate certificate whose key this mount holds (chain after it allowed) as a new issuer.', setSigned),
-    {
+    route({ path: 'root/generate/:type', fields: SUBJECT_FIELDS, help: 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names).', handlers: { update: generateRoot(false) } }),
+    route({ path: 'issuers/generate/root/:type', fields: SUBJECT_FIELDS, help: 'Same as root/generate.', handlers: { update: generateRoot(false) } }),
+    route({ path: 'root/rotate/:type', fields: SUBJECT_FIELDS, help: 'A new root as root/generate, named `next` unless issuer_name says otherwise; the default issuer stays (see root/replace).', handlers: { update: generateRoot(true) } }),
+    route({ path: 'intermediate/generate/:type', fields: SUBJECT_FIELDS, help: 'A CSR for an intermediate CA, with a new key (stored at once) or, type existing, the stored key key_ref names.', handlers: { update: generateIntermediate() } }),
+    route({ path: 'issuers/generate/intermediate/:type', fields: SUBJECT_FIELDS, help: 'Same as intermediate/generate.', handlers: { update: generateIntermediate() } }),
+    route({ path: 'intermediate/cross-sign', fields: SUBJECT_FIELDS, help: 'A CSR for an existing key (key_ref): intermediate/generate/existing, to be signed by another CA and installed with set-signed.', handlers: { update: generateIntermediate('existing') } }),
+    route({ path: 'root/sign-intermediate', fields: SIGN_INTERMEDIATE_FIELDS, help: "Signs an intermediate CA's CSR with the default issuer (cut to the issuer's validity unless enforce_leaf_not_after_behavior).", handlers: { update: signIntermediate } }),
+    route({ path: 'issuer/:ref/sign-intermediate', fields: SIGN_INTERMEDIATE_FIELDS, help: 'Signs an intermediate CA\'s CSR with the issuer :ref names.', handlers: { update: signIntermediate } }),
+    route({ path: 'intermediate/set-signed', fields: SUBJECT_FIELDS, help: 'Installs a signed intermediate certificate whose key this mount holds (chain after it allowed) as a new issuer.', handlers: { update: setSigned } }),
+    route({
       path: 'root/replace',
       fields: { default: { type: 'string', default: 'next', description: 'The issuer to make the default (default `next`).' } },
       help: 'Makes another issuer the default (after root/rotate).',
       handlers: {
         update: async (ctx) => {
-          const ref = ctx.data.default as string;
+          const ref = ctx.data.default;
           if (!ref.trim() || ref.trim().toLowerCase() === 'default') throw badRequest("Invalid issuer specification; must be non-empty and can't be 'default'.");
           const id = await issuers.resolve(ctx.mount.uuid, ref);
           if (!id) throw badRequest(`Error resolving issuer reference: unable to find PKI issuer for reference: ${ref}`);
@@ -259,7 +261,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
           return logical({ default: config.default, default_follows_latest_issuer: config.defaultFollowsLatestIssuer });
         },
       },
-    },
+    }),
     {
       path: 'root',
       help: "Deletes every issuer and key of the mount (the certificates it issued stay in its store).",

@@ -4,8 +4,8 @@
  * listed, read and revoked by serial; their private keys are returned once and never kept.
  */
 import type { KeyObject } from 'node:crypto';
-import type { Fields } from '../../framework/fields';
-import { logical, type LogicalResponse, type RequestContext, type RouteDefinition } from '../../framework/route';
+import type { FieldData, Fields } from '../../framework/fields';
+import { logical, route, type LogicalResponse, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { buildCertificate, EKU, fromPem, randomSerial, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
 import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
@@ -21,7 +21,7 @@ import { mountTtlLimits } from './validity';
 
 const NAME = /^\w(?:[\w.-]{0,126}\w)?$/;
 
-const ISSUE_FIELDS: Fields = {
+const ISSUE_FIELDS = {
   common_name: { type: 'string', description: 'The subject common name.' },
   alt_names: { type: 'string-list', description: 'DNS and email SANs.' },
   ip_sans: { type: 'string-list', description: 'IP SANs.' },
@@ -31,7 +31,8 @@ const ISSUE_FIELDS: Fields = {
   format: { type: 'string', allowed: ['pem', 'der', 'pem_bundle'], description: 'pem (default), der (base64) or pem_bundle.' },
   private_key_format: { type: 'string', allowed: ['', 'der', 'pem', 'pkcs8'], description: 'der (default: the key in the certificate\'s `format`, base64 DER or PEM) or pkcs8 (PKCS#8, in that format).' },
   csr: { type: 'string', description: 'sign: the PEM certificate signing request.' },
-};
+} as const satisfies Fields;
+type IssueData = FieldData<typeof ISSUE_FIELDS, false>;
 
 const KEY_USAGE_BITS: Record<string, KeyUsage> = {
   DigitalSignature: 'digitalSignature',
@@ -149,7 +150,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
    * Vault's answer in the requested `format` (with the new private key for issue); under a lease when
    * the role generates leases (TTL: the certificate's remaining lifetime, not renewable).
    */
-  const answer = (ctx: RequestContext, role: PkiRole | undefined, issued: IssuedLeaf, issuer: Issuer, warnings: string[], key?: { pem: string; type: string }): LogicalResponse => {
+  const answer = (ctx: RouteContext<typeof ISSUE_FIELDS>, role: PkiRole | undefined, issued: IssuedLeaf, issuer: Issuer, warnings: string[], key?: { pem: string; type: string }): LogicalResponse => {
     const body = { ...formatted(issued, ctx.data.format, key?.pem, issuer.chainPem.length === 0), ...(key ? { private_key: key.pem, private_key_type: key.type } : {}) };
     const response = logical(body, warnings.length ? warnings : undefined);
     if (!role?.generateLease) return response;
@@ -158,18 +159,18 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
   };
 
   const limits = (ctx: RequestContext) => mountTtlLimits(ctx.mount);
-  const request = (d: Record<string, unknown>) => ({
-    commonName: d.common_name as string | undefined,
-    altNames: (d.alt_names as string[] | undefined) ?? [],
-    ipSans: (d.ip_sans as string[] | undefined) ?? [],
-    uriSans: (d.uri_sans as string[] | undefined) ?? [],
-    ttl: (d.ttl as number | undefined) ?? 0,
-    excludeCnFromSans: (d.exclude_cn_from_sans as boolean | undefined) ?? false,
+  const request = (d: IssueData) => ({
+    commonName: d.common_name,
+    altNames: d.alt_names ?? [],
+    ipSans: d.ip_sans ?? [],
+    uriSans: d.uri_sans ?? [],
+    ttl: d.ttl ?? 0,
+    excludeCnFromSans: d.exclude_cn_from_sans ?? false,
   });
-  const csrOf = (d: Record<string, unknown>): ParsedCsr => {
+  const csrOf = (d: IssueData): ParsedCsr => {
     if (!d.csr) throw badRequest('"csr" is empty');
     try {
-      return parseCsr(d.csr as string);
+      return parseCsr(d.csr);
     } catch (err) {
       throw badRequest(`certificate request could not be parsed: ${(err as Error).message}`);
     }
@@ -184,7 +185,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
 
   return [
     { path: 'roles', help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'pki-role') }) } },
-    {
+    route({
       path: 'roles/:name',
       fields: ROLE_FIELDS,
       help: 'Create, update, read or delete a role: which names certificates may carry, for how long, with which keys.',
@@ -211,9 +212,9 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           return null;
         },
       },
-    },
+    }),
     ...['issue/:role', 'issuer/:ref/issue/:role'].map(
-      (path): RouteDefinition => ({
+      (path) => route({
         path,
         fields: ISSUE_FIELDS,
         help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored), signed by the issuer the path or the role names.',
@@ -231,7 +232,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
       }),
     ),
     ...['sign/:role', 'issuer/:ref/sign/:role'].map(
-      (path): RouteDefinition => ({
+      (path) => route({
         path,
         fields: ISSUE_FIELDS,
         help: "A certificate for the key in a CSR, under the role (every name, the CSR's too, must pass the role), signed by the issuer the path or the role names.",
@@ -248,7 +249,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
       }),
     ),
     ...['sign-verbatim', 'sign-verbatim/:role', 'issuer/:ref/sign-verbatim', 'issuer/:ref/sign-verbatim/:role'].map(
-      (path): RouteDefinition => ({
+      (path) => route({
         path,
         fields: { ...ISSUE_FIELDS, key_usage: ROLE_FIELDS.key_usage, ext_key_usage: ROLE_FIELDS.ext_key_usage },
         help: "Signs a CSR as it is: its subject and SANs, no name policy (grant it like root); a role, if named, gives TTLs and usages. CA:TRUE CSRs are refused.",
@@ -261,7 +262,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
             const verbatim = roleFrom({ ...(role ? {} : { allow_any_name: true, enforce_hostnames: false }), key_usage: ctx.data.key_usage, ext_key_usage: ctx.data.ext_key_usage }, role ? { ...role, allowAnyName: true, enforceHostnames: false, allowIpSans: true, allowedUriSans: ['*'] } : undefined);
             // Verbatim: the CSR's own subject and SANs, whatever they are (the role only gives TTLs and usages).
             Object.assign(verbatim, { allowedUriSans: ['*'], requireCn: false, useCsrCommonName: true, useCsrSans: true });
-            const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: (ctx.data.ttl as number | undefined) ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, within(issuer), limits(ctx));
+            const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: ctx.data.ttl ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, within(issuer), limits(ctx));
             return answer(ctx, role, await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer), issuer, plan.warnings);
           },
         },

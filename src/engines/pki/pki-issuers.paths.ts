@@ -10,7 +10,7 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
-import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, raw, route, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { certificateParts, toPem } from '../../crypto/x509/certificate';
 import { pemBlocks } from '../../crypto/x509/pem';
 import { ApiError, badRequest, notFound } from '../../kernel/errors';
@@ -27,17 +27,17 @@ export interface PkiIssuerDeps {
   crlConfig(mountUuid: string): Promise<CrlConfig>;
 }
 
-const ISSUER_FIELDS: Fields = {
+const ISSUER_FIELDS = {
   issuer_name: { type: 'string', description: 'The issuer\'s name (POST without it clears the name; PATCH keeps it).' },
   leaf_not_after_behavior: { type: 'string', description: 'err (default), truncate or permit: what happens to a certificate that would outlive the issuer.' },
   usage: { type: 'string-list', description: 'read-only, issuing-certificates, crl-signing, ocsp-signing (default all).' },
   manual_chain: { type: 'string-list', description: 'Issuer references making this issuer\'s ca_chain (the first `self`); empty: built from the mount\'s issuers.' },
-};
+} as const satisfies Fields;
 
-const IMPORT_FIELDS: Fields = {
+const IMPORT_FIELDS = {
   pem_bundle: { type: 'string', description: 'PEM certificates and (config/ca, issuers/import/bundle) unencrypted private keys.' },
   certificate: { type: 'string', description: 'Instead of pem_bundle: PEM certificates only.' },
-};
+} as const satisfies Fields;
 
 /** A list as Go's JSON writes an empty slice it never filled: null. */
 const orNull = <T>(list: T[]) => (list.length > 0 ? list : null);
@@ -74,19 +74,20 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
   };
 
   /** POST (every field, absent ones back to Vault's defaults) or PATCH (only those sent). */
-  const write = (patch: boolean) => async (ctx: RequestContext) => {
+  const write = (patch: boolean) => async (ctx: RouteContext<typeof ISSUER_FIELDS, 'update' | 'patch'>) => {
     const issuer = await issuers.require(ctx.mount.uuid, ctx.params.ref);
+    // Sent means present in the body, null and "" included (ctx.data leaves those out).
     const given = (field: string) => !patch || Object.prototype.hasOwnProperty.call(ctx.body, field);
     const row: IssuerRow = { ...issuer.row };
     if (given('issuer_name')) {
-      const raw = ctx.data.issuer_name as string | undefined;
+      const raw = ctx.data.issuer_name;
       // POST: a name sent empty is refused, none sent clears it; PATCH: empty clears it.
       if (!patch && raw !== undefined && !raw.trim()) throw badRequest('expected non-empty issuer_name');
       row.name = issuerName(raw);
     }
     if (given('leaf_not_after_behavior')) row.leafNotAfterBehavior = leafNotAfterBehavior(ctx.data.leaf_not_after_behavior ?? 'err');
     if (given('usage')) {
-      const usage = ctx.data.usage === undefined ? issuerUsage(['read-only', 'issuing-certificates', 'crl-signing', 'ocsp-signing']) : issuerUsage(ctx.data.usage as string[]);
+      const usage = ctx.data.usage === undefined ? issuerUsage(['read-only', 'issuing-certificates', 'crl-signing', 'ocsp-signing']) : issuerUsage(ctx.data.usage);
       const keyUsage = certificateParts(issuer.certDer).keyUsage;
       if (usage.includes('crl-signing') && !issuer.usage.includes('crl-signing') && keyUsage.length > 0 && !keyUsage.includes('cRLSign')) {
         throw badRequest("This issuer's underlying certificate lacks the CRLSign KeyUsage value; unable to set CRLSigningUsage on this issuer as a result.");
@@ -94,7 +95,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
       row.usage = usage;
     }
     if (given('manual_chain')) {
-      const refs = (ctx.data.manual_chain as string[] | undefined) ?? [];
+      const refs = ctx.data.manual_chain ?? [];
       const chain: string[] = [];
       for (const [index, ref] of refs.entries()) {
         const resolved = await issuers.resolve(ctx.mount.uuid, index === 0 && ref === 'self' ? issuer.id : ref);
@@ -115,9 +116,9 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
   };
 
   /** Vault's pathImportIssuers: keys first (deduplicated by public key), then certificates (by content). */
-  const importBundle = (keysAllowed: boolean) => async (ctx: RequestContext) => {
-    const bundle = (ctx.data.pem_bundle as string | undefined) ?? '';
-    const certificate = (ctx.data.certificate as string | undefined) ?? '';
+  const importBundle = (keysAllowed: boolean) => async (ctx: RouteContext<typeof IMPORT_FIELDS>) => {
+    const bundle = ctx.data.pem_bundle ?? '';
+    const certificate = ctx.data.certificate ?? '';
     if (!bundle && !certificate) throw badRequest("'pem_bundle' and 'certificate' parameters were empty");
     if (bundle && certificate) throw badRequest("'pem_bundle' and 'certificate' parameters were both provided");
     const text = bundle || certificate;
@@ -183,7 +184,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     );
   };
 
-  const importRoute = (path: string, keysAllowed: boolean, help: string): RouteDefinition => ({ path, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
+  const importRoute = (path: string, keysAllowed: boolean, help: string) => route({ path, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
 
   return [
     {
@@ -199,7 +200,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
         },
       },
     },
-    {
+    route({
       path: 'issuer/:ref',
       fields: ISSUER_FIELDS,
       help: 'An issuer by id, name or `default`: read; POST sets every field (absent ones to their defaults), PATCH only those sent; DELETE removes it (its key stays).',
@@ -216,7 +217,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
           return logical(null, [`Deleted issuer ${id} (via issuer_ref ${ctx.params.ref}); this was configured as the default issuer. Operations without an explicit issuer will not work until a new default is configured.`]);
         },
       },
-    },
+    }),
     { path: 'issuer/:ref/json', auth: 'none', help: "An issuer's certificate and chain, without a token.", handlers: { read: async (ctx) => {
       const issuer = await byRef(ctx);
       return logical({ certificate: issuer.certPem, ca_chain: [issuer.certPem, ...issuer.chainPem], issuer_id: issuer.id, issuer_name: issuer.name });
@@ -226,7 +227,7 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     { path: 'issuer/:ref/crl', auth: 'none', help: "The issuer's own CRL (JSON: `crl`, PEM).", handlers: { read: async (ctx) => logical({ crl: toPem(await crlOf(ctx), 'X509 CRL') }) } },
     { path: 'issuer/:ref/crl/pem', auth: 'none', help: "The issuer's own CRL, PEM.", handlers: { read: async (ctx) => raw(200, toPem(await crlOf(ctx), 'X509 CRL'), 'application/x-pem-file') } },
     { path: 'issuer/:ref/crl/der', auth: 'none', help: "The issuer's own CRL, DER.", handlers: { read: async (ctx) => raw(200, await crlOf(ctx), 'application/pkix-crl') } },
-    {
+    route({
       path: 'config/issuers',
       fields: {
         default: { type: 'string', description: 'The default issuer (an id or a name).' },
@@ -241,18 +242,18 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
         update: async (ctx) => {
           const change: { default?: string; defaultFollowsLatestIssuer?: boolean } = {};
           if (ctx.data.default !== undefined) {
-            const ref = (ctx.data.default as string).trim();
+            const ref = ctx.data.default.trim();
             if (!ref || ref.toLowerCase() === 'default') throw badRequest("Invalid issuer specification; must be non-empty and can't be 'default'.");
             const id = await issuers.resolve(ctx.mount.uuid, ref);
             if (!id) throw badRequest(`Error resolving issuer reference: unable to find PKI issuer for reference: ${ref}`);
             change.default = id;
           }
-          if (ctx.data.default_follows_latest_issuer !== undefined) change.defaultFollowsLatestIssuer = ctx.data.default_follows_latest_issuer as boolean;
+          if (ctx.data.default_follows_latest_issuer !== undefined) change.defaultFollowsLatestIssuer = ctx.data.default_follows_latest_issuer;
           const c = await issuers.setConfig(ctx.mount.uuid, change);
           return logical({ default: c.default, default_follows_latest_issuer: c.defaultFollowsLatestIssuer });
         },
       },
-    },
+    }),
     importRoute('config/ca', true, 'Imports a PEM bundle of CA certificates and their private keys as issuers and keys.'),
     importRoute('issuers/import/bundle', true, 'Imports a PEM bundle of CA certificates and private keys as issuers and keys.'),
     importRoute('issuers/import/cert', false, 'Imports CA certificates (no keys) as issuers.'),

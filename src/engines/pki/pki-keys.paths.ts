@@ -6,7 +6,7 @@
  * issuer uses cannot be deleted; importing a key the mount holds adds nothing.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { toPem } from '../../crypto/x509/certificate';
 import { keyInfo, privateKeyPem } from '../../crypto/x509/keys';
 import { pemBlocks } from '../../crypto/x509/pem';
@@ -46,7 +46,7 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
         },
       },
     },
-    {
+    route({
       path: 'key/:ref',
       fields: { key_name: { type: 'string', description: 'The key\'s new name (empty: none).' } },
       help: 'A key by id, name or `default`: its id, name and type (never the key); POST renames it; DELETE removes it unless an issuer uses it.',
@@ -55,7 +55,7 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
         update: async (ctx) => {
           const id = await keyId(ctx);
           const current = await issuers.repo.key(ctx.mount.uuid, id);
-          const name = ((ctx.data.key_name as string | undefined) ?? '').trim();
+          const name = (ctx.data.key_name ?? '').trim();
           if (name && !/^\w(?:[\w.-]*\w)?$/.test(name)) throw badRequest('new key name outside of valid character limits');
           if (name !== current?.name) await namesChecked('key', () => issuers.repo.renameKey(ctx.mount.uuid, id, name));
           return describe(ctx, id, name ? [] : [`Name successfully deleted, you will now need to reference this key by it's Id: ${id}`]);
@@ -72,15 +72,15 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
           return logical(null, [`Deleted key ${id} (via key_ref ${ref}); this was configured as the default key. Operations without an explicit key will not work until a new default is configured.`]);
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'keys/import',
       fields: { pem_bundle: { type: 'string', description: 'One unencrypted PEM private key.' }, key_name: { type: 'string', description: 'A name for the key.' } },
       help: 'Imports a private key (a key already held: its id and a warning, nothing changed).',
       handlers: {
         update: async (ctx) => {
           const name = await checkedName(ctx);
-          const bundle = (ctx.data.pem_bundle as string | undefined) ?? '';
+          const bundle = ctx.data.pem_bundle ?? '';
           if (bundle.length < 64) throw badRequest('provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
           let blocks;
           try {
@@ -101,8 +101,8 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
           return describe(ctx, id, existing ? ['Key already imported, use key/ endpoint to update name.'] : []);
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'keys/generate/:type',
       fields: {
         key_name: { type: 'string', description: 'A name for the key.' },
@@ -119,21 +119,21 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
           return logical({ key_id: id, key_name: name, key_type: pair.type, ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey) } : {}) });
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'config/keys',
       fields: { default: { type: 'string', description: 'The default key (an id or a name).' } },
       help: 'The default key (what type `existing` and key_ref default to).',
       handlers: {
         read: async (ctx) => logical({ default: (await issuers.resolveKey(ctx.mount.uuid, 'default')) ?? '' }),
         update: async (ctx) => {
-          const ref = ((ctx.data.default as string | undefined) ?? '').trim();
+          const ref = (ctx.data.default ?? '').trim();
           if (!ref || ref.toLowerCase() === 'default') throw badRequest("Invalid key specification; must be non-empty and can't be 'default'.");
           const id = await issuers.resolveKey(ctx.mount.uuid, ref);
           if (!id) throw badRequest(`Error resolving key reference: unable to find PKI key for reference: ${ref}`);
           return logical({ default: (await issuers.setConfig(ctx.mount.uuid, { defaultKey: id })).defaultKey });
         },
       },
-    },
+    }),
   ];
 }

@@ -3,7 +3,7 @@
  * key and usages. Stored whole in `engine_objects` (kind `pki-role`); unset fields take Vault's
  * defaults when the role is written, so a stored role never changes meaning when defaults do.
  */
-import type { Fields } from '../../framework/fields';
+import type { FieldData, Fields } from '../../framework/fields';
 import { badRequest } from '../../kernel/errors';
 import type { NamePolicy } from './name-policy';
 
@@ -37,7 +37,7 @@ export interface PkiRole extends NamePolicy {
 }
 
 /** The subject attributes besides the common name (roles and CA generation alike). */
-export const SUBJECT_NAME_FIELDS: Fields = {
+export const SUBJECT_NAME_FIELDS = {
   organization: { type: 'string-list', description: 'Subject O.' },
   ou: { type: 'string-list', description: 'Subject OU.' },
   country: { type: 'string-list', description: 'Subject C.' },
@@ -45,9 +45,9 @@ export const SUBJECT_NAME_FIELDS: Fields = {
   province: { type: 'string-list', description: 'Subject ST.' },
   street_address: { type: 'string-list', description: 'Subject street.' },
   postal_code: { type: 'string-list', description: 'Subject postal code.' },
-};
+} as const satisfies Fields;
 
-export const ROLE_FIELDS: Fields = {
+export const ROLE_FIELDS = {
   ttl: { type: 'duration', description: "Default certificate lifetime (0: the mount's default)." },
   max_ttl: { type: 'duration', description: "Longest certificate lifetime (0: the mount's maximum)." },
   allow_localhost: { type: 'bool', description: 'localhost and localdomain (default true).' },
@@ -76,7 +76,7 @@ export const ROLE_FIELDS: Fields = {
   not_before_duration: { type: 'duration', description: 'Backdating of NotBefore (default 30s).' },
   issuer_ref: { type: 'string', description: 'The issuer to sign with: an id, a name or `default` (the default).' },
   ...SUBJECT_NAME_FIELDS,
-};
+} as const satisfies Fields;
 
 const KEY_USAGES = ['DigitalSignature', 'ContentCommitment', 'KeyEncipherment', 'DataEncipherment', 'KeyAgreement', 'CertSign', 'CRLSign', 'EncipherOnly', 'DecipherOnly'];
 export const EXT_KEY_USAGES = ['ServerAuth', 'ClientAuth', 'CodeSigning', 'EmailProtection', 'TimeStamping', 'OCSPSigning'];
@@ -85,10 +85,10 @@ const DEFAULT_KEY_BITS = { rsa: 2048, ec: 256, ed25519: 0, any: 0 } as const;
 const VALID_KEY_BITS = { rsa: [2048, 3072, 4096], ec: [224, 256, 384, 521], ed25519: [0], any: [0] } as const;
 
 /** The role a write produces: the request's fields over the previous role, then Vault's defaults. */
-export function roleFrom(d: Record<string, unknown>, previous?: PkiRole): PkiRole {
-  const pick = <T>(field: string, fallback: T): T => (d[field] as T | undefined) ?? fallback;
-  const keyType = pick<PkiRole['keyType']>('key_type', previous?.keyType ?? 'rsa');
-  const keyBits = pick<number>('key_bits', previous && previous.keyType === keyType ? previous.keyBits : 0) || DEFAULT_KEY_BITS[keyType];
+export function roleFrom(d: FieldData<typeof ROLE_FIELDS, false>, previous?: PkiRole): PkiRole {
+  const pick = <K extends keyof typeof d>(field: K, fallback: NonNullable<(typeof d)[K]>): NonNullable<(typeof d)[K]> => d[field] ?? fallback;
+  const keyType = pick('key_type', previous?.keyType ?? 'rsa');
+  const keyBits = pick('key_bits', previous && previous.keyType === keyType ? previous.keyBits : 0) || DEFAULT_KEY_BITS[keyType];
   const role: PkiRole = {
     ttl: pick('ttl', previous?.ttl ?? 0),
     maxTtl: pick('max_ttl', previous?.maxTtl ?? 0),
@@ -123,7 +123,7 @@ export function roleFrom(d: Record<string, unknown>, previous?: PkiRole): PkiRol
     province: pick('province', previous?.province ?? []),
     streetAddress: pick('street_address', previous?.streetAddress ?? []),
     postalCode: pick('postal_code', previous?.postalCode ?? []),
-    issuerRef: pick<string>('issuer_ref', previous?.issuerRef ?? 'default').trim() || 'default',
+    issuerRef: pick('issuer_ref', previous?.issuerRef ?? 'default').trim() || 'default',
   };
   if (!(VALID_KEY_BITS[keyType] as readonly number[]).includes(role.keyBits)) throw badRequest(`invalid key_bits for key_type ${keyType}: use one of ${VALID_KEY_BITS[keyType].join(', ')}`);
   if (role.maxTtl && role.ttl > role.maxTtl) throw badRequest('ttl cannot be larger than max_ttl');

@@ -9,7 +9,7 @@
  * a revocation is in its issuer's CRL and the OCSP answers from the moment it is acknowledged.
  */
 import type { BackendDefinition } from '../../framework/backend';
-import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, raw, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { certificateParts, fromPem, serialToVault, toPem } from '../../crypto/x509/certificate';
 import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspRequest, type OcspStatus } from '../../crypto/x509/ocsp';
 import { badRequest, notFound } from '../../kernel/errors';
@@ -82,7 +82,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
   };
 
   const routes: RouteDefinition[] = [
-    {
+    route({
       path: 'config/urls',
       fields: {
         issuing_certificates: { type: 'string-list', description: 'URLs of the issuing CA certificate (AIA).' },
@@ -94,9 +94,9 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         update: async (ctx) => {
           const previous = await urls(ctx.mount.uuid);
           await objects.put(ctx.mount.uuid, 'pki-config', 'urls', {
-            issuingCertificates: (ctx.data.issuing_certificates as string[] | undefined) ?? previous.issuingCertificates,
-            crlDistributionPoints: (ctx.data.crl_distribution_points as string[] | undefined) ?? previous.crlDistributionPoints,
-            ocspServers: (ctx.data.ocsp_servers as string[] | undefined) ?? previous.ocspServers,
+            issuingCertificates: ctx.data.issuing_certificates ?? previous.issuingCertificates,
+            crlDistributionPoints: ctx.data.crl_distribution_points ?? previous.crlDistributionPoints,
+            ocspServers: ctx.data.ocsp_servers ?? previous.ocspServers,
           } satisfies PkiUrls);
           return null;
         },
@@ -105,8 +105,8 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
           return logical({ issuing_certificates: u.issuingCertificates, crl_distribution_points: u.crlDistributionPoints, ocsp_servers: u.ocspServers, enable_templating: false });
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'config/crl',
       fields: { expiry: { type: 'duration', description: 'CRL lifetime (default 72h).' }, disable: { type: 'bool', description: 'Not supported: must be false.' } },
       help: 'How long CRLs are valid.',
@@ -114,7 +114,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         update: async (ctx) => {
           if (ctx.data.disable === true) throw badRequest('disabling the CRL is not supported');
           const previous = await crlConfig(ctx.mount.uuid);
-          await objects.put(ctx.mount.uuid, 'pki-config', 'crl', { expirySeconds: (ctx.data.expiry as number | undefined) ?? previous.expirySeconds, disable: false } satisfies CrlConfig);
+          await objects.put(ctx.mount.uuid, 'pki-config', 'crl', { expirySeconds: ctx.data.expiry ?? previous.expirySeconds, disable: false } satisfies CrlConfig);
           return null;
         },
         read: async (ctx) => {
@@ -122,7 +122,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
           return logical({ expiry: `${c.expirySeconds / 3600}h`, disable: false });
         },
       },
-    },
+    }),
     { path: 'ca', auth: 'none', help: 'The default issuer, DER.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certDer, 'application/pkix-cert') } },
     { path: 'ca/pem', auth: 'none', help: 'The default issuer, PEM.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certPem, 'application/pem-certificate-chain') } },
     { path: 'ca_chain', auth: 'none', help: 'The default issuer and the CAs above it, PEM.', handlers: { read: async (ctx) => raw(200, chainPem(await defaultIssuer(ctx)), 'application/pem-certificate-chain') } },
@@ -165,15 +165,15 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     },
-    {
+    route({
       path: 'revoke',
       fields: { serial_number: { type: 'string', description: 'Colon or hyphen hex.' }, certificate: { type: 'string', description: 'Or the PEM certificate.' } },
       help: 'Revokes a certificate this mount issued; the CRL is rebuilt and OCSP answers revoked at once.',
       handlers: {
         update: async (ctx) => {
-          let serial = ((ctx.data.serial_number as string | undefined) ?? '').toLowerCase().replace(/-/g, ':');
+          let serial = (ctx.data.serial_number ?? '').toLowerCase().replace(/-/g, ':');
           if (!serial && ctx.data.certificate) {
-            const [der] = fromPem(ctx.data.certificate as string, 'CERTIFICATE');
+            const [der] = fromPem(ctx.data.certificate, 'CERTIFICATE');
             if (!der) throw badRequest('the certificate could not be parsed');
             serial = serialToVault(certificateParts(der).serial);
           }
@@ -188,7 +188,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
           return logical({ revocation_time: Math.floor(at.getTime() / 1000), revocation_time_rfc3339: at.toISOString(), state: 'revoked' });
         },
       },
-    },
+    }),
     { path: 'ocsp', auth: 'none', rawRequestBody: true, help: 'OCSP responder (RFC 6960), POST with application/ocsp-request.', handlers: { update: async (ctx) => ocsp(ctx, ctx.rawBody ?? Buffer.alloc(0)) } },
     {
       path: 'ocsp/*request',
@@ -201,7 +201,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     },
-    {
+    route({
       path: 'tidy',
       fields: {
         tidy_cert_store: { type: 'bool', description: 'Remove expired certificates.' },
@@ -211,14 +211,14 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       help: 'Removes expired certificates from storage.',
       handlers: {
         update: async (ctx) => {
-          const before = new Date(Date.now() - ((ctx.data.safety_buffer as number | undefined) ?? 72 * 3600) * 1000);
+          const before = new Date(Date.now() - (ctx.data.safety_buffer ?? 72 * 3600) * 1000);
           let removed = 0;
           if (ctx.data.tidy_cert_store) removed += await certificates.tidy(ctx.mount.uuid, before, 'unrevoked');
           if (ctx.data.tidy_revoked_certs) removed += await certificates.tidy(ctx.mount.uuid, before, 'revoked');
           return raw(202, { request_id: ctx.requestId, data: null, warnings: [`Tidy operation successfully started. Removed ${removed} certificate(s).`] });
         },
       },
-    },
+    }),
     ...pkiCaPaths({ objects, certificates, issuers, urls }),
     ...pkiIssuePaths({ objects, certificates, issuers, urls }),
     ...pkiIssuerPaths({ issuers, urls, crlConfig }),

@@ -92,8 +92,8 @@ export function parseTags(tags: string[] | undefined): string[] {
 }
 
 /** Vault's rule: a role needs tags or vhosts (topic permissions alone give nothing to log in with). */
-export function parseRole(data: Record<string, unknown>): StoredRole {
-  const role: StoredRole = { tags: parseTags(data.tags as string[] | undefined), vhosts: parseVhosts(data.vhosts), vhostTopics: parseVhostTopics(data.vhost_topics) };
+export function parseRole(data: { tags?: string[]; vhosts?: unknown; vhost_topics?: unknown }): StoredRole {
+  const role: StoredRole = { tags: parseTags(data.tags), vhosts: parseVhosts(data.vhosts), vhostTopics: parseVhostTopics(data.vhost_topics) };
   if (role.tags.length === 0 && Object.keys(role.vhosts).length === 0) throw badRequest('both tags and vhosts not specified');
   return role;
 }

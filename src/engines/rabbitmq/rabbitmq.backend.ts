@@ -16,7 +16,7 @@
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import { SYSTEM_MAX_LEASE_TTL } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { randomBase62, randomPassword } from '../../crypto/random';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
@@ -45,25 +45,25 @@ interface StoredLeaseConfig {
 const CONNECTION = 'connection';
 const LEASE = 'lease';
 
-const CONNECTION_FIELDS: Fields = {
+const CONNECTION_FIELDS = {
   connection_uri: { type: 'string', description: 'The management API URI, e.g. http://localhost:15672.' },
   username: { type: 'string', description: 'A management user with the administrator tag.' },
   password: { type: 'string', description: "That user's password (never read back)." },
   verify_connection: { type: 'bool', default: true, description: 'Call the management API with these credentials before saving (default true).' },
   password_policy: { type: 'string', description: 'The sys/policies/password policy for generated passwords (default: 32 letters and digits).' },
   username_template: { type: 'string', description: "Vault's template for generated usernames (fields .DisplayName, .RoleName; default: v-<role>-<random>)." },
-};
+} as const satisfies Fields;
 
-const LEASE_FIELDS: Fields = {
+const LEASE_FIELDS = {
   ttl: { type: 'duration', description: "Lease TTL of issued credentials (0: the mount's default)." },
   max_ttl: { type: 'duration', description: "Lease max TTL of issued credentials (0: the mount's maximum)." },
-};
+} as const satisfies Fields;
 
-const ROLE_FIELDS: Fields = {
+const ROLE_FIELDS = {
   tags: { type: 'string-list', description: 'Comma-separated RabbitMQ user tags (e.g. management).' },
   vhosts: { type: 'any', description: 'JSON map vhost → {configure, write, read} regular expressions.' },
   vhost_topics: { type: 'any', description: 'JSON map vhost → exchange → {write, read} regular expressions.' },
-};
+} as const satisfies Fields;
 
 function roleName(ctx: RequestContext): string {
   const name = ctx.params.name;
@@ -106,19 +106,19 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
   };
 
   const routes: RouteDefinition[] = [
-    {
+    route({
       path: 'config/connection',
       fields: CONNECTION_FIELDS,
       help: 'Configure the management API connection (URI, administrator username and password); read shows it without the password.',
       handlers: {
         update: async (ctx) => {
           const d = ctx.data;
-          const next: StoredConnection = { connectionUri: (d.connection_uri as string | undefined) ?? '', username: (d.username as string | undefined) ?? '', password: (d.password as string | undefined) ?? '' };
+          const next: StoredConnection = { connectionUri: d.connection_uri ?? '', username: d.username ?? '', password: d.password ?? '' };
           if (!next.connectionUri) throw badRequest('missing connection_uri');
           if (!next.username) throw badRequest('missing username');
           if (!next.password) throw badRequest('missing password');
           if (d.password_policy) {
-            next.passwordPolicy = d.password_policy as string;
+            next.passwordPolicy = d.password_policy;
             // An unknown policy is refused now, not at the first creds read.
             await generateFromPolicy(next.passwordPolicy);
           }
@@ -126,7 +126,7 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
             // As Vault: the template must parse and render with empty fields; messages never quote it.
             let parsed: ReturnType<typeof parseTemplate>;
             try {
-              parsed = parseTemplate(d.username_template as string);
+              parsed = parseTemplate(d.username_template);
             } catch (err) {
               if (err instanceof TemplateError) throw badRequest(`unable to initialize username template: ${err.message}`);
               throw err;
@@ -137,7 +137,7 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
               if (err instanceof TemplateError) throw badRequest(`invalid username template: ${err.message}`);
               throw err;
             }
-            next.usernameTemplate = d.username_template as string;
+            next.usernameTemplate = d.username_template;
           }
           try {
             parseManagementUri(next.connectionUri);
@@ -156,14 +156,14 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
           return logical({ connection_uri: c.connectionUri, username: c.username, password_policy: c.passwordPolicy ?? '', username_template: c.usernameTemplate ?? '' });
         },
       },
-    },
-    {
+    }),
+    route({
       path: 'config/lease',
       fields: LEASE_FIELDS,
       help: 'Set or read the TTL and max TTL of issued credentials (durations or seconds).',
       handlers: {
         update: async (ctx) => {
-          const lease: StoredLeaseConfig = { ttl: (ctx.data.ttl as number | undefined) ?? 0, maxTtl: (ctx.data.max_ttl as number | undefined) ?? 0 };
+          const lease: StoredLeaseConfig = { ttl: ctx.data.ttl ?? 0, maxTtl: ctx.data.max_ttl ?? 0 };
           if (lease.maxTtl && lease.ttl > lease.maxTtl) throw badRequest('ttl cannot be greater than max_ttl');
           await objects.put(ctx.mount.uuid, 'connection', LEASE, lease);
           return null;
@@ -174,9 +174,9 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
           return logical({ ttl: lease.ttl, max_ttl: lease.maxTtl });
         },
       },
-    },
+    }),
     { path: 'roles', help: 'List the roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'role') }) } },
-    {
+    route({
       path: 'roles/:name',
       fields: ROLE_FIELDS,
       help: 'Create, read or delete a role: the tags, vhost permissions and topic permissions of its users.',
@@ -197,7 +197,7 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
           return null;
         },
       },
-    },
+    }),
     {
       path: 'creds/:name',
       help: 'A new RabbitMQ user for the role, under a lease (username and password).',

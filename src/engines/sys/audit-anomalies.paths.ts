@@ -7,7 +7,7 @@
  * declaration order, so they win; a device can no longer be enabled at `anomalies` (see
  * audit.paths.ts).
  */
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, type RequestContext, route, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token.store';
@@ -22,16 +22,16 @@ export const reservedDevicePath = () => badRequest(`"${RESERVED_DEVICE_PATH}" is
 const MAX_LISTED = 10_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const LIST_FIELDS: Fields = {
+const LIST_FIELDS = {
   resolved: { type: 'bool', query: true, description: 'Only resolved (true) or open (false) anomalies.' },
   severity: { type: 'string', query: true, allowed: SEVERITIES, description: 'Only this severity: low, medium, high or critical.' },
   kind: { type: 'string', query: true, allowed: ANOMALY_KINDS, description: 'Only this kind: request_rate, error_rate, source_ips, unusual_hours or login_bruteforce.' },
-};
+} as const satisfies Fields;
 
-const RESOLVE_FIELDS: Fields = {
+const RESOLVE_FIELDS = {
   resolved: { type: 'bool', required: true, description: 'Must be true: marks the anomaly resolved (once; later calls change nothing).' },
   note: { type: 'string', description: 'What was found or done.' },
-};
+} as const satisfies Fields;
 
 export interface AnomalyPathDeps {
   repository: AnomalyRepository;
@@ -80,15 +80,15 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
     return { displayName: token.displayName, accessorHash: chainDevice && accessor ? deps.broker.hash(chainDevice.path, accessor) : null };
   };
   return [
-    {
+    route({
       path: 'audit/anomalies',
       auth: 'sudo',
       fields: LIST_FIELDS,
       help: 'List credential anomalies, most recent first (filters: resolved, severity, kind).',
       handlers: {
-        list: async (ctx: RequestContext) => {
+        list: async (ctx) => {
           const d = ctx.data;
-          const rows = await deps.repository.list({ resolved: d.resolved as boolean | undefined, severity: d.severity as string | undefined, kind: d.kind as string | undefined }, MAX_LISTED + 1);
+          const rows = await deps.repository.list({ resolved: d.resolved, severity: d.severity, kind: d.kind }, MAX_LISTED + 1);
           const shown = rows.slice(0, MAX_LISTED);
           const keyInfo = Object.fromEntries(shown.map((a) => [a.id, { kind: a.kind, subject_type: a.subjectType, subject: a.subject, severity: a.severity, detected_at: a.detectedAt.toISOString(), resolved: a.resolved }]));
           const warnings = rows.length > MAX_LISTED ? [`only the ${MAX_LISTED} most recent anomalies are listed; narrow with resolved, severity or kind`] : undefined;
@@ -98,7 +98,7 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
           throw reservedDevicePath();
         },
       },
-    },
+    }),
     {
       path: 'audit/anomalies/scan',
       auth: 'sudo',
@@ -111,26 +111,26 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
         },
       },
     },
-    {
+    route({
       path: 'audit/anomalies/:id',
       auth: 'sudo',
       fields: RESOLVE_FIELDS,
       help: 'Read an anomaly (GET), or resolve it (PUT resolved=true, note).',
       handlers: {
-        read: async (ctx: RequestContext) => {
+        read: async (ctx) => {
           const found = await deps.repository.get(anomalyId(ctx));
           if (!found) throw notFound();
           return logical(anomalyData(found));
         },
-        update: async (ctx: RequestContext) => {
+        update: async (ctx) => {
           const id = anomalyId(ctx);
           if (ctx.data.resolved !== true) throw badRequest('resolved must be true: a resolved anomaly is not reopened');
-          const note = ctx.data.note as string | undefined;
+          const note = ctx.data.note;
           const resolved = await deps.repository.resolve(id, resolver(ctx), note === undefined || note === '' ? null : note);
           if (!resolved) throw notFound();
           return logical(anomalyData(resolved));
         },
       },
-    },
+    }),
   ];
 }

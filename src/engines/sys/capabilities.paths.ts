@@ -1,9 +1,12 @@
-/** sys/capabilities, sys/capabilities-self, sys/capabilities-accessor: what a token may do on paths. */
+/**
+ * sys/capabilities, sys/capabilities-self, sys/capabilities-accessor: what a token may do on paths.
+ * The routes declare no fields: `paths`/`path`, `token` and `accessor` are read from the body as sent.
+ */
 import { badRequest } from '../../kernel/errors';
 import type { PolicyStore } from '../../kernel/policy/policy.store';
 import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
 import { toStringList, toStringValue } from '../../framework/field-types';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 
 function paths(ctx: RequestContext): string[] {
   const raw = ctx.body.paths ?? ctx.body.path;
@@ -21,15 +24,19 @@ export function capabilitiesPaths(tokens: TokenStore, policies: PolicyStore): Ro
     if (list.length === 1) data.capabilities = data[list[0]];
     return logical(data);
   };
-  const route = (path: string, handler: (ctx: RequestContext) => Promise<ReturnType<typeof logical>>, help: string): RouteDefinition => ({
-    path,
-    injectDataAtTopLevel: true,
-    help,
-    handlers: { update: handler },
-  });
   return [
-    route('capabilities-self', (ctx) => answer(ctx, ctx.token), "The calling token's capabilities on `paths`."),
-    route('capabilities', async (ctx) => answer(ctx, await tokens.lookup(toStringValue('token', ctx.body.token ?? ''))), 'The capabilities of the token in `token` on `paths`.'),
-    route('capabilities-accessor', async (ctx) => answer(ctx, await tokens.lookupAccessor(toStringValue('accessor', ctx.body.accessor ?? ''))), 'The capabilities of the token with `accessor` on `paths`.'),
+    route({ path: 'capabilities-self', injectDataAtTopLevel: true, help: "The calling token's capabilities on `paths`.", handlers: { update: (ctx) => answer(ctx, ctx.token) } }),
+    route({
+      path: 'capabilities',
+      injectDataAtTopLevel: true,
+      help: 'The capabilities of the token in `token` on `paths`.',
+      handlers: { update: async (ctx) => answer(ctx, await tokens.lookup(toStringValue('token', ctx.body.token ?? ''))) },
+    }),
+    route({
+      path: 'capabilities-accessor',
+      injectDataAtTopLevel: true,
+      help: 'The capabilities of the token with `accessor` on `paths`.',
+      handlers: { update: async (ctx) => answer(ctx, await tokens.lookupAccessor(toStringValue('accessor', ctx.body.accessor ?? ''))) },
+    }),
   ];
 }

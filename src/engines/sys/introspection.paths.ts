@@ -7,7 +7,7 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Fields } from '../../framework/fields';
-import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, raw, route, type RouteDefinition } from '../../framework/route';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { ROTATION_MAX_OPERATIONS, rotationConfigResponse, updatedRotationConfig } from '../../kernel/barrier/rotation-config';
 import type { InvalidationBus } from '../../kernel/cluster/invalidation-bus';
@@ -25,12 +25,12 @@ export interface IntrospectionDeps {
   sanitizedConfig: () => Record<string, unknown>;
 }
 
-const ROTATE_CONFIG_FIELDS: Fields = {
+const ROTATE_CONFIG_FIELDS = {
   // Vault's TypeInt64; bounds are checked in the handler with Vault's message (the storage column is bigint).
   max_operations: { type: 'int', min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, description: `Encryptions after which the barrier key is rotated (1000000 to ${ROTATION_MAX_OPERATIONS}).` },
   interval: { type: 'duration', description: 'Age after which the barrier key is rotated (at least 24h; 0 turns time-based rotation off).' },
   enabled: { type: 'bool', description: 'Whether automatic rotation by these settings is on.' },
-};
+} as const satisfies Fields;
 
 async function countServiceTokens(dataSource: DataSource): Promise<number> {
   const rows: { n: string }[] = await dataSource.query("SELECT count(*) AS n FROM tokens WHERE token_type = 'service' AND (expires_at IS NULL OR expires_at > now())");
@@ -80,14 +80,14 @@ export function introspectionPaths(deps: IntrospectionDeps): RouteDefinition[] {
       handlers: { read: async () => logical(deps.sanitizedConfig()) },
     },
     ...['rotate/config', 'rotate/keyring/config'].map(
-      (path): RouteDefinition => ({
+      (path) => route({
         path,
         fields: ROTATE_CONFIG_FIELDS,
         help: 'Automatic barrier key rotation: after max_operations encryptions or once the key is interval old. The server setting barrier_max_encryptions_per_term stays a ceiling.',
         handlers: {
           read: async () => logical(rotationConfigResponse(barrier.rotationConfig())),
-          update: async (ctx: RequestContext) => {
-            const next = updatedRotationConfig(barrier.rotationConfig(), ctx.data as { max_operations?: number; interval?: number; enabled?: boolean });
+          update: async (ctx) => {
+            const next = updatedRotationConfig(barrier.rotationConfig(), ctx.data);
             await barrier.setRotationConfig(next);
             await deps.bus.publish('barrier');
             return null;

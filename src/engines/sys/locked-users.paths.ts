@@ -1,5 +1,5 @@
 /** sys/locked-users (list) and sys/locked-users/:mount_accessor/unlock/:alias_identifier, in Vault's shapes. */
-import { logical, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RouteDefinition } from '../../framework/route';
 import { badRequest } from '../../kernel/errors';
 import type { MountTable } from '../../kernel/router/mount-table';
 import type { LoginLockout } from '../../shared/lockout/lockout.service';
@@ -20,19 +20,19 @@ export function lockedUsersPaths(lockout: LoginLockout, mounts: MountTable): Rou
     if (!mounts.list('auth').some((m) => m.accessor === accessor)) throw badRequest(`no auth mount with accessor ${JSON.stringify(accessor)}`);
   };
   return [
-    {
+    route({
       path: 'locked-users',
       auth: 'sudo',
       fields: { mount_accessor: { type: 'string', query: true, description: 'Only the locked users of this auth mount.' } },
       help: 'The users (login names) currently locked out, by auth mount accessor.',
       handlers: {
         read: async (ctx) => {
-          const accessor = ctx.data.mount_accessor as string | undefined;
+          const accessor = ctx.data.mount_accessor;
           if (accessor) authMount(accessor);
           return logical(lockedUsersOutput(await lockout.locked(accessor || undefined)));
         },
       },
-    },
+    }),
     {
       path: 'locked-users/:mount_accessor/unlock/:alias_identifier',
       auth: 'sudo',

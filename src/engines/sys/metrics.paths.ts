@@ -3,7 +3,7 @@
  * `{Name, Value, Labels}`) or, with `format=prometheus`, the Prometheus text exposition format. Gauges are declared as data below and read from storage at request
  * time, so every node answers the same. Needs a token with read on sys/metrics, as in Vault.
  */
-import { raw, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { raw, route, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
 import type { AnomalyRepository } from '../../audit/anomaly.repository';
 
@@ -18,9 +18,9 @@ interface Gauge {
   collect(): Promise<Sample[]>;
 }
 
-const FIELDS: Fields = {
+const FIELDS = {
   format: { type: 'string', query: true, allowed: ['', 'json', 'prometheus'], description: 'Response format: JSON (default) or "prometheus" (text exposition format 0.0.4).' },
-};
+} as const satisfies Fields;
 
 /** Vault's Go time format in the JSON: `2006-01-02 15:04:05 +0000 UTC`. */
 function goTime(time: Date): string {
@@ -61,12 +61,12 @@ export function metricsGauges(anomalies: AnomalyRepository): Gauge[] {
 
 export function metricsPaths(gauges: Gauge[]): RouteDefinition[] {
   return [
-    {
+    route({
       path: 'metrics',
       fields: FIELDS,
       help: "The server's metrics (Vault's JSON telemetry format, or Prometheus text with format=prometheus).",
       handlers: {
-        read: async (ctx: RequestContext) => {
+        read: async (ctx) => {
           const collected = [];
           for (const gauge of gauges) collected.push({ gauge, samples: await gauge.collect() });
           if (ctx.data.format === 'prometheus') return raw(200, prometheusText(collected), PROMETHEUS_CONTENT_TYPE);
@@ -74,6 +74,6 @@ export function metricsPaths(gauges: Gauge[]): RouteDefinition[] {
           return raw(200, { Timestamp: goTime(new Date()), Gauges: values, Counters: [], Points: [], Samples: [] });
         },
       },
-    },
+    }),
   ];
 }

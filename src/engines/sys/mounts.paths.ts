@@ -5,7 +5,7 @@
 import { defaultMountConfig, SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL, type MountClass, type MountConfig, type MountEntry } from '../../framework/backend';
 import { toDurationSeconds } from '../../framework/field-types';
 import { coerceField, type Fields } from '../../framework/fields';
-import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, raw, type RequestContext, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest } from '../../kernel/errors';
 import type { PolicyStore } from '../../kernel/policy/policy.store';
 import { displayPath, type MountTable } from '../../kernel/router/mount-table';
@@ -20,7 +20,7 @@ const VERSION = `v${SECRETHUB_VERSION}+builtin.secrethub`;
 const LISTING_VISIBILITY = ['', 'unauth', 'hidden'] as const;
 const TOKEN_TYPES = ['default-service', 'default-batch', 'service', 'batch'] as const;
 
-const CONFIG_FIELDS: Fields = {
+const CONFIG_FIELDS = {
   default_lease_ttl: { type: 'any', description: 'Default lease TTL (duration or seconds; "system" for the system default).' },
   max_lease_ttl: { type: 'any', description: 'Maximum lease TTL (duration or seconds; "system" for the system maximum).' },
   force_no_cache: { type: 'bool', description: 'Accepted for compatibility; SecretHub has no response cache.' },
@@ -32,9 +32,11 @@ const CONFIG_FIELDS: Fields = {
   token_type: { type: 'string', allowed: TOKEN_TYPES, description: 'Auth mounts only: the type of token issued.' },
   plugin_version: { type: 'string', description: 'Accepted for compatibility; only built-in plugins exist.' },
   user_lockout_config: { type: 'map', description: 'Auth mounts only: lockout_threshold, lockout_duration, lockout_counter_reset_duration, lockout_disable.' },
-};
+} as const satisfies Fields;
+/** The same declarations, looked up by a config key's name. */
+const CONFIG_FIELD_SPECS: Fields = CONFIG_FIELDS;
 
-const ENABLE_FIELDS: Fields = {
+const ENABLE_FIELDS = {
   type: { type: 'string', description: 'Backend type: kv, kv-v1, kv-v2, ... (auth: approle, userpass, ...).' },
   description: { type: 'string', description: 'Human-friendly description.' },
   config: { type: 'map', description: 'Mount configuration: default_lease_ttl, max_lease_ttl, listing_visibility, ...' },
@@ -44,13 +46,13 @@ const ENABLE_FIELDS: Fields = {
   external_entropy_access: { type: 'bool', description: 'Accepted for compatibility.' },
   plugin_name: { type: 'string', description: 'Legacy alias of type.' },
   plugin_version: { type: 'string', description: 'Accepted for compatibility; only built-in plugins exist.' },
-};
+} as const satisfies Fields;
 
-const TUNE_FIELDS: Fields = {
+const TUNE_FIELDS = {
   ...CONFIG_FIELDS,
   description: { type: 'string', description: 'New description.' },
   options: { type: 'string-map', description: 'Backend options to change (KV: version 1 → 2 only).' },
-};
+} as const satisfies Fields;
 
 function ttlSeconds(name: string, value: unknown): number {
   if (value === 'system' || value === '') return 0;
@@ -62,7 +64,7 @@ function applyConfig(cls: MountClass, base: MountConfig, input: Record<string, u
   const out: MountConfig = { ...base };
   for (const [name, raw] of Object.entries(input)) {
     if (raw === undefined || raw === null || !(name in CONFIG_FIELDS)) continue;
-    const value = coerceField(name, CONFIG_FIELDS[name], raw);
+    const value = coerceField(name, CONFIG_FIELD_SPECS[name], raw);
     switch (name) {
       case 'default_lease_ttl':
         out.defaultLeaseTtl = ttlSeconds(name, value);
@@ -168,13 +170,13 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     if (!e) throw badRequest(cls === 'auth' ? `No auth engine at auth/${ctx.params.path.replace(/\/?$/, '/')}` : `No secret engine mount at ${ctx.params.path.replace(/\/?$/, '/')}`);
     return logical(mountOutput(e, isBuiltin(e)));
   };
-  const enable = (cls: MountClass) => async (ctx: RequestContext) => {
+  const enable = (cls: MountClass) => async (ctx: RouteContext<typeof ENABLE_FIELDS>) => {
     const d = ctx.data;
-    const given = (d.type as string | undefined) ?? (d.plugin_name as string | undefined);
+    const given = d.type ?? d.plugin_name;
     if (!given) throw badRequest('backend type must be specified as a string');
-    const { type, options } = resolveType(given, (d.options as Record<string, string> | undefined) ?? {});
-    const config = applyConfig(cls, defaultMountConfig(), (d.config as Record<string, unknown> | undefined) ?? {});
-    await mounts.enable({ class: cls, path: ctx.params.path, type, description: d.description as string | undefined, config, options, local: d.local as boolean | undefined, sealWrap: d.seal_wrap as boolean | undefined, externalEntropyAccess: d.external_entropy_access as boolean | undefined });
+    const { type, options } = resolveType(given, d.options ?? {});
+    const config = applyConfig(cls, defaultMountConfig(), d.config ?? {});
+    await mounts.enable({ class: cls, path: ctx.params.path, type, description: d.description, config, options, local: d.local, sealWrap: d.seal_wrap, externalEntropyAccess: d.external_entropy_access });
     return null;
   };
   const disable = (cls: MountClass) => async (ctx: RequestContext) => {
@@ -192,10 +194,10 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     }
     return logical(Object.keys(e.options).length ? { ...out, options: e.options } : out);
   };
-  const tuneWrite = (cls: MountClass) => async (ctx: RequestContext) => {
+  const tuneWrite = (cls: MountClass) => async (ctx: RouteContext<typeof TUNE_FIELDS>) => {
     const d = ctx.data;
     await mounts.tune(cls, ctx.params.path, (entry, backend) => {
-      const changedOptions = d.options as Record<string, string> | undefined;
+      const changedOptions = d.options;
       const options = changedOptions ? { ...entry.options, ...changedOptions } : entry.options;
       return {
         ...entry,
@@ -209,22 +211,22 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
 
   const routes = (cls: MountClass, base: string, help: string): RouteDefinition[] => [
     { path: base, injectDataAtTopLevel: true, help: `List the enabled ${help}.`, handlers: { read: table(cls) } },
-    {
+    route({
       path: `${base}/*path/tune`,
       auth: cls === 'auth' ? 'sudo' : 'token',
       injectDataAtTopLevel: true,
       fields: TUNE_FIELDS,
       help: `Read or change the configuration of one of the ${help}: lease TTLs, description, options, audit keys.`,
       handlers: { read: tuneRead(cls), update: tuneWrite(cls) },
-    },
-    {
+    }),
+    route({
       path: `${base}/*path`,
       auth: cls === 'auth' ? 'sudo' : 'token',
       injectDataAtTopLevel: true,
       fields: ENABLE_FIELDS,
       help: `Enable (POST), read (GET) or disable (DELETE, removing its data) one of the ${help}.`,
       handlers: { read: readOne(cls), update: enable(cls), delete: disable(cls) },
-    },
+    }),
   ];
 
   /** Vault's hasMountAccess: the token holds some capability somewhere under the mount. */

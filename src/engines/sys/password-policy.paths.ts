@@ -4,12 +4,12 @@
  * `sys/policies/password/<name>/generate` like any other path. Names are one path segment.
  */
 import type { Fields } from '../../framework/fields';
-import { logical, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest } from '../../kernel/errors';
 import type { PasswordPolicies } from '../../kernel/password-policy/password-policies';
 import { decodeBase64Policy } from './policy.paths';
 
-const FIELDS: Fields = { policy: { type: 'string', description: 'The password policy document (HCL or JSON; may be base64-encoded).' } };
+const FIELDS = { policy: { type: 'string', description: 'The password policy document (HCL or JSON; may be base64-encoded).' } } as const satisfies Fields;
 
 /** Vault's answer for a policy that does not exist, on read and generate. */
 const missing = () => new ApiError(404, ['policy does not exist']);
@@ -32,7 +32,7 @@ export function passwordPolicyPaths(policies: PasswordPolicies): RouteDefinition
         },
       },
     },
-    {
+    route({
       path: 'policies/password/:name',
       fields: FIELDS,
       help: 'Read, create or update, or delete a password policy (`policy`: `length` and `rule "charset"` blocks).',
@@ -43,7 +43,7 @@ export function passwordPolicyPaths(policies: PasswordPolicies): RouteDefinition
           return logical({ policy });
         },
         update: async (ctx) => {
-          const raw = ctx.data.policy as string | undefined;
+          const raw = ctx.data.policy;
           if (raw === undefined || raw === '') throw badRequest('missing policy');
           await policies.put(ctx.params.name, decodeBase64Policy(raw));
           return null;
@@ -53,6 +53,6 @@ export function passwordPolicyPaths(policies: PasswordPolicies): RouteDefinition
           return null;
         },
       },
-    },
+    }),
   ];
 }

@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
-import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { notFound } from '../../kernel/errors';
 import type { MountTable } from '../../kernel/router/mount-table';
 
-const FIELDS: Fields = {
+const FIELDS = {
   from: { type: 'string', description: 'The path of the mount to move (auth methods as auth/<path>).' },
   to: { type: 'string', description: 'The new path (auth methods as auth/<path>).' },
-};
+} as const satisfies Fields;
 
 interface Migration {
   source_mount: string;
@@ -27,14 +27,14 @@ const MAX_STATUSES = 1000;
 export function remountPaths(mounts: MountTable): RouteDefinition[] {
   const migrations = new Map<string, Migration>();
   return [
-    {
+    route({
       path: 'remount',
       auth: 'sudo',
       fields: FIELDS,
       help: 'Move a secrets engine or auth method to another path; what it issued (leases, tokens) is revoked first, as in Vault.',
       handlers: {
-        update: async (ctx: RequestContext) => {
-          const moved = await mounts.remount((ctx.data.from as string | undefined) ?? '', (ctx.data.to as string | undefined) ?? '');
+        update: async (ctx) => {
+          const moved = await mounts.remount(ctx.data.from ?? '', ctx.data.to ?? '');
           const id = randomUUID();
           migrations.set(id, { source_mount: moved.from, target_mount: moved.to, status: 'success' });
           if (migrations.size > MAX_STATUSES) migrations.delete(migrations.keys().next().value as string);
@@ -42,7 +42,7 @@ export function remountPaths(mounts: MountTable): RouteDefinition[] {
           return logical({ migration_id: id });
         },
       },
-    },
+    }),
     {
       path: 'remount/status/:migration_id',
       pureOperations: ['read'],

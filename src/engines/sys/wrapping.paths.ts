@@ -4,15 +4,15 @@
  * token; these routes check it themselves (its only policy, `response-wrapping`, grants nothing
  * through the ACL).
  */
-import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, raw, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
 import { badRequest } from '../../kernel/errors';
 import { DEFAULT_WRAP_TTL_SECONDS, type ResponseWrapper } from '../../kernel/wrapping/response-wrapper';
 
-const TOKEN_FIELDS: Fields = { token: { type: 'string', description: 'The wrapping token (default: the request token).' } };
+const TOKEN_FIELDS = { token: { type: 'string', description: 'The wrapping token (default: the request token).' } } as const satisfies Fields;
 
-function wrappingToken(ctx: RequestContext): string {
-  const token = (ctx.data.token as string | undefined) || ctx.clientToken;
+function wrappingToken(ctx: RouteContext<typeof TOKEN_FIELDS>): string {
+  const token = ctx.data.token || ctx.clientToken;
   if (!token) throw badRequest('no wrapping token given');
   return token;
 }
@@ -30,21 +30,21 @@ export function wrappingPaths(wrapper: ResponseWrapper): RouteDefinition[] {
         },
       },
     },
-    {
+    route({
       path: 'wrapping/unwrap',
       auth: 'optional',
       fields: TOKEN_FIELDS,
       help: 'Returns the wrapped response and spends the wrapping token.',
       handlers: { update: async (ctx) => raw(200, JSON.parse(await wrapper.unwrap(wrappingToken(ctx))) as Record<string, unknown>) },
-    },
-    {
+    }),
+    route({
       path: 'wrapping/lookup',
       auth: 'optional',
       fields: TOKEN_FIELDS,
       help: "A wrapping token's creation path, time and TTL, without spending it.",
       handlers: { update: async (ctx) => logical({ ...(await wrapper.lookup(wrappingToken(ctx))) }) },
-    },
-    {
+    }),
+    route({
       path: 'wrapping/rewrap',
       auth: 'optional',
       fields: TOKEN_FIELDS,
@@ -55,6 +55,6 @@ export function wrappingPaths(wrapper: ResponseWrapper): RouteDefinition[] {
           return raw(200, { request_id: ctx.requestId, lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: wrapInfo, warnings: null, auth: null });
         },
       },
-    },
+    }),
   ];
 }

@@ -6,14 +6,14 @@ import { isValidCidr } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
 import { BatchTokenTooLargeError, TokenConflictError, type NewToken, type TokenInfo, type TokenStore } from '../../kernel/token/token.store';
-import { toBool, toDurationSeconds, toInt, toStringList, toStringValue } from '../../framework/field-types';
+import { toStringValue } from '../../framework/field-types';
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
-import { logical, type RequestContext } from '../../framework/route';
+import { logical, type RouteContext } from '../../framework/route';
 import { rolePolicies, roleTokenType, type TokenRole } from './token-role';
 import { childPolicies, TokenPolicyError } from './token-policies';
 import type { TokenRoleRepository } from './token-role.repository';
-import { authBlock, optional } from './token-output';
+import { authBlock } from './token-output';
 
 function stringMap(name: string, v: unknown): Record<string, string> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw badRequest(`"${name}" must be a map of strings`);
@@ -42,10 +42,10 @@ function isRoot(info: TokenInfo): boolean {
 }
 
 /**
- * The body of auth/token/create (handlers read the raw body; these declarations check types and
- * document it). As in Vault, `role_name` is not one of them: a role is chosen by the path only.
+ * The body of auth/token/create. As in Vault, `role_name` is not one of them: a role is chosen by
+ * the path only.
  */
-export const PLAIN_CREATE_FIELDS: Fields = {
+export const PLAIN_CREATE_FIELDS = {
   id: { type: 'string', description: 'A chosen token ID (root or sudo only).' },
   policies: { type: 'string-list', description: 'Policies of the token (a subset of the parent\'s unless the caller has sudo on this path or is root; root only from root).' },
   meta: { type: 'string-map', description: 'Metadata shown on lookup and in the audit log.' },
@@ -61,20 +61,21 @@ export const PLAIN_CREATE_FIELDS: Fields = {
   period: { type: 'duration', description: 'Make a periodic token (root or sudo only; a role\'s token_period needs neither).' },
   bound_cidrs: { type: 'string-list', description: 'CIDRs the token may be used from.' },
   entity_alias: { type: 'string', description: 'Accepted for compatibility (no identity store).' },
-};
+} as const satisfies Fields;
 
 /** create-orphan and create/:role_name also declare `role_name`, which never selects a role from the body (Vault's). */
-export const CREATE_FIELDS: Fields = {
+export const CREATE_FIELDS = {
   ...PLAIN_CREATE_FIELDS,
   role_name: { type: 'string', description: 'On create/:role_name the role is the path\'s; elsewhere accepted and ignored.' },
-};
+} as const satisfies Fields;
 
 /**
  * `forceOrphan`: create-orphan. With `roles`, the route carries `:role_name` and the role decides
  * policies, orphan-ness, renewability, period, uses, CIDRs and the token type.
  */
 export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository, mode: 'plain' | 'orphan' | 'role') {
-  return async (ctx: RequestContext) => {
+  return async (ctx: RouteContext<typeof CREATE_FIELDS>) => {
+    const d = ctx.data;
     const parent = ctx.token as TokenInfo;
     if (parent.tokenType === 'batch') throw badRequest('batch tokens cannot create more tokens');
     // Vault's isSudo: sudo on the create path (a root token has it everywhere).
@@ -85,15 +86,15 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
       role = await roles.get(ctx.params.role_name);
       if (!role) throw badRequest(`unknown role ${ctx.params.role_name}`);
     }
-    const requestedType = optional(ctx, 'type', toStringValue);
+    const requestedType = d.type;
     if (requestedType !== undefined && !['service', 'batch', 'default'].includes(requestedType)) throw badRequest(`invalid 'type' value ${JSON.stringify(requestedType)}`);
     let policies: string[];
     let tokenType: 'service' | 'batch';
     let orphan: boolean;
     try {
-      const raw = optional(ctx, 'policies', toStringList);
+      const raw = d.policies;
       const requested = raw === undefined ? undefined : normaliseRequestedPolicies(raw);
-      const noDefault = optional(ctx, 'no_default_policy', toBool) === true;
+      const noDefault = d.no_default_policy === true;
       policies = role
         ? rolePolicies(role, requested, parent.policies, role.tokenNoDefaultPolicy || noDefault, privileged)
         : childPolicies({ requested, parentPolicies: parent.policies, sudo: privileged, noDefault });
@@ -106,12 +107,13 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
     // (Vault's order: create-orphan alone is ACL'd by its path and needs no sudo).
     if (role) orphan = role.orphan;
     else {
-      const noParent = optional(ctx, 'no_parent', toBool) === true;
+      const noParent = d.no_parent === true;
       if (noParent && !privileged) throw badRequest('root or sudo privileges required to create orphan token');
       orphan = mode === 'orphan' || noParent;
     }
 
-    const id = optional(ctx, 'id', toStringValue);
+    // An empty id is no id.
+    const id = d.id || undefined;
     if (id !== undefined) {
       if (!privileged) throw badRequest('root or sudo privileges required to specify token id');
       if (id.includes('.') && !/^hvs\.[A-Za-z0-9]+$/.test(id)) throw badRequest('token IDs can not contain periods');
@@ -119,26 +121,26 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
     }
     const warnings: string[] = [];
     // A period in the request needs sudo, through a role too (Vault's); the role's own does not.
-    let periodSeconds = optional(ctx, 'period', toDurationSeconds);
+    let periodSeconds = d.period;
     if (periodSeconds && !privileged) throw badRequest('root or sudo privileges required to create periodic token');
     if (role?.tokenPeriod && tokenType !== 'batch') {
       if (periodSeconds) warnings.push(`Period specified both during creation call and in role; using the lesser value of ${Math.min(periodSeconds, role.tokenPeriod)} seconds`);
       periodSeconds = smallerNonZero(periodSeconds ?? 0, role.tokenPeriod);
     }
-    const requestedMaxTtl = optional(ctx, 'explicit_max_ttl', toDurationSeconds) ?? 0;
+    const requestedMaxTtl = d.explicit_max_ttl ?? 0;
     const explicitMaxTtl = smallerNonZero(requestedMaxTtl, role?.tokenExplicitMaxTtl ?? 0);
     if (requestedMaxTtl && role?.tokenExplicitMaxTtl && tokenType !== 'batch') {
       warnings.push(`Explicit max TTL specified both during creation call and in role; using the lesser value of ${explicitMaxTtl} seconds`);
     }
-    const numUses = role?.tokenNumUses || (optional(ctx, 'num_uses', toInt) ?? 0);
+    const numUses = role?.tokenNumUses || (d.num_uses ?? 0);
     if (numUses < 0) throw badRequest('number of uses cannot be negative');
     if (parent.usesRemaining !== null && (numUses === 0 || numUses > parent.usesRemaining)) {
       throw badRequest('child token must not have more uses than its parent has left');
     }
-    const boundCidrs = role?.tokenBoundCidrs.length ? role.tokenBoundCidrs : (optional(ctx, 'bound_cidrs', toStringList) ?? []);
+    const boundCidrs = role?.tokenBoundCidrs.length ? role.tokenBoundCidrs : (d.bound_cidrs ?? []);
     for (const c of boundCidrs) if (!isValidCidr(c)) throw badRequest('invalid CIDR in bound_cidrs');
-    const displayName = optional(ctx, 'display_name', toStringValue);
-    const renewable = (optional(ctx, 'renewable', toBool) ?? true) && (role?.renewable ?? true);
+    const displayName = d.display_name;
+    const renewable = (d.renewable ?? true) && (role?.renewable ?? true);
 
     if (tokenType === 'batch') {
       if (policies.includes('root')) throw badRequest('batch tokens cannot be root tokens');
@@ -154,9 +156,10 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
       orphan,
       displayName: `token${displayName ? `-${displayName.toLowerCase().replace(/[^a-z0-9-]/g, '-')}` : ''}`,
       creationPath: role ? `auth/token/create/${role.name}${role.pathSuffix ? `/${role.pathSuffix}` : ''}` : ctx.path.replace(/\/$/, ''),
+      // As sent: a meta the pipeline accepted as a JSON string is refused here, not parsed.
       meta: ctx.body.meta === undefined || ctx.body.meta === null ? {} : stringMap('meta', ctx.body.meta),
       renewable: tokenType === 'batch' ? false : renewable,
-      ttlSeconds: optional(ctx, 'ttl', toDurationSeconds) ?? optional(ctx, 'lease', toDurationSeconds),
+      ttlSeconds: d.ttl ?? d.lease,
       explicitMaxTtlSeconds: explicitMaxTtl || undefined,
       periodSeconds,
       numUses,

@@ -1,12 +1,5 @@
 /** What token endpoints answer: Vault's lookup data and `auth` block. */
-import type { RequestContext } from '../../framework/route';
 import { TokenStore, type TokenInfo } from '../../kernel/token/token.store';
-
-/** A body field converted, or undefined when absent, null or empty. */
-export function optional<T>(ctx: RequestContext, name: string, convert: (name: string, v: unknown) => T): T | undefined {
-  const v = ctx.body[name];
-  return v === undefined || v === null || v === '' ? undefined : convert(name, v);
-}
 
 /** Vault's lookup data for a token. `id` only when the caller presented the token itself. */
 export function describeToken(store: TokenStore, info: TokenInfo, id: string): Record<string, unknown> {

@@ -8,7 +8,7 @@
  * token never outlives token_max_ttl, token_explicit_max_ttl or the mount's max lease TTL.
  */
 import type { MountEntry } from '../../framework/backend';
-import type { Fields } from '../../framework/fields';
+import type { FieldData, Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
 import { badRequest } from '../../kernel/errors';
 import type { NewToken } from '../../kernel/token/token.store';
@@ -23,22 +23,22 @@ export interface TokenParams extends TokenSettings {
   legacyPolicies?: boolean;
 }
 
-export const TOKEN_PARAM_FIELDS: Fields = {
+export const TOKEN_PARAM_FIELDS = {
   ...TOKEN_SETTING_FIELDS,
   token_policies: { type: 'string-list', description: 'Policies of the tokens issued.' },
   policies: { type: 'string-list', description: 'Deprecated alias of token_policies.' },
   token_ttl: { type: 'duration', description: 'Initial TTL of the tokens issued (0: the mount default).' },
   token_max_ttl: { type: 'duration', description: 'Maximum lifetime of the tokens issued (0: the mount maximum).' },
-};
+} as const satisfies Fields;
 
 export function defaultTokenParams(): TokenParams {
   return { policies: [], ttlSeconds: 0, maxTtlSeconds: 0, tokenExplicitMaxTtl: 0, tokenPeriod: 0, tokenBoundCidrs: [], tokenNumUses: 0, tokenType: 'default', tokenNoDefaultPolicy: false };
 }
 
 /** Applies the declared fields present in `d` (a write changes only what it names); throws a 400 on bad values. */
-export function applyTokenParams(params: TokenParams, d: Record<string, unknown>): TokenParams {
+export function applyTokenParams(params: TokenParams, d: FieldData<typeof TOKEN_PARAM_FIELDS, false>): TokenParams {
   const next = { ...params };
-  const policies = (d.token_policies ?? d.policies) as string[] | undefined;
+  const policies = d.token_policies ?? d.policies;
   if (policies) {
     next.policies = normaliseRequestedPolicies(policies);
     next.legacyPolicies = d.token_policies === undefined ? true : undefined;
