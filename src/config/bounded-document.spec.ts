@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { POLICY_DOCUMENT_LIMITS } from '../kernel/policy/policy-parser';
-import { DEFAULT_POLICY } from '../kernel/policy/policy.store';
+import { DEFAULT_POLICY } from '../kernel/policy/policy-store.service';
 import { DocumentLimitError, documentLimitError, parseBoundedDocument, parseBoundedDocumentSync } from './bounded-document';
 import { parseHcl } from './hcl';
 import { hclNestingExceeds } from './hcl-scan';

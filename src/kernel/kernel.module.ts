@@ -21,7 +21,7 @@ import { PasswordPolicies } from './password-policy/password-policies';
 import { PasswordPolicyRepository } from './password-policy/password-policy.repository';
 import { PeriodicRunner } from './periodic/periodic-runner';
 import { PolicyRepository } from './policy/policy.repository';
-import { PolicyStore } from './policy/policy.store';
+import { PolicyStore } from './policy/policy-store.service';
 import { InFlightRequests } from './router/in-flight';
 import { MountRepository } from './router/mount.repository';
 import { MountTable } from './router/mount-table';
@@ -30,7 +30,7 @@ import { ShamirSealProvider } from './seal/seal-provider';
 import { SealRepository } from './seal/seal.repository';
 import { SealService } from './seal/seal.service';
 import { TokenRepository } from './token/token.repository';
-import { TokenStore } from './token/token.store';
+import { TokenStore } from './token/token-store.service';
 import { VersionHistory } from './version-history';
 import { ResponseWrapper } from './wrapping/response-wrapper';
 

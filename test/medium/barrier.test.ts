@@ -1,7 +1,7 @@
 /** The barrier on a real database: integrity, AAD binding, rotation, auto-rotation, nothing in clear. */
 import { IntegrityError } from '../../src/crypto/aead';
 import { kernelSecretLocation } from '../../src/kernel/kernel-secrets.repository';
-import { TOKEN_HMAC_KEY_NAME } from '../../src/kernel/token/token.store';
+import { TOKEN_HMAC_KEY_NAME } from '../../src/kernel/token/token-store.service';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 
 async function initAndUnseal(k: TestKernel): Promise<{ rootToken: string; keys: Buffer[] }> {

@@ -16,7 +16,7 @@ import { smallerNonZero } from '../../framework/limits';
 import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
-import type { TokenStore } from '../../kernel/token/token.store';
+import type { TokenStore } from '../../kernel/token/token-store.service';
 import type { LoginLockout } from '../../shared/lockout/lockout.service';
 import { authBlock } from '../../shared/token/token-output';
 import { loginPolicies } from '../../shared/token/token-params';

@@ -2,7 +2,7 @@
 import type { BackendDefinition } from '../../framework/backend';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { permissionDenied } from '../../kernel/errors';
-import type { TokenStore } from '../../kernel/token/token.store';
+import type { TokenStore } from '../../kernel/token/token-store.service';
 import type { AppRoleHmac } from './approle-hmac';
 import type { LoginLockout } from '../../shared/lockout/lockout.service';
 import { appRoleLoginPath } from './approle-login';

@@ -6,7 +6,7 @@ import { KernelModule } from '../../kernel/kernel.module';
 import { KernelSecretsRepository } from '../../kernel/kernel-secrets.repository';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { SealService } from '../../kernel/seal/seal.service';
-import { TokenStore } from '../../kernel/token/token.store';
+import { TokenStore } from '../../kernel/token/token-store.service';
 import { LOGGER } from '../../logger';
 import { LoginLockout } from '../../shared/lockout/lockout.service';
 import { SharedModule } from '../../shared/shared.module';

@@ -8,7 +8,7 @@ import type { TokenInfo } from '../../framework/token-info';
 import { KernelModule } from '../../kernel/kernel.module';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { MountTable } from '../../kernel/router/mount-table';
-import { TokenStore } from '../../kernel/token/token.store';
+import { TokenStore } from '../../kernel/token/token-store.service';
 import { LOGGER } from '../../logger';
 import { SharedModule } from '../../shared/shared.module';
 import { TokenRoleRepository } from '../../shared/token/token-role.repository';

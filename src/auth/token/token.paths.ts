@@ -3,7 +3,7 @@
  * accessor; revoke-orphan and accessors (sudo); roles; tidy.
  */
 import { badRequest } from '../../kernel/errors';
-import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
+import type { TokenInfo, TokenStore } from '../../kernel/token/token-store.service';
 import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
 import { CREATE_FIELDS, createTokenHandler, PLAIN_CREATE_FIELDS } from '../../shared/token/token-create';

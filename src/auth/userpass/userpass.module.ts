@@ -5,11 +5,11 @@ import { typedToken } from '../../framework/typed-token';
 import { Barrier } from '../../kernel/barrier/barrier';
 import { KernelModule } from '../../kernel/kernel.module';
 import { backendProvider } from '../../kernel/router/backend-provider';
-import { TokenStore } from '../../kernel/token/token.store';
+import { TokenStore } from '../../kernel/token/token-store.service';
 import { LoginLockout } from '../../shared/lockout/lockout.service';
 import { SharedModule } from '../../shared/shared.module';
 import { Argon2Hasher, type PasswordHasher } from './password-hasher';
-import { userpassBackend } from './userpass.paths';
+import { userpassBackend } from './userpass.backend';
 import { UserpassRepository } from './userpass.repository';
 
 /** argon2id; tests count verifications through their own. */

@@ -10,7 +10,7 @@
 import { logical, type RequestContext, route, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
 import { badRequest, notFound } from '../../kernel/errors';
-import type { TokenStore } from '../../kernel/token/token.store';
+import type { TokenStore } from '../../kernel/token/token-store.service';
 import type { AuditBroker } from '../../audit/audit-broker';
 import { ANOMALY_KINDS, SEVERITIES } from '../../audit/anomaly-detectors';
 import type { AnomalyRepository, AnomalyRow } from '../../audit/anomaly.repository';

@@ -3,8 +3,8 @@
  * The routes declare no fields: `paths`/`path`, `token` and `accessor` are read from the body as sent.
  */
 import { badRequest } from '../../kernel/errors';
-import type { PolicyStore } from '../../kernel/policy/policy.store';
-import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
+import type { PolicyStore } from '../../kernel/policy/policy-store.service';
+import type { TokenInfo, TokenStore } from '../../kernel/token/token-store.service';
 import { toStringList, toStringValue } from '../../framework/field-types';
 import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 

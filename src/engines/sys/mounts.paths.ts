@@ -7,7 +7,7 @@ import { toDurationSeconds } from '../../framework/field-types';
 import { coerceField, type Fields } from '../../framework/fields';
 import { logical, raw, type RequestContext, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { ApiError, badRequest } from '../../kernel/errors';
-import type { PolicyStore } from '../../kernel/policy/policy.store';
+import type { PolicyStore } from '../../kernel/policy/policy-store.service';
 import { displayPath, type MountTable } from '../../kernel/router/mount-table';
 import { openApiDocument } from '../../framework/openapi';
 import { authFor } from '../../framework/route';

@@ -1,6 +1,6 @@
 /** sys/policy (legacy) and sys/policies/acl: ACL policy CRUD. Names are normalised by the store. */
 import { badRequest, notFound } from '../../kernel/errors';
-import type { PolicyStore } from '../../kernel/policy/policy.store';
+import type { PolicyStore } from '../../kernel/policy/policy-store.service';
 import { toStringValue } from '../../framework/field-types';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
 

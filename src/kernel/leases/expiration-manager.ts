@@ -18,7 +18,7 @@ import { randomBase62 } from '../../crypto/random';
 import type { Barrier } from '../barrier/barrier';
 import { badRequest } from '../errors';
 import type { MountTable } from '../router/mount-table';
-import type { TokenInfo } from '../token/token.store';
+import type { TokenInfo } from '../token/token-store.service';
 import type { LeaseRepository, LeaseRow } from './lease.repository';
 
 /** What a handler returns to have its secret leased (declared in the framework, LogicalResponse.lease). */

@@ -14,7 +14,7 @@ import { Barrier } from '../barrier/barrier';
 import type { BarrierRepository } from '../barrier/barrier.repository';
 import { ApiError, badRequest } from '../errors';
 import type { KernelSecretsRepository } from '../kernel-secrets.repository';
-import { TokenStore } from '../token/token.store';
+import { TokenStore } from '../token/token-store.service';
 import type { TokenRepository } from '../token/token.repository';
 import type { SealProvider } from './seal-provider';
 import type { SealRepository, StoredSealConfig } from './seal.repository';

@@ -11,7 +11,7 @@
  */
 import type { CubbyholeRepository } from '../cubbyhole/cubbyhole.repository';
 import { badRequest } from '../errors';
-import type { TokenInfo, TokenStore } from '../token/token.store';
+import type { TokenInfo, TokenStore } from '../token/token-store.service';
 
 export const RESPONSE_WRAPPING_POLICY = 'response-wrapping';
 const RESPONSE_PATH = 'response';

@@ -5,7 +5,7 @@
 import { isValidCidr } from '../../kernel/cidr';
 import { badRequest } from '../../kernel/errors';
 import { normalisePolicyName } from '../../kernel/policy/policy-parser';
-import { BatchTokenTooLargeError, TokenConflictError, type NewToken, type TokenInfo, type TokenStore } from '../../kernel/token/token.store';
+import { BatchTokenTooLargeError, TokenConflictError, type NewToken, type TokenInfo, type TokenStore } from '../../kernel/token/token-store.service';
 import { toStringValue } from '../../framework/field-types';
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';

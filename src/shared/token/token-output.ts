@@ -1,5 +1,5 @@
 /** What token endpoints answer: Vault's lookup data and `auth` block. */
-import { TokenStore, type TokenInfo } from '../../kernel/token/token.store';
+import { TokenStore, type TokenInfo } from '../../kernel/token/token-store.service';
 
 /** Vault's lookup data for a token. `id` only when the caller presented the token itself. */
 export function describeToken(store: TokenStore, info: TokenInfo, id: string): Record<string, unknown> {

@@ -11,7 +11,7 @@ import type { MountEntry } from '../../framework/backend';
 import type { FieldData, Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
 import { badRequest } from '../../kernel/errors';
-import type { NewToken } from '../../kernel/token/token.store';
+import type { NewToken } from '../../kernel/token/token-store.service';
 import { normaliseRequestedPolicies } from './token-create';
 import { applyTokenSettings, TOKEN_SETTING_FIELDS, tokenSettingsOutput, type TokenSettings } from './token-fields';
 

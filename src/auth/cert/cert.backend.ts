@@ -22,7 +22,7 @@ import { parseCrl } from '../../crypto/x509/crl';
 import { fromPem } from '../../crypto/x509/pem';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
-import type { TokenInfo, TokenStore } from '../../kernel/token/token.store';
+import type { TokenInfo, TokenStore } from '../../kernel/token/token-store.service';
 import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import { loginPolicies, loginToken, POLICIES_CHANGED, samePolicies } from '../../shared/token/token-params';
 import { authBlock } from '../../shared/token/token-output';

@@ -16,7 +16,7 @@ import { logical, route, type RequestContext, type RouteContext, type RouteDefin
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
-import type { TokenStore } from '../../kernel/token/token.store';
+import type { TokenStore } from '../../kernel/token/token-store.service';
 import { normaliseLoginName } from '../../shared/lockout/lockout';
 import type { LoginLockout } from '../../shared/lockout/lockout.service';
 import { applyTokenParams, defaultTokenParams, loginPolicies, loginToken, POLICIES_CHANGED, samePolicies, TOKEN_PARAM_FIELDS, tokenParamsOutput } from '../../shared/token/token-params';
