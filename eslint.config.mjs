@@ -41,17 +41,28 @@ const layers = [
   ...layer('framework', (n) => [p(onlyTo(n, ['framework', 'crypto']), 'src/framework is below the kernel: it imports src/crypto only (layers).')]),
   // kernel: no backends, no HTTP, no audit, no application layer; from config only the document parsers.
   ...layer('kernel', (n) => [
-    p(to(n, ['engines', 'auth', 'shared', 'http', 'audit', 'application', ...COMPOSITION]), 'src/kernel imports neither backends (engines, auth, shared), http, audit nor the application layer (layers).'),
+    p(
+      to(n, ['engines', 'auth', 'shared', 'http', 'audit', 'application', ...COMPOSITION]),
+      'src/kernel imports neither backends (engines, auth, shared), http, audit nor the application layer (layers).',
+    ),
     p(`${up(n)}config/(?!(hcl|bounded-document)$)`, 'src/kernel imports from src/config only the document parsers (hcl, bounded-document) (layers).'),
   ]),
   // shared: what several backends use; below engines and auth methods.
-  ...layer('shared', (n) => [p(to(n, ['engines', 'auth', 'http', 'audit', 'application', ...COMPOSITION]), 'src/shared is below the backends: it imports neither engines, auth methods, http, audit nor the application layer (layers).')]),
+  ...layer('shared', (n) => [
+    p(
+      to(n, ['engines', 'auth', 'http', 'audit', 'application', ...COMPOSITION]),
+      'src/shared is below the backends: it imports neither engines, auth methods, http, audit nor the application layer (layers).',
+    ),
+  ]),
   // secrets engines: not another engine, not an auth method; only the system backend uses audit.
   ...layer(
     'engines/*',
     (n) => [
       p(`${up(n - 1)}[^.]`, 'An engine does not import another engine (nor src/engines/*.ts): share through src/shared (layers).'),
-      p(to(n, ['auth', 'http', 'audit', 'application', ...COMPOSITION]), 'An engine imports neither auth methods, http, audit nor the application layer (layers).'),
+      p(
+        to(n, ['auth', 'http', 'audit', 'application', ...COMPOSITION]),
+        'An engine imports neither auth methods, http, audit nor the application layer (layers).',
+      ),
     ],
     ['src/engines/sys/**'],
   ),
@@ -62,13 +73,24 @@ const layers = [
   // auth methods: not another auth method, not an engine.
   ...layer('auth/*', (n) => [
     p(`${up(n - 1)}[^.]`, 'An auth method does not import another auth method (nor src/auth/*.ts): share through src/shared (layers).'),
-    p(to(n, ['engines', 'http', 'audit', 'application', ...COMPOSITION]), 'An auth method imports neither engines, http, audit nor the application layer (layers).'),
+    p(
+      to(n, ['engines', 'http', 'audit', 'application', ...COMPOSITION]),
+      'An auth method imports neither engines, http, audit nor the application layer (layers).',
+    ),
   ]),
   // database: the DataSource, migrations runner and embedded PostgreSQL; it knows no domain (the composition root passes the entities).
-  ...layer('database', (n) => [p(to(n, ['kernel', 'engines', 'auth', 'shared', 'audit', 'application', 'http', ...COMPOSITION]), 'src/database imports no domain: entities come from the composition root (layers).')]),
+  ...layer('database', (n) => [
+    p(
+      to(n, ['kernel', 'engines', 'auth', 'shared', 'audit', 'application', 'http', ...COMPOSITION]),
+      'src/database imports no domain: entities come from the composition root (layers).',
+    ),
+  ]),
   // the CLI: a client; the server's module graph (Nest, TypeORM) loads only inside `server`/`migrate`, by require.
   ...layer('cli', (n) => [
-    p(to(n, ['server', 'core\\.module', 'kernel', 'engines', 'auth', 'shared', 'application', 'database']), 'src/cli does not import the server, its modules, the kernel or the backends: server commands require() them when they run (layers).'),
+    p(
+      to(n, ['server', 'core\\.module', 'kernel', 'engines', 'auth', 'shared', 'application', 'database']),
+      'src/cli does not import the server, its modules, the kernel or the backends: server commands require() them when they run (layers).',
+    ),
     p('\\.module$', 'src/cli imports no Nest module (layers).'),
   ]),
 ];
@@ -80,6 +102,8 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Prettier's printWidth (.prettierrc.json); a string, template literal or regex may run longer (prettier does not break them).
+      'max-len': ['error', { code: 160, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true }],
     },
   },
   ...layers,

@@ -95,7 +95,13 @@ interface Servers {
   large?: Child;
 }
 
-async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, load: Omit<LoadSettings, 'connections'>, cryptoLimits: Record<string, number>): Promise<ScenarioResult> {
+async function runScenario(
+  s: Scenario,
+  ctx: BenchContext,
+  servers: Servers,
+  load: Omit<LoadSettings, 'connections'>,
+  cryptoLimits: Record<string, number>,
+): Promise<ScenarioResult> {
   const primitive = s.primitive ? PRIMITIVES[s.primitive] : undefined;
   const result: ScenarioResult = {
     name: s.name,
@@ -120,13 +126,30 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, loa
     const counted = (url: string) => (ctx.audit ? { auditEntries: () => auditSequence(url) } : {});
     const main = { baseUrl: ctx.api.baseUrl, pid: servers.secrethub.pid, dbCpuSeconds: () => backendCpuSeconds(ctx.serverDbUrl), ...counted(ctx.serverDbUrl) };
     const targets: { label: 'floor' | 'baseline' | 'secrethub'; target: LoadTarget }[] = [];
-    if (setup.floor) targets.push({ label: 'floor', target: { baseUrl: servers.floorUrl, pid: servers.floor.pid, plan: setup.floor, dbCpuSeconds: () => backendCpuSeconds(servers.floorDbUrl) } });
-    else if (setup.comparison) targets.push({ label: 'floor', target: { baseUrl: setup.comparison.baseUrl, pid: setup.comparison.pid, plan: setup.comparison.plan, dbCpuSeconds: async () => undefined } });
+    if (setup.floor)
+      targets.push({
+        label: 'floor',
+        target: { baseUrl: servers.floorUrl, pid: servers.floor.pid, plan: setup.floor, dbCpuSeconds: () => backendCpuSeconds(servers.floorDbUrl) },
+      });
+    else if (setup.comparison)
+      targets.push({
+        label: 'floor',
+        target: { baseUrl: setup.comparison.baseUrl, pid: setup.comparison.pid, plan: setup.comparison.plan, dbCpuSeconds: async () => undefined },
+      });
     if (s.growthOf) {
       if (!setup.baseline || !servers.large || !ctx.large) throw new Error('a cost-growth scenario needs its baseline plan and the second server');
       const largeDb = ctx.large.serverDbUrl;
       targets.push({ label: 'baseline', target: { ...main, plan: setup.baseline } });
-      targets.push({ label: 'secrethub', target: { baseUrl: ctx.large.api.baseUrl, pid: servers.large.pid, plan: setup.secrethub, dbCpuSeconds: () => backendCpuSeconds(largeDb), ...counted(largeDb) } });
+      targets.push({
+        label: 'secrethub',
+        target: {
+          baseUrl: ctx.large.api.baseUrl,
+          pid: servers.large.pid,
+          plan: setup.secrethub,
+          dbCpuSeconds: () => backendCpuSeconds(largeDb),
+          ...counted(largeDb),
+        },
+      });
     } else {
       targets.push({ label: 'secrethub', target: { ...main, plan: setup.secrethub } });
     }
@@ -135,12 +158,16 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, loa
       if (bad) throw new Error(`${label} ${bad}`);
     }
     log(`${s.name}: ${targets.map((t) => t.label).join(', ')}: ${load.rounds} alternating rounds, ${s.connections} connections`);
-    const measured = await runAlternating(targets.map((t) => t.target), settings);
+    const measured = await runAlternating(
+      targets.map((t) => t.target),
+      settings,
+    );
     for (const [i, { label }] of targets.entries()) {
       result[label] = measured[i];
       result.failures.push(...measurementFailures(label, measured[i]));
     }
-    if (result.floor && result.secrethub && result.floor.requestsPerSecond > 0) result.ratioToFloor = Math.round((result.secrethub.requestsPerSecond / result.floor.requestsPerSecond) * 1000) / 1000;
+    if (result.floor && result.secrethub && result.floor.requestsPerSecond > 0)
+      result.ratioToFloor = Math.round((result.secrethub.requestsPerSecond / result.floor.requestsPerSecond) * 1000) / 1000;
     result.checks.push(...(setup.checks ?? []), ...scenarioChecks(s, result, ctx.audit));
     if (setup.after) {
       log(`${s.name}: after the load`);
@@ -161,7 +188,11 @@ async function runScenario(s: Scenario, ctx: BenchContext, servers: Servers, loa
 async function main(): Promise<number> {
   const started = Date.now();
   const scenarios = select(process.argv.slice(2));
-  const load = { warmupSeconds: envSeconds('BENCH_WARMUP_SECONDS', 3), measureSeconds: envSeconds('BENCH_SECONDS', 12), rounds: Math.max(1, Math.round(envSeconds('BENCH_ROUNDS', 4))) };
+  const load = {
+    warmupSeconds: envSeconds('BENCH_WARMUP_SECONDS', 3),
+    measureSeconds: envSeconds('BENCH_SECONDS', 12),
+    rounds: Math.max(1, Math.round(envSeconds('BENCH_ROUNDS', 4))),
+  };
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
     while (cleanups.length) await (cleanups.pop() as () => Promise<void>)().catch((e: Error) => log(`cleanup: ${e.message}`));
@@ -178,7 +209,14 @@ async function main(): Promise<number> {
     timestamp: new Date().toISOString(),
     durationSeconds: 0,
     audit: { enabled: AUDIT, note: AUDIT_NOTE },
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', totalMemGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10, node: process.version, os: `${os.type()} ${os.release()}`, loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100) },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      totalMemGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+      node: process.version,
+      os: `${os.type()} ${os.release()}`,
+      loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    },
     settings: { ...load, scenarios: scenarios.map((s) => s.name) },
     cryptoLimits: {},
     secrethubStartMs: null,
@@ -216,7 +254,13 @@ async function main(): Promise<number> {
           readPaths: READ_PATHS,
           value: VALUE,
           audit: AUDIT,
-          dbCreds: { targetUrl: dbs.targetUrl, creationStatements: DB_CREDS_CREATION, ttlSeconds: DB_CREDS_TTL_SECONDS, mount: DB_CREDS_MOUNT, userPrefix: FLOOR_USER_PREFIX },
+          dbCreds: {
+            targetUrl: dbs.targetUrl,
+            creationStatements: DB_CREDS_CREATION,
+            ttlSeconds: DB_CREDS_TTL_SECONDS,
+            mount: DB_CREDS_MOUNT,
+            userPrefix: FLOOR_USER_PREFIX,
+          },
         } satisfies FloorConfig),
       },
       readyText: 'floor listening on',
@@ -253,7 +297,17 @@ async function main(): Promise<number> {
     const large = scenarios.some((s) => s.growthOf) ? await startSecrethub('secrethub-100k', dbs.largeUrl) : undefined;
 
     const floorUrl = `http://127.0.0.1:${floorPort}`;
-    const ctx: BenchContext = { api: secrethub.api, serverDbUrl: dbs.serverUrl, floorUrl, floorToken, audit: AUDIT, auditDbUrl: dbs.auditUrl, targetUrl: dbs.targetUrl, fixtures: new Map(), large: large && { api: large.api, serverDbUrl: dbs.largeUrl } };
+    const ctx: BenchContext = {
+      api: secrethub.api,
+      serverDbUrl: dbs.serverUrl,
+      floorUrl,
+      floorToken,
+      audit: AUDIT,
+      auditDbUrl: dbs.auditUrl,
+      targetUrl: dbs.targetUrl,
+      fixtures: new Map(),
+      large: large && { api: large.api, serverDbUrl: dbs.largeUrl },
+    };
     const servers: Servers = { floor, floorUrl, floorDbUrl: dbs.floorUrl, secrethub: secrethub.child, large: large?.child };
     for (const s of scenarios) {
       const r = await runScenario(s, ctx, servers, load, report.cryptoLimits);
@@ -264,7 +318,20 @@ async function main(): Promise<number> {
     }
   } catch (err) {
     // A server that did not start, or a database that could not be had: no scenario can run.
-    report.scenarios.push({ name: 'startup', description: 'databases, floor and SecretHub', connections: 0, operation: null, floor: null, secrethub: null, baseline: null, ratioToFloor: null, cryptoLimit: null, notes: [], checks: [], failures: [(err as Error).message] });
+    report.scenarios.push({
+      name: 'startup',
+      description: 'databases, floor and SecretHub',
+      connections: 0,
+      operation: null,
+      floor: null,
+      secrethub: null,
+      baseline: null,
+      ratioToFloor: null,
+      cryptoLimit: null,
+      notes: [],
+      checks: [],
+      failures: [(err as Error).message],
+    });
   } finally {
     await cleanup();
   }

@@ -78,7 +78,11 @@ export interface Scenario {
 }
 
 /** The KV v2 `data` of every secret: JSON of exactly 1 KiB. */
-export const VALUE: Record<string, string> = { value: randomBytes(1024).toString('base64url').slice(0, 1024 - '{"value":""}'.length) };
+export const VALUE: Record<string, string> = {
+  value: randomBytes(1024)
+    .toString('base64url')
+    .slice(0, 1024 - '{"value":""}'.length),
+};
 export const READ_PATHS = Array.from({ length: 100 }, (_, i) => `bench/read-${String(i).padStart(3, '0')}`);
 const WRITE_KEYS = 1000;
 const USERPASS_PASSWORD = randomBytes(18).toString('base64url');
@@ -106,12 +110,24 @@ async function pkiIssueSetup(ctx: BenchContext, keyType: 'ec' | 'rsa'): Promise<
   }
   await ctx.fixtures.get(mount);
   const bits = keyType === 'ec' ? 256 : 2048;
-  await ctx.api.ok('POST', `${mount}/roles/${keyType}`, { allowed_domains: ['example.com'], allow_subdomains: true, key_type: keyType, key_bits: bits, ttl: '1h', no_store: false });
+  await ctx.api.ok('POST', `${mount}/roles/${keyType}`, {
+    allowed_domains: ['example.com'],
+    allow_subdomains: true,
+    key_type: keyType,
+    key_bits: bits,
+    ttl: '1h',
+    no_store: false,
+  });
   const token = await policyToken(ctx.api, `bench-pki-${keyType}`, `path "${mount}/issue/${keyType}" { capabilities = ["update"] }`);
   const body = JSON.stringify({ common_name: 'svc.example.com' });
   const setup: ScenarioSetup = {
-    secrethub: { requests: [{ method: 'POST', path: `/v1/${mount}/issue/${keyType}`, headers: { ...tokenHeader(token), 'content-type': 'application/json' }, body }] },
-    checkBody: (b) => (typeof (b.data as { certificate?: unknown } | undefined)?.certificate === 'string' || (b.result as { certificate?: unknown } | undefined)?.certificate ? undefined : `unexpected issue body: ${JSON.stringify(b).slice(0, 200)}`),
+    secrethub: {
+      requests: [{ method: 'POST', path: `/v1/${mount}/issue/${keyType}`, headers: { ...tokenHeader(token), 'content-type': 'application/json' }, body }],
+    },
+    checkBody: (b) =>
+      typeof (b.data as { certificate?: unknown } | undefined)?.certificate === 'string' || (b.result as { certificate?: unknown } | undefined)?.certificate
+        ? undefined
+        : `unexpected issue body: ${JSON.stringify(b).slice(0, 200)}`,
     notes: [],
   };
   if (!cfsslInstalled()) {
@@ -119,8 +135,24 @@ async function pkiIssueSetup(ctx: BenchContext, keyType: 'ec' | 'rsa'): Promise<
     return setup;
   }
   const cfssl = await startCfssl();
-  setup.comparison = { name: 'cfssl serve', baseUrl: cfssl.baseUrl, pid: cfssl.pid, plan: { requests: [{ method: 'POST', path: '/api/v1/cfssl/newcert', headers: { 'content-type': 'application/json' }, body: cfsslNewCertBody('svc.example.com', { algo: keyType === 'ec' ? 'ecdsa' : 'rsa', size: bits }) }] } };
-  setup.notes?.push(`the floor row is cfssl ${spawnSync('cfssl', ['version'], { encoding: 'utf8' }).stdout.split('\n')[0].trim()} (cfssl serve, /api/v1/cfssl/newcert: a new ${keyType.toUpperCase()}-${bits} key and a certificate from an EC P-256 CA, as SecretHub's pki/issue from its EC P-256 root); SecretHub stores each certificate, cfssl keeps none`);
+  setup.comparison = {
+    name: 'cfssl serve',
+    baseUrl: cfssl.baseUrl,
+    pid: cfssl.pid,
+    plan: {
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/v1/cfssl/newcert',
+          headers: { 'content-type': 'application/json' },
+          body: cfsslNewCertBody('svc.example.com', { algo: keyType === 'ec' ? 'ecdsa' : 'rsa', size: bits }),
+        },
+      ],
+    },
+  };
+  setup.notes?.push(
+    `the floor row is cfssl ${spawnSync('cfssl', ['version'], { encoding: 'utf8' }).stdout.split('\n')[0].trim()} (cfssl serve, /api/v1/cfssl/newcert: a new ${keyType.toUpperCase()}-${bits} key and a certificate from an EC P-256 CA, as SecretHub's pki/issue from its EC P-256 root); SecretHub stores each certificate, cfssl keeps none`,
+  );
   setup.after = async () => {
     await cfssl.stop();
     return {};
@@ -151,7 +183,6 @@ async function loginTimings(api: VaultApi, mount: string, samples: number): Prom
   }
   return out;
 }
-
 
 /** Runs `make` once per context under `name`; later callers get the same result. */
 function once<T>(ctx: BenchContext, name: string, make: () => Promise<T>): Promise<T> {
@@ -191,7 +222,8 @@ function lookupToken(ctx: BenchContext): Promise<string> {
 }
 
 const lookupPlan = (token: string): LoadPlan => ({ requests: [{ method: 'GET', path: '/v1/auth/token/lookup-self', headers: tokenHeader(token) }] });
-const checkLookup = (b: Record<string, unknown>) => (Array.isArray((b.data as { policies?: unknown } | undefined)?.policies) ? undefined : `unexpected lookup-self body: ${JSON.stringify(b).slice(0, 200)}`);
+const checkLookup = (b: Record<string, unknown>) =>
+  Array.isArray((b.data as { policies?: unknown } | undefined)?.policies) ? undefined : `unexpected lookup-self body: ${JSON.stringify(b).slice(0, 200)}`;
 
 function checkRead(body: Record<string, unknown>): string | undefined {
   const value = ((body.data as { data?: { value?: unknown } } | undefined)?.data ?? {}).value;
@@ -231,14 +263,23 @@ async function seedFiller(url: string, total: number): Promise<{ filler: number;
        SELECT $1, 'filler/' || md5(i::text), 'kv-v2', 1, $2::jsonb FROM generate_series(1, $3::int) AS i
        RETURNING id)
      INSERT INTO secret_versions (secret_id, version, encrypted_data) SELECT id, 1, $4 FROM s`,
-    [mount.uuid, JSON.stringify({ maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0, customMetadata: {}, oldestVersion: 0 }), filler, randomBytes(1024 + 33)],
+    [
+      mount.uuid,
+      JSON.stringify({ maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0, customMetadata: {}, oldestVersion: 0 }),
+      filler,
+      randomBytes(1024 + 33),
+    ],
   );
   await query(url, 'VACUUM ANALYZE secrets');
   await query(url, 'VACUUM ANALYZE secret_versions');
   // Needs superuser or pg_checkpoint; on a server where the bench user has neither, skip it.
   await query(url, 'CHECKPOINT').catch(() => undefined);
   const seconds = (Date.now() - started) / 1000;
-  const rows = await query<{ 'QUERY PLAN': string }>(url, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${KV_READ_VERSION_SQL}`, [mount.uuid, READ_PATHS[0], 0]);
+  const rows = await query<{ 'QUERY PLAN': string }>(url, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${KV_READ_VERSION_SQL}`, [
+    mount.uuid,
+    READ_PATHS[0],
+    0,
+  ]);
   return { filler, seconds, plan: rows.map((r) => r['QUERY PLAN']) };
 }
 
@@ -273,9 +314,19 @@ export const SCENARIOS: Scenario[] = [
         checkBody: checkRead,
         notes: [
           `seeded ${seeded.filler} filler secrets by SQL in ${seeded.seconds.toFixed(1)} s`,
-          `read path (EXPLAIN ANALYZE, full plan in JSON): ${seeded.plan.filter((l) => l.includes('Scan') || l.includes('Join')).map((l) => l.replace('->', '').replace(/\(actual.*\)/, '').trim()).join(' > ')}`,
+          `read path (EXPLAIN ANALYZE, full plan in JSON): ${seeded.plan
+            .filter((l) => l.includes('Scan') || l.includes('Join'))
+            .map((l) =>
+              l
+                .replace('->', '')
+                .replace(/\(actual.*\)/, '')
+                .trim(),
+            )
+            .join(' > ')}`,
         ],
-        checks: [{ name: 'kv-read-100k read path is index lookups', target: 'no Seq Scan, 2 index scans', value: indexed ? 'index scans' : 'see plan', pass: indexed }],
+        checks: [
+          { name: 'kv-read-100k read path is index lookups', target: 'no Seq Scan, 2 index scans', value: indexed ? 'index scans' : 'see plan', pass: indexed },
+        ],
         details: { fillerSecrets: seeded.filler, seedSeconds: seeded.seconds, readPathPlan: seeded.plan },
       };
     },
@@ -286,11 +337,16 @@ export const SCENARIOS: Scenario[] = [
     connections: 32,
     primitive: 'aes-256-gcm-1k-encrypt',
     async setup(ctx) {
-      const token = await once(ctx, 'write', () => policyToken(ctx.api, 'bench-write', 'path "secret/data/bench-write/*" { capabilities = ["create", "update"] }'));
+      const token = await once(ctx, 'write', () =>
+        policyToken(ctx.api, 'bench-write', 'path "secret/data/bench-write/*" { capabilities = ["create", "update"] }'),
+      );
       return {
         secrethub: writePlan(token),
         floor: writePlan(ctx.floorToken),
-        checkBody: (b) => (typeof (b.data as { version?: unknown } | undefined)?.version === 'number' ? undefined : `unexpected kv-write body: ${JSON.stringify(b).slice(0, 200)}`),
+        checkBody: (b) =>
+          typeof (b.data as { version?: unknown } | undefined)?.version === 'number'
+            ? undefined
+            : `unexpected kv-write body: ${JSON.stringify(b).slice(0, 200)}`,
       };
     },
   },
@@ -305,7 +361,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'audit-append',
-    description: 'audit entries committed per second on the database device: GET auth/token/lookup-self with a non-root token (served from the token cache, so the audit writer is the work), 2 entries per request',
+    description:
+      'audit entries committed per second on the database device: GET auth/token/lookup-self with a non-root token (served from the token cache, so the audit writer is the work), 2 entries per request',
     connections: 32,
     minAuditEntriesPerSecond: 5000,
     async setup(ctx) {
@@ -316,8 +373,12 @@ export const SCENARIOS: Scenario[] = [
         checkBody: checkLookup,
         async after() {
           // Every row is one entry: the head's sequence (what the rounds counted) equals the row count.
-          const [{ rows, head }] = await query<{ rows: string; head: string }>(ctx.serverDbUrl, 'SELECT (SELECT count(*) FROM audit_logs) AS rows, (SELECT sequence_number FROM audit_chain_head WHERE id = 1) AS head');
-          // This scenario's entries (warm-up included): rows committed by one transaction share its xmin, so entries per distinct xmin is the mean group-commit batch.
+          const [{ rows, head }] = await query<{ rows: string; head: string }>(
+            ctx.serverDbUrl,
+            'SELECT (SELECT count(*) FROM audit_logs) AS rows, (SELECT sequence_number FROM audit_chain_head WHERE id = 1) AS head',
+          );
+          // This scenario's entries (warm-up included): rows committed by one transaction share its
+          // xmin, so entries per distinct xmin is the mean group-commit batch.
           const [run] = await query<{ entries: string; batches: string; entry_bytes: string; row_bytes: string }>(
             ctx.serverDbUrl,
             `SELECT count(*) AS entries, count(DISTINCT xmin::text) AS batches, round(avg(octet_length(entry_bytes))) AS entry_bytes, round(avg(pg_column_size(a.*))) AS row_bytes
@@ -337,11 +398,23 @@ export const SCENARIOS: Scenario[] = [
                   `${w.checkpoints} checkpoints (${w.checkpointMs} ms); CPU per entry: writer ${w.writerCpuMsPerEntry} ms, PostgreSQL ${w.dbCpuMsPerEntry ?? '-'} ms; WAL ${fmt(w.walBytesPerEntry)} bytes per entry`,
               ),
             ],
-            checks: [{ name: 'audit-append rows = chain head sequence', target: 'equal', value: `${fmt(Number(rows))} rows, head ${fmt(Number(head))}`, pass: rows === head }],
+            checks: [
+              {
+                name: 'audit-append rows = chain head sequence',
+                target: 'equal',
+                value: `${fmt(Number(rows))} rows, head ${fmt(Number(head))}`,
+                pass: rows === head,
+              },
+            ],
             details: {
               auditLogRows: Number(rows),
               chainHeadSequence: Number(head),
-              http: { entries: Number(run.entries), transactions: Number(run.batches), entryBytesMean: Number(run.entry_bytes), rowBytesMean: Number(run.row_bytes) },
+              http: {
+                entries: Number(run.entries),
+                transactions: Number(run.batches),
+                entryBytesMean: Number(run.entry_bytes),
+                rowBytesMean: Number(run.row_bytes),
+              },
               writerAlone: writer,
             },
           };
@@ -351,7 +424,8 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'userpass-login',
-    description: 'POST auth/userpass-bench/login/bench-user with the right password (argon2id m=19 MiB, t=2, p=1); afterwards, timing distributions of wrong logins: known user vs unknown user (no target)',
+    description:
+      'POST auth/userpass-bench/login/bench-user with the right password (argon2id m=19 MiB, t=2, p=1); afterwards, timing distributions of wrong logins: known user vs unknown user (no target)',
     connections: 8,
     async setup(ctx) {
       const mount = 'userpass-bench';
@@ -383,12 +457,18 @@ export const SCENARIOS: Scenario[] = [
     operation: { name: 'create+revoke cycles', requests: 2 },
     async setup(ctx) {
       await setUpDatabaseMount(ctx.api, ctx.targetUrl);
-      const token = await policyToken(ctx.api, 'bench-db-creds', `path "${DB_CREDS_MOUNT}/creds/${DB_CREDS_ROLE}" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }`);
+      const token = await policyToken(
+        ctx.api,
+        'bench-db-creds',
+        `path "${DB_CREDS_MOUNT}/creds/${DB_CREDS_ROLE}" { capabilities = ["read"] }\npath "sys/leases/revoke" { capabilities = ["update"] }`,
+      );
       return {
         secrethub: credsCyclePlan(token),
         floor: credsCyclePlan(ctx.floorToken),
         checkBody: checkCreds,
-        notes: ['req/s counts both requests of a cycle; p50/p99 mix creds reads and revocations; PG CPU counts the backends of each side\'s own database, not the target\'s'],
+        notes: [
+          "req/s counts both requests of a cycle; p50/p99 mix creds reads and revocations; PG CPU counts the backends of each side's own database, not the target's",
+        ],
         async after() {
           const costs = await measureTargetCosts(ctx.targetUrl, TARGET_COST_SAMPLES);
           const c = await cleanUp(ctx.api, ctx.serverDbUrl, ctx.targetUrl);
@@ -397,7 +477,14 @@ export const SCENARIOS: Scenario[] = [
               `target alone, sequential, ${costs.samples} each: a new authenticated connection ${costs.connectMs} ms; creation + default revocation statements on an open connection ${costs.createDropMs} ms (both sides keep pools to the target: SecretHub 4 connections per connection config, the floor 10)`,
               `SecretHub handed out ${c.leases} leases in this scenario (warm-up and probe included): ${c.revokedByRequest} revoked by the load's requests, ${c.leftLive} left live by cycles cut at a round's end, revoked by prefix afterwards; the floor left ${c.floorLeftovers} users, dropped afterwards`,
             ],
-            checks: [{ name: 'db-creds users left in pg_roles after the revocations', target: 'none', value: c.remaining.length ? `${c.remaining.length} (${c.remaining.slice(0, 3).join(', ')})` : 'none', pass: c.remaining.length === 0 }],
+            checks: [
+              {
+                name: 'db-creds users left in pg_roles after the revocations',
+                target: 'none',
+                value: c.remaining.length ? `${c.remaining.length} (${c.remaining.slice(0, 3).join(', ')})` : 'none',
+                pass: c.remaining.length === 0,
+              },
+            ],
             details: { targetCosts: costs, leases: c },
           };
         },
@@ -406,14 +493,16 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'pki-issue-ec',
-    description: 'pki engine: POST pki-bench/issue/ec (a new EC P-256 key and a certificate signed by an EC P-256 root, stored); compared with cfssl serve when installed',
+    description:
+      'pki engine: POST pki-bench/issue/ec (a new EC P-256 key and a certificate signed by an EC P-256 root, stored); compared with cfssl serve when installed',
     connections: 8,
     minFloorRatio: 1,
     setup: (ctx) => pkiIssueSetup(ctx, 'ec'),
   },
   {
     name: 'pki-issue-rsa',
-    description: 'pki engine: POST pki-bench/issue/rsa (a new RSA-2048 key, dominated by key generation, and a certificate signed by an EC P-256 root, stored); compared with cfssl serve when installed',
+    description:
+      'pki engine: POST pki-bench/issue/rsa (a new RSA-2048 key, dominated by key generation, and a certificate signed by an EC P-256 root, stored); compared with cfssl serve when installed',
     connections: 8,
     minFloorRatio: 0.8,
     setup: (ctx) => pkiIssueSetup(ctx, 'rsa'),

@@ -56,9 +56,7 @@ async function main(): Promise<void> {
   await run(Math.min(500, count));
   for (let round = 1; round <= 3; round++) {
     const { wall, cpu } = await run(count);
-    process.stdout.write(
-      `round ${round}: ${Math.round(wall)} certs/s wall, ${Math.round(cpu)} per CPU-second (${count} EC P-256 leaves, EC P-256 issuer)\n`,
-    );
+    process.stdout.write(`round ${round}: ${Math.round(wall)} certs/s wall, ${Math.round(cpu)} per CPU-second (${count} EC P-256 leaves, EC P-256 issuer)\n`);
   }
 }
 

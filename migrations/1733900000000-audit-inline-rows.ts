@@ -17,7 +17,9 @@ export class AuditInlineRows1733900000000 implements MigrationInterface {
   }
 
   private async set(q: QueryRunner, option: string | null): Promise<void> {
-    const partitions: { name: string }[] = await q.query("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass");
+    const partitions: { name: string }[] = await q.query(
+      "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass",
+    );
     for (const { name } of partitions) await q.query(option ? `ALTER TABLE "${name}" SET (${option})` : `ALTER TABLE "${name}" RESET (toast_tuple_target)`);
   }
 }

@@ -22,4 +22,27 @@ import { AppRoleSecretIdTombstones1733960000000 } from './1733960000000-approle-
 import { PkiIssuersKeys1734000000000 } from './1734000000000-pki-issuers-keys';
 import { SysState1734010000000 } from './1734010000000-sys-state';
 
-export const MIGRATIONS = [KernelFoundation1732300000000, Policies1732400000000, TokenLifecycle1732500000000, Mounts1732600000000, Secrets1732700000000, TokenRoles1732800000000, Audit1732900000000, AuditRetention1732950000000, AuditAnomalies1733000000000, AppRole1733100000000, Userpass1733200000000, Cubbyhole1733300000000, Leases1733400000000, DatabaseEngine1733500000000, PasswordPolicies1733600000000, DatabaseStaticRoles1733650000000, EngineObjects1733700000000, PkiCertificates1733800000000, AuditInlineRows1733900000000, AppRoleSecretIdTombstones1733960000000, PkiIssuersKeys1734000000000, SysState1734010000000];
+export const MIGRATIONS = [
+  KernelFoundation1732300000000,
+  Policies1732400000000,
+  TokenLifecycle1732500000000,
+  Mounts1732600000000,
+  Secrets1732700000000,
+  TokenRoles1732800000000,
+  Audit1732900000000,
+  AuditRetention1732950000000,
+  AuditAnomalies1733000000000,
+  AppRole1733100000000,
+  Userpass1733200000000,
+  Cubbyhole1733300000000,
+  Leases1733400000000,
+  DatabaseEngine1733500000000,
+  PasswordPolicies1733600000000,
+  DatabaseStaticRoles1733650000000,
+  EngineObjects1733700000000,
+  PkiCertificates1733800000000,
+  AuditInlineRows1733900000000,
+  AppRoleSecretIdTombstones1733960000000,
+  PkiIssuersKeys1734000000000,
+  SysState1734010000000,
+];

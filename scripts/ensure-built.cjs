@@ -18,7 +18,12 @@ function newestMtime(dir) {
 }
 
 const built = fs.existsSync(marker) ? fs.statSync(marker).mtimeMs : 0;
-const sources = Math.max(...['src', 'migrations', 'bench'].map((d) => path.join(root, d)).filter(fs.existsSync).map(newestMtime));
+const sources = Math.max(
+  ...['src', 'migrations', 'bench']
+    .map((d) => path.join(root, d))
+    .filter(fs.existsSync)
+    .map(newestMtime),
+);
 if (built < sources) {
   process.stderr.write('secrethub: building (tsc)...\n');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit', cwd: root });

@@ -45,14 +45,33 @@ import type { Logger } from './logger';
 import { SharedModule } from './shared/shared.module';
 
 /** Every secrets engine and auth method the server offers: adding one is adding its module here. */
-export const BACKEND_MODULES = [SysModule, TokenAuthModule, CubbyholeModule, UserpassModule, AppRoleModule, CertAuthModule, DatabaseEngineModule, PkiModule, RabbitmqModule, KvModule];
+export const BACKEND_MODULES = [
+  SysModule,
+  TokenAuthModule,
+  CubbyholeModule,
+  UserpassModule,
+  AppRoleModule,
+  CertAuthModule,
+  DatabaseEngineModule,
+  PkiModule,
+  RabbitmqModule,
+  KvModule,
+];
 
 @Module({})
 export class CoreModule {
   static forRoot(config: ServerConfig, log: Logger, database: DatabaseHandle): DynamicModule {
     return {
       module: CoreModule,
-      imports: [ConfigModule.forRoot(config, log), DatabaseModule.forRoot(database), KernelModule, AuditModule, SharedModule, ...BACKEND_MODULES, ApplicationModule],
+      imports: [
+        ConfigModule.forRoot(config, log),
+        DatabaseModule.forRoot(database),
+        KernelModule,
+        AuditModule,
+        SharedModule,
+        ...BACKEND_MODULES,
+        ApplicationModule,
+      ],
       exports: [KernelModule, AuditModule, ApplicationModule],
     };
   }
@@ -78,7 +97,14 @@ export interface Kernel {
   inFlight: InFlightRequests;
   /** Versions that have unsealed this storage (sys/version-history). */
   versions: VersionHistory;
-  audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; addressKeys: AuditAddressKeys; retention: AuditRetention; anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository } };
+  audit: {
+    broker: AuditBroker;
+    chain: AuditChainWriter;
+    log: AuditLogRepository;
+    addressKeys: AuditAddressKeys;
+    retention: AuditRetention;
+    anomalies: { scanner: AnomalyScanner; repository: AnomalyRepository };
+  };
 }
 
 export function kernelOf(app: INestApplicationContext): Kernel {

@@ -89,7 +89,17 @@ function decrypt(path: string, blob: Buffer): Buffer {
 }
 
 function envelope(data: unknown, mountType: string): string {
-  return JSON.stringify({ request_id: randomUUID(), lease_id: '', renewable: false, lease_duration: 0, data, wrap_info: null, warnings: null, auth: null, mount_type: mountType });
+  return JSON.stringify({
+    request_id: randomUUID(),
+    lease_id: '',
+    renewable: false,
+    lease_duration: 0,
+    data,
+    wrap_info: null,
+    warnings: null,
+    auth: null,
+    mount_type: mountType,
+  });
 }
 
 /** As the engine's PostgreSQL plugin: the rendered statements in one transaction, all or none. */
@@ -127,7 +137,8 @@ async function main(): Promise<void> {
     // AUDIT HOOK (on while the runner's AUDIT is): the spec's floor writes one audit row per request.
     if (config.audit) await pool.query({ name: 'audit', text: AUDIT_SQL, values: [JSON.stringify({ time: new Date().toISOString(), op, path })] });
   };
-  const json = (reply: FastifyReply, status: number, body: string) => reply.code(status).header('content-type', 'application/json').header('cache-control', 'no-store').send(body);
+  const json = (reply: FastifyReply, status: number, body: string) =>
+    reply.code(status).header('content-type', 'application/json').header('cache-control', 'no-store').send(body);
 
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 
@@ -146,7 +157,10 @@ async function main(): Promise<void> {
     const data = (req.body as { data?: unknown } | undefined)?.data;
     if (!data || typeof data !== 'object') return json(reply, 400, '{"errors":["no data provided"]}');
     const ciphertext = encrypt(path, Buffer.from(JSON.stringify(data), 'utf8'));
-    const row = (await pool.query<{ version: number; created_at: Date }>({ name: 'kv-write', text: WRITE_SQL, values: [path, ciphertext] })).rows[0] as { version: number; created_at: Date };
+    const row = (await pool.query<{ version: number; created_at: Date }>({ name: 'kv-write', text: WRITE_SQL, values: [path, ciphertext] })).rows[0] as {
+      version: number;
+      created_at: Date;
+    };
     await audit('update', path);
     return json(reply, 200, envelope(versionMetadata(row.version, row.created_at), 'kv'));
   };
@@ -157,7 +171,14 @@ async function main(): Promise<void> {
     const token = req.headers['x-vault-token'];
     if (typeof token !== 'string') return json(reply, 403, '{"errors":["permission denied"]}');
     const hash = createHash('sha256').update(token).digest();
-    type TokenRow = { accessor: string; policies: string[]; display_name: string; meta: Record<string, string> | null; created_at: Date; expires_at: Date | null };
+    type TokenRow = {
+      accessor: string;
+      policies: string[];
+      display_name: string;
+      meta: Record<string, string> | null;
+      created_at: Date;
+      expires_at: Date | null;
+    };
     const row = (await pool.query<TokenRow>({ name: 'token', text: TOKEN_SQL, values: [hash] })).rows[0];
     if (!row) return json(reply, 403, '{"errors":["permission denied"]}');
     await audit('read', 'auth/token/lookup-self');
@@ -168,9 +189,23 @@ async function main(): Promise<void> {
       200,
       envelope(
         {
-          accessor: row.accessor, creation_time: created, creation_ttl: ttl, display_name: row.display_name, entity_id: '', expire_time: row.expires_at?.toISOString() ?? null,
-          explicit_max_ttl: 0, id: token, issue_time: row.created_at.toISOString(), meta: row.meta, num_uses: 0, orphan: false, path: 'auth/token/create',
-          policies: row.policies, renewable: true, ttl, type: 'service',
+          accessor: row.accessor,
+          creation_time: created,
+          creation_ttl: ttl,
+          display_name: row.display_name,
+          entity_id: '',
+          expire_time: row.expires_at?.toISOString() ?? null,
+          explicit_max_ttl: 0,
+          id: token,
+          issue_time: row.created_at.toISOString(),
+          meta: row.meta,
+          num_uses: 0,
+          orphan: false,
+          path: 'auth/token/create',
+          policies: row.policies,
+          renewable: true,
+          ttl,
+          type: 'service',
         },
         'token',
       ),
@@ -198,7 +233,21 @@ async function main(): Promise<void> {
       const leaseId = `${mount}/creds/${role}/${randomUUID()}`;
       await pool.query({ name: 'lease-insert', text: LEASE_INSERT_SQL, values: [leaseId, name, expiresAt] });
       await audit('read', `${mount}/creds/${role}`);
-      return json(reply, 200, JSON.stringify({ request_id: randomUUID(), lease_id: leaseId, renewable: true, lease_duration: ttlSeconds, data: { username: name, password }, wrap_info: null, warnings: null, auth: null, mount_type: 'database' }));
+      return json(
+        reply,
+        200,
+        JSON.stringify({
+          request_id: randomUUID(),
+          lease_id: leaseId,
+          renewable: true,
+          lease_duration: ttlSeconds,
+          data: { username: name, password },
+          wrap_info: null,
+          warnings: null,
+          auth: null,
+          mount_type: 'database',
+        }),
+      );
     });
     app.put('/v1/sys/leases/revoke', async (req, reply) => {
       const leaseId = (req.body as { lease_id?: unknown } | undefined)?.lease_id;

@@ -51,7 +51,20 @@ export interface EntryTemplate {
 
 /** The last `limit` entries SecretHub committed in `serverDbUrl`, as templates for the writer alone. */
 export async function entryTemplates(serverDbUrl: string, limit = 200): Promise<EntryTemplate[]> {
-  type Row = Record<'event_type' | 'actor_type' | 'actor_id' | 'actor_name' | 'secret_path' | 'secret_mount' | 'operation' | 'policy_matched' | 'denial_reason' | 'source_ip' | 'correlation_id', string | null> & { access_granted: boolean | null; entry_bytes: Buffer; event_data: string };
+  type Row = Record<
+    | 'event_type'
+    | 'actor_type'
+    | 'actor_id'
+    | 'actor_name'
+    | 'secret_path'
+    | 'secret_mount'
+    | 'operation'
+    | 'policy_matched'
+    | 'denial_reason'
+    | 'source_ip'
+    | 'correlation_id',
+    string | null
+  > & { access_granted: boolean | null; entry_bytes: Buffer; event_data: string };
   const rows = await query<Row>(
     serverDbUrl,
     `SELECT event_type, actor_type, actor_id, actor_name, secret_path, secret_mount, operation, access_granted, policy_matched, denial_reason,
@@ -119,7 +132,13 @@ class TimedRepository extends AuditLogRepository {
  * Appends with `concurrency` closed-loop appenders for `warmupSeconds` (not counted: partition,
  * prepared statement, JIT), then for each of `concurrencies` in turn for `seconds`.
  */
-export async function measureWriter(url: string, templates: EntryTemplate[], concurrencies: number[], seconds: number, warmupSeconds = 1): Promise<WriterFigures[]> {
+export async function measureWriter(
+  url: string,
+  templates: EntryTemplate[],
+  concurrencies: number[],
+  seconds: number,
+  warmupSeconds = 1,
+): Promise<WriterFigures[]> {
   if (templates.length === 0) throw new Error('no audit entries to copy');
   const dir = mkdtempSync(join(tmpdir(), 'secrethub-bench-audit-'));
   const { dataSource } = await openDatabase(url, { entities: ALL_ENTITIES }); // the server's pool size
@@ -150,7 +169,16 @@ export async function measureWriter(url: string, templates: EntryTemplate[], con
     await run(concurrencies[0] ?? 32, warmupSeconds);
     const out: WriterFigures[] = [];
     for (const concurrency of concurrencies) {
-      const before = { wal: await walLsn(url), seq: await auditSequence(url), db: await backendCpuSeconds(url), cpu: process.cpuUsage(), batches: repository.batches, appendNs: repository.appendNs, checkpoints: repository.checkpointCount, checkpointNs: repository.checkpointNs };
+      const before = {
+        wal: await walLsn(url),
+        seq: await auditSequence(url),
+        db: await backendCpuSeconds(url),
+        cpu: process.cpuUsage(),
+        batches: repository.batches,
+        appendNs: repository.appendNs,
+        checkpoints: repository.checkpointCount,
+        checkpointNs: repository.checkpointNs,
+      };
       const r = await run(concurrency, seconds);
       const cpu = process.cpuUsage(before.cpu);
       const db = backendCpuDelta(before.db, await backendCpuSeconds(url));

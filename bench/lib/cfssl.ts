@@ -28,11 +28,31 @@ export async function startCfssl(): Promise<Cfssl> {
     if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`);
   };
   run(['ecparam', '-genkey', '-name', 'prime256v1', '-noout', '-out', key]);
-  run(['req', '-x509', '-new', '-key', key, '-out', cert, '-subj', '/CN=bench cfssl CA', '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run([
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    key,
+    '-out',
+    cert,
+    '-subj',
+    '/CN=bench cfssl CA',
+    '-days',
+    '30',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   const config = join(dir, 'config.json');
   writeFileSync(config, JSON.stringify({ signing: { default: { expiry: '1h', usages: ['signing', 'key encipherment', 'server auth', 'client auth'] } } }));
   const port = await freePort();
-  const child: ChildProcess = spawn('cfssl', ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', cert, '-ca-key', key, '-config', config, '-loglevel', '4'], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(
+    'cfssl',
+    ['serve', '-address', '127.0.0.1', '-port', String(port), '-ca', cert, '-ca-key', key, '-config', config, '-loglevel', '4'],
+    { stdio: 'ignore' },
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   for (;;) {

@@ -39,7 +39,12 @@ export async function setUpDatabaseMount(api: VaultApi, targetUrl: string): Prom
     password: decodeURIComponent(t.password),
     allowed_roles: [DB_CREDS_ROLE],
   });
-  await api.ok('PUT', `${DB_CREDS_MOUNT}/roles/${DB_CREDS_ROLE}`, { db_name: 'target', creation_statements: DB_CREDS_CREATION, default_ttl: DB_CREDS_TTL_SECONDS, max_ttl: DB_CREDS_TTL_SECONDS });
+  await api.ok('PUT', `${DB_CREDS_MOUNT}/roles/${DB_CREDS_ROLE}`, {
+    db_name: 'target',
+    creation_statements: DB_CREDS_CREATION,
+    default_ttl: DB_CREDS_TTL_SECONDS,
+    max_ttl: DB_CREDS_TTL_SECONDS,
+  });
 }
 
 /** The creds-then-revoke cycle; a connection whose creds read failed skips its revoke (the failure is counted already). */
@@ -63,15 +68,22 @@ export function credsCyclePlan(token: string): LoadPlan {
     method: 'PUT',
     path: '/v1/sys/leases/revoke',
     headers: { ...headers, 'content-type': 'application/json' },
-    setupRequest: (req, context) => (typeof context.leaseId === 'string' && context.leaseId ? { ...req, body: JSON.stringify({ lease_id: context.leaseId }) } : undefined),
+    setupRequest: (req, context) =>
+      typeof context.leaseId === 'string' && context.leaseId ? { ...req, body: JSON.stringify({ lease_id: context.leaseId }) } : undefined,
   };
   return { requests: [creds, revoke] };
 }
 
 export function checkCreds(body: Record<string, unknown>): string | undefined {
   const data = body.data as { username?: unknown; password?: unknown } | undefined;
-  const ok = typeof body.lease_id === 'string' && body.lease_id.startsWith(`${DB_CREDS_MOUNT}/creds/${DB_CREDS_ROLE}/`) && typeof data?.username === 'string' && typeof data.password === 'string';
-  return ok ? undefined : `unexpected creds body: ${JSON.stringify({ ...body, data: { username: data?.username, password: data?.password ? '…' : data?.password } }).slice(0, 300)}`;
+  const ok =
+    typeof body.lease_id === 'string' &&
+    body.lease_id.startsWith(`${DB_CREDS_MOUNT}/creds/${DB_CREDS_ROLE}/`) &&
+    typeof data?.username === 'string' &&
+    typeof data.password === 'string';
+  return ok
+    ? undefined
+    : `unexpected creds body: ${JSON.stringify({ ...body, data: { username: data?.username, password: data?.password ? '…' : data?.password } }).slice(0, 300)}`;
 }
 
 async function usersLike(targetUrl: string, pattern: string): Promise<string[]> {

@@ -61,7 +61,13 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
     }
   }
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
-  const names = { floor: `bench_floor_${suffix}`, server: `bench_server_${suffix}`, large: `bench_large_${suffix}`, audit: `bench_audit_${suffix}`, target: `bench_target_${suffix}` };
+  const names = {
+    floor: `bench_floor_${suffix}`,
+    server: `bench_server_${suffix}`,
+    large: `bench_large_${suffix}`,
+    audit: `bench_audit_${suffix}`,
+    target: `bench_target_${suffix}`,
+  };
   const created: string[] = [];
   const stop = async () => {
     if (!stopEmbedded) {

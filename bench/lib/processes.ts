@@ -45,7 +45,10 @@ export interface ChildSpec {
 
 export async function startChild(spec: ChildSpec): Promise<Child> {
   const started = Date.now();
-  const child: ChildProcess = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.script, ...spec.args], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(spec.nodeArgs ?? []), spec.script, ...spec.args], {
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let exitCode: number | null | undefined;
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => ((exitCode = code ?? (signal ? -1 : null)), resolve())));

@@ -38,7 +38,8 @@ export interface Report {
   failed: boolean;
 }
 
-const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const fmt = (n: number | null | undefined, digits = 0) =>
+  n === null || n === undefined ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /** Failures of one measurement: any transport error, timeout or response outside 2xx. */
 export function measurementFailures(target: string, m: Measurement): string[] {
@@ -56,7 +57,12 @@ export function scenarioChecks(s: Scenario, r: ScenarioResult, audit = false): C
   if (!sh) return checks;
   if (s.minFloorRatio !== undefined && r.ratioToFloor !== null) {
     const name = `${s.name} req/s vs floor${audit ? ' (audit on both sides)' : ''}`;
-    checks.push({ name, target: `>= ${Math.round(s.minFloorRatio * 100)}% of floor`, value: `${Math.round(r.ratioToFloor * 100)}%`, pass: r.ratioToFloor >= s.minFloorRatio });
+    checks.push({
+      name,
+      target: `>= ${Math.round(s.minFloorRatio * 100)}% of floor`,
+      value: `${Math.round(r.ratioToFloor * 100)}%`,
+      pass: r.ratioToFloor >= s.minFloorRatio,
+    });
   }
   if (s.minAuditEntriesPerSecond !== undefined) {
     const v = sh.auditEntriesPerSecond;
@@ -67,8 +73,15 @@ export function scenarioChecks(s: Scenario, r: ScenarioResult, audit = false): C
       pass: v !== null && v >= s.minAuditEntriesPerSecond,
     });
   }
-  if (s.maxP99Ms !== undefined) checks.push({ name: `${s.name} p99 latency`, target: `< ${s.maxP99Ms} ms`, value: `${fmt(sh.latencyMs.p99)} ms (median round; worst round ${fmt(sh.latencyMs.p99Worst)} ms)`, pass: sh.latencyMs.p99 < s.maxP99Ms });
-  if (sh.rssPeakMb !== null) checks.push({ name: `${s.name} server RSS peak`, target: `< ${TARGETS.rssMb} MB`, value: `${fmt(sh.rssPeakMb)} MB`, pass: sh.rssPeakMb < TARGETS.rssMb });
+  if (s.maxP99Ms !== undefined)
+    checks.push({
+      name: `${s.name} p99 latency`,
+      target: `< ${s.maxP99Ms} ms`,
+      value: `${fmt(sh.latencyMs.p99)} ms (median round; worst round ${fmt(sh.latencyMs.p99Worst)} ms)`,
+      pass: sh.latencyMs.p99 < s.maxP99Ms,
+    });
+  if (sh.rssPeakMb !== null)
+    checks.push({ name: `${s.name} server RSS peak`, target: `< ${TARGETS.rssMb} MB`, value: `${fmt(sh.rssPeakMb)} MB`, pass: sh.rssPeakMb < TARGETS.rssMb });
   if (s.growthOf) {
     const name = `${s.name} req/s vs ${s.growthOf.scenario} (cost growth)`;
     const target = `>= ${Math.round((1 - s.growthOf.tolerance) * 100)}% of ${s.growthOf.scenario}`;
@@ -105,7 +118,22 @@ const pct = (v: number | null) => (v === null ? '-' : `${v}%`);
 
 function measurementRow(name: string, target: string, m: Measurement): string {
   const mb = (v: number | null) => (v === null ? '-' : `${fmt(v)} MB`);
-  return row([name, target, fmt(m.requestsPerSecond), fmt(m.latencyMs.p50), fmt(m.latencyMs.p99), fmt(m.latencyMs.p99Worst), fmt(m.errors), fmt(m.non2xx), mb(m.rssPeakMb), mb(m.rssMeanMb), pct(m.cpuPercent), fmt(m.cpuMsPerRequest, 3), pct(m.dbCpuPercent), fmt(m.dbCpuMsPerRequest, 3)]);
+  return row([
+    name,
+    target,
+    fmt(m.requestsPerSecond),
+    fmt(m.latencyMs.p50),
+    fmt(m.latencyMs.p99),
+    fmt(m.latencyMs.p99Worst),
+    fmt(m.errors),
+    fmt(m.non2xx),
+    mb(m.rssPeakMb),
+    mb(m.rssMeanMb),
+    pct(m.cpuPercent),
+    fmt(m.cpuMsPerRequest, 3),
+    pct(m.dbCpuPercent),
+    fmt(m.dbCpuMsPerRequest, 3),
+  ]);
 }
 
 /** The lines for one scenario (table rows plus its ratio, crypto limit, notes and failures). */
@@ -122,13 +150,15 @@ export function scenarioLines(r: ScenarioResult): string[] {
     extra.push(`${op.name}/s (${op.requests} requests each): ${[perSecond('floor', r.floor), perSecond('secrethub', r.secrethub)].filter(Boolean).join(', ')}`);
   }
   if (r.ratioToFloor !== null) extra.push(`secrethub/floor req/s = ${r.ratioToFloor.toFixed(2)}`);
-  if (r.baseline && r.secrethub && r.baseline.requestsPerSecond > 0) extra.push(`100k/100 secrets req/s = ${(r.secrethub.requestsPerSecond / r.baseline.requestsPerSecond).toFixed(2)}`);
+  if (r.baseline && r.secrethub && r.baseline.requestsPerSecond > 0)
+    extra.push(`100k/100 secrets req/s = ${(r.secrethub.requestsPerSecond / r.baseline.requestsPerSecond).toFixed(2)}`);
   const audited: [string, Measurement | null][] = [
     ['secrethub', r.baseline],
     [r.baseline ? 'secrethub-100k' : 'secrethub', r.secrethub],
   ];
   for (const [label, m] of audited) {
-    if (m && m.auditEntriesPerSecond !== null) extra.push(`${label} audit entries committed ${fmt(m.auditEntriesPerSecond)}/s (${fmt(m.auditEntriesPerRequest, 2)} per request)`);
+    if (m && m.auditEntriesPerSecond !== null)
+      extra.push(`${label} audit entries committed ${fmt(m.auditEntriesPerSecond)}/s (${fmt(m.auditEntriesPerRequest, 2)} per request)`);
   }
   if (r.cryptoLimit) extra.push(`crypto limit (${r.cryptoLimit.description}, 1 core): ${fmt(r.cryptoLimit.opsPerSecond)}/s`);
   if (extra.length) lines.push(`${''.padEnd(16)}${extra.join('; ')}`);

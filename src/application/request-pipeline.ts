@@ -2,7 +2,16 @@
 import { randomUUID } from 'node:crypto';
 import type { ListenerConfig } from '../config/config';
 import type { MountEntry } from '../framework/backend';
-import { requestAuth, type Authentication, type HandlerResult, type LogicalResponse, type Operation, type PeerCertificate, type RequestContext, type RouteDefinition } from '../framework/route';
+import {
+  requestAuth,
+  type Authentication,
+  type HandlerResult,
+  type LogicalResponse,
+  type Operation,
+  type PeerCertificate,
+  type RequestContext,
+  type RouteDefinition,
+} from '../framework/route';
 import { FieldError } from '../framework/field-types';
 import { ignoredParametersWarning, parseFields, withTrimmedFields, type Fields } from '../framework/fields';
 import { pathItems } from '../framework/openapi';
@@ -160,7 +169,17 @@ export class RequestPipeline {
 
   constructor(deps: PipelineDeps) {
     this.routes = new RouteTable(deps.mounts);
-    ({ seal: this.seal, tokens: this.tokens, policies: this.policies, listener: this.listener, log: this.log, audit: this.audit, wrapper: this.wrapper, leases: this.leases, inFlight: this.inFlight } = deps);
+    ({
+      seal: this.seal,
+      tokens: this.tokens,
+      policies: this.policies,
+      listener: this.listener,
+      log: this.log,
+      audit: this.audit,
+      wrapper: this.wrapper,
+      leases: this.leases,
+      inFlight: this.inFlight,
+    } = deps);
   }
 
   async handle(req: PipelineRequest): Promise<PipelineResponse> {
@@ -190,7 +209,15 @@ export class RequestPipeline {
   }
 
   /** Starts the request's audit trace (source address and user agent with the month key that seals them in its entries). */
-  private async startTrace(state: AuditState, req: PipelineRequest, requestId: string, operation: Operation | 'help', path: string, mount: MountEntry | undefined, data: Record<string, unknown>): Promise<void> {
+  private async startTrace(
+    state: AuditState,
+    req: PipelineRequest,
+    requestId: string,
+    operation: Operation | 'help',
+    path: string,
+    mount: MountEntry | undefined,
+    data: Record<string, unknown>,
+  ): Promise<void> {
     if (!this.audit?.broker.enabled) return;
     const time = new Date();
     const userAgent = header(req.headers, 'user-agent');
@@ -200,7 +227,14 @@ export class RequestPipeline {
       operation,
       path,
       mount: mount
-        ? { path: mount.path, type: mount.type, accessor: mount.accessor, class: mount.class, clearRequestKeys: mount.config.auditNonHmacRequestKeys, clearResponseKeys: mount.config.auditNonHmacResponseKeys }
+        ? {
+            path: mount.path,
+            type: mount.type,
+            accessor: mount.accessor,
+            class: mount.class,
+            clearRequestKeys: mount.config.auditNonHmacRequestKeys,
+            clearResponseKeys: mount.config.auditNonHmacResponseKeys,
+          }
         : undefined,
       data,
       source: await this.audit.addressKeys.source(req.remoteAddress, userAgent, time),
@@ -210,7 +244,15 @@ export class RequestPipeline {
   private traceToken(state: AuditState, clientTokenValue: string | undefined, info: TokenInfo | undefined): void {
     if (!state.trace || !info) return;
     state.trace.clientToken = clientTokenValue;
-    state.trace.token = { accessor: this.tokens.accessorOf(info), displayName: info.displayName, policies: info.policies, tokenType: info.tokenType, ttlSeconds: info.ttlSeconds, issueTime: info.createdAt, meta: info.meta };
+    state.trace.token = {
+      accessor: this.tokens.accessorOf(info),
+      displayName: info.displayName,
+      policies: info.policies,
+      tokenType: info.tokenType,
+      ttlSeconds: info.ttlSeconds,
+      issueTime: info.createdAt,
+      meta: info.meta,
+    };
   }
 
   private async process(req: PipelineRequest, requestId: string, state: AuditState): Promise<PipelineResponse> {
@@ -248,10 +290,31 @@ export class RequestPipeline {
     // Traced before the body is parsed: a body that does not parse, or a bad wrap TTL, is audited
     // as the error it is (and is a 500 when no device can record it).
     if (audited(route, auth)) await this.startTrace(state, req, requestId, operation, path, mount, {});
-    const body = route.rawRequestBody ? {} : withTrimmedFields(route.fields, parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json));
+    const body = route.rawRequestBody
+      ? {}
+      : withTrimmedFields(route.fields, parseRequestBody(req.body, header(req.headers, 'content-type'), this.listener.json));
     const wrapTtl = this.wrapTtl(req.headers, route);
-    if (state.trace) state.trace.data = operation === 'update' || operation === 'patch' ? body : withTrimmedFields(route.fields, Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list')));
-    const ctx: RequestContext = { requestId, operation, head: op === 'head', path, mount, params, query, body, rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined, data: {}, warnings: [], remoteAddress: req.remoteAddress, peerCertificate: req.peerCertificate, sudo: false };
+    if (state.trace)
+      state.trace.data =
+        operation === 'update' || operation === 'patch'
+          ? body
+          : withTrimmedFields(route.fields, Object.fromEntries([...query.entries()].filter(([k]) => k !== 'list')));
+    const ctx: RequestContext = {
+      requestId,
+      operation,
+      head: op === 'head',
+      path,
+      mount,
+      params,
+      query,
+      body,
+      rawBody: route.rawRequestBody ? (req.body ?? Buffer.alloc(0)) : undefined,
+      data: {},
+      warnings: [],
+      remoteAddress: req.remoteAddress,
+      peerCertificate: req.peerCertificate,
+      sudo: false,
+    };
     if (route.fields && handler) this.parseDeclaredFields(route, ctx);
     if (auth === 'optional') {
       if (clientToken(req.headers) !== undefined) ({ token: ctx.clientToken, info: ctx.token } = await this.authenticate(req.headers, req.remoteAddress));
@@ -264,7 +327,10 @@ export class RequestPipeline {
       if (operation === 'update' && route.existenceCheck && handler) {
         // A write is a create or an update by whether the target exists; the existence check (a
         // database read) runs only when the ACL answers the two differently.
-        const [asUpdate, asCreate] = [await this.decide({ ...aclRequest, operation: 'update' }, auth), await this.decide({ ...aclRequest, operation: 'create' }, auth)];
+        const [asUpdate, asCreate] = [
+          await this.decide({ ...aclRequest, operation: 'update' }, auth),
+          await this.decide({ ...aclRequest, operation: 'create' }, auth),
+        ];
         const same = asUpdate.allowed === asCreate.allowed && asUpdate.sudo === asCreate.sudo;
         decision = same || (await route.existenceCheck(ctx)) ? asUpdate : asCreate;
       } else {
@@ -274,7 +340,11 @@ export class RequestPipeline {
       if (!(await this.tokens.use(ctx.token))) throw invalidToken();
     }
     // A pure read by an unlimited token, not wrapped, leaves no trace but its entries: both go in one commit after it.
-    const deferRequestEntry = handler !== undefined && route.pureOperations?.includes(operation) === true && wrapTtl === undefined && (ctx.token === undefined || ctx.token.usesRemaining === null);
+    const deferRequestEntry =
+      handler !== undefined &&
+      route.pureOperations?.includes(operation) === true &&
+      wrapTtl === undefined &&
+      (ctx.token === undefined || ctx.token.usesRemaining === null);
     if (state.trace && !deferRequestEntry) {
       await this.audit?.broker.logRequest(state.trace);
       state.requestLogged = true;
@@ -314,7 +384,14 @@ export class RequestPipeline {
    * valid token with some capability on the path, so help does not reveal paths a token cannot use.
    * Audited as Vault does, with operation `help` (the help text itself is not copied into the log).
    */
-  private async help(req: PipelineRequest, requestId: string, path: string, mount: MountEntry, route: RouteDefinition, state: AuditState): Promise<PipelineResponse> {
+  private async help(
+    req: PipelineRequest,
+    requestId: string,
+    path: string,
+    mount: MountEntry,
+    route: RouteDefinition,
+    state: AuditState,
+  ): Promise<PipelineResponse> {
     if (this.seal.isSealed) throw sealedError();
     await this.startTrace(state, req, requestId, 'help', path, mount, {});
     const { token: presented, info } = await this.authenticate(req.headers, req.remoteAddress);
@@ -332,7 +409,9 @@ export class RequestPipeline {
   /** Writes take declared fields from the body; reads, lists and deletes from the query string. */
   private parseDeclaredFields(route: RouteDefinition, ctx: RequestContext): void {
     const fromQuery = ctx.operation === 'read' || ctx.operation === 'list' || ctx.operation === 'delete';
-    const input = fromQuery ? withTrimmedFields(route.fields, Object.fromEntries([...ctx.query.entries()].filter(([k]) => k !== 'list' && k !== 'help'))) : ctx.body;
+    const input = fromQuery
+      ? withTrimmedFields(route.fields, Object.fromEntries([...ctx.query.entries()].filter(([k]) => k !== 'list' && k !== 'help')))
+      : ctx.body;
     const { data, unknown } = parseFields(route.fields as Fields, input, fromQuery);
     ctx.data = data;
     if (unknown.length > 0 && !fromQuery) ctx.warnings.push(ignoredParametersWarning(unknown));
@@ -355,7 +434,15 @@ export class RequestPipeline {
    */
   private async decide(req: AclInput, auth: 'token' | 'sudo'): Promise<AclDecision & { operation: AclOperation }> {
     const acl = await this.policies.aclFor(req.token.policies);
-    const decision = acl.allowOperation({ path: req.path, operation: req.operation, data: req.body, wrapTtl: req.wrapTtl, remoteAddress: req.remoteAddress, now: new Date(), sudoRequired: auth === 'sudo' });
+    const decision = acl.allowOperation({
+      path: req.path,
+      operation: req.operation,
+      data: req.body,
+      wrapTtl: req.wrapTtl,
+      remoteAddress: req.remoteAddress,
+      now: new Date(),
+      sudoRequired: auth === 'sudo',
+    });
     return { ...decision, operation: req.operation };
   }
 
@@ -399,14 +486,28 @@ export class RequestPipeline {
 
   /** The answer in place of a wrapped response: only `wrap_info`. */
   private renderWrapped(wrapInfo: WrapInfo, ctx: RequestContext): PipelineResponse {
-    const envelope = { request_id: ctx.requestId, lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: wrapInfo, warnings: null, auth: null, mount_type: '' };
+    const envelope = {
+      request_id: ctx.requestId,
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      data: null,
+      wrap_info: wrapInfo,
+      warnings: null,
+      auth: null,
+      mount_type: '',
+    };
     return { status: 200, headers: { ...JSON_HEADERS, 'x-request-id': ctx.requestId }, body: ctx.head ? undefined : JSON.stringify(envelope) };
   }
 
   /** Every leased secret is registered here, in the one pipeline, before the client sees it. */
   private async registerLease(request: NonNullable<LogicalResponse['lease']>, ctx: RequestContext): Promise<RenderedLease> {
     if (!this.leases) throw new Error('a handler asked for a lease but no expiration manager is running');
-    const { leaseId, ttlSeconds } = await this.leases.register(ctx.mount, ctx.path.slice(ctx.mount.path.length), request, { token: ctx.token, requestId: ctx.requestId, remoteAddress: ctx.remoteAddress });
+    const { leaseId, ttlSeconds } = await this.leases.register(ctx.mount, ctx.path.slice(ctx.mount.path.length), request, {
+      token: ctx.token,
+      requestId: ctx.requestId,
+      remoteAddress: ctx.remoteAddress,
+    });
     return { leaseId, ttlSeconds, renewable: request.renewable };
   }
 
@@ -416,9 +517,14 @@ export class RequestPipeline {
     if (result === null && ctx.warnings.length > 0) result = { kind: 'logical', data: null };
     if (result === null) return { status: 204, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
     if (result.kind === 'raw') {
-      if (result.body === undefined || result.status === 204) return { status: result.status, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
+      if (result.body === undefined || result.status === 204)
+        return { status: result.status, headers: { 'x-request-id': ctx.requestId, 'cache-control': 'no-store' } };
       if (result.contentType && (typeof result.body === 'string' || Buffer.isBuffer(result.body))) {
-        return { status: result.status, headers: { 'content-type': result.contentType, 'cache-control': 'no-store', 'x-request-id': ctx.requestId }, body: ctx.head ? undefined : result.body };
+        return {
+          status: result.status,
+          headers: { 'content-type': result.contentType, 'cache-control': 'no-store', 'x-request-id': ctx.requestId },
+          body: ctx.head ? undefined : result.body,
+        };
       }
       return { status: result.status, headers, body: ctx.head ? undefined : JSON.stringify(result.body) };
     }

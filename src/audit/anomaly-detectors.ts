@@ -162,7 +162,21 @@ export class WindowAccumulator {
     for (const subject of subjectsOf(entry)) {
       const key = `${subjectKey(subject)}\u0000${windowStart}`;
       let w = this.windowMap.get(key);
-      if (!w) this.windowMap.set(key, (w = { subject, windowStart, requests: 0, errors: 0, failedLogins: 0, sources: new Set(), unreadableSources: 0, firstSequence: entry.sequence, lastSequence: entry.sequence }));
+      if (!w)
+        this.windowMap.set(
+          key,
+          (w = {
+            subject,
+            windowStart,
+            requests: 0,
+            errors: 0,
+            failedLogins: 0,
+            sources: new Set(),
+            unreadableSources: 0,
+            firstSequence: entry.sequence,
+            lastSequence: entry.sequence,
+          }),
+        );
       w.requests++;
       // A refused login is brute force's evidence, not the error rate's (one signal, one anomaly).
       if (login?.failed) {
@@ -193,10 +207,23 @@ export class WindowAccumulator {
 
 /** The rate, error, address and brute-force anomalies of one subject's window. */
 export function detectWindow(w: SubjectWindow, t: DetectorThresholds): AnomalyCandidate[] {
-  const base = { subject: w.subject, windowStart: new Date(w.windowStart), windowEnd: new Date(w.windowStart + t.windowSeconds * 1000), firstSequence: w.firstSequence, lastSequence: w.lastSequence };
+  const base = {
+    subject: w.subject,
+    windowStart: new Date(w.windowStart),
+    windowEnd: new Date(w.windowStart + t.windowSeconds * 1000),
+    firstSequence: w.firstSequence,
+    lastSequence: w.lastSequence,
+  };
   const found: AnomalyCandidate[] = [];
   if (w.requests >= t.requestRate) {
-    found.push({ ...base, kind: 'request_rate', severity: severityFor(w.requests, t.requestRate), observed: w.requests, threshold: t.requestRate, details: { requests: w.requests } });
+    found.push({
+      ...base,
+      kind: 'request_rate',
+      severity: severityFor(w.requests, t.requestRate),
+      observed: w.requests,
+      threshold: t.requestRate,
+      details: { requests: w.requests },
+    });
   }
   const errorShare = w.errors / w.requests;
   if (w.errors >= t.errorMinErrors && errorShare >= t.errorMinShare) {
@@ -243,7 +270,12 @@ export interface HistoryHour {
  * once the subject has enough history there (entries and distinct days) for "none" to mean something.
  * `entriesThisHour` is every entry of the subject in the hour so far (other runs included).
  */
-export function detectUnusualHour(activity: HourActivity, entriesThisHour: number, history: HistoryHour[], t: DetectorThresholds): AnomalyCandidate | undefined {
+export function detectUnusualHour(
+  activity: HourActivity,
+  entriesThisHour: number,
+  history: HistoryHour[],
+  t: DetectorThresholds,
+): AnomalyCandidate | undefined {
   const from = activity.hourStart - t.unusualHoursLookbackSeconds * 1000;
   const before = history.filter((h) => h.hourStart >= from && h.hourStart < activity.hourStart && h.entries > 0);
   const historyEntries = before.reduce((sum, h) => sum + h.entries, 0);

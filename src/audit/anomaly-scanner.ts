@@ -93,7 +93,8 @@ export class AnomalyScanner {
       await tx.advanceCursor(through);
       return { entries: entries.length, newAnomalies: created, updatedAnomalies: candidates.length - created, lastSequence: Math.max(cursor, through) };
     });
-    if (report && report.newAnomalies > 0) this.log.info(`audit anomalies: ${report.newAnomalies} new from ${report.entries} entries (through sequence ${report.lastSequence})`);
+    if (report && report.newAnomalies > 0)
+      this.log.info(`audit anomalies: ${report.newAnomalies} new from ${report.entries} entries (through sequence ${report.lastSequence})`);
     return report;
   }
 

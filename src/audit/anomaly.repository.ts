@@ -9,7 +9,16 @@
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { returningRows } from '../database/sql';
-import { SEVERITIES, type AnomalyCandidate, type AnomalyKind, type HourActivity, type ScannedEntry, type Severity, type Subject, type SubjectType } from './anomaly-detectors';
+import {
+  SEVERITIES,
+  type AnomalyCandidate,
+  type AnomalyKind,
+  type HourActivity,
+  type ScannedEntry,
+  type Severity,
+  type Subject,
+  type SubjectType,
+} from './anomaly-detectors';
 
 /** A response entry as stored: its source address still sealed. */
 export interface StoredResponse extends Omit<ScannedEntry, 'sourceAddress'> {
@@ -157,7 +166,20 @@ export class AnomalyScanTransaction {
          last_sequence = GREATEST(a.last_sequence, EXCLUDED.last_sequence),
          updated_at = now()
        RETURNING (xmax = 0) AS inserted`,
-      [c.kind, c.subject.type, c.subject.id, c.severity, c.windowStart, c.windowEnd, c.observed, c.threshold, JSON.stringify(c.details), c.firstSequence, c.lastSequence, [...SEVERITIES]],
+      [
+        c.kind,
+        c.subject.type,
+        c.subject.id,
+        c.severity,
+        c.windowStart,
+        c.windowEnd,
+        c.observed,
+        c.threshold,
+        JSON.stringify(c.details),
+        c.firstSequence,
+        c.lastSequence,
+        [...SEVERITIES],
+      ],
     );
     return rows[0].inserted;
   }

@@ -75,7 +75,8 @@ export class AuditBroker {
 
   constructor(private readonly deps: AuditBrokerDeps) {
     deps.bus?.subscribe((i) => {
-      if (this.active && (i.topic === undefined || i.topic === 'audit')) this.reloading = this.reloading.then(() => this.reload()).catch((e: Error) => deps.log.error(`audit: reload failed: ${e.message}`));
+      if (this.active && (i.topic === undefined || i.topic === 'audit'))
+        this.reloading = this.reloading.then(() => this.reload()).catch((e: Error) => deps.log.error(`audit: reload failed: ${e.message}`));
     });
   }
 
@@ -186,11 +187,20 @@ export class AuditBroker {
     if (!(AUDIT_DEVICE_TYPES as readonly string[]).includes(spec.type)) throw badRequest(`unknown audit device type "${spec.type}"`);
     if (spec.type === 'database') {
       DatabaseAuditDevice.checkOptions(spec.options);
-      if ((await this.deps.devices.all()).some((d) => d.type === 'database')) throw badRequest('a database audit device is already enabled (there is one audit chain)');
+      if ((await this.deps.devices.all()).some((d) => d.type === 'database'))
+        throw badRequest('a database audit device is already enabled (there is one audit chain)');
     }
     const uuid = randomUUID();
     const salt = randomKey();
-    const row: AuditDeviceRow = { path, uuid, type: spec.type, description: spec.description, options: spec.options, local: spec.local, saltCiphertext: await this.deps.barrier.encrypt(saltLocation(uuid), salt) };
+    const row: AuditDeviceRow = {
+      path,
+      uuid,
+      type: spec.type,
+      description: spec.description,
+      options: spec.options,
+      local: spec.local,
+      saltCiphertext: await this.deps.barrier.encrypt(saltLocation(uuid), salt),
+    };
     zero(salt);
     const device = await this.open(row);
     if (!(await this.deps.devices.insert(row))) {
@@ -239,7 +249,10 @@ export class AuditBroker {
     if (devices.length === 0) return;
     let rendered;
     try {
-      rendered = await this.deps.renderer.render({ ...job, targets: devices.map((d) => ({ format: d.device.format, salt: d.salt, elideListResponses: elidesListResponses(d.row.options) })) });
+      rendered = await this.deps.renderer.render({
+        ...job,
+        targets: devices.map((d) => ({ format: d.device.format, salt: d.salt, elideListResponses: elidesListResponses(d.row.options) })),
+      });
     } catch (err) {
       this.deps.log.error(`audit: the ${what} of ${job.trace.requestId} could not be rendered: ${(err as Error).message}`);
       throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);
@@ -251,7 +264,9 @@ export class AuditBroker {
       if (r.status === 'fulfilled') committed++;
       else {
         requiredFailed ||= isRequired(devices[i].row.type, devices[i].row.options);
-        this.deps.log.error(`audit device "${devices[i].row.path}" failed to log the ${what} of ${job.trace.requestId}: ${(r.reason as Error)?.message ?? String(r.reason)}`);
+        this.deps.log.error(
+          `audit device "${devices[i].row.path}" failed to log the ${what} of ${job.trace.requestId}: ${(r.reason as Error)?.message ?? String(r.reason)}`,
+        );
       }
     });
     if (committed === 0) throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);

@@ -19,7 +19,9 @@ export class AuditDeviceRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async all(): Promise<AuditDeviceRow[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query('SELECT path, uuid, type, description, options, local, salt_ciphertext FROM audit_devices ORDER BY path');
+    const rows: Record<string, unknown>[] = await this.dataSource.query(
+      'SELECT path, uuid, type, description, options, local, salt_ciphertext FROM audit_devices ORDER BY path',
+    );
     return rows.map((r) => ({
       path: r.path as string,
       uuid: r.uuid as string,

@@ -28,7 +28,12 @@ const DATABASE_OPTIONS = new Set(['format', 'hmac_accessor', 'log_raw', 'elide_l
 const FILE_OPTIONS = new Set([...DATABASE_OPTIONS, 'file_path', 'path', 'mode']);
 
 /** How Vault's boolean options are spelled. */
-const BOOLEAN_OPTION = new Map([['true', true], ['1', true], ['false', false], ['0', false]]);
+const BOOLEAN_OPTION = new Map([
+  ['true', true],
+  ['1', true],
+  ['false', false],
+  ['0', false],
+]);
 
 /** Vault's `elide_list_responses` (default false): list responses are logged with counts instead of keys. */
 export function elidesListResponses(options: Record<string, string>): boolean {
@@ -45,10 +50,13 @@ export function isRequired(type: string, options: Record<string, string>): boole
 }
 
 function checkCommonOptions(options: Record<string, string>): void {
-  if (options.elide_list_responses !== undefined && !BOOLEAN_OPTION.has(options.elide_list_responses)) throw badOption('elide_list_responses must be a boolean');
+  if (options.elide_list_responses !== undefined && !BOOLEAN_OPTION.has(options.elide_list_responses))
+    throw badOption('elide_list_responses must be a boolean');
   if (options.required !== undefined && !BOOLEAN_OPTION.has(options.required)) throw badOption('required must be a boolean');
-  if (options.log_raw !== undefined && BOOLEAN_OPTION.get(options.log_raw) !== false) throw badOption('log_raw is not supported: audit entries never hold raw secrets');
-  if (options.hmac_accessor !== undefined && BOOLEAN_OPTION.get(options.hmac_accessor) !== true) throw badOption('hmac_accessor=false is not supported: accessors are always hashed');
+  if (options.log_raw !== undefined && BOOLEAN_OPTION.get(options.log_raw) !== false)
+    throw badOption('log_raw is not supported: audit entries never hold raw secrets');
+  if (options.hmac_accessor !== undefined && BOOLEAN_OPTION.get(options.hmac_accessor) !== true)
+    throw badOption('hmac_accessor=false is not supported: accessors are always hashed');
   if (options.format !== undefined && options.format !== 'json') throw badOption('format: only "json" is supported');
 }
 
@@ -115,7 +123,8 @@ export class FileAuditDevice implements AuditDevice {
       return;
     }
     const { stream } = this.target;
-    // The callback runs once the stream has written the line to its descriptor, however long it was queued, or with the error that stopped it (EPIPE, a destroyed stream).
+    // The callback runs once the stream has written the line to its descriptor, however long it
+    // was queued, or with the error that stopped it (EPIPE, a destroyed stream).
     await new Promise<void>((resolve, reject) => stream.write(line, (err) => (err ? reject(err) : resolve())));
   }
 

@@ -10,7 +10,15 @@ const trace: AuditTrace = {
   path: 'secret/data/app',
   mount: { path: 'secret/', type: 'kv', accessor: 'kv_1234', class: 'secret', clearRequestKeys: [], clearResponseKeys: [] },
   clientToken: 'hvs.canary-token',
-  token: { accessor: 'acc-1', displayName: 'token', policies: ['default', 'app'], tokenType: 'service', ttlSeconds: 3600, issueTime: new Date('2026-11-22T09:00:00Z'), meta: { z: 'last', a: 'first' } },
+  token: {
+    accessor: 'acc-1',
+    displayName: 'token',
+    policies: ['default', 'app'],
+    tokenType: 'service',
+    ttlSeconds: 3600,
+    issueTime: new Date('2026-11-22T09:00:00Z'),
+    meta: { z: 'last', a: 'first' },
+  },
   data: { options: { cas: 1 }, data: { password: 'canary', 'b-key': 2, a: [1, { y: 1, x: 2 }] } },
   policy: { allowed: true, matched: 'secret/data/*' },
   source: { remoteAddress: '192.0.2.7', userAgent: 'canary-agent', month: '2026-11', key: Buffer.alloc(32, 9) },
@@ -20,7 +28,18 @@ const sealed = { remoteAddress: 'enc:v1:2026-11:AAAA', userAgent: 'enc:v1:2026-1
 describe('audit entries', () => {
   const blocks = entryBlocks(trace, sealed, hash);
   const request = requestEntry(trace, blocks);
-  const response = responseEntry(trace, blocks, { status: 200, data: { version: 3, created_time: 'x', custom_metadata: null }, warnings: ['w'], auth: { policies: ['p'], client_token: 't', accessor: 'a' } }, hash, new Date('2026-11-22T10:00:01Z'));
+  const response = responseEntry(
+    trace,
+    blocks,
+    {
+      status: 200,
+      data: { version: 3, created_time: 'x', custom_metadata: null },
+      warnings: ['w'],
+      auth: { policies: ['p'], client_token: 't', accessor: 'a' },
+    },
+    hash,
+    new Date('2026-11-22T10:00:01Z'),
+  );
 
   it('are built with every key in order, so their canonical bytes are plain JSON.stringify', () => {
     for (const entry of [request, response]) expect(JSON.stringify(entry)).toBe(canonicalize(entry));
@@ -38,7 +57,11 @@ describe('audit entries', () => {
 
   it('project to event_data without response data, token hashes or the sealed address', () => {
     const projected = JSON.stringify(entryProjection(response));
-    expect(entryProjection(response)).toMatchObject({ type: 'response', request: { path: 'secret/data/app', operation: 'update' }, response: { status_code: 200 } });
+    expect(entryProjection(response)).toMatchObject({
+      type: 'response',
+      request: { path: 'secret/data/app', operation: 'update' },
+      response: { status_code: 200 },
+    });
     for (const absent of [hash('hvs.canary-token'), 'enc:v1:', hash('3')]) expect(projected).not.toContain(absent);
   });
 });

@@ -47,7 +47,18 @@ export interface AuditOutcome {
 export type AuditEntry = Record<string, unknown>;
 
 /** Response `auth` keys that stay clear; every other key (client_token, accessor, metadata...) is hashed. */
-const CLEAR_AUTH_KEYS = new Set(['policies', 'token_policies', 'identity_policies', 'lease_duration', 'renewable', 'entity_id', 'token_type', 'orphan', 'num_uses', 'mfa_requirement']);
+const CLEAR_AUTH_KEYS = new Set([
+  'policies',
+  'token_policies',
+  'identity_policies',
+  'lease_duration',
+  'renewable',
+  'entity_id',
+  'token_type',
+  'orphan',
+  'num_uses',
+  'mfa_requirement',
+]);
 
 function redactAuth(auth: Record<string, unknown>, hash: Hasher): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -92,7 +103,13 @@ function authBlock(trace: AuditTrace, tokenHash: string | undefined, accessorHas
   };
 }
 
-function requestBlock(trace: AuditTrace, sealed: SealedSource, tokenHash: string | undefined, accessorHash: string | undefined, hash: Hasher): Record<string, unknown> {
+function requestBlock(
+  trace: AuditTrace,
+  sealed: SealedSource,
+  tokenHash: string | undefined,
+  accessorHash: string | undefined,
+  hash: Hasher,
+): Record<string, unknown> {
   return {
     client_token: tokenHash,
     client_token_accessor: accessorHash,
@@ -181,7 +198,21 @@ export interface AuditColumns {
 
 /** The columns of an entry that is not about a request (a prune record; entries written directly in tests). */
 export function bareColumns(eventType: string, eventId: string): AuditColumns {
-  return { eventId, eventType, actorType: null, actorId: null, actorName: null, secretPath: null, secretMount: null, operation: null, accessGranted: null, policyMatched: null, denialReason: null, sourceIp: null, correlationId: null };
+  return {
+    eventId,
+    eventType,
+    actorType: null,
+    actorId: null,
+    actorName: null,
+    secretPath: null,
+    secretMount: null,
+    operation: null,
+    accessGranted: null,
+    policyMatched: null,
+    denialReason: null,
+    sourceIp: null,
+    correlationId: null,
+  };
 }
 
 export function entryColumns(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, eventId: string): AuditColumns {
@@ -218,9 +249,14 @@ export function entryProjection(entry: AuditEntry): Record<string, unknown> {
   return {
     type: entry.type,
     error: entry.error,
-    auth: auth && { display_name: auth.display_name, policies: auth.policies, metadata: auth.metadata, token_type: auth.token_type, policy_results: auth.policy_results },
+    auth: auth && {
+      display_name: auth.display_name,
+      policies: auth.policies,
+      metadata: auth.metadata,
+      token_type: auth.token_type,
+      policy_results: auth.policy_results,
+    },
     request: request && { operation: request.operation, path: request.path, mount_type: request.mount_type, data: request.data },
     response: response && { status_code: response.status_code, auth: response.auth },
   };
 }
-

@@ -17,7 +17,10 @@ export interface ChainHead {
   frontier: Buffer[];
 }
 
-/** A row to insert: the entry's columns as rendered (kept as they are: copying them into one object per row was 60% of preparing a batch), and what the chain adds. */
+/**
+ * A row to insert: the entry's columns as rendered (kept as they are: copying them into one object
+ * per row was 60% of preparing a batch), and what the chain adds.
+ */
 export interface AuditRow {
   columns: AuditColumns;
   sequence: number;
@@ -71,7 +74,8 @@ export interface ExportedRow {
 export const GUARD_TRIGGERS: Record<string, number> = { audit_no_change: 1 | 2 | 8 | 16, audit_no_truncate: 2 | 32 };
 
 /** The guard function's body as the audit migration creates it, whitespace aside: it refuses whatever fired it. */
-const GUARD_FUNCTION_BODY = "BEGIN RAISE EXCEPTION 'audit records are append-only: % on % refused', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END";
+const GUARD_FUNCTION_BODY =
+  "BEGIN RAISE EXCEPTION 'audit records are append-only: % on % refused', TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END";
 
 const collapsed = (text: string) => text.replace(/\s+/g, ' ').trim();
 
@@ -229,7 +233,9 @@ export class AuditLogRepository {
     for (const name of await this.partitions()) {
       const month = partitionMonth(name);
       if (!month) continue;
-      const [r]: { lo: string | null; hi: string | null }[] = await this.dataSource.query(`SELECT min(sequence_number) AS lo, max(sequence_number) AS hi FROM ${name}`);
+      const [r]: { lo: string | null; hi: string | null }[] = await this.dataSource.query(
+        `SELECT min(sequence_number) AS lo, max(sequence_number) AS hi FROM ${name}`,
+      );
       out.push({ name, month, minSequence: r.lo === null ? null : Number(r.lo), maxSequence: r.hi === null ? null : Number(r.hi) });
     }
     return out.sort((a, b) => a.month.localeCompare(b.month));
@@ -303,7 +309,9 @@ export class AuditLogRepository {
       data.len,
     ];
     const url = this.url;
-    const result = url ? (await (await this.appendClient(url)).query<{ n: number }>({ name: SQL.append.name, text: SQL.append.text, values })).rows : await runStatement<{ n: number }>(this.dataSource, SQL.append, values);
+    const result = url
+      ? (await (await this.appendClient(url)).query<{ n: number }>({ name: SQL.append.name, text: SQL.append.text, values })).rows
+      : await runStatement<{ n: number }>(this.dataSource, SQL.append, values);
     if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
     return result[0].n === rows.length;
   }
@@ -315,7 +323,10 @@ export class AuditLogRepository {
     return rows.map((r) => r.name);
   }
 
-  /** Creates the month's partition (rows stored inline and uncompressed up to a page, decision 89) with its TRUNCATE guard (row guards are cloned from the parent). Idempotent across nodes. */
+  /**
+   * Creates the month's partition (rows stored inline and uncompressed up to a page, decision 89)
+   * with its TRUNCATE guard (row guards are cloned from the parent). Idempotent across nodes.
+   */
   async ensurePartition(month: string): Promise<void> {
     const name = partitionName(month);
     const [from, to] = monthBounds(month);
@@ -323,7 +334,9 @@ export class AuditLogRepository {
       await m.query("SELECT pg_advisory_xact_lock(hashtext('secrethub.audit_partitions'))");
       const exists: unknown[] = await m.query('SELECT 1 FROM pg_class WHERE relname = $1', [name]);
       if (exists.length > 0) return;
-      await m.query(`CREATE TABLE ${name} PARTITION OF audit_logs FOR VALUES FROM ('${from}') TO ('${to}') WITH (toast_tuple_target = ${AUDIT_TOAST_TUPLE_TARGET})`);
+      await m.query(
+        `CREATE TABLE ${name} PARTITION OF audit_logs FOR VALUES FROM ('${from}') TO ('${to}') WITH (toast_tuple_target = ${AUDIT_TOAST_TUPLE_TARGET})`,
+      );
       await m.query(`CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON ${name} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`);
       await m.query(`ALTER TABLE ${name} ENABLE ALWAYS TRIGGER audit_no_truncate`);
       await m.query(`ALTER TABLE ${name} ENABLE ALWAYS TRIGGER audit_no_change`);
@@ -338,13 +351,14 @@ export class AuditLogRepository {
    */
   async missingGuards(): Promise<string[]> {
     const tables = ['audit_logs', 'audit_checkpoints', ...(await this.partitions())];
-    const rows: { rel: string; tgname: string; tgenabled: string; tgtype: number; conditional: boolean; columns: number; proname: string; prosrc: string }[] = await this.dataSource.query(
-      `SELECT c.relname AS rel, t.tgname, t.tgenabled, t.tgtype::int AS tgtype, t.tgqual IS NOT NULL AS conditional,
+    const rows: { rel: string; tgname: string; tgenabled: string; tgtype: number; conditional: boolean; columns: number; proname: string; prosrc: string }[] =
+      await this.dataSource.query(
+        `SELECT c.relname AS rel, t.tgname, t.tgenabled, t.tgtype::int AS tgtype, t.tgqual IS NOT NULL AS conditional,
               cardinality(t.tgattr::int2[]) AS columns, p.proname, p.prosrc
          FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
         WHERE c.relname = ANY($1) AND NOT t.tgisinternal`,
-      [tables],
-    );
+        [tables],
+      );
     const missing: string[] = [];
     for (const table of tables) {
       for (const [trigger, type] of Object.entries(GUARD_TRIGGERS)) {
@@ -393,6 +407,12 @@ export class AuditLogRepository {
         WHERE sequence_number > $1 AND sequence_number <= $3 ORDER BY sequence_number LIMIT $2`,
       [afterSequence, limit, throughSequence],
     );
-    return rows.map((r) => ({ sequence: Number(r.sequence_number), timestamp: r.timestamp, entryBytes: r.entry_bytes, previousHash: r.previous_hash, currentHash: r.current_hash }));
+    return rows.map((r) => ({
+      sequence: Number(r.sequence_number),
+      timestamp: r.timestamp,
+      entryBytes: r.entry_bytes,
+      previousHash: r.previous_hash,
+      currentHash: r.current_hash,
+    }));
   }
 }

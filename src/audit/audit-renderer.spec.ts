@@ -12,7 +12,15 @@ const trace: AuditTrace = {
   path: 'auth/token/lookup-self',
   mount: { path: 'auth/token/', type: 'token', accessor: 'auth_token_1', class: 'auth', clearRequestKeys: [], clearResponseKeys: [] },
   clientToken: 'hvs.canary-token',
-  token: { accessor: 'acc-1', displayName: 'token', policies: ['default'], tokenType: 'service', ttlSeconds: 60, issueTime: new Date('2026-11-23T09:00:00Z'), meta: { team: 'x' } },
+  token: {
+    accessor: 'acc-1',
+    displayName: 'token',
+    policies: ['default'],
+    tokenType: 'service',
+    ttlSeconds: 60,
+    issueTime: new Date('2026-11-23T09:00:00Z'),
+    meta: { team: 'x' },
+  },
   data: {},
   policy: { allowed: true, matched: 'auth/token/lookup-self' },
   source: { remoteAddress: '192.0.2.44', userAgent: 'canary-agent/1', month: '2026-11', key: randomBytes(32) },
@@ -37,7 +45,12 @@ function comparable(targets: RenderedTarget[]): unknown {
   const unsealed = (text: string) => text.replace(SEALED, 'enc:v1:2026-11:…');
   return targets.map((t) =>
     t.format === 'chain'
-      ? t.entries.map((e) => ({ text: unsealed(e.bytes.toString()), time: e.time, eventData: e.eventData, columns: { ...e.columns, eventId: undefined, sourceIp: unsealed(e.columns.sourceIp ?? '') } }))
+      ? t.entries.map((e) => ({
+          text: unsealed(e.bytes.toString()),
+          time: e.time,
+          eventData: e.eventData,
+          columns: { ...e.columns, eventId: undefined, sourceIp: unsealed(e.columns.sourceIp ?? '') },
+        }))
       : t.lines.map(unsealed),
   );
 }

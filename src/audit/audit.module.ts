@@ -42,29 +42,58 @@ const providers: Provider[] = [
     provide: AuditChainWriter,
     useFactory: (auditLog: AuditLogRepository, config: ServerConfig, log: Logger) => {
       const audit = auditConfig(config);
-      return new AuditChainWriter(auditLog, { checkpointEntries: audit.checkpointEntries, checkpointIntervalSeconds: audit.checkpointIntervalSeconds, checkpointFile: audit.checkpointFile, log: logLines(log) });
+      return new AuditChainWriter(auditLog, {
+        checkpointEntries: audit.checkpointEntries,
+        checkpointIntervalSeconds: audit.checkpointIntervalSeconds,
+        checkpointFile: audit.checkpointFile,
+        log: logLines(log),
+      });
     },
     inject: [AuditLogRepository, SERVER_CONFIG, LOGGER],
   },
   {
     provide: AuditAddressKeys,
-    useFactory: (secrets: KernelSecretsRepository, barrier: Barrier, config: ServerConfig) => new AuditAddressKeys(secrets, barrier, auditConfig(config).addressKeyRetentionSeconds),
+    useFactory: (secrets: KernelSecretsRepository, barrier: Barrier, config: ServerConfig) =>
+      new AuditAddressKeys(secrets, barrier, auditConfig(config).addressKeyRetentionSeconds),
     inject: [KernelSecretsRepository, Barrier, SERVER_CONFIG],
   },
   {
     provide: AuditBroker,
-    useFactory: (dataSource: DataSource, secrets: KernelSecretsRepository, barrier: Barrier, chain: AuditChainWriter, addressKeys: AuditAddressKeys, bus: InvalidationBus, stdout: Writable, config: ServerConfig, log: Logger) =>
-      new AuditBroker({ devices: new AuditDeviceRepository(dataSource), secrets, barrier, chain, addressKeys, renderer: new BatchedAuditRenderer(), fileDir: auditConfig(config).fileDir, stdout, bus, log: logLines(log) }),
+    useFactory: (
+      dataSource: DataSource,
+      secrets: KernelSecretsRepository,
+      barrier: Barrier,
+      chain: AuditChainWriter,
+      addressKeys: AuditAddressKeys,
+      bus: InvalidationBus,
+      stdout: Writable,
+      config: ServerConfig,
+      log: Logger,
+    ) =>
+      new AuditBroker({
+        devices: new AuditDeviceRepository(dataSource),
+        secrets,
+        barrier,
+        chain,
+        addressKeys,
+        renderer: new BatchedAuditRenderer(),
+        fileDir: auditConfig(config).fileDir,
+        stdout,
+        bus,
+        log: logLines(log),
+      }),
     inject: [DataSource, KernelSecretsRepository, Barrier, AuditChainWriter, AuditAddressKeys, InvalidationBus, AUDIT_STDOUT, SERVER_CONFIG, LOGGER],
   },
   {
     provide: AnomalyScanner,
-    useFactory: (anomalies: AnomalyRepository, addressKeys: AuditAddressKeys, config: ServerConfig, log: Logger) => new AnomalyScanner(anomalies, addressKeys, auditConfig(config).anomalies, logLines(log)),
+    useFactory: (anomalies: AnomalyRepository, addressKeys: AuditAddressKeys, config: ServerConfig, log: Logger) =>
+      new AnomalyScanner(anomalies, addressKeys, auditConfig(config).anomalies, logLines(log)),
     inject: [AnomalyRepository, AuditAddressKeys, SERVER_CONFIG, LOGGER],
   },
   {
     provide: AuditRetention,
-    useFactory: (auditLog: AuditLogRepository, chain: AuditChainWriter, config: ServerConfig) => new AuditRetention(auditLog, chain, auditConfig(config).retentionSeconds),
+    useFactory: (auditLog: AuditLogRepository, chain: AuditChainWriter, config: ServerConfig) =>
+      new AuditRetention(auditLog, chain, auditConfig(config).retentionSeconds),
     inject: [AuditLogRepository, AuditChainWriter, SERVER_CONFIG],
   },
 ];
@@ -112,7 +141,9 @@ export class AuditModule implements OnModuleInit {
   private async daily(): Promise<void> {
     const audit = auditConfig(this.config);
     void this.retention.prune().then(
-      (pruned) => pruned && this.log.info(`audit: pruned entries 1..${pruned.prunedThrough} (dropped ${pruned.partitions.join(', ')}; retention ${audit.retentionSeconds}s)`),
+      (pruned) =>
+        pruned &&
+        this.log.info(`audit: pruned entries 1..${pruned.prunedThrough} (dropped ${pruned.partitions.join(', ')}; retention ${audit.retentionSeconds}s)`),
       (e: Error) => this.log.error(`audit: retention failed: ${e.message}`),
     );
     await this.addressKeys.shred().then(

@@ -163,7 +163,8 @@ export class AuditChainWriter {
 
   /** Until nothing is queued, on its way or being checkpointed. */
   private async idle(): Promise<void> {
-    while (this.pumping || this.kickScheduled || this.queue.length > 0 || this.retry.length > 0 || this.sent.length > 0 || this.checkpointing) await new Promise((r) => setTimeout(r, 2));
+    while (this.pumping || this.kickScheduled || this.queue.length > 0 || this.retry.length > 0 || this.sent.length > 0 || this.checkpointing)
+      await new Promise((r) => setTimeout(r, 2));
   }
 
   /**
@@ -253,7 +254,8 @@ export class AuditChainWriter {
       this.predicted = undefined;
       this.leaves = undefined;
     }
-    if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries) this.checkpointRequested = true;
+    if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries)
+      this.checkpointRequested = true;
     if (this.checkpointRequested && this.head && !this.checkpointing) void this.checkpoint();
     this.kick();
   }
@@ -312,7 +314,13 @@ export class AuditChainWriter {
       hashes = (await this.repository.entries(previousTreeSize, head.sequence - previousTreeSize, head.sequence)).map((r) => leafHash(r.entryBytes));
     }
     const signed: Checkpoint = signCheckpoint(
-      { logId: head.logId.toString('hex'), treeSize: head.sequence, root: frontierRoot(head.frontier).toString('base64'), chainHash: head.chainHash.toString('hex'), time: new Date().toISOString() },
+      {
+        logId: head.logId.toString('hex'),
+        treeSize: head.sequence,
+        root: frontierRoot(head.frontier).toString('base64'),
+        chainHash: head.chainHash.toString('hex'),
+        time: new Date().toISOString(),
+      },
       this.signingKey,
     );
     const row: CheckpointRow = {
@@ -365,7 +373,16 @@ function prepareRows(batch: readonly Pending[], head: ChainHead, leaves = batch.
     const current = chainHash(sequence, previous, leaves[i]);
     frontier = frontierAppend(frontier, sequence - 1, leaves[i]);
     const { entry } = p;
-    const row: AuditRow = { columns: entry.columns, sequence, timestamp: entry.time, previousHash: previous, currentHash: current, signature: entry.signature ?? null, entryBytes: entry.bytes, eventData: entry.eventData };
+    const row: AuditRow = {
+      columns: entry.columns,
+      sequence,
+      timestamp: entry.time,
+      previousHash: previous,
+      currentHash: current,
+      signature: entry.signature ?? null,
+      entryBytes: entry.bytes,
+      eventData: entry.eventData,
+    };
     previous = current;
     return row;
   });

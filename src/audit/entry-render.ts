@@ -76,7 +76,13 @@ function sharedBlockTexts(entries: AuditEntry[]): Map<unknown, string> {
 
 function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, known: ReadonlyMap<unknown, string>): ChainEntry {
   const bytes = Buffer.from(canonicalObjectText(entry, known), 'utf8');
-  return { bytes, leaf: leafHash(bytes), time: new Date(entry.time as string), columns: entryColumns(trace, sealed, entry, randomUUID()), eventData: jsonbText(entryProjection(entry)) };
+  return {
+    bytes,
+    leaf: leafHash(bytes),
+    time: new Date(entry.time as string),
+    columns: entryColumns(trace, sealed, entry, randomUUID()),
+    eventData: jsonbText(entryProjection(entry)),
+  };
 }
 
 export function renderJob(job: RenderJob): RenderedTarget[] {

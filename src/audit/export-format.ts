@@ -40,7 +40,7 @@ export async function buildExport(
 ): Promise<string> {
   // Checkpoints first: every checkpoint then covers entries the pages below will include.
   const checkpoints: Record<string, unknown>[] = [];
-  for (let after = 0; ; ) {
+  for (let after = 0; ;) {
     const page = await fetchCheckpoints(after);
     if (page.length === 0) break;
     checkpoints.push(...page);

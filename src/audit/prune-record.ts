@@ -60,10 +60,18 @@ export function parsePruneEntry(bytes: Buffer): PruneRecord | null {
   if (typeof through !== 'number' || !Number.isSafeInteger(through) || through < 1) throw new Error('prune record pruned_through is not a positive integer');
   if (!Array.isArray(p.frontier) || !p.frontier.every((h) => typeof h === 'string')) throw new Error('prune record frontier is not a list of hashes');
   const frontier = (p.frontier as string[]).map((h) => Buffer.from(h, 'base64'));
-  if (frontier.some((h, i) => h.length !== HASH_BYTES || h.toString('base64') !== (p.frontier as string[])[i])) throw new Error('prune record frontier holds a value that is not a base64 32-byte hash');
+  if (frontier.some((h, i) => h.length !== HASH_BYTES || h.toString('base64') !== (p.frontier as string[])[i]))
+    throw new Error('prune record frontier holds a value that is not a base64 32-byte hash');
   const partitions = Array.isArray(p.partitions) ? p.partitions.filter((x): x is string => typeof x === 'string') : [];
   return {
-    checkpoint: { logId: str('log_id'), treeSize: through, root: str('root'), chainHash: str('chain_hash'), time: str('signed_at'), signature: str('signature') },
+    checkpoint: {
+      logId: str('log_id'),
+      treeSize: through,
+      root: str('root'),
+      chainHash: str('chain_hash'),
+      time: str('signed_at'),
+      signature: str('signature'),
+    },
     frontier,
     partitions,
   };

@@ -19,7 +19,11 @@ describe('audit redaction', () => {
   });
 
   it('keeps an operator-chosen top-level key in clear (audit_non_hmac_*_keys), nothing nested', () => {
-    expect(redactData({ role: 'web', password: 'canary', nested: { role: 'x' } }, hash, ['role'])).toEqual({ role: 'web', password: hash('canary'), nested: { role: hash('x') } });
+    expect(redactData({ role: 'web', password: 'canary', nested: { role: 'x' } }, hash, ['role'])).toEqual({
+      role: 'web',
+      password: hash('canary'),
+      nested: { role: hash('x') },
+    });
     expect(redactData(undefined, hash, ['role'])).toBeUndefined();
   });
 

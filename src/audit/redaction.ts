@@ -39,7 +39,11 @@ export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
  * Redacts a data map; an absent map stays absent. `clearKeys` are top-level keys an operator chose
  * to keep in clear on the mount (Vault's audit_non_hmac_request_keys / audit_non_hmac_response_keys).
  */
-export function redactData(data: Record<string, unknown> | null | undefined, hash: Hasher, clearKeys: readonly string[] = []): Record<string, unknown> | undefined {
+export function redactData(
+  data: Record<string, unknown> | null | undefined,
+  hash: Hasher,
+  clearKeys: readonly string[] = [],
+): Record<string, unknown> | undefined {
   if (!data) return undefined;
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(data).sort()) out[k] = clearKeys.includes(k) ? data[k] : redactValue(data[k], hash, 1);

@@ -1,7 +1,12 @@
 import type { PartitionRange } from './audit-log.repository';
 import { droppablePrefix } from './retention';
 
-const range = (month: string, minSequence: number | null, maxSequence: number | null): PartitionRange => ({ name: `p${month}`, month, minSequence, maxSequence });
+const range = (month: string, minSequence: number | null, maxSequence: number | null): PartitionRange => ({
+  name: `p${month}`,
+  month,
+  minSequence,
+  maxSequence,
+});
 const cutoff = Date.UTC(2025, 3, 15); // mid-April 2025: January to March have ended
 
 describe('droppablePrefix', () => {

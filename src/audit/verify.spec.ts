@@ -1,6 +1,16 @@
 import { randomBytes, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
-import { chainHash, frontierAppend, frontierRoot, genesisHash, leafHash, newSigningKey, publicKeyPem, signCheckpoint, signingKeyFromDer } from '../crypto/audit-chain';
+import {
+  chainHash,
+  frontierAppend,
+  frontierRoot,
+  genesisHash,
+  leafHash,
+  newSigningKey,
+  publicKeyPem,
+  signCheckpoint,
+  signingKeyFromDer,
+} from '../crypto/audit-chain';
 import { canonicalJson } from '../crypto/canonical-json';
 import { rootOf } from '../crypto/merkle';
 import { pruneEntry } from './prune-record';
@@ -75,7 +85,16 @@ const rewritten = original.map((b, i) => (i === 5 ? Buffer.from(JSON.stringify({
 
 describe('verifyAuditExport', () => {
   it('accepts an untouched export and counts its checkpoints', () => {
-    expect(verify(goodLines)).toEqual({ ok: true, entries: 10, firstSequence: 1, lastSequence: 10, checkpointsVerified: 2, prunedThrough: 0, checkpointedThrough: 10, beyondEnd: null });
+    expect(verify(goodLines)).toEqual({
+      ok: true,
+      entries: 10,
+      firstSequence: 1,
+      lastSequence: 10,
+      checkpointsVerified: 2,
+      prunedThrough: 0,
+      checkpointedThrough: 10,
+      beyondEnd: null,
+    });
   });
 
   it('accepts CRLF line ends, blank lines and checkpoints repeated in the trusted file (counted once)', () => {
@@ -124,7 +143,11 @@ describe('verifyAuditExport', () => {
   describe('a trusted checkpoint beyond the export’s end (a live checkpoint file that grew after the export)', () => {
     // The export as taken at size 8 (with the checkpoint then signed), the live file as it is later.
     const early = [header, ...entryLines(original).slice(0, 8), checkpoints[0]];
-    const live = [checkpoints[0], checkpointLine(original, 9, 4, { time: '2025-01-02T01:00:00.000Z' }), checkpointLine(original, 10, 9, { time: '2025-01-02T02:00:00.000Z' })];
+    const live = [
+      checkpoints[0],
+      checkpointLine(original, 9, 4, { time: '2025-01-02T01:00:00.000Z' }),
+      checkpointLine(original, 10, 9, { time: '2025-01-02T02:00:00.000Z' }),
+    ];
 
     it('verifies up to the end, the newest checkpoint at or below it included, and reports the later ones as not covered', () => {
       expect(verify(early, { trustedCheckpointsText: text(live) })).toEqual({
@@ -146,7 +169,10 @@ describe('verifyAuditExport', () => {
       expect(verify(early, { trustedCheckpointsText: text(live), requireCoverage: true })).toMatchObject({
         ok: false,
         checkpointsVerified: 1,
-        problem: { sequence: 9, reason: expect.stringMatching(/^not covered: the signed checkpoint at tree size 9 lies beyond the export's end at sequence 8/) },
+        problem: {
+          sequence: 9,
+          reason: expect.stringMatching(/^not covered: the signed checkpoint at tree size 9 lies beyond the export's end at sequence 8/),
+        },
       });
       expect(verify(goodLines, { trustedCheckpointsText: text(live), requireCoverage: true })).toMatchObject({ ok: true, beyondEnd: null });
     });
@@ -225,7 +251,11 @@ describe('verifyAuditExport', () => {
       [text([{ ...header, format: 'v0' }, ...goodLines.slice(1)]), 0, /^unsupported export format/],
       [text([{ ...header, log_id: 'xyz' }]), 0, /log_id is not hex/],
       [text(goodLines).replace(/\n/, '\n{not json\n'), 0, /^export line 2 is not valid JSON/],
-      [text(goodLines.map((l) => (l.sequence_number === 3 ? { ...l, current_hash: 'zz'.repeat(32) } : l))), 3, /^export line 4: current_hash is not a 32-byte hex hash/],
+      [
+        text(goodLines.map((l) => (l.sequence_number === 3 ? { ...l, current_hash: 'zz'.repeat(32) } : l))),
+        3,
+        /^export line 4: current_hash is not a 32-byte hex hash/,
+      ],
       [text(goodLines.map((l) => (l.sequence_number === 2 ? { ...l, entry: '***' } : l))), 2, /entry is not valid base64/],
       [text(goodLines.map((l) => (l.tree_size === 10 ? { ...l, leaves: 'AAAA' } : l))), 10, /leaves holds 3 bytes/],
       [text([...goodLines, { kind: 'footer' }]), 0, /unexpected kind "footer"/],
@@ -255,10 +285,18 @@ describe('verifyAuditExport', () => {
     const many = entryBytes(5000);
     const cps = Array.from({ length: 50 }, (_, i) => checkpointLine(many, (i + 1) * 100, i * 100));
     const r = verify([header, ...entryLines(many), ...cps]);
-    expect(r).toEqual({ ok: true, entries: 5000, firstSequence: 1, lastSequence: 5000, checkpointsVerified: 50, prunedThrough: 0, checkpointedThrough: 5000, beyondEnd: null });
+    expect(r).toEqual({
+      ok: true,
+      entries: 5000,
+      firstSequence: 1,
+      lastSequence: 5000,
+      checkpointsVerified: 50,
+      prunedThrough: 0,
+      checkpointedThrough: 5000,
+      beyondEnd: null,
+    });
   });
 });
-
 
 describe('verifyAuditExport after retention pruned a prefix', () => {
   const PRUNED = 5;
@@ -286,7 +324,16 @@ describe('verifyAuditExport after retention pruned a prefix', () => {
 
   it('verifies an export that starts after the prune point from the signed prune record', () => {
     const r = verify([header, ...afterPrune(full), checkpointLine(full, 4, 0), checkpointLine(full, 12, 4)]);
-    expect(r).toEqual({ ok: true, entries: 7, firstSequence: 6, lastSequence: 12, checkpointsVerified: 2, prunedThrough: 5, checkpointedThrough: 12, beyondEnd: null });
+    expect(r).toEqual({
+      ok: true,
+      entries: 7,
+      firstSequence: 6,
+      lastSequence: 12,
+      checkpointsVerified: 2,
+      prunedThrough: 5,
+      checkpointedThrough: 12,
+      beyondEnd: null,
+    });
   });
 
   it('verifies the whole log too, checking the prune record as a checkpoint at its size', () => {

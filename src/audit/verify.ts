@@ -86,7 +86,10 @@ export type ExportedCheckpoint = Checkpoint & { previousTreeSize: number; leaves
 /** Malformed input; `sequence` is the line's sequence (tree size for a checkpoint) if known, else 0. */
 export class AuditFormatError extends Error {
   override readonly name = 'AuditFormatError';
-  constructor(readonly sequence: number, message: string) {
+  constructor(
+    readonly sequence: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -264,7 +267,8 @@ function walkEntries(entries: readonly ExportEntry[], start: Start, sizes: Reado
     const expected = start.size + i + 1;
     const fail = (reason: string): Walk => ({ good: expected - 1, problem: { sequence: expected, reason }, leaves, states });
     if (e.sequence > expected) {
-      if (!entries.slice(i + 1).some((later) => later.sequence === expected)) return fail(`missing entry: sequence ${expected} is absent (the next entry is ${e.sequence})`);
+      if (!entries.slice(i + 1).some((later) => later.sequence === expected))
+        return fail(`missing entry: sequence ${expected} is absent (the next entry is ${e.sequence})`);
       return fail(`out of order: found ${e.sequence} where ${expected} expected (${expected} appears later)`);
     }
     if (e.sequence < expected) return fail(`out of order: found ${e.sequence} where ${expected} expected (${e.sequence} was already seen)`);
@@ -393,7 +397,14 @@ interface SourcedCheckpoint {
   inExport: boolean;
 }
 
-function verifyParsed(parsed: ParsedExport, start: Start, checkpoints: readonly SourcedCheckpoint[], key: KeyObject, requireCoverage: boolean, report: Report): VerifyReport {
+function verifyParsed(
+  parsed: ParsedExport,
+  start: Start,
+  checkpoints: readonly SourcedCheckpoint[],
+  key: KeyObject,
+  requireCoverage: boolean,
+  report: Report,
+): VerifyReport {
   // Candidates in order of specificity; the lowest sequence wins, ties go to the earlier one.
   const problems: VerifyProblem[] = [];
   const distinct = new Map<string, SourcedCheckpoint & { leafRanges: { from: number; leaves: Buffer }[] }>();
@@ -487,6 +498,8 @@ function verifyParsed(parsed: ParsedExport, start: Start, checkpoints: readonly 
 
   const first = problems.reduce<VerifyProblem | undefined>((best, p) => (!best || p.sequence < best.sequence ? p : best), undefined);
   const beyondEnd =
-    beyond.length === 0 ? null : { checkpoints: beyond.length, firstTreeSize: beyond[0].size, firstTime: beyond[0].time, lastTreeSize: beyond[beyond.length - 1].size };
+    beyond.length === 0
+      ? null
+      : { checkpoints: beyond.length, firstTreeSize: beyond[0].size, firstTime: beyond[0].time, lastTreeSize: beyond[beyond.length - 1].size };
   return report(verified, first, { checkpointedThrough: lastMatched, beyondEnd });
 }

@@ -98,7 +98,14 @@ export function printResponse(format: OutputFormat, body: Record<string, unknown
   const wrap = body.wrap_info as Record<string, unknown> | null | undefined;
   if (wrap) {
     // A wrapped answer, printed as Vault's CLI does (the field names are Vault's).
-    const fields = { wrapping_token: wrap.token, wrapping_accessor: wrap.accessor, wrapping_token_ttl: wrap.ttl, wrapping_token_creation_time: wrap.creation_time, wrapping_token_creation_path: wrap.creation_path, wrapped_accessor: wrap.wrapped_accessor || undefined };
+    const fields = {
+      wrapping_token: wrap.token,
+      wrapping_accessor: wrap.accessor,
+      wrapping_token_ttl: wrap.ttl,
+      wrapping_token_creation_time: wrap.creation_time,
+      wrapping_token_creation_path: wrap.creation_path,
+      wrapped_accessor: wrap.wrapped_accessor || undefined,
+    };
     if (field) return printField(fields, field, format);
     if (format === 'json') return printJson(asVaultSecret(body));
     print(renderTable(Object.entries(fields).filter(([, v]) => v !== undefined)));

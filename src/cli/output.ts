@@ -15,7 +15,14 @@ export function renderTable(rows: [string, unknown][], header: [string, string] 
 export function renderColumns(header: string[], rows: unknown[][]): string {
   const all: string[][] = [header, header.map((h) => '-'.repeat(h.length)), ...rows.map((r) => r.map(formatValue))];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('    ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+        .join('    ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** As Vault's tables: a missing value is `<nil>`, an empty string `n/a`. */

@@ -41,8 +41,12 @@ describe('resolveClientTls', () => {
     expect(both.key?.toString()).toBe(pki.read(pki.clientKey));
     expect(() => resolveClientTls({ clientCert: pki.clientCert }, {})).toThrow(/both a client certificate/);
     expect(() => resolveClientTls({}, { VAULT_CLIENT_KEY: pki.clientKey })).toThrow(/both a client certificate/);
-    expect(() => resolveClientTls({ clientCert: pki.clientCert, clientKey: pki.clientCert }, {})).toThrow(`-client-key: ${pki.clientCert} holds no usable PEM private key (encrypted keys are not supported)`);
-    expect(() => resolveClientTls({ clientCert: pki.clientKey, clientKey: pki.clientKey }, {})).toThrow(`-client-cert: ${pki.clientKey} holds no PEM certificate`);
+    expect(() => resolveClientTls({ clientCert: pki.clientCert, clientKey: pki.clientCert }, {})).toThrow(
+      `-client-key: ${pki.clientCert} holds no usable PEM private key (encrypted keys are not supported)`,
+    );
+    expect(() => resolveClientTls({ clientCert: pki.clientKey, clientKey: pki.clientKey }, {})).toThrow(
+      `-client-cert: ${pki.clientKey} holds no PEM certificate`,
+    );
   });
 
   it("skip-verify: the flag wins over VAULT_SKIP_VERIFY, parsed as Go's ParseBool", () => {
@@ -66,7 +70,10 @@ describe('TLS flags on the command line', () => {
     let seen: Record<string, unknown> = {};
     program.command('probe').action((_o: unknown, cmd: { optsWithGlobals(): Record<string, unknown> }) => void (seen = cmd.optsWithGlobals()));
     const flags = new Set(['--tls-skip-verify', '--no-tls-skip-verify']);
-    program.parse(normaliseArgs(['probe', '-ca-cert=/a', '-ca-path', '/b', '-client-cert=/c', '-client-key=/d', '-tls-server-name=n', '-tls-skip-verify'], flags), { from: 'user' });
+    program.parse(
+      normaliseArgs(['probe', '-ca-cert=/a', '-ca-path', '/b', '-client-cert=/c', '-client-key=/d', '-tls-server-name=n', '-tls-skip-verify'], flags),
+      { from: 'user' },
+    );
     expect(seen).toMatchObject({ caCert: '/a', caPath: '/b', clientCert: '/c', clientKey: '/d', tlsServerName: 'n', tlsSkipVerify: true });
     program.parse(normaliseArgs(['probe', '-tls-skip-verify=false'], flags), { from: 'user' });
     expect(seen.tlsSkipVerify).toBe(false);

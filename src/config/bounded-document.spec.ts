@@ -20,11 +20,13 @@ const scanDepth = (text: string) => {
   return d;
 };
 const nested = (n: number) => 'path "x" {' + 'a {'.repeat(n) + '}'.repeat(n) + '}';
-const pathBlocks = (n: number) => Array.from({ length: n }, (_, i) => `path "secret/data/team-${i}/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`).join('');
+const pathBlocks = (n: number) =>
+  Array.from({ length: n }, (_, i) => `path "secret/data/team-${i}/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`).join('');
 
 describe('document limits', () => {
   it('real policies pass, with room: HCL nests 4 levels, JSON with every block in a list 8', () => {
-    const hcl = 'path "kv/data/{{identity.entity.id}}/*" {\n  capabilities = ["read"]\n  allowed_parameters = { "k" = ["v1", "v2"] }\n  conditions { source_cidrs = ["10.0.0.0/8"] }\n}\n';
+    const hcl =
+      'path "kv/data/{{identity.entity.id}}/*" {\n  capabilities = ["read"]\n  allowed_parameters = { "k" = ["v1", "v2"] }\n  conditions { source_cidrs = ["10.0.0.0/8"] }\n}\n';
     expect(scanDepth(hcl)).toBe(4);
     expect(scanDepth(DEFAULT_POLICY)).toBe(3);
     const json = JSON.stringify({ path: [{ 'a/*': [{ capabilities: ['read'], allowed_parameters: [{ k: ['v'] }] }] }] });
@@ -42,7 +44,14 @@ describe('document limits', () => {
   });
 
   it('ignores braces in strings, comments and heredocs, as HCL v1 scans them', () => {
-    for (const inside of ['"{{{{{{{{{{{{{{{{{{"', '# {{{{{{{{{{{{{{{{{{', '// [[[[[[[[[[[[[[[[[[', '/* {{{{{{{{{{{{{{{{{{\n]]]]]]]]]]]]]]]]]] */', '<<EOT\n{{{{{{{{{{{{{{{{{{\n  EOT\n', '<<-EOT\n[[[[[[[[[[[[[[[[[[\n  EOT\n']) {
+    for (const inside of [
+      '"{{{{{{{{{{{{{{{{{{"',
+      '# {{{{{{{{{{{{{{{{{{',
+      '// [[[[[[[[[[[[[[[[[[',
+      '/* {{{{{{{{{{{{{{{{{{\n]]]]]]]]]]]]]]]]]] */',
+      '<<EOT\n{{{{{{{{{{{{{{{{{{\n  EOT\n',
+      '<<-EOT\n[[[[[[[[[[[[[[[[[[\n  EOT\n',
+    ]) {
       expect({ inside, depth: scanDepth(`a = ${inside}\nb = 1`) }).toEqual({ inside, depth: 0 });
     }
     // Quotes inside ${ } do not end a string; a string ends at a newline; an escaped quote does not end it.
@@ -117,7 +126,10 @@ describe('document limits', () => {
     const parser = join(dir, 'parser.js');
     const signal = join(dir, 'go');
     // Spins until the calling thread, from a timer, creates the signal file: on the calling thread it could never finish.
-    writeFileSync(parser, `const fs = require('node:fs'); exports.parse = (t) => { while (!fs.existsSync(${JSON.stringify(signal)})); return JSON.stringify({ t }); };`);
+    writeFileSync(
+      parser,
+      `const fs = require('node:fs'); exports.parse = (t) => { while (!fs.existsSync(${JSON.stringify(signal)})); return JSON.stringify({ t }); };`,
+    );
     const thread = new HclThread({ timeoutMs: 20_000, maxHeapMb: 64, parser });
     try {
       const job = thread.parse('waited');
@@ -130,7 +142,10 @@ describe('document limits', () => {
 
   it('a job over the timeout, or one that throws in the parser, fails; the thread is replaced for the next one', async () => {
     const parser = join(mkdtempSync(join(tmpdir(), 'hcl-thread-')), 'parser.js');
-    writeFileSync(parser, "exports.parse = (t) => { if (t === 'spin') for (;;); if (t === 'throw') throw new Error('boom'); return JSON.stringify({ t }, null, 8); };");
+    writeFileSync(
+      parser,
+      "exports.parse = (t) => { if (t === 'spin') for (;;); if (t === 'throw') throw new Error('boom'); return JSON.stringify({ t }, null, 8); };",
+    );
     const thread = new HclThread({ timeoutMs: 2_000, maxHeapMb: 64, parser });
     try {
       const spin = thread.parse('spin');

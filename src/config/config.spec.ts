@@ -46,11 +46,26 @@ describe('config', () => {
 
   it('reads the audit anomalies block (HCL and JSON) with Vault-style durations, and refuses bad values', () => {
     const defaults = buildConfig({}, {}, {}).audit.anomalies;
-    expect(defaults).toMatchObject({ enabled: true, intervalSeconds: 60, windowSeconds: 300, requestRate: 600, loginFailures: 5, sourceIps: 10, unusualHoursLookbackSeconds: 14 * 86400 });
-    const fromHcl = buildConfig(parseHcl('audit {\n  checkpoint_entries = 5\n  anomalies {\n    enabled = false\n    window = "10m"\n    error_rate_min_share = 0.25\n  }\n}\n'), {}, {}).audit;
+    expect(defaults).toMatchObject({
+      enabled: true,
+      intervalSeconds: 60,
+      windowSeconds: 300,
+      requestRate: 600,
+      loginFailures: 5,
+      sourceIps: 10,
+      unusualHoursLookbackSeconds: 14 * 86400,
+    });
+    const fromHcl = buildConfig(
+      parseHcl('audit {\n  checkpoint_entries = 5\n  anomalies {\n    enabled = false\n    window = "10m"\n    error_rate_min_share = 0.25\n  }\n}\n'),
+      {},
+      {},
+    ).audit;
     expect(fromHcl.checkpointEntries).toBe(5);
     expect(fromHcl.anomalies).toMatchObject({ enabled: false, windowSeconds: 600, errorMinShare: 0.25, intervalSeconds: 60 });
-    expect(buildConfig({ audit: { anomalies: { interval: '30s', login_failures_threshold: 3 } } }, {}, {}).audit.anomalies).toMatchObject({ intervalSeconds: 30, loginFailures: 3 });
+    expect(buildConfig({ audit: { anomalies: { interval: '30s', login_failures_threshold: 3 } } }, {}, {}).audit.anomalies).toMatchObject({
+      intervalSeconds: 30,
+      loginFailures: 3,
+    });
     expect(() => buildConfig({ audit: { anomalies: { window: 'soon' } } }, {}, {})).toThrow(/audit\.anomalies\.window: expected a duration/);
     expect(() => buildConfig({ audit: { anomalies: { window: '0s' } } }, {}, {})).toThrow(/at least 1s/);
     expect(() => buildConfig({ audit: { anomalies: { error_rate_min_share: 2 } } }, {}, {})).toThrow(/error_rate_min_share/);
@@ -58,12 +73,19 @@ describe('config', () => {
   });
 
   it('user_lockout stanzas: "all" and per method type, HCL as Vault writes them; bad labels and settings fail', () => {
-    const doc = parseHcl('user_lockout "all" {\n  lockout_threshold = 7\n  lockout_duration = "10m"\n}\nuser_lockout "userpass" {\n  lockout_counter_reset = "1h"\n  disable_lockout = true\n}\n');
-    expect(buildConfig(doc, {}, {}).userLockout).toEqual({ all: { threshold: 7, durationSeconds: 600 }, userpass: { counterResetSeconds: 3600, disabled: true } });
+    const doc = parseHcl(
+      'user_lockout "all" {\n  lockout_threshold = 7\n  lockout_duration = "10m"\n}\nuser_lockout "userpass" {\n  lockout_counter_reset = "1h"\n  disable_lockout = true\n}\n',
+    );
+    expect(buildConfig(doc, {}, {}).userLockout).toEqual({
+      all: { threshold: 7, durationSeconds: 600 },
+      userpass: { counterResetSeconds: 3600, disabled: true },
+    });
     expect(buildConfig({}, {}, {}).userLockout).toEqual({});
     expect(() => buildConfig(parseHcl('user_lockout "kv" {\n  lockout_threshold = 3\n}\n'), {}, {})).toThrow(ConfigError);
     // Logins compare attempts with the threshold as an int4.
-    expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_threshold = "4294967296"\n}\n'), {}, {})).toThrow('user_lockout "all".lockout_threshold: expected an integer from 1 to 2147483647');
+    expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_threshold = "4294967296"\n}\n'), {}, {})).toThrow(
+      'user_lockout "all".lockout_threshold: expected an integer from 1 to 2147483647',
+    );
     expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_treshold = 3\n}\n'), {}, {})).toThrow(/lockout_treshold: unknown setting/);
     expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_duration = "0s"\n}\n'), {}, {})).toThrow(/at least 1s/);
   });

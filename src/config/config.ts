@@ -179,7 +179,8 @@ function int(body: Doc, key: string, where: string, dflt: number, min = 1, max =
   const v = body[key];
   if (v === undefined || v === null) return dflt;
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ConfigError(`${where}.${key}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new ConfigError(`${where}.${key}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}`);
   return n;
 }
 
@@ -203,9 +204,7 @@ function listenerFrom(body: Doc, listenFlag: string | undefined, devTlsFiles?: S
   const { host, port } = splitHostPort(address);
   const tls = devTlsFiles ? devListenerTls(devTlsFiles) : listenerTlsFrom(body, where);
   if (!tls && !bool(body, 'tls_disable', where, false) && !isLoopback(host)) {
-    throw new ConfigError(
-      `listener on ${address} is not loopback and has no TLS: set tls_cert_file and tls_key_file, or tls_disable = true`,
-    );
+    throw new ConfigError(`listener on ${address} is not loopback and has no TLS: set tls_cert_file and tls_key_file, or tls_disable = true`);
   }
   const maxRequestDuration = str(body, 'max_request_duration', where);
   return {
@@ -285,7 +284,8 @@ function forwardedForFrom(body: Doc, where: string): ForwardedForConfig {
   const raw = body.x_forwarded_for_authorized_addrs;
   const list = raw === undefined || raw === null ? [] : Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
   const authorizedAddrs = list.map((a) => a.trim()).filter((a) => a !== '');
-  for (const a of authorizedAddrs) if (!isValidCidr(a)) throw new ConfigError(`${where}.x_forwarded_for_authorized_addrs: an entry is not an IP address or CIDR`);
+  for (const a of authorizedAddrs)
+    if (!isValidCidr(a)) throw new ConfigError(`${where}.x_forwarded_for_authorized_addrs: an entry is not an IP address or CIDR`);
   return {
     authorizedAddrs,
     hopSkips: int(body, 'x_forwarded_for_hop_skips', where, 0, 0),
@@ -368,7 +368,8 @@ function userLockoutFrom(doc: Doc): Record<string, UserLockoutSettings> {
     if (!USER_LOCKOUT_LABELS.includes(label)) throw new ConfigError(`${where}: the label must be one of ${USER_LOCKOUT_LABELS.join(', ')}`);
     if (out[label]) throw new ConfigError(`${where}: given twice`);
     for (const key of Object.keys(body)) {
-      if (!['lockout_threshold', 'lockout_duration', 'lockout_counter_reset', 'disable_lockout'].includes(key)) throw new ConfigError(`${where}.${key}: unknown setting`);
+      if (!['lockout_threshold', 'lockout_duration', 'lockout_counter_reset', 'disable_lockout'].includes(key))
+        throw new ConfigError(`${where}.${key}: unknown setting`);
     }
     const settings: UserLockoutSettings = {};
     if (body.lockout_threshold !== undefined) settings.threshold = int(body, 'lockout_threshold', where, 5, 1, INT4_MAX);

@@ -38,7 +38,17 @@ const isSpace = (c: number) => c === SPACE || c === TAB || c === LF || c === CR;
 const isHexDigit = (c: number) => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 /** Characters that end a bare token (identifier, number, anything the scanner would call illegal). */
 const isDelimiter = (c: number) =>
-  isSpace(c) || c === QUOTE || c === HASH || c === SLASH || c === LT || c === EQUALS || c === COMMA || c === LBRACE || c === RBRACE || c === LBRACK || c === RBRACK;
+  isSpace(c) ||
+  c === QUOTE ||
+  c === HASH ||
+  c === SLASH ||
+  c === LT ||
+  c === EQUALS ||
+  c === COMMA ||
+  c === LBRACE ||
+  c === RBRACE ||
+  c === LBRACK ||
+  c === RBRACK;
 
 export class HclScanRefusal extends Error {}
 
@@ -173,7 +183,13 @@ function afterHeredoc(text: string, start: number): number {
     const ch = text.charCodeAt(i++);
     if (ch === NUL) return i;
     if (ch === LF) {
-      if (text.slice(lineStart, i - 1).replace(/^[ \t\n\v\f\r]+/, '').replace(/\r+$/, '') === id) return i;
+      if (
+        text
+          .slice(lineStart, i - 1)
+          .replace(/^[ \t\n\v\f\r]+/, '')
+          .replace(/\r+$/, '') === id
+      )
+        return i;
       lineStart = i;
     }
   }

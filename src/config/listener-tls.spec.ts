@@ -31,15 +31,27 @@ describe('listener TLS settings', () => {
     const hcl = `listener "tcp" {\n  address = "0.0.0.0:8200"\n  tls_cert_file = "${pki.serverCert}"\n  tls_key_file = "${pki.serverKey}"\n}\n`;
     const l = buildConfig(parseHcl(hcl), {}, {}).listener;
     expect(l.tlsDisable).toBe(false);
-    expect(l.tls).toEqual({ certFile: pki.serverCert, keyFile: pki.serverKey, clientCaFile: undefined, clientCerts: 'request', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' });
+    expect(l.tls).toEqual({
+      certFile: pki.serverCert,
+      keyFile: pki.serverKey,
+      clientCaFile: undefined,
+      clientCerts: 'request',
+      minVersion: 'TLSv1.2',
+      maxVersion: 'TLSv1.3',
+    });
   });
 
   it('client certificate modes: require_and_verify, disable, and not both', () => {
-    expect(listener({ ...files(), tls_client_ca_file: pki.clientCaCert, tls_require_and_verify_client_cert: true }).tls).toMatchObject({ clientCerts: 'require', clientCaFile: pki.clientCaCert });
+    expect(listener({ ...files(), tls_client_ca_file: pki.clientCaCert, tls_require_and_verify_client_cert: true }).tls).toMatchObject({
+      clientCerts: 'require',
+      clientCaFile: pki.clientCaCert,
+    });
     expect(listener({ ...files(), tls_require_and_verify_client_cert: 'true' }).tls?.clientCerts).toBe('require');
     expect(listener({ ...files(), tls_disable_client_certs: true }).tls?.clientCerts).toBe('none');
     expect(configError(() => listener({ ...files(), tls_disable_client_certs: true, tls_require_and_verify_client_cert: true }))).toMatch(/mutually exclusive/);
-    expect(configError(() => listener({ ...files(), tls_require_and_verify_client_cert: 'maybe' }))).toMatch(/tls_require_and_verify_client_cert: expected true or false/);
+    expect(configError(() => listener({ ...files(), tls_require_and_verify_client_cert: 'maybe' }))).toMatch(
+      /tls_require_and_verify_client_cert: expected true or false/,
+    );
   });
 
   it('tls_min_version and tls_max_version: tls12 and tls13 only, min not above max', () => {
@@ -52,7 +64,9 @@ describe('listener TLS settings', () => {
   });
 
   it('tls_disable = true ignores every other tls_* setting, even files that do not exist', () => {
-    expect(listener({ tls_disable: true, tls_cert_file: '/nonexistent.crt', tls_key_file: '/nonexistent.key', tls_min_version: 'tls99' }, '0.0.0.0:8200')).toMatchObject({ tlsDisable: true, tls: undefined });
+    expect(
+      listener({ tls_disable: true, tls_cert_file: '/nonexistent.crt', tls_key_file: '/nonexistent.key', tls_min_version: 'tls99' }, '0.0.0.0:8200'),
+    ).toMatchObject({ tlsDisable: true, tls: undefined });
   });
 
   it('half a configuration is an error, not a silent fallback to plain HTTP', () => {
@@ -67,8 +81,12 @@ describe('listener TLS settings', () => {
   });
 
   it('missing or unreadable files name the setting and the path', () => {
-    expect(configError(() => listener({ tls_cert_file: '/nonexistent/server.crt', tls_key_file: pki.serverKey }))).toBe('listener "tcp".tls_cert_file: cannot read /nonexistent/server.crt (ENOENT)');
-    expect(configError(() => listener({ tls_cert_file: pki.serverCert, tls_key_file: '/nonexistent/server.key' }))).toBe('listener "tcp".tls_key_file: cannot read /nonexistent/server.key (ENOENT)');
+    expect(configError(() => listener({ tls_cert_file: '/nonexistent/server.crt', tls_key_file: pki.serverKey }))).toBe(
+      'listener "tcp".tls_cert_file: cannot read /nonexistent/server.crt (ENOENT)',
+    );
+    expect(configError(() => listener({ tls_cert_file: pki.serverCert, tls_key_file: '/nonexistent/server.key' }))).toBe(
+      'listener "tcp".tls_key_file: cannot read /nonexistent/server.key (ENOENT)',
+    );
     expect(configError(() => listener({ ...files(), tls_client_ca_file: pki.dir }))).toMatch(/tls_client_ca_file: cannot read .* \(EISDIR\)/);
     expect(configError(() => listener({ ...files(), tls_client_ca_file: '/nonexistent/ca.crt' }))).toMatch(/tls_client_ca_file: cannot read/);
   });

@@ -20,7 +20,18 @@ describe('sanitized configuration (sys/config/state/sanitized)', () => {
       storage: { type: 'postgresql' },
       barrier_max_encryptions_per_term: 5000000,
       storage_embedded: false,
-      listeners: [{ type: 'tcp', config: { address: '127.0.0.1:8200', tls_disable: true, max_request_size: 1024, max_request_duration: '1m30s', x_forwarded_for_authorized_addrs: '10.0.0.0/8' } }],
+      listeners: [
+        {
+          type: 'tcp',
+          config: {
+            address: '127.0.0.1:8200',
+            tls_disable: true,
+            max_request_size: 1024,
+            max_request_duration: '1m30s',
+            x_forwarded_for_authorized_addrs: '10.0.0.0/8',
+          },
+        },
+      ],
     });
     expect(s).not.toHaveProperty('seals');
     const text = JSON.stringify(s);
@@ -28,7 +39,11 @@ describe('sanitized configuration (sys/config/state/sanitized)', () => {
   });
 
   it('names a configured seal by its type only', () => {
-    const config = buildConfig({ ...doc, seal: [{ pkcs11: [{ lib: '/usr/lib/softhsm.so', pin: 'HsmPin-4321', key_label: 'k' }] }] }, {}, { dataDir: '/tmp/sh' });
+    const config = buildConfig(
+      { ...doc, seal: [{ pkcs11: [{ lib: '/usr/lib/softhsm.so', pin: 'HsmPin-4321', key_label: 'k' }] }] },
+      {},
+      { dataDir: '/tmp/sh' },
+    );
     const s = sanitizedConfig(config);
     expect(s.seals).toEqual([{ type: 'pkcs11', disabled: false }]);
     expect(JSON.stringify(s)).not.toContain('HsmPin-4321');

@@ -11,7 +11,10 @@ import { goDuration } from '../framework/field-types';
 /** The fixed system TTLs (Vault's defaults; SecretHub has no setting for them). */
 const SYSTEM_TTL_SECONDS = 768 * 3600;
 
-export type SanitizableConfig = Pick<ServerConfig, 'listener' | 'audit' | 'dataDir' | 'databaseUrl' | 'seal' | 'clusterName' | 'maxEncryptionsPerTerm' | 'logLevel' | 'dev'>;
+export type SanitizableConfig = Pick<
+  ServerConfig,
+  'listener' | 'audit' | 'dataDir' | 'databaseUrl' | 'seal' | 'clusterName' | 'maxEncryptionsPerTerm' | 'logLevel' | 'dev'
+>;
 
 const TLS_VERSION_NAMES = { 'TLSv1.2': 'tls12', 'TLSv1.3': 'tls13' } as const;
 

@@ -7,11 +7,21 @@ describe('canonicalJson (RFC 8785)', () => {
     const input = JSON.parse(
       '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/", "literals": [null, true, false]}',
     );
-    expect(canonicalJson(input).toString('utf8')).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
+    expect(canonicalJson(input).toString('utf8')).toBe(
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}',
+    );
   });
 
   it('sorts keys by UTF-16 code units, as the RFC 8785 §3.2.3 sorting example', () => {
-    const input = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    const input = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
     const order = ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'];
     // Compared as text: parsing back would put the integer-like key "1" first (JavaScript's own order).
     const expected = `{${order.map((k) => `${JSON.stringify(k)}:${JSON.stringify(input[k as keyof typeof input])}`).join(',')}}`;
@@ -41,7 +51,15 @@ describe('canonicalJson fast path', () => {
 
   it('gives the reference bytes for objects already in order, with array-index keys, unicode keys and undefined members', () => {
     const sortedDeep = (v: unknown): unknown =>
-      Array.isArray(v) ? v.map(sortedDeep) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortedDeep((v as Record<string, unknown>)[k])])) : v;
+      Array.isArray(v)
+        ? v.map(sortedDeep)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.keys(v)
+                .sort()
+                .map((k) => [k, sortedDeep((v as Record<string, unknown>)[k])]),
+            )
+          : v;
     fc.assert(
       fc.property(fc.jsonValue(), (v) => {
         const sorted = sortedDeep(v);
@@ -49,7 +67,14 @@ describe('canonicalJson fast path', () => {
       }),
       { numRuns: 2000 },
     );
-    for (const v of [{ '10': 1, '9': 2, a: 3 }, { a: undefined, b: [undefined, 1] }, { '\u00e9': 1, e: 2, z: 3 }, { '\ud83d\ude00': 1, '\ufb33': 2 }, { a: -0 }, { a: 1e21, b: 5e-7 }]) {
+    for (const v of [
+      { '10': 1, '9': 2, a: 3 },
+      { a: undefined, b: [undefined, 1] },
+      { '\u00e9': 1, e: 2, z: 3 },
+      { '\ud83d\ude00': 1, '\ufb33': 2 },
+      { a: -0 },
+      { a: 1e21, b: 5e-7 },
+    ]) {
       expect(canonicalJson(v).toString('utf8')).toBe(reference(v));
     }
   });

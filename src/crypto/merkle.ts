@@ -40,7 +40,9 @@ export function inclusionProof(index: number, leaves: readonly Uint8Array[]): Bu
   if (!Number.isInteger(index) || index < 0 || index >= leaves.length) throw new RangeError(`leaf ${index} is not in a tree of ${leaves.length}`);
   if (leaves.length === 1) return [];
   const k = split(leaves.length);
-  return index < k ? [...inclusionProof(index, leaves.slice(0, k)), rootOf(leaves.slice(k))] : [...inclusionProof(index - k, leaves.slice(k)), rootOf(leaves.slice(0, k))];
+  return index < k
+    ? [...inclusionProof(index, leaves.slice(0, k)), rootOf(leaves.slice(k))]
+    : [...inclusionProof(index - k, leaves.slice(k)), rootOf(leaves.slice(0, k))];
 }
 
 /** Whether `proof` shows leaf hash `leaf` at `index` in a tree of `size` leaves with head `root`. */

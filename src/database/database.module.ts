@@ -24,7 +24,11 @@ export interface DatabaseHandle {
  * mode a throw-away directory, removed at close); migrations are applied. `entities`: every entity
  * (src/entities.ts, passed by the composition root so this layer imports no domain).
  */
-export async function openServerDatabase(config: { databaseUrl?: string; dataDir: string; dev: boolean }, entities: DataSourceOptions['entities'], log: Logger): Promise<DatabaseHandle> {
+export async function openServerDatabase(
+  config: { databaseUrl?: string; dataDir: string; dev: boolean },
+  entities: DataSourceOptions['entities'],
+  log: Logger,
+): Promise<DatabaseHandle> {
   let embedded: EmbeddedPostgresHandle | undefined;
   let devDir: string | undefined;
   let dataSource: DataSource | undefined;

@@ -14,7 +14,23 @@
  * When the user can reach both, nothing moves: the cluster is <data-dir>/postgres (data dir 0711).
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, parse, resolve } from 'node:path';
 
 export interface Binaries {
@@ -34,8 +50,16 @@ const COMPLETE = '.complete';
 
 function osUser(name: string): OsUser | undefined {
   try {
-    const uid = Number(execFileSync('id', ['-u', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', name], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+    const uid = Number(
+      execFileSync('id', ['-u', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
+    const gid = Number(
+      execFileSync('id', ['-g', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+        .toString()
+        .trim(),
+    );
     return { name, uid, gid };
   } catch {
     return undefined;
@@ -91,7 +115,9 @@ function runtimeDir(user: OsUser): string {
   }
   const st = statSync(dir);
   if (!st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
-    throw new Error(`embedded PostgreSQL: ${dir} must be a directory owned by root and not writable by group or others (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); ${fix}`);
+    throw new Error(
+      `embedded PostgreSQL: ${dir} must be a directory owned by root and not writable by group or others (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}); ${fix}`,
+    );
   }
   if (!canSearch(user, dir)) {
     throw new Error(`embedded PostgreSQL: OS user ${user.name} cannot search ${firstUnsearchable(user, dir) ?? dir}; ${fix}`);
@@ -155,7 +181,8 @@ function stageBinaries(bin: Binaries, user: OsUser): Binaries {
       renameSync(tmp, dest);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
-      if (!existsSync(join(dest, COMPLETE))) throw new Error(`embedded PostgreSQL: could not copy the binaries to ${dest}: ${(err as Error).message}`, { cause: err });
+      if (!existsSync(join(dest, COMPLETE)))
+        throw new Error(`embedded PostgreSQL: could not copy the binaries to ${dest}: ${(err as Error).message}`, { cause: err });
     }
   }
   return { initdb: join(dest, 'bin', 'initdb'), postgres: join(dest, 'bin', 'postgres') };
@@ -166,9 +193,13 @@ export function reachableBinaries(bin: Binaries, user: OsUser, log: (m: string) 
   if (runsAs(user, bin.initdb, ['--version'])) return bin;
   const staged = stageBinaries(bin, user);
   if (!runsAs(user, staged.initdb, ['--version'])) {
-    throw new Error(`embedded PostgreSQL: OS user ${user.name} cannot run ${staged.initdb} either; check the modes of ${dirname(dirname(staged.initdb))} and the directories above it`);
+    throw new Error(
+      `embedded PostgreSQL: OS user ${user.name} cannot run ${staged.initdb} either; check the modes of ${dirname(dirname(staged.initdb))} and the directories above it`,
+    );
   }
-  log(`embedded PostgreSQL: OS user ${user.name} cannot run ${bin.initdb} (it cannot search ${firstUnsearchable(user, bin.initdb) ?? dirname(bin.initdb)}); using the copy in ${dirname(dirname(staged.initdb))}`);
+  log(
+    `embedded PostgreSQL: OS user ${user.name} cannot run ${bin.initdb} (it cannot search ${firstUnsearchable(user, bin.initdb) ?? dirname(bin.initdb)}); using the copy in ${dirname(dirname(staged.initdb))}`,
+  );
   return staged;
 }
 
@@ -216,9 +247,15 @@ export function newClusterDir(dataDir: string, user: OsUser, log: (m: string) =>
     return link;
   }
   const clusters = subdir(runtimeDir(user), 'clusters', 0o711);
-  const slug = dataDir.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+/, '').slice(-80) || 'data';
+  const slug =
+    dataDir
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+/, '')
+      .slice(-80) || 'data';
   const dir = mkdtempSync(join(clusters, `${slug}-`));
   chownSync(dir, user.uid, user.gid);
-  log(`embedded PostgreSQL: OS user ${user.name} cannot search ${firstUnsearchable(user, dirname(dataDir)) ?? dirname(dataDir)}; the cluster goes to ${dir}, and ${link} will point there`);
+  log(
+    `embedded PostgreSQL: OS user ${user.name} cannot search ${firstUnsearchable(user, dirname(dataDir)) ?? dirname(dataDir)}; the cluster goes to ${dir}, and ${link} will point there`,
+  );
   return dir;
 }

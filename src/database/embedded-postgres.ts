@@ -14,12 +14,34 @@
  *   which drains its requests before it stops PostgreSQL.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { randomPassword } from '../crypto/random';
-import { checkClusterReachable, clusterDir, clusterLink, newClusterDir, reachableBinaries, unprivilegedUser, type Binaries, type OsUser } from './embedded-postgres-root';
+import {
+  checkClusterReachable,
+  clusterDir,
+  clusterLink,
+  newClusterDir,
+  reachableBinaries,
+  unprivilegedUser,
+  type Binaries,
+  type OsUser,
+} from './embedded-postgres-root';
 
 export interface EmbeddedPostgresHandle {
   url: string;
@@ -48,7 +70,10 @@ async function loadBinaries(): Promise<Binaries> {
     const mod = (await import(name)) as Binaries;
     return { initdb: mod.initdb, postgres: mod.postgres };
   } catch (err) {
-    throw new Error(`embedded PostgreSQL is not available for ${process.platform}-${process.arch} (${name}): ${(err as Error).message}. Set DATABASE_URL to use an external PostgreSQL.`, { cause: err });
+    throw new Error(
+      `embedded PostgreSQL is not available for ${process.platform}-${process.arch} (${name}): ${(err as Error).message}. Set DATABASE_URL to use an external PostgreSQL.`,
+      { cause: err },
+    );
   }
 }
 
@@ -216,7 +241,9 @@ export async function startEmbeddedPostgres(dataDirArg: string, log: (message: s
   let state = readState(stateFile);
   if (state && pgData !== link && !existsSync(join(pgData, 'PG_VERSION'))) {
     // The state says a cluster was made, and the data dir names it: never replace it silently.
-    throw new Error(`embedded PostgreSQL: ${link} points to ${pgData}, which holds no PostgreSQL cluster. Restore it there, or remove ${link} and ${stateFile} to start with an empty database.`);
+    throw new Error(
+      `embedded PostgreSQL: ${link} points to ${pgData}, which holds no PostgreSQL cluster. Restore it there, or remove ${link} and ${stateFile} to start with an empty database.`,
+    );
   }
   if (!state || !existsSync(join(pgData, 'PG_VERSION'))) {
     state = { port: await freePort(), user: DB_USER, password: randomPassword(32) };
@@ -235,12 +262,16 @@ export async function startEmbeddedPostgres(dataDirArg: string, log: (message: s
   }
 
   const logFd = openSync(logFile, 'a', 0o600);
-  const child = spawn(bin.postgres, ['-D', pgData, '-p', String(state.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'logging_collector=off'], {
-    stdio: ['ignore', logFd, logFd],
-    detached: true,
-    ...(user ? { uid: user.uid, gid: user.gid } : {}),
-    env: { ...process.env, LC_ALL: 'C' },
-  });
+  const child = spawn(
+    bin.postgres,
+    ['-D', pgData, '-p', String(state.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'logging_collector=off'],
+    {
+      stdio: ['ignore', logFd, logFd],
+      detached: true,
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      env: { ...process.env, LC_ALL: 'C' },
+    },
+  );
   closeSync(logFd);
   child.unref();
   await waitUntilReady(child, state, logFile);

@@ -1,4 +1,15 @@
-import { FieldError, goDuration, INT4_MAX, MAX_DURATION_SECONDS, parseDurationSeconds, pickCaseInsensitive, toBool, toDurationSeconds, toInt, toStringList } from './field-types';
+import {
+  FieldError,
+  goDuration,
+  INT4_MAX,
+  MAX_DURATION_SECONDS,
+  parseDurationSeconds,
+  pickCaseInsensitive,
+  toBool,
+  toDurationSeconds,
+  toInt,
+  toStringList,
+} from './field-types';
 
 describe('field coercion', () => {
   it('coerces strings as Vault does', () => {
@@ -22,7 +33,8 @@ describe('field coercion', () => {
     expect(toInt('n', '-2147483648')).toBe(-2147483648);
     expect(() => toInt('n', 2147483648)).toThrow(new FieldError('invalid value for field "n": must be at most 2147483647'));
     expect(() => toInt('n', -2147483649)).toThrow(new FieldError('invalid value for field "n": must be at least -2147483648'));
-    for (const huge of [1e308, '9223372036854775807', '9'.repeat(400)]) expect(() => toInt('n', huge)).toThrow(/^invalid value for field "n": must be at most 2147483647$/);
+    for (const huge of [1e308, '9223372036854775807', '9'.repeat(400)])
+      expect(() => toInt('n', huge)).toThrow(/^invalid value for field "n": must be at most 2147483647$/);
     expect(toInt('after', '4294967296', { min: 0, max: Number.MAX_SAFE_INTEGER })).toBe(4294967296);
     expect(() => toInt('port', 0, { min: 1, max: 65535 })).toThrow(/must be at least 1/);
     // A declared bound beyond 2^53-1 still stops where numbers stop being exact.
@@ -30,7 +42,8 @@ describe('field coercion', () => {
   });
   it('refuses durations Go cannot hold, as Vault does; a field also refuses those beyond its maximum', () => {
     expect(parseDurationSeconds('2562047h47m16s')).toBe(9223372036);
-    for (const huge of ['2562047h47m17s', '9223372036854775807s', '9999999999999h', 1e308, '99999999999999999999']) expect(() => parseDurationSeconds(huge)).toThrow(new FieldError('invalid duration'));
+    for (const huge of ['2562047h47m17s', '9223372036854775807s', '9999999999999h', 1e308, '99999999999999999999'])
+      expect(() => parseDurationSeconds(huge)).toThrow(new FieldError('invalid duration'));
     expect(toDurationSeconds('ttl', '596523h14m7s')).toBe(MAX_DURATION_SECONDS);
     expect(() => toDurationSeconds('ttl', '596523h14m8s')).toThrow(new FieldError('invalid value for field "ttl": must be at most 596523h14m7s'));
     expect(() => toDurationSeconds('ttl', 2147483648)).toThrow(/must be at most 596523h14m7s/);

@@ -35,7 +35,10 @@ describe('declared fields', () => {
       ttl: { type: 'duration', description: '' },
       short: { type: 'duration', max: 60, description: '' },
     };
-    expect(parseFields(bounded, { n: 2147483647, port: '65535', seq: '9007199254740991', versions: [1, '2147483647'], ttl: '596523h14m7s', short: '1m' }, false).data).toEqual({
+    expect(
+      parseFields(bounded, { n: 2147483647, port: '65535', seq: '9007199254740991', versions: [1, '2147483647'], ttl: '596523h14m7s', short: '1m' }, false)
+        .data,
+    ).toEqual({
       n: 2147483647,
       port: 65535,
       seq: 9007199254740991,

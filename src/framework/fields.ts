@@ -52,7 +52,13 @@ interface CoercedValues {
 export type FieldValue<S extends FieldSpec> = S extends { type: 'string'; allowed: readonly (infer A extends string)[] } ? A : CoercedValues[S['type']];
 
 /** parseFields fills the field on every call: it has a default, or it is required and read from the body. */
-type AlwaysPresent<S extends FieldSpec, FromQuery extends boolean> = S extends { default: NonNullable<unknown> } ? true : FromQuery extends false ? (S extends { required: true } ? true : false) : false;
+type AlwaysPresent<S extends FieldSpec, FromQuery extends boolean> = S extends { default: NonNullable<unknown> }
+  ? true
+  : FromQuery extends false
+    ? S extends { required: true }
+      ? true
+      : false
+    : false;
 /** parseFields may fill it: read from the body, every declared field; from the query string, only `query` fields. */
 type MaybePresent<S extends FieldSpec, FromQuery extends boolean> = FromQuery extends false ? true : S extends { query: true } ? true : false;
 
@@ -130,7 +136,8 @@ export function coerceField(name: string, spec: FieldSpec, value: unknown): unkn
       out = value;
       break;
   }
-  if (spec.allowed && !spec.allowed.includes(out as string)) throw new FieldError(`invalid value for field "${name}": must be one of ${spec.allowed.join(', ')}`);
+  if (spec.allowed && !spec.allowed.includes(out as string))
+    throw new FieldError(`invalid value for field "${name}": must be one of ${spec.allowed.join(', ')}`);
   return out;
 }
 

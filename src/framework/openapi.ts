@@ -39,8 +39,14 @@ function fieldSchema(spec: FieldSpec): Schema {
 }
 
 function bodySchema(fields: Fields): Schema {
-  const properties = Object.fromEntries(Object.entries(fields).filter(([, f]) => !f.query).map(([name, f]) => [name, fieldSchema(f)]));
-  const required = Object.entries(fields).filter(([, f]) => f.required && !f.query).map(([name]) => name);
+  const properties = Object.fromEntries(
+    Object.entries(fields)
+      .filter(([, f]) => !f.query)
+      .map(([name, f]) => [name, fieldSchema(f)]),
+  );
+  const required = Object.entries(fields)
+    .filter(([, f]) => f.required && !f.query)
+    .map(([name]) => name);
   return { type: 'object', properties, ...(required.length ? { required } : {}) };
 }
 
@@ -81,7 +87,11 @@ export function pathItems(mount: MountEntry, route: RouteDefinition): Record<str
   for (const op of Object.keys(route.handlers) as Operation[]) {
     if (op === 'list') {
       const listPath = path.endsWith('/') ? path : `${path}/`;
-      out[listPath] = { description: route.help, parameters, get: { ...common('list'), parameters: [{ name: 'list', in: 'query', required: true, schema: { type: 'string', enum: ['true'] } }] } };
+      out[listPath] = {
+        description: route.help,
+        parameters,
+        get: { ...common('list'), parameters: [{ name: 'list', in: 'query', required: true, schema: { type: 'string', enum: ['true'] } }] },
+      };
       continue;
     }
     const operation: Schema = common(op);
@@ -106,7 +116,12 @@ export function openApiDocument(version: string, mounts: { mount: MountEntry; ro
   }
   return {
     openapi: '3.0.2',
-    info: { title: 'SecretHub API', description: 'HTTP API of SecretHub, compatible with HashiCorp Vault\'s (paths are relative to /v1).', version, license: { name: 'UNLICENSED' } },
+    info: {
+      title: 'SecretHub API',
+      description: "HTTP API of SecretHub, compatible with HashiCorp Vault's (paths are relative to /v1).",
+      version,
+      license: { name: 'UNLICENSED' },
+    },
     servers: [{ url: '/v1' }],
     components: { securitySchemes: { vaultToken: { type: 'apiKey', in: 'header', name: 'X-Vault-Token' } } },
     security: [{ vaultToken: [] }],

@@ -209,4 +209,9 @@ export function route<const F extends Fields = {}>(definition: TypedRouteDefinit
 }
 
 export const raw = (status: number, body?: unknown, contentType?: string): RawResponse => ({ kind: 'raw', status, body, contentType });
-export const logical = (data: Record<string, unknown> | null, warnings?: string[], auth?: Record<string, unknown>): LogicalResponse => ({ kind: 'logical', data, warnings, auth });
+export const logical = (data: Record<string, unknown> | null, warnings?: string[], auth?: Record<string, unknown>): LogicalResponse => ({
+  kind: 'logical',
+  data,
+  warnings,
+  auth,
+});

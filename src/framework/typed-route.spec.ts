@@ -78,7 +78,10 @@ describe('route(): typed handler input', () => {
   });
 
   it('the type matches what parseFields produces', () => {
-    const written: FieldData<typeof FIELDS, false> = parseFields(FIELDS, { name: 'n', count: '3', ttl: '1m', meta: { k: 1 } }, false).data as FieldData<typeof FIELDS, false>;
+    const written: FieldData<typeof FIELDS, false> = parseFields(FIELDS, { name: 'n', count: '3', ttl: '1m', meta: { k: 1 } }, false).data as FieldData<
+      typeof FIELDS,
+      false
+    >;
     expect(written).toEqual({ name: 'n', count: 3, ttl: 60, meta: { k: '1' }, depth: 0, flag: true });
     const read = parseFields(FIELDS, { version: '2' }, true).data as FieldData<typeof FIELDS, true>;
     expect(read).toEqual({ version: 2, depth: 0, flag: true });

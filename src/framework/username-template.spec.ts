@@ -14,9 +14,13 @@ const refused = (t: string, data?: Record<string, string>) => {
 
 describe('username templates (Vault sdk/helper/template subset)', () => {
   it('renders Vault’s shipped templates', () => {
-    const rabbit = render('{{ printf "v-%s-%s-%s-%s" (.DisplayName | truncate 15) (.RoleName | truncate 15) (random 20) (unix_time) | replace "." "-" | truncate 100 }}');
+    const rabbit = render(
+      '{{ printf "v-%s-%s-%s-%s" (.DisplayName | truncate 15) (.RoleName | truncate 15) (random 20) (unix_time) | replace "." "-" | truncate 100 }}',
+    );
     expect(rabbit).toMatch(/^v-token-app-prod-writer-[A-Za-z0-9]{20}-1796461623$/);
-    const influx = render('{{ printf "v_%s_%s_%s_%s" (.DisplayName | truncate 15) (.RoleName | truncate 15) (random 20) (unix_time) | truncate 100 | replace "-" "_" | lowercase }}');
+    const influx = render(
+      '{{ printf "v_%s_%s_%s_%s" (.DisplayName | truncate 15) (.RoleName | truncate 15) (random 20) (unix_time) | truncate 100 | replace "-" "_" | lowercase }}',
+    );
     expect(influx).toMatch(/^v_token_app\.prod_writer_[a-z0-9]{20}_1796461623$/);
     expect(render('{{ printf "%s-%s" (.DisplayName) (uuid) }}')).toMatch(/^token-app\.prod-[0-9a-f-]{36}$/);
   });
@@ -37,7 +41,17 @@ describe('username templates (Vault sdk/helper/template subset)', () => {
   });
 
   it('refuses what it does not support, in fixed words that never quote the template', () => {
-    for (const t of ['{{ if .RoleName }}x{{ end }}', '{{ .RoleName', '{{ }}', '{{ nosuchfunc-secret }}', '{{ printf "%x" .RoleName }}', '{{ printf "%s" }}', '{{ (random 5 }}', '{{ "a" "b" }}', '{{ $x := 1 }}']) {
+    for (const t of [
+      '{{ if .RoleName }}x{{ end }}',
+      '{{ .RoleName',
+      '{{ }}',
+      '{{ nosuchfunc-secret }}',
+      '{{ printf "%x" .RoleName }}',
+      '{{ printf "%s" }}',
+      '{{ (random 5 }}',
+      '{{ "a" "b" }}',
+      '{{ $x := 1 }}',
+    ]) {
       expect(refused(t)).not.toMatch(/secret|RoleName|nosuch/);
     }
     expect(refused('{{ .Missing }}')).toBe('unknown field in an action');
@@ -47,8 +61,11 @@ describe('username templates (Vault sdk/helper/template subset)', () => {
   });
 
   it('bounds every string a template makes', () => {
-    const big = '{{ random 1024 | replace "a" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" | replace "a" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }}';
+    const big =
+      '{{ random 1024 | replace "a" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" | replace "a" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }}';
     expect(() => render(big)).toThrow(TemplateError);
-    expect(() => render(`{{ printf "%s%s%s%s%s" (random 1000) (random 1000) (random 1000) (random 1000) (random 1000) }}`)).toThrow(`a value is longer than ${MAX_TEMPLATE_STRING} characters`);
+    expect(() => render(`{{ printf "%s%s%s%s%s" (random 1000) (random 1000) (random 1000) (random 1000) (random 1000) }}`)).toThrow(
+      `a value is longer than ${MAX_TEMPLATE_STRING} characters`,
+    );
   });
 });

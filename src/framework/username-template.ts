@@ -25,7 +25,12 @@ export class TemplateError extends Error {
 
 type Value = string | number;
 type Node = { kind: 'text'; text: string } | { kind: 'pipeline'; commands: Command[] };
-type Operand = { kind: 'string'; value: string } | { kind: 'number'; value: number } | { kind: 'field'; name: string } | { kind: 'ident'; name: string } | { kind: 'paren'; commands: Command[] };
+type Operand =
+  | { kind: 'string'; value: string }
+  | { kind: 'number'; value: number }
+  | { kind: 'field'; name: string }
+  | { kind: 'ident'; name: string }
+  | { kind: 'paren'; commands: Command[] };
 type Command = Operand[];
 
 function bounded(s: string): string {
@@ -76,7 +81,7 @@ const GO_LAYOUT: [string, (d: Date) => string][] = [
 /** Go's time.Format for the layout elements above, in UTC. */
 export function goTimeFormat(layout: string, date: Date): string {
   let out = '';
-  for (let i = 0; i < layout.length; ) {
+  for (let i = 0; i < layout.length;) {
     const hit = GO_LAYOUT.find(([token]) => layout.startsWith(token, i));
     if (hit) {
       out += hit[1](date);
@@ -152,7 +157,13 @@ function tokenize(src: string): string[] {
     }
     let m: RegExpExecArray | null;
     const rest = src.slice(i);
-    if ((m = /^"(?:[^"\\\n]|\\.)*"/.exec(rest)) || (m = /^`[^`]*`/.exec(rest)) || (m = /^-?\d+/.exec(rest)) || (m = /^\.[A-Za-z_]\w*/.exec(rest)) || (m = /^[A-Za-z_]\w*/.exec(rest))) {
+    if (
+      (m = /^"(?:[^"\\\n]|\\.)*"/.exec(rest)) ||
+      (m = /^`[^`]*`/.exec(rest)) ||
+      (m = /^-?\d+/.exec(rest)) ||
+      (m = /^\.[A-Za-z_]\w*/.exec(rest)) ||
+      (m = /^[A-Za-z_]\w*/.exec(rest))
+    ) {
       tokens.push(m[0]);
       i += m[0].length;
       continue;

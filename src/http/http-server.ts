@@ -83,7 +83,14 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, log: 
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
     const body = errorBody([message]);
-    socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`), body]));
+    socket.write(
+      Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+        ),
+        body,
+      ]),
+    );
   }
   socket.destroy(err);
 }
@@ -140,7 +147,10 @@ export async function createApiServer(root: Type | DynamicModule, listener: List
     serverFactory: (handler: RequestHandler) => {
       const server: Server = tls ? createHttpsServer(httpsServerOptions(tls), handler) : createHttpServer(handler);
       // Failed handshakes (no or a bad client certificate, plain HTTP to the TLS port) never reach a handler.
-      if (tls) server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) => log.debug(`tls: handshake from ${socket.remoteAddress ?? '?'} failed: ${err.code ?? err.message}`));
+      if (tls)
+        server.on('tlsClientError', (err: Error & { code?: string }, socket: { remoteAddress?: string }) =>
+          log.debug(`tls: handshake from ${socket.remoteAddress ?? '?'} failed: ${err.code ?? err.message}`),
+        );
       acceptListMethod(server, tls ? 'secureConnection' : 'connection');
       return server;
     },
@@ -148,7 +158,11 @@ export async function createApiServer(root: Type | DynamicModule, listener: List
   const app = await NestFactory.create<NestFastifyApplication>(root, adapter, { bodyParser: false, logger: false, abortOnError: false });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: listener.maxRequestBytes }, (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body));
+  fastify.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: listener.maxRequestBytes },
+    (_req: FastifyRequest, body: Buffer, done: (err: Error | null, body?: Buffer) => void) => done(null, body),
+  );
   app.useGlobalFilters(new VaultErrorFilter(log));
   try {
     await app.init();

@@ -37,7 +37,8 @@ describe('ListMethodRewriter', () => {
   });
 
   it('gives the same bytes however the stream is split', () => {
-    const stream = 'LIST /v1/a HTTP/1.1\r\nHost: h\r\n\r\nPOST /v1/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nLIST /v1/c?x=1 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /v1/d HTTP/1.1\r\n\r\n';
+    const stream =
+      'LIST /v1/a HTTP/1.1\r\nHost: h\r\n\r\nPOST /v1/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nLIST /v1/c?x=1 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /v1/d HTTP/1.1\r\n\r\n';
     const expected = run([stream]);
     expect(expected).toContain('GET /v1/a?list=true');
     expect(expected).toContain('GET /v1/c?x=1&list=true');

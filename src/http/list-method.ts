@@ -117,7 +117,14 @@ export class ListMethodRewriter {
         if (contentLength !== undefined && contentLength !== value) unusual = true;
         contentLength = value;
       } else if (name === 'transfer-encoding') {
-        if (value.toLowerCase().split(',').map((s) => s.trim()).includes('chunked')) chunked = true;
+        if (
+          value
+            .toLowerCase()
+            .split(',')
+            .map((s) => s.trim())
+            .includes('chunked')
+        )
+          chunked = true;
         else unusual = true;
       } else if (name === 'upgrade') {
         unusual = true;

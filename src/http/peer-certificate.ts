@@ -19,7 +19,11 @@ export function peerCertificateOf(socket: Socket | undefined): PeerCertificate |
   const cert = leaf as DetailedPeerCertificate;
   const seen = new Set<string>([cert.fingerprint256]);
   const chainDer: Buffer[] = [];
-  for (let issuer = cert.issuerCertificate; issuer && Buffer.isBuffer(issuer.raw) && !seen.has(issuer.fingerprint256) && chainDer.length < MAX_CHAIN; issuer = issuer.issuerCertificate) {
+  for (
+    let issuer = cert.issuerCertificate;
+    issuer && Buffer.isBuffer(issuer.raw) && !seen.has(issuer.fingerprint256) && chainDer.length < MAX_CHAIN;
+    issuer = issuer.issuerCertificate
+  ) {
     seen.add(issuer.fingerprint256);
     chainDer.push(issuer.raw);
   }

@@ -38,7 +38,9 @@ export function jsonSyntaxError(text: string): string {
   const errors: ParseError[] = [];
   parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
   if (errors.length === 0) return 'failed to parse JSON input: invalid JSON';
-  const what = printParseErrorCode(errors[0].error).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  const what = printParseErrorCode(errors[0].error)
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .toLowerCase();
   return `failed to parse JSON input: ${what} at offset ${errors[0].offset}`;
 }
 

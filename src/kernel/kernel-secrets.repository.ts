@@ -24,7 +24,7 @@ export class KernelSecretsRepository {
   }
 
   async namesWithPrefix(prefix: string): Promise<string[]> {
-    const rows: { name: string }[] = await this.dataSource.query("SELECT name FROM kernel_secrets WHERE starts_with(name, $1) ORDER BY name", [prefix]);
+    const rows: { name: string }[] = await this.dataSource.query('SELECT name FROM kernel_secrets WHERE starts_with(name, $1) ORDER BY name', [prefix]);
     return rows.map((r) => r.name);
   }
 

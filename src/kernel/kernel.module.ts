@@ -48,7 +48,16 @@ const LEASE_TICK_MS = 1000;
 /** How often backends' periodic functions run (Vault: every minute). */
 const PERIODIC_INTERVAL_MS = 60_000;
 
-const repositories: Provider[] = [BarrierRepository, KernelSecretsRepository, TokenRepository, SealRepository, PolicyRepository, MountRepository, LeaseRepository, PasswordPolicyRepository].map((repository) => ({
+const repositories: Provider[] = [
+  BarrierRepository,
+  KernelSecretsRepository,
+  TokenRepository,
+  SealRepository,
+  PolicyRepository,
+  MountRepository,
+  LeaseRepository,
+  PasswordPolicyRepository,
+].map((repository) => ({
   provide: repository,
   useFactory: (dataSource: DataSource) => new repository(dataSource),
   inject: [DataSource],
@@ -57,7 +66,8 @@ const repositories: Provider[] = [BarrierRepository, KernelSecretsRepository, To
 const services: Provider[] = [
   {
     provide: Barrier,
-    useFactory: (repository: BarrierRepository, settings: KernelSettings, log: Logger) => new Barrier(repository, { maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm, log: (m) => log.info(m) }),
+    useFactory: (repository: BarrierRepository, settings: KernelSettings, log: Logger) =>
+      new Barrier(repository, { maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm, log: (m) => log.info(m) }),
     inject: [BarrierRepository, KERNEL_SETTINGS, LOGGER],
   },
   {
@@ -66,7 +76,8 @@ const services: Provider[] = [
       const bus = new InvalidationBus((dataSource.options as { url?: string }).url, dataSource, (m) => log.info(m));
       // sys/rotate/config changed on some node: every node reloads it.
       bus.subscribe((i) => {
-        if (i.topic === undefined || i.topic === 'barrier') barrier.reloadRotationConfig().catch((e: Error) => log.error(`barrier: could not reload the rotation config: ${e.message}`));
+        if (i.topic === undefined || i.topic === 'barrier')
+          barrier.reloadRotationConfig().catch((e: Error) => log.error(`barrier: could not reload the rotation config: ${e.message}`));
       });
       return bus;
     },
@@ -74,13 +85,36 @@ const services: Provider[] = [
   },
   {
     provide: TokenStore,
-    useFactory: (tokens: TokenRepository, secrets: KernelSecretsRepository, barrier: Barrier, bus: InvalidationBus) => new TokenStore(tokens, secrets, barrier, bus),
+    useFactory: (tokens: TokenRepository, secrets: KernelSecretsRepository, barrier: Barrier, bus: InvalidationBus) =>
+      new TokenStore(tokens, secrets, barrier, bus),
     inject: [TokenRepository, KernelSecretsRepository, Barrier, InvalidationBus],
   },
   {
     provide: SealService,
-    useFactory: (dataSource: DataSource, seals: SealRepository, barrierRepository: BarrierRepository, barrier: Barrier, tokens: TokenRepository, tokenStore: TokenStore, secrets: KernelSecretsRepository, settings: KernelSettings, log: Logger) =>
-      new SealService({ dataSource, seals, barrierRepository, barrier, tokens, tokenStore, secrets, provider: new ShamirSealProvider(), clusterName: settings.clusterName, maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm, log: (m) => log.info(m) }),
+    useFactory: (
+      dataSource: DataSource,
+      seals: SealRepository,
+      barrierRepository: BarrierRepository,
+      barrier: Barrier,
+      tokens: TokenRepository,
+      tokenStore: TokenStore,
+      secrets: KernelSecretsRepository,
+      settings: KernelSettings,
+      log: Logger,
+    ) =>
+      new SealService({
+        dataSource,
+        seals,
+        barrierRepository,
+        barrier,
+        tokens,
+        tokenStore,
+        secrets,
+        provider: new ShamirSealProvider(),
+        clusterName: settings.clusterName,
+        maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm,
+        log: (m) => log.info(m),
+      }),
     inject: [DataSource, SealRepository, BarrierRepository, Barrier, TokenRepository, TokenStore, KernelSecretsRepository, KERNEL_SETTINGS, LOGGER],
   },
   {
@@ -128,7 +162,11 @@ const services: Provider[] = [
   {
     provide: ExpirationManager,
     useFactory: (repository: LeaseRepository, mounts: MountTable, barrier: Barrier, seal: SealService, log: Logger) => {
-      const leases = new ExpirationManager(repository, mounts, barrier, { maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS, tickMs: LEASE_TICK_MS, log: { info: (m) => log.info(m), error: (m) => log.error(m) } });
+      const leases = new ExpirationManager(repository, mounts, barrier, {
+        maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS,
+        tickMs: LEASE_TICK_MS,
+        log: { info: (m) => log.info(m), error: (m) => log.error(m) },
+      });
       // Revocation needs the issuing mount: the `workers` stage starts after `state` has loaded the mounts.
       seal.addLifecycleHook('workers', { afterUnseal: async () => leases.start(), beforeSeal: () => leases.stop() });
       // As Vault: disabling a mount first revokes every lease it issued; a revocation that fails aborts the disable.
@@ -147,7 +185,11 @@ const services: Provider[] = [
   {
     provide: PeriodicRunner,
     useFactory: (dataSource: DataSource, mounts: MountTable, seal: SealService, log: Logger) => {
-      const periodic = new PeriodicRunner(mounts, { intervalMs: PERIODIC_INTERVAL_MS, exclusive: (pass) => withTryAdvisoryLock(dataSource, 'secrethub.periodic', pass), log: { error: (m) => log.error(m) } });
+      const periodic = new PeriodicRunner(mounts, {
+        intervalMs: PERIODIC_INTERVAL_MS,
+        exclusive: (pass) => withTryAdvisoryLock(dataSource, 'secrethub.periodic', pass),
+        log: { error: (m) => log.error(m) },
+      });
       seal.addLifecycleHook('workers', { afterUnseal: async () => periodic.start(), beforeSeal: () => periodic.stop() });
       return periodic;
     },

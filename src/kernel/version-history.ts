@@ -18,12 +18,17 @@ export class VersionHistory {
   ) {}
 
   async record(): Promise<void> {
-    await this.dataSource.query('INSERT INTO version_history (version, build_date) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING', [this.current.version, this.current.buildDate]);
+    await this.dataSource.query('INSERT INTO version_history (version, build_date) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING', [
+      this.current.version,
+      this.current.buildDate,
+    ]);
   }
 
   /** Oldest first. */
   async list(): Promise<VersionEntry[]> {
-    const rows: { version: string; build_date: string; installed_at: Date }[] = await this.dataSource.query('SELECT version, build_date, installed_at FROM version_history ORDER BY installed_at, version');
+    const rows: { version: string; build_date: string; installed_at: Date }[] = await this.dataSource.query(
+      'SELECT version, build_date, installed_at FROM version_history ORDER BY installed_at, version',
+    );
     return rows.map((r) => ({ version: r.version, buildDate: r.build_date, installedAt: new Date(r.installed_at) }));
   }
 }

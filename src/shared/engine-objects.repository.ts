@@ -45,7 +45,10 @@ export class EngineObjectRepository {
     const cached = serves ? this.cache.get(key) : undefined;
     if (cached !== undefined) return cached === null ? undefined : (JSON.parse(cached) as T);
     const generation = this.bus?.generation;
-    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query('SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3', [mountUuid, kind, name]);
+    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query(
+      'SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3',
+      [mountUuid, kind, name],
+    );
     const json = rows[0] ? this.barrier.decrypt(location(mountUuid, kind, name), rows[0].value_ciphertext).toString('utf8') : null;
     if (serves && this.bus?.generation === generation) this.cache.set(key, json);
     return json === null ? undefined : (JSON.parse(json) as T);
@@ -76,13 +79,21 @@ export class EngineObjectRepository {
   async modify<T>(mountUuid: string, kind: string, name: string, change: (current: T) => T | undefined): Promise<T | undefined> {
     const where = location(mountUuid, kind, name);
     const stored = await this.dataSource.transaction(async (m) => {
-      const rows: { value_ciphertext: Buffer }[] = await m.query('SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3 FOR UPDATE', [mountUuid, kind, name]);
+      const rows: { value_ciphertext: Buffer }[] = await m.query(
+        'SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3 FOR UPDATE',
+        [mountUuid, kind, name],
+      );
       if (!rows[0]) return undefined;
       const current = JSON.parse(this.barrier.decrypt(where, rows[0].value_ciphertext).toString('utf8')) as T;
       const next = change(current);
       if (next === undefined) return current;
       const ciphertext = await this.barrier.encrypt(where, Buffer.from(JSON.stringify(next), 'utf8'));
-      await m.query('UPDATE engine_objects SET value_ciphertext = $4, updated_at = now() WHERE mount_uuid = $1 AND kind = $2 AND name = $3', [mountUuid, kind, name, ciphertext]);
+      await m.query('UPDATE engine_objects SET value_ciphertext = $4, updated_at = now() WHERE mount_uuid = $1 AND kind = $2 AND name = $3', [
+        mountUuid,
+        kind,
+        name,
+        ciphertext,
+      ]);
       return next;
     });
     await this.changed(mountUuid, kind, name);
@@ -95,7 +106,10 @@ export class EngineObjectRepository {
   }
 
   async names(mountUuid: string, kind: string): Promise<string[]> {
-    const rows: { name: string }[] = await this.dataSource.query('SELECT name FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 ORDER BY name', [mountUuid, kind]);
+    const rows: { name: string }[] = await this.dataSource.query('SELECT name FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 ORDER BY name', [
+      mountUuid,
+      kind,
+    ]);
     return rows.map((r) => r.name);
   }
 }

@@ -25,7 +25,11 @@ describe('AppRole (e2e)', () => {
   let roleId: string;
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', root],
+      readyText: 'should NOT be used',
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -43,18 +47,23 @@ describe('AppRole (e2e)', () => {
     expect(roleId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
-  it('write with no data needs -f, as Vault\'s CLI; -f generates a secret ID', async () => {
+  it("write with no data needs -f, as Vault's CLI; -f generates a secret ID", async () => {
     const bare = await run(['write', 'auth/approle/role/ci/secret-id'], asRoot);
     expect(bare.code).toBe(1);
     expect(bare.stderr).toContain('Must supply data or use -force');
     for (const flag of ['-f', '-force']) {
       const res = await run(['write', flag, '-format=json', 'auth/approle/role/ci/secret-id'], asRoot);
       expect(res.code).toBe(0);
-      expect(JSON.parse(res.stdout).data).toMatchObject({ secret_id: expect.any(String), secret_id_accessor: expect.any(String), secret_id_num_uses: 5, secret_id_ttl: 0 });
+      expect(JSON.parse(res.stdout).data).toMatchObject({
+        secret_id: expect.any(String),
+        secret_id_accessor: expect.any(String),
+        secret_id_num_uses: 5,
+        secret_id_ttl: 0,
+      });
     }
   });
 
-  it('node-vault approleLogin gets a token with the role\'s policies and metadata', async () => {
+  it("node-vault approleLogin gets a token with the role's policies and metadata", async () => {
     const secret = await call(server.address, 'POST', 'auth/approle/role/ci/secret-id', { token: root, body: {} });
     const vault = nodeVault({ apiVersion: 'v1', endpoint: server.address });
     const result = await vault.approleLogin({ role_id: roleId, secret_id: secret.body.data.secret_id });
@@ -81,7 +90,8 @@ describe('AppRole (e2e)', () => {
   it('50 concurrent logins on a 3-use secret ID: 3 tokens, 47 refusals, and the role_id is not locked for the next machine', async () => {
     expect((await call(server.address, 'POST', 'auth/approle/role/fleet', { token: root, body: { secret_id_num_uses: 3 } })).status).toBe(204);
     const fleetRoleId = (await call(server.address, 'GET', 'auth/approle/role/fleet/role-id', { token: root })).body.data.role_id as string;
-    const newSecretId = async () => (await call(server.address, 'POST', 'auth/approle/role/fleet/secret-id', { token: root, body: {} })).body.data.secret_id as string;
+    const newSecretId = async () =>
+      (await call(server.address, 'POST', 'auth/approle/role/fleet/secret-id', { token: root, body: {} })).body.data.secret_id as string;
     const login = (secretId: string) => call(server.address, 'POST', 'auth/approle/login', { body: { role_id: fleetRoleId, secret_id: secretId } });
     const shared = await newSecretId();
     const results = await Promise.all(Array.from({ length: 50 }, () => login(shared)));

@@ -92,7 +92,13 @@ describe('audit log (e2e)', () => {
     server = await startServerProcess({ databaseUrl: await createTestDatabase(), env, args: ['--config', join(dir, 'audit.hcl')] });
     const { rootToken } = await initAndUnseal(server.address);
     const cli = (...args: string[]) => runCli(args, { VAULT_ADDR: server!.address, VAULT_TOKEN: rootToken });
-    const liveSizes = () => (existsSync(checkpointFile) ? readFileSync(checkpointFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).tree_size as number) : []);
+    const liveSizes = () =>
+      existsSync(checkpointFile)
+        ? readFileSync(checkpointFile, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l).tree_size as number)
+        : [];
     /** 15 audited requests (30 entries), then waits for the server to append a checkpoint above `above`. */
     const trafficUntilCheckpoint = async (above: number) => {
       for (let i = 0; i < 15; i++) expect((await call(server!.address, 'GET', 'sys/mounts', { token: rootToken })).status).toBe(200);
@@ -106,7 +112,10 @@ describe('audit log (e2e)', () => {
     const exportFile = join(dir, 'export.jsonl');
     const exportedAt = Date.now();
     expect((await cli('audit', 'export', '--output', exportFile)).code).toBe(0);
-    const exportLines = readFileSync(exportFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const exportLines = readFileSync(exportFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const end = Math.max(...exportLines.filter((l) => l.kind === 'entry').map((l) => l.sequence_number as number));
     const ownCheckpoint = Math.max(...exportLines.filter((l) => l.kind === 'checkpoint').map((l) => l.tree_size as number));
     await trafficUntilCheckpoint(end);
@@ -128,7 +137,12 @@ describe('audit log (e2e)', () => {
     expect(older.text.stdout).not.toMatch(/^Verified:/m);
     expect(older.text.stdout).toContain(`Verified up to the export's end (sequence ${end}) only: ${end} entries (sequences 1..${end}), `);
     expect(older.text.stdout).toContain(`the newest at tree size ${newestCovered}`);
-    expect(older.text.stdout).toMatch(new RegExp(`^WARNING! ${later.length} signed checkpoints? lies? beyond the export's end.*: entries ${end + 1}\\.\\.${Math.max(...later)} are not in this export and were not checked`, 'm'));
+    expect(older.text.stdout).toMatch(
+      new RegExp(
+        `^WARNING! ${later.length} signed checkpoints? lies? beyond the export's end.*: entries ${end + 1}\\.\\.${Math.max(...later)} are not in this export and were not checked`,
+        'm',
+      ),
+    );
     expect(older.report).toMatchObject({
       ok: true,
       lastSequence: end,
@@ -139,7 +153,9 @@ describe('audit log (e2e)', () => {
     expect(Date.parse(older.report.beyondEnd!.firstTime)).toBeGreaterThanOrEqual(exportedAt);
     const required = await verify(exportFile, '-require-coverage');
     expect(required.text.code).toBe(1);
-    expect(required.text.stdout).toContain(`Verification FAILED at sequence ${end + 1}: not covered: the signed checkpoint at tree size ${Math.min(...later)} lies beyond`);
+    expect(required.text.stdout).toContain(
+      `Verification FAILED at sequence ${end + 1}: not covered: the signed checkpoint at tree size ${Math.min(...later)} lies beyond`,
+    );
     expect(required.report).toMatchObject({ ok: false, problem: { sequence: end + 1 } });
 
     // Cut below its own checkpoint, its checkpoint lines left in: truncated.
@@ -151,7 +167,13 @@ describe('audit log (e2e)', () => {
     expect(truncated.text.stdout).toMatch(new RegExp(`^Verification FAILED at sequence ${ownCheckpoint}: truncated: `));
     expect(truncated.report).toMatchObject({ ok: false, problem: { sequence: ownCheckpoint } });
     // Its later checkpoint lines removed too, it reads as an export taken then: not covered, a checkpoint signed before the export was.
-    writeFileSync(cut, kept.filter((l) => l.kind !== 'checkpoint' || (l.tree_size as number) < ownCheckpoint).map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(
+      cut,
+      kept
+        .filter((l) => l.kind !== 'checkpoint' || (l.tree_size as number) < ownCheckpoint)
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
     const hidden = await verify(cut);
     expect(hidden.text.code).toBe(0);
     expect(hidden.text.stdout).toContain(`Verified up to the export's end (sequence ${ownCheckpoint - 1}) only`);
@@ -162,14 +184,20 @@ describe('audit log (e2e)', () => {
     // The last entry rewritten with its hash recomputed: only the later checkpoint's signed leaves tell.
     const rewritten = exportLines.map((l) => {
       if (l.sequence_number !== end) return l;
-      const bytes = Buffer.from(Buffer.from(l.entry as string, 'base64').toString().replace(/"type":"(request|response)"/, '"type":"forged"'));
+      const bytes = Buffer.from(
+        Buffer.from(l.entry as string, 'base64')
+          .toString()
+          .replace(/"type":"(request|response)"/, '"type":"forged"'),
+      );
       const current = chainHash(end, Buffer.from(l.previous_hash as string, 'hex'), leafHash(bytes));
       return { ...l, entry: bytes.toString('base64'), current_hash: current.toString('hex') };
     });
     writeFileSync(cut, rewritten.map((l) => JSON.stringify(l)).join('\n') + '\n');
     const changed = await verify(cut);
     expect(changed.text.code).toBe(1);
-    expect(changed.text.stdout).toMatch(new RegExp(`^Verification FAILED at sequence ${end}: entry ${end} differs from the one signed in checkpoint at tree size \\d+`));
+    expect(changed.text.stdout).toMatch(
+      new RegExp(`^Verification FAILED at sequence ${end}: entry ${end} differs from the one signed in checkpoint at tree size \\d+`),
+    );
   });
 
   it('SIGHUP reopens file devices: after the file is rotated away, entries go to a new file at its path', async () => {
@@ -181,7 +209,11 @@ describe('audit log (e2e)', () => {
     expect((await call(a, 'PUT', 'sys/audit/siem', { token: rootToken, body: { type: 'file', options: { file_path: 'siem.log' } } })).status).toBe(204);
     const file = join(dir, 'audit', 'siem.log');
     const rotated = `${file}.1`;
-    const paths = (text: string) => text.trim().split('\n').map((l) => JSON.parse(l).request.path as string);
+    const paths = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).request.path as string);
     await call(a, 'GET', 'sys/mounts', { token: rootToken });
     renameSync(file, rotated);
     // Until the signal, the open file (now siem.log.1) goes on receiving entries.

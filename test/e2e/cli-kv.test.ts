@@ -21,7 +21,11 @@ describe('CLI: kv (e2e)', () => {
   };
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', root],
+      readyText: 'should NOT be used',
+    });
     await call(server.address, 'POST', 'sys/mounts/old', { token: root, body: { type: 'kv', options: { version: '1' } } });
   });
   afterAll(async () => {
@@ -100,7 +104,16 @@ describe('CLI: kv (e2e)', () => {
 
   it('metadata get, put, patch and delete', async () => {
     await kv(['put', 'secret/meta/k', 'v=1']);
-    const put = await kv(['metadata', 'put', '-max-versions=2', '-cas-required', '-delete-version-after=1h', '-custom-metadata=owner=ops', '-custom-metadata=tier=1', 'secret/meta/k']);
+    const put = await kv([
+      'metadata',
+      'put',
+      '-max-versions=2',
+      '-cas-required',
+      '-delete-version-after=1h',
+      '-custom-metadata=owner=ops',
+      '-custom-metadata=tier=1',
+      'secret/meta/k',
+    ]);
     expect(put.stdout).toBe('Success! Data written to: secret/metadata/meta/k\n');
     const meta = await kv(['metadata', 'get', 'secret/meta/k']);
     expect(meta.stdout).toMatch(/=+ Metadata Path =+\nsecret\/metadata\/meta\/k\n\n=+ Metadata =+\n/);

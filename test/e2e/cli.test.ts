@@ -92,7 +92,9 @@ describe('secrethub CLI (e2e)', () => {
     let response = '';
     socket.on('data', (d) => (response += d.toString()));
     const body = JSON.stringify({ secret_shares: 1, secret_threshold: 1 });
-    socket.write(`PUT /v1/sys/init HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(
+      `PUT /v1/sys/init HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const stopped = other.stop();
     await new Promise((r) => setTimeout(r, 200));

@@ -98,7 +98,9 @@ describe('crash safety (e2e, kill -9)', () => {
         while (!stop) {
           try {
             await call(a, 'DELETE', 'sys/rekey/init', { token: init.root_token });
-            const nonce = (await call(a, 'PUT', 'sys/rekey/init', { token: init.root_token, body: { secret_shares: 3, secret_threshold: 2, require_verification: true } })).body.nonce;
+            const nonce = (
+              await call(a, 'PUT', 'sys/rekey/init', { token: init.root_token, body: { secret_shares: 3, secret_threshold: 2, require_verification: true } })
+            ).body.nonce;
             let res;
             for (const key of confirmed) res = await call(a, 'PUT', 'sys/rekey/update', { body: { key, nonce } });
             if (!res?.body?.keys) continue;

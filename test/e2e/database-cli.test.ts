@@ -49,7 +49,11 @@ describe('CLI: database engine creds and leases (e2e)', () => {
   };
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', root],
+      readyText: 'should NOT be used',
+    });
     target = await createTestDatabase();
     const admin = new URL(target);
     await cli('secrets', 'enable', 'database');
@@ -70,13 +74,25 @@ describe('CLI: database engine creds and leases (e2e)', () => {
     const rows = tableRows(await cli('read', 'database/creds/app'));
     expect(rows.map(([k]) => k)).toEqual(['lease_id', 'lease_duration', 'lease_renewable', 'password', 'username']);
     const table = Object.fromEntries(rows);
-    expect(table).toMatchObject({ lease_id: expect.stringMatching(/^database\/creds\/app\/\S+$/), lease_duration: '1h', lease_renewable: 'true', username: expect.stringMatching(/^v-app-/) });
+    expect(table).toMatchObject({
+      lease_id: expect.stringMatching(/^database\/creds\/app\/\S+$/),
+      lease_duration: '1h',
+      lease_renewable: 'true',
+      username: expect.stringMatching(/^v-app-/),
+    });
     expect(await canLogInToPostgres(target, table.username, table.password)).toBe(true);
     expect(await canLogInToPostgres(target, table.username, 'Wrong-password-0123456789')).toBe(false);
 
     const json = JSON.parse(await cli('read', '-format=json', 'database/creds/app'));
     expect(Object.keys(json)).toEqual(['request_id', 'lease_id', 'lease_duration', 'renewable', 'data', 'warnings', 'mount_type']);
-    expect(json).toMatchObject({ request_id: expect.any(String), lease_id: expect.stringMatching(/^database\/creds\/app\//), lease_duration: 3600, renewable: true, warnings: null, mount_type: 'database' });
+    expect(json).toMatchObject({
+      request_id: expect.any(String),
+      lease_id: expect.stringMatching(/^database\/creds\/app\//),
+      lease_duration: 3600,
+      renewable: true,
+      warnings: null,
+      mount_type: 'database',
+    });
     expect(Object.keys(json.data).sort()).toEqual(['password', 'username']);
     expect(json.data.username).not.toBe(table.username);
     expect(await canLogInToPostgres(target, json.data.username, json.data.password)).toBe(true);
@@ -111,7 +127,13 @@ describe('CLI: database engine creds and leases (e2e)', () => {
     expect((await cli('lease', 'revoke', leaseId)).trim()).toBe('All revocation operations queued successfully!');
     expect(await canLogInToPostgres(target, username, password)).toBe(false);
     expect(await roleExists(target, username)).toBe(false);
-    expect(Object.fromEntries(tableRows(await cli('lease', 'lookup', leaseId)))).toMatchObject({ id: leaseId, revoked: 'true', renewable: 'false', ttl: '0s', expire_time: '<nil>' });
+    expect(Object.fromEntries(tableRows(await cli('lease', 'lookup', leaseId)))).toMatchObject({
+      id: leaseId,
+      revoked: 'true',
+      renewable: 'false',
+      ttl: '0s',
+      expire_time: '<nil>',
+    });
     const renewAgain = await runCli(['lease', 'renew', leaseId], { VAULT_ADDR: server.address, VAULT_TOKEN: root });
     expect([renewAgain.code, renewAgain.stderr.includes('lease not found or lease is not renewable')]).toEqual([2, true]);
   });

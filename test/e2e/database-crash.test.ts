@@ -34,10 +34,18 @@ describe('database credentials across restarts and a crash (e2e)', () => {
     await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
     const as = { token: init.root_token as string };
     expect((await call(server.address, 'PUT', 'sys/mounts/database', { ...as, body: { type: 'database', options: mountOptions } })).status).toBe(204);
-    const config = { plugin_name: 'postgresql-database-plugin', connection_url: `postgresql://{{username}}:{{password}}@${target.host}${target.pathname}`, username: decodeURIComponent(target.username), password: decodeURIComponent(target.password), allowed_roles: ['*'] };
+    const config = {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: `postgresql://{{username}}:{{password}}@${target.host}${target.pathname}`,
+      username: decodeURIComponent(target.username),
+      password: decodeURIComponent(target.password),
+      allowed_roles: ['*'],
+    };
     expect((await call(server.address, 'PUT', 'database/config/pg', { ...as, body: config })).status).toBe(204);
     const { name, ...ttls } = role;
-    expect((await call(server.address, 'PUT', `database/roles/${name}`, { ...as, body: { db_name: 'pg', creation_statements: CREATE, ...ttls } })).status).toBe(204);
+    expect((await call(server.address, 'PUT', `database/roles/${name}`, { ...as, body: { db_name: 'pg', creation_statements: CREATE, ...ttls } })).status).toBe(
+      204,
+    );
     return { url, target, key: init.keys[0], as };
   }
 
@@ -71,7 +79,8 @@ describe('database credentials across restarts and a crash (e2e)', () => {
     const admin = new Client({ connectionString: target.toString() });
     await storage.connect();
     await admin.connect();
-    const crashUsers = async () => (await admin.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-crash-%'")).rows.map((r) => r.rolname);
+    const crashUsers = async () =>
+      (await admin.query<{ rolname: string }>("SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-crash-%'")).rows.map((r) => r.rolname);
     try {
       await storage.query('BEGIN');
       await storage.query('LOCK TABLE leases IN EXCLUSIVE MODE');

@@ -13,7 +13,8 @@ describe('KV v2 (e2e)', () => {
   let a: string;
   let databaseUrl: string;
   const token = 'hvs.kvtestroot';
-  const put = (path: string, data: unknown, options?: unknown) => call(a, 'POST', `secret/data/${path}`, { token, body: options === undefined ? { data } : { data, options } });
+  const put = (path: string, data: unknown, options?: unknown) =>
+    call(a, 'POST', `secret/data/${path}`, { token, body: options === undefined ? { data } : { data, options } });
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
@@ -52,7 +53,9 @@ describe('KV v2 (e2e)', () => {
     await call(a, 'POST', 'sys/mounts/strict', { token, body: { type: 'kv-v2' } });
     await call(a, 'POST', 'strict/config', { token, body: { cas_required: true } });
     expect((await call(a, 'GET', 'strict/config', { token })).body.data).toEqual({ cas_required: true, delete_version_after: '0s', max_versions: 0 });
-    expect((await call(a, 'POST', 'strict/data/k', { token, body: { data: { a: 1 } } })).body.errors).toEqual(['check-and-set parameter required for this call']);
+    expect((await call(a, 'POST', 'strict/data/k', { token, body: { data: { a: 1 } } })).body.errors).toEqual([
+      'check-and-set parameter required for this call',
+    ]);
     expect((await call(a, 'POST', 'strict/data/k', { token, body: { data: { a: 1 }, options: { cas: 0 } } })).status).toBe(200);
   });
 
@@ -90,12 +93,16 @@ describe('KV v2 (e2e)', () => {
     expect((await call(a, 'PUT', 'secret/destroy/life/k', { token, body: { versions: [1] } })).status).toBe(204);
     const destroyed = await call(a, 'GET', 'secret/data/life/k?version=1', { token });
     expect(destroyed).toMatchObject({ status: 404, body: { data: { data: null, metadata: { destroyed: true, version: 1 } } } });
-    expect((await call(a, 'POST', 'secret/undelete/life/k', { token, body: { versions: [1] } })).body.errors).toEqual(['cannot undelete destroyed versions: 1']);
+    expect((await call(a, 'POST', 'secret/undelete/life/k', { token, body: { versions: [1] } })).body.errors).toEqual([
+      'cannot undelete destroyed versions: 1',
+    ]);
     expect((await call(a, 'POST', 'secret/undelete/life/k', { token, body: {} })).body.errors).toEqual(['no versions provided']);
     // The destroyed value is gone from storage, not just hidden.
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();
-    const rows = await db.query(`SELECT v.encrypted_data FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.secret_path = 'life/k' AND v.version = 1`);
+    const rows = await db.query(
+      `SELECT v.encrypted_data FROM secret_versions v JOIN secrets s ON s.id = v.secret_id WHERE s.secret_path = 'life/k' AND v.version = 1`,
+    );
     await db.end();
     expect(rows.rows[0].encrypted_data).toBeNull();
   });
@@ -116,11 +123,18 @@ describe('KV v2 (e2e)', () => {
   it('metadata: custom_metadata write and patch, list with folders, empty prefix 404, delete removes every version', async () => {
     await put('meta/a', { v: 1 });
     await put('meta/dir/b', { v: 1 });
-    expect((await call(a, 'POST', 'secret/metadata/meta/a', { token, body: { custom_metadata: { owner: 'ops', tier: '1' }, delete_version_after: '1h' } })).status).toBe(204);
-    expect((await call(a, 'PATCH', 'secret/metadata/meta/a', { token, body: { custom_metadata: { tier: null, team: 'x' } }, headers: MERGE_PATCH })).status).toBe(204);
+    expect(
+      (await call(a, 'POST', 'secret/metadata/meta/a', { token, body: { custom_metadata: { owner: 'ops', tier: '1' }, delete_version_after: '1h' } })).status,
+    ).toBe(204);
+    expect(
+      (await call(a, 'PATCH', 'secret/metadata/meta/a', { token, body: { custom_metadata: { tier: null, team: 'x' } }, headers: MERGE_PATCH })).status,
+    ).toBe(204);
     const meta = (await call(a, 'GET', 'secret/metadata/meta/a', { token })).body.data;
     expect(meta).toMatchObject({ custom_metadata: { owner: 'ops', team: 'x' }, delete_version_after: '1h0m0s' });
-    expect((await put('meta/a', { v: 2 })).body.data).toMatchObject({ custom_metadata: { owner: 'ops', team: 'x' }, deletion_time: expect.stringMatching(/Z$/) });
+    expect((await put('meta/a', { v: 2 })).body.data).toMatchObject({
+      custom_metadata: { owner: 'ops', team: 'x' },
+      deletion_time: expect.stringMatching(/Z$/),
+    });
     expect((await call(a, 'LIST', 'secret/metadata/meta', { token })).body.data.keys).toEqual(['a', 'dir/']);
     expect((await call(a, 'LIST', 'secret/metadata/nothing', { token })).status).toBe(404);
     expect((await call(a, 'PATCH', 'secret/metadata/meta/none', { token, body: { max_versions: 1 }, headers: MERGE_PATCH })).status).toBe(404);
@@ -155,7 +169,10 @@ describe('KV v2 (e2e)', () => {
 
   it('ACL tells data/, metadata/, delete/ and destroy/ apart; `..` in a KV path is refused', async () => {
     await put('acl/k', { v: 1 });
-    await call(a, 'PUT', 'sys/policies/acl/kv-reader', { token, body: { policy: 'path "secret/data/acl/*" { capabilities = ["read"] }\npath "secret/metadata/acl/*" { capabilities = ["list"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/kv-reader', {
+      token,
+      body: { policy: 'path "secret/data/acl/*" { capabilities = ["read"] }\npath "secret/metadata/acl/*" { capabilities = ["list"] }' },
+    });
     const t = (await call(a, 'POST', 'auth/token/create', { token, body: { policies: ['kv-reader'] } })).body.auth.client_token;
     expect((await call(a, 'GET', 'secret/data/acl/k', { token: t })).status).toBe(200);
     expect((await call(a, 'LIST', 'secret/metadata/acl', { token: t })).body.data.keys).toEqual(['k']);
@@ -166,13 +183,20 @@ describe('KV v2 (e2e)', () => {
     expect((await call(a, 'POST', 'secret/destroy/acl/k', { token: t, body: { versions: [1] } })).status).toBe(403);
     expect((await call(a, 'DELETE', 'secret/data/acl/k', { token: t })).status).toBe(403);
     // fetch would resolve `..` itself: send the bytes as written.
-    expect((await rawRequest(server.port, `GET /v1/secret/data/acl/../other HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${t}\r\nConnection: close\r\n\r\n`)).status).toBe(400);
-    expect((await rawRequest(server.port, `GET /v1/secret/data/acl/%2e%2e/other HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${token}\r\nConnection: close\r\n\r\n`)).status).toBe(400);
+    expect(
+      (await rawRequest(server.port, `GET /v1/secret/data/acl/../other HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${t}\r\nConnection: close\r\n\r\n`)).status,
+    ).toBe(400);
+    expect(
+      (await rawRequest(server.port, `GET /v1/secret/data/acl/%2e%2e/other HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${token}\r\nConnection: close\r\n\r\n`))
+        .status,
+    ).toBe(400);
   });
 
-
   it('create and update are told apart by whether the key exists: a create-only policy writes a key once', async () => {
-    await call(a, 'PUT', 'sys/policies/acl/kv-once', { token, body: { policy: 'path "secret/data/once/*" { capabilities = ["create"] }\npath "secret/data/upd/*" { capabilities = ["update"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/kv-once', {
+      token,
+      body: { policy: 'path "secret/data/once/*" { capabilities = ["create"] }\npath "secret/data/upd/*" { capabilities = ["update"] }' },
+    });
     const t = (await call(a, 'POST', 'auth/token/create', { token, body: { policies: ['kv-once'] } })).body.auth.client_token;
     expect((await call(a, 'POST', 'secret/data/once/k', { token: t, body: { data: { v: 1 } } })).status).toBe(200);
     expect((await call(a, 'POST', 'secret/data/once/k', { token: t, body: { data: { v: 2 } } })).status).toBe(403);

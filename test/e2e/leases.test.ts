@@ -26,7 +26,10 @@ describe('leases (e2e)', () => {
     expect((await cli('lease', 'revoke', 'kv/creds/x/abc')).code).toBe(0);
     expect((await cli('lease', 'revoke', '-prefix', 'kv/creds/')).code).toBe(0);
     const forced = await cli('lease', 'revoke', '-prefix', '-force', 'kv/creds/');
-    expect([forced.stdout.trim(), forced.stderr.includes('Warning! Force-removing leases')]).toEqual(['Success! Force revoked any leases with prefix: kv/creds/', true]);
+    expect([forced.stdout.trim(), forced.stderr.includes('Warning! Force-removing leases')]).toEqual([
+      'Success! Force revoked any leases with prefix: kv/creds/',
+      true,
+    ]);
     expect((await cli('lease', 'revoke', '-sync', 'kv/creds/x/abc')).stdout.trim()).toBe('Success! Revoked lease: kv/creds/x/abc');
     expect((await cli('lease', 'revoke', '-force', 'kv/creds/x')).code).not.toBe(0);
     const noSudo = (await call(server.address, 'PUT', 'auth/token/create', { token: init.root_token, body: { policies: ['default'] } })).body.auth.client_token;

@@ -11,7 +11,11 @@ describe('mounts API (e2e)', () => {
   const token = 'hvs.mounttestroot';
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', token], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', token],
+      readyText: 'should NOT be used',
+    });
     a = server.address;
   });
   afterAll(async () => server?.stop());
@@ -35,14 +39,21 @@ describe('mounts API (e2e)', () => {
     expect((await call(a, 'POST', 'sys/auth/bare-up', { token, body: { type: 'userpass' } })).status).toBe(204);
     expect((await call(a, 'GET', 'sys/mounts/bare-pki', { token })).body.data.options).toEqual({});
     const mounts = (await call(a, 'GET', 'sys/mounts', { token })).body.data;
-    expect([mounts['bare-pki/'].options, mounts['sys/'].options, mounts['cubbyhole/'].options, mounts['secret/'].options]).toEqual([{}, null, null, { version: '2' }]);
+    expect([mounts['bare-pki/'].options, mounts['sys/'].options, mounts['cubbyhole/'].options, mounts['secret/'].options]).toEqual([
+      {},
+      null,
+      null,
+      { version: '2' },
+    ]);
     const auth = (await call(a, 'GET', 'sys/auth', { token })).body.data;
     expect([auth['bare-up/'].options, auth['token/'].options]).toEqual([{}, null]);
     expect((await call(a, 'GET', 'sys/internal/ui/mounts/bare-pki', { token })).body.data.options).toEqual({});
   });
 
   it('enables kv (and the kv-v1 pseudo-type), routes by longest prefix, reads the mount back', async () => {
-    expect((await call(a, 'POST', 'sys/mounts/team/kv', { token, body: { type: 'kv', description: 'team', config: { default_lease_ttl: '1h' } } })).status).toBe(204);
+    expect(
+      (await call(a, 'POST', 'sys/mounts/team/kv', { token, body: { type: 'kv', description: 'team', config: { default_lease_ttl: '1h' } } })).status,
+    ).toBe(204);
     expect((await call(a, 'POST', 'sys/mounts/v1kv', { token, body: { type: 'kv-v1' } })).status).toBe(204);
     const one = await call(a, 'GET', 'sys/mounts/team/kv', { token });
     expect(one.body.data).toMatchObject({ type: 'kv', description: 'team', config: { default_lease_ttl: 3600, max_lease_ttl: 0 } });
@@ -70,15 +81,30 @@ describe('mounts API (e2e)', () => {
 
   it('refuses conflicting, nested, protected and unknown mounts with Vault messages', async () => {
     await call(a, 'POST', 'sys/mounts/dup', { token, body: { type: 'kv' } });
-    expect(await call(a, 'POST', 'sys/mounts/dup', { token, body: { type: 'kv' } })).toMatchObject({ status: 409, body: { errors: ['path is already in use at dup/'] } });
-    expect(await call(a, 'POST', 'sys/mounts/dup/inner', { token, body: { type: 'kv' } })).toMatchObject({ status: 409, body: { errors: ['path is already in use at dup/'] } });
-    expect(await call(a, 'POST', 'sys/mounts/team', { token, body: { type: 'kv' } })).toMatchObject({ status: 409, body: { errors: ['path is already in use at team/kv/'] } });
-    for (const p of ['sys/x', 'auth/x', 'cubbyhole', 'identity', 'audit']) expect((await call(a, 'POST', `sys/mounts/${p}`, { token, body: { type: 'kv' } })).status).toBe(403);
-    expect(await call(a, 'POST', 'sys/mounts/x', { token, body: { type: 'nope' } })).toMatchObject({ status: 400, body: { errors: ['plugin not found in the catalog: nope'] } });
+    expect(await call(a, 'POST', 'sys/mounts/dup', { token, body: { type: 'kv' } })).toMatchObject({
+      status: 409,
+      body: { errors: ['path is already in use at dup/'] },
+    });
+    expect(await call(a, 'POST', 'sys/mounts/dup/inner', { token, body: { type: 'kv' } })).toMatchObject({
+      status: 409,
+      body: { errors: ['path is already in use at dup/'] },
+    });
+    expect(await call(a, 'POST', 'sys/mounts/team', { token, body: { type: 'kv' } })).toMatchObject({
+      status: 409,
+      body: { errors: ['path is already in use at team/kv/'] },
+    });
+    for (const p of ['sys/x', 'auth/x', 'cubbyhole', 'identity', 'audit'])
+      expect((await call(a, 'POST', `sys/mounts/${p}`, { token, body: { type: 'kv' } })).status).toBe(403);
+    expect(await call(a, 'POST', 'sys/mounts/x', { token, body: { type: 'nope' } })).toMatchObject({
+      status: 400,
+      body: { errors: ['plugin not found in the catalog: nope'] },
+    });
     expect((await call(a, 'POST', 'sys/mounts/x', { token, body: { type: 'system' } })).status).toBe(403);
     expect((await call(a, 'POST', 'sys/mounts/x', { token, body: {} })).body.errors).toEqual(['backend type must be specified as a string']);
     expect((await call(a, 'POST', 'sys/auth/x', { token, body: { type: 'token' } })).body.errors).toEqual(['token credential backend cannot be instantiated']);
-    expect((await call(a, 'POST', 'sys/mounts/x', { token, body: { type: 'kv', config: { default_lease_ttl: '2h', max_lease_ttl: '1h' } } })).body.errors).toEqual(['given default lease TTL greater than given max lease TTL']);
+    expect(
+      (await call(a, 'POST', 'sys/mounts/x', { token, body: { type: 'kv', config: { default_lease_ttl: '2h', max_lease_ttl: '1h' } } })).body.errors,
+    ).toEqual(['given default lease TTL greater than given max lease TTL']);
     expect((await call(a, 'POST', 'sys/mounts/x', { token, body: { type: 'kv', config: { default_lease_ttl: 'soon' } } })).status).toBe(400);
     expect((await call(a, 'DELETE', 'sys/mounts/sys', { token })).status).toBe(400);
     expect((await call(a, 'DELETE', 'sys/auth/token', { token })).body.errors).toEqual(['token credential backend cannot be disabled']);
@@ -89,12 +115,27 @@ describe('mounts API (e2e)', () => {
 
   it('tunes TTLs and description; reads effective values; warns about unknown parameters', async () => {
     await call(a, 'POST', 'sys/mounts/tuned', { token, body: { type: 'kv' } });
-    expect((await call(a, 'GET', 'sys/mounts/tuned/tune', { token })).body.data).toEqual({ default_lease_ttl: 2764800, max_lease_ttl: 2764800, force_no_cache: false, description: '' });
-    const tuned = await call(a, 'POST', 'sys/mounts/tuned/tune', { token, body: { default_lease_ttl: '10m', max_lease_ttl: 7200, description: 'tuned', colour: 'red' } });
+    expect((await call(a, 'GET', 'sys/mounts/tuned/tune', { token })).body.data).toEqual({
+      default_lease_ttl: 2764800,
+      max_lease_ttl: 2764800,
+      force_no_cache: false,
+      description: '',
+    });
+    const tuned = await call(a, 'POST', 'sys/mounts/tuned/tune', {
+      token,
+      body: { default_lease_ttl: '10m', max_lease_ttl: 7200, description: 'tuned', colour: 'red' },
+    });
     expect(tuned.status).toBe(200);
     expect(tuned.body.warnings).toEqual(['Endpoint ignored these unrecognized parameters: [colour]']);
-    expect((await call(a, 'GET', 'sys/mounts/tuned/tune', { token })).body.data).toEqual({ default_lease_ttl: 600, max_lease_ttl: 7200, force_no_cache: false, description: 'tuned' });
-    expect((await call(a, 'POST', 'sys/mounts/tuned/tune', { token, body: { default_lease_ttl: '3h' } })).body.errors).toEqual(['given default lease TTL greater than given max lease TTL']);
+    expect((await call(a, 'GET', 'sys/mounts/tuned/tune', { token })).body.data).toEqual({
+      default_lease_ttl: 600,
+      max_lease_ttl: 7200,
+      force_no_cache: false,
+      description: 'tuned',
+    });
+    expect((await call(a, 'POST', 'sys/mounts/tuned/tune', { token, body: { default_lease_ttl: '3h' } })).body.errors).toEqual([
+      'given default lease TTL greater than given max lease TTL',
+    ]);
     expect((await call(a, 'POST', 'sys/mounts/tuned/tune', { token, body: { listing_visibility: 'loud' } })).status).toBe(400);
     expect((await call(a, 'POST', 'sys/mounts/tuned/tune', { token, body: { options: { version: '3' } } })).status).toBe(400);
     expect((await call(a, 'POST', 'sys/mounts/tuned/tune', { token, body: { default_lease_ttl: 'system' } })).status).toBe(204);
@@ -133,7 +174,11 @@ describe('mounts API (e2e)', () => {
     const doc = (await call(a, 'GET', 'sys/internal/specs/openapi', { token })).body;
     expect(doc.openapi).toBe('3.0.2');
     expect(doc.paths['/sys/mounts/{path}'].post.requestBody.content['application/json'].schema.properties.type).toMatchObject({ type: 'string' });
-    expect(doc.paths['/sys/mounts/{path}/tune'].post.requestBody.content['application/json'].schema.properties.listing_visibility.enum).toEqual(['', 'unauth', 'hidden']);
+    expect(doc.paths['/sys/mounts/{path}/tune'].post.requestBody.content['application/json'].schema.properties.listing_visibility.enum).toEqual([
+      '',
+      'unauth',
+      'hidden',
+    ]);
     expect(doc.paths['/docs/{path}']).toHaveProperty('get');
     expect(doc.paths['/docs/{path}/'].get.parameters[0]).toMatchObject({ name: 'list', in: 'query' });
     expect(doc.paths['/auth/token/create']).toHaveProperty('post');

@@ -45,12 +45,28 @@ describe('mTLS: cert auth over the HTTPS listener, certificates from our PKI (e2
     rootToken = init.body.root_token;
     expect((await plain('PUT', 'sys/unseal', { key: unsealKey })).body.sealed).toBe(false);
     expect((await plain('PUT', 'sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: '87600h' } })).status).toBe(204);
-    rootPem = (await plain('PUT', 'pki/root/generate/internal', { common_name: 'SecretHub Test Root', ttl: '8760h', key_type: 'ec', key_bits: 256 })).body.data.certificate;
-    expect((await plain('PUT', 'pki/roles/listener', { allowed_domains: ['localhost'], allow_bare_domains: true, allow_ip_sans: true, server_flag: true, client_flag: false, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+    rootPem = (await plain('PUT', 'pki/root/generate/internal', { common_name: 'SecretHub Test Root', ttl: '8760h', key_type: 'ec', key_bits: 256 })).body.data
+      .certificate;
+    expect(
+      (
+        await plain('PUT', 'pki/roles/listener', {
+          allowed_domains: ['localhost'],
+          allow_bare_domains: true,
+          allow_ip_sans: true,
+          server_flag: true,
+          client_flag: false,
+          key_type: 'ec',
+          key_bits: 256,
+        })
+      ).status,
+    ).toBe(204);
     const listener = (await plain('PUT', 'pki/issue/listener', { common_name: 'localhost', ip_sans: '127.0.0.1', ttl: '24h' })).body.data as Issued;
     writeFileSync(join(dir, 'server.pem'), listener.certificate);
     writeFileSync(join(dir, 'server-key.pem'), listener.private_key, { mode: 0o600 });
-    writeFileSync(join(dir, 'listener.hcl'), `listener "tcp" {\n  tls_cert_file = "${join(dir, 'server.pem')}"\n  tls_key_file = "${join(dir, 'server-key.pem')}"\n}\n`);
+    writeFileSync(
+      join(dir, 'listener.hcl'),
+      `listener "tcp" {\n  tls_cert_file = "${join(dir, 'server.pem')}"\n  tls_key_file = "${join(dir, 'server-key.pem')}"\n}\n`,
+    );
     expect(await server.stop()).toBe(0);
 
     // 2. The same storage behind HTTPS with that certificate (client certificates requested, not required).
@@ -66,17 +82,29 @@ describe('mTLS: cert auth over the HTTPS listener, certificates from our PKI (e2
 
     // An intermediate CA under the root, for applications that send their chain.
     expect((await admin('PUT', 'sys/mounts/pki_int', { type: 'pki', config: { max_lease_ttl: '8760h' } })).status).toBe(204);
-    const csr = (await admin('PUT', 'pki_int/intermediate/generate/internal', { common_name: 'SecretHub Test Apps CA', key_type: 'ec', key_bits: 256 })).body.data.csr;
+    const csr = (await admin('PUT', 'pki_int/intermediate/generate/internal', { common_name: 'SecretHub Test Apps CA', key_type: 'ec', key_bits: 256 })).body
+      .data.csr;
     const intermediate = (await admin('PUT', 'pki/root/sign-intermediate', { csr, ttl: '720h' })).body.data.certificate;
     expect((await admin('PUT', 'pki_int/intermediate/set-signed', { certificate: intermediate })).status).toBe(200);
     for (const mount of ['pki', 'pki_int']) {
-      expect((await admin('PUT', `${mount}/roles/app`, { allow_any_name: true, server_flag: false, client_flag: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+      expect(
+        (await admin('PUT', `${mount}/roles/app`, { allow_any_name: true, server_flag: false, client_flag: true, key_type: 'ec', key_bits: 256 })).status,
+      ).toBe(204);
     }
 
     // The application's access: cert auth trusting the root, a policy, a dynamic database role.
     expect((await admin('PUT', 'sys/policies/acl/payments', { policy: 'path "database/creds/payments" { capabilities = ["read"] }' })).status).toBe(204);
     expect((await admin('PUT', 'sys/auth/cert', { type: 'cert' })).status).toBe(204);
-    expect((await admin('PUT', 'auth/cert/certs/payments', { certificate: rootPem, allowed_common_names: ['payments.svc'], token_policies: ['payments'], token_ttl: '30m' })).status).toBe(204);
+    expect(
+      (
+        await admin('PUT', 'auth/cert/certs/payments', {
+          certificate: rootPem,
+          allowed_common_names: ['payments.svc'],
+          token_policies: ['payments'],
+          token_ttl: '30m',
+        })
+      ).status,
+    ).toBe(204);
     expect((await admin('PUT', 'sys/mounts/database', { type: 'database' })).status).toBe(204);
     const t = new URL(target);
     expect(
@@ -127,7 +155,8 @@ describe('mTLS: cert auth over the HTTPS listener, certificates from our PKI (e2
     const other = await issue('pki', 'app', 'billing.svc');
     expect(await https('auth/cert/login', { cert: other.certificate, key: other.private_key, method: 'PUT', body: {} })).toEqual(refused);
     const app = await issue('pki', 'app', 'payments.svc');
-    const serial = (await https('auth/cert/login', { cert: app.certificate, key: app.private_key, method: 'PUT', body: {} })).body.auth.metadata.serial_number as string;
+    const serial = (await https('auth/cert/login', { cert: app.certificate, key: app.private_key, method: 'PUT', body: {} })).body.auth.metadata
+      .serial_number as string;
     const hex = BigInt(serial).toString(16).padStart(2, '0');
     const vaultSerial = (hex.length % 2 ? `0${hex}` : hex).match(/../g)!.join(':');
     expect((await https('pki/revoke', { method: 'PUT', token: rootToken, body: { serial_number: vaultSerial } })).status).toBe(200);
@@ -143,7 +172,10 @@ describe('mTLS: cert auth over the HTTPS listener, certificates from our PKI (e2
     writeFileSync(files.key, app.private_key, { mode: 0o600 });
     writeFileSync(files.ca, rootPem);
     const env = { VAULT_ADDR: server.address };
-    const res = await runCli(['login', '-method=cert', `-client-cert=${files.cert}`, `-client-key=${files.key}`, `-ca-cert=${files.ca}`, '-format=json', '-no-store', 'name=payments'], env);
+    const res = await runCli(
+      ['login', '-method=cert', `-client-cert=${files.cert}`, `-client-key=${files.key}`, `-ca-cert=${files.ca}`, '-format=json', '-no-store', 'name=payments'],
+      env,
+    );
     expect(res.code).toBe(0);
     const auth = JSON.parse(res.stdout).auth;
     expect(auth.metadata).toMatchObject({ cert_name: 'payments', common_name: 'payments.svc' });
@@ -156,7 +188,8 @@ describe('mTLS: cert auth over the HTTPS listener, certificates from our PKI (e2
   it('a renewal presents the login certificate: the same CN with another certificate gets 403', async () => {
     const first = await issue('pki', 'app', 'payments.svc');
     const second = await issue('pki', 'app', 'payments.svc');
-    const token = (await https('auth/cert/login', { cert: first.certificate, key: first.private_key, method: 'PUT', body: {} })).body.auth.client_token as string;
+    const token = (await https('auth/cert/login', { cert: first.certificate, key: first.private_key, method: 'PUT', body: {} })).body.auth
+      .client_token as string;
     expect((await https('auth/token/renew-self', { cert: first.certificate, key: first.private_key, method: 'PUT', token, body: {} })).status).toBe(200);
     const fromOther = await https('auth/token/renew-self', { cert: second.certificate, key: second.private_key, method: 'PUT', token, body: {} });
     expect([fromOther.status, fromOther.body.errors]).toEqual([403, ['permission denied']]);

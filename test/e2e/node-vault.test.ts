@@ -56,7 +56,10 @@ describe('node-vault client (e2e)', () => {
   it('mounts KV version 2 and writes policies (sys/policy and sys/policies/acl)', async () => {
     await vault.mount({ mount_point: 'secret', type: 'kv', options: { version: '2' } });
     expect((await vault.mounts())['secret/']).toMatchObject({ type: 'kv', options: { version: '2' } });
-    await vault.addPolicy({ name: 'app', rules: 'path "secret/data/app/*" { capabilities = ["read"] }\npath "secret/metadata/app/*" { capabilities = ["list"] }' });
+    await vault.addPolicy({
+      name: 'app',
+      rules: 'path "secret/data/app/*" { capabilities = ["read"] }\npath "secret/metadata/app/*" { capabilities = ["list"] }',
+    });
     expect((await vault.getPolicy({ name: 'app' })).rules).toContain('secret/data/app/*');
     expect((await vault.policies()).policies).toEqual(expect.arrayContaining(['app', 'default', 'root']));
     await vault.write('sys/policies/acl/writer', { policy: 'path "secret/data/app/*" { capabilities = ["create", "update", "read"] }' });
@@ -98,7 +101,9 @@ describe('node-vault client (e2e)', () => {
     await vault.write('secret/data/app/db', { data: { user: 'app', password: 'two' }, options: { cas: 1 } });
     expect((await vault.read('secret/data/app/db')).data).toMatchObject({ data: { password: 'two' }, metadata: { version: 2 } });
     expect((await vault.read('secret/data/app/db?version=1')).data.data.password).toBe('one');
-    expect(await messageOf(vault.write('secret/data/app/db', { data: { x: 1 }, options: { cas: 1 } }))).toBe('check-and-set parameter did not match the current version');
+    expect(await messageOf(vault.write('secret/data/app/db', { data: { x: 1 }, options: { cas: 1 } }))).toBe(
+      'check-and-set parameter did not match the current version',
+    );
 
     expect((await vault.update('secret/data/app/db', { data: { password: 'three' } })).data.version).toBe(3);
     expect((await vault.read('secret/data/app/db')).data.data).toEqual({ user: 'app', password: 'three' });

@@ -27,7 +27,11 @@ describe('CLI: pki conveniences (e2e)', () => {
   };
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', root],
+      readyText: 'should NOT be used',
+    });
     await ok('secrets', 'enable', '-max-lease-ttl=87600h', 'pki');
     await ok('write', 'pki/root/generate/internal', 'common_name=CLI Root', 'ttl=8760h', 'key_type=ec', 'key_bits=256');
     await ok('write', 'pki/roles/web', 'allowed_domains=example.com', 'allow_subdomains=true', 'key_type=ec', 'key_bits=256', 'max_ttl=72h');
@@ -85,7 +89,7 @@ describe('CLI: pki conveniences (e2e)', () => {
     expect(details.stderr).toMatch(/fetched \d+\/\d+ certificates/);
   });
 
-  it('errors: an unknown role or a name outside the role exits non-zero with the server\'s message', async () => {
+  it("errors: an unknown role or a name outside the role exits non-zero with the server's message", async () => {
     const unknown = await cli('pki', 'issue', 'nope', 'common_name=a.example.com');
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('unknown role: nope');

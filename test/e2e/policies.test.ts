@@ -11,7 +11,11 @@ describe('policies API (e2e)', () => {
   const token = 'hvs.policytestroot';
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', token], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', token],
+      readyText: 'should NOT be used',
+    });
     a = server.address;
   });
   afterAll(async () => server?.stop());
@@ -33,7 +37,9 @@ describe('policies API (e2e)', () => {
     expect(read.body.data).toEqual({ name: 'dev-team', policy: hcl });
     expect((await call(a, 'GET', 'sys/policy/DEV-TEAM', { token })).body.data).toEqual({ name: 'dev-team', rules: hcl });
     const json = JSON.stringify({ path: { 'kv/data/app': { capabilities: ['read'] } } });
-    expect((await call(a, 'PUT', 'sys/policy/app', { token, body: { rules: json } })).body.warnings).toEqual(["'rules' is deprecated, please use 'policy' instead"]);
+    expect((await call(a, 'PUT', 'sys/policy/app', { token, body: { rules: json } })).body.warnings).toEqual([
+      "'rules' is deprecated, please use 'policy' instead",
+    ]);
     const b64 = Buffer.from('path "x/*" { capabilities = ["list"] }').toString('base64');
     expect((await call(a, 'PUT', 'sys/policies/acl/b64', { token, body: { policy: b64 } })).status).toBe(204);
     expect((await call(a, 'GET', 'sys/policies/acl/b64', { token })).body.data.policy).toContain('path "x/*"');
@@ -42,11 +48,15 @@ describe('policies API (e2e)', () => {
   });
 
   it('refuses bad policies, root edits and default deletion with Vault messages', async () => {
-    expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: { policy: 'path "x" { capabilities = ["fly"] }' } })).body.errors[0]).toContain('path "x": invalid capability (expected one of');
+    expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: { policy: 'path "x" { capabilities = ["fly"] }' } })).body.errors[0]).toContain(
+      'path "x": invalid capability (expected one of',
+    );
     expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: { policy: 'path {' } })).status).toBe(400);
     expect((await call(a, 'PUT', 'sys/policies/acl/bad', { token, body: {} })).status).toBe(400);
     for (const name of ['root', 'ROOT', '%20root', 'root%20']) {
-      expect((await call(a, 'PUT', `sys/policies/acl/${name}`, { token, body: { policy: 'path "*" { capabilities = ["read"] }' } })).body).toEqual({ errors: ['cannot update "root" policy'] });
+      expect((await call(a, 'PUT', `sys/policies/acl/${name}`, { token, body: { policy: 'path "*" { capabilities = ["read"] }' } })).body).toEqual({
+        errors: ['cannot update "root" policy'],
+      });
     }
     // A tab is refused earlier, by path canonicalisation: still a 400, never a policy named root.
     expect((await call(a, 'PUT', 'sys/policies/acl/root%09', { token, body: { policy: 'path "*" { capabilities = ["read"] }' } })).status).toBe(400);
@@ -72,17 +82,27 @@ describe('policies API (e2e)', () => {
     // The same through the legacy path, in JSON, with block keys instead of braces, and for password policies.
     const deepJson = '{"path": {"x": {"capabilities": ["read"], "allowed_parameters": {"k": ' + '['.repeat(5000) + ']'.repeat(5000) + '}}}}';
     expect((await call(a, 'PUT', 'sys/policy/deep', { token, body: { rules: deepJson } })).body.errors).toEqual([DEPTH]);
-    expect((await call(a, 'PUT', 'sys/policies/acl/deep', { token, body: { policy: 'path ' + '"k" '.repeat(1000) + '{ capabilities = ["read"] }' } })).body.errors).toEqual([DEPTH]);
-    expect((await call(a, 'PUT', 'sys/policies/password/deep', { token, body: { policy: 'length = 20\nrule "charset" ' + '{ a = '.repeat(100) + '1' + ' }'.repeat(100) } })).body.errors).toEqual([
-      'invalid password policy: unable to decode: document nesting is deeper than the limit of 16 levels',
-    ]);
+    expect(
+      (await call(a, 'PUT', 'sys/policies/acl/deep', { token, body: { policy: 'path ' + '"k" '.repeat(1000) + '{ capabilities = ["read"] }' } })).body.errors,
+    ).toEqual([DEPTH]);
+    expect(
+      (
+        await call(a, 'PUT', 'sys/policies/password/deep', {
+          token,
+          body: { policy: 'length = 20\nrule "charset" ' + '{ a = '.repeat(100) + '1' + ' }'.repeat(100) },
+        })
+      ).body.errors,
+    ).toEqual(['invalid password policy: unable to decode: document nesting is deeper than the limit of 16 levels']);
     const big = await call(a, 'PUT', 'sys/policies/acl/big', { token, body: { policy: `path "x" { comment = "${'s3cret'.repeat(50_000)}" }` } });
     expect(big.body).toEqual({ errors: ['failed to parse policy: document is larger than the limit of 131072 bytes'] });
     expect((await call(a, 'GET', 'sys/policies/acl/deep', { token })).status).toBe(404);
   });
 
   it('a large real policy (500 path blocks) is accepted, and requests go on while it is parsed', async () => {
-    const policy = Array.from({ length: 500 }, (_, i) => `path "secret/data/team-${i}/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`).join('');
+    const policy = Array.from(
+      { length: 500 },
+      (_, i) => `path "secret/data/team-${i}/*" {\n  capabilities = ["create", "read", "update", "delete", "list"]\n}\n`,
+    ).join('');
     const started = Date.now();
     const put = call(a, 'PUT', 'sys/policies/acl/large', { token, body: { policy } });
     const health = await call(a, 'GET', 'sys/health');

@@ -27,7 +27,10 @@ describe('sys/remount (e2e)', () => {
     expect(res.status).toBe(200);
     const id = res.body.data.migration_id;
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    expect((await call(a, 'GET', `sys/remount/status/${id}`, { token: root })).body.data).toEqual({ migration_id: id, migration_info: { source_mount: 'old-kv/', target_mount: 'new/kv/', status: 'success' } });
+    expect((await call(a, 'GET', `sys/remount/status/${id}`, { token: root })).body.data).toEqual({
+      migration_id: id,
+      migration_info: { source_mount: 'old-kv/', target_mount: 'new/kv/', status: 'success' },
+    });
     expect((await call(a, 'GET', 'new/kv/data/app', { token: root })).body.data.data).toEqual({ password: 'kept-across-move' });
     expect((await call(a, 'GET', 'old-kv/data/app', { token: root })).status).toBe(404);
     const mounts = (await call(a, 'GET', 'sys/mounts', { token: root })).body.data;
@@ -75,7 +78,10 @@ describe('sys/remount (e2e)', () => {
     expect(bad.text).not.toContain('sneaky-dest');
     // Nothing moved.
     expect((await call(a, 'GET', 'sys/mounts/busy', { token: root })).status).toBe(200);
-    await call(a, 'PUT', 'sys/policies/acl/mounts-no-sudo', { token: root, body: { policy: 'path "sys/*" { capabilities = ["create", "read", "update", "list"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/mounts-no-sudo', {
+      token: root,
+      body: { policy: 'path "sys/*" { capabilities = ["create", "read", "update", "list"] }' },
+    });
     const plain = (await call(a, 'POST', 'auth/token/create', { token: root, body: { policies: ['mounts-no-sudo'] } })).body.auth.client_token;
     expect((await remount({ from: 'busy', to: 'moved' }, plain)).status).toBe(403);
   });

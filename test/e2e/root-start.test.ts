@@ -99,7 +99,11 @@ describeAsRoot('server as root in a directory PostgreSQL cannot reach (e2e)', ()
     const open = mkdtempSync(join(tmpdir(), 'secrethub-runtime-open-'));
     chmodSync(open, 0o777);
     try {
-      const res = spawnSync(process.execPath, [main, 'server', '--data-dir', join(top, 'other')], { cwd: project, env: { ...process.env, DATABASE_URL: '', SECRETHUB_PG_RUNTIME_DIR: open }, encoding: 'utf8' });
+      const res = spawnSync(process.execPath, [main, 'server', '--data-dir', join(top, 'other')], {
+        cwd: project,
+        env: { ...process.env, DATABASE_URL: '', SECRETHUB_PG_RUNTIME_DIR: open },
+        encoding: 'utf8',
+      });
       expect(res.status).toBe(1);
       expect(res.stderr).toContain(`${open} must be a directory owned by root and not writable by group or others`);
     } finally {

@@ -31,7 +31,10 @@ describe('server modes (e2e)', () => {
     const url = await createTestDatabase();
     const port = await freePort();
     const file = join(dir, 'server.hcl');
-    writeFileSync(file, `listener "tcp" {\n  address = "127.0.0.1:${port}"\n}\nstorage "postgresql" {\n  connection_url = "${url}"\n}\ncluster_name = "from-config"\n`);
+    writeFileSync(
+      file,
+      `listener "tcp" {\n  address = "127.0.0.1:${port}"\n}\nstorage "postgresql" {\n  connection_url = "${url}"\n}\ncluster_name = "from-config"\n`,
+    );
     const server = await startServerProcess({ args: ['--config', file], port });
     try {
       const init = (await call(server.address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
@@ -48,7 +51,10 @@ describe('server modes (e2e)', () => {
   });
 
   it('a non-loopback listener without TLS is refused at start-up', () => {
-    const res = spawnSync(process.execPath, [MAIN, 'server', '--listen', '0.0.0.0:18999'], { env: { ...process.env, DATABASE_URL: 'postgres://unused/x' }, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [MAIN, 'server', '--listen', '0.0.0.0:18999'], {
+      env: { ...process.env, DATABASE_URL: 'postgres://unused/x' },
+      encoding: 'utf8',
+    });
     expect(res.status).toBe(1);
     expect(res.stderr).toContain('tls_disable');
   });

@@ -24,18 +24,24 @@ describe('sys API over HTTP (e2e)', () => {
     expect(health.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect((await call(a, 'GET', 'sys/health?uninitcode=200')).status).toBe(200);
     const ss = (await call(a, 'GET', 'sys/seal-status')).body;
-    for (const f of ['type', 'initialized', 'sealed', 't', 'n', 'progress', 'nonce', 'version', 'build_date', 'migration', 'recovery_seal', 'storage_type']) expect(ss).toHaveProperty(f);
+    for (const f of ['type', 'initialized', 'sealed', 't', 'n', 'progress', 'nonce', 'version', 'build_date', 'migration', 'recovery_seal', 'storage_type'])
+      expect(ss).toHaveProperty(f);
     expect(ss).toMatchObject({ type: 'shamir', initialized: false, sealed: true, storage_type: 'postgresql' });
     expect((await call(a, 'PUT', 'sys/unseal', { body: { key: 'aa'.repeat(33) } })).body).toEqual({ errors: ['Vault is not initialized'] });
   });
 
   it('init validates its parameters with Vault messages', async () => {
-    expect((await call(a, 'PUT', 'sys/init', { body: { secret_shares: 5, secret_threshold: 1 } })).body).toEqual({ errors: ['threshold must be greater than one for multiple shares'] });
+    expect((await call(a, 'PUT', 'sys/init', { body: { secret_shares: 5, secret_threshold: 1 } })).body).toEqual({
+      errors: ['threshold must be greater than one for multiple shares'],
+    });
     expect((await call(a, 'PUT', 'sys/init', { body: { secret_shares: 3, secret_threshold: 4 } })).status).toBe(400);
     expect((await call(a, 'PUT', 'sys/init', { body: { secret_shares: 256, secret_threshold: 3 } })).status).toBe(400);
     expect((await call(a, 'PUT', 'sys/init', { body: { secret_shares: 3, secret_threshold: 2, pgp_keys: ['x', 'y', 'z'] } })).status).toBe(400);
     // Lenient body: JSON sent form-encoded (curl -d), numbers as strings.
-    const init = await call(a, 'POST', 'sys/init', { rawBody: '{"secret_shares":"3","secret_threshold":"2"}', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+    const init = await call(a, 'POST', 'sys/init', {
+      rawBody: '{"secret_shares":"3","secret_threshold":"2"}',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    });
     expect(init.status).toBe(200);
     keys = init.body.keys;
     rootToken = init.body.root_token;
@@ -84,7 +90,15 @@ describe('sys API over HTTP (e2e)', () => {
     expect((await call(a, 'GET', 'sys/key-status', { token: 'hvs.' + 'x'.repeat(9 * 1024) })).status).toBe(403);
     const bearer = await call(a, 'GET', 'sys/key-status', { headers: { Authorization: `Bearer ${rootToken}` } });
     expect(bearer.status).toBe(200);
-    expect(bearer.body).toMatchObject({ term: 1, encryptions: expect.any(Number), data: { term: 1 }, mount_type: 'system', wrap_info: null, auth: null, lease_id: '' });
+    expect(bearer.body).toMatchObject({
+      term: 1,
+      encryptions: expect.any(Number),
+      data: { term: 1 },
+      mount_type: 'system',
+      wrap_info: null,
+      auth: null,
+      lease_id: '',
+    });
     expect((await call(a, 'GET', 'no/such/mount', { token: rootToken })).status).toBe(404);
     expect((await call(a, 'GET', 'no/such/mount')).status).toBe(403);
   });
@@ -111,11 +125,18 @@ describe('sys API over HTTP (e2e)', () => {
 
   it('limits: 33 MB body → 413; deep JSON, 100k keys, __proto__ → 400; the server stays up', async () => {
     // Only the head is sent: the 413 comes back at once, so the server never waits for (or buffers) the body.
-    const big = await rawRequest(server.port, `PUT /v1/sys/unseal HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${33 * 1024 * 1024}\r\n\r\n`);
+    const big = await rawRequest(
+      server.port,
+      `PUT /v1/sys/unseal HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${33 * 1024 * 1024}\r\n\r\n`,
+    );
     expect([big.status, big.headers['content-type'], big.body]).toEqual([413, 'application/json', '{"errors":["http: request body too large"]}']);
     // Headers over Node's 16 KB: refused below the router, in Vault's shape too.
     const hugeHeaders = await rawRequest(server.port, `GET /v1/sys/health HTTP/1.1\r\nHost: x\r\nX-Padding: ${'x'.repeat(20 * 1024)}\r\n\r\n`);
-    expect([hugeHeaders.status, hugeHeaders.headers['content-type'], hugeHeaders.body]).toEqual([431, 'application/json', '{"errors":["request header fields too large"]}']);
+    expect([hugeHeaders.status, hugeHeaders.headers['content-type'], hugeHeaders.body]).toEqual([
+      431,
+      'application/json',
+      '{"errors":["request header fields too large"]}',
+    ]);
     expect((await call(a, 'PUT', 'sys/unseal', { rawBody: '['.repeat(10_000) + ']'.repeat(10_000) })).status).toBe(400);
     const wide = '{' + Array.from({ length: 100_000 }, (_, i) => `"k${i}":1`).join(',') + '}';
     expect((await call(a, 'PUT', 'sys/unseal', { rawBody: wide })).body.errors[0]).toMatch(/entries/);
@@ -126,8 +147,19 @@ describe('sys API over HTTP (e2e)', () => {
   });
 
   it('paths: dot segments, double slashes, encoded forms and backslashes → 400', async () => {
-    for (const path of ['/v1/sys/../sys/seal', '/v1/sys/./seal', '/v1/sys//seal', '/v1/sys/%2e%2e/sys/seal', '/v1/sys%2Fseal', '/v1/sys\\seal', '/v1/sys/seal.']) {
-      const res = await rawRequest(server.port, `PUT ${path} HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${rootToken}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    for (const path of [
+      '/v1/sys/../sys/seal',
+      '/v1/sys/./seal',
+      '/v1/sys//seal',
+      '/v1/sys/%2e%2e/sys/seal',
+      '/v1/sys%2Fseal',
+      '/v1/sys\\seal',
+      '/v1/sys/seal.',
+    ]) {
+      const res = await rawRequest(
+        server.port,
+        `PUT ${path} HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${rootToken}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+      );
       expect({ path, status: res.status }).toEqual({ path, status: 400 });
     }
     expect((await call(a, 'GET', 'sys/seal-status')).body.sealed).toBe(false);

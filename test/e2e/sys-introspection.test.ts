@@ -26,7 +26,9 @@ describe('sys introspection endpoints (e2e)', () => {
     ({ rootToken: root, key: unsealKey } = await initAndUnseal(a));
     const policy = (caps: string[]) => ({ policy: `path "sys/*" { capabilities = ${JSON.stringify(caps)} }` });
     expect((await call(a, 'PUT', 'sys/policies/acl/plain', { token: root, body: policy(['create', 'read', 'update', 'delete', 'list']) })).status).toBe(204);
-    expect((await call(a, 'PUT', 'sys/policies/acl/sudoer', { token: root, body: policy(['create', 'read', 'update', 'delete', 'list', 'sudo']) })).status).toBe(204);
+    expect(
+      (await call(a, 'PUT', 'sys/policies/acl/sudoer', { token: root, body: policy(['create', 'read', 'update', 'delete', 'list', 'sudo']) })).status,
+    ).toBe(204);
     plain = (await call(a, 'POST', 'auth/token/create', { token: root, body: { policies: ['plain'] } })).body.auth.client_token;
     sudoer = (await call(a, 'POST', 'auth/token/create', { token: root, body: { policies: ['sudoer'] } })).body.auth.client_token;
   });
@@ -47,17 +49,38 @@ describe('sys introspection endpoints (e2e)', () => {
     const d = res.body.data;
     expect(new Date(d.timestamp).toISOString()).toBe(d.timestamp);
     expect(Object.keys(d.host).sort()).toEqual(
-      ['bootTime', 'hostid', 'hostname', 'kernelArch', 'kernelVersion', 'os', 'platform', 'platformFamily', 'platformVersion', 'procs', 'uptime', 'virtualizationRole', 'virtualizationSystem'].sort(),
+      [
+        'bootTime',
+        'hostid',
+        'hostname',
+        'kernelArch',
+        'kernelVersion',
+        'os',
+        'platform',
+        'platformFamily',
+        'platformVersion',
+        'procs',
+        'uptime',
+        'virtualizationRole',
+        'virtualizationSystem',
+      ].sort(),
     );
     expect(d.host.procs).toBeGreaterThan(0);
     expect(d.host.os).toBe(process.platform);
-    for (const k of ['total', 'available', 'used', 'usedPercent', 'free', 'buffers', 'cached', 'swaptotal', 'swapfree', 'committedas', 'hugepagesize']) expect(typeof d.memory[k]).toBe('number');
+    for (const k of ['total', 'available', 'used', 'usedPercent', 'free', 'buffers', 'cached', 'swaptotal', 'swapfree', 'committedas', 'hugepagesize'])
+      expect(typeof d.memory[k]).toBe('number');
     expect(d.memory.total).toBeGreaterThan(0);
     expect(d.cpu.length).toBeGreaterThan(0);
-    expect(Object.keys(d.cpu[0]).sort()).toEqual(['cacheSize', 'coreId', 'cores', 'cpu', 'family', 'flags', 'mhz', 'microcode', 'model', 'modelName', 'physicalId', 'stepping', 'vendorId'].sort());
-    expect(Object.keys(d.cpu_times[0]).sort()).toEqual(['cpu', 'guest', 'guestNice', 'idle', 'iowait', 'irq', 'nice', 'softirq', 'steal', 'system', 'user'].sort());
+    expect(Object.keys(d.cpu[0]).sort()).toEqual(
+      ['cacheSize', 'coreId', 'cores', 'cpu', 'family', 'flags', 'mhz', 'microcode', 'model', 'modelName', 'physicalId', 'stepping', 'vendorId'].sort(),
+    );
+    expect(Object.keys(d.cpu_times[0]).sort()).toEqual(
+      ['cpu', 'guest', 'guestNice', 'idle', 'iowait', 'irq', 'nice', 'softirq', 'steal', 'system', 'user'].sort(),
+    );
     expect(d.disk.some((x: { path: string }) => x.path === '/')).toBe(true);
-    expect(Object.keys(d.disk[0]).sort()).toEqual(['free', 'fstype', 'inodesFree', 'inodesTotal', 'inodesUsed', 'inodesUsedPercent', 'path', 'total', 'used', 'usedPercent'].sort());
+    expect(Object.keys(d.disk[0]).sort()).toEqual(
+      ['free', 'fstype', 'inodesFree', 'inodesTotal', 'inodesUsed', 'inodesUsedPercent', 'path', 'total', 'used', 'usedPercent'].sort(),
+    );
     expectNoStorageSecrets(res.text);
     expect((await call(a, 'GET', 'sys/host-info', { token: root })).status).toBe(200);
     expect((await call(a, 'GET', 'sys/host-info', { token: plain })).body).toEqual({ errors: ['permission denied'] });
@@ -69,7 +92,13 @@ describe('sys introspection endpoints (e2e)', () => {
     expect(res.status).toBe(200);
     const entries = Object.entries(res.body as Record<string, Record<string, string>>);
     const self = entries.find(([id]) => id === res.headers.get('x-request-id'));
-    expect(self?.[1]).toEqual({ start_time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), client_remote_address: '127.0.0.1', request_path: '/v1/sys/in-flight-req', request_method: 'GET', client_id: '' });
+    expect(self?.[1]).toEqual({
+      start_time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      client_remote_address: '127.0.0.1',
+      request_path: '/v1/sys/in-flight-req',
+      request_method: 'GET',
+      client_id: '',
+    });
     expect(res.text).not.toContain('secret-query-value');
     // Answered requests are gone from the map.
     const again = await call(a, 'GET', 'sys/in-flight-req', { token: root });
@@ -92,14 +121,24 @@ describe('sys introspection endpoints (e2e)', () => {
     expect(res.status).toBe(200);
     const version = (await call(a, 'GET', 'sys/seal-status')).body.version;
     expect(res.body.data.keys).toEqual([version]);
-    expect(res.body.data.key_info[version]).toEqual({ build_date: expect.any(String), previous_version: null, timestamp_installed: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    expect(res.body.data.key_info[version]).toEqual({
+      build_date: expect.any(String),
+      previous_version: null,
+      timestamp_installed: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
     expect((await call(a, 'GET', 'sys/version-history?list=true', { token: plain })).body.data).toEqual(res.body.data);
   });
 
   it('config/state/sanitized: Vault’s names, no storage URL or credentials; sudo only', async () => {
     const res = await call(a, 'GET', 'sys/config/state/sanitized', { token: sudoer });
     expect(res.status).toBe(200);
-    expect(res.body.data).toMatchObject({ storage: { type: 'postgresql' }, max_lease_ttl: 2764800, default_lease_ttl: 2764800, disable_mlock: true, storage_embedded: false });
+    expect(res.body.data).toMatchObject({
+      storage: { type: 'postgresql' },
+      max_lease_ttl: 2764800,
+      default_lease_ttl: 2764800,
+      disable_mlock: true,
+      storage_embedded: false,
+    });
     expect(res.body.data.listeners[0]).toMatchObject({ type: 'tcp', config: { address: `127.0.0.1:${server.port}`, tls_disable: true } });
     expectNoStorageSecrets(res.text);
     expect((await call(a, 'GET', 'sys/config/state/sanitized', { token: plain })).status).toBe(403);
@@ -108,7 +147,11 @@ describe('sys introspection endpoints (e2e)', () => {
   it('rotate/config: Vault’s defaults, writes within Vault’s bounds, 400s without the value, kept across restarts', async () => {
     expect((await call(a, 'GET', 'sys/rotate/config', { token: plain })).body.data).toEqual({ max_operations: 3865470566, enabled: true, interval: 0 });
     expect((await call(a, 'POST', 'sys/rotate/config', { token: plain, body: { max_operations: 2000000, interval: '24h' } })).status).toBe(204);
-    expect((await call(a, 'GET', 'sys/rotate/keyring/config', { token: plain })).body.data).toEqual({ max_operations: 2000000, enabled: true, interval: '24h0m0s' });
+    expect((await call(a, 'GET', 'sys/rotate/keyring/config', { token: plain })).body.data).toEqual({
+      max_operations: 2000000,
+      enabled: true,
+      interval: '24h0m0s',
+    });
     const refused = async (body: Record<string, unknown>, errors: string[] | RegExp, echo?: string) => {
       const res = await call(a, 'POST', 'sys/rotate/config', { token: plain, body });
       expect(res.status).toBe(400);

@@ -109,7 +109,13 @@ describe('HTTPS listener with tls_require_and_verify_client_cert', () => {
   beforeAll(async () => {
     ca = pki.read(pki.caCert);
     client = { cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) };
-    const config = configFile('mtls', { tls_cert_file: pki.serverCert, tls_key_file: pki.serverKey, tls_client_ca_file: pki.clientCaCert, tls_require_and_verify_client_cert: true, tls_min_version: 'tls12' });
+    const config = configFile('mtls', {
+      tls_cert_file: pki.serverCert,
+      tls_key_file: pki.serverKey,
+      tls_client_ca_file: pki.clientCaCert,
+      tls_require_and_verify_client_cert: true,
+      tls_min_version: 'tls12',
+    });
     server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--config', config] });
     await initAndUnseal(server.address, { ca, ...client });
   });
@@ -117,7 +123,9 @@ describe('HTTPS listener with tls_require_and_verify_client_cert', () => {
 
   it('without a client certificate, or with one of an unrelated CA, the handshake fails; the good one works', async () => {
     await expect(httpsCall(`${server.address}/v1/sys/health`, { ca })).rejects.toThrow();
-    await expect(httpsCall(`${server.address}/v1/sys/health`, { ca, cert: pki.read(pki.otherClientCert), key: pki.read(pki.otherClientKey) })).rejects.toThrow();
+    await expect(
+      httpsCall(`${server.address}/v1/sys/health`, { ca, cert: pki.read(pki.otherClientCert), key: pki.read(pki.otherClientKey) }),
+    ).rejects.toThrow();
     expect(await httpsCall(`${server.address}/v1/sys/health`, { ca, ...client })).toMatchObject({ status: 200, body: { sealed: false } });
   });
 
@@ -187,7 +195,11 @@ describe('server --dev-tls', () => {
 
   it('--dev-tls-cert-dir keeps the files where asked', async () => {
     const dir = join(pki.dir, 'dev-tls-kept');
-    const server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev-tls', '--dev-tls-cert-dir', dir], readyText: 'should NOT be used' });
+    const server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev-tls', '--dev-tls-cert-dir', dir],
+      readyText: 'should NOT be used',
+    });
     expect(server.output()).toContain(`export VAULT_CACERT='${join(dir, 'vault-ca.pem')}'`);
     expect(await server.stop()).toBe(0);
     expect(readdirSync(dir).sort()).toEqual(['vault-ca.pem', 'vault-cert.pem', 'vault-key.pem']);

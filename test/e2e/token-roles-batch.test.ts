@@ -20,7 +20,10 @@ describe('batch tokens, token roles, tidy, cross-node invalidation (e2e)', () =>
     nodeB = await startServerProcess({ databaseUrl, args: [], readyText: 'listening on' });
     b = nodeB.address;
     expect((await call(b, 'PUT', 'sys/unseal', { body: { key: /Unseal Key: (\S+)/.exec(nodeA.output())?.[1] } })).body.sealed).toBe(false);
-    await call(a, 'PUT', 'sys/policies/acl/app', { token: root, body: { policy: 'path "auth/token/create" { capabilities = ["update"] }\npath "sys/key-status" { capabilities = ["read"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/app', {
+      token: root,
+      body: { policy: 'path "auth/token/create" { capabilities = ["update"] }\npath "sys/key-status" { capabilities = ["read"] }' },
+    });
     await call(a, 'PUT', 'sys/policies/acl/admin', { token: root, body: { policy: 'path "*" { capabilities = ["sudo", "read"] }' } });
   });
   afterAll(async () => {
@@ -39,12 +42,18 @@ describe('batch tokens, token roles, tidy, cross-node invalidation (e2e)', () =>
     expect(lookup.body.data).toMatchObject({ type: 'batch', accessor: '', policies: ['app', 'default'], renewable: false });
     expect(lookup.body.data.ttl).toBeGreaterThan(590);
     expect((await call(a, 'POST', 'auth/token/renew-self', { token: batch.client_token, body: {} })).body.errors).toEqual(['batch tokens cannot be renewed']);
-    expect((await call(a, 'POST', 'auth/token/create', { token: batch.client_token, body: {} })).body.errors).toEqual(['batch tokens cannot create more tokens']);
+    expect((await call(a, 'POST', 'auth/token/create', { token: batch.client_token, body: {} })).body.errors).toEqual([
+      'batch tokens cannot create more tokens',
+    ]);
     // A tampered batch token is just invalid.
     const tampered = batch.client_token.slice(0, -3) + (batch.client_token.endsWith('A') ? 'BBB' : 'AAA');
     expect((await call(a, 'GET', 'auth/token/lookup-self', { token: tampered })).body.errors).toEqual(['permission denied', 'invalid token']);
-    expect((await call(a, 'POST', 'auth/token/revoke', { token: root, body: { token: batch.client_token } })).body.errors).toEqual(['batch tokens cannot be revoked']);
-    expect((await call(a, 'POST', 'auth/token/create', { token: root, body: { type: 'batch', policies: ['root'] } })).body.errors).toEqual(['batch tokens cannot be root tokens']);
+    expect((await call(a, 'POST', 'auth/token/revoke', { token: root, body: { token: batch.client_token } })).body.errors).toEqual([
+      'batch tokens cannot be revoked',
+    ]);
+    expect((await call(a, 'POST', 'auth/token/create', { token: root, body: { type: 'batch', policies: ['root'] } })).body.errors).toEqual([
+      'batch tokens cannot be root tokens',
+    ]);
     expect((await call(a, 'POST', 'auth/token/create', { token: root, body: { type: 'batch', num_uses: 2 } })).status).toBe(400);
     // Revoking the parent on node A ends the batch token on node B at once.
     expect((await call(a, 'POST', 'auth/token/revoke', { token: root, body: { token: parent } })).status).toBe(204);
@@ -52,11 +61,26 @@ describe('batch tokens, token roles, tidy, cross-node invalidation (e2e)', () =>
   });
 
   it('token roles: CRUD with Vault field names, create through a role with allowed/disallowed policies, orphan, period, type', async () => {
-    expect((await call(a, 'POST', 'auth/token/roles/Deployer', { token: root, body: { allowed_policies: 'app,other', disallowed_policies: ['admin'], orphan: true, token_period: '1h', path_suffix: 'v1', bogus: 1 } })).body.warnings).toEqual([
-      'Endpoint ignored these unrecognized parameters: [bogus]',
-    ]);
+    expect(
+      (
+        await call(a, 'POST', 'auth/token/roles/Deployer', {
+          token: root,
+          body: { allowed_policies: 'app,other', disallowed_policies: ['admin'], orphan: true, token_period: '1h', path_suffix: 'v1', bogus: 1 },
+        })
+      ).body.warnings,
+    ).toEqual(['Endpoint ignored these unrecognized parameters: [bogus]']);
     const read = await call(a, 'GET', 'auth/token/roles/deployer', { token: root });
-    expect(read.body.data).toMatchObject({ name: 'deployer', allowed_policies: ['app', 'other'], disallowed_policies: ['admin'], orphan: true, token_period: 3600, period: 3600, renewable: true, path_suffix: 'v1', token_type: 'default-service' });
+    expect(read.body.data).toMatchObject({
+      name: 'deployer',
+      allowed_policies: ['app', 'other'],
+      disallowed_policies: ['admin'],
+      orphan: true,
+      token_period: 3600,
+      period: 3600,
+      renewable: true,
+      path_suffix: 'v1',
+      token_type: 'default-service',
+    });
     expect((await call(a, 'LIST', 'auth/token/roles', { token: root })).body.data.keys).toEqual(['deployer']);
     expect((await call(a, 'POST', 'auth/token/roles/deployer', { token: root, body: { token_period: 'soon' } })).status).toBe(400);
 
@@ -69,7 +93,10 @@ describe('batch tokens, token roles, tidy, cross-node invalidation (e2e)', () =>
     expect((await call(a, 'POST', 'auth/token/create/nope', { token: root, body: {} })).body.errors).toEqual(['unknown role nope']);
     // A non-root parent may make an orphan through a role without sudo.
     const appToken = (await call(a, 'POST', 'auth/token/create', { token: root, body: { policies: ['app'] } })).body.auth.client_token;
-    await call(a, 'PUT', 'sys/policies/acl/app', { token: root, body: { policy: 'path "auth/token/create/*" { capabilities = ["update"] }\npath "auth/token/create" { capabilities = ["update"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/app', {
+      token: root,
+      body: { policy: 'path "auth/token/create/*" { capabilities = ["update"] }\npath "auth/token/create" { capabilities = ["update"] }' },
+    });
     expect((await call(a, 'POST', 'auth/token/create', { token: appToken, body: { no_parent: true } })).status).toBe(400);
     expect((await call(a, 'POST', 'auth/token/create/deployer', { token: appToken, body: {} })).body.auth.orphan).toBe(true);
 

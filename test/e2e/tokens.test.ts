@@ -16,7 +16,11 @@ describe('tokens and ACL (e2e)', () => {
   const create = async (body: Record<string, unknown>, token = root) => call(a, 'POST', 'auth/token/create', { token, body });
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', root],
+      readyText: 'should NOT be used',
+    });
     a = server.address;
     await call(a, 'PUT', 'sys/policies/acl/ops', {
       token: root,
@@ -132,12 +136,18 @@ describe('tokens and ACL (e2e)', () => {
   });
 
   it('every route alias reaches the same ACL decision', async () => {
-    await call(a, 'PUT', 'sys/policies/acl/lister', { token: root, body: { policy: 'path "sys/policies/acl/*" { capabilities = ["list"] }\npath "sys/rotate*" { capabilities = ["update"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/lister', {
+      token: root,
+      body: { policy: 'path "sys/policies/acl/*" { capabilities = ["list"] }\npath "sys/rotate*" { capabilities = ["update"] }' },
+    });
     await call(a, 'PUT', 'sys/policies/acl/rotator', { token: root, body: { policy: 'path "sys/rotate*" { capabilities = ["update", "sudo"] }' } });
     const lister = (await create({ policies: ['lister'] })).body.auth.client_token;
     const plain = (await create({ policies: ['default'] })).body.auth.client_token;
     const rotator = (await create({ policies: ['rotator'] })).body.auth.client_token;
-    for (const [token, expected] of [[lister, 200], [plain, 403]] as const) {
+    for (const [token, expected] of [
+      [lister, 200],
+      [plain, 403],
+    ] as const) {
       expect((await call(a, 'LIST', 'sys/policies/acl', { token })).status).toBe(expected);
       expect((await call(a, 'GET', 'sys/policies/acl?list=true', { token })).status).toBe(expected);
       expect((await call(a, 'LIST', 'sys/policies/acl/', { token })).status).toBe(expected);
@@ -149,9 +159,17 @@ describe('tokens and ACL (e2e)', () => {
   });
 
   it('sudo on the create path lifts the subset rule (Vault isSudo); root, wrapping, orphans, periods and roles keep theirs', async () => {
-    const sudoCreate = ['auth/token/create', 'auth/token/create-orphan', 'auth/token/create/*'].map((p) => `path "${p}" { capabilities = ["update", "sudo"] }`).join('\n');
+    const sudoCreate = ['auth/token/create', 'auth/token/create-orphan', 'auth/token/create/*']
+      .map((p) => `path "${p}" { capabilities = ["update", "sudo"] }`)
+      .join('\n');
     await call(a, 'PUT', 'sys/policies/acl/minter', { token: root, body: { policy: sudoCreate } });
-    await call(a, 'PUT', 'sys/policies/acl/role-user', { token: root, body: { policy: 'path "auth/token/create/*" { capabilities = ["update"] }\npath "auth/token/create" { capabilities = ["update"] }\npath "auth/token/create-orphan" { capabilities = ["update"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/role-user', {
+      token: root,
+      body: {
+        policy:
+          'path "auth/token/create/*" { capabilities = ["update"] }\npath "auth/token/create" { capabilities = ["update"] }\npath "auth/token/create-orphan" { capabilities = ["update"] }',
+      },
+    });
     await call(a, 'POST', 'auth/token/roles/open', { token: root, body: {} });
     await call(a, 'POST', 'auth/token/roles/orphaner', { token: root, body: { orphan: true } });
     const minter = (await create({ policies: ['minter'], no_default_policy: true })).body.auth.client_token;
@@ -160,23 +178,37 @@ describe('tokens and ACL (e2e)', () => {
     // Policies the caller does not hold: allowed with sudo on the path, default added as for root.
     expect((await create({ policies: ['ops'] }, minter)).body.auth).toMatchObject({ policies: ['ops', 'default'], orphan: false });
     expect((await create({ policies: ['ops'], no_default_policy: true }, minter)).body.auth.policies).toEqual(['ops']);
-    expect((await call(a, 'POST', 'auth/token/create-orphan', { token: minter, body: { policies: ['ops'] } })).body.auth).toMatchObject({ policies: ['ops', 'default'], orphan: true });
-    expect((await call(a, 'POST', 'auth/token/create/open', { token: minter, body: { policies: ['ops'] } })).body.auth).toMatchObject({ policies: ['ops', 'default'] });
+    expect((await call(a, 'POST', 'auth/token/create-orphan', { token: minter, body: { policies: ['ops'] } })).body.auth).toMatchObject({
+      policies: ['ops', 'default'],
+      orphan: true,
+    });
+    expect((await call(a, 'POST', 'auth/token/create/open', { token: minter, body: { policies: ['ops'] } })).body.auth).toMatchObject({
+      policies: ['ops', 'default'],
+    });
     expect((await create({ policies: ['ops'], period: '1h', no_parent: true }, minter)).body.auth).toMatchObject({ orphan: true, lease_duration: 3600 });
     // Without sudo the subset rule stands, on every create path.
     expect((await create({ policies: ['ops'] }, roleUser)).body.errors).toEqual(['child policies must be subset of parent (ops not held)']);
-    expect((await call(a, 'POST', 'auth/token/create/open', { token: roleUser, body: { policies: ['ops'] } })).body.errors).toEqual(['child policies must be subset of parent (ops not held)']);
+    expect((await call(a, 'POST', 'auth/token/create/open', { token: roleUser, body: { policies: ['ops'] } })).body.errors).toEqual([
+      'child policies must be subset of parent (ops not held)',
+    ]);
     // Root only from root; response-wrapping never, not even from root.
     expect((await create({ policies: ['root'] }, minter)).body.errors).toEqual(['root tokens may not be created without parent token being root']);
     expect((await create({ policies: ['response-wrapping'], no_default_policy: true })).body.errors).toEqual(['cannot assign policy "response-wrapping"']);
     // no_parent needs sudo, on create-orphan too; a period in the request needs sudo, through a role too.
-    expect((await call(a, 'POST', 'auth/token/create-orphan', { token: roleUser, body: { no_parent: true } })).body.errors).toEqual(['root or sudo privileges required to create orphan token']);
+    expect((await call(a, 'POST', 'auth/token/create-orphan', { token: roleUser, body: { no_parent: true } })).body.errors).toEqual([
+      'root or sudo privileges required to create orphan token',
+    ]);
     expect((await call(a, 'POST', 'auth/token/create-orphan', { token: roleUser, body: {} })).body.auth.orphan).toBe(true);
-    expect((await call(a, 'POST', 'auth/token/create/open', { token: roleUser, body: { period: '1h' } })).body.errors).toEqual(['root or sudo privileges required to create periodic token']);
+    expect((await call(a, 'POST', 'auth/token/create/open', { token: roleUser, body: { period: '1h' } })).body.errors).toEqual([
+      'root or sudo privileges required to create periodic token',
+    ]);
     await call(a, 'POST', 'auth/token/roles/periodic', { token: root, body: { token_period: '2h' } });
     expect((await call(a, 'POST', 'auth/token/create/periodic', { token: roleUser, body: {} })).body.auth.lease_duration).toBe(7200);
     const both = await call(a, 'POST', 'auth/token/create/periodic', { token: minter, body: { period: '1h' } });
-    expect([both.body.auth.lease_duration, both.body.warnings]).toEqual([3600, ['Period specified both during creation call and in role; using the lesser value of 3600 seconds']]);
+    expect([both.body.auth.lease_duration, both.body.warnings]).toEqual([
+      3600,
+      ['Period specified both during creation call and in role; using the lesser value of 3600 seconds'],
+    ]);
     // A role is chosen by the path only: role_name in the body is ignored (with Vault's warning on create).
     const notViaRole = await create({ role_name: 'orphaner' }, roleUser);
     expect(notViaRole.body.auth).toMatchObject({ orphan: false, policies: ['role-user', 'default'] });

@@ -26,23 +26,39 @@ describe('unsupported operations: the ACL before the 405 (e2e)', () => {
     expect(res.status).toBe(200);
     return res.body.auth.client_token as string;
   };
-  const entries = () => readFileSync(auditFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; error?: string; request: { path: string; operation: string }; response?: unknown });
+  const entries = () =>
+    readFileSync(auditFile, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; error?: string; request: { path: string; operation: string }; response?: unknown });
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'secrethub-405-'));
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), env: { SECRETHUB_AUDIT_FILE_DIR: join(dir, 'audit'), SECRETHUB_AUDIT_CHECKPOINT_FILE: join(dir, 'checkpoints.jsonl') } });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      env: { SECRETHUB_AUDIT_FILE_DIR: join(dir, 'audit'), SECRETHUB_AUDIT_CHECKPOINT_FILE: join(dir, 'checkpoints.jsonl') },
+    });
     a = server.address;
     ({ rootToken: root, key: unsealKey } = await initAndUnseal(a));
     expect((await call(a, 'PUT', 'sys/audit/siem', { token: root, body: { type: 'file', options: { file_path: 'siem.log' } } })).status).toBe(204);
     auditFile = join(dir, 'audit', 'siem.log');
-    await call(a, 'PUT', 'sys/policies/acl/reader', { token: root, body: { policy: 'path "sys/policies/acl" { capabilities = ["read"] }\npath "sys/key-status" { capabilities = ["read", "list"] }' } });
-    await call(a, 'PUT', 'sys/policies/acl/lister', { token: root, body: { policy: 'path "sys/policies/acl" { capabilities = ["list"] }\npath "sys/key-status" { capabilities = ["read"] }' } });
+    await call(a, 'PUT', 'sys/policies/acl/reader', {
+      token: root,
+      body: { policy: 'path "sys/policies/acl" { capabilities = ["read"] }\npath "sys/key-status" { capabilities = ["read", "list"] }' },
+    });
+    await call(a, 'PUT', 'sys/policies/acl/lister', {
+      token: root,
+      body: { policy: 'path "sys/policies/acl" { capabilities = ["list"] }\npath "sys/key-status" { capabilities = ["read"] }' },
+    });
   });
   afterAll(async () => server?.stop());
 
   it('GET sys/policies/acl (only LIST exists): 403 without a token or without read there, 405 with it', async () => {
     expect(await call(a, 'GET', 'sys/policies/acl')).toMatchObject({ status: 403, body: { errors: ['permission denied'] } });
-    expect(await call(a, 'GET', 'sys/policies/acl', { token: 'hvs.nosuchtoken' })).toMatchObject({ status: 403, body: { errors: ['permission denied', 'invalid token'] } });
+    expect(await call(a, 'GET', 'sys/policies/acl', { token: 'hvs.nosuchtoken' })).toMatchObject({
+      status: 403,
+      body: { errors: ['permission denied', 'invalid token'] },
+    });
     const nothing = await tokenWith(['default']);
     expect(await call(a, 'GET', 'sys/policies/acl', { token: nothing })).toMatchObject({ status: 403, body: { errors: ['permission denied'] } });
     // LIST on the path is not read: the ACL judges the operation asked for.
@@ -71,7 +87,12 @@ describe('unsupported operations: the ACL before the 405 (e2e)', () => {
     expect((await call(a, 'GET', 'sys/policies/acl', { token: limited })).status).toBe(405);
     await until(async () => entries().some((e) => e.type === 'response' && e.request.path === 'sys/policies/acl' && e.error === 'unsupported operation'));
     const mine = entries().filter((e) => e.request.path === 'sys/policies/acl' && e.request.operation === 'read');
-    expect(mine.map((e) => [e.type, e.error])).toEqual(expect.arrayContaining([['request', undefined], ['response', 'unsupported operation']]));
+    expect(mine.map((e) => [e.type, e.error])).toEqual(
+      expect.arrayContaining([
+        ['request', undefined],
+        ['response', 'unsupported operation'],
+      ]),
+    );
     // One use left: the next request is its last, after which the token is gone.
     expect((await call(a, 'GET', 'sys/key-status', { token: limited })).status).toBe(200);
     expect((await call(a, 'GET', 'sys/key-status', { token: limited })).status).toBe(403);

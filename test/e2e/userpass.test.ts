@@ -16,10 +16,19 @@ describe('userpass (e2e)', () => {
   const run = (args: string[], stdin = '') => runCli(args, { HOME: home, VAULT_ADDR: server.address }, stdin);
 
   beforeAll(async () => {
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--dev', '--dev-root-token-id', root], readyText: 'should NOT be used' });
+    server = await startServerProcess({
+      databaseUrl: await createTestDatabase(),
+      args: ['--dev', '--dev-root-token-id', root],
+      readyText: 'should NOT be used',
+    });
     expect((await call(server.address, 'POST', 'sys/auth/userpass', { token: root, body: { type: 'userpass' } })).status).toBe(204);
-    expect((await call(server.address, 'POST', 'sys/policies/acl/reader', { token: root, body: { policy: 'path "sys/key-status" { capabilities = ["read"] }' } })).status).toBe(204);
-    expect((await call(server.address, 'POST', 'auth/userpass/users/alice', { token: root, body: { password: 's3cret-alice', token_policies: 'reader' } })).status).toBe(204);
+    expect(
+      (await call(server.address, 'POST', 'sys/policies/acl/reader', { token: root, body: { policy: 'path "sys/key-status" { capabilities = ["read"] }' } }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await call(server.address, 'POST', 'auth/userpass/users/alice', { token: root, body: { password: 's3cret-alice', token_policies: 'reader' } })).status,
+    ).toBe(204);
   });
   afterAll(async () => {
     await server?.stop();

@@ -50,10 +50,16 @@ describe('response wrapping (e2e)', () => {
       'path "secret/data/max-only" {\n  capabilities = ["read", "create", "update"]\n  max_wrapping_ttl = "5m"\n}',
     ].join('\n');
     expect((await call(server.address, 'PUT', 'sys/policies/acl/must-wrap', { token: rootToken, body: { policy } })).status).toBe(204);
-    const token = (await call(server.address, 'POST', 'auth/token/create', { token: rootToken, body: { policies: ['must-wrap'] } })).body.auth.client_token as string;
-    const read = (path: string, wrapTtl?: string) => call(server.address, 'GET', path, { token, headers: wrapTtl === undefined ? {} : { 'X-Vault-Wrap-TTL': wrapTtl } });
+    const token = (await call(server.address, 'POST', 'auth/token/create', { token: rootToken, body: { policies: ['must-wrap'] } })).body.auth
+      .client_token as string;
+    const read = (path: string, wrapTtl?: string) =>
+      call(server.address, 'GET', path, { token, headers: wrapTtl === undefined ? {} : { 'X-Vault-Wrap-TTL': wrapTtl } });
 
-    for (const [wrapTtl, seconds] of [['1m', 60], ['5m', 300], ['600', 600]] as const) {
+    for (const [wrapTtl, seconds] of [
+      ['1m', 60],
+      ['5m', 300],
+      ['600', 600],
+    ] as const) {
       const wrapped = await read('secret/data/db', wrapTtl);
       expect(wrapped.status).toBe(200);
       expect(wrapped.body).toMatchObject({ data: null, wrap_info: { ttl: seconds, creation_path: 'secret/data/db' } });
@@ -71,7 +77,8 @@ describe('response wrapping (e2e)', () => {
     expect((await read('secret/data/max-only', '5m')).body.wrap_info.ttl).toBe(300);
     expect((await read('secret/data/max-only', '5m1s')).status).toBe(403);
     expect((await read('secret/data/max-only')).status).toBe(403);
-    const write = (wrapTtl?: string) => call(server.address, 'PUT', 'secret/data/max-only', { token, body: { data: { k: 'w' } }, headers: wrapTtl ? { 'X-Vault-Wrap-TTL': wrapTtl } : {} });
+    const write = (wrapTtl?: string) =>
+      call(server.address, 'PUT', 'secret/data/max-only', { token, body: { data: { k: 'w' } }, headers: wrapTtl ? { 'X-Vault-Wrap-TTL': wrapTtl } : {} });
     expect((await write()).status).toBe(403);
     expect((await write('2m')).body.wrap_info.ttl).toBe(120);
   });

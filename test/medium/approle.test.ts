@@ -23,14 +23,28 @@ describe('AppRole (medium)', () => {
   async function roleId(name: string): Promise<string> {
     return (await call('GET', `auth/approle/role/${name}/role-id`)).json.data.role_id as string;
   }
-  async function newSecretId(name: string, body: Record<string, unknown> = {}): Promise<{ secret_id: string; secret_id_accessor: string; secret_id_ttl: number; secret_id_num_uses: number }> {
+  async function newSecretId(
+    name: string,
+    body: Record<string, unknown> = {},
+  ): Promise<{ secret_id: string; secret_id_accessor: string; secret_id_ttl: number; secret_id_num_uses: number }> {
     const res = await call('POST', `auth/approle/role/${name}/secret-id`, body);
     expect(res.status).toBe(200);
     return res.json.data;
   }
 
-  it('role CRUD in Vault\'s shapes; names are case-insensitive; LIST names roles', async () => {
-    expect((await call('POST', 'auth/approle/role/Web', { token_policies: 'a, b', token_ttl: '20m', token_max_ttl: '30m', secret_id_ttl: '10m', secret_id_num_uses: 40, period: 0 })).status).toBe(204);
+  it("role CRUD in Vault's shapes; names are case-insensitive; LIST names roles", async () => {
+    expect(
+      (
+        await call('POST', 'auth/approle/role/Web', {
+          token_policies: 'a, b',
+          token_ttl: '20m',
+          token_max_ttl: '30m',
+          secret_id_ttl: '10m',
+          secret_id_num_uses: 40,
+          period: 0,
+        })
+      ).status,
+    ).toBe(204);
     const read = await call('GET', 'auth/approle/role/web');
     expect(read.status).toBe(200);
     expect(read.json.data).toEqual({
@@ -104,7 +118,14 @@ describe('AppRole (medium)', () => {
     expect(await get('token-ttl')).toEqual({ token_ttl: 1200 });
     expect(await get('token-max-ttl')).toEqual({ token_max_ttl: 1800 });
     // The whole-role read agrees.
-    expect((await call('GET', 'auth/approle/role/fields')).json.data).toMatchObject({ token_policies: ['b', 'c'], secret_id_num_uses: 7, secret_id_ttl: 3600, token_period: 3600, token_bound_cidrs: ['10.0.0.0/8'], secret_id_bound_cidrs: ['10.1.0.0/16'] });
+    expect((await call('GET', 'auth/approle/role/fields')).json.data).toMatchObject({
+      token_policies: ['b', 'c'],
+      secret_id_num_uses: 7,
+      secret_id_ttl: 3600,
+      token_period: 3600,
+      token_bound_cidrs: ['10.0.0.0/8'],
+      secret_id_bound_cidrs: ['10.1.0.0/16'],
+    });
     // Refusals: the whole-role checks, a missing value, an unknown role, a read-only path.
     const refused = async (segment: string, body: Record<string, unknown>, message: RegExp, method = 'POST') => {
       const res = await call(method, `auth/approle/role/fields/${segment}`, body);
@@ -129,25 +150,44 @@ describe('AppRole (medium)', () => {
     expect((await call('DELETE', 'auth/approle/role/fields')).status).toBe(204);
   });
 
-  it('pull and push secret IDs; login gives a token with the role\'s policies and metadata role_name', async () => {
+  it("pull and push secret IDs; login gives a token with the role's policies and metadata role_name", async () => {
     await call('POST', 'auth/approle/role/app', { token_policies: ['app'], token_ttl: '1h', secret_id_num_uses: 5, secret_id_ttl: '1h' });
     await call('POST', 'auth/approle/role/app/role-id', { role_id: 'app-role-id' });
     expect(await roleId('app')).toBe('app-role-id');
 
     const pulled = await newSecretId('app', { metadata: JSON.stringify({ team: 'payments' }) });
-    expect(pulled).toEqual({ secret_id: expect.stringMatching(/^[0-9a-f-]{36}$/), secret_id_accessor: expect.any(String), secret_id_ttl: 3600, secret_id_num_uses: 5 });
+    expect(pulled).toEqual({
+      secret_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      secret_id_accessor: expect.any(String),
+      secret_id_ttl: 3600,
+      secret_id_num_uses: 5,
+    });
     const res = await login({ role_id: 'app-role-id', secret_id: pulled.secret_id });
     expect(res.status).toBe(200);
-    expect(res.json.auth).toMatchObject({ policies: ['app', 'default'], token_policies: ['app', 'default'], metadata: { role_name: 'app', team: 'payments' }, renewable: true, token_type: 'service', orphan: true });
+    expect(res.json.auth).toMatchObject({
+      policies: ['app', 'default'],
+      token_policies: ['app', 'default'],
+      metadata: { role_name: 'app', team: 'payments' },
+      renewable: true,
+      token_type: 'service',
+      orphan: true,
+    });
     expect(res.json.auth.lease_duration).toBeGreaterThan(3590);
     expect(res.json.auth.lease_duration).toBeLessThanOrEqual(3600);
     const self = await call('GET', 'auth/token/lookup-self', undefined, res.json.auth.client_token);
-    expect(self.json.data).toMatchObject({ display_name: 'approle', path: 'auth/approle/login', policies: ['app', 'default'], meta: { role_name: 'app', team: 'payments' } });
+    expect(self.json.data).toMatchObject({
+      display_name: 'approle',
+      path: 'auth/approle/login',
+      policies: ['app', 'default'],
+      meta: { role_name: 'app', team: 'payments' },
+    });
 
     const pushed = await call('POST', 'auth/approle/role/app/custom-secret-id', { secret_id: 'my-chosen-secret', num_uses: 2, ttl: '10m' });
     expect(pushed.status).toBe(200);
     expect(pushed.json.data).toMatchObject({ secret_id: 'my-chosen-secret', secret_id_num_uses: 2, secret_id_ttl: 600 });
-    expect((await call('POST', 'auth/approle/role/app/custom-secret-id', { secret_id: 'my-chosen-secret' })).json.errors).toEqual(['SecretID is already registered']);
+    expect((await call('POST', 'auth/approle/role/app/custom-secret-id', { secret_id: 'my-chosen-secret' })).json.errors).toEqual([
+      'SecretID is already registered',
+    ]);
     expect((await login({ role_id: 'app-role-id', secret_id: 'my-chosen-secret' })).status).toBe(200);
     expect((await login({ role_id: 'app-role-id', secret_id: 'my-chosen-secret' })).status).toBe(200);
     expect(refused(await login({ role_id: 'app-role-id', secret_id: 'my-chosen-secret' }))).toEqual(INVALID);
@@ -171,7 +211,7 @@ describe('AppRole (medium)', () => {
     expect((await call('GET', 'auth/approle/role/bounded/secret-id?list=true')).json.data.keys).toHaveLength(1);
   });
 
-  it('role A\'s secret ID with role B\'s role_id, unknown role_id, wrong secret ID: the same 400', async () => {
+  it("role A's secret ID with role B's role_id, unknown role_id, wrong secret ID: the same 400", async () => {
     await call('POST', 'auth/approle/role/role-a', { token_policies: ['a'] });
     await call('POST', 'auth/approle/role/role-b', { token_policies: ['b'] });
     const a = await newSecretId('role-a');
@@ -193,7 +233,7 @@ describe('AppRole (medium)', () => {
     expect((await login({ role_id: await roleId('role-b'), secret_id: b.secret_id })).status).toBe(200);
   });
 
-  it("user lockout keyed on the role_id counts failures only: 5 lock it (same answer, no use spent), 20 concurrent good logins never do; sys/locked-users unlocks", async () => {
+  it('user lockout keyed on the role_id counts failures only: 5 lock it (same answer, no use spent), 20 concurrent good logins never do; sys/locked-users unlocks', async () => {
     await call('POST', 'auth/approle/role/fleet', {});
     const id = await roleId('fleet');
     const good = await Promise.all(Array.from({ length: 20 }, () => newSecretId('fleet')));
@@ -218,7 +258,9 @@ describe('AppRole (medium)', () => {
     const results = await Promise.all(Array.from({ length: 50 }, () => login({ role_id: id, secret_id })));
     expect(results.filter((r) => r.status === 200)).toHaveLength(3);
     for (const r of results.filter((x) => x.status !== 200)) expect(refused(r)).toEqual(INVALID);
-    const rows: { n: string }[] = await k.dataSource.query("SELECT count(*) AS n FROM secret_ids s JOIN roles r ON r.id = s.role_pk WHERE r.role_name = 'three'");
+    const rows: { n: string }[] = await k.dataSource.query(
+      "SELECT count(*) AS n FROM secret_ids s JOIN roles r ON r.id = s.role_pk WHERE r.role_name = 'three'",
+    );
     expect(rows[0].n).toBe('0');
     // The 47 refusals were of a secret ID the role had issued, not guesses: the role_id is not locked.
     expect((await login({ role_id: id, secret_id: (await newSecretId('three')).secret_id })).status).toBe(200);
@@ -230,7 +272,9 @@ describe('AppRole (medium)', () => {
     const accessor = (await call('GET', 'sys/auth')).json.data['approle/'].accessor as string;
     // A fleet's 50 logins with one 3-use secret ID, arriving over 50 ms: most come after it is used up.
     const usedUp = await newSecretId('herd');
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => new Promise((r) => setTimeout(r, i)).then(() => login({ role_id: id, secret_id: usedUp.secret_id }))));
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => new Promise((r) => setTimeout(r, i)).then(() => login({ role_id: id, secret_id: usedUp.secret_id }))),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(3);
     for (const r of results.filter((x) => x.status !== 200)) expect(refused(r)).toEqual(INVALID);
     const fresh = async () => (await login({ role_id: id, secret_id: (await newSecretId('herd')).secret_id })).status;
@@ -247,7 +291,9 @@ describe('AppRole (medium)', () => {
     expect((await call('POST', 'auth/approle/tidy/secret-id')).status).toBe(202);
     await stragglers();
     expect(await fresh()).toBe(200);
-    const tombstones: Record<string, unknown>[] = await k.dataSource.query("SELECT t.*, encode(t.secret_id_hmac, 'escape') AS h FROM secret_id_tombstones t JOIN roles r ON r.id = t.role_pk WHERE r.role_name = 'herd'");
+    const tombstones: Record<string, unknown>[] = await k.dataSource.query(
+      "SELECT t.*, encode(t.secret_id_hmac, 'escape') AS h FROM secret_id_tombstones t JOIN roles r ON r.id = t.role_pk WHERE r.role_name = 'herd'",
+    );
     expect(tombstones).toHaveLength(2);
     for (const s of [usedUp, expired]) expect(JSON.stringify(tombstones)).not.toContain(s.secret_id);
 
@@ -261,9 +307,13 @@ describe('AppRole (medium)', () => {
     };
     await lockedOut((i) => `never-issued-${i}`);
     // A day after the secret ID died, tidy drops its tombstone: it is then as unknown as any guess.
-    await k.dataSource.query("UPDATE secret_id_tombstones SET retired_at = now() - interval '25 hours' WHERE role_pk = (SELECT id FROM roles WHERE role_name = 'herd')");
+    await k.dataSource.query(
+      "UPDATE secret_id_tombstones SET retired_at = now() - interval '25 hours' WHERE role_pk = (SELECT id FROM roles WHERE role_name = 'herd')",
+    );
     expect((await call('POST', 'auth/approle/tidy/secret-id')).status).toBe(202);
-    expect((await k.dataSource.query("SELECT count(*) AS n FROM secret_id_tombstones t JOIN roles r ON r.id = t.role_pk WHERE r.role_name = 'herd'"))[0].n).toBe('0');
+    expect(
+      (await k.dataSource.query("SELECT count(*) AS n FROM secret_id_tombstones t JOIN roles r ON r.id = t.role_pk WHERE r.role_name = 'herd'"))[0].n,
+    ).toBe('0');
     await lockedOut(() => usedUp.secret_id);
   });
 
@@ -282,7 +332,8 @@ describe('AppRole (medium)', () => {
     const spent = await newSecretId('short');
     await k.dataSource.query('UPDATE secret_ids SET uses_remaining = 0 WHERE id = (SELECT max(id) FROM secret_ids)');
     expect(refused(await login({ role_id: id, secret_id: spent.secret_id }))).toEqual(INVALID);
-    const count = async () => Number((await k.dataSource.query("SELECT count(*) AS n FROM secret_ids s JOIN roles r ON r.id = s.role_pk WHERE r.role_name = 'short'"))[0].n);
+    const count = async () =>
+      Number((await k.dataSource.query("SELECT count(*) AS n FROM secret_ids s JOIN roles r ON r.id = s.role_pk WHERE r.role_name = 'short'"))[0].n);
     expect(await count()).toBe(4);
     const tidy = await call('POST', 'auth/approle/tidy/secret-id');
     expect(tidy.status).toBe(202);
@@ -362,7 +413,9 @@ describe('AppRole (medium)', () => {
     // Disabling the mount takes its roles and secret IDs with it; the other mount's stay.
     await call('POST', 'auth/other/role/twin/secret-id', {});
     expect((await call('DELETE', 'sys/auth/other')).status).toBe(204);
-    const left: { mount: string; n: string }[] = await k.dataSource.query("SELECT m.path AS mount, count(s.id) AS n FROM roles r JOIN mounts m ON m.uuid = r.mount_uuid LEFT JOIN secret_ids s ON s.role_pk = r.id WHERE r.role_name = 'twin' GROUP BY m.path");
+    const left: { mount: string; n: string }[] = await k.dataSource.query(
+      "SELECT m.path AS mount, count(s.id) AS n FROM roles r JOIN mounts m ON m.uuid = r.mount_uuid LEFT JOIN secret_ids s ON s.role_pk = r.id WHERE r.role_name = 'twin' GROUP BY m.path",
+    );
     expect(left).toEqual([{ mount: 'auth/approle/', n: '1' }]);
   });
 
@@ -371,9 +424,13 @@ describe('AppRole (medium)', () => {
     const s = await newSecretId('stored');
     const custom = await call('POST', 'auth/approle/role/stored/custom-secret-id', { secret_id: 'custom-canary-secret-0042' });
     expect(custom.status).toBe(200);
-    const dump = JSON.stringify(await k.dataSource.query("SELECT s.*, encode(s.secret_id_hmac, 'escape') AS h, encode(s.accessor_ciphertext, 'escape') AS c FROM secret_ids s"));
+    const dump = JSON.stringify(
+      await k.dataSource.query("SELECT s.*, encode(s.secret_id_hmac, 'escape') AS h, encode(s.accessor_ciphertext, 'escape') AS c FROM secret_ids s"),
+    );
     for (const clear of [s.secret_id, s.secret_id_accessor, 'custom-canary-secret-0042']) expect(dump).not.toContain(clear);
-    const hmacs: { n: string }[] = await k.dataSource.query('SELECT count(*) AS n FROM secret_ids WHERE length(secret_id_hmac) = 32 AND length(accessor_hmac) = 32');
+    const hmacs: { n: string }[] = await k.dataSource.query(
+      'SELECT count(*) AS n FROM secret_ids WHERE length(secret_id_hmac) = 32 AND length(accessor_hmac) = 32',
+    );
     expect(Number(hmacs[0].n)).toBeGreaterThanOrEqual(2);
     expect((await login({ role_id: await roleId('stored'), secret_id: 'custom-canary-secret-0042' })).status).toBe(200);
     expect(refused(await login({ role_id: await roleId('stored'), secret_id: 'wrong-canary-secret-0043' }))).toEqual(INVALID);
@@ -382,7 +439,7 @@ describe('AppRole (medium)', () => {
     for (const clear of [s.secret_id, 'custom-canary-secret-0042', 'wrong-canary-secret-0043']) expect(audit[0].text).not.toContain(clear);
   });
 
-  it('the mount\'s tuned max TTL bounds the token; batch roles issue batch tokens', async () => {
+  it("the mount's tuned max TTL bounds the token; batch roles issue batch tokens", async () => {
     expect((await call('POST', 'sys/auth/approle/tune', { max_lease_ttl: '30m' })).status).toBe(204);
     await call('POST', 'auth/approle/role/capped', { token_ttl: '2h', token_type: 'batch' });
     const res = await login({ role_id: await roleId('capped'), secret_id: (await newSecretId('capped')).secret_id });
@@ -392,12 +449,13 @@ describe('AppRole (medium)', () => {
     expect(res.json.auth.client_token).toMatch(/^hvb\./);
   });
 
-  it('renewal needs the role to exist still (as Vault\'s login renew)', async () => {
-    expect((await call('POST', 'auth/approle/role/renewing', { token_policies: ['p1'], bind_secret_id: false, secret_id_bound_cidrs: ['192.0.2.0/24'] })).status).toBe(204);
+  it("renewal needs the role to exist still (as Vault's login renew)", async () => {
+    expect(
+      (await call('POST', 'auth/approle/role/renewing', { token_policies: ['p1'], bind_secret_id: false, secret_id_bound_cidrs: ['192.0.2.0/24'] })).status,
+    ).toBe(204);
     const token = (await login({ role_id: await roleId('renewing') })).json.auth.client_token as string;
     expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(200);
     expect((await call('DELETE', 'auth/approle/role/renewing')).status).toBe(204);
     expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(403);
   });
 });
-

@@ -28,7 +28,8 @@ describe('audit address keys (medium)', () => {
     expect(sealed.month).toBe(month);
     const monthEnd = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
     expect(await k.audit.addressKeys.shred(new Date(monthEnd + 90 * DAY_MS - 1))).toEqual([]);
-    const names = async () => ((await k!.dataSource.query("SELECT name FROM kernel_secrets WHERE name LIKE 'audit_address_key/%'")) as { name: string }[]).map((r) => r.name);
+    const names = async () =>
+      ((await k!.dataSource.query("SELECT name FROM kernel_secrets WHERE name LIKE 'audit_address_key/%'")) as { name: string }[]).map((r) => r.name);
     expect(await names()).toEqual([`audit_address_key/${month}`]);
     expect(await k.audit.addressKeys.shred(new Date(monthEnd + 90 * DAY_MS))).toEqual([month]);
     expect(await names()).toEqual([]);

@@ -17,7 +17,15 @@ jest.setTimeout(120_000);
 
 /** One aligned day: the test's traffic (seconds) falls in one window unless it runs across midnight UTC. */
 const WINDOW_SECONDS = 86_400;
-const anomalies = { ...buildConfig({}, {}, {}).audit.anomalies, enabled: false, windowSeconds: WINDOW_SECONDS, requestRate: 20, errorMinErrors: 10, sourceIps: 5, loginFailures: 5 };
+const anomalies = {
+  ...buildConfig({}, {}, {}).audit.anomalies,
+  enabled: false,
+  windowSeconds: WINDOW_SECONDS,
+  requestRate: 20,
+  errorMinErrors: 10,
+  sourceIps: 5,
+  loginFailures: 5,
+};
 /** A time after which every window holding entries written now has closed. */
 const afterWindows = () => new Date(Date.now() + (WINDOW_SECONDS + 60) * 1000);
 const HOUR = 3_600_000;
@@ -32,7 +40,16 @@ describe('audit anomalies (medium)', () => {
   const hashOf = async (input: string) => (await call('PUT', 'sys/audit-hash/chain', { input })).json.hash as string;
 
   /** Appends a request and its response through the broker, with the source address and token given. */
-  async function appendThroughBroker(spec: { path: string; status: number; data?: Record<string, unknown>; address: string; addressTime?: Date; token?: AuditTokenView; clientToken?: string; mountType?: string }) {
+  async function appendThroughBroker(spec: {
+    path: string;
+    status: number;
+    data?: Record<string, unknown>;
+    address: string;
+    addressTime?: Date;
+    token?: AuditTokenView;
+    clientToken?: string;
+    mountType?: string;
+  }) {
     const time = new Date();
     const mountPath = spec.path.startsWith('auth/') ? spec.path.split('/').slice(0, 2).join('/') + '/' : 'secret/';
     const trace: AuditTrace = {
@@ -40,7 +57,14 @@ describe('audit anomalies (medium)', () => {
       time,
       operation: 'update',
       path: spec.path,
-      mount: { path: mountPath, type: spec.mountType ?? 'kv', accessor: `${spec.mountType ?? 'kv'}_0123abcd`, class: mountPath.startsWith('auth/') ? 'auth' : 'secret', clearRequestKeys: [], clearResponseKeys: [] },
+      mount: {
+        path: mountPath,
+        type: spec.mountType ?? 'kv',
+        accessor: `${spec.mountType ?? 'kv'}_0123abcd`,
+        class: mountPath.startsWith('auth/') ? 'auth' : 'secret',
+        clearRequestKeys: [],
+        clearResponseKeys: [],
+      },
       data: spec.data ?? {},
       token: spec.token,
       clientToken: spec.clientToken,
@@ -50,7 +74,15 @@ describe('audit anomalies (medium)', () => {
     await k.audit.broker.logResponse(trace, { status: spec.status, error: spec.status >= 400 ? 'invalid credentials' : undefined });
   }
 
-  const tokenView = (accessor: string, displayName: string): AuditTokenView => ({ accessor, displayName, policies: ['default'], tokenType: 'service', ttlSeconds: 3600, issueTime: new Date(), meta: {} });
+  const tokenView = (accessor: string, displayName: string): AuditTokenView => ({
+    accessor,
+    displayName,
+    policies: ['default'],
+    tokenType: 'service',
+    ttlSeconds: 3600,
+    issueTime: new Date(),
+    meta: {},
+  });
 
   beforeAll(async () => {
     ({ k, call, rootToken } = await openAuditedKernel({ databaseDevice: true, audit: { anomalies } }));
@@ -71,38 +103,66 @@ describe('audit anomalies (medium)', () => {
     for (let i = 0; i < 25; i++) expect((await call('GET', 'secret/data/app', undefined, reader.client_token)).status).toBe(200);
     for (let i = 0; i < 12; i++) expect((await call('GET', 'secret/data/app', undefined, stranger.client_token)).status).toBe(403);
     // Failed logins without a token on a userpass-shaped path: five spellings of one user.
-    for (const name of ['alice', 'Alice', '%20alice', 'ALICE', 'alice%E3%80%80']) expect((await call('PUT', `auth/userpass/login/${name}`, { password: 'pw' }, '')).status).toBe(403);
+    for (const name of ['alice', 'Alice', '%20alice', 'ALICE', 'alice%E3%80%80'])
+      expect((await call('PUT', `auth/userpass/login/${name}`, { password: 'pw' }, '')).status).toBe(403);
     for (const name of ['dave', 'erin']) await call('PUT', `auth/userpass/login/${name}`, { password: 'pw' }, '');
 
     // AppRole logins refused six times for one role_id (the device hashes role_id in request.data).
-    for (let i = 0; i < 6; i++) await appendThroughBroker({ path: 'auth/approle/login', status: 400, data: { role_id: 'role-id-0001', secret_id: 'secret-id-value' }, address: '203.0.113.7', mountType: 'approle' });
+    for (let i = 0; i < 6; i++)
+      await appendThroughBroker({
+        path: 'auth/approle/login',
+        status: 400,
+        data: { role_id: 'role-id-0001', secret_id: 'secret-id-value' },
+        address: '203.0.113.7',
+        mountType: 'approle',
+      });
     // One userpass token used from six addresses, and twice from a month whose address key is then destroyed.
     const bobToken = tokenView('synthetic-accessor-bob', 'userpass-Bob');
     secrets.push('synthetic-accessor-bob', 'hvs.synthetic-token-bob');
-    for (let i = 1; i <= 6; i++) await appendThroughBroker({ path: 'secret/data/app', status: 200, address: `198.51.100.${i}`, token: bobToken, clientToken: 'hvs.synthetic-token-bob' });
+    for (let i = 1; i <= 6; i++)
+      await appendThroughBroker({ path: 'secret/data/app', status: 200, address: `198.51.100.${i}`, token: bobToken, clientToken: 'hvs.synthetic-token-bob' });
     const now = new Date();
     const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 0, 12));
     const startOfMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-    for (let i = 0; i < 2; i++) await appendThroughBroker({ path: 'secret/data/app', status: 200, address: '198.51.100.99', addressTime: lastMonth, token: bobToken, clientToken: 'hvs.synthetic-token-bob' });
-    expect(await k.audit.addressKeys.shred(new Date(startOfMonth + k.auditConfig.addressKeyRetentionSeconds * 1000 + 1000))).toEqual([lastMonth.toISOString().slice(0, 7)]);
+    for (let i = 0; i < 2; i++)
+      await appendThroughBroker({
+        path: 'secret/data/app',
+        status: 200,
+        address: '198.51.100.99',
+        addressTime: lastMonth,
+        token: bobToken,
+        clientToken: 'hvs.synthetic-token-bob',
+      });
+    expect(await k.audit.addressKeys.shred(new Date(startOfMonth + k.auditConfig.addressKeyRetentionSeconds * 1000 + 1000))).toEqual([
+      lastMonth.toISOString().slice(0, 7),
+    ]);
     // Carol worked five days at three hours of the day twelve hours away from now; now she is active.
     const thisHour = Math.floor(Date.now() / HOUR) * HOUR;
     for (let day = 1; day <= 5; day++) {
       for (const offset of [11, 12, 13]) {
-        await k.dataSource.query("INSERT INTO audit_anomaly_activity (subject_type, subject, hour_start, entries) VALUES ('user', 'carol', $1, 4)", [new Date(thisHour - day * 86_400_000 + offset * HOUR)]);
+        await k.dataSource.query("INSERT INTO audit_anomaly_activity (subject_type, subject, hour_start, entries) VALUES ('user', 'carol', $1, 4)", [
+          new Date(thisHour - day * 86_400_000 + offset * HOUR),
+        ]);
       }
     }
     await appendThroughBroker({ path: 'secret/data/app', status: 200, address: '198.51.100.50', token: tokenView('synthetic-accessor-carol', 'ldap-carol') });
     secrets.push('synthetic-accessor-carol');
 
-    const [readerHash, strangerHash, bobHash, roleHash] = [await hashOf(reader.accessor), await hashOf(stranger.accessor), await hashOf('synthetic-accessor-bob'), await hashOf('role-id-0001')];
+    const [readerHash, strangerHash, bobHash, roleHash] = [
+      await hashOf(reader.accessor),
+      await hashOf(stranger.accessor),
+      await hashOf('synthetic-accessor-bob'),
+      await hashOf('role-id-0001'),
+    ];
     expect(await k.audit.anomalies.repository.cursor()).toBe(0);
     const first = await k.audit.anomalies.scanner.scanNow(afterWindows());
     const lastResponse: Row[] = await k.dataSource.query("SELECT max(sequence_number)::text AS s FROM audit_logs WHERE event_type = 'response'");
     expect(first).toMatchObject({ newAnomalies: 7, lastSequence: Number(lastResponse[0].s) });
     expect(await k.audit.anomalies.repository.cursor()).toBe(Number(lastResponse[0].s));
 
-    const rows: Row[] = await k.dataSource.query('SELECT kind, subject_type, subject, severity, observed::text, details FROM audit_anomalies ORDER BY kind, subject_type, subject');
+    const rows: Row[] = await k.dataSource.query(
+      'SELECT kind, subject_type, subject, severity, observed::text, details FROM audit_anomalies ORDER BY kind, subject_type, subject',
+    );
     expect(rows.map((r) => [r.kind, r.subject_type, r.subject, r.severity, r.observed])).toEqual([
       ['error_rate', 'token_accessor', strangerHash, 'medium', '12'],
       ['login_bruteforce', 'approle_role', roleHash, 'high', '6'],
@@ -112,10 +172,24 @@ describe('audit anomalies (medium)', () => {
       ['source_ips', 'user', 'bob', 'medium', '6'],
       ['unusual_hours', 'user', 'carol', 'low', '1'],
     ]);
-    expect(rows.find((r) => r.kind === 'source_ips' && r.subject_type === 'user')?.details).toEqual({ distinct_sources: 6, unreadable_sources: 2, requests: 8 });
-    expect(rows.find((r) => r.kind === 'login_bruteforce' && r.subject_type === 'approle_role')?.details).toMatchObject({ identifier: 'role_id', failed_logins: 6 });
-    const unusual = rows.find((r) => r.kind === 'unusual_hours')?.details as unknown as { usual_hours_utc: number[]; history_days: number; history_entries: number };
-    expect(unusual).toMatchObject({ usual_hours_utc: [11, 12, 13].map((o) => new Date(thisHour + o * HOUR).getUTCHours()).sort((a, b) => a - b), history_entries: 60 });
+    expect(rows.find((r) => r.kind === 'source_ips' && r.subject_type === 'user')?.details).toEqual({
+      distinct_sources: 6,
+      unreadable_sources: 2,
+      requests: 8,
+    });
+    expect(rows.find((r) => r.kind === 'login_bruteforce' && r.subject_type === 'approle_role')?.details).toMatchObject({
+      identifier: 'role_id',
+      failed_logins: 6,
+    });
+    const unusual = rows.find((r) => r.kind === 'unusual_hours')?.details as unknown as {
+      usual_hours_utc: number[];
+      history_days: number;
+      history_entries: number;
+    };
+    expect(unusual).toMatchObject({
+      usual_hours_utc: [11, 12, 13].map((o) => new Date(thisHour + o * HOUR).getUTCHours()).sort((a, b) => a - b),
+      history_entries: 60,
+    });
     expect(unusual.history_days).toBeGreaterThanOrEqual(5); // 6 when those hours cross midnight UTC
 
     // Scanning again reads nothing; scanning the same entries again (cursor reset) adds no row.
@@ -129,8 +203,16 @@ describe('audit anomalies (medium)', () => {
     const listed = await call('GET', 'sys/audit/anomalies?list=true');
     expect(listed.status).toBe(200);
     expect(listed.json.data.keys).toHaveLength(7);
-    const alice = listed.json.data.keys.find((id: string) => listed.json.data.key_info[id].subject === 'alice' && listed.json.data.key_info[id].kind === 'login_bruteforce');
-    expect(listed.json.data.key_info[alice]).toMatchObject({ kind: 'login_bruteforce', subject_type: 'user', subject: 'alice', severity: 'high', resolved: false });
+    const alice = listed.json.data.keys.find(
+      (id: string) => listed.json.data.key_info[id].subject === 'alice' && listed.json.data.key_info[id].kind === 'login_bruteforce',
+    );
+    expect(listed.json.data.key_info[alice]).toMatchObject({
+      kind: 'login_bruteforce',
+      subject_type: 'user',
+      subject: 'alice',
+      severity: 'high',
+      resolved: false,
+    });
     expect((await call('GET', 'sys/audit/anomalies?list=true&kind=login_bruteforce')).json.data.keys).toHaveLength(2);
     expect((await call('GET', 'sys/audit/anomalies?list=true&severity=low')).json.data.keys).toHaveLength(1);
     const badFilter = await call('GET', 'sys/audit/anomalies?list=true&severity=urgent');
@@ -139,12 +221,25 @@ describe('audit anomalies (medium)', () => {
 
     const read = await call('GET', `sys/audit/anomalies/${alice}`);
     expect(read.status).toBe(200);
-    expect(read.json.data).toMatchObject({ id: alice, kind: 'login_bruteforce', subject: 'alice', observed: 5, threshold: 5, resolved: false, resolved_by: null });
+    expect(read.json.data).toMatchObject({
+      id: alice,
+      kind: 'login_bruteforce',
+      subject: 'alice',
+      observed: 5,
+      threshold: 5,
+      resolved: false,
+      resolved_by: null,
+    });
     expect(read.json.data.first_sequence).toBeLessThanOrEqual(read.json.data.last_sequence);
 
     const resolved = await call('PUT', `sys/audit/anomalies/${alice}`, { resolved: true, note: 'pen test' });
     expect(resolved.status).toBe(200);
-    expect(resolved.json.data).toMatchObject({ resolved: true, resolved_by: 'root', resolved_by_accessor: expect.stringMatching(/^hmac-sha256:/), resolution_note: 'pen test' });
+    expect(resolved.json.data).toMatchObject({
+      resolved: true,
+      resolved_by: 'root',
+      resolved_by_accessor: expect.stringMatching(/^hmac-sha256:/),
+      resolution_note: 'pen test',
+    });
     const again = await call('PUT', `sys/audit/anomalies/${alice}`, { resolved: true, note: 'other' });
     expect(again.json.data).toEqual(resolved.json.data); // idempotent: the first resolution stands
     expect((await call('GET', 'sys/audit/anomalies?list=true&resolved=false')).json.data.keys).toHaveLength(6);
@@ -191,8 +286,17 @@ describe('audit anomalies (medium)', () => {
     const counted: Row[] = await k.dataSource.query('SELECT kind, severity, resolved::text, count(*)::int AS n FROM audit_anomalies GROUP BY 1, 2, 3');
     const anomalyGauges = gauges.filter((g) => g.Name === 'secrethub_audit_anomalies');
     expect(anomalyGauges.reduce((sum, g) => sum + g.Value, 0)).toBe(7);
-    for (const c of counted) expect(anomalyGauges).toContainEqual({ Name: 'secrethub_audit_anomalies', Value: c.n, Labels: { kind: c.kind, severity: c.severity, resolved: c.resolved } });
-    expect(anomalyGauges).toContainEqual({ Name: 'secrethub_audit_anomalies', Value: 1, Labels: { kind: 'login_bruteforce', severity: 'high', resolved: 'true' } });
+    for (const c of counted)
+      expect(anomalyGauges).toContainEqual({
+        Name: 'secrethub_audit_anomalies',
+        Value: c.n,
+        Labels: { kind: c.kind, severity: c.severity, resolved: c.resolved },
+      });
+    expect(anomalyGauges).toContainEqual({
+      Name: 'secrethub_audit_anomalies',
+      Value: 1,
+      Labels: { kind: 'login_bruteforce', severity: 'high', resolved: 'true' },
+    });
     expect(gauges.find((g) => g.Name === 'secrethub_audit_anomaly_scan_last_sequence')?.Value).toBe(await k.audit.anomalies.repository.cursor());
 
     const prometheus = await call('GET', 'sys/metrics?format=prometheus');
@@ -209,7 +313,12 @@ describe('audit anomalies (medium)', () => {
 
   it('in the background: a failed run logs one line and the next interval retries', async () => {
     const errors: string[] = [];
-    const scanner = new AnomalyScanner(k.audit.anomalies.repository, k.audit.addressKeys, { ...anomalies, enabled: true, intervalSeconds: 1 }, { info: () => undefined, error: (m) => errors.push(m) });
+    const scanner = new AnomalyScanner(
+      k.audit.anomalies.repository,
+      k.audit.addressKeys,
+      { ...anomalies, enabled: true, intervalSeconds: 1 },
+      { info: () => undefined, error: (m) => errors.push(m) },
+    );
     const scannedAt = async () => ((await k.dataSource.query('SELECT scanned_at FROM audit_anomaly_cursor'))[0].scanned_at as Date).getTime();
     const before = await scannedAt();
     await k.dataSource.query('ALTER TABLE audit_anomaly_cursor RENAME TO audit_anomaly_cursor_away');
@@ -230,7 +339,10 @@ describe('audit anomalies (medium)', () => {
       ...(await k.dataSource.query('SELECT row_to_json(a) AS r FROM audit_anomaly_activity a')),
     ]);
     const listed = await call('GET', 'sys/audit/anomalies?list=true');
-    const answers = [JSON.stringify(listed.json), ...(await Promise.all((listed.json.data.keys as string[]).map(async (id) => JSON.stringify((await call('GET', `sys/audit/anomalies/${id}`)).json))))];
+    const answers = [
+      JSON.stringify(listed.json),
+      ...(await Promise.all((listed.json.data.keys as string[]).map(async (id) => JSON.stringify((await call('GET', `sys/audit/anomalies/${id}`)).json)))),
+    ];
     answers.push(JSON.stringify((await call('GET', 'sys/metrics')).json));
     for (const text of [stored, ...answers]) {
       for (const clear of ['192.0.2.10', '198.51.100.', '203.0.113.7', 'role-id-0001', 'secret-id-value', ...secrets]) expect(text).not.toContain(clear);
@@ -262,24 +374,46 @@ describe('audit anomalies from refused logins on real userpass and AppRole mount
       const wrongPassword = await call('POST', 'auth/userpass/login/alice', { password: `guess-${i}` }, '');
       expect([wrongPassword.status, wrongPassword.json]).toEqual([400, { errors: ['invalid username or password'] }]);
       // Whitespace variants of the role_id (the login trims it) are one subject, not five below the threshold.
-      const wrongSecretId = await call('POST', 'auth/approle/login', { role_id: `${' '.repeat(i)}deploy-role-id${'\t'.repeat(i % 2)}`, secret_id: `guess-${i}` }, '');
+      const wrongSecretId = await call(
+        'POST',
+        'auth/approle/login',
+        { role_id: `${' '.repeat(i)}deploy-role-id${'\t'.repeat(i % 2)}`, secret_id: `guess-${i}` },
+        '',
+      );
       expect([wrongSecretId.status, wrongSecretId.json]).toEqual([400, { errors: ['invalid role or secret ID'] }]);
     }
     const roleIdHash = (await call('PUT', 'sys/audit-hash/chain', { input: 'deploy-role-id' })).json.hash as string;
 
     // The scan takes only windows that closed (30 s after their end): the clock moves past this one rather than the test waiting a day.
-    jest.useFakeTimers({ now: afterWindows(), doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    jest.useFakeTimers({
+      now: afterWindows(),
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
+    });
     const scan = await call('PUT', 'sys/audit/anomalies/scan');
     jest.useRealTimers();
     expect(scan.status).toBe(200);
     expect(scan.json.data).toMatchObject({ scanned: true, new_anomalies: 2 });
 
     const listed = (await call('GET', 'sys/audit/anomalies?list=true')).json.data;
-    const found = (listed.keys as string[]).map((id) => listed.key_info[id]).map(({ kind, subject_type, subject, severity }) => ({ kind, subject_type, subject, severity }));
+    const found = (listed.keys as string[])
+      .map((id) => listed.key_info[id])
+      .map(({ kind, subject_type, subject, severity }) => ({ kind, subject_type, subject, severity }));
     expect(found.sort((a, b) => a.subject_type.localeCompare(b.subject_type))).toEqual([
       { kind: 'login_bruteforce', subject_type: 'approle_role', subject: roleIdHash, severity: 'high' },
       { kind: 'login_bruteforce', subject_type: 'user', subject: 'alice', severity: 'high' },
     ]);
-    for (const id of listed.keys as string[]) expect((await call('GET', `sys/audit/anomalies/${id}`)).json.data).toMatchObject({ observed: 5, threshold: 5, details: { failed_logins: 5 } });
+    for (const id of listed.keys as string[])
+      expect((await call('GET', `sys/audit/anomalies/${id}`)).json.data).toMatchObject({ observed: 5, threshold: 5, details: { failed_logins: 5 } });
   });
 });

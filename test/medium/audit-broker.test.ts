@@ -29,7 +29,8 @@ function namedPipe(path: string): { path: string; reader: number } {
 }
 
 /** Everything in the pipe now, as parsed JSON lines (each entry is in the pipe before its request is answered). */
-function drain(reader: number): Record<string, any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function drain(reader: number): Record<string, any>[] {
   const chunks: Buffer[] = [];
   const buffer = Buffer.alloc(65_536);
   for (;;) {
@@ -42,7 +43,11 @@ function drain(reader: number): Record<string, any>[] { // eslint-disable-line @
       throw err;
     }
   }
-  return Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l));
 }
 
 /** The answer to each request is the generic 500, and nothing of the secret is in it. */
@@ -176,7 +181,9 @@ describe('audit broker (medium)', () => {
     let call: Call;
     let key: string;
     let logged: string[];
-    ({ k, call, key, logged } = await unsealedWithUnopenableDevice('error', async (c) => expect((await c('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200)));
+    ({ k, call, key, logged } = await unsealedWithUnopenableDevice('error', async (c) =>
+      expect((await c('PUT', 'secret/data/app', { data: { password: SECRET } })).status).toBe(200),
+    ));
     expect(logged.filter((l) => l.includes('audit device "siem/" could not be opened'))).toHaveLength(1);
 
     await expectFailedClosed(call, [...REQUESTS, ['GET', 'sys/audit'], ['DELETE', 'sys/audit/siem']]);
@@ -206,7 +213,10 @@ describe('audit broker (medium)', () => {
     await k.audit.broker.reopen();
     expect(logged.some((l) => l.includes('audit device "siem/" reopened'))).toBe(true);
     expect((await call('GET', 'sys/mounts')).status).toBe(200);
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.type, l.request.path])).toEqual([
       ['request', 'sys/mounts'],
       ['response', 'sys/mounts'],
@@ -225,7 +235,9 @@ describe('audit broker (medium)', () => {
     ({ k, call } = await openAuditedKernel({ auditStdout: stdout }));
     const put = (path: string, body: unknown) => call('PUT', `sys/audit/${path}`, body);
     expect((await put('f1', { type: 'file', options: { file_path: 'a.log' } })).status).toBe(204);
-    expect((await put('f2', { type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' } })).status).toBe(204);
+    expect(
+      (await put('f2', { type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' } })).status,
+    ).toBe(204);
     expect((await put('out', { type: 'file', options: { file_path: 'stdout' } })).status).toBe(204);
     for (const [body, message] of [
       [{ type: 'file', options: { file_path: '/tmp/evil.log' } }, /inside the audit directory/],
@@ -244,7 +256,13 @@ describe('audit broker (medium)', () => {
     }
     const list = await call('GET', 'sys/audit');
     expect(Object.keys(list.json.data).sort()).toEqual(['f1/', 'f2/', 'out/']);
-    expect(list.json['f2/']).toEqual({ type: 'file', description: 'absolute inside', options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' }, local: false, path: 'f2/' });
+    expect(list.json['f2/']).toEqual({
+      type: 'file',
+      description: 'absolute inside',
+      options: { file_path: join(k.auditConfig.fileDir, 'b.log'), mode: '0640' },
+      local: false,
+      path: 'f2/',
+    });
 
     const h1 = (await call('PUT', 'sys/audit-hash/f1', { input: 'value' })).json;
     const h2 = (await call('PUT', 'sys/audit-hash/f2', { input: 'value' })).json;
@@ -284,11 +302,21 @@ describe('audit broker (medium)', () => {
     ({ k, call } = await openAuditedKernel());
     expect((await call('PUT', 'sys/audit/chain', { type: 'database' })).status).toBe(204);
     // A second writer on the same database stands for another node appending at the same time.
-    const other = new AuditChainWriter(k.audit.log, { checkpointEntries: 50, checkpointIntervalSeconds: 3600, checkpointFile: join(k.auditConfig.fileDir, 'other-checkpoints.jsonl'), log: createLogger('error') });
+    const other = new AuditChainWriter(k.audit.log, {
+      checkpointEntries: 50,
+      checkpointIntervalSeconds: 3600,
+      checkpointFile: join(k.auditConfig.fileDir, 'other-checkpoints.jsonl'),
+      log: createLogger('error'),
+    });
     // Nodes share the signing key through the barrier.
     const stored = (await k.dataSource.query("SELECT value_ciphertext FROM kernel_secrets WHERE name = 'audit_signing_key'"))[0].value_ciphertext;
     await other.start(signingKeyFromDer(k.barrier.decrypt(kernelSecretLocation('audit_signing_key'), stored)));
-    const entry = (i: number) => ({ bytes: Buffer.from(JSON.stringify({ other: i })), eventData: JSON.stringify({ other: i }), time: new Date(), columns: bareColumns('test', `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`) });
+    const entry = (i: number) => ({
+      bytes: Buffer.from(JSON.stringify({ other: i })),
+      eventData: JSON.stringify({ other: i }),
+      time: new Date(),
+      columns: bareColumns('test', `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`),
+    });
     const results = await Promise.all([
       ...Array.from({ length: 64 }, (_, i) => call('PUT', `secret/data/w${i}`, { data: { n: i } })),
       ...Array.from({ length: 64 }, (_, i) => other.append(entry(i)).then(() => ({ status: 200 }))),
@@ -341,7 +369,9 @@ describe('audit broker (medium)', () => {
     expect((await call('PUT', 'secret/data/x', { data: { v: 'after' } })).status).toBe(200);
     expect((await call('GET', 'sys/audit-log/public-key')).status).toBe(200);
     // The new entries' addresses were sealed under a live month key (not one a late stop zeroed).
-    const rows: { source_ip: string }[] = await k.dataSource.query('SELECT source_ip FROM audit_logs WHERE source_ip IS NOT NULL ORDER BY sequence_number DESC LIMIT 2');
+    const rows: { source_ip: string }[] = await k.dataSource.query(
+      'SELECT source_ip FROM audit_logs WHERE source_ip IS NOT NULL ORDER BY sequence_number DESC LIMIT 2',
+    );
     for (const r of rows) expect(await k.audit.addressKeys.open(r.source_ip)).toBe('192.0.2.10');
     expect((await verifyThroughApi(call)).ok).toBe(true);
   });

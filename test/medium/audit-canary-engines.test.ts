@@ -78,7 +78,10 @@ describe('audit canary through auth methods and engines (medium)', () => {
     secrets['approle secret_id accessor'] = custom.json.data.secret_id_accessor;
     expect((await call('PUT', 'auth/approle/role/app/custom-secret-id', { secret_id: CANARY })).json.errors).toEqual(['SecretID is already registered']);
     expect((await call('PUT', 'auth/approle/role/app/custom-secret-id', { secret_id: CANARY.repeat(60) })).status).toBe(400);
-    expect((await call('PUT', 'auth/approle/role/app/custom-secret-id', { secret_id: `${CANARY}-m`, metadata: `{"owner": ${JSON.stringify(CANARY)}, "n": 1}` })).status).toBe(400);
+    expect(
+      (await call('PUT', 'auth/approle/role/app/custom-secret-id', { secret_id: `${CANARY}-m`, metadata: `{"owner": ${JSON.stringify(CANARY)}, "n": 1}` }))
+        .status,
+    ).toBe(400);
     expect((await call('PUT', 'auth/approle/role/app/custom-secret-id', { secret_id: `${CANARY}-m`, metadata: `{"owner": "${CANARY}"` })).status).toBe(400);
     expect((await call('PUT', 'auth/approle/role/nope/custom-secret-id', { secret_id: CANARY })).status).toBe(400);
     const generated = await call('PUT', 'auth/approle/role/app/secret-id', { metadata });
@@ -110,7 +113,9 @@ describe('audit canary through auth methods and engines (medium)', () => {
     const rootPem = root.json.data.certificate as string;
     secrets['CA private key'] = pemForms(root.json.data.private_key);
     await watch.expectHashed(root.json.data.private_key);
-    expect((await call('PUT', 'pki/roles/client', { allow_any_name: true, server_flag: false, client_flag: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+    expect((await call('PUT', 'pki/roles/client', { allow_any_name: true, server_flag: false, client_flag: true, key_type: 'ec', key_bits: 256 })).status).toBe(
+      204,
+    );
     const issue = async (commonName: string, extra: Record<string, unknown> = {}) => {
       const res = await call('PUT', 'pki/issue/client', { common_name: commonName, ttl: '1h', ...extra });
       expect(res.status).toBe(200);
@@ -120,7 +125,9 @@ describe('audit canary through auth methods and engines (medium)', () => {
     };
     const app1 = await issue('app1');
     // The key returned is the certificate's.
-    expect(createPublicKey(app1.private_key).export({ format: 'der', type: 'spki' })).toEqual(new X509Certificate(app1.certificate).publicKey.export({ format: 'der', type: 'spki' }));
+    expect(createPublicKey(app1.private_key).export({ format: 'der', type: 'spki' })).toEqual(
+      new X509Certificate(app1.certificate).publicKey.export({ format: 'der', type: 'spki' }),
+    );
     await issue('app1-bundle', { format: 'pem_bundle' });
     await issue('app1-der', { format: 'der', private_key_format: 'pkcs8' });
     const app2 = await issue('app2');
@@ -143,10 +150,13 @@ describe('audit canary through auth methods and engines (medium)', () => {
     expect((await call('PUT', 'pki/config/ca', { pem_bundle: `${imported.replace(/\n(.{8})/, '\n$1!')}${rootPem}` })).status).toBe(400);
 
     expect((await call('PUT', 'sys/auth/cert', { type: 'cert' })).status).toBe(204);
-    expect((await call('PUT', 'auth/cert/certs/app', { certificate: rootPem, allowed_common_names: ['app1'], token_policies: ['default'], token_ttl: '1h' })).status).toBe(204);
+    expect(
+      (await call('PUT', 'auth/cert/certs/app', { certificate: rootPem, allowed_common_names: ['app1'], token_policies: ['default'], token_ttl: '1h' })).status,
+    ).toBe(204);
     expect((await call('PUT', 'auth/cert/certs/bad', { certificate: CANARY })).status).toBe(400);
     const peer = (pem: string): PeerCertificate => ({ der: Buffer.from(new X509Certificate(pem).raw), chainDer: [], authorized: false });
-    const login = (pem: string | undefined, body: Record<string, unknown>) => call('PUT', 'auth/cert/login', body, '', pem ? { peerCertificate: peer(pem) } : {});
+    const login = (pem: string | undefined, body: Record<string, unknown>) =>
+      call('PUT', 'auth/cert/login', body, '', pem ? { peerCertificate: peer(pem) } : {});
     watch.keepAuth('cert', await login(app1.certificate, {}));
     for (const [pem, body] of [
       [app2.certificate, {}],
@@ -171,7 +181,8 @@ describe('audit canary through auth methods and engines (medium)', () => {
       const hostDb = `${target.host}${target.pathname}`;
       const templated = `postgresql://{{username}}:{{password}}@${hostDb}`;
       expect((await call('PUT', 'sys/mounts/database', { type: 'database' })).status).toBe(204);
-      const config = (name: string, body: Record<string, unknown>) => call('PUT', `database/config/${name}`, { plugin_name: 'postgresql-database-plugin', allowed_roles: ['app'], ...body });
+      const config = (name: string, body: Record<string, unknown>) =>
+        call('PUT', `database/config/${name}`, { plugin_name: 'postgresql-database-plugin', allowed_roles: ['app'], ...body });
 
       expect((await config('pg', { connection_url: templated, username: root, password: CANARY })).status).toBe(204);
       // (Its own application_name: not the pool the templated connection's URL opened with the same password.)
@@ -196,7 +207,17 @@ describe('audit canary through auth methods and engines (medium)', () => {
       }
       const revocation = ['DROP ROLE IF EXISTS "{{name}}";'];
       const creation = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
-      expect((await call('PUT', 'database/roles/app', { db_name: 'pg', creation_statements: creation, revocation_statements: revocation, default_ttl: '1h', max_ttl: '2h' })).status).toBe(204);
+      expect(
+        (
+          await call('PUT', 'database/roles/app', {
+            db_name: 'pg',
+            creation_statements: creation,
+            revocation_statements: revocation,
+            default_ttl: '1h',
+            max_ttl: '2h',
+          })
+        ).status,
+      ).toBe(204);
       const creds = async () => {
         const res = await call('GET', 'database/creds/app');
         expect(res.status).toBe(200);
@@ -231,30 +252,47 @@ describe('audit canary through auth methods and engines (medium)', () => {
     expect((await call('PUT', 'rabbitmq/roles/app', { vhosts: JSON.stringify({ '/': { configure: '', write: '', read: '.*' } }) })).status).toBe(204);
     // Refused by RabbitMQ (401) or unreachable: a 400 either way, without the password.
     expect((await call('PUT', 'rabbitmq/config/connection', { connection_uri: MANAGEMENT_URI, username: 'guest', password: CANARY })).status).toBe(400);
-    expect((await call('PUT', 'rabbitmq/config/connection', { connection_uri: MANAGEMENT_URI.replace('//', `//guest:${CANARY}@`), username: 'guest', password: CANARY })).status).toBe(400);
-    expect((await call('PUT', 'rabbitmq/config/connection', { connection_uri: MANAGEMENT_URI, username: 'guest', password: CANARY, verify_connection: false })).status).toBe(204);
+    expect(
+      (
+        await call('PUT', 'rabbitmq/config/connection', {
+          connection_uri: MANAGEMENT_URI.replace('//', `//guest:${CANARY}@`),
+          username: 'guest',
+          password: CANARY,
+        })
+      ).status,
+    ).toBe(400);
+    expect(
+      (await call('PUT', 'rabbitmq/config/connection', { connection_uri: MANAGEMENT_URI, username: 'guest', password: CANARY, verify_connection: false }))
+        .status,
+    ).toBe(204);
     expect((await call('GET', 'rabbitmq/config/connection')).body).not.toContain(CANARY);
     expect((await call('GET', 'rabbitmq/creds/app')).status).toBe(400);
     await watch.check();
   });
 
-  itWithService('rabbitmq', 'rabbitmq: a working connection with the canary as the management password; the generated password is audited as an HMAC', async () => {
-    expect((await call('PUT', 'sys/mounts/rabbitmq-live', { type: 'rabbitmq' })).status).toBe(204);
-    expect((await call('PUT', 'rabbitmq-live/roles/app', { vhosts: JSON.stringify({ '/': { configure: '', write: '', read: '.*' } }) })).status).toBe(204);
-    const adminUser = `sh-canary-${randomBytes(4).toString('hex')}`;
-    const created: string[] = [adminUser];
-    try {
-      expect((await management('PUT', `api/users/${adminUser}`, { password: CANARY, tags: 'administrator' })).status).toBeLessThan(300);
-      expect((await call('PUT', 'rabbitmq-live/config/connection', { connection_uri: MANAGEMENT_URI, username: adminUser, password: CANARY })).status).toBe(204);
-      const creds = await call('GET', 'rabbitmq-live/creds/app');
-      expect(creds.status).toBe(200);
-      created.push(creds.json.data.username);
-      secrets['rabbitmq password'] = creds.json.data.password;
-      await watch.expectHashed(creds.json.data.password);
-      expect((await call('PUT', 'sys/leases/revoke', { lease_id: creds.json.lease_id })).status).toBe(204);
-    } finally {
-      await deleteUsers(created);
-    }
-    await watch.check();
-  });
+  itWithService(
+    'rabbitmq',
+    'rabbitmq: a working connection with the canary as the management password; the generated password is audited as an HMAC',
+    async () => {
+      expect((await call('PUT', 'sys/mounts/rabbitmq-live', { type: 'rabbitmq' })).status).toBe(204);
+      expect((await call('PUT', 'rabbitmq-live/roles/app', { vhosts: JSON.stringify({ '/': { configure: '', write: '', read: '.*' } }) })).status).toBe(204);
+      const adminUser = `sh-canary-${randomBytes(4).toString('hex')}`;
+      const created: string[] = [adminUser];
+      try {
+        expect((await management('PUT', `api/users/${adminUser}`, { password: CANARY, tags: 'administrator' })).status).toBeLessThan(300);
+        expect((await call('PUT', 'rabbitmq-live/config/connection', { connection_uri: MANAGEMENT_URI, username: adminUser, password: CANARY })).status).toBe(
+          204,
+        );
+        const creds = await call('GET', 'rabbitmq-live/creds/app');
+        expect(creds.status).toBe(200);
+        created.push(creds.json.data.username);
+        secrets['rabbitmq password'] = creds.json.data.password;
+        await watch.expectHashed(creds.json.data.password);
+        expect((await call('PUT', 'sys/leases/revoke', { lease_id: creds.json.lease_id })).status).toBe(204);
+      } finally {
+        await deleteUsers(created);
+      }
+      await watch.check();
+    },
+  );
 });

@@ -141,7 +141,11 @@ describe('audit canary (medium)', () => {
     expect((await call('DELETE', `sys/rekey/init?nonce=${CANARY}`)).status).toBeLessThan(500);
     expect((await call('PUT', 'sys/rekey/init', { secret_shares: CANARY, pgp_keys: [CANARY] })).status).toBe(400);
     // No generate-root in this server: unknown routes, audited as such.
-    for (const [url, body] of [['sys/generate-root/update', { key: CANARY, nonce: CANARY }], ['sys/generate-root/attempt', { otp: CANARY }], ['sys/generate-root/attempt', { pgp_key: CANARY }]] as const) {
+    for (const [url, body] of [
+      ['sys/generate-root/update', { key: CANARY, nonce: CANARY }],
+      ['sys/generate-root/attempt', { otp: CANARY }],
+      ['sys/generate-root/attempt', { pgp_key: CANARY }],
+    ] as const) {
       expect((await call('PUT', url, body)).status).toBe(404);
       expect((await call('PUT', url, body, '')).status).toBe(403);
     }
@@ -181,7 +185,8 @@ describe('audit canary (medium)', () => {
   });
 
   it('bad input at the pipeline: method, content type, list flag, form and JSON limits, token headers, user agent, forwarded-for', async () => {
-    const expectStatus = async (status: number, ...args: Parameters<Call>) => expect([args[0], args[1], (await call(...args)).status]).toEqual([args[0], args[1], status]);
+    const expectStatus = async (status: number, ...args: Parameters<Call>) =>
+      expect([args[0], args[1], (await call(...args)).status]).toEqual([args[0], args[1], status]);
     await expectStatus(405, 'PROPFIND', 'secret/data/c', { data: { password: CANARY } });
     await expectStatus(405, 'DELETE', 'sys/wrapping/unwrap', { token: CANARY });
     await expectStatus(415, 'PATCH', 'secret/data/c', { data: { password: CANARY } });
@@ -243,7 +248,8 @@ describe('audit canary (medium)', () => {
         return res;
       };
       const big = JSON.stringify({ data: { password: CANARY, padding: CANARY.repeat(300) } });
-      const head = (method: string, path: string, extra = '') => `${method} /v1/${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${rootToken}\r\nContent-Type: application/json\r\nConnection: close\r\n${extra}`;
+      const head = (method: string, path: string, extra = '') =>
+        `${method} /v1/${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${rootToken}\r\nContent-Type: application/json\r\nConnection: close\r\n${extra}`;
       const sized = await send('413 sized', `${head('PUT', 'secret/data/big', `Content-Length: ${big.length}\r\n`)}\r\n${big}`);
       expect(sized.status).toBe(413);
       expect(sized.text).toMatch(/body (is )?too large/i);
@@ -256,10 +262,20 @@ describe('audit canary (medium)', () => {
       expect((await send('LIST', withBody('LIST', `secret/metadata/empty/?after=${CANARY}`))).status).toBe(404);
       // A target that does not decode is refused before routing; the answer must not echo it (its query may hold secrets).
       const badEscape = await send('bad escape', withBody('GET', `secret/data/%E0%A4%A?version=${CANARY}`));
-      expect([badEscape.status, badEscape.text.slice(badEscape.text.indexOf('\r\n\r\n') + 4)]).toEqual([400, JSON.stringify({ errors: ['malformed request URL'] })]);
+      expect([badEscape.status, badEscape.text.slice(badEscape.text.indexOf('\r\n\r\n') + 4)]).toEqual([
+        400,
+        JSON.stringify({ errors: ['malformed request URL'] }),
+      ]);
       expect((await send('bad escape in a long path', withBody('GET', `secret/data/${'a'.repeat(300)}%zz?version=${CANARY}`))).status).toBe(400);
       expect((await send('bad query', withBody('GET', `secret/data/c?version=%${CANARY}`))).status).toBe(400);
-      expect((await send('bearer', `GET /v1/secret/data/c HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${CANARY}\r\nUser-Agent: ${CANARY}\r\nConnection: close\r\n\r\n`)).status).toBe(403);
+      expect(
+        (
+          await send(
+            'bearer',
+            `GET /v1/secret/data/c HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${CANARY}\r\nUser-Agent: ${CANARY}\r\nConnection: close\r\n\r\n`,
+          )
+        ).status,
+      ).toBe(403);
       // A body shorter than its Content-Length, then the client's end: no answer, or a 4xx without the body.
       expect((await send('short body', `${head('PUT', 'secret/data/c', `Content-Length: ${small.length + 50}\r\n`)}\r\n${small}`, true)).status).not.toBe(200);
     } finally {

@@ -30,7 +30,8 @@ async function writes(call: Call, n: number, from = 0): Promise<void> {
 }
 
 const logSize = async (k: TestKernel) => Number((await k.dataSource.query('SELECT max(sequence_number) AS n FROM audit_logs'))[0].n);
-const checkpointSizes = async (k: TestKernel) => ((await k.dataSource.query('SELECT tree_size FROM audit_checkpoints ORDER BY tree_size')) as { tree_size: string }[]).map((r) => Number(r.tree_size));
+const checkpointSizes = async (k: TestKernel) =>
+  ((await k.dataSource.query('SELECT tree_size FROM audit_checkpoints ORDER BY tree_size')) as { tree_size: string }[]).map((r) => Number(r.tree_size));
 
 /**
  * The served checkpoints are `sizes` (the listing's own request entry may complete one more, signed
@@ -43,7 +44,10 @@ async function expectShippedAndVerified(k: TestKernel, call: Call, sizes: number
   expect(served.length - sizes.length).toBeLessThanOrEqual(1);
   await k.audit.chain['idle']();
   const shipped = readFileSync(k.auditConfig.checkpointFile, 'utf8');
-  const lines = shipped.trim().split('\n').map((l) => JSON.parse(l) as { tree_size: number });
+  const lines = shipped
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { tree_size: number });
   expect(lines.map((l) => l.tree_size)).toEqual(await checkpointSizes(k));
   expect(lines.slice(0, served.length)).toEqual(served);
   // The export's own requests are audited too, and may bring one more checkpoint into it.

@@ -63,9 +63,10 @@ describe('audit under hostile input (medium)', () => {
     const failed: string[] = [];
     const client = async (c: number) => {
       for (let i = 0; i < 15; i++) {
-        const res = i % 3 === 2
-          ? await httpCall(address, 'PUT', `secret/data/c${c}`, { token: rootToken, body: { data: { n: String(i) } } })
-          : await httpCall(address, 'GET', i % 3 === 0 ? 'secret/data/app' : 'auth/token/lookup-self', { token: rootToken });
+        const res =
+          i % 3 === 2
+            ? await httpCall(address, 'PUT', `secret/data/c${c}`, { token: rootToken, body: { data: { n: String(i) } } })
+            : await httpCall(address, 'GET', i % 3 === 0 ? 'secret/data/app' : 'auth/token/lookup-self', { token: rootToken });
         if (res.status === 200) served.push(res.body.request_id as string);
         else failed.push(`${res.status} ${res.text}`);
       }
@@ -87,9 +88,13 @@ describe('audit under hostile input (medium)', () => {
     expect(rows.filter((r) => r.types !== 'request,response')).toEqual([]);
 
     // The refused characters are in the chained bytes exactly as sent (JSON escapes), and in the projection as escape text.
-    const [nul]: { n: number }[] = await k.dataSource.query("SELECT count(*)::int AS n FROM audit_logs WHERE position('\\u0000' in convert_from(entry_bytes, 'UTF8')) > 0 AND event_data::text LIKE '%\\\\u0000%'");
+    const [nul]: { n: number }[] = await k.dataSource.query(
+      "SELECT count(*)::int AS n FROM audit_logs WHERE position('\\u0000' in convert_from(entry_bytes, 'UTF8')) > 0 AND event_data::text LIKE '%\\\\u0000%'",
+    );
     expect(nul.n).toBeGreaterThan(0);
-    const [surrogate]: { n: number }[] = await k.dataSource.query("SELECT count(*)::int AS n FROM audit_logs WHERE position('\\ud800' in convert_from(entry_bytes, 'UTF8')) > 0");
+    const [surrogate]: { n: number }[] = await k.dataSource.query(
+      "SELECT count(*)::int AS n FROM audit_logs WHERE position('\\ud800' in convert_from(entry_bytes, 'UTF8')) > 0",
+    );
     expect(surrogate.n).toBeGreaterThan(0);
     expect(await verifyThroughApi(call)).toMatchObject({ ok: true });
   });
@@ -98,7 +103,12 @@ describe('audit under hostile input (medium)', () => {
     let call: Call;
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     const chain = k.audit.chain;
-    const entry = (n: number, eventData = JSON.stringify({ n })): ChainEntry => ({ bytes: Buffer.from(JSON.stringify({ n })), time: new Date(), columns: bareColumns('test', randomUUID()), eventData });
+    const entry = (n: number, eventData = JSON.stringify({ n })): ChainEntry => ({
+      bytes: Buffer.from(JSON.stringify({ n })),
+      time: new Date(),
+      columns: bareColumns('test', randomUUID()),
+      eventData,
+    });
     const appends: Promise<void>[] = [];
     // Queued in one turn: one batch, the refused entry (jsonb refuses \u0000) in the middle of a two-entry append.
     for (let i = 0; i < 40; i++) appends.push(i === 20 ? chain.appendAll([entry(i), entry(1000, '{"\\u0000":1}')]) : chain.append(entry(i)));
@@ -113,7 +123,9 @@ describe('audit under hostile input (medium)', () => {
     let call: Call;
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem.log', required: 'false' } })).status).toBe(204);
-    expect((await call('PUT', 'sys/audit/bad', { type: 'file', options: { file_path: 'bad.log', required: 'maybe' } })).json).toEqual({ errors: ['required must be a boolean'] });
+    expect((await call('PUT', 'sys/audit/bad', { type: 'file', options: { file_path: 'bad.log', required: 'maybe' } })).json).toEqual({
+      errors: ['required must be a boolean'],
+    });
     expect((await call('PUT', 'secret/data/app', { data: { password: 'pw' } })).status).toBe(200);
     const unwritable = () => k!.dataSource.query('ALTER TABLE audit_logs ADD CONSTRAINT audit_unwritable CHECK (false) NOT VALID');
     const writable = () => k!.dataSource.query('ALTER TABLE audit_logs DROP CONSTRAINT audit_unwritable');

@@ -18,7 +18,6 @@ async function traffic(call: Call, n: number): Promise<void> {
   }
 }
 
-
 describe('audit log (medium)', () => {
   let k: TestKernel | undefined;
   afterEach(async () => {
@@ -83,7 +82,9 @@ describe('audit log (medium)', () => {
       await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/audit_checkpoints\.audit_no_change \(fires on other events or conditions\)/);
     }
     await k.dataSource.query('DROP TRIGGER audit_no_change ON audit_checkpoints');
-    await k.dataSource.query('CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW WHEN (false) EXECUTE FUNCTION audit_append_only()');
+    await k.dataSource.query(
+      'CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_checkpoints FOR EACH ROW WHEN (false) EXECUTE FUNCTION audit_append_only()',
+    );
     await k.dataSource.query('ALTER TABLE audit_checkpoints ENABLE ALWAYS TRIGGER audit_no_change');
     await expect(k.seal.submitUnsealKey(key, false)).rejects.toThrow(/audit_checkpoints\.audit_no_change \(fires on other events or conditions\)/);
     await redefine('BEFORE UPDATE OR DELETE');
@@ -118,7 +119,9 @@ describe('audit log (medium)', () => {
     // Map keys stay clear in entries: a long, repetitive key makes an entry PostgreSQL would otherwise compress.
     expect((await call('PUT', 'secret/data/wide', { data: { ['k'.repeat(3000)]: 'v' } })).status).toBe(200);
     expect((await call('PUT', 'secret/data/wider', { data: { ['k'.repeat(12000)]: 'v' } })).status).toBe(200);
-    const options: { reloptions: string[] | null }[] = await k.dataSource.query("SELECT c.reloptions FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass");
+    const options: { reloptions: string[] | null }[] = await k.dataSource.query(
+      "SELECT c.reloptions FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass",
+    );
     expect(options.length).toBeGreaterThan(0);
     for (const o of options) expect(o.reloptions).toContain('toast_tuple_target=8160');
     const rows: { path: string; raw: number; stored: number }[] = await k.dataSource.query(
@@ -145,7 +148,10 @@ describe('audit log (medium)', () => {
       const rows: { event_type: string; operation: string; correlation_id: string }[] = await k.dataSource.query(
         'SELECT event_type, operation, correlation_id FROM audit_logs ORDER BY sequence_number DESC LIMIT 2',
       );
-      expect(rows.map((r) => [r.event_type, r.operation])).toEqual([['response', operation], ['request', operation]]);
+      expect(rows.map((r) => [r.event_type, r.operation])).toEqual([
+        ['response', operation],
+        ['request', operation],
+      ]);
       expect(rows[0].correlation_id).toBe(res.headers['x-request-id']);
     }
     await k.dataSource.query('ALTER TABLE audit_logs ADD CONSTRAINT audit_unwritable CHECK (false) NOT VALID');
@@ -166,7 +172,12 @@ describe('audit log (medium)', () => {
     expect(last.json.data.checkpoints.map((c: { tree_size: number }) => c.tree_size)).toEqual([sizes[4]]);
     expect((await call('GET', 'sys/audit-log/checkpoints?limit=0')).status).toBe(400);
     const exported = await exportThroughApi(call, 2);
-    expect(exported.split('\n').filter((l) => l.startsWith('{"kind":"checkpoint"')).map((l) => JSON.parse(l).tree_size)).toEqual(sizes);
+    expect(
+      exported
+        .split('\n')
+        .filter((l) => l.startsWith('{"kind":"checkpoint"'))
+        .map((l) => JSON.parse(l).tree_size),
+    ).toEqual(sizes);
     const publicKeyPem = (await call('GET', 'sys/audit-log/public-key')).json.data.public_key as string;
     expect(verifyAuditExport({ exportText: exported, publicKeyPem })).toMatchObject({ ok: true, checkpointsVerified: 5 });
   });
@@ -196,7 +207,9 @@ describe('audit log (medium)', () => {
     // A limited-use token's read spends a use before the handler: not deferred.
     const limited = (await call('POST', 'auth/token/create', { policies: ['root'], num_uses: 3 })).json.auth.client_token as string;
     expect((await call('GET', 'secret/data/pure', undefined, limited)).status).toBe(200);
-    const [req, res]: { tx: string }[] = await k.dataSource.query("SELECT xmin::text AS tx FROM audit_logs WHERE secret_path = 'secret/data/pure' ORDER BY sequence_number DESC LIMIT 2");
+    const [req, res]: { tx: string }[] = await k.dataSource.query(
+      "SELECT xmin::text AS tx FROM audit_logs WHERE secret_path = 'secret/data/pure' ORDER BY sequence_number DESC LIMIT 2",
+    );
     expect(req.tx).not.toBe(res.tx);
     expect(await verifyThroughApi(call)).toMatchObject({ ok: true });
   });
@@ -247,4 +260,3 @@ describe('audit log (medium)', () => {
     });
   });
 });
-

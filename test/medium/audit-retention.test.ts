@@ -25,7 +25,13 @@ async function kernelWithOldMonths(): Promise<{ k: TestKernel; call: Call; key: 
   const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
   const key = init.keys[0].toString('hex');
   await k.seal.submitUnsealKey(key, false);
-  const old = [new Date('2025-01-10T00:00:00Z'), new Date('2025-01-20T00:00:00Z'), new Date('2025-01-31T23:59:59Z'), new Date('2025-02-01T00:00:00Z'), new Date('2025-02-28T12:00:00Z')];
+  const old = [
+    new Date('2025-01-10T00:00:00Z'),
+    new Date('2025-01-20T00:00:00Z'),
+    new Date('2025-01-31T23:59:59Z'),
+    new Date('2025-02-01T00:00:00Z'),
+    new Date('2025-02-28T12:00:00Z'),
+  ];
   for (const [i, time] of old.entries()) {
     const bytes = canonicalJson({ type: 'request', time: time.toISOString(), request: { id: `old-${i + 1}` } });
     await k.audit.chain.append({ bytes, time, columns: columns(), eventData: bytes.toString('utf8') });

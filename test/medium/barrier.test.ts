@@ -33,7 +33,10 @@ describe('barrier (medium)', () => {
   it('a flipped byte in a stored ciphertext fails with an integrity error', async () => {
     k = await openTestKernel();
     await initAndUnseal(k);
-    await k.dataSource.query(`UPDATE kernel_secrets SET value_ciphertext = overlay(value_ciphertext placing decode(lpad(to_hex(get_byte(value_ciphertext, 30) # 1), 2, '0'), 'hex') from 31 for 1) WHERE name = $1`, [TOKEN_HMAC_KEY_NAME]);
+    await k.dataSource.query(
+      `UPDATE kernel_secrets SET value_ciphertext = overlay(value_ciphertext placing decode(lpad(to_hex(get_byte(value_ciphertext, 30) # 1), 2, '0'), 'hex') from 31 for 1) WHERE name = $1`,
+      [TOKEN_HMAC_KEY_NAME],
+    );
     const [row] = await k.dataSource.query('SELECT value_ciphertext FROM kernel_secrets WHERE name = $1', [TOKEN_HMAC_KEY_NAME]);
     expect(() => k.barrier.decrypt(kernelSecretLocation(TOKEN_HMAC_KEY_NAME), row.value_ciphertext)).toThrow(IntegrityError);
     await k.seal.seal();

@@ -37,24 +37,37 @@ describe('cert auth method (medium)', () => {
     expect((await call('PUT', 'sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: '87600h' } })).status).toBe(204);
     const root = await call('PUT', 'pki/root/generate/exported', { common_name: 'Clients Root', ttl: '8760h', key_type: 'ec', key_bits: 256 });
     ({ certificate: rootPem, private_key: rootKeyPem } = root.json.data);
-    expect((await call('PUT', 'pki/roles/client', { allow_any_name: true, server_flag: false, client_flag: true, key_type: 'ec', key_bits: 256 })).status).toBe(204);
-    expect((await call('PUT', 'pki/roles/server', { allow_any_name: true, server_flag: true, client_flag: false, key_type: 'ec', key_bits: 256 })).status).toBe(204);
+    expect((await call('PUT', 'pki/roles/client', { allow_any_name: true, server_flag: false, client_flag: true, key_type: 'ec', key_bits: 256 })).status).toBe(
+      204,
+    );
+    expect((await call('PUT', 'pki/roles/server', { allow_any_name: true, server_flag: true, client_flag: false, key_type: 'ec', key_bits: 256 })).status).toBe(
+      204,
+    );
     expect((await call('PUT', 'sys/auth/cert', { type: 'cert' })).status).toBe(204);
-    expect((await call('PUT', 'auth/cert/certs/app', { certificate: rootPem, allowed_common_names: ['app1'], token_policies: ['reader'], token_ttl: '1h' })).status).toBe(204);
+    expect(
+      (await call('PUT', 'auth/cert/certs/app', { certificate: rootPem, allowed_common_names: ['app1'], token_policies: ['reader'], token_ttl: '1h' })).status,
+    ).toBe(204);
     appKey = await generateKeyPair('ec', 256);
   });
   afterAll(async () => k.close());
 
   it('certs/:name: Vault read shape, LIST, bad certificate refused', async () => {
     const read = await call('GET', 'auth/cert/certs/app');
-    expect(read.json.data).toMatchObject({ certificate: rootPem, display_name: 'app', allowed_common_names: ['app1'], token_policies: ['reader'], token_ttl: 3600, ocsp_enabled: false });
+    expect(read.json.data).toMatchObject({
+      certificate: rootPem,
+      display_name: 'app',
+      allowed_common_names: ['app1'],
+      token_policies: ['reader'],
+      token_ttl: 3600,
+      ocsp_enabled: false,
+    });
     expect((await call('GET', 'auth/cert/certs?list=true')).json.data.keys).toEqual(['app']);
     const bad = await call('PUT', 'auth/cert/certs/bad', { certificate: 'hello' });
     expect([bad.status, bad.json.errors]).toEqual([400, ['failed to parse certificate: no PEM CERTIFICATE block']]);
     expect((await call('GET', 'auth/cert/certs/bad')).status).toBe(404);
   });
 
-  it('a certificate the role trusts logs in, with Vault\'s metadata', async () => {
+  it("a certificate the role trusts logs in, with Vault's metadata", async () => {
     const cert = await signed('client', 'app1', appKey);
     const res = await login(cert);
     expect(res.status).toBe(200);
@@ -98,7 +111,17 @@ describe('cert auth method (medium)', () => {
     });
     expect((await login(toPem(expired, 'CERTIFICATE'))).json.errors).toEqual(INVALID);
     // Self-signed with the name and key of a trusted client: no chain.
-    const selfSigned = buildCertificate({ serial: randomSerial(), subject: { commonName: 'app1' }, issuer: { nameDer: root.subjectNameDer, privateKey: appKey.privateKey }, publicKey: appKey.publicKey, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3600_000), isCa: false, keyUsage: [], extKeyUsage: [EKU.clientAuth] });
+    const selfSigned = buildCertificate({
+      serial: randomSerial(),
+      subject: { commonName: 'app1' },
+      issuer: { nameDer: root.subjectNameDer, privateKey: appKey.privateKey },
+      publicKey: appKey.publicKey,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 3600_000),
+      isCa: false,
+      keyUsage: [],
+      extKeyUsage: [EKU.clientAuth],
+    });
     expect((await login(toPem(selfSigned, 'CERTIFICATE'))).json.errors).toEqual(INVALID);
   });
 
@@ -140,7 +163,9 @@ describe('cert auth method (medium)', () => {
     expect((await renew(first)).status).toBe(200);
     expect((await call('DELETE', 'auth/cert/certs/app')).status).toBe(204);
     expect((await renew(first)).status).toBe(403);
-    expect((await call('PUT', 'auth/cert/certs/app', { certificate: rootPem, allowed_common_names: ['app1'], token_policies: ['reader'], token_ttl: '1h' })).status).toBe(204);
+    expect(
+      (await call('PUT', 'auth/cert/certs/app', { certificate: rootPem, allowed_common_names: ['app1'], token_policies: ['reader'], token_ttl: '1h' })).status,
+    ).toBe(204);
   });
 
   it('userpass tokens renew as before (other methods are not asked for a certificate)', async () => {

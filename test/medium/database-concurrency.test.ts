@@ -52,7 +52,11 @@ async function rolesConnections(targetUrl: string): Promise<number> {
   admin.on('error', () => undefined);
   await admin.connect();
   try {
-    return (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'secrethub-database' AND datname = current_database()")).rows[0].n;
+    return (
+      await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'secrethub-database' AND datname = current_database()",
+      )
+    ).rows[0].n;
   } finally {
     await admin.end();
   }
@@ -79,39 +83,52 @@ describe('database engine, PostgreSQL, 100 concurrent creds (medium)', () => {
   });
   afterAll(async () => k.close());
 
-  it.each(['cold', 'warm'])(`%s: ${CONCURRENT} creds at once: all succeed, distinct users, tracked leases, all log in; revoke-prefix drops every user`, async () => {
-    let engineConnections = 0;
-    const sampler = setInterval(() => {
-      void rolesConnections(target).then((n) => (engineConnections = Math.max(engineConnections, n)));
-    }, 20);
-    const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => call('GET', 'database/creds/burst'))).finally(() => clearInterval(sampler));
-    expect(engineConnections).toBeLessThanOrEqual(4);
-    // Every failure with its status and message, so a failing run says what failed (e.g. the target's max_connections).
-    const failures = answers.filter((a) => a.status !== 200).map((a) => `${a.status}: ${JSON.stringify(a.json.errors ?? a.body)}`);
-    expect(failures).toEqual([]);
-    const creds: Creds[] = answers.map((a) => ({ leaseId: a.json.lease_id, username: a.json.data.username, password: a.json.data.password }));
+  it.each(['cold', 'warm'])(
+    `%s: ${CONCURRENT} creds at once: all succeed, distinct users, tracked leases, all log in; revoke-prefix drops every user`,
+    async () => {
+      let engineConnections = 0;
+      const sampler = setInterval(() => {
+        void rolesConnections(target).then((n) => (engineConnections = Math.max(engineConnections, n)));
+      }, 20);
+      const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => call('GET', 'database/creds/burst'))).finally(() => clearInterval(sampler));
+      expect(engineConnections).toBeLessThanOrEqual(4);
+      // Every failure with its status and message, so a failing run says what failed (e.g. the target's max_connections).
+      const failures = answers.filter((a) => a.status !== 200).map((a) => `${a.status}: ${JSON.stringify(a.json.errors ?? a.body)}`);
+      expect(failures).toEqual([]);
+      const creds: Creds[] = answers.map((a) => ({ leaseId: a.json.lease_id, username: a.json.data.username, password: a.json.data.password }));
 
-    // Distinct users and leases, one lease row each, all live, all under the role's prefix.
-    const usernames = creds.map((c) => c.username);
-    expect(new Set(usernames).size).toBe(CONCURRENT);
-    expect(new Set(creds.map((c) => c.leaseId)).size).toBe(CONCURRENT);
-    const rows: { lease_id: string; revoked: boolean }[] = await k.dataSource.query('SELECT lease_id, revoked FROM leases WHERE lease_id LIKE $1', [`${PREFIX}%`]);
-    expect(rows.filter((r) => !r.revoked).map((r) => r.lease_id).sort()).toEqual(creds.map((c) => c.leaseId).sort());
-    const listed = await call('GET', `sys/leases/lookup/${PREFIX}?list=true`);
-    expect((listed.json.data.keys as string[]).sort()).toEqual(creds.map((c) => c.leaseId.slice(PREFIX.length)).sort());
+      // Distinct users and leases, one lease row each, all live, all under the role's prefix.
+      const usernames = creds.map((c) => c.username);
+      expect(new Set(usernames).size).toBe(CONCURRENT);
+      expect(new Set(creds.map((c) => c.leaseId)).size).toBe(CONCURRENT);
+      const rows: { lease_id: string; revoked: boolean }[] = await k.dataSource.query('SELECT lease_id, revoked FROM leases WHERE lease_id LIKE $1', [
+        `${PREFIX}%`,
+      ]);
+      expect(
+        rows
+          .filter((r) => !r.revoked)
+          .map((r) => r.lease_id)
+          .sort(),
+      ).toEqual(creds.map((c) => c.leaseId).sort());
+      const listed = await call('GET', `sys/leases/lookup/${PREFIX}?list=true`);
+      expect((listed.json.data.keys as string[]).sort()).toEqual(creds.map((c) => c.leaseId.slice(PREFIX.length)).sort());
 
-    // Each user exists on the target and logs in with its own password.
-    expect((await rolesNamed(target, usernames)).sort()).toEqual([...usernames].sort());
-    const logins = await inBatches(creds, LOGIN_PARALLEL, (c) => canLogInToPostgres(target, c.username, c.password));
-    expect(creds.filter((_, i) => !logins[i]).map((c) => c.username)).toEqual([]);
+      // Each user exists on the target and logs in with its own password.
+      expect((await rolesNamed(target, usernames)).sort()).toEqual([...usernames].sort());
+      const logins = await inBatches(creds, LOGIN_PARALLEL, (c) => canLogInToPostgres(target, c.username, c.password));
+      expect(creds.filter((_, i) => !logins[i]).map((c) => c.username)).toEqual([]);
 
-    // One revoke-prefix: every lease revoked, every user gone from pg_roles and refused at login.
-    expect((await call('PUT', `sys/leases/revoke-prefix/${PREFIX}`, {})).status).toBe(204);
-    const after: { revoked: boolean; revocation_reason: string | null }[] = await k.dataSource.query('SELECT revoked, revocation_reason FROM leases WHERE lease_id = ANY($1)', [creds.map((c) => c.leaseId)]);
-    expect(after).toHaveLength(CONCURRENT);
-    expect(after.every((r) => r.revoked && r.revocation_reason === 'revoked')).toBe(true);
-    expect((await call('GET', `sys/leases/lookup/${PREFIX}?list=true`)).status).toBe(404);
-    expect(await rolesNamed(target, usernames)).toEqual([]);
-    expect(await canLogInToPostgres(target, creds[0].username, creds[0].password)).toBe(false);
-  });
+      // One revoke-prefix: every lease revoked, every user gone from pg_roles and refused at login.
+      expect((await call('PUT', `sys/leases/revoke-prefix/${PREFIX}`, {})).status).toBe(204);
+      const after: { revoked: boolean; revocation_reason: string | null }[] = await k.dataSource.query(
+        'SELECT revoked, revocation_reason FROM leases WHERE lease_id = ANY($1)',
+        [creds.map((c) => c.leaseId)],
+      );
+      expect(after).toHaveLength(CONCURRENT);
+      expect(after.every((r) => r.revoked && r.revocation_reason === 'revoked')).toBe(true);
+      expect((await call('GET', `sys/leases/lookup/${PREFIX}?list=true`)).status).toBe(404);
+      expect(await rolesNamed(target, usernames)).toEqual([]);
+      expect(await canLogInToPostgres(target, creds[0].username, creds[0].password)).toBe(false);
+    },
+  );
 });

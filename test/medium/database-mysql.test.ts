@@ -49,7 +49,13 @@ describeWithService('mariadb', 'database engine, MySQL/MariaDB (medium)', () => 
   beforeAll(async () => {
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     expect((await call('PUT', 'sys/mounts/mysql', { type: 'database' })).status).toBe(204);
-    const config = await call('PUT', 'mysql/config/maria', { plugin_name: 'mysql-database-plugin', connection_url: `{{username}}:{{password}}@tcp(${HOST}:${PORT})/`, username: 'root', password: '', allowed_roles: ['*'] });
+    const config = await call('PUT', 'mysql/config/maria', {
+      plugin_name: 'mysql-database-plugin',
+      connection_url: `{{username}}:{{password}}@tcp(${HOST}:${PORT})/`,
+      username: 'root',
+      password: '',
+      allowed_roles: ['*'],
+    });
     expect(config.status).toBe(204);
     expect((await call('PUT', 'mysql/roles/app', { db_name: 'maria', creation_statements: CREATE, default_ttl: '1h' })).status).toBe(204);
     expect((await call('PUT', 'mysql/roles/short', { db_name: 'maria', creation_statements: CREATE, default_ttl: '1s', max_ttl: '1s' })).status).toBe(204);
@@ -101,7 +107,13 @@ describeWithService('mariadb', 'database engine, MySQL/MariaDB (medium)', () => 
     await asRoot(`CREATE USER '${service}'@'%' IDENTIFIED BY 'initial-static-password-1'`);
     try {
       expect((await call('PUT', 'sys/mounts/mysql2', { type: 'database', options: { orphan_grace_period: '1s' } })).status).toBe(204);
-      const config = { plugin_name: 'mysql-database-plugin', connection_url: `{{username}}:{{password}}@tcp(${HOST}:${PORT})/`, username: admin, password: 'initial-admin-password-1', allowed_roles: ['*'] };
+      const config = {
+        plugin_name: 'mysql-database-plugin',
+        connection_url: `{{username}}:{{password}}@tcp(${HOST}:${PORT})/`,
+        username: admin,
+        password: 'initial-admin-password-1',
+        allowed_roles: ['*'],
+      };
       expect((await call('PUT', 'mysql2/config/maria', config)).status).toBe(204);
       expect((await call('PUT', 'mysql2/rotate-root/maria')).status).toBe(204);
       expect(await canLogIn(admin, 'initial-admin-password-1')).toBe(false);

@@ -56,7 +56,16 @@ describe('database engine, target down during revocation (medium)', () => {
   let proxy: Outage;
   let admin: Client;
 
-  const row = async (leaseId: string) => ((await k.dataSource.query('SELECT revoke_attempts, irrevocable, revoked, last_error, next_attempt_at FROM leases WHERE lease_id = $1', [leaseId])) as { revoke_attempts: number; irrevocable: boolean; revoked: boolean; last_error: string | null; next_attempt_at: Date | null }[])[0];
+  const row = async (leaseId: string) =>
+    (
+      (await k.dataSource.query('SELECT revoke_attempts, irrevocable, revoked, last_error, next_attempt_at FROM leases WHERE lease_id = $1', [leaseId])) as {
+        revoke_attempts: number;
+        irrevocable: boolean;
+        revoked: boolean;
+        last_error: string | null;
+        next_attempt_at: Date | null;
+      }[]
+    )[0];
   const userExists = async (name: string) => (await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rows.length > 0;
 
   beforeAll(async () => {
@@ -68,7 +77,13 @@ describe('database engine, target down during revocation (medium)', () => {
     admin.on('error', () => undefined);
     await admin.connect();
     expect((await call('PUT', 'sys/mounts/database', { type: 'database', options: { orphan_grace_period: '1s' } })).status).toBe(204);
-    const config = { plugin_name: 'postgresql-database-plugin', connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${proxy.port}${target.pathname}`, username: decodeURIComponent(target.username), password: decodeURIComponent(target.password), allowed_roles: ['*'] };
+    const config = {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: `postgresql://{{username}}:{{password}}@127.0.0.1:${proxy.port}${target.pathname}`,
+      username: decodeURIComponent(target.username),
+      password: decodeURIComponent(target.password),
+      allowed_roles: ['*'],
+    };
     expect((await call('PUT', 'database/config/pg', config)).status).toBe(204);
     expect((await call('PUT', 'database/roles/app', { db_name: 'pg', creation_statements: CREATE, default_ttl: '1h' })).status).toBe(204);
     expect((await call('PUT', 'database/roles/short', { db_name: 'pg', creation_statements: CREATE, default_ttl: '1s', max_ttl: '1s' })).status).toBe(204);
@@ -91,12 +106,17 @@ describe('database engine, target down during revocation (medium)', () => {
     // Manual attempts count too: the sixth makes it irrevocable, and the loop stops trying.
     for (let attempt = failing.revoke_attempts + 1; attempt <= 6; attempt++) {
       const res = await call('PUT', 'sys/leases/revoke', { lease_id: creds.lease_id });
-      expect([res.status, res.json.errors]).toEqual([400, [`failed to revoke lease: ${attempt === 6 ? 'lease is irrevocable' : 'the engine refused'}; see the server log`]]);
+      expect([res.status, res.json.errors]).toEqual([
+        400,
+        [`failed to revoke lease: ${attempt === 6 ? 'lease is irrevocable' : 'the engine refused'}; see the server log`],
+      ]);
     }
     expect(await row(creds.lease_id)).toMatchObject({ revoke_attempts: 6, irrevocable: true, revoked: false });
     const listed = await call('GET', 'sys/leases?type=irrevocable');
     expect(listed.json.data.lease_count).toBe(1);
-    expect(listed.json.data.leases).toEqual([{ lease_id: creds.lease_id, mount_id: k.mounts.get('secret', 'database/')?.uuid, error: expect.stringMatching(/connect/) }]);
+    expect(listed.json.data.leases).toEqual([
+      { lease_id: creds.lease_id, mount_id: k.mounts.get('secret', 'database/')?.uuid, error: expect.stringMatching(/connect/) },
+    ]);
     expect((await call('GET', 'sys/leases/count?type=irrevocable')).json.data).toEqual({ lease_count: 1 });
     expect((await call('GET', 'sys/leases?type=expired')).status).toBe(400);
     await k.leases.tick();

@@ -23,7 +23,13 @@ describe('database engine, PostgreSQL (medium)', () => {
     const admin = new URL(target);
     const connectionUrl = `postgresql://{{username}}:{{password}}@${admin.host}${admin.pathname}`;
     expect((await call('PUT', 'sys/mounts/database', { type: 'database' })).status).toBe(204);
-    const config = await call('PUT', 'database/config/pg', { plugin_name: 'postgresql-database-plugin', connection_url: connectionUrl, username: decodeURIComponent(admin.username), password: decodeURIComponent(admin.password), allowed_roles: ['app', 'short'] });
+    const config = await call('PUT', 'database/config/pg', {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: connectionUrl,
+      username: decodeURIComponent(admin.username),
+      password: decodeURIComponent(admin.password),
+      allowed_roles: ['app', 'short'],
+    });
     expect(config.status).toBe(204);
     expect((await call('PUT', 'database/roles/app', { db_name: 'pg', creation_statements: CREATE, default_ttl: '1h', max_ttl: '2h' })).status).toBe(204);
     expect((await call('PUT', 'database/roles/short', { db_name: 'pg', creation_statements: CREATE, default_ttl: '2s', max_ttl: '2s' })).status).toBe(204);
@@ -34,8 +40,15 @@ describe('database engine, PostgreSQL (medium)', () => {
     const read = await call('GET', 'database/config/pg');
     expect(read.json.data).toMatchObject({ plugin_name: 'postgresql-database-plugin', allowed_roles: ['app', 'short'] });
     expect(read.body).not.toContain(decodeURIComponent(new URL(target).password));
-    expect((await call('PUT', 'database/config/x', { plugin_name: 'oracle-database-plugin', connection_url: 'x' })).json.errors[0]).toContain('unknown plugin_name');
-    const bad = await call('PUT', 'database/config/bad', { plugin_name: 'postgresql-database-plugin', connection_url: 'postgresql://{{username}}:{{password}}@127.0.0.1:1/none', username: 'u', password: 'secret-root-pw' });
+    expect((await call('PUT', 'database/config/x', { plugin_name: 'oracle-database-plugin', connection_url: 'x' })).json.errors[0]).toContain(
+      'unknown plugin_name',
+    );
+    const bad = await call('PUT', 'database/config/bad', {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: 'postgresql://{{username}}:{{password}}@127.0.0.1:1/none',
+      username: 'u',
+      password: 'secret-root-pw',
+    });
     expect(bad.status).toBe(400);
     expect(bad.body).not.toContain('secret-root-pw');
   });
@@ -60,7 +73,10 @@ describe('database engine, PostgreSQL (medium)', () => {
     const creds = await call('GET', 'database/creds/short');
     const { username, password } = creds.json.data as { username: string; password: string };
     expect(await canLogInToPostgres(target, username, password)).toBe(true);
-    const reason = async () => ((await k.dataSource.query('SELECT revocation_reason FROM leases WHERE lease_id = $1', [creds.json.lease_id])) as { revocation_reason: string | null }[])[0].revocation_reason;
+    const reason = async () =>
+      (
+        (await k.dataSource.query('SELECT revocation_reason FROM leases WHERE lease_id = $1', [creds.json.lease_id])) as { revocation_reason: string | null }[]
+      )[0].revocation_reason;
     await until(async () => (await reason()) === 'expired');
     expect(await canLogInToPostgres(target, username, password)).toBe(false);
     // Dropped, not only past VALID UNTIL.

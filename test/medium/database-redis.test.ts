@@ -17,7 +17,17 @@ const { host: HOST, port: PORT } = REDIS;
 
 async function canLogIn(username: string, password: string): Promise<boolean> {
   // disconnectTimeout: after a refused login the stream is already closed, and ioredis would hold a 2 s timer open for it.
-  const r = new Redis({ host: HOST, port: PORT, username, password, lazyConnect: true, enableReadyCheck: false, maxRetriesPerRequest: 0, retryStrategy: () => null, disconnectTimeout: 50 });
+  const r = new Redis({
+    host: HOST,
+    port: PORT,
+    username,
+    password,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    disconnectTimeout: 50,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -54,9 +64,22 @@ describeWithService('redis', 'database engine, Redis (medium)', () => {
   beforeAll(async () => {
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     expect((await call('PUT', 'sys/mounts/redis', { type: 'database' })).status).toBe(204);
-    expect((await call('PUT', 'redis/config/cache', { plugin_name: 'redis-database-plugin', host: HOST, port: PORT, username: 'default', password: '', allowed_roles: ['*'] })).status).toBe(204);
+    expect(
+      (
+        await call('PUT', 'redis/config/cache', {
+          plugin_name: 'redis-database-plugin',
+          host: HOST,
+          port: PORT,
+          username: 'default',
+          password: '',
+          allowed_roles: ['*'],
+        })
+      ).status,
+    ).toBe(204);
     expect((await call('PUT', 'redis/roles/reader', { db_name: 'cache', creation_statements: ['["~*", "+@read"]'], default_ttl: '1h' })).status).toBe(204);
-    expect((await call('PUT', 'redis/roles/short', { db_name: 'cache', creation_statements: ['["~*", "+@read"]'], default_ttl: '1s', max_ttl: '1s' })).status).toBe(204);
+    expect(
+      (await call('PUT', 'redis/roles/short', { db_name: 'cache', creation_statements: ['["~*", "+@read"]'], default_ttl: '1s', max_ttl: '1s' })).status,
+    ).toBe(204);
   });
   afterAll(async () => k?.close());
 
@@ -94,7 +117,18 @@ describeWithService('redis', 'database engine, Redis (medium)', () => {
     await acl('SETUSER', service, 'on', '>initial-static-password-1', '~*', '+@read');
     try {
       expect((await call('PUT', 'sys/mounts/redis2', { type: 'database', options: { orphan_grace_period: '1s' } })).status).toBe(204);
-      expect((await call('PUT', 'redis2/config/cache', { plugin_name: 'redis-database-plugin', host: HOST, port: PORT, username: admin, password: 'initial-admin-password-1', allowed_roles: ['*'] })).status).toBe(204);
+      expect(
+        (
+          await call('PUT', 'redis2/config/cache', {
+            plugin_name: 'redis-database-plugin',
+            host: HOST,
+            port: PORT,
+            username: admin,
+            password: 'initial-admin-password-1',
+            allowed_roles: ['*'],
+          })
+        ).status,
+      ).toBe(204);
       expect((await call('PUT', 'redis2/rotate-root/cache')).status).toBe(204);
       expect(await canLogIn(admin, 'initial-admin-password-1')).toBe(false);
       expect((await call('PUT', 'redis2/roles/reader', { db_name: 'cache', creation_statements: ['["~*", "+@read"]'] })).status).toBe(204);

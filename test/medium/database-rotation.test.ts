@@ -49,9 +49,25 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     await admin.query(`GRANT ${staticUser} TO ${rootUser} WITH ADMIN OPTION`);
     const hostAndDb = `${new URL(target).host}${new URL(target).pathname}`;
     expect((await call('PUT', 'sys/mounts/database', { type: 'database' })).status).toBe(204);
-    const config = await call('PUT', 'database/config/pg', { plugin_name: 'postgresql-database-plugin', connection_url: `postgresql://{{username}}:{{password}}@${hostAndDb}`, username: rootUser, password: 'initial-root-password-1', allowed_roles: ['*'] });
+    const config = await call('PUT', 'database/config/pg', {
+      plugin_name: 'postgresql-database-plugin',
+      connection_url: `postgresql://{{username}}:{{password}}@${hostAndDb}`,
+      username: rootUser,
+      password: 'initial-root-password-1',
+      allowed_roles: ['*'],
+    });
     expect(config.status).toBe(204);
-    expect((await call('PUT', 'database/roles/app', { db_name: 'pg', creation_statements: CREATE, default_ttl: '1h', max_ttl: '2h', renew_statements: [`ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}';`] })).status).toBe(204);
+    expect(
+      (
+        await call('PUT', 'database/roles/app', {
+          db_name: 'pg',
+          creation_statements: CREATE,
+          default_ttl: '1h',
+          max_ttl: '2h',
+          renew_statements: [`ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}';`],
+        })
+      ).status,
+    ).toBe(204);
   });
   afterAll(async () => {
     await admin.end();
@@ -75,8 +91,14 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
     const uuid = mountUuid('database/');
     const before = (await objects.get<StoredConnection>(uuid, 'connection', 'pg')) as StoredConnection;
     // The state a kill -9 leaves between committing the record and changing the target.
-    await objects.modify<StoredConnection>(uuid, 'connection', 'pg', (c) => ({ ...c, pendingPassword: 'Pending-password-one-0123456789', pendingSince: Date.now() }));
-    expect((await call('PUT', 'database/config/pg', { allowed_roles: ['*'] })).json.errors).toEqual(['a root rotation of this connection is unfinished: run reset first']);
+    await objects.modify<StoredConnection>(uuid, 'connection', 'pg', (c) => ({
+      ...c,
+      pendingPassword: 'Pending-password-one-0123456789',
+      pendingSince: Date.now(),
+    }));
+    expect((await call('PUT', 'database/config/pg', { allowed_roles: ['*'] })).json.errors).toEqual([
+      'a root rotation of this connection is unfinished: run reset first',
+    ]);
     await k.periodic.tick();
     const after = (await objects.get<StoredConnection>(uuid, 'connection', 'pg')) as StoredConnection;
     expect([after.password, after.pendingPassword]).toEqual(['Pending-password-one-0123456789', undefined]);
@@ -86,7 +108,11 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
 
   it('rotate-root cut short after the target changed: reset promotes the pending password', async () => {
     const uuid = mountUuid('database/');
-    await objects.modify<StoredConnection>(uuid, 'connection', 'pg', (c) => ({ ...c, pendingPassword: 'Pending-password-two-0123456789', pendingSince: Date.now() }));
+    await objects.modify<StoredConnection>(uuid, 'connection', 'pg', (c) => ({
+      ...c,
+      pendingPassword: 'Pending-password-two-0123456789',
+      pendingSince: Date.now(),
+    }));
     // The target took the new password; the crash came before the promotion.
     await admin.query(`ALTER ROLE ${rootUser} WITH PASSWORD 'Pending-password-two-0123456789'`);
     expect((await call('PUT', 'database/reset/pg')).status).toBe(204);
@@ -96,15 +122,25 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
   });
 
   it('static roles: rotated at creation, on request and when due; the old password stops working', async () => {
-    expect((await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1s' })).json.errors).toEqual(['rotation_period must be 5 seconds or more']);
-    expect((await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1h', rotation_schedule: '0 * * * *' })).json.errors).toEqual(['rotation_schedule is not supported; use rotation_period']);
+    expect((await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1s' })).json.errors).toEqual([
+      'rotation_period must be 5 seconds or more',
+    ]);
+    expect(
+      (await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1h', rotation_schedule: '0 * * * *' })).json
+        .errors,
+    ).toEqual(['rotation_schedule is not supported; use rotation_period']);
     expect((await call('PUT', 'database/static-roles/svc', { db_name: 'pg', username: staticUser, rotation_period: '1h' })).status).toBe(204);
     expect(await canLogInToPostgres(target, staticUser, 'initial-static-password-1')).toBe(false);
     const first = (await call('GET', 'database/static-creds/svc')).json.data;
     expect(first).toMatchObject({ username: staticUser, rotation_period: 3600 });
     expect(first.ttl).toBeGreaterThan(3590);
     expect(await canLogInToPostgres(target, staticUser, first.password)).toBe(true);
-    expect((await call('GET', 'database/static-roles/svc')).json.data).toMatchObject({ db_name: 'pg', username: staticUser, rotation_period: 3600, credential_type: 'password' });
+    expect((await call('GET', 'database/static-roles/svc')).json.data).toMatchObject({
+      db_name: 'pg',
+      username: staticUser,
+      rotation_period: 3600,
+      credential_type: 'password',
+    });
     expect((await call('GET', 'database/static-roles/svc')).body).not.toContain(first.password);
     expect((await call('GET', 'database/static-roles?list=true')).json.data.keys).toEqual(['svc']);
 
@@ -133,9 +169,14 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
   });
 
   it('password_policy: creds and root rotation use the policy, quotes and backslashes included', async () => {
-    const policy = JSON.stringify({ length: 24, rule: [{ charset: { charset: 'abcdefghijklmnopqrstuvwxyz', 'min-chars': 1 } }, { charset: { charset: `'\\"!@#$%`, 'min-chars': 4 } }] });
+    const policy = JSON.stringify({
+      length: 24,
+      rule: [{ charset: { charset: 'abcdefghijklmnopqrstuvwxyz', 'min-chars': 1 } }, { charset: { charset: `'\\"!@#$%`, 'min-chars': 4 } }],
+    });
     expect((await call('PUT', 'sys/policies/password/quoted', { policy })).status).toBe(204);
-    expect((await call('PUT', 'database/config/pg', { password_policy: 'nope', verify_connection: false })).json.errors).toEqual(['no password policy found ("nope")']);
+    expect((await call('PUT', 'database/config/pg', { password_policy: 'nope', verify_connection: false })).json.errors).toEqual([
+      'no password policy found ("nope")',
+    ]);
     expect((await call('PUT', 'database/config/pg', { password_policy: 'quoted', verify_connection: false })).status).toBe(204);
     expect((await call('GET', 'database/config/pg')).json.data.password_policy).toBe('quoted');
     const creds = (await call('GET', 'database/creds/app')).json.data;
@@ -164,10 +205,22 @@ describe('database engine rotations and reconciliation, PostgreSQL (medium)', ()
 
   it("the reconciler drops this mount's old users without a lease, and nothing else", async () => {
     expect((await call('PUT', 'sys/mounts/dbo', { type: 'database', options: { orphan_grace_period: '2s' } })).status).toBe(204);
-    expect((await call('PUT', 'sys/mounts/dbx', { type: 'database', options: { orphan_grace_period: 'soon' } })).json.errors).toEqual(['orphan_grace_period must be a duration such as "15m"']);
+    expect((await call('PUT', 'sys/mounts/dbx', { type: 'database', options: { orphan_grace_period: 'soon' } })).json.errors).toEqual([
+      'orphan_grace_period must be a duration such as "15m"',
+    ]);
     const stored = (await objects.get<StoredConnection>(mountUuid('database/'), 'connection', 'pg')) as StoredConnection;
     const hostAndDb = `${new URL(target).host}${new URL(target).pathname}`;
-    expect((await call('PUT', 'dbo/config/pg', { plugin_name: 'postgresql-database-plugin', connection_url: `postgresql://{{username}}:{{password}}@${hostAndDb}`, username: rootUser, password: stored.password, allowed_roles: ['*'] })).status).toBe(204);
+    expect(
+      (
+        await call('PUT', 'dbo/config/pg', {
+          plugin_name: 'postgresql-database-plugin',
+          connection_url: `postgresql://{{username}}:{{password}}@${hostAndDb}`,
+          username: rootUser,
+          password: stored.password,
+          allowed_roles: ['*'],
+        })
+      ).status,
+    ).toBe(204);
     expect((await call('PUT', 'dbo/roles/app', { db_name: 'pg', creation_statements: CREATE })).status).toBe(204);
     const tag = mountTag(mountUuid('dbo/'));
     const leased = (await call('GET', 'dbo/creds/app')).json;

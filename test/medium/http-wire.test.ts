@@ -38,7 +38,8 @@ describe('JSON answers on the wire (medium)', () => {
     await k?.close();
   });
 
-  const head = (method: string, target: string, extra = '') => `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${rootToken}\r\nConnection: close\r\n${extra}\r\n`;
+  const head = (method: string, target: string, extra = '') =>
+    `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${rootToken}\r\nConnection: close\r\n${extra}\r\n`;
 
   /** The answer's status, exact Content-Type and body as JSON. */
   function shape(res: RawAnswer): { status: number; contentType: string | undefined; json: unknown } {
@@ -55,7 +56,11 @@ describe('JSON answers on the wire (medium)', () => {
     const answers = {
       success: await httpCall(address, 'GET', 'secret/data/app', { token: rootToken }),
       badRequest: await httpCall(address, 'GET', 'sys/key-status?list=yes', { token: rootToken }),
-      malformedJson: await httpCall(address, 'PUT', 'secret/data/app', { token: rootToken, rawBody: '{not json', headers: { 'content-type': 'application/json' } }),
+      malformedJson: await httpCall(address, 'PUT', 'secret/data/app', {
+        token: rootToken,
+        rawBody: '{not json',
+        headers: { 'content-type': 'application/json' },
+      }),
       forbidden: await httpCall(address, 'GET', 'secret/data/app'),
       notFound: await httpCall(address, 'GET', 'no/such/mount', { token: rootToken }),
       notAllowed: await httpCall(address, 'LIST', 'sys/key-status', { token: rootToken }),
@@ -76,7 +81,11 @@ describe('JSON answers on the wire (medium)', () => {
     // Outside /v1 Nest answers, through the error filter.
     expect(shape(await rawRequest(port, head('GET', '/nowhere')))).toEqual({ status: 404, contentType: 'application/json', json: { errors: [] } });
     // A request target Fastify's router cannot decode (frameworkErrors).
-    expect(shape(await rawRequest(port, head('GET', `/v1/secret/data/%E0%A4%A?version=${CANARY}`)))).toEqual({ status: 400, contentType: 'application/json', json: { errors: ['malformed request URL'] } });
+    expect(shape(await rawRequest(port, head('GET', `/v1/secret/data/%E0%A4%A?version=${CANARY}`)))).toEqual({
+      status: 400,
+      contentType: 'application/json',
+      json: { errors: ['malformed request URL'] },
+    });
   });
 
   it('413 (Fastify, before buffering) and the sealed 503: exactly application/json', async () => {
@@ -116,7 +125,11 @@ describe('JSON answers on the wire (medium)', () => {
       ['a control byte in a header name', head('GET', '/v1/sys/health', `X-\x01${CANARY}: a\r\n`), 400],
       ['a lower-case method', head('get', `/v1/sys/health?x=${CANARY}`), 400],
       ['a bad HTTP version', `GET /v1/sys/health?x=${CANARY} HTTP/1.9x\r\nHost: x\r\n\r\n`, 400],
-      ['a bad chunk size', head('PUT', '/v1/secret/data/app', 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n') + `${CANARY}\r\n{}\r\n0\r\n\r\n`, 400],
+      [
+        'a bad chunk size',
+        head('PUT', '/v1/secret/data/app', 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n') + `${CANARY}\r\n{}\r\n0\r\n\r\n`,
+        400,
+      ],
       ['Content-Length with chunked', head('PUT', '/v1/secret/data/app', 'Transfer-Encoding: chunked\r\nContent-Length: 2\r\n') + '0\r\n\r\n', 400],
     ];
     for (const [label, bytes, status] of bad) {

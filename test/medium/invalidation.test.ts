@@ -21,7 +21,17 @@ describe('cache invalidation bus (medium)', () => {
     await waitFor(() => k.bus.live);
   }
 
-  const newToken = (numUses?: number) => k.tokenStore.create({ policies: ['default'], orphan: true, displayName: 't', creationPath: 'auth/token/create', meta: {}, renewable: true, ttlSeconds: 600, numUses });
+  const newToken = (numUses?: number) =>
+    k.tokenStore.create({
+      policies: ['default'],
+      orphan: true,
+      displayName: 't',
+      creationPath: 'auth/token/create',
+      meta: {},
+      renewable: true,
+      ttlSeconds: 600,
+      numUses,
+    });
 
   it('a cached token survives a change made behind its back only while the listener is connected', async () => {
     await unsealedWithLiveBus();
@@ -32,7 +42,9 @@ describe('cache invalidation bus (medium)', () => {
     await k.dataSource.query('DELETE FROM tokens WHERE token_hmac = $1', [t.info.tokenHmac]);
     expect(await k.tokenStore.lookup(t.token)).toBeDefined();
     // ...until the listener connection drops: then every cache is flushed and bypassed.
-    await k.dataSource.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'secrethub-listener' AND datname = current_database()");
+    await k.dataSource.query(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'secrethub-listener' AND datname = current_database()",
+    );
     await waitFor(() => !k.bus.live);
     expect(await k.tokenStore.lookup(t.token)).toBeUndefined();
     // It reconnects by itself and caching resumes.
@@ -75,7 +87,9 @@ describe('cache invalidation bus (medium)', () => {
     expect(await objects.get(mount, 'kind', 'a')).toEqual({ v: 1 });
     await silent.put(mount, 'kind', 'a', { v: 2 });
     expect(await objects.get(mount, 'kind', 'a')).toEqual({ v: 1 });
-    await k.dataSource.query(`SELECT pg_notify('secrethub_invalidate', $1)`, [JSON.stringify({ topic: 'engine-objects', key: JSON.stringify([mount, 'kind', 'a']) })]);
+    await k.dataSource.query(`SELECT pg_notify('secrethub_invalidate', $1)`, [
+      JSON.stringify({ topic: 'engine-objects', key: JSON.stringify([mount, 'kind', 'a']) }),
+    ]);
     await waitFor(async () => (await objects.get<{ v: number }>(mount, 'kind', 'a'))?.v === 2);
     // Absence is cached too, and a write through a bus-connected repository is seen at once.
     expect(await objects.get(mount, 'kind', 'b')).toBeUndefined();
@@ -86,4 +100,3 @@ describe('cache invalidation bus (medium)', () => {
     expect(await objects.get(mount, 'kind', 'b')).toBeUndefined();
   });
 });
-

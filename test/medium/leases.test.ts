@@ -26,7 +26,12 @@ const routes: RouteDefinition[] = [
     handlers: {
       read: async (ctx) => ({
         ...logical({ username: `u-${ctx.params.name}`, password: 'lease-canary' }),
-        lease: { ttlSeconds: Number(ctx.query.get('ttl') ?? 60), maxTtlSeconds: Number(ctx.query.get('max') ?? 120), renewable: ctx.params.name !== 'fixed', internal: { username: `u-${ctx.params.name}` } },
+        lease: {
+          ttlSeconds: Number(ctx.query.get('ttl') ?? 60),
+          maxTtlSeconds: Number(ctx.query.get('max') ?? 120),
+          renewable: ctx.params.name !== 'fixed',
+          internal: { username: `u-${ctx.params.name}` },
+        },
       }),
     },
   },
@@ -42,7 +47,6 @@ const testEngine: BackendDefinition = {
     },
   },
 };
-
 
 describe('leases (medium)', () => {
   let k: TestKernel;
@@ -69,7 +73,10 @@ describe('leases (medium)', () => {
     const s = await issue('app');
     expect(s).toMatchObject({ lease_duration: 60, renewable: true, data: { username: 'u-app' } });
     expect(s.lease_id).toMatch(/^leasy\/creds\/app\/[A-Za-z0-9]{24}$/);
-    const rows: { credentials_ciphertext: Buffer; secret_path: string }[] = await k.dataSource.query('SELECT credentials_ciphertext, secret_path FROM leases WHERE lease_id = $1', [s.lease_id]);
+    const rows: { credentials_ciphertext: Buffer; secret_path: string }[] = await k.dataSource.query(
+      'SELECT credentials_ciphertext, secret_path FROM leases WHERE lease_id = $1',
+      [s.lease_id],
+    );
     expect(rows[0].secret_path).toBe('leasy/creds/app');
     expect(rows[0].credentials_ciphertext.toString('latin1')).not.toContain('u-app');
     expect((await lookup(s.lease_id)).data).toMatchObject({ id: s.lease_id, renewable: true, ttl: expect.any(Number), revoked: false });
@@ -106,11 +113,17 @@ describe('leases (medium)', () => {
     const s = await issue('short', '?ttl=1&max=1');
     await k.leases.stop();
     // A second manager on the same database stands for the restarted server.
-    const restarted = new ExpirationManager(new LeaseRepository(k.dataSource), k.mounts, k.barrier, { maxAttempts: 6, tickMs: 200, log: createLogger('error') });
+    const restarted = new ExpirationManager(new LeaseRepository(k.dataSource), k.mounts, k.barrier, {
+      maxAttempts: 6,
+      tickMs: 200,
+      log: createLogger('error'),
+    });
     restarted.start();
     try {
       // The engine's revoke runs before the lease row is marked: wait for the row, not the callback.
-      const reasonOf = async (leaseId: string) => ((await k.dataSource.query('SELECT revocation_reason AS reason FROM leases WHERE lease_id = $1', [leaseId])) as { reason: string | null }[])[0]?.reason ?? null;
+      const reasonOf = async (leaseId: string) =>
+        ((await k.dataSource.query('SELECT revocation_reason AS reason FROM leases WHERE lease_id = $1', [leaseId])) as { reason: string | null }[])[0]
+          ?.reason ?? null;
       await until(async () => revoked.includes('u-short') && (await reasonOf(s.lease_id)) !== null);
       expect((await lookup(s.lease_id)).data.revoked).toBe(true);
       expect(await reasonOf(s.lease_id)).toBe('expired');

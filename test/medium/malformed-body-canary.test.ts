@@ -62,7 +62,11 @@ describe('malformed bodies on every kind of route (medium)', () => {
     let plain;
     ({ k, call: plain } = await openAuditedKernel({ databaseDevice: true, log }));
     watch = await watchCanary(k, plain, CANARY, logLines);
-    for (const [path, type] of [['kv1', 'kv'], ['pki', 'pki'], ['database', 'database']]) {
+    for (const [path, type] of [
+      ['kv1', 'kv'],
+      ['pki', 'pki'],
+      ['database', 'database'],
+    ]) {
       expect((await watch.call('PUT', `sys/mounts/${path}`, { type, options: type === 'kv' ? { version: '1' } : undefined })).status).toBe(204);
     }
     for (const method of ['userpass', 'approle']) expect((await watch.call('PUT', `sys/auth/${method}`, { type: method })).status).toBe(204);

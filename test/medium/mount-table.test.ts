@@ -22,7 +22,13 @@ describe('mount table (medium)', () => {
     const won = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ path: string }>).value.path);
     expect(won.length).toBeGreaterThanOrEqual(1);
     for (const p of won) for (const q of won) if (p !== q) expect(q.startsWith(p)).toBe(false);
-    expect(k.mounts.list('secret').map((e) => e.path).filter((p) => p.startsWith('a')).sort()).toEqual([...won].sort());
+    expect(
+      k.mounts
+        .list('secret')
+        .map((e) => e.path)
+        .filter((p) => p.startsWith('a'))
+        .sort(),
+    ).toEqual([...won].sort());
 
     const same = await Promise.allSettled(Array.from({ length: 10 }, () => k.mounts.enable({ class: 'secret', path: 'same', type: 'kv' })));
     expect(same.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -49,9 +55,34 @@ describe('mount table (medium)', () => {
     await unsealed();
     k.mounts.register({ type: 'test-auth', class: 'auth', routes: () => [] });
     await k.mounts.enable({ class: 'auth', path: 'people', type: 'test-auth' });
-    const login = await k.tokenStore.create({ policies: ['default'], orphan: true, displayName: 'people-alice', creationPath: 'auth/people/login', meta: {}, renewable: true, ttlSeconds: 3600 });
-    const child = await k.tokenStore.create({ policies: ['default'], parent: login.info, orphan: false, displayName: 'child', creationPath: 'auth/token/create', meta: {}, renewable: true, ttlSeconds: 600 });
-    const other = await k.tokenStore.create({ policies: ['default'], orphan: true, displayName: 'other', creationPath: 'auth/peoplex/login', meta: {}, renewable: true, ttlSeconds: 600 });
+    const login = await k.tokenStore.create({
+      policies: ['default'],
+      orphan: true,
+      displayName: 'people-alice',
+      creationPath: 'auth/people/login',
+      meta: {},
+      renewable: true,
+      ttlSeconds: 3600,
+    });
+    const child = await k.tokenStore.create({
+      policies: ['default'],
+      parent: login.info,
+      orphan: false,
+      displayName: 'child',
+      creationPath: 'auth/token/create',
+      meta: {},
+      renewable: true,
+      ttlSeconds: 600,
+    });
+    const other = await k.tokenStore.create({
+      policies: ['default'],
+      orphan: true,
+      displayName: 'other',
+      creationPath: 'auth/peoplex/login',
+      meta: {},
+      renewable: true,
+      ttlSeconds: 600,
+    });
     expect(await k.mounts.disable('auth', 'people')).toBe(true);
     expect(await k.tokenStore.lookup(login.token)).toBeUndefined();
     expect(await k.tokenStore.lookup(child.token)).toBeUndefined();

@@ -8,7 +8,17 @@
 import fc from 'fast-check';
 import { openAuditedKernel } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
-import { BOUNDARY_VALUES, numericTargets, probes, raw, setUpFixtures, text, type NumericTarget, type NumericValue, type Response } from '../support/numeric-inputs';
+import {
+  BOUNDARY_VALUES,
+  numericTargets,
+  probes,
+  raw,
+  setUpFixtures,
+  text,
+  type NumericTarget,
+  type NumericValue,
+  type Response,
+} from '../support/numeric-inputs';
 
 jest.setTimeout(180_000);
 
@@ -85,8 +95,11 @@ describe('numeric inputs on every route (property, medium)', () => {
       'X-Vault-Wrap-TTL on token lookup-self',
       'sys/init secret_shares',
       'sys/rekey/init secret_threshold',
-    ]) expect(labels).toContain(expected);
-    expect(new Set(targets.map((t) => t.probe))).toEqual(new Set(['kv', 'kv1', 'system', 'token', 'approle', 'userpass', 'cert', 'database', 'pki', 'rabbitmq', 'policy']));
+    ])
+      expect(labels).toContain(expected);
+    expect(new Set(targets.map((t) => t.probe))).toEqual(
+      new Set(['kv', 'kv1', 'system', 'token', 'approle', 'userpass', 'cert', 'database', 'pki', 'rabbitmq', 'policy']),
+    );
   });
 
   it('no boundary value on any target earns a 5xx, an echo, or a setting that breaks later requests', async () => {

@@ -43,7 +43,9 @@ describe('numbers and durations out of range (medium)', () => {
     const most = await call('POST', 'auth/token/create', { num_uses: 2147483647, explicit_max_ttl: MAX_DURATION, period: MAX_DURATION });
     expect(most.status).toBe(200);
     const lookup = await call('GET', 'auth/token/lookup-self', undefined, most.json.auth.client_token);
-    expect([lookup.status, lookup.json.data.num_uses, lookup.json.data.explicit_max_ttl, lookup.json.data.period]).toEqual([200, 2147483646, 2147483647, 2147483647]);
+    expect([lookup.status, lookup.json.data.num_uses, lookup.json.data.explicit_max_ttl, lookup.json.data.period]).toEqual([
+      200, 2147483646, 2147483647, 2147483647,
+    ]);
   });
 
   it('X-Vault-Wrap-TTL: beyond Go is not a duration, beyond the maximum a 400; at the maximum it wraps', async () => {
@@ -59,7 +61,8 @@ describe('numbers and durations out of range (medium)', () => {
     await refused(call('GET', 'secret/data/k?version=1099511627776'), tooBig('version'), '1099511627776');
     await refused(call('GET', 'secret/subkeys/k?version=1099511627776'), tooBig('version'), '1099511627776');
     await refused(call('DELETE', 'secret/data/k?version=1099511627776'), tooBig('version'), '1099511627776');
-    for (const op of ['delete', 'undelete', 'destroy']) await refused(call('POST', `secret/${op}/k`, { versions: [1, 1099511627776] }), tooBig('versions'), '1099511627776');
+    for (const op of ['delete', 'undelete', 'destroy'])
+      await refused(call('POST', `secret/${op}/k`, { versions: [1, 1099511627776] }), tooBig('versions'), '1099511627776');
     const read = await call('GET', 'secret/data/k?version=1');
     expect([read.status, read.json.data.data, read.json.data.metadata.destroyed, read.json.data.metadata.deletion_time]).toEqual([200, { a: 1 }, false, '']);
   });
@@ -72,10 +75,24 @@ describe('numbers and durations out of range (medium)', () => {
     let role = await call('GET', 'auth/approle/role/r');
     expect([role.json.data.secret_id_num_uses, role.json.data.token_ttl]).toEqual([0, 3600]);
 
-    const most = { secret_id_num_uses: 2147483647, secret_id_ttl: MAX_DURATION, token_ttl: MAX_DURATION, token_max_ttl: MAX_DURATION, token_explicit_max_ttl: MAX_DURATION, token_num_uses: 2147483647, token_period: MAX_DURATION };
+    const most = {
+      secret_id_num_uses: 2147483647,
+      secret_id_ttl: MAX_DURATION,
+      token_ttl: MAX_DURATION,
+      token_max_ttl: MAX_DURATION,
+      token_explicit_max_ttl: MAX_DURATION,
+      token_num_uses: 2147483647,
+      token_period: MAX_DURATION,
+    };
     expect((await call('POST', 'auth/approle/role/r', most)).status).toBe(204);
     role = await call('GET', 'auth/approle/role/r');
-    expect(role.json.data).toMatchObject({ secret_id_num_uses: 2147483647, secret_id_ttl: 2147483647, token_ttl: 2147483647, token_num_uses: 2147483647, token_period: 2147483647 });
+    expect(role.json.data).toMatchObject({
+      secret_id_num_uses: 2147483647,
+      secret_id_ttl: 2147483647,
+      token_ttl: 2147483647,
+      token_num_uses: 2147483647,
+      token_period: 2147483647,
+    });
     const roleId = (await call('GET', 'auth/approle/role/r/role-id')).json.data.role_id;
     const secret = await call('POST', 'auth/approle/role/r/secret-id', { num_uses: 2147483647, ttl: MAX_DURATION });
     expect([secret.status, secret.json.data.secret_id_num_uses, secret.json.data.secret_id_ttl]).toEqual([200, 2147483647, 2147483647]);
@@ -99,8 +116,16 @@ describe('numbers and durations out of range (medium)', () => {
   });
 
   it('user_lockout_config.lockout_threshold 4294967296 is a 400 and is not stored; logins on the mount keep working', async () => {
-    await refused(call('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_threshold: 4294967296 } }), tooBig('user_lockout_config.lockout_threshold'), '4294967296');
-    await refused(call('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_duration: '9999999999h' } }), notDuration('user_lockout_config.lockout_duration'), '9999999999h');
+    await refused(
+      call('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_threshold: 4294967296 } }),
+      tooBig('user_lockout_config.lockout_threshold'),
+      '4294967296',
+    );
+    await refused(
+      call('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_duration: '9999999999h' } }),
+      notDuration('user_lockout_config.lockout_duration'),
+      '9999999999h',
+    );
     expect((await call('GET', 'sys/auth/userpass/tune')).json.data.user_lockout_config).toBeUndefined();
     expect((await call('POST', 'auth/userpass/login/alice', { password: 'pw-alice' })).status).toBe(200);
     const most = { lockout_threshold: 2147483647, lockout_duration: MAX_DURATION, lockout_counter_reset_duration: MAX_DURATION };
@@ -126,13 +151,28 @@ describe('numbers and durations out of range (medium)', () => {
 
   it('PKI at the maximum TTLs: a root, a certificate and a CRL that end after 2049', async () => {
     expect((await call('POST', 'sys/mounts/pki', { type: 'pki', config: { max_lease_ttl: MAX_DURATION } })).status).toBe(204);
-    await refused(call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, ttl: '596523h14m8s' }), tooLong('ttl'), '596523h14m8s');
+    await refused(
+      call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, ttl: '596523h14m8s' }),
+      tooLong('ttl'),
+      '596523h14m8s',
+    );
     await refused(call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 4294967296 }), tooBig('key_bits'), '4294967296');
-    await refused(call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, max_path_length: -2 }), ['invalid value for field "max_path_length": must be at least -1'], '-2');
-    await refused(call('POST', 'pki/roles/web', { key_type: 'ec', key_bits: -2147483648 }), ['invalid key_bits for key_type ec: use one of 224, 256, 384, 521'], '2147483648');
+    await refused(
+      call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, max_path_length: -2 }),
+      ['invalid value for field "max_path_length": must be at least -1'],
+      '-2',
+    );
+    await refused(
+      call('POST', 'pki/roles/web', { key_type: 'ec', key_bits: -2147483648 }),
+      ['invalid key_bits for key_type ec: use one of 224, 256, 384, 521'],
+      '2147483648',
+    );
     const root = await call('POST', 'pki/root/generate/internal', { common_name: 'Root', key_type: 'ec', key_bits: 256, ttl: MAX_DURATION });
     expect(root.status).toBe(200);
-    expect((await call('POST', 'pki/roles/web', { allow_any_name: true, key_type: 'ec', key_bits: 256, max_ttl: MAX_DURATION, not_before_duration: '3600s' })).status).toBe(204);
+    expect(
+      (await call('POST', 'pki/roles/web', { allow_any_name: true, key_type: 'ec', key_bits: 256, max_ttl: MAX_DURATION, not_before_duration: '3600s' }))
+        .status,
+    ).toBe(204);
     const issued = await call('POST', 'pki/issue/web', { common_name: 'a.example.com', ttl: '438000h' });
     expect(issued.status).toBe(200);
     expect(new Date(new X509Certificate(issued.json.data.certificate).validTo).getUTCFullYear()).toBeGreaterThan(2070);
@@ -155,13 +195,23 @@ describe('raw sys bodies: share counts out of range (medium)', () => {
     k = await openTestKernel();
     const pipeline = kernelPipeline(k);
     const put = async (url: string, body: string, token?: string) => {
-      const res = await pipeline.handle({ method: 'PUT', url, headers: { 'content-type': 'application/json', ...(token ? { 'x-vault-token': token } : {}) }, body: Buffer.from(body), remoteAddress: '192.0.2.10' });
+      const res = await pipeline.handle({
+        method: 'PUT',
+        url,
+        headers: { 'content-type': 'application/json', ...(token ? { 'x-vault-token': token } : {}) },
+        body: Buffer.from(body),
+        remoteAddress: '192.0.2.10',
+      });
       return { status: res.status, text: String(res.body ?? ''), json: JSON.parse(String(res.body ?? '{}')) };
     };
     const init = await put('sys/init', '{"secret_shares":2147483648,"secret_threshold":1}');
     expect([init.status, init.json.errors]).toEqual([400, tooBig('secret_shares')]);
     const hugeThreshold = await put('sys/init', '{"secret_shares":1,"secret_threshold":9223372036854775807}');
-    expect([hugeThreshold.status, hugeThreshold.json.errors, hugeThreshold.text.includes('9223372036854775807')]).toEqual([400, tooBig('secret_threshold'), false]);
+    expect([hugeThreshold.status, hugeThreshold.json.errors, hugeThreshold.text.includes('9223372036854775807')]).toEqual([
+      400,
+      tooBig('secret_threshold'),
+      false,
+    ]);
     expect(await k.seal.isInitialized()).toBe(false);
 
     const done = await put('sys/init', '{"secret_shares":1,"secret_threshold":1}');

@@ -88,12 +88,18 @@ describe('password policies (medium)', () => {
       [undefined, 'missing policy'],
       ['', 'missing policy'],
       ['length = 20\nrule "charset" {', 'invalid password policy: unable to decode'],
-      ['length = 20\nrule "charset" {\n charset = "abc"\n min_chars = 1\n}', 'invalid password policy: rule "charset": unknown key "min_chars" (expected charset, min-chars)'],
+      [
+        'length = 20\nrule "charset" {\n charset = "abc"\n min_chars = 1\n}',
+        'invalid password policy: rule "charset": unknown key "min_chars" (expected charset, min-chars)',
+      ],
       ['length = 20', 'invalid password policy: no charset specified'],
       ['length = 20\nrule "charset" { charset = "" }', 'invalid password policy: rule "charset": charset must be a non-empty string'],
       ['length = 2\nrule "charset" { charset = "abc" }', 'passwords must be between 4 and 100 characters'],
       ['length = 500\nrule "charset" { charset = "abc" }', 'passwords must be between 4 and 100 characters'],
-      ['length = 4\nrule "charset" {\n charset = "abc"\n min-chars = 5\n}', 'invalid password policy: specified rules require at least 5 characters but 4 is specified'],
+      [
+        'length = 4\nrule "charset" {\n charset = "abc"\n min-chars = 5\n}',
+        'invalid password policy: specified rules require at least 5 characters but 4 is specified',
+      ],
       // Parses, but 95 of 100 characters must come from a 1-in-91 charset: impossible in practice.
       [
         'length = 100\nrule "charset" { charset = "bcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~" }\nrule "charset" {\n charset = "a"\n min-chars = 95\n}',

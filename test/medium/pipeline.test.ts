@@ -12,10 +12,18 @@ describe('request pipeline (medium)', () => {
     k = await openTestKernel();
     const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
     await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
-    const pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener: buildConfig({}, {}, {}).listener, log: createLogger('error') });
+    const pipeline = new RequestPipeline({
+      mounts: k.mounts,
+      seal: k.seal,
+      tokens: k.tokenStore,
+      policies: k.policies,
+      listener: buildConfig({}, {}, {}).listener,
+      log: createLogger('error'),
+    });
     const repository = (k.tokenStore as unknown as { tokens: { findByHmac: (h: Buffer) => Promise<unknown> } }).tokens;
     const lookups = jest.spyOn(repository, 'findByHmac');
-    const request = (token: string) => pipeline.handle({ method: 'GET', url: 'auth/token/lookup-self', headers: { 'x-vault-token': token }, body: undefined, remoteAddress: '127.0.0.1' });
+    const request = (token: string) =>
+      pipeline.handle({ method: 'GET', url: 'auth/token/lookup-self', headers: { 'x-vault-token': token }, body: undefined, remoteAddress: '127.0.0.1' });
 
     const big = await request('hvs.' + 'a'.repeat(9 * 1024));
     expect(big.status).toBe(403);

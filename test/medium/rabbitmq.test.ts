@@ -30,7 +30,8 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
   const created = new Set<string>();
 
   /** Reads creds and remembers the user for cleanup. */
-  async function creds(path: string): Promise<{ status: number; json: Record<string, any>; data: Creds }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function creds(path: string): Promise<{ status: number; json: Record<string, any>; data: Creds }> {
     const res = await call('GET', path);
     const data = res.json.data as Creds;
     if (data?.username) created.add(data.username);
@@ -41,11 +42,15 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
     ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     for (const mount of ['rabbitmq', 'rabbitmq-short']) {
       expect((await call('PUT', `sys/mounts/${mount}`, { type: 'rabbitmq' })).status).toBe(204);
-      expect((await call('PUT', `${mount}/config/connection`, { connection_uri: MANAGEMENT_URI, username: ADMIN.username, password: ADMIN.password })).status).toBe(204);
+      expect(
+        (await call('PUT', `${mount}/config/connection`, { connection_uri: MANAGEMENT_URI, username: ADMIN.username, password: ADMIN.password })).status,
+      ).toBe(204);
     }
     expect((await call('PUT', 'rabbitmq/config/lease', { ttl: '1h', max_ttl: '2h' })).status).toBe(204);
     expect((await call('PUT', 'rabbitmq-short/config/lease', { ttl: 1, max_ttl: 1 })).status).toBe(204);
-    expect((await call('PUT', 'rabbitmq/roles/app', { tags: 'management', vhosts: JSON.stringify(APP_VHOSTS), vhost_topics: JSON.stringify(APP_TOPICS) })).status).toBe(204);
+    expect(
+      (await call('PUT', 'rabbitmq/roles/app', { tags: 'management', vhosts: JSON.stringify(APP_VHOSTS), vhost_topics: JSON.stringify(APP_TOPICS) })).status,
+    ).toBe(204);
     expect((await call('PUT', 'rabbitmq-short/roles/brief', { vhosts: JSON.stringify(APP_VHOSTS) })).status).toBe(204);
   });
 
@@ -79,7 +84,10 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
   });
 
   it('password_policy: generated passwords follow the sys/policies/password policy', async () => {
-    const policy = JSON.stringify({ length: 20, rule: [{ charset: { charset: 'abcdefghij', 'min-chars': 1 } }, { charset: { charset: '!#%&*+=?', 'min-chars': 3 } }] });
+    const policy = JSON.stringify({
+      length: 20,
+      rule: [{ charset: { charset: 'abcdefghij', 'min-chars': 1 } }, { charset: { charset: '!#%&*+=?', 'min-chars': 3 } }],
+    });
     expect((await call('PUT', 'sys/policies/password/rabbit', { policy })).status).toBe(204);
     const config = { connection_uri: MANAGEMENT_URI, username: ADMIN.username, password: ADMIN.password };
     expect((await call('PUT', 'rabbitmq-short/config/connection', { ...config, password_policy: 'rabbit' })).status).toBe(204);
@@ -91,7 +99,7 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
     expect((await call('PUT', 'rabbitmq-short/config/connection', config)).status).toBe(204);
   });
 
-  it('username_template: Vault\'s template language names the users; bad templates and existing users are refused', async () => {
+  it("username_template: Vault's template language names the users; bad templates and existing users are refused", async () => {
     const config = { connection_uri: MANAGEMENT_URI, username: ADMIN.username, password: ADMIN.password };
     const template = '{{ printf "t-%s-%s-%s" (.DisplayName) (.RoleName | uppercase) (random 8) | lowercase }}';
     expect((await call('PUT', 'rabbitmq-short/config/connection', { ...config, username_template: template })).status).toBe(204);
@@ -105,7 +113,10 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
       expect(res.status).toBe(400);
       expect(res.json.errors).toEqual([message]);
     };
-    await refused({ username_template: '{{ if .RoleName }}x-secretish{{ end }}' }, 'unable to initialize username template: unknown function or keyword in an action');
+    await refused(
+      { username_template: '{{ if .RoleName }}x-secretish{{ end }}' },
+      'unable to initialize username template: unknown function or keyword in an action',
+    );
     await refused({ username_template: '{{ .Password }}' }, 'invalid username template: unknown field in an action');
     await refused({ username_template: '{{ random 5000 }}' }, 'invalid username template: random: the length must be from 1 to 1024');
     // A template naming an existing user (here the administrator) never takes it over.
@@ -147,7 +158,11 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
   it('vhost names are encoded in management paths (a vhost with a space and a slash)', async () => {
     expect((await management('PUT', `api/vhosts/${encodeURIComponent(ODD_VHOST)}`)).status).toBeLessThan(300);
     expect((await call('PUT', 'rabbitmq/roles/odd', { vhosts: { [ODD_VHOST]: { configure: '', write: '', read: '.*' } } })).status).toBe(204);
-    expect((await call('GET', 'rabbitmq/roles/odd')).json.data).toEqual({ tags: '', vhosts: { [ODD_VHOST]: { configure: '', write: '', read: '.*' } }, vhost_topics: null });
+    expect((await call('GET', 'rabbitmq/roles/odd')).json.data).toEqual({
+      tags: '',
+      vhosts: { [ODD_VHOST]: { configure: '', write: '', read: '.*' } },
+      vhost_topics: null,
+    });
     const { status, json, data } = await creds('rabbitmq/creds/odd');
     expect(status).toBe(200);
     const perms = await management('GET', `api/permissions/${encodeURIComponent(ODD_VHOST)}/${data.username}`);
@@ -158,7 +173,9 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
 
   it('a permission step that fails deletes the user again and answers 400', async () => {
     const missing = `no-such-vhost-${randomBytes(4).toString('hex')}`;
-    expect((await call('PUT', 'rabbitmq/roles/badvhost', { vhosts: JSON.stringify({ [missing]: { configure: '.*', write: '.*', read: '.*' } }) })).status).toBe(204);
+    expect((await call('PUT', 'rabbitmq/roles/badvhost', { vhosts: JSON.stringify({ [missing]: { configure: '.*', write: '.*', read: '.*' } }) })).status).toBe(
+      204,
+    );
     const res = await call('GET', 'rabbitmq/creds/badvhost');
     expect(res.status).toBe(400);
     expect(res.json.errors[0]).toContain("failed to set the user's permissions");
@@ -216,7 +233,11 @@ describeWithService('rabbitmq', 'rabbitmq engine (medium)', () => {
     expect(refused.json.errors[0]).toMatch(/^failed to validate the connection: .*401/);
     expect(refused.body).not.toContain(wrong);
 
-    const unreachable = await call('PUT', 'rabbitmq-short/config/connection', { connection_uri: 'http://127.0.0.1:1', username: ADMIN.username, password: wrong });
+    const unreachable = await call('PUT', 'rabbitmq-short/config/connection', {
+      connection_uri: 'http://127.0.0.1:1',
+      username: ADMIN.username,
+      password: wrong,
+    });
     expect(unreachable.status).toBe(400);
     expect(unreachable.json.errors[0]).toContain('cannot reach the RabbitMQ management API');
     expect(unreachable.body).not.toContain(wrong);

@@ -32,7 +32,10 @@ describe('seal (medium)', () => {
     // A second kernel on the SAME database, as a second server node would be:
     const same = await openTestKernel({ dataSource: k.dataSource, url: k.url });
     try {
-      const results = await Promise.allSettled([k.seal.initialize({ secretShares: 1, secretThreshold: 1 }), same.seal.initialize({ secretShares: 1, secretThreshold: 1 })]);
+      const results = await Promise.allSettled([
+        k.seal.initialize({ secretShares: 1, secretThreshold: 1 }),
+        same.seal.initialize({ secretShares: 1, secretThreshold: 1 }),
+      ]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
       expect((failed.reason as ApiError).errors).toEqual(['Vault is already initialized']);
@@ -124,7 +127,11 @@ describe('seal (medium)', () => {
     await unseal(keys.slice(0, 2).map((x) => x.toString('hex')));
     const started = await k.rekey.start({ secretShares: 3, secretThreshold: 2, requireVerification: true });
     await k.rekey.update(keys[1].toString('hex'), started.nonce);
-    const result = (await k.rekey.update(keys[2].toString('hex'), started.nonce)) as { keys: string[]; verification_nonce: string; verification_required: boolean };
+    const result = (await k.rekey.update(keys[2].toString('hex'), started.nonce)) as {
+      keys: string[];
+      verification_nonce: string;
+      verification_required: boolean;
+    };
     expect(result.verification_required).toBe(true);
     // Not verified yet: the old shares still unseal.
     await k.seal.seal();

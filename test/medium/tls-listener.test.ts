@@ -26,7 +26,11 @@ const recordingPipeline = {
 } as unknown as RequestPipeline;
 
 async function listen(settings: Record<string, unknown>): Promise<string> {
-  const listener = buildConfig({ listener: { tcp: { tls_cert_file: pki.serverCert, tls_key_file: pki.serverKey, ...settings } } }, {}, { listen: '127.0.0.1:0' }).listener;
+  const listener = buildConfig(
+    { listener: { tcp: { tls_cert_file: pki.serverCert, tls_key_file: pki.serverKey, ...settings } } },
+    {},
+    { listen: '127.0.0.1:0' },
+  ).listener;
   const server = await createApiServer(apiModuleFor(recordingPipeline), listener, createLogger('error'));
   servers.push(server);
   return server.listen();
@@ -69,7 +73,9 @@ describe('TLS listener: client certificates requested (the default)', () => {
   });
 
   it('a good client certificate reaches the pipeline as DER with its issuer, authorized', async () => {
-    const req = await seenBy(() => httpsCall(`${address}/v1/auth/cert/login`, { ca, cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey), method: 'POST', body: {} }));
+    const req = await seenBy(() =>
+      httpsCall(`${address}/v1/auth/cert/login`, { ca, cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey), method: 'POST', body: {} }),
+    );
     expect(req.peerCertificate).toEqual({ der: der(pki.clientCert), chainDer: [der(pki.clientCaCert)], authorized: true });
   });
 
@@ -98,7 +104,9 @@ describe('TLS listener: tls_require_and_verify_client_cert', () => {
   });
 
   it('accepts the good client certificate and hands it over, authorized', async () => {
-    const req = await seenBy(async () => expect((await httpsCall(`${address}/v1/sys/seal-status`, { ca, cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) })).status).toBe(200));
+    const req = await seenBy(async () =>
+      expect((await httpsCall(`${address}/v1/sys/seal-status`, { ca, cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) })).status).toBe(200),
+    );
     expect(req.peerCertificate).toMatchObject({ der: der(pki.clientCert), authorized: true });
   });
 });
@@ -106,7 +114,9 @@ describe('TLS listener: tls_require_and_verify_client_cert', () => {
 describe('TLS listener: tls_disable_client_certs and tls_min_version', () => {
   it('with client certificates disabled none is asked for, so none reaches the pipeline', async () => {
     const address = await listen({ tls_client_ca_file: pki.clientCaCert, tls_disable_client_certs: true });
-    const req = await seenBy(() => httpsCall(`${address}/v1/sys/seal-status`, { ca: pki.read(pki.caCert), cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) }));
+    const req = await seenBy(() =>
+      httpsCall(`${address}/v1/sys/seal-status`, { ca: pki.read(pki.caCert), cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) }),
+    );
     expect(req.peerCertificate).toBeUndefined();
   });
 

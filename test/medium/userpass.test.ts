@@ -32,10 +32,17 @@ describe('userpass and user lockout (medium)', () => {
   const hasher = new CountingHasher();
 
   const call = async (method: string, url: string, body?: unknown, token: string | undefined = root): Promise<Answer> => {
-    const res = await pipeline.handle({ method, url, headers: token ? { 'x-vault-token': token } : {}, body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)), remoteAddress: '127.0.0.1' });
+    const res = await pipeline.handle({
+      method,
+      url,
+      headers: token ? { 'x-vault-token': token } : {},
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+      remoteAddress: '127.0.0.1',
+    });
     return { status: res.status, body: res.body ? JSON.parse(res.body.toString()) : {} };
   };
-  const login = (name: string, password: string, mount = 'userpass') => call('POST', `auth/${mount}/login/${encodeURIComponent(name)}`, { password }, undefined);
+  const login = (name: string, password: string, mount = 'userpass') =>
+    call('POST', `auth/${mount}/login/${encodeURIComponent(name)}`, { password }, undefined);
   const INVALID = { status: 400, body: { errors: ['invalid username or password'] } };
 
   beforeAll(async () => {
@@ -43,13 +50,22 @@ describe('userpass and user lockout (medium)', () => {
     const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
     await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
     root = init.rootToken;
-    pipeline = new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener: buildConfig({}, {}, {}).listener, log: createLogger(process.env.UP_DEBUG ? 'debug' : 'error') });
+    pipeline = new RequestPipeline({
+      mounts: k.mounts,
+      seal: k.seal,
+      tokens: k.tokenStore,
+      policies: k.policies,
+      listener: buildConfig({}, {}, {}).listener,
+      log: createLogger(process.env.UP_DEBUG ? 'debug' : 'error'),
+    });
     expect((await call('POST', 'sys/auth/userpass', { type: 'userpass' })).status).toBe(204);
   });
   afterAll(async () => k?.close());
 
   it('creates, reads (never the password), lists, updates and deletes users with case-insensitive names', async () => {
-    expect((await call('POST', 'auth/userpass/users/Bob', { password: 'pw-bob-1', token_policies: 'dev,ops', token_ttl: '1h', token_max_ttl: '2h' })).status).toBe(204);
+    expect(
+      (await call('POST', 'auth/userpass/users/Bob', { password: 'pw-bob-1', token_policies: 'dev,ops', token_ttl: '1h', token_max_ttl: '2h' })).status,
+    ).toBe(204);
     const read = await call('GET', 'auth/userpass/users/bob');
     expect(read.status).toBe(200);
     expect(read.body.data).toEqual({
@@ -76,7 +92,9 @@ describe('userpass and user lockout (medium)', () => {
   it('refuses bad input with a clear 400 and writes nothing', async () => {
     expect(await call('POST', 'auth/userpass/users/carol', { token_policies: 'dev' })).toEqual({ status: 400, body: { errors: ['missing password'] } });
     expect((await call('POST', 'auth/userpass/users/carol', { password: 'x', token_policies: [' root'] })).status).toBe(400);
-    expect((await call('POST', 'auth/userpass/users/carol', { password: 'x', token_ttl: '2h', token_max_ttl: '1h' })).body.errors).toEqual(["'token_ttl' cannot be greater than 'token_max_ttl'"]);
+    expect((await call('POST', 'auth/userpass/users/carol', { password: 'x', token_ttl: '2h', token_max_ttl: '1h' })).body.errors).toEqual([
+      "'token_ttl' cannot be greater than 'token_max_ttl'",
+    ]);
     expect((await call('POST', 'auth/userpass/users/carol', { password: 'x', token_bound_cidrs: 'nope' })).status).toBe(400);
     expect((await call('POST', 'auth/userpass/users/-carol', { password: 'x' })).status).toBe(400);
     expect((await call('POST', 'auth/userpass/users/nobody/password', { password: 'x' })).body.errors).toEqual(['username does not exist']);
@@ -87,9 +105,22 @@ describe('userpass and user lockout (medium)', () => {
     await call('POST', 'auth/userpass/users/dave', { password: 'pw-dave', token_policies: ['dev'], token_ttl: '30m' });
     const res = await login('Dave', 'pw-dave');
     expect(res.status).toBe(200);
-    expect(res.body.auth).toMatchObject({ policies: ['dev', 'default'], token_policies: ['dev', 'default'], metadata: { username: 'dave' }, lease_duration: 1800, renewable: true, token_type: 'service', orphan: true });
+    expect(res.body.auth).toMatchObject({
+      policies: ['dev', 'default'],
+      token_policies: ['dev', 'default'],
+      metadata: { username: 'dave' },
+      lease_duration: 1800,
+      renewable: true,
+      token_type: 'service',
+      orphan: true,
+    });
     const self = await call('GET', 'auth/token/lookup-self', undefined, res.body.auth.client_token);
-    expect(self.body.data).toMatchObject({ display_name: 'userpass-dave', meta: { username: 'dave' }, path: 'auth/userpass/login/dave', policies: ['dev', 'default'] });
+    expect(self.body.data).toMatchObject({
+      display_name: 'userpass-dave',
+      meta: { username: 'dave' },
+      path: 'auth/userpass/login/dave',
+      policies: ['dev', 'default'],
+    });
     // A changed password: the old one fails, the new one works.
     expect((await call('POST', 'auth/userpass/users/dave/password', { password: 'pw-dave-2' })).status).toBe(204);
     expect(await login('dave', 'pw-dave')).toEqual(INVALID);
@@ -119,7 +150,9 @@ describe('userpass and user lockout (medium)', () => {
     expect(await login('alice', 'pw-alice')).toEqual(INVALID);
     expect(hasher.verifies).toBe(1);
     expect((await call('GET', 'sys/locked-users')).body.data).toEqual({
-      by_namespace: [{ namespace_id: 'root', namespace_path: '', counts: 1, mount_accessors: [{ mount_accessor: accessor, counts: 1, alias_identifiers: ['alice'] }] }],
+      by_namespace: [
+        { namespace_id: 'root', namespace_path: '', counts: 1, mount_accessors: [{ mount_accessor: accessor, counts: 1, alias_identifiers: ['alice'] }] },
+      ],
       total: 1,
     });
     expect((await call('GET', `sys/locked-users?mount_accessor=${accessor}`)).body.data.total).toBe(1);
@@ -143,10 +176,25 @@ describe('userpass and user lockout (medium)', () => {
   });
 
   it('tune user_lockout_config round-trips; counters reset after lockout_counter_reset; the lock ends after lockout_duration', async () => {
-    expect((await call('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_threshold: 2, lockout_duration: '2s', lockout_counter_reset_duration: '1s' } })).status).toBe(204);
+    expect(
+      (
+        await call('POST', 'sys/auth/userpass/tune', {
+          user_lockout_config: { lockout_threshold: 2, lockout_duration: '2s', lockout_counter_reset_duration: '1s' },
+        })
+      ).status,
+    ).toBe(204);
     const tune = await call('GET', 'sys/auth/userpass/tune');
-    expect(tune.body.data).toMatchObject({ user_lockout_threshold: 2, user_lockout_duration: 2, user_lockout_counter_reset_duration: 1, user_lockout_disable: false });
-    expect((await call('GET', 'sys/auth')).body.data['userpass/'].config.user_lockout_config).toEqual({ user_lockout_threshold: 2, user_lockout_duration: 2, user_lockout_counter_reset_duration: 1 });
+    expect(tune.body.data).toMatchObject({
+      user_lockout_threshold: 2,
+      user_lockout_duration: 2,
+      user_lockout_counter_reset_duration: 1,
+      user_lockout_disable: false,
+    });
+    expect((await call('GET', 'sys/auth')).body.data['userpass/'].config.user_lockout_config).toEqual({
+      user_lockout_threshold: 2,
+      user_lockout_duration: 2,
+      user_lockout_counter_reset_duration: 1,
+    });
     expect((await call('POST', 'sys/auth/userpass/tune', { user_lockout_config: { lockout_threshold: 'many' } })).status).toBe(400);
     expect((await call('POST', 'sys/mounts/secret/tune', { user_lockout_config: { lockout_threshold: 2 } })).status).toBe(400);
 
@@ -185,7 +233,9 @@ describe('userpass and user lockout (medium)', () => {
   });
 
   it('the stored row holds neither the password nor a readable hash; disabling the mount removes users and counters', async () => {
-    const rows: { password_ciphertext: Buffer; token_params: unknown }[] = await k.dataSource.query("SELECT password_ciphertext, token_params FROM userpass_users WHERE username = 'dave'");
+    const rows: { password_ciphertext: Buffer; token_params: unknown }[] = await k.dataSource.query(
+      "SELECT password_ciphertext, token_params FROM userpass_users WHERE username = 'dave'",
+    );
     const bytes = rows[0].password_ciphertext.toString('latin1');
     expect(bytes).not.toContain('pw-dave');
     expect(bytes).not.toContain('$argon2id$');
@@ -193,7 +243,7 @@ describe('userpass and user lockout (medium)', () => {
     expect(await k.dataSource.query("SELECT 1 FROM login_lockouts WHERE login_name = 'ivan'")).toEqual([]);
   });
 
-  it('renewal re-checks the user: policies changed → 400, user deleted → 403 (as Vault\'s login renew)', async () => {
+  it("renewal re-checks the user: policies changed → 400, user deleted → 403 (as Vault's login renew)", async () => {
     expect((await call('POST', 'auth/userpass/users/renewer', { password: 'renewer-password-1', token_policies: ['p1'] })).status).toBe(204);
     const token = (await login('renewer', 'renewer-password-1')).body.auth.client_token as string;
     expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(200);
@@ -205,4 +255,3 @@ describe('userpass and user lockout (medium)', () => {
     expect((await call('POST', 'auth/token/renew-self', {}, token)).status).toBe(403);
   });
 });
-

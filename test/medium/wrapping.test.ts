@@ -32,7 +32,9 @@ describe('response wrapping and cubbyhole (medium)', () => {
     expect((await call('GET', 'cubbyhole/notes?list=true', undefined, alice)).json.data.keys).toEqual(['a']);
     expect((await call('GET', 'cubbyhole/notes/a')).status).toBe(404); // root's own cubbyhole is another one
     expect((await call('GET', 'cubbyhole/notes/a', undefined, await child())).status).toBe(404);
-    const [{ n }] = await k.dataSource.query("SELECT count(*)::int AS n FROM cubbyhole_entries WHERE position(convert_to('mine', 'UTF8') IN value_ciphertext) > 0");
+    const [{ n }] = await k.dataSource.query(
+      "SELECT count(*)::int AS n FROM cubbyhole_entries WHERE position(convert_to('mine', 'UTF8') IN value_ciphertext) > 0",
+    );
     expect(n).toBe(0); // barrier ciphertext
     expect((await call('PUT', 'auth/token/revoke-self', undefined, alice)).status).toBe(204);
     expect(await k.dataSource.query('SELECT 1 FROM cubbyhole_entries e JOIN tokens t USING (token_hmac)')).toHaveLength(0);
@@ -43,7 +45,11 @@ describe('response wrapping and cubbyhole (medium)', () => {
   it('X-Vault-Wrap-TTL wraps a read: the client gets wrap_info only, and the token unwraps once', async () => {
     const wrapped = await call('GET', 'secret/data/app', undefined, rootToken, { headers: { 'x-vault-wrap-ttl': '5m' } });
     expect(wrapped.status).toBe(200);
-    expect(wrapped.json).toMatchObject({ data: null, auth: null, wrap_info: { ttl: 300, creation_path: 'secret/data/app', token: expect.stringMatching(/^hvs\./), accessor: expect.any(String) } });
+    expect(wrapped.json).toMatchObject({
+      data: null,
+      auth: null,
+      wrap_info: { ttl: 300, creation_path: 'secret/data/app', token: expect.stringMatching(/^hvs\./), accessor: expect.any(String) },
+    });
     expect(wrapped.body).not.toContain('wrapped-canary');
     const token = wrapped.json.wrap_info.token as string;
 
@@ -86,7 +92,9 @@ describe('response wrapping and cubbyhole (medium)', () => {
     expect((await call('PUT', 'sys/wrapping/unwrap', { token })).json.errors).toEqual([INVALID]);
     const bad = await call('GET', 'secret/data/app', undefined, rootToken, { headers: { 'x-vault-wrap-ttl': 'soon' } });
     expect([bad.status, bad.json.errors]).toEqual([400, ['error parsing wrap TTL: not a duration']]);
-    expect((await call('GET', 'secret/data/app', undefined, rootToken, { headers: { 'x-vault-wrap-ttl': '0' } })).json.data.data).toEqual({ password: 'wrapped-canary' });
+    expect((await call('GET', 'secret/data/app', undefined, rootToken, { headers: { 'x-vault-wrap-ttl': '0' } })).json.data.data).toEqual({
+      password: 'wrapped-canary',
+    });
   });
 
   it('wraps a token creation (wrapped_accessor names the new token) and records wrap_info hashed in the audit log', async () => {
@@ -96,7 +104,9 @@ describe('response wrapping and cubbyhole (medium)', () => {
     expect(info.wrapped_accessor).not.toBe('');
     const created = (await call('PUT', 'sys/wrapping/unwrap', { token: info.token })).json.auth;
     expect(created.accessor).toBe(info.wrapped_accessor);
-    const rows: { entry_bytes: Buffer }[] = await k.dataSource.query("SELECT entry_bytes FROM audit_logs WHERE event_data #> '{response,status_code}' IS NOT NULL ORDER BY sequence_number DESC LIMIT 40");
+    const rows: { entry_bytes: Buffer }[] = await k.dataSource.query(
+      "SELECT entry_bytes FROM audit_logs WHERE event_data #> '{response,status_code}' IS NOT NULL ORDER BY sequence_number DESC LIMIT 40",
+    );
     const text = rows.map((r) => r.entry_bytes.toString('utf8')).join('\n');
     expect(text).toContain('"wrap_info":{"accessor":"hmac-sha256:');
     for (const secret of [info.token, info.accessor, created.client_token, 'wrapped-canary']) expect(text).not.toContain(secret);
@@ -118,11 +128,15 @@ describe('X-Forwarded-For (medium)', () => {
     const viaProxy = auditedPipeline(k, rootToken, createLogger('error'), trusted);
     const direct = auditedPipeline(k, rootToken);
     const bound = (await direct('PUT', 'auth/token/create', { policies: ['default'], bound_cidrs: ['203.0.113.0/24'] })).json.auth.client_token as string;
-    const lookup = (c: Call, remoteAddress: string, xff?: string) => c('GET', 'auth/token/lookup-self', undefined, bound, { remoteAddress, headers: xff ? { 'x-forwarded-for': xff } : {} });
+    const lookup = (c: Call, remoteAddress: string, xff?: string) =>
+      c('GET', 'auth/token/lookup-self', undefined, bound, { remoteAddress, headers: xff ? { 'x-forwarded-for': xff } : {} });
 
     expect((await lookup(viaProxy, '10.1.2.3', '198.51.100.1, 203.0.113.9')).status).toBe(200);
     const untrusted = await lookup(viaProxy, '192.0.2.1', '203.0.113.9');
-    expect([untrusted.status, untrusted.json.errors]).toEqual([400, ['client address not authorized for x-forwarded-for and configuration set to reject connection']]);
+    expect([untrusted.status, untrusted.json.errors]).toEqual([
+      400,
+      ['client address not authorized for x-forwarded-for and configuration set to reject connection'],
+    ]);
     expect((await lookup(viaProxy, '10.1.2.3')).status).toBe(400); // reject_not_present
     // Without trusted proxies the header is ignored: the connection's address is outside the bound CIDRs.
     expect((await lookup(direct, '192.0.2.1', '203.0.113.9')).status).toBe(403);

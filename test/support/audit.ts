@@ -18,11 +18,27 @@ export interface CallOptions {
 }
 
 /** The pipeline's answer with its body as text (`bytes`: a binary body as sent) and parsed JSON. */
-export type Call = (method: string, url: string, body?: unknown, token?: string, options?: CallOptions) => Promise<Omit<PipelineResponse, 'body'> & { body?: string; bytes?: Buffer; json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Call = (
+  method: string,
+  url: string,
+  body?: unknown,
+  token?: string,
+  options?: CallOptions,
+) => Promise<Omit<PipelineResponse, 'body'> & { body?: string; bytes?: Buffer; json: Record<string, any> }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** The kernel's request pipeline with audit, wrapping and leases, as the server builds it (e.g. to put an HTTP listener in front). */
 export function kernelPipeline(k: TestKernel, log: Logger = createLogger('error'), listener = buildConfig({}, {}, {}).listener): RequestPipeline {
-  return new RequestPipeline({ mounts: k.mounts, seal: k.seal, tokens: k.tokenStore, policies: k.policies, listener, log, audit: k.audit, wrapper: k.wrapper, leases: k.leases });
+  return new RequestPipeline({
+    mounts: k.mounts,
+    seal: k.seal,
+    tokens: k.tokenStore,
+    policies: k.policies,
+    listener,
+    log,
+    audit: k.audit,
+    wrapper: k.wrapper,
+    leases: k.leases,
+  });
 }
 
 export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = createLogger('error'), listener = buildConfig({}, {}, {}).listener): Call {
@@ -46,7 +62,9 @@ export function auditedPipeline(k: TestKernel, rootToken: string, log: Logger = 
  * A fresh kernel, initialised (one share) and unsealed, with an audited pipeline on the root token:
  * the database device first when asked, then KV v2 at `secret/`.
  */
-export async function openAuditedKernel(options: { databaseDevice?: boolean; log?: Logger; audit?: Partial<AuditConfig>; auditStdout?: Writable } = {}): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
+export async function openAuditedKernel(
+  options: { databaseDevice?: boolean; log?: Logger; audit?: Partial<AuditConfig>; auditStdout?: Writable } = {},
+): Promise<{ k: TestKernel; call: Call; rootToken: string; key: string }> {
   const k = await openTestKernel({ log: options.log, audit: options.audit, auditStdout: options.auditStdout });
   const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
   const key = init.keys[0].toString('hex');
@@ -74,7 +92,9 @@ export async function verifyThroughApi(call: Call, trustedCheckpointsText?: stri
 
 /** Runs `fn` as a superuser with the append-only guards switched off on every audit table, then restores them. */
 export async function withGuardsOff(db: DataSource, fn: () => Promise<void>): Promise<void> {
-  const partitions: { name: string }[] = await db.query("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass");
+  const partitions: { name: string }[] = await db.query(
+    "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass",
+  );
   const tables = ['audit_logs', 'audit_checkpoints', ...partitions.map((p) => p.name)];
   for (const t of tables) await db.query(`ALTER TABLE ${t} DISABLE TRIGGER USER`);
   try {
@@ -94,13 +114,22 @@ export async function withGuardsOff(db: DataSource, fn: () => Promise<void>): Pr
 export const tamper = {
   /** Entry `seq`'s bytes change; its hashes do not. */
   modify: (db: DataSource, seq: number) =>
-    withGuardsOff(db, () => db.query("UPDATE audit_logs SET entry_bytes = convert_to(replace(convert_from(entry_bytes, 'UTF8'), 'app', 'APP'), 'UTF8') WHERE sequence_number = $1", [seq])),
+    withGuardsOff(db, () =>
+      db.query("UPDATE audit_logs SET entry_bytes = convert_to(replace(convert_from(entry_bytes, 'UTF8'), 'app', 'APP'), 'UTF8') WHERE sequence_number = $1", [
+        seq,
+      ]),
+    ),
 
   delete: (db: DataSource, seq: number) => withGuardsOff(db, () => db.query('DELETE FROM audit_logs WHERE sequence_number = $1', [seq])),
 
   /** Entries `seq` and `seq + 1` trade sequence numbers. */
   swap: (db: DataSource, seq: number) =>
-    withGuardsOff(db, () => db.query('UPDATE audit_logs SET sequence_number = CASE sequence_number WHEN $1::bigint THEN $1::bigint + 1 ELSE $1::bigint END WHERE sequence_number IN ($1::bigint, $1::bigint + 1)', [seq])),
+    withGuardsOff(db, () =>
+      db.query(
+        'UPDATE audit_logs SET sequence_number = CASE sequence_number WHEN $1::bigint THEN $1::bigint + 1 ELSE $1::bigint END WHERE sequence_number IN ($1::bigint, $1::bigint + 1)',
+        [seq],
+      ),
+    ),
 
   /**
    * Entries after `keep` and every stored checkpoint are deleted, and the head moves back to the
@@ -124,7 +153,9 @@ export const tamper = {
    * consistent and only a signed checkpoint tells. Only while sealed: no writer holds the old head.
    */
   async rewrite(db: DataSource, seq: number): Promise<void> {
-    const rows: { sequence_number: string; entry_bytes: Buffer; previous_hash: Buffer }[] = await db.query('SELECT sequence_number, entry_bytes, previous_hash FROM audit_logs ORDER BY sequence_number');
+    const rows: { sequence_number: string; entry_bytes: Buffer; previous_hash: Buffer }[] = await db.query(
+      'SELECT sequence_number, entry_bytes, previous_hash FROM audit_logs ORDER BY sequence_number',
+    );
     await withGuardsOff(db, async () => {
       let previous = rows[seq - 1].previous_hash;
       let frontier: Buffer[] = [];
@@ -134,7 +165,12 @@ export const tamper = {
         frontier = frontierAppend(frontier, n - 1, leafHash(bytes));
         if (n < seq) continue;
         const current = chainHash(n, previous, leafHash(bytes));
-        await db.query('UPDATE audit_logs SET entry_bytes = $2, previous_hash = $3, current_hash = $4 WHERE sequence_number = $1', [n, bytes, previous, current]);
+        await db.query('UPDATE audit_logs SET entry_bytes = $2, previous_hash = $3, current_hash = $4 WHERE sequence_number = $1', [
+          n,
+          bytes,
+          previous,
+          current,
+        ]);
         previous = current;
       }
       await db.query('UPDATE audit_chain_head SET chain_hash = $1, frontier = $2 WHERE id = 1', [previous, frontier]);

@@ -80,7 +80,8 @@ export function expectNoLeak(secrets: Record<string, string | string[]>, surface
       if (form.length < 8) throw new Error(`secret ${name} is too short to look for`);
       for (const [surface, text] of where) {
         const at = text.indexOf(form);
-        if (at >= 0) leaks.push(`${surface}: ${name} ...${text.slice(Math.max(0, at - 60), at)}[${name}]${text.slice(at + form.length, at + form.length + 60)}...`);
+        if (at >= 0)
+          leaks.push(`${surface}: ${name} ...${text.slice(Math.max(0, at - 60), at)}[${name}]${text.slice(at + form.length, at + form.length + 60)}...`);
       }
     }
   }

@@ -6,7 +6,12 @@ export interface HttpResult {
   headers: Headers;
 }
 
-export async function call(address: string, method: string, path: string, options: { token?: string; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+export async function call(
+  address: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<HttpResult> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token) headers['X-Vault-Token'] = options.token;
   let body: string | Buffer | undefined;

@@ -25,12 +25,27 @@ export interface TestKernel extends Kernel {
  * `passwordHasher`: userpass's (default argon2id). With `dataSource` and `url`, the kernel shares
  * that database (a second node); close() closes it either way.
  */
-export async function openTestKernel(options: { maxEncryptionsPerTerm?: number; dataSource?: DataSource; url?: string; audit?: Partial<AuditConfig>; auditStdout?: Writable; log?: Logger; backends?: { passwordHasher?: PasswordHasher } } = {}): Promise<TestKernel> {
+export async function openTestKernel(
+  options: {
+    maxEncryptionsPerTerm?: number;
+    dataSource?: DataSource;
+    url?: string;
+    audit?: Partial<AuditConfig>;
+    auditStdout?: Writable;
+    log?: Logger;
+    backends?: { passwordHasher?: PasswordHasher };
+  } = {},
+): Promise<TestKernel> {
   const db = options.dataSource && options.url ? { dataSource: options.dataSource, url: options.url } : await openTestDatabase();
   const auditDir = mkdtempSync(join(tmpdir(), 'secrethub-audit-'));
   const defaults = buildConfig({}, {}, { dataDir: auditDir });
   const audit: AuditConfig = { ...defaults.audit, ...options.audit };
-  const config = { ...defaults, audit, maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566, listener: { ...defaults.listener, disableUnauthedRekeyEndpoints: true } };
+  const config = {
+    ...defaults,
+    audit,
+    maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566,
+    listener: { ...defaults.listener, disableUnauthedRekeyEndpoints: true },
+  };
   const database = { dataSource: db.dataSource, close: () => (db.dataSource.isInitialized ? db.dataSource.destroy() : Promise.resolve()) };
   let builder = Test.createTestingModule({ imports: [CoreModule.forRoot(config, options.log ?? createLogger('error'), database)] });
   if (options.auditStdout) builder = builder.overrideProvider(AUDIT_STDOUT).useValue(options.auditStdout);

@@ -98,15 +98,26 @@ function routeTargets(f: Fixtures, mount: MountEntry, route: RouteDefinition): N
       for (const op of QUERY_OPERATIONS.filter((o) => route.handlers[o])) {
         const method = op === 'delete' ? 'DELETE' : 'GET';
         const list = op === 'list' ? 'list=true&' : '';
-        out.push({ label: `${op} ${path}?${name}`, probe: mount.type, write: op === 'delete', send: (v) => f.call(method, `${path}?${list}${name}=${encodeURIComponent(v.query)}`) });
+        out.push({
+          label: `${op} ${path}?${name}`,
+          probe: mount.type,
+          write: op === 'delete',
+          send: (v) => f.call(method, `${path}?${list}${name}=${encodeURIComponent(v.query)}`),
+        });
       }
       continue;
     }
     // A list element is sent as the one element of a list.
     const json = (v: NumericValue) => (spec.type === 'int-list' ? `[${v.json}]` : v.json);
-    if (route.handlers.update) out.push({ label: `update ${path} ${name}`, probe: mount.type, write: true, send: (v) => f.call('POST', path, bodyWith(base, name, json(v)), token) });
+    if (route.handlers.update)
+      out.push({ label: `update ${path} ${name}`, probe: mount.type, write: true, send: (v) => f.call('POST', path, bodyWith(base, name, json(v)), token) });
     if (route.handlers.patch) {
-      out.push({ label: `patch ${path} ${name}`, probe: mount.type, write: true, send: (v) => f.call('PATCH', path, bodyWith(base, name, json(v)), token, { headers: { 'content-type': 'application/merge-patch+json' } }) });
+      out.push({
+        label: `patch ${path} ${name}`,
+        probe: mount.type,
+        write: true,
+        send: (v) => f.call('PATCH', path, bodyWith(base, name, json(v)), token, { headers: { 'content-type': 'application/merge-patch+json' } }),
+      });
     }
   }
   return out;
@@ -116,13 +127,26 @@ function routeTargets(f: Fixtures, mount: MountEntry, route: RouteDefinition): N
 function undeclaredTargets(f: Fixtures): NumericTarget[] {
   const { call } = f;
   const out: NumericTarget[] = [];
-  const tuned: [string, string][] = [['sys/mounts/secret', 'kv'], ['sys/mounts/pki', 'pki'], ['sys/mounts/database', 'database'], ['sys/auth/userpass', 'userpass'], ['sys/auth/approle', 'approle'], ['sys/auth/token', 'token']];
+  const tuned: [string, string][] = [
+    ['sys/mounts/secret', 'kv'],
+    ['sys/mounts/pki', 'pki'],
+    ['sys/mounts/database', 'database'],
+    ['sys/auth/userpass', 'userpass'],
+    ['sys/auth/approle', 'approle'],
+    ['sys/auth/token', 'token'],
+  ];
   for (const [mount, probe] of tuned) {
-    for (const name of ['max_lease_ttl', 'default_lease_ttl']) out.push({ label: `tune ${mount} ${name}`, probe, write: true, send: (v) => call('POST', `${mount}/tune`, bodyWith({}, name, v.json)) });
+    for (const name of ['max_lease_ttl', 'default_lease_ttl'])
+      out.push({ label: `tune ${mount} ${name}`, probe, write: true, send: (v) => call('POST', `${mount}/tune`, bodyWith({}, name, v.json)) });
   }
   for (const [mount, probe] of tuned.filter(([, p]) => p === 'userpass' || p === 'approle')) {
     for (const name of ['lockout_threshold', 'lockout_duration', 'lockout_counter_reset_duration']) {
-      out.push({ label: `tune ${mount} user_lockout_config.${name}`, probe, write: true, send: (v) => call('POST', `${mount}/tune`, `{"user_lockout_config":${bodyWith({}, name, v.json)}}`) });
+      out.push({
+        label: `tune ${mount} user_lockout_config.${name}`,
+        probe,
+        write: true,
+        send: (v) => call('POST', `${mount}/tune`, `{"user_lockout_config":${bodyWith({}, name, v.json)}}`),
+      });
     }
   }
   for (const name of ['default_lease_ttl', 'max_lease_ttl']) {
@@ -141,9 +165,24 @@ function undeclaredTargets(f: Fixtures): NumericTarget[] {
       },
     });
   }
-  out.push({ label: 'X-Vault-Wrap-TTL on a KV read', probe: 'kv', write: false, send: (v) => call('GET', 'secret/data/pt', undefined, undefined, { headers: { 'x-vault-wrap-ttl': v.query } }) });
-  out.push({ label: 'X-Vault-Wrap-TTL on token lookup-self', probe: 'token', write: false, send: (v) => call('GET', 'auth/token/lookup-self', undefined, undefined, { headers: { 'x-vault-wrap-ttl': v.query } }) });
-  out.push({ label: 'update secret/data/pt options.cas', probe: 'kv', write: true, send: (v) => call('POST', 'secret/data/pt', `{"data":{"a":1},"options":${bodyWith({}, 'cas', v.json)}}`) });
+  out.push({
+    label: 'X-Vault-Wrap-TTL on a KV read',
+    probe: 'kv',
+    write: false,
+    send: (v) => call('GET', 'secret/data/pt', undefined, undefined, { headers: { 'x-vault-wrap-ttl': v.query } }),
+  });
+  out.push({
+    label: 'X-Vault-Wrap-TTL on token lookup-self',
+    probe: 'token',
+    write: false,
+    send: (v) => call('GET', 'auth/token/lookup-self', undefined, undefined, { headers: { 'x-vault-wrap-ttl': v.query } }),
+  });
+  out.push({
+    label: 'update secret/data/pt options.cas',
+    probe: 'kv',
+    write: true,
+    send: (v) => call('POST', 'secret/data/pt', `{"data":{"a":1},"options":${bodyWith({}, 'cas', v.json)}}`),
+  });
   for (const name of ['secret_shares', 'secret_threshold', 'recovery_shares', 'recovery_threshold', 'stored_shares']) {
     out.push({ label: `sys/init ${name}`, probe: 'system', write: true, send: (v) => call('PUT', 'sys/init', bodyWith({}, name, v.json)) });
   }
@@ -159,7 +198,13 @@ function undeclaredTargets(f: Fixtures): NumericTarget[] {
       },
     });
   }
-  for (const path of ['sys/leases', 'sys/leases/count']) out.push({ label: `${path}?limit`, probe: 'system', write: false, send: (v) => call('GET', `${path}?type=irrevocable&limit=${encodeURIComponent(v.query)}`) });
+  for (const path of ['sys/leases', 'sys/leases/count'])
+    out.push({
+      label: `${path}?limit`,
+      probe: 'system',
+      write: false,
+      send: (v) => call('GET', `${path}?type=irrevocable&limit=${encodeURIComponent(v.query)}`),
+    });
   out.push({ label: 'kv1/pt ttl', probe: 'kv1', write: true, send: (v) => call('POST', 'kv1/pt', bodyWith({ a: 1 }, 'ttl', v.json)) });
   out.push({
     label: 'enable sys/mounts/fresh-db options.orphan_grace_period',
@@ -173,10 +218,22 @@ function undeclaredTargets(f: Fixtures): NumericTarget[] {
   });
   for (const key of ['min_wrapping_ttl', 'max_wrapping_ttl']) {
     // JSON policy text, so the value goes in as sent (a number or a string).
-    out.push({ label: `policy ${key}`, probe: 'policy', write: true, send: (v) => call('PUT', 'sys/policies/acl/pt', { policy: `{"path":{"secret/*":{"capabilities":["read"],${JSON.stringify(key)}:${v.json}}}}` }) });
+    out.push({
+      label: `policy ${key}`,
+      probe: 'policy',
+      write: true,
+      send: (v) => call('PUT', 'sys/policies/acl/pt', { policy: `{"path":{"secret/*":{"capabilities":["read"],${JSON.stringify(key)}:${v.json}}}}` }),
+    });
   }
-  out.push({ label: 'policy max_ttl condition', probe: 'policy', write: true, send: (v) => call('PUT', 'sys/policies/acl/pt', { policy: `{"path":{"auth/token/create":{"capabilities":["update"],"conditions":{"max_ttl":${v.json}}}}}` }) });
-  for (const name of ['sealedcode', 'activecode']) out.push({ label: `sys/health?${name}`, probe: 'system', write: false, send: (v) => call('GET', `sys/health?${name}=${encodeURIComponent(v.query)}`) });
+  out.push({
+    label: 'policy max_ttl condition',
+    probe: 'policy',
+    write: true,
+    send: (v) =>
+      call('PUT', 'sys/policies/acl/pt', { policy: `{"path":{"auth/token/create":{"capabilities":["update"],"conditions":{"max_ttl":${v.json}}}}}` }),
+  });
+  for (const name of ['sealedcode', 'activecode'])
+    out.push({ label: `sys/health?${name}`, probe: 'system', write: false, send: (v) => call('GET', `sys/health?${name}=${encodeURIComponent(v.query)}`) });
   return out;
 }
 
@@ -186,7 +243,8 @@ function undeclaredTargets(f: Fixtures): NumericTarget[] {
  */
 export function numericTargets(k: TestKernel, f: Fixtures): NumericTarget[] {
   const out = undeclaredTargets(f);
-  for (const mount of [...k.mounts.list('secret'), ...k.mounts.list('auth')]) for (const route of k.mounts.routesOf(mount)) out.push(...routeTargets(f, mount, route));
+  for (const mount of [...k.mounts.list('secret'), ...k.mounts.list('auth')])
+    for (const route of k.mounts.routesOf(mount)) out.push(...routeTargets(f, mount, route));
   return out;
 }
 
@@ -228,8 +286,16 @@ export function probes(f: Fixtures): Record<string, Probe[]> {
       ok('role', () => call('GET', 'auth/token/roles/pt')),
       ok('lookup-self', () => call('GET', 'auth/token/lookup-self')),
     ],
-    approle: [ok('role', () => call('GET', 'auth/approle/role/pt')), ok('login', approleLogin), refused('login, wrong secret', () => call('POST', 'auth/approle/login', { role_id: f.roleId, secret_id: 'wrong' }))],
-    userpass: [ok('user', () => call('GET', 'auth/userpass/users/pt')), refused('login, wrong password', () => call('POST', 'auth/userpass/login/pt', { password: 'wrong' })), ok('login', () => call('POST', 'auth/userpass/login/pt', { password: 'pw-pt' }))],
+    approle: [
+      ok('role', () => call('GET', 'auth/approle/role/pt')),
+      ok('login', approleLogin),
+      refused('login, wrong secret', () => call('POST', 'auth/approle/login', { role_id: f.roleId, secret_id: 'wrong' })),
+    ],
+    userpass: [
+      ok('user', () => call('GET', 'auth/userpass/users/pt')),
+      refused('login, wrong password', () => call('POST', 'auth/userpass/login/pt', { password: 'wrong' })),
+      ok('login', () => call('POST', 'auth/userpass/login/pt', { password: 'pw-pt' })),
+    ],
     cert: [ok('entry', () => call('GET', 'auth/cert/certs/pt')), ok('login', () => call('PUT', 'auth/cert/login', {}, '', { peerCertificate: f.clientCert }))],
     database: [
       ok('connection', () => call('GET', 'database/config/pt')),
@@ -237,7 +303,13 @@ export function probes(f: Fixtures): Record<string, Probe[]> {
       refused('static role', () => call('GET', 'database/static-roles/pt')),
       refused('creds, target down', () => call('GET', 'database/creds/pt')),
     ],
-    pki: [ok('role', () => call('GET', 'pki/roles/pt')), ok('issue', () => call('POST', 'pki/issue/pt', { common_name: 'probe.example.com', ttl: '1h' })), ok('crl config', () => call('GET', 'pki/config/crl')), ok('crl rotate', () => call('GET', 'pki/crl/rotate')), ok('crl', () => call('GET', 'pki/crl'))],
+    pki: [
+      ok('role', () => call('GET', 'pki/roles/pt')),
+      ok('issue', () => call('POST', 'pki/issue/pt', { common_name: 'probe.example.com', ttl: '1h' })),
+      ok('crl config', () => call('GET', 'pki/config/crl')),
+      ok('crl rotate', () => call('GET', 'pki/crl/rotate')),
+      ok('crl', () => call('GET', 'pki/crl')),
+    ],
     rabbitmq: [ok('lease config', () => call('GET', 'rabbitmq/config/lease'))],
     kv1: [ok('read', () => call('GET', 'kv1/pt')), ok('write', () => call('POST', 'kv1/probe', { a: 1 }))],
     policy: [
@@ -257,7 +329,15 @@ export async function setUpFixtures(call: Call): Promise<Fixtures> {
     if (r.status >= 300) throw new Error(`fixture set-up failed: ${r.status} ${r.body}`);
     return r;
   };
-  for (const [path, type] of [['sys/mounts/kv1', 'kv'], ['sys/auth/approle', 'approle'], ['sys/auth/userpass', 'userpass'], ['sys/auth/cert', 'cert'], ['sys/mounts/database', 'database'], ['sys/mounts/pki', 'pki'], ['sys/mounts/rabbitmq', 'rabbitmq']]) {
+  for (const [path, type] of [
+    ['sys/mounts/kv1', 'kv'],
+    ['sys/auth/approle', 'approle'],
+    ['sys/auth/userpass', 'userpass'],
+    ['sys/auth/cert', 'cert'],
+    ['sys/mounts/database', 'database'],
+    ['sys/mounts/pki', 'pki'],
+    ['sys/mounts/rabbitmq', 'rabbitmq'],
+  ]) {
     await ok(call('POST', path, { type }));
   }
   await ok(call('POST', 'secret/data/pt', { data: { a: 1 } }));
@@ -265,13 +345,21 @@ export async function setUpFixtures(call: Call): Promise<Fixtures> {
   const roleId = (await ok(call('GET', 'auth/approle/role/pt/role-id'))).json.data.role_id as string;
   await ok(call('POST', 'auth/userpass/users/pt', { password: 'pw-pt' }));
   await ok(call('POST', 'auth/token/roles/pt', {}));
-  const rootPem = (await ok(call('POST', 'pki/root/generate/internal', { common_name: 'Bounds Root', key_type: 'ec', key_bits: 256 }))).json.data.certificate as string;
+  const rootPem = (await ok(call('POST', 'pki/root/generate/internal', { common_name: 'Bounds Root', key_type: 'ec', key_bits: 256 }))).json.data
+    .certificate as string;
   await ok(call('POST', 'pki/roles/pt', { allow_any_name: true, key_type: 'ec', key_bits: 256, client_flag: true }));
   const key = await generateKeyPair('ec', 256);
   const csr = toPem(buildCsr({ commonName: 'client.example.com' }, key), 'CERTIFICATE REQUEST');
   const clientPem = (await ok(call('POST', 'pki/sign/pt', { csr, ttl: '1h' }))).json.data.certificate as string;
   await ok(call('POST', 'auth/cert/certs/pt', { certificate: rootPem }));
-  const dbConfig = { plugin_name: 'postgresql-database-plugin', connection_url: DB_URL, username: 'u', password: 'p', verify_connection: false, allowed_roles: '*' };
+  const dbConfig = {
+    plugin_name: 'postgresql-database-plugin',
+    connection_url: DB_URL,
+    username: 'u',
+    password: 'p',
+    verify_connection: false,
+    allowed_roles: '*',
+  };
   await ok(call('POST', 'database/config/pt', dbConfig));
   const dbRole = { db_name: 'pt', creation_statements: ['CREATE ROLE "{{name}}"'] };
   await ok(call('POST', 'database/roles/pt', dbRole));

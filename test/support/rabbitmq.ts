@@ -12,7 +12,8 @@ export const MANAGEMENT_URI = RABBITMQ_MANAGEMENT.uri;
 export const ADMIN = { username: RABBITMQ_MANAGEMENT.username, password: RABBITMQ_MANAGEMENT.password };
 
 /** A management API call as guest; gives the status and the parsed body (if any). */
-export async function management(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function management(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${MANAGEMENT_URI}/${path}`, {
     method,
     headers: { authorization: `Basic ${Buffer.from(`${ADMIN.username}:${ADMIN.password}`).toString('base64')}`, 'content-type': 'application/json' },

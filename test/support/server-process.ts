@@ -44,7 +44,14 @@ export interface StartOptions {
 
 export async function startServerProcess(options: StartOptions): Promise<ServerProcess> {
   const port = options.port ?? (await freePort());
-  const args = [options.main ?? MAIN, 'server', '--listen', `127.0.0.1:${port}`, ...(options.dataDir ? ['--data-dir', options.dataDir] : []), ...(options.args ?? [])];
+  const args = [
+    options.main ?? MAIN,
+    'server',
+    '--listen',
+    `127.0.0.1:${port}`,
+    ...(options.dataDir ? ['--data-dir', options.dataDir] : []),
+    ...(options.args ?? []),
+  ];
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...(options.env ?? {}) };
   delete env.DATABASE_URL;
   if (options.databaseUrl) env.DATABASE_URL = options.databaseUrl;

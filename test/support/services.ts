@@ -105,7 +105,12 @@ export function serviceUnavailable(service: Service): string | undefined {
 /** `describe` that runs unless `reason`: then skipped with the reason in its name, or failing under CI=true. */
 function describeUnless(reason: string | undefined, needs: string, name: string, fn: () => void): void {
   if (!reason) describe(name, fn);
-  else if (process.env.CI === 'true') describe(name, () => it(`needs ${needs}`, () => { throw new Error(`${reason} (required when CI=true)`); }));
+  else if (process.env.CI === 'true')
+    describe(name, () =>
+      it(`needs ${needs}`, () => {
+        throw new Error(`${reason} (required when CI=true)`);
+      }),
+    );
   else describe.skip(`${name} [skipped: ${reason}]`, fn);
 }
 
@@ -124,6 +129,9 @@ export function describeAsRoot(name: string, fn: () => void): void {
 export function itWithService(service: Service, name: string, fn: () => Promise<void>, timeout?: number): void {
   const reason = serviceUnavailable(service);
   if (!reason) it(name, fn, timeout);
-  else if (process.env.CI === 'true') it(name, () => { throw new Error(`${reason} (required when CI=true)`); });
+  else if (process.env.CI === 'true')
+    it(name, () => {
+      throw new Error(`${reason} (required when CI=true)`);
+    });
   else it.skip(`${name} [skipped: ${reason}]`, fn, timeout);
 }

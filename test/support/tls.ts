@@ -37,7 +37,8 @@ export interface TestPki {
 }
 
 const CA_EXT = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n';
-const SERVER_EXT = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nauthorityKeyIdentifier=keyid\n';
+const SERVER_EXT =
+  'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\nauthorityKeyIdentifier=keyid\n';
 const CLIENT_EXT = 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nauthorityKeyIdentifier=keyid\n';
 const REQ_CONFIG = '[req]\ndistinguished_name=dn\nprompt=no\n[dn]\n';
 
@@ -52,13 +53,48 @@ export function makeTestPki(): TestPki {
   const key = (name: string) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path(`${name}.key`)]);
   const selfSignedCa = (name: string, cn: string) => {
     key(name);
-    openssl(['req', '-x509', '-new', '-key', path(`${name}.key`), '-subj', `/CN=${cn}`, '-days', '2', '-config', path('req.cnf'), '-extensions', 'ext', '-out', path(`${name}.crt`)]);
+    openssl([
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      path(`${name}.key`),
+      '-subj',
+      `/CN=${cn}`,
+      '-days',
+      '2',
+      '-config',
+      path('req.cnf'),
+      '-extensions',
+      'ext',
+      '-out',
+      path(`${name}.crt`),
+    ]);
   };
   const issue = (name: string, cn: string, issuer: string, ext: string) => {
     key(name);
     writeFileSync(path(`${name}.ext`), `[ext]\n${ext}`);
     openssl(['req', '-new', '-key', path(`${name}.key`), '-subj', `/CN=${cn}`, '-config', path('req.cnf'), '-out', path(`${name}.csr`)]);
-    openssl(['x509', '-req', '-in', path(`${name}.csr`), '-CA', path(`${issuer}.crt`), '-CAkey', path(`${issuer}.key`), '-set_serial', String(serial++), '-days', '2', '-extfile', path(`${name}.ext`), '-extensions', 'ext', '-out', path(`${name}.crt`)]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      path(`${name}.csr`),
+      '-CA',
+      path(`${issuer}.crt`),
+      '-CAkey',
+      path(`${issuer}.key`),
+      '-set_serial',
+      String(serial++),
+      '-days',
+      '2',
+      '-extfile',
+      path(`${name}.ext`),
+      '-extensions',
+      'ext',
+      '-out',
+      path(`${name}.crt`),
+    ]);
   };
 
   selfSignedCa('ca', 'SecretHub Test Root CA');
@@ -94,7 +130,19 @@ export interface HttpsResult {
  * One HTTPS request (no keep-alive, so every call is a fresh handshake). Rejects on any TLS or
  * connection failure, with Node's error (its `code` says why).
  */
-export function httpsCall(url: string, options: { ca?: string; cert?: string; key?: string; method?: string; body?: unknown; token?: string; servername?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' } = {}): Promise<HttpsResult> {
+export function httpsCall(
+  url: string,
+  options: {
+    ca?: string;
+    cert?: string;
+    key?: string;
+    method?: string;
+    body?: unknown;
+    token?: string;
+    servername?: string;
+    maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  } = {},
+): Promise<HttpsResult> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   return new Promise((resolve, reject) => {
     const req = httpsRequest(

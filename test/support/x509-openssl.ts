@@ -55,7 +55,11 @@ export class OpensslWorkspace {
  * For the pki engine's tests: a temporary directory, `file` to write into it, and `openssl` run with
  * its exit status and stdout and stderr together, on success too (it reports verification on stderr).
  */
-export function opensslFiles(prefix: string): { dir: string; file: (name: string, content: string | Buffer) => string; openssl: (...args: string[]) => { ok: boolean; out: string } } {
+export function opensslFiles(prefix: string): {
+  dir: string;
+  file: (name: string, content: string | Buffer) => string;
+  openssl: (...args: string[]) => { ok: boolean; out: string };
+} {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const file = (name: string, content: string | Buffer): string => {
     const path = join(dir, name);

@@ -74,5 +74,11 @@ export function appRoleLoginPath(roles: AppRoleRepository, hmac: AppRoleHmac, to
     });
     return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
   };
-  return route({ path: 'login', auth: 'none', fields: LOGIN_FIELDS, help: 'Log in with a role ID and, when the role binds one, a secret ID.', handlers: { update: login } });
+  return route({
+    path: 'login',
+    auth: 'none',
+    fields: LOGIN_FIELDS,
+    help: 'Log in with a role ID and, when the role binds one, a secret ID.',
+    handlers: { update: login },
+  });
 }

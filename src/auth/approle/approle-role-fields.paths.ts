@@ -20,9 +20,19 @@ interface FieldPath {
 }
 
 const FIELD_PATHS: FieldPath[] = [
-  { segment: 'policies', inputs: ['token_policies', 'policies'], read: (r) => ({ policies: r.tokenPolicies, token_policies: r.tokenPolicies }), reset: { token_policies: [] } },
+  {
+    segment: 'policies',
+    inputs: ['token_policies', 'policies'],
+    read: (r) => ({ policies: r.tokenPolicies, token_policies: r.tokenPolicies }),
+    reset: { token_policies: [] },
+  },
   { segment: 'bound-cidr-list', inputs: ['bound_cidr_list'], read: (r) => ({ bound_cidr_list: r.secretIdBoundCidrs }), reset: { secret_id_bound_cidrs: [] } },
-  { segment: 'secret-id-bound-cidrs', inputs: ['secret_id_bound_cidrs'], read: (r) => ({ secret_id_bound_cidrs: r.secretIdBoundCidrs }), reset: { secret_id_bound_cidrs: [] } },
+  {
+    segment: 'secret-id-bound-cidrs',
+    inputs: ['secret_id_bound_cidrs'],
+    read: (r) => ({ secret_id_bound_cidrs: r.secretIdBoundCidrs }),
+    reset: { secret_id_bound_cidrs: [] },
+  },
   { segment: 'token-bound-cidrs', inputs: ['token_bound_cidrs'], read: (r) => ({ token_bound_cidrs: r.tokenBoundCidrs }), reset: { token_bound_cidrs: [] } },
   { segment: 'bind-secret-id', inputs: ['bind_secret_id'], read: (r) => ({ bind_secret_id: r.bindSecretId }), reset: { bind_secret_id: true } },
   { segment: 'local-secret-ids', inputs: [], read: () => ({ local_secret_ids: false }) },

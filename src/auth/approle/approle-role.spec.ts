@@ -4,10 +4,12 @@ import { applyRoleFields, defaultAppRole, loginTokenType, normaliseRoleName, par
 describe('AppRole roles', () => {
   const role = defaultAppRole('r', 'id');
 
-  it('secret ID limits: the role\'s by default; less may be asked, more or unlimited under a limit is refused', () => {
+  it("secret ID limits: the role's by default; less may be asked, more or unlimited under a limit is refused", () => {
     expect(secretIdLimits({ secretIdTtl: 600, secretIdNumUses: 3 }, {})).toEqual({ ttlSeconds: 600, numUses: 3 });
     expect(secretIdLimits({ secretIdTtl: 600, secretIdNumUses: 3 }, { ttl: 60, numUses: 1 })).toEqual({ ttlSeconds: 60, numUses: 1 });
-    expect(() => secretIdLimits({ secretIdTtl: 600, secretIdNumUses: 3 }, { numUses: 4 })).toThrow("num_uses cannot be higher than the role's secret_id_num_uses");
+    expect(() => secretIdLimits({ secretIdTtl: 600, secretIdNumUses: 3 }, { numUses: 4 })).toThrow(
+      "num_uses cannot be higher than the role's secret_id_num_uses",
+    );
     expect(() => secretIdLimits({ secretIdTtl: 600, secretIdNumUses: 3 }, { numUses: 0 })).toThrow(/num_uses cannot be higher/);
     expect(() => secretIdLimits({ secretIdTtl: 600, secretIdNumUses: 0 }, { ttl: 0 })).toThrow("ttl cannot be longer than the role's secret_id_ttl");
     expect(() => secretIdLimits({ secretIdTtl: 600, secretIdNumUses: 0 }, { ttl: 601 })).toThrow(/ttl cannot be longer/);
@@ -15,7 +17,7 @@ describe('AppRole roles', () => {
     expect(secretIdLimits({ secretIdTtl: 0, secretIdNumUses: 0 }, { ttl: 99999, numUses: 7 })).toEqual({ ttlSeconds: 99999, numUses: 7 });
   });
 
-  it('secret ID CIDRs must lie within the role\'s', () => {
+  it("secret ID CIDRs must lie within the role's", () => {
     expect(secretIdCidrs(['10.1.2.0/24', '10.1.3.4'], ['10.1.0.0/16'], 'cidr_list')).toEqual(['10.1.2.0/24', '10.1.3.4']);
     expect(() => secretIdCidrs(['10.0.0.0/8'], ['10.1.0.0/16'], 'cidr_list')).toThrow(/failed to verify the CIDR restrictions/);
     expect(() => secretIdCidrs(['nonsense'], [], 'cidr_list')).toThrow('invalid CIDR in cidr_list');

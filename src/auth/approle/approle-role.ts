@@ -125,16 +125,21 @@ export function roleOutput(r: AppRole): Record<string, unknown> {
  * The TTL and uses of a new secret ID: the role's unless the request asks for less. Asking for
  * more (or for unlimited where the role has a limit) is refused rather than silently capped.
  */
-export function secretIdLimits(role: Pick<AppRole, 'secretIdTtl' | 'secretIdNumUses'>, requested: { ttl?: number; numUses?: number }): { ttlSeconds: number; numUses: number } {
+export function secretIdLimits(
+  role: Pick<AppRole, 'secretIdTtl' | 'secretIdNumUses'>,
+  requested: { ttl?: number; numUses?: number },
+): { ttlSeconds: number; numUses: number } {
   let numUses = role.secretIdNumUses;
   if (requested.numUses !== undefined) {
     if (requested.numUses < 0) throw badRequest('num_uses cannot be negative');
-    if (role.secretIdNumUses > 0 && (requested.numUses === 0 || requested.numUses > role.secretIdNumUses)) throw badRequest("num_uses cannot be higher than the role's secret_id_num_uses");
+    if (role.secretIdNumUses > 0 && (requested.numUses === 0 || requested.numUses > role.secretIdNumUses))
+      throw badRequest("num_uses cannot be higher than the role's secret_id_num_uses");
     numUses = requested.numUses;
   }
   let ttlSeconds = role.secretIdTtl;
   if (requested.ttl !== undefined) {
-    if (role.secretIdTtl > 0 && (requested.ttl === 0 || requested.ttl > role.secretIdTtl)) throw badRequest("ttl cannot be longer than the role's secret_id_ttl");
+    if (role.secretIdTtl > 0 && (requested.ttl === 0 || requested.ttl > role.secretIdTtl))
+      throw badRequest("ttl cannot be longer than the role's secret_id_ttl");
     ttlSeconds = requested.ttl;
   }
   return { ttlSeconds, numUses };
@@ -144,7 +149,8 @@ export function secretIdLimits(role: Pick<AppRole, 'secretIdTtl' | 'secretIdNumU
 export function secretIdCidrs(requested: string[] | undefined, roleCidrs: string[], field: string): string[] {
   const cidrs = cidrList(requested ?? [], field);
   if (roleCidrs.length > 0) {
-    for (const c of cidrs) if (!cidrWithin(c, roleCidrs)) throw badRequest(`failed to verify the CIDR restrictions set on the secret ID: ${field} must be a subset of the role's`);
+    for (const c of cidrs)
+      if (!cidrWithin(c, roleCidrs)) throw badRequest(`failed to verify the CIDR restrictions set on the secret ID: ${field} must be a subset of the role's`);
   }
   return cidrs;
 }

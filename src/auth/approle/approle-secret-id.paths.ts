@@ -23,12 +23,15 @@ const NO_EXPIRY = '0001-01-01T00:00:00Z';
 
 const NEW_SECRET_ID_FIELDS = {
   metadata: { type: 'any', description: 'A JSON object of strings (as a JSON string), added to the metadata of the tokens its logins get.' },
-  cidr_list: { type: 'string-list', description: 'CIDRs logins with this secret ID may come from (within the role\'s secret_id_bound_cidrs).' },
-  token_bound_cidrs: { type: 'string-list', description: 'CIDRs the tokens may be used from (within the role\'s token_bound_cidrs).' },
-  num_uses: { type: 'int', description: 'Logins allowed (0: unlimited; at most the role\'s secret_id_num_uses).' },
-  ttl: { type: 'duration', description: 'Lifetime (at most the role\'s secret_id_ttl).' },
+  cidr_list: { type: 'string-list', description: "CIDRs logins with this secret ID may come from (within the role's secret_id_bound_cidrs)." },
+  token_bound_cidrs: { type: 'string-list', description: "CIDRs the tokens may be used from (within the role's token_bound_cidrs)." },
+  num_uses: { type: 'int', description: "Logins allowed (0: unlimited; at most the role's secret_id_num_uses)." },
+  ttl: { type: 'duration', description: "Lifetime (at most the role's secret_id_ttl)." },
 } as const satisfies Fields;
-const CUSTOM_SECRET_ID_FIELDS = { ...NEW_SECRET_ID_FIELDS, secret_id: { type: 'string', required: true, description: 'The secret ID to register.' } } as const satisfies Fields;
+const CUSTOM_SECRET_ID_FIELDS = {
+  ...NEW_SECRET_ID_FIELDS,
+  secret_id: { type: 'string', required: true, description: 'The secret ID to register.' },
+} as const satisfies Fields;
 const SECRET_ID_FIELD = { secret_id: { type: 'string', required: true, description: 'The secret ID.' } } as const satisfies Fields;
 const ACCESSOR_FIELD = { secret_id_accessor: { type: 'string', required: true, description: 'The accessor of the secret ID.' } } as const satisfies Fields;
 
@@ -97,54 +100,91 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
   const unknownAccessor = () => new ApiError(404, ['failed to find accessor entry for secret_id_accessor']);
 
   return [
-    route({ path: 'role/:role_name/secret-id', fields: NEW_SECRET_ID_FIELDS, help: 'Generate a secret ID for the role (returned once), or list the accessors of its secret IDs.', handlers: {
-      update: async (ctx) => create(ctx, await roleOf(roles, ctx), randomUUID()),
-      list: async (ctx) => {
-        const role = await roleOf(roles, ctx);
-        const rows = await roles.accessorCiphertexts(role.pk);
-        return logical({ keys: rows.map((r) => openAccessor(barrier, r)).sort() });
+    route({
+      path: 'role/:role_name/secret-id',
+      fields: NEW_SECRET_ID_FIELDS,
+      help: 'Generate a secret ID for the role (returned once), or list the accessors of its secret IDs.',
+      handlers: {
+        update: async (ctx) => create(ctx, await roleOf(roles, ctx), randomUUID()),
+        list: async (ctx) => {
+          const role = await roleOf(roles, ctx);
+          const rows = await roles.accessorCiphertexts(role.pk);
+          return logical({ keys: rows.map((r) => openAccessor(barrier, r)).sort() });
+        },
       },
-    } }),
-    route({ path: 'role/:role_name/custom-secret-id', fields: CUSTOM_SECRET_ID_FIELDS, help: 'Register a chosen secret ID for the role.', handlers: {
-      update: async (ctx) => create(ctx, await roleOf(roles, ctx), secretIdOf(ctx)),
-    } }),
-    route({ path: 'role/:role_name/secret-id/lookup', fields: SECRET_ID_FIELD, help: 'Read the properties of a secret ID of the role (not the secret ID itself).', handlers: {
-      update: async (ctx) => {
-        const role = await roleOf(roles, ctx);
-        const row = await roles.findSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
-        // Vault answers an unknown secret ID with no content.
-        return row ? describe(row) : null;
+    }),
+    route({
+      path: 'role/:role_name/custom-secret-id',
+      fields: CUSTOM_SECRET_ID_FIELDS,
+      help: 'Register a chosen secret ID for the role.',
+      handlers: {
+        update: async (ctx) => create(ctx, await roleOf(roles, ctx), secretIdOf(ctx)),
       },
-    } }),
-    route({ path: 'role/:role_name/secret-id/destroy', fields: SECRET_ID_FIELD, help: 'Destroy a secret ID of the role.', handlers: {
-      update: async (ctx) => {
-        const role = await roleOf(roles, ctx);
-        await roles.deleteSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
-        return null;
+    }),
+    route({
+      path: 'role/:role_name/secret-id/lookup',
+      fields: SECRET_ID_FIELD,
+      help: 'Read the properties of a secret ID of the role (not the secret ID itself).',
+      handlers: {
+        update: async (ctx) => {
+          const role = await roleOf(roles, ctx);
+          const row = await roles.findSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
+          // Vault answers an unknown secret ID with no content.
+          return row ? describe(row) : null;
+        },
       },
-    } }),
-    route({ path: 'role/:role_name/secret-id-accessor/lookup', fields: ACCESSOR_FIELD, help: 'Read the properties of a secret ID of the role by its accessor.', handlers: {
-      update: async (ctx) => {
-        const role = await roleOf(roles, ctx);
-        const row = await roles.findSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx)));
-        if (!row) throw unknownAccessor();
-        return describe(row);
+    }),
+    route({
+      path: 'role/:role_name/secret-id/destroy',
+      fields: SECRET_ID_FIELD,
+      help: 'Destroy a secret ID of the role.',
+      handlers: {
+        update: async (ctx) => {
+          const role = await roleOf(roles, ctx);
+          await roles.deleteSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
+          return null;
+        },
       },
-    } }),
-    route({ path: 'role/:role_name/secret-id-accessor/destroy', fields: ACCESSOR_FIELD, help: 'Destroy a secret ID of the role by its accessor.', handlers: {
-      update: async (ctx) => {
-        const role = await roleOf(roles, ctx);
-        if (!(await roles.deleteSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx))))) throw unknownAccessor();
-        return null;
+    }),
+    route({
+      path: 'role/:role_name/secret-id-accessor/lookup',
+      fields: ACCESSOR_FIELD,
+      help: 'Read the properties of a secret ID of the role by its accessor.',
+      handlers: {
+        update: async (ctx) => {
+          const role = await roleOf(roles, ctx);
+          const row = await roles.findSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx)));
+          if (!row) throw unknownAccessor();
+          return describe(row);
+        },
       },
-    } }),
-    route({ path: 'tidy/secret-id', help: 'Remove expired and used-up secret IDs from storage (they are already unusable), and their tombstones a day after.', handlers: {
-      update: async (ctx) => {
-        // Unlike Vault's background tidy this is done before answering; the answer keeps Vault's shape.
-        const removed = await roles.tidy(ctx.mount.uuid);
-        log(`approle tidy on ${ctx.mount.path}: removed ${removed.secretIds} expired or used-up secret IDs and ${removed.tombstones} tombstones`);
-        return { ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]), status: 202 };
+    }),
+    route({
+      path: 'role/:role_name/secret-id-accessor/destroy',
+      fields: ACCESSOR_FIELD,
+      help: 'Destroy a secret ID of the role by its accessor.',
+      handlers: {
+        update: async (ctx) => {
+          const role = await roleOf(roles, ctx);
+          if (!(await roles.deleteSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx))))) throw unknownAccessor();
+          return null;
+        },
       },
-    } }),
+    }),
+    route({
+      path: 'tidy/secret-id',
+      help: 'Remove expired and used-up secret IDs from storage (they are already unusable), and their tombstones a day after.',
+      handlers: {
+        update: async (ctx) => {
+          // Unlike Vault's background tidy this is done before answering; the answer keeps Vault's shape.
+          const removed = await roles.tidy(ctx.mount.uuid);
+          log(`approle tidy on ${ctx.mount.path}: removed ${removed.secretIds} expired or used-up secret IDs and ${removed.tombstones} tombstones`);
+          return {
+            ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]),
+            status: 202,
+          };
+        },
+      },
+    }),
   ];
 }

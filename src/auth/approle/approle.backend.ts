@@ -11,8 +11,20 @@ import { appRoleFieldPaths } from './approle-role-fields.paths';
 import { appRoleSecretIdPaths } from './approle-secret-id.paths';
 import type { AppRoleRepository } from './approle.repository';
 
-export function appRoleBackend(deps: { roles: AppRoleRepository; hmac: AppRoleHmac; barrier: Barrier; tokens: TokenStore; lockout: LoginLockout; log: (message: string) => void }): BackendDefinition {
-  const routes = [appRoleLoginPath(deps.roles, deps.hmac, deps.tokens, deps.lockout), ...appRoleRolePaths(deps.roles), ...appRoleFieldPaths(deps.roles), ...appRoleSecretIdPaths(deps.roles, deps.hmac, deps.barrier, deps.log)];
+export function appRoleBackend(deps: {
+  roles: AppRoleRepository;
+  hmac: AppRoleHmac;
+  barrier: Barrier;
+  tokens: TokenStore;
+  lockout: LoginLockout;
+  log: (message: string) => void;
+}): BackendDefinition {
+  const routes = [
+    appRoleLoginPath(deps.roles, deps.hmac, deps.tokens, deps.lockout),
+    ...appRoleRolePaths(deps.roles),
+    ...appRoleFieldPaths(deps.roles),
+    ...appRoleSecretIdPaths(deps.roles, deps.hmac, deps.barrier, deps.log),
+  ];
   return {
     type: 'approle',
     class: 'auth',

@@ -143,7 +143,19 @@ export class AppRoleRepository {
            ttl_seconds = EXCLUDED.ttl_seconds, max_ttl_seconds = EXCLUDED.max_ttl_seconds, bind_secret_id = EXCLUDED.bind_secret_id,
            secret_id_num_uses = EXCLUDED.secret_id_num_uses, secret_id_ttl_seconds = EXCLUDED.secret_id_ttl_seconds,
            bound_cidr_list = EXCLUDED.bound_cidr_list, token_settings = EXCLUDED.token_settings, updated_at = now()`,
-        [mountUuid, role.name, role.roleId, role.tokenPolicies, role.tokenTtl, role.tokenMaxTtl, role.bindSecretId, role.secretIdNumUses, role.secretIdTtl, role.secretIdBoundCidrs, JSON.stringify(settings)],
+        [
+          mountUuid,
+          role.name,
+          role.roleId,
+          role.tokenPolicies,
+          role.tokenTtl,
+          role.tokenMaxTtl,
+          role.bindSecretId,
+          role.secretIdNumUses,
+          role.secretIdTtl,
+          role.secretIdBoundCidrs,
+          JSON.stringify(settings),
+        ],
       );
     } catch (err) {
       if (isUniqueViolation(err, 'roles_mount_uuid_role_id_key')) throw new RoleIdConflictError('role_id already in use');
@@ -161,7 +173,17 @@ export class AppRoleRepository {
       await this.dataSource.query(
         `INSERT INTO secret_ids (role_pk, secret_id_hmac, accessor_hmac, accessor_ciphertext, uses_remaining, ttl_seconds, expires_at, cidr_list, token_bound_cidrs, metadata)
          VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::integer > 0 THEN now() + make_interval(secs => $6::integer) END, $7, $8, $9::jsonb)`,
-        [rolePk, s.secretIdHmac, s.accessorHmac, s.accessorCiphertext, s.usesRemaining, s.ttlSeconds, s.cidrList, s.tokenBoundCidrs, JSON.stringify(s.metadata)],
+        [
+          rolePk,
+          s.secretIdHmac,
+          s.accessorHmac,
+          s.accessorCiphertext,
+          s.usesRemaining,
+          s.ttlSeconds,
+          s.cidrList,
+          s.tokenBoundCidrs,
+          JSON.stringify(s.metadata),
+        ],
       );
     } catch (err) {
       if (isUniqueViolation(err, 'secret_ids_role_pk_secret_id_hmac_key')) throw new SecretIdConflictError('SecretID is already registered');
@@ -171,7 +193,10 @@ export class AppRoleRepository {
 
   /** A live secret ID of the role, by the HMAC of the secret ID or of its accessor. */
   async findSecretId(rolePk: string, by: 'secret_id_hmac' | 'accessor_hmac', hmac: Buffer): Promise<SecretIdRow | undefined> {
-    const rows: SecretIdRow[] = await this.dataSource.query(`SELECT ${SECRET_ID_COLUMNS} FROM secret_ids WHERE role_pk = $1 AND ${by} = $2 AND ${LIVE}`, [rolePk, hmac]);
+    const rows: SecretIdRow[] = await this.dataSource.query(`SELECT ${SECRET_ID_COLUMNS} FROM secret_ids WHERE role_pk = $1 AND ${by} = $2 AND ${LIVE}`, [
+      rolePk,
+      hmac,
+    ]);
     return rows[0];
   }
 
@@ -181,7 +206,10 @@ export class AppRoleRepository {
 
   /** The accessor ciphertexts of the role's live secret IDs (with the HMAC their location names). */
   async accessorCiphertexts(rolePk: string): Promise<{ secretIdHmac: Buffer; accessorCiphertext: Buffer }[]> {
-    return this.dataSource.query(`SELECT secret_id_hmac AS "secretIdHmac", accessor_ciphertext AS "accessorCiphertext" FROM secret_ids WHERE role_pk = $1 AND ${LIVE}`, [rolePk]);
+    return this.dataSource.query(
+      `SELECT secret_id_hmac AS "secretIdHmac", accessor_ciphertext AS "accessorCiphertext" FROM secret_ids WHERE role_pk = $1 AND ${LIVE}`,
+      [rolePk],
+    );
   }
 
   /**
@@ -190,7 +218,11 @@ export class AppRoleRepository {
    * `retired`: the HMAC is of a secret ID the role issued that is no longer usable (a row that is
    * not live, a tombstone, or a live row spent between the two reads).
    */
-  async findLogin(mountUuid: string, roleId: string, secretIdHmac: Buffer): Promise<{ role: StoredRole; secretId?: SecretIdRow; retired: boolean } | undefined> {
+  async findLogin(
+    mountUuid: string,
+    roleId: string,
+    secretIdHmac: Buffer,
+  ): Promise<{ role: StoredRole; secretId?: SecretIdRow; retired: boolean } | undefined> {
     const rows: (RoleRecord & { secret_pk: string | null; secret_live: boolean; tombstoned: boolean })[] = await this.dataSource.query(
       `SELECT ${roleColumns('r.')}, s.id::text AS secret_pk, (s.id IS NOT NULL AND ${live('s.')}) AS secret_live,
               EXISTS (SELECT 1 FROM secret_id_tombstones t WHERE t.role_pk = r.id AND t.secret_id_hmac = $3) AS tombstoned
@@ -221,7 +253,10 @@ export class AppRoleRepository {
     if (rows.length === 0) return undefined;
     const left = rows[0].uses_remaining;
     if (left === 0) {
-      await this.dataSource.query(`WITH gone AS (DELETE FROM secret_ids WHERE id = $1 AND uses_remaining = 0 RETURNING role_pk, secret_id_hmac, ${retiredAt()} AS retired_at) ${BURY}`, [secretPk]);
+      await this.dataSource.query(
+        `WITH gone AS (DELETE FROM secret_ids WHERE id = $1 AND uses_remaining = 0 RETURNING role_pk, secret_id_hmac, ${retiredAt()} AS retired_at) ${BURY}`,
+        [secretPk],
+      );
     }
     return left;
   }

@@ -9,18 +9,44 @@ const UTF8_PROD = Buffer.from([0x0c, 0x04, ...Buffer.from('prod')]);
 const OCTETS = Buffer.from([0x04, 0x02, 0xab, 0xcd]);
 
 function parts(over: Partial<CertificateParts>): CertificateParts {
-  return { commonName: 'app.example.com', dnsNames: [], emails: [], uris: [], subject: { commonName: 'app.example.com' }, rawExtensions: [], ...over } as CertificateParts;
+  return {
+    commonName: 'app.example.com',
+    dnsNames: [],
+    emails: [],
+    uris: [],
+    subject: { commonName: 'app.example.com' },
+    rawExtensions: [],
+    ...over,
+  } as CertificateParts;
 }
 
 function role(d: Partial<CertRole>): CertRole {
-  const none = { allowedNames: [], allowedCommonNames: [], allowedDnsSans: [], allowedEmailSans: [], allowedUriSans: [], allowedOrganizationalUnits: [], requiredExtensions: [] };
+  const none = {
+    allowedNames: [],
+    allowedCommonNames: [],
+    allowedDnsSans: [],
+    allowedEmailSans: [],
+    allowedUriSans: [],
+    allowedOrganizationalUnits: [],
+    requiredExtensions: [],
+  };
   return { name: 'r', certificatePem: '', displayName: 'r', tokenParams: defaultTokenParams(), ...none, ...d };
 }
 
 async function caPem(): Promise<string> {
   const key = await generateKeyPair('ec', 256);
   const subject = { commonName: 'CA' };
-  const der = buildCertificate({ serial: randomSerial(), subject, issuer: { nameDer: encodeName(subject), privateKey: key.privateKey }, publicKey: key.publicKey, notBefore: new Date(), notAfter: new Date(Date.now() + 3600e3), isCa: true, keyUsage: ['keyCertSign'], extKeyUsage: [] });
+  const der = buildCertificate({
+    serial: randomSerial(),
+    subject,
+    issuer: { nameDer: encodeName(subject), privateKey: key.privateKey },
+    publicKey: key.publicKey,
+    notBefore: new Date(),
+    notAfter: new Date(Date.now() + 3600e3),
+    isCa: true,
+    keyUsage: ['keyCertSign'],
+    extKeyUsage: [],
+  });
   return toPem(der, 'CERTIFICATE');
 }
 
@@ -48,7 +74,12 @@ describe('matchesConstraints', () => {
   });
 
   it('required extensions: string value by glob, hex by glob, absent fails', () => {
-    const withExt = parts({ rawExtensions: [{ oid: '1.2.3.4', value: UTF8_PROD }, { oid: '1.2.3.5', value: OCTETS }] });
+    const withExt = parts({
+      rawExtensions: [
+        { oid: '1.2.3.4', value: UTF8_PROD },
+        { oid: '1.2.3.5', value: OCTETS },
+      ],
+    });
     expect(matchesConstraints(withExt, role({ requiredExtensions: ['1.2.3.4:prod'] }))).toBe(true);
     expect(matchesConstraints(withExt, role({ requiredExtensions: ['1.2.3.4:pr*'] }))).toBe(true);
     expect(matchesConstraints(withExt, role({ requiredExtensions: ['1.2.3.4:dev'] }))).toBe(false);
@@ -64,7 +95,9 @@ describe('applyCertRole', () => {
   it('refuses a write without a parseable certificate, bad required_extensions and OCSP', () => {
     expect(() => applyCertRole('r', undefined, {})).toThrow('missing certificate');
     expect(() => applyCertRole('r', undefined, { certificate: 'not pem' })).toThrow('failed to parse certificate');
-    expect(() => applyCertRole('r', undefined, { certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' })).toThrow('failed to parse certificate');
+    expect(() => applyCertRole('r', undefined, { certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' })).toThrow(
+      'failed to parse certificate',
+    );
     expect(() => applyCertRole('r', undefined, { certificate: 'x', ocsp_enabled: true })).toThrow('failed to parse certificate');
   });
 
@@ -72,7 +105,11 @@ describe('applyCertRole', () => {
     const pem = await caPem();
     const first = applyCertRole('r', undefined, { certificate: pem, allowed_common_names: ['a'], token_policies: ['p'] });
     expect(first).toMatchObject({ name: 'r', displayName: 'r', allowedCommonNames: ['a'], tokenParams: { policies: ['p'] } });
-    expect(applyCertRole('r', first, { allowed_dns_sans: ['*.svc'] })).toMatchObject({ certificatePem: pem, allowedCommonNames: ['a'], allowedDnsSans: ['*.svc'] });
+    expect(applyCertRole('r', first, { allowed_dns_sans: ['*.svc'] })).toMatchObject({
+      certificatePem: pem,
+      allowedCommonNames: ['a'],
+      allowedDnsSans: ['*.svc'],
+    });
     expect(() => applyCertRole('r', first, { required_extensions: ['nodots:x'] })).toThrow('invalid required_extensions entry');
     expect(() => applyCertRole('r', first, { required_extensions: ['hex:1.2.3'] })).toThrow('invalid required_extensions entry');
     expect(applyCertRole('r', first, { required_extensions: ['1.2.3:a:b', 'hex:1.2.3:ab*'] }).requiredExtensions).toHaveLength(2);

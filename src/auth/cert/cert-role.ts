@@ -36,7 +36,7 @@ export const CERT_ROLE_FIELDS = {
   allowed_uri_sans: { type: 'string-list', description: 'Globs a URI SAN must match one of.' },
   allowed_organizational_units: { type: 'string-list', description: 'Globs an OU must match one of.' },
   required_extensions: { type: 'string-list', description: '`<oid>:<glob>` or `hex:<oid>:<glob>` extensions the certificate must carry.' },
-  ocsp_enabled: { type: 'bool', description: 'Not supported: write the issuer\'s CRL to crls/:name instead.' },
+  ocsp_enabled: { type: 'bool', description: "Not supported: write the issuer's CRL to crls/:name instead." },
   ...TOKEN_PARAM_FIELDS,
 } as const satisfies Fields;
 
@@ -71,7 +71,7 @@ export function applyCertRole(name: string, existing: CertRole | undefined, d: F
   const certificatePem = d.certificate ?? existing?.certificatePem;
   if (!certificatePem) throw badRequest('missing certificate');
   trustedCertificates(certificatePem);
-  if (d.ocsp_enabled === true) throw badRequest('ocsp_enabled is not supported: write the issuer\'s CRL to crls/:name instead');
+  if (d.ocsp_enabled === true) throw badRequest("ocsp_enabled is not supported: write the issuer's CRL to crls/:name instead");
   const list = (given: string[] | undefined, current: string[] | undefined) => (given ?? current ?? []).filter((v) => v !== '');
   const role: CertRole = {
     name,

@@ -142,7 +142,9 @@ export function certAuthPaths(deps: CertAuthDeps): RouteDefinition[] {
     const { role, leaf } = await verifiedLogin(objects, ctx, only);
     const params = role.tokenParams;
     if (params.tokenBoundCidrs.length > 0 && !ipInCidrs(ctx.remoteAddress, params.tokenBoundCidrs)) throw permissionDenied();
-    const created = await tokens.create(loginToken(params, ctx.mount, { name: role.displayName, creationPath: `${ctx.mount.path}login`, meta: loginMetadata(role, leaf) }));
+    const created = await tokens.create(
+      loginToken(params, ctx.mount, { name: role.displayName, creationPath: `${ctx.mount.path}login`, meta: loginMetadata(role, leaf) }),
+    );
     return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
   };
 
@@ -235,7 +237,12 @@ export function certAuthBackend(deps: CertAuthDeps): BackendDefinition {
           throw permissionDenied();
         });
         const now = loginMetadata(role, leaf);
-        if (now.serial_number !== token.meta.serial_number || now.subject_key_id !== token.meta.subject_key_id || now.authority_key_id !== token.meta.authority_key_id) throw permissionDenied();
+        if (
+          now.serial_number !== token.meta.serial_number ||
+          now.subject_key_id !== token.meta.subject_key_id ||
+          now.authority_key_id !== token.meta.authority_key_id
+        )
+          throw permissionDenied();
       }
       if (!samePolicies(loginPolicies(role.tokenParams.policies, role.tokenParams.tokenNoDefaultPolicy), token.policies)) throw badRequest(POLICIES_CHANGED);
     },

@@ -12,7 +12,7 @@ import { tokenRolePaths } from './token-roles.paths';
 import { authBlock, describeToken } from '../../shared/token/token-output';
 
 const TOKEN_FIELD = { token: { type: 'string', description: 'The token.' } } as const satisfies Fields;
-const ACCESSOR_FIELD = { accessor: { type: 'string', description: 'The token\'s accessor.' } } as const satisfies Fields;
+const ACCESSOR_FIELD = { accessor: { type: 'string', description: "The token's accessor." } } as const satisfies Fields;
 const INCREMENT_FIELD = { increment: { type: 'duration', description: 'Requested extension of the TTL (capped by the maximum).' } } as const satisfies Fields;
 const TOKEN_INCREMENT_FIELDS = { ...TOKEN_FIELD, ...INCREMENT_FIELD } as const satisfies Fields;
 const ACCESSOR_INCREMENT_FIELDS = { ...ACCESSOR_FIELD, ...INCREMENT_FIELD } as const satisfies Fields;
@@ -20,8 +20,12 @@ const ACCESSOR_INCREMENT_FIELDS = { ...ACCESSOR_FIELD, ...INCREMENT_FIELD } as c
 /** Asks the auth method whose login issued the token whether it may be renewed (a throw refuses). */
 export type LoginRenewalCheck = (token: TokenInfo, request: RequestContext) => Promise<void>;
 
-export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (message: string) => void, checkLoginRenewal: LoginRenewalCheck): RouteDefinition[] {
-
+export function tokenPaths(
+  store: TokenStore,
+  roles: TokenRoleRepository,
+  log: (message: string) => void,
+  checkLoginRenewal: LoginRenewalCheck,
+): RouteDefinition[] {
   const byToken = async (ctx: RequestContext<{ token?: string }>): Promise<{ info: TokenInfo; id: string }> => {
     const token = ctx.data.token;
     if (!token) throw badRequest('missing token');
@@ -52,9 +56,24 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
   };
 
   return [
-    route({ path: 'create', fields: PLAIN_CREATE_FIELDS, help: 'Create a child token (or an orphan with no_parent, which needs sudo); `type: batch` makes a batch token.', handlers: { update: createTokenHandler(store, roles, 'plain') } }),
-    route({ path: 'create-orphan', fields: CREATE_FIELDS, help: 'Create an orphan token: it outlives its creator.', handlers: { update: createTokenHandler(store, roles, 'orphan') } }),
-    route({ path: 'create/:role_name', fields: CREATE_FIELDS, help: 'Create a token through a token role, which decides its policies, orphan-ness, period, uses and type.', handlers: { update: createTokenHandler(store, roles, 'role') } }),
+    route({
+      path: 'create',
+      fields: PLAIN_CREATE_FIELDS,
+      help: 'Create a child token (or an orphan with no_parent, which needs sudo); `type: batch` makes a batch token.',
+      handlers: { update: createTokenHandler(store, roles, 'plain') },
+    }),
+    route({
+      path: 'create-orphan',
+      fields: CREATE_FIELDS,
+      help: 'Create an orphan token: it outlives its creator.',
+      handlers: { update: createTokenHandler(store, roles, 'orphan') },
+    }),
+    route({
+      path: 'create/:role_name',
+      fields: CREATE_FIELDS,
+      help: 'Create a token through a token role, which decides its policies, orphan-ness, period, uses and type.',
+      handlers: { update: createTokenHandler(store, roles, 'role') },
+    }),
     ...tokenRolePaths(roles),
     route({
       path: 'tidy',
@@ -62,15 +81,24 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
       handlers: {
         update: async () => {
           // Runs after the answer, as Vault's tidy does; the result goes to the server log.
-          void store.tidy().then((n) => log(`token tidy: removed ${n} expired or spent tokens`), (e: Error) => log(`token tidy failed: ${e.message}`));
-          return { ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]), status: 202 };
+          void store.tidy().then(
+            (n) => log(`token tidy: removed ${n} expired or spent tokens`),
+            (e: Error) => log(`token tidy failed: ${e.message}`),
+          );
+          return {
+            ...logical(null, ["Tidy operation successfully started. Any information from the operation will be printed to SecretHub's server logs."]),
+            status: 202,
+          };
         },
       },
     }),
     route({
       path: 'lookup-self',
       help: 'Look up the calling token.',
-      handlers: { read: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)), update: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)) },
+      handlers: {
+        read: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)),
+        update: async (ctx) => logical(describeToken(store, ctx.token as TokenInfo, ctx.clientToken as string)),
+      },
       pureOperations: ['read', 'update'],
     }),
     route({
@@ -84,8 +112,18 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
         },
       },
     }),
-    route({ path: 'lookup-accessor', fields: ACCESSOR_FIELD, help: 'Look up a token by its accessor (the token itself is not returned).', handlers: { update: async (ctx) => logical(describeToken(store, await byAccessor(ctx), '')) } }),
-    route({ path: 'renew-self', fields: INCREMENT_FIELD, help: 'Renew the calling token by `increment`.', handlers: { update: async (ctx) => renew(ctx, self(ctx).info, self(ctx).id) } }),
+    route({
+      path: 'lookup-accessor',
+      fields: ACCESSOR_FIELD,
+      help: 'Look up a token by its accessor (the token itself is not returned).',
+      handlers: { update: async (ctx) => logical(describeToken(store, await byAccessor(ctx), '')) },
+    }),
+    route({
+      path: 'renew-self',
+      fields: INCREMENT_FIELD,
+      help: 'Renew the calling token by `increment`.',
+      handlers: { update: async (ctx) => renew(ctx, self(ctx).info, self(ctx).id) },
+    }),
     route({
       path: 'renew',
       fields: TOKEN_INCREMENT_FIELDS,
@@ -97,7 +135,12 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
         },
       },
     }),
-    route({ path: 'renew-accessor', fields: ACCESSOR_INCREMENT_FIELDS, help: 'Renew a token by its accessor (the token itself is not returned).', handlers: { update: async (ctx) => renew(ctx, await byAccessor(ctx), '') } }),
+    route({
+      path: 'renew-accessor',
+      fields: ACCESSOR_INCREMENT_FIELDS,
+      help: 'Renew a token by its accessor (the token itself is not returned).',
+      handlers: { update: async (ctx) => renew(ctx, await byAccessor(ctx), '') },
+    }),
     route({
       path: 'revoke-self',
       help: 'Revoke the calling token and its children.',
@@ -146,6 +189,11 @@ export function tokenPaths(store: TokenStore, roles: TokenRoleRepository, log: (
         },
       },
     }),
-    route({ path: 'accessors', auth: 'sudo', help: 'List the accessors of all tokens (sudo).', handlers: { list: async () => logical({ keys: await store.accessors() }) } }),
+    route({
+      path: 'accessors',
+      auth: 'sudo',
+      help: 'List the accessors of all tokens (sudo).',
+      handlers: { list: async () => logical({ keys: await store.accessors() }) },
+    }),
   ];
 }

@@ -19,7 +19,16 @@ import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token-store.service';
 import { normaliseLoginName } from '../../shared/lockout/lockout';
 import type { LoginLockout } from '../../shared/lockout/lockout.service';
-import { applyTokenParams, defaultTokenParams, loginPolicies, loginToken, POLICIES_CHANGED, samePolicies, TOKEN_PARAM_FIELDS, tokenParamsOutput } from '../../shared/token/token-params';
+import {
+  applyTokenParams,
+  defaultTokenParams,
+  loginPolicies,
+  loginToken,
+  POLICIES_CHANGED,
+  samePolicies,
+  TOKEN_PARAM_FIELDS,
+  tokenParamsOutput,
+} from '../../shared/token/token-params';
 import { authBlock } from '../../shared/token/token-output';
 import { dummyHash, type PasswordHasher } from './password-hasher';
 import type { UserpassRepository } from './userpass.repository';
@@ -53,7 +62,8 @@ function passwordLocation(mount: MountEntry, username: string): string {
 /** The normalised username of a management path; a name Vault would not route is a 400. */
 function managedUsername(ctx: RequestContext): string {
   const name = normaliseLoginName(ctx.params.username);
-  if (name.length > MAX_USERNAME_LENGTH || !USERNAME.test(name)) throw badRequest('invalid username: letters, digits, "_", "-", "." and "@" only, not starting or ending with "-", "." or "@"');
+  if (name.length > MAX_USERNAME_LENGTH || !USERNAME.test(name))
+    throw badRequest('invalid username: letters, digits, "_", "-", "." and "@" only, not starting or ending with "-", "." or "@"');
   return name;
 }
 
@@ -75,7 +85,8 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
   const dummy = dummyHash(hasher);
   dummy.catch(() => undefined); // a failure surfaces in the login that awaits it (a 500), not as an unhandled rejection
 
-  const sealPassword = async (mount: MountEntry, username: string, plain: string) => barrier.encrypt(passwordLocation(mount, username), Buffer.from(await hasher.hash(plain), 'utf8'));
+  const sealPassword = async (mount: MountEntry, username: string, plain: string) =>
+    barrier.encrypt(passwordLocation(mount, username), Buffer.from(await hasher.hash(plain), 'utf8'));
 
   const writeUser = async (ctx: RouteContext<typeof USER_FIELDS>) => {
     const name = managedUsername(ctx);
@@ -109,7 +120,13 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
       throw permissionDenied();
     }
     await attempt.succeeded();
-    const created = await tokens.create(loginToken(user.tokenParams, ctx.mount, { name: user.username, creationPath: `${ctx.mount.path}login/${user.username}`, meta: { username: user.username } }));
+    const created = await tokens.create(
+      loginToken(user.tokenParams, ctx.mount, {
+        name: user.username,
+        creationPath: `${ctx.mount.path}login/${user.username}`,
+        meta: { username: user.username },
+      }),
+    );
     return logical(null, undefined, authBlock(created.token, created.accessor, created.info));
   };
 

@@ -19,8 +19,10 @@ export const PASSWORD_HASHER = typedToken<PasswordHasher>('PasswordHasher');
   imports: [KernelModule, SharedModule],
   providers: [
     { provide: PASSWORD_HASHER, useFactory: () => new Argon2Hasher() },
-    backendProvider('userpass', { dataSource: DataSource, tokens: TokenStore, barrier: Barrier, hasher: PASSWORD_HASHER, lockout: LoginLockout }, ({ dataSource, tokens, barrier, hasher, lockout }) =>
-      userpassBackend({ users: new UserpassRepository(dataSource), tokens, barrier, hasher, lockout }),
+    backendProvider(
+      'userpass',
+      { dataSource: DataSource, tokens: TokenStore, barrier: Barrier, hasher: PASSWORD_HASHER, lockout: LoginLockout },
+      ({ dataSource, tokens, barrier, hasher, lockout }) => userpassBackend({ users: new UserpassRepository(dataSource), tokens, barrier, hasher, lockout }),
     ),
   ],
 })

@@ -23,13 +23,18 @@ export class UserpassRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async get(mountUuid: string, username: string): Promise<UserpassUser | undefined> {
-    const rows: UserRow[] = await this.dataSource.query('SELECT username, password_ciphertext, token_params FROM userpass_users WHERE mount_uuid = $1 AND username = $2', [mountUuid, username]);
+    const rows: UserRow[] = await this.dataSource.query(
+      'SELECT username, password_ciphertext, token_params FROM userpass_users WHERE mount_uuid = $1 AND username = $2',
+      [mountUuid, username],
+    );
     const r = rows[0];
     return r && { username: r.username, passwordCiphertext: r.password_ciphertext, tokenParams: r.token_params };
   }
 
   async usernames(mountUuid: string): Promise<string[]> {
-    const rows: { username: string }[] = await this.dataSource.query('SELECT username FROM userpass_users WHERE mount_uuid = $1 ORDER BY username', [mountUuid]);
+    const rows: { username: string }[] = await this.dataSource.query('SELECT username FROM userpass_users WHERE mount_uuid = $1 ORDER BY username', [
+      mountUuid,
+    ]);
     return rows.map((r) => r.username);
   }
 
@@ -44,12 +49,24 @@ export class UserpassRepository {
 
   /** False when the user does not exist. */
   async setTokenParams(mountUuid: string, username: string, params: TokenParams): Promise<boolean> {
-    return (await affectedRows(this.dataSource, 'UPDATE userpass_users SET token_params = $3::jsonb, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [mountUuid, username, JSON.stringify(params)])) > 0;
+    return (
+      (await affectedRows(this.dataSource, 'UPDATE userpass_users SET token_params = $3::jsonb, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [
+        mountUuid,
+        username,
+        JSON.stringify(params),
+      ])) > 0
+    );
   }
 
   /** False when the user does not exist. */
   async setPassword(mountUuid: string, username: string, passwordCiphertext: Buffer): Promise<boolean> {
-    return (await affectedRows(this.dataSource, 'UPDATE userpass_users SET password_ciphertext = $3, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [mountUuid, username, passwordCiphertext])) > 0;
+    return (
+      (await affectedRows(this.dataSource, 'UPDATE userpass_users SET password_ciphertext = $3, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [
+        mountUuid,
+        username,
+        passwordCiphertext,
+      ])) > 0
+    );
   }
 
   async delete(mountUuid: string, username: string): Promise<void> {

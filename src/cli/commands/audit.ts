@@ -20,10 +20,15 @@ export function registerAuditCommands(program: Command): void {
     .option('--detailed', 'show options too')
     .action(async (opts: { detailed?: boolean }, cmd: Command) => {
       const { client, format } = cliContext(cmd);
-      const data = ((await client.request('GET', 'sys/audit')).body?.data ?? {}) as Record<string, { type: string; description: string; options: Record<string, string> }>;
+      const data = ((await client.request('GET', 'sys/audit')).body?.data ?? {}) as Record<
+        string,
+        { type: string; description: string; options: Record<string, string> }
+      >;
       if (format === 'json') return printJson(data);
       if (Object.keys(data).length === 0) return print('No audit devices are enabled.');
-      const rows = Object.entries(data).map(([path, d]) => (opts.detailed ? [path, d.type, d.description, JSON.stringify(d.options ?? {})] : [path, d.type, d.description]));
+      const rows = Object.entries(data).map(([path, d]) =>
+        opts.detailed ? [path, d.type, d.description, JSON.stringify(d.options ?? {})] : [path, d.type, d.description],
+      );
       print(renderColumns(opts.detailed ? ['Path', 'Type', 'Description', 'Options'] : ['Path', 'Type', 'Description'], rows));
     });
 
@@ -38,7 +43,12 @@ export function registerAuditCommands(program: Command): void {
     .action(async (type: string, pairs: string[], opts: { path?: string; description?: string; local?: boolean }, cmd: Command) => {
       const { client, format } = cliContext(cmd);
       const path = withSlash(opts.path ?? type);
-      await client.request('PUT', `sys/audit/${path}`, { type, description: opts.description ?? '', options: keyValues(pairs) ?? {}, local: opts.local ?? false });
+      await client.request('PUT', `sys/audit/${path}`, {
+        type,
+        description: opts.description ?? '',
+        options: keyValues(pairs) ?? {},
+        local: opts.local ?? false,
+      });
       if (format === 'json') printJson({ path, type });
       else print(`Success! Enabled the ${type} audit device at: ${path}`);
     });
@@ -83,7 +93,12 @@ export function registerAuditCommands(program: Command): void {
       const { client, format } = cliContext(cmd);
       const text = await buildExport(
         async (after) => (await client.request('GET', `sys/audit-log/export?after=${after}`)).body?.data as unknown as ExportPage,
-        async (after) => ((await client.request('GET', `sys/audit-log/checkpoints?after=${after}`)).body?.data as { checkpoints: ({ tree_size: number } & Record<string, unknown>)[] }).checkpoints,
+        async (after) =>
+          (
+            (await client.request('GET', `sys/audit-log/checkpoints?after=${after}`)).body?.data as {
+              checkpoints: ({ tree_size: number } & Record<string, unknown>)[];
+            }
+          ).checkpoints,
         (done, total) => process.stderr.write(`\rexported ${done}/${total} entries`),
       );
       process.stderr.write('\n');
@@ -99,7 +114,7 @@ export function registerAuditCommands(program: Command): void {
     .argument('<export-file>')
     .requiredOption('--public-key <file>', 'the PEM file `audit public-key` printed')
     .option('--checkpoint <file>', 'checkpoints kept off the machine (the checkpoint file, or some of its lines)')
-    .option('--require-coverage', 'fail if a trusted checkpoint lies beyond the export\'s last entry (default: verify up to the end and warn)')
+    .option('--require-coverage', "fail if a trusted checkpoint lies beyond the export's last entry (default: verify up to the end and warn)")
     .action(async (file: string, opts: { publicKey: string; checkpoint?: string; requireCoverage?: boolean }, cmd: Command) => {
       const format = parseFormat((cmd.optsWithGlobals() as { format?: string }).format);
       const report = verifyAuditExport({

@@ -23,7 +23,7 @@ export function registerGenericCommands(program: Command): void {
     .argument('<path>')
     .argument('[data...]')
     .option('--field <name>', 'print only this field of the response')
-    .option('-f, --force', 'write with no data (as Vault\'s -force)')
+    .option('-f, --force', "write with no data (as Vault's -force)")
     .action(async (path: string, data: string[], opts: { field?: string; force?: boolean }, cmd: Command) => {
       // As Vault's CLI: an empty write must be meant (`-f`), it is too easy to forget the data.
       if (data.length === 0 && !opts.force) throw new Error('Must supply data or use -force');

@@ -167,7 +167,13 @@ export function registerKvCommands(program: Command): void {
       if (t.version !== 2) throw new Error('K/V engine mount must be version 2 for patch support');
       let res;
       if (method === 'patch') {
-        res = await client.request('PATCH', kvPath(t, 'data'), { data: changes, ...(cas === undefined ? {} : { options: { cas } }) }, [], MERGE_PATCH_CONTENT_TYPE);
+        res = await client.request(
+          'PATCH',
+          kvPath(t, 'data'),
+          { data: changes, ...(cas === undefined ? {} : { options: { cas } }) },
+          [],
+          MERGE_PATCH_CONTENT_TYPE,
+        );
       } else {
         const current = await client.request('GET', kvPath(t, 'data'), undefined, [404]);
         const latest = current.body?.data as { data?: Body | null; metadata?: { version?: number } } | undefined;
@@ -275,7 +281,8 @@ function registerKvMetadataCommands(kv: Command, withMount: (cmd: Command) => Co
       if (format === 'json') return printJson(res.body);
       const { versions, ...rest } = (res.body?.data ?? {}) as Body & { versions?: Record<string, Body> };
       const parts = [pathSection('Metadata Path', metaPath), tableSection('Metadata', Object.entries(rest))];
-      for (const [n, v] of Object.entries(versions ?? {}).sort(([a], [b]) => Number(a) - Number(b))) parts.push(tableSection(`Version ${n}`, Object.entries(v)));
+      for (const [n, v] of Object.entries(versions ?? {}).sort(([a], [b]) => Number(a) - Number(b)))
+        parts.push(tableSection(`Version ${n}`, Object.entries(v)));
       print(parts.join('\n\n'));
     });
 
@@ -291,19 +298,25 @@ function registerKvMetadataCommands(kv: Command, withMount: (cmd: Command) => Co
       .option('--no-cas-required', 'do not require check-and-set')
       .option('--delete-version-after <duration>', 'soft-delete each version this long after it is written (0s: never)')
       .option('--custom-metadata <key=value>', 'custom metadata (repeatable)', collect)
-      .action(async (path: string, opts: { mount?: string; maxVersions?: string; casRequired?: boolean; deleteVersionAfter?: string; customMetadata?: string[] }, cmd: Command) => {
-        const { client, format } = cliContext(cmd);
-        const body: Body = {};
-        if (opts.maxVersions !== undefined) body.max_versions = Number(opts.maxVersions);
-        if (opts.casRequired !== undefined) body.cas_required = opts.casRequired;
-        if (opts.deleteVersionAfter !== undefined) body.delete_version_after = opts.deleteVersionAfter;
-        if (opts.customMetadata) body.custom_metadata = parseKeyValues(opts.customMetadata);
-        const t = await resolveKv(client, path, opts.mount);
-        requireV2(t, 'Metadata');
-        const metaPath = kvPath(t, 'metadata');
-        await client.request(method, metaPath, body, [], method === 'PATCH' ? MERGE_PATCH_CONTENT_TYPE : undefined);
-        success(format, `Success! Data written to: ${metaPath}`);
-      });
+      .action(
+        async (
+          path: string,
+          opts: { mount?: string; maxVersions?: string; casRequired?: boolean; deleteVersionAfter?: string; customMetadata?: string[] },
+          cmd: Command,
+        ) => {
+          const { client, format } = cliContext(cmd);
+          const body: Body = {};
+          if (opts.maxVersions !== undefined) body.max_versions = Number(opts.maxVersions);
+          if (opts.casRequired !== undefined) body.cas_required = opts.casRequired;
+          if (opts.deleteVersionAfter !== undefined) body.delete_version_after = opts.deleteVersionAfter;
+          if (opts.customMetadata) body.custom_metadata = parseKeyValues(opts.customMetadata);
+          const t = await resolveKv(client, path, opts.mount);
+          requireV2(t, 'Metadata');
+          const metaPath = kvPath(t, 'metadata');
+          await client.request(method, metaPath, body, [], method === 'PATCH' ? MERGE_PATCH_CONTENT_TYPE : undefined);
+          success(format, `Success! Data written to: ${metaPath}`);
+        },
+      );
   }
 
   withMount(metadata.command('delete'))

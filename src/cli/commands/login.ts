@@ -73,10 +73,25 @@ export function registerLoginCommand(program: Command): void {
         const d = (res.body?.data ?? {}) as Record<string, unknown>;
         if (format === 'json') return printJson(res.body);
         if (opts.store) print(STORED);
-        return printResponse('table', { auth: { client_token: value, accessor: d.accessor, lease_duration: d.ttl, renewable: d.renewable, token_policies: d.policies, policies: d.policies, metadata: d.meta } });
+        return printResponse('table', {
+          auth: {
+            client_token: value,
+            accessor: d.accessor,
+            lease_duration: d.ttl,
+            renewable: d.renewable,
+            token_policies: d.policies,
+            policies: d.policies,
+            metadata: d.meta,
+          },
+        });
       }
       const method = LOGIN_METHODS[opts.method];
-      if (!method) throw new Error(`unknown login method "${opts.method}" (known: token${Object.keys(LOGIN_METHODS).map((m) => `, ${m}`).join('')})`);
+      if (!method)
+        throw new Error(
+          `unknown login method "${opts.method}" (known: token${Object.keys(LOGIN_METHODS)
+            .map((m) => `, ${m}`)
+            .join('')})`,
+        );
       const values = parseKeyValues(args);
       const mount = (opts.path ?? opts.method).replace(/^\/+|\/+$/g, '');
       const res = await client.request('PUT', `auth/${mount}/${method.loginPath(values)}`, await method.body(values));

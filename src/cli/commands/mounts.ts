@@ -50,7 +50,9 @@ function configFrom(opts: Record<string, unknown>): Record<string, unknown> {
 function registerFor(program: Command, kind: 'secrets' | 'auth'): void {
   const base = kind === 'secrets' ? 'sys/mounts' : 'sys/auth';
   const noun = kind === 'secrets' ? 'secrets engine' : 'auth method';
-  const group = program.command(kind).description(kind === 'secrets' ? 'Enable, disable, list and tune secrets engines' : 'Enable, disable, list and tune auth methods');
+  const group = program
+    .command(kind)
+    .description(kind === 'secrets' ? 'Enable, disable, list and tune secrets engines' : 'Enable, disable, list and tune auth methods');
 
   tuneOptions(
     group
@@ -106,7 +108,12 @@ function registerFor(program: Command, kind: 'secrets' | 'auth'): void {
       if (format === 'json') return printJson(data);
       const paths = Object.keys(data).sort();
       if (!opts.detailed) {
-        print(renderColumns(['Path', 'Type', 'Accessor', 'Description'], paths.map((p) => [p, data[p].type, data[p].accessor, data[p].description])));
+        print(
+          renderColumns(
+            ['Path', 'Type', 'Accessor', 'Description'],
+            paths.map((p) => [p, data[p].type, data[p].accessor, data[p].description]),
+          ),
+        );
         return;
       }
       const ttl = (v: unknown) => (v === 0 ? 'system' : String(v));
@@ -115,18 +122,38 @@ function registerFor(program: Command, kind: 'secrets' | 'auth'): void {
           ['Path', 'Type', 'Accessor', 'Default TTL', 'Max TTL', 'Options', 'Description', 'UUID'],
           paths.map((p) => {
             const c = data[p].config as Record<string, unknown>;
-            return [p, data[p].type, data[p].accessor, ttl(c.default_lease_ttl), ttl(c.max_lease_ttl), data[p].options ?? 'map[]', data[p].description, data[p].uuid];
+            return [
+              p,
+              data[p].type,
+              data[p].accessor,
+              ttl(c.default_lease_ttl),
+              ttl(c.max_lease_ttl),
+              data[p].options ?? 'map[]',
+              data[p].description,
+              data[p].uuid,
+            ];
           }),
         ),
       );
     });
 
-  tuneOptions(group.command('tune').description(`Change the configuration of a ${noun}`).argument('<path>').option('--description <text>').option('--options <key=value>', 'backend option (repeatable)', collect))
+  tuneOptions(
+    group
+      .command('tune')
+      .description(`Change the configuration of a ${noun}`)
+      .argument('<path>')
+      .option('--description <text>')
+      .option('--options <key=value>', 'backend option (repeatable)', collect),
+  )
     .option('--token-type <type>', 'auth methods: token type issued')
     .action(async (given: string, opts: Record<string, unknown>, cmd: Command) => {
       const { client, format } = cliContext(cmd);
       const path = withSlash(given);
-      await client.request('POST', `${base}/${path}tune`, { ...configFrom(opts), description: opts.description, options: keyValues(opts.options as string[] | undefined) });
+      await client.request('POST', `${base}/${path}tune`, {
+        ...configFrom(opts),
+        description: opts.description,
+        options: keyValues(opts.options as string[] | undefined),
+      });
       if (format === 'json') printJson({ path });
       else print(`Success! Tuned the ${noun} at: ${path}`);
     });

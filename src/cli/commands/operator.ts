@@ -98,7 +98,14 @@ export function registerOperatorCommands(program: Command): void {
       const res = await client.request('GET', 'sys/key-status');
       const data = (res.body?.data ?? {}) as Record<string, unknown>;
       if (format === 'json') printJson(data);
-      else print(renderTable([['Key Term', data.term], ['Install Time', data.install_time], ['Encryption Count', data.encryptions]]));
+      else
+        print(
+          renderTable([
+            ['Key Term', data.term],
+            ['Install Time', data.install_time],
+            ['Encryption Count', data.encryptions],
+          ]),
+        );
     });
 
   operator
@@ -110,7 +117,13 @@ export function registerOperatorCommands(program: Command): void {
       const res = await client.request('GET', 'sys/key-status');
       const data = (res.body?.data ?? {}) as Record<string, unknown>;
       if (format === 'json') printJson(data);
-      else print(`Success! Rotated key\n\n${renderTable([['Key Term', data.term], ['Install Time', data.install_time]])}`);
+      else
+        print(
+          `Success! Rotated key\n\n${renderTable([
+            ['Key Term', data.term],
+            ['Install Time', data.install_time],
+          ])}`,
+        );
     });
 
   operator
@@ -124,37 +137,52 @@ export function registerOperatorCommands(program: Command): void {
     .option('--nonce <nonce>', 'the rekey (or verification) nonce; read from the server when omitted')
     .option('--key-shares <n>', 'number of new shares', positiveInt, 5)
     .option('--key-threshold <n>', 'new threshold', positiveInt, 3)
-    .action(async (key: string | undefined, opts: { init?: boolean; cancel?: boolean; status?: boolean; verify?: boolean; nonce?: string; keyShares: number; keyThreshold: number }, cmd: Command) => {
-      const { client, format } = context(cmd);
-      const show = (body: Record<string, unknown> | null) => {
-        const b = body ?? {};
-        if (format === 'json') return printJson(b);
-        if (Array.isArray(b.keys_base64)) {
-          const lines = (b.keys_base64 as string[]).map((k, i) => `Key ${i + 1}: ${k}`);
-          lines.push('', `Operation nonce: ${b.nonce}`, '');
-          lines.push(b.verification_required ? `Verification required: submit ${opts.keyThreshold} of the new keys with --verify (verification nonce ${b.verification_nonce}). Until then the old keys stay valid.` : 'The new keys replace the old ones now.');
-          return print(lines.join('\n'));
+    .action(
+      async (
+        key: string | undefined,
+        opts: { init?: boolean; cancel?: boolean; status?: boolean; verify?: boolean; nonce?: string; keyShares: number; keyThreshold: number },
+        cmd: Command,
+      ) => {
+        const { client, format } = context(cmd);
+        const show = (body: Record<string, unknown> | null) => {
+          const b = body ?? {};
+          if (format === 'json') return printJson(b);
+          if (Array.isArray(b.keys_base64)) {
+            const lines = (b.keys_base64 as string[]).map((k, i) => `Key ${i + 1}: ${k}`);
+            lines.push('', `Operation nonce: ${b.nonce}`, '');
+            lines.push(
+              b.verification_required
+                ? `Verification required: submit ${opts.keyThreshold} of the new keys with --verify (verification nonce ${b.verification_nonce}). Until then the old keys stay valid.`
+                : 'The new keys replace the old ones now.',
+            );
+            return print(lines.join('\n'));
+          }
+          if (b.complete) return print('Success! Rekey verified: the new keys are now in effect.');
+          print(renderTable(Object.entries(b).map(([k, v]): [string, unknown] => [k, v])));
+        };
+        if (opts.cancel) {
+          await client.request('DELETE', 'sys/rekey/init', opts.nonce ? { nonce: opts.nonce } : undefined);
+          return format === 'json' ? printJson({ cancelled: true }) : print('Success! Canceled rekeying (if it was started)');
         }
-        if (b.complete) return print('Success! Rekey verified: the new keys are now in effect.');
-        print(renderTable(Object.entries(b).map(([k, v]): [string, unknown] => [k, v])));
-      };
-      if (opts.cancel) {
-        await client.request('DELETE', 'sys/rekey/init', opts.nonce ? { nonce: opts.nonce } : undefined);
-        return format === 'json' ? printJson({ cancelled: true }) : print('Success! Canceled rekeying (if it was started)');
-      }
-      if (opts.init) {
-        const res = await client.request('PUT', 'sys/rekey/init', { secret_shares: opts.keyShares, secret_threshold: opts.keyThreshold, require_verification: opts.verify === true });
-        return show(res.body);
-      }
-      if (opts.status) return show((await client.request('GET', opts.verify ? 'sys/rekey/verify' : 'sys/rekey/init')).body);
-      const path = opts.verify ? 'sys/rekey/verify' : 'sys/rekey/init';
-      const nonce = opts.nonce ?? String((await client.request('GET', path)).body?.nonce ?? '');
-      const share = key ?? (await promptHidden(opts.verify ? 'New Unseal Key (will be hidden): ' : 'Unseal Key (will be hidden): '));
-      const res = await client.request('PUT', opts.verify ? 'sys/rekey/verify' : 'sys/rekey/update', { key: share, nonce });
-      const b = res.body ?? {};
-      if (format === 'table' && !b.complete) return print(`Rekey progress: ${b.progress}/${b.t ?? b.required ?? '?'} key shares submitted (nonce ${b.nonce})`);
-      show(b);
-    });
+        if (opts.init) {
+          const res = await client.request('PUT', 'sys/rekey/init', {
+            secret_shares: opts.keyShares,
+            secret_threshold: opts.keyThreshold,
+            require_verification: opts.verify === true,
+          });
+          return show(res.body);
+        }
+        if (opts.status) return show((await client.request('GET', opts.verify ? 'sys/rekey/verify' : 'sys/rekey/init')).body);
+        const path = opts.verify ? 'sys/rekey/verify' : 'sys/rekey/init';
+        const nonce = opts.nonce ?? String((await client.request('GET', path)).body?.nonce ?? '');
+        const share = key ?? (await promptHidden(opts.verify ? 'New Unseal Key (will be hidden): ' : 'Unseal Key (will be hidden): '));
+        const res = await client.request('PUT', opts.verify ? 'sys/rekey/verify' : 'sys/rekey/update', { key: share, nonce });
+        const b = res.body ?? {};
+        if (format === 'table' && !b.complete)
+          return print(`Rekey progress: ${b.progress}/${b.t ?? b.required ?? '?'} key shares submitted (nonce ${b.nonce})`);
+        show(b);
+      },
+    );
 
   program
     .command('status')

@@ -42,7 +42,13 @@ async function issueOrSign(cmd: Command, path: string, body: Record<string, unkn
   const files = writeOut(outDir, data);
   const summary = { serial_number: data.serial_number, expiration: data.expiration, lease_id: res.body?.lease_id || undefined, files };
   if (format === 'json') return printJson(summary);
-  print(renderTable([['serial_number', data.serial_number], ['expiration', new Date(Number(data.expiration) * 1000).toISOString()], ...Object.entries(files).map(([name, p]): [string, unknown] => [name, p])]));
+  print(
+    renderTable([
+      ['serial_number', data.serial_number],
+      ['expiration', new Date(Number(data.expiration) * 1000).toISOString()],
+      ...Object.entries(files).map(([name, p]): [string, unknown] => [name, p]),
+    ]),
+  );
 }
 
 export function registerPkiCommands(program: Command): void {
@@ -111,6 +117,13 @@ export function registerPkiCommands(program: Command): void {
       }
       if (serials.length) process.stderr.write('\n');
       if (format === 'json') return printJson(rows);
-      print(rows.length ? renderColumns(['Serial', 'Common name', 'Not after', 'Revoked'], rows.map((r) => [r.serial_number, r.common_name, r.not_after, r.revoked])) : `No certificates in ${mount}/`);
+      print(
+        rows.length
+          ? renderColumns(
+              ['Serial', 'Common name', 'Not after', 'Revoked'],
+              rows.map((r) => [r.serial_number, r.common_name, r.not_after, r.revoked]),
+            )
+          : `No certificates in ${mount}/`,
+      );
     });
 }

@@ -28,14 +28,23 @@ export function registerServerCommands(program: Command): void {
     .option('--dev', 'development mode: throw-away database, initialised and unsealed, root token printed')
     .option('--dev-root-token-id <token>', 'with --dev: use this root token id')
     .option('--dev-tls', 'development mode over HTTPS: a throw-away CA and server certificate (vault-ca.pem for clients)')
-    .option('--dev-tls-cert-dir <dir>', 'with --dev-tls: write vault-ca.pem, vault-cert.pem and vault-key.pem here and keep them (default: a temporary directory, removed at exit)')
+    .option(
+      '--dev-tls-cert-dir <dir>',
+      'with --dev-tls: write vault-ca.pem, vault-cert.pem and vault-key.pem here and keep them (default: a temporary directory, removed at exit)',
+    )
     .action(async (opts: ServerFlags & { devTls?: boolean; devTlsCertDir?: string }) => {
       // The old generation may grow to 3x what survived the last full collection, not V8's adaptive
       // factor (up to 4x): under load the server kept ~40 MB live but grew to ~150 MB between
       // collections. No cap: a heap that really needs more still grows (decision 82).
       setFlagsFromString('--heap-growing-percent=200');
       const { loadConfig, createLogger, startServer, writeDevTlsFiles } = await serverModules();
-      const flags: ServerFlags = { config: opts.config, dataDir: opts.dataDir, listen: opts.listen, dev: opts.dev || opts.devTls, devRootTokenId: opts.devRootTokenId };
+      const flags: ServerFlags = {
+        config: opts.config,
+        dataDir: opts.dataDir,
+        listen: opts.listen,
+        dev: opts.dev || opts.devTls,
+        devRootTokenId: opts.devRootTokenId,
+      };
       const devTls = opts.devTls ? await writeDevTlsFiles(opts.devTlsCertDir, loadConfig(flags).listener.host) : undefined;
       const removeDevTls = () => {
         if (devTls?.temporary) rmSync(devTls.dir, { recursive: true, force: true });

@@ -99,7 +99,10 @@ export function registerTokenCommands(program: Command): void {
     .argument('[path]')
     .action(async (first: string, second: string | undefined, _opts: unknown, cmd: Command) => {
       const { client, format } = cliContext(cmd);
-      const res = second === undefined ? await client.request('POST', 'sys/capabilities-self', { paths: [first] }) : await client.request('POST', 'sys/capabilities', { token: first, paths: [second] });
+      const res =
+        second === undefined
+          ? await client.request('POST', 'sys/capabilities-self', { paths: [first] })
+          : await client.request('POST', 'sys/capabilities', { token: first, paths: [second] });
       const caps = ((res.body?.data as Record<string, unknown>)?.capabilities as string[]) ?? [];
       if (format === 'json') printJson(caps);
       else print(caps.join(', '));

@@ -117,9 +117,7 @@ describe.each<[string, KeyType, number, string]>([
     const args = ['verify', '-CAfile', `${slug}-root.pem`, '-untrusted', `${slug}-inter.pem`];
     expect(workspace.ok([...args, `${slug}-leaf.pem`]).trim()).toBe(`${slug}-leaf.pem: OK`);
     expect(workspace.ok([...args, '-x509_strict', '-purpose', 'sslserver', `${slug}-leaf.pem`]).trim()).toBe(`${slug}-leaf.pem: OK`);
-    expect(workspace.ok(['verify', '-CAfile', `${slug}-root.pem`, '-x509_strict', `${slug}-inter.pem`]).trim()).toBe(
-      `${slug}-inter.pem: OK`,
-    );
+    expect(workspace.ok(['verify', '-CAfile', `${slug}-root.pem`, '-x509_strict', `${slug}-inter.pem`]).trim()).toBe(`${slug}-inter.pem: OK`);
   });
 
   it('openssl refuses the leaf without the intermediate', () => {
@@ -128,9 +126,7 @@ describe.each<[string, KeyType, number, string]>([
 
   it('openssl shows the SANs, key identifiers, constraints and signature algorithm', () => {
     const leafText = opensslText(leaf.der, `${slug}-leaf-text.pem`);
-    expect(leafText).toContain(
-      'DNS:www.example.com, DNS:example.com, IP Address:10.0.0.1, IP Address:2001:DB8:0:0:0:0:0:1, URI:spiffe://example.com/web',
-    );
+    expect(leafText).toContain('DNS:www.example.com, DNS:example.com, IP Address:10.0.0.1, IP Address:2001:DB8:0:0:0:0:0:1, URI:spiffe://example.com/web');
     expect(leafText).toMatch(/X509v3 Basic Constraints: critical\s+CA:FALSE/);
     expect(leafText).toMatch(/X509v3 Extended Key Usage: \s*TLS Web Server Authentication, TLS Web Client Authentication/);
     expect(leafText).toMatch(/X509v3 Key Usage: critical\s+Digital Signature/);
@@ -233,7 +229,17 @@ describe('extension encoding', () => {
       [['contentCommitment', 'keyAgreement'], '03020348', 'Non Repudiation, Key Agreement'],
       [['decipherOnly'], '0303070080', 'Decipher Only'],
       [
-        ['digitalSignature', 'contentCommitment', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'],
+        [
+          'digitalSignature',
+          'contentCommitment',
+          'keyEncipherment',
+          'dataEncipherment',
+          'keyAgreement',
+          'keyCertSign',
+          'cRLSign',
+          'encipherOnly',
+          'decipherOnly',
+        ],
         '030307ff80',
         'Digital Signature, Non Repudiation, Key Encipherment, Data Encipherment, Key Agreement, Certificate Sign, CRL Sign, Encipher Only, Decipher Only',
       ],
@@ -348,11 +354,7 @@ describe('serials, validity and names', () => {
   });
 
   it('uses UTCTime through 2049 and GeneralizedTime after, in whole seconds', () => {
-    const der = selfSigned(
-      key,
-      { commonName: 't' },
-      { notBefore: new Date('2049-12-31T23:59:59.750Z'), notAfter: new Date('9999-12-31T23:59:59Z') },
-    );
+    const der = selfSigned(key, { commonName: 't' }, { notBefore: new Date('2049-12-31T23:59:59.750Z'), notAfter: new Date('9999-12-31T23:59:59Z') });
     const parsed = workspace.ok(['asn1parse', '-inform', 'DER', '-in', workspace.file('times.der', der)]);
     expect(parsed).toMatch(/UTCTIME\s+:491231235959Z/);
     expect(parsed).toMatch(/GENERALIZEDTIME\s+:99991231235959Z/);
@@ -377,7 +379,13 @@ describe('serials, validity and names', () => {
     };
     const der = selfSigned(key, subject);
     const text = workspace.ok([
-      'x509', '-in', workspace.file('names.pem', toPem(der, 'CERTIFICATE')), '-noout', '-subject', '-nameopt', 'oneline,-esc_msb,utf8',
+      'x509',
+      '-in',
+      workspace.file('names.pem', toPem(der, 'CERTIFICATE')),
+      '-noout',
+      '-subject',
+      '-nameopt',
+      'oneline,-esc_msb,utf8',
     ]);
     expect(text.trim()).toBe(
       'subject=C = GB, ST = England, L = London, street = 1 High St, postalCode = SW1A 1AA, O = SecretHub, OU = Eng + OU = Ops, CN = Zoë Example, serialNumber = ABC-123',
@@ -436,10 +444,28 @@ describe('certificateParts on foreign input', () => {
     const keyFile = workspace.path('foreign.key');
     const certFile = workspace.path('foreign.pem');
     workspace.ok([
-      'req', '-new', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile,
-      '-subj', '/C=DE/O=Foreign/CN=foreign.example', '-days', '1', '-set_serial', '0x00ff',
-      '-addext', 'subjectAltName=DNS:foreign.example,IP:192.0.2.7,email:x@foreign.example',
-      '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:5',
+      'req',
+      '-new',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-subj',
+      '/C=DE/O=Foreign/CN=foreign.example',
+      '-days',
+      '1',
+      '-set_serial',
+      '0x00ff',
+      '-addext',
+      'subjectAltName=DNS:foreign.example,IP:192.0.2.7,email:x@foreign.example',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE,pathlen:5',
     ]);
     const pem = workspace.ok(['x509', '-in', certFile]);
     const [der] = fromPem(pem, 'CERTIFICATE');

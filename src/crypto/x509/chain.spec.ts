@@ -20,7 +20,9 @@ function sign(issuer: Issued | undefined, key: KeyPair, spec: Partial<Certificat
   return parseCertificate(
     buildCertificate({
       serial: randomSerial(),
-      issuer: issuer ? { nameDer: issuerParts!.subjectNameDer, privateKey: issuer.key.privateKey, subjectKeyId: issuerParts!.subjectKeyId } : { nameDer: encodeName(spec.subject), privateKey: key.privateKey },
+      issuer: issuer
+        ? { nameDer: issuerParts!.subjectNameDer, privateKey: issuer.key.privateKey, subjectKeyId: issuerParts!.subjectKeyId }
+        : { nameDer: encodeName(spec.subject), privateKey: key.privateKey },
       publicKey: key.publicKey,
       notBefore: new Date(now.getTime() - HOUR),
       notAfter: new Date(now.getTime() + 12 * HOUR),
@@ -33,7 +35,10 @@ function sign(issuer: Issued | undefined, key: KeyPair, spec: Partial<Certificat
 
 async function client(issuer: Issued, extra: Partial<CertificateSpec> = {}, key?: KeyPair): Promise<Issued> {
   const k = key ?? (await generateKeyPair('ec', 256));
-  return { key: k, cert: sign(issuer, k, { subject: { commonName: 'app' }, isCa: false, keyUsage: ['digitalSignature'], extKeyUsage: [EKU.clientAuth], ...extra }) };
+  return {
+    key: k,
+    cert: sign(issuer, k, { subject: { commonName: 'app' }, isCa: false, keyUsage: ['digitalSignature'], extKeyUsage: [EKU.clientAuth], ...extra }),
+  };
 }
 
 describe('verifyPath', () => {
@@ -66,7 +71,10 @@ describe('verifyPath', () => {
     const leaf = await client(forgedRoot);
     expect(verifyPath(leaf.cert, [forgedRoot.cert], [root.cert], now, EKU.clientAuth).ok).toBe(false);
     // Even naming the real root's key id: only the signature check stands between it and a login.
-    const forgedWithRootKeyId = await client({ key: forgedRoot.key, cert: { ...forgedRoot.cert, parts: { ...forgedRoot.cert.parts, subjectKeyId: root.cert.parts.subjectKeyId } } });
+    const forgedWithRootKeyId = await client({
+      key: forgedRoot.key,
+      cert: { ...forgedRoot.cert, parts: { ...forgedRoot.cert.parts, subjectKeyId: root.cert.parts.subjectKeyId } },
+    });
     expect(forgedWithRootKeyId.cert.parts.authorityKeyId).toEqual(root.cert.parts.subjectKeyId);
     expect(forgedWithRootKeyId.cert.x509.checkIssued(root.cert.x509)).toBe(true);
     expect(verifyPath(forgedWithRootKeyId.cert, [], [root.cert], now, EKU.clientAuth).ok).toBe(false);
@@ -85,7 +93,10 @@ describe('verifyPath', () => {
 
   it('needs clientAuth (or any) explicitly in the leaf, and allowed by a restricting issuer', async () => {
     const serverOnly = await client(root, { extKeyUsage: [EKU.serverAuth] });
-    expect(verifyPath(serverOnly.cert, [], [root.cert], now, EKU.clientAuth)).toEqual({ ok: false, reason: 'certificate lacks the required extended key usage' });
+    expect(verifyPath(serverOnly.cert, [], [root.cert], now, EKU.clientAuth)).toEqual({
+      ok: false,
+      reason: 'certificate lacks the required extended key usage',
+    });
     expect(verifyPath((await client(root, { extKeyUsage: [] })).cert, [], [root.cert], now, EKU.clientAuth).ok).toBe(false);
     expect(verifyPath((await client(root, { extKeyUsage: ['2.5.29.37.0'] })).cert, [], [root.cert], now, EKU.clientAuth).ok).toBe(true);
     const serverCa = await ca('Server CA', root, { extKeyUsage: [EKU.serverAuth] });

@@ -67,7 +67,13 @@ function canIssue(issuer: ParsedCertificate, subject: ParsedCertificate, below: 
  * Finds a path from `leaf` to one of `anchors` through `presented` intermediates, for certificates
  * used with extended key usage `eku` (EKU.clientAuth for logins).
  */
-export function verifyPath(leaf: ParsedCertificate, presented: readonly ParsedCertificate[], anchors: readonly ParsedCertificate[], at: Date, eku: string): ChainResult {
+export function verifyPath(
+  leaf: ParsedCertificate,
+  presented: readonly ParsedCertificate[],
+  anchors: readonly ParsedCertificate[],
+  at: Date,
+  eku: string,
+): ChainResult {
   if (!validAt(leaf, at)) return { ok: false, reason: 'certificate is expired or not yet valid' };
   if (!allowsEku(leaf, eku, true)) return { ok: false, reason: 'certificate lacks the required extended key usage' };
   const pinned = anchors.find((a) => !a.parts.isCa && a.der.equals(leaf.der));

@@ -16,10 +16,68 @@ const run = (...args: string[]): string => {
 };
 
 function makeCa(name: string, keyArgs: string[]): void {
-  execFileSync('openssl', ['req', '-x509', '-new', ...keyArgs, '-nodes', '-keyout', path(`${name}.key`), '-out', path(`${name}.pem`), '-subj', `/CN=${name} CA`, '-days', '30', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-new',
+      ...keyArgs,
+      '-nodes',
+      '-keyout',
+      path(`${name}.key`),
+      '-out',
+      path(`${name}.pem`),
+      '-subj',
+      `/CN=${name} CA`,
+      '-days',
+      '30',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    { stdio: 'ignore' },
+  );
   for (const leaf of ['a', 'b']) {
-    execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path(`${name}-${leaf}.key`), '-out', path(`${name}-${leaf}.csr`), '-subj', `/CN=${leaf}.example.com`], { stdio: 'ignore' });
-    execFileSync('openssl', ['x509', '-req', '-in', path(`${name}-${leaf}.csr`), '-CA', path(`${name}.pem`), '-CAkey', path(`${name}.key`), '-CAcreateserial', '-out', path(`${name}-${leaf}.pem`), '-days', '10'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        path(`${name}-${leaf}.key`),
+        '-out',
+        path(`${name}-${leaf}.csr`),
+        '-subj',
+        `/CN=${leaf}.example.com`,
+      ],
+      { stdio: 'ignore' },
+    );
+    execFileSync(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        path(`${name}-${leaf}.csr`),
+        '-CA',
+        path(`${name}.pem`),
+        '-CAkey',
+        path(`${name}.key`),
+        '-CAcreateserial',
+        '-out',
+        path(`${name}-${leaf}.pem`),
+        '-days',
+        '10',
+      ],
+      { stdio: 'ignore' },
+    );
   }
 }
 
@@ -36,7 +94,14 @@ describe.each([
 
   it('a CRL that openssl verifies, revoking exactly one leaf', () => {
     const revokedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const der = buildCrl({ issuerCertDer: derOf(caFile()), issuerKey: caKey(), thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 3600_000), crlNumber: 7n, revoked: [{ serial: serialOf(path(`${name}-a.pem`)), revokedAt }] });
+    const der = buildCrl({
+      issuerCertDer: derOf(caFile()),
+      issuerKey: caKey(),
+      thisUpdate: new Date(),
+      nextUpdate: new Date(Date.now() + 3600_000),
+      crlNumber: 7n,
+      revoked: [{ serial: serialOf(path(`${name}-a.pem`)), revokedAt }],
+    });
     writeFileSync(path(`${name}.crl.der`), der);
     expect(run('crl', '-in', path(`${name}.crl.der`), '-inform', 'DER', '-CAfile', caFile(), '-noout')).toContain('verify OK');
     const text = run('crl', '-in', path(`${name}.crl.der`), '-inform', 'DER', '-noout', '-text');
@@ -64,13 +129,31 @@ describe.each([
       producedAt: now,
       nonce: parsed.nonce,
       responses: [
-        { certId: parsed.certIds[0], status: { status: 'revoked', revokedAt: new Date(now.getTime() - 60_000) }, thisUpdate: now, nextUpdate: new Date(now.getTime() + 3600_000) },
+        {
+          certId: parsed.certIds[0],
+          status: { status: 'revoked', revokedAt: new Date(now.getTime() - 60_000) },
+          thisUpdate: now,
+          nextUpdate: new Date(now.getTime() + 3600_000),
+        },
         { certId: parsed.certIds[1], status: { status: 'good' }, thisUpdate: now, nextUpdate: new Date(now.getTime() + 3600_000) },
       ],
     });
     writeFileSync(path(`${name}.ocsp.resp`), resp);
     // With -cert openssl builds a request of its own (its own nonce): statuses and signature here, the nonce below.
-    const out = run('ocsp', '-respin', path(`${name}.ocsp.resp`), '-issuer', caFile(), '-cert', path(`${name}-a.pem`), '-cert', path(`${name}-b.pem`), '-CAfile', caFile(), '-no_nonce');
+    const out = run(
+      'ocsp',
+      '-respin',
+      path(`${name}.ocsp.resp`),
+      '-issuer',
+      caFile(),
+      '-cert',
+      path(`${name}-a.pem`),
+      '-cert',
+      path(`${name}-b.pem`),
+      '-CAfile',
+      caFile(),
+      '-no_nonce',
+    );
     expect(out).toContain('Response verify OK');
     expect(out).toContain(`${name}-a.pem: revoked`);
     expect(out).toContain(`${name}-b.pem: good`);

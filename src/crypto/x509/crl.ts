@@ -4,7 +4,21 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AuthorityKeyIdentifier, CertificateList, CRLNumber, CRLReason, Extension, id_ce_authorityKeyIdentifier, id_ce_cRLNumber, id_ce_cRLReasons, KeyIdentifier, RevokedCertificate, TBSCertList, Time, Version } from '@peculiar/asn1-x509';
+import {
+  AuthorityKeyIdentifier,
+  CertificateList,
+  CRLNumber,
+  CRLReason,
+  Extension,
+  id_ce_authorityKeyIdentifier,
+  id_ce_cRLNumber,
+  id_ce_cRLReasons,
+  KeyIdentifier,
+  RevokedCertificate,
+  TBSCertList,
+  Time,
+  Version,
+} from '@peculiar/asn1-x509';
 import { exactBytes, issuerParts, signatureAlgorithmOf, signDer } from './issuer-parts';
 
 export interface RevokedEntry {

@@ -39,9 +39,7 @@ describe('buildCsr -> parseCsr', () => {
     const text = workspace.ok(['req', '-in', file, '-verify', '-noout', '-text']);
     expect(text).toContain(`Signature Algorithm: ${algorithm}`);
     expect(text).toMatch(/Subject: C = US, O = SecretHub, CN = Intermediate CA/);
-    expect(text).toContain(
-      'DNS:ca.example.com, email:ca@example.com, IP Address:10.1.2.3, IP Address:2001:DB8:0:0:0:0:0:5, URI:spiffe://example.com/ca',
-    );
+    expect(text).toContain('DNS:ca.example.com, email:ca@example.com, IP Address:10.1.2.3, IP Address:2001:DB8:0:0:0:0:0:5, URI:spiffe://example.com/ca');
     expect(text).toMatch(/X509v3 Basic Constraints: critical\s+CA:TRUE\n/);
   });
 
@@ -74,8 +72,16 @@ describe('parseCsr on OpenSSL requests', () => {
 
   it('reads the SANs and the CA request of an EC P-256 CSR', () => {
     const pem = opensslCsr('openssl-ec', [
-      '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-subj', '/CN=x',
-      '-addext', 'subjectAltName=DNS:a.example.com,IP:10.0.0.1', '-addext', 'basicConstraints=critical,CA:TRUE',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-subj',
+      '/CN=x',
+      '-addext',
+      'subjectAltName=DNS:a.example.com,IP:10.0.0.1',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
     ]);
     const parsed = parseCsr(pem);
     expect(parsed.subject).toEqual({ commonName: 'x' });
@@ -89,7 +95,15 @@ describe('parseCsr on OpenSSL requests', () => {
 
   it('verifies RSA-PSS, RSA SHA-1 and ECDSA SHA-512 signatures', () => {
     const pss = opensslCsr('openssl-pss', [
-      '-newkey', 'rsa:2048', '-subj', '/CN=pss', '-sha384', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:20',
+      '-newkey',
+      'rsa:2048',
+      '-subj',
+      '/CN=pss',
+      '-sha384',
+      '-sigopt',
+      'rsa_padding_mode:pss',
+      '-sigopt',
+      'rsa_pss_saltlen:20',
     ]);
     expect(parseCsr(pss).subject.commonName).toBe('pss');
     const sha1 = opensslCsr('openssl-sha1', ['-newkey', 'rsa:2048', '-subj', '/CN=sha1', '-sha1']);

@@ -15,25 +15,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
-import {
-  Attribute,
-  BasicConstraints,
-  Extension,
-  Extensions,
-  SubjectAlternativeName,
-  id_ce_basicConstraints,
-  id_ce_subjectAltName,
-} from '@peculiar/asn1-x509';
-import {
-  TAG_CONTEXT_0_CONSTRUCTED,
-  TAG_INTEGER,
-  TAG_SEQUENCE,
-  childElements,
-  derBitString,
-  derElement,
-  derSequence,
-  readSingleElement,
-} from './der';
+import { Attribute, BasicConstraints, Extension, Extensions, SubjectAlternativeName, id_ce_basicConstraints, id_ce_subjectAltName } from '@peculiar/asn1-x509';
+import { TAG_CONTEXT_0_CONSTRUCTED, TAG_INTEGER, TAG_SEQUENCE, childElements, derBitString, derElement, derSequence, readSingleElement } from './der';
 import { extension, parseExtensions } from './extensions';
 import { generalNamesOf, hasSubjectAltNames, type SubjectAltNames } from './general-names';
 import type { KeyPair } from './keys';
@@ -71,13 +54,7 @@ export function buildCsr(subject: DistinguishedName, key: KeyPair, sans: Subject
   const attributes =
     requested.length === 0
       ? []
-      : [
-          Buffer.from(
-            AsnConvert.serialize(
-              new Attribute({ type: OID_EXTENSION_REQUEST, values: [AsnConvert.serialize(new Extensions(requested))] }),
-            ),
-          ),
-        ];
+      : [Buffer.from(AsnConvert.serialize(new Attribute({ type: OID_EXTENSION_REQUEST, values: [AsnConvert.serialize(new Extensions(requested))] })))];
   const info = derSequence([
     VERSION_V1_DER,
     subjectDer,

@@ -1,20 +1,28 @@
-import {
-  childElements,
-  derElement,
-  derSequence,
-  integerMagnitude,
-  positiveIntegerContent,
-  readElement,
-  readSingleElement,
-} from './der';
+import { childElements, derElement, derSequence, integerMagnitude, positiveIntegerContent, readElement, readSingleElement } from './der';
 
 describe('DER framing', () => {
   it('writes minimal lengths', () => {
     expect(derSequence([]).toString('hex')).toBe('3000');
-    expect(derElement(0x04, [Buffer.alloc(127)]).subarray(0, 2).toString('hex')).toBe('047f');
-    expect(derElement(0x04, [Buffer.alloc(128)]).subarray(0, 3).toString('hex')).toBe('048180');
-    expect(derElement(0x04, [Buffer.alloc(256)]).subarray(0, 4).toString('hex')).toBe('04820100');
-    expect(derElement(0x04, [Buffer.alloc(70000)]).subarray(0, 5).toString('hex')).toBe('0483011170');
+    expect(
+      derElement(0x04, [Buffer.alloc(127)])
+        .subarray(0, 2)
+        .toString('hex'),
+    ).toBe('047f');
+    expect(
+      derElement(0x04, [Buffer.alloc(128)])
+        .subarray(0, 3)
+        .toString('hex'),
+    ).toBe('048180');
+    expect(
+      derElement(0x04, [Buffer.alloc(256)])
+        .subarray(0, 4)
+        .toString('hex'),
+    ).toBe('04820100');
+    expect(
+      derElement(0x04, [Buffer.alloc(70000)])
+        .subarray(0, 5)
+        .toString('hex'),
+    ).toBe('0483011170');
   });
 
   it('reads back what it writes, children included', () => {

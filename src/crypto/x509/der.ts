@@ -113,7 +113,7 @@ export function readSingleElement(der: Buffer, expectedTag: number, what: string
 /** The raw children (each a complete TLV, sharing memory with `der`) of the constructed element. */
 export function childElements(der: Buffer, parent: DerSpan): Buffer[] {
   const children: Buffer[] = [];
-  for (let offset = parent.contentStart; offset < parent.end; ) {
+  for (let offset = parent.contentStart; offset < parent.end;) {
     const child = readElement(der.subarray(0, parent.end), offset);
     children.push(der.subarray(child.start, child.end));
     offset = child.end;

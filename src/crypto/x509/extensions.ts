@@ -40,13 +40,7 @@ import {
   id_ce_subjectKeyIdentifier,
   id_pe_authorityInfoAccess,
 } from '@peculiar/asn1-x509';
-import {
-  generalNamesOf,
-  hasSubjectAltNames,
-  subjectAltNamesOf,
-  type ParsedSubjectAltNames,
-  type SubjectAltNames,
-} from './general-names';
+import { generalNamesOf, hasSubjectAltNames, subjectAltNamesOf, type ParsedSubjectAltNames, type SubjectAltNames } from './general-names';
 
 export type KeyUsage =
   | 'digitalSignature'
@@ -188,18 +182,12 @@ export function certificateExtensionsDer(spec: CertificateExtensionsSpec): Buffe
   if (!Number.isInteger(maxPathLength) || maxPathLength < -1) throw new Error(`invalid max path length ${maxPathLength}`);
   const pathLenConstraint = isCa && maxPathLength >= 0 ? maxPathLength : undefined;
   extensions.push(
-    shared('bc', [isCa, pathLenConstraint ?? null], () =>
-      extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: isCa, pathLenConstraint })),
-    ),
+    shared('bc', [isCa, pathLenConstraint ?? null], () => extension(id_ce_basicConstraints, true, new BasicConstraints({ cA: isCa, pathLenConstraint }))),
   );
   extensions.push(encoded(extension(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(spec.subjectKeyId))));
   extensions.push(
     shared('aki', authorityKeyId.toString('hex'), () =>
-      extension(
-        id_ce_authorityKeyIdentifier,
-        false,
-        new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(authorityKeyId) }),
-      ),
+      extension(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(authorityKeyId) })),
     ),
   );
   const ocspServers = spec.ocspServers ?? [];
@@ -223,9 +211,7 @@ export function certificateExtensionsDer(spec: CertificateExtensionsSpec): Buffe
   if (crlUrls.length > 0) {
     extensions.push(
       shared('crl', crlUrls, () => {
-        const points = crlUrls.map(
-          (url) => new DistributionPoint({ distributionPoint: new DistributionPointName({ fullName: [uriName(url)] }) }),
-        );
+        const points = crlUrls.map((url) => new DistributionPoint({ distributionPoint: new DistributionPointName({ fullName: [uriName(url)] }) }));
         return extension(id_ce_cRLDistributionPoints, false, new CRLDistributionPoints(points));
       }),
     );

@@ -22,12 +22,9 @@ describe('IP addresses', () => {
     expect(ipFromBytes(Buffer.from('00000000000000000000ffff0a000001', 'hex'))).toBe('10.0.0.1');
   });
 
-  it.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', 'fe80::1%eth0', '1::2::3', 'example.com', '10.0.0.0/8'])(
-    'refuses %p',
-    (text) => {
-      expect(() => ipToBytes(text)).toThrow(/not a valid IP address/);
-    },
-  );
+  it.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', 'fe80::1%eth0', '1::2::3', 'example.com', '10.0.0.0/8'])('refuses %p', (text) => {
+    expect(() => ipToBytes(text)).toThrow(/not a valid IP address/);
+  });
 
   it('refuses octet strings of other lengths', () => {
     expect(() => ipFromBytes(Buffer.alloc(8))).toThrow(/4 or 16 octets/);

@@ -59,9 +59,7 @@ export function ipToBytes(ip: string): Buffer {
   const headGroups = head === '' ? [] : head.split(':');
   const restGroups = rest === undefined || rest === '' ? [] : rest.split(':');
   const missing = 8 - headGroups.length - restGroups.length;
-  const groups = [...headGroups, ...Array<string>(rest === undefined ? 0 : missing).fill('0'), ...restGroups].map((group) =>
-    parseInt(group, 16),
-  );
+  const groups = [...headGroups, ...Array<string>(rest === undefined ? 0 : missing).fill('0'), ...restGroups].map((group) => parseInt(group, 16));
   if (tail.length === 2) groups.splice(6, 2, ...tail);
   const bytes = Buffer.alloc(16);
   groups.forEach((group, index) => bytes.writeUInt16BE(group, index * 2));
@@ -80,7 +78,7 @@ export function ipFromBytes(bytes: Buffer): string {
   // The longest run of at least two zero groups (the first one on a tie) becomes "::".
   let bestStart = -1;
   let bestLength = 1;
-  for (let start = 0; start < 8; ) {
+  for (let start = 0; start < 8;) {
     if (groups[start] !== 0) {
       start++;
       continue;

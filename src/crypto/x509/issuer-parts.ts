@@ -26,7 +26,9 @@ export function issuerParts(certDer: Buffer): IssuerParts {
   const tbs = cert.tbsCertificate;
   const publicKeyBits = Buffer.from(tbs.subjectPublicKeyInfo.subjectPublicKey);
   const skiExtension = tbs.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier);
-  const keyId = skiExtension ? Buffer.from(AsnConvert.parse(skiExtension.extnValue, SubjectKeyIdentifier).buffer) : createHash('sha1').update(publicKeyBits).digest();
+  const keyId = skiExtension
+    ? Buffer.from(AsnConvert.parse(skiExtension.extnValue, SubjectKeyIdentifier).buffer)
+    : createHash('sha1').update(publicKeyBits).digest();
   return { name: tbs.subject, nameDer: Buffer.from(AsnConvert.serialize(tbs.subject)), publicKeyBits, keyId };
 }
 

@@ -19,15 +19,19 @@ describe('generateKeyPair', () => {
     ['ec', 384, 'ec'],
     ['ec', 521, 'ec'],
     ['ed25519', 0, 'ed25519'],
-  ])('makes %s %d keys', async (type, bits, nodeType) => {
-    const pair = await generateKeyPair(type, bits);
-    expect(pair.type).toBe(type);
-    expect(pair.bits).toBe(bits);
-    expect(pair.privateKey.asymmetricKeyType).toBe(nodeType);
-    expect(keyInfo(pair.privateKey)).toEqual({ type, bits });
-    expect(keyInfo(pair.publicKey)).toEqual({ type, bits });
-    if (type === 'rsa') expect(pair.publicKey.asymmetricKeyDetails?.publicExponent).toBe(65537n);
-  }, 60_000);
+  ])(
+    'makes %s %d keys',
+    async (type, bits, nodeType) => {
+      const pair = await generateKeyPair(type, bits);
+      expect(pair.type).toBe(type);
+      expect(pair.bits).toBe(bits);
+      expect(pair.privateKey.asymmetricKeyType).toBe(nodeType);
+      expect(keyInfo(pair.privateKey)).toEqual({ type, bits });
+      expect(keyInfo(pair.publicKey)).toEqual({ type, bits });
+      if (type === 'rsa') expect(pair.publicKey.asymmetricKeyDetails?.publicExponent).toBe(65537n);
+    },
+    60_000,
+  );
 
   it.each<[string, number, RegExp]>([
     ['rsa', 1024, /^unsupported RSA key size: use one of 2048, 3072, 4096$/],
@@ -91,15 +95,19 @@ describe('subjectPublicKeyOf', () => {
     ['ec', 384],
     ['ec', 521],
     ['ed25519', 0],
-  ])('gives node\'s own SPKI for %s %d', async (type, bits) => {
-    for (let i = 0; i < (type === 'rsa' ? 2 : 20); i++) {
-      const { publicKey } = await generateKeyPair(type, bits);
-      const { spkiDer, keyBits } = subjectPublicKeyOf(publicKey);
-      const expected = publicKey.export({ type: 'spki', format: 'der' });
-      expect(spkiDer.toString('hex')).toBe(expected.toString('hex'));
-      expect(expected.subarray(expected.length - keyBits.length)).toEqual(keyBits);
-    }
-  }, 60_000);
+  ])(
+    "gives node's own SPKI for %s %d",
+    async (type, bits) => {
+      for (let i = 0; i < (type === 'rsa' ? 2 : 20); i++) {
+        const { publicKey } = await generateKeyPair(type, bits);
+        const { spkiDer, keyBits } = subjectPublicKeyOf(publicKey);
+        const expected = publicKey.export({ type: 'spki', format: 'der' });
+        expect(spkiDer.toString('hex')).toBe(expected.toString('hex'));
+        expect(expected.subarray(expected.length - keyBits.length)).toEqual(keyBits);
+      }
+    },
+    60_000,
+  );
 
   it('keeps leading zero octets of EC coordinates', () => {
     // SPKI of P-256: 26 header octets, 0x04, x (32), y (32). Find a key whose x or y starts with 0.

@@ -54,9 +54,7 @@ const RDN_ORDER: readonly NameField[] = [
 const PRINTABLE_FIELDS: ReadonlySet<NameField> = new Set<NameField>(['country', 'serialNumber']);
 const PRINTABLE_STRING = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
-const FIELD_BY_OID = new Map<string, NameField>(
-  (Object.entries(NAME_ATTRIBUTE_OIDS) as [NameField, string][]).map(([field, oid]) => [oid, field]),
-);
+const FIELD_BY_OID = new Map<string, NameField>((Object.entries(NAME_ATTRIBUTE_OIDS) as [NameField, string][]).map(([field, oid]) => [oid, field]));
 
 function valuesOf(dn: DistinguishedName, field: NameField): string[] {
   const raw = dn[field];

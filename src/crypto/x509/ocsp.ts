@@ -5,7 +5,22 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { BasicOCSPResponse, CertID, CertStatus, id_pkix_ocsp_basic, id_pkix_ocsp_nonce, KeyHash, OCSPRequest, OCSPResponse, OCSPResponseStatus, ResponderID, ResponseBytes, ResponseData, RevokedInfo, SingleResponse } from '@peculiar/asn1-ocsp';
+import {
+  BasicOCSPResponse,
+  CertID,
+  CertStatus,
+  id_pkix_ocsp_basic,
+  id_pkix_ocsp_nonce,
+  KeyHash,
+  OCSPRequest,
+  OCSPResponse,
+  OCSPResponseStatus,
+  ResponderID,
+  ResponseBytes,
+  ResponseData,
+  RevokedInfo,
+  SingleResponse,
+} from '@peculiar/asn1-ocsp';
 import { Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
 import { serialInteger } from './crl';
 import { exactBytes, issuerParts, signatureAlgorithmOf, signDer } from './issuer-parts';
@@ -29,7 +44,12 @@ export interface OcspResponseSpec {
   nonce?: Buffer;
 }
 
-const HASHES: Record<string, string> = { '1.3.14.3.2.26': 'sha1', '2.16.840.1.101.3.4.2.1': 'sha256', '2.16.840.1.101.3.4.2.2': 'sha384', '2.16.840.1.101.3.4.2.3': 'sha512' };
+const HASHES: Record<string, string> = {
+  '1.3.14.3.2.26': 'sha1',
+  '2.16.840.1.101.3.4.2.1': 'sha256',
+  '2.16.840.1.101.3.4.2.2': 'sha384',
+  '2.16.840.1.101.3.4.2.3': 'sha512',
+};
 
 export function parseOcspRequest(der: Buffer): { certIds: OcspCertId[]; nonce?: Buffer } {
   const request = AsnConvert.parse(der, OCSPRequest);
@@ -50,7 +70,10 @@ export function certIdMatchesIssuer(certId: OcspCertId, issuerCertDer: Buffer): 
   const hash = HASHES[certId.hashAlgorithm];
   if (!hash) return false;
   const issuer = issuerParts(issuerCertDer);
-  return createHash(hash).update(issuer.nameDer).digest().equals(certId.issuerNameHash) && createHash(hash).update(issuer.publicKeyBits).digest().equals(certId.issuerKeyHash);
+  return (
+    createHash(hash).update(issuer.nameDer).digest().equals(certId.issuerNameHash) &&
+    createHash(hash).update(issuer.publicKeyBits).digest().equals(certId.issuerKeyHash)
+  );
 }
 
 function certStatus(s: OcspStatus): CertStatus {
@@ -74,7 +97,9 @@ export function buildOcspResponse(spec: OcspResponseSpec): Buffer {
           nextUpdate: r.nextUpdate,
         }),
     ),
-    responseExtensions: spec.nonce ? [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(exactBytes(spec.nonce)) })] : undefined,
+    responseExtensions: spec.nonce
+      ? [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(exactBytes(spec.nonce)) })]
+      : undefined,
   });
   const basic = new BasicOCSPResponse({
     tbsResponseData: data,
@@ -82,7 +107,10 @@ export function buildOcspResponse(spec: OcspResponseSpec): Buffer {
     signature: exactBytes(signDer(spec.responderKey, AsnConvert.serialize(data))),
     certs: [AsnConvert.parse(spec.responderCertDer, Certificate)],
   });
-  const response = new OCSPResponse({ responseStatus: OCSPResponseStatus.successful, responseBytes: new ResponseBytes({ responseType: id_pkix_ocsp_basic, response: new OctetString(AsnConvert.serialize(basic)) }) });
+  const response = new OCSPResponse({
+    responseStatus: OCSPResponseStatus.successful,
+    responseBytes: new ResponseBytes({ responseType: id_pkix_ocsp_basic, response: new OctetString(AsnConvert.serialize(basic)) }),
+  });
   return Buffer.from(AsnConvert.serialize(response));
 }
 

@@ -42,9 +42,7 @@ function objectIdentifierDer(oid: string): ArrayBuffer {
 
 const RSA_ALGORITHM_DER = algorithmIdentifierDer(OID_RSA_ENCRYPTION, null);
 const ED25519_ALGORITHM_DER = algorithmIdentifierDer(OID_ED25519);
-const EC_ALGORITHM_DER = new Map(
-  [...EC_CURVES].map(([curve, { oid }]) => [curve, algorithmIdentifierDer(OID_EC_PUBLIC_KEY, objectIdentifierDer(oid))]),
-);
+const EC_ALGORITHM_DER = new Map([...EC_CURVES].map(([curve, { oid }]) => [curve, algorithmIdentifierDer(OID_EC_PUBLIC_KEY, objectIdentifierDer(oid))]));
 
 export interface SubjectPublicKey {
   /** The SubjectPublicKeyInfo DER. */

@@ -157,12 +157,7 @@ function pssVerifyOptions(parameters: ArrayBuffer | null | undefined): { hash: V
 }
 
 /** Whether `signature` over `data` verifies under `publicKey` with the named algorithm. */
-export function verifySignature(
-  algorithm: AlgorithmIdentifier,
-  publicKey: KeyObject,
-  data: Buffer,
-  signature: Buffer,
-): boolean {
+export function verifySignature(algorithm: AlgorithmIdentifier, publicKey: KeyObject, data: Buffer, signature: Buffer): boolean {
   try {
     const keyType = publicKey.asymmetricKeyType;
     const rsaHash = RSA_PKCS1_HASH_BY_OID.get(algorithm.algorithm);
@@ -174,12 +169,7 @@ export function verifySignature(
     if (algorithm.algorithm === OID_RSASSA_PSS) {
       const options = pssVerifyOptions(algorithm.parameters);
       if (options === null || (keyType !== 'rsa' && keyType !== 'rsa-pss')) return false;
-      return verify(
-        options.hash,
-        data,
-        { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: options.saltLength },
-        signature,
-      );
+      return verify(options.hash, data, { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: options.saltLength }, signature);
     }
     return false;
   } catch {

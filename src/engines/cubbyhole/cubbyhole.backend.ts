@@ -15,7 +15,8 @@ function owner(ctx: RequestContext): Buffer {
 }
 
 export function cubbyholeBackend(repository: CubbyholeRepository): BackendDefinition {
-  const list = async (ctx: RequestContext) => logical({ keys: await repository.list(owner(ctx), ctx.params.path ? `${ctx.params.path.replace(/\/?$/, '/')}` : '') });
+  const list = async (ctx: RequestContext) =>
+    logical({ keys: await repository.list(owner(ctx), ctx.params.path ? `${ctx.params.path.replace(/\/?$/, '/')}` : '') });
   const routes: RouteDefinition[] = [
     { path: '', help: "List the keys at the top of the token's cubbyhole.", handlers: { list } },
     {

@@ -5,5 +5,8 @@ import { KernelModule } from '../../kernel/kernel.module';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { cubbyholeBackend } from './cubbyhole.backend';
 
-@Module({ imports: [KernelModule], providers: [backendProvider('cubbyhole', { repository: CubbyholeRepository }, ({ repository }) => cubbyholeBackend(repository))] })
+@Module({
+  imports: [KernelModule],
+  providers: [backendProvider('cubbyhole', { repository: CubbyholeRepository }, ({ repository }) => cubbyholeBackend(repository))],
+})
 export class CubbyholeModule {}

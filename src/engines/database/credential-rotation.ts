@@ -55,7 +55,9 @@ export async function rotateRoot({ objects, passwords }: RotationDeps, mount: Mo
   const current = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
   if (!current) throw badRequest(`unknown database "${name}"`);
   const candidate = await passwords(current.passwordPolicy);
-  await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (c) => (c.pendingPassword !== undefined ? undefined : { ...c, pendingPassword: candidate, pendingSince: Date.now() }));
+  await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (c) =>
+    c.pendingPassword !== undefined ? undefined : { ...c, pendingPassword: candidate, pendingSince: Date.now() },
+  );
   await completeRootRotation(objects, mount, name);
 }
 
@@ -77,11 +79,14 @@ export async function completeRootRotation(objects: EngineObjectRepository, moun
         () => true,
         () => false,
       );
-      if (oldStillWorks) await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (cur) => (cur.pendingPassword === pending ? withoutPending(cur) : undefined));
+      if (oldStillWorks)
+        await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (cur) => (cur.pendingPassword === pending ? withoutPending(cur) : undefined));
       throw asOldRoot;
     }
   }
-  await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (cur) => (cur.pendingPassword === pending ? { ...withoutPending(cur), password: pending } : undefined));
+  await objects.modify<StoredConnection>(mount.uuid, 'connection', name, (cur) =>
+    cur.pendingPassword === pending ? { ...withoutPending(cur), password: pending } : undefined,
+  );
 }
 
 /** Rotates a static role's password now (or finishes a rotation a crash cut short). */
@@ -91,11 +96,15 @@ export async function rotateStaticRole({ objects, passwords }: RotationDeps, mou
   const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', current.dbName);
   if (!conn) throw badRequest(`unknown database "${current.dbName}"`);
   const candidate = current.pendingPassword ?? (await passwords(conn.passwordPolicy));
-  const role = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (r) => (r.pendingPassword !== undefined ? undefined : { ...r, pendingPassword: candidate, pendingSince: Date.now() }));
+  const role = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (r) =>
+    r.pendingPassword !== undefined ? undefined : { ...r, pendingPassword: candidate, pendingSince: Date.now() },
+  );
   if (!role) throw badRequest(`unknown static role: ${name}`);
   const pending = role.pendingPassword as string;
   await PLUGINS[conn.pluginName].setPassword(conn, role.rotationStatements, role.username, pending);
-  const done = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (cur) => (cur.pendingPassword === pending ? { ...withoutPending(cur), password: pending, lastRotation: Date.now() } : undefined));
+  const done = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (cur) =>
+    cur.pendingPassword === pending ? { ...withoutPending(cur), password: pending, lastRotation: Date.now() } : undefined,
+  );
   return done ?? role;
 }
 
@@ -122,6 +131,8 @@ export async function runScheduledRotations(deps: RotationDeps, mount: MountEntr
   for (const name of await objects.names(mount.uuid, 'static-role')) {
     const r = await objects.get<StoredStaticRole>(mount.uuid, 'static-role', name);
     if (!r || (r.pendingPassword === undefined && secondsToRotation(r) > 0)) continue;
-    await rotateStaticRole(deps, mount, name).catch((err: Error) => log(`database: ${mount.path}static-roles/${name}: rotation failed, retried next pass: ${safeTargetMessage(err)}`));
+    await rotateStaticRole(deps, mount, name).catch((err: Error) =>
+      log(`database: ${mount.path}static-roles/${name}: rotation failed, retried next pass: ${safeTargetMessage(err)}`),
+    );
   }
 }

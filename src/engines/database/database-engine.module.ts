@@ -14,15 +14,19 @@ import { closeTargetPools } from './plugins';
 @Module({
   imports: [KernelModule, SharedModule],
   providers: [
-    backendProvider('database', { objects: EngineObjectRepository, leases: ExpirationManager, passwordPolicies: PasswordPolicies, seal: SealService, log: LOGGER }, ({ objects, leases, passwordPolicies, seal, log }) => {
-      seal.addLifecycleHook('backends', { afterUnseal: async () => undefined, beforeSeal: () => void closeTargetPools() });
-      return databaseBackend({
-        objects,
-        leasedUsernames: async (mountUuid, db) => new Set((await leases.liveLeaseMetadata(mountUuid, { db })).map((m) => String(m.username))),
-        generateFromPolicy: (name) => passwordPolicies.generate(name),
-        log: (m) => log.info(m),
-      });
-    }),
+    backendProvider(
+      'database',
+      { objects: EngineObjectRepository, leases: ExpirationManager, passwordPolicies: PasswordPolicies, seal: SealService, log: LOGGER },
+      ({ objects, leases, passwordPolicies, seal, log }) => {
+        seal.addLifecycleHook('backends', { afterUnseal: async () => undefined, beforeSeal: () => void closeTargetPools() });
+        return databaseBackend({
+          objects,
+          leasedUsernames: async (mountUuid, db) => new Set((await leases.liveLeaseMetadata(mountUuid, { db })).map((m) => String(m.username))),
+          generateFromPolicy: (name) => passwordPolicies.generate(name),
+          log: (m) => log.info(m),
+        });
+      },
+    ),
   ],
 })
 export class DatabaseEngineModule {}

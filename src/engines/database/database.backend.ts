@@ -51,7 +51,7 @@ const CONFIG_FIELDS = {
 const ROLE_FIELDS = {
   db_name: { type: 'string', description: 'The connection this role uses.' },
   creation_statements: { type: 'string-list', description: 'Statements creating the user ({{name}}, {{password}}, {{expiration}}).' },
-  revocation_statements: { type: 'string-list', description: "Statements removing the user (default: end its sessions, revoke, DROP ROLE)." },
+  revocation_statements: { type: 'string-list', description: 'Statements removing the user (default: end its sessions, revoke, DROP ROLE).' },
   renew_statements: { type: 'string-list', description: 'Statements run when a lease is renewed ({{name}}, {{expiration}}: the new expiry).' },
   default_ttl: { type: 'duration', description: "Lease TTL (default: the mount's)." },
   max_ttl: { type: 'duration', description: "Lease max TTL (default: the mount's)." },
@@ -120,7 +120,8 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
             passwordPolicy: d.password_policy ?? previous?.passwordPolicy,
             rootRotationStatements: d.root_rotation_statements ?? previous?.rootRotationStatements ?? [],
           };
-          if (next.maxOpenConnections !== undefined && (next.maxOpenConnections < 1 || next.maxOpenConnections > 100)) throw badRequest('max_open_connections must be between 1 and 100');
+          if (next.maxOpenConnections !== undefined && (next.maxOpenConnections < 1 || next.maxOpenConnections > 100))
+            throw badRequest('max_open_connections must be between 1 and 100');
           // A policy that does not exist (or cannot generate) is refused now, not at the first creds read.
           if (next.passwordPolicy) await generateFromPolicy(next.passwordPolicy);
           if (previous?.pendingPassword !== undefined) throw badRequest('a root rotation of this connection is unfinished: run reset first');
@@ -144,8 +145,18 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
         read: async (ctx) => {
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', objectName(ctx));
           if (!c) throw notFound();
-          const details = c.host !== undefined ? { host: c.host, port: c.port, username: c.username } : { connection_url: maskConnectionUrl(c.connectionUrl), username: c.username, max_open_connections: c.maxOpenConnections ?? 4 };
-          return logical({ plugin_name: c.pluginName, connection_details: details, allowed_roles: c.allowedRoles, password_policy: c.passwordPolicy ?? '', root_credentials_rotate_statements: c.rootRotationStatements ?? [], verify_connection: true });
+          const details =
+            c.host !== undefined
+              ? { host: c.host, port: c.port, username: c.username }
+              : { connection_url: maskConnectionUrl(c.connectionUrl), username: c.username, max_open_connections: c.maxOpenConnections ?? 4 };
+          return logical({
+            plugin_name: c.pluginName,
+            connection_details: details,
+            allowed_roles: c.allowedRoles,
+            password_policy: c.passwordPolicy ?? '',
+            root_credentials_rotate_statements: c.rootRotationStatements ?? [],
+            verify_connection: true,
+          });
         },
         delete: async (ctx) => {
           await objects.delete(ctx.mount.uuid, 'connection', objectName(ctx));
@@ -189,7 +200,16 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
         read: async (ctx) => {
           const r = await objects.get<StoredRole>(ctx.mount.uuid, 'role', objectName(ctx));
           if (!r) throw notFound();
-          return logical({ db_name: r.dbName, creation_statements: r.creationStatements, revocation_statements: r.revocationStatements, renew_statements: r.renewStatements ?? [], rollback_statements: [], default_ttl: r.defaultTtl, max_ttl: r.maxTtl, credential_type: 'password' });
+          return logical({
+            db_name: r.dbName,
+            creation_statements: r.creationStatements,
+            revocation_statements: r.revocationStatements,
+            renew_statements: r.renewStatements ?? [],
+            rollback_statements: [],
+            default_ttl: r.defaultTtl,
+            max_ttl: r.maxTtl,
+            credential_type: 'password',
+          });
         },
         delete: async (ctx) => {
           await objects.delete(ctx.mount.uuid, 'role', objectName(ctx));
@@ -199,7 +219,7 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
     }),
     {
       path: 'creds/:name',
-      help: "A new database user for the role, under a lease (username and password).",
+      help: 'A new database user for the role, under a lease (username and password).',
       handlers: {
         read: async (ctx) => {
           const roleName = objectName(ctx);

@@ -52,7 +52,9 @@ async function withConnection<T>(c: MysqlConnection, work: (conn: Awaited<Return
 async function withPooledConnection<T>(c: MysqlConnection, work: (conn: PoolConnection) => Promise<T>): Promise<T> {
   const options = parse(c);
   const max = c.maxOpenConnections || DEFAULT_MAX_OPEN_CONNECTIONS;
-  const pool = pools.get(['mysql', options, max], () => createPool({ ...options, connectTimeout: 5000, connectionLimit: max, maxIdle: max, idleTimeout: 30_000, multipleStatements: false }));
+  const pool = pools.get(['mysql', options, max], () =>
+    createPool({ ...options, connectTimeout: 5000, connectionLimit: max, maxIdle: max, idleTimeout: 30_000, multipleStatements: false }),
+  );
   const conn = await pool.getConnection();
   let reusable = false;
   try {
@@ -74,7 +76,10 @@ export async function verifyMysql(c: MysqlConnection): Promise<void> {
 
 /** Each template may hold several statements separated by `;` (as Vault's plugin splits them). */
 export function splitStatements(rendered: string[]): string[] {
-  return rendered.flatMap((s) => s.split(';')).map((s) => s.trim()).filter((s) => s !== '');
+  return rendered
+    .flatMap((s) => s.split(';'))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 export async function runMysql(c: MysqlConnection, templates: string[], values: TemplateValues): Promise<void> {
@@ -85,7 +90,9 @@ export async function runMysql(c: MysqlConnection, templates: string[], values: 
 }
 
 export async function listMysqlUsers(c: MysqlConnection, prefix: string): Promise<string[]> {
-  const [rows] = await withPooledConnection(c, (conn) => conn.query('SELECT DISTINCT User AS u FROM mysql.user WHERE LEFT(User, ?) = ?', [prefix.length, prefix]));
+  const [rows] = await withPooledConnection(c, (conn) =>
+    conn.query('SELECT DISTINCT User AS u FROM mysql.user WHERE LEFT(User, ?) = ?', [prefix.length, prefix]),
+  );
   return (rows as { u: string | Buffer }[]).map((r) => r.u.toString());
 }
 

@@ -11,7 +11,9 @@ describe('maskConnectionUrl (what a connection read shows)', () => {
   });
 
   it("masks a password query parameter (the PostgreSQL driver's), whatever the key's encoding", () => {
-    expect(maskConnectionUrl('postgresql://root@db/app?application_name=x&password=s3cret#f')).toBe('postgresql://root@db/app?application_name=x&password=*****#f');
+    expect(maskConnectionUrl('postgresql://root@db/app?application_name=x&password=s3cret#f')).toBe(
+      'postgresql://root@db/app?application_name=x&password=*****#f',
+    );
     expect(maskConnectionUrl('postgresql://root@db/app?pass%77ord=s3cret')).toBe('postgresql://root@db/app?pass%77ord=*****');
     expect(maskConnectionUrl('postgresql://root:a@db/app?password=b')).toBe('postgresql://root:*****@db/app?password=*****');
   });

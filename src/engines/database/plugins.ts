@@ -2,8 +2,26 @@
  * The database plugins by `plugin_name`, declared as data: how each verifies a connection,
  * checks a role's statements, creates a user and revokes one.
  */
-import { closeMysqlPools, listMysqlUsers, MYSQL_DEFAULT_REVOCATION, MYSQL_DEFAULT_ROTATION, MYSQL_DIALECT, MYSQL_MAX_USERNAME, revokeMysqlUser, runMysql, verifyMysql } from './mysql-plugin';
-import { closePostgresPools, DEFAULT_REVOCATION, DEFAULT_ROTATION, listPostgresUsers, revokePostgresUser, runStatements, verifyConnection } from './postgresql-plugin';
+import {
+  closeMysqlPools,
+  listMysqlUsers,
+  MYSQL_DEFAULT_REVOCATION,
+  MYSQL_DEFAULT_ROTATION,
+  MYSQL_DIALECT,
+  MYSQL_MAX_USERNAME,
+  revokeMysqlUser,
+  runMysql,
+  verifyMysql,
+} from './mysql-plugin';
+import {
+  closePostgresPools,
+  DEFAULT_REVOCATION,
+  DEFAULT_ROTATION,
+  listPostgresUsers,
+  revokePostgresUser,
+  runStatements,
+  verifyConnection,
+} from './postgresql-plugin';
 import { aclRules, createRedisUser, deleteRedisUser, listRedisUsers, setRedisPassword, verifyRedis } from './redis-plugin';
 import { expirationOf, POSTGRES_DIALECT, renderStatement, type Dialect, type TemplateValues } from './statement-template';
 

@@ -44,7 +44,13 @@ function url(c: PostgresConnection): string {
 async function withPooledClient<T>(c: PostgresConnection, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const max = c.maxOpenConnections || DEFAULT_MAX_OPEN_CONNECTIONS;
   const pool = pools.get(['pg', url(c), max], () => {
-    const created = new Pool({ connectionString: url(c), max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 15_000, application_name: 'secrethub-database' });
+    const created = new Pool({
+      connectionString: url(c),
+      max,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: 15_000,
+      application_name: 'secrethub-database',
+    });
     created.on('error', () => undefined);
     return created;
   });
@@ -77,7 +83,7 @@ async function withClient<T>(c: PostgresConnection, work: (client: Client) => Pr
 }
 
 /** Vault's default for root and static-role rotation. */
-export const DEFAULT_ROTATION = ["ALTER ROLE \"{{name}}\" WITH PASSWORD '{{password}}';"];
+export const DEFAULT_ROTATION = ['ALTER ROLE "{{name}}" WITH PASSWORD \'{{password}}\';'];
 
 export async function verifyConnection(c: PostgresConnection): Promise<void> {
   await withClient(c, (client) => client.query('SELECT 1'));
@@ -85,7 +91,9 @@ export async function verifyConnection(c: PostgresConnection): Promise<void> {
 
 /** Users whose names start with `prefix` (the reconciler's candidates). */
 export async function listPostgresUsers(c: PostgresConnection, prefix: string): Promise<string[]> {
-  const { rows } = await withPooledClient(c, (client) => client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]));
+  const { rows } = await withPooledClient(c, (client) =>
+    client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)', [prefix]),
+  );
   return rows.map((r) => r.rolname);
 }
 

@@ -38,7 +38,16 @@ export function aclRules(statements: string[]): string[] {
 }
 
 async function withRedis<T>(c: RedisConnection, work: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: c.host ?? '127.0.0.1', port: c.port ?? 6379, username: c.username || undefined, password: c.password || undefined, lazyConnect: true, connectTimeout: 5000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis({
+    host: c.host ?? '127.0.0.1',
+    port: c.port ?? 6379,
+    username: c.username || undefined,
+    password: c.password || undefined,
+    lazyConnect: true,
+    connectTimeout: 5000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   r.on('error', () => undefined);
   await r.connect();
   try {

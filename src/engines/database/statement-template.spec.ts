@@ -26,7 +26,8 @@ describe('statement templates', () => {
     const mysql = generateUsername('a-very-long-role-name-indeed', 32, 'ab12', now);
     expect(mysql).toMatch(/^v-aver-[a-z0-9]{14}-ab12[0-9a-z]{6}$/);
     expect(generatedAt(mysql, 'ab12')).toBe(now);
-    for (const foreign of ['v-app', 'v-app-ab12', 'postgres', 'v-app-0123456789abc-ab12zzzzzzzz', 'V-APP-0123456789ABC-AB12ABCDEF']) expect(generatedAt(foreign, 'ab12')).toBeUndefined();
+    for (const foreign of ['v-app', 'v-app-ab12', 'postgres', 'v-app-0123456789abc-ab12zzzzzzzz', 'V-APP-0123456789ABC-AB12ABCDEF'])
+      expect(generatedAt(foreign, 'ab12')).toBeUndefined();
     expect(mountTag('AB12cd34-0000-4000-8000-000000000000')).toBe('ab12');
     expect(expirationOf(new Date('2026-11-22T10:00:00.123Z'))).toBe('2026-11-22 10:00:00+00:00');
   });

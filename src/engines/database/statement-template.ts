@@ -69,7 +69,11 @@ const GENERATED = /^v-[a-z0-9]{1,16}-[a-z0-9]{12,}-([0-9a-f]{4})([0-9a-z]{6,7})$
  */
 export function generateUsername(role: string, maxLength: number, tag: string, now = Date.now()): string {
   const suffix = `${tag}${Math.floor(now / 1000).toString(36)}`;
-  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, Math.min(16, maxLength - 28)) || 'role';
+  const part =
+    role
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, Math.min(16, maxLength - 28)) || 'role';
   const randomLength = maxLength - 2 - part.length - 1 - 1 - suffix.length;
   return `v-${part}-${randomBase62(randomLength).toLowerCase()}-${suffix}`;
 }

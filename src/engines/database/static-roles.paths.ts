@@ -26,13 +26,18 @@ const USERNAME = /^[a-z0-9_-]{1,63}$/;
 
 export function staticRolePaths(deps: RotationDeps, objectName: (ctx: RequestContext) => string): RouteDefinition[] {
   const { objects } = deps;
-  const rotate = async (ctx: RequestContext, name: string) => rotateStaticRole(deps, ctx.mount, name).catch((err: unknown) => {
-    if (err instanceof ApiError) throw err;
-    throw badRequest(`rotating the password failed on the target database: ${safeTargetMessage(err)}`);
-  });
+  const rotate = async (ctx: RequestContext, name: string) =>
+    rotateStaticRole(deps, ctx.mount, name).catch((err: unknown) => {
+      if (err instanceof ApiError) throw err;
+      throw badRequest(`rotating the password failed on the target database: ${safeTargetMessage(err)}`);
+    });
 
   return [
-    { path: 'static-roles', help: 'List the static roles.', handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'static-role') }) } },
+    {
+      path: 'static-roles',
+      help: 'List the static roles.',
+      handlers: { list: async (ctx) => logical({ keys: await objects.names(ctx.mount.uuid, 'static-role') }) },
+    },
     route({
       path: 'static-roles/:name',
       fields: STATIC_ROLE_FIELDS,

@@ -46,7 +46,10 @@ const CONFIG_FIELDS = {
   cas_required: { type: 'bool', description: 'Every write must carry options.cas.' },
   delete_version_after: { type: 'duration', description: 'Versions are soft-deleted this long after they are written (0: never).' },
 } as const satisfies Fields;
-const METADATA_FIELDS = { ...CONFIG_FIELDS, custom_metadata: { type: 'map', description: 'Up to 64 string pairs kept with the key (not secret); PATCH removes a key given null.' } } as const satisfies Fields;
+const METADATA_FIELDS = {
+  ...CONFIG_FIELDS,
+  custom_metadata: { type: 'map', description: 'Up to 64 string pairs kept with the key (not secret); PATCH removes a key given null.' },
+} as const satisfies Fields;
 
 function checkCustomMetadata(m: Record<string, unknown>): asserts m is Record<string, string> {
   const keys = Object.keys(m);
@@ -65,7 +68,8 @@ function versionsOf(ctx: RouteContext<typeof VERSIONS_FIELD>): number[] {
 }
 
 export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barrier): RouteDefinition[] {
-  const decrypt = (mount: MountEntry, path: string, v: KvVersion) => JSON.parse(barrier.decrypt(kvV2Location(mount, path, v.version), v.ciphertext as Buffer).toString('utf8')) as Record<string, unknown>;
+  const decrypt = (mount: MountEntry, path: string, v: KvVersion) =>
+    JSON.parse(barrier.decrypt(kvV2Location(mount, path, v.version), v.ciphertext as Buffer).toString('utf8')) as Record<string, unknown>;
 
   /** The version to read (`?version=N`, 0 or absent: the current one) or a 404. */
   const pick = async (ctx: RequestContext<{ version?: number }>): Promise<{ key: KvKey; version: KvVersion }> => {
@@ -78,7 +82,11 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
    * A read of one version: `field` computed from its value with its metadata, or, for a deleted or
    * destroyed version, Vault's 404 that still carries the metadata (and `field` null).
    */
-  const readLiveVersion = async (ctx: RequestContext<{ version?: number }>, field: 'data' | 'subkeys', fromValue: (value: Record<string, unknown>) => unknown) => {
+  const readLiveVersion = async (
+    ctx: RequestContext<{ version?: number }>,
+    field: 'data' | 'subkeys',
+    fromValue: (value: Record<string, unknown>) => unknown,
+  ) => {
     const { key, version } = await pick(ctx);
     const metadata = versionMetadata(version, key.metadata);
     if (version.destroyed || isDeleted(version)) return { ...logical({ [field]: null, metadata }), status: 404 };
@@ -163,7 +171,9 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       max_versions: m.maxVersions,
       oldest_version: m.oldestVersion,
       updated_time: time(key.updatedAt),
-      versions: Object.fromEntries(versions.map((v) => [String(v.version), { created_time: time(v.createdAt), deletion_time: time(v.deletionTime), destroyed: v.destroyed }])),
+      versions: Object.fromEntries(
+        versions.map((v) => [String(v.version), { created_time: time(v.createdAt), deletion_time: time(v.deletionTime), destroyed: v.destroyed }]),
+      ),
     });
   };
 
@@ -217,7 +227,11 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
     }),
     route({
       path: 'data/*path',
-      fields: { version: { type: 'int', query: true, description: 'Version to read (0: latest).' }, data: { type: 'map', description: 'The secret.' }, options: { type: 'map', description: 'cas: the current version, 0 for a new key.' } },
+      fields: {
+        version: { type: 'int', query: true, description: 'Version to read (0: latest).' },
+        data: { type: 'map', description: 'The secret.' },
+        options: { type: 'map', description: 'cas: the current version, 0 for a new key.' },
+      },
       help: 'Read a version (`?version=`), write a new one (`options.cas`), patch the latest (JSON merge patch) or soft-delete the latest.',
       handlers: {
         read: (ctx) => readLiveVersion(ctx, 'data', (value) => value),
@@ -238,9 +252,24 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       pureOperations: ['read'],
       existenceCheck: async (ctx) => ((await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0))?.key.currentVersion ?? 0) > 0,
     }),
-    route({ path: 'delete/*path', fields: VERSIONS_FIELD, help: 'Soft-delete the given versions (undelete brings them back).', handlers: { update: changeVersions('delete') } }),
-    route({ path: 'undelete/*path', fields: VERSIONS_FIELD, help: 'Undelete the given soft-deleted versions (destroyed ones stay destroyed).', handlers: { update: changeVersions('undelete') } }),
-    route({ path: 'destroy/*path', fields: VERSIONS_FIELD, help: 'Destroy the given versions: their values are removed for good.', handlers: { update: changeVersions('destroy') } }),
+    route({
+      path: 'delete/*path',
+      fields: VERSIONS_FIELD,
+      help: 'Soft-delete the given versions (undelete brings them back).',
+      handlers: { update: changeVersions('delete') },
+    }),
+    route({
+      path: 'undelete/*path',
+      fields: VERSIONS_FIELD,
+      help: 'Undelete the given soft-deleted versions (destroyed ones stay destroyed).',
+      handlers: { update: changeVersions('undelete') },
+    }),
+    route({
+      path: 'destroy/*path',
+      fields: VERSIONS_FIELD,
+      help: 'Destroy the given versions: their values are removed for good.',
+      handlers: { update: changeVersions('destroy') },
+    }),
     route({ path: 'metadata', help: 'List the keys at the top of the mount.', handlers: { list } }),
     route({
       path: 'metadata/*path',
@@ -260,7 +289,10 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
     }),
     route({
       path: 'subkeys/*path',
-      fields: { version: { type: 'int', query: true, description: 'Version (0: latest).' }, depth: { type: 'int', query: true, description: 'Levels to show (0: all).' } },
+      fields: {
+        version: { type: 'int', query: true, description: 'Version (0: latest).' },
+        depth: { type: 'int', query: true, description: 'Levels to show (0: all).' },
+      },
       help: 'The structure of a version with its values replaced by null, to `depth` levels (0: all).',
       handlers: { read: (ctx) => readLiveVersion(ctx, 'subkeys', (value) => subkeys(value, ctx.data.depth ?? 0)) },
     }),

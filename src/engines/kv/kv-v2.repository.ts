@@ -47,7 +47,13 @@ interface KeyRow {
   updated_at: Date;
 }
 
-const toKey = (r: KeyRow): KvKey => ({ id: r.id, currentVersion: r.version, metadata: { ...EMPTY_KEY_METADATA, ...r.metadata }, createdAt: r.created_at, updatedAt: r.updated_at });
+const toKey = (r: KeyRow): KvKey => ({
+  id: r.id,
+  currentVersion: r.version,
+  metadata: { ...EMPTY_KEY_METADATA, ...r.metadata },
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
 
 const VERSION_COLUMNS = 'version, encrypted_data AS "ciphertext", created_at AS "createdAt", deletion_time AS "deletionTime", destroyed';
 
@@ -85,7 +91,10 @@ const SQL = {
     `INSERT INTO secrets (mount_uuid, secret_path, secret_type, metadata) VALUES ($1, $2, 'kv-v2', $3::jsonb) ON CONFLICT (mount_uuid, secret_path) DO NOTHING`,
   ),
   versions: statement('kv2-versions', `SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`),
-  insertVersion: statement('kv2-insert-version', 'INSERT INTO secret_versions (secret_id, version, encrypted_data, deletion_time) VALUES ($1, $2, $3, $4) RETURNING created_at'),
+  insertVersion: statement(
+    'kv2-insert-version',
+    'INSERT INTO secret_versions (secret_id, version, encrypted_data, deletion_time) VALUES ($1, $2, $3, $4) RETURNING created_at',
+  ),
   saveKey: statement('kv2-save-key', 'UPDATE secrets SET version = $2, metadata = $3::jsonb, updated_at = now() WHERE id = $1'),
   pruneBelow: statement('kv2-prune-below', 'DELETE FROM secret_versions WHERE secret_id = $1 AND version < $2'),
   config: statement('kv2-config', 'SELECT max_versions, cas_required, delete_version_after_seconds FROM kv_mount_config WHERE mount_uuid = $1'),
@@ -115,7 +124,10 @@ export class KvKeyTransaction {
 
   /** Soft-deletes the named versions that are neither deleted nor destroyed. */
   async markDeleted(versions: number[], at: Date): Promise<void> {
-    await this.m.query('UPDATE secret_versions SET deletion_time = $3 WHERE secret_id = $1 AND version = ANY($2) AND NOT destroyed AND (deletion_time IS NULL OR deletion_time > $3)', [this.key.id, versions, at]);
+    await this.m.query(
+      'UPDATE secret_versions SET deletion_time = $3 WHERE secret_id = $1 AND version = ANY($2) AND NOT destroyed AND (deletion_time IS NULL OR deletion_time > $3)',
+      [this.key.id, versions, at],
+    );
   }
 
   async undelete(versions: number[]): Promise<void> {
@@ -123,7 +135,10 @@ export class KvKeyTransaction {
   }
 
   async destroy(versions: number[]): Promise<void> {
-    await this.m.query('UPDATE secret_versions SET encrypted_data = NULL, destroyed = true WHERE secret_id = $1 AND version = ANY($2)', [this.key.id, versions]);
+    await this.m.query('UPDATE secret_versions SET encrypted_data = NULL, destroyed = true WHERE secret_id = $1 AND version = ANY($2)', [
+      this.key.id,
+      versions,
+    ]);
   }
 
   /** Removes every version below `oldestKept` (max_versions pruning). */
@@ -157,9 +172,14 @@ export class KvV2Repository {
 
   /** The key and its versions, without locks (reads). */
   async read(mountUuid: string, path: string): Promise<{ key: KvKey; versions: KvVersion[] } | undefined> {
-    const rows: KeyRow[] = await this.dataSource.query(`SELECT id, version, metadata, created_at, updated_at FROM secrets WHERE mount_uuid = $1 AND secret_path = $2 AND secret_type = 'kv-v2'`, [mountUuid, path]);
+    const rows: KeyRow[] = await this.dataSource.query(
+      `SELECT id, version, metadata, created_at, updated_at FROM secrets WHERE mount_uuid = $1 AND secret_path = $2 AND secret_type = 'kv-v2'`,
+      [mountUuid, path],
+    );
     if (!rows[0]) return undefined;
-    const versions: KvVersion[] = await this.dataSource.query(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`, [rows[0].id]);
+    const versions: KvVersion[] = await this.dataSource.query(`SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`, [
+      rows[0].id,
+    ]);
     return { key: toKey(rows[0]), versions };
   }
 
@@ -171,7 +191,10 @@ export class KvV2Repository {
     type Row = KeyRow & { v_version: number | null; ciphertext: Buffer | null; v_created_at: Date; deletion_time: Date | null; destroyed: boolean };
     const r = (await runStatement<Row>(this.dataSource, SQL.readVersion, [mountUuid, path, version]))[0];
     if (!r) return undefined;
-    const found = r.v_version === null ? undefined : { version: r.v_version, ciphertext: r.ciphertext, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
+    const found =
+      r.v_version === null
+        ? undefined
+        : { version: r.v_version, ciphertext: r.ciphertext, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
     return { key: toKey(r), version: found };
   }
 

@@ -17,7 +17,8 @@ export function kvBackend(repository: KvRepository, v2Repository: KvV2Repository
     normaliseOptions(options, previous) {
       const version = options.version ?? '1';
       if (version !== '1' && version !== '2') throw badRequest(`invalid KV version ${JSON.stringify(version)}: use 1 or 2`);
-      if (previous && (previous.version ?? '1') !== version) throw badRequest('changing the KV version of a mount is not supported: enable a new mount and copy the secrets');
+      if (previous && (previous.version ?? '1') !== version)
+        throw badRequest('changing the KV version of a mount is not supported: enable a new mount and copy the secrets');
       return options;
     },
   };

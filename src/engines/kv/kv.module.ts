@@ -10,6 +10,10 @@ import { KvV2Repository } from './kv-v2.repository';
 
 @Module({
   imports: [KernelModule],
-  providers: [backendProvider('kv', { dataSource: DataSource, barrier: Barrier }, ({ dataSource, barrier }) => kvBackend(new KvRepository(dataSource), new KvV2Repository(dataSource), barrier))],
+  providers: [
+    backendProvider('kv', { dataSource: DataSource, barrier: Barrier }, ({ dataSource, barrier }) =>
+      kvBackend(new KvRepository(dataSource), new KvV2Repository(dataSource), barrier),
+    ),
+  ],
 })
 export class KvModule {}

@@ -13,7 +13,13 @@ export interface RecordFacts {
 
 type NewRecord = Omit<CertificateRecord, 'revoked' | 'revokedAt' | 'revocationReason'>;
 
-export function certificateRecord(der: Buffer, certType: CertType, issuerSerial: string | null, keyUsage: string[], entity?: { id: string; type: string }): NewRecord {
+export function certificateRecord(
+  der: Buffer,
+  certType: CertType,
+  issuerSerial: string | null,
+  keyUsage: string[],
+  entity?: { id: string; type: string },
+): NewRecord {
   return recordFromFacts(der, certificateParts(der), certType, issuerSerial, keyUsage, entity);
 }
 
@@ -21,7 +27,14 @@ export function certificateRecord(der: Buffer, certType: CertType, issuerSerial:
  * The row of a certificate this engine just encoded from `facts`, without parsing it again (parsing
  * cost twice the encoding). The times are cut to whole seconds, as the certificate stores them.
  */
-export function recordFromFacts(der: Buffer, facts: RecordFacts, certType: CertType, issuerSerial: string | null, keyUsage: string[], entity?: { id: string; type: string }): NewRecord {
+export function recordFromFacts(
+  der: Buffer,
+  facts: RecordFacts,
+  certType: CertType,
+  issuerSerial: string | null,
+  keyUsage: string[],
+  entity?: { id: string; type: string },
+): NewRecord {
   const serialNumber = serialToVault(facts.serial);
   const commonName = facts.commonName ?? '';
   const wholeSeconds = (d: Date) => new Date(Math.floor(d.getTime() / 1000) * 1000);

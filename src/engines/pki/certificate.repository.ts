@@ -56,23 +56,47 @@ export class CertificateRepository {
       `INSERT INTO certificates (mount_uuid, serial_number, fingerprint, certificate_pem, subject, issuer, issuer_serial, common_name,
          valid_from, valid_until, cert_type, key_usage, entity_id, entity_type)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-      [mountUuid, c.serialNumber, c.fingerprint, c.certificatePem, c.subject, c.issuer, c.issuerSerial, c.commonName, c.validFrom, c.validUntil, c.certType, c.keyUsage, c.entityId, c.entityType],
+      [
+        mountUuid,
+        c.serialNumber,
+        c.fingerprint,
+        c.certificatePem,
+        c.subject,
+        c.issuer,
+        c.issuerSerial,
+        c.commonName,
+        c.validFrom,
+        c.validUntil,
+        c.certType,
+        c.keyUsage,
+        c.entityId,
+        c.entityType,
+      ],
     );
   }
 
   async get(mountUuid: string, serial: string): Promise<CertificateRecord | undefined> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM certificates WHERE mount_uuid = $1 AND serial_number = $2`, [mountUuid, serial]);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM certificates WHERE mount_uuid = $1 AND serial_number = $2`, [
+      mountUuid,
+      serial,
+    ]);
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
   async serials(mountUuid: string): Promise<string[]> {
-    const rows: { serial_number: string }[] = await this.dataSource.query('SELECT serial_number FROM certificates WHERE mount_uuid = $1 ORDER BY serial_number', [mountUuid]);
+    const rows: { serial_number: string }[] = await this.dataSource.query(
+      'SELECT serial_number FROM certificates WHERE mount_uuid = $1 ORDER BY serial_number',
+      [mountUuid],
+    );
     return rows.map((r) => r.serial_number);
   }
 
   /** Marks a certificate revoked once; the row as it is afterwards (undefined: unknown serial). */
   async revoke(mountUuid: string, serial: string, reason: string, at: Date): Promise<CertificateRecord | undefined> {
-    await this.dataSource.query('UPDATE certificates SET revoked = true, revoked_at = $3, revocation_reason = $4 WHERE mount_uuid = $1 AND serial_number = $2 AND NOT revoked', [mountUuid, serial, at, reason]);
+    await this.dataSource.query(
+      'UPDATE certificates SET revoked = true, revoked_at = $3, revocation_reason = $4 WHERE mount_uuid = $1 AND serial_number = $2 AND NOT revoked',
+      [mountUuid, serial, at, reason],
+    );
     return this.get(mountUuid, serial);
   }
 

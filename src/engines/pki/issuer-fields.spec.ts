@@ -22,12 +22,23 @@ describe('issuer and key fields (Vault messages)', () => {
 
   it('usage: known names only, read-only always kept, answered sorted', () => {
     expect(issuerUsage(['issuing-certificates'])).toEqual(['read-only', 'issuing-certificates']);
-    expect(issuerUsage(['read-only', 'crl-signing', 'ocsp-signing', 'issuing-certificates'])).toEqual(['read-only', 'issuing-certificates', 'crl-signing', 'ocsp-signing']);
-    expect(message(() => issuerUsage(['issuing-certificates', 'bogus']))).toEqual([400, 'Unable to parse specified usages: [issuing-certificates bogus] - valid values are crl-signing,issuing-certificates,ocsp-signing,read-only']);
+    expect(issuerUsage(['read-only', 'crl-signing', 'ocsp-signing', 'issuing-certificates'])).toEqual([
+      'read-only',
+      'issuing-certificates',
+      'crl-signing',
+      'ocsp-signing',
+    ]);
+    expect(message(() => issuerUsage(['issuing-certificates', 'bogus']))).toEqual([
+      400,
+      'Unable to parse specified usages: [issuing-certificates bogus] - valid values are crl-signing,issuing-certificates,ocsp-signing,read-only',
+    ]);
   });
 
   it('leaf_not_after_behavior: err, truncate, permit (and always_enforce_err)', () => {
     for (const b of ['err', 'truncate', 'permit', 'always_enforce_err']) expect(leafNotAfterBehavior(b)).toBe(b);
-    expect(message(() => leafNotAfterBehavior('later'))).toEqual([400, 'Unknown value for field `leaf_not_after_behavior`. Possible values are `err`, `truncate`, and `permit`.']);
+    expect(message(() => leafNotAfterBehavior('later'))).toEqual([
+      400,
+      'Unknown value for field `leaf_not_after_behavior`. Possible values are `err`, `truncate`, and `permit`.',
+    ]);
   });
 });

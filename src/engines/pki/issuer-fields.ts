@@ -30,6 +30,7 @@ export function leafNotAfterBehavior(raw: unknown): LeafNotAfterBehavior {
 /** Usages from names (read-only is implicit); Vault's message lists what was given as Go prints a slice. */
 export function issuerUsage(raw: string[]): IssuerUsage[] {
   const names = raw.map((n) => n.trim()).filter((n) => n !== '');
-  if (names.some((n) => !(ALL_USAGES as string[]).includes(n))) throw badRequest(`Unable to parse specified usages: [${raw.join(' ')}] - valid values are ${usageNames(ALL_USAGES)}`);
+  if (names.some((n) => !(ALL_USAGES as string[]).includes(n)))
+    throw badRequest(`Unable to parse specified usages: [${raw.join(' ')}] - valid values are ${usageNames(ALL_USAGES)}`);
   return ALL_USAGES.filter((u) => u === 'read-only' || names.includes(u));
 }

@@ -57,7 +57,8 @@ async function namesUnique<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    if ((err as { code?: string }).code === '23505' && /_name/.test(String((err as { constraint?: string }).constraint ?? (err as Error).message))) throw new NameInUseError();
+    if ((err as { code?: string }).code === '23505' && /_name/.test(String((err as { constraint?: string }).constraint ?? (err as Error).message)))
+      throw new NameInUseError();
     throw err;
   }
 }
@@ -70,12 +71,17 @@ export class IssuerRepository {
 
   /** The mount's issuers, by id. */
   async issuers(mountUuid: string): Promise<IssuerRow[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${ISSUER_COLUMNS} FROM pki_issuers WHERE mount_uuid = $1 ORDER BY issuer_id`, [mountUuid]);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${ISSUER_COLUMNS} FROM pki_issuers WHERE mount_uuid = $1 ORDER BY issuer_id`, [
+      mountUuid,
+    ]);
     return rows.map(toIssuer);
   }
 
   async issuer(mountUuid: string, id: string): Promise<IssuerRow | undefined> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${ISSUER_COLUMNS} FROM pki_issuers WHERE mount_uuid = $1 AND issuer_id = $2`, [mountUuid, id]);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${ISSUER_COLUMNS} FROM pki_issuers WHERE mount_uuid = $1 AND issuer_id = $2`, [
+      mountUuid,
+      id,
+    ]);
     return rows[0] ? toIssuer(rows[0]) : undefined;
   }
 
@@ -90,13 +96,19 @@ export class IssuerRepository {
 
   /** The id of the issuer called `name`, if any. */
   async issuerIdByName(mountUuid: string, name: string): Promise<string | undefined> {
-    const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND issuer_name = $2', [mountUuid, name]);
+    const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND issuer_name = $2', [
+      mountUuid,
+      name,
+    ]);
     return rows[0]?.issuer_id;
   }
 
   /** The issuer holding the certificate with this fingerprint (SHA-256 of its DER, hex). */
   async issuerIdByFingerprint(mountUuid: string, fingerprint: string): Promise<string | undefined> {
-    const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND fingerprint = $2', [mountUuid, fingerprint]);
+    const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND fingerprint = $2', [
+      mountUuid,
+      fingerprint,
+    ]);
     return rows[0]?.issuer_id;
   }
 
@@ -106,7 +118,19 @@ export class IssuerRepository {
       this.dataSource.query(
         `INSERT INTO pki_issuers (mount_uuid, issuer_id, issuer_name, key_id, serial_number, certificate_pem, fingerprint, chain_pem, manual_chain, leaf_not_after_behavior, usage)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (mount_uuid, fingerprint) DO NOTHING RETURNING issuer_id`,
-        [mountUuid, row.id, row.name, row.keyId, row.serialNumber, row.certificatePem, fingerprint, row.chainPem, row.manualChain, row.leafNotAfterBehavior, row.usage],
+        [
+          mountUuid,
+          row.id,
+          row.name,
+          row.keyId,
+          row.serialNumber,
+          row.certificatePem,
+          fingerprint,
+          row.chainPem,
+          row.manualChain,
+          row.leafNotAfterBehavior,
+          row.usage,
+        ],
       ),
     );
     if (inserted.length > 0) return { id: row.id, existing: false };
@@ -126,27 +150,43 @@ export class IssuerRepository {
 
   /** Gives a key-less issuer its key (a key imported after its certificate); false when it had one by then. */
   async linkKey(mountUuid: string, id: string, keyId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('UPDATE pki_issuers SET key_id = $3 WHERE mount_uuid = $1 AND issuer_id = $2 AND key_id IS NULL RETURNING issuer_id', [mountUuid, id, keyId]);
+    const rows: unknown[] = await this.dataSource.query(
+      'UPDATE pki_issuers SET key_id = $3 WHERE mount_uuid = $1 AND issuer_id = $2 AND key_id IS NULL RETURNING issuer_id',
+      [mountUuid, id, keyId],
+    );
     return rows.length > 0;
   }
 
   /** Stores the chain a migrated issuer was installed with, read from the first increment's store (once). */
   async setMigratedChain(mountUuid: string, id: string, chainPem: string[]): Promise<void> {
-    await this.dataSource.query('UPDATE pki_issuers SET chain_pem = $3 WHERE mount_uuid = $1 AND issuer_id = $2 AND chain_pem IS NULL', [mountUuid, id, chainPem]);
+    await this.dataSource.query('UPDATE pki_issuers SET chain_pem = $3 WHERE mount_uuid = $1 AND issuer_id = $2 AND chain_pem IS NULL', [
+      mountUuid,
+      id,
+      chainPem,
+    ]);
   }
 
   async deleteIssuer(mountUuid: string, id: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('DELETE FROM pki_issuers WHERE mount_uuid = $1 AND issuer_id = $2 RETURNING issuer_id', [mountUuid, id]);
+    const rows: unknown[] = await this.dataSource.query('DELETE FROM pki_issuers WHERE mount_uuid = $1 AND issuer_id = $2 RETURNING issuer_id', [
+      mountUuid,
+      id,
+    ]);
     return rows.length > 0;
   }
 
   async keys(mountUuid: string): Promise<KeyRow[]> {
-    const rows: { key_id: string; key_name: string }[] = await this.dataSource.query('SELECT key_id, key_name FROM pki_keys WHERE mount_uuid = $1 ORDER BY key_id', [mountUuid]);
+    const rows: { key_id: string; key_name: string }[] = await this.dataSource.query(
+      'SELECT key_id, key_name FROM pki_keys WHERE mount_uuid = $1 ORDER BY key_id',
+      [mountUuid],
+    );
     return rows.map((r) => ({ id: r.key_id, name: r.key_name }));
   }
 
   async key(mountUuid: string, id: string): Promise<KeyRow | undefined> {
-    const rows: { key_id: string; key_name: string }[] = await this.dataSource.query('SELECT key_id, key_name FROM pki_keys WHERE mount_uuid = $1 AND key_id = $2', [mountUuid, id]);
+    const rows: { key_id: string; key_name: string }[] = await this.dataSource.query(
+      'SELECT key_id, key_name FROM pki_keys WHERE mount_uuid = $1 AND key_id = $2',
+      [mountUuid, id],
+    );
     return rows[0] ? { id: rows[0].key_id, name: rows[0].key_name } : undefined;
   }
 
@@ -157,18 +197,27 @@ export class IssuerRepository {
 
   /** The key whose public half has this fingerprint (SHA-256 of its SPKI DER, hex). */
   async keyIdByPublicKey(mountUuid: string, publicKeySha256: string): Promise<string | undefined> {
-    const rows: { key_id: string }[] = await this.dataSource.query('SELECT key_id FROM pki_keys WHERE mount_uuid = $1 AND public_key_sha256 = $2', [mountUuid, publicKeySha256]);
+    const rows: { key_id: string }[] = await this.dataSource.query('SELECT key_id FROM pki_keys WHERE mount_uuid = $1 AND public_key_sha256 = $2', [
+      mountUuid,
+      publicKeySha256,
+    ]);
     return rows[0]?.key_id;
   }
 
   /** Migrated keys, not fingerprinted yet. */
   async keysWithoutFingerprint(mountUuid: string): Promise<string[]> {
-    const rows: { key_id: string }[] = await this.dataSource.query('SELECT key_id FROM pki_keys WHERE mount_uuid = $1 AND public_key_sha256 IS NULL', [mountUuid]);
+    const rows: { key_id: string }[] = await this.dataSource.query('SELECT key_id FROM pki_keys WHERE mount_uuid = $1 AND public_key_sha256 IS NULL', [
+      mountUuid,
+    ]);
     return rows.map((r) => r.key_id);
   }
 
   async setKeyFingerprint(mountUuid: string, id: string, publicKeySha256: string): Promise<void> {
-    await this.dataSource.query('UPDATE pki_keys SET public_key_sha256 = $3 WHERE mount_uuid = $1 AND key_id = $2 AND public_key_sha256 IS NULL', [mountUuid, id, publicKeySha256]);
+    await this.dataSource.query('UPDATE pki_keys SET public_key_sha256 = $3 WHERE mount_uuid = $1 AND key_id = $2 AND public_key_sha256 IS NULL', [
+      mountUuid,
+      id,
+      publicKeySha256,
+    ]);
   }
 
   /** Stores a key (PKCS#8 DER) as barrier ciphertext unless the mount holds the same key; gives the id of the one stored. */
@@ -190,13 +239,19 @@ export class IssuerRepository {
 
   /** A key's PKCS#8 DER, opened; undefined when there is no such key. */
   async privateKey(mountUuid: string, id: string): Promise<Buffer | undefined> {
-    const rows: { private_key_encrypted: Buffer }[] = await this.dataSource.query('SELECT private_key_encrypted FROM pki_keys WHERE mount_uuid = $1 AND key_id = $2', [mountUuid, id]);
+    const rows: { private_key_encrypted: Buffer }[] = await this.dataSource.query(
+      'SELECT private_key_encrypted FROM pki_keys WHERE mount_uuid = $1 AND key_id = $2',
+      [mountUuid, id],
+    );
     return rows[0] ? this.barrier.decrypt(keyLocation(mountUuid, id), rows[0].private_key_encrypted) : undefined;
   }
 
   /** The issuers using a key. */
   async issuersOfKey(mountUuid: string, keyId: string): Promise<string[]> {
-    const rows: { issuer_id: string }[] = await this.dataSource.query('SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND key_id = $2 ORDER BY issuer_id', [mountUuid, keyId]);
+    const rows: { issuer_id: string }[] = await this.dataSource.query(
+      'SELECT issuer_id FROM pki_issuers WHERE mount_uuid = $1 AND key_id = $2 ORDER BY issuer_id',
+      [mountUuid, keyId],
+    );
     return rows.map((r) => r.issuer_id);
   }
 

@@ -118,7 +118,12 @@ export class IssuerStore {
 
   async config(mountUuid: string): Promise<IssuersConfig> {
     const stored = (await this.objects.get<StoredConfig>(mountUuid, 'pki-config', CONFIG)) ?? {};
-    return { default: stored.default ?? stored.defaultSerial ?? '', defaultFollowsLatestIssuer: stored.defaultFollowsLatestIssuer ?? false, defaultKey: stored.defaultKey, generation: stored.generation ?? 0 };
+    return {
+      default: stored.default ?? stored.defaultSerial ?? '',
+      defaultFollowsLatestIssuer: stored.defaultFollowsLatestIssuer ?? false,
+      defaultKey: stored.defaultKey,
+      generation: stored.generation ?? 0,
+    };
   }
 
   /** Changes the config (an empty change: only bumps the generation, after a change to an issuer row). */
@@ -126,7 +131,13 @@ export class IssuerStore {
     const current = await this.config(mountUuid);
     const next = { ...current, ...change, generation: current.generation + 1 };
     // defaultSerial too: what the first increment's code reads after a down migration (its issuers keep their serial as id).
-    const stored: StoredConfig = { default: next.default, defaultSerial: next.default, defaultFollowsLatestIssuer: next.defaultFollowsLatestIssuer, defaultKey: next.defaultKey, generation: next.generation };
+    const stored: StoredConfig = {
+      default: next.default,
+      defaultSerial: next.default,
+      defaultFollowsLatestIssuer: next.defaultFollowsLatestIssuer,
+      defaultKey: next.defaultKey,
+      generation: next.generation,
+    };
     await this.objects.put(mountUuid, 'pki-config', CONFIG, stored);
     return next;
   }
@@ -153,7 +164,8 @@ export class IssuerStore {
     const { config, entry } = await this.entry(mountUuid);
     const cached = entry.byRef.get(key);
     if (cached !== undefined) return cached ?? undefined;
-    const row = key !== 'default' ? await this.repo.issuerByIdOrName(mountUuid, key) : config.default ? await this.repo.issuer(mountUuid, config.default) : undefined;
+    const row =
+      key !== 'default' ? await this.repo.issuerByIdOrName(mountUuid, key) : config.default ? await this.repo.issuer(mountUuid, config.default) : undefined;
     const issuer = row ? await this.open(mountUuid, row) : undefined;
     entry.byRef.set(key, issuer ?? null);
     return issuer;
@@ -188,7 +200,8 @@ export class IssuerStore {
   /** The issuer `ref` names, able to sign for `usage` (its key there, the usage held), or Vault's 400. */
   async signer(mountUuid: string, ref: string, usage: IssuerUsage = 'issuing-certificates'): Promise<SigningIssuer> {
     const issuer = await this.require(mountUuid, ref);
-    if (!issuer.usage.includes(usage)) throw badRequest(`error while attempting to use issuer ${issuer.id}: requested usage ${usage} but only had usage ${usageNames(issuer.usage)}`);
+    if (!issuer.usage.includes(usage))
+      throw badRequest(`error while attempting to use issuer ${issuer.id}: requested usage ${usage} but only had usage ${usageNames(issuer.usage)}`);
     if (!issuer.key) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
     return issuer as SigningIssuer;
   }
@@ -358,7 +371,15 @@ export class IssuerStore {
   async importIssuer(
     mountUuid: string,
     certDer: Buffer,
-    options: { chainPem?: string[]; certType?: Extract<CertType, 'root_ca' | 'intermediate_ca'>; signedBy?: string | null; name?: string; keyId?: string; makeDefault?: boolean; followLatest?: boolean } = {},
+    options: {
+      chainPem?: string[];
+      certType?: Extract<CertType, 'root_ca' | 'intermediate_ca'>;
+      signedBy?: string | null;
+      name?: string;
+      keyId?: string;
+      makeDefault?: boolean;
+      followLatest?: boolean;
+    } = {},
   ): Promise<{ issuer: Issuer; existing: boolean }> {
     const fingerprint = sha256Hex(certDer);
     const known = await this.repo.issuerIdByFingerprint(mountUuid, fingerprint);
@@ -367,7 +388,12 @@ export class IssuerStore {
     const keyId = options.keyId ?? (await this.keyFor(mountUuid, parts)) ?? null;
     const newId = randomUUID();
     const selfSigned = parts.subjectNameDer.equals(parts.issuerNameDer);
-    const record = certificateRecord(certDer, options.certType ?? (selfSigned ? 'root_ca' : 'intermediate_ca'), options.signedBy === undefined ? (selfSigned ? newId : null) : options.signedBy, ['CertSign', 'CRLSign']);
+    const record = certificateRecord(
+      certDer,
+      options.certType ?? (selfSigned ? 'root_ca' : 'intermediate_ca'),
+      options.signedBy === undefined ? (selfSigned ? newId : null) : options.signedBy,
+      ['CertSign', 'CRLSign'],
+    );
     const crlSign = parts.keyUsage.length === 0 || parts.keyUsage.includes('cRLSign');
     const { id, existing } = await this.repo.insertIssuer(
       mountUuid,
@@ -393,9 +419,23 @@ export class IssuerStore {
   }
 
   /** A CA certificate this mount just made, with its key (new, or stored under `keyId`). */
-  async add(mountUuid: string, certDer: Buffer, key: KeyObject, chainPem: string[], certType: Extract<CertType, 'root_ca' | 'intermediate_ca'>, options: { name?: string; keyId?: string; keyName?: string; signedBy?: string | null; makeDefault?: boolean } = {}): Promise<SigningIssuer> {
+  async add(
+    mountUuid: string,
+    certDer: Buffer,
+    key: KeyObject,
+    chainPem: string[],
+    certType: Extract<CertType, 'root_ca' | 'intermediate_ca'>,
+    options: { name?: string; keyId?: string; keyName?: string; signedBy?: string | null; makeDefault?: boolean } = {},
+  ): Promise<SigningIssuer> {
     const keyId = options.keyId ?? (await this.importKey(mountUuid, key, options.keyName)).id;
-    const { issuer } = await this.importIssuer(mountUuid, certDer, { chainPem, certType, name: options.name, keyId, signedBy: options.signedBy, makeDefault: options.makeDefault });
+    const { issuer } = await this.importIssuer(mountUuid, certDer, {
+      chainPem,
+      certType,
+      name: options.name,
+      keyId,
+      signedBy: options.signedBy,
+      makeDefault: options.makeDefault,
+    });
     return issuer as SigningIssuer;
   }
 
@@ -433,7 +473,11 @@ export class IssuerStore {
     const fresh = current && !rebuild && current.nextUpdate - now.getTime() > (config.expirySeconds * 1000) / 2;
     if (fresh) return Buffer.from(current.der, 'base64');
     const build = async (previous: CrlState | undefined): Promise<CrlState> => {
-      const revoked = await this.certificates.revokedBy(mountUuid, (await this.sameCa(mountUuid, issuer)).map((i) => i.id), now);
+      const revoked = await this.certificates.revokedBy(
+        mountUuid,
+        (await this.sameCa(mountUuid, issuer)).map((i) => i.id),
+        now,
+      );
       const number = BigInt(previous?.number ?? '0') + 1n;
       const nextUpdate = new Date(now.getTime() + config.expirySeconds * 1000);
       const der = buildCrl({
@@ -457,4 +501,3 @@ export class IssuerStore {
     return Buffer.from((stored ?? next).der, 'base64');
   }
 }
-

@@ -46,11 +46,21 @@ export interface LeafPlan {
 const unique = (xs: string[]) => [...new Set(xs)];
 const looksLikeEmail = (s: string) => s.includes('@');
 
-export function planLeaf(role: PkiRole, req: LeafRequest, csr: CsrNames | undefined, issuer: Date | { notAfter: Date; behavior: LeafNotAfterBehavior }, limits: TtlLimits, now = new Date()): LeafPlan {
+export function planLeaf(
+  role: PkiRole,
+  req: LeafRequest,
+  csr: CsrNames | undefined,
+  issuer: Date | { notAfter: Date; behavior: LeafNotAfterBehavior },
+  limits: TtlLimits,
+  now = new Date(),
+): LeafPlan {
   const { notAfter: issuerNotAfter, behavior } = issuer instanceof Date ? { notAfter: issuer, behavior: ISSUER_LEAF_NOT_AFTER_BEHAVIOR } : issuer;
   if (csr?.requestsCa) throw badRequest('the CSR asks for a CA certificate (basic constraints CA:TRUE); use root/sign-intermediate for CAs');
   const commonName = req.commonName || (csr && role.useCsrCommonName ? csr.commonName : undefined) || undefined;
-  if (!commonName && role.requireCn) throw badRequest('the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true, unless "require_cn" is set to false');
+  if (!commonName && role.requireCn)
+    throw badRequest(
+      'the common_name field is required, or must be provided in a CSR with "use_csr_common_name" set to true, unless "require_cn" is set to false',
+    );
 
   const requested = req.altNames.map((n) => n.trim()).filter((n) => n !== '');
   let dnsNames = requested.filter((n) => !looksLikeEmail(n));

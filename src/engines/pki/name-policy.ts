@@ -76,7 +76,12 @@ export function checkName(policy: NamePolicy, requested: string): string | undef
   if (host === undefined) return refused;
   const full = isWildcard ? `*.${host}` : host;
   if (policy.allowLocalhost && !isWildcard && (host === 'localhost' || host === 'localdomain')) return undefined;
-  if (policy.allowLocalhost && policy.allowSubdomains && (host.endsWith('.localhost') || host.endsWith('.localdomain') || (isWildcard && (host === 'localhost' || host === 'localdomain')))) return undefined;
+  if (
+    policy.allowLocalhost &&
+    policy.allowSubdomains &&
+    (host.endsWith('.localhost') || host.endsWith('.localdomain') || (isWildcard && (host === 'localhost' || host === 'localdomain')))
+  )
+    return undefined;
   for (const raw of policy.allowedDomains) {
     const domain = raw.trim().toLowerCase();
     if (domain === '') continue;
@@ -95,13 +100,17 @@ export function checkIpSan(policy: NamePolicy, ip: string): string | undefined {
 
 export function isIp(value: string): boolean {
   if (/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(value)) return true;
-  return /^[0-9a-f:.]+$/i.test(value) && value.includes(':') && (() => {
-    try {
-      return new URL(`http://[${value}]/`).hostname.length > 2;
-    } catch {
-      return false;
-    }
-  })();
+  return (
+    /^[0-9a-f:.]+$/i.test(value) &&
+    value.includes(':') &&
+    (() => {
+      try {
+        return new URL(`http://[${value}]/`).hostname.length > 2;
+      } catch {
+        return false;
+      }
+    })()
+  );
 }
 
 /** URI SANs must match one of the role's allowed_uri_sans globs. */

@@ -40,14 +40,17 @@ const SUBJECT_FIELDS = {
   issuer_name: { type: 'string', description: 'A name for the new issuer (root/rotate: default `next`).' },
   key_name: { type: 'string', description: 'A name for the new key.' },
   key_ref: { type: 'string', description: 'type `existing` (and intermediate/cross-sign): the key to use, an id, a name or `default`.' },
-  csr: { type: 'string', description: 'root/sign-intermediate: the intermediate CA\'s PEM CSR.' },
+  csr: { type: 'string', description: "root/sign-intermediate: the intermediate CA's PEM CSR." },
   use_csr_values: { type: 'bool', description: "root/sign-intermediate: the CSR's subject and SANs instead of the request's." },
   certificate: { type: 'string', description: 'intermediate/set-signed: the signed intermediate (PEM, chain allowed).' },
 } as const satisfies Fields;
 
 const SIGN_INTERMEDIATE_FIELDS = {
   ...SUBJECT_FIELDS,
-  enforce_leaf_not_after_behavior: { type: 'bool', description: "Apply the issuer's leaf_not_after_behavior instead of cutting the intermediate's validity to the issuer's." },
+  enforce_leaf_not_after_behavior: {
+    type: 'bool',
+    description: "Apply the issuer's leaf_not_after_behavior instead of cutting the intermediate's validity to the issuer's.",
+  },
 } as const satisfies Fields;
 
 /** What the CA paths' handlers read (SIGN_INTERMEDIATE_FIELDS adds one flag). */
@@ -93,7 +96,11 @@ export function generationType(t: string | undefined, allowExisting = true): 'in
 }
 
 /** The id the first increment gave a key made by intermediate/generate until set-signed brought its certificate. */
-const legacyPendingKeyId = (publicKey: KeyObject) => createHash('sha256').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex').slice(0, 32);
+const legacyPendingKeyId = (publicKey: KeyObject) =>
+  createHash('sha256')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex')
+    .slice(0, 32);
 
 export interface PkiCaDeps {
   objects: EngineObjectRepository;
@@ -151,17 +158,20 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     });
     const issuer = await namesChecked('issuer', () => issuers.add(ctx.mount.uuid, der, pair.privateKey, [], 'root_ca', { name, keyId, keyName }));
     const key = await issuers.repo.key(ctx.mount.uuid, issuer.keyId as string);
-    return logical({
-      certificate: issuer.certPem,
-      issuing_ca: issuer.certPem,
-      serial_number: issuer.serial,
-      expiration: Math.floor(notAfter.getTime() / 1000),
-      issuer_id: issuer.id,
-      issuer_name: issuer.name,
-      key_id: issuer.keyId,
-      key_name: key?.name ?? '',
-      ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}),
-    }, warnings.length ? warnings : undefined);
+    return logical(
+      {
+        certificate: issuer.certPem,
+        issuing_ca: issuer.certPem,
+        serial_number: issuer.serial,
+        expiration: Math.floor(notAfter.getTime() / 1000),
+        issuer_id: issuer.id,
+        issuer_name: issuer.name,
+        key_id: issuer.keyId,
+        key_name: key?.name ?? '',
+        ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}),
+      },
+      warnings.length ? warnings : undefined,
+    );
   };
 
   const generateIntermediate = (fixedType?: 'existing') => async (ctx: RouteContext<typeof SUBJECT_FIELDS>) => {
@@ -173,7 +183,11 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     const csr = buildCsr(subjectFrom(ctx.data), pair, caSans(ctx.data), true);
     // Stored now, as Vault does: set-signed finds it by its public key.
     const keyId = existingId ?? (await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, pair.privateKey, keyName))).id;
-    return logical({ csr: toPem(csr, 'CERTIFICATE REQUEST'), key_id: keyId, ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}) });
+    return logical({
+      csr: toPem(csr, 'CERTIFICATE REQUEST'),
+      key_id: keyId,
+      ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}),
+    });
   };
 
   const signIntermediate = async (ctx: RouteContext<typeof SIGN_INTERMEDIATE_FIELDS>) => {
@@ -189,7 +203,13 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     const subject = useCsr ? csr.subject : { ...subjectFrom(ctx.data), commonName: ctx.data.common_name ?? csr.subject.commonName };
     if (!subject.commonName) throw badRequest('the common_name field is required');
     const now = new Date();
-    const { notAfter, warnings } = intermediateValidity(ctx.data.ttl ?? 0, ctx.data.enforce_leaf_not_after_behavior === true, { notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior }, mountTtlLimits(ctx.mount), now);
+    const { notAfter, warnings } = intermediateValidity(
+      ctx.data.ttl ?? 0,
+      ctx.data.enforce_leaf_not_after_behavior === true,
+      { notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior },
+      mountTtlLimits(ctx.mount),
+      now,
+    );
     const u = await urls(ctx.mount.uuid);
     const der = buildCertificate({
       serial: randomSerial(),
@@ -202,7 +222,9 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       maxPathLength: ctx.data.max_path_length,
       keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
       extKeyUsage: [],
-      ...(useCsr ? { dnsNames: csr.dnsNames, ipAddresses: csr.ipAddresses, uris: csr.uris, emails: csr.emails } : caSans({ ...ctx.data, common_name: subject.commonName })),
+      ...(useCsr
+        ? { dnsNames: csr.dnsNames, ipAddresses: csr.ipAddresses, uris: csr.uris, emails: csr.emails }
+        : caSans({ ...ctx.data, common_name: subject.commonName })),
       issuingCertificateUrls: u.issuingCertificates,
       crlDistributionPoints: u.crlDistributionPoints,
       ocspServers: u.ocspServers,
@@ -210,7 +232,16 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     const record = certificateRecord(der, 'intermediate_ca', issuer.id, ['CertSign', 'CRLSign']);
     const [serial, pem] = [record.serialNumber, record.certificatePem];
     await certificates.insert(ctx.mount.uuid, record);
-    return logical({ certificate: pem, issuing_ca: issuer.certPem, ca_chain: [pem, issuer.certPem, ...issuer.chainPem], serial_number: serial, expiration: Math.floor(notAfter.getTime() / 1000) }, warnings.length ? warnings : undefined);
+    return logical(
+      {
+        certificate: pem,
+        issuing_ca: issuer.certPem,
+        ca_chain: [pem, issuer.certPem, ...issuer.chainPem],
+        serial_number: serial,
+        expiration: Math.floor(notAfter.getTime() / 1000),
+      },
+      warnings.length ? warnings : undefined,
+    );
   };
 
   const setSigned = async (ctx: RouteContext<typeof SUBJECT_FIELDS>) => {
@@ -232,21 +263,72 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       if (!pending) throw badRequest('no key generated by intermediate/generate matches this certificate');
       keyId = (await issuers.importKey(ctx.mount.uuid, createPrivateKey({ key: Buffer.from(pending.pkcs8, 'base64'), format: 'der', type: 'pkcs8' }))).id;
     }
-    const { issuer, existing } = await issuers.importIssuer(ctx.mount.uuid, leaf, { chainPem: chain.map((c) => toPem(c, 'CERTIFICATE')), certType: 'intermediate_ca', signedBy: null, keyId });
+    const { issuer, existing } = await issuers.importIssuer(ctx.mount.uuid, leaf, {
+      chainPem: chain.map((c) => toPem(c, 'CERTIFICATE')),
+      certType: 'intermediate_ca',
+      signedBy: null,
+      keyId,
+    });
     await objects.delete(ctx.mount.uuid, 'pki-pending-key', legacyId);
-    return logical({ imported_issuers: existing ? null : [issuer.id], imported_keys: null, mapping: { [issuer.id]: issuer.keyId }, existing_issuers: existing ? [issuer.id] : null, existing_keys: null });
+    return logical({
+      imported_issuers: existing ? null : [issuer.id],
+      imported_keys: null,
+      mapping: { [issuer.id]: issuer.keyId },
+      existing_issuers: existing ? [issuer.id] : null,
+      existing_keys: null,
+    });
   };
 
   return [
-    route({ path: 'root/generate/:type', fields: SUBJECT_FIELDS, help: 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names).', handlers: { update: generateRoot(false) } }),
+    route({
+      path: 'root/generate/:type',
+      fields: SUBJECT_FIELDS,
+      help: 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names).',
+      handlers: { update: generateRoot(false) },
+    }),
     route({ path: 'issuers/generate/root/:type', fields: SUBJECT_FIELDS, help: 'Same as root/generate.', handlers: { update: generateRoot(false) } }),
-    route({ path: 'root/rotate/:type', fields: SUBJECT_FIELDS, help: 'A new root as root/generate, named `next` unless issuer_name says otherwise; the default issuer stays (see root/replace).', handlers: { update: generateRoot(true) } }),
-    route({ path: 'intermediate/generate/:type', fields: SUBJECT_FIELDS, help: 'A CSR for an intermediate CA, with a new key (stored at once) or, type existing, the stored key key_ref names.', handlers: { update: generateIntermediate() } }),
-    route({ path: 'issuers/generate/intermediate/:type', fields: SUBJECT_FIELDS, help: 'Same as intermediate/generate.', handlers: { update: generateIntermediate() } }),
-    route({ path: 'intermediate/cross-sign', fields: SUBJECT_FIELDS, help: 'A CSR for an existing key (key_ref): intermediate/generate/existing, to be signed by another CA and installed with set-signed.', handlers: { update: generateIntermediate('existing') } }),
-    route({ path: 'root/sign-intermediate', fields: SIGN_INTERMEDIATE_FIELDS, help: "Signs an intermediate CA's CSR with the default issuer (cut to the issuer's validity unless enforce_leaf_not_after_behavior).", handlers: { update: signIntermediate } }),
-    route({ path: 'issuer/:ref/sign-intermediate', fields: SIGN_INTERMEDIATE_FIELDS, help: 'Signs an intermediate CA\'s CSR with the issuer :ref names.', handlers: { update: signIntermediate } }),
-    route({ path: 'intermediate/set-signed', fields: SUBJECT_FIELDS, help: 'Installs a signed intermediate certificate whose key this mount holds (chain after it allowed) as a new issuer.', handlers: { update: setSigned } }),
+    route({
+      path: 'root/rotate/:type',
+      fields: SUBJECT_FIELDS,
+      help: 'A new root as root/generate, named `next` unless issuer_name says otherwise; the default issuer stays (see root/replace).',
+      handlers: { update: generateRoot(true) },
+    }),
+    route({
+      path: 'intermediate/generate/:type',
+      fields: SUBJECT_FIELDS,
+      help: 'A CSR for an intermediate CA, with a new key (stored at once) or, type existing, the stored key key_ref names.',
+      handlers: { update: generateIntermediate() },
+    }),
+    route({
+      path: 'issuers/generate/intermediate/:type',
+      fields: SUBJECT_FIELDS,
+      help: 'Same as intermediate/generate.',
+      handlers: { update: generateIntermediate() },
+    }),
+    route({
+      path: 'intermediate/cross-sign',
+      fields: SUBJECT_FIELDS,
+      help: 'A CSR for an existing key (key_ref): intermediate/generate/existing, to be signed by another CA and installed with set-signed.',
+      handlers: { update: generateIntermediate('existing') },
+    }),
+    route({
+      path: 'root/sign-intermediate',
+      fields: SIGN_INTERMEDIATE_FIELDS,
+      help: "Signs an intermediate CA's CSR with the default issuer (cut to the issuer's validity unless enforce_leaf_not_after_behavior).",
+      handlers: { update: signIntermediate },
+    }),
+    route({
+      path: 'issuer/:ref/sign-intermediate',
+      fields: SIGN_INTERMEDIATE_FIELDS,
+      help: "Signs an intermediate CA's CSR with the issuer :ref names.",
+      handlers: { update: signIntermediate },
+    }),
+    route({
+      path: 'intermediate/set-signed',
+      fields: SUBJECT_FIELDS,
+      help: 'Installs a signed intermediate certificate whose key this mount holds (chain after it allowed) as a new issuer.',
+      handlers: { update: setSigned },
+    }),
     route({
       path: 'root/replace',
       fields: { default: { type: 'string', default: 'next', description: 'The issuer to make the default (default `next`).' } },
@@ -254,7 +336,8 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       handlers: {
         update: async (ctx) => {
           const ref = ctx.data.default;
-          if (!ref.trim() || ref.trim().toLowerCase() === 'default') throw badRequest("Invalid issuer specification; must be non-empty and can't be 'default'.");
+          if (!ref.trim() || ref.trim().toLowerCase() === 'default')
+            throw badRequest("Invalid issuer specification; must be non-empty and can't be 'default'.");
           const id = await issuers.resolve(ctx.mount.uuid, ref);
           if (!id) throw badRequest(`Error resolving issuer reference: unable to find PKI issuer for reference: ${ref}`);
           const config = await issuers.setConfig(ctx.mount.uuid, { default: id });
@@ -264,7 +347,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     }),
     {
       path: 'root',
-      help: "Deletes every issuer and key of the mount (the certificates it issued stay in its store).",
+      help: 'Deletes every issuer and key of the mount (the certificates it issued stay in its store).',
       handlers: {
         delete: async (ctx) => {
           await issuers.deleteAll(ctx.mount.uuid);

@@ -29,7 +29,11 @@ const ISSUE_FIELDS = {
   ttl: { type: 'duration', description: "Lifetime (default the role's; capped by its max_ttl)." },
   exclude_cn_from_sans: { type: 'bool', description: 'Keep the common name out of the SANs.' },
   format: { type: 'string', allowed: ['pem', 'der', 'pem_bundle'], description: 'pem (default), der (base64) or pem_bundle.' },
-  private_key_format: { type: 'string', allowed: ['', 'der', 'pem', 'pkcs8'], description: 'der (default: the key in the certificate\'s `format`, base64 DER or PEM) or pkcs8 (PKCS#8, in that format).' },
+  private_key_format: {
+    type: 'string',
+    allowed: ['', 'der', 'pem', 'pkcs8'],
+    description: "der (default: the key in the certificate's `format`, base64 DER or PEM) or pkcs8 (PKCS#8, in that format).",
+  },
   csr: { type: 'string', description: 'sign: the PEM certificate signing request.' },
 } as const satisfies Fields;
 type IssueData = FieldData<typeof ISSUE_FIELDS, false>;
@@ -45,7 +49,14 @@ const KEY_USAGE_BITS: Record<string, KeyUsage> = {
   EncipherOnly: 'encipherOnly',
   DecipherOnly: 'decipherOnly',
 };
-const EKU_OIDS: Record<string, string> = { ServerAuth: EKU.serverAuth, ClientAuth: EKU.clientAuth, CodeSigning: EKU.codeSigning, EmailProtection: EKU.emailProtection, TimeStamping: EKU.timeStamping, OCSPSigning: EKU.ocspSigning };
+const EKU_OIDS: Record<string, string> = {
+  ServerAuth: EKU.serverAuth,
+  ClientAuth: EKU.clientAuth,
+  CodeSigning: EKU.codeSigning,
+  EmailProtection: EKU.emailProtection,
+  TimeStamping: EKU.timeStamping,
+  OCSPSigning: EKU.ocspSigning,
+};
 
 export interface PkiIssueDeps {
   objects: EngineObjectRepository;
@@ -55,7 +66,16 @@ export interface PkiIssueDeps {
 }
 
 function subjectOf(role: PkiRole, commonName: string | undefined): DistinguishedName {
-  return { commonName, organization: role.organization, organizationalUnit: role.ou, country: role.country, locality: role.locality, province: role.province, streetAddress: role.streetAddress, postalCode: role.postalCode };
+  return {
+    commonName,
+    organization: role.organization,
+    organizationalUnit: role.ou,
+    country: role.country,
+    locality: role.locality,
+    province: role.province,
+    streetAddress: role.streetAddress,
+    postalCode: role.postalCode,
+  };
 }
 
 /** PEM to base64 DER (Vault's `format=der`). */
@@ -75,7 +95,8 @@ interface IssuedLeaf {
  * any, the certificate and — when the issuer is not a self-signed root — the issuing CA, in one PEM).
  */
 function formatted(data: IssuedLeaf, format: unknown, privateKey: string | undefined, issuerIsRoot: boolean): Record<string, unknown> {
-  if (format === 'der') return { ...data, certificate: pemToDerBase64(data.certificate), issuing_ca: pemToDerBase64(data.issuing_ca), ca_chain: data.ca_chain.map(pemToDerBase64) };
+  if (format === 'der')
+    return { ...data, certificate: pemToDerBase64(data.certificate), issuing_ca: pemToDerBase64(data.issuing_ca), ca_chain: data.ca_chain.map(pemToDerBase64) };
   if (format === 'pem_bundle') {
     const parts = [...(privateKey ? [privateKey] : []), data.certificate, ...(issuerIsRoot ? [] : [data.issuing_ca])];
     return { ...data, certificate: parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('') };
@@ -112,7 +133,14 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
   const within = (issuer: Issuer) => ({ notAfter: issuer.notAfter, behavior: issuer.leafNotAfterBehavior });
 
   /** Signs the planned leaf with the issuer, stores it (unless no_store) and answers in Vault's shape. */
-  const issueLeaf = async (ctx: RequestContext, role: PkiRole | undefined, plan: LeafPlan, subject: DistinguishedName, publicKey: ParsedCsr['publicKey'], issuer: SigningIssuer): Promise<IssuedLeaf> => {
+  const issueLeaf = async (
+    ctx: RequestContext,
+    role: PkiRole | undefined,
+    plan: LeafPlan,
+    subject: DistinguishedName,
+    publicKey: ParsedCsr['publicKey'],
+    issuer: SigningIssuer,
+  ): Promise<IssuedLeaf> => {
     const urls = await deps.urls(ctx.mount.uuid);
     const serial = randomSerial();
     const der = buildCertificate({
@@ -150,12 +178,31 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
    * Vault's answer in the requested `format` (with the new private key for issue); under a lease when
    * the role generates leases (TTL: the certificate's remaining lifetime, not renewable).
    */
-  const answer = (ctx: RouteContext<typeof ISSUE_FIELDS>, role: PkiRole | undefined, issued: IssuedLeaf, issuer: Issuer, warnings: string[], key?: { pem: string; type: string }): LogicalResponse => {
-    const body = { ...formatted(issued, ctx.data.format, key?.pem, issuer.chainPem.length === 0), ...(key ? { private_key: key.pem, private_key_type: key.type } : {}) };
+  const answer = (
+    ctx: RouteContext<typeof ISSUE_FIELDS>,
+    role: PkiRole | undefined,
+    issued: IssuedLeaf,
+    issuer: Issuer,
+    warnings: string[],
+    key?: { pem: string; type: string },
+  ): LogicalResponse => {
+    const body = {
+      ...formatted(issued, ctx.data.format, key?.pem, issuer.chainPem.length === 0),
+      ...(key ? { private_key: key.pem, private_key_type: key.type } : {}),
+    };
     const response = logical(body, warnings.length ? warnings : undefined);
     if (!role?.generateLease) return response;
     const ttlSeconds = Math.max(1, issued.expiration - Math.floor(Date.now() / 1000));
-    return { ...response, lease: { ttlSeconds, maxTtlSeconds: ttlSeconds, renewable: false, internal: { serial: issued.serial_number }, metadata: { serial_number: issued.serial_number } } };
+    return {
+      ...response,
+      lease: {
+        ttlSeconds,
+        maxTtlSeconds: ttlSeconds,
+        renewable: false,
+        internal: { serial: issued.serial_number },
+        metadata: { serial_number: issued.serial_number },
+      },
+    };
   };
 
   const limits = (ctx: RequestContext) => mountTtlLimits(ctx.mount);
@@ -199,7 +246,9 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
           const ref = role.issuerRef ?? 'default';
           if (await issuers.resolve(ctx.mount.uuid, ref)) return null;
           return logical(null, [
-            ref === 'default' ? 'Issuing Certificate was set to default, but no default issuing certificate (configurable at /config/issuers) is currently set' : `Issuing Certificate was set to ${ref} but no issuing certificate currently has that name`,
+            ref === 'default'
+              ? 'Issuing Certificate was set to default, but no default issuing certificate (configurable at /config/issuers) is currently set'
+              : `Issuing Certificate was set to ${ref} but no issuing certificate currently has that name`,
           ]);
         },
         read: async (ctx) => {
@@ -213,8 +262,8 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
         },
       },
     }),
-    ...['issue/:role', 'issuer/:ref/issue/:role'].map(
-      (path) => route({
+    ...['issue/:role', 'issuer/:ref/issue/:role'].map((path) =>
+      route({
         path,
         fields: ISSUE_FIELDS,
         help: 'A new key pair and a certificate for it under the role (the private key is returned once, never stored), signed by the issuer the path or the role names.',
@@ -226,13 +275,16 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
             const plan = planLeaf(role, request(ctx.data), undefined, within(issuer), limits(ctx));
             const key = await generateKeyPair(role.keyType, role.keyBits);
             const issued = await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), key.publicKey, issuer);
-            return answer(ctx, role, issued, issuer, plan.warnings, { pem: privateKeyText(key.privateKey, ctx.data.format, ctx.data.private_key_format), type: key.type });
+            return answer(ctx, role, issued, issuer, plan.warnings, {
+              pem: privateKeyText(key.privateKey, ctx.data.format, ctx.data.private_key_format),
+              type: key.type,
+            });
           },
         },
       }),
     ),
-    ...['sign/:role', 'issuer/:ref/sign/:role'].map(
-      (path) => route({
+    ...['sign/:role', 'issuer/:ref/sign/:role'].map((path) =>
+      route({
         path,
         fields: ISSUE_FIELDS,
         help: "A certificate for the key in a CSR, under the role (every name, the CSR's too, must pass the role), signed by the issuer the path or the role names.",
@@ -242,27 +294,56 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
             const csr = csrOf(ctx.data);
             checkCsrKey(role, csr);
             const issuer = await signingIssuer(ctx, role);
-            const plan = planLeaf(role, request(ctx.data), { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: csr.requestsCa }, within(issuer), limits(ctx));
+            const plan = planLeaf(
+              role,
+              request(ctx.data),
+              {
+                commonName: csr.subject.commonName,
+                dnsNames: csr.dnsNames,
+                emails: csr.emails,
+                ipAddresses: csr.ipAddresses,
+                uris: csr.uris,
+                requestsCa: csr.requestsCa,
+              },
+              within(issuer),
+              limits(ctx),
+            );
             return answer(ctx, role, await issueLeaf(ctx, role, plan, subjectOf(role, plan.commonName), csr.publicKey, issuer), issuer, plan.warnings);
           },
         },
       }),
     ),
-    ...['sign-verbatim', 'sign-verbatim/:role', 'issuer/:ref/sign-verbatim', 'issuer/:ref/sign-verbatim/:role'].map(
-      (path) => route({
+    ...['sign-verbatim', 'sign-verbatim/:role', 'issuer/:ref/sign-verbatim', 'issuer/:ref/sign-verbatim/:role'].map((path) =>
+      route({
         path,
         fields: { ...ISSUE_FIELDS, key_usage: ROLE_FIELDS.key_usage, ext_key_usage: ROLE_FIELDS.ext_key_usage },
-        help: "Signs a CSR as it is: its subject and SANs, no name policy (grant it like root); a role, if named, gives TTLs and usages. CA:TRUE CSRs are refused.",
+        help: 'Signs a CSR as it is: its subject and SANs, no name policy (grant it like root); a role, if named, gives TTLs and usages. CA:TRUE CSRs are refused.',
         handlers: {
           update: async (ctx) => {
             const role = ctx.params.role ? await loadRole(ctx) : undefined;
             const csr = csrOf(ctx.data);
             if (csr.requestsCa) throw badRequest('the CSR asks for a CA certificate (basic constraints CA:TRUE); use root/sign-intermediate for CAs');
             const issuer = await signingIssuer(ctx, role);
-            const verbatim = roleFrom({ ...(role ? {} : { allow_any_name: true, enforce_hostnames: false }), key_usage: ctx.data.key_usage, ext_key_usage: ctx.data.ext_key_usage }, role ? { ...role, allowAnyName: true, enforceHostnames: false, allowIpSans: true, allowedUriSans: ['*'] } : undefined);
+            const verbatim = roleFrom(
+              { ...(role ? {} : { allow_any_name: true, enforce_hostnames: false }), key_usage: ctx.data.key_usage, ext_key_usage: ctx.data.ext_key_usage },
+              role ? { ...role, allowAnyName: true, enforceHostnames: false, allowIpSans: true, allowedUriSans: ['*'] } : undefined,
+            );
             // Verbatim: the CSR's own subject and SANs, whatever they are (the role only gives TTLs and usages).
             Object.assign(verbatim, { allowedUriSans: ['*'], requireCn: false, useCsrCommonName: true, useCsrSans: true });
-            const plan = planLeaf(verbatim, { altNames: [], ipSans: [], uriSans: [], ttl: ctx.data.ttl ?? 0, excludeCnFromSans: true }, { commonName: csr.subject.commonName, dnsNames: csr.dnsNames, emails: csr.emails, ipAddresses: csr.ipAddresses, uris: csr.uris, requestsCa: false }, within(issuer), limits(ctx));
+            const plan = planLeaf(
+              verbatim,
+              { altNames: [], ipSans: [], uriSans: [], ttl: ctx.data.ttl ?? 0, excludeCnFromSans: true },
+              {
+                commonName: csr.subject.commonName,
+                dnsNames: csr.dnsNames,
+                emails: csr.emails,
+                ipAddresses: csr.ipAddresses,
+                uris: csr.uris,
+                requestsCa: false,
+              },
+              within(issuer),
+              limits(ctx),
+            );
             return answer(ctx, role, await issueLeaf(ctx, role, plan, csr.subject, csr.publicKey, issuer), issuer, plan.warnings);
           },
         },

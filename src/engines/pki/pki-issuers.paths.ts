@@ -28,10 +28,13 @@ export interface PkiIssuerDeps {
 }
 
 const ISSUER_FIELDS = {
-  issuer_name: { type: 'string', description: 'The issuer\'s name (POST without it clears the name; PATCH keeps it).' },
+  issuer_name: { type: 'string', description: "The issuer's name (POST without it clears the name; PATCH keeps it)." },
   leaf_not_after_behavior: { type: 'string', description: 'err (default), truncate or permit: what happens to a certificate that would outlive the issuer.' },
   usage: { type: 'string-list', description: 'read-only, issuing-certificates, crl-signing, ocsp-signing (default all).' },
-  manual_chain: { type: 'string-list', description: 'Issuer references making this issuer\'s ca_chain (the first `self`); empty: built from the mount\'s issuers.' },
+  manual_chain: {
+    type: 'string-list',
+    description: "Issuer references making this issuer's ca_chain (the first `self`); empty: built from the mount's issuers.",
+  },
 } as const satisfies Fields;
 
 const IMPORT_FIELDS = {
@@ -87,7 +90,8 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     }
     if (given('leaf_not_after_behavior')) row.leafNotAfterBehavior = leafNotAfterBehavior(ctx.data.leaf_not_after_behavior ?? 'err');
     if (given('usage')) {
-      const usage = ctx.data.usage === undefined ? issuerUsage(['read-only', 'issuing-certificates', 'crl-signing', 'ocsp-signing']) : issuerUsage(ctx.data.usage);
+      const usage =
+        ctx.data.usage === undefined ? issuerUsage(['read-only', 'issuing-certificates', 'crl-signing', 'ocsp-signing']) : issuerUsage(ctx.data.usage);
       const keyUsage = certificateParts(issuer.certDer).keyUsage;
       if (usage.includes('crl-signing') && !issuer.usage.includes('crl-signing') && keyUsage.length > 0 && !keyUsage.includes('cRLSign')) {
         throw badRequest("This issuer's underlying certificate lacks the CRLSign KeyUsage value; unable to set CRLSigningUsage on this issuer as a result.");
@@ -122,7 +126,8 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     if (!bundle && !certificate) throw badRequest("'pem_bundle' and 'certificate' parameters were empty");
     if (bundle && certificate) throw badRequest("'pem_bundle' and 'certificate' parameters were both provided");
     const text = bundle || certificate;
-    if (text.length < 75) throw badRequest('provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
+    if (text.length < 75)
+      throw badRequest('provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
     let blocks;
     try {
       blocks = pemBlocks(text);
@@ -132,7 +137,8 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     if (blocks.length === 0) throw badRequest('provided PEM block contained no data');
     const certs = blocks.filter((b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE');
     const keyBlocks = blocks.filter((b) => !['CERTIFICATE', 'X509 CERTIFICATE', 'CRL', 'X509 CRL', 'EC PARAMS', 'EC PARAMETERS'].includes(b.label));
-    if (keyBlocks.length > 0 && (!keysAllowed || certificate)) throw badRequest('private keys found in the PEM bundle but not allowed by the path; use /issuers/import/bundle');
+    if (keyBlocks.length > 0 && (!keysAllowed || certificate))
+      throw badRequest('private keys found in the PEM bundle but not allowed by the path; use /issuers/import/bundle');
     const keys: KeyObject[] = keyBlocks.map((b, index) => {
       try {
         return createPrivateKey({ key: toPem(b.der, b.label), format: 'pem' });
@@ -168,23 +174,35 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
     const withKeys = importedIssuers.filter((id) => mapping[id]);
     if ((await issuers.config(ctx.mount.uuid)).defaultFollowsLatestIssuer) {
       if (withKeys.length === 1) await issuers.setConfig(ctx.mount.uuid, { default: withKeys[0] });
-      else if (withKeys.length > 1) warnings.push('Default issuer left unchanged: could not select new issuer automatically as multiple imported issuers had key material in Vault.');
+      else if (withKeys.length > 1)
+        warnings.push('Default issuer left unchanged: could not select new issuer automatically as multiple imported issuers had key material in Vault.');
     }
     const config = await issuers.config(ctx.mount.uuid);
     if (config.default && mapping[config.default] === '') {
-      warnings.push('The default issuer has no key associated with it. Some operations like issuing certificates and signing CRLs will be unavailable with the requested default issuer until a key is imported or the default issuer is changed.');
+      warnings.push(
+        'The default issuer has no key associated with it. Some operations like issuing certificates and signing CRLs will be unavailable with the requested default issuer until a key is imported or the default issuer is changed.',
+      );
     }
     const u = await urls(ctx.mount.uuid);
     if (u.issuingCertificates.length === 0 && u.crlDistributionPoints.length === 0 && u.ocspServers.length === 0) {
-      warnings.push("This mount hasn't configured any authority information access (AIA) fields; this may make it harder for systems to find missing certificates in the chain or to validate revocation status of certificates. Consider updating /config/urls or the newly generated issuer with this information.");
+      warnings.push(
+        "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for systems to find missing certificates in the chain or to validate revocation status of certificates. Consider updating /config/urls or the newly generated issuer with this information.",
+      );
     }
     return logical(
-      { mapping, imported_keys: orNull(importedKeys), imported_issuers: orNull(importedIssuers), existing_keys: orNull(existingKeys), existing_issuers: orNull(existingIssuers) },
+      {
+        mapping,
+        imported_keys: orNull(importedKeys),
+        imported_issuers: orNull(importedIssuers),
+        existing_keys: orNull(existingKeys),
+        existing_issuers: orNull(existingIssuers),
+      },
       warnings.length ? warnings : undefined,
     );
   };
 
-  const importRoute = (path: string, keysAllowed: boolean, help: string) => route({ path, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
+  const importRoute = (path: string, keysAllowed: boolean, help: string) =>
+    route({ path, fields: IMPORT_FIELDS, help, handlers: { update: importBundle(keysAllowed) } });
 
   return [
     {
@@ -196,7 +214,12 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
           const rows = await issuers.repo.issuers(ctx.mount.uuid);
           if (rows.length === 0) throw notFound();
           const def = (await issuers.config(ctx.mount.uuid)).default;
-          return logical({ keys: rows.map((r) => r.id), key_info: Object.fromEntries(rows.map((r) => [r.id, { is_default: r.id === def, issuer_name: r.name, key_id: r.keyId ?? '', serial_number: r.serialNumber }])) });
+          return logical({
+            keys: rows.map((r) => r.id),
+            key_info: Object.fromEntries(
+              rows.map((r) => [r.id, { is_default: r.id === def, issuer_name: r.name, key_id: r.keyId ?? '', serial_number: r.serialNumber }]),
+            ),
+          });
         },
       },
     },
@@ -214,24 +237,61 @@ export function pkiIssuerPaths({ issuers, urls, crlConfig }: PkiIssuerDeps): Rou
           if (!id) return null;
           const wasDefault = await issuers.delete(ctx.mount.uuid, id);
           if (!wasDefault) return null;
-          return logical(null, [`Deleted issuer ${id} (via issuer_ref ${ctx.params.ref}); this was configured as the default issuer. Operations without an explicit issuer will not work until a new default is configured.`]);
+          return logical(null, [
+            `Deleted issuer ${id} (via issuer_ref ${ctx.params.ref}); this was configured as the default issuer. Operations without an explicit issuer will not work until a new default is configured.`,
+          ]);
         },
       },
     }),
-    { path: 'issuer/:ref/json', auth: 'none', help: "An issuer's certificate and chain, without a token.", handlers: { read: async (ctx) => {
-      const issuer = await byRef(ctx);
-      return logical({ certificate: issuer.certPem, ca_chain: [issuer.certPem, ...issuer.chainPem], issuer_id: issuer.id, issuer_name: issuer.name });
-    } } },
-    { path: 'issuer/:ref/pem', auth: 'none', help: "An issuer's certificate, PEM.", handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certPem, 'application/pem-certificate-chain') } },
-    { path: 'issuer/:ref/der', auth: 'none', help: "An issuer's certificate, DER.", handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certDer, 'application/pkix-cert') } },
-    { path: 'issuer/:ref/crl', auth: 'none', help: "The issuer's own CRL (JSON: `crl`, PEM).", handlers: { read: async (ctx) => logical({ crl: toPem(await crlOf(ctx), 'X509 CRL') }) } },
-    { path: 'issuer/:ref/crl/pem', auth: 'none', help: "The issuer's own CRL, PEM.", handlers: { read: async (ctx) => raw(200, toPem(await crlOf(ctx), 'X509 CRL'), 'application/x-pem-file') } },
-    { path: 'issuer/:ref/crl/der', auth: 'none', help: "The issuer's own CRL, DER.", handlers: { read: async (ctx) => raw(200, await crlOf(ctx), 'application/pkix-crl') } },
+    {
+      path: 'issuer/:ref/json',
+      auth: 'none',
+      help: "An issuer's certificate and chain, without a token.",
+      handlers: {
+        read: async (ctx) => {
+          const issuer = await byRef(ctx);
+          return logical({ certificate: issuer.certPem, ca_chain: [issuer.certPem, ...issuer.chainPem], issuer_id: issuer.id, issuer_name: issuer.name });
+        },
+      },
+    },
+    {
+      path: 'issuer/:ref/pem',
+      auth: 'none',
+      help: "An issuer's certificate, PEM.",
+      handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certPem, 'application/pem-certificate-chain') },
+    },
+    {
+      path: 'issuer/:ref/der',
+      auth: 'none',
+      help: "An issuer's certificate, DER.",
+      handlers: { read: async (ctx) => raw(200, (await byRef(ctx)).certDer, 'application/pkix-cert') },
+    },
+    {
+      path: 'issuer/:ref/crl',
+      auth: 'none',
+      help: "The issuer's own CRL (JSON: `crl`, PEM).",
+      handlers: { read: async (ctx) => logical({ crl: toPem(await crlOf(ctx), 'X509 CRL') }) },
+    },
+    {
+      path: 'issuer/:ref/crl/pem',
+      auth: 'none',
+      help: "The issuer's own CRL, PEM.",
+      handlers: { read: async (ctx) => raw(200, toPem(await crlOf(ctx), 'X509 CRL'), 'application/x-pem-file') },
+    },
+    {
+      path: 'issuer/:ref/crl/der',
+      auth: 'none',
+      help: "The issuer's own CRL, DER.",
+      handlers: { read: async (ctx) => raw(200, await crlOf(ctx), 'application/pkix-crl') },
+    },
     route({
       path: 'config/issuers',
       fields: {
         default: { type: 'string', description: 'The default issuer (an id or a name).' },
-        default_follows_latest_issuer: { type: 'bool', description: 'A new issuer with a key (root/generate, root/rotate, set-signed, imports) becomes the default.' },
+        default_follows_latest_issuer: {
+          type: 'bool',
+          description: 'A new issuer with a key (root/generate, root/rotate, set-signed, imports) becomes the default.',
+        },
       },
       help: 'The default issuer, and whether it follows the latest issuer.',
       handlers: {

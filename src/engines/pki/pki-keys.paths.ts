@@ -48,7 +48,7 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
     },
     route({
       path: 'key/:ref',
-      fields: { key_name: { type: 'string', description: 'The key\'s new name (empty: none).' } },
+      fields: { key_name: { type: 'string', description: "The key's new name (empty: none)." } },
       help: 'A key by id, name or `default`: its id, name and type (never the key); POST renames it; DELETE removes it unless an issuer uses it.',
       handlers: {
         read: async (ctx) => describe(ctx, await keyId(ctx)),
@@ -69,19 +69,25 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
           await issuers.repo.deleteKey(ctx.mount.uuid, id);
           if ((await issuers.resolveKey(ctx.mount.uuid, 'default')) !== id) return null;
           await issuers.setConfig(ctx.mount.uuid, { defaultKey: '' });
-          return logical(null, [`Deleted key ${id} (via key_ref ${ref}); this was configured as the default key. Operations without an explicit key will not work until a new default is configured.`]);
+          return logical(null, [
+            `Deleted key ${id} (via key_ref ${ref}); this was configured as the default key. Operations without an explicit key will not work until a new default is configured.`,
+          ]);
         },
       },
     }),
     route({
       path: 'keys/import',
-      fields: { pem_bundle: { type: 'string', description: 'One unencrypted PEM private key.' }, key_name: { type: 'string', description: 'A name for the key.' } },
+      fields: {
+        pem_bundle: { type: 'string', description: 'One unencrypted PEM private key.' },
+        key_name: { type: 'string', description: 'A name for the key.' },
+      },
       help: 'Imports a private key (a key already held: its id and a warning, nothing changed).',
       handlers: {
         update: async (ctx) => {
           const name = await checkedName(ctx);
           const bundle = ctx.data.pem_bundle ?? '';
-          if (bundle.length < 64) throw badRequest('provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
+          if (bundle.length < 64)
+            throw badRequest('provided data for import was too short; perhaps a path was passed to the API rather than the contents of a PEM file');
           let blocks;
           try {
             blocks = pemBlocks(bundle);

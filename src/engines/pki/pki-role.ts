@@ -67,18 +67,34 @@ export const ROLE_FIELDS = {
   key_type: { type: 'string', allowed: ['rsa', 'ec', 'ed25519', 'any'], description: 'rsa (default), ec, ed25519, or any (sign only).' },
   key_bits: { type: 'int', description: 'RSA 2048/3072/4096, EC 224/256/384/521 (0: 2048 or 256).' },
   key_usage: { type: 'string-list', description: 'Key usages (default DigitalSignature, KeyAgreement, KeyEncipherment).' },
-  ext_key_usage: { type: 'string-list', description: 'More extended key usages by name (ServerAuth, ClientAuth, CodeSigning, EmailProtection, TimeStamping, OCSPSigning).' },
+  ext_key_usage: {
+    type: 'string-list',
+    description: 'More extended key usages by name (ServerAuth, ClientAuth, CodeSigning, EmailProtection, TimeStamping, OCSPSigning).',
+  },
   use_csr_common_name: { type: 'bool', description: "sign: the CSR's common name when the request gives none (default true)." },
   use_csr_sans: { type: 'bool', description: "sign: the CSR's SANs (default true)." },
   require_cn: { type: 'bool', description: 'A common name is required (default true).' },
   no_store: { type: 'bool', description: 'Do not keep issued certificates (they cannot be listed or revoked by serial).' },
-  generate_lease: { type: 'bool', description: 'Issue and sign under a lease (TTL: the certificate\'s lifetime, not renewable) whose revocation revokes the certificate.' },
+  generate_lease: {
+    type: 'bool',
+    description: "Issue and sign under a lease (TTL: the certificate's lifetime, not renewable) whose revocation revokes the certificate.",
+  },
   not_before_duration: { type: 'duration', description: 'Backdating of NotBefore (default 30s).' },
   issuer_ref: { type: 'string', description: 'The issuer to sign with: an id, a name or `default` (the default).' },
   ...SUBJECT_NAME_FIELDS,
 } as const satisfies Fields;
 
-const KEY_USAGES = ['DigitalSignature', 'ContentCommitment', 'KeyEncipherment', 'DataEncipherment', 'KeyAgreement', 'CertSign', 'CRLSign', 'EncipherOnly', 'DecipherOnly'];
+const KEY_USAGES = [
+  'DigitalSignature',
+  'ContentCommitment',
+  'KeyEncipherment',
+  'DataEncipherment',
+  'KeyAgreement',
+  'CertSign',
+  'CRLSign',
+  'EncipherOnly',
+  'DecipherOnly',
+];
 export const EXT_KEY_USAGES = ['ServerAuth', 'ClientAuth', 'CodeSigning', 'EmailProtection', 'TimeStamping', 'OCSPSigning'];
 
 const DEFAULT_KEY_BITS = { rsa: 2048, ec: 256, ed25519: 0, any: 0 } as const;
@@ -125,7 +141,8 @@ export function roleFrom(d: FieldData<typeof ROLE_FIELDS, false>, previous?: Pki
     postalCode: pick('postal_code', previous?.postalCode ?? []),
     issuerRef: pick('issuer_ref', previous?.issuerRef ?? 'default').trim() || 'default',
   };
-  if (!(VALID_KEY_BITS[keyType] as readonly number[]).includes(role.keyBits)) throw badRequest(`invalid key_bits for key_type ${keyType}: use one of ${VALID_KEY_BITS[keyType].join(', ')}`);
+  if (!(VALID_KEY_BITS[keyType] as readonly number[]).includes(role.keyBits))
+    throw badRequest(`invalid key_bits for key_type ${keyType}: use one of ${VALID_KEY_BITS[keyType].join(', ')}`);
   if (role.maxTtl && role.ttl > role.maxTtl) throw badRequest('ttl cannot be larger than max_ttl');
   if (role.noStore && role.generateLease) throw badRequest('no_store and generate_lease cannot both be true: revoking the lease needs the stored certificate');
   role.keyUsage = role.keyUsage.map((u) => canonical(u, KEY_USAGES, 'key_usage'));

@@ -37,11 +37,14 @@ export interface PkiDeps {
 }
 
 export function pkiBackend({ objects, certificates, issuers }: PkiDeps): BackendDefinition {
-  const urls = async (mountUuid: string): Promise<PkiUrls> => (await objects.get<PkiUrls>(mountUuid, 'pki-config', 'urls')) ?? { issuingCertificates: [], crlDistributionPoints: [], ocspServers: [] };
-  const crlConfig = async (mountUuid: string): Promise<CrlConfig> => (await objects.get<CrlConfig>(mountUuid, 'pki-config', 'crl')) ?? { expirySeconds: 72 * 3600, disable: false };
+  const urls = async (mountUuid: string): Promise<PkiUrls> =>
+    (await objects.get<PkiUrls>(mountUuid, 'pki-config', 'urls')) ?? { issuingCertificates: [], crlDistributionPoints: [], ocspServers: [] };
+  const crlConfig = async (mountUuid: string): Promise<CrlConfig> =>
+    (await objects.get<CrlConfig>(mountUuid, 'pki-config', 'crl')) ?? { expirySeconds: 72 * 3600, disable: false };
   /** The default issuer's certificate (served even when the mount holds no key for it). */
   const defaultIssuer = (ctx: RequestContext): Promise<Issuer> => issuers.require(ctx.mount.uuid, 'default');
-  const currentCrl = async (ctx: RequestContext, rebuild = false) => issuers.crl(ctx.mount.uuid, await issuers.signer(ctx.mount.uuid, 'default', 'crl-signing'), await crlConfig(ctx.mount.uuid), rebuild);
+  const currentCrl = async (ctx: RequestContext, rebuild = false) =>
+    issuers.crl(ctx.mount.uuid, await issuers.signer(ctx.mount.uuid, 'default', 'crl-signing'), await crlConfig(ctx.mount.uuid), rebuild);
   const chainPem = (issuer: Issuer) => [issuer.certPem, ...issuer.chainPem].join('');
   /** Marks a stored certificate revoked (idempotent) and rebuilds its issuer's CRL before returning. */
   const revokeStored = async (mountUuid: string, record: CertificateRecord): Promise<CertificateRecord> => {
@@ -60,7 +63,9 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       return answer(ocspErrorResponse('malformedRequest'));
     }
     // The issuer named by the first CertID signs the answer; CertIDs of other issuers are unknown to it.
-    const matching = (await issuers.all(ctx.mount.uuid)).filter((i) => i.key && i.usage.includes('ocsp-signing') && parsed.certIds.length > 0 && certIdMatchesIssuer(parsed.certIds[0], i.certDer));
+    const matching = (await issuers.all(ctx.mount.uuid)).filter(
+      (i) => i.key && i.usage.includes('ocsp-signing') && parsed.certIds.length > 0 && certIdMatchesIssuer(parsed.certIds[0], i.certDer),
+    );
     // Several when one CA has several certificates (a root and its cross-signed copy): the default, else a root, responds.
     const def = (await issuers.config(ctx.mount.uuid)).default;
     const rank = (i: Issuer) => (i.id === def ? 0 : i.chainPem.length === 0 ? 1 : 2);
@@ -74,7 +79,8 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       let status: OcspStatus = { status: 'unknown' };
       if (certIdMatchesIssuer(certId, issuer.certDer)) {
         const record = await certificates.get(ctx.mount.uuid, serialToVault(certId.serial));
-        if (record?.issuerSerial && sameCa.has(record.issuerSerial)) status = record.revoked ? { status: 'revoked', revokedAt: record.revokedAt as Date } : { status: 'good' };
+        if (record?.issuerSerial && sameCa.has(record.issuerSerial))
+          status = record.revoked ? { status: 'revoked', revokedAt: record.revokedAt as Date } : { status: 'good' };
       }
       responses.push({ certId, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + 3600_000) });
     }
@@ -102,19 +108,30 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
         read: async (ctx) => {
           const u = await urls(ctx.mount.uuid);
-          return logical({ issuing_certificates: u.issuingCertificates, crl_distribution_points: u.crlDistributionPoints, ocsp_servers: u.ocspServers, enable_templating: false });
+          return logical({
+            issuing_certificates: u.issuingCertificates,
+            crl_distribution_points: u.crlDistributionPoints,
+            ocsp_servers: u.ocspServers,
+            enable_templating: false,
+          });
         },
       },
     }),
     route({
       path: 'config/crl',
-      fields: { expiry: { type: 'duration', description: 'CRL lifetime (default 72h).' }, disable: { type: 'bool', description: 'Not supported: must be false.' } },
+      fields: {
+        expiry: { type: 'duration', description: 'CRL lifetime (default 72h).' },
+        disable: { type: 'bool', description: 'Not supported: must be false.' },
+      },
       help: 'How long CRLs are valid.',
       handlers: {
         update: async (ctx) => {
           if (ctx.data.disable === true) throw badRequest('disabling the CRL is not supported');
           const previous = await crlConfig(ctx.mount.uuid);
-          await objects.put(ctx.mount.uuid, 'pki-config', 'crl', { expirySeconds: ctx.data.expiry ?? previous.expirySeconds, disable: false } satisfies CrlConfig);
+          await objects.put(ctx.mount.uuid, 'pki-config', 'crl', {
+            expirySeconds: ctx.data.expiry ?? previous.expirySeconds,
+            disable: false,
+          } satisfies CrlConfig);
           return null;
         },
         read: async (ctx) => {
@@ -123,10 +140,30 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     }),
-    { path: 'ca', auth: 'none', help: 'The default issuer, DER.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certDer, 'application/pkix-cert') } },
-    { path: 'ca/pem', auth: 'none', help: 'The default issuer, PEM.', handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certPem, 'application/pem-certificate-chain') } },
-    { path: 'ca_chain', auth: 'none', help: 'The default issuer and the CAs above it, PEM.', handlers: { read: async (ctx) => raw(200, chainPem(await defaultIssuer(ctx)), 'application/pem-certificate-chain') } },
-    { path: 'cert/ca', auth: 'none', help: 'The default issuer (JSON).', handlers: { read: async (ctx) => logical({ certificate: (await defaultIssuer(ctx)).certPem, revocation_time: 0 }) } },
+    {
+      path: 'ca',
+      auth: 'none',
+      help: 'The default issuer, DER.',
+      handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certDer, 'application/pkix-cert') },
+    },
+    {
+      path: 'ca/pem',
+      auth: 'none',
+      help: 'The default issuer, PEM.',
+      handlers: { read: async (ctx) => raw(200, (await defaultIssuer(ctx)).certPem, 'application/pem-certificate-chain') },
+    },
+    {
+      path: 'ca_chain',
+      auth: 'none',
+      help: 'The default issuer and the CAs above it, PEM.',
+      handlers: { read: async (ctx) => raw(200, chainPem(await defaultIssuer(ctx)), 'application/pem-certificate-chain') },
+    },
+    {
+      path: 'cert/ca',
+      auth: 'none',
+      help: 'The default issuer (JSON).',
+      handlers: { read: async (ctx) => logical({ certificate: (await defaultIssuer(ctx)).certPem, revocation_time: 0 }) },
+    },
     {
       path: 'cert/ca_chain',
       auth: 'none',
@@ -138,7 +175,12 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     },
-    { path: 'cert/crl', auth: 'none', help: 'The current CRL (JSON, PEM).', handlers: { read: async (ctx) => logical({ certificate: toPem(await currentCrl(ctx), 'X509 CRL'), revocation_time: 0 }) } },
+    {
+      path: 'cert/crl',
+      auth: 'none',
+      help: 'The current CRL (JSON, PEM).',
+      handlers: { read: async (ctx) => logical({ certificate: toPem(await currentCrl(ctx), 'X509 CRL'), revocation_time: 0 }) },
+    },
     {
       path: 'cert/:serial',
       auth: 'none',
@@ -147,27 +189,45 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         read: async (ctx) => {
           const record = await certificates.get(ctx.mount.uuid, ctx.params.serial.toLowerCase().replace(/-/g, ':'));
           if (!record) throw notFound();
-          return logical({ certificate: record.certificatePem, revocation_time: record.revokedAt ? Math.floor(record.revokedAt.getTime() / 1000) : 0, revocation_time_rfc3339: record.revokedAt ? record.revokedAt.toISOString() : '', issuer_id: record.issuerSerial ?? '' });
+          return logical({
+            certificate: record.certificatePem,
+            revocation_time: record.revokedAt ? Math.floor(record.revokedAt.getTime() / 1000) : 0,
+            revocation_time_rfc3339: record.revokedAt ? record.revokedAt.toISOString() : '',
+            issuer_id: record.issuerSerial ?? '',
+          });
         },
       },
     },
-    { path: 'certs', help: 'The serial numbers of the stored certificates.', handlers: { list: async (ctx) => logical({ keys: await certificates.serials(ctx.mount.uuid) }) } },
+    {
+      path: 'certs',
+      help: 'The serial numbers of the stored certificates.',
+      handlers: { list: async (ctx) => logical({ keys: await certificates.serials(ctx.mount.uuid) }) },
+    },
     { path: 'crl', auth: 'none', help: 'The current CRL, DER.', handlers: { read: async (ctx) => raw(200, await currentCrl(ctx), 'application/pkix-crl') } },
-    { path: 'crl/pem', auth: 'none', help: 'The current CRL, PEM.', handlers: { read: async (ctx) => raw(200, toPem(await currentCrl(ctx), 'X509 CRL'), 'application/x-pem-file') } },
+    {
+      path: 'crl/pem',
+      auth: 'none',
+      help: 'The current CRL, PEM.',
+      handlers: { read: async (ctx) => raw(200, toPem(await currentCrl(ctx), 'X509 CRL'), 'application/x-pem-file') },
+    },
     {
       path: 'crl/rotate',
       help: 'Rebuilds the CRL now.',
       handlers: {
         read: async (ctx) => {
           const config = await crlConfig(ctx.mount.uuid);
-          for (const issuer of await issuers.all(ctx.mount.uuid)) if (issuer.key && issuer.usage.includes('crl-signing')) await issuers.crl(ctx.mount.uuid, issuer, config, true);
+          for (const issuer of await issuers.all(ctx.mount.uuid))
+            if (issuer.key && issuer.usage.includes('crl-signing')) await issuers.crl(ctx.mount.uuid, issuer, config, true);
           return logical({ success: true });
         },
       },
     },
     route({
       path: 'revoke',
-      fields: { serial_number: { type: 'string', description: 'Colon or hyphen hex.' }, certificate: { type: 'string', description: 'Or the PEM certificate.' } },
+      fields: {
+        serial_number: { type: 'string', description: 'Colon or hyphen hex.' },
+        certificate: { type: 'string', description: 'Or the PEM certificate.' },
+      },
       help: 'Revokes a certificate this mount issued; the CRL is rebuilt and OCSP answers revoked at once.',
       handlers: {
         update: async (ctx) => {
@@ -189,7 +249,13 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         },
       },
     }),
-    { path: 'ocsp', auth: 'none', rawRequestBody: true, help: 'OCSP responder (RFC 6960), POST with application/ocsp-request.', handlers: { update: async (ctx) => ocsp(ctx, ctx.rawBody ?? Buffer.alloc(0)) } },
+    {
+      path: 'ocsp',
+      auth: 'none',
+      rawRequestBody: true,
+      help: 'OCSP responder (RFC 6960), POST with application/ocsp-request.',
+      handlers: { update: async (ctx) => ocsp(ctx, ctx.rawBody ?? Buffer.alloc(0)) },
+    },
     {
       path: 'ocsp/*request',
       auth: 'none',
@@ -239,4 +305,3 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
     },
   };
 }
-

@@ -15,12 +15,16 @@ import { pkiBackend } from './pki.backend';
 @Module({
   imports: [KernelModule, SharedModule],
   providers: [
-    backendProvider('pki', { dataSource: DataSource, barrier: Barrier, objects: EngineObjectRepository, seal: SealService }, ({ dataSource, barrier, objects, seal }) => {
-      const certificates = new CertificateRepository(dataSource);
-      const issuers = new IssuerStore(objects, certificates, new IssuerRepository(dataSource, barrier));
-      seal.addLifecycleHook('backends', { afterUnseal: async () => undefined, beforeSeal: () => issuers.clear() });
-      return pkiBackend({ objects, certificates, issuers });
-    }),
+    backendProvider(
+      'pki',
+      { dataSource: DataSource, barrier: Barrier, objects: EngineObjectRepository, seal: SealService },
+      ({ dataSource, barrier, objects, seal }) => {
+        const certificates = new CertificateRepository(dataSource);
+        const issuers = new IssuerStore(objects, certificates, new IssuerRepository(dataSource, barrier));
+        seal.addLifecycleHook('backends', { afterUnseal: async () => undefined, beforeSeal: () => issuers.clear() });
+        return pkiBackend({ objects, certificates, issuers });
+      },
+    ),
   ],
 })
 export class PkiModule {}

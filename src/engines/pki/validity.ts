@@ -37,7 +37,11 @@ export const mountTtlLimits = (mount: MountEntry): TtlLimits => ({
 });
 
 /** The TTL to sign with, in seconds, and Vault's warning when the requested one was capped. */
-export function resolveTtl(requested: number, limits: TtlLimits, role: { ttl: number; maxTtl: number } = { ttl: 0, maxTtl: 0 }): { ttl: number; warnings: string[] } {
+export function resolveTtl(
+  requested: number,
+  limits: TtlLimits,
+  role: { ttl: number; maxTtl: number } = { ttl: 0, maxTtl: 0 },
+): { ttl: number; warnings: string[] } {
   const max = role.maxTtl || limits.mountMax;
   const ttl = requested || role.ttl || limits.mountDefault;
   if (ttl <= max) return { ttl, warnings: [] };
@@ -63,7 +67,9 @@ export function rfc3339Nano(d: Date): string {
 export function applyLeafNotAfterBehavior(notAfter: Date, issuerNotAfter: Date, behavior: LeafNotAfterBehavior): Date {
   if (notAfter <= issuerNotAfter || behavior === 'permit') return notAfter;
   if (behavior === 'truncate') return issuerNotAfter;
-  throw badRequest(`cannot satisfy request, as TTL would result in notAfter of ${rfc3339Nano(notAfter)} that is beyond the expiration of the CA certificate at ${rfc3339Nano(issuerNotAfter)}`);
+  throw badRequest(
+    `cannot satisfy request, as TTL would result in notAfter of ${rfc3339Nano(notAfter)} that is beyond the expiration of the CA certificate at ${rfc3339Nano(issuerNotAfter)}`,
+  );
 }
 
 /** A root's validity: the TTL resolved against the mount; nothing above it to stay within. */
@@ -78,7 +84,13 @@ export function rootValidity(requestedTtl: number, limits: TtlLimits, now: Date)
  * for the issuer's own behavior, which always_enforce_err imposes regardless. Warnings in Vault's
  * order: the cap, then the truncation or the outliving.
  */
-export function intermediateValidity(requestedTtl: number, enforce: boolean, issuer: { notAfter: Date; behavior: LeafNotAfterBehavior }, limits: TtlLimits, now: Date): { notAfter: Date; warnings: string[] } {
+export function intermediateValidity(
+  requestedTtl: number,
+  enforce: boolean,
+  issuer: { notAfter: Date; behavior: LeafNotAfterBehavior },
+  limits: TtlLimits,
+  now: Date,
+): { notAfter: Date; warnings: string[] } {
   const { ttl, warnings } = resolveTtl(requestedTtl, limits);
   const truncating = !enforce && issuer.behavior !== 'always_enforce_err';
   const notAfter = notAfterWithin(ttl, now, issuer.notAfter, truncating ? 'truncate' : issuer.behavior);

@@ -23,8 +23,14 @@ describe('rabbitmq management client helpers', () => {
   });
 
   it('roles take vhosts as a JSON string or an object; missing patterns are ""', () => {
-    expect(parseRole({ tags: ['a', ' b ', ''], vhosts: '{"/": {"read": ".*"}}' })).toEqual({ tags: ['a', 'b'], vhosts: { '/': { configure: '', write: '', read: '.*' } }, vhostTopics: {} });
-    expect(parseRole({ vhosts: { v: { configure: 'x', write: 'y', read: 'z' } }, vhost_topics: '{"v": {"amq.topic": {"write": "w"}}}' }).vhostTopics).toEqual({ v: { 'amq.topic': { write: 'w', read: '' } } });
+    expect(parseRole({ tags: ['a', ' b ', ''], vhosts: '{"/": {"read": ".*"}}' })).toEqual({
+      tags: ['a', 'b'],
+      vhosts: { '/': { configure: '', write: '', read: '.*' } },
+      vhostTopics: {},
+    });
+    expect(parseRole({ vhosts: { v: { configure: 'x', write: 'y', read: 'z' } }, vhost_topics: '{"v": {"amq.topic": {"write": "w"}}}' }).vhostTopics).toEqual({
+      v: { 'amq.topic': { write: 'w', read: '' } },
+    });
     expect(() => parseRole({ vhosts: '{"/": {"read": ".*"}' })).toThrow('failed to unmarshal vhosts: not valid JSON');
   });
 });

@@ -71,7 +71,8 @@ export class RabbitMqManagementClient {
   async verify(): Promise<void> {
     const me = (await this.call('GET', 'api/whoami', 'api/whoami')) as { tags?: string | string[] } | undefined;
     const tags = Array.isArray(me?.tags) ? me.tags : String(me?.tags ?? '').split(',');
-    if (!tags.map((t) => t.trim()).includes('administrator')) throw new RabbitMqApiError(403, 'the management user lacks the "administrator" tag needed to manage users');
+    if (!tags.map((t) => t.trim()).includes('administrator'))
+      throw new RabbitMqApiError(403, 'the management user lacks the "administrator" tag needed to manage users');
   }
 
   async putUser(username: string, password: string, tags: string[]): Promise<void> {
@@ -80,12 +81,22 @@ export class RabbitMqManagementClient {
 
   async putPermissions(vhost: string, username: string, permission: VhostPermission): Promise<void> {
     const body = { configure: permission.configure, write: permission.write, read: permission.read };
-    await this.call('PUT', `api/permissions/${pathSegment(vhost)}/${pathSegment(username)}`, `PUT api/permissions/<vhost>/<user> (vhost ${JSON.stringify(vhost)})`, body);
+    await this.call(
+      'PUT',
+      `api/permissions/${pathSegment(vhost)}/${pathSegment(username)}`,
+      `PUT api/permissions/<vhost>/<user> (vhost ${JSON.stringify(vhost)})`,
+      body,
+    );
   }
 
   async putTopicPermissions(vhost: string, username: string, exchange: string, permission: TopicPermission): Promise<void> {
     const body = { exchange, write: permission.write, read: permission.read };
-    await this.call('PUT', `api/topic-permissions/${pathSegment(vhost)}/${pathSegment(username)}`, `PUT api/topic-permissions/<vhost>/<user> (vhost ${JSON.stringify(vhost)})`, body);
+    await this.call(
+      'PUT',
+      `api/topic-permissions/${pathSegment(vhost)}/${pathSegment(username)}`,
+      `PUT api/topic-permissions/<vhost>/<user> (vhost ${JSON.stringify(vhost)})`,
+      body,
+    );
   }
 
   /** Whether a user of this name exists (a templated name must not take over someone else's user). */

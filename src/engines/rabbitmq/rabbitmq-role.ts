@@ -79,7 +79,10 @@ export function parseVhostTopics(raw: unknown): Record<string, Record<string, To
     out[vhost] = {};
     for (const [exchange, value] of Object.entries(exchanges)) {
       checkName('vhost_topics', 'exchange', exchange);
-      out[vhost][exchange] = permission('vhost_topics', `exchange ${JSON.stringify(exchange)} in vhost ${JSON.stringify(vhost)}`, value, ['write', 'read'] as const);
+      out[vhost][exchange] = permission('vhost_topics', `exchange ${JSON.stringify(exchange)} in vhost ${JSON.stringify(vhost)}`, value, [
+        'write',
+        'read',
+      ] as const);
     }
   }
   return out;

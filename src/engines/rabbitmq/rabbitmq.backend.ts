@@ -73,7 +73,11 @@ function roleName(ctx: RequestContext): string {
 
 /** `v-<role>-<random>`: recognisable, lower-case `[a-z0-9-]` only, 24 random characters (≈124 bits). */
 export function generateUsername(role: string): string {
-  const part = role.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 32) || 'role';
+  const part =
+    role
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 32) || 'role';
   return `v-${part}-${randomBase62(24).toLowerCase()}`;
 }
 
@@ -145,7 +149,9 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
             throw badRequest((err as Error).message);
           }
           if (d.verify_connection !== false) {
-            await new RabbitMqManagementClient(next.connectionUri, next.username, next.password).verify().catch((err) => targetError('failed to validate the connection', err));
+            await new RabbitMqManagementClient(next.connectionUri, next.username, next.password)
+              .verify()
+              .catch((err) => targetError('failed to validate the connection', err));
           }
           await objects.put(ctx.mount.uuid, 'connection', CONNECTION, next);
           return null;
@@ -153,7 +159,12 @@ export function rabbitmqBackend(objects: EngineObjectRepository, generateFromPol
         read: async (ctx) => {
           const c = await objects.get<StoredConnection>(ctx.mount.uuid, 'connection', CONNECTION);
           if (!c) throw notFound();
-          return logical({ connection_uri: c.connectionUri, username: c.username, password_policy: c.passwordPolicy ?? '', username_template: c.usernameTemplate ?? '' });
+          return logical({
+            connection_uri: c.connectionUri,
+            username: c.username,
+            password_policy: c.passwordPolicy ?? '',
+            username_template: c.usernameTemplate ?? '',
+          });
         },
       },
     }),

@@ -9,6 +9,10 @@ import { rabbitmqBackend } from './rabbitmq.backend';
 
 @Module({
   imports: [KernelModule, SharedModule],
-  providers: [backendProvider('rabbitmq', { objects: EngineObjectRepository, passwordPolicies: PasswordPolicies }, ({ objects, passwordPolicies }) => rabbitmqBackend(objects, (name) => passwordPolicies.generate(name)))],
+  providers: [
+    backendProvider('rabbitmq', { objects: EngineObjectRepository, passwordPolicies: PasswordPolicies }, ({ objects, passwordPolicies }) =>
+      rabbitmqBackend(objects, (name) => passwordPolicies.generate(name)),
+    ),
+  ],
 })
 export class RabbitmqModule {}

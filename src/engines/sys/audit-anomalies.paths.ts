@@ -25,7 +25,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LIST_FIELDS = {
   resolved: { type: 'bool', query: true, description: 'Only resolved (true) or open (false) anomalies.' },
   severity: { type: 'string', query: true, allowed: SEVERITIES, description: 'Only this severity: low, medium, high or critical.' },
-  kind: { type: 'string', query: true, allowed: ANOMALY_KINDS, description: 'Only this kind: request_rate, error_rate, source_ips, unusual_hours or login_bruteforce.' },
+  kind: {
+    type: 'string',
+    query: true,
+    allowed: ANOMALY_KINDS,
+    description: 'Only this kind: request_rate, error_rate, source_ips, unusual_hours or login_bruteforce.',
+  },
 } as const satisfies Fields;
 
 const RESOLVE_FIELDS = {
@@ -90,8 +95,21 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
           const d = ctx.data;
           const rows = await deps.repository.list({ resolved: d.resolved, severity: d.severity, kind: d.kind }, MAX_LISTED + 1);
           const shown = rows.slice(0, MAX_LISTED);
-          const keyInfo = Object.fromEntries(shown.map((a) => [a.id, { kind: a.kind, subject_type: a.subjectType, subject: a.subject, severity: a.severity, detected_at: a.detectedAt.toISOString(), resolved: a.resolved }]));
-          const warnings = rows.length > MAX_LISTED ? [`only the ${MAX_LISTED} most recent anomalies are listed; narrow with resolved, severity or kind`] : undefined;
+          const keyInfo = Object.fromEntries(
+            shown.map((a) => [
+              a.id,
+              {
+                kind: a.kind,
+                subject_type: a.subjectType,
+                subject: a.subject,
+                severity: a.severity,
+                detected_at: a.detectedAt.toISOString(),
+                resolved: a.resolved,
+              },
+            ]),
+          );
+          const warnings =
+            rows.length > MAX_LISTED ? [`only the ${MAX_LISTED} most recent anomalies are listed; narrow with resolved, severity or kind`] : undefined;
           return logical({ keys: shown.map((a) => a.id), key_info: keyInfo }, warnings);
         },
         update: async () => {
@@ -107,7 +125,13 @@ export function auditAnomalyPaths(deps: AnomalyPathDeps): RouteDefinition[] {
         update: async () => {
           const report = await deps.scanner.scanNow();
           if (!report) return logical({ scanned: false, reason: 'another node is scanning' });
-          return logical({ scanned: true, entries: report.entries, new_anomalies: report.newAnomalies, updated_anomalies: report.updatedAnomalies, last_sequence: report.lastSequence });
+          return logical({
+            scanned: true,
+            entries: report.entries,
+            new_anomalies: report.newAnomalies,
+            updated_anomalies: report.updatedAnomalies,
+            last_sequence: report.lastSequence,
+          });
         },
       },
     },

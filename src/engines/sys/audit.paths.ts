@@ -20,7 +20,13 @@ const ENABLE_FIELDS = {
 
 const EXPORT_FIELDS = {
   // Sequence numbers are int8: the whole exact range of a JavaScript number.
-  after: { type: 'int', query: true, min: 0, max: Number.MAX_SAFE_INTEGER, description: 'Export entries with a sequence number greater than this (default 0).' },
+  after: {
+    type: 'int',
+    query: true,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    description: 'Export entries with a sequence number greater than this (default 0).',
+  },
   limit: { type: 'int', query: true, description: 'At most this many entries (default and maximum 10000).' },
 } as const satisfies Fields;
 

@@ -25,7 +25,12 @@ export function capabilitiesPaths(tokens: TokenStore, policies: PolicyStore): Ro
     return logical(data);
   };
   return [
-    route({ path: 'capabilities-self', injectDataAtTopLevel: true, help: "The calling token's capabilities on `paths`.", handlers: { update: (ctx) => answer(ctx, ctx.token) } }),
+    route({
+      path: 'capabilities-self',
+      injectDataAtTopLevel: true,
+      help: "The calling token's capabilities on `paths`.",
+      handlers: { update: (ctx) => answer(ctx, ctx.token) },
+    }),
     route({
       path: 'capabilities',
       injectDataAtTopLevel: true,

@@ -1,4 +1,15 @@
-import { collectHostInfo, diskMounts, diskUsage, formatHostId, parseBootTime, parseCpuInfo, parseCpuTimes, parseMemInfo, parseOsRelease, type HostReader } from './host-info';
+import {
+  collectHostInfo,
+  diskMounts,
+  diskUsage,
+  formatHostId,
+  parseBootTime,
+  parseCpuInfo,
+  parseCpuTimes,
+  parseMemInfo,
+  parseOsRelease,
+  type HostReader,
+} from './host-info';
 
 const CPUINFO = `processor\t: 0
 vendor_id\t: GenuineIntel
@@ -74,14 +85,45 @@ describe('host-info parsers (gopsutil field names)', () => {
 
   it('memory: bytes under the v2 names Vault keeps', () => {
     const m = parseMemInfo(MEMINFO);
-    expect(m).toMatchObject({ total: 8000000 * 1024, free: 1000000 * 1024, available: 5000000 * 1024, buffers: 200000 * 1024, cached: 2000000 * 1024, shared: 10000 * 1024, sreclaimable: 30000 * 1024, committedas: 4000000 * 1024, hugepagestotal: 4, hugepagesize: 2048 * 1024 });
+    expect(m).toMatchObject({
+      total: 8000000 * 1024,
+      free: 1000000 * 1024,
+      available: 5000000 * 1024,
+      buffers: 200000 * 1024,
+      cached: 2000000 * 1024,
+      shared: 10000 * 1024,
+      sreclaimable: 30000 * 1024,
+      committedas: 4000000 * 1024,
+      hugepagestotal: 4,
+      hugepagesize: 2048 * 1024,
+    });
     expect(m.used).toBe((8000000 - 1000000 - 200000 - 2000000) * 1024);
     expect(m.usedPercent).toBeCloseTo(60, 5);
-    for (const k of ['writeback', 'writebacktmp', 'sunreclaim', 'pagetables', 'swapcached', 'commitlimit', 'swaptotal', 'swapfree', 'mapped', 'vmalloctotal', 'hugepagesfree']) expect(m).toHaveProperty(k);
+    for (const k of [
+      'writeback',
+      'writebacktmp',
+      'sunreclaim',
+      'pagetables',
+      'swapcached',
+      'commitlimit',
+      'swaptotal',
+      'swapfree',
+      'mapped',
+      'vmalloctotal',
+      'hugepagesfree',
+    ])
+      expect(m).toHaveProperty(k);
   });
 
   it('disk: device filesystems and /, each mount point once, octal escapes decoded', () => {
-    const mounts = ['overlay / overlay rw 0 0', 'proc /proc proc rw 0 0', '/dev/sda1 /data ext4 rw 0 0', '/dev/sda1 /data ext4 rw 0 0', '/dev/sdb1 /my\\040disk xfs rw 0 0', 'tmpfs /tmp tmpfs rw 0 0'].join('\n');
+    const mounts = [
+      'overlay / overlay rw 0 0',
+      'proc /proc proc rw 0 0',
+      '/dev/sda1 /data ext4 rw 0 0',
+      '/dev/sda1 /data ext4 rw 0 0',
+      '/dev/sdb1 /my\\040disk xfs rw 0 0',
+      'tmpfs /tmp tmpfs rw 0 0',
+    ].join('\n');
     const filesystems = 'nodev\tproc\nnodev\ttmpfs\nnodev\toverlay\n\text4\n\txfs\n';
     expect(diskMounts(mounts, filesystems)).toEqual([
       { path: '/', fstype: 'overlay' },
@@ -103,15 +145,29 @@ describe('host-info parsers (gopsutil field names)', () => {
   });
 
   it('host: platform family from ID and ID_LIKE; host id formatted as gopsutil does', () => {
-    expect(parseOsRelease('ID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\n')).toEqual({ platform: 'ubuntu', platformFamily: 'debian', platformVersion: '24.04' });
-    expect(parseOsRelease('ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.3"')).toEqual({ platform: 'rocky', platformFamily: 'rhel', platformVersion: '9.3' });
+    expect(parseOsRelease('ID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\n')).toEqual({
+      platform: 'ubuntu',
+      platformFamily: 'debian',
+      platformVersion: '24.04',
+    });
+    expect(parseOsRelease('ID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.3"')).toEqual({
+      platform: 'rocky',
+      platformFamily: 'rhel',
+      platformVersion: '9.3',
+    });
     expect(parseOsRelease('')).toEqual({ platform: '', platformFamily: '', platformVersion: '' });
     expect(formatHostId('0123456789ABCDEF0123456789abcdef\n')).toBe('01234567-89ab-cdef-0123-456789abcdef');
     expect(formatHostId('c1a2e3f4-0000-1111-2222-333344445555')).toBe('c1a2e3f4-0000-1111-2222-333344445555');
   });
 
   it('collects every part it can; a failing part is a warning naming only the part', async () => {
-    const files: Record<string, string> = { '/proc/stat': STAT, '/proc/meminfo': MEMINFO, '/proc/mounts': '/dev/sda1 / ext4 rw 0 0\n', '/proc/filesystems': '\text4\n', '/etc/os-release': 'ID=debian\n' };
+    const files: Record<string, string> = {
+      '/proc/stat': STAT,
+      '/proc/meminfo': MEMINFO,
+      '/proc/mounts': '/dev/sda1 / ext4 rw 0 0\n',
+      '/proc/filesystems': '\text4\n',
+      '/etc/os-release': 'ID=debian\n',
+    };
     const reader: HostReader = {
       readFile: async (p) => {
         if (p in files) return files[p];

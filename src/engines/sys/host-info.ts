@@ -22,12 +22,20 @@ export const procReader: HostReader = {
   readdir: (p) => fsp.readdir(p),
   statfs: async (p) => {
     const s = await fsp.statfs(p);
-    return { bsize: Number(s.bsize), blocks: Number(s.blocks), bfree: Number(s.bfree), bavail: Number(s.bavail), files: Number(s.files), ffree: Number(s.ffree) };
+    return {
+      bsize: Number(s.bsize),
+      blocks: Number(s.blocks),
+      bfree: Number(s.bfree),
+      bavail: Number(s.bavail),
+      files: Number(s.files),
+      ffree: Number(s.ffree),
+    };
   },
-  exists: (p) => fsp.access(p).then(
-    () => true,
-    () => false,
-  ),
+  exists: (p) =>
+    fsp.access(p).then(
+      () => true,
+      () => false,
+    ),
 };
 
 /** gopsutil cpu.InfoStat, one per logical processor of /proc/cpuinfo. */
@@ -67,7 +75,19 @@ export function parseCpuTimes(text: string): Record<string, unknown>[] {
     const parts = line.trim().split(/\s+/);
     if (!/^cpu\d+$/.test(parts[0] ?? '')) continue;
     const n = (i: number) => (Number(parts[i]) || 0) / CLOCK_TICKS;
-    out.push({ cpu: parts[0], user: n(1), system: n(3), idle: n(4), nice: n(2), iowait: n(5), irq: n(6), softirq: n(7), steal: n(8), guest: n(9), guestNice: n(10) });
+    out.push({
+      cpu: parts[0],
+      user: n(1),
+      system: n(3),
+      idle: n(4),
+      nice: n(2),
+      iowait: n(5),
+      irq: n(6),
+      softirq: n(7),
+      steal: n(8),
+      guest: n(9),
+      guestNice: n(10),
+    });
   }
   return out;
 }

@@ -27,13 +27,20 @@ export interface IntrospectionDeps {
 
 const ROTATE_CONFIG_FIELDS = {
   // Vault's TypeInt64; bounds are checked in the handler with Vault's message (the storage column is bigint).
-  max_operations: { type: 'int', min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, description: `Encryptions after which the barrier key is rotated (1000000 to ${ROTATION_MAX_OPERATIONS}).` },
+  max_operations: {
+    type: 'int',
+    min: -Number.MAX_SAFE_INTEGER,
+    max: Number.MAX_SAFE_INTEGER,
+    description: `Encryptions after which the barrier key is rotated (1000000 to ${ROTATION_MAX_OPERATIONS}).`,
+  },
   interval: { type: 'duration', description: 'Age after which the barrier key is rotated (at least 24h; 0 turns time-based rotation off).' },
   enabled: { type: 'bool', description: 'Whether automatic rotation by these settings is on.' },
 } as const satisfies Fields;
 
 async function countServiceTokens(dataSource: DataSource): Promise<number> {
-  const rows: { n: string }[] = await dataSource.query("SELECT count(*) AS n FROM tokens WHERE token_type = 'service' AND (expires_at IS NULL OR expires_at > now())");
+  const rows: { n: string }[] = await dataSource.query(
+    "SELECT count(*) AS n FROM tokens WHERE token_type = 'service' AND (expires_at IS NULL OR expires_at > now())",
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -57,7 +64,7 @@ export function introspectionPaths(deps: IntrospectionDeps): RouteDefinition[] {
       path: 'in-flight-req',
       auth: 'sudo',
       pureOperations: ['read'],
-      help: "The requests this node is handling now: request id → start_time, client_remote_address, request_path, request_method, client_id.",
+      help: 'The requests this node is handling now: request id → start_time, client_remote_address, request_path, request_method, client_id.',
       handlers: { read: async () => raw(200, deps.inFlight.snapshot()) },
     },
     {
@@ -79,8 +86,8 @@ export function introspectionPaths(deps: IntrospectionDeps): RouteDefinition[] {
       help: "The server's configuration without secrets (no storage connection URL, no seal settings).",
       handlers: { read: async () => logical(deps.sanitizedConfig()) },
     },
-    ...['rotate/config', 'rotate/keyring/config'].map(
-      (path) => route({
+    ...['rotate/config', 'rotate/keyring/config'].map((path) =>
+      route({
         path,
         fields: ROTATE_CONFIG_FIELDS,
         help: 'Automatic barrier key rotation: after max_operations encryptions or once the key is interval old. The server setting barrier_max_encryptions_per_term stays a ceiling.',

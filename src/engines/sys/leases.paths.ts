@@ -9,7 +9,10 @@ import type { ExpirationManager } from '../../kernel/leases/expiration-manager';
 import type { LeaseRow } from '../../kernel/leases/lease.repository';
 
 const LEASE_FIELDS = { lease_id: { type: 'string', description: 'The lease ID.' } } as const satisfies Fields;
-const RENEW_FIELDS = { ...LEASE_FIELDS, increment: { type: 'duration', description: 'Requested TTL from now (default: the lease TTL); never past the max TTL.' } } as const satisfies Fields;
+const RENEW_FIELDS = {
+  ...LEASE_FIELDS,
+  increment: { type: 'duration', description: 'Requested TTL from now (default: the lease TTL); never past the max TTL.' },
+} as const satisfies Fields;
 
 function leaseId(ctx: RouteContext<typeof LEASE_FIELDS>): string {
   const id = ctx.params.lease_id ?? ctx.data.lease_id;
@@ -53,7 +56,16 @@ function irrevocableQuery(ctx: RouteContext<typeof IRREVOCABLE_FIELDS, 'read' | 
 export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
   const renew = async (ctx: RouteContext<typeof RENEW_FIELDS>) => {
     const l = await leases.renew(leaseId(ctx), ctx.data.increment);
-    return raw(200, { request_id: ctx.requestId, lease_id: l.leaseId, renewable: true, lease_duration: Math.max(0, Math.round((l.expiresAt.getTime() - Date.now()) / 1000)), data: null, wrap_info: null, warnings: null, auth: null });
+    return raw(200, {
+      request_id: ctx.requestId,
+      lease_id: l.leaseId,
+      renewable: true,
+      lease_duration: Math.max(0, Math.round((l.expiresAt.getTime() - Date.now()) / 1000)),
+      data: null,
+      wrap_info: null,
+      warnings: null,
+      auth: null,
+    });
   };
   const revoke = async (ctx: RouteContext<typeof LEASE_FIELDS>) => {
     await leases.revoke(leaseId(ctx));
@@ -70,7 +82,8 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
         read: async (ctx) => {
           const limit = irrevocableQuery(ctx);
           const { total, leases: rows } = await leases.irrevocable(limit);
-          if (total > limit) throw badRequest(`there are ${total} irrevocable leases, more than the limit of ${limit}: set limit, or limit=none to list them all`);
+          if (total > limit)
+            throw badRequest(`there are ${total} irrevocable leases, more than the limit of ${limit}: set limit, or limit=none to list them all`);
           return logical({ lease_count: total, leases: rows.map((l) => ({ lease_id: l.leaseId, mount_id: l.mountUuid, error: l.lastError ?? '' })) });
         },
       },
@@ -87,7 +100,12 @@ export function leasePaths(leases: ExpirationManager): RouteDefinition[] {
         },
       },
     }),
-    route({ path: 'leases/lookup', fields: LEASE_FIELDS, help: "A lease's issue and expiry times, TTL and whether it renews.", handlers: { update: async (ctx) => logical(lookupData(await leases.lookup(leaseId(ctx)))), list } }),
+    route({
+      path: 'leases/lookup',
+      fields: LEASE_FIELDS,
+      help: "A lease's issue and expiry times, TTL and whether it renews.",
+      handlers: { update: async (ctx) => logical(lookupData(await leases.lookup(leaseId(ctx)))), list },
+    }),
     { path: 'leases/lookup/*prefix', auth: 'sudo', help: 'The lease IDs one level under a prefix.', handlers: { list } },
     route({ path: 'leases/renew', fields: RENEW_FIELDS, help: 'Renews a lease (never past its max TTL).', handlers: { update: renew } }),
     route({ path: 'renew/*lease_id', fields: { increment: RENEW_FIELDS.increment }, help: 'Legacy form of sys/leases/renew.', handlers: { update: renew } }),

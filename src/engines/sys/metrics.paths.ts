@@ -1,7 +1,8 @@
 /**
  * sys/metrics: Vault's telemetry endpoint, JSON form (`Gauges`, `Counters`, `Samples` of
- * `{Name, Value, Labels}`) or, with `format=prometheus`, the Prometheus text exposition format. Gauges are declared as data below and read from storage at request
- * time, so every node answers the same. Needs a token with read on sys/metrics, as in Vault.
+ * `{Name, Value, Labels}`) or, with `format=prometheus`, the Prometheus text exposition format.
+ * Gauges are declared as data below and read from storage at request time, so every node answers
+ * the same. Needs a token with read on sys/metrics, as in Vault.
  */
 import { raw, route, type RouteDefinition } from '../../framework/route';
 import type { Fields } from '../../framework/fields';
@@ -19,7 +20,12 @@ interface Gauge {
 }
 
 const FIELDS = {
-  format: { type: 'string', query: true, allowed: ['', 'json', 'prometheus'], description: 'Response format: JSON (default) or "prometheus" (text exposition format 0.0.4).' },
+  format: {
+    type: 'string',
+    query: true,
+    allowed: ['', 'json', 'prometheus'],
+    description: 'Response format: JSON (default) or "prometheus" (text exposition format 0.0.4).',
+  },
 } as const satisfies Fields;
 
 /** Vault's Go time format in the JSON: `2006-01-02 15:04:05 +0000 UTC`. */
@@ -49,7 +55,8 @@ export function metricsGauges(anomalies: AnomalyRepository): Gauge[] {
     {
       name: 'secrethub_audit_anomalies',
       help: 'Credential anomalies stored, by kind, severity and whether resolved.',
-      collect: async () => (await anomalies.counts()).map((c) => ({ value: c.count, labels: { kind: c.kind, severity: c.severity, resolved: String(c.resolved) } })),
+      collect: async () =>
+        (await anomalies.counts()).map((c) => ({ value: c.count, labels: { kind: c.kind, severity: c.severity, resolved: String(c.resolved) } })),
     },
     {
       name: 'secrethub_audit_anomaly_scan_last_sequence',

@@ -2,7 +2,14 @@
  * sys/mounts and sys/auth: list, enable, read, disable and tune secrets engines and auth methods;
  * sys/internal/ui/mounts for clients (the Vault CLI's `kv` commands ask it for a mount's KV version).
  */
-import { defaultMountConfig, SYSTEM_DEFAULT_LEASE_TTL, SYSTEM_MAX_LEASE_TTL, type MountClass, type MountConfig, type MountEntry } from '../../framework/backend';
+import {
+  defaultMountConfig,
+  SYSTEM_DEFAULT_LEASE_TTL,
+  SYSTEM_MAX_LEASE_TTL,
+  type MountClass,
+  type MountConfig,
+  type MountEntry,
+} from '../../framework/backend';
 import { toDurationSeconds } from '../../framework/field-types';
 import { coerceField, type Fields } from '../../framework/fields';
 import { logical, raw, type RequestContext, route, type RouteContext, type RouteDefinition } from '../../framework/route';
@@ -26,7 +33,11 @@ const CONFIG_FIELDS = {
   force_no_cache: { type: 'bool', description: 'Accepted for compatibility; SecretHub has no response cache.' },
   audit_non_hmac_request_keys: { type: 'string-list', description: 'Request keys the audit log keeps in clear.' },
   audit_non_hmac_response_keys: { type: 'string-list', description: 'Response keys the audit log keeps in clear.' },
-  listing_visibility: { type: 'string', allowed: LISTING_VISIBILITY, description: 'Whether the UI lists the mount to unauthenticated users ("unauth", "hidden" or "").' },
+  listing_visibility: {
+    type: 'string',
+    allowed: LISTING_VISIBILITY,
+    description: 'Whether the UI lists the mount to unauthenticated users ("unauth", "hidden" or "").',
+  },
   passthrough_request_headers: { type: 'string-list', description: 'Request headers passed to the backend.' },
   allowed_response_headers: { type: 'string-list', description: 'Response headers the backend may set.' },
   token_type: { type: 'string', allowed: TOKEN_TYPES, description: 'Auth mounts only: the type of token issued.' },
@@ -101,7 +112,8 @@ function applyConfig(cls: MountClass, base: MountConfig, input: Record<string, u
     }
   }
   if (out.maxLeaseTtl !== 0 && out.defaultLeaseTtl > out.maxLeaseTtl) throw badRequest('given default lease TTL greater than given max lease TTL');
-  if (out.maxLeaseTtl === 0 && out.defaultLeaseTtl > SYSTEM_MAX_LEASE_TTL) throw badRequest(`given default lease TTL greater than system max lease TTL of ${SYSTEM_MAX_LEASE_TTL}`);
+  if (out.maxLeaseTtl === 0 && out.defaultLeaseTtl > SYSTEM_MAX_LEASE_TTL)
+    throw badRequest(`given default lease TTL greater than system max lease TTL of ${SYSTEM_MAX_LEASE_TTL}`);
   return out;
 }
 
@@ -167,7 +179,10 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
   const table = (cls: MountClass) => async () => logical(Object.fromEntries(mounts.list(cls).map((e) => [displayPath(e), mountOutput(e, isBuiltin(e))])));
   const readOne = (cls: MountClass) => async (ctx: RequestContext) => {
     const e = mounts.get(cls, ctx.params.path);
-    if (!e) throw badRequest(cls === 'auth' ? `No auth engine at auth/${ctx.params.path.replace(/\/?$/, '/')}` : `No secret engine mount at ${ctx.params.path.replace(/\/?$/, '/')}`);
+    if (!e)
+      throw badRequest(
+        cls === 'auth' ? `No auth engine at auth/${ctx.params.path.replace(/\/?$/, '/')}` : `No secret engine mount at ${ctx.params.path.replace(/\/?$/, '/')}`,
+      );
     return logical(mountOutput(e, isBuiltin(e)));
   };
   const enable = (cls: MountClass) => async (ctx: RouteContext<typeof ENABLE_FIELDS>) => {
@@ -176,7 +191,17 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     if (!given) throw badRequest('backend type must be specified as a string');
     const { type, options } = resolveType(given, d.options ?? {});
     const config = applyConfig(cls, defaultMountConfig(), d.config ?? {});
-    await mounts.enable({ class: cls, path: ctx.params.path, type, description: d.description, config, options, local: d.local, sealWrap: d.seal_wrap, externalEntropyAccess: d.external_entropy_access });
+    await mounts.enable({
+      class: cls,
+      path: ctx.params.path,
+      type,
+      description: d.description,
+      config,
+      options,
+      local: d.local,
+      sealWrap: d.seal_wrap,
+      externalEntropyAccess: d.external_entropy_access,
+    });
     return null;
   };
   const disable = (cls: MountClass) => async (ctx: RequestContext) => {
@@ -190,7 +215,12 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
     if (lockout && e.class === 'auth' && e.config.userLockout) {
       const l = lockout.configFor(e);
       delete out.user_lockout_config;
-      Object.assign(out, { user_lockout_counter_reset_duration: l.counterResetSeconds, user_lockout_threshold: l.threshold, user_lockout_duration: l.durationSeconds, user_lockout_disable: l.disabled });
+      Object.assign(out, {
+        user_lockout_counter_reset_duration: l.counterResetSeconds,
+        user_lockout_threshold: l.threshold,
+        user_lockout_duration: l.durationSeconds,
+        user_lockout_disable: l.disabled,
+      });
     }
     return logical(Object.keys(e.options).length ? { ...out, options: e.options } : out);
   };
@@ -243,7 +273,8 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
         read: async (ctx) => {
           const shown = async (cls: MountClass) => {
             const out: Record<string, unknown> = {};
-            for (const e of mounts.list(cls)) if (e.config.listingVisibility === 'unauth' || (await visible(ctx, e))) out[displayPath(e)] = mountOutput(e, isBuiltin(e));
+            for (const e of mounts.list(cls))
+              if (e.config.listingVisibility === 'unauth' || (await visible(ctx, e))) out[displayPath(e)] = mountOutput(e, isBuiltin(e));
             return out;
           };
           return logical({ secret: await shown('secret'), auth: await shown('auth') });
@@ -261,7 +292,11 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
             for (const mount of mounts.list(cls)) {
               const routes = mounts.routesOf(mount);
               if (await visible(ctx, mount)) entries.push({ mount, routes });
-              else entries.push({ mount, routes: routes.filter((r) => Object.keys(r.handlers).every((op) => authFor(r, op as keyof RouteDefinition['handlers']) === 'none')) });
+              else
+                entries.push({
+                  mount,
+                  routes: routes.filter((r) => Object.keys(r.handlers).every((op) => authFor(r, op as keyof RouteDefinition['handlers']) === 'none')),
+                });
             }
           }
           return raw(200, openApiDocument(SECRETHUB_VERSION, entries));
@@ -276,7 +311,10 @@ export function mountPaths(mounts: MountTable, policies: PolicyStore, lockout?: 
         read: async (ctx) => {
           const e = mounts.match(ctx.params.path);
           // The same answer for "no such mount" and "not yours", so this cannot enumerate mounts.
-          if (!e || !(await visible(ctx, e))) throw new ApiError(403, [`preflight capability check returned 403, please ensure client's policies grant access to path "${ctx.params.path.replace(/\/?$/, '/')}"`]);
+          if (!e || !(await visible(ctx, e)))
+            throw new ApiError(403, [
+              `preflight capability check returned 403, please ensure client's policies grant access to path "${ctx.params.path.replace(/\/?$/, '/')}"`,
+            ]);
           return logical({ ...mountOutput(e, isBuiltin(e)), path: displayPath(e) });
         },
       },

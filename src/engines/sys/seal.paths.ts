@@ -197,20 +197,18 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
         },
       },
     },
-    ...['rotate', 'rotate/keyring'].map(
-      (path): RouteDefinition => ({
-        path,
-        auth: 'sudo',
-        injectDataAtTopLevel: true,
-        help: 'Rotate the barrier encryption key: new writes use a new key term; old terms stay for reading.',
-        handlers: {
-          update: async () => {
-            await barrier.rotate();
-            return null;
-          },
+    ...['rotate', 'rotate/keyring'].map((path): RouteDefinition => ({
+      path,
+      auth: 'sudo',
+      injectDataAtTopLevel: true,
+      help: 'Rotate the barrier encryption key: new writes use a new key term; old terms stay for reading.',
+      handlers: {
+        update: async () => {
+          await barrier.rotate();
+          return null;
         },
-      }),
-    ),
+      },
+    })),
     {
       path: 'rekey/init',
       methodsBeforeToken: true,

@@ -71,7 +71,14 @@ export function systemBackend(deps: SystemBackendDeps): BackendDefinition {
     ...metricsPaths(metricsGauges(audit.anomalies)),
     ...wrappingPaths(deps.wrapper),
     ...leasePaths(deps.leases),
-    ...introspectionPaths({ dataSource: deps.dataSource, barrier: deps.barrier, bus: deps.bus, inFlight: deps.inFlight, versions: deps.versions, sanitizedConfig: deps.sanitizedConfig }),
+    ...introspectionPaths({
+      dataSource: deps.dataSource,
+      barrier: deps.barrier,
+      bus: deps.bus,
+      inFlight: deps.inFlight,
+      versions: deps.versions,
+      sanitizedConfig: deps.sanitizedConfig,
+    }),
   ];
   return { type: 'system', class: 'secret', builtinPath: 'sys/', description: 'system endpoints used for control, policy and debugging', routes: () => routes };
 }

@@ -52,7 +52,16 @@ export function wrappingPaths(wrapper: ResponseWrapper): RouteDefinition[] {
       handlers: {
         update: async (ctx) => {
           const wrapInfo = await wrapper.rewrap(wrappingToken(ctx));
-          return raw(200, { request_id: ctx.requestId, lease_id: '', renewable: false, lease_duration: 0, data: null, wrap_info: wrapInfo, warnings: null, auth: null });
+          return raw(200, {
+            request_id: ctx.requestId,
+            lease_id: '',
+            renewable: false,
+            lease_duration: 0,
+            data: null,
+            wrap_info: wrapInfo,
+            warnings: null,
+            auth: null,
+          });
         },
       },
     }),

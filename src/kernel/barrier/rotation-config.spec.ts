@@ -10,7 +10,11 @@ describe('barrier rotation config (Vault sys/rotate/config)', () => {
   it('changes only the fields given and answers the interval as a Go duration', () => {
     const c = updatedRotationConfig(DEFAULT_ROTATION_CONFIG, { interval: 90000 });
     expect(c).toEqual({ maxOperations: 3865470566, intervalSeconds: 90000, enabled: true });
-    expect(rotationConfigResponse(updatedRotationConfig(c, { max_operations: 1_000_000, enabled: false }))).toEqual({ max_operations: 1000000, enabled: false, interval: '25h0m0s' });
+    expect(rotationConfigResponse(updatedRotationConfig(c, { max_operations: 1_000_000, enabled: false }))).toEqual({
+      max_operations: 1000000,
+      enabled: false,
+      interval: '25h0m0s',
+    });
     expect(updatedRotationConfig(c, { interval: 0 }).intervalSeconds).toBe(0);
   });
 

@@ -17,7 +17,10 @@ export class CubbyholeRepository {
   ) {}
 
   async get(tokenHmac: Buffer, path: string): Promise<Buffer | undefined> {
-    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query('SELECT value_ciphertext FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2', [tokenHmac, path]);
+    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query(
+      'SELECT value_ciphertext FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2',
+      [tokenHmac, path],
+    );
     return rows[0] ? this.barrier.decrypt(cubbyholeLocation(tokenHmac, path), rows[0].value_ciphertext) : undefined;
   }
 
@@ -39,14 +42,18 @@ export class CubbyholeRepository {
    * (what makes a wrapping token single-use).
    */
   async take(tokenHmac: Buffer, path: string): Promise<Buffer | undefined> {
-    const rows = await returningRows<{ value_ciphertext: Buffer }>(this.dataSource, 'DELETE FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2 RETURNING value_ciphertext', [tokenHmac, path]);
+    const rows = await returningRows<{ value_ciphertext: Buffer }>(
+      this.dataSource,
+      'DELETE FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2 RETURNING value_ciphertext',
+      [tokenHmac, path],
+    );
     return rows[0] ? this.barrier.decrypt(cubbyholeLocation(tokenHmac, path), rows[0].value_ciphertext) : undefined;
   }
 
   /** The keys directly under `prefix` (Vault's list: sub-folders end in `/`), sorted. */
   async list(tokenHmac: Buffer, prefix: string): Promise<string[]> {
     const rows: { path: string }[] = await this.dataSource.query(
-      "SELECT path FROM cubbyhole_entries WHERE token_hmac = $1 AND starts_with(path, $2) ORDER BY path",
+      'SELECT path FROM cubbyhole_entries WHERE token_hmac = $1 AND starts_with(path, $2) ORDER BY path',
       [tokenHmac, prefix],
     );
     const keys = new Set<string>();

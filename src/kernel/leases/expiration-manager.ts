@@ -67,7 +67,12 @@ export class ExpirationManager {
   }
 
   /** Records a lease for a secret just handed out; gives its id. */
-  async register(mount: MountEntry, path: string, lease: LeaseRequest, context: { token?: TokenInfo; requestId: string; remoteAddress?: string }): Promise<{ leaseId: string; ttlSeconds: number }> {
+  async register(
+    mount: MountEntry,
+    path: string,
+    lease: LeaseRequest,
+    context: { token?: TokenInfo; requestId: string; remoteAddress?: string },
+  ): Promise<{ leaseId: string; ttlSeconds: number }> {
     const now = Date.now();
     const maxTtl = Math.max(1, lease.maxTtlSeconds ?? (mount.config.maxLeaseTtl || 768 * 3600));
     const ttl = Math.max(1, Math.min(lease.ttlSeconds, maxTtl));
@@ -87,7 +92,9 @@ export class ExpirationManager {
       credentialsCiphertext: await this.barrier.encrypt(leaseLocation(leaseId), Buffer.from(JSON.stringify(lease.internal), 'utf8')),
       engineMetadata: lease.metadata ?? {},
       // The client's address is personal data: barrier ciphertext (base64), gone with the record.
-      sourceIp: context.remoteAddress ? (await this.barrier.encrypt(`${leaseLocation(leaseId)}/source_ip`, Buffer.from(context.remoteAddress, 'utf8'))).toString('base64') : null,
+      sourceIp: context.remoteAddress
+        ? (await this.barrier.encrypt(`${leaseLocation(leaseId)}/source_ip`, Buffer.from(context.remoteAddress, 'utf8'))).toString('base64')
+        : null,
       correlationId: context.requestId,
     });
     return { leaseId, ttlSeconds: ttl };

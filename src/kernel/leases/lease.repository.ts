@@ -70,12 +70,30 @@ const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${
 export class LeaseRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async insert(l: Omit<LeaseRow, 'renewedCount' | 'lastRenewedAt' | 'revoked' | 'revokedAt' | 'revocationReason' | 'revokeAttempts' | 'lastError' | 'irrevocable'>): Promise<void> {
+  async insert(
+    l: Omit<LeaseRow, 'renewedCount' | 'lastRenewedAt' | 'revoked' | 'revokedAt' | 'revocationReason' | 'revokeAttempts' | 'lastError' | 'irrevocable'>,
+  ): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO leases (lease_id, secret_path, mount_uuid, engine_type, token_hmac, display_name, issued_at, expires_at, max_expires_at,
          ttl_seconds, renewable, credentials_ciphertext, engine_metadata, source_ip, correlation_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)`,
-      [l.leaseId, l.secretPath, l.mountUuid, l.engineType, l.tokenHmac, l.displayName, l.issuedAt, l.expiresAt, l.maxExpiresAt, l.ttlSeconds, l.renewable, l.credentialsCiphertext, JSON.stringify(l.engineMetadata), l.sourceIp, l.correlationId],
+      [
+        l.leaseId,
+        l.secretPath,
+        l.mountUuid,
+        l.engineType,
+        l.tokenHmac,
+        l.displayName,
+        l.issuedAt,
+        l.expiresAt,
+        l.maxExpiresAt,
+        l.ttlSeconds,
+        l.renewable,
+        l.credentialsCiphertext,
+        JSON.stringify(l.engineMetadata),
+        l.sourceIp,
+        l.correlationId,
+      ],
     );
   }
 
@@ -86,13 +104,19 @@ export class LeaseRepository {
 
   /** Ids of the unrevoked leases under a prefix (all of them: revoke-prefix needs every one). */
   async idsWithPrefix(prefix: string): Promise<string[]> {
-    const rows: { lease_id: string }[] = await this.dataSource.query("SELECT lease_id FROM leases WHERE lease_id LIKE $1 ESCAPE '\\' AND NOT revoked ORDER BY lease_id", [likePrefix(prefix)]);
+    const rows: { lease_id: string }[] = await this.dataSource.query(
+      "SELECT lease_id FROM leases WHERE lease_id LIKE $1 ESCAPE '\\' AND NOT revoked ORDER BY lease_id",
+      [likePrefix(prefix)],
+    );
     return rows.map((r) => r.lease_id);
   }
 
   /** The engine metadata of a mount's unrevoked leases whose metadata contains `match`. */
   async liveMetadata(mountUuid: string, match: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-    const rows: { engine_metadata: Record<string, unknown> }[] = await this.dataSource.query('SELECT engine_metadata FROM leases WHERE mount_uuid = $1 AND NOT revoked AND engine_metadata @> $2::jsonb', [mountUuid, JSON.stringify(match)]);
+    const rows: { engine_metadata: Record<string, unknown> }[] = await this.dataSource.query(
+      'SELECT engine_metadata FROM leases WHERE mount_uuid = $1 AND NOT revoked AND engine_metadata @> $2::jsonb',
+      [mountUuid, JSON.stringify(match)],
+    );
     return rows.map((r) => r.engine_metadata);
   }
 
@@ -113,17 +137,26 @@ export class LeaseRepository {
   /** The irrevocable leases (at most `limit`, oldest first) and how many there are in all. */
   async irrevocable(limit: number): Promise<{ total: number; leases: { leaseId: string; mountUuid: string; lastError: string | null }[] }> {
     const [{ total }]: { total: number }[] = await this.dataSource.query('SELECT count(*)::int AS total FROM leases WHERE irrevocable AND NOT revoked');
-    const rows: { lease_id: string; mount_uuid: string; last_error: string | null }[] = await this.dataSource.query('SELECT lease_id, mount_uuid::text, last_error FROM leases WHERE irrevocable AND NOT revoked ORDER BY expires_at, lease_id LIMIT $1', [limit]);
+    const rows: { lease_id: string; mount_uuid: string; last_error: string | null }[] = await this.dataSource.query(
+      'SELECT lease_id, mount_uuid::text, last_error FROM leases WHERE irrevocable AND NOT revoked ORDER BY expires_at, lease_id LIMIT $1',
+      [limit],
+    );
     return { total, leases: rows.map((r) => ({ leaseId: r.lease_id, mountUuid: r.mount_uuid, lastError: r.last_error })) };
   }
 
   async markRevoked(leaseId: string, reason: string, now: Date): Promise<void> {
-    await this.dataSource.query('UPDATE leases SET revoked = true, revoked_at = $3, revocation_reason = $2, irrevocable = false, next_attempt_at = NULL WHERE lease_id = $1 AND NOT revoked', [leaseId, reason, now]);
+    await this.dataSource.query(
+      'UPDATE leases SET revoked = true, revoked_at = $3, revocation_reason = $2, irrevocable = false, next_attempt_at = NULL WHERE lease_id = $1 AND NOT revoked',
+      [leaseId, reason, now],
+    );
   }
 
   /** A failed revocation: the next attempt after `retryAt`, or irrevocable (no more automatic attempts). */
   async recordFailure(leaseId: string, error: string, retryAt: Date, irrevocable: boolean): Promise<void> {
-    await this.dataSource.query('UPDATE leases SET revoke_attempts = revoke_attempts + 1, last_error = $2, next_attempt_at = $3, irrevocable = $4 WHERE lease_id = $1 AND NOT revoked', [leaseId, error, retryAt, irrevocable]);
+    await this.dataSource.query(
+      'UPDATE leases SET revoke_attempts = revoke_attempts + 1, last_error = $2, next_attempt_at = $3, irrevocable = $4 WHERE lease_id = $1 AND NOT revoked',
+      [leaseId, error, retryAt, irrevocable],
+    );
   }
 
   /**

@@ -1,4 +1,12 @@
-import { checkPasswordPolicyGenerates, generatePassword, parsePasswordPolicy, PasswordPolicyError, satisfiesPasswordPolicy, SAMPLE_PASSWORDS, type RandomIndex } from './password-policy';
+import {
+  checkPasswordPolicyGenerates,
+  generatePassword,
+  parsePasswordPolicy,
+  PasswordPolicyError,
+  satisfiesPasswordPolicy,
+  SAMPLE_PASSWORDS,
+  type RandomIndex,
+} from './password-policy';
 
 /** Vault's documented example: 20 characters, at least one lower, upper, digit and two symbols. */
 const VAULT_EXAMPLE = `length = 20
@@ -82,7 +90,10 @@ describe('parsePasswordPolicy', () => {
     ['length = 20\nrule "symbols" { charset = "abc" }', 'unrecognized rule type "symbols"'],
     ['length = 20\nrule "charset" "x" { charset = "abc" }', 'unknown key "x"'],
     ['length = 20\nrule "charset" { charset = "ab\\tc" }', 'non-printable character in charset'],
-    ['length = 4\nrule "charset" {\n charset = "abc"\n min-chars = 3\n}\nrule "charset" {\n charset = "123"\n min-chars = 2\n}', 'specified rules require at least 5 characters but 4 is specified'],
+    [
+      'length = 4\nrule "charset" {\n charset = "abc"\n min-chars = 3\n}\nrule "charset" {\n charset = "123"\n min-chars = 2\n}',
+      'specified rules require at least 5 characters but 4 is specified',
+    ],
   ])('refuses %j', (text, message) => {
     expect(error(() => parsePasswordPolicy(text))).toContain(message);
   });
@@ -112,7 +123,9 @@ describe('generatePassword', () => {
   });
 
   it('a tight policy (min-chars add up to the length) gives exactly one of each required set', () => {
-    const p = parsePasswordPolicy('length = 4\nrule "charset" {\n charset = "abcdefghijklmnopqrstuvwxyz"\n min-chars = 1\n}\nrule "charset" {\n charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"\n min-chars = 1\n}\nrule "charset" {\n charset = "0123456789"\n min-chars = 1\n}\nrule "charset" {\n charset = "-"\n min-chars = 1\n}');
+    const p = parsePasswordPolicy(
+      'length = 4\nrule "charset" {\n charset = "abcdefghijklmnopqrstuvwxyz"\n min-chars = 1\n}\nrule "charset" {\n charset = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"\n min-chars = 1\n}\nrule "charset" {\n charset = "0123456789"\n min-chars = 1\n}\nrule "charset" {\n charset = "-"\n min-chars = 1\n}',
+    );
     checkPasswordPolicyGenerates(p);
     for (let i = 0; i < 500; i++) {
       const pw = generatePassword(p);
@@ -166,12 +179,20 @@ describe('checkPasswordPolicyGenerates (the write-time check)', () => {
     // Two passwords of "a" (8 draws), then only "b".
     let draws = 0;
     const twoThenNone: RandomIndex = () => (draws++ < 8 ? 0 : 1);
-    expect(error(() => checkPasswordPolicyGenerates(p, twoThenNone))).toBe(`failed to generate passwords ${SAMPLE_PASSWORDS - 2} times out of ${SAMPLE_PASSWORDS} attempts - is the policy too restrictive?`);
+    expect(error(() => checkPasswordPolicyGenerates(p, twoThenNone))).toBe(
+      `failed to generate passwords ${SAMPLE_PASSWORDS - 2} times out of ${SAMPLE_PASSWORDS} attempts - is the policy too restrictive?`,
+    );
   });
 
   it('accepts ordinary policies', () => {
     expect(() => checkPasswordPolicyGenerates(parsePasswordPolicy(VAULT_EXAMPLE))).not.toThrow();
-    expect(() => checkPasswordPolicyGenerates(parsePasswordPolicy('length = 100\nrule "charset" {\n charset = "0123456789"\n min-chars = 30\n}\nrule "charset" { charset = "abcdefghijklmnopqrstuvwxyz" }'))).not.toThrow();
+    expect(() =>
+      checkPasswordPolicyGenerates(
+        parsePasswordPolicy(
+          'length = 100\nrule "charset" {\n charset = "0123456789"\n min-chars = 30\n}\nrule "charset" { charset = "abcdefghijklmnopqrstuvwxyz" }',
+        ),
+      ),
+    ).not.toThrow();
   });
 });
 

@@ -84,7 +84,8 @@ function nonNegativeInteger(value: unknown, what: string): number {
 }
 
 function charsetRule(body: Obj): CharsetRule {
-  for (const key of Object.keys(body)) if (key !== 'charset' && key !== 'min-chars') throw invalid(`rule "charset": unknown key "${key}" (expected charset, min-chars)`);
+  for (const key of Object.keys(body))
+    if (key !== 'charset' && key !== 'min-chars') throw invalid(`rule "charset": unknown key "${key}" (expected charset, min-chars)`);
   if (typeof body.charset !== 'string' || body.charset === '') throw invalid('rule "charset": charset must be a non-empty string');
   const charset = Array.from(body.charset);
   if (!charset.every((c) => PRINTABLE.test(c))) throw invalid('rule "charset": non-printable character in charset');
@@ -103,7 +104,8 @@ export function checkPasswordPolicyText(text: string): void {
 }
 
 /** A syntax or limit error as this module reports it; anything else is the server's and stays as it is. */
-export const passwordPolicyDecodeError = (err: unknown): Error => (err instanceof HclSyntaxError ? invalid(`unable to decode: ${err.message}`) : (err as Error));
+export const passwordPolicyDecodeError = (err: unknown): Error =>
+  err instanceof HclSyntaxError ? invalid(`unable to decode: ${err.message}`) : (err as Error);
 
 /** Parses (on the calling thread) and checks a policy document; see passwordPolicyFromDocument. */
 export function parsePasswordPolicy(text: string): PasswordPolicy {
@@ -134,7 +136,8 @@ export function passwordPolicyFromDocument(doc: Obj): PasswordPolicy {
     }
   }
   if (rules.length === 0) throw invalid('no charset specified');
-  if (length < MIN_PASSWORD_LENGTH || length > MAX_PASSWORD_LENGTH) throw new PasswordPolicyError(`passwords must be between ${MIN_PASSWORD_LENGTH} and ${MAX_PASSWORD_LENGTH} characters`);
+  if (length < MIN_PASSWORD_LENGTH || length > MAX_PASSWORD_LENGTH)
+    throw new PasswordPolicyError(`passwords must be between ${MIN_PASSWORD_LENGTH} and ${MAX_PASSWORD_LENGTH} characters`);
   const required = rules.reduce((sum, r) => sum + r.minChars, 0);
   if (required > length) throw invalid(`specified rules require at least ${required} characters but ${length} is specified`);
   const alphabet = [...new Set(rules.flatMap((r) => r.charset))].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
@@ -216,7 +219,9 @@ export function checkPasswordPolicyGenerates(policy: PasswordPolicy, random: Ran
   }
   if (made === 0) throw new PasswordPolicyError('unable to generate password from provided policy: are the rules impossible?');
   if (made < SAMPLE_PASSWORDS) {
-    throw new PasswordPolicyError(`failed to generate passwords ${SAMPLE_PASSWORDS - made} times out of ${SAMPLE_PASSWORDS} attempts - is the policy too restrictive?`);
+    throw new PasswordPolicyError(
+      `failed to generate passwords ${SAMPLE_PASSWORDS - made} times out of ${SAMPLE_PASSWORDS} attempts - is the policy too restrictive?`,
+    );
   }
 }
 

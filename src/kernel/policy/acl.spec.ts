@@ -32,7 +32,13 @@ describe('policy parser', () => {
       }`);
     expect(p.rules.filter((r) => r.pattern === 'a')).toHaveLength(2);
     const b = p.rules.find((r) => r.pattern === 'b');
-    expect(b).toMatchObject({ allowedParameters: { foo: [], bar: ['zip', 'zap'] }, deniedParameters: { baz: [] }, requiredParameters: ['foo'], minWrappingTtl: 1, maxWrappingTtl: 90 });
+    expect(b).toMatchObject({
+      allowedParameters: { foo: [], bar: ['zip', 'zap'] },
+      deniedParameters: { baz: [] },
+      requiredParameters: ['foo'],
+      minWrappingTtl: 1,
+      maxWrappingTtl: 90,
+    });
   });
 });
 
@@ -133,7 +139,10 @@ describe('ACL matching', () => {
   });
 
   it('merged wrapping TTL bounds: the smaller non-zero of each limit (Vault), so min > max denies every request', () => {
-    const merged = acl('path "x" { capabilities = ["read"]\n max_wrapping_ttl = "10m" }', 'path "x" { capabilities = ["list"]\n max_wrapping_ttl = "1m"\n min_wrapping_ttl = "30s" }');
+    const merged = acl(
+      'path "x" { capabilities = ["read"]\n max_wrapping_ttl = "10m" }',
+      'path "x" { capabilities = ["list"]\n max_wrapping_ttl = "1m"\n min_wrapping_ttl = "30s" }',
+    );
     expect(can(merged, 'x', 'read', { wrapTtl: 45 })).toBe(true);
     expect(can(merged, 'x', 'read', { wrapTtl: 120 })).toBe(false);
     expect(can(merged, 'x', 'read', { wrapTtl: 20 })).toBe(false);
@@ -146,7 +155,13 @@ describe('ACL matching', () => {
   });
 
   it('root stands alone and allows everything', () => {
-    expect(() => new Acl([{ name: 'root', rules: [] }, { name: 'x', rules: [] }])).toThrow('other policies present along with root');
+    expect(
+      () =>
+        new Acl([
+          { name: 'root', rules: [] },
+          { name: 'x', rules: [] },
+        ]),
+    ).toThrow('other policies present along with root');
     expect(new Acl([{ name: 'root', rules: [] }]).allowOperation({ path: 'anything', operation: 'delete' }).allowed).toBe(true);
   });
 
@@ -163,7 +178,9 @@ describe('ACL matching', () => {
     const outside = a.allowOperation({ path: 'db/creds/app', operation: 'read', remoteAddress: '192.168.1.1', now: at(9) });
     expect(outside).toMatchObject({ allowed: false, failedCondition: expect.stringContaining('source_cidrs') });
     expect(a.allowOperation({ path: 'db/creds/app', operation: 'read', remoteAddress: '10.0.0.1', now: at(20) }).failedCondition).toContain('hours_utc');
-    expect(a.allowOperation({ path: 'db/creds/app', operation: 'update', remoteAddress: '10.0.0.1', now: at(9), data: { ttl: '2h' } }).failedCondition).toContain('max_ttl');
+    expect(
+      a.allowOperation({ path: 'db/creds/app', operation: 'update', remoteAddress: '10.0.0.1', now: at(9), data: { ttl: '2h' } }).failedCondition,
+    ).toContain('max_ttl');
     expect(a.allowOperation({ path: 'db/creds/app', operation: 'update', remoteAddress: '10.0.0.1', now: at(9), data: { ttl: '30m' } }).allowed).toBe(true);
     const night = acl('path "x" { capabilities = ["read"]\n conditions { hours_utc = "22-06" } }');
     expect(night.allowOperation({ path: 'x', operation: 'read', now: at(23) }).allowed).toBe(true);
@@ -193,18 +210,24 @@ describe('ACL properties', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.array(fc.tuple(pattern, caps), { maxLength: 8 }), fc.string({ maxLength: 60 }), fc.constantFrom<AclOperation>('read', 'list', 'create', 'update', 'delete', 'patch'), fc.dictionary(fc.string({ maxLength: 5 }), fc.anything()), (rules, path, operation, data) => {
-        const text = rules.map(([p, c]) => `path ${JSON.stringify(p)} { capabilities = ${JSON.stringify(c)} }`).join('\n');
-        let a: Acl;
-        try {
-          a = new Acl([{ name: 'p', rules: text ? parsePolicy(text).rules : [] }]);
-        } catch (err) {
-          expect(err).toBeInstanceOf(PolicyParseError);
-          return;
-        }
-        const d = a.allowOperation({ path, operation, data });
-        expect(typeof d.allowed).toBe('boolean');
-      }),
+      fc.property(
+        fc.array(fc.tuple(pattern, caps), { maxLength: 8 }),
+        fc.string({ maxLength: 60 }),
+        fc.constantFrom<AclOperation>('read', 'list', 'create', 'update', 'delete', 'patch'),
+        fc.dictionary(fc.string({ maxLength: 5 }), fc.anything()),
+        (rules, path, operation, data) => {
+          const text = rules.map(([p, c]) => `path ${JSON.stringify(p)} { capabilities = ${JSON.stringify(c)} }`).join('\n');
+          let a: Acl;
+          try {
+            a = new Acl([{ name: 'p', rules: text ? parsePolicy(text).rules : [] }]);
+          } catch (err) {
+            expect(err).toBeInstanceOf(PolicyParseError);
+            return;
+          }
+          const d = a.allowOperation({ path, operation, data });
+          expect(typeof d.allowed).toBe('boolean');
+        },
+      ),
     );
   });
 

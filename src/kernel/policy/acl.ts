@@ -84,7 +84,6 @@ function mergeParams(a: Record<string, unknown[]> | undefined, b: Record<string,
   return out;
 }
 
-
 function wildcardStats(pattern: string): { firstWildcard: number; isPrefix: boolean; plusCount: number } {
   const isPrefix = pattern.endsWith('*');
   const segments = pattern.split('/');
@@ -180,7 +179,13 @@ function parameterProblem(rule: CompiledRule, data: Record<string, unknown>): st
     const list = allowed[key.toLowerCase()] ?? wildcard;
     if (list === undefined) return `parameter "${key}" is not allowed`;
     if (list.length === 0) continue;
-    const values = Array.isArray(data[key]) ? (data[key] as unknown[]) : typeof data[key] === 'string' && String(data[key]).includes(',') ? String(data[key]).split(',').map((s) => s.trim()) : [data[key]];
+    const values = Array.isArray(data[key])
+      ? (data[key] as unknown[])
+      : typeof data[key] === 'string' && String(data[key]).includes(',')
+        ? String(data[key])
+            .split(',')
+            .map((s) => s.trim())
+        : [data[key]];
     for (const v of values) if (!list.some((a) => valueMatches(a, v, false))) return `value of parameter "${key}" is not allowed`;
   }
   return null;
@@ -359,7 +364,8 @@ export class Acl {
       conditionFailure ??= failed;
       return failed === null;
     });
-    if (satisfied.length === 0) return { allowed: false, reason: `condition failed: ${conditionFailure}`, failedCondition: conditionFailure ?? undefined, matched };
+    if (satisfied.length === 0)
+      return { allowed: false, reason: `condition failed: ${conditionFailure}`, failedCondition: conditionFailure ?? undefined, matched };
     const sudo = rule.grants.some((g) => g.capabilities.has('sudo') && !failedCondition(g.conditions, req));
     if (req.sudoRequired && !sudo) {
       return { allowed: false, reason: 'sudo capability required', matched };
@@ -367,9 +373,12 @@ export class Acl {
     // Vault's AllowOperation: either limit on the deciding rule requires a wrapped response within
     // it. Merging keeps the smaller non-zero of each, so min > max can result; then nothing passes.
     const wrapTtl = req.wrapTtl;
-    if ((rule.maxWrappingTtl || rule.minWrappingTtl) && wrapTtl === undefined) return { allowed: false, reason: 'response wrapping required by min/max_wrapping_ttl', matched };
-    if (rule.maxWrappingTtl && wrapTtl !== undefined && wrapTtl > rule.maxWrappingTtl) return { allowed: false, reason: 'wrapping TTL above max_wrapping_ttl', matched };
-    if (rule.minWrappingTtl && wrapTtl !== undefined && wrapTtl < rule.minWrappingTtl) return { allowed: false, reason: 'wrapping TTL below min_wrapping_ttl', matched };
+    if ((rule.maxWrappingTtl || rule.minWrappingTtl) && wrapTtl === undefined)
+      return { allowed: false, reason: 'response wrapping required by min/max_wrapping_ttl', matched };
+    if (rule.maxWrappingTtl && wrapTtl !== undefined && wrapTtl > rule.maxWrappingTtl)
+      return { allowed: false, reason: 'wrapping TTL above max_wrapping_ttl', matched };
+    if (rule.minWrappingTtl && wrapTtl !== undefined && wrapTtl < rule.minWrappingTtl)
+      return { allowed: false, reason: 'wrapping TTL below min_wrapping_ttl', matched };
     if (['read', 'create', 'update', 'patch'].includes(req.operation)) {
       const problem = parameterProblem(rule, req.data ?? {});
       if (problem) return { allowed: false, reason: problem, matched };

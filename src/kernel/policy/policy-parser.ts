@@ -41,7 +41,18 @@ export class PolicyParseError extends Error {
   }
 }
 
-const PATH_KEYS = new Set(['comment', 'policy', 'capabilities', 'allowed_parameters', 'denied_parameters', 'required_parameters', 'min_wrapping_ttl', 'max_wrapping_ttl', 'conditions', 'mfa_methods']);
+const PATH_KEYS = new Set([
+  'comment',
+  'policy',
+  'capabilities',
+  'allowed_parameters',
+  'denied_parameters',
+  'required_parameters',
+  'min_wrapping_ttl',
+  'max_wrapping_ttl',
+  'conditions',
+  'mfa_methods',
+]);
 const LEGACY_POLICY: Record<string, Capability[]> = {
   deny: ['deny'],
   read: ['read', 'list'],
@@ -104,7 +115,8 @@ function conditionsFrom(value: unknown, where: string): PathConditions {
     if (k === 'source_cidrs') out.sourceCidrs = stringList(v, `${where}.source_cidrs`).map((s) => parseCidr(s, `${where}.source_cidrs`));
     else if (k === 'hours_utc') {
       const m = typeof v === 'string' ? /^(\d{1,2})-(\d{1,2})$/.exec(v.trim()) : null;
-      if (!m || Number(m[1]) > 24 || Number(m[2]) > 24 || m[1] === m[2]) throw new PolicyParseError(`${where}.hours_utc: expected "HH-HH" with two different hours 0-24`);
+      if (!m || Number(m[1]) > 24 || Number(m[2]) > 24 || m[1] === m[2])
+        throw new PolicyParseError(`${where}.hours_utc: expected "HH-HH" with two different hours 0-24`);
       out.hoursUtc = { from: Number(m[1]), to: Number(m[2]), text: String(v).trim() };
     } else if (k === 'max_ttl') out.maxTtlSeconds = duration(v, `${where}.max_ttl`);
     else throw new PolicyParseError(`${where}: invalid key "${k}"`);
@@ -126,14 +138,16 @@ function ruleFrom(pattern: string, raw: Obj): PathRule {
   if (raw.capabilities !== undefined) {
     for (const c of stringList(raw.capabilities, `${where}.capabilities`)) {
       // Values are not echoed (errors reach logs and audit entries); keys are structure and are.
-      if (!(CAPABILITIES as readonly string[]).includes(c)) throw new PolicyParseError(`${where}: invalid capability (expected one of ${CAPABILITIES.join(', ')})`);
+      if (!(CAPABILITIES as readonly string[]).includes(c))
+        throw new PolicyParseError(`${where}: invalid capability (expected one of ${CAPABILITIES.join(', ')})`);
       caps.add(c as Capability);
     }
   }
   const rule: PathRule = {
     pattern: path,
     capabilities: caps.has('deny') ? ['deny'] : [...caps],
-    requiredParameters: raw.required_parameters === undefined ? [] : stringList(raw.required_parameters, `${where}.required_parameters`).map((p) => p.toLowerCase()),
+    requiredParameters:
+      raw.required_parameters === undefined ? [] : stringList(raw.required_parameters, `${where}.required_parameters`).map((p) => p.toLowerCase()),
     minWrappingTtl: raw.min_wrapping_ttl === undefined ? 0 : duration(raw.min_wrapping_ttl, `${where}.min_wrapping_ttl`),
     maxWrappingTtl: raw.max_wrapping_ttl === undefined ? 0 : duration(raw.max_wrapping_ttl, `${where}.max_wrapping_ttl`),
   };
@@ -193,7 +207,8 @@ export async function parsePolicyText(text: string): Promise<ParsedPolicy> {
 }
 
 function policyFromDocument(doc: Obj): ParsedPolicy {
-  for (const key of Object.keys(doc)) if (key !== 'name' && key !== 'path') throw new PolicyParseError(`failed to parse policy: invalid key "${key}" on line 1`);
+  for (const key of Object.keys(doc))
+    if (key !== 'name' && key !== 'path') throw new PolicyParseError(`failed to parse policy: invalid key "${key}" on line 1`);
   const rules: PathRule[] = [];
   if (doc.path !== undefined) {
     for (const [pattern, raw] of entries(doc.path, 'path')) rules.push(ruleFrom(pattern, body(raw, `path "${pattern}"`)));

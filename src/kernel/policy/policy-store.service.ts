@@ -150,7 +150,8 @@ export class PolicyStore {
     try {
       rules = (await parsePolicyText(raw)).rules;
     } catch (err) {
-      if (err instanceof PolicyParseError) throw badRequest(err.message.startsWith('failed to parse policy') ? err.message : `failed to parse policy: ${err.message}`);
+      if (err instanceof PolicyParseError)
+        throw badRequest(err.message.startsWith('failed to parse policy') ? err.message : `failed to parse policy: ${err.message}`);
       throw err;
     }
     await this.repository.upsert(key, rules, raw);

@@ -30,7 +30,11 @@ export class PolicyRepository {
   }
 
   async insertIfMissing(name: string, document: unknown, raw: string): Promise<void> {
-    await this.dataSource.query('INSERT INTO policies (name, document, raw) VALUES ($1, $2::jsonb, $3) ON CONFLICT (name) DO NOTHING', [name, JSON.stringify(document), raw]);
+    await this.dataSource.query('INSERT INTO policies (name, document, raw) VALUES ($1, $2::jsonb, $3) ON CONFLICT (name) DO NOTHING', [
+      name,
+      JSON.stringify(document),
+      raw,
+    ]);
   }
 
   async delete(name: string): Promise<boolean> {

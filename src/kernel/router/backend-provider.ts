@@ -11,7 +11,11 @@ import { MountTable } from './mount-table';
 type Token = TypedToken<unknown> | (abstract new (...args: never[]) => unknown);
 
 /** `dependencies` names the tokens to inject; `build` gets them under the same names, typed. */
-export function backendProvider<const D extends Record<string, Token>>(type: string, dependencies: D, build: (deps: { [K in keyof D]: Provided<D[K]> }) => BackendDefinition): FactoryProvider<BackendDefinition> {
+export function backendProvider<const D extends Record<string, Token>>(
+  type: string,
+  dependencies: D,
+  build: (deps: { [K in keyof D]: Provided<D[K]> }) => BackendDefinition,
+): FactoryProvider<BackendDefinition> {
   const names = Object.keys(dependencies);
   return {
     provide: Symbol(`backend ${type}`),

@@ -120,7 +120,14 @@ export class MountTable {
     this.backends.set(backend.type, backend);
     if (backend.builtinPath) {
       // Routable from the start (sys/unseal works while sealed); uuid and accessor come from the row at load.
-      const placeholder = newEntry({ path: backend.builtinPath, class: backend.class, type: backend.type, uuid: '', accessor: '', description: backend.description ?? '' });
+      const placeholder = newEntry({
+        path: backend.builtinPath,
+        class: backend.class,
+        type: backend.type,
+        uuid: '',
+        accessor: '',
+        description: backend.description ?? '',
+      });
       this.builtins.set(backend.builtinPath, placeholder);
       this.entries.set(backend.builtinPath, placeholder);
     }
@@ -148,7 +155,8 @@ export class MountTable {
   async load(): Promise<void> {
     await this.repository.locked(async (m) => {
       for (const b of this.builtins.values()) {
-        if (!(await this.repository.find(m, b.path))) await this.repository.insert(m, newEntry({ path: b.path, class: b.class, type: b.type, description: b.description }));
+        if (!(await this.repository.find(m, b.path)))
+          await this.repository.insert(m, newEntry({ path: b.path, class: b.class, type: b.type, description: b.description }));
       }
     });
     this.loaded = true;
@@ -190,7 +198,9 @@ export class MountTable {
     const backend = this.backends.get(spec.type);
     if (!backend || backend.class !== spec.class) throw badRequest(`plugin not found in the catalog: ${spec.type}`);
     if (backend.builtinPath) {
-      throw spec.class === 'auth' ? badRequest(`${spec.type} credential backend cannot be instantiated`) : new ApiError(403, [`mount type of "${spec.type}" is not mountable`]);
+      throw spec.class === 'auth'
+        ? badRequest(`${spec.type} credential backend cannot be instantiated`)
+        : new ApiError(403, [`mount type of "${spec.type}" is not mountable`]);
     }
     const options = backend.normaliseOptions ? backend.normaliseOptions(spec.options ?? {}) : (spec.options ?? {});
     const entry = newEntry({

@@ -59,7 +59,19 @@ export class MountRepository {
     await m.query(
       `INSERT INTO mounts (uuid, path, class, type, description, accessor, config, options, local, seal_wrap, external_entropy_access)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11)`,
-      [e.uuid, e.path, e.class, e.type, e.description, e.accessor, JSON.stringify(e.config), JSON.stringify(e.options), e.local, e.sealWrap, e.externalEntropyAccess],
+      [
+        e.uuid,
+        e.path,
+        e.class,
+        e.type,
+        e.description,
+        e.accessor,
+        JSON.stringify(e.config),
+        JSON.stringify(e.options),
+        e.local,
+        e.sealWrap,
+        e.externalEntropyAccess,
+      ],
     );
   }
 

@@ -135,7 +135,8 @@ export class RekeyService {
       if (!op) throw badRequest('no rekey in progress');
       if (!nonce) throw badRequest('missing nonce');
       if (nonce !== op.nonce) throw badRequest(`incorrect nonce supplied; nonce for this rekey operation is ${op.nonce}`);
-      if (op.pending) throw badRequest(`rekey operation already finished; verification must be performed; nonce for the verification operation is ${op.pending.nonce}`);
+      if (op.pending)
+        throw badRequest(`rekey operation already finished; verification must be performed; nonce for the verification operation is ${op.pending.nonce}`);
       const config = await this.seal.loadConfig();
       if (!config) throw badRequest('Vault is not initialized');
       const key = this.decode(keyText, config.secretThreshold);

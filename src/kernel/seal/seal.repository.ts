@@ -29,7 +29,11 @@ export class SealRepository {
     await this.dataSource.transaction(async (m) => {
       const rows: { root_key_wrapped: Buffer }[] = await m.query('SELECT root_key_wrapped FROM seal_config WHERE id = 1 FOR UPDATE');
       if (!rows[0] || !rows[0].root_key_wrapped.equals(expectedWrapped)) throw new Error('seal configuration changed concurrently');
-      await m.query('UPDATE seal_config SET secret_shares = $1, secret_threshold = $2, root_key_wrapped = $3, updated_at = now() WHERE id = 1', [shares, threshold, wrapped]);
+      await m.query('UPDATE seal_config SET secret_shares = $1, secret_threshold = $2, root_key_wrapped = $3, updated_at = now() WHERE id = 1', [
+        shares,
+        threshold,
+        wrapped,
+      ]);
     });
   }
 }

@@ -164,22 +164,24 @@ export class SealService {
       const keys = await splitSecret(unsealKey, options.secretShares, options.secretThreshold);
       const rootKeyWrapped = await provider.wrapRootKey(rootKey, unsealKey);
       const keyringCiphertext = Barrier.newKeyringCiphertext(rootKey, new Date());
-      const rootToken = await dataSource.transaction(async (manager) => {
-        await this.deps.seals.insert(manager, {
-          sealType: provider.type,
-          secretShares: options.secretShares,
-          secretThreshold: options.secretThreshold,
-          rootKeyWrapped,
-          clusterName: this.deps.clusterName ?? `vault-cluster-${randomBase62(8).toLowerCase()}`,
-          clusterId: randomUUID(),
+      const rootToken = await dataSource
+        .transaction(async (manager) => {
+          await this.deps.seals.insert(manager, {
+            sealType: provider.type,
+            secretShares: options.secretShares,
+            secretThreshold: options.secretThreshold,
+            rootKeyWrapped,
+            clusterName: this.deps.clusterName ?? `vault-cluster-${randomBase62(8).toLowerCase()}`,
+            clusterId: randomUUID(),
+          });
+          await this.deps.barrierRepository.insertInitial(manager, keyringCiphertext, new Date());
+          initBarrier.openNew(rootKey, keyringCiphertext);
+          return TokenStore.initialise(manager, initBarrier, this.deps.tokens, this.deps.secrets, options.rootTokenId);
+        })
+        .catch((err: { code?: string }) => {
+          if (err.code === '23505') throw badRequest('Vault is already initialized');
+          throw err;
         });
-        await this.deps.barrierRepository.insertInitial(manager, keyringCiphertext, new Date());
-        initBarrier.openNew(rootKey, keyringCiphertext);
-        return TokenStore.initialise(manager, initBarrier, this.deps.tokens, this.deps.secrets, options.rootTokenId);
-      }).catch((err: { code?: string }) => {
-        if (err.code === '23505') throw badRequest('Vault is already initialized');
-        throw err;
-      });
       this.config = undefined;
       this.deps.log(`seal: initialised with ${options.secretShares} share(s), threshold ${options.secretThreshold}`);
       return { keys, rootToken };

@@ -25,7 +25,10 @@ interface BatchPayload {
 }
 
 /** What a batch token carries; the rest of TokenRow is fixed for batch tokens. */
-export type BatchFields = Pick<TokenRow, 'policies' | 'parentTokenHmac' | 'createdAt' | 'ttlSeconds' | 'displayName' | 'creationPath' | 'meta' | 'boundCidrs' | 'roleName'> & { expiresAt: Date };
+export type BatchFields = Pick<
+  TokenRow,
+  'policies' | 'parentTokenHmac' | 'createdAt' | 'ttlSeconds' | 'displayName' | 'creationPath' | 'meta' | 'boundCidrs' | 'roleName'
+> & { expiresAt: Date };
 
 export async function encodeBatchToken(barrier: Barrier, f: BatchFields): Promise<string> {
   const payload: BatchPayload = {

@@ -57,11 +57,26 @@ function accessorLocation(tokenHmac: Buffer): string {
   return `tokens/accessor_ciphertext/${tokenHmac.toString('hex')}`;
 }
 
-async function buildRow(barrier: Barrier, hmacKey: Buffer, token: string, spec: NewToken, now: number): Promise<{ row: Omit<TokenRow, 'createdAt'>; accessor: string }> {
+async function buildRow(
+  barrier: Barrier,
+  hmacKey: Buffer,
+  token: string,
+  spec: NewToken,
+  now: number,
+): Promise<{ row: Omit<TokenRow, 'createdAt'>; accessor: string }> {
   const accessor = randomBase62(24);
   const tokenHmac = hmacSha256(hmacKey, token);
   const root = spec.policies.includes('root') && !spec.ttlSeconds && !spec.periodSeconds && !spec.explicitMaxTtlSeconds && !spec.parent?.expiresAt;
-  const ttl = root ? { ttlSeconds: 0, expiresAt: null, maxExpiresAt: null } : initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, maxTtlSeconds: spec.maxTtlSeconds, periodSeconds: spec.periodSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
+  const ttl = root
+    ? { ttlSeconds: 0, expiresAt: null, maxExpiresAt: null }
+    : initialTtl({
+        now,
+        ttlSeconds: spec.ttlSeconds,
+        explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds,
+        maxTtlSeconds: spec.maxTtlSeconds,
+        periodSeconds: spec.periodSeconds,
+        parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null,
+      });
   return {
     accessor,
     row: {
@@ -164,7 +179,13 @@ export class TokenStore {
   }
 
   /** Part of the init transaction: creates the HMAC key and the root token. Returns the root token. */
-  static async initialise(manager: EntityManager, barrier: Barrier, tokens: TokenRepository, secrets: KernelSecretsRepository, rootTokenId?: string): Promise<string> {
+  static async initialise(
+    manager: EntityManager,
+    barrier: Barrier,
+    tokens: TokenRepository,
+    secrets: KernelSecretsRepository,
+    rootTokenId?: string,
+  ): Promise<string> {
     const hmacKey = randomKey();
     try {
       await secrets.insert(manager, TOKEN_HMAC_KEY_NAME, await barrier.encrypt(kernelSecretLocation(TOKEN_HMAC_KEY_NAME), hmacKey));
@@ -194,7 +215,13 @@ export class TokenStore {
 
   private async createBatch(spec: NewToken): Promise<{ token: string; accessor: string; info: TokenInfo }> {
     const now = Date.now();
-    const ttl = initialTtl({ now, ttlSeconds: spec.ttlSeconds, explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds, maxTtlSeconds: spec.maxTtlSeconds, parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null });
+    const ttl = initialTtl({
+      now,
+      ttlSeconds: spec.ttlSeconds,
+      explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds,
+      maxTtlSeconds: spec.maxTtlSeconds,
+      parentExpiresAt: spec.parent?.expiresAt?.getTime() ?? null,
+    });
     if (ttl.expiresAt === null) throw new Error('batch tokens always expire');
     const fields: BatchFields = {
       policies: spec.policies,
@@ -269,7 +296,11 @@ export class TokenStore {
   /** Renews a token; returns the new TTL in seconds. The caller checks renewability. */
   async renew(info: TokenInfo, incrementSeconds: number): Promise<number> {
     const now = Date.now();
-    const expiresAt = renewedExpiry(now, { ttlSeconds: info.ttlSeconds, periodSeconds: info.periodSeconds, maxExpiresAt: info.maxExpiresAt?.getTime() ?? null }, incrementSeconds);
+    const expiresAt = renewedExpiry(
+      now,
+      { ttlSeconds: info.ttlSeconds, periodSeconds: info.periodSeconds, maxExpiresAt: info.maxExpiresAt?.getTime() ?? null },
+      incrementSeconds,
+    );
     await this.tokens.setExpiry(info.tokenHmac, new Date(expiresAt));
     await this.invalidate([info.tokenHmac]);
     info.expiresAt = new Date(expiresAt);

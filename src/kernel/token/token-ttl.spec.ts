@@ -25,7 +25,9 @@ describe('token TTLs', () => {
   it('periodic tokens renew to their period without the system max', () => {
     const r = initialTtl({ now, periodSeconds: 120 });
     expect(r).toMatchObject({ ttlSeconds: 120, maxExpiresAt: null });
-    expect(renewedExpiry(now + 10 * SYSTEM_MAX_TTL_SECONDS * 1000, { ttlSeconds: 120, periodSeconds: 120, maxExpiresAt: null }, 5)).toBe(now + 10 * SYSTEM_MAX_TTL_SECONDS * 1000 + 120_000);
+    expect(renewedExpiry(now + 10 * SYSTEM_MAX_TTL_SECONDS * 1000, { ttlSeconds: 120, periodSeconds: 120, maxExpiresAt: null }, 5)).toBe(
+      now + 10 * SYSTEM_MAX_TTL_SECONDS * 1000 + 120_000,
+    );
   });
   it('renewal counts from now with the increment', () => {
     expect(renewedExpiry(now, { ttlSeconds: 60, periodSeconds: 0, maxExpiresAt: null }, 30)).toBe(now + 30_000);

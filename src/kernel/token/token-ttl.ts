@@ -45,7 +45,11 @@ export function initialTtl(req: TtlRequest): TtlResult {
 }
 
 /** The new expiry after a renewal with `incrementSeconds` (0: the token's own TTL or period). */
-export function renewedExpiry(now: number, token: { ttlSeconds: number; periodSeconds: number; maxExpiresAt: number | null }, incrementSeconds: number): number {
+export function renewedExpiry(
+  now: number,
+  token: { ttlSeconds: number; periodSeconds: number; maxExpiresAt: number | null },
+  incrementSeconds: number,
+): number {
   const step = token.periodSeconds || incrementSeconds || token.ttlSeconds || SYSTEM_DEFAULT_TTL_SECONDS;
   const wanted = now + step * 1000;
   return token.maxExpiresAt === null ? wanted : Math.min(wanted, token.maxExpiresAt);

@@ -16,7 +16,10 @@ const COLUMNS = `token_hmac AS "tokenHmac", accessor_hmac AS "accessorHmac", acc
 // Every authenticated request that misses the token cache (and every use of a limited token) runs these.
 const SQL = {
   findByHmac: statement('token-find-by-hmac', `SELECT ${COLUMNS} FROM tokens WHERE token_hmac = $1`),
-  consumeUse: statement('token-consume-use', 'UPDATE tokens SET uses_remaining = uses_remaining - 1 WHERE token_hmac = $1 AND uses_remaining > 0 RETURNING uses_remaining'),
+  consumeUse: statement(
+    'token-consume-use',
+    'UPDATE tokens SET uses_remaining = uses_remaining - 1 WHERE token_hmac = $1 AND uses_remaining > 0 RETURNING uses_remaining',
+  ),
 };
 
 export class TokenRepository {
@@ -39,9 +42,26 @@ export class TokenRepository {
          uses_remaining, num_uses_initial, renewable, meta, bound_cidrs, role_name)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19, $20)`,
       [
-        row.tokenHmac, row.accessorHmac, row.accessorCiphertext, row.parentTokenHmac, row.policies, row.tokenType, row.displayName,
-        row.creationPath, row.expiresAt, row.maxExpiresAt, row.orphan, row.ttlSeconds, row.explicitMaxTtlSeconds, row.periodSeconds,
-        row.usesRemaining, row.numUsesInitial, row.renewable, JSON.stringify(row.meta), row.boundCidrs, row.roleName,
+        row.tokenHmac,
+        row.accessorHmac,
+        row.accessorCiphertext,
+        row.parentTokenHmac,
+        row.policies,
+        row.tokenType,
+        row.displayName,
+        row.creationPath,
+        row.expiresAt,
+        row.maxExpiresAt,
+        row.orphan,
+        row.ttlSeconds,
+        row.explicitMaxTtlSeconds,
+        row.periodSeconds,
+        row.usesRemaining,
+        row.numUsesInitial,
+        row.renewable,
+        JSON.stringify(row.meta),
+        row.boundCidrs,
+        row.roleName,
       ],
     );
   }

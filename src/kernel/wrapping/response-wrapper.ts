@@ -66,7 +66,14 @@ export class ResponseWrapper {
     const info: StoredInfo = { creation_path: creationPath, creation_time: creationTime, creation_ttl: ttlSeconds };
     await this.cubbyhole.put(created.info.tokenHmac, INFO_PATH, Buffer.from(JSON.stringify(info), 'utf8'));
     await this.cubbyhole.put(created.info.tokenHmac, RESPONSE_PATH, Buffer.from(body, 'utf8'));
-    return { token: created.token, accessor: created.accessor, ttl: ttlSeconds, creation_time: creationTime, creation_path: creationPath, wrapped_accessor: wrappedAccessor };
+    return {
+      token: created.token,
+      accessor: created.accessor,
+      ttl: ttlSeconds,
+      creation_time: creationTime,
+      creation_path: creationPath,
+      wrapped_accessor: wrappedAccessor,
+    };
   }
 
   private async wrappingToken(token: string): Promise<TokenInfo> {

@@ -44,14 +44,24 @@ export class LockoutRepository {
 
   /** Counts an attempt; true when it may go on (the name is not locked). */
   async beginAttempt(accessor: string, name: string, now: Date, config: LockoutConfig): Promise<boolean> {
-    const rows: { locked_until: Date | null }[] = await this.dataSource.query(BEGIN_ATTEMPT, [accessor, name, now, config.threshold, config.durationSeconds, config.counterResetSeconds]);
+    const rows: { locked_until: Date | null }[] = await this.dataSource.query(BEGIN_ATTEMPT, [
+      accessor,
+      name,
+      now,
+      config.threshold,
+      config.durationSeconds,
+      config.counterResetSeconds,
+    ]);
     const lockedUntil = rows[0]?.locked_until;
     return !lockedUntil || lockedUntil.getTime() <= now.getTime();
   }
 
   /** True while the name is locked (reads only). */
   async isLocked(accessor: string, name: string, now: Date): Promise<boolean> {
-    const rows: { locked_until: Date | null }[] = await this.dataSource.query('SELECT locked_until FROM login_lockouts WHERE mount_accessor = $1 AND login_name = $2', [accessor, name]);
+    const rows: { locked_until: Date | null }[] = await this.dataSource.query(
+      'SELECT locked_until FROM login_lockouts WHERE mount_accessor = $1 AND login_name = $2',
+      [accessor, name],
+    );
     const lockedUntil = rows[0]?.locked_until;
     return !!lockedUntil && lockedUntil.getTime() > now.getTime();
   }

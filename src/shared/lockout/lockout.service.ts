@@ -50,7 +50,10 @@ export class LoginLockout {
     if (config.disabled) return UNCOUNTED;
     const key = normaliseLoginName(name);
     const started = new Date(this.now());
-    const allowed = counting === 'attempts' ? await this.repository.beginAttempt(mount.accessor, key, started, config) : !(await this.repository.isLocked(mount.accessor, key, started));
+    const allowed =
+      counting === 'attempts'
+        ? await this.repository.beginAttempt(mount.accessor, key, started, config)
+        : !(await this.repository.isLocked(mount.accessor, key, started));
     return {
       allowed,
       succeeded: async () => {

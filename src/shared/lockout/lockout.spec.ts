@@ -1,5 +1,14 @@
 import { FieldError } from '../../framework/field-types';
-import { beginAttempt, DEFAULT_LOCKOUT, effectiveLockout, isLocked, normaliseLoginName, parseUserLockoutConfig, recordFailure, type LockoutState } from './lockout';
+import {
+  beginAttempt,
+  DEFAULT_LOCKOUT,
+  effectiveLockout,
+  isLocked,
+  normaliseLoginName,
+  parseUserLockoutConfig,
+  recordFailure,
+  type LockoutState,
+} from './lockout';
 
 const config = { threshold: 3, durationSeconds: 60, counterResetSeconds: 30, disabled: false };
 
@@ -67,7 +76,12 @@ describe('settings', () => {
   });
 
   it("parses tune's user_lockout_config with Vault's and the config file's names; bad values are field errors", () => {
-    expect(parseUserLockoutConfig({ lockout_threshold: '7', lockout_duration: '10m', lockout_counter_reset_duration: 30, lockout_disable: 'true' })).toEqual({ threshold: 7, durationSeconds: 600, counterResetSeconds: 30, disabled: true });
+    expect(parseUserLockoutConfig({ lockout_threshold: '7', lockout_duration: '10m', lockout_counter_reset_duration: 30, lockout_disable: 'true' })).toEqual({
+      threshold: 7,
+      durationSeconds: 600,
+      counterResetSeconds: 30,
+      disabled: true,
+    });
     expect(parseUserLockoutConfig({ lockout_counter_reset: '1s', disable_lockout: false })).toEqual({ counterResetSeconds: 1, disabled: false });
     expect(() => parseUserLockoutConfig({ lockout_threshold: 0 })).toThrow(FieldError);
     expect(() => parseUserLockoutConfig({ lockout_duration: 'soon' })).toThrow(FieldError);

@@ -47,7 +47,10 @@ function isRoot(info: TokenInfo): boolean {
  */
 export const PLAIN_CREATE_FIELDS = {
   id: { type: 'string', description: 'A chosen token ID (root or sudo only).' },
-  policies: { type: 'string-list', description: 'Policies of the token (a subset of the parent\'s unless the caller has sudo on this path or is root; root only from root).' },
+  policies: {
+    type: 'string-list',
+    description: "Policies of the token (a subset of the parent's unless the caller has sudo on this path or is root; root only from root).",
+  },
   meta: { type: 'string-map', description: 'Metadata shown on lookup and in the audit log.' },
   no_parent: { type: 'bool', description: 'Make an orphan (root or sudo only).' },
   no_default_policy: { type: 'bool', description: 'Do not add the default policy.' },
@@ -55,10 +58,10 @@ export const PLAIN_CREATE_FIELDS = {
   lease: { type: 'duration', description: 'Deprecated alias of ttl.' },
   ttl: { type: 'duration', description: 'Initial TTL.' },
   type: { type: 'string', allowed: ['service', 'batch', 'default'], description: 'service (default) or batch.' },
-  explicit_max_ttl: { type: 'duration', description: 'Hard cap on the token\'s lifetime.' },
+  explicit_max_ttl: { type: 'duration', description: "Hard cap on the token's lifetime." },
   display_name: { type: 'string', description: 'Display name (prefixed with "token-").' },
   num_uses: { type: 'int', description: 'Number of uses (0: unlimited).' },
-  period: { type: 'duration', description: 'Make a periodic token (root or sudo only; a role\'s token_period needs neither).' },
+  period: { type: 'duration', description: "Make a periodic token (root or sudo only; a role's token_period needs neither)." },
   bound_cidrs: { type: 'string-list', description: 'CIDRs the token may be used from.' },
   entity_alias: { type: 'string', description: 'Accepted for compatibility (no identity store).' },
 } as const satisfies Fields;
@@ -66,7 +69,7 @@ export const PLAIN_CREATE_FIELDS = {
 /** create-orphan and create/:role_name also declare `role_name`, which never selects a role from the body (Vault's). */
 export const CREATE_FIELDS = {
   ...PLAIN_CREATE_FIELDS,
-  role_name: { type: 'string', description: 'On create/:role_name the role is the path\'s; elsewhere accepted and ignored.' },
+  role_name: { type: 'string', description: "On create/:role_name the role is the path's; elsewhere accepted and ignored." },
 } as const satisfies Fields;
 
 /**
@@ -87,7 +90,8 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
       if (!role) throw badRequest(`unknown role ${ctx.params.role_name}`);
     }
     const requestedType = d.type;
-    if (requestedType !== undefined && !['service', 'batch', 'default'].includes(requestedType)) throw badRequest(`invalid 'type' value ${JSON.stringify(requestedType)}`);
+    if (requestedType !== undefined && !['service', 'batch', 'default'].includes(requestedType))
+      throw badRequest(`invalid 'type' value ${JSON.stringify(requestedType)}`);
     let policies: string[];
     let tokenType: 'service' | 'batch';
     let orphan: boolean;
@@ -124,7 +128,8 @@ export function createTokenHandler(store: TokenStore, roles: TokenRoleRepository
     let periodSeconds = d.period;
     if (periodSeconds && !privileged) throw badRequest('root or sudo privileges required to create periodic token');
     if (role?.tokenPeriod && tokenType !== 'batch') {
-      if (periodSeconds) warnings.push(`Period specified both during creation call and in role; using the lesser value of ${Math.min(periodSeconds, role.tokenPeriod)} seconds`);
+      if (periodSeconds)
+        warnings.push(`Period specified both during creation call and in role; using the lesser value of ${Math.min(periodSeconds, role.tokenPeriod)} seconds`);
       periodSeconds = smallerNonZero(periodSeconds ?? 0, role.tokenPeriod);
     }
     const requestedMaxTtl = d.explicit_max_ttl ?? 0;

@@ -52,7 +52,8 @@ export function applyTokenSettings(target: TokenSettings, d: TokenSettingsInput,
     target.tokenNumUses = d.token_num_uses;
   }
   if (typeof d.token_type === 'string') target.tokenType = d.token_type === 'default' ? defaultType : d.token_type;
-  if (target.tokenType === 'batch' && (target.tokenPeriod || target.tokenNumUses)) throw badRequest('batch tokens cannot be periodic or have a limited number of uses');
+  if (target.tokenType === 'batch' && (target.tokenPeriod || target.tokenNumUses))
+    throw badRequest('batch tokens cannot be periodic or have a limited number of uses');
 }
 
 /** Vault's read shape of the settings (durations in seconds). */

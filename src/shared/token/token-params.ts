@@ -32,7 +32,17 @@ export const TOKEN_PARAM_FIELDS = {
 } as const satisfies Fields;
 
 export function defaultTokenParams(): TokenParams {
-  return { policies: [], ttlSeconds: 0, maxTtlSeconds: 0, tokenExplicitMaxTtl: 0, tokenPeriod: 0, tokenBoundCidrs: [], tokenNumUses: 0, tokenType: 'default', tokenNoDefaultPolicy: false };
+  return {
+    policies: [],
+    ttlSeconds: 0,
+    maxTtlSeconds: 0,
+    tokenExplicitMaxTtl: 0,
+    tokenPeriod: 0,
+    tokenBoundCidrs: [],
+    tokenNumUses: 0,
+    tokenType: 'default',
+    tokenNoDefaultPolicy: false,
+  };
 }
 
 /** Applies the declared fields present in `d` (a write changes only what it names); throws a 400 on bad values. */
@@ -47,7 +57,8 @@ export function applyTokenParams(params: TokenParams, d: FieldData<typeof TOKEN_
   if (typeof d.token_max_ttl === 'number') next.maxTtlSeconds = d.token_max_ttl;
   applyTokenSettings(next, d, 'default');
   if (next.maxTtlSeconds > 0 && next.ttlSeconds > next.maxTtlSeconds) throw badRequest("'token_ttl' cannot be greater than 'token_max_ttl'");
-  if (next.tokenType === 'default-batch' && (next.tokenPeriod || next.tokenNumUses)) throw badRequest('batch tokens cannot be periodic or have a limited number of uses');
+  if (next.tokenType === 'default-batch' && (next.tokenPeriod || next.tokenNumUses))
+    throw badRequest('batch tokens cannot be periodic or have a limited number of uses');
   return next;
 }
 

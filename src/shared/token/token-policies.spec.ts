@@ -5,7 +5,7 @@ describe('child token policies without a role (Vault handleCreateCommon)', () =>
   const make = (requested: string[] | undefined, over: { parentPolicies?: string[]; sudo?: boolean; noDefault?: boolean } = {}) =>
     childPolicies({ requested, parentPolicies: over.parentPolicies ?? parent, sudo: over.sudo ?? false, noDefault: over.noDefault ?? false });
 
-  it('without sudo: a subset of the parent\'s, default added when the parent has it', () => {
+  it("without sudo: a subset of the parent's, default added when the parent has it", () => {
     expect(make(['ops'])).toEqual(['ops', 'default']);
     expect(make(['ops'], { noDefault: true })).toEqual(['ops']);
     expect(make(['ops'], { parentPolicies: ['ops'] })).toEqual(['ops']);
@@ -20,7 +20,7 @@ describe('child token policies without a role (Vault handleCreateCommon)', () =>
     expect(make(['admin', 'default'], { sudo: true, noDefault: true })).toEqual(['admin']);
   });
 
-  it('none asked for (absent or empty): the parent\'s, default only if the parent has it', () => {
+  it("none asked for (absent or empty): the parent's, default only if the parent has it", () => {
     expect(make(undefined)).toEqual(['ops', 'default']);
     expect(make([])).toEqual(['ops', 'default']);
     expect(make(undefined, { parentPolicies: ['ops'], sudo: true })).toEqual(['ops']);

@@ -44,7 +44,12 @@ export function defaultTokenRole(name: string): TokenRole {
 
 /** Vault's policy globs: `*` matches any run of characters. */
 export function globMatch(glob: string, value: string): boolean {
-  const re = new RegExp(`^${glob.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(value);
 }
 
@@ -67,7 +72,10 @@ export function rolePolicies(role: TokenRole, requested: string[] | undefined, p
     policies = requested?.length ? requested : role.allowedPolicies.filter((p) => p !== 'default');
     const allowed = (p: string) => p === 'default' || role.allowedPolicies.includes(p) || role.allowedPoliciesGlob.some((g) => globMatch(g, p));
     const outside = policies.filter((p) => !allowed(p));
-    if (outside.length) throw new RoleRuleError(`token policies (${JSON.stringify(policies)}) must be subset of the role's allowed policies (${JSON.stringify(role.allowedPolicies)})`);
+    if (outside.length)
+      throw new RoleRuleError(
+        `token policies (${JSON.stringify(policies)}) must be subset of the role's allowed policies (${JSON.stringify(role.allowedPolicies)})`,
+      );
   } else {
     const unrestricted = unrestrictedPolicies({ requested, parentPolicies, sudo: sudo || parentPolicies.includes('root'), noDefault });
     policies = unrestricted.policies;
@@ -76,7 +84,8 @@ export function rolePolicies(role: TokenRole, requested: string[] | undefined, p
   policies = [...new Set(policies)];
   if (policies.includes('root')) throw new RoleRuleError('root tokens may not be created from a token role');
   for (const p of policies) {
-    if (role.disallowedPolicies.includes(p) || role.disallowedPoliciesGlob.some((g) => globMatch(g, p))) throw new RoleRuleError(`token policy ${JSON.stringify(p)} is disallowed by this role`);
+    if (role.disallowedPolicies.includes(p) || role.disallowedPoliciesGlob.some((g) => globMatch(g, p)))
+      throw new RoleRuleError(`token policy ${JSON.stringify(p)} is disallowed by this role`);
   }
   if (addDefault && !policies.includes('default')) policies.push('default');
   if (noDefault) policies = policies.filter((p) => p !== 'default');
