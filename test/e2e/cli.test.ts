@@ -1,5 +1,7 @@
 /** The secrethub CLI against a running server: init, unseal, status exit codes, JSON output, Vault-style flags. */
+import { execFileSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { createTestDatabase } from '../support/database';
 import { runCli } from '../support/cli';
 import { call } from '../support/http';
@@ -19,6 +21,12 @@ describe('secrethub CLI (e2e)', () => {
     env = { VAULT_ADDR: server.address };
   });
   afterAll(async () => server?.stop());
+
+  it("client commands load neither Nest nor TypeORM: the server's module graph is required only by server commands", async () => {
+    const program = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'program.js');
+    const probe = `require(${JSON.stringify(program)}); const m = Object.keys(require.cache); console.log(JSON.stringify({ nest: m.filter((f) => f.includes('@nestjs')).length, typeorm: m.filter((f) => f.includes('/typeorm/')).length }));`;
+    expect(JSON.parse(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' }))).toEqual({ nest: 0, typeorm: 0 });
+  });
 
   it('init, unseal (argument and hidden prompt), status exit codes, key-status, rotate, seal', async () => {
     const status0 = await cli(['status'], env);
