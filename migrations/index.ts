@@ -21,6 +21,7 @@ import { AuditInlineRows1733900000000 } from './1733900000000-audit-inline-rows'
 import { AppRoleSecretIdTombstones1733960000000 } from './1733960000000-approle-secret-id-tombstones';
 import { PkiIssuersKeys1734000000000 } from './1734000000000-pki-issuers-keys';
 import { SysState1734010000000 } from './1734010000000-sys-state';
+import { DropSecretRotationColumns1734020000000 } from './1734020000000-drop-secret-rotation-columns';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   AppRoleSecretIdTombstones1733960000000,
   PkiIssuersKeys1734000000000,
   SysState1734010000000,
+  DropSecretRotationColumns1734020000000,
 ];

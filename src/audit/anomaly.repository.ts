@@ -1,14 +1,19 @@
 /**
- * SQL for credential anomalies: reading response entries of `audit_logs` after the job's cursor,
- * the per-hour activity history, and the `audit_anomalies` rows.
+ * Credential anomalies: reading response entries of `audit_logs` after the job's cursor, the
+ * per-hour activity history, and the `audit_anomalies` rows.
  *
  * The job's work happens in one transaction holding a transaction-level advisory lock, so one node
  * at a time scans, and the cursor moves only together with what the scan stored. Reads of the audit
  * log use only its documented columns and the event_data keys `response.status_code`,
  * `auth.metadata.role_name` and `request.data.role_id` (the latter two already HMACs).
+ *
+ * The entity API throughout, but for three statements of the scan that stay SQL (names from the
+ * entities): the activity upsert (adds to the stored count, over unnest arrays), the activity read
+ * (a join with unnest arrays) and the anomaly upsert (CASE and GREATEST/LEAST over the row and EXCLUDED).
  */
-import type { DataSource, EntityManager } from 'typeorm';
-import { returningRows } from '../database/sql';
+import { LessThan, type DataSource, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { entityNames } from '../database/entity-names';
+import { AuditAnomalyActivityEntity, AuditAnomalyCursorEntity, AuditAnomalyEntity } from './anomaly.entity';
 import {
   SEVERITIES,
   type AnomalyCandidate,
@@ -19,6 +24,7 @@ import {
   type Subject,
   type SubjectType,
 } from './anomaly-detectors';
+import { AuditLogEntity } from './audit.entity';
 
 /** A response entry as stored: its source address still sealed. */
 export interface StoredResponse extends Omit<ScannedEntry, 'sourceAddress'> {
@@ -59,30 +65,28 @@ export interface SubjectHour {
 }
 
 const SCAN_LOCK = "hashtext('secrethub.audit_anomaly_scan')";
-const ANOMALY_COLUMNS = `id, kind, subject_type, subject, severity, window_start, window_end, observed, threshold, details, first_sequence, last_sequence,
-  detected_at, updated_at, resolved, resolved_at, resolved_by, resolved_by_accessor, resolution_note`;
 
-function anomalyRow(r: Record<string, unknown>): AnomalyRow {
+function anomalyRow(r: AuditAnomalyEntity): AnomalyRow {
   return {
-    id: r.id as string,
+    id: r.id,
     kind: r.kind as AnomalyKind,
-    subjectType: r.subject_type as SubjectType,
-    subject: r.subject as string,
+    subjectType: r.subjectType as SubjectType,
+    subject: r.subject,
     severity: r.severity as Severity,
-    windowStart: r.window_start as Date,
-    windowEnd: r.window_end as Date,
+    windowStart: r.windowStart,
+    windowEnd: r.windowEnd,
     observed: Number(r.observed),
     threshold: Number(r.threshold),
-    details: r.details as Record<string, unknown>,
-    firstSequence: Number(r.first_sequence),
-    lastSequence: Number(r.last_sequence),
-    detectedAt: r.detected_at as Date,
-    updatedAt: r.updated_at as Date,
-    resolved: r.resolved as boolean,
-    resolvedAt: (r.resolved_at as Date | null) ?? null,
-    resolvedBy: (r.resolved_by as string | null) ?? null,
-    resolvedByAccessor: (r.resolved_by_accessor as string | null) ?? null,
-    resolutionNote: (r.resolution_note as string | null) ?? null,
+    details: r.details,
+    firstSequence: Number(r.firstSequence),
+    lastSequence: Number(r.lastSequence),
+    detectedAt: r.detectedAt,
+    updatedAt: r.updatedAt,
+    resolved: r.resolved,
+    resolvedAt: r.resolvedAt ?? null,
+    resolvedBy: r.resolvedBy ?? null,
+    resolvedByAccessor: r.resolvedByAccessor ?? null,
+    resolutionNote: r.resolutionNote ?? null,
   };
 }
 
@@ -91,25 +95,46 @@ export class AnomalyScanTransaction {
   constructor(private readonly m: EntityManager) {}
 
   async cursor(): Promise<number> {
-    const rows: { last_sequence: string }[] = await this.m.query('SELECT last_sequence FROM audit_anomaly_cursor WHERE id = 1 FOR UPDATE');
-    if (!rows[0]) throw new Error('audit_anomaly_cursor row is missing');
-    return Number(rows[0].last_sequence);
+    const row = await this.m
+      .getRepository(AuditAnomalyCursorEntity)
+      .findOne({ select: { id: true, lastSequence: true }, where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+    if (!row) throw new Error('audit_anomaly_cursor row is missing');
+    return Number(row.lastSequence);
   }
 
   async advanceCursor(sequence: number): Promise<void> {
-    await this.m.query('UPDATE audit_anomaly_cursor SET last_sequence = GREATEST(last_sequence, $1), scanned_at = now() WHERE id = 1', [sequence]);
+    const lastSequence = entityNames(this.m, AuditAnomalyCursorEntity).col.lastSequence;
+    await this.m
+      .createQueryBuilder()
+      .update(AuditAnomalyCursorEntity)
+      .set({ lastSequence: () => `GREATEST(${lastSequence}, CAST(:sequence AS bigint))`, scannedAt: () => 'now()' })
+      .where({ id: 1 })
+      .setParameter('sequence', sequence)
+      .execute();
   }
 
   /** Response entries after `afterSequence`, in sequence order, at most `limit`. */
   async responses(afterSequence: number, limit: number): Promise<StoredResponse[]> {
-    const rows: Record<string, unknown>[] = await this.m.query(
-      `SELECT sequence_number, "timestamp", actor_id, actor_name, secret_path, source_ip,
-         CASE WHEN jsonb_typeof(event_data #> '{response,status_code}') = 'number' THEN (event_data #>> '{response,status_code}')::int END AS status,
-         event_data #>> '{auth,metadata,role_name}' AS role_name,
-         event_data #>> '{request,data,role_id}' AS role_id
-       FROM audit_logs WHERE sequence_number > $1 AND event_type = 'response' ORDER BY sequence_number LIMIT $2`,
-      [afterSequence, limit],
-    );
+    const rows = await this.m
+      .getRepository(AuditLogEntity)
+      .createQueryBuilder('l')
+      .select('l.sequenceNumber', 'sequence_number')
+      .addSelect('l.timestamp', 'timestamp')
+      .addSelect('l.actorId', 'actor_id')
+      .addSelect('l.actorName', 'actor_name')
+      .addSelect('l.secretPath', 'secret_path')
+      .addSelect('l.sourceIp', 'source_ip')
+      .addSelect(
+        "CASE WHEN jsonb_typeof(l.eventData #> '{response,status_code}') = 'number' THEN (l.eventData #>> '{response,status_code}')::int END",
+        'status',
+      )
+      .addSelect("l.eventData #>> '{auth,metadata,role_name}'", 'role_name')
+      .addSelect("l.eventData #>> '{request,data,role_id}'", 'role_id')
+      .where('l.sequenceNumber > :afterSequence', { afterSequence })
+      .andWhere("l.eventType = 'response'")
+      .orderBy('l.sequenceNumber', 'ASC')
+      .limit(limit)
+      .getRawMany<Record<string, unknown>>();
     return rows.map((r) => ({
       sequence: Number(r.sequence_number),
       time: r.timestamp as Date,
@@ -123,48 +148,55 @@ export class AnomalyScanTransaction {
     }));
   }
 
-  /** Adds the entries counted per subject and hour to the history. */
+  /** Adds the entries counted per subject and hour to the history (SQL: an upsert adding to the stored count, over unnest arrays). */
   async addActivity(hours: HourActivity[]): Promise<void> {
     if (hours.length === 0) return;
+    const { table, col } = entityNames(this.m, AuditAnomalyActivityEntity);
     await this.m.query(
-      `INSERT INTO audit_anomaly_activity (subject_type, subject, hour_start, entries)
+      `INSERT INTO ${table} (${col.subjectType}, ${col.subject}, ${col.hourStart}, ${col.entries})
        SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[])
-       ON CONFLICT (subject_type, subject, hour_start) DO UPDATE SET entries = audit_anomaly_activity.entries + EXCLUDED.entries`,
+       ON CONFLICT (${col.subjectType}, ${col.subject}, ${col.hourStart}) DO UPDATE SET ${col.entries} = ${table}.${col.entries} + EXCLUDED.${col.entries}`,
       [hours.map((h) => h.subject.type), hours.map((h) => h.subject.id), hours.map((h) => new Date(h.hourStart)), hours.map((h) => h.entries)],
     );
   }
 
-  /** The history of `subjects` with an hour start in [from, to). */
+  /** The history of `subjects` with an hour start in [from, to) (SQL: a join with unnest arrays). */
   async activity(subjects: Subject[], from: Date, to: Date): Promise<SubjectHour[]> {
     if (subjects.length === 0) return [];
+    const { table, col } = entityNames(this.m, AuditAnomalyActivityEntity);
     const rows: { subject_type: string; subject: string; hour_start: Date; entries: string }[] = await this.m.query(
-      `SELECT a.subject_type, a.subject, a.hour_start, a.entries FROM audit_anomaly_activity a
-       JOIN unnest($1::text[], $2::text[]) AS s(subject_type, subject) ON s.subject_type = a.subject_type AND s.subject = a.subject
-       WHERE a.hour_start >= $3 AND a.hour_start < $4`,
+      `SELECT a.${col.subjectType} AS subject_type, a.${col.subject} AS subject, a.${col.hourStart} AS hour_start, a.${col.entries} AS entries FROM ${table} a
+       JOIN unnest($1::text[], $2::text[]) AS s(subject_type, subject) ON s.subject_type = a.${col.subjectType} AND s.subject = a.${col.subject}
+       WHERE a.${col.hourStart} >= $3 AND a.${col.hourStart} < $4`,
       [subjects.map((s) => s.type), subjects.map((s) => s.id), from, to],
     );
     return rows.map((r) => ({ subjectType: r.subject_type, subject: r.subject, hourStart: r.hour_start.getTime(), entries: Number(r.entries) }));
   }
 
   async pruneActivity(before: Date): Promise<void> {
-    await this.m.query('DELETE FROM audit_anomaly_activity WHERE hour_start < $1', [before]);
+    await this.m.getRepository(AuditAnomalyActivityEntity).delete({ hourStart: LessThan(before) });
   }
 
   /**
    * Stores an anomaly, or grows the one already stored for its window (observed value, severity,
-   * sequence range; the resolution is kept). True when the row is new.
+   * sequence range; the resolution is kept). True when the row is new. SQL: the update keeps the
+   * larger of the stored and the new values, which an upsert of the entity API cannot express.
    */
   async store(c: AnomalyCandidate): Promise<boolean> {
+    const { table, col } = entityNames(this.m, AuditAnomalyEntity);
+    const once = this.m.dataSource.getMetadata(AuditAnomalyEntity).uniques.find((u) => u.name === 'audit_anomalies_once')!.name;
     const rows: { inserted: boolean }[] = await this.m.query(
-      `INSERT INTO audit_anomalies AS a (kind, subject_type, subject, severity, window_start, window_end, observed, threshold, details, first_sequence, last_sequence)
+      `INSERT INTO ${table} AS a (${col.kind}, ${col.subjectType}, ${col.subject}, ${col.severity}, ${col.windowStart}, ${col.windowEnd}, ${col.observed},
+         ${col.threshold}, ${col.details}, ${col.firstSequence}, ${col.lastSequence})
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT ON CONSTRAINT audit_anomalies_once DO UPDATE SET
-         severity = CASE WHEN array_position($12::text[], EXCLUDED.severity) > array_position($12::text[], a.severity) THEN EXCLUDED.severity ELSE a.severity END,
-         details = CASE WHEN EXCLUDED.observed > a.observed THEN EXCLUDED.details ELSE a.details END,
-         observed = GREATEST(a.observed, EXCLUDED.observed),
-         first_sequence = LEAST(a.first_sequence, EXCLUDED.first_sequence),
-         last_sequence = GREATEST(a.last_sequence, EXCLUDED.last_sequence),
-         updated_at = now()
+       ON CONFLICT ON CONSTRAINT ${once} DO UPDATE SET
+         ${col.severity} = CASE WHEN array_position($12::text[], EXCLUDED.${col.severity}) > array_position($12::text[], a.${col.severity})
+           THEN EXCLUDED.${col.severity} ELSE a.${col.severity} END,
+         ${col.details} = CASE WHEN EXCLUDED.${col.observed} > a.${col.observed} THEN EXCLUDED.${col.details} ELSE a.${col.details} END,
+         ${col.observed} = GREATEST(a.${col.observed}, EXCLUDED.${col.observed}),
+         ${col.firstSequence} = LEAST(a.${col.firstSequence}, EXCLUDED.${col.firstSequence}),
+         ${col.lastSequence} = GREATEST(a.${col.lastSequence}, EXCLUDED.${col.lastSequence}),
+         ${col.updatedAt} = now()
        RETURNING (xmax = 0) AS inserted`,
       [
         c.kind,
@@ -198,41 +230,56 @@ export class AnomalyRepository {
   }
 
   async cursor(): Promise<number> {
-    const rows: { last_sequence: string }[] = await this.dataSource.query('SELECT last_sequence FROM audit_anomaly_cursor WHERE id = 1');
-    return Number(rows[0]?.last_sequence ?? 0);
+    const row = await this.dataSource.getRepository(AuditAnomalyCursorEntity).findOne({ select: { id: true, lastSequence: true }, where: { id: 1 } });
+    return Number(row?.lastSequence ?? 0);
   }
 
   /** The most recently detected first, at most `limit`. */
   async list(filter: AnomalyFilter, limit: number): Promise<AnomalyRow[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${ANOMALY_COLUMNS} FROM audit_anomalies
-       WHERE ($1::boolean IS NULL OR resolved = $1) AND ($2::text IS NULL OR severity = $2) AND ($3::text IS NULL OR kind = $3)
-       ORDER BY detected_at DESC, id LIMIT $4`,
-      [filter.resolved ?? null, filter.severity ?? null, filter.kind ?? null, limit],
-    );
+    const where: FindOptionsWhere<AuditAnomalyEntity> = {};
+    if (filter.resolved != null) where.resolved = filter.resolved;
+    if (filter.severity != null) where.severity = filter.severity;
+    if (filter.kind != null) where.kind = filter.kind;
+    const rows = await this.dataSource.getRepository(AuditAnomalyEntity).find({ where, order: { detectedAt: 'DESC', id: 'ASC' }, take: limit });
     return rows.map(anomalyRow);
   }
 
   async get(id: string): Promise<AnomalyRow | undefined> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${ANOMALY_COLUMNS} FROM audit_anomalies WHERE id = $1`, [id]);
-    return rows[0] ? anomalyRow(rows[0]) : undefined;
+    const row = await this.dataSource.getRepository(AuditAnomalyEntity).findOneBy({ id });
+    return row ? anomalyRow(row) : undefined;
   }
 
   /** Marks an anomaly resolved; an anomaly already resolved keeps its first resolution. Undefined when there is no such anomaly. */
   async resolve(id: string, by: { displayName: string; accessorHash: string | null }, note: string | null): Promise<AnomalyRow | undefined> {
-    await returningRows(
-      this.dataSource,
-      `UPDATE audit_anomalies SET resolved = true, resolved_at = now(), resolved_by = $2, resolved_by_accessor = $3, resolution_note = $4, updated_at = now()
-       WHERE id = $1 AND NOT resolved RETURNING id`,
-      [id, by.displayName, by.accessorHash, note],
+    await this.dataSource.getRepository(AuditAnomalyEntity).update(
+      { id, resolved: false },
+      {
+        resolved: true,
+        resolvedAt: () => 'now()',
+        resolvedBy: by.displayName,
+        resolvedByAccessor: by.accessorHash,
+        resolutionNote: note,
+        updatedAt: () => 'now()',
+      },
     );
     return this.get(id);
   }
 
   async counts(): Promise<AnomalyCount[]> {
-    const rows: { kind: string; severity: string; resolved: boolean; n: number }[] = await this.dataSource.query(
-      'SELECT kind, severity, resolved, count(*)::int AS n FROM audit_anomalies GROUP BY kind, severity, resolved ORDER BY kind, severity, resolved',
-    );
+    const rows = await this.dataSource
+      .getRepository(AuditAnomalyEntity)
+      .createQueryBuilder('a')
+      .select('a.kind', 'kind')
+      .addSelect('a.severity', 'severity')
+      .addSelect('a.resolved', 'resolved')
+      .addSelect('count(*)::int', 'n')
+      .groupBy('a.kind')
+      .addGroupBy('a.severity')
+      .addGroupBy('a.resolved')
+      .orderBy('a.kind', 'ASC')
+      .addOrderBy('a.severity', 'ASC')
+      .addOrderBy('a.resolved', 'ASC')
+      .getRawMany<{ kind: string; severity: string; resolved: boolean; n: number }>();
     return rows.map((r) => ({ kind: r.kind, severity: r.severity, resolved: r.resolved, count: r.n }));
   }
 }

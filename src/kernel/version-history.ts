@@ -3,7 +3,8 @@
  * build date (sys/version-history). Recorded at unseal, as Vault does; a version seen again keeps
  * its first time.
  */
-import type { DataSource } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import { VersionHistoryEntity } from './version-history.entity';
 
 export interface VersionEntry {
   version: string;
@@ -17,19 +18,25 @@ export class VersionHistory {
     private readonly current: { version: string; buildDate: string },
   ) {}
 
+  private get history(): Repository<VersionHistoryEntity> {
+    return this.dataSource.getRepository(VersionHistoryEntity);
+  }
+
   async record(): Promise<void> {
-    await this.dataSource.query('INSERT INTO version_history (version, build_date) VALUES ($1, $2) ON CONFLICT (version) DO NOTHING', [
-      this.current.version,
-      this.current.buildDate,
-    ]);
+    // ON CONFLICT DO NOTHING: the version is the only key.
+    await this.history
+      .createQueryBuilder()
+      .insert()
+      .values({ version: this.current.version, buildDate: this.current.buildDate })
+      .orIgnore()
+      .updateEntity(false)
+      .execute();
   }
 
   /** Oldest first. */
   async list(): Promise<VersionEntry[]> {
-    const rows: { version: string; build_date: string; installed_at: Date }[] = await this.dataSource.query(
-      'SELECT version, build_date, installed_at FROM version_history ORDER BY installed_at, version',
-    );
-    return rows.map((r) => ({ version: r.version, buildDate: r.build_date, installedAt: new Date(r.installed_at) }));
+    const rows = await this.history.find({ order: { installedAt: 'ASC', version: 'ASC' } });
+    return rows.map((r) => ({ version: r.version, buildDate: r.buildDate, installedAt: new Date(r.installedAt) }));
   }
 }
 

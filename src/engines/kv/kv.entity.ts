@@ -20,9 +20,6 @@ export class SecretEntity {
   @Column({ name: 'encrypted_data', type: 'bytea', nullable: true }) encryptedData!: Buffer | null;
   @Column({ type: 'integer', default: 0 }) version!: number;
   @Column({ type: 'jsonb', default: {} }) metadata!: Record<string, unknown>;
-  @Column({ name: 'rotation_interval_seconds', type: 'integer', nullable: true }) rotationIntervalSeconds!: number | null;
-  @Column({ name: 'last_rotated_at', type: 'timestamptz', nullable: true }) lastRotatedAt!: Date | null;
-  @Column({ name: 'next_rotation_at', type: 'timestamptz', nullable: true }) nextRotationAt!: Date | null;
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt!: Date;
 

@@ -1,5 +1,7 @@
-/** Storage of the keyring and its per-term usage counters. */
+/** Storage of the keyring (under the root key) and its per-term usage counters. */
 import type { DataSource, EntityManager } from 'typeorm';
+import { entityNames } from '../../database/entity-names';
+import { BarrierKeyringEntity, BarrierRotationConfigEntity, BarrierTermUsageEntity } from './barrier.entity';
 import type { RotationConfig } from './rotation-config';
 
 export interface StoredKeyring {
@@ -7,25 +9,43 @@ export interface StoredKeyring {
   ciphertext: Buffer;
 }
 
+/** Raises term `term`'s counter to `encryptions` (counters only ever grow). */
+async function raiseEncryptions(m: DataSource | EntityManager, term: number, encryptions: number): Promise<void> {
+  const encryptionsColumn = entityNames(m, BarrierTermUsageEntity).col.encryptions;
+  await m
+    .createQueryBuilder()
+    .update(BarrierTermUsageEntity)
+    .set({ encryptions: () => `GREATEST(${encryptionsColumn}, CAST(:encryptions AS bigint))` })
+    .where({ term })
+    .setParameter('encryptions', encryptions)
+    .execute();
+}
+
 export class BarrierRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   async load(): Promise<StoredKeyring | undefined> {
-    const rows: { active_term: number; keyring_ciphertext: Buffer }[] = await this.dataSource.query(
-      'SELECT active_term, keyring_ciphertext FROM barrier_keyring WHERE id = 1',
-    );
-    return rows[0] ? { activeTerm: rows[0].active_term, ciphertext: rows[0].keyring_ciphertext } : undefined;
+    const row = await this.dataSource
+      .getRepository(BarrierKeyringEntity)
+      .findOne({ select: { id: true, activeTerm: true, keyringCiphertext: true }, where: { id: 1 } });
+    return row ? { activeTerm: row.activeTerm, ciphertext: row.keyringCiphertext } : undefined;
   }
 
   async encryptionsFor(term: number): Promise<number> {
-    const rows: { encryptions: string }[] = await this.dataSource.query('SELECT encryptions FROM barrier_term_usage WHERE term = $1', [term]);
-    return rows[0] ? Number(rows[0].encryptions) : 0;
+    const row = await this.dataSource.getRepository(BarrierTermUsageEntity).findOne({ select: { term: true, encryptions: true }, where: { term } });
+    return row ? Number(row.encryptions) : 0;
   }
 
   /** Writes the first keyring; part of the init transaction. */
   async insertInitial(manager: EntityManager, ciphertext: Buffer, installedAt: Date): Promise<void> {
-    await manager.query('INSERT INTO barrier_keyring (id, active_term, keyring_ciphertext) VALUES (1, 1, $1)', [ciphertext]);
-    await manager.query('INSERT INTO barrier_term_usage (term, installed_at, encryptions) VALUES (1, $1, 0)', [installedAt]);
+    await manager
+      .createQueryBuilder()
+      .insert()
+      .into(BarrierKeyringEntity)
+      .values({ id: 1, activeTerm: 1, keyringCiphertext: ciphertext })
+      .updateEntity(false)
+      .execute();
+    await manager.createQueryBuilder().insert().into(BarrierTermUsageEntity).values({ term: 1, installedAt, encryptions: '0' }).updateEntity(false).execute();
   }
 
   /**
@@ -34,32 +54,31 @@ export class BarrierRepository {
    */
   async saveRotation(expectedActiveTerm: number, ciphertext: Buffer, newTerm: number, installedAt: Date, oldTermEncryptions: number): Promise<void> {
     await this.dataSource.transaction(async (m) => {
-      const rows: { active_term: number }[] = await m.query('SELECT active_term FROM barrier_keyring WHERE id = 1 FOR UPDATE');
-      if (rows[0]?.active_term !== expectedActiveTerm) throw new Error('keyring changed concurrently; reload before rotating');
-      await m.query('UPDATE barrier_keyring SET active_term = $1, keyring_ciphertext = $2, updated_at = now() WHERE id = 1', [newTerm, ciphertext]);
-      await m.query('UPDATE barrier_term_usage SET encryptions = GREATEST(encryptions, $2) WHERE term = $1', [expectedActiveTerm, oldTermEncryptions]);
-      await m.query('INSERT INTO barrier_term_usage (term, installed_at, encryptions) VALUES ($1, $2, 0)', [newTerm, installedAt]);
+      const keyrings = m.getRepository(BarrierKeyringEntity);
+      const row = await keyrings.findOne({ select: { id: true, activeTerm: true }, where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+      if (row?.activeTerm !== expectedActiveTerm) throw new Error('keyring changed concurrently; reload before rotating');
+      await keyrings.update({ id: 1 }, { activeTerm: newTerm, keyringCiphertext: ciphertext, updatedAt: () => 'now()' });
+      await raiseEncryptions(m, expectedActiveTerm, oldTermEncryptions);
+      await m.createQueryBuilder().insert().into(BarrierTermUsageEntity).values({ term: newTerm, installedAt, encryptions: '0' }).updateEntity(false).execute();
     });
   }
 
   /** Counters only ever grow. */
   async recordEncryptions(term: number, encryptions: number): Promise<void> {
-    await this.dataSource.query('UPDATE barrier_term_usage SET encryptions = GREATEST(encryptions, $2) WHERE term = $1', [term, encryptions]);
+    await raiseEncryptions(this.dataSource, term, encryptions);
   }
 
   /** Vault's automatic rotation settings (sys/rotate/config); undefined until first written. */
   async loadRotationConfig(): Promise<RotationConfig | undefined> {
-    const rows: { max_operations: string; interval_seconds: number; enabled: boolean }[] = await this.dataSource.query(
-      'SELECT max_operations, interval_seconds, enabled FROM barrier_rotation_config WHERE id = 1',
-    );
-    return rows[0] ? { maxOperations: Number(rows[0].max_operations), intervalSeconds: rows[0].interval_seconds, enabled: rows[0].enabled } : undefined;
+    const row = await this.dataSource
+      .getRepository(BarrierRotationConfigEntity)
+      .findOne({ select: { id: true, maxOperations: true, intervalSeconds: true, enabled: true }, where: { id: 1 } });
+    return row ? { maxOperations: Number(row.maxOperations), intervalSeconds: row.intervalSeconds, enabled: row.enabled } : undefined;
   }
 
   async saveRotationConfig(c: RotationConfig): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO barrier_rotation_config (id, max_operations, interval_seconds, enabled, updated_at) VALUES (1, $1, $2, $3, now())
-       ON CONFLICT (id) DO UPDATE SET max_operations = EXCLUDED.max_operations, interval_seconds = EXCLUDED.interval_seconds, enabled = EXCLUDED.enabled, updated_at = now()`,
-      [c.maxOperations, c.intervalSeconds, c.enabled],
-    );
+    await this.dataSource
+      .getRepository(BarrierRotationConfigEntity)
+      .upsert({ id: 1, maxOperations: String(c.maxOperations), intervalSeconds: c.intervalSeconds, enabled: c.enabled, updatedAt: () => 'now()' }, ['id']);
   }
 }

@@ -1,6 +1,6 @@
 /** Policy rows. Names arrive normalised (trimmed, lower-case). */
-import type { DataSource } from 'typeorm';
-import { affectedRows } from '../../database/sql';
+import type { DataSource, Repository } from 'typeorm';
+import { PolicyEntity } from './policy.entity';
 
 export interface PolicyRow {
   name: string;
@@ -11,33 +11,34 @@ export interface PolicyRow {
 export class PolicyRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  private get policies(): Repository<PolicyEntity> {
+    return this.dataSource.getRepository(PolicyEntity);
+  }
+
   async get(name: string): Promise<PolicyRow | undefined> {
-    const rows: PolicyRow[] = await this.dataSource.query('SELECT name, document, raw FROM policies WHERE name = $1', [name]);
-    return rows[0];
+    return (await this.policies.findOne({ select: { name: true, document: true, raw: true }, where: { name } })) ?? undefined;
   }
 
   async names(): Promise<string[]> {
-    const rows: { name: string }[] = await this.dataSource.query('SELECT name FROM policies ORDER BY name');
+    const rows = await this.policies.find({ select: { name: true }, order: { name: 'ASC' } });
     return rows.map((r) => r.name);
   }
 
   async upsert(name: string, document: unknown, raw: string): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO policies (name, document, raw) VALUES ($1, $2::jsonb, $3)
-       ON CONFLICT (name) DO UPDATE SET document = EXCLUDED.document, raw = EXCLUDED.raw, updated_at = now()`,
-      [name, JSON.stringify(document), raw],
-    );
+    await this.policies.upsert({ name, document: document as object, raw, updatedAt: () => 'now()' }, ['name']);
   }
 
   async insertIfMissing(name: string, document: unknown, raw: string): Promise<void> {
-    await this.dataSource.query('INSERT INTO policies (name, document, raw) VALUES ($1, $2::jsonb, $3) ON CONFLICT (name) DO NOTHING', [
-      name,
-      JSON.stringify(document),
-      raw,
-    ]);
+    await this.policies
+      .createQueryBuilder()
+      .insert()
+      .values({ name, document: document as object, raw })
+      .orIgnore()
+      .updateEntity(false)
+      .execute();
   }
 
   async delete(name: string): Promise<boolean> {
-    return (await affectedRows(this.dataSource, 'DELETE FROM policies WHERE name = $1', [name])) > 0;
+    return ((await this.policies.delete({ name })).affected ?? 0) > 0;
   }
 }

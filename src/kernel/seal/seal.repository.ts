@@ -27,13 +27,10 @@ export class SealRepository {
   /** Rekey commit: new share layout and the root key under the new unseal key, atomically. */
   async replaceUnsealKey(expectedWrapped: Buffer, shares: number, threshold: number, wrapped: Buffer): Promise<void> {
     await this.dataSource.transaction(async (m) => {
-      const rows: { root_key_wrapped: Buffer }[] = await m.query('SELECT root_key_wrapped FROM seal_config WHERE id = 1 FOR UPDATE');
-      if (!rows[0] || !rows[0].root_key_wrapped.equals(expectedWrapped)) throw new Error('seal configuration changed concurrently');
-      await m.query('UPDATE seal_config SET secret_shares = $1, secret_threshold = $2, root_key_wrapped = $3, updated_at = now() WHERE id = 1', [
-        shares,
-        threshold,
-        wrapped,
-      ]);
+      const seals = m.getRepository(SealConfigEntity);
+      const row = await seals.findOne({ select: { id: true, rootKeyWrapped: true }, where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+      if (!row || !row.rootKeyWrapped.equals(expectedWrapped)) throw new Error('seal configuration changed concurrently');
+      await seals.update({ id: 1 }, { secretShares: shares, secretThreshold: threshold, rootKeyWrapped: wrapped, updatedAt: () => 'now()' });
     });
   }
 }

@@ -1,30 +1,30 @@
 /** Token roles (auth/token/roles/:name), stored as one JSON document per role. */
-import type { DataSource } from 'typeorm';
-import { affectedRows } from '../../database/sql';
+import type { DataSource, QueryDeepPartialEntity, Repository } from 'typeorm';
 import type { TokenRole } from './token-role';
+import { TokenRoleEntity } from './token-role.entity';
 
 export class TokenRoleRepository {
   constructor(private readonly dataSource: DataSource) {}
 
+  private get roles(): Repository<TokenRoleEntity> {
+    return this.dataSource.getRepository(TokenRoleEntity);
+  }
+
   async get(name: string): Promise<TokenRole | undefined> {
-    const rows: { config: TokenRole }[] = await this.dataSource.query('SELECT config FROM token_roles WHERE name = $1', [name]);
-    return rows[0]?.config;
+    const row = await this.roles.findOne({ select: { name: true, config: true }, where: { name } });
+    return row?.config as TokenRole | undefined;
   }
 
   async names(): Promise<string[]> {
-    const rows: { name: string }[] = await this.dataSource.query('SELECT name FROM token_roles ORDER BY name');
+    const rows = await this.roles.find({ select: { name: true }, order: { name: 'ASC' } });
     return rows.map((r) => r.name);
   }
 
   async put(role: TokenRole): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO token_roles (name, config) VALUES ($1, $2::jsonb)
-       ON CONFLICT (name) DO UPDATE SET config = EXCLUDED.config, updated_at = now()`,
-      [role.name, JSON.stringify(role)],
-    );
+    await this.roles.upsert({ name: role.name, config: role as QueryDeepPartialEntity<Record<string, unknown>>, updatedAt: () => 'now()' }, ['name']);
   }
 
   async delete(name: string): Promise<boolean> {
-    return (await affectedRows(this.dataSource, 'DELETE FROM token_roles WHERE name = $1', [name])) > 0;
+    return ((await this.roles.delete({ name })).affected ?? 0) > 0;
   }
 }
