@@ -5,9 +5,6 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * and `next_rotation_at` (created with the table, never written nor read). Safe on a database with
  * data: nothing is lost that the server uses, and DROP COLUMN only marks the columns dropped.
  * `down` brings them back empty, as they were.
- *
- * `certificates.private_key_encrypted` (always NULL since 1734000000000) stays for now: that
- * migration's `down`, and the pki tests that exercise it, still read and write it.
  */
 export class DropSecretRotationColumns1734020000000 implements MigrationInterface {
   name = 'DropSecretRotationColumns1734020000000';

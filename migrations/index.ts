@@ -22,6 +22,7 @@ import { AppRoleSecretIdTombstones1733960000000 } from './1733960000000-approle-
 import { PkiIssuersKeys1734000000000 } from './1734000000000-pki-issuers-keys';
 import { SysState1734010000000 } from './1734010000000-sys-state';
 import { DropSecretRotationColumns1734020000000 } from './1734020000000-drop-secret-rotation-columns';
+import { DropCertificatePrivateKey1734030000000 } from './1734030000000-drop-certificate-private-key';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   PkiIssuersKeys1734000000000,
   SysState1734010000000,
   DropSecretRotationColumns1734020000000,
+  DropCertificatePrivateKey1734030000000,
 ];

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { buildCertificate, encodeName, randomSerial, serialToVault, toPem } from '../../src/crypto/x509/certificate';
 import { EngineObjectRepository } from '../../src/shared/engine-objects.repository';
 import { PkiIssuersKeys1734000000000 } from '../../migrations/1734000000000-pki-issuers-keys';
+import { DropCertificatePrivateKey1734030000000 } from '../../migrations/1734030000000-drop-certificate-private-key';
 import { auditedPipeline, openAuditedKernel, type Call } from '../support/audit';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 import { opensslFiles } from '../support/x509-openssl';
@@ -79,6 +80,9 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const mountUuid = k.mounts.list('secret').find((m) => m.path === 'legacy/')!.uuid;
     const runner = k.dataSource.createQueryRunner();
     const migration = new PkiIssuersKeys1734000000000();
+    // Back to the first increment's layout: the column dropped later first, then the issuers' tables.
+    const dropped = new DropCertificatePrivateKey1734030000000();
+    await dropped.down(runner);
     await migration.down(runner);
     // The first increment's rows: the key sealed in `certificates` under the serial, the chain and the default in engine objects.
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -114,9 +118,10 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
       .slice(0, 32);
     await objects.put(mountUuid, 'pki-pending-key', pendingId, { pkcs8: pending.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64') });
     await migration.up(runner);
+    expect(await k.dataSource.query('SELECT 1 FROM certificates WHERE private_key_encrypted IS NOT NULL')).toEqual([]);
+    await dropped.up(runner);
     await runner.release();
 
-    expect(await k.dataSource.query('SELECT 1 FROM certificates WHERE private_key_encrypted IS NOT NULL')).toEqual([]);
     const list = (await call('GET', 'legacy/issuers?list=true', undefined, '')).json.data;
     expect(list).toEqual({ keys: [id], key_info: { [id]: { is_default: true, issuer_name: '', key_id: id, serial_number: id } } });
     expect((await call('GET', 'legacy/config/issuers')).json.data).toEqual({ default: id, default_follows_latest_issuer: false });

@@ -16,8 +16,6 @@ export class CertificateEntity {
   @PrimaryColumn({ name: 'serial_number', type: 'text', primaryKeyConstraintName: 'certificates_pkey' }) serialNumber!: string;
   @Column({ type: 'text' }) fingerprint!: string;
   @Column({ name: 'certificate_pem', type: 'text' }) certificatePem!: string;
-  /** Always NULL since the issuers' keys moved to `pki_keys` (migration 1734000000000). */
-  @Column({ name: 'private_key_encrypted', type: 'bytea', nullable: true }) privateKeyEncrypted!: Buffer | null;
   @Column({ type: 'text' }) subject!: string;
   @Column({ type: 'text' }) issuer!: string;
   @Column({ name: 'issuer_serial', type: 'text', nullable: true }) issuerSerial!: string | null;
