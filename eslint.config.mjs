@@ -95,6 +95,33 @@ const layers = [
   ]),
 ];
 
+/**
+ * The barrier at the storage boundary (issue 25): barrier encryption is called only inside
+ * src/kernel/barrier (the barrier and SealedColumn, which forms each column's location), and sealed
+ * columns are bound (`new SealedColumn`) only in repositories, plus the batch token codec, whose
+ * ciphertext is the token clients hold. Any member named encrypt/decrypt counts (no type
+ * information here): nothing else in src/ has one.
+ */
+const BARRIER_CALL = 'Barrier encryption is only called in src/kernel/barrier: a repository seals and opens through SealedColumn (sealed-column.ts).';
+const barrierCalls = [
+  { selector: 'MemberExpression[property.name=/^(en|de)crypt$/]', message: BARRIER_CALL },
+  { selector: 'MemberExpression[computed=true][property.value=/^(en|de)crypt$/]', message: BARRIER_CALL },
+  { selector: 'ObjectPattern > Property[key.name=/^(en|de)crypt$/]', message: BARRIER_CALL },
+];
+const sealedColumnsOutsideRepositories = {
+  selector: 'NewExpression[callee.name="SealedColumn"]',
+  message: 'Only repositories (*.repository.ts) seal and open columns: handlers, stores and managers get plaintext from them.',
+};
+const SEALING_FILES = ['src/**/*.repository.ts', 'src/kernel/token/batch-token.ts'];
+const barrierBoundary = [
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/kernel/barrier/**', ...SEALING_FILES],
+    rules: { 'no-restricted-syntax': ['error', ...barrierCalls, sealedColumnsOutsideRepositories] },
+  },
+  { files: SEALING_FILES, ignores: ['src/kernel/barrier/**'], rules: { 'no-restricted-syntax': ['error', ...barrierCalls] } },
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'bin/**', 'scripts/**', 'jest.config.js'] },
   js.configs.recommended,
@@ -107,4 +134,5 @@ export default tseslint.config(
     },
   },
   ...layers,
+  ...barrierBoundary,
 );

@@ -9,8 +9,7 @@
 import { openAddress, SEALED_ADDRESS, type AuditSource } from './address-seal';
 import { randomKey } from '../crypto/random';
 import { zero } from '../crypto/hmac';
-import type { Barrier } from '../kernel/barrier/barrier';
-import { kernelSecretLocation, type KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
+import type { KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
 
 const KEY_PREFIX = 'audit_address_key/';
 
@@ -30,7 +29,6 @@ export class AuditAddressKeys {
 
   constructor(
     private readonly secrets: KernelSecretsRepository,
-    private readonly barrier: Barrier,
     private readonly retentionSeconds: number,
   ) {}
 
@@ -48,13 +46,7 @@ export class AuditAddressKeys {
   private async load(month: string): Promise<Buffer> {
     const name = KEY_PREFIX + month;
     if (endOfMonth(month).getTime() + this.retentionSeconds * 1000 <= Date.now()) throw new Error(`audit address key ${month} is past retention`);
-    let stored = await this.secrets.get(name);
-    if (!stored) {
-      const fresh = randomKey();
-      stored = await this.secrets.insertIfAbsent(name, await this.barrier.encrypt(kernelSecretLocation(name), fresh));
-      zero(fresh);
-    }
-    const key = this.barrier.decrypt(kernelSecretLocation(name), stored);
+    const key = await this.secrets.getOrCreate(name, randomKey);
     this.keys.set(month, key);
     return key;
   }
@@ -72,8 +64,8 @@ export class AuditAddressKeys {
   private async existingKey(month: string): Promise<{ key: Buffer; owned: boolean } | undefined> {
     const cached = this.keys.get(month);
     if (cached) return { key: cached, owned: false };
-    const stored = await this.secrets.get(KEY_PREFIX + month);
-    return stored ? { key: this.barrier.decrypt(kernelSecretLocation(KEY_PREFIX + month), stored), owned: true } : undefined;
+    const key = await this.secrets.get(KEY_PREFIX + month);
+    return key ? { key, owned: true } : undefined;
   }
 
   /** The clear value, or undefined once the month's key is destroyed. */

@@ -17,13 +17,12 @@ import type { Writable } from 'node:stream';
 import { randomKey } from '../crypto/random';
 import { zero } from '../crypto/hmac';
 import { newSigningKey, signingKeyFromDer } from '../crypto/audit-chain';
-import type { Barrier } from '../kernel/barrier/barrier';
 import type { InvalidationBus } from '../kernel/cluster/invalidation-bus';
 import { ApiError, badRequest } from '../kernel/errors';
-import { kernelSecretLocation, type KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
+import type { KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
 import type { AuditAddressKeys } from './address-keys';
 import type { AuditChainWriter } from './chain-writer';
-import { saltLocation, type AuditDeviceRepository, type AuditDeviceRow } from './audit-device.repository';
+import type { AuditDeviceRepository, AuditDeviceRow } from './audit-device.repository';
 import { DatabaseAuditDevice, elidesListResponses, FileAuditDevice, isRequired, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
 import type { AuditOutcome, AuditTrace } from './audit-entry';
 import type { AuditRenderer } from './audit-renderer';
@@ -57,7 +56,6 @@ export interface EnableSpec {
 export interface AuditBrokerDeps {
   devices: AuditDeviceRepository;
   secrets: KernelSecretsRepository;
-  barrier: Barrier;
   chain: AuditChainWriter;
   addressKeys: AuditAddressKeys;
   renderer: AuditRenderer;
@@ -87,14 +85,8 @@ export class AuditBroker {
 
   /** After unseal: the signing key (created once), the chain, then the devices. */
   async start(): Promise<void> {
-    const { secrets, barrier } = this.deps;
-    let stored = await secrets.get(AUDIT_SIGNING_KEY_NAME);
-    if (!stored) {
-      const der = newSigningKey();
-      stored = await secrets.insertIfAbsent(AUDIT_SIGNING_KEY_NAME, await barrier.encrypt(kernelSecretLocation(AUDIT_SIGNING_KEY_NAME), der));
-      zero(der);
-    }
-    const der = barrier.decrypt(kernelSecretLocation(AUDIT_SIGNING_KEY_NAME), stored);
+    // Another node may create it at the same moment: the stored one wins.
+    const der = await this.deps.secrets.getOrCreate(AUDIT_SIGNING_KEY_NAME, newSigningKey);
     let key: KeyObject;
     try {
       key = signingKeyFromDer(der);
@@ -116,14 +108,14 @@ export class AuditBroker {
     this.deps.addressKeys.clear();
   }
 
-  private async open(row: AuditDeviceRow): Promise<AuditDevice> {
+  private async open(row: Pick<AuditDeviceRow, 'type' | 'options'>): Promise<AuditDevice> {
     if (row.type === 'file') return FileAuditDevice.open(this.deps.fileDir, row.options, this.deps.stdout);
     if (row.type === 'database') return new DatabaseAuditDevice(this.deps.chain);
     throw badRequest(`unknown audit device type "${row.type}"`);
   }
 
   private loadedDevice(row: AuditDeviceRow, device: AuditDevice): LoadedDevice {
-    const salt = this.deps.barrier.decrypt(saltLocation(row.uuid), row.saltCiphertext);
+    const salt = this.deps.devices.openSalt(row);
     return { row, salt, hash: saltedHasher(salt), device };
   }
 
@@ -190,20 +182,23 @@ export class AuditBroker {
       if ((await this.deps.devices.all()).some((d) => d.type === 'database'))
         throw badRequest('a database audit device is already enabled (there is one audit chain)');
     }
-    const uuid = randomUUID();
+    const device = await this.open(spec);
     const salt = randomKey();
-    const row: AuditDeviceRow = {
-      path,
-      uuid,
-      type: spec.type,
-      description: spec.description,
-      options: spec.options,
-      local: spec.local,
-      saltCiphertext: await this.deps.barrier.encrypt(saltLocation(uuid), salt),
-    };
-    zero(salt);
-    const device = await this.open(row);
-    if (!(await this.deps.devices.insert(row))) {
+    let row: AuditDeviceRow | undefined;
+    try {
+      row = await this.deps.devices.insert({
+        path,
+        uuid: randomUUID(),
+        type: spec.type,
+        description: spec.description,
+        options: spec.options,
+        local: spec.local,
+        salt,
+      });
+    } finally {
+      zero(salt);
+    }
+    if (!row) {
       await device.close();
       throw badRequest(`path already in use at ${path}`);
     }

@@ -1,22 +1,40 @@
-/** Rows of `audit_devices`: one per enabled device; the salt is barrier ciphertext. */
+/**
+ * Rows of `audit_devices`: one per enabled device. The salt is sealed in AUDIT_DEVICE_SALT, bound
+ * to the device's uuid: it goes in and comes out of this class in the clear only.
+ */
 import type { DataSource } from 'typeorm';
+import type { Barrier } from '../kernel/barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../kernel/barrier/sealed-column';
+import { AUDIT_DEVICE_SALT } from '../kernel/barrier/sealed-columns';
 
-export interface AuditDeviceRow {
+interface AuditDeviceFields {
   path: string;
   uuid: string;
   type: string;
   description: string;
   options: Record<string, string>;
   local: boolean;
-  saltCiphertext: Buffer;
 }
 
-export function saltLocation(uuid: string): string {
-  return `audit_devices/salt_ciphertext/${uuid}`;
+export interface AuditDeviceRow extends AuditDeviceFields {
+  /** Sealed: openSalt opens it. */
+  saltCiphertext: Ciphertext;
 }
 
 export class AuditDeviceRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly salts: SealedColumn<string>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    barrier: Barrier,
+  ) {
+    this.salts = new SealedColumn(AUDIT_DEVICE_SALT, barrier);
+  }
+
+  /** The device's salt, opened (a fresh Buffer). */
+  openSalt(row: Pick<AuditDeviceRow, 'uuid' | 'saltCiphertext'>): Buffer {
+    return this.salts.open(row.uuid, row.saltCiphertext);
+  }
 
   async all(): Promise<AuditDeviceRow[]> {
     const rows: Record<string, unknown>[] = await this.dataSource.query(
@@ -29,18 +47,20 @@ export class AuditDeviceRepository {
       description: r.description as string,
       options: r.options as Record<string, string>,
       local: r.local as boolean,
-      saltCiphertext: r.salt_ciphertext as Buffer,
+      saltCiphertext: r.salt_ciphertext as Ciphertext,
     }));
   }
 
-  /** False when a device already uses the path. */
-  async insert(row: AuditDeviceRow): Promise<boolean> {
+  /** Stores the device with its salt sealed; gives the row, or undefined when a device already uses the path. */
+  async insert(device: AuditDeviceFields & { salt: Buffer }): Promise<AuditDeviceRow | undefined> {
+    const { salt, ...fields } = device;
+    const row: AuditDeviceRow = { ...fields, saltCiphertext: await this.salts.seal(device.uuid, salt) };
     const rows: unknown[] = await this.dataSource.query(
       `INSERT INTO audit_devices (path, uuid, type, description, options, local, salt_ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (path) DO NOTHING RETURNING path`,
       [row.path, row.uuid, row.type, row.description, JSON.stringify(row.options), row.local, row.saltCiphertext],
     );
-    return rows.length === 1;
+    return rows.length === 1 ? row : undefined;
   }
 
   async delete(path: string): Promise<boolean> {

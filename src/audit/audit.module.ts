@@ -53,9 +53,8 @@ const providers: Provider[] = [
   },
   {
     provide: AuditAddressKeys,
-    useFactory: (secrets: KernelSecretsRepository, barrier: Barrier, config: ServerConfig) =>
-      new AuditAddressKeys(secrets, barrier, auditConfig(config).addressKeyRetentionSeconds),
-    inject: [KernelSecretsRepository, Barrier, SERVER_CONFIG],
+    useFactory: (secrets: KernelSecretsRepository, config: ServerConfig) => new AuditAddressKeys(secrets, auditConfig(config).addressKeyRetentionSeconds),
+    inject: [KernelSecretsRepository, SERVER_CONFIG],
   },
   {
     provide: AuditBroker,
@@ -71,9 +70,8 @@ const providers: Provider[] = [
       log: Logger,
     ) =>
       new AuditBroker({
-        devices: new AuditDeviceRepository(dataSource),
+        devices: new AuditDeviceRepository(dataSource, barrier),
         secrets,
-        barrier,
         chain,
         addressKeys,
         renderer: new BatchedAuditRenderer(),

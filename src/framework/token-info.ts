@@ -3,10 +3,13 @@
  * by the HMAC of the token. Declared here, below the kernel, so routes and backends can name it
  * without importing the kernel (docs/architecture.md, Layers); the kernel's TokenRow/TokenInfo are this type.
  */
+import type { Ciphertext } from './ciphertext';
+
 export interface TokenInfo {
   tokenHmac: Buffer;
   accessorHmac: Buffer;
-  accessorCiphertext: Buffer;
+  /** Opened only by the token repository (TokenStore.accessorOf); empty for batch tokens. */
+  accessorCiphertext: Ciphertext;
   parentTokenHmac: Buffer | null;
   policies: string[];
   tokenType: string;

@@ -1,26 +1,67 @@
-/** Small kernel secrets (HMAC salts, signing keys), each stored as barrier ciphertext. */
+/**
+ * Small kernel secrets (HMAC keys, signing keys, audit address keys), each stored as barrier
+ * ciphertext bound to its name. Values go in and come out of this class as plaintext only.
+ */
 import type { DataSource, EntityManager } from 'typeorm';
+import { zero } from '../crypto/hmac';
+import type { Barrier } from './barrier/barrier';
+import { type Ciphertext, SealedColumn } from './barrier/sealed-column';
+import { KERNEL_SECRET_VALUE } from './barrier/sealed-columns';
 
+/** The location of a kernel secret's value (KERNEL_SECRET_VALUE). */
 export function kernelSecretLocation(name: string): string {
-  return `kernel_secrets/value_ciphertext/${name}`;
+  return KERNEL_SECRET_VALUE.location(name);
 }
 
 export class KernelSecretsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly values: SealedColumn<string>;
 
-  async get(name: string): Promise<Buffer | undefined> {
-    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query('SELECT value_ciphertext FROM kernel_secrets WHERE name = $1', [name]);
+  constructor(
+    private readonly dataSource: DataSource,
+    barrier: Barrier,
+  ) {
+    this.values = new SealedColumn(KERNEL_SECRET_VALUE, barrier);
+  }
+
+  /** The same table sealed by another barrier (init seals with the barrier it opened; the server's is still sealed). */
+  withBarrier(barrier: Barrier): KernelSecretsRepository {
+    return new KernelSecretsRepository(this.dataSource, barrier);
+  }
+
+  private async stored(name: string): Promise<Ciphertext | undefined> {
+    const rows: { value_ciphertext: Ciphertext }[] = await this.dataSource.query('SELECT value_ciphertext FROM kernel_secrets WHERE name = $1', [name]);
     return rows[0]?.value_ciphertext;
   }
 
-  async insert(manager: EntityManager, name: string, ciphertext: Buffer): Promise<void> {
-    await manager.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2)', [name, ciphertext]);
+  /** The secret, opened (a fresh Buffer the caller owns and zeroes); undefined when there is none. */
+  async get(name: string): Promise<Buffer | undefined> {
+    const stored = await this.stored(name);
+    return stored && this.values.open(name, stored);
   }
 
-  /** Inserts unless the name exists (another node got there first); gives the stored ciphertext either way. */
-  async insertIfAbsent(name: string, ciphertext: Buffer): Promise<Buffer> {
-    await this.dataSource.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, ciphertext]);
-    return (await this.get(name)) as Buffer;
+  /** Inserts inside `manager`'s transaction (init). */
+  async insert(manager: EntityManager, name: string, value: Buffer): Promise<void> {
+    const sealed = await this.values.seal(name, value);
+    await manager.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2)', [name, sealed]);
+  }
+
+  /**
+   * The stored secret, opened; when there is none, stores `create()`'s value first (another node may
+   * store one at the same moment: the stored one wins). `create`'s Buffer is zeroed here.
+   */
+  async getOrCreate(name: string, create: () => Buffer): Promise<Buffer> {
+    let stored = await this.stored(name);
+    if (!stored) {
+      const fresh = create();
+      try {
+        const sealed = await this.values.seal(name, fresh);
+        await this.dataSource.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, sealed]);
+      } finally {
+        zero(fresh);
+      }
+      stored = (await this.stored(name)) as Ciphertext;
+    }
+    return this.values.open(name, stored);
   }
 
   async namesWithPrefix(prefix: string): Promise<string[]> {

@@ -49,19 +49,18 @@ const LEASE_TICK_MS = 1000;
 const PERIODIC_INTERVAL_MS = 60_000;
 
 const repositories: Provider[] = [
-  BarrierRepository,
-  KernelSecretsRepository,
-  TokenRepository,
-  SealRepository,
-  PolicyRepository,
-  MountRepository,
-  LeaseRepository,
-  PasswordPolicyRepository,
-].map((repository) => ({
-  provide: repository,
-  useFactory: (dataSource: DataSource) => new repository(dataSource),
-  inject: [DataSource],
-}));
+  ...[BarrierRepository, SealRepository, PolicyRepository, MountRepository, PasswordPolicyRepository].map((repository) => ({
+    provide: repository,
+    useFactory: (dataSource: DataSource) => new repository(dataSource),
+    inject: [DataSource],
+  })),
+  // Repositories of sealed columns: they seal and open with the barrier.
+  ...[KernelSecretsRepository, TokenRepository, LeaseRepository].map((repository) => ({
+    provide: repository,
+    useFactory: (dataSource: DataSource, barrier: Barrier) => new repository(dataSource, barrier),
+    inject: [DataSource, Barrier],
+  })),
+];
 
 const services: Provider[] = [
   {
@@ -161,8 +160,8 @@ const services: Provider[] = [
   },
   {
     provide: ExpirationManager,
-    useFactory: (repository: LeaseRepository, mounts: MountTable, barrier: Barrier, seal: SealService, log: Logger) => {
-      const leases = new ExpirationManager(repository, mounts, barrier, {
+    useFactory: (repository: LeaseRepository, mounts: MountTable, seal: SealService, log: Logger) => {
+      const leases = new ExpirationManager(repository, mounts, {
         maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS,
         tickMs: LEASE_TICK_MS,
         log: { info: (m) => log.info(m), error: (m) => log.error(m) },
@@ -175,7 +174,7 @@ const services: Provider[] = [
       });
       return leases;
     },
-    inject: [LeaseRepository, MountTable, Barrier, SealService, LOGGER],
+    inject: [LeaseRepository, MountTable, SealService, LOGGER],
   },
   {
     provide: PasswordPolicies,

@@ -11,23 +11,24 @@
  */
 import type { DataSource } from 'typeorm';
 import type { Barrier } from '../kernel/barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../kernel/barrier/sealed-column';
+import { ENGINE_OBJECT_VALUE } from '../kernel/barrier/sealed-columns';
 import type { InvalidationBus } from '../kernel/cluster/invalidation-bus';
-
-// The AAD keeps its first form (`…/database/…`) from before the table was generalised: stored ciphertexts stay readable.
-const location = (mountUuid: string, kind: string, name: string) => `secrets/${mountUuid}/database/${kind}/${name}`;
 
 const cacheKey = (mountUuid: string, kind: string, name: string) => JSON.stringify([mountUuid, kind, name]);
 
 export class EngineObjectRepository {
   /** Plaintext JSON by cacheKey; null: known absent. */
   private readonly cache = new Map<string, string | null>();
+  private readonly values: SealedColumn<{ mountUuid: string; kind: string; name: string }>;
 
   /** Without a bus (single process, tests) the cache always serves. */
   constructor(
     private readonly dataSource: DataSource,
-    private readonly barrier: Barrier,
+    barrier: Barrier,
     private readonly bus?: InvalidationBus,
   ) {
+    this.values = new SealedColumn(ENGINE_OBJECT_VALUE, barrier);
     bus?.subscribe((i) => {
       if (i.topic === 'engine-objects' && i.key !== undefined) this.cache.delete(i.key);
       else if (i.topic === undefined || i.topic === 'engine-objects' || i.topic === 'mounts') this.cache.clear();
@@ -45,11 +46,11 @@ export class EngineObjectRepository {
     const cached = serves ? this.cache.get(key) : undefined;
     if (cached !== undefined) return cached === null ? undefined : (JSON.parse(cached) as T);
     const generation = this.bus?.generation;
-    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query(
+    const rows: { value_ciphertext: Ciphertext }[] = await this.dataSource.query(
       'SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3',
       [mountUuid, kind, name],
     );
-    const json = rows[0] ? this.barrier.decrypt(location(mountUuid, kind, name), rows[0].value_ciphertext).toString('utf8') : null;
+    const json = rows[0] ? this.values.open({ mountUuid, kind, name }, rows[0].value_ciphertext).toString('utf8') : null;
     if (serves && this.bus?.generation === generation) this.cache.set(key, json);
     return json === null ? undefined : (JSON.parse(json) as T);
   }
@@ -62,7 +63,7 @@ export class EngineObjectRepository {
   }
 
   async put(mountUuid: string, kind: string, name: string, value: unknown): Promise<void> {
-    const ciphertext = await this.barrier.encrypt(location(mountUuid, kind, name), Buffer.from(JSON.stringify(value), 'utf8'));
+    const ciphertext = await this.values.sealJson({ mountUuid, kind, name }, value);
     await this.dataSource.query(
       `INSERT INTO engine_objects (mount_uuid, kind, name, value_ciphertext) VALUES ($1, $2, $3, $4)
        ON CONFLICT (mount_uuid, kind, name) DO UPDATE SET value_ciphertext = EXCLUDED.value_ciphertext, updated_at = now()`,
@@ -77,17 +78,17 @@ export class EngineObjectRepository {
    * the object as it is; gives what is stored afterwards.
    */
   async modify<T>(mountUuid: string, kind: string, name: string, change: (current: T) => T | undefined): Promise<T | undefined> {
-    const where = location(mountUuid, kind, name);
+    const where = { mountUuid, kind, name };
     const stored = await this.dataSource.transaction(async (m) => {
-      const rows: { value_ciphertext: Buffer }[] = await m.query(
+      const rows: { value_ciphertext: Ciphertext }[] = await m.query(
         'SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3 FOR UPDATE',
         [mountUuid, kind, name],
       );
       if (!rows[0]) return undefined;
-      const current = JSON.parse(this.barrier.decrypt(where, rows[0].value_ciphertext).toString('utf8')) as T;
+      const current = this.values.openJson<T>(where, rows[0].value_ciphertext);
       const next = change(current);
       if (next === undefined) return current;
-      const ciphertext = await this.barrier.encrypt(where, Buffer.from(JSON.stringify(next), 'utf8'));
+      const ciphertext = await this.values.sealJson(where, next);
       await m.query('UPDATE engine_objects SET value_ciphertext = $4, updated_at = now() WHERE mount_uuid = $1 AND kind = $2 AND name = $3', [
         mountUuid,
         kind,

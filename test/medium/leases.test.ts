@@ -113,7 +113,7 @@ describe('leases (medium)', () => {
     const s = await issue('short', '?ttl=1&max=1');
     await k.leases.stop();
     // A second manager on the same database stands for the restarted server.
-    const restarted = new ExpirationManager(new LeaseRepository(k.dataSource), k.mounts, k.barrier, {
+    const restarted = new ExpirationManager(new LeaseRepository(k.dataSource, k.barrier), k.mounts, {
       maxAttempts: 6,
       tickMs: 200,
       log: createLogger('error'),
@@ -140,7 +140,7 @@ describe('leases (medium)', () => {
   });
 
   it('a failing engine: attempts back off, then the lease is irrevocable; a manual revoke retries; revoke-force drops the record', async () => {
-    const manager = new ExpirationManager(new LeaseRepository(k.dataSource), k.mounts, k.barrier, { maxAttempts: 3, tickMs: 1000, log: createLogger('error') });
+    const manager = new ExpirationManager(new LeaseRepository(k.dataSource, k.barrier), k.mounts, { maxAttempts: 3, tickMs: 1000, log: createLogger('error') });
     await k.leases.stop(); // only this manager's passes count the attempts below
     failing = true;
     const s = await issue('stuck', '?ttl=1&max=1');

@@ -6,8 +6,7 @@
  */
 import { hmacSha256, zero } from '../../crypto/hmac';
 import { randomKey } from '../../crypto/random';
-import type { Barrier } from '../../kernel/barrier/barrier';
-import { kernelSecretLocation, type KernelSecretsRepository } from '../../kernel/kernel-secrets.repository';
+import type { KernelSecretsRepository } from '../../kernel/kernel-secrets.repository';
 
 export const APPROLE_HMAC_KEY_NAME = 'approle_hmac_key';
 
@@ -15,10 +14,7 @@ export class AppRoleHmac {
   private key: Buffer | null = null;
   private loading: Promise<Buffer> | null = null;
 
-  constructor(
-    private readonly secrets: KernelSecretsRepository,
-    private readonly barrier: Barrier,
-  ) {}
+  constructor(private readonly secrets: KernelSecretsRepository) {}
 
   async secretId(mountUuid: string, secretId: string): Promise<Buffer> {
     return hmacSha256(await this.loadKey(), `${mountUuid}:secret_id:${secretId}`);
@@ -38,7 +34,8 @@ export class AppRoleHmac {
   private loadKey(): Promise<Buffer> {
     if (this.key) return Promise.resolve(this.key);
     if (!this.loading) {
-      const attempt: Promise<Buffer> = this.readOrCreate().then(
+      // Another node may create it at the same moment: the stored one wins.
+      const attempt: Promise<Buffer> = this.secrets.getOrCreate(APPROLE_HMAC_KEY_NAME, randomKey).then(
         (key) => {
           // Sealed while loading: the key must not outlive the seal.
           if (this.loading !== attempt) {
@@ -55,17 +52,5 @@ export class AppRoleHmac {
       this.loading = attempt;
     }
     return this.loading;
-  }
-
-  private async readOrCreate(): Promise<Buffer> {
-    const location = kernelSecretLocation(APPROLE_HMAC_KEY_NAME);
-    let stored = await this.secrets.get(APPROLE_HMAC_KEY_NAME);
-    if (!stored) {
-      const fresh = randomKey();
-      // Another node may create it at the same moment: the stored one wins.
-      stored = await this.secrets.insertIfAbsent(APPROLE_HMAC_KEY_NAME, await this.barrier.encrypt(location, fresh));
-      zero(fresh);
-    }
-    return this.barrier.decrypt(location, stored);
   }
 }

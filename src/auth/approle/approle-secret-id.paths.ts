@@ -4,12 +4,11 @@
  *
  * Invariants: a secret ID is only ever found through the role in the path (another role's secret
  * ID is as unknown as a wrong one); it is stored as an HMAC and returned once, when created; the
- * accessor is stored as an HMAC plus barrier ciphertext (for listing).
+ * accessor is stored as an HMAC and, sealed by the repository, for listing.
  */
 import { randomUUID } from 'node:crypto';
 import type { Fields } from '../../framework/fields';
 import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
-import type { Barrier } from '../../kernel/barrier/barrier';
 import { ApiError, badRequest } from '../../kernel/errors';
 import { parseSecretIdMetadata, secretIdCidrs, secretIdLimits } from './approle-role';
 import type { AppRoleHmac } from './approle-hmac';
@@ -35,15 +34,7 @@ const CUSTOM_SECRET_ID_FIELDS = {
 const SECRET_ID_FIELD = { secret_id: { type: 'string', required: true, description: 'The secret ID.' } } as const satisfies Fields;
 const ACCESSOR_FIELD = { secret_id_accessor: { type: 'string', required: true, description: 'The accessor of the secret ID.' } } as const satisfies Fields;
 
-function accessorLocation(secretIdHmac: Buffer): string {
-  return `secret_ids/accessor_ciphertext/${secretIdHmac.toString('hex')}`;
-}
-
-function openAccessor(barrier: Barrier, row: { secretIdHmac: Buffer; accessorCiphertext: Buffer }): string {
-  return barrier.decrypt(accessorLocation(row.secretIdHmac), row.accessorCiphertext).toString();
-}
-
-export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac, barrier: Barrier, log: (message: string) => void): RouteDefinition[] {
+export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac, log: (message: string) => void): RouteDefinition[] {
   /** Creates a secret ID for the role, bounded by it; answers Vault's creation data. */
   const create = async (ctx: RouteContext<typeof NEW_SECRET_ID_FIELDS>, role: StoredRole, secretId: string) => {
     if (!role.bindSecretId) throw badRequest('bind_secret_id is not set on the role');
@@ -58,7 +49,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       await roles.insertSecretId(role.pk, {
         secretIdHmac,
         accessorHmac: await hmac.accessor(ctx.mount.uuid, accessor),
-        accessorCiphertext: await barrier.encrypt(accessorLocation(secretIdHmac), Buffer.from(accessor)),
+        accessor,
         usesRemaining: limits.numUses > 0 ? limits.numUses : null,
         ttlSeconds: limits.ttlSeconds,
         cidrList,
@@ -79,7 +70,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       expiration_time: row.expiresAt ? row.expiresAt.toISOString() : NO_EXPIRY,
       last_updated_time: row.lastUpdatedAt.toISOString(),
       metadata: row.metadata,
-      secret_id_accessor: openAccessor(barrier, row),
+      secret_id_accessor: roles.openAccessor(row),
       secret_id_num_uses: row.usesRemaining ?? 0,
       secret_id_ttl: row.ttlSeconds,
       token_bound_cidrs: row.tokenBoundCidrs,
@@ -108,8 +99,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
         update: async (ctx) => create(ctx, await roleOf(roles, ctx), randomUUID()),
         list: async (ctx) => {
           const role = await roleOf(roles, ctx);
-          const rows = await roles.accessorCiphertexts(role.pk);
-          return logical({ keys: rows.map((r) => openAccessor(barrier, r)).sort() });
+          return logical({ keys: (await roles.liveAccessors(role.pk)).sort() });
         },
       },
     }),

@@ -1,6 +1,5 @@
 /** The `approle` auth method type: roles, their secret IDs and login, per mount. */
 import type { BackendDefinition } from '../../framework/backend';
-import type { Barrier } from '../../kernel/barrier/barrier';
 import { permissionDenied } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token-store.service';
 import type { AppRoleHmac } from './approle-hmac';
@@ -14,7 +13,6 @@ import type { AppRoleRepository } from './approle.repository';
 export function appRoleBackend(deps: {
   roles: AppRoleRepository;
   hmac: AppRoleHmac;
-  barrier: Barrier;
   tokens: TokenStore;
   lockout: LoginLockout;
   log: (message: string) => void;
@@ -23,7 +21,7 @@ export function appRoleBackend(deps: {
     appRoleLoginPath(deps.roles, deps.hmac, deps.tokens, deps.lockout),
     ...appRoleRolePaths(deps.roles),
     ...appRoleFieldPaths(deps.roles),
-    ...appRoleSecretIdPaths(deps.roles, deps.hmac, deps.barrier, deps.log),
+    ...appRoleSecretIdPaths(deps.roles, deps.hmac, deps.log),
   ];
   return {
     type: 'approle',

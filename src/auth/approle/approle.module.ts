@@ -21,9 +21,9 @@ import { AppRoleRepository } from './approle.repository';
       'approle',
       { dataSource: DataSource, secrets: KernelSecretsRepository, barrier: Barrier, tokens: TokenStore, lockout: LoginLockout, seal: SealService, log: LOGGER },
       ({ dataSource, secrets, barrier, tokens, lockout, seal, log }) => {
-        const hmac = new AppRoleHmac(secrets, barrier);
+        const hmac = new AppRoleHmac(secrets);
         seal.addLifecycleHook('backends', { afterUnseal: async () => undefined, beforeSeal: () => hmac.close() });
-        return appRoleBackend({ roles: new AppRoleRepository(dataSource), hmac, barrier, tokens, lockout, log: (m) => log.info(m) });
+        return appRoleBackend({ roles: new AppRoleRepository(dataSource, barrier), hmac, tokens, lockout, log: (m) => log.info(m) });
       },
     ),
   ],

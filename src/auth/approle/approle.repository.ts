@@ -7,9 +7,14 @@
  * guess) from its creation until it is destroyed, or until the first tidy a day after it stopped
  * being usable (used up or expired): a statement that deletes a used-up or expired row writes its
  * tombstone in the same statement, so a concurrent login sees the row or the tombstone, never neither.
+ * A secret ID's accessor is also kept sealed in SECRET_ID_ACCESSOR (for listing): it goes in and
+ * comes out of this class in the clear only.
  */
 import type { DataSource } from 'typeorm';
 import { affectedRows, returningRows } from '../../database/sql';
+import type { Barrier } from '../../kernel/barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
+import { SECRET_ID_ACCESSOR } from '../../kernel/barrier/sealed-columns';
 import type { TokenSettings } from '../../shared/token/token-fields';
 import type { AppRole } from './approle-role';
 
@@ -18,10 +23,9 @@ export interface StoredRole extends AppRole {
   pk: string;
 }
 
-export interface NewSecretId {
+interface SecretIdFields {
   secretIdHmac: Buffer;
   accessorHmac: Buffer;
-  accessorCiphertext: Buffer;
   /** Null: unlimited. */
   usesRemaining: number | null;
   ttlSeconds: number;
@@ -30,8 +34,15 @@ export interface NewSecretId {
   metadata: Record<string, string>;
 }
 
-export interface SecretIdRow extends NewSecretId {
+/** A secret ID to store, its accessor in the clear (this class seals it). */
+export interface NewSecretId extends SecretIdFields {
+  accessor: string;
+}
+
+export interface SecretIdRow extends SecretIdFields {
   pk: string;
+  /** Sealed: openAccessor opens it. */
+  accessorCiphertext: Ciphertext;
   expiresAt: Date | null;
   createdAt: Date;
   lastUpdatedAt: Date;
@@ -111,7 +122,19 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 }
 
 export class AppRoleRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly accessors: SealedColumn<Buffer>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    barrier: Barrier,
+  ) {
+    this.accessors = new SealedColumn(SECRET_ID_ACCESSOR, barrier);
+  }
+
+  /** A secret ID's accessor, opened. */
+  openAccessor(row: Pick<SecretIdRow, 'secretIdHmac' | 'accessorCiphertext'>): string {
+    return this.accessors.open(row.secretIdHmac, row.accessorCiphertext).toString();
+  }
 
   async getRole(mountUuid: string, name: string): Promise<StoredRole | undefined> {
     const rows: RoleRecord[] = await this.dataSource.query(`SELECT ${roleColumns()} FROM roles WHERE mount_uuid = $1 AND role_name = $2`, [mountUuid, name]);
@@ -169,21 +192,12 @@ export class AppRoleRepository {
   }
 
   async insertSecretId(rolePk: string, s: NewSecretId): Promise<void> {
+    const accessorCiphertext = await this.accessors.seal(s.secretIdHmac, Buffer.from(s.accessor));
     try {
       await this.dataSource.query(
         `INSERT INTO secret_ids (role_pk, secret_id_hmac, accessor_hmac, accessor_ciphertext, uses_remaining, ttl_seconds, expires_at, cidr_list, token_bound_cidrs, metadata)
          VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::integer > 0 THEN now() + make_interval(secs => $6::integer) END, $7, $8, $9::jsonb)`,
-        [
-          rolePk,
-          s.secretIdHmac,
-          s.accessorHmac,
-          s.accessorCiphertext,
-          s.usesRemaining,
-          s.ttlSeconds,
-          s.cidrList,
-          s.tokenBoundCidrs,
-          JSON.stringify(s.metadata),
-        ],
+        [rolePk, s.secretIdHmac, s.accessorHmac, accessorCiphertext, s.usesRemaining, s.ttlSeconds, s.cidrList, s.tokenBoundCidrs, JSON.stringify(s.metadata)],
       );
     } catch (err) {
       if (isUniqueViolation(err, 'secret_ids_role_pk_secret_id_hmac_key')) throw new SecretIdConflictError('SecretID is already registered');
@@ -204,12 +218,13 @@ export class AppRoleRepository {
     return (await affectedRows(this.dataSource, `DELETE FROM secret_ids WHERE role_pk = $1 AND ${by} = $2`, [rolePk, hmac])) > 0;
   }
 
-  /** The accessor ciphertexts of the role's live secret IDs (with the HMAC their location names). */
-  async accessorCiphertexts(rolePk: string): Promise<{ secretIdHmac: Buffer; accessorCiphertext: Buffer }[]> {
-    return this.dataSource.query(
+  /** The accessors of the role's live secret IDs, opened. */
+  async liveAccessors(rolePk: string): Promise<string[]> {
+    const rows: Pick<SecretIdRow, 'secretIdHmac' | 'accessorCiphertext'>[] = await this.dataSource.query(
       `SELECT secret_id_hmac AS "secretIdHmac", accessor_ciphertext AS "accessorCiphertext" FROM secret_ids WHERE role_pk = $1 AND ${LIVE}`,
       [rolePk],
     );
+    return rows.map((r) => this.openAccessor(r));
   }
 
   /**

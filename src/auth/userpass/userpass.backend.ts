@@ -10,10 +10,9 @@
  *   user) and one lockout attempt, and an unknown user, a wrong password and a locked user all get
  *   the same 400 `invalid username or password`.
  */
-import type { BackendDefinition, MountEntry } from '../../framework/backend';
+import type { BackendDefinition } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
 import { logical, route, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
-import type { Barrier } from '../../kernel/barrier/barrier';
 import { ipInCidrs } from '../../kernel/cidr';
 import { badRequest, notFound, permissionDenied } from '../../kernel/errors';
 import type { TokenStore } from '../../kernel/token/token-store.service';
@@ -49,14 +48,8 @@ const POLICY_FIELDS = { token_policies: TOKEN_PARAM_FIELDS.token_policies, polic
 export interface UserpassDeps {
   users: UserpassRepository;
   tokens: TokenStore;
-  barrier: Barrier;
   hasher: PasswordHasher;
   lockout: LoginLockout;
-}
-
-/** The password hash is barrier ciphertext bound to its mount and user. */
-function passwordLocation(mount: MountEntry, username: string): string {
-  return `userpass/${mount.uuid}/users/${username}/password`;
 }
 
 /** The normalised username of a management path; a name Vault would not route is a 400. */
@@ -80,13 +73,10 @@ function password(ctx: RequestContext<{ password?: string }>, required: boolean)
 }
 
 export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
-  const { users, tokens, barrier, hasher, lockout } = deps;
+  const { users, tokens, hasher, lockout } = deps;
   // Made once at start, with the same parameters as real hashes: unknown users are verified against it.
   const dummy = dummyHash(hasher);
   dummy.catch(() => undefined); // a failure surfaces in the login that awaits it (a 500), not as an unhandled rejection
-
-  const sealPassword = async (mount: MountEntry, username: string, plain: string) =>
-    barrier.encrypt(passwordLocation(mount, username), Buffer.from(await hasher.hash(plain), 'utf8'));
 
   const writeUser = async (ctx: RouteContext<typeof USER_FIELDS>) => {
     const name = managedUsername(ctx);
@@ -98,7 +88,7 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
       if (!(await users.setTokenParams(ctx.mount.uuid, name, params))) throw badRequest('missing password');
       return null;
     }
-    await users.upsert(ctx.mount.uuid, { username: name, passwordCiphertext: await sealPassword(ctx.mount, name, plain), tokenParams: params });
+    await users.upsert(ctx.mount.uuid, { username: name, passwordHash: await hasher.hash(plain), tokenParams: params });
     return null;
   };
 
@@ -108,7 +98,7 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
     const user = name.length <= MAX_USERNAME_LENGTH && USERNAME.test(name) ? await users.get(ctx.mount.uuid, name) : undefined;
     // Over-long names share one counter per prefix: they are never users, and the table stays small.
     const attempt = await lockout.begin(ctx.mount, name.slice(0, MAX_USERNAME_LENGTH));
-    const digest = user ? barrier.decrypt(passwordLocation(ctx.mount, user.username), user.passwordCiphertext).toString('utf8') : await dummy;
+    const digest = user ? users.passwordHash(ctx.mount.uuid, user) : await dummy;
     // Runs whatever the outcome: locked and unknown users cost the same work as a wrong password.
     const valid = await hasher.verify(digest, plain);
     if (!user || !valid || !attempt.allowed) {
@@ -158,7 +148,7 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
         update: async (ctx) => {
           const name = managedUsername(ctx);
           const plain = password(ctx, true);
-          if (!(await users.setPassword(ctx.mount.uuid, name, await sealPassword(ctx.mount, name, plain)))) throw badRequest('username does not exist');
+          if (!(await users.setPassword(ctx.mount.uuid, name, await hasher.hash(plain)))) throw badRequest('username does not exist');
           return null;
         },
       },

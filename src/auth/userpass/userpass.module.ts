@@ -22,7 +22,7 @@ export const PASSWORD_HASHER = typedToken<PasswordHasher>('PasswordHasher');
     backendProvider(
       'userpass',
       { dataSource: DataSource, tokens: TokenStore, barrier: Barrier, hasher: PASSWORD_HASHER, lockout: LoginLockout },
-      ({ dataSource, tokens, barrier, hasher, lockout }) => userpassBackend({ users: new UserpassRepository(dataSource), tokens, barrier, hasher, lockout }),
+      ({ dataSource, tokens, barrier, hasher, lockout }) => userpassBackend({ users: new UserpassRepository(dataSource, barrier), tokens, hasher, lockout }),
     ),
   ],
 })

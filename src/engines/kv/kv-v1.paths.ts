@@ -5,14 +5,8 @@
 import { SYSTEM_DEFAULT_LEASE_TTL, type MountEntry } from '../../framework/backend';
 import { parseDurationSeconds } from '../../framework/field-types';
 import { logical, type RequestContext, type RouteDefinition } from '../../framework/route';
-import type { Barrier } from '../../kernel/barrier/barrier';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { KvRepository } from './kv.repository';
-
-/** The barrier AAD of a KV v1 value: copying it to another mount or path fails to decrypt. */
-export function kvV1Location(mount: MountEntry, path: string): string {
-  return `secrets/${mount.uuid}/kv-v1/${path}`;
-}
 
 function leaseDuration(mount: MountEntry, data: Record<string, unknown>): number {
   const ttl = data.ttl ?? data.lease;
@@ -26,28 +20,26 @@ function leaseDuration(mount: MountEntry, data: Record<string, unknown>): number
   return mount.config.defaultLeaseTtl || SYSTEM_DEFAULT_LEASE_TTL;
 }
 
-export function kvV1Paths(repository: KvRepository, barrier: Barrier): RouteDefinition[] {
+export function kvV1Paths(repository: KvRepository): RouteDefinition[] {
   const list = async (ctx: RequestContext) => logical({ keys: await repository.listKeys(ctx.mount.uuid, ctx.params.path ? `${ctx.params.path}/` : '') });
   return [
     { path: '', help: 'List the keys at the top of the mount.', handlers: { list } },
     {
       path: '*path',
-      existenceCheck: async (ctx) => (await repository.getV1(ctx.mount.uuid, ctx.params.path)) !== undefined,
+      existenceCheck: (ctx) => repository.existsV1(ctx.mount.uuid, ctx.params.path),
       help: 'Read, write (the whole JSON body is the secret), list or delete a secret.',
       pureOperations: ['read', 'list'],
       handlers: {
         read: async (ctx) => {
-          const ciphertext = await repository.getV1(ctx.mount.uuid, ctx.params.path);
-          if (!ciphertext) throw notFound();
-          const data = JSON.parse(barrier.decrypt(kvV1Location(ctx.mount, ctx.params.path), ciphertext).toString('utf8')) as Record<string, unknown>;
+          const data = await repository.getV1(ctx.mount.uuid, ctx.params.path);
+          if (!data) throw notFound();
           return { ...logical(data), leaseDuration: leaseDuration(ctx.mount, data) };
         },
         list,
         update: async (ctx) => {
           if (ctx.path.endsWith('/')) throw badRequest('cannot write to a path ending in "/"');
           if (Object.keys(ctx.body).length === 0) throw badRequest('no data provided');
-          const plaintext = Buffer.from(JSON.stringify(ctx.body), 'utf8');
-          await repository.putV1(ctx.mount.uuid, ctx.params.path, await barrier.encrypt(kvV1Location(ctx.mount, ctx.params.path), plaintext));
+          await repository.putV1(ctx.mount.uuid, ctx.params.path, ctx.body);
           return null;
         },
         delete: async (ctx) => {

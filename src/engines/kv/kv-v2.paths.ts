@@ -2,7 +2,7 @@
  * KV version 2: versioned secrets with Vault's paths and shapes (config, data, delete, undelete,
  * destroy, metadata, subkeys).
  *
- * Invariants: a version's value is barrier ciphertext bound to mount, version and path; every write
+ * Invariants: a version's value is sealed by the repository, bound to mount, version and path; every write
  * to a key holds the key's row lock (CAS exact under concurrency); versions beyond `max_versions`
  * are pruned in the write that made them surplus; a deleted (deletion_time passed) or destroyed
  * version reads as 404 with its metadata; a destroyed version's value is gone from storage.
@@ -10,25 +10,15 @@
 import { FieldError, toInt } from '../../framework/field-types';
 import type { Fields } from '../../framework/fields';
 import { smallerNonZero } from '../../framework/limits';
-import type { MountEntry } from '../../framework/backend';
 import { logical, route, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
-import type { Barrier } from '../../kernel/barrier/barrier';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { KvRepository } from './kv.repository';
-import { type KvKey, type KvKeyMetadata, type KvMountConfig, type KvV2Repository, type KvVersion } from './kv-v2.repository';
+import { isDeleted, type KvKey, type KvKeyMetadata, type KvMountConfig, type KvV2Repository, type KvValue, type KvVersion } from './kv-v2.repository';
 import { goDuration, mergePatch, subkeys } from './kv-v2-values';
 
 const DEFAULT_MAX_VERSIONS = 10;
 
-export function kvV2Location(mount: MountEntry, path: string, version: number): string {
-  return `secrets/${mount.uuid}/kv-v2/v${version}/${path}`;
-}
-
 const time = (d: Date | null): string => (d ? new Date(d).toISOString() : '');
-
-function isDeleted(v: KvVersion, now = Date.now()): boolean {
-  return v.deletionTime !== null && new Date(v.deletionTime).getTime() <= now;
-}
 
 function versionMetadata(v: KvVersion, meta: KvKeyMetadata): Record<string, unknown> {
   return {
@@ -67,15 +57,12 @@ function versionsOf(ctx: RouteContext<typeof VERSIONS_FIELD>): number[] {
   return versions;
 }
 
-export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barrier): RouteDefinition[] {
-  const decrypt = (mount: MountEntry, path: string, v: KvVersion) =>
-    JSON.parse(barrier.decrypt(kvV2Location(mount, path, v.version), v.ciphertext as Buffer).toString('utf8')) as Record<string, unknown>;
-
-  /** The version to read (`?version=N`, 0 or absent: the current one) or a 404. */
-  const pick = async (ctx: RequestContext<{ version?: number }>): Promise<{ key: KvKey; version: KvVersion }> => {
+export function kvV2Paths(v1: KvRepository, repo: KvV2Repository): RouteDefinition[] {
+  /** The version to read (`?version=N`, 0 or absent: the current one) or a 404; its value when live. */
+  const pick = async (ctx: RequestContext<{ version?: number }>): Promise<{ key: KvKey; version: KvVersion; value?: KvValue }> => {
     const found = await repo.readVersion(ctx.mount.uuid, ctx.params.path, ctx.data.version ?? 0);
     if (!found?.version) throw notFound();
-    return { key: found.key, version: found.version };
+    return { key: found.key, version: found.version, value: found.value };
   };
 
   /**
@@ -87,10 +74,11 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
     field: 'data' | 'subkeys',
     fromValue: (value: Record<string, unknown>) => unknown,
   ) => {
-    const { key, version } = await pick(ctx);
+    const { key, version, value } = await pick(ctx);
     const metadata = versionMetadata(version, key.metadata);
-    if (version.destroyed || isDeleted(version)) return { ...logical({ [field]: null, metadata }), status: 404 };
-    return logical({ [field]: fromValue(decrypt(ctx.mount, ctx.params.path, version)), metadata });
+    // The repository opened the value if the version was live when read; live now implies live then.
+    if (version.destroyed || isDeleted(version) || value === undefined) return { ...logical({ [field]: null, metadata }), status: 404 };
+    return logical({ [field]: fromValue(value), metadata });
   };
 
   /** Writes `data` as a new version after the CAS check; returns Vault's write answer. */
@@ -99,9 +87,9 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       const { config } = tx;
       const meta = tx.key.metadata;
       if (mustExist) {
-        const current = (await tx.versions()).find((v) => v.version === tx.key.currentVersion);
-        if (!current || current.destroyed || isDeleted(current)) throw notFound();
-        data = mergePatch(decrypt(ctx.mount, ctx.params.path, current), data);
+        const current = await tx.liveValue(tx.key.currentVersion);
+        if (!current) throw notFound();
+        data = mergePatch(current, data);
       }
       if (config.casRequired || meta.casRequired) {
         if (cas === undefined) throw badRequest('check-and-set parameter required for this call');
@@ -110,8 +98,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       const version = tx.key.currentVersion + 1;
       const dva = smallerNonZero(meta.deleteVersionAfterSeconds, config.deleteVersionAfterSeconds);
       const deletionTime = dva ? new Date(Date.now() + dva * 1000) : null;
-      const ciphertext = await barrier.encrypt(kvV2Location(ctx.mount, ctx.params.path, version), Buffer.from(JSON.stringify(data), 'utf8'));
-      const createdAt = await tx.insertVersion(version, ciphertext, deletionTime);
+      const createdAt = await tx.insertVersion(version, data, deletionTime);
       const keep = meta.maxVersions || config.maxVersions || DEFAULT_MAX_VERSIONS;
       const next = { ...meta };
       if (version - keep + 1 > Math.max(meta.oldestVersion, 1)) {
@@ -119,7 +106,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
         await tx.pruneBelow(next.oldestVersion);
       }
       await tx.saveKey(version, next);
-      return versionMetadata({ version, ciphertext, createdAt, deletionTime, destroyed: false }, next);
+      return versionMetadata({ version, createdAt, deletionTime, destroyed: false }, next);
     });
     if (!result) throw notFound();
     return logical(result);
@@ -250,7 +237,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
       },
       // A read selects and decrypts; nothing is written.
       pureOperations: ['read'],
-      existenceCheck: async (ctx) => ((await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0))?.key.currentVersion ?? 0) > 0,
+      existenceCheck: async (ctx) => ((await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0, { open: false }))?.key.currentVersion ?? 0) > 0,
     }),
     route({
       path: 'delete/*path',
@@ -285,7 +272,7 @@ export function kvV2Paths(v1: KvRepository, repo: KvV2Repository, barrier: Barri
           return null;
         },
       },
-      existenceCheck: async (ctx) => (await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0)) !== undefined,
+      existenceCheck: async (ctx) => (await repo.readVersion(ctx.mount.uuid, ctx.params.path, 0, { open: false })) !== undefined,
     }),
     route({
       path: 'subkeys/*path',

@@ -1,10 +1,18 @@
 /**
  * KV v2 rows: one `secrets` row per key (current version and key metadata) and one
  * `secret_versions` row per version. Every change to a key runs in a transaction holding that
- * key's row lock, so concurrent writers see each other's versions (CAS is exact).
+ * key's row lock, so concurrent writers see each other's versions (CAS is exact). Values go in and
+ * come out of this file in the clear only: they are sealed in KV_V2_VALUE, bound to mount, path and
+ * version, and a version's value is opened only while it is live (neither destroyed nor deleted).
  */
 import type { DataSource, EntityManager } from 'typeorm';
 import { runStatement, statement } from '../../database/sql';
+import type { Barrier } from '../../kernel/barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
+import { KV_V2_VALUE } from '../../kernel/barrier/sealed-columns';
+
+export type KvValue = Record<string, unknown>;
+type ValueColumn = SealedColumn<{ mountUuid: string; path: string; version: number }>;
 
 export interface KvMountConfig {
   maxVersions: number;
@@ -31,10 +39,18 @@ export interface KvKey {
 
 export interface KvVersion {
   version: number;
-  ciphertext: Buffer | null;
   createdAt: Date;
   deletionTime: Date | null;
   destroyed: boolean;
+}
+
+export function isDeleted(v: KvVersion, now = Date.now()): boolean {
+  return v.deletionTime !== null && new Date(v.deletionTime).getTime() <= now;
+}
+
+/** Live: its value can be read (neither destroyed nor deleted). Once not live at some instant, never live later (unless undeleted). */
+export function isLive(v: KvVersion, now = Date.now()): boolean {
+  return !v.destroyed && !isDeleted(v, now);
 }
 
 export const EMPTY_KEY_METADATA: KvKeyMetadata = { maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0, customMetadata: {}, oldestVersion: 0 };
@@ -55,7 +71,7 @@ const toKey = (r: KeyRow): KvKey => ({
   updatedAt: r.updated_at,
 });
 
-const VERSION_COLUMNS = 'version, encrypted_data AS "ciphertext", created_at AS "createdAt", deletion_time AS "deletionTime", destroyed';
+const VERSION_COLUMNS = 'version, created_at AS "createdAt", deletion_time AS "deletionTime", destroyed';
 
 interface ConfigRow {
   max_versions: number | null;
@@ -91,6 +107,10 @@ const SQL = {
     `INSERT INTO secrets (mount_uuid, secret_path, secret_type, metadata) VALUES ($1, $2, 'kv-v2', $3::jsonb) ON CONFLICT (mount_uuid, secret_path) DO NOTHING`,
   ),
   versions: statement('kv2-versions', `SELECT ${VERSION_COLUMNS} FROM secret_versions WHERE secret_id = $1 ORDER BY version`),
+  liveValue: statement(
+    'kv2-live-value',
+    `SELECT ${VERSION_COLUMNS}, encrypted_data AS "ciphertext" FROM secret_versions WHERE secret_id = $1 AND version = $2`,
+  ),
   insertVersion: statement(
     'kv2-insert-version',
     'INSERT INTO secret_versions (secret_id, version, encrypted_data, deletion_time) VALUES ($1, $2, $3, $4) RETURNING created_at',
@@ -100,10 +120,19 @@ const SQL = {
   config: statement('kv2-config', 'SELECT max_versions, cas_required, delete_version_after_seconds FROM kv_mount_config WHERE mount_uuid = $1'),
 };
 
+/** The value of a version row, opened when the version is live at `now`. */
+function liveValue(values: ValueColumn, mountUuid: string, path: string, v: KvVersion, ciphertext: Ciphertext | null, now = Date.now()): KvValue | undefined {
+  if (!isLive(v, now) || ciphertext === null) return undefined;
+  return values.openJson<KvValue>({ mountUuid, path, version: v.version }, ciphertext);
+}
+
 /** One key's rows inside its locked transaction. */
 export class KvKeyTransaction {
   constructor(
     private readonly m: EntityManager,
+    private readonly values: ValueColumn,
+    private readonly mountUuid: string,
+    private readonly path: string,
     readonly key: KvKey,
     /** The mount's settings, read with the lock. */
     readonly config: KvMountConfig,
@@ -113,7 +142,15 @@ export class KvKeyTransaction {
     return runStatement<KvVersion>(this.m, SQL.versions, [this.key.id]);
   }
 
-  async insertVersion(version: number, ciphertext: Buffer, deletionTime: Date | null): Promise<Date> {
+  /** The value of `version`, opened; undefined when there is no such version or it is not live. */
+  async liveValue(version: number): Promise<KvValue | undefined> {
+    const row = (await runStatement<KvVersion & { ciphertext: Ciphertext | null }>(this.m, SQL.liveValue, [this.key.id, version]))[0];
+    return row && liveValue(this.values, this.mountUuid, this.path, row, row.ciphertext);
+  }
+
+  /** Stores `value` as `version`, sealed; gives its creation time. */
+  async insertVersion(version: number, value: KvValue, deletionTime: Date | null): Promise<Date> {
+    const ciphertext = await this.values.sealJson({ mountUuid: this.mountUuid, path: this.path, version }, value);
     const rows = await runStatement<{ created_at: Date }>(this.m, SQL.insertVersion, [this.key.id, version, ciphertext, deletionTime]);
     return rows[0].created_at;
   }
@@ -155,7 +192,14 @@ export class KvKeyTransaction {
 export const KV_READ_VERSION_SQL = SQL.readVersion.text;
 
 export class KvV2Repository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly values: ValueColumn;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    barrier: Barrier,
+  ) {
+    this.values = new SealedColumn(KV_V2_VALUE, barrier);
+  }
 
   async config(mountUuid: string): Promise<KvMountConfig> {
     return toConfig((await runStatement<ConfigRow>(this.dataSource, SQL.config, [mountUuid]))[0]);
@@ -185,17 +229,21 @@ export class KvV2Repository {
 
   /**
    * The key and one version (`version` 0: the current one) in one query; `version` undefined when the
-   * key has no such version. The read path: no other version's ciphertext is fetched.
+   * key has no such version; `value` its value, opened, when the version is live (`now`). The read
+   * path: no other version's ciphertext is fetched. `open: false` (existence checks): no value.
    */
-  async readVersion(mountUuid: string, path: string, version: number): Promise<{ key: KvKey; version?: KvVersion } | undefined> {
-    type Row = KeyRow & { v_version: number | null; ciphertext: Buffer | null; v_created_at: Date; deletion_time: Date | null; destroyed: boolean };
+  async readVersion(
+    mountUuid: string,
+    path: string,
+    version: number,
+    { open = true, now = Date.now() }: { open?: boolean; now?: number } = {},
+  ): Promise<{ key: KvKey; version?: KvVersion; value?: KvValue } | undefined> {
+    type Row = KeyRow & { v_version: number | null; ciphertext: Ciphertext | null; v_created_at: Date; deletion_time: Date | null; destroyed: boolean };
     const r = (await runStatement<Row>(this.dataSource, SQL.readVersion, [mountUuid, path, version]))[0];
     if (!r) return undefined;
-    const found =
-      r.v_version === null
-        ? undefined
-        : { version: r.v_version, ciphertext: r.ciphertext, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
-    return { key: toKey(r), version: found };
+    if (r.v_version === null) return { key: toKey(r) };
+    const found: KvVersion = { version: r.v_version, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
+    return { key: toKey(r), version: found, value: open ? liveValue(this.values, mountUuid, path, found, r.ciphertext, now) : undefined };
   }
 
   /**
@@ -212,7 +260,7 @@ export class KvV2Repository {
         row = await lock();
       }
       if (!row) return undefined;
-      return work(new KvKeyTransaction(m, toKey(row), toConfig(row)));
+      return work(new KvKeyTransaction(m, this.values, mountUuid, path, toKey(row), toConfig(row)));
     });
   }
 }

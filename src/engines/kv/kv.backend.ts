@@ -1,15 +1,14 @@
 /** The `kv` secrets engine type: version 1 (default) or 2 by `options.version` (`kv-v1` / `kv-v2` set it). */
 import type { BackendDefinition } from '../../framework/backend';
-import type { Barrier } from '../../kernel/barrier/barrier';
 import { badRequest } from '../../kernel/errors';
 import { kvV1Paths } from './kv-v1.paths';
 import { kvV2Paths } from './kv-v2.paths';
 import type { KvV2Repository } from './kv-v2.repository';
 import type { KvRepository } from './kv.repository';
 
-export function kvBackend(repository: KvRepository, v2Repository: KvV2Repository, barrier: Barrier): BackendDefinition {
-  const v1 = kvV1Paths(repository, barrier);
-  const v2 = kvV2Paths(repository, v2Repository, barrier);
+export function kvBackend(repository: KvRepository, v2Repository: KvV2Repository): BackendDefinition {
+  const v1 = kvV1Paths(repository);
+  const v2 = kvV2Paths(repository, v2Repository);
   return {
     type: 'kv',
     class: 'secret',

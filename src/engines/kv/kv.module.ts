@@ -12,7 +12,7 @@ import { KvV2Repository } from './kv-v2.repository';
   imports: [KernelModule],
   providers: [
     backendProvider('kv', { dataSource: DataSource, barrier: Barrier }, ({ dataSource, barrier }) =>
-      kvBackend(new KvRepository(dataSource), new KvV2Repository(dataSource), barrier),
+      kvBackend(new KvRepository(dataSource, barrier), new KvV2Repository(dataSource, barrier)),
     ),
   ],
 })

@@ -1,6 +1,12 @@
-/** Rows of the `secrets` table (KV v1 values live on the row; KV v2 versions in `secret_versions`). */
+/**
+ * Rows of the `secrets` table (KV v1 values live on the row; KV v2 versions in `secret_versions`).
+ * KV v1 values go in and come out in the clear only: they are sealed in KV_V1_VALUE, bound to mount and path.
+ */
 import type { DataSource } from 'typeorm';
 import { affectedRows } from '../../database/sql';
+import type { Barrier } from '../../kernel/barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
+import { KV_V1_VALUE } from '../../kernel/barrier/sealed-columns';
 
 export type SecretType = 'kv-v1' | 'kv-v2';
 
@@ -10,17 +16,35 @@ function folderRange(prefix: string): { from: string; to: string | null } {
 }
 
 export class KvRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly values: SealedColumn<{ mountUuid: string; path: string }>;
 
-  async getV1(mountUuid: string, path: string): Promise<Buffer | undefined> {
-    const rows: { encrypted_data: Buffer }[] = await this.dataSource.query(
+  constructor(
+    private readonly dataSource: DataSource,
+    barrier: Barrier,
+  ) {
+    this.values = new SealedColumn(KV_V1_VALUE, barrier);
+  }
+
+  private async storedV1(mountUuid: string, path: string): Promise<Ciphertext | undefined> {
+    const rows: { encrypted_data: Ciphertext }[] = await this.dataSource.query(
       `SELECT encrypted_data FROM secrets WHERE mount_uuid = $1 AND secret_path = $2 AND secret_type = 'kv-v1'`,
       [mountUuid, path],
     );
     return rows[0]?.encrypted_data;
   }
 
-  async putV1(mountUuid: string, path: string, ciphertext: Buffer): Promise<void> {
+  async existsV1(mountUuid: string, path: string): Promise<boolean> {
+    return (await this.storedV1(mountUuid, path)) !== undefined;
+  }
+
+  /** The value at `path`, opened. */
+  async getV1(mountUuid: string, path: string): Promise<Record<string, unknown> | undefined> {
+    const stored = await this.storedV1(mountUuid, path);
+    return stored && this.values.openJson<Record<string, unknown>>({ mountUuid, path }, stored);
+  }
+
+  async putV1(mountUuid: string, path: string, value: Record<string, unknown>): Promise<void> {
+    const ciphertext = await this.values.sealJson({ mountUuid, path }, value);
     await this.dataSource.query(
       `INSERT INTO secrets (mount_uuid, secret_path, secret_type, encrypted_data) VALUES ($1, $2, 'kv-v1', $3)
        ON CONFLICT (mount_uuid, secret_path) DO UPDATE SET encrypted_data = EXCLUDED.encrypted_data, updated_at = now()`,

@@ -1,13 +1,14 @@
 /**
  * SQL for a pki mount's issuers (`pki_issuers`) and keys (`pki_keys`).
  *
- * Invariants: a private key goes in and comes out of this class only, as PKCS#8 DER sealed by the
- * barrier bound to mount and key id (`pki/<mount>/<key id>/private_key`, the binding the keys of
- * the first increment had under their serial, which is still their id); issuer and key names are
+ * Invariants: a private key goes in and comes out of this class only, as PKCS#8 DER sealed in
+ * PKI_PRIVATE_KEY (bound to mount and key id; the first increment's keys keep their serial as id); issuer and key names are
  * unique within a mount (empty: no name); an issuer's key cannot be deleted while it is referenced.
  */
 import type { DataSource } from 'typeorm';
 import type { Barrier } from '../../kernel/barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
+import { PKI_PRIVATE_KEY } from '../../kernel/barrier/sealed-columns';
 import type { LeafNotAfterBehavior } from './validity';
 
 export interface IssuerRow {
@@ -51,8 +52,6 @@ function toIssuer(r: Record<string, unknown>): IssuerRow {
   };
 }
 
-const keyLocation = (mountUuid: string, keyId: string) => `pki/${mountUuid}/${keyId}/private_key`;
-
 async function namesUnique<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -64,10 +63,14 @@ async function namesUnique<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export class IssuerRepository {
+  private readonly privateKeys: SealedColumn<{ mountUuid: string; keyId: string }>;
+
   constructor(
     private readonly dataSource: DataSource,
-    private readonly barrier: Barrier,
-  ) {}
+    barrier: Barrier,
+  ) {
+    this.privateKeys = new SealedColumn(PKI_PRIVATE_KEY, barrier);
+  }
 
   /** The mount's issuers, by id. */
   async issuers(mountUuid: string): Promise<IssuerRow[]> {
@@ -222,7 +225,7 @@ export class IssuerRepository {
 
   /** Stores a key (PKCS#8 DER) as barrier ciphertext unless the mount holds the same key; gives the id of the one stored. */
   async insertKey(mountUuid: string, id: string, name: string, pkcs8Der: Buffer, publicKeySha256: string): Promise<{ id: string; existing: boolean }> {
-    const sealed = await this.barrier.encrypt(keyLocation(mountUuid, id), pkcs8Der);
+    const sealed = await this.privateKeys.seal({ mountUuid, keyId: id }, pkcs8Der);
     const inserted: unknown[] = await namesUnique(() =>
       this.dataSource.query(
         'INSERT INTO pki_keys (mount_uuid, key_id, key_name, public_key_sha256, private_key_encrypted) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (mount_uuid, public_key_sha256) DO NOTHING RETURNING key_id',
@@ -239,11 +242,11 @@ export class IssuerRepository {
 
   /** A key's PKCS#8 DER, opened; undefined when there is no such key. */
   async privateKey(mountUuid: string, id: string): Promise<Buffer | undefined> {
-    const rows: { private_key_encrypted: Buffer }[] = await this.dataSource.query(
+    const rows: { private_key_encrypted: Ciphertext }[] = await this.dataSource.query(
       'SELECT private_key_encrypted FROM pki_keys WHERE mount_uuid = $1 AND key_id = $2',
       [mountUuid, id],
     );
-    return rows[0] ? this.barrier.decrypt(keyLocation(mountUuid, id), rows[0].private_key_encrypted) : undefined;
+    return rows[0] ? this.privateKeys.open({ mountUuid, keyId: id }, rows[0].private_key_encrypted) : undefined;
   }
 
   /** The issuers using a key. */

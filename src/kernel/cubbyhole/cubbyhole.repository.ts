@@ -5,27 +5,29 @@
 import type { DataSource } from 'typeorm';
 import { returningRows } from '../../database/sql';
 import type { Barrier } from '../barrier/barrier';
-
-export function cubbyholeLocation(tokenHmac: Buffer, path: string): string {
-  return `cubbyhole/${tokenHmac.toString('hex')}/${path}`;
-}
+import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
+import { CUBBYHOLE_VALUE } from '../barrier/sealed-columns';
 
 export class CubbyholeRepository {
+  private readonly values: SealedColumn<{ tokenHmac: Buffer; path: string }>;
+
   constructor(
     private readonly dataSource: DataSource,
-    private readonly barrier: Barrier,
-  ) {}
+    barrier: Barrier,
+  ) {
+    this.values = new SealedColumn(CUBBYHOLE_VALUE, barrier);
+  }
 
   async get(tokenHmac: Buffer, path: string): Promise<Buffer | undefined> {
-    const rows: { value_ciphertext: Buffer }[] = await this.dataSource.query(
+    const rows: { value_ciphertext: Ciphertext }[] = await this.dataSource.query(
       'SELECT value_ciphertext FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2',
       [tokenHmac, path],
     );
-    return rows[0] ? this.barrier.decrypt(cubbyholeLocation(tokenHmac, path), rows[0].value_ciphertext) : undefined;
+    return rows[0] ? this.values.open({ tokenHmac, path }, rows[0].value_ciphertext) : undefined;
   }
 
   async put(tokenHmac: Buffer, path: string, value: Buffer): Promise<void> {
-    const ciphertext = await this.barrier.encrypt(cubbyholeLocation(tokenHmac, path), value);
+    const ciphertext = await this.values.seal({ tokenHmac, path }, value);
     await this.dataSource.query(
       `INSERT INTO cubbyhole_entries (token_hmac, path, value_ciphertext) VALUES ($1, $2, $3)
        ON CONFLICT (token_hmac, path) DO UPDATE SET value_ciphertext = EXCLUDED.value_ciphertext`,
@@ -42,12 +44,12 @@ export class CubbyholeRepository {
    * (what makes a wrapping token single-use).
    */
   async take(tokenHmac: Buffer, path: string): Promise<Buffer | undefined> {
-    const rows = await returningRows<{ value_ciphertext: Buffer }>(
+    const rows = await returningRows<{ value_ciphertext: Ciphertext }>(
       this.dataSource,
       'DELETE FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2 RETURNING value_ciphertext',
       [tokenHmac, path],
     );
-    return rows[0] ? this.barrier.decrypt(cubbyholeLocation(tokenHmac, path), rows[0].value_ciphertext) : undefined;
+    return rows[0] ? this.values.open({ tokenHmac, path }, rows[0].value_ciphertext) : undefined;
   }
 
   /** The keys directly under `prefix` (Vault's list: sub-folders end in `/`), sorted. */

@@ -15,7 +15,6 @@
 import type { BackendDefinition, MountEntry } from '../../framework/backend';
 import type { LeaseRequest } from '../../framework/route';
 import { randomBase62 } from '../../crypto/random';
-import type { Barrier } from '../barrier/barrier';
 import { badRequest } from '../errors';
 import type { MountTable } from '../router/mount-table';
 import type { TokenInfo } from '../token/token-store.service';
@@ -35,8 +34,6 @@ const MAX_BACKOFF_MS = 3_600_000;
 const CLAIM_SECONDS = 60;
 const BATCH = 100;
 
-const leaseLocation = (leaseId: string) => `leases/${leaseId}`;
-
 export const leaseNotFound = () => badRequest('lease not found');
 
 export function backoffMs(attempt: number, random = Math.random()): number {
@@ -51,7 +48,6 @@ export class ExpirationManager {
   constructor(
     private readonly repository: LeaseRepository,
     private readonly mounts: MountTable,
-    private readonly barrier: Barrier,
     private readonly options: ExpirationOptions,
   ) {}
 
@@ -89,12 +85,10 @@ export class ExpirationManager {
       maxExpiresAt: new Date(now + maxTtl * 1000),
       ttlSeconds: ttl,
       renewable: lease.renewable,
-      credentialsCiphertext: await this.barrier.encrypt(leaseLocation(leaseId), Buffer.from(JSON.stringify(lease.internal), 'utf8')),
+      internal: lease.internal,
       engineMetadata: lease.metadata ?? {},
-      // The client's address is personal data: barrier ciphertext (base64), gone with the record.
-      sourceIp: context.remoteAddress
-        ? (await this.barrier.encrypt(`${leaseLocation(leaseId)}/source_ip`, Buffer.from(context.remoteAddress, 'utf8'))).toString('base64')
-        : null,
+      // Personal data: the repository seals it.
+      sourceIp: context.remoteAddress || null,
       correlationId: context.requestId,
     });
     return { leaseId, ttlSeconds: ttl };
@@ -195,7 +189,7 @@ export class ExpirationManager {
   }
 
   private internalOf(lease: LeaseRow): Record<string, unknown> {
-    return JSON.parse(this.barrier.decrypt(leaseLocation(lease.leaseId), lease.credentialsCiphertext).toString('utf8')) as Record<string, unknown>;
+    return this.repository.internalOf(lease);
   }
 
   private async revokeRow(lease: LeaseRow, reason: string): Promise<void> {

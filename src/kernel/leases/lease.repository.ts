@@ -5,6 +5,9 @@
  */
 import type { DataSource } from 'typeorm';
 import { affectedRows, returningRows } from '../../database/sql';
+import type { Barrier } from '../barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
+import { LEASE_CREDENTIALS, LEASE_SOURCE_IP } from '../barrier/sealed-columns';
 
 export interface LeaseRow {
   leaseId: string;
@@ -23,8 +26,10 @@ export interface LeaseRow {
   revoked: boolean;
   revokedAt: Date | null;
   revocationReason: string | null;
-  credentialsCiphertext: Buffer;
+  /** The engine's `internal` data, sealed: internalOf opens it. */
+  credentialsCiphertext: Ciphertext;
   engineMetadata: Record<string, unknown>;
+  /** The client's address, sealed (base64): personal data, gone with the record. */
   sourceIp: string | null;
   correlationId: string | null;
   revokeAttempts: number;
@@ -54,7 +59,7 @@ function toRow(r: Record<string, unknown>): LeaseRow {
     revoked: r.revoked as boolean,
     revokedAt: r.revoked_at as Date | null,
     revocationReason: r.revocation_reason as string | null,
-    credentialsCiphertext: r.credentials_ciphertext as Buffer,
+    credentialsCiphertext: r.credentials_ciphertext as Ciphertext,
     engineMetadata: r.engine_metadata as Record<string, unknown>,
     sourceIp: r.source_ip as string | null,
     correlationId: r.correlation_id as string | null,
@@ -67,12 +72,32 @@ function toRow(r: Record<string, unknown>): LeaseRow {
 /** `LIKE` pattern for a literal prefix. */
 const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-export class LeaseRepository {
-  constructor(private readonly dataSource: DataSource) {}
+/** A lease to record: its engine data and the client's address in the clear (this class seals them). */
+export type NewLease = Omit<
+  LeaseRow,
+  'renewedCount' | 'lastRenewedAt' | 'revoked' | 'revokedAt' | 'revocationReason' | 'revokeAttempts' | 'lastError' | 'irrevocable' | 'credentialsCiphertext'
+> & { internal: Record<string, unknown> };
 
-  async insert(
-    l: Omit<LeaseRow, 'renewedCount' | 'lastRenewedAt' | 'revoked' | 'revokedAt' | 'revocationReason' | 'revokeAttempts' | 'lastError' | 'irrevocable'>,
-  ): Promise<void> {
+export class LeaseRepository {
+  private readonly credentials: SealedColumn<string>;
+  private readonly sourceIps: SealedColumn<string>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    barrier: Barrier,
+  ) {
+    this.credentials = new SealedColumn(LEASE_CREDENTIALS, barrier);
+    this.sourceIps = new SealedColumn(LEASE_SOURCE_IP, barrier);
+  }
+
+  /** The engine's `internal` data of the lease, opened. */
+  internalOf(lease: Pick<LeaseRow, 'leaseId' | 'credentialsCiphertext'>): Record<string, unknown> {
+    return this.credentials.openJson<Record<string, unknown>>(lease.leaseId, lease.credentialsCiphertext);
+  }
+
+  async insert(l: NewLease): Promise<void> {
+    const credentials = await this.credentials.sealJson(l.leaseId, l.internal);
+    const sourceIp = l.sourceIp === null ? null : (await this.sourceIps.seal(l.leaseId, Buffer.from(l.sourceIp, 'utf8'))).toString('base64');
     await this.dataSource.query(
       `INSERT INTO leases (lease_id, secret_path, mount_uuid, engine_type, token_hmac, display_name, issued_at, expires_at, max_expires_at,
          ttl_seconds, renewable, credentials_ciphertext, engine_metadata, source_ip, correlation_id)
@@ -89,9 +114,9 @@ export class LeaseRepository {
         l.maxExpiresAt,
         l.ttlSeconds,
         l.renewable,
-        l.credentialsCiphertext,
+        credentials,
         JSON.stringify(l.engineMetadata),
-        l.sourceIp,
+        sourceIp,
         l.correlationId,
       ],
     );

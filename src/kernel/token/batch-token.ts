@@ -4,11 +4,19 @@
  * non-orphan batch token dies with its parent (checked on every lookup).
  */
 import type { Barrier } from '../barrier/barrier';
+import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
+import { BATCH_TOKEN } from '../barrier/sealed-columns';
 import type { TokenRow } from './token.repository';
 
 export const BATCH_PREFIX = 'hvb.';
-/** Barrier AAD of every batch token: a ciphertext made for anything else never decodes as one. */
-const BATCH_LOCATION = 'tokens/batch';
+/**
+ * Not a repository, yet it seals: the ciphertext is the token, held by clients, not stored. Its
+ * location is the fixed `tokens/batch` (BATCH_TOKEN), which can never change: a ciphertext made for
+ * anything else never decodes as a batch token.
+ */
+const sealedBy = (barrier: Barrier) => new SealedColumn(BATCH_TOKEN, barrier);
+/** Batch tokens have no accessor: an empty value, which nothing opens (accessorOf answers '' for them). */
+const NO_ACCESSOR = Buffer.alloc(0) as Ciphertext;
 
 interface BatchPayload {
   v: 1;
@@ -44,7 +52,7 @@ export async function encodeBatchToken(barrier: Barrier, f: BatchFields): Promis
     cidrs: f.boundCidrs,
     role: f.roleName,
   };
-  const ciphertext = await barrier.encrypt(BATCH_LOCATION, Buffer.from(JSON.stringify(payload), 'utf8'));
+  const ciphertext = await sealedBy(barrier).sealJson(undefined, payload);
   return BATCH_PREFIX + ciphertext.toString('base64url');
 }
 
@@ -54,7 +62,7 @@ export function batchTokenRow(f: BatchFields, tokenHmac: Buffer): TokenRow {
     ...f,
     tokenHmac,
     accessorHmac: Buffer.alloc(0),
-    accessorCiphertext: Buffer.alloc(0),
+    accessorCiphertext: NO_ACCESSOR,
     tokenType: 'batch',
     maxExpiresAt: f.expiresAt,
     orphan: f.parentTokenHmac === null,
@@ -70,8 +78,7 @@ export function batchTokenRow(f: BatchFields, tokenHmac: Buffer): TokenRow {
 export function decodeBatchToken(barrier: Barrier, token: string, tokenHmac: Buffer): TokenRow | undefined {
   let payload: BatchPayload;
   try {
-    const plaintext = barrier.decrypt(BATCH_LOCATION, Buffer.from(token.slice(BATCH_PREFIX.length), 'base64url'));
-    payload = JSON.parse(plaintext.toString('utf8')) as BatchPayload;
+    payload = sealedBy(barrier).openJson<BatchPayload>(undefined, Buffer.from(token.slice(BATCH_PREFIX.length), 'base64url') as Ciphertext);
   } catch {
     return undefined;
   }

@@ -3,8 +3,8 @@
  *
  * Invariants:
  * - tokens and accessors are stored only as HMAC-SHA256 under a key kept in the barrier
- *   (`kernel_secrets/token_hmac_key`); the accessor is also kept as barrier ciphertext so it can be
- *   listed and shown; lookups go through the HMAC primary key, never plaintext;
+ *   (`kernel_secrets/token_hmac_key`); the accessor is also kept sealed (the token repository seals
+ *   and opens it) so it can be listed and shown; lookups go through the HMAC primary key, never plaintext;
  * - an over-long token is refused before any storage lookup;
  * - an expired token is invalid at once (checked on every lookup, not by a sweeper);
  * - a limited-use token is consumed with one atomic UPDATE, so N uses means exactly N requests;
@@ -16,8 +16,8 @@ import { hmacSha256, zero } from '../../crypto/hmac';
 import { randomBase62, randomKey } from '../../crypto/random';
 import type { Barrier } from '../barrier/barrier';
 import type { InvalidationBus } from '../cluster/invalidation-bus';
-import { KernelSecretsRepository, kernelSecretLocation } from '../kernel-secrets.repository';
-import type { TokenRepository, TokenRow } from './token.repository';
+import type { KernelSecretsRepository } from '../kernel-secrets.repository';
+import type { NewTokenRow, TokenRepository, TokenRow } from './token.repository';
 import { BATCH_PREFIX, batchTokenRow, decodeBatchToken, encodeBatchToken, type BatchFields } from './batch-token';
 import { initialTtl, renewedExpiry } from './token-ttl';
 
@@ -53,17 +53,7 @@ export function newServiceTokenId(): string {
   return `hvs.${randomBase62(24)}`;
 }
 
-function accessorLocation(tokenHmac: Buffer): string {
-  return `tokens/accessor_ciphertext/${tokenHmac.toString('hex')}`;
-}
-
-async function buildRow(
-  barrier: Barrier,
-  hmacKey: Buffer,
-  token: string,
-  spec: NewToken,
-  now: number,
-): Promise<{ row: Omit<TokenRow, 'createdAt'>; accessor: string }> {
+function buildRow(hmacKey: Buffer, token: string, spec: NewToken, now: number): NewTokenRow {
   const accessor = randomBase62(24);
   const tokenHmac = hmacSha256(hmacKey, token);
   const root = spec.policies.includes('root') && !spec.ttlSeconds && !spec.periodSeconds && !spec.explicitMaxTtlSeconds && !spec.parent?.expiresAt;
@@ -79,28 +69,25 @@ async function buildRow(
       });
   return {
     accessor,
-    row: {
-      tokenHmac,
-      accessorHmac: hmacSha256(hmacKey, `accessor:${accessor}`),
-      accessorCiphertext: await barrier.encrypt(accessorLocation(tokenHmac), Buffer.from(accessor)),
-      parentTokenHmac: spec.orphan || !spec.parent ? null : spec.parent.tokenHmac,
-      policies: spec.policies,
-      tokenType: 'service',
-      displayName: spec.displayName,
-      creationPath: spec.creationPath,
-      expiresAt: ttl.expiresAt === null ? null : new Date(ttl.expiresAt),
-      maxExpiresAt: ttl.maxExpiresAt === null ? null : new Date(ttl.maxExpiresAt),
-      orphan: spec.orphan || !spec.parent,
-      ttlSeconds: ttl.ttlSeconds,
-      explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds ?? 0,
-      periodSeconds: spec.periodSeconds ?? 0,
-      usesRemaining: spec.numUses ? spec.numUses : null,
-      numUsesInitial: spec.numUses ?? 0,
-      renewable: root ? false : spec.renewable,
-      meta: spec.meta,
-      boundCidrs: spec.boundCidrs ?? [],
-      roleName: spec.roleName ?? null,
-    },
+    tokenHmac,
+    accessorHmac: hmacSha256(hmacKey, `accessor:${accessor}`),
+    parentTokenHmac: spec.orphan || !spec.parent ? null : spec.parent.tokenHmac,
+    policies: spec.policies,
+    tokenType: 'service',
+    displayName: spec.displayName,
+    creationPath: spec.creationPath,
+    expiresAt: ttl.expiresAt === null ? null : new Date(ttl.expiresAt),
+    maxExpiresAt: ttl.maxExpiresAt === null ? null : new Date(ttl.maxExpiresAt),
+    orphan: spec.orphan || !spec.parent,
+    ttlSeconds: ttl.ttlSeconds,
+    explicitMaxTtlSeconds: spec.explicitMaxTtlSeconds ?? 0,
+    periodSeconds: spec.periodSeconds ?? 0,
+    usesRemaining: spec.numUses ? spec.numUses : null,
+    numUsesInitial: spec.numUses ?? 0,
+    renewable: root ? false : spec.renewable,
+    meta: spec.meta,
+    boundCidrs: spec.boundCidrs ?? [],
+    roleName: spec.roleName ?? null,
   };
 }
 
@@ -161,10 +148,10 @@ export class TokenStore {
 
   /** Called after unseal: loads the HMAC key from the barrier. */
   async open(): Promise<void> {
-    const ciphertext = await this.secrets.get(TOKEN_HMAC_KEY_NAME);
-    if (!ciphertext) throw new Error('token HMAC key missing from kernel_secrets');
+    const hmacKey = await this.secrets.get(TOKEN_HMAC_KEY_NAME);
+    if (!hmacKey) throw new Error('token HMAC key missing from kernel_secrets');
     this.close();
-    this.hmacKey = this.barrier.decrypt(kernelSecretLocation(TOKEN_HMAC_KEY_NAME), ciphertext);
+    this.hmacKey = hmacKey;
   }
 
   close(): void {
@@ -178,7 +165,7 @@ export class TokenStore {
     return this.hmacKey;
   }
 
-  /** Part of the init transaction: creates the HMAC key and the root token. Returns the root token. */
+  /** Part of the init transaction: creates the HMAC key and the root token, sealed by `barrier` (init's). Returns the root token. */
   static async initialise(
     manager: EntityManager,
     barrier: Barrier,
@@ -188,11 +175,10 @@ export class TokenStore {
   ): Promise<string> {
     const hmacKey = randomKey();
     try {
-      await secrets.insert(manager, TOKEN_HMAC_KEY_NAME, await barrier.encrypt(kernelSecretLocation(TOKEN_HMAC_KEY_NAME), hmacKey));
+      await secrets.withBarrier(barrier).insert(manager, TOKEN_HMAC_KEY_NAME, hmacKey);
       const token = rootTokenId ?? newServiceTokenId();
       const spec: NewToken = { policies: ['root'], orphan: true, displayName: 'root', creationPath: 'sys/init', meta: {}, renewable: false };
-      const { row } = await buildRow(barrier, hmacKey, token, spec, Date.now());
-      await tokens.insert(row, manager);
+      await tokens.withBarrier(barrier).insert(buildRow(hmacKey, token, spec, Date.now()), manager);
       return token;
     } finally {
       zero(hmacKey);
@@ -203,9 +189,10 @@ export class TokenStore {
     if (spec.tokenType === 'batch') return this.createBatch(spec);
     const token = spec.id ?? newServiceTokenId();
     const now = Date.now();
-    const { row, accessor } = await buildRow(this.barrier, this.key(), token, spec, now);
+    const { accessor, ...fields } = buildRow(this.key(), token, spec, now);
+    let row: Omit<TokenRow, 'createdAt'>;
     try {
-      await this.tokens.insert(row);
+      row = await this.tokens.insert({ accessor, ...fields });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new TokenConflictError();
       throw err;
@@ -270,7 +257,7 @@ export class TokenStore {
     const row = this.copiedFrom.get(info) ?? info;
     let accessor = this.accessorCache.get(row);
     if (accessor === undefined) {
-      accessor = this.barrier.decrypt(accessorLocation(info.tokenHmac), info.accessorCiphertext).toString();
+      accessor = this.tokens.openAccessor(info);
       this.accessorCache.set(row, accessor);
     }
     return accessor;
@@ -331,8 +318,7 @@ export class TokenStore {
   }
 
   async accessors(): Promise<string[]> {
-    const rows = await this.tokens.accessorCiphertexts();
-    return rows.map((r) => this.barrier.decrypt(accessorLocation(r.tokenHmac), r.accessorCiphertext).toString());
+    return this.tokens.accessors();
   }
 
   /** Remaining TTL in whole seconds (0 for tokens that never expire). */

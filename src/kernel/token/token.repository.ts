@@ -2,9 +2,15 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { affectedRows, returningRows, runStatement, statement } from '../../database/sql';
 import type { TokenInfo } from '../../framework/token-info';
+import type { Barrier } from '../barrier/barrier';
+import { SealedColumn } from '../barrier/sealed-column';
+import { TOKEN_ACCESSOR } from '../barrier/sealed-columns';
 
 /** The stored row is what a request learns about its token (the type lives in the framework, below the kernel). */
 export type TokenRow = TokenInfo;
+
+/** A row to insert: the accessor in the clear (this class seals it). */
+export type NewTokenRow = Omit<TokenRow, 'createdAt' | 'accessorCiphertext'> & { accessor: string };
 
 const COLUMNS = `token_hmac AS "tokenHmac", accessor_hmac AS "accessorHmac", accessor_ciphertext AS "accessorCiphertext",
   parent_token_hmac AS "parentTokenHmac", policies, token_type AS "tokenType", display_name AS "displayName",
@@ -23,7 +29,24 @@ const SQL = {
 };
 
 export class TokenRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly accessorColumn: SealedColumn<Buffer>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    barrier: Barrier,
+  ) {
+    this.accessorColumn = new SealedColumn(TOKEN_ACCESSOR, barrier);
+  }
+
+  /** The same table sealed by another barrier (init seals with the barrier it opened; the server's is still sealed). */
+  withBarrier(barrier: Barrier): TokenRepository {
+    return new TokenRepository(this.dataSource, barrier);
+  }
+
+  /** A service token's accessor, opened. */
+  openAccessor(row: Pick<TokenRow, 'tokenHmac' | 'accessorCiphertext'>): string {
+    return this.accessorColumn.open(row.tokenHmac, row.accessorCiphertext).toString();
+  }
 
   async findByHmac(tokenHmac: Buffer): Promise<TokenRow | undefined> {
     return (await runStatement<TokenRow>(this.dataSource, SQL.findByHmac, [tokenHmac]))[0];
@@ -34,8 +57,10 @@ export class TokenRepository {
     return rows[0];
   }
 
-  /** Inserts a token row; inside `manager`'s transaction when given (init). */
-  async insert(row: Omit<TokenRow, 'createdAt'>, manager?: EntityManager): Promise<void> {
+  /** Inserts a token row, its accessor sealed; inside `manager`'s transaction when given (init). Gives the row as stored. */
+  async insert(newRow: NewTokenRow, manager?: EntityManager): Promise<Omit<TokenRow, 'createdAt'>> {
+    const { accessor, ...fields } = newRow;
+    const row = { ...fields, accessorCiphertext: await this.accessorColumn.seal(newRow.tokenHmac, Buffer.from(accessor)) };
     await (manager ?? this.dataSource).query(
       `INSERT INTO tokens (token_hmac, accessor_hmac, accessor_ciphertext, parent_token_hmac, policies, token_type, display_name,
          creation_path, expires_at, max_expires_at, orphan, ttl_seconds, explicit_max_ttl_seconds, period_seconds,
@@ -64,6 +89,7 @@ export class TokenRepository {
         row.roleName,
       ],
     );
+    return row;
   }
 
   /**
@@ -121,7 +147,11 @@ export class TokenRepository {
     return affectedRows(this.dataSource, 'DELETE FROM tokens WHERE (expires_at IS NOT NULL AND expires_at <= $1) OR uses_remaining = 0', [now]);
   }
 
-  async accessorCiphertexts(): Promise<{ tokenHmac: Buffer; accessorCiphertext: Buffer }[]> {
-    return this.dataSource.query('SELECT token_hmac AS "tokenHmac", accessor_ciphertext AS "accessorCiphertext" FROM tokens ORDER BY created_at');
+  /** Every service token's accessor, opened, oldest token first. */
+  async accessors(): Promise<string[]> {
+    const rows: Pick<TokenRow, 'tokenHmac' | 'accessorCiphertext'>[] = await this.dataSource.query(
+      'SELECT token_hmac AS "tokenHmac", accessor_ciphertext AS "accessorCiphertext" FROM tokens ORDER BY created_at',
+    );
+    return rows.map((r) => this.openAccessor(r));
   }
 }
