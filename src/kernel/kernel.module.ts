@@ -12,6 +12,7 @@ import { LOGGER, type Logger } from '../logger';
 import { BUILD_DATE, REPORTED_VERSION } from '../version';
 import { Barrier } from './barrier/barrier';
 import { BarrierRepository } from './barrier/barrier.repository';
+import { ResealJob } from './barrier/reseal-job';
 import { InvalidationBus } from './cluster/invalidation-bus';
 import { CubbyholeRepository } from './cubbyhole/cubbyhole.repository';
 import { KernelSecretsRepository } from './kernel-secrets.repository';
@@ -177,6 +178,16 @@ const services: Provider[] = [
     inject: [LeaseRepository, MountTable, SealService, LOGGER],
   },
   {
+    provide: ResealJob,
+    useFactory: (dataSource: DataSource, barrier: Barrier, secrets: KernelSecretsRepository, seal: SealService, log: Logger) => {
+      const job = new ResealJob(dataSource, barrier, secrets, { info: (m) => log.info(m), error: (m) => log.error(m) });
+      // In the background: reads open either location meanwhile, so nothing waits for it.
+      seal.addLifecycleHook('workers', { afterUnseal: async () => job.start(), beforeSeal: () => job.stop() });
+      return job;
+    },
+    inject: [DataSource, Barrier, KernelSecretsRepository, SealService, LOGGER],
+  },
+  {
     provide: PasswordPolicies,
     useFactory: (repository: PasswordPolicyRepository) => new PasswordPolicies(repository),
     inject: [PasswordPolicyRepository],
@@ -219,6 +230,7 @@ export class KernelModule implements OnApplicationBootstrap, OnApplicationShutdo
   /** Runs after the listener has closed (Nest disposes the HTTP server before shutdown hooks). */
   async onApplicationShutdown(): Promise<void> {
     await this.seal.seal();
+    await this.seal.stopped();
     await this.bus.stop();
   }
 }
