@@ -4,7 +4,7 @@
  * stages order them); the cluster bus starts when the application boots and, after the listener has
  * closed, the kernel seals and stops it at shutdown. Classes stay plain: every provider is a factory.
  */
-import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { withTryAdvisoryLock } from '../database/sql';
 import { typedToken } from '../framework/typed-token';
@@ -217,20 +217,28 @@ const services: Provider[] = [
 const exported = [...repositories, ...services].map((p) => (p as { provide: unknown }).provide) as Provider[];
 
 @Module({ providers: [...repositories, ...services], exports: exported })
-export class KernelModule implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KernelModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     @Inject(InvalidationBus) private readonly bus: InvalidationBus,
     @Inject(SealService) private readonly seal: SealService,
+    @Inject(ResealJob) private readonly reseal: ResealJob,
   ) {}
 
   onApplicationBootstrap(): Promise<void> {
     return this.bus.start();
   }
 
+  /**
+   * Before any shutdown hook (@nestjs/typeorm's may destroy the DataSource first): the reseal job
+   * stops between two rows and gives its connection back, so the pool closes every connection.
+   */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.reseal.stop();
+  }
+
   /** Runs after the listener has closed (Nest disposes the HTTP server before shutdown hooks). */
   async onApplicationShutdown(): Promise<void> {
     await this.seal.seal();
-    await this.seal.stopped();
     await this.bus.stop();
   }
 }

@@ -3,6 +3,7 @@
  * with source_ip as base64 text; cubbyhole): legacy rows open, are rewritten under
  * `table/column/row key`, and a value changed after the job read it is not overwritten.
  */
+import { Client } from 'pg';
 import { ResealJob, RESEAL_MARKER_PREFIX } from '../../src/kernel/barrier/reseal-job';
 import { ResealRepository } from '../../src/kernel/barrier/reseal.repository';
 import type { Ciphertext, SealedColumnDeclaration } from '../../src/kernel/barrier/sealed-column';
@@ -17,10 +18,18 @@ const log = { info: () => undefined, error: (m: string) => console.error(m) };
 
 describe('reseal job (medium)', () => {
   let k: TestKernel;
-  afterEach(async () => k?.close());
+  let lock: Client | undefined;
+  afterEach(async () => {
+    await lock?.end();
+    await k?.close();
+  });
 
   it('rewrites legacy lease and cubbyhole values; reads open both grammars; a changed value is left alone', async () => {
     k = await openTestKernel();
+    // The kernel's own job (started at unseal) is held off by its advisory lock: only this test's runs touch the rows.
+    lock = new Client({ connectionString: k.url });
+    await lock.connect();
+    await lock.query("SELECT pg_advisory_lock(hashtext('secrethub.reseal'))");
     const init = await k.seal.initialize({ secretShares: 1, secretThreshold: 1 });
     await k.seal.submitUnsealKey(init.keys[0].toString('hex'), false);
     const leases = new LeaseRepository(k.dataSource, k.barrier);

@@ -301,11 +301,6 @@ export class SealService {
     return this.mutex.run(async () => this.sealNow());
   }
 
-  /** Resolves when the hooks stopped by the last seal have finished stopping (shutdown waits for it before the database closes). */
-  async stopped(): Promise<void> {
-    await Promise.all(this.stopping);
-  }
-
   private sealNow(): void {
     for (const hook of [...this.hooks].reverse()) {
       try {
