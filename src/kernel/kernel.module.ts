@@ -4,7 +4,7 @@
  * stages order them); the cluster bus starts when the application boots and, after the listener has
  * closed, the kernel seals and stops it at shutdown. Classes stay plain: every provider is a factory.
  */
-import { Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { withTryAdvisoryLock } from '../database/sql';
 import { typedToken } from '../framework/typed-token';
@@ -12,6 +12,7 @@ import { LOGGER, type Logger } from '../logger';
 import { BUILD_DATE, REPORTED_VERSION } from '../version';
 import { Barrier } from './barrier/barrier';
 import { BarrierRepository } from './barrier/barrier.repository';
+import { ResealJob } from './barrier/reseal-job';
 import { InvalidationBus } from './cluster/invalidation-bus';
 import { CubbyholeRepository } from './cubbyhole/cubbyhole.repository';
 import { KernelSecretsRepository } from './kernel-secrets.repository';
@@ -177,6 +178,16 @@ const services: Provider[] = [
     inject: [LeaseRepository, MountTable, SealService, LOGGER],
   },
   {
+    provide: ResealJob,
+    useFactory: (dataSource: DataSource, barrier: Barrier, secrets: KernelSecretsRepository, seal: SealService, log: Logger) => {
+      const job = new ResealJob(dataSource, barrier, secrets, { info: (m) => log.info(m), error: (m) => log.error(m) });
+      // In the background: reads open either location meanwhile, so nothing waits for it.
+      seal.addLifecycleHook('workers', { afterUnseal: async () => job.start(), beforeSeal: () => job.stop() });
+      return job;
+    },
+    inject: [DataSource, Barrier, KernelSecretsRepository, SealService, LOGGER],
+  },
+  {
     provide: PasswordPolicies,
     useFactory: (repository: PasswordPolicyRepository) => new PasswordPolicies(repository),
     inject: [PasswordPolicyRepository],
@@ -206,14 +217,23 @@ const services: Provider[] = [
 const exported = [...repositories, ...services].map((p) => (p as { provide: unknown }).provide) as Provider[];
 
 @Module({ providers: [...repositories, ...services], exports: exported })
-export class KernelModule implements OnApplicationBootstrap, OnApplicationShutdown {
+export class KernelModule implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     @Inject(InvalidationBus) private readonly bus: InvalidationBus,
     @Inject(SealService) private readonly seal: SealService,
+    @Inject(ResealJob) private readonly reseal: ResealJob,
   ) {}
 
   onApplicationBootstrap(): Promise<void> {
     return this.bus.start();
+  }
+
+  /**
+   * Before any shutdown hook (@nestjs/typeorm's may destroy the DataSource first): the reseal job
+   * stops between two rows and gives its connection back, so the pool closes every connection.
+   */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.reseal.stop();
   }
 
   /** Runs after the listener has closed (Nest disposes the HTTP server before shutdown hooks). */

@@ -64,7 +64,7 @@ describe('database engine, PostgreSQL (medium)', () => {
     // The client's address is kept only as barrier ciphertext bound to the lease.
     const [{ source_ip: sealed }] = await k.dataSource.query('SELECT source_ip FROM leases WHERE lease_id = $1', [creds.json.lease_id]);
     expect(sealed).not.toContain('192.0.2.10');
-    expect(k.barrier.decrypt(`leases/${creds.json.lease_id}/source_ip`, Buffer.from(sealed, 'base64')).toString('utf8')).toBe('192.0.2.10');
+    expect(k.barrier.decrypt(`leases/source_ip/${creds.json.lease_id}`, Buffer.from(sealed, 'base64')).toString('utf8')).toBe('192.0.2.10');
     expect((await call('PUT', 'sys/leases/revoke', { lease_id: creds.json.lease_id })).status).toBe(204);
     expect(await canLogInToPostgres(target, username, password)).toBe(false);
   });

@@ -3,27 +3,65 @@
  *
  * Invariants:
  * - a column's barrier AAD (its location) is formed in one place, its declaration
- *   (sealed-columns.ts); `seal` and `open` of a column use that location and nothing else, so a
- *   value moved to another row (another row key) or another column fails to open;
+ *   (sealed-columns.ts): `table/column/row key`, the row key as it is when it has one part and as
+ *   a JSON array when it has several (so distinct keys give distinct locations); a value moved to
+ *   another row or another column fails to open;
+ * - `seal` always uses that location; `open` tries it, then the column's legacy location (the
+ *   grammar its values were first written with) if it has one: the reseal job (reseal-job.ts)
+ *   rewrites legacy rows after unseal, and until it has, both must open;
  * - a `Ciphertext` comes from `seal` or from reading the column it was sealed for: plaintext does
- *   not type-check where a sealed column's value is expected, and a Ciphertext is never sent
- *   anywhere but its column.
+ *   not type-check where a sealed column's value is expected.
  */
+import { IntegrityError } from '../../crypto/aead';
+import { zero } from '../../crypto/hmac';
 import type { Ciphertext } from '../../framework/ciphertext';
 import type { Barrier } from './barrier';
 
 /** Barrier ciphertext (`version | term | nonce | ciphertext | tag`) as stored in a sealed column. */
 export type { Ciphertext };
 
-/** One sealed column: where it is, and the location (AAD) of the value of the row with key `K`. */
+export type RowKeyParts = string | readonly (string | number)[];
+
+/** How the reseal job finds a legacy column's rows: SQL fragments (trusted, written here), the sealed table aliased `t`. */
+export interface ResealScan<K> {
+  /** FROM clause; joins may add what the row key needs. */
+  readonly from: string;
+  /** The rows holding a value, beyond `t.<column> IS NOT NULL`. */
+  readonly where?: string;
+  /** t's primary key columns: keyset order and the UPDATE's row identity. */
+  readonly primaryKey: readonly string[];
+  /** Select list of the row key's fields. */
+  readonly keyColumns: string;
+  readonly keyOf: (row: Record<string, unknown>) => K;
+  /** `base64`: the column is text holding base64 ciphertext. Default bytea. */
+  readonly encoding?: 'base64';
+}
+
+export interface LegacyGrammar<K> {
+  readonly location: (key: K) => string;
+  readonly scan: ResealScan<K>;
+}
+
+/** One sealed column: where it is, the location (AAD) of the value of the row with key `K`, and its legacy grammar if any. */
 export interface SealedColumnDeclaration<K> {
   readonly table: string;
   readonly column: string;
   readonly location: (key: K) => string;
+  readonly legacy?: LegacyGrammar<K>;
 }
 
-export function declareSealedColumn<K>(table: string, column: string, location: (key: K) => string): SealedColumnDeclaration<K> {
-  return Object.freeze({ table, column, location });
+/** `table/column/row key`. */
+export function tableColumnLocation(table: string, column: string, rowKey: RowKeyParts): string {
+  return `${table}/${column}/${typeof rowKey === 'string' ? rowKey : JSON.stringify(rowKey)}`;
+}
+
+export function declareSealedColumn<K>(table: string, column: string, rowKey: (key: K) => RowKeyParts, legacy?: LegacyGrammar<K>): SealedColumnDeclaration<K> {
+  return Object.freeze({ table, column, location: (key: K) => tableColumnLocation(table, column, rowKey(key)), legacy });
+}
+
+/** A value whose location is fixed (not a table column: batch tokens). */
+export function declareFixedLocation(table: string, column: string, location: string): SealedColumnDeclaration<void> {
+  return Object.freeze({ table, column, location: () => location });
 }
 
 /** A declaration bound to the barrier that seals and opens its values. */
@@ -43,7 +81,40 @@ export class SealedColumn<K> {
 
   /** Throws IntegrityError when `ciphertext` was not sealed for this row of this column (or was altered). */
   open(key: K, ciphertext: Ciphertext): Buffer {
-    return this.barrier.decrypt(this.declaration.location(key), ciphertext);
+    try {
+      return this.barrier.decrypt(this.declaration.location(key), ciphertext);
+    } catch (err) {
+      const legacy = this.declaration.legacy;
+      if (!legacy || !(err instanceof IntegrityError)) throw err;
+      return this.barrier.decrypt(legacy.location(key), ciphertext);
+    }
+  }
+
+  /**
+   * For the reseal job: `current` when the value already opens under the column's location, else
+   * the value re-sealed there from its legacy location, or `unreadable` when it opens under neither.
+   */
+  async reseal(key: K, ciphertext: Ciphertext): Promise<'current' | 'unreadable' | { resealed: Ciphertext }> {
+    const legacy = this.declaration.legacy;
+    let plaintext: Buffer;
+    try {
+      zero(this.barrier.decrypt(this.declaration.location(key), ciphertext));
+      return 'current';
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err;
+    }
+    if (!legacy) return 'unreadable';
+    try {
+      plaintext = this.barrier.decrypt(legacy.location(key), ciphertext);
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err;
+      return 'unreadable';
+    }
+    try {
+      return { resealed: await this.seal(key, plaintext) };
+    } finally {
+      zero(plaintext);
+    }
   }
 
   /** JSON in, JSON out: most sealed columns hold a JSON document. */
