@@ -7,7 +7,7 @@
 import { Inject, Module, type OnModuleInit, type Provider } from '@nestjs/common';
 import type { Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
-import type { AuditConfig, ServerConfig } from '../config/config';
+import type { ServerConfig } from '../config/config';
 import { SERVER_CONFIG } from '../config/config.module';
 import { typedToken } from '../framework/typed-token';
 import { Barrier } from '../kernel/barrier/barrier';
@@ -32,7 +32,6 @@ export const AUDIT_STDOUT = typedToken<Writable>('AuditStdout');
 const DAY_MS = 86_400_000;
 
 const logLines = (log: Logger) => ({ info: (m: string) => log.info(m), error: (m: string) => log.error(m) });
-const auditConfig = (config: ServerConfig): AuditConfig => config.audit;
 
 const providers: Provider[] = [
   { provide: AUDIT_STDOUT, useValue: process.stdout },
@@ -41,7 +40,7 @@ const providers: Provider[] = [
   {
     provide: AuditChainWriter,
     useFactory: (auditLog: AuditLogRepository, config: ServerConfig, log: Logger) => {
-      const audit = auditConfig(config);
+      const audit = config.audit;
       return new AuditChainWriter(auditLog, {
         checkpointEntries: audit.checkpointEntries,
         checkpointIntervalSeconds: audit.checkpointIntervalSeconds,
@@ -53,7 +52,7 @@ const providers: Provider[] = [
   },
   {
     provide: AuditAddressKeys,
-    useFactory: (secrets: KernelSecretsRepository, config: ServerConfig) => new AuditAddressKeys(secrets, auditConfig(config).addressKeyRetentionSeconds),
+    useFactory: (secrets: KernelSecretsRepository, config: ServerConfig) => new AuditAddressKeys(secrets, config.audit.addressKeyRetentionSeconds),
     inject: [KernelSecretsRepository, SERVER_CONFIG],
   },
   {
@@ -75,7 +74,7 @@ const providers: Provider[] = [
         chain,
         addressKeys,
         renderer: new BatchedAuditRenderer(),
-        fileDir: auditConfig(config).fileDir,
+        fileDir: config.audit.fileDir,
         stdout,
         bus,
         log: logLines(log),
@@ -85,13 +84,13 @@ const providers: Provider[] = [
   {
     provide: AnomalyScanner,
     useFactory: (anomalies: AnomalyRepository, addressKeys: AuditAddressKeys, config: ServerConfig, log: Logger) =>
-      new AnomalyScanner(anomalies, addressKeys, auditConfig(config).anomalies, logLines(log)),
+      new AnomalyScanner(anomalies, addressKeys, config.audit.anomalies, logLines(log)),
     inject: [AnomalyRepository, AuditAddressKeys, SERVER_CONFIG, LOGGER],
   },
   {
     provide: AuditRetention,
     useFactory: (auditLog: AuditLogRepository, chain: AuditChainWriter, config: ServerConfig) =>
-      new AuditRetention(auditLog, chain, auditConfig(config).retentionSeconds),
+      new AuditRetention(auditLog, chain, config.audit.retentionSeconds),
     inject: [AuditLogRepository, AuditChainWriter, SERVER_CONFIG],
   },
 ];
@@ -137,7 +136,7 @@ export class AuditModule implements OnModuleInit {
 
   /** Pruning re-hashes a month of entries: it runs in the background, never holding up unseal. */
   private async daily(): Promise<void> {
-    const audit = auditConfig(this.config);
+    const audit = this.config.audit;
     void this.retention.prune().then(
       (pruned) =>
         pruned &&
