@@ -23,6 +23,7 @@ import { PkiIssuersKeys1734000000000 } from './1734000000000-pki-issuers-keys';
 import { SysState1734010000000 } from './1734010000000-sys-state';
 import { DropSecretRotationColumns1734020000000 } from './1734020000000-drop-secret-rotation-columns';
 import { DropCertificatePrivateKey1734030000000 } from './1734030000000-drop-certificate-private-key';
+import { SealPkcs111734040000000 } from './1734040000000-seal-pkcs11';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   SysState1734010000000,
   DropSecretRotationColumns1734020000000,
   DropCertificatePrivateKey1734030000000,
+  SealPkcs111734040000000,
 ];

@@ -14,7 +14,8 @@ export const SERVER_CONFIG = typedToken<ServerConfig>('ServerConfig');
 @Module({})
 export class ConfigModule {
   static forRoot(config: ServerConfig, log: Logger): DynamicModule {
-    if (config.seal) throw new Error('seal "pkcs11" is not available in this build yet; remove the seal stanza to use Shamir');
+    if (config.seal.active.type !== 'shamir' || config.seal.disabled)
+      throw new Error('seal "pkcs11" is not available in this build yet; remove the seal stanza to use Shamir');
     const kernel: KernelSettings = { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, clusterName: config.clusterName };
     return {
       module: ConfigModule,

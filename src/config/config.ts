@@ -13,8 +13,11 @@ import { resolve } from 'node:path';
 import { parseHclOrJson } from './hcl';
 import { checkTlsMaterial } from './tls-material';
 import { ConfigError } from './config-error';
+import { blocks, bool, int, str, type Doc } from './config-doc';
+import { sealConfigFrom } from './seal-config';
 import { INT4_MAX, parseDurationSeconds } from '../framework/field-types';
 import type { UserLockoutSettings } from '../framework/backend';
+import type { SealConfiguration } from '../kernel/seal/seal-settings';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 /** NIST SP 800-38D: stay well below 2^32 random-nonce encryptions per AES-GCM key (Vault's default). */
@@ -65,11 +68,6 @@ export interface ListenerTlsConfig {
   maxVersion: TlsVersion;
 }
 
-export interface Pkcs11SealConfig {
-  type: 'pkcs11';
-  settings: Record<string, string>;
-}
-
 /** The `audit { ... }` block. */
 export interface AuditConfig {
   /** `file` audit devices may only write inside this directory (never an arbitrary path from the API). */
@@ -118,7 +116,7 @@ export interface ServerConfig {
   dataDir: string;
   /** Set when PostgreSQL is external; undefined means the embedded server in dataDir. */
   databaseUrl?: string;
-  seal?: Pkcs11SealConfig;
+  seal: SealConfiguration;
   clusterName?: string;
   maxEncryptionsPerTerm: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -139,50 +137,6 @@ export interface ServerFlags {
 }
 
 export { ConfigError };
-
-type Doc = Record<string, unknown>;
-
-/** HCL blocks come as `[{ label: [ { ...body } ] }]`; JSON configs may give `{ label: { ...body } }`. */
-function blocks(doc: Doc, name: string): { label: string; body: Doc }[] {
-  const raw = doc[name];
-  if (raw === undefined) return [];
-  const list = Array.isArray(raw) ? raw : [raw];
-  const out: { label: string; body: Doc }[] = [];
-  for (const item of list) {
-    if (!item || typeof item !== 'object') throw new ConfigError(`${name}: expected a block`);
-    for (const [label, value] of Object.entries(item as Doc)) {
-      const bodies = Array.isArray(value) ? value : [value];
-      for (const body of bodies) out.push({ label, body: (body ?? {}) as Doc });
-    }
-  }
-  return out;
-}
-
-function str(body: Doc, key: string, where: string): string | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  throw new ConfigError(`${where}.${key}: expected a string`);
-}
-
-function bool(body: Doc, key: string, where: string, dflt: boolean): boolean {
-  const v = body[key];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === '1' || v === 1) return true;
-  if (v === 'false' || v === '0' || v === 0) return false;
-  throw new ConfigError(`${where}.${key}: expected true or false`);
-}
-
-function int(body: Doc, key: string, where: string, dflt: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
-  const v = body[key];
-  if (v === undefined || v === null) return dflt;
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new ConfigError(`${where}.${key}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}`);
-  return n;
-}
 
 export function splitHostPort(address: string): { host: string; port: number } {
   const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address.trim());
@@ -392,15 +346,6 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
   for (const s of storages) if (s.label !== 'postgresql') throw new ConfigError(`storage "${s.label}": only "postgresql" is supported`);
   const fileUrl = storages[0] ? str(storages[0].body, 'connection_url', 'storage "postgresql"') : undefined;
 
-  const seals = blocks(doc, 'seal');
-  let seal: Pkcs11SealConfig | undefined;
-  if (seals.length > 0) {
-    if (seals[0].label !== 'pkcs11') throw new ConfigError(`seal "${seals[0].label}": only "pkcs11" is supported`);
-    const settings: Record<string, string> = {};
-    for (const k of Object.keys(seals[0].body)) settings[k] = str(seals[0].body, k, 'seal "pkcs11"') ?? '';
-    seal = { type: 'pkcs11', settings };
-  }
-
   const logLevel = (str(doc, 'log_level', 'config') ?? env.SECRETHUB_LOG_LEVEL ?? 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`log_level "${logLevel}" is not one of debug, info, warn, error`);
 
@@ -411,7 +356,7 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
     audit: auditFrom(doc, env, dataDir),
     dataDir,
     databaseUrl: env.DATABASE_URL || fileUrl || undefined,
-    seal,
+    seal: sealConfigFrom(doc, env),
     clusterName: str(doc, 'cluster_name', 'config'),
     maxEncryptionsPerTerm: int(doc, 'barrier_max_encryptions_per_term', 'config', DEFAULT_MAX_ENCRYPTIONS_PER_TERM),
     logLevel: logLevel as ServerConfig['logLevel'],

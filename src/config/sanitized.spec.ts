@@ -40,7 +40,7 @@ describe('sanitized configuration (sys/config/state/sanitized)', () => {
 
   it('names a configured seal by its type only', () => {
     const config = buildConfig(
-      { ...doc, seal: [{ pkcs11: [{ lib: '/usr/lib/softhsm.so', pin: 'HsmPin-4321', key_label: 'k' }] }] },
+      { ...doc, seal: [{ pkcs11: [{ lib: '/usr/lib/softhsm.so', token_label: 't', pin: 'HsmPin-4321', key_label: 'k' }] }] },
       {},
       { dataDir: '/tmp/sh' },
     );

@@ -7,6 +7,7 @@
  */
 import type { ServerConfig } from './config';
 import { goDuration } from '../framework/field-types';
+import type { SealConfiguration } from '../kernel/seal/seal-settings';
 
 /** The fixed system TTLs (Vault's defaults; SecretHub has no setting for them). */
 const SYSTEM_TTL_SECONDS = 768 * 3600;
@@ -71,7 +72,7 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
     listeners: [listener(c.listener)],
     // Vault strips the storage stanza's settings; so does this (connection_url may hold a password).
     storage: { type: 'postgresql', redirect_addr: '', cluster_addr: '', disable_clustering: true },
-    ...(c.seal ? { seals: [{ type: c.seal.type, disabled: false }] } : {}),
+    ...sanitizedSeals(c.seal),
     // SecretHub's own settings, by their configuration-file names.
     barrier_max_encryptions_per_term: c.maxEncryptionsPerTerm,
     storage_embedded: c.databaseUrl === undefined,
@@ -87,4 +88,10 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
       anomalies: { enabled: a.anomalies.enabled, interval: goDuration(a.anomalies.intervalSeconds), window: goDuration(a.anomalies.windowSeconds) },
     },
   };
+}
+
+/** Vault lists the configured seal stanzas by type only (no library, slot, label or PIN). */
+function sanitizedSeals(seal: SealConfiguration): { seals?: { type: string; disabled: boolean }[] } {
+  const seals = [...(seal.active.type === 'pkcs11' ? [{ type: 'pkcs11', disabled: false }] : []), ...(seal.disabled ? [{ type: 'pkcs11', disabled: true }] : [])];
+  return seals.length > 0 ? { seals } : {};
 }

@@ -5,6 +5,17 @@ import { Check, Column, Entity, PrimaryColumn } from 'typeorm';
 @Check('seal_config_id_check', 'id = 1')
 @Check('seal_config_secret_shares_check', 'secret_shares >= 1 AND secret_shares <= 255')
 @Check('seal_config_check', 'secret_threshold >= 1 AND secret_threshold <= secret_shares')
+@Check('seal_config_seal_type_check', "seal_type IN ('shamir', 'pkcs11')")
+@Check(
+  'seal_config_recovery_check',
+  `(recovery_shares IS NULL AND recovery_threshold IS NULL AND recovery_key_check IS NULL)
+          OR (recovery_shares BETWEEN 1 AND 255 AND recovery_threshold BETWEEN 1 AND recovery_shares AND recovery_key_check IS NOT NULL)`,
+)
+@Check(
+  'seal_config_hsm_check',
+  `(seal_type = 'shamir' AND recovery_shares IS NULL AND hsm_key_label IS NULL AND hsm_key_id IS NULL AND hsm_mechanism IS NULL)
+          OR (seal_type = 'pkcs11' AND recovery_shares IS NOT NULL AND hsm_mechanism IS NOT NULL AND (hsm_key_label IS NOT NULL OR hsm_key_id IS NOT NULL))`,
+)
 export class SealConfigEntity {
   @PrimaryColumn({ type: 'smallint', default: 1, primaryKeyConstraintName: 'seal_config_pkey' }) id!: number;
   @Column({ name: 'seal_type', type: 'text' }) sealType!: string;
@@ -14,6 +25,18 @@ export class SealConfigEntity {
   @Column({ name: 'cluster_name', type: 'text' }) clusterName!: string;
   @Column({ name: 'cluster_id', type: 'uuid' }) clusterId!: string;
   @Column({ name: 'initialized_at', type: 'timestamptz', default: () => 'now()' }) initializedAt!: Date;
+  @Column({ name: 'recovery_shares', type: 'integer', nullable: true }) recoveryShares!: number | null;
+  @Column({ name: 'recovery_threshold', type: 'integer', nullable: true }) recoveryThreshold!: number | null;
+  @Column({
+    name: 'recovery_key_check',
+    type: 'bytea',
+    nullable: true,
+    comment: 'AES-256-GCM of nothing under the recovery key: proves a combined recovery key without the HSM',
+  })
+  recoveryKeyCheck!: Buffer | null;
+  @Column({ name: 'hsm_key_label', type: 'text', nullable: true }) hsmKeyLabel!: string | null;
+  @Column({ name: 'hsm_key_id', type: 'text', nullable: true }) hsmKeyId!: string | null;
+  @Column({ name: 'hsm_mechanism', type: 'integer', nullable: true }) hsmMechanism!: number | null;
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt!: Date;
 }
 
