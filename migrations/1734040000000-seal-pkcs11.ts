@@ -25,7 +25,9 @@ export class SealPkcs111734040000000 implements MigrationInterface {
         ADD CONSTRAINT seal_config_hsm_check CHECK (
           (seal_type = 'shamir' AND recovery_shares IS NULL AND hsm_key_label IS NULL AND hsm_key_id IS NULL AND hsm_mechanism IS NULL)
           OR (seal_type = 'pkcs11' AND recovery_shares IS NOT NULL AND hsm_mechanism IS NOT NULL AND (hsm_key_label IS NOT NULL OR hsm_key_id IS NOT NULL)))`);
-    await q.query(`COMMENT ON COLUMN seal_config.recovery_key_check IS 'AES-256-GCM of nothing under the recovery key: proves a combined recovery key without the HSM'`);
+    await q.query(
+      `COMMENT ON COLUMN seal_config.recovery_key_check IS 'AES-256-GCM of nothing under the recovery key: proves a combined recovery key without the HSM'`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -44,4 +44,3 @@ export function int(body: Doc, key: string, where: string, dflt: number, min = 1
     throw new ConfigError(`${where}.${key}: expected an integer ${max < Number.MAX_SAFE_INTEGER ? `from ${min} to ${max}` : `≥ ${min}`}`);
   return n;
 }
-

@@ -92,6 +92,9 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
 
 /** Vault lists the configured seal stanzas by type only (no library, slot, label or PIN). */
 function sanitizedSeals(seal: SealConfiguration): { seals?: { type: string; disabled: boolean }[] } {
-  const seals = [...(seal.active.type === 'pkcs11' ? [{ type: 'pkcs11', disabled: false }] : []), ...(seal.disabled ? [{ type: 'pkcs11', disabled: true }] : [])];
+  const seals = [
+    ...(seal.active.type === 'pkcs11' ? [{ type: 'pkcs11', disabled: false }] : []),
+    ...(seal.disabled ? [{ type: 'pkcs11', disabled: true }] : []),
+  ];
   return seals.length > 0 ? { seals } : {};
 }

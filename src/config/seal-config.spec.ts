@@ -23,7 +23,7 @@ describe('seal stanzas', () => {
     expect(sealConfigFrom({}, {})).toEqual({ active: { type: 'shamir' } });
   });
 
-  it('reads Vault\'s pkcs11 names, mechanism as 0x hex or name, key_id hex, generate_key as a string', () => {
+  it("reads Vault's pkcs11 names, mechanism as 0x hex or name, key_id hex, generate_key as a string", () => {
     const c = sealConfigFrom(stanza(`${HSM}\nmechanism = "0x1087"\nkey_id = "0x0A1B"\ngenerate_key = "true"`), {});
     expect(c.active).toEqual({
       type: 'pkcs11',

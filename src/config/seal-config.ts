@@ -45,7 +45,8 @@ function parseMechanism(text: string): SealMechanism {
   if (named !== undefined) return named;
   const n = /^(0x[0-9a-f]+|\d+)$/i.test(text.trim()) ? Number(text.trim()) : NaN;
   if (n === CKM_AES_GCM || n === CKM_RSA_PKCS_OAEP) return n;
-  if (DEPRECATED_MECHANISMS.has(n)) throw new ConfigError(`${WHERE}.mechanism: deprecated mechanism ${text}: use 0x1087 (CKM_AES_GCM) or 0x0009 (CKM_RSA_PKCS_OAEP)`);
+  if (DEPRECATED_MECHANISMS.has(n))
+    throw new ConfigError(`${WHERE}.mechanism: deprecated mechanism ${text}: use 0x1087 (CKM_AES_GCM) or 0x0009 (CKM_RSA_PKCS_OAEP)`);
   throw new ConfigError(`${WHERE}.mechanism: unsupported mechanism ${text}: use 0x1087 (CKM_AES_GCM) or 0x0009 (CKM_RSA_PKCS_OAEP)`);
 }
 
@@ -98,7 +99,8 @@ function pkcs11From(body: Doc, env: NodeJS.ProcessEnv, withEnv: boolean): Pkcs11
   const hash = (get('rsa_oaep_hash', 'RSA_OAEP_HASH') ?? 'sha256').toLowerCase();
   if (!(OAEP_HASHES as readonly string[]).includes(hash)) throw new ConfigError(`${WHERE}.rsa_oaep_hash: expected one of ${OAEP_HASHES.join(', ')}`);
   const generateText = withEnv ? fromEnv(env, 'GENERATE_KEY') : undefined;
-  const generateKey = generateText !== undefined ? bool({ generate_key: generateText }, 'generate_key', WHERE, false) : bool(body, 'generate_key', WHERE, false);
+  const generateKey =
+    generateText !== undefined ? bool({ generate_key: generateText }, 'generate_key', WHERE, false) : bool(body, 'generate_key', WHERE, false);
   if (generateKey && !keyLabel) throw new ConfigError(`${WHERE}: generate_key needs key_label`);
   return {
     type: 'pkcs11',
