@@ -14,7 +14,9 @@ import type { LoadPlan } from './lib/load';
 import { auditSequence, query } from './lib/postgres';
 import { entryTemplates, measureWriter } from './lib/audit-writer';
 import { checkCreds, cleanUp, credsCyclePlan, DB_CREDS_MOUNT, DB_CREDS_ROLE, measureTargetCosts, setUpDatabaseMount } from './lib/db-creds';
-import { KV_READ_VERSION_SQL } from '../src/engines/kv/kv-v2.repository';
+import { createDataSource } from '../src/database/data-source';
+import { kvReadVersionSql } from '../src/engines/kv/kv-v2.repository';
+import { ALL_ENTITIES } from '../src/entities';
 
 export interface Check {
   name: string;
@@ -244,6 +246,17 @@ function writePlan(token: string): LoadPlan {
   return { requests: [request] };
 }
 
+/** The KV read path's query as the server builds it from its entities. */
+async function kvReadSql(url: string): Promise<string> {
+  const dataSource = createDataSource(url, { entities: ALL_ENTITIES, poolSize: 1 });
+  await dataSource.initialize();
+  try {
+    return kvReadVersionSql(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 /**
  * Grows SecretHub's KV tables to `total` secrets with filler rows inserted straight into its
  * database (one version each, dummy ciphertext that is never read); then VACUUM ANALYZE and a
@@ -275,7 +288,7 @@ async function seedFiller(url: string, total: number): Promise<{ filler: number;
   // Needs superuser or pg_checkpoint; on a server where the bench user has neither, skip it.
   await query(url, 'CHECKPOINT').catch(() => undefined);
   const seconds = (Date.now() - started) / 1000;
-  const rows = await query<{ 'QUERY PLAN': string }>(url, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${KV_READ_VERSION_SQL}`, [
+  const rows = await query<{ 'QUERY PLAN': string }>(url, `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${await kvReadSql(url)}`, [
     mount.uuid,
     READ_PATHS[0],
     0,

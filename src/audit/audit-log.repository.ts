@@ -7,8 +7,10 @@
  */
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { runStatement, statement, withTryAdvisoryLock } from '../database/sql';
+import { entityNames, type EntityNames } from '../database/entity-names';
+import { runStatement, statement, withTryAdvisoryLock, type Statement } from '../database/sql';
 import type { AuditColumns } from './audit-entry';
+import { AuditChainHeadEntity, AuditCheckpointEntity, AuditLogEntity } from './audit.entity';
 
 export interface ChainHead {
   logId: Buffer;
@@ -79,23 +81,49 @@ const GUARD_FUNCTION_BODY =
 
 const collapsed = (text: string) => text.replace(/\s+/g, ' ').trim();
 
+interface Names {
+  head: EntityNames<AuditChainHeadEntity>;
+  logs: EntityNames<AuditLogEntity>;
+  checkpoints: EntityNames<AuditCheckpointEntity>;
+}
+
+interface AuditSql {
+  append: Statement;
+  head: string;
+  pruneAnchor: string;
+  movePruneAnchor: string;
+  partitions: string;
+  sequenceRange: (partition: string) => string;
+  detach: (partition: string) => string;
+  createPartition: (partition: string, from: string, to: string) => string;
+  insertCheckpoint: string;
+  lastCheckpoint: string;
+  checkpoints: string;
+  entries: string;
+}
+
 /*
  * The append sends the batch's bytes packed, in binary: `$24` holds every entry's bytes back to
  * back, `$25` every event_data JSON text (UTF-8), `$26` the previous and current hash of each row
  * (64 bytes a row); the arrays give each row's offsets and lengths. node-pg sends a Buffer parameter
  * as binary but encodes bytea[] as hex text inside an array literal, which cost more than twice the
- * client CPU per batch (measured: 254 vs 118 µs for 11 entries).
+ * client CPU per batch (measured: 254 vs 118 µs for 11 entries). Rows are read under the aliases
+ * given here, whatever the column names.
  */
-const SQL = {
-  append: statement(
-    'audit-append',
-    `WITH head AS (
-       UPDATE audit_chain_head SET sequence_number = $2, chain_hash = $3, frontier = $4, updated_at = now()
-       WHERE id = 1 AND sequence_number = $1 AND chain_hash = $5 RETURNING 1),
+function auditSql({ head, logs, checkpoints }: Names): AuditSql {
+  const [h, l, c] = [head.col, logs.col, checkpoints.col];
+  const checkpointColumns = `${c.treeSize} AS tree_size, ${c.rootHash} AS root_hash, ${c.chainHash} AS chain_hash,
+    ${c.previousTreeSize} AS previous_tree_size, ${c.leaves} AS leaves, ${c.signedAt} AS signed_at, ${c.signature} AS signature`;
+  return {
+    append: statement(
+      'audit-append',
+      `WITH head AS (
+       UPDATE ${head.table} SET ${h.sequenceNumber} = $2, ${h.chainHash} = $3, ${h.frontier} = $4, ${h.updatedAt} = now()
+       WHERE ${h.id} = 1 AND ${h.sequenceNumber} = $1 AND ${h.chainHash} = $5 RETURNING 1),
      ins AS (
-       INSERT INTO audit_logs (sequence_number, "timestamp", event_id, event_type, actor_type, actor_id, actor_name, secret_path,
-         secret_mount, operation, access_granted, policy_matched, denial_reason, source_ip, correlation_id, previous_hash,
-         current_hash, signature, entry_bytes, event_data)
+       INSERT INTO ${logs.table} (${l.sequenceNumber}, ${l.timestamp}, ${l.eventId}, ${l.eventType}, ${l.actorType}, ${l.actorId}, ${l.actorName},
+         ${l.secretPath}, ${l.secretMount}, ${l.operation}, ${l.accessGranted}, ${l.policyMatched}, ${l.denialReason}, ${l.sourceIp}, ${l.correlationId},
+         ${l.previousHash}, ${l.currentHash}, ${l.signature}, ${l.entryBytes}, ${l.eventData})
        SELECT u.seq, u.ts, u.event_id, u.event_type, u.actor_type, u.actor_id, u.actor_name, u.secret_path,
          u.secret_mount, u.operation, u.access_granted, u.policy_matched, u.denial_reason, u.source_ip, u.correlation_id,
          substring($26::bytea FROM (u.i::int - 1) * 64 + 1 FOR 32), substring($26::bytea FROM (u.i::int - 1) * 64 + 33 FOR 32),
@@ -109,8 +137,29 @@ const SQL = {
        WHERE EXISTS (SELECT 1 FROM head)
        RETURNING 1)
      SELECT count(*)::int AS n FROM ins`,
-  ),
-};
+    ),
+    head: `SELECT ${h.logId} AS log_id, ${h.sequenceNumber} AS sequence_number, ${h.chainHash} AS chain_hash, ${h.frontier} AS frontier
+      FROM ${head.table} WHERE ${h.id} = 1`,
+    pruneAnchor: `SELECT ${h.prunedThrough} AS pruned_through, ${h.prunedChainHash} AS pruned_chain_hash, ${h.prunedFrontier} AS pruned_frontier
+      FROM ${head.table} WHERE ${h.id} = 1`,
+    movePruneAnchor: `UPDATE ${head.table} SET ${h.prunedThrough} = $1, ${h.prunedChainHash} = $2, ${h.prunedFrontier} = $3
+      WHERE ${h.id} = 1 AND ${h.prunedThrough} <= $1`,
+    partitions: `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '${logs.table}'::regclass
+      ORDER BY c.relname`,
+    sequenceRange: (partition) => `SELECT min(${l.sequenceNumber}) AS lo, max(${l.sequenceNumber}) AS hi FROM ${partition}`,
+    detach: (partition) => `ALTER TABLE ${logs.table} DETACH PARTITION ${partition}`,
+    createPartition: (partition, from, to) =>
+      `CREATE TABLE ${partition} PARTITION OF ${logs.table} FOR VALUES FROM ('${from}') TO ('${to}') WITH (toast_tuple_target = ${AUDIT_TOAST_TUPLE_TARGET})`,
+    insertCheckpoint: `INSERT INTO ${checkpoints.table} (${c.treeSize}, ${c.rootHash}, ${c.chainHash}, ${c.previousTreeSize}, ${c.leaves}, ${c.signedAt},
+         ${c.signature})
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (${c.treeSize}) DO NOTHING`,
+    lastCheckpoint: `SELECT ${checkpointColumns} FROM ${checkpoints.table} ORDER BY ${c.treeSize} DESC LIMIT 1`,
+    checkpoints: `SELECT ${checkpointColumns} FROM ${checkpoints.table} WHERE ${c.treeSize} > $1 ORDER BY ${c.treeSize} LIMIT $2`,
+    entries: `SELECT ${l.sequenceNumber} AS sequence_number, ${l.timestamp} AS "timestamp", ${l.entryBytes} AS entry_bytes, ${l.previousHash} AS previous_hash,
+         ${l.currentHash} AS current_hash FROM ${logs.table}
+        WHERE ${l.sequenceNumber} > $1 AND ${l.sequenceNumber} <= $3 ORDER BY ${l.sequenceNumber} LIMIT $2`,
+  };
+}
 
 /** Buffers back to back, with where each starts and how long it is. */
 function packed(parts: readonly Buffer[]): { bytes: Buffer; at: number[]; len: number[] } {
@@ -131,8 +180,6 @@ function packed(parts: readonly Buffer[]): { bytes: Buffer; at: number[]; len: n
  * (decision 89). The largest value PostgreSQL accepts; bigger rows are still compressed and moved out.
  */
 export const AUDIT_TOAST_TUPLE_TARGET = 8160;
-
-const CHECKPOINT_COLUMNS = 'tree_size, root_hash, chain_hash, previous_tree_size, leaves, signed_at, signature';
 
 function toCheckpoint(r: Record<string, unknown>): CheckpointRow {
   return {
@@ -170,8 +217,18 @@ const PIPELINE_DEPTH = 3;
 
 export class AuditLogRepository {
   private appendConnection: Promise<Client> | undefined;
+  private sql?: AuditSql;
 
   constructor(private readonly dataSource: DataSource) {}
+
+  private get statements(): AuditSql {
+    const db = this.dataSource;
+    return (this.sql ??= auditSql({
+      head: entityNames(db, AuditChainHeadEntity),
+      logs: entityNames(db, AuditLogEntity),
+      checkpoints: entityNames(db, AuditCheckpointEntity),
+    }));
+  }
 
   /** The database URL, when the DataSource was opened with one (the pipelined connection needs it). */
   private get url(): string | undefined {
@@ -212,16 +269,14 @@ export class AuditLogRepository {
   }
 
   async head(): Promise<ChainHead> {
-    const rows: { log_id: Buffer; sequence_number: string; chain_hash: Buffer; frontier: Buffer[] }[] = await this.dataSource.query(
-      'SELECT log_id, sequence_number, chain_hash, frontier FROM audit_chain_head WHERE id = 1',
-    );
+    const rows: { log_id: Buffer; sequence_number: string; chain_hash: Buffer; frontier: Buffer[] }[] = await this.dataSource.query(this.statements.head);
     if (!rows[0]) throw new Error('audit_chain_head row is missing');
     return { logId: rows[0].log_id, sequence: Number(rows[0].sequence_number), chainHash: rows[0].chain_hash, frontier: rows[0].frontier };
   }
 
   async pruneAnchor(): Promise<PruneAnchor> {
     const rows: { pruned_through: string; pruned_chain_hash: Buffer | null; pruned_frontier: Buffer[] }[] = await this.dataSource.query(
-      'SELECT pruned_through, pruned_chain_hash, pruned_frontier FROM audit_chain_head WHERE id = 1',
+      this.statements.pruneAnchor,
     );
     if (!rows[0]) throw new Error('audit_chain_head row is missing');
     return { through: Number(rows[0].pruned_through), chainHash: rows[0].pruned_chain_hash, frontier: rows[0].pruned_frontier };
@@ -233,9 +288,7 @@ export class AuditLogRepository {
     for (const name of await this.partitions()) {
       const month = partitionMonth(name);
       if (!month) continue;
-      const [r]: { lo: string | null; hi: string | null }[] = await this.dataSource.query(
-        `SELECT min(sequence_number) AS lo, max(sequence_number) AS hi FROM ${name}`,
-      );
+      const [r]: { lo: string | null; hi: string | null }[] = await this.dataSource.query(this.statements.sequenceRange(name));
       out.push({ name, month, minSequence: r.lo === null ? null : Number(r.lo), maxSequence: r.hi === null ? null : Number(r.hi) });
     }
     return out.sort((a, b) => a.month.localeCompare(b.month));
@@ -255,16 +308,13 @@ export class AuditLogRepository {
    */
   async dropPartitions(names: string[], anchor: PruneAnchor): Promise<void> {
     for (const name of names) if (!partitionMonth(name)) throw new Error(`not an audit partition: ${name}`);
+    const sql = this.statements;
     await this.dataSource.transaction(async (m) => {
       for (const name of names) {
-        await m.query(`ALTER TABLE audit_logs DETACH PARTITION ${name}`);
+        await m.query(sql.detach(name));
         await m.query(`DROP TABLE ${name}`);
       }
-      await m.query('UPDATE audit_chain_head SET pruned_through = $1, pruned_chain_hash = $2, pruned_frontier = $3 WHERE id = 1 AND pruned_through <= $1', [
-        anchor.through,
-        anchor.chainHash,
-        anchor.frontier,
-      ]);
+      await m.query(sql.movePruneAnchor, [anchor.through, anchor.chainHash, anchor.frontier]);
     });
   }
 
@@ -309,17 +359,16 @@ export class AuditLogRepository {
       data.len,
     ];
     const url = this.url;
+    const { append } = this.statements;
     const result = url
-      ? (await (await this.appendClient(url)).query<{ n: number }>({ name: SQL.append.name, text: SQL.append.text, values })).rows
-      : await runStatement<{ n: number }>(this.dataSource, SQL.append, values);
+      ? (await (await this.appendClient(url)).query<{ n: number }>({ name: append.name, text: append.text, values })).rows
+      : await runStatement<{ n: number }>(this.dataSource, append, values);
     if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
     return result[0].n === rows.length;
   }
 
   async partitions(): Promise<string[]> {
-    const rows: { name: string }[] = await this.dataSource.query(
-      "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_logs'::regclass ORDER BY c.relname",
-    );
+    const rows: { name: string }[] = await this.dataSource.query(this.statements.partitions);
     return rows.map((r) => r.name);
   }
 
@@ -330,13 +379,12 @@ export class AuditLogRepository {
   async ensurePartition(month: string): Promise<void> {
     const name = partitionName(month);
     const [from, to] = monthBounds(month);
+    const sql = this.statements;
     await this.dataSource.transaction(async (m) => {
       await m.query("SELECT pg_advisory_xact_lock(hashtext('secrethub.audit_partitions'))");
       const exists: unknown[] = await m.query('SELECT 1 FROM pg_class WHERE relname = $1', [name]);
       if (exists.length > 0) return;
-      await m.query(
-        `CREATE TABLE ${name} PARTITION OF audit_logs FOR VALUES FROM ('${from}') TO ('${to}') WITH (toast_tuple_target = ${AUDIT_TOAST_TUPLE_TARGET})`,
-      );
+      await m.query(sql.createPartition(name, from, to));
       await m.query(`CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON ${name} FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()`);
       await m.query(`ALTER TABLE ${name} ENABLE ALWAYS TRIGGER audit_no_truncate`);
       await m.query(`ALTER TABLE ${name} ENABLE ALWAYS TRIGGER audit_no_change`);
@@ -379,32 +427,24 @@ export class AuditLogRepository {
   }
 
   async insertCheckpoint(c: CheckpointRow): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO audit_checkpoints (tree_size, root_hash, chain_hash, previous_tree_size, leaves, signed_at, signature)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tree_size) DO NOTHING`,
-      [c.treeSize, c.rootHash, c.chainHash, c.previousTreeSize, c.leaves, c.signedAt, c.signature],
-    );
+    await this.dataSource.query(this.statements.insertCheckpoint, [c.treeSize, c.rootHash, c.chainHash, c.previousTreeSize, c.leaves, c.signedAt, c.signature]);
   }
 
   async lastCheckpoint(): Promise<CheckpointRow | undefined> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1`);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(this.statements.lastCheckpoint);
     return rows.map(toCheckpoint)[0];
   }
 
   /** Up to `limit` checkpoints with a tree size above `afterTreeSize`, in ascending tree size (a page of an export). */
   async checkpoints(afterTreeSize: number, limit: number): Promise<CheckpointRow[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE tree_size > $1 ORDER BY tree_size LIMIT $2`,
-      [afterTreeSize, limit],
-    );
+    const rows: Record<string, unknown>[] = await this.dataSource.query(this.statements.checkpoints, [afterTreeSize, limit]);
     return rows.map(toCheckpoint);
   }
 
   /** Leaf inputs of entries after `afterSequence` up to `throughSequence`, in order. */
   async entries(afterSequence: number, limit: number, throughSequence = Number.MAX_SAFE_INTEGER): Promise<ExportedRow[]> {
     const rows: { sequence_number: string; timestamp: Date; entry_bytes: Buffer; previous_hash: Buffer; current_hash: Buffer }[] = await this.dataSource.query(
-      `SELECT sequence_number, "timestamp", entry_bytes, previous_hash, current_hash FROM audit_logs
-        WHERE sequence_number > $1 AND sequence_number <= $3 ORDER BY sequence_number LIMIT $2`,
+      this.statements.entries,
       [afterSequence, limit, throughSequence],
     );
     return rows.map((r) => ({

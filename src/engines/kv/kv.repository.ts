@@ -3,10 +3,12 @@
  * KV v1 values go in and come out in the clear only: they are sealed in KV_V1_VALUE, bound to mount and path.
  */
 import type { DataSource } from 'typeorm';
+import { entityNames, type EntityNames } from '../../database/entity-names';
 import { affectedRows } from '../../database/sql';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
 import { KV_V1_VALUE } from '../../kernel/barrier/sealed-columns';
+import { SecretEntity } from './kv.entity';
 
 export type SecretType = 'kv-v1' | 'kv-v2';
 
@@ -15,8 +17,29 @@ function folderRange(prefix: string): { from: string; to: string | null } {
   return prefix === '' ? { from: '', to: null } : { from: prefix, to: `${prefix.slice(0, -1)}0` };
 }
 
+type KvV1Sql = ReturnType<typeof kvV1Sql>;
+
+function kvV1Sql({ table, col }: EntityNames<SecretEntity>) {
+  return {
+    /** $1 mount, $2 path. */
+    stored: `SELECT ${col.encryptedData} AS encrypted_data FROM ${table}
+       WHERE ${col.mountUuid} = $1 AND ${col.secretPath} = $2 AND ${col.secretType} = 'kv-v1'`,
+    /** $1 mount, $2 path, $3 ciphertext. */
+    put: `INSERT INTO ${table} (${col.mountUuid}, ${col.secretPath}, ${col.secretType}, ${col.encryptedData}) VALUES ($1, $2, 'kv-v1', $3)
+       ON CONFLICT (${col.mountUuid}, ${col.secretPath}) DO UPDATE SET ${col.encryptedData} = EXCLUDED.${col.encryptedData}, ${col.updatedAt} = now()`,
+    /** $1 mount, $2 path. */
+    delete: `DELETE FROM ${table} WHERE ${col.mountUuid} = $1 AND ${col.secretPath} = $2`,
+    /** $1 mount, $2 range start, $3 range end (null: none), $4 first character after the prefix. */
+    listKeys: `SELECT DISTINCT CASE WHEN strpos(rest, '/') > 0 THEN left(rest, strpos(rest, '/')) ELSE rest END COLLATE "C" AS key
+         FROM (SELECT substr(${col.secretPath}, $4) AS rest FROM ${table}
+                WHERE ${col.mountUuid} = $1 AND ${col.secretPath} >= $2 AND ($3::text IS NULL OR ${col.secretPath} < $3)) s
+        ORDER BY key`,
+  };
+}
+
 export class KvRepository {
   private readonly values: SealedColumn<{ mountUuid: string; path: string }>;
+  private sql?: KvV1Sql;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -25,11 +48,12 @@ export class KvRepository {
     this.values = new SealedColumn(KV_V1_VALUE, barrier);
   }
 
+  private get statements(): KvV1Sql {
+    return (this.sql ??= kvV1Sql(entityNames(this.dataSource, SecretEntity)));
+  }
+
   private async storedV1(mountUuid: string, path: string): Promise<Ciphertext | undefined> {
-    const rows: { encrypted_data: Ciphertext }[] = await this.dataSource.query(
-      `SELECT encrypted_data FROM secrets WHERE mount_uuid = $1 AND secret_path = $2 AND secret_type = 'kv-v1'`,
-      [mountUuid, path],
-    );
+    const rows: { encrypted_data: Ciphertext }[] = await this.dataSource.query(this.statements.stored, [mountUuid, path]);
     return rows[0]?.encrypted_data;
   }
 
@@ -45,27 +69,17 @@ export class KvRepository {
 
   async putV1(mountUuid: string, path: string, value: Record<string, unknown>): Promise<void> {
     const ciphertext = await this.values.sealJson({ mountUuid, path }, value);
-    await this.dataSource.query(
-      `INSERT INTO secrets (mount_uuid, secret_path, secret_type, encrypted_data) VALUES ($1, $2, 'kv-v1', $3)
-       ON CONFLICT (mount_uuid, secret_path) DO UPDATE SET encrypted_data = EXCLUDED.encrypted_data, updated_at = now()`,
-      [mountUuid, path, ciphertext],
-    );
+    await this.dataSource.query(this.statements.put, [mountUuid, path, ciphertext]);
   }
 
   async delete(mountUuid: string, path: string): Promise<boolean> {
-    return (await affectedRows(this.dataSource, 'DELETE FROM secrets WHERE mount_uuid = $1 AND secret_path = $2', [mountUuid, path])) > 0;
+    return (await affectedRows(this.dataSource, this.statements.delete, [mountUuid, path])) > 0;
   }
 
   /** The next path segment of every key under `prefix`: `"name"` for keys, `"name/"` for folders, sorted bytewise. */
   async listKeys(mountUuid: string, prefix: string): Promise<string[]> {
     const { from, to } = folderRange(prefix);
-    const rows: { key: string }[] = await this.dataSource.query(
-      `SELECT DISTINCT CASE WHEN strpos(rest, '/') > 0 THEN left(rest, strpos(rest, '/')) ELSE rest END COLLATE "C" AS key
-         FROM (SELECT substr(secret_path, $4) AS rest FROM secrets
-                WHERE mount_uuid = $1 AND secret_path >= $2 AND ($3::text IS NULL OR secret_path < $3)) s
-        ORDER BY key`,
-      [mountUuid, from, to, [...prefix].length + 1],
-    );
+    const rows: { key: string }[] = await this.dataSource.query(this.statements.listKeys, [mountUuid, from, to, [...prefix].length + 1]);
     return rows.map((r) => r.key);
   }
 }

@@ -4,10 +4,13 @@
  * one lease twice at once.
  */
 import type { DataSource } from 'typeorm';
+import { entityNames, type EntityNames } from '../../database/entity-names';
 import { affectedRows, returningRows } from '../../database/sql';
 import type { Barrier } from '../barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
 import { LEASE_CREDENTIALS, LEASE_SOURCE_IP } from '../barrier/sealed-columns';
+import { TokenEntity } from '../token/token.entity';
+import { LeaseEntity } from './lease.entity';
 
 export interface LeaseRow {
   leaseId: string;
@@ -36,10 +39,6 @@ export interface LeaseRow {
   lastError: string | null;
   irrevocable: boolean;
 }
-
-const COLUMNS = `lease_id, secret_path, mount_uuid::text, engine_type, token_hmac, display_name, issued_at, expires_at, max_expires_at,
-  ttl_seconds, renewable, renewed_count, last_renewed_at, revoked, revoked_at, revocation_reason, credentials_ciphertext,
-  engine_metadata, source_ip, correlation_id, revoke_attempts, last_error, irrevocable`;
 
 function toRow(r: Record<string, unknown>): LeaseRow {
   return {
@@ -78,9 +77,54 @@ export type NewLease = Omit<
   'renewedCount' | 'lastRenewedAt' | 'revoked' | 'revokedAt' | 'revocationReason' | 'revokeAttempts' | 'lastError' | 'irrevocable' | 'credentialsCiphertext'
 > & { internal: Record<string, unknown> };
 
+type LeaseSql = ReturnType<typeof leaseSql>;
+
+/** Rows are read by toRow under the aliases given here, whatever the column names. */
+function leaseSql({ table, col }: EntityNames<LeaseEntity>, tokens: EntityNames<TokenEntity>) {
+  const rowColumns = `${col.leaseId} AS lease_id, ${col.secretPath} AS secret_path, ${col.mountUuid}::text AS mount_uuid,
+  ${col.engineType} AS engine_type, ${col.tokenHmac} AS token_hmac, ${col.displayName} AS display_name, ${col.issuedAt} AS issued_at,
+  ${col.expiresAt} AS expires_at, ${col.maxExpiresAt} AS max_expires_at, ${col.ttlSeconds} AS ttl_seconds, ${col.renewable} AS renewable,
+  ${col.renewedCount} AS renewed_count, ${col.lastRenewedAt} AS last_renewed_at, ${col.revoked} AS revoked, ${col.revokedAt} AS revoked_at,
+  ${col.revocationReason} AS revocation_reason, ${col.credentialsCiphertext} AS credentials_ciphertext, ${col.engineMetadata} AS engine_metadata,
+  ${col.sourceIp} AS source_ip, ${col.correlationId} AS correlation_id, ${col.revokeAttempts} AS revoke_attempts, ${col.lastError} AS last_error,
+  ${col.irrevocable} AS irrevocable`;
+  return {
+    insert: `INSERT INTO ${table} (${col.leaseId}, ${col.secretPath}, ${col.mountUuid}, ${col.engineType}, ${col.tokenHmac}, ${col.displayName},
+         ${col.issuedAt}, ${col.expiresAt}, ${col.maxExpiresAt}, ${col.ttlSeconds}, ${col.renewable}, ${col.credentialsCiphertext}, ${col.engineMetadata},
+         ${col.sourceIp}, ${col.correlationId})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)`,
+    get: `SELECT ${rowColumns} FROM ${table} WHERE ${col.leaseId} = $1`,
+    idsWithPrefix: `SELECT ${col.leaseId} AS lease_id FROM ${table}
+       WHERE ${col.leaseId} LIKE $1 ESCAPE '\\' AND NOT ${col.revoked} ORDER BY ${col.leaseId}`,
+    liveMetadata: `SELECT ${col.engineMetadata} AS engine_metadata FROM ${table}
+       WHERE ${col.mountUuid} = $1 AND NOT ${col.revoked} AND ${col.engineMetadata} @> $2::jsonb`,
+    renew: `UPDATE ${table} SET ${col.expiresAt} = $2, ${col.renewedCount} = ${col.renewedCount} + 1, ${col.lastRenewedAt} = $3
+        WHERE ${col.leaseId} = $1 AND ${col.renewable} AND NOT ${col.revoked} AND ${col.expiresAt} > $3 RETURNING ${rowColumns}`,
+    irrevocableCount: `SELECT count(*)::int AS total FROM ${table} WHERE ${col.irrevocable} AND NOT ${col.revoked}`,
+    irrevocable: `SELECT ${col.leaseId} AS lease_id, ${col.mountUuid}::text AS mount_uuid, ${col.lastError} AS last_error FROM ${table}
+       WHERE ${col.irrevocable} AND NOT ${col.revoked} ORDER BY ${col.expiresAt}, ${col.leaseId} LIMIT $1`,
+    markRevoked: `UPDATE ${table} SET ${col.revoked} = true, ${col.revokedAt} = $3, ${col.revocationReason} = $2, ${col.irrevocable} = false,
+       ${col.nextAttemptAt} = NULL WHERE ${col.leaseId} = $1 AND NOT ${col.revoked}`,
+    recordFailure: `UPDATE ${table} SET ${col.revokeAttempts} = ${col.revokeAttempts} + 1, ${col.lastError} = $2, ${col.nextAttemptAt} = $3,
+       ${col.irrevocable} = $4 WHERE ${col.leaseId} = $1 AND NOT ${col.revoked}`,
+    claimDue: `WITH due AS (
+         SELECT l.${col.leaseId} FROM ${table} l
+          WHERE NOT l.${col.revoked} AND NOT l.${col.irrevocable} AND (l.${col.nextAttemptAt} IS NULL OR l.${col.nextAttemptAt} <= $1)
+            AND (l.${col.expiresAt} <= $1 OR (l.${col.tokenHmac} IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM ${tokens.table} t WHERE t.${tokens.col.tokenHmac} = l.${col.tokenHmac}
+                     AND (t.${tokens.col.expiresAt} IS NULL OR t.${tokens.col.expiresAt} > $1))))
+          ORDER BY l.${col.expiresAt} LIMIT $2 FOR UPDATE OF l SKIP LOCKED)
+       UPDATE ${table} SET ${col.nextAttemptAt} = $1::timestamptz + make_interval(secs => $3::float8)
+        WHERE ${col.leaseId} IN (SELECT ${col.leaseId} FROM due) RETURNING ${col.leaseId} AS lease_id`,
+    deleteWithPrefix: `DELETE FROM ${table} WHERE ${col.leaseId} LIKE $1 ESCAPE '\\'`,
+    tidy: `DELETE FROM ${table} WHERE ${col.revoked} AND ${col.revokedAt} < $1`,
+  };
+}
+
 export class LeaseRepository {
   private readonly credentials: SealedColumn<string>;
   private readonly sourceIps: SealedColumn<string>;
+  private sql?: LeaseSql;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -88,6 +132,10 @@ export class LeaseRepository {
   ) {
     this.credentials = new SealedColumn(LEASE_CREDENTIALS, barrier);
     this.sourceIps = new SealedColumn(LEASE_SOURCE_IP, barrier);
+  }
+
+  private get statements(): LeaseSql {
+    return (this.sql ??= leaseSql(entityNames(this.dataSource, LeaseEntity), entityNames(this.dataSource, TokenEntity)));
   }
 
   /** The engine's `internal` data of the lease, opened. */
@@ -98,50 +146,39 @@ export class LeaseRepository {
   async insert(l: NewLease): Promise<void> {
     const credentials = await this.credentials.sealJson(l.leaseId, l.internal);
     const sourceIp = l.sourceIp === null ? null : (await this.sourceIps.seal(l.leaseId, Buffer.from(l.sourceIp, 'utf8'))).toString('base64');
-    await this.dataSource.query(
-      `INSERT INTO leases (lease_id, secret_path, mount_uuid, engine_type, token_hmac, display_name, issued_at, expires_at, max_expires_at,
-         ttl_seconds, renewable, credentials_ciphertext, engine_metadata, source_ip, correlation_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15)`,
-      [
-        l.leaseId,
-        l.secretPath,
-        l.mountUuid,
-        l.engineType,
-        l.tokenHmac,
-        l.displayName,
-        l.issuedAt,
-        l.expiresAt,
-        l.maxExpiresAt,
-        l.ttlSeconds,
-        l.renewable,
-        credentials,
-        JSON.stringify(l.engineMetadata),
-        sourceIp,
-        l.correlationId,
-      ],
-    );
+    await this.dataSource.query(this.statements.insert, [
+      l.leaseId,
+      l.secretPath,
+      l.mountUuid,
+      l.engineType,
+      l.tokenHmac,
+      l.displayName,
+      l.issuedAt,
+      l.expiresAt,
+      l.maxExpiresAt,
+      l.ttlSeconds,
+      l.renewable,
+      credentials,
+      JSON.stringify(l.engineMetadata),
+      sourceIp,
+      l.correlationId,
+    ]);
   }
 
   async get(leaseId: string): Promise<LeaseRow | undefined> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM leases WHERE lease_id = $1`, [leaseId]);
+    const rows: Record<string, unknown>[] = await this.dataSource.query(this.statements.get, [leaseId]);
     return rows[0] ? toRow(rows[0]) : undefined;
   }
 
   /** Ids of the unrevoked leases under a prefix (all of them: revoke-prefix needs every one). */
   async idsWithPrefix(prefix: string): Promise<string[]> {
-    const rows: { lease_id: string }[] = await this.dataSource.query(
-      "SELECT lease_id FROM leases WHERE lease_id LIKE $1 ESCAPE '\\' AND NOT revoked ORDER BY lease_id",
-      [likePrefix(prefix)],
-    );
+    const rows: { lease_id: string }[] = await this.dataSource.query(this.statements.idsWithPrefix, [likePrefix(prefix)]);
     return rows.map((r) => r.lease_id);
   }
 
   /** The engine metadata of a mount's unrevoked leases whose metadata contains `match`. */
   async liveMetadata(mountUuid: string, match: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-    const rows: { engine_metadata: Record<string, unknown> }[] = await this.dataSource.query(
-      'SELECT engine_metadata FROM leases WHERE mount_uuid = $1 AND NOT revoked AND engine_metadata @> $2::jsonb',
-      [mountUuid, JSON.stringify(match)],
-    );
+    const rows: { engine_metadata: Record<string, unknown> }[] = await this.dataSource.query(this.statements.liveMetadata, [mountUuid, JSON.stringify(match)]);
     return rows.map((r) => r.engine_metadata);
   }
 
@@ -150,38 +187,24 @@ export class LeaseRepository {
    * live. `ttl_seconds` keeps the TTL granted at issue: it is the default increment of every renewal.
    */
   async renew(leaseId: string, expiresAt: Date, now: Date): Promise<LeaseRow | undefined> {
-    const rows = await returningRows<Record<string, unknown>>(
-      this.dataSource,
-      `UPDATE leases SET expires_at = $2, renewed_count = renewed_count + 1, last_renewed_at = $3
-        WHERE lease_id = $1 AND renewable AND NOT revoked AND expires_at > $3 RETURNING ${COLUMNS}`,
-      [leaseId, expiresAt, now],
-    );
+    const rows = await returningRows<Record<string, unknown>>(this.dataSource, this.statements.renew, [leaseId, expiresAt, now]);
     return rows[0] ? toRow(rows[0]) : undefined;
   }
 
   /** The irrevocable leases (at most `limit`, oldest first) and how many there are in all. */
   async irrevocable(limit: number): Promise<{ total: number; leases: { leaseId: string; mountUuid: string; lastError: string | null }[] }> {
-    const [{ total }]: { total: number }[] = await this.dataSource.query('SELECT count(*)::int AS total FROM leases WHERE irrevocable AND NOT revoked');
-    const rows: { lease_id: string; mount_uuid: string; last_error: string | null }[] = await this.dataSource.query(
-      'SELECT lease_id, mount_uuid::text, last_error FROM leases WHERE irrevocable AND NOT revoked ORDER BY expires_at, lease_id LIMIT $1',
-      [limit],
-    );
+    const [{ total }]: { total: number }[] = await this.dataSource.query(this.statements.irrevocableCount);
+    const rows: { lease_id: string; mount_uuid: string; last_error: string | null }[] = await this.dataSource.query(this.statements.irrevocable, [limit]);
     return { total, leases: rows.map((r) => ({ leaseId: r.lease_id, mountUuid: r.mount_uuid, lastError: r.last_error })) };
   }
 
   async markRevoked(leaseId: string, reason: string, now: Date): Promise<void> {
-    await this.dataSource.query(
-      'UPDATE leases SET revoked = true, revoked_at = $3, revocation_reason = $2, irrevocable = false, next_attempt_at = NULL WHERE lease_id = $1 AND NOT revoked',
-      [leaseId, reason, now],
-    );
+    await this.dataSource.query(this.statements.markRevoked, [leaseId, reason, now]);
   }
 
   /** A failed revocation: the next attempt after `retryAt`, or irrevocable (no more automatic attempts). */
   async recordFailure(leaseId: string, error: string, retryAt: Date, irrevocable: boolean): Promise<void> {
-    await this.dataSource.query(
-      'UPDATE leases SET revoke_attempts = revoke_attempts + 1, last_error = $2, next_attempt_at = $3, irrevocable = $4 WHERE lease_id = $1 AND NOT revoked',
-      [leaseId, error, retryAt, irrevocable],
-    );
+    await this.dataSource.query(this.statements.recordFailure, [leaseId, error, retryAt, irrevocable]);
   }
 
   /**
@@ -189,29 +212,18 @@ export class LeaseRepository {
    * claimed lease's next attempt moves `leaseSeconds` ahead, so another node skips it meanwhile.
    */
   async claimDue(now: Date, limit: number, leaseSeconds: number): Promise<string[]> {
-    const rows = await returningRows<{ lease_id: string }>(
-      this.dataSource,
-      `WITH due AS (
-         SELECT l.lease_id FROM leases l
-          WHERE NOT l.revoked AND NOT l.irrevocable AND (l.next_attempt_at IS NULL OR l.next_attempt_at <= $1)
-            AND (l.expires_at <= $1 OR (l.token_hmac IS NOT NULL AND NOT EXISTS (
-                  SELECT 1 FROM tokens t WHERE t.token_hmac = l.token_hmac AND (t.expires_at IS NULL OR t.expires_at > $1))))
-          ORDER BY l.expires_at LIMIT $2 FOR UPDATE OF l SKIP LOCKED)
-       UPDATE leases SET next_attempt_at = $1::timestamptz + make_interval(secs => $3::float8)
-        WHERE lease_id IN (SELECT lease_id FROM due) RETURNING lease_id`,
-      [now, limit, leaseSeconds],
-    );
+    const rows = await returningRows<{ lease_id: string }>(this.dataSource, this.statements.claimDue, [now, limit, leaseSeconds]);
     return rows.map((r) => r.lease_id);
   }
 
   /** Removes the records (revoke-force): the engine is not asked. Gives how many. */
   async deleteWithPrefix(prefix: string): Promise<number> {
-    return affectedRows(this.dataSource, "DELETE FROM leases WHERE lease_id LIKE $1 ESCAPE '\\'", [likePrefix(prefix)]);
+    return affectedRows(this.dataSource, this.statements.deleteWithPrefix, [likePrefix(prefix)]);
   }
 
   /** Drops revoked records older than `before`. */
   async tidy(before: Date): Promise<number> {
-    return affectedRows(this.dataSource, 'DELETE FROM leases WHERE revoked AND revoked_at < $1', [before]);
+    return affectedRows(this.dataSource, this.statements.tidy, [before]);
   }
 
   /** The keys one level below `prefix` among unrevoked leases (Vault's LIST shape). */

@@ -1,10 +1,12 @@
 /** Token rows, keyed by the HMAC of the token; the token itself is never stored. */
 import type { DataSource, EntityManager } from 'typeorm';
-import { affectedRows, returningRows, runStatement, statement } from '../../database/sql';
+import { entityNames, type EntityNames } from '../../database/entity-names';
+import { affectedRows, returningRows, runStatement, statement, type Statement } from '../../database/sql';
 import type { TokenInfo } from '../../framework/token-info';
 import type { Barrier } from '../barrier/barrier';
 import { SealedColumn } from '../barrier/sealed-column';
 import { TOKEN_ACCESSOR } from '../barrier/sealed-columns';
+import { TokenEntity } from './token.entity';
 
 /** The stored row is what a request learns about its token (the type lives in the framework, below the kernel). */
 export type TokenRow = TokenInfo;
@@ -12,30 +14,88 @@ export type TokenRow = TokenInfo;
 /** A row to insert: the accessor in the clear (this class seals it). */
 export type NewTokenRow = Omit<TokenRow, 'createdAt' | 'accessorCiphertext'> & { accessor: string };
 
-const COLUMNS = `token_hmac AS "tokenHmac", accessor_hmac AS "accessorHmac", accessor_ciphertext AS "accessorCiphertext",
-  parent_token_hmac AS "parentTokenHmac", policies, token_type AS "tokenType", display_name AS "displayName",
-  creation_path AS "creationPath", created_at AS "createdAt", expires_at AS "expiresAt", max_expires_at AS "maxExpiresAt",
-  orphan, ttl_seconds AS "ttlSeconds", explicit_max_ttl_seconds AS "explicitMaxTtlSeconds", period_seconds AS "periodSeconds",
-  uses_remaining AS "usesRemaining", num_uses_initial AS "numUsesInitial", renewable, meta, bound_cidrs AS "boundCidrs",
-  role_name AS "roleName"`;
+/** The columns of a TokenRow, each read under its property name. */
+const ROW_PROPERTIES = [
+  'tokenHmac',
+  'accessorHmac',
+  'accessorCiphertext',
+  'parentTokenHmac',
+  'policies',
+  'tokenType',
+  'displayName',
+  'creationPath',
+  'createdAt',
+  'expiresAt',
+  'maxExpiresAt',
+  'orphan',
+  'ttlSeconds',
+  'explicitMaxTtlSeconds',
+  'periodSeconds',
+  'usesRemaining',
+  'numUsesInitial',
+  'renewable',
+  'meta',
+  'boundCidrs',
+  'roleName',
+] as const satisfies readonly (keyof TokenRow & keyof TokenEntity)[];
 
-// Every authenticated request that misses the token cache (and every use of a limited token) runs these.
-const SQL = {
-  findByHmac: statement('token-find-by-hmac', `SELECT ${COLUMNS} FROM tokens WHERE token_hmac = $1`),
-  consumeUse: statement(
-    'token-consume-use',
-    'UPDATE tokens SET uses_remaining = uses_remaining - 1 WHERE token_hmac = $1 AND uses_remaining > 0 RETURNING uses_remaining',
-  ),
-};
+interface TokenSql {
+  findByHmac: Statement;
+  consumeUse: Statement;
+  findByAccessorHmac: string;
+  insert: string;
+  setExpiry: string;
+  deleteTree: string;
+  deleteTreesByCreationPath: string;
+  orphanChildren: string;
+  deleteOne: string;
+  deleteExpired: string;
+  accessors: string;
+}
+
+/** Every authenticated request that misses the token cache (and every use of a limited token) runs the named statements. */
+function tokenSql({ table, col }: EntityNames<TokenEntity>): TokenSql {
+  const rowColumns = ROW_PROPERTIES.map((p) => `${col[p]} AS "${p}"`).join(', ');
+  /** The tokens `roots` selects (a query of one column) and their non-orphan descendants, deleted; gives their HMACs as token_hmac. */
+  const deleteTrees = (roots: string) => `WITH RECURSIVE tree AS (
+         ${roots}
+         UNION SELECT t.${col.tokenHmac} FROM ${table} t JOIN tree ON t.${col.parentTokenHmac} = tree.${col.tokenHmac}
+       ) DELETE FROM ${table} WHERE ${col.tokenHmac} IN (SELECT ${col.tokenHmac} FROM tree) RETURNING ${col.tokenHmac} AS token_hmac`;
+  return {
+    findByHmac: statement('token-find-by-hmac', `SELECT ${rowColumns} FROM ${table} WHERE ${col.tokenHmac} = $1`),
+    consumeUse: statement(
+      'token-consume-use',
+      `UPDATE ${table} SET ${col.usesRemaining} = ${col.usesRemaining} - 1 WHERE ${col.tokenHmac} = $1 AND ${col.usesRemaining} > 0
+       RETURNING ${col.usesRemaining} AS uses_remaining`,
+    ),
+    findByAccessorHmac: `SELECT ${rowColumns} FROM ${table} WHERE ${col.accessorHmac} = $1`,
+    insert: `INSERT INTO ${table} (${col.tokenHmac}, ${col.accessorHmac}, ${col.accessorCiphertext}, ${col.parentTokenHmac}, ${col.policies}, ${col.tokenType},
+         ${col.displayName}, ${col.creationPath}, ${col.expiresAt}, ${col.maxExpiresAt}, ${col.orphan}, ${col.ttlSeconds}, ${col.explicitMaxTtlSeconds},
+         ${col.periodSeconds}, ${col.usesRemaining}, ${col.numUsesInitial}, ${col.renewable}, ${col.meta}, ${col.boundCidrs}, ${col.roleName})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19, $20)`,
+    setExpiry: `UPDATE ${table} SET ${col.expiresAt} = $2 WHERE ${col.tokenHmac} = $1`,
+    deleteTree: deleteTrees(`SELECT ${col.tokenHmac} FROM ${table} WHERE ${col.tokenHmac} = $1`),
+    deleteTreesByCreationPath: deleteTrees(`SELECT ${col.tokenHmac} FROM ${table} WHERE starts_with(${col.creationPath}, $1)`),
+    orphanChildren: `UPDATE ${table} SET ${col.parentTokenHmac} = NULL, ${col.orphan} = true WHERE ${col.parentTokenHmac} = $1`,
+    deleteOne: `DELETE FROM ${table} WHERE ${col.tokenHmac} = $1`,
+    deleteExpired: `DELETE FROM ${table} WHERE (${col.expiresAt} IS NOT NULL AND ${col.expiresAt} <= $1) OR ${col.usesRemaining} = 0`,
+    accessors: `SELECT ${col.tokenHmac} AS "tokenHmac", ${col.accessorCiphertext} AS "accessorCiphertext" FROM ${table} ORDER BY ${col.createdAt}`,
+  };
+}
 
 export class TokenRepository {
   private readonly accessorColumn: SealedColumn<Buffer>;
+  private sql?: TokenSql;
 
   constructor(
     private readonly dataSource: DataSource,
     barrier: Barrier,
   ) {
     this.accessorColumn = new SealedColumn(TOKEN_ACCESSOR, barrier);
+  }
+
+  private get statements(): TokenSql {
+    return (this.sql ??= tokenSql(entityNames(this.dataSource, TokenEntity)));
   }
 
   /** The same table sealed by another barrier (init seals with the barrier it opened; the server's is still sealed). */
@@ -49,11 +109,11 @@ export class TokenRepository {
   }
 
   async findByHmac(tokenHmac: Buffer): Promise<TokenRow | undefined> {
-    return (await runStatement<TokenRow>(this.dataSource, SQL.findByHmac, [tokenHmac]))[0];
+    return (await runStatement<TokenRow>(this.dataSource, this.statements.findByHmac, [tokenHmac]))[0];
   }
 
   async findByAccessorHmac(accessorHmac: Buffer): Promise<TokenRow | undefined> {
-    const rows: TokenRow[] = await this.dataSource.query(`SELECT ${COLUMNS} FROM tokens WHERE accessor_hmac = $1`, [accessorHmac]);
+    const rows: TokenRow[] = await this.dataSource.query(this.statements.findByAccessorHmac, [accessorHmac]);
     return rows[0];
   }
 
@@ -61,34 +121,28 @@ export class TokenRepository {
   async insert(newRow: NewTokenRow, manager?: EntityManager): Promise<Omit<TokenRow, 'createdAt'>> {
     const { accessor, ...fields } = newRow;
     const row = { ...fields, accessorCiphertext: await this.accessorColumn.seal(newRow.tokenHmac, Buffer.from(accessor)) };
-    await (manager ?? this.dataSource).query(
-      `INSERT INTO tokens (token_hmac, accessor_hmac, accessor_ciphertext, parent_token_hmac, policies, token_type, display_name,
-         creation_path, expires_at, max_expires_at, orphan, ttl_seconds, explicit_max_ttl_seconds, period_seconds,
-         uses_remaining, num_uses_initial, renewable, meta, bound_cidrs, role_name)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::jsonb, $19, $20)`,
-      [
-        row.tokenHmac,
-        row.accessorHmac,
-        row.accessorCiphertext,
-        row.parentTokenHmac,
-        row.policies,
-        row.tokenType,
-        row.displayName,
-        row.creationPath,
-        row.expiresAt,
-        row.maxExpiresAt,
-        row.orphan,
-        row.ttlSeconds,
-        row.explicitMaxTtlSeconds,
-        row.periodSeconds,
-        row.usesRemaining,
-        row.numUsesInitial,
-        row.renewable,
-        JSON.stringify(row.meta),
-        row.boundCidrs,
-        row.roleName,
-      ],
-    );
+    await (manager ?? this.dataSource).query(this.statements.insert, [
+      row.tokenHmac,
+      row.accessorHmac,
+      row.accessorCiphertext,
+      row.parentTokenHmac,
+      row.policies,
+      row.tokenType,
+      row.displayName,
+      row.creationPath,
+      row.expiresAt,
+      row.maxExpiresAt,
+      row.orphan,
+      row.ttlSeconds,
+      row.explicitMaxTtlSeconds,
+      row.periodSeconds,
+      row.usesRemaining,
+      row.numUsesInitial,
+      row.renewable,
+      JSON.stringify(row.meta),
+      row.boundCidrs,
+      row.roleName,
+    ]);
     return row;
   }
 
@@ -98,44 +152,31 @@ export class TokenRepository {
    * none were left.
    */
   async consumeUse(tokenHmac: Buffer): Promise<number | undefined> {
-    return (await runStatement<{ uses_remaining: number }>(this.dataSource, SQL.consumeUse, [tokenHmac]))[0]?.uses_remaining;
+    return (await runStatement<{ uses_remaining: number }>(this.dataSource, this.statements.consumeUse, [tokenHmac]))[0]?.uses_remaining;
   }
 
   async setExpiry(tokenHmac: Buffer, expiresAt: Date): Promise<void> {
-    await this.dataSource.query('UPDATE tokens SET expires_at = $2 WHERE token_hmac = $1', [tokenHmac, expiresAt]);
+    await this.dataSource.query(this.statements.setExpiry, [tokenHmac, expiresAt]);
   }
 
   /** Deletes the token and every non-orphan descendant, in one statement. Returns the HMACs removed. */
   async deleteTree(tokenHmac: Buffer): Promise<Buffer[]> {
-    const rows = await returningRows<{ token_hmac: Buffer }>(
-      this.dataSource,
-      `WITH RECURSIVE tree AS (
-         SELECT token_hmac FROM tokens WHERE token_hmac = $1
-         UNION SELECT t.token_hmac FROM tokens t JOIN tree ON t.parent_token_hmac = tree.token_hmac
-       ) DELETE FROM tokens WHERE token_hmac IN (SELECT token_hmac FROM tree) RETURNING token_hmac`,
-      [tokenHmac],
-    );
+    const rows = await returningRows<{ token_hmac: Buffer }>(this.dataSource, this.statements.deleteTree, [tokenHmac]);
     return rows.map((r) => r.token_hmac);
   }
 
   /** Deletes every token created under `pathPrefix` (an auth mount) and their non-orphan descendants. */
   async deleteTreesByCreationPath(m: EntityManager, pathPrefix: string): Promise<number> {
-    const rows = await returningRows<{ token_hmac: Buffer }>(
-      m,
-      `WITH RECURSIVE tree AS (
-         SELECT token_hmac FROM tokens WHERE starts_with(creation_path, $1)
-         UNION SELECT t.token_hmac FROM tokens t JOIN tree ON t.parent_token_hmac = tree.token_hmac
-       ) DELETE FROM tokens WHERE token_hmac IN (SELECT token_hmac FROM tree) RETURNING token_hmac`,
-      [pathPrefix],
-    );
+    const rows = await returningRows<{ token_hmac: Buffer }>(m, this.statements.deleteTreesByCreationPath, [pathPrefix]);
     return rows.length;
   }
 
   /** Deletes only this token; its children become orphans. One transaction. */
   async deleteOrphaningChildren(tokenHmac: Buffer): Promise<void> {
+    const sql = this.statements;
     await this.dataSource.transaction(async (m) => {
-      await m.query('UPDATE tokens SET parent_token_hmac = NULL, orphan = true WHERE parent_token_hmac = $1', [tokenHmac]);
-      await m.query('DELETE FROM tokens WHERE token_hmac = $1', [tokenHmac]);
+      await m.query(sql.orphanChildren, [tokenHmac]);
+      await m.query(sql.deleteOne, [tokenHmac]);
     });
   }
 
@@ -144,14 +185,12 @@ export class TokenRepository {
    * never outlives its parent) or are orphans, so no live token loses its parent here.
    */
   async deleteExpired(now: Date): Promise<number> {
-    return affectedRows(this.dataSource, 'DELETE FROM tokens WHERE (expires_at IS NOT NULL AND expires_at <= $1) OR uses_remaining = 0', [now]);
+    return affectedRows(this.dataSource, this.statements.deleteExpired, [now]);
   }
 
   /** Every service token's accessor, opened, oldest token first. */
   async accessors(): Promise<string[]> {
-    const rows: Pick<TokenRow, 'tokenHmac' | 'accessorCiphertext'>[] = await this.dataSource.query(
-      'SELECT token_hmac AS "tokenHmac", accessor_ciphertext AS "accessorCiphertext" FROM tokens ORDER BY created_at',
-    );
+    const rows: Pick<TokenRow, 'tokenHmac' | 'accessorCiphertext'>[] = await this.dataSource.query(this.statements.accessors);
     return rows.map((r) => this.openAccessor(r));
   }
 }
