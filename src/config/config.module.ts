@@ -14,9 +14,7 @@ export const SERVER_CONFIG = typedToken<ServerConfig>('ServerConfig');
 @Module({})
 export class ConfigModule {
   static forRoot(config: ServerConfig, log: Logger): DynamicModule {
-    if (config.seal.active.type !== 'shamir' || config.seal.disabled)
-      throw new Error('seal "pkcs11" is not available in this build yet; remove the seal stanza to use Shamir');
-    const kernel: KernelSettings = { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, clusterName: config.clusterName };
+    const kernel: KernelSettings = { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, clusterName: config.clusterName, seal: config.seal };
     return {
       module: ConfigModule,
       global: true,

@@ -27,7 +27,10 @@ import { InFlightRequests } from './router/in-flight';
 import { MountRepository } from './router/mount.repository';
 import { MountTable } from './router/mount-table';
 import { RekeyService } from './seal/rekey.service';
-import { ShamirSealProvider } from './seal/seal-provider';
+import { AutoUnsealLoop } from './seal/auto-unseal-loop';
+import { Pkcs11SealProvider } from './seal/pkcs11-seal-provider';
+import { ShamirSealProvider, type SealProvider } from './seal/seal-provider';
+import type { SealConfiguration } from './seal/seal-settings';
 import { SealRepository } from './seal/seal.repository';
 import { SealService } from './seal/seal.service';
 import { TokenRepository } from './token/token.repository';
@@ -39,6 +42,7 @@ import { ResponseWrapper } from './wrapping/response-wrapper';
 export interface KernelSettings {
   maxEncryptionsPerTerm: number;
   clusterName?: string;
+  seal: SealConfiguration;
 }
 export const KERNEL_SETTINGS = typedToken<KernelSettings>('KernelSettings');
 
@@ -48,6 +52,10 @@ const LEASE_REVOKE_MAX_ATTEMPTS = 6;
 const LEASE_TICK_MS = 1000;
 /** How often backends' periodic functions run (Vault: every minute). */
 const PERIODIC_INTERVAL_MS = 60_000;
+
+function sealProviderFor(seal: SealConfiguration): SealProvider {
+  return seal.active.type === 'pkcs11' ? new Pkcs11SealProvider(seal.active) : new ShamirSealProvider();
+}
 
 const repositories: Provider[] = [
   ...[BarrierRepository, SealRepository, PolicyRepository, MountRepository, PasswordPolicyRepository].map((repository) => ({
@@ -110,12 +118,17 @@ const services: Provider[] = [
         tokens,
         tokenStore,
         secrets,
-        provider: new ShamirSealProvider(),
+        provider: sealProviderFor(settings.seal),
         clusterName: settings.clusterName,
         maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm,
         log: (m) => log.info(m),
       }),
     inject: [DataSource, SealRepository, BarrierRepository, Barrier, TokenRepository, TokenStore, KernelSecretsRepository, KERNEL_SETTINGS, LOGGER],
+  },
+  {
+    provide: AutoUnsealLoop,
+    useFactory: (seal: SealService, log: Logger) => new AutoUnsealLoop(seal, log),
+    inject: [SealService, LOGGER],
   },
   {
     provide: RekeyService,
@@ -222,10 +235,13 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(InvalidationBus) private readonly bus: InvalidationBus,
     @Inject(SealService) private readonly seal: SealService,
     @Inject(ResealJob) private readonly reseal: ResealJob,
+    @Inject(AutoUnsealLoop) private readonly autoUnseal: AutoUnsealLoop,
   ) {}
 
-  onApplicationBootstrap(): Promise<void> {
-    return this.bus.start();
+  /** The bus first, so that an auto-unseal loads state other nodes will invalidate. */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bus.start();
+    this.autoUnseal.start();
   }
 
   /**
@@ -238,7 +254,9 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Runs after the listener has closed (Nest disposes the HTTP server before shutdown hooks). */
   async onApplicationShutdown(): Promise<void> {
+    await this.autoUnseal.stop();
     await this.seal.seal();
+    await this.seal.provider.close();
     await this.bus.stop();
   }
 }

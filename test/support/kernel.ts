@@ -1,4 +1,5 @@
 /** A real kernel (barrier, seal, tokens, every backend) on a fresh migrated database, for medium tests: the server's own module graph without its listener. */
+import type { SealConfiguration } from '../../src/kernel/seal/seal-settings';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ export interface TestKernel extends Kernel {
 export async function openTestKernel(
   options: {
     maxEncryptionsPerTerm?: number;
+    /** The seal stanzas (default: Shamir). */
+    seal?: SealConfiguration;
     dataSource?: DataSource;
     url?: string;
     audit?: Partial<AuditConfig>;
@@ -44,6 +47,7 @@ export async function openTestKernel(
     ...defaults,
     audit,
     maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566,
+    seal: options.seal ?? defaults.seal,
     listener: { ...defaults.listener, disableUnauthedRekeyEndpoints: true },
   };
   const database = { dataSource: db.dataSource, close: () => (db.dataSource.isInitialized ? db.dataSource.destroy() : Promise.resolve()) };

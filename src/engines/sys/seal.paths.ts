@@ -88,15 +88,23 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
         read: async () => raw(200, { initialized: await seal.isInitialized() }),
         update: async (ctx) => {
           refusePgp(ctx, ['pgp_keys', 'root_token_pgp_key', 'recovery_pgp_keys']);
-          if (optionalInt(ctx, 'recovery_shares') > 0 || optionalInt(ctx, 'recovery_threshold') > 0) {
-            throw badRequest('parameters recovery_shares,recovery_threshold not applicable to seal type shamir');
-          }
           const stored = optionalInt(ctx, 'stored_shares');
-          if (stored > 0) throw badRequest('stored_shares is not applicable to seal type shamir');
-          const result = await seal.initialize({ secretShares: optionalInt(ctx, 'secret_shares'), secretThreshold: optionalInt(ctx, 'secret_threshold') });
+          if (stored > 0 && !seal.provider.autoUnseal) throw badRequest('stored_shares is not applicable to seal type shamir');
+          const result = await seal.initialize({
+            secretShares: optionalInt(ctx, 'secret_shares'),
+            secretThreshold: optionalInt(ctx, 'secret_threshold'),
+            recoveryShares: optionalInt(ctx, 'recovery_shares'),
+            recoveryThreshold: optionalInt(ctx, 'recovery_threshold'),
+          });
           return raw(200, {
             keys: result.keys.map((k) => k.toString('hex')),
             keys_base64: result.keys.map((k) => k.toString('base64')),
+            ...(result.recoveryKeys.length > 0
+              ? {
+                  recovery_keys: result.recoveryKeys.map((k) => k.toString('hex')),
+                  recovery_keys_base64: result.recoveryKeys.map((k) => k.toString('base64')),
+                }
+              : {}),
             root_token: result.rootToken,
           });
         },

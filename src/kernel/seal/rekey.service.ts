@@ -103,6 +103,7 @@ export class RekeyService {
   start(options: RekeyInitOptions): Promise<RekeyStatus> {
     return this.seal.exclusive(async () => {
       this.seal.requireUnsealed();
+      if (this.seal.provider.autoUnseal) throw badRequest(`rekey of the barrier key is not supported with the ${this.seal.provider.type} seal yet`);
       if (this.operation) throw badRequest('rekey already in progress');
       const problem = shareConfigError(options.secretShares, options.secretThreshold);
       if (problem) throw badRequest(problem);
@@ -264,7 +265,7 @@ export class RekeyService {
     const config = await this.seals.load();
     if (!config) throw badRequest('Vault is not initialized');
     const wrapped = await this.seal.provider.wrapRootKey(this.barrier.currentRootKey(), unsealKey);
-    await this.seals.replaceUnsealKey(config.rootKeyWrapped, shares, threshold, wrapped);
+    await this.seals.replaceRootKey(config.rootKey.ciphertext, wrapped, { shares, threshold });
     this.seal.forgetCachedConfig();
     this.log(`rekey: committed (${shares} shares, threshold ${threshold})`);
   }

@@ -16,7 +16,8 @@ import { ApiError, badRequest } from '../errors';
 import type { KernelSecretsRepository } from '../kernel-secrets.repository';
 import { TokenStore } from '../token/token-store.service';
 import type { TokenRepository } from '../token/token.repository';
-import type { SealProvider } from './seal-provider';
+import { recoveryKeyCheck, verifyRecoveryKey } from './recovery-key';
+import { SealUnavailableError, type HsmKeyIdentity, type SealProvider, type WrappedRootKey } from './seal-provider';
 import type { SealRepository, StoredSealConfig } from './seal.repository';
 import { decodeUnsealKey, expectedKeyBytes } from './unseal-key';
 
@@ -34,18 +35,25 @@ export interface SealStatus {
   cluster_name?: string;
   cluster_id?: string;
   recovery_seal: boolean;
+  recovery_seal_type?: string;
   storage_type: string;
 }
 
 export interface InitOptions {
   secretShares: number;
   secretThreshold: number;
+  /** Auto seals only: the recovery key layout. */
+  recoveryShares?: number;
+  recoveryThreshold?: number;
   /** Dev mode and tests: a caller-chosen root token id. */
   rootTokenId?: string;
 }
 
 export interface InitResult {
+  /** Unseal key shares (Shamir); empty for an auto seal. */
   keys: Buffer[];
+  /** Recovery key shares (auto seal); empty for Shamir. */
+  recoveryKeys: Buffer[];
   rootToken: string;
 }
 
@@ -126,18 +134,22 @@ export class SealService {
 
   async status(): Promise<SealStatus> {
     const config = await this.loadConfig();
+    const auto = this.deps.provider.autoUnseal;
+    // Under an auto seal t and n are the recovery key layout (Vault's RecoveryConfig).
+    const layout = auto ? config?.recovery : config && { threshold: config.secretThreshold, shares: config.secretShares };
     const status: SealStatus = {
-      type: config?.sealType ?? this.deps.provider.type,
+      type: this.deps.provider.type,
       initialized: config !== undefined,
       sealed: !this.unsealed,
-      t: config?.secretThreshold ?? 0,
-      n: config?.secretShares ?? 0,
+      t: layout?.threshold ?? 0,
+      n: layout?.shares ?? 0,
       progress: this.progress.length,
       nonce: this.progressNonce,
       version: REPORTED_VERSION,
       build_date: BUILD_DATE,
       migration: false,
-      recovery_seal: false,
+      recovery_seal: auto,
+      ...(auto ? { recovery_seal_type: 'shamir' } : {}),
       storage_type: 'postgresql',
     };
     if (this.unsealed && config) {
@@ -153,24 +165,74 @@ export class SealService {
 
   private async initializeNow(options: InitOptions): Promise<InitResult> {
     if (await this.isInitialized()) throw badRequest('Vault is already initialized');
+    const { provider } = this.deps;
+    if (provider.autoUnseal) return this.initializeAutoSeal(options);
+    if ((options.recoveryShares ?? 0) > 0 || (options.recoveryThreshold ?? 0) > 0)
+      throw badRequest('parameters recovery_shares,recovery_threshold not applicable to seal type shamir');
     const problem = shareConfigError(options.secretShares, options.secretThreshold);
     if (problem) throw badRequest(problem);
-
-    const { dataSource, provider } = this.deps;
     const unsealKey = randomKey();
+    try {
+      const keys = await splitSecret(unsealKey, options.secretShares, options.secretThreshold);
+      const rootToken = await this.createRoot(options, (rootKey) => provider.wrapRootKey(rootKey, unsealKey), {
+        sealType: 'shamir',
+        secretShares: options.secretShares,
+        secretThreshold: options.secretThreshold,
+      });
+      this.deps.log(`seal: initialised with ${options.secretShares} share(s), threshold ${options.secretThreshold}`);
+      return { keys, recoveryKeys: [], rootToken };
+    } finally {
+      zero(unsealKey);
+    }
+  }
+
+  /** Vault's auto seal init: the HSM wraps the root key, the operators get recovery keys, and the server unseals at once. */
+  private async initializeAutoSeal(options: InitOptions): Promise<InitResult> {
+    const { provider } = this.deps;
+    if (options.secretShares > 0 || options.secretThreshold > 0) {
+      const given = [options.secretShares > 0 ? 'secret_shares' : '', options.secretThreshold > 0 ? 'secret_threshold' : ''].filter(Boolean);
+      throw badRequest(`parameters ${given.join(',')} not applicable to seal type ${provider.type}`);
+    }
+    const shares = options.recoveryShares ?? 0;
+    const threshold = options.recoveryThreshold ?? 0;
+    if (shares < 1) throw badRequest('recovery configuration must specify a positive number of shares');
+    const problem = shareConfigError(shares, threshold);
+    if (problem) throw badRequest(`invalid recovery configuration: ${problem}`);
+    await this.openProvider();
+    const recoveryKey = randomKey();
+    try {
+      const recoveryKeys = await splitSecret(recoveryKey, shares, threshold);
+      const recovery = { shares, threshold, check: recoveryKeyCheck(recoveryKey) };
+      const rootToken = await this.createRoot(options, (rootKey) => this.providerCall(() => provider.wrapRootKey(rootKey)), {
+        sealType: provider.type,
+        secretShares: 1,
+        secretThreshold: 1,
+        recovery,
+      });
+      this.deps.log(`seal: initialised with ${provider.type}; ${shares} recovery share(s), threshold ${threshold}`);
+      await this.autoUnsealNow();
+      return { keys: [], recoveryKeys, rootToken };
+    } finally {
+      zero(recoveryKey);
+    }
+  }
+
+  /** One transaction: the seal row, the first keyring and the root token. */
+  private async createRoot(
+    options: InitOptions,
+    wrap: (rootKey: Buffer) => Promise<WrappedRootKey>,
+    layout: Pick<StoredSealConfig, 'sealType' | 'secretShares' | 'secretThreshold' | 'recovery'>,
+  ): Promise<string> {
     const rootKey = randomKey();
     const initBarrier = new Barrier(this.deps.barrierRepository, { maxEncryptionsPerTerm: this.deps.maxEncryptionsPerTerm, log: this.deps.log });
     try {
-      const keys = await splitSecret(unsealKey, options.secretShares, options.secretThreshold);
-      const rootKeyWrapped = await provider.wrapRootKey(rootKey, unsealKey);
+      const rootKeyWrapped = await wrap(rootKey);
       const keyringCiphertext = Barrier.newKeyringCiphertext(rootKey, new Date());
-      const rootToken = await dataSource
+      const rootToken = await this.deps.dataSource
         .transaction(async (manager) => {
           await this.deps.seals.insert(manager, {
-            sealType: provider.type,
-            secretShares: options.secretShares,
-            secretThreshold: options.secretThreshold,
-            rootKeyWrapped,
+            ...layout,
+            rootKey: rootKeyWrapped,
             clusterName: this.deps.clusterName ?? `vault-cluster-${randomBase62(8).toLowerCase()}`,
             clusterId: randomUUID(),
           });
@@ -183,11 +245,10 @@ export class SealService {
           throw err;
         });
       this.config = undefined;
-      this.deps.log(`seal: initialised with ${options.secretShares} share(s), threshold ${options.secretThreshold}`);
-      return { keys, rootToken };
+      return rootToken;
     } finally {
       initBarrier.seal();
-      zero(unsealKey, rootKey);
+      zero(rootKey);
     }
   }
 
@@ -205,7 +266,8 @@ export class SealService {
       if (this.unsealed) return this.status();
       const key = decodeUnsealKey(keyText);
       if (!key) throw badRequest("'key' must be a valid hex or base64 string");
-      const formatProblem = this.keyFormatError(key, config.secretThreshold);
+      const threshold = this.unsealThreshold(config);
+      const formatProblem = this.keyFormatError(key, threshold);
       if (formatProblem) {
         zero(key);
         throw badRequest(formatProblem);
@@ -216,7 +278,7 @@ export class SealService {
       }
       if (this.progress.length === 0) this.progressNonce = randomUUID();
       this.progress.push(key);
-      if (this.progress.length < config.secretThreshold) return this.status();
+      if (this.progress.length < threshold) return this.status();
       await this.unsealWithShares(config, this.progress);
       return this.status();
     });
@@ -228,18 +290,32 @@ export class SealService {
     return shareFormatError(key, expected - 1);
   }
 
-  /** Combines shares (any failure resets progress with "invalid key") and opens the barrier. */
+  /** How many shares unseal: the recovery threshold under an auto seal (after sys/seal), else the unseal threshold. */
+  private unsealThreshold(config: StoredSealConfig): number {
+    return this.deps.provider.autoUnseal && config.recovery ? config.recovery.threshold : config.secretThreshold;
+  }
+
+  /**
+   * Combines shares (any failure resets progress with "invalid key") and opens the barrier. Under an
+   * auto seal the shares are recovery key shares: they prove the operators' quorum, and the HSM
+   * unwraps the root key.
+   */
   private async unsealWithShares(config: StoredSealConfig, shares: Buffer[]): Promise<void> {
-    let unsealKey: Buffer | undefined;
+    let combined: Buffer | undefined;
     let rootKey: Buffer | undefined;
     try {
-      unsealKey = await this.combine(shares, config.secretThreshold);
-      rootKey = await this.deps.provider.unwrapRootKey(config.rootKeyWrapped, unsealKey);
+      combined = await this.combine(shares, this.unsealThreshold(config));
+      if (this.deps.provider.autoUnseal && config.recovery) {
+        verifyRecoveryKey(combined, config.recovery.check);
+        rootKey = await this.unwrapWithProvider(config);
+      } else {
+        rootKey = await this.deps.provider.unwrapRootKey(config.rootKey, combined);
+      }
     } catch (err) {
       if (!(err instanceof IntegrityError) && !(err instanceof ShamirError)) throw err;
       throw badRequest('unseal failed, invalid key');
     } finally {
-      zero(unsealKey);
+      zero(combined);
       this.resetProgress();
     }
     try {
@@ -259,22 +335,64 @@ export class SealService {
   async verifyUnsealKey(unsealKey: Buffer): Promise<Buffer> {
     const config = await this.deps.seals.load();
     if (!config) throw badRequest('Vault is not initialized');
-    return this.deps.provider.unwrapRootKey(config.rootKeyWrapped, unsealKey);
+    return this.deps.provider.unwrapRootKey(config.rootKey, unsealKey);
   }
 
-  /** Auto-unseal providers (HSM) open the barrier without shares. */
-  async autoUnseal(): Promise<boolean> {
-    return this.mutex.run(async () => {
-      const config = await this.loadConfig();
-      if (!config || this.unsealed || !this.deps.provider.autoUnseal) return false;
-      const rootKey = await this.deps.provider.unwrapRootKey(config.rootKeyWrapped);
-      try {
-        await this.openWithRootKey(rootKey);
-      } finally {
-        zero(rootKey);
-      }
-      return true;
-    });
+  /**
+   * Auto seals: opens the barrier with the HSM alone (at start, and right after init). False when
+   * there is nothing to do (Shamir, not initialised, already unsealed); throws SealUnavailableError
+   * when the HSM cannot be used, naming what failed.
+   */
+  autoUnseal(): Promise<boolean> {
+    return this.mutex.run(() => this.autoUnsealNow());
+  }
+
+  private async autoUnsealNow(): Promise<boolean> {
+    const config = await this.loadConfig();
+    if (!config || this.unsealed || !this.deps.provider.autoUnseal) return false;
+    await this.openProvider();
+    const rootKey = await this.unwrapWithProvider(config);
+    try {
+      await this.openWithRootKey(rootKey);
+    } finally {
+      zero(rootKey);
+    }
+    return true;
+  }
+
+  /**
+   * The root key from the HSM. When the configured key is not the one that wrapped it (a new
+   * key_label: seal key rotation), the root key is rewrapped under the configured key in one
+   * conditional update; until that commits, the old key (still in the HSM) keeps unwrapping.
+   */
+  private async unwrapWithProvider(config: StoredSealConfig): Promise<Buffer> {
+    const { provider } = this.deps;
+    if (config.sealType !== provider.type)
+      throw new SealUnavailableError(`the stored seal is ${config.sealType}, the configured seal ${provider.type}: seal migration is not supported yet`);
+    const rootKey = await this.providerCall(() => provider.unwrapRootKey(config.rootKey));
+    const current = provider.currentKey();
+    const stored = config.rootKey.hsmKey;
+    if (current && stored && (current.label !== stored.label || current.id !== stored.id || current.mechanism !== stored.mechanism)) {
+      const rewrapped = await this.providerCall(() => provider.wrapRootKey(rootKey));
+      await this.deps.seals.replaceRootKey(config.rootKey.ciphertext, rewrapped);
+      this.config = undefined;
+      this.deps.log(`seal: root key rewrapped from HSM key ${describeKey(stored)} to ${describeKey(current)}`);
+    }
+    return rootKey;
+  }
+
+  private async openProvider(): Promise<void> {
+    await this.providerCall(() => this.deps.provider.open());
+  }
+
+  /** Runs a provider operation; a failure of the HSM itself becomes a 500 with its one-line reason (never the PIN). */
+  private async providerCall<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof SealUnavailableError) throw new ApiError(500, [err.message]);
+      throw err;
+    }
   }
 
   private async openWithRootKey(rootKey: Buffer): Promise<void> {
@@ -331,4 +449,8 @@ export class SealService {
   requireUnsealed(): void {
     if (!this.unsealed) throw new ApiError(503, ['Vault is sealed']);
   }
+}
+
+function describeKey(key: HsmKeyIdentity): string {
+  return [key.label !== undefined ? `label "${key.label}"` : '', key.id !== undefined ? `id ${key.id}` : ''].filter(Boolean).join(' ');
 }

@@ -1,0 +1,66 @@
+/**
+ * Auto-unseal at start (HSM seals): tries until the server is unsealed once, then ends — after a
+ * `sys/seal` the operators unseal with recovery keys, as in Vault. While the HSM cannot be used the
+ * server stays sealed and answers `sys/seal-status`; each failed try logs one line saying why
+ * (never the PIN) and the next waits twice as long, up to MAX_DELAY_MS. An uninitialised server is
+ * polled quietly (another node may initialise it; `sys/init` here unseals by itself).
+ */
+import type { SealService } from './seal.service';
+
+const FIRST_DELAY_MS = 1000;
+const MAX_DELAY_MS = 60_000;
+const UNINITIALISED_POLL_MS = 5000;
+
+export class AutoUnsealLoop {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+  private delay = FIRST_DELAY_MS;
+  private announcedUninitialised = false;
+
+  constructor(
+    private readonly seal: SealService,
+    private readonly log: { info(m: string): void; warn(m: string): void },
+  ) {}
+
+  start(): void {
+    if (!this.seal.provider.autoUnseal) return;
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Stops retrying and waits for a try in progress. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.attempt().finally(() => (this.running = undefined));
+    }, ms);
+    this.timer.unref();
+  }
+
+  private async attempt(): Promise<void> {
+    if (this.stopped || !this.seal.isSealed) return;
+    try {
+      if (!(await this.seal.isInitialized())) {
+        if (!this.announcedUninitialised) this.log.info('seal: not initialised yet; auto-unseal waits for sys/init');
+        this.announcedUninitialised = true;
+        this.schedule(UNINITIALISED_POLL_MS);
+        return;
+      }
+      if (await this.seal.autoUnseal()) this.log.info('seal: auto-unsealed with the HSM');
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.warn(`seal: auto-unseal failed, retrying in ${this.delay / 1000} s: ${(err as Error).message}`);
+      this.schedule(this.delay);
+      this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
+    }
+  }
+}
