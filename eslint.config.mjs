@@ -37,6 +37,11 @@ const p = (regex, message) => ({ regex, message });
 const layers = [
   // crypto: pure primitives over node:crypto and libraries; nothing of ours outside src/crypto.
   ...layer('crypto', (n) => [p(onlyTo(n, ['crypto']), 'src/crypto imports nothing of ours outside src/crypto (layers).')]),
+  // hsm: the PKCS#11 layer (pkcs11js over a vendor library); it knows nothing of the seal, Nest or TypeORM.
+  ...layer('hsm', (n) => [
+    p(onlyTo(n, ['hsm', 'crypto']), 'src/hsm imports nothing of ours outside src/hsm and src/crypto (layers).'),
+    p('^(@nestjs/|typeorm$)', 'src/hsm knows nothing of Nest or TypeORM (layers).'),
+  ]),
   // framework: the engine SDK, below the kernel: it may import crypto only.
   ...layer('framework', (n) => [p(onlyTo(n, ['framework', 'crypto']), 'src/framework is below the kernel: it imports src/crypto only (layers).')]),
   // kernel: no backends, no HTTP, no audit, no application layer; from config only the document parsers.

@@ -103,7 +103,7 @@ export function serviceUnavailable(service: Service): string | undefined {
 }
 
 /** `describe` that runs unless `reason`: then skipped with the reason in its name, or failing under CI=true. */
-function describeUnless(reason: string | undefined, needs: string, name: string, fn: () => void): void {
+export function describeUnless(reason: string | undefined, needs: string, name: string, fn: () => void): void {
   if (!reason) describe(name, fn);
   else if (process.env.CI === 'true')
     describe(name, () =>
