@@ -7,13 +7,18 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { typedToken } from '../framework/typed-token';
 import { KERNEL_SETTINGS, type KernelSettings } from '../kernel/kernel.module';
 import { LOGGER, type Logger } from '../logger';
-import type { ServerConfig } from './config';
+import { pkcs11BindingUnavailable } from '../hsm/pkcs11-binding';
+import { ConfigError, type ServerConfig } from './config';
 
 export const SERVER_CONFIG = typedToken<ServerConfig>('ServerConfig');
 
 @Module({})
 export class ConfigModule {
   static forRoot(config: ServerConfig, log: Logger): DynamicModule {
+    if (config.seal.active.type === 'pkcs11' || config.seal.disabled) {
+      const missing = pkcs11BindingUnavailable();
+      if (missing) throw new ConfigError(`seal "pkcs11": ${missing}`);
+    }
     const kernel: KernelSettings = { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, clusterName: config.clusterName, seal: config.seal };
     return {
       module: ConfigModule,
