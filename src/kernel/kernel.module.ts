@@ -119,6 +119,7 @@ const services: Provider[] = [
         tokenStore,
         secrets,
         provider: sealProviderFor(settings.seal),
+        oldProvider: settings.seal.disabled && new Pkcs11SealProvider(settings.seal.disabled),
         clusterName: settings.clusterName,
         maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm,
         log: (m) => log.info(m),
@@ -257,6 +258,7 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
     await this.autoUnseal.stop();
     await this.seal.seal();
     await this.seal.provider.close();
+    await this.seal.oldProvider?.close();
     await this.bus.stop();
   }
 }

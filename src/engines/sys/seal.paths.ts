@@ -126,8 +126,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       help: 'Submit one unseal key share (hex or base64), or reset the progress.',
       handlers: {
         update: async (ctx) => {
-          if (optionalBool(ctx, 'migrate')) throw badRequest('seal migration is not supported');
-          return raw(200, await seal.submitUnsealKey(optionalString(ctx, 'key'), optionalBool(ctx, 'reset')));
+          return raw(200, await seal.submitUnsealKey(optionalString(ctx, 'key'), optionalBool(ctx, 'reset'), optionalBool(ctx, 'migrate')));
         },
       },
     },

@@ -63,6 +63,14 @@ export class BarrierRepository {
     });
   }
 
+  /** Replaces the keyring ciphertext (a new root key) inside `manager`'s transaction; throws when it changed meanwhile. */
+  async replaceKeyringCiphertext(manager: EntityManager, expected: Buffer, ciphertext: Buffer): Promise<void> {
+    const keyrings = manager.getRepository(BarrierKeyringEntity);
+    const row = await keyrings.findOne({ select: { id: true, keyringCiphertext: true }, where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+    if (!row || !row.keyringCiphertext.equals(expected)) throw new Error('keyring changed concurrently');
+    await keyrings.update({ id: 1 }, { keyringCiphertext: ciphertext, updatedAt: () => 'now()' });
+  }
+
   /** Counters only ever grow. */
   async recordEncryptions(term: number, encryptions: number): Promise<void> {
     await raiseEncryptions(this.dataSource, term, encryptions);

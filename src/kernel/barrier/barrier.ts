@@ -64,6 +64,16 @@ export class Barrier {
     }
   }
 
+  /** The keyring under `oldRootKey` re-encrypted under `newRootKey` (seal migration replaces the root key). Throws IntegrityError when the old key does not fit. */
+  static reencryptKeyring(oldRootKey: Buffer, newRootKey: Buffer, ciphertext: Buffer): Buffer {
+    const plain = aeadDecrypt(oldRootKey, ciphertext, KEYRING_LOCATION);
+    try {
+      return aeadEncrypt(newRootKey, 0, plain, KEYRING_LOCATION);
+    } finally {
+      zero(plain);
+    }
+  }
+
   /** Opens the barrier with the root key. Throws IntegrityError when the key does not fit. */
   async unseal(rootKey: Buffer): Promise<void> {
     const stored = await this.repository.load();

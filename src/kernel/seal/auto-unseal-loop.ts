@@ -24,9 +24,19 @@ export class AutoUnsealLoop {
   ) {}
 
   start(): void {
-    if (!this.seal.provider.autoUnseal) return;
     this.stopped = false;
-    this.schedule(0);
+    if (this.seal.provider.autoUnseal) this.schedule(0);
+    else void this.announceMigration();
+  }
+
+  /** A pending seal migration is said once at start: the operators must act. */
+  private async announceMigration(): Promise<void> {
+    try {
+      const pending = await this.seal.pendingMigration();
+      if (pending) this.log.warn(`seal: ${pending}`);
+    } catch (err) {
+      this.log.warn(`seal: could not read the seal configuration: ${(err as Error).message}`);
+    }
   }
 
   /** Stops retrying and waits for a try in progress. */
@@ -56,6 +66,7 @@ export class AutoUnsealLoop {
         return;
       }
       if (await this.seal.autoUnseal()) this.log.info('seal: auto-unsealed with the HSM');
+      else await this.announceMigration();
     } catch (err) {
       if (this.stopped) return;
       this.log.warn(`seal: auto-unseal failed, retrying in ${this.delay / 1000} s: ${(err as Error).message}`);

@@ -79,6 +79,37 @@ export class SealRepository {
   }
 
   /**
+   * Seal migration's commit, with the keyring re-encrypted under the new root key by `withinTransaction`:
+   * the seal type, layouts and wrapped root key replaced in the same transaction, so a crash leaves the
+   * old seal or the new one. Throws when the row changed meanwhile.
+   */
+  async replaceSeal(
+    expectedRootKey: Buffer,
+    next: Pick<StoredSealConfig, 'sealType' | 'secretShares' | 'secretThreshold' | 'rootKey' | 'recovery'>,
+    withinTransaction: (manager: EntityManager) => Promise<void>,
+  ): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      const seals = m.getRepository(SealConfigEntity);
+      const row = await seals.findOne({ select: { id: true, rootKeyWrapped: true }, where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+      if (!row || !row.rootKeyWrapped.equals(expectedRootKey)) throw new Error('seal configuration changed concurrently');
+      await seals.update(
+        { id: 1 },
+        {
+          sealType: next.sealType,
+          secretShares: next.secretShares,
+          secretThreshold: next.secretThreshold,
+          ...rootKeyColumns(next.rootKey),
+          recoveryShares: next.recovery?.shares ?? null,
+          recoveryThreshold: next.recovery?.threshold ?? null,
+          recoveryKeyCheck: next.recovery?.check ?? null,
+          updatedAt: () => 'now()',
+        },
+      );
+      await withinTransaction(m);
+    });
+  }
+
+  /**
    * Replaces what `expected` (the stored root key ciphertext) says, atomically: a rekey's new share
    * layout and wrapping, or the same root key rewrapped under a new HSM key. Throws when the row
    * changed meanwhile (another node committed first).

@@ -17,6 +17,7 @@ import type { KernelSecretsRepository } from '../kernel-secrets.repository';
 import { TokenStore } from '../token/token-store.service';
 import type { TokenRepository } from '../token/token.repository';
 import { recoveryKeyCheck, verifyRecoveryKey } from './recovery-key';
+import { migrateSeal, migrationKeyLayout, migrationPending, migrationProblem } from './seal-migration';
 import { SealUnavailableError, type HsmKeyIdentity, type SealProvider, type WrappedRootKey } from './seal-provider';
 import type { SealRepository, StoredSealConfig } from './seal.repository';
 import { decodeUnsealKey, expectedKeyBytes } from './unseal-key';
@@ -85,6 +86,8 @@ export interface SealServiceDeps {
   tokenStore: TokenStore;
   secrets: KernelSecretsRepository;
   provider: SealProvider;
+  /** The disabled seal stanza's provider, during a migration away from an HSM seal. */
+  oldProvider?: SealProvider;
   clusterName?: string;
   maxEncryptionsPerTerm: number;
   log: (message: string) => void;
@@ -135,8 +138,11 @@ export class SealService {
   async status(): Promise<SealStatus> {
     const config = await this.loadConfig();
     const auto = this.deps.provider.autoUnseal;
-    // Under an auto seal t and n are the recovery key layout (Vault's RecoveryConfig).
-    const layout = auto ? config?.recovery : config && { threshold: config.secretThreshold, shares: config.secretShares };
+    const migration = migrationPending(config, this.deps.provider);
+    // Under an auto seal t and n are the recovery key layout (Vault's RecoveryConfig); during a
+    // migration, the layout of the old seal's keys, which the migration takes.
+    const layout =
+      config && migration ? migrationKeyLayout(config) : auto ? config?.recovery : config && { threshold: config.secretThreshold, shares: config.secretShares };
     const status: SealStatus = {
       type: this.deps.provider.type,
       initialized: config !== undefined,
@@ -147,7 +153,7 @@ export class SealService {
       nonce: this.progressNonce,
       version: REPORTED_VERSION,
       build_date: BUILD_DATE,
-      migration: false,
+      migration,
       recovery_seal: auto,
       ...(auto ? { recovery_seal_type: 'shamir' } : {}),
       storage_type: 'postgresql',
@@ -253,10 +259,15 @@ export class SealService {
   }
 
   /** Submits one unseal key share (or resets progress). */
-  submitUnsealKey(keyText: string | undefined, reset: boolean): Promise<SealStatus> {
+  submitUnsealKey(keyText: string | undefined, reset: boolean, migrate = false): Promise<SealStatus> {
     return this.mutex.run(async () => {
       const config = await this.loadConfig();
       if (!config) throw badRequest('Vault is not initialized');
+      const pending = migrationPending(config, this.deps.provider);
+      if (!this.unsealed && !reset) {
+        if (pending && !migrate) throw badRequest('migrate option not provided and seal migration is pending');
+        if (!pending && migrate) throw badRequest("can't perform a seal migration, no migration seal found");
+      }
       if (reset) {
         if (this.unsealed) throw badRequest('vault is unsealed');
         this.resetProgress();
@@ -292,6 +303,7 @@ export class SealService {
 
   /** How many shares unseal: the recovery threshold under an auto seal (after sys/seal), else the unseal threshold. */
   private unsealThreshold(config: StoredSealConfig): number {
+    if (migrationPending(config, this.deps.provider)) return migrationKeyLayout(config).threshold;
     return this.deps.provider.autoUnseal && config.recovery ? config.recovery.threshold : config.secretThreshold;
   }
 
@@ -305,7 +317,11 @@ export class SealService {
     let rootKey: Buffer | undefined;
     try {
       combined = await this.combine(shares, this.unsealThreshold(config));
-      if (this.deps.provider.autoUnseal && config.recovery) {
+      if (migrationPending(config, this.deps.provider)) {
+        const combinedKey = combined;
+        rootKey = await this.providerCall(() => migrateSeal({ ...this.deps, log: this.deps.log }, config, combinedKey));
+        this.config = undefined;
+      } else if (this.deps.provider.autoUnseal && config.recovery) {
         verifyRecoveryKey(combined, config.recovery.check);
         rootKey = await this.unwrapWithProvider(config);
       } else {
@@ -349,7 +365,7 @@ export class SealService {
 
   private async autoUnsealNow(): Promise<boolean> {
     const config = await this.loadConfig();
-    if (!config || this.unsealed || !this.deps.provider.autoUnseal) return false;
+    if (!config || this.unsealed || !this.deps.provider.autoUnseal || migrationPending(config, this.deps.provider)) return false;
     await this.openProvider();
     const rootKey = await this.unwrapWithProvider(config);
     try {
@@ -367,8 +383,6 @@ export class SealService {
    */
   private async unwrapWithProvider(config: StoredSealConfig): Promise<Buffer> {
     const { provider } = this.deps;
-    if (config.sealType !== provider.type)
-      throw new SealUnavailableError(`the stored seal is ${config.sealType}, the configured seal ${provider.type}: seal migration is not supported yet`);
     const rootKey = await this.providerCall(() => provider.unwrapRootKey(config.rootKey));
     const current = provider.currentKey();
     const stored = config.rootKey.hsmKey;
@@ -379,6 +393,20 @@ export class SealService {
       this.deps.log(`seal: root key rewrapped from HSM key ${describeKey(stored)} to ${describeKey(current)}`);
     }
     return rootKey;
+  }
+
+  /** Why the stored seal is not the configured one and what to do, or undefined. */
+  async pendingMigration(): Promise<string | undefined> {
+    const config = await this.loadConfig();
+    if (!config || !migrationPending(config, this.deps.provider)) return undefined;
+    return (
+      migrationProblem(config, this.deps) ??
+      `seal migration from ${config.sealType} to ${this.deps.provider.type} is pending: unseal with "migrate": true and the ${config.sealType === 'shamir' ? 'unseal' : 'recovery'} keys`
+    );
+  }
+
+  get oldProvider(): SealProvider | undefined {
+    return this.deps.oldProvider;
   }
 
   private async openProvider(): Promise<void> {
