@@ -64,7 +64,7 @@ export class Barrier {
     }
   }
 
-  /** The keyring under `oldRootKey` re-encrypted under `newRootKey` (seal migration replaces the root key). Throws IntegrityError when the old key does not fit. */
+  /** The keyring under `oldRootKey` re-encrypted under `newRootKey` (seal migration). Throws IntegrityError when the old key does not fit. */
   static reencryptKeyring(oldRootKey: Buffer, newRootKey: Buffer, ciphertext: Buffer): Buffer {
     const plain = aeadDecrypt(oldRootKey, ciphertext, KEYRING_LOCATION);
     try {
