@@ -36,6 +36,7 @@ import { PeriodicRunner } from './kernel/periodic/periodic-runner';
 import { PolicyStore } from './kernel/policy/policy-store.service';
 import { InFlightRequests } from './kernel/router/in-flight';
 import { MountTable } from './kernel/router/mount-table';
+import { GenerateRootService } from './kernel/seal/generate-root.service';
 import { RekeyService } from './kernel/seal/rekey.service';
 import { SealService } from './kernel/seal/seal.service';
 import { TokenStore } from './kernel/token/token-store.service';
@@ -83,6 +84,7 @@ export interface Kernel {
   barrier: Barrier;
   seal: SealService;
   rekey: RekeyService;
+  generateRoot: GenerateRootService;
   tokenStore: TokenStore;
   policies: PolicyStore;
   /** Vault's password policies; engines generate passwords with `passwordPolicies.generate(name)`. */
@@ -113,6 +115,7 @@ export function kernelOf(app: INestApplicationContext): Kernel {
     barrier: app.get(Barrier),
     seal: app.get(SealService),
     rekey: app.get(RekeyService),
+    generateRoot: app.get(GenerateRootService),
     tokenStore: app.get(TokenStore),
     policies: app.get(PolicyStore),
     passwordPolicies: app.get(PasswordPolicies),

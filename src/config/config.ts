@@ -42,6 +42,8 @@ export interface ListenerConfig {
   json: JsonLimits;
   /** OpenBao's listener flag: true (default) makes rekey start/cancel need a sudo token. */
   disableUnauthedRekeyEndpoints: boolean;
+  /** OpenBao's listener flag: true makes generate-root start/cancel need a sudo token (default false, see listenerFrom). */
+  disableUnauthedGenerateRootEndpoints: boolean;
   /** X-Forwarded-For from trusted proxies only (Vault's x_forwarded_for_* listener settings). */
   forwardedFor: ForwardedForConfig;
 }
@@ -176,6 +178,8 @@ function listenerFrom(body: Doc, listenFlag: string | undefined, devTlsFiles?: S
       maxArrayElements: int(body, 'max_json_array_element_count', where, 10_000),
     },
     disableUnauthedRekeyEndpoints: bool(body, 'disable_unauthed_rekey_endpoints', where, true),
+    // Default false (OpenBao's is true): Vault clients start and cancel generate-root without a token.
+    disableUnauthedGenerateRootEndpoints: bool(body, 'disable_unauthed_generate_root_endpoints', where, false),
     forwardedFor: forwardedForFrom(body, where),
   };
 }

@@ -44,6 +44,7 @@ function listener(l: SanitizableConfig['listener']): Record<string, unknown> {
       max_json_object_entry_count: l.json.maxObjectEntries,
       max_json_array_element_count: l.json.maxArrayElements,
       disable_unauthed_rekey_endpoints: l.disableUnauthedRekeyEndpoints,
+      disable_unauthed_generate_root_endpoints: l.disableUnauthedGenerateRootEndpoints,
       x_forwarded_for_authorized_addrs: l.forwardedFor.authorizedAddrs.join(','),
       x_forwarded_for_hop_skips: l.forwardedFor.hopSkips,
       x_forwarded_for_reject_not_authorized: l.forwardedFor.rejectNotAuthorized,

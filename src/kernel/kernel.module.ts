@@ -26,6 +26,7 @@ import { PolicyStore } from './policy/policy-store.service';
 import { InFlightRequests } from './router/in-flight';
 import { MountRepository } from './router/mount.repository';
 import { MountTable } from './router/mount-table';
+import { GenerateRootService } from './seal/generate-root.service';
 import { RekeyService } from './seal/rekey.service';
 import { AutoUnsealLoop } from './seal/auto-unseal-loop';
 import { Pkcs11SealProvider } from './seal/pkcs11-seal-provider';
@@ -135,6 +136,11 @@ const services: Provider[] = [
     provide: RekeyService,
     useFactory: (seal: SealService, seals: SealRepository, barrier: Barrier, log: Logger) => new RekeyService(seal, seals, barrier, (m) => log.info(m)),
     inject: [SealService, SealRepository, Barrier, LOGGER],
+  },
+  {
+    provide: GenerateRootService,
+    useFactory: (seal: SealService, barrier: Barrier, tokens: TokenStore, log: Logger) => new GenerateRootService(seal, barrier, tokens, (m) => log.info(m)),
+    inject: [SealService, Barrier, TokenStore, LOGGER],
   },
   {
     provide: VersionHistory,

@@ -1,6 +1,8 @@
-/** `secrethub operator ...` and `secrethub status`: init, unseal, seal, key-status, rotate, rekey. */
+/** `secrethub operator ...` and `secrethub status`: init, unseal, seal, key-status, rotate, rekey, generate-root. */
 import type { Command } from 'commander';
-import { cliContext } from '../context';
+import { decodeRootToken, generateRootTokenOtp, ROOT_TOKEN_OTP_LENGTH } from '../../crypto/root-token-otp';
+import type { ApiClient } from '../client';
+import { cliContext, readStdin } from '../context';
 import { print, printJson, renderTable, type OutputFormat } from '../output';
 import { promptHidden } from '../prompt';
 
@@ -35,7 +37,7 @@ function printStatus(format: OutputFormat, status: Record<string, unknown>): voi
 }
 
 export function registerOperatorCommands(program: Command): void {
-  const operator = program.command('operator').description('Operator commands: init, unseal, seal, key-status, rotate, rekey');
+  const operator = program.command('operator').description('Operator commands: init, unseal, seal, key-status, rotate, rekey, generate-root');
 
   operator
     .command('init')
@@ -184,6 +186,8 @@ export function registerOperatorCommands(program: Command): void {
       },
     );
 
+  registerGenerateRoot(operator);
+
   program
     .command('status')
     .description('Print the seal status; exit code 0 unsealed, 2 sealed, 1 error')
@@ -192,5 +196,112 @@ export function registerOperatorCommands(program: Command): void {
       const res = await client.request('GET', 'sys/seal-status');
       printStatus(format, res.body ?? {});
       process.exitCode = res.body?.sealed === false ? 0 : 2;
+    });
+}
+
+/** Vault's `operator generate-root` table: Nonce, Started, Progress, Complete, the encoded token, OTP. */
+function printGenerateRootStatus(format: OutputFormat, s: Record<string, unknown>): void {
+  if (format === 'json') return printJson(s);
+  const rows: [string, unknown][] = [
+    ['Nonce', s.nonce],
+    ['Started', s.started],
+    ['Progress', `${s.progress}/${s.required}`],
+    ['Complete', s.complete],
+  ];
+  if (s.encoded_token) rows.push(['Encoded Token', s.encoded_token]);
+  else if (s.encoded_root_token) rows.push(['Encoded Root Token', s.encoded_root_token]);
+  if (s.otp) {
+    process.stderr.write(
+      'A One-Time-Password has been generated for you and is shown in the OTP field. You will need this value to decode the resulting root token, so keep it safe.\n',
+    );
+    rows.push(['OTP', s.otp]);
+  }
+  if (s.otp_length) rows.push(['OTP Length', s.otp_length]);
+  print(renderTable(rows));
+}
+
+async function generateRootStatus(client: ApiClient): Promise<Record<string, unknown>> {
+  return (await client.request('GET', 'sys/generate-root/attempt')).body ?? {};
+}
+
+interface GenerateRootOptions {
+  init?: boolean;
+  cancel?: boolean;
+  status?: boolean;
+  generateOtp?: boolean;
+  decode?: string;
+  otp?: string;
+  pgpKey?: string;
+  nonce?: string;
+}
+
+function registerGenerateRoot(operator: Command): void {
+  operator
+    .command('generate-root')
+    .description('Generate a new root token from a quorum of unseal (or recovery) key shares: -init, then submit shares; -decode the result')
+    .argument('[key]', 'an unseal key share ("-" reads stdin; prompts without echo when omitted)')
+    .option('--init', 'start a root token generation (with -otp, or the server generates an OTP)')
+    .option('--cancel', 'cancel the root token generation in progress')
+    .option('--status', 'show the progress')
+    .option('--generate-otp', 'print a new OTP of the length the server expects')
+    .option('--decode <encoded>', 'decode an encoded root token locally with -otp ("-" reads stdin)')
+    .option('--otp <otp>', 'the one-time password (for -init and -decode)')
+    .option('--pgp-key <key>', 'not supported by this server (refused)')
+    .option('--nonce <nonce>', 'the nonce of the generation (needed with a key argument or stdin)')
+    .action(async (key: string | undefined, opts: GenerateRootOptions, cmd: Command) => {
+      const { client, format } = context(cmd);
+      if (opts.generateOtp) {
+        const length = Number((await generateRootStatus(client)).otp_length) || ROOT_TOKEN_OTP_LENGTH;
+        const otp = generateRootTokenOtp(length);
+        return format === 'json' ? printJson({ otp, otp_length: otp.length }) : print(otp);
+      }
+      if (opts.decode !== undefined) {
+        let encoded = opts.decode;
+        if (!encoded) throw new Error('Missing encoded value: use -decode=<string> to supply it');
+        if (!opts.otp) throw new Error('Missing otp: use -otp to supply it');
+        if (encoded === '-') {
+          encoded = readStdin().trim();
+          if (!encoded) throw new Error('Missing encoded value. When using -decode="-" value must be passed via stdin.');
+        }
+        const otpLength = Number((await generateRootStatus(client)).otp_length) || 0;
+        let token: string;
+        try {
+          token = decodeRootToken(encoded, opts.otp, otpLength);
+        } catch (err) {
+          throw new Error(`Error decoding root token: ${(err as Error).message}`, { cause: err });
+        }
+        return format === 'json' ? printJson({ token }) : print(token);
+      }
+      if (opts.cancel) {
+        await client.request('DELETE', 'sys/generate-root/attempt');
+        return format === 'json' ? printJson({ canceled: true }) : print('Success! Root token generation canceled (if it was started)');
+      }
+      if (opts.init) {
+        if (opts.otp && opts.pgpKey) throw new Error('Error initializing: cannot specify both -otp and -pgp-key');
+        const body = { otp: opts.otp ?? '', pgp_key: opts.pgpKey ?? '' };
+        return printGenerateRootStatus(format, (await client.request('PUT', 'sys/generate-root/attempt', body)).body ?? {});
+      }
+      const status = await generateRootStatus(client);
+      if (opts.status) return printGenerateRootStatus(format, status);
+
+      if (!status.started) {
+        throw new Error(
+          `No root generation is in progress. Start a root generation by running "secrethub operator generate-root -init". ` +
+            `An OTP of your own must be ${String(status.otp_length)} characters long.`,
+        );
+      }
+      let nonce = opts.nonce;
+      let share: string;
+      if (key === '-') share = readStdin();
+      else if (key !== undefined) share = key;
+      else {
+        // Prompting: the nonce is the one just read, shown so the operator can check it.
+        nonce = String(status.nonce);
+        process.stderr.write(`Operation nonce: ${nonce}\n`);
+        share = await promptHidden('Unseal Key (will be hidden): ');
+      }
+      if (!nonce) throw new Error('Missing nonce value: specify it via the -nonce flag');
+      const res = await client.request('PUT', 'sys/generate-root/update', { key: share.trim(), nonce });
+      printGenerateRootStatus(format, res.body ?? {});
     });
 }

@@ -18,6 +18,7 @@ import { PolicyStore } from '../../kernel/policy/policy-store.service';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { InFlightRequests } from '../../kernel/router/in-flight';
 import { MountTable } from '../../kernel/router/mount-table';
+import { GenerateRootService } from '../../kernel/seal/generate-root.service';
 import { RekeyService } from '../../kernel/seal/rekey.service';
 import { SealService } from '../../kernel/seal/seal.service';
 import { TokenStore } from '../../kernel/token/token-store.service';
@@ -33,6 +34,7 @@ const dependencies = {
   bus: InvalidationBus,
   seal: SealService,
   rekey: RekeyService,
+  generateRoot: GenerateRootService,
   tokens: TokenStore,
   policies: PolicyStore,
   passwordPolicies: PasswordPolicies,
@@ -58,6 +60,7 @@ const dependencies = {
         ...kernel,
         audit: { broker, chain, log: auditLog, anomalies, scanner },
         disableUnauthedRekeyEndpoints: config.listener.disableUnauthedRekeyEndpoints,
+        disableUnauthedGenerateRootEndpoints: config.listener.disableUnauthedGenerateRootEndpoints,
         sanitizedConfig: () => sanitizedConfig(config),
       }),
     ),

@@ -13,6 +13,7 @@ import type { PasswordPolicies } from '../../kernel/password-policy/password-pol
 import type { PolicyStore } from '../../kernel/policy/policy-store.service';
 import type { InFlightRequests } from '../../kernel/router/in-flight';
 import type { MountTable } from '../../kernel/router/mount-table';
+import type { GenerateRootService } from '../../kernel/seal/generate-root.service';
 import type { RekeyService } from '../../kernel/seal/rekey.service';
 import type { SealService } from '../../kernel/seal/seal.service';
 import type { TokenStore } from '../../kernel/token/token-store.service';
@@ -22,6 +23,7 @@ import type { LoginLockout } from '../../shared/lockout/lockout.service';
 import { auditPaths } from './audit.paths';
 import { auditAnomalyPaths } from './audit-anomalies.paths';
 import { capabilitiesPaths } from './capabilities.paths';
+import { generateRootPaths } from './generate-root.paths';
 import { introspectionPaths } from './introspection.paths';
 import { leasePaths } from './leases.paths';
 import { lockedUsersPaths } from './locked-users.paths';
@@ -39,6 +41,7 @@ export interface SystemBackendDeps {
   bus: InvalidationBus;
   seal: SealService;
   rekey: RekeyService;
+  generateRoot: GenerateRootService;
   tokens: TokenStore;
   policies: PolicyStore;
   passwordPolicies: PasswordPolicies;
@@ -51,6 +54,8 @@ export interface SystemBackendDeps {
   audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; anomalies: AnomalyRepository; scanner: AnomalyScanner };
   /** OpenBao's listener flag; true (default): starting or cancelling a rekey needs a sudo token. */
   disableUnauthedRekeyEndpoints: boolean;
+  /** OpenBao's listener flag; true: starting or cancelling generate-root needs a sudo token (default false). */
+  disableUnauthedGenerateRootEndpoints: boolean;
   /** The sanitized server configuration (sys/config/state/sanitized). */
   sanitizedConfig: () => Record<string, unknown>;
 }
@@ -59,6 +64,7 @@ export function systemBackend(deps: SystemBackendDeps): BackendDefinition {
   const { audit } = deps;
   const routes = [
     ...sealPaths({ seal: deps.seal, rekey: deps.rekey, barrier: deps.barrier, disableUnauthedRekeyEndpoints: deps.disableUnauthedRekeyEndpoints }),
+    ...generateRootPaths({ generateRoot: deps.generateRoot, disableUnauthedGenerateRootEndpoints: deps.disableUnauthedGenerateRootEndpoints }),
     ...policyPaths(deps.policies),
     ...passwordPolicyPaths(deps.passwordPolicies),
     ...capabilitiesPaths(deps.tokens, deps.policies),
