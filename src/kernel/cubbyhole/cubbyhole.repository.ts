@@ -2,11 +2,11 @@
  * Per-token storage (the `cubbyhole/` engine and response-wrapping tokens). Values are barrier
  * ciphertext bound to the owning token's HMAC and the path; rows are deleted with their token.
  */
-import type { DataSource } from 'typeorm';
-import { returningRows } from '../../database/sql';
+import { Raw, type DataSource, type Repository } from 'typeorm';
 import type { Barrier } from '../barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
 import { CUBBYHOLE_VALUE } from '../barrier/sealed-columns';
+import { CubbyholeEntryEntity } from './cubbyhole.entity';
 
 export class CubbyholeRepository {
   private readonly values: SealedColumn<{ tokenHmac: Buffer; path: string }>;
@@ -18,25 +18,22 @@ export class CubbyholeRepository {
     this.values = new SealedColumn(CUBBYHOLE_VALUE, barrier);
   }
 
+  private get entries(): Repository<CubbyholeEntryEntity> {
+    return this.dataSource.getRepository(CubbyholeEntryEntity);
+  }
+
   async get(tokenHmac: Buffer, path: string): Promise<Buffer | undefined> {
-    const rows: { value_ciphertext: Ciphertext }[] = await this.dataSource.query(
-      'SELECT value_ciphertext FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2',
-      [tokenHmac, path],
-    );
-    return rows[0] ? this.values.open({ tokenHmac, path }, rows[0].value_ciphertext) : undefined;
+    const row = await this.entries.findOne({ select: { tokenHmac: true, path: true, valueCiphertext: true }, where: { tokenHmac, path } });
+    return row ? this.values.open({ tokenHmac, path }, row.valueCiphertext as Ciphertext) : undefined;
   }
 
   async put(tokenHmac: Buffer, path: string, value: Buffer): Promise<void> {
     const ciphertext = await this.values.seal({ tokenHmac, path }, value);
-    await this.dataSource.query(
-      `INSERT INTO cubbyhole_entries (token_hmac, path, value_ciphertext) VALUES ($1, $2, $3)
-       ON CONFLICT (token_hmac, path) DO UPDATE SET value_ciphertext = EXCLUDED.value_ciphertext`,
-      [tokenHmac, path, ciphertext],
-    );
+    await this.entries.upsert({ tokenHmac, path, valueCiphertext: ciphertext }, ['tokenHmac', 'path']);
   }
 
   async delete(tokenHmac: Buffer, path: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2', [tokenHmac, path]);
+    await this.entries.delete({ tokenHmac, path });
   }
 
   /**
@@ -44,20 +41,18 @@ export class CubbyholeRepository {
    * (what makes a wrapping token single-use).
    */
   async take(tokenHmac: Buffer, path: string): Promise<Buffer | undefined> {
-    const rows = await returningRows<{ value_ciphertext: Ciphertext }>(
-      this.dataSource,
-      'DELETE FROM cubbyhole_entries WHERE token_hmac = $1 AND path = $2 RETURNING value_ciphertext',
-      [tokenHmac, path],
-    );
+    const result = await this.entries.createQueryBuilder().delete().where({ tokenHmac, path }).returning(['valueCiphertext']).execute();
+    const rows = result.raw as { value_ciphertext: Ciphertext }[];
     return rows[0] ? this.values.open({ tokenHmac, path }, rows[0].value_ciphertext) : undefined;
   }
 
   /** The keys directly under `prefix` (Vault's list: sub-folders end in `/`), sorted. */
   async list(tokenHmac: Buffer, prefix: string): Promise<string[]> {
-    const rows: { path: string }[] = await this.dataSource.query(
-      'SELECT path FROM cubbyhole_entries WHERE token_hmac = $1 AND starts_with(path, $2) ORDER BY path',
-      [tokenHmac, prefix],
-    );
+    const rows = await this.entries.find({
+      select: { tokenHmac: true, path: true },
+      where: { tokenHmac, path: Raw((p) => `starts_with(${p}, :prefix)`, { prefix }) },
+      order: { path: 'ASC' },
+    });
     const keys = new Set<string>();
     for (const { path } of rows) {
       const rest = path.slice(prefix.length);
