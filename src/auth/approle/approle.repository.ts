@@ -10,12 +10,15 @@
  * A secret ID's accessor is also kept sealed in SECRET_ID_ACCESSOR (for listing): it goes in and
  * comes out of this class in the clear only.
  *
- * The entity API throughout, but for the two statements that replace secret IDs by their
- * tombstones (a DELETE … RETURNING feeding an upsert, which must stay one statement): SQL with the
- * entities' names. `live` is one SQL fragment, shared by those statements and the query builders.
+ * Admin operations (roles, secret IDs, tidy's tombstone purge) go through the entity API. SQL with
+ * the entities' names, built once per instance: the statements every login runs (findLogin's two
+ * reads, consumeUse; the entity API costs measurable CPU per call there), and the two statements
+ * that replace secret IDs by their tombstones (a DELETE … RETURNING feeding an upsert, which must
+ * stay one statement). `live` is one SQL fragment, shared by those statements and the query builders.
  */
 import { Raw, type DataSource, type Repository } from 'typeorm';
 import { entityNames, type EntityNames } from '../../database/entity-names';
+import { returningRows } from '../../database/sql';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
 import { SECRET_ID_ACCESSOR } from '../../kernel/barrier/sealed-columns';
@@ -115,14 +118,39 @@ function gone(s: SecretIdNames, del: string): string {
 }
 
 interface Statements {
+  /**
+   * $1 mount uuid, $2 role_id, $3 secret ID HMAC: the enabled role (its ROLE_COLUMNS under their
+   * property names) with `secret_pk` (the row with this HMAC, null: none), `secret_live` and
+   * `tombstoned`. At most one row (role_id is unique per mount, the HMAC per role).
+   */
+  findLogin: string;
+  /** $1 secret ID pk: its SECRET_ID_COLUMNS under their property names. */
+  secretIdByPk: string;
+  /** $1 secret ID pk: spends one use if live; RETURNING `uses_remaining` (no row: not live). */
+  consumeUse: string;
   /** $1 secret ID pk: deletes it if used up, leaving its tombstone. */
   retireUsedUp: string;
   /** $1 mount uuid: replaces the mount's secret IDs that are not live by tombstones; gives their count as `n`. */
   retireDead: string;
 }
 
+/** `a.column AS "property"` for each of `properties`. */
+function asProperties<T>({ col }: EntityNames<T>, a: string, properties: readonly (keyof T & string)[]): string {
+  return properties.map((p) => `${a}.${col[p]} AS "${p}"`).join(', ');
+}
+
 function statements(s: SecretIdNames, roles: EntityNames<AppRoleRoleEntity>, tombstones: EntityNames<SecretIdTombstoneEntity>): Statements {
+  const r = roles.col;
+  const t = tombstones.col;
   return {
+    findLogin: `SELECT ${asProperties(roles, 'r', Object.keys(ROLE_COLUMNS) as (keyof typeof ROLE_COLUMNS)[])},
+              s.${s.col.id} AS secret_pk, (s.${s.col.id} IS NOT NULL AND ${live(s, 's')}) AS secret_live,
+              EXISTS (SELECT 1 FROM ${tombstones.table} t WHERE t.${t.rolePk} = r.${r.id} AND t.${t.secretIdHmac} = $3) AS tombstoned
+         FROM ${roles.table} r LEFT JOIN ${s.table} s ON s.${s.col.rolePk} = r.${r.id} AND s.${s.col.secretIdHmac} = $3
+        WHERE r.${r.mountUuid} = $1 AND r.${r.roleId} = $2 AND r.${r.enabled}`,
+    secretIdByPk: `SELECT ${asProperties(s, 's', Object.keys(SECRET_ID_COLUMNS) as (keyof typeof SECRET_ID_COLUMNS)[])} FROM ${s.table} s WHERE s.${s.col.id} = $1`,
+    consumeUse: `UPDATE ${s.table} s SET ${s.col.usesRemaining} = s.${s.col.usesRemaining} - 1, ${s.col.lastUpdatedAt} = now()
+        WHERE s.${s.col.id} = $1 AND ${live(s, 's')} RETURNING s.${s.col.usesRemaining} AS uses_remaining`,
     retireUsedUp: `WITH ${gone(s, `DELETE FROM ${s.table} s WHERE s.${s.col.id} = $1 AND s.${s.col.usesRemaining} = 0`)} ${bury(tombstones)}`,
     retireDead: `WITH ${gone(
       s,
@@ -322,28 +350,12 @@ export class AppRoleRepository {
     roleId: string,
     secretIdHmac: Buffer,
   ): Promise<{ role: StoredRole; secretId?: SecretIdRow; retired: boolean } | undefined> {
-    const tombstoned = this.dataSource
-      .getRepository(SecretIdTombstoneEntity)
-      .createQueryBuilder('t')
-      .select('1')
-      .where('t.rolePk = r.id')
-      .andWhere('t.secretIdHmac = :secretIdHmac');
-    const { entities, raw } = await this.roles
-      .createQueryBuilder('r')
-      .select(Object.keys(ROLE_COLUMNS).map((property) => `r.${property}`))
-      .addSelect('s.id', 'secret_pk')
-      .addSelect(`(s.id IS NOT NULL AND ${live(this.names, 's')})`, 'secret_live')
-      .addSelect(`EXISTS (${tombstoned.getQuery()})`, 'tombstoned')
-      .leftJoin(SecretIdEntity, 's', 's.rolePk = r.id AND s.secretIdHmac = :secretIdHmac')
-      .where({ mountUuid, roleId })
-      .andWhere('r.enabled')
-      .setParameter('secretIdHmac', secretIdHmac)
-      .getRawAndEntities<{ secret_pk: string | null; secret_live: boolean; tombstoned: boolean }>();
-    const [entity, row] = [entities[0], raw[0]];
-    if (!entity || !row) return undefined;
-    const role = toRole(entity);
+    type LoginRow = Pick<AppRoleRoleEntity, keyof typeof ROLE_COLUMNS> & { secret_pk: string | null; secret_live: boolean; tombstoned: boolean };
+    const [row]: LoginRow[] = await this.dataSource.query(this.statements.findLogin, [mountUuid, roleId, secretIdHmac]);
+    if (!row) return undefined;
+    const role = toRole(row);
     if (row.secret_pk === null || !row.secret_live) return { role, retired: row.secret_pk !== null || row.tombstoned };
-    const secret = await this.secretIds.findOne({ select: SECRET_ID_COLUMNS, where: { id: row.secret_pk } });
+    const [secret]: Pick<SecretIdEntity, keyof typeof SECRET_ID_COLUMNS>[] = await this.dataSource.query(this.statements.secretIdByPk, [row.secret_pk]);
     return secret ? { role, secretId: toSecretId(secret), retired: false } : { role, retired: true };
   }
 
@@ -353,17 +365,7 @@ export class AppRoleRepository {
    * no longer live. A secret ID whose last use this was is replaced by its tombstone.
    */
   async consumeUse(secretPk: string): Promise<number | null | undefined> {
-    const { table, col } = this.names;
-    const result = await this.secretIds
-      .createQueryBuilder()
-      .update()
-      .set({ usesRemaining: () => `${col.usesRemaining} - 1`, lastUpdatedAt: () => 'now()' })
-      .where({ id: secretPk })
-      .andWhere(live(this.names, table))
-      .returning(['usesRemaining'])
-      .updateEntity(false)
-      .execute();
-    const rows = result.raw as { uses_remaining: number | null }[];
+    const rows = await returningRows<{ uses_remaining: number | null }>(this.dataSource, this.statements.consumeUse, [secretPk]);
     if (rows.length === 0) return undefined;
     const left = rows[0].uses_remaining;
     if (left === 0) await this.dataSource.query(this.statements.retireUsedUp, [secretPk]);
