@@ -2,10 +2,12 @@
  * Rows of `audit_devices`: one per enabled device. The salt is sealed in AUDIT_DEVICE_SALT, bound
  * to the device's uuid: it goes in and comes out of this class in the clear only.
  */
-import type { DataSource } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import { columnNames } from '../database/entity-names';
 import type { Barrier } from '../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../kernel/barrier/sealed-column';
 import { AUDIT_DEVICE_SALT } from '../kernel/barrier/sealed-columns';
+import { AuditDeviceEntity } from './audit.entity';
 
 interface AuditDeviceFields {
   path: string;
@@ -31,23 +33,28 @@ export class AuditDeviceRepository {
     this.salts = new SealedColumn(AUDIT_DEVICE_SALT, barrier);
   }
 
+  private get devices(): Repository<AuditDeviceEntity> {
+    return this.dataSource.getRepository(AuditDeviceEntity);
+  }
+
   /** The device's salt, opened (a fresh Buffer). */
   openSalt(row: Pick<AuditDeviceRow, 'uuid' | 'saltCiphertext'>): Buffer {
     return this.salts.open(row.uuid, row.saltCiphertext);
   }
 
   async all(): Promise<AuditDeviceRow[]> {
-    const rows: Record<string, unknown>[] = await this.dataSource.query(
-      'SELECT path, uuid, type, description, options, local, salt_ciphertext FROM audit_devices ORDER BY path',
-    );
+    const rows = await this.devices.find({
+      select: { path: true, uuid: true, type: true, description: true, options: true, local: true, saltCiphertext: true },
+      order: { path: 'ASC' },
+    });
     return rows.map((r) => ({
-      path: r.path as string,
-      uuid: r.uuid as string,
-      type: r.type as string,
-      description: r.description as string,
-      options: r.options as Record<string, string>,
-      local: r.local as boolean,
-      saltCiphertext: r.salt_ciphertext as Ciphertext,
+      path: r.path,
+      uuid: r.uuid,
+      type: r.type,
+      description: r.description,
+      options: r.options,
+      local: r.local,
+      saltCiphertext: r.saltCiphertext as Ciphertext,
     }));
   }
 
@@ -55,17 +62,19 @@ export class AuditDeviceRepository {
   async insert(device: AuditDeviceFields & { salt: Buffer }): Promise<AuditDeviceRow | undefined> {
     const { salt, ...fields } = device;
     const row: AuditDeviceRow = { ...fields, saltCiphertext: await this.salts.seal(device.uuid, salt) };
-    const rows: unknown[] = await this.dataSource.query(
-      `INSERT INTO audit_devices (path, uuid, type, description, options, local, salt_ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (path) DO NOTHING RETURNING path`,
-      [row.path, row.uuid, row.type, row.description, JSON.stringify(row.options), row.local, row.saltCiphertext],
-    );
-    return rows.length === 1 ? row : undefined;
+    // ON CONFLICT (path) DO NOTHING: a clash on the uuid (the other key) still raises.
+    const result = await this.devices
+      .createQueryBuilder()
+      .insert()
+      .values({ ...row })
+      .orUpdate([], columnNames(this.dataSource, AuditDeviceEntity, ['path']))
+      .returning(['path'])
+      .updateEntity(false)
+      .execute();
+    return (result.raw as unknown[]).length === 1 ? row : undefined;
   }
 
   async delete(path: string): Promise<boolean> {
-    const result: unknown = await this.dataSource.query('DELETE FROM audit_devices WHERE path = $1 RETURNING path', [path]);
-    const rows = Array.isArray(result) && Array.isArray(result[0]) ? (result[0] as unknown[]) : (result as unknown[]);
-    return rows.length > 0;
+    return ((await this.devices.delete({ path })).affected ?? 0) > 0;
   }
 }

@@ -44,3 +44,20 @@ export function entityNames<T extends ObjectLiteral>(db: DataSource | EntityMana
   }
   return names as EntityNames<T>;
 }
+
+/**
+ * The unquoted database names of `entity`'s columns `properties`, for the QueryBuilder calls that
+ * take database names (an `orUpdate` conflict target); a property that is not a column throws.
+ */
+export function columnNames<T extends ObjectLiteral>(
+  db: DataSource | EntityManager,
+  entity: EntityTarget<T>,
+  properties: readonly (keyof T & string)[],
+): string[] {
+  const metadata = ('driver' in db ? db : db.dataSource).getMetadata(entity);
+  return properties.map((property) => {
+    const column = metadata.findColumnWithPropertyPathStrict(property);
+    if (!column) throw new Error(`${metadata.name} has no column property ${property}`);
+    return column.databaseName;
+  });
+}

@@ -2,11 +2,12 @@
  * Small kernel secrets (HMAC keys, signing keys, audit address keys), each stored as barrier
  * ciphertext bound to its name. Values go in and come out of this class as plaintext only.
  */
-import type { DataSource, EntityManager } from 'typeorm';
+import { Raw, type DataSource, type EntityManager, type Repository } from 'typeorm';
 import { zero } from '../crypto/hmac';
 import type { Barrier } from './barrier/barrier';
 import { type Ciphertext, SealedColumn } from './barrier/sealed-column';
 import { KERNEL_SECRET_VALUE } from './barrier/sealed-columns';
+import { KernelSecretEntity } from './kernel-secrets.entity';
 
 /** The location of a kernel secret's value (KERNEL_SECRET_VALUE). */
 export function kernelSecretLocation(name: string): string {
@@ -23,14 +24,18 @@ export class KernelSecretsRepository {
     this.values = new SealedColumn(KERNEL_SECRET_VALUE, barrier);
   }
 
+  private get secrets(): Repository<KernelSecretEntity> {
+    return this.dataSource.getRepository(KernelSecretEntity);
+  }
+
   /** The same table sealed by another barrier (init seals with the barrier it opened; the server's is still sealed). */
   withBarrier(barrier: Barrier): KernelSecretsRepository {
     return new KernelSecretsRepository(this.dataSource, barrier);
   }
 
   private async stored(name: string): Promise<Ciphertext | undefined> {
-    const rows: { value_ciphertext: Ciphertext }[] = await this.dataSource.query('SELECT value_ciphertext FROM kernel_secrets WHERE name = $1', [name]);
-    return rows[0]?.value_ciphertext;
+    const row = await this.secrets.findOne({ select: { name: true, valueCiphertext: true }, where: { name } });
+    return row?.valueCiphertext as Ciphertext | undefined;
   }
 
   /** The secret, opened (a fresh Buffer the caller owns and zeroes); undefined when there is none. */
@@ -42,7 +47,7 @@ export class KernelSecretsRepository {
   /** Inserts inside `manager`'s transaction (init). */
   async insert(manager: EntityManager, name: string, value: Buffer): Promise<void> {
     const sealed = await this.values.seal(name, value);
-    await manager.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2)', [name, sealed]);
+    await manager.createQueryBuilder().insert().into(KernelSecretEntity).values({ name, valueCiphertext: sealed }).updateEntity(false).execute();
   }
 
   /**
@@ -55,7 +60,8 @@ export class KernelSecretsRepository {
       const fresh = create();
       try {
         const sealed = await this.values.seal(name, fresh);
-        await this.dataSource.query('INSERT INTO kernel_secrets (name, value_ciphertext) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, sealed]);
+        // ON CONFLICT DO NOTHING: the name is the only key.
+        await this.secrets.createQueryBuilder().insert().values({ name, valueCiphertext: sealed }).orIgnore().updateEntity(false).execute();
       } finally {
         zero(fresh);
       }
@@ -65,11 +71,15 @@ export class KernelSecretsRepository {
   }
 
   async namesWithPrefix(prefix: string): Promise<string[]> {
-    const rows: { name: string }[] = await this.dataSource.query('SELECT name FROM kernel_secrets WHERE starts_with(name, $1) ORDER BY name', [prefix]);
+    const rows = await this.secrets.find({
+      select: { name: true },
+      where: { name: Raw((name) => `starts_with(${name}, :prefix)`, { prefix }) },
+      order: { name: 'ASC' },
+    });
     return rows.map((r) => r.name);
   }
 
   async delete(name: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM kernel_secrets WHERE name = $1', [name]);
+    await this.secrets.delete({ name });
   }
 }

@@ -9,11 +9,15 @@
  * through the invalidation bus after it commits; the cache serves only while the bus is live, a
  * read that raced an invalidation is not cached, and clear() (at seal) forgets every plaintext.
  */
-import type { DataSource } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import type { Barrier } from '../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../kernel/barrier/sealed-column';
 import { ENGINE_OBJECT_VALUE } from '../kernel/barrier/sealed-columns';
 import type { InvalidationBus } from '../kernel/cluster/invalidation-bus';
+import { EngineObjectEntity } from './engine-object.entity';
+
+const KEY_COLUMNS = { mountUuid: true, kind: true, name: true } as const;
+const VALUE_COLUMNS = { ...KEY_COLUMNS, valueCiphertext: true } as const;
 
 const cacheKey = (mountUuid: string, kind: string, name: string) => JSON.stringify([mountUuid, kind, name]);
 
@@ -35,6 +39,10 @@ export class EngineObjectRepository {
     });
   }
 
+  private get objects(): Repository<EngineObjectEntity> {
+    return this.dataSource.getRepository(EngineObjectEntity);
+  }
+
   /** Forgets every cached plaintext (at seal). */
   clear(): void {
     this.cache.clear();
@@ -46,11 +54,8 @@ export class EngineObjectRepository {
     const cached = serves ? this.cache.get(key) : undefined;
     if (cached !== undefined) return cached === null ? undefined : (JSON.parse(cached) as T);
     const generation = this.bus?.generation;
-    const rows: { value_ciphertext: Ciphertext }[] = await this.dataSource.query(
-      'SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3',
-      [mountUuid, kind, name],
-    );
-    const json = rows[0] ? this.values.open({ mountUuid, kind, name }, rows[0].value_ciphertext).toString('utf8') : null;
+    const row = await this.objects.findOne({ select: VALUE_COLUMNS, where: { mountUuid, kind, name } });
+    const json = row ? this.values.open({ mountUuid, kind, name }, row.valueCiphertext as Ciphertext).toString('utf8') : null;
     if (serves && this.bus?.generation === generation) this.cache.set(key, json);
     return json === null ? undefined : (JSON.parse(json) as T);
   }
@@ -64,11 +69,7 @@ export class EngineObjectRepository {
 
   async put(mountUuid: string, kind: string, name: string, value: unknown): Promise<void> {
     const ciphertext = await this.values.sealJson({ mountUuid, kind, name }, value);
-    await this.dataSource.query(
-      `INSERT INTO engine_objects (mount_uuid, kind, name, value_ciphertext) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (mount_uuid, kind, name) DO UPDATE SET value_ciphertext = EXCLUDED.value_ciphertext, updated_at = now()`,
-      [mountUuid, kind, name, ciphertext],
-    );
+    await this.objects.upsert({ mountUuid, kind, name, valueCiphertext: ciphertext, updatedAt: () => 'now()' }, ['mountUuid', 'kind', 'name']);
     await this.changed(mountUuid, kind, name);
   }
 
@@ -80,21 +81,14 @@ export class EngineObjectRepository {
   async modify<T>(mountUuid: string, kind: string, name: string, change: (current: T) => T | undefined): Promise<T | undefined> {
     const where = { mountUuid, kind, name };
     const stored = await this.dataSource.transaction(async (m) => {
-      const rows: { value_ciphertext: Ciphertext }[] = await m.query(
-        'SELECT value_ciphertext FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3 FOR UPDATE',
-        [mountUuid, kind, name],
-      );
-      if (!rows[0]) return undefined;
-      const current = this.values.openJson<T>(where, rows[0].value_ciphertext);
+      const objects = m.getRepository(EngineObjectEntity);
+      const row = await objects.findOne({ select: VALUE_COLUMNS, where, lock: { mode: 'pessimistic_write' } });
+      if (!row) return undefined;
+      const current = this.values.openJson<T>(where, row.valueCiphertext as Ciphertext);
       const next = change(current);
       if (next === undefined) return current;
       const ciphertext = await this.values.sealJson(where, next);
-      await m.query('UPDATE engine_objects SET value_ciphertext = $4, updated_at = now() WHERE mount_uuid = $1 AND kind = $2 AND name = $3', [
-        mountUuid,
-        kind,
-        name,
-        ciphertext,
-      ]);
+      await objects.update(where, { valueCiphertext: ciphertext, updatedAt: () => 'now()' });
       return next;
     });
     await this.changed(mountUuid, kind, name);
@@ -102,15 +96,12 @@ export class EngineObjectRepository {
   }
 
   async delete(mountUuid: string, kind: string, name: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 AND name = $3', [mountUuid, kind, name]);
+    await this.objects.delete({ mountUuid, kind, name });
     await this.changed(mountUuid, kind, name);
   }
 
   async names(mountUuid: string, kind: string): Promise<string[]> {
-    const rows: { name: string }[] = await this.dataSource.query('SELECT name FROM engine_objects WHERE mount_uuid = $1 AND kind = $2 ORDER BY name', [
-      mountUuid,
-      kind,
-    ]);
+    const rows = await this.objects.find({ select: KEY_COLUMNS, where: { mountUuid, kind }, order: { name: 'ASC' } });
     return rows.map((r) => r.name);
   }
 }

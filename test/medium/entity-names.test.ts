@@ -3,7 +3,7 @@
  * metadata are the migrated schema's, quoted; a property that is not a column throws.
  */
 import type { DataSource } from 'typeorm';
-import { entityNames } from '../../src/database/entity-names';
+import { columnNames, entityNames } from '../../src/database/entity-names';
 import { ALL_ENTITIES } from '../../src/entities';
 import { AuditAnomalyActivityEntity } from '../../src/audit/anomaly.entity';
 import { AuditLogEntity } from '../../src/audit/audit.entity';
@@ -32,6 +32,11 @@ describe('entityNames (medium)', () => {
     const names = entityNames(dataSource, LoginLockoutEntity);
     expect(() => names.col.mount).toThrow('LoginLockoutEntity has no column property mount');
     expect(() => (names.col as Record<string, string>).lockedUntill).toThrow('has no column property lockedUntill');
+  });
+
+  it('gives unquoted column names for the QueryBuilder calls that take them; a property that is not a column throws', () => {
+    expect(columnNames(dataSource, LoginLockoutEntity, ['mountAccessor', 'loginName'])).toEqual(['mount_accessor', 'login_name']);
+    expect(() => columnNames(dataSource, LoginLockoutEntity, ['mount'])).toThrow('LoginLockoutEntity has no column property mount');
   });
 
   it('is computed once per DataSource, and a transaction manager gives the same names', async () => {

@@ -118,7 +118,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       handlers: {
         update: async (ctx) => {
           const role = await roleOf(roles, ctx);
-          const row = await roles.findSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
+          const row = await roles.findSecretId(role.pk, 'secretIdHmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
           // Vault answers an unknown secret ID with no content.
           return row ? describe(row) : null;
         },
@@ -131,7 +131,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       handlers: {
         update: async (ctx) => {
           const role = await roleOf(roles, ctx);
-          await roles.deleteSecretId(role.pk, 'secret_id_hmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
+          await roles.deleteSecretId(role.pk, 'secretIdHmac', await hmac.secretId(ctx.mount.uuid, secretIdOf(ctx)));
           return null;
         },
       },
@@ -143,7 +143,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       handlers: {
         update: async (ctx) => {
           const role = await roleOf(roles, ctx);
-          const row = await roles.findSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx)));
+          const row = await roles.findSecretId(role.pk, 'accessorHmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx)));
           if (!row) throw unknownAccessor();
           return describe(row);
         },
@@ -156,7 +156,7 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
       handlers: {
         update: async (ctx) => {
           const role = await roleOf(roles, ctx);
-          if (!(await roles.deleteSecretId(role.pk, 'accessor_hmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx))))) throw unknownAccessor();
+          if (!(await roles.deleteSecretId(role.pk, 'accessorHmac', await hmac.accessor(ctx.mount.uuid, accessorOf(ctx))))) throw unknownAccessor();
           return null;
         },
       },

@@ -9,14 +9,22 @@
  * tombstone in the same statement, so a concurrent login sees the row or the tombstone, never neither.
  * A secret ID's accessor is also kept sealed in SECRET_ID_ACCESSOR (for listing): it goes in and
  * comes out of this class in the clear only.
+ *
+ * Admin operations (roles, secret IDs, tidy's tombstone purge) go through the entity API. SQL with
+ * the entities' names, built once per instance: the statements every login runs (findLogin's two
+ * reads, consumeUse; the entity API costs measurable CPU per call there), and the two statements
+ * that replace secret IDs by their tombstones (a DELETE … RETURNING feeding an upsert, which must
+ * stay one statement). `live` is one SQL fragment, shared by those statements and the query builders.
  */
-import type { DataSource } from 'typeorm';
-import { affectedRows, returningRows } from '../../database/sql';
+import { Raw, type DataSource, type Repository } from 'typeorm';
+import { entityNames, type EntityNames } from '../../database/entity-names';
+import { returningRows } from '../../database/sql';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
 import { SECRET_ID_ACCESSOR } from '../../kernel/barrier/sealed-columns';
 import type { TokenSettings } from '../../shared/token/token-fields';
 import type { AppRole } from './approle-role';
+import { AppRoleRoleEntity, SecretIdEntity, SecretIdTombstoneEntity } from './approle.entity';
 
 /** A stored role with its row key. */
 export interface StoredRole extends AppRole {
@@ -51,68 +59,142 @@ export interface SecretIdRow extends SecretIdFields {
 export class RoleIdConflictError extends Error {}
 export class SecretIdConflictError extends Error {}
 
-interface RoleRecord {
-  pk: string;
-  role_name: string;
-  role_id: string;
-  token_policies: string[];
-  ttl_seconds: number;
-  max_ttl_seconds: number;
-  bind_secret_id: boolean;
-  secret_id_num_uses: number;
-  secret_id_ttl_seconds: number;
-  bound_cidr_list: string[];
-  token_settings: TokenSettings;
-}
+/** The role columns of a StoredRole. */
+const ROLE_COLUMNS = {
+  id: true,
+  roleName: true,
+  roleId: true,
+  tokenPolicies: true,
+  ttlSeconds: true,
+  maxTtlSeconds: true,
+  bindSecretId: true,
+  secretIdNumUses: true,
+  secretIdTtlSeconds: true,
+  boundCidrList: true,
+  tokenSettings: true,
+} as const;
 
-/** The role columns, qualified by a table alias (`r.`) where a query joins. */
-function roleColumns(alias = ''): string {
-  return `${alias}id::text AS pk, ${['role_name', 'role_id', 'token_policies', 'ttl_seconds', 'max_ttl_seconds', 'bind_secret_id', 'secret_id_num_uses', 'secret_id_ttl_seconds', 'bound_cidr_list', 'token_settings'].map((c) => alias + c).join(', ')}`;
-}
+/** The secret ID columns of a SecretIdRow. */
+const SECRET_ID_COLUMNS = {
+  id: true,
+  secretIdHmac: true,
+  accessorHmac: true,
+  accessorCiphertext: true,
+  usesRemaining: true,
+  ttlSeconds: true,
+  expiresAt: true,
+  cidrList: true,
+  tokenBoundCidrs: true,
+  metadata: true,
+  createdAt: true,
+  lastUpdatedAt: true,
+} as const;
 
-const SECRET_ID_COLUMNS = `id::text AS "pk", secret_id_hmac AS "secretIdHmac", accessor_hmac AS "accessorHmac",
-  accessor_ciphertext AS "accessorCiphertext", uses_remaining AS "usesRemaining", ttl_seconds AS "ttlSeconds",
-  expires_at AS "expiresAt", cidr_list AS "cidrList", token_bound_cidrs AS "tokenBoundCidrs", metadata,
-  created_at AS "createdAt", last_updated_at AS "lastUpdatedAt"`;
+type SecretIdNames = EntityNames<SecretIdEntity>;
 
-/** A secret ID is live while not expired (on the database clock) and not used up. */
-function live(alias = ''): string {
-  return `(${alias}expires_at IS NULL OR ${alias}expires_at > now()) AND (${alias}uses_remaining IS NULL OR ${alias}uses_remaining > 0)`;
+/** A secret ID (row `a` of secret_ids) is live while not expired (on the database clock) and not used up. */
+function live({ col }: SecretIdNames, a: string): string {
+  return `(${a}.${col.expiresAt} IS NULL OR ${a}.${col.expiresAt} > now()) AND (${a}.${col.usesRemaining} IS NULL OR ${a}.${col.usesRemaining} > 0)`;
 }
-const LIVE = live();
 
 /** How long a tombstone outlives its secret ID (tidy removes it after that). */
 const TOMBSTONE_RETENTION = "interval '1 day'";
 
-/** When a row that is not live stopped being usable: its last use, else its expiry. */
-function retiredAt(alias = ''): string {
-  return `CASE WHEN ${alias}uses_remaining = 0 THEN ${alias}last_updated_at ELSE ${alias}expires_at END`;
+/** When a row `a` that is not live stopped being usable: its last use, else its expiry. */
+function retiredAt({ col }: SecretIdNames, a: string): string {
+  return `CASE WHEN ${a}.${col.usesRemaining} = 0 THEN ${a}.${col.lastUpdatedAt} ELSE ${a}.${col.expiresAt} END`;
 }
 
 /** Tombstones for the rows a DELETE … RETURNING gave as `gone` (a later retirement wins). */
-const BURY = `INSERT INTO secret_id_tombstones AS t (role_pk, secret_id_hmac, retired_at)
+function bury({ table, col }: EntityNames<SecretIdTombstoneEntity>): string {
+  return `INSERT INTO ${table} AS t (${col.rolePk}, ${col.secretIdHmac}, ${col.retiredAt})
   SELECT role_pk, secret_id_hmac, retired_at FROM gone WHERE retired_at > now() - ${TOMBSTONE_RETENTION}
-  ON CONFLICT (role_pk, secret_id_hmac) DO UPDATE SET retired_at = GREATEST(t.retired_at, EXCLUDED.retired_at)`;
+  ON CONFLICT (${col.rolePk}, ${col.secretIdHmac}) DO UPDATE SET ${col.retiredAt} = GREATEST(t.${col.retiredAt}, EXCLUDED.${col.retiredAt})`;
+}
 
-function toRole(r: RoleRecord): StoredRole {
-  const s = r.token_settings;
+/** `gone`: the rows a DELETE of secret_ids `s` removed, as (role_pk, secret_id_hmac, retired_at). */
+function gone(s: SecretIdNames, del: string): string {
+  return `gone (role_pk, secret_id_hmac, retired_at) AS (${del} RETURNING s.${s.col.rolePk}, s.${s.col.secretIdHmac}, ${retiredAt(s, 's')})`;
+}
+
+interface Statements {
+  /**
+   * $1 mount uuid, $2 role_id, $3 secret ID HMAC: the enabled role (its ROLE_COLUMNS under their
+   * property names) with `secret_pk` (the row with this HMAC, null: none), `secret_live` and
+   * `tombstoned`. At most one row (role_id is unique per mount, the HMAC per role).
+   */
+  findLogin: string;
+  /** $1 secret ID pk: its SECRET_ID_COLUMNS under their property names. */
+  secretIdByPk: string;
+  /** $1 secret ID pk: spends one use if live; RETURNING `uses_remaining` (no row: not live). */
+  consumeUse: string;
+  /** $1 secret ID pk: deletes it if used up, leaving its tombstone. */
+  retireUsedUp: string;
+  /** $1 mount uuid: replaces the mount's secret IDs that are not live by tombstones; gives their count as `n`. */
+  retireDead: string;
+}
+
+/** `a.column AS "property"` for each of `properties`. */
+function asProperties<T>({ col }: EntityNames<T>, a: string, properties: readonly (keyof T & string)[]): string {
+  return properties.map((p) => `${a}.${col[p]} AS "${p}"`).join(', ');
+}
+
+function statements(s: SecretIdNames, roles: EntityNames<AppRoleRoleEntity>, tombstones: EntityNames<SecretIdTombstoneEntity>): Statements {
+  const r = roles.col;
+  const t = tombstones.col;
   return {
-    pk: r.pk,
-    name: r.role_name,
-    roleId: r.role_id,
-    bindSecretId: r.bind_secret_id,
-    secretIdBoundCidrs: r.bound_cidr_list,
-    secretIdNumUses: r.secret_id_num_uses,
-    secretIdTtl: r.secret_id_ttl_seconds,
-    tokenPolicies: r.token_policies,
-    tokenTtl: r.ttl_seconds,
-    tokenMaxTtl: r.max_ttl_seconds,
+    findLogin: `SELECT ${asProperties(roles, 'r', Object.keys(ROLE_COLUMNS) as (keyof typeof ROLE_COLUMNS)[])},
+              s.${s.col.id} AS secret_pk, (s.${s.col.id} IS NOT NULL AND ${live(s, 's')}) AS secret_live,
+              EXISTS (SELECT 1 FROM ${tombstones.table} t WHERE t.${t.rolePk} = r.${r.id} AND t.${t.secretIdHmac} = $3) AS tombstoned
+         FROM ${roles.table} r LEFT JOIN ${s.table} s ON s.${s.col.rolePk} = r.${r.id} AND s.${s.col.secretIdHmac} = $3
+        WHERE r.${r.mountUuid} = $1 AND r.${r.roleId} = $2 AND r.${r.enabled}`,
+    secretIdByPk: `SELECT ${asProperties(s, 's', Object.keys(SECRET_ID_COLUMNS) as (keyof typeof SECRET_ID_COLUMNS)[])} FROM ${s.table} s WHERE s.${s.col.id} = $1`,
+    consumeUse: `UPDATE ${s.table} s SET ${s.col.usesRemaining} = s.${s.col.usesRemaining} - 1, ${s.col.lastUpdatedAt} = now()
+        WHERE s.${s.col.id} = $1 AND ${live(s, 's')} RETURNING s.${s.col.usesRemaining} AS uses_remaining`,
+    retireUsedUp: `WITH ${gone(s, `DELETE FROM ${s.table} s WHERE s.${s.col.id} = $1 AND s.${s.col.usesRemaining} = 0`)} ${bury(tombstones)}`,
+    retireDead: `WITH ${gone(
+      s,
+      `DELETE FROM ${s.table} s USING ${roles.table} r WHERE s.${s.col.rolePk} = r.${roles.col.id} AND r.${roles.col.mountUuid} = $1 AND NOT (${live(s, 's')})`,
+    )}, buried AS (${bury(tombstones)}) SELECT count(*)::int AS n FROM gone`,
+  };
+}
+
+function toRole(r: Pick<AppRoleRoleEntity, keyof typeof ROLE_COLUMNS>): StoredRole {
+  const s = r.tokenSettings as unknown as TokenSettings;
+  return {
+    pk: r.id,
+    name: r.roleName,
+    roleId: r.roleId,
+    bindSecretId: r.bindSecretId,
+    secretIdBoundCidrs: r.boundCidrList,
+    secretIdNumUses: r.secretIdNumUses,
+    secretIdTtl: r.secretIdTtlSeconds,
+    tokenPolicies: r.tokenPolicies,
+    tokenTtl: r.ttlSeconds,
+    tokenMaxTtl: r.maxTtlSeconds,
     tokenBoundCidrs: s.tokenBoundCidrs,
     tokenExplicitMaxTtl: s.tokenExplicitMaxTtl,
     tokenNoDefaultPolicy: s.tokenNoDefaultPolicy,
     tokenNumUses: s.tokenNumUses,
     tokenPeriod: s.tokenPeriod,
     tokenType: s.tokenType,
+  };
+}
+
+function toSecretId(r: Pick<SecretIdEntity, keyof typeof SECRET_ID_COLUMNS>): SecretIdRow {
+  return {
+    pk: r.id,
+    secretIdHmac: r.secretIdHmac,
+    accessorHmac: r.accessorHmac,
+    accessorCiphertext: r.accessorCiphertext as Ciphertext,
+    usesRemaining: r.usesRemaining,
+    ttlSeconds: r.ttlSeconds,
+    expiresAt: r.expiresAt,
+    cidrList: r.cidrList,
+    tokenBoundCidrs: r.tokenBoundCidrs,
+    metadata: r.metadata,
+    createdAt: r.createdAt,
+    lastUpdatedAt: r.lastUpdatedAt,
   };
 }
 
@@ -123,6 +205,7 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 
 export class AppRoleRepository {
   private readonly accessors: SealedColumn<Buffer>;
+  private sql?: Statements;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -131,19 +214,36 @@ export class AppRoleRepository {
     this.accessors = new SealedColumn(SECRET_ID_ACCESSOR, barrier);
   }
 
+  private get roles(): Repository<AppRoleRoleEntity> {
+    return this.dataSource.getRepository(AppRoleRoleEntity);
+  }
+
+  private get secretIds(): Repository<SecretIdEntity> {
+    return this.dataSource.getRepository(SecretIdEntity);
+  }
+
+  private get names(): SecretIdNames {
+    return entityNames(this.dataSource, SecretIdEntity);
+  }
+
+  private get statements(): Statements {
+    this.sql ??= statements(this.names, entityNames(this.dataSource, AppRoleRoleEntity), entityNames(this.dataSource, SecretIdTombstoneEntity));
+    return this.sql;
+  }
+
   /** A secret ID's accessor, opened. */
   openAccessor(row: Pick<SecretIdRow, 'secretIdHmac' | 'accessorCiphertext'>): string {
     return this.accessors.open(row.secretIdHmac, row.accessorCiphertext).toString();
   }
 
   async getRole(mountUuid: string, name: string): Promise<StoredRole | undefined> {
-    const rows: RoleRecord[] = await this.dataSource.query(`SELECT ${roleColumns()} FROM roles WHERE mount_uuid = $1 AND role_name = $2`, [mountUuid, name]);
-    return rows[0] && toRole(rows[0]);
+    const row = await this.roles.findOne({ select: ROLE_COLUMNS, where: { mountUuid, roleName: name } });
+    return row ? toRole(row) : undefined;
   }
 
   async roleNames(mountUuid: string): Promise<string[]> {
-    const rows: { role_name: string }[] = await this.dataSource.query('SELECT role_name FROM roles WHERE mount_uuid = $1 ORDER BY role_name', [mountUuid]);
-    return rows.map((r) => r.role_name);
+    const rows = await this.roles.find({ select: { id: true, roleName: true }, where: { mountUuid }, order: { roleName: 'ASC' } });
+    return rows.map((r) => r.roleName);
   }
 
   /** Creates or replaces the role named `role.name`; throws RoleIdConflictError when its role_id is another role's. */
@@ -157,28 +257,23 @@ export class AppRoleRepository {
       tokenType: role.tokenType,
     };
     try {
-      await this.dataSource.query(
-        `INSERT INTO roles (mount_uuid, role_name, role_id, policies, token_policies, ttl_seconds, max_ttl_seconds, bind_secret_id,
-                            secret_id_num_uses, secret_id_ttl_seconds, bound_cidr_list, token_settings)
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)
-         ON CONFLICT (mount_uuid, role_name) DO UPDATE SET
-           role_id = EXCLUDED.role_id, policies = EXCLUDED.policies, token_policies = EXCLUDED.token_policies,
-           ttl_seconds = EXCLUDED.ttl_seconds, max_ttl_seconds = EXCLUDED.max_ttl_seconds, bind_secret_id = EXCLUDED.bind_secret_id,
-           secret_id_num_uses = EXCLUDED.secret_id_num_uses, secret_id_ttl_seconds = EXCLUDED.secret_id_ttl_seconds,
-           bound_cidr_list = EXCLUDED.bound_cidr_list, token_settings = EXCLUDED.token_settings, updated_at = now()`,
-        [
+      await this.roles.upsert(
+        {
           mountUuid,
-          role.name,
-          role.roleId,
-          role.tokenPolicies,
-          role.tokenTtl,
-          role.tokenMaxTtl,
-          role.bindSecretId,
-          role.secretIdNumUses,
-          role.secretIdTtl,
-          role.secretIdBoundCidrs,
-          JSON.stringify(settings),
-        ],
+          roleName: role.name,
+          roleId: role.roleId,
+          policies: role.tokenPolicies,
+          tokenPolicies: role.tokenPolicies,
+          ttlSeconds: role.tokenTtl,
+          maxTtlSeconds: role.tokenMaxTtl,
+          bindSecretId: role.bindSecretId,
+          secretIdNumUses: role.secretIdNumUses,
+          secretIdTtlSeconds: role.secretIdTtl,
+          boundCidrList: role.secretIdBoundCidrs,
+          tokenSettings: settings as object,
+          updatedAt: () => 'now()',
+        },
+        ['mountUuid', 'roleName'],
       );
     } catch (err) {
       if (isUniqueViolation(err, 'roles_mount_uuid_role_id_key')) throw new RoleIdConflictError('role_id already in use');
@@ -188,17 +283,30 @@ export class AppRoleRepository {
 
   /** Deletes the role; its secret IDs go with it (ON DELETE CASCADE). */
   async deleteRole(mountUuid: string, name: string): Promise<boolean> {
-    return (await affectedRows(this.dataSource, 'DELETE FROM roles WHERE mount_uuid = $1 AND role_name = $2', [mountUuid, name])) > 0;
+    return ((await this.roles.delete({ mountUuid, roleName: name })).affected ?? 0) > 0;
   }
 
   async insertSecretId(rolePk: string, s: NewSecretId): Promise<void> {
     const accessorCiphertext = await this.accessors.seal(s.secretIdHmac, Buffer.from(s.accessor));
     try {
-      await this.dataSource.query(
-        `INSERT INTO secret_ids (role_pk, secret_id_hmac, accessor_hmac, accessor_ciphertext, uses_remaining, ttl_seconds, expires_at, cidr_list, token_bound_cidrs, metadata)
-         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::integer > 0 THEN now() + make_interval(secs => $6::integer) END, $7, $8, $9::jsonb)`,
-        [rolePk, s.secretIdHmac, s.accessorHmac, accessorCiphertext, s.usesRemaining, s.ttlSeconds, s.cidrList, s.tokenBoundCidrs, JSON.stringify(s.metadata)],
-      );
+      await this.secretIds
+        .createQueryBuilder()
+        .insert()
+        .values({
+          rolePk,
+          secretIdHmac: s.secretIdHmac,
+          accessorHmac: s.accessorHmac,
+          accessorCiphertext,
+          usesRemaining: s.usesRemaining,
+          ttlSeconds: s.ttlSeconds,
+          expiresAt: () => 'CASE WHEN CAST(:ttl AS integer) > 0 THEN now() + make_interval(secs => CAST(:ttl AS integer)) END',
+          cidrList: s.cidrList,
+          tokenBoundCidrs: s.tokenBoundCidrs,
+          metadata: s.metadata,
+        })
+        .setParameter('ttl', s.ttlSeconds)
+        .updateEntity(false)
+        .execute();
     } catch (err) {
       if (isUniqueViolation(err, 'secret_ids_role_pk_secret_id_hmac_key')) throw new SecretIdConflictError('SecretID is already registered');
       throw err;
@@ -206,25 +314,29 @@ export class AppRoleRepository {
   }
 
   /** A live secret ID of the role, by the HMAC of the secret ID or of its accessor. */
-  async findSecretId(rolePk: string, by: 'secret_id_hmac' | 'accessor_hmac', hmac: Buffer): Promise<SecretIdRow | undefined> {
-    const rows: SecretIdRow[] = await this.dataSource.query(`SELECT ${SECRET_ID_COLUMNS} FROM secret_ids WHERE role_pk = $1 AND ${by} = $2 AND ${LIVE}`, [
-      rolePk,
-      hmac,
-    ]);
-    return rows[0];
+  async findSecretId(rolePk: string, by: 'secretIdHmac' | 'accessorHmac', hmac: Buffer): Promise<SecretIdRow | undefined> {
+    const row = await this.secretIds
+      .createQueryBuilder('s')
+      .select(Object.keys(SECRET_ID_COLUMNS).map((property) => `s.${property}`))
+      .where({ rolePk, [by]: hmac })
+      .andWhere(live(this.names, 's'))
+      .getOne();
+    return row ? toSecretId(row) : undefined;
   }
 
-  async deleteSecretId(rolePk: string, by: 'secret_id_hmac' | 'accessor_hmac', hmac: Buffer): Promise<boolean> {
-    return (await affectedRows(this.dataSource, `DELETE FROM secret_ids WHERE role_pk = $1 AND ${by} = $2`, [rolePk, hmac])) > 0;
+  async deleteSecretId(rolePk: string, by: 'secretIdHmac' | 'accessorHmac', hmac: Buffer): Promise<boolean> {
+    return ((await this.secretIds.delete({ rolePk, [by]: hmac })).affected ?? 0) > 0;
   }
 
   /** The accessors of the role's live secret IDs, opened. */
   async liveAccessors(rolePk: string): Promise<string[]> {
-    const rows: Pick<SecretIdRow, 'secretIdHmac' | 'accessorCiphertext'>[] = await this.dataSource.query(
-      `SELECT secret_id_hmac AS "secretIdHmac", accessor_ciphertext AS "accessorCiphertext" FROM secret_ids WHERE role_pk = $1 AND ${LIVE}`,
-      [rolePk],
-    );
-    return rows.map((r) => this.openAccessor(r));
+    const rows = await this.secretIds
+      .createQueryBuilder('s')
+      .select(['s.id', 's.secretIdHmac', 's.accessorCiphertext'])
+      .where({ rolePk })
+      .andWhere(live(this.names, 's'))
+      .getMany();
+    return rows.map((r) => this.openAccessor({ secretIdHmac: r.secretIdHmac, accessorCiphertext: r.accessorCiphertext as Ciphertext }));
   }
 
   /**
@@ -238,19 +350,13 @@ export class AppRoleRepository {
     roleId: string,
     secretIdHmac: Buffer,
   ): Promise<{ role: StoredRole; secretId?: SecretIdRow; retired: boolean } | undefined> {
-    const rows: (RoleRecord & { secret_pk: string | null; secret_live: boolean; tombstoned: boolean })[] = await this.dataSource.query(
-      `SELECT ${roleColumns('r.')}, s.id::text AS secret_pk, (s.id IS NOT NULL AND ${live('s.')}) AS secret_live,
-              EXISTS (SELECT 1 FROM secret_id_tombstones t WHERE t.role_pk = r.id AND t.secret_id_hmac = $3) AS tombstoned
-         FROM roles r LEFT JOIN secret_ids s ON s.role_pk = r.id AND s.secret_id_hmac = $3
-        WHERE r.mount_uuid = $1 AND r.role_id = $2 AND r.enabled`,
-      [mountUuid, roleId, secretIdHmac],
-    );
-    const row = rows[0];
+    type LoginRow = Pick<AppRoleRoleEntity, keyof typeof ROLE_COLUMNS> & { secret_pk: string | null; secret_live: boolean; tombstoned: boolean };
+    const [row]: LoginRow[] = await this.dataSource.query(this.statements.findLogin, [mountUuid, roleId, secretIdHmac]);
     if (!row) return undefined;
     const role = toRole(row);
     if (row.secret_pk === null || !row.secret_live) return { role, retired: row.secret_pk !== null || row.tombstoned };
-    const secret: SecretIdRow[] = await this.dataSource.query(`SELECT ${SECRET_ID_COLUMNS} FROM secret_ids WHERE id = $1`, [row.secret_pk]);
-    return secret[0] ? { role, secretId: secret[0], retired: false } : { role, retired: true };
+    const [secret]: Pick<SecretIdEntity, keyof typeof SECRET_ID_COLUMNS>[] = await this.dataSource.query(this.statements.secretIdByPk, [row.secret_pk]);
+    return secret ? { role, secretId: toSecretId(secret), retired: false } : { role, retired: true };
   }
 
   /**
@@ -259,20 +365,10 @@ export class AppRoleRepository {
    * no longer live. A secret ID whose last use this was is replaced by its tombstone.
    */
   async consumeUse(secretPk: string): Promise<number | null | undefined> {
-    const rows = await returningRows<{ uses_remaining: number | null }>(
-      this.dataSource,
-      `UPDATE secret_ids SET uses_remaining = uses_remaining - 1, last_updated_at = now()
-        WHERE id = $1 AND ${LIVE} RETURNING uses_remaining`,
-      [secretPk],
-    );
+    const rows = await returningRows<{ uses_remaining: number | null }>(this.dataSource, this.statements.consumeUse, [secretPk]);
     if (rows.length === 0) return undefined;
     const left = rows[0].uses_remaining;
-    if (left === 0) {
-      await this.dataSource.query(
-        `WITH gone AS (DELETE FROM secret_ids WHERE id = $1 AND uses_remaining = 0 RETURNING role_pk, secret_id_hmac, ${retiredAt()} AS retired_at) ${BURY}`,
-        [secretPk],
-      );
-    }
+    if (left === 0) await this.dataSource.query(this.statements.retireUsedUp, [secretPk]);
     return left;
   }
 
@@ -281,21 +377,21 @@ export class AppRoleRepository {
    * retired more than TOMBSTONE_RETENTION ago; gives how many of each went.
    */
   async tidy(mountUuid: string): Promise<{ secretIds: number; tombstones: number }> {
-    const [{ n }]: { n: number }[] = await this.dataSource.query(
-      `WITH gone AS (
-         DELETE FROM secret_ids s USING roles r
-          WHERE s.role_pk = r.id AND r.mount_uuid = $1 AND NOT (${live('s.')})
-          RETURNING s.role_pk, s.secret_id_hmac, ${retiredAt('s.')} AS retired_at),
-       buried AS (${BURY})
-       SELECT count(*)::int AS n FROM gone`,
-      [mountUuid],
-    );
-    const tombstones = await affectedRows(
-      this.dataSource,
-      `DELETE FROM secret_id_tombstones t USING roles r
-        WHERE t.role_pk = r.id AND r.mount_uuid = $1 AND t.retired_at <= now() - ${TOMBSTONE_RETENTION}`,
-      [mountUuid],
-    );
-    return { secretIds: n, tombstones };
+    const [{ n }]: { n: number }[] = await this.dataSource.query(this.statements.retireDead, [mountUuid]);
+    const tombstones = entityNames(this.dataSource, SecretIdTombstoneEntity);
+    const ofMount = this.roles
+      .createQueryBuilder('r')
+      .select('1')
+      .where(`r.id = ${tombstones.table}.${tombstones.col.rolePk}`)
+      .andWhere('r.mountUuid = :mountUuid');
+    const result = await this.dataSource
+      .getRepository(SecretIdTombstoneEntity)
+      .createQueryBuilder()
+      .delete()
+      .where({ retiredAt: Raw((retired) => `${retired} <= now() - ${TOMBSTONE_RETENTION}`) })
+      .andWhere(`EXISTS (${ofMount.getQuery()})`)
+      .setParameter('mountUuid', mountUuid)
+      .execute();
+    return { secretIds: n, tombstones: result.affected ?? 0 };
   }
 }

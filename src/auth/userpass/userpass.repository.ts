@@ -4,24 +4,18 @@
  * open): it goes in and comes out of this class in the clear only. The token parameters are not
  * secret and stay readable JSON. Rows go with their mount.
  */
-import type { DataSource } from 'typeorm';
-import { affectedRows } from '../../database/sql';
+import type { DataSource, Repository } from 'typeorm';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
 import { USERPASS_PASSWORD } from '../../kernel/barrier/sealed-columns';
 import type { TokenParams } from '../../shared/token/token-params';
+import { UserpassUserEntity } from './userpass.entity';
 
 export interface UserpassUser {
   username: string;
   /** Sealed: passwordHash opens it. */
   passwordCiphertext: Ciphertext;
   tokenParams: TokenParams;
-}
-
-interface UserRow {
-  username: string;
-  password_ciphertext: Ciphertext;
-  token_params: TokenParams;
 }
 
 export class UserpassRepository {
@@ -34,6 +28,10 @@ export class UserpassRepository {
     this.passwords = new SealedColumn(USERPASS_PASSWORD, barrier);
   }
 
+  private get users(): Repository<UserpassUserEntity> {
+    return this.dataSource.getRepository(UserpassUserEntity);
+  }
+
   /** The user's password hash (argon2id, encoded), opened. */
   passwordHash(mountUuid: string, user: UserpassUser): string {
     return this.passwords.open({ mountUuid, username: user.username }, user.passwordCiphertext).toString('utf8');
@@ -44,55 +42,43 @@ export class UserpassRepository {
   }
 
   async get(mountUuid: string, username: string): Promise<UserpassUser | undefined> {
-    const rows: UserRow[] = await this.dataSource.query(
-      'SELECT username, password_ciphertext, token_params FROM userpass_users WHERE mount_uuid = $1 AND username = $2',
-      [mountUuid, username],
-    );
-    const r = rows[0];
-    return r && { username: r.username, passwordCiphertext: r.password_ciphertext, tokenParams: r.token_params };
+    const r = await this.users.findOne({
+      select: { mountUuid: true, username: true, passwordCiphertext: true, tokenParams: true },
+      where: { mountUuid, username },
+    });
+    return r
+      ? { username: r.username, passwordCiphertext: r.passwordCiphertext as Ciphertext, tokenParams: r.tokenParams as unknown as TokenParams }
+      : undefined;
   }
 
   async usernames(mountUuid: string): Promise<string[]> {
-    const rows: { username: string }[] = await this.dataSource.query('SELECT username FROM userpass_users WHERE mount_uuid = $1 ORDER BY username', [
-      mountUuid,
-    ]);
+    // ORDER BY the column's own collation (C: bytewise), as before.
+    const rows = await this.users.find({ select: { mountUuid: true, username: true }, where: { mountUuid }, order: { username: 'ASC' } });
     return rows.map((r) => r.username);
   }
 
   /** Creates the user or replaces its password hash and token parameters, in one statement. */
   async upsert(mountUuid: string, user: { username: string; passwordHash: string; tokenParams: TokenParams }): Promise<void> {
     const sealed = await this.sealHash(mountUuid, user.username, user.passwordHash);
-    await this.dataSource.query(
-      `INSERT INTO userpass_users (mount_uuid, username, password_ciphertext, token_params) VALUES ($1, $2, $3, $4::jsonb)
-       ON CONFLICT (mount_uuid, username) DO UPDATE SET password_ciphertext = EXCLUDED.password_ciphertext, token_params = EXCLUDED.token_params, updated_at = now()`,
-      [mountUuid, user.username, sealed, JSON.stringify(user.tokenParams)],
+    await this.users.upsert(
+      { mountUuid, username: user.username, passwordCiphertext: sealed, tokenParams: user.tokenParams as object, updatedAt: () => 'now()' },
+      ['mountUuid', 'username'],
     );
   }
 
   /** False when the user does not exist. */
   async setTokenParams(mountUuid: string, username: string, params: TokenParams): Promise<boolean> {
-    return (
-      (await affectedRows(this.dataSource, 'UPDATE userpass_users SET token_params = $3::jsonb, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [
-        mountUuid,
-        username,
-        JSON.stringify(params),
-      ])) > 0
-    );
+    const result = await this.users.update({ mountUuid, username }, { tokenParams: params as object, updatedAt: () => 'now()' });
+    return (result.affected ?? 0) > 0;
   }
 
   /** False when the user does not exist. */
   async setPassword(mountUuid: string, username: string, passwordHash: string): Promise<boolean> {
     const sealed = await this.sealHash(mountUuid, username, passwordHash);
-    return (
-      (await affectedRows(this.dataSource, 'UPDATE userpass_users SET password_ciphertext = $3, updated_at = now() WHERE mount_uuid = $1 AND username = $2', [
-        mountUuid,
-        username,
-        sealed,
-      ])) > 0
-    );
+    return ((await this.users.update({ mountUuid, username }, { passwordCiphertext: sealed, updatedAt: () => 'now()' })).affected ?? 0) > 0;
   }
 
   async delete(mountUuid: string, username: string): Promise<void> {
-    await this.dataSource.query('DELETE FROM userpass_users WHERE mount_uuid = $1 AND username = $2', [mountUuid, username]);
+    await this.users.delete({ mountUuid, username });
   }
 }
