@@ -264,7 +264,7 @@ export class SealService {
       const config = await this.loadConfig();
       if (!config) throw badRequest('Vault is not initialized');
       const pending = migrationPending(config, this.deps.provider);
-      if (!this.unsealed && !reset) {
+      if (!reset) {
         if (pending && !migrate) throw badRequest('migrate option not provided and seal migration is pending');
         if (!pending && migrate) throw badRequest("can't perform a seal migration, no migration seal found");
       }
