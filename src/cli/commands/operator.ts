@@ -17,6 +17,7 @@ function positiveInt(value: string): number {
 export function sealStatusRows(s: Record<string, unknown>): [string, unknown][] {
   const rows: [string, unknown][] = [
     ['Seal Type', s.type],
+    ...(s.recovery_seal ? ([['Recovery Seal Type', s.recovery_seal_type]] as [string, unknown][]) : []),
     ['Initialized', s.initialized],
     ['Sealed', s.sealed],
     ['Total Shares', s.n],
@@ -25,6 +26,7 @@ export function sealStatusRows(s: Record<string, unknown>): [string, unknown][] 
   if (s.sealed) {
     rows.push(['Unseal Progress', `${s.progress}/${s.t}`], ['Unseal Nonce', s.nonce || 'n/a']);
   }
+  if (s.migration) rows.push(['Seal Migration in Progress', true]);
   rows.push(['Version', s.version], ['Build Date', s.build_date], ['Storage Type', s.storage_type]);
   if (s.cluster_name) rows.push(['Cluster Name', s.cluster_name], ['Cluster ID', s.cluster_id]);
   rows.push(['HA Enabled', false]);
@@ -41,43 +43,61 @@ export function registerOperatorCommands(program: Command): void {
 
   operator
     .command('init')
-    .description('Initialise the server: prints the unseal key shares and the initial root token')
-    .option('--key-shares <n>', 'number of unseal key shares', positiveInt, 5)
-    .option('--key-threshold <n>', 'shares required to unseal', positiveInt, 3)
-    .action(async (opts: { keyShares: number; keyThreshold: number }, cmd: Command) => {
+    .description('Initialise the server: prints the unseal (or, with an HSM seal, recovery) key shares and the initial root token')
+    .option('--key-shares <n>', 'number of unseal key shares (Shamir seal)', positiveInt, 5)
+    .option('--key-threshold <n>', 'shares required to unseal (Shamir seal)', positiveInt, 3)
+    .option('--recovery-shares <n>', 'number of recovery key shares (HSM seal)', positiveInt, 5)
+    .option('--recovery-threshold <n>', 'recovery shares required (HSM seal)', positiveInt, 3)
+    .action(async (opts: { keyShares: number; keyThreshold: number; recoveryShares: number; recoveryThreshold: number }, cmd: Command) => {
       const { client, format } = context(cmd);
-      const res = await client.request('PUT', 'sys/init', { secret_shares: opts.keyShares, secret_threshold: opts.keyThreshold });
-      const body = res.body as { keys: string[]; keys_base64: string[]; root_token: string };
+      // As Vault's CLI: the seal status says which layout to send.
+      const recoverySeal = ((await client.request('GET', 'sys/seal-status')).body as { recovery_seal?: boolean }).recovery_seal === true;
+      const request = recoverySeal
+        ? { recovery_shares: opts.recoveryShares, recovery_threshold: opts.recoveryThreshold }
+        : { secret_shares: opts.keyShares, secret_threshold: opts.keyThreshold };
+      const res = await client.request('PUT', 'sys/init', request);
+      const body = res.body as { keys: string[]; keys_base64: string[]; recovery_keys?: string[]; recovery_keys_base64?: string[]; root_token: string };
+      const recoveryB64 = body.recovery_keys_base64 ?? [];
       if (format === 'json') {
         printJson({
           unseal_keys_b64: body.keys_base64,
           unseal_keys_hex: body.keys,
-          unseal_shares: opts.keyShares,
-          unseal_threshold: opts.keyThreshold,
-          recovery_keys_b64: [],
-          recovery_keys_hex: [],
-          recovery_keys_shares: 0,
-          recovery_keys_threshold: 0,
+          unseal_shares: recoverySeal ? 1 : opts.keyShares,
+          unseal_threshold: recoverySeal ? 1 : opts.keyThreshold,
+          recovery_keys_b64: recoveryB64,
+          recovery_keys_hex: body.recovery_keys ?? [],
+          recovery_keys_shares: recoverySeal ? opts.recoveryShares : 0,
+          recovery_keys_threshold: recoverySeal ? opts.recoveryThreshold : 0,
           root_token: body.root_token,
         });
         return;
       }
-      const lines = body.keys_base64.map((k, i) => `Unseal Key ${i + 1}: ${k}`);
+      const lines = recoverySeal ? recoveryB64.map((k, i) => `Recovery Key ${i + 1}: ${k}`) : body.keys_base64.map((k, i) => `Unseal Key ${i + 1}: ${k}`);
       lines.push('', `Initial Root Token: ${body.root_token}`, '');
-      lines.push(`Initialized with ${opts.keyShares} key shares and a key threshold of ${opts.keyThreshold}. Distribute the`);
-      lines.push('unseal keys to different people. Every restart leaves the server sealed; it takes');
-      lines.push(`${opts.keyThreshold} of these keys to unseal it. They cannot be recovered if lost.`);
+      if (recoverySeal) {
+        lines.push('Success! Vault is initialized', '');
+        lines.push(`Recovery key initialized with ${opts.recoveryShares} key shares and a key threshold of ${opts.recoveryThreshold}. Please`);
+        lines.push('securely distribute the key shares printed above. The HSM unseals the server at every start;');
+        lines.push('the recovery keys authorise generate-root, rekey and seal migration, and unseal after a seal.');
+      } else {
+        lines.push(`Initialized with ${opts.keyShares} key shares and a key threshold of ${opts.keyThreshold}. Distribute the`);
+        lines.push('unseal keys to different people. Every restart leaves the server sealed; it takes');
+        lines.push(`${opts.keyThreshold} of these keys to unseal it. They cannot be recovered if lost.`);
+      }
       print(lines.join('\n'));
     });
 
   operator
     .command('unseal')
-    .description('Submit one unseal key share (prompts without echo when none is given)')
+    .description('Submit one unseal (or recovery) key share (prompts without echo when none is given)')
     .argument('[key]', 'unseal key share, hex or base64')
     .option('--reset', 'discard the shares submitted so far')
-    .action(async (key: string | undefined, opts: { reset?: boolean }, cmd: Command) => {
+    .option('--migrate', "seal migration: the share is the old seal's key (unseal key, or recovery key when leaving an HSM seal)")
+    .action(async (key: string | undefined, opts: { reset?: boolean; migrate?: boolean }, cmd: Command) => {
       const { client, format } = context(cmd);
-      const body = opts.reset ? { reset: true } : { key: key ?? (await promptHidden('Unseal Key (will be hidden): ')) };
+      const body = opts.reset
+        ? { reset: true }
+        : { key: key ?? (await promptHidden('Unseal Key (will be hidden): ')), ...(opts.migrate ? { migrate: true } : {}) };
       const res = await client.request('PUT', 'sys/unseal', body);
       printStatus(format, res.body ?? {});
     });
