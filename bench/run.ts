@@ -10,6 +10,8 @@
  * writes bench/results/latest.json. Stops everything it started, even on failure.
  *
  * A scenario name selects that scenario and its variants (`kv-read` also runs `kv-read-100k`).
+ * `seal-start` (alone) runs instead the start-to-serving bench of the pkcs11 seal against a Shamir
+ * start (bench/seal-start.ts), which starts servers of its own and no floor.
  * Exit code: 0 when every selected scenario ran without errors or non-2xx responses (missed
  * targets are reported, not fatal); 1 otherwise, or when a server could not start; 2 on bad usage.
  *
@@ -31,6 +33,7 @@ import { freePort, startChild, type Child } from './lib/processes';
 import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
 import { READ_PATHS, SCENARIOS, VALUE, type BenchContext, type Scenario } from './scenarios';
 import { DB_CREDS_CREATION, DB_CREDS_MOUNT, DB_CREDS_TTL_SECONDS, FLOOR_USER_PREFIX } from './lib/db-creds';
+import { runSealStart } from './seal-start';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -51,6 +54,7 @@ const AUDIT_NOTE = AUDIT
   : 'audit off on both sides';
 
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+const SEAL_START = 'seal-start';
 
 function envSeconds(name: string, fallback: number): number {
   const v = process.env[name];
@@ -64,7 +68,7 @@ function select(args: string[]): Scenario[] {
   if (args.length === 0) return SCENARIOS;
   const unknown = args.filter((a) => !SCENARIOS.some((s) => s.name === a || s.name.startsWith(`${a}-`)));
   if (unknown.length) {
-    process.stderr.write(`unknown scenario ${unknown.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+    process.stderr.write(`unknown scenario ${unknown.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, ${SEAL_START} (alone)\n`);
     process.exit(2);
   }
   return SCENARIOS.filter((s) => args.some((a) => s.name === a || s.name.startsWith(`${a}-`)));
@@ -186,6 +190,14 @@ async function runScenario(
 }
 
 async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args.includes(SEAL_START)) {
+    if (args.length > 1) {
+      process.stderr.write(`${SEAL_START} runs alone (it starts servers of its own)\n`);
+      return 2;
+    }
+    return runSealStart();
+  }
   const started = Date.now();
   const scenarios = select(process.argv.slice(2));
   const load = {

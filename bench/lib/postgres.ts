@@ -24,6 +24,8 @@ export interface BenchDatabases {
   auditUrl: string;
   /** The database the `database` engine connects to in db-creds, as the bench's admin user (who must be able to CREATE ROLE). */
   targetUrl: string;
+  /** The databases asked for by name (startDatabases' `extra`), by that name. */
+  extraUrls: Record<string, string>;
   /** `SELECT version()`. */
   version: string;
   stop(): Promise<void>;
@@ -45,7 +47,8 @@ async function withClient<T>(url: string, work: (c: Client) => Promise<T>): Prom
   }
 }
 
-export async function startDatabases(log: (m: string) => void): Promise<BenchDatabases> {
+/** Creates the bench's five databases, and one `bench_<name>_<suffix>` for each name in `extra`. */
+export async function startDatabases(log: (m: string) => void, extra: string[] = []): Promise<BenchDatabases> {
   let adminUrl = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
   let dir: string | undefined;
@@ -81,7 +84,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
   };
   try {
     const version = await withClient(adminUrl, async (c) => {
-      for (const name of [names.floor, names.server, names.large, names.audit, names.target]) {
+      for (const name of [names.floor, names.server, names.large, names.audit, names.target, ...extra.map((e) => `bench_${e}_${suffix}`)]) {
         await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
         created.push(name);
       }
@@ -94,6 +97,7 @@ export async function startDatabases(log: (m: string) => void): Promise<BenchDat
       largeUrl: withDatabase(adminUrl, names.large),
       auditUrl: withDatabase(adminUrl, names.audit),
       targetUrl: withDatabase(adminUrl, names.target),
+      extraUrls: Object.fromEntries(extra.map((e) => [e, withDatabase(adminUrl as string, `bench_${e}_${suffix}`)])),
       version,
       stop,
     };
