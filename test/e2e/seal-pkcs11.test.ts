@@ -124,4 +124,27 @@ describeWithSoftHsm('pkcs11 seal (e2e)', () => {
     expect((await runCli(['operator', 'unseal', out.recovery_keys_b64[0]], env)).stdout).toMatch(/Unseal Progress\s+1\/2/);
     expect((await runCli(['operator', 'unseal', out.recovery_keys_b64[2]], env)).stdout).toMatch(/Sealed\s+false/);
   }, 120_000);
+  it('without the pkcs11js binding, a seal "pkcs11" stanza stops start-up with one message; without the stanza the server starts', async () => {
+    const block = join(dir, 'block-pkcs11js.js');
+    writeFileSync(
+      block,
+      `const Module = require('module');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === 'pkcs11js') throw Object.assign(new Error("Cannot find module 'pkcs11js'"), { code: 'MODULE_NOT_FOUND' });
+  return resolve.call(this, request, ...rest);
+};
+`,
+    );
+    const env = { SOFTHSM2_CONF: token.conf, NODE_OPTIONS: `--require ${block}` };
+    const url = await createTestDatabase();
+    const failed = await startServerProcess({ databaseUrl: url, args: ['--config', configFile('nobinding', PIN)], env }).then(
+      () => '',
+      (err: Error) => err.message,
+    );
+    expect(failed).toMatch(/seal "pkcs11": the PKCS#11 binding \(pkcs11js\) is not installed or could not be built/);
+    expect(failed).not.toContain(PIN);
+    server = await startServerProcess({ databaseUrl: url, env });
+    expect((await call(server.address, 'GET', 'sys/seal-status')).body).toMatchObject({ type: 'shamir', initialized: false });
+  }, 120_000);
 });

@@ -143,4 +143,25 @@ describeWithSoftHsm('pkcs11 seal (medium)', () => {
     expect(failures[0]).toMatch(/PIN/i);
     for (const line of lines) expect(line).not.toContain(wrongPin);
   }, 60_000);
+  it('missing library, absent token, missing key with generate_key = false: sealed, one clear line per retry naming which', async () => {
+    for (const earlier of kernels.splice(0)) await earlier.close();
+    const k = await open({ seal: pkcs11({ keyLabel: 'fail-modes' }) });
+    await k.seal.initialize({ secretShares: 0, secretThreshold: 0, recoveryShares: 1, recoveryThreshold: 1 });
+    const cases: [Partial<Pkcs11SealSettings>, RegExp][] = [
+      [{ lib: '/nonexistent/libpkcs11.so' }, /\/nonexistent\/libpkcs11\.so/],
+      [{ tokenLabel: 'no-such-token' }, /no-such-token/],
+      [{ keyLabel: 'no-such-key', generateKey: false }, /no key with label "no-such-key".*generate_key is false/],
+    ];
+    for (const [over, reason] of cases) {
+      const { log, lines } = capture();
+      const node = await nodeOf(k, pkcs11({ keyLabel: 'fail-modes', ...over }), log);
+      await until(async () => lines.some((l) => l.includes('auto-unseal failed')), 10_000);
+      expect(node.seal.isSealed).toBe(true);
+      expect(await node.seal.status()).toMatchObject({ sealed: true, initialized: true });
+      const line = lines.find((l) => l.includes('auto-unseal failed'))!;
+      expect(line).toMatch(reason);
+      expect(line.split('\n')).toHaveLength(1);
+      expect(line).not.toContain(PIN);
+    }
+  }, 60_000);
 });
