@@ -185,7 +185,7 @@ export class RekeyService {
       if (nonce !== op.nonce) throw badRequest(`incorrect nonce supplied; nonce for this rekey operation is ${op.nonce}`);
       if (op.pending)
         throw badRequest(`rekey operation already finished; verification must be performed; nonce for the verification operation is ${op.pending.nonce}`);
-      const config = await this.seal.loadConfig();
+      const config = await this.seal.loadFreshConfig();
       if (!config) throw badRequest('Vault is not initialized');
       const required = this.required(config);
       const key = this.decode(keyText, required);
