@@ -37,7 +37,7 @@ import { PolicyStore } from './kernel/policy/policy-store.service';
 import { InFlightRequests } from './kernel/router/in-flight';
 import { MountTable } from './kernel/router/mount-table';
 import { GenerateRootService } from './kernel/seal/generate-root.service';
-import { RekeyService } from './kernel/seal/rekey.service';
+import { RecoveryRekeyService, RekeyService } from './kernel/seal/rekey.service';
 import { SealService } from './kernel/seal/seal.service';
 import { TokenStore } from './kernel/token/token-store.service';
 import { VersionHistory } from './kernel/version-history';
@@ -84,6 +84,7 @@ export interface Kernel {
   barrier: Barrier;
   seal: SealService;
   rekey: RekeyService;
+  recoveryRekey: RecoveryRekeyService;
   generateRoot: GenerateRootService;
   tokenStore: TokenStore;
   policies: PolicyStore;
@@ -115,6 +116,7 @@ export function kernelOf(app: INestApplicationContext): Kernel {
     barrier: app.get(Barrier),
     seal: app.get(SealService),
     rekey: app.get(RekeyService),
+    recoveryRekey: app.get(RecoveryRekeyService),
     generateRoot: app.get(GenerateRootService),
     tokenStore: app.get(TokenStore),
     policies: app.get(PolicyStore),

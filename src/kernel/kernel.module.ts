@@ -27,7 +27,7 @@ import { InFlightRequests } from './router/in-flight';
 import { MountRepository } from './router/mount.repository';
 import { MountTable } from './router/mount-table';
 import { GenerateRootService } from './seal/generate-root.service';
-import { RekeyService } from './seal/rekey.service';
+import { RecoveryRekeyService, RekeyService } from './seal/rekey.service';
 import { AutoUnsealLoop } from './seal/auto-unseal-loop';
 import { Pkcs11SealProvider } from './seal/pkcs11-seal-provider';
 import { ShamirSealProvider, type SealProvider } from './seal/seal-provider';
@@ -132,11 +132,12 @@ const services: Provider[] = [
     useFactory: (seal: SealService, log: Logger) => new AutoUnsealLoop(seal, log),
     inject: [SealService, LOGGER],
   },
-  {
-    provide: RekeyService,
-    useFactory: (seal: SealService, seals: SealRepository, barrier: Barrier, log: Logger) => new RekeyService(seal, seals, barrier, (m) => log.info(m)),
-    inject: [SealService, SealRepository, Barrier, LOGGER],
-  },
+  ...[RekeyService, RecoveryRekeyService].map((service) => ({
+    provide: service,
+    useFactory: (seal: SealService, seals: SealRepository, barrier: Barrier, barrierRepository: BarrierRepository, log: Logger) =>
+      new service(seal, seals, barrier, barrierRepository, (m) => log.info(m)),
+    inject: [SealService, SealRepository, Barrier, BarrierRepository, LOGGER],
+  })),
   {
     provide: GenerateRootService,
     useFactory: (seal: SealService, barrier: Barrier, tokens: TokenStore, log: Logger) => new GenerateRootService(seal, barrier, tokens, (m) => log.info(m)),

@@ -137,9 +137,11 @@ describe('audit canary (medium)', () => {
     expect(unseal.body).not.toContain(CANARY);
     expect((await call('PUT', 'sys/unseal', { key: CANARY, reset: true }, '')).status).toBe(400);
     expect((await call('PUT', 'sys/unseal', { key: CANARY, migrate: true }, '')).status).toBe(400);
-    for (const url of ['sys/rekey/update', 'sys/rekey/verify']) expect((await call('PUT', url, { key: CANARY, nonce: CANARY }, '')).status).toBe(400);
+    for (const url of ['sys/rekey/update', 'sys/rekey/verify', 'sys/rekey-recovery-key/update', 'sys/rekey-recovery-key/verify'])
+      expect((await call('PUT', url, { key: CANARY, nonce: CANARY }, '')).status).toBe(400);
     expect((await call('DELETE', `sys/rekey/init?nonce=${CANARY}`)).status).toBeLessThan(500);
     expect((await call('PUT', 'sys/rekey/init', { secret_shares: CANARY, pgp_keys: [CANARY] })).status).toBe(400);
+    expect((await call('PUT', 'sys/rekey-recovery-key/init', { secret_shares: CANARY, pgp_keys: [CANARY] })).status).toBe(400);
     // generate-root refuses each step (no attempt, OTP of the wrong length, PGP), with or without a token, never echoing the value.
     for (const [url, body] of [
       ['sys/generate-root/update', { key: CANARY, nonce: CANARY }],

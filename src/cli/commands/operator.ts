@@ -14,6 +14,11 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function rekeyTarget(value: string): 'barrier' | 'recovery' {
+  if (value !== 'barrier' && value !== 'recovery') throw new Error(`unknown target "${value}": expected barrier or recovery`);
+  return value;
+}
+
 export function sealStatusRows(s: Record<string, unknown>): [string, unknown][] {
   const rows: [string, unknown][] = [
     ['Seal Type', s.type],
@@ -150,7 +155,7 @@ export function registerOperatorCommands(program: Command): void {
 
   operator
     .command('rekey')
-    .description('Generate new unseal key shares: --init, then submit current shares; --verify to confirm new ones')
+    .description('Generate new unseal (or, --target recovery, recovery) key shares: --init, then submit current shares; --verify to confirm new ones')
     .argument('[key]', 'a current unseal key share (or a new one with --verify)')
     .option('--init', 'start a rekey')
     .option('--cancel', 'cancel the rekey in progress')
@@ -159,16 +164,30 @@ export function registerOperatorCommands(program: Command): void {
     .option('--nonce <nonce>', 'the rekey (or verification) nonce; read from the server when omitted')
     .option('--key-shares <n>', 'number of new shares', positiveInt, 5)
     .option('--key-threshold <n>', 'new threshold', positiveInt, 3)
+    .option('--target <target>', 'barrier (unseal keys; the root key under an auto seal) or recovery (recovery keys of an auto seal)', rekeyTarget, 'barrier')
     .action(
       async (
         key: string | undefined,
-        opts: { init?: boolean; cancel?: boolean; status?: boolean; verify?: boolean; nonce?: string; keyShares: number; keyThreshold: number },
+        opts: {
+          init?: boolean;
+          cancel?: boolean;
+          status?: boolean;
+          verify?: boolean;
+          nonce?: string;
+          keyShares: number;
+          keyThreshold: number;
+          target: 'barrier' | 'recovery';
+        },
         cmd: Command,
       ) => {
         const { client, format } = context(cmd);
+        const base = opts.target === 'recovery' ? 'sys/rekey-recovery-key' : 'sys/rekey';
+        const keyName = opts.target === 'recovery' ? 'Recovery Key' : 'Unseal Key';
         const show = (body: Record<string, unknown> | null) => {
           const b = body ?? {};
           if (format === 'json') return printJson(b);
+          if (b.complete && Array.isArray(b.keys_base64) && b.keys_base64.length === 0)
+            return print('Success! The root key was replaced (auto seal); the recovery keys are unchanged.');
           if (Array.isArray(b.keys_base64)) {
             const lines = (b.keys_base64 as string[]).map((k, i) => `Key ${i + 1}: ${k}`);
             lines.push('', `Operation nonce: ${b.nonce}`, '');
@@ -183,22 +202,22 @@ export function registerOperatorCommands(program: Command): void {
           print(renderTable(Object.entries(b).map(([k, v]): [string, unknown] => [k, v])));
         };
         if (opts.cancel) {
-          await client.request('DELETE', 'sys/rekey/init', opts.nonce ? { nonce: opts.nonce } : undefined);
+          await client.request('DELETE', `${base}/init`, opts.nonce ? { nonce: opts.nonce } : undefined);
           return format === 'json' ? printJson({ cancelled: true }) : print('Success! Canceled rekeying (if it was started)');
         }
         if (opts.init) {
-          const res = await client.request('PUT', 'sys/rekey/init', {
+          const res = await client.request('PUT', `${base}/init`, {
             secret_shares: opts.keyShares,
             secret_threshold: opts.keyThreshold,
             require_verification: opts.verify === true,
           });
           return show(res.body);
         }
-        if (opts.status) return show((await client.request('GET', opts.verify ? 'sys/rekey/verify' : 'sys/rekey/init')).body);
-        const path = opts.verify ? 'sys/rekey/verify' : 'sys/rekey/init';
+        if (opts.status) return show((await client.request('GET', opts.verify ? `${base}/verify` : `${base}/init`)).body);
+        const path = opts.verify ? `${base}/verify` : `${base}/init`;
         const nonce = opts.nonce ?? String((await client.request('GET', path)).body?.nonce ?? '');
-        const share = key ?? (await promptHidden(opts.verify ? 'New Unseal Key (will be hidden): ' : 'Unseal Key (will be hidden): '));
-        const res = await client.request('PUT', opts.verify ? 'sys/rekey/verify' : 'sys/rekey/update', { key: share, nonce });
+        const share = key ?? (await promptHidden(opts.verify ? `New ${keyName} (will be hidden): ` : `${keyName} (will be hidden): `));
+        const res = await client.request('PUT', opts.verify ? `${base}/verify` : `${base}/update`, { key: share, nonce });
         const b = res.body ?? {};
         if (format === 'table' && !b.complete)
           return print(`Rekey progress: ${b.progress}/${b.t ?? b.required ?? '?'} key shares submitted (nonce ${b.nonce})`);

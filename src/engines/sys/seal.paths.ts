@@ -1,44 +1,40 @@
 /**
- * sys/ routes of the seal: init, unseal, seal, seal-status, health, leader, key-status, rotate, rekey.
- * The special handlers (init, unseal, seal-status, health, leader, rekey) answer bare JSON;
+ * sys/ routes of the seal: init, unseal, seal, seal-status, health, leader, key-status, rotate (rekey: rekey.paths.ts).
+ * The special handlers (init, unseal, seal-status, health, leader) answer bare JSON;
  * key-status answers Vault's envelope with its data also at the top level.
  */
 import { badRequest } from '../../kernel/errors';
-import type { RekeyService } from '../../kernel/seal/rekey.service';
 import type { SealService } from '../../kernel/seal/seal.service';
 import { BUILD_DATE, REPORTED_VERSION } from '../../version';
 import { toBool, toInt, toStringList, toStringValue, pickCaseInsensitive } from '../../framework/field-types';
-import { logical, raw, type Authentication, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { logical, raw, type RequestContext, type RouteDefinition } from '../../framework/route';
 import type { Barrier } from '../../kernel/barrier/barrier';
 
 export interface SealPathsDeps {
   seal: SealService;
-  rekey: RekeyService;
   barrier: Barrier;
-  /** OpenBao's listener flag; true (default): starting or cancelling a rekey needs a sudo token. */
-  disableUnauthedRekeyEndpoints: boolean;
 }
 
-function field(ctx: RequestContext, name: string): unknown {
+export function field(ctx: RequestContext, name: string): unknown {
   return pickCaseInsensitive(ctx.body, name);
 }
 
-function optionalInt(ctx: RequestContext, name: string): number {
+export function optionalInt(ctx: RequestContext, name: string): number {
   const v = field(ctx, name);
   return v === undefined || v === null || v === '' ? 0 : toInt(name, v);
 }
 
-function optionalBool(ctx: RequestContext, name: string): boolean {
+export function optionalBool(ctx: RequestContext, name: string): boolean {
   const v = field(ctx, name);
   return v === undefined || v === null ? false : toBool(name, v);
 }
 
-function optionalString(ctx: RequestContext, name: string): string | undefined {
+export function optionalString(ctx: RequestContext, name: string): string | undefined {
   const v = field(ctx, name);
   return v === undefined || v === null ? undefined : toStringValue(name, v);
 }
 
-function refusePgp(ctx: RequestContext, names: string[]): void {
+export function refusePgp(ctx: RequestContext, names: string[]): void {
   for (const name of names) {
     const v = field(ctx, name);
     if (v === undefined || v === null || v === '') continue;
@@ -74,8 +70,7 @@ function healthBool(query: URLSearchParams, name: string): boolean {
 }
 
 export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
-  const { seal, rekey, barrier } = deps;
-  const rekeyControl: Authentication = deps.disableUnauthedRekeyEndpoints ? 'sudo' : 'none';
+  const { seal, barrier } = deps;
 
   return [
     {
@@ -216,48 +211,5 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
         },
       },
     })),
-    {
-      path: 'rekey/init',
-      methodsBeforeToken: true,
-      auth: { read: 'none', update: rekeyControl, delete: rekeyControl },
-      help: 'Start, inspect or cancel a rekey (new unseal shares for the same root key).',
-      handlers: {
-        read: async () => raw(200, await rekey.status()),
-        update: async (ctx) => {
-          refusePgp(ctx, ['pgp_keys']);
-          if (optionalBool(ctx, 'backup')) throw badRequest('backup requires pgp_keys, which are not supported by this server');
-          const status = await rekey.start({
-            secretShares: optionalInt(ctx, 'secret_shares'),
-            secretThreshold: optionalInt(ctx, 'secret_threshold'),
-            requireVerification: optionalBool(ctx, 'require_verification'),
-          });
-          return raw(200, status);
-        },
-        delete: async (ctx) => {
-          await rekey.cancel(optionalString(ctx, 'nonce') ?? ctx.query.get('nonce') ?? undefined);
-          return raw(204);
-        },
-      },
-    },
-    {
-      path: 'rekey/update',
-      methodsBeforeToken: true,
-      auth: 'none',
-      help: 'Submit one current unseal share for the rekey in progress (with its nonce).',
-      handlers: {
-        update: async (ctx) => raw(200, await rekey.update(optionalString(ctx, 'key'), optionalString(ctx, 'nonce'))),
-      },
-    },
-    {
-      path: 'rekey/verify',
-      methodsBeforeToken: true,
-      auth: { read: 'none', update: 'none', delete: rekeyControl },
-      help: 'Verify the new shares of a rekey started with require_verification.',
-      handlers: {
-        read: async () => raw(200, rekey.verifyStatus()),
-        update: async (ctx) => raw(200, await rekey.verify(optionalString(ctx, 'key'), optionalString(ctx, 'nonce'))),
-        delete: async () => raw(200, await rekey.resetVerification()),
-      },
-    },
   ];
 }

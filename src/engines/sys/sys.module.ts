@@ -19,7 +19,7 @@ import { backendProvider } from '../../kernel/router/backend-provider';
 import { InFlightRequests } from '../../kernel/router/in-flight';
 import { MountTable } from '../../kernel/router/mount-table';
 import { GenerateRootService } from '../../kernel/seal/generate-root.service';
-import { RekeyService } from '../../kernel/seal/rekey.service';
+import { RecoveryRekeyService, RekeyService } from '../../kernel/seal/rekey.service';
 import { SealService } from '../../kernel/seal/seal.service';
 import { TokenStore } from '../../kernel/token/token-store.service';
 import { VersionHistory } from '../../kernel/version-history';
@@ -34,6 +34,7 @@ const dependencies = {
   bus: InvalidationBus,
   seal: SealService,
   rekey: RekeyService,
+  recoveryRekey: RecoveryRekeyService,
   generateRoot: GenerateRootService,
   tokens: TokenStore,
   policies: PolicyStore,

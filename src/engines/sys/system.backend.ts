@@ -14,7 +14,7 @@ import type { PolicyStore } from '../../kernel/policy/policy-store.service';
 import type { InFlightRequests } from '../../kernel/router/in-flight';
 import type { MountTable } from '../../kernel/router/mount-table';
 import type { GenerateRootService } from '../../kernel/seal/generate-root.service';
-import type { RekeyService } from '../../kernel/seal/rekey.service';
+import type { RecoveryRekeyService, RekeyService } from '../../kernel/seal/rekey.service';
 import type { SealService } from '../../kernel/seal/seal.service';
 import type { TokenStore } from '../../kernel/token/token-store.service';
 import type { VersionHistory } from '../../kernel/version-history';
@@ -32,6 +32,7 @@ import { mountPaths } from './mounts.paths';
 import { passwordPolicyPaths } from './password-policy.paths';
 import { policyPaths } from './policy.paths';
 import { remountPaths } from './remount.paths';
+import { rekeyPaths } from './rekey.paths';
 import { sealPaths } from './seal.paths';
 import { wrappingPaths } from './wrapping.paths';
 
@@ -41,6 +42,7 @@ export interface SystemBackendDeps {
   bus: InvalidationBus;
   seal: SealService;
   rekey: RekeyService;
+  recoveryRekey: RecoveryRekeyService;
   generateRoot: GenerateRootService;
   tokens: TokenStore;
   policies: PolicyStore;
@@ -63,7 +65,8 @@ export interface SystemBackendDeps {
 export function systemBackend(deps: SystemBackendDeps): BackendDefinition {
   const { audit } = deps;
   const routes = [
-    ...sealPaths({ seal: deps.seal, rekey: deps.rekey, barrier: deps.barrier, disableUnauthedRekeyEndpoints: deps.disableUnauthedRekeyEndpoints }),
+    ...sealPaths({ seal: deps.seal, barrier: deps.barrier }),
+    ...rekeyPaths({ seal: deps.seal, rekey: deps.rekey, recoveryRekey: deps.recoveryRekey, disableUnauthedRekeyEndpoints: deps.disableUnauthedRekeyEndpoints }),
     ...generateRootPaths({ generateRoot: deps.generateRoot, disableUnauthedGenerateRootEndpoints: deps.disableUnauthedGenerateRootEndpoints }),
     ...policyPaths(deps.policies),
     ...passwordPolicyPaths(deps.passwordPolicies),

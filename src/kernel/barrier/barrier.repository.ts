@@ -50,13 +50,26 @@ export class BarrierRepository {
 
   /**
    * Installs a rotated keyring in one transaction. The row lock serialises rotations across nodes;
-   * `expectedActiveTerm` refuses a rotation based on a stale keyring.
+   * `expectedActiveTerm` refuses a rotation based on a stale keyring, and `expectedCiphertext` (when
+   * known) one by a node whose root key was replaced elsewhere (rekey under an auto seal).
    */
-  async saveRotation(expectedActiveTerm: number, ciphertext: Buffer, newTerm: number, installedAt: Date, oldTermEncryptions: number): Promise<void> {
+  async saveRotation(
+    expectedActiveTerm: number,
+    expectedCiphertext: Buffer | null,
+    ciphertext: Buffer,
+    newTerm: number,
+    installedAt: Date,
+    oldTermEncryptions: number,
+  ): Promise<void> {
     await this.dataSource.transaction(async (m) => {
       const keyrings = m.getRepository(BarrierKeyringEntity);
-      const row = await keyrings.findOne({ select: { id: true, activeTerm: true }, where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
-      if (row?.activeTerm !== expectedActiveTerm) throw new Error('keyring changed concurrently; reload before rotating');
+      const row = await keyrings.findOne({
+        select: { id: true, activeTerm: true, keyringCiphertext: true },
+        where: { id: 1 },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (row?.activeTerm !== expectedActiveTerm || (expectedCiphertext && !row.keyringCiphertext.equals(expectedCiphertext)))
+        throw new Error('keyring changed concurrently; reload before rotating');
       await keyrings.update({ id: 1 }, { activeTerm: newTerm, keyringCiphertext: ciphertext, updatedAt: () => 'now()' });
       await raiseEncryptions(m, expectedActiveTerm, oldTermEncryptions);
       await m.createQueryBuilder().insert().into(BarrierTermUsageEntity).values({ term: newTerm, installedAt, encryptions: '0' }).updateEntity(false).execute();

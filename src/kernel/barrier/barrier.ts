@@ -37,6 +37,8 @@ export interface BarrierOptions {
 export class Barrier {
   private rootKey: Buffer | null = null;
   private keyring: Keyring | null = null;
+  /** The stored keyring ciphertext this node last read or wrote: a rotation commits only over it. */
+  private storedCiphertext: Buffer | null = null;
   private encryptions = 0;
   private flushedEncryptions = 0;
   private readonly rotation = new AsyncMutex();
@@ -83,6 +85,7 @@ export class Barrier {
       this.rotationSettings = (await this.repository.loadRotationConfig()) ?? DEFAULT_ROTATION_CONFIG;
       // Counts since the last flush may be lost in a crash: assume the worst.
       this.install(rootKey, keyring, await this.repository.encryptionsFor(keyring.active.term), COUNTER_FLUSH_EVERY);
+      this.storedCiphertext = stored.ciphertext;
     } catch (err) {
       keyring.zero();
       throw err;
@@ -92,6 +95,7 @@ export class Barrier {
   /** Opens a brand-new keyring (init does this inside its transaction; its count is exactly 0). */
   openNew(rootKey: Buffer, keyringCiphertext: Buffer): void {
     this.install(rootKey, Barrier.decryptKeyring(rootKey, keyringCiphertext), 0, 0);
+    this.storedCiphertext = keyringCiphertext;
   }
 
   private static decryptKeyring(rootKey: Buffer, ciphertext: Buffer): Keyring {
@@ -118,12 +122,32 @@ export class Barrier {
     this.keyring?.zero();
     this.rootKey = null;
     this.keyring = null;
+    this.storedCiphertext = null;
   }
 
   /** The root key, for the seal to re-wrap during rekey. Callers must not keep it. */
   currentRootKey(): Buffer {
     if (!this.rootKey) throw new BarrierSealedError();
     return this.rootKey;
+  }
+
+  /**
+   * Replaces the root key (rekey under an auto seal): `persist` gets the current root key and must
+   * commit the keyring re-encrypted under `newRootKey` (returning that ciphertext); only then does
+   * this barrier use the new key. Runs under the rotation lock, so no keyring rotation here
+   * writes a keyring under the old root key after the commit; the keyring terms stay the same.
+   */
+  changeRootKey(newRootKey: Buffer, persist: (currentRootKey: Buffer) => Promise<Buffer>): Promise<void> {
+    return this.rotation.run(async () => {
+      const rootKey = this.rootKey;
+      if (!rootKey || !this.keyring) throw new BarrierSealedError();
+      const ciphertext = await persist(rootKey);
+      // Sealed meanwhile: the next unseal reads the committed root key.
+      if (this.rootKey !== rootKey) return;
+      zero(rootKey);
+      this.rootKey = Buffer.from(newRootKey);
+      this.storedCiphertext = ciphertext;
+    });
   }
 
   async encrypt(location: string, plaintext: Buffer): Promise<Buffer> {
@@ -207,13 +231,14 @@ export class Barrier {
     } finally {
       zero(plain);
     }
-    await this.repository.saveRotation(keyring.active.term, ciphertext, next.active.term, installedAt, this.encryptions);
+    await this.repository.saveRotation(keyring.active.term, this.storedCiphertext, ciphertext, next.active.term, installedAt, this.encryptions);
     if (this.keyring !== keyring) {
       // Sealed while the rotation committed: the committed keyring is authoritative on the next unseal.
       next.active.key.fill(0);
       throw new BarrierSealedError();
     }
     this.keyring = next;
+    this.storedCiphertext = ciphertext;
     this.encryptions = 0;
     this.flushedEncryptions = 0;
     return next.active.term;

@@ -115,7 +115,7 @@ export class GenerateRootService {
   }
 
   private async submit(key: Buffer, nonce: string): Promise<GenerateRootStatus> {
-    const config = await this.requireConfig();
+    const config = await this.requireConfig(true);
     const required = this.required(config);
     const problem = this.seal.keyFormatError(key, required);
     if (problem) throw badRequest(problem);
@@ -209,8 +209,9 @@ export class GenerateRootService {
     return this.seal.provider.autoUnseal && config.recovery ? config.recovery.threshold : config.secretThreshold;
   }
 
-  private async requireConfig(): Promise<StoredSealConfig> {
-    const config = await this.seal.loadConfig();
+  /** `fresh`: read the stored row (the recovery key may have been rekeyed on another node). */
+  private async requireConfig(fresh = false): Promise<StoredSealConfig> {
+    const config = await (fresh ? this.seal.loadFreshConfig() : this.seal.loadConfig());
     if (!config) throw badRequest('server is not yet initialized');
     return config;
   }

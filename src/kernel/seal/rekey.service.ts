@@ -1,8 +1,15 @@
 /**
- * Rekey: replace the unseal key (and its shares) without touching the root key or keyring.
+ * Rekey, one instance per target (Vault's barrier and recovery rekey configs).
+ * - `barrier`, Shamir seal (sys/rekey): replace the unseal key (and its shares) without touching
+ *   the root key or keyring.
+ * - `barrier`, auto seal (sys/rekey, Vault's BarrierRekeyInit with recovery keys): authorised by
+ *   the recovery shares, shares/threshold forced to 1, no keys returned; the commit replaces the
+ *   ROOT key (root-key-rotation.ts).
+ * - `recovery` (sys/rekey-recovery-key, auto seal only): authorised by the current recovery shares;
+ *   a new 32-byte recovery key, split into the new layout, replaces the old one.
  * Started and cancelled with a sudo token (checked by the caller); advanced with the current
  * shares. With `require_verification` the new shares only take effect once threshold-many of them
- * are submitted back to `sys/rekey/verify`; until then the old shares keep working.
+ * are submitted back to `.../verify`; until then the old shares keep working.
  * All progress is in memory: a restart cancels a rekey and the old shares stay valid.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,10 +18,16 @@ import { constantTimeEqual, zero } from '../../crypto/hmac';
 import { randomKey } from '../../crypto/random';
 import { shareConfigError, ShamirError, splitSecret } from '../../crypto/shamir';
 import type { Barrier } from '../barrier/barrier';
-import { badRequest } from '../errors';
-import type { SealRepository } from './seal.repository';
+import type { BarrierRepository } from '../barrier/barrier.repository';
+import { ApiError, badRequest } from '../errors';
+import { recoveryKeyCheck, verifyRecoveryKey } from './recovery-key';
+import { rotateRootKey } from './root-key-rotation';
+import { SealUnavailableError } from './seal-provider';
+import type { SealRepository, StoredSealConfig } from './seal.repository';
 import type { SealService } from './seal.service';
 import { decodeUnsealKey } from './unseal-key';
+
+export type RekeyTarget = 'barrier' | 'recovery';
 
 export interface RekeyStatus {
   nonce: string;
@@ -62,6 +75,8 @@ interface RekeyOperation {
   requireVerification: boolean;
   progress: Buffer[];
   pending?: PendingVerification;
+  /** Recovery keys: the check value the submitted shares were proven against; the commit replaces only it. */
+  authorisedCheck?: Buffer;
 }
 
 export interface RekeyInitOptions {
@@ -77,12 +92,30 @@ export class RekeyService {
     private readonly seal: SealService,
     private readonly seals: SealRepository,
     private readonly barrier: Barrier,
+    private readonly barrierRepository: BarrierRepository,
     private readonly log: (message: string) => void,
+    readonly target: RekeyTarget = 'barrier',
   ) {
     seal.addLifecycleHook('state', { afterUnseal: async () => undefined, beforeSeal: () => this.clear() });
   }
 
+  /** Whether the current recovery shares authorise this rekey (auto seal), rather than the unseal shares. */
+  private get byRecoveryKeys(): boolean {
+    return this.target === 'recovery' || this.seal.provider.autoUnseal;
+  }
+
+  /** The shares needed to authorise: the recovery threshold under an auto seal. */
+  private required(config: StoredSealConfig | undefined): number {
+    if (!config) return 0;
+    return this.byRecoveryKeys ? (config.recovery?.threshold ?? 0) : config.secretThreshold;
+  }
+
+  private requireSupported(): void {
+    if (this.target === 'recovery' && !this.seal.provider.autoUnseal) throw badRequest('recovery rekeying not supported');
+  }
+
   async status(): Promise<RekeyStatus> {
+    this.requireSupported();
     const config = await this.seal.loadConfig();
     const op = this.operation;
     const status: RekeyStatus = {
@@ -91,7 +124,7 @@ export class RekeyService {
       t: op?.threshold ?? 0,
       n: op?.shares ?? 0,
       progress: op?.progress.length ?? 0,
-      required: config?.secretThreshold ?? 0,
+      required: this.required(config),
       pgp_fingerprints: null,
       backup: false,
       verification_required: op?.requireVerification ?? false,
@@ -102,28 +135,41 @@ export class RekeyService {
 
   start(options: RekeyInitOptions): Promise<RekeyStatus> {
     return this.seal.exclusive(async () => {
-      this.seal.requireUnsealed();
-      if (this.seal.provider.autoUnseal) throw badRequest(`rekey of the barrier key is not supported with the ${this.seal.provider.type} seal yet`);
-      if (this.operation) throw badRequest('rekey already in progress');
-      const problem = shareConfigError(options.secretShares, options.secretThreshold);
+      this.requireSupported();
+      let { secretShares: shares, secretThreshold: threshold } = options;
+      if (this.target === 'barrier' && this.seal.provider.autoUnseal) {
+        // Vault: the HSM stores the root key, so the barrier "shares" are forced to 1.
+        shares = 1;
+        threshold = 1;
+        if (options.requireVerification) throw badRequest('requiring verification not supported when rekeying the barrier key with recovery keys');
+      }
+      const problem = shareConfigError(shares, threshold);
+      if (problem && this.target === 'recovery') throw new ApiError(500, [`invalid recovery configuration: ${problem}`]);
       if (problem) throw badRequest(problem);
+      this.seal.requireUnsealed();
+      if (this.operation) throw badRequest('rekey already in progress');
       this.operation = {
         nonce: randomUUID(),
         started: new Date(),
-        shares: options.secretShares,
-        threshold: options.secretThreshold,
+        shares,
+        threshold,
         requireVerification: options.requireVerification,
         progress: [],
       };
-      this.log(`rekey: started (${options.secretShares} shares, threshold ${options.secretThreshold})`);
+      this.log(`${this.name}: started (${shares} shares, threshold ${threshold})`);
       return this.status();
     });
   }
 
+  private get name(): string {
+    return this.target === 'recovery' ? 'recovery rekey' : 'rekey';
+  }
+
   cancel(nonce?: string): Promise<void> {
     return this.seal.exclusive(async () => {
+      this.requireSupported();
       if (this.operation && nonce && nonce !== this.operation.nonce) throw badRequest('incorrect nonce');
-      if (this.operation) this.log('rekey: cancelled');
+      if (this.operation) this.log(`${this.name}: cancelled`);
       this.clear();
     });
   }
@@ -131,24 +177,27 @@ export class RekeyService {
   /** Submits one current share. Returns the status, or the new shares once the threshold is met. */
   update(keyText: string | undefined, nonce: string | undefined): Promise<RekeyStatus | RekeyUpdateResult> {
     return this.seal.exclusive(async () => {
+      this.requireSupported();
       this.seal.requireUnsealed();
       const op = this.operation;
-      if (!op) throw badRequest('no rekey in progress');
+      if (!op) throw badRequest(this.target === 'recovery' ? 'no recovery rekey in progress' : 'no rekey in progress');
       if (!nonce) throw badRequest('missing nonce');
       if (nonce !== op.nonce) throw badRequest(`incorrect nonce supplied; nonce for this rekey operation is ${op.nonce}`);
       if (op.pending)
         throw badRequest(`rekey operation already finished; verification must be performed; nonce for the verification operation is ${op.pending.nonce}`);
-      const config = await this.seal.loadConfig();
+      const config = await this.seal.loadFreshConfig();
       if (!config) throw badRequest('Vault is not initialized');
-      const key = this.decode(keyText, config.secretThreshold);
+      const required = this.required(config);
+      const key = this.decode(keyText, required);
       if (op.progress.some((p) => constantTimeEqual(p, key))) {
         zero(key);
-        throw badRequest('given key has already been provided during this generation operation');
+        throw badRequest(`given key has already been provided during this ${this.target === 'recovery' ? 'rekey' : 'generation'} operation`);
       }
       op.progress.push(key);
-      if (op.progress.length < config.secretThreshold) return this.status();
+      if (op.progress.length < required) return this.status();
 
-      await this.authenticateProgress(op, config.secretThreshold);
+      await this.authenticateProgress(op, config, required);
+      if (this.target === 'barrier' && this.seal.provider.autoUnseal) return this.rotateRoot(op);
       const unsealKey = randomKey();
       const shares = await splitSecret(unsealKey, op.shares, op.threshold);
       const result: RekeyUpdateResult = {
@@ -167,7 +216,7 @@ export class RekeyService {
         return result;
       }
       try {
-        await this.commit(unsealKey, op.shares, op.threshold);
+        await this.commit(op, unsealKey);
       } finally {
         zero(unsealKey);
         this.clear();
@@ -176,7 +225,23 @@ export class RekeyService {
     });
   }
 
+  /** Auto seal sys/rekey: the root key is replaced; no key shares to return. */
+  private async rotateRoot(op: RekeyOperation): Promise<RekeyUpdateResult> {
+    try {
+      await rotateRootKey({ seals: this.seals, barrierRepository: this.barrierRepository, barrier: this.barrier, provider: this.seal.provider });
+    } catch (err) {
+      if (err instanceof SealUnavailableError) throw new ApiError(500, [err.message]);
+      throw err;
+    } finally {
+      this.clear();
+    }
+    this.seal.forgetCachedConfig();
+    this.log('rekey: committed; the root key was replaced (auto seal)');
+    return { nonce: op.nonce, complete: true, keys: [], keys_base64: [], pgp_fingerprints: null, backup: false, verification_required: false };
+  }
+
   verifyStatus(): RekeyVerifyStatus {
+    this.requireSupported();
     const op = this.operation;
     if (!op?.pending) throw badRequest('no rekey verification in progress');
     return { nonce: op.pending.nonce, started: true, t: op.threshold, n: op.shares, progress: op.pending.progress.length };
@@ -185,6 +250,7 @@ export class RekeyService {
   /** Restarts verification with a new nonce (DELETE sys/rekey/verify). */
   resetVerification(): Promise<RekeyVerifyStatus> {
     return this.seal.exclusive(async () => {
+      this.requireSupported();
       const op = this.operation;
       if (!op?.pending) throw badRequest('no rekey verification in progress');
       zero(...op.pending.progress);
@@ -197,6 +263,7 @@ export class RekeyService {
   /** Submits one NEW share; at the new threshold the new unseal key replaces the old one. */
   verify(keyText: string | undefined, nonce: string | undefined): Promise<RekeyVerifyStatus | { nonce: string; complete: true }> {
     return this.seal.exclusive(async () => {
+      this.requireSupported();
       this.seal.requireUnsealed();
       const op = this.operation;
       const pending = op?.pending;
@@ -224,7 +291,7 @@ export class RekeyService {
       if (!matches) throw badRequest('rekey verification failed; incorrect key shares supplied');
       const done = { nonce: pending.nonce, complete: true as const };
       try {
-        await this.commit(pending.unsealKey, op.shares, op.threshold);
+        await this.commit(op, pending.unsealKey);
       } finally {
         this.clear();
       }
@@ -244,15 +311,25 @@ export class RekeyService {
     return key;
   }
 
-  /** The submitted current shares must open the stored root key; otherwise progress resets. */
-  private async authenticateProgress(op: RekeyOperation, threshold: number): Promise<void> {
+  /**
+   * The submitted current shares must open the stored root key (Shamir) or pass the recovery key
+   * check (auto seal); otherwise progress resets.
+   */
+  private async authenticateProgress(op: RekeyOperation, config: StoredSealConfig, threshold: number): Promise<void> {
     let unsealKey: Buffer | undefined;
     let rootKey: Buffer | undefined;
     try {
       unsealKey = await this.seal.combine(op.progress, threshold);
-      rootKey = await this.seal.verifyUnsealKey(unsealKey);
+      if (this.byRecoveryKeys) {
+        if (!config.recovery) throw new Error('the stored seal has no recovery keys');
+        verifyRecoveryKey(unsealKey, config.recovery.check);
+        op.authorisedCheck = config.recovery.check;
+      } else {
+        rootKey = await this.seal.verifyUnsealKey(unsealKey);
+      }
     } catch (err) {
       if (!(err instanceof IntegrityError) && !(err instanceof ShamirError)) throw err;
+      if (this.byRecoveryKeys) throw badRequest('recovery key verification failed: recovery key does not match submitted values');
       throw badRequest('rekey failed: invalid key');
     } finally {
       zero(unsealKey, rootKey, ...op.progress);
@@ -260,8 +337,21 @@ export class RekeyService {
     }
   }
 
-  /** One transaction: the root key wrapped under the new unseal key, with the new share layout. */
-  private async commit(unsealKey: Buffer, shares: number, threshold: number): Promise<void> {
+  /**
+   * Recovery: the new layout and check value in one conditional UPDATE over the check value the
+   * shares were proven against. Barrier (Shamir): one transaction, the root key wrapped under the
+   * new unseal key, with the new share layout.
+   */
+  private async commit(op: RekeyOperation, newKey: Buffer): Promise<void> {
+    const { shares, threshold } = op;
+    if (this.target === 'recovery') {
+      if (!op.authorisedCheck) throw new Error('recovery rekey committed without authorisation');
+      await this.seals.replaceRecoveryKey(op.authorisedCheck, { shares, threshold, check: recoveryKeyCheck(newKey) });
+      this.seal.forgetCachedConfig();
+      this.log(`recovery rekey: committed (${shares} shares, threshold ${threshold})`);
+      return;
+    }
+    const unsealKey = newKey;
     const config = await this.seals.load();
     if (!config) throw badRequest('Vault is not initialized');
     const wrapped = await this.seal.provider.wrapRootKey(this.barrier.currentRootKey(), unsealKey);
@@ -276,5 +366,12 @@ export class RekeyService {
     zero(...op.progress);
     if (op.pending) zero(op.pending.unsealKey, ...op.pending.progress);
     this.operation = null;
+  }
+}
+
+/** sys/rekey-recovery-key: the same flow over the recovery keys (its own Nest provider). */
+export class RecoveryRekeyService extends RekeyService {
+  constructor(seal: SealService, seals: SealRepository, barrier: Barrier, barrierRepository: BarrierRepository, log: (message: string) => void) {
+    super(seal, seals, barrier, barrierRepository, log, 'recovery');
   }
 }

@@ -125,4 +125,19 @@ export class SealRepository {
       );
     });
   }
+
+  /**
+   * A recovery rekey's commit: the new recovery layout and check value in one conditional UPDATE,
+   * applied only over `expectedCheck` (the check value the submitted shares were proven against).
+   * Throws when the row changed meanwhile (another node committed first).
+   */
+  async replaceRecoveryKey(expectedCheck: Buffer, recovery: RecoveryLayout): Promise<void> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(SealConfigEntity)
+      .set({ recoveryShares: recovery.shares, recoveryThreshold: recovery.threshold, recoveryKeyCheck: recovery.check, updatedAt: () => 'now()' })
+      .where({ id: 1, recoveryKeyCheck: expectedCheck })
+      .execute();
+    if (result.affected !== 1) throw new Error('seal configuration changed concurrently');
+  }
 }

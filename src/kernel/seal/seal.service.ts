@@ -131,6 +131,12 @@ export class SealService {
     return this.config;
   }
 
+  /** The stored row, not the cache: another node may have rekeyed the recovery key (share checks use this). */
+  async loadFreshConfig(): Promise<StoredSealConfig | undefined> {
+    this.config = undefined;
+    return this.loadConfig();
+  }
+
   async isInitialized(): Promise<boolean> {
     return (await this.loadConfig()) !== undefined;
   }
