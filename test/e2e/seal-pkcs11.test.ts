@@ -123,6 +123,18 @@ describeWithSoftHsm('pkcs11 seal (e2e)', () => {
     expect((await runCli(['operator', 'seal'], { ...env, VAULT_TOKEN: out.root_token })).code).toBe(0);
     expect((await runCli(['operator', 'unseal', out.recovery_keys_b64[0]], env)).stdout).toMatch(/Unseal Progress\s+1\/2/);
     expect((await runCli(['operator', 'unseal', out.recovery_keys_b64[2]], env)).stdout).toMatch(/Sealed\s+false/);
+
+    // generate-root with recovery keys: a new root token, OTP-encoded, decoded by the CLI.
+    const attempt = await call(server.address, 'PUT', 'sys/generate-root/attempt', { body: {} });
+    expect(attempt.body).toMatchObject({ started: true, required: 2, otp_length: 28 });
+    const { nonce, otp } = attempt.body as { nonce: string; otp: string };
+    await call(server.address, 'PUT', 'sys/generate-root/update', { body: { nonce, key: out.recovery_keys_b64[1] } });
+    const done = await call(server.address, 'PUT', 'sys/generate-root/update', { body: { nonce, key: out.recovery_keys_b64[0] } });
+    expect(done.body).toMatchObject({ complete: true });
+    const decoded = await runCli(['operator', 'generate-root', `-decode=${done.body.encoded_token}`, `-otp=${otp}`], env);
+    const newRoot = decoded.stdout.trim();
+    expect(newRoot).toMatch(/^hvs\./);
+    expect((await call(server.address, 'GET', 'auth/token/lookup-self', { token: newRoot })).body.data.policies).toEqual(['root']);
   }, 120_000);
   it('without the pkcs11js binding, a seal "pkcs11" stanza stops start-up with one message; without the stanza the server starts', async () => {
     const block = join(dir, 'block-pkcs11js.js');
