@@ -86,7 +86,8 @@ export class Pkcs11SealProvider implements SealProvider {
     return this.hsm('unwrap the root key', async () => {
       await this.token.open();
       const ref = await this.token.findKey({ label: key.label, id: key.id !== undefined ? Buffer.from(key.id, 'hex') : undefined });
-      if (!ref) throw new SealUnavailableError(`the HSM key that wrapped the root key (${describeIdentity(key)}) is not on the token`);
+      // Reopenable: a token that went away and came back shows no keys until the library is re-initialised.
+      if (!ref) throw new HsmError('key-missing', `the HSM key that wrapped the root key (${describeIdentity(key)}) is not on the token`);
       try {
         return key.mechanism === CKM_AES_GCM
           ? await this.token.decryptAesGcm(ref, wrapped.ciphertext, AAD)
@@ -111,7 +112,7 @@ export class Pkcs11SealProvider implements SealProvider {
           ? await this.token.generateRsaKeyPair(keyLabel, RSA_GENERATED_BITS, query.id)
           : await this.token.generateAesKey(keyLabel, query.id);
     }
-    if (!ref) throw new SealUnavailableError(`no key with ${describeIdentity({ label: keyLabel, id: keyId })} on the token, and generate_key is false`);
+    if (!ref) throw new HsmError('key-missing', `no key with ${describeIdentity({ label: keyLabel, id: keyId })} on the token, and generate_key is false`);
     const resolved = mechanism ?? (ref.class === 'secret' ? CKM_AES_GCM : CKM_RSA_PKCS_OAEP);
     if ((resolved === CKM_AES_GCM) !== (ref.class === 'secret'))
       throw new SealUnavailableError(
