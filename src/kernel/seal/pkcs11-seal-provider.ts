@@ -107,6 +107,12 @@ export class Pkcs11SealProvider implements SealProvider {
     const query = { label: keyLabel, id: keyId !== undefined ? Buffer.from(keyId, 'hex') : undefined };
     let ref = await this.token.findKey(query);
     if (!ref && generateKey && keyLabel !== undefined) {
+      // A token that came back after the library was initialised looks empty until it is
+      // reinitialised: look again on a fresh view before creating a second key with this label.
+      await this.token.reopen();
+      ref = await this.token.findKey(query);
+    }
+    if (!ref && generateKey && keyLabel !== undefined) {
       ref =
         mechanism === CKM_RSA_PKCS_OAEP
           ? await this.token.generateRsaKeyPair(keyLabel, RSA_GENERATED_BITS, query.id)
