@@ -1,6 +1,6 @@
 /** The PKI engine's `certificates` table: every certificate a mount issued or holds (no private keys: those are in pki_keys). */
 import { Any, LessThan, MoreThan, type DataSource, type Repository } from 'typeorm';
-import { entityNames } from '../../database/entity-names';
+import { entityNames, type EntityNames } from '../../database/entity-names';
 import { CertificateEntity, PkiIssuerEntity } from './pki.entity';
 
 export type CertType = 'root_ca' | 'intermediate_ca' | 'leaf' | 'agent_client' | 'app_client' | 'admin_client';
@@ -65,36 +65,60 @@ function toRecord(r: CertificateEntity): CertificateRecord {
   };
 }
 
+/** $1 mount, then the record's columns in INSERT_COLUMNS order. */
+const INSERT_COLUMNS = [
+  'mountUuid',
+  'serialNumber',
+  'fingerprint',
+  'certificatePem',
+  'subject',
+  'issuer',
+  'issuerSerial',
+  'commonName',
+  'validFrom',
+  'validUntil',
+  'certType',
+  'keyUsage',
+  'entityId',
+  'entityType',
+] as const;
+
+function insertSql({ table, col }: EntityNames<CertificateEntity>): string {
+  return `INSERT INTO ${table} (${INSERT_COLUMNS.map((c) => col[c]).join(', ')}) VALUES (${INSERT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+}
+
 export class CertificateRepository {
+  private insertSql?: string;
+
   constructor(private readonly dataSource: DataSource) {}
 
   private get certificates(): Repository<CertificateEntity> {
     return this.dataSource.getRepository(CertificateEntity);
   }
 
-  /** Stores a certificate (issuer keys are in pki_keys, through IssuerRepository). */
+  /**
+   * Stores a certificate (issuer keys are in pki_keys, through IssuerRepository). One per issued
+   * certificate: SQL with the entity's names, built once (the QueryBuilder insert cost ~0.1 ms of
+   * CPU per issue, measured in pki-issue-ec).
+   */
   async insert(mountUuid: string, c: Omit<CertificateRecord, 'revoked' | 'revokedAt' | 'revocationReason'>): Promise<void> {
-    await this.certificates
-      .createQueryBuilder()
-      .insert()
-      .values({
-        mountUuid,
-        serialNumber: c.serialNumber,
-        fingerprint: c.fingerprint,
-        certificatePem: c.certificatePem,
-        subject: c.subject,
-        issuer: c.issuer,
-        issuerSerial: c.issuerSerial,
-        commonName: c.commonName,
-        validFrom: c.validFrom,
-        validUntil: c.validUntil,
-        certType: c.certType,
-        keyUsage: c.keyUsage,
-        entityId: c.entityId,
-        entityType: c.entityType,
-      })
-      .updateEntity(false)
-      .execute();
+    this.insertSql ??= insertSql(entityNames(this.dataSource, CertificateEntity));
+    await this.dataSource.query(this.insertSql, [
+      mountUuid,
+      c.serialNumber,
+      c.fingerprint,
+      c.certificatePem,
+      c.subject,
+      c.issuer,
+      c.issuerSerial,
+      c.commonName,
+      c.validFrom,
+      c.validUntil,
+      c.certType,
+      c.keyUsage,
+      c.entityId,
+      c.entityType,
+    ]);
   }
 
   async get(mountUuid: string, serial: string): Promise<CertificateRecord | undefined> {
