@@ -12,6 +12,7 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { softwareSigner } from '../crypto/signer';
 import { buildCertificate, EKU, encodeName, randomSerial, toPem } from '../crypto/x509/certificate';
 import { generateKeyPair, privateKeyPem } from '../crypto/x509/keys';
 
@@ -32,10 +33,10 @@ export async function writeDevTlsFiles(certDir: string | undefined, listenerHost
   const now = Date.now();
   const caKey = await generateKeyPair('ec', 256);
   const caSubject = { commonName: 'SecretHub dev-tls CA' };
-  const caDer = buildCertificate({
+  const caDer = await buildCertificate({
     serial: randomSerial(),
     subject: caSubject,
-    issuer: { nameDer: encodeName(caSubject), privateKey: caKey.privateKey },
+    issuer: { nameDer: encodeName(caSubject), signer: softwareSigner(caKey.privateKey) },
     publicKey: caKey.publicKey,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + DAY),
@@ -52,11 +53,11 @@ export async function writeDevTlsFiles(certDir: string | undefined, listenerHost
     if (isIP(host) && !ipAddresses.includes(host)) ipAddresses.push(host);
     else if (!isIP(host) && !dnsNames.includes(host.toLowerCase())) dnsNames.push(host.toLowerCase());
   }
-  const certDer = buildCertificate({
+  const certDer = await buildCertificate({
     serial: randomSerial(),
     subject: { commonName: 'localhost' },
     // buildCertificate derives the authority key id from the CA key, as it derived the CA's own.
-    issuer: { nameDer: encodeName(caSubject), privateKey: caKey.privateKey },
+    issuer: { nameDer: encodeName(caSubject), signer: softwareSigner(caKey.privateKey) },
     publicKey: key.publicKey,
     notBefore: new Date(now - 60_000),
     notAfter: new Date(now + DAY - 60_000),

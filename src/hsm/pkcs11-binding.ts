@@ -44,7 +44,7 @@ export interface SessionInfo {
   flags: number;
 }
 
-/** The methods of pkcs11js's `PKCS11` class this layer calls (synchronous forms). */
+/** The methods of pkcs11js's `PKCS11` class this layer calls (synchronous forms, but C_Sign's callback form). */
 export interface Pkcs11Module {
   load(path: string): void;
   close(): void;
@@ -72,6 +72,9 @@ export interface Pkcs11Module {
   C_DecryptInit(session: Handle, mechanism: Mechanism, key: Handle): void;
   C_Decrypt(session: Handle, inData: Buffer, outData: Buffer): Buffer;
   C_GenerateRandom(session: Handle, buf: Buffer): Buffer;
+  C_SignInit(session: Handle, mechanism: Mechanism, key: Handle): void;
+  /** With `cb`, pkcs11js runs C_Sign on a libuv worker thread and calls back on the event loop. */
+  C_Sign(session: Handle, inData: Buffer, outData: Buffer, cb: (error: Error | null, signature: Buffer) => void): void;
 }
 
 /** The pkcs11js constants this layer uses; each is checked to be a number at load. */
@@ -100,15 +103,26 @@ const CONSTANTS = [
   'CKA_MODULUS',
   'CKA_MODULUS_BITS',
   'CKA_PUBLIC_EXPONENT',
+  'CKA_EC_PARAMS',
+  'CKA_EC_POINT',
   'CKO_SECRET_KEY',
   'CKO_PUBLIC_KEY',
   'CKO_PRIVATE_KEY',
   'CKK_AES',
   'CKK_RSA',
+  'CKK_EC',
   'CKM_AES_KEY_GEN',
   'CKM_AES_GCM',
   'CKM_RSA_PKCS_KEY_PAIR_GEN',
   'CKM_RSA_PKCS_OAEP',
+  'CKM_EC_KEY_PAIR_GEN',
+  'CKM_ECDSA',
+  'CKM_SHA256_RSA_PKCS',
+  'CKM_SHA384_RSA_PKCS',
+  'CKM_SHA512_RSA_PKCS',
+  'CKM_SHA256_RSA_PKCS_PSS',
+  'CKM_SHA384_RSA_PKCS_PSS',
+  'CKM_SHA512_RSA_PKCS_PSS',
   'CKM_SHA_1',
   'CKM_SHA224',
   'CKM_SHA256',
@@ -121,6 +135,7 @@ const CONSTANTS = [
   'CKG_MGF1_SHA512',
   'CK_PARAMS_GCM',
   'CK_PARAMS_RSA_OAEP',
+  'CK_PARAMS_RSA_PSS',
 ] as const;
 
 export type Pkcs11Constants = Record<(typeof CONSTANTS)[number], number>;

@@ -6,6 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { buildCertificate, certificateParts, EKU, randomSerial, toPem } from '../../src/crypto/x509/certificate';
 import { buildCsr } from '../../src/crypto/x509/csr';
+import { softwareSigner } from '../../src/crypto/signer';
 import { generateKeyPair, type KeyPair } from '../../src/crypto/x509/keys';
 import type { PeerCertificate } from '../../src/framework/route';
 import { openAuditedKernel, type Call } from '../support/audit';
@@ -26,7 +27,10 @@ describe('cert auth method (medium)', () => {
 
   /** A certificate for `commonName` signed by the pki role `role` from a CSR of `key`. */
   const signed = async (role: string, commonName: string, key: KeyPair): Promise<string> => {
-    const res = await call('PUT', `pki/sign/${role}`, { csr: toPem(buildCsr({ commonName }, key), 'CERTIFICATE REQUEST'), ttl: '1h' });
+    const res = await call('PUT', `pki/sign/${role}`, {
+      csr: toPem(await buildCsr({ commonName }, softwareSigner(key.privateKey)), 'CERTIFICATE REQUEST'),
+      ttl: '1h',
+    });
     expect(res.status).toBe(200);
     return res.json.data.certificate;
   };
@@ -98,10 +102,10 @@ describe('cert auth method (medium)', () => {
     // Expired: signed by the real root key, in the past.
     const root = certificateParts(der(rootPem));
     const key = await generateKeyPair('ec', 256);
-    const expired = buildCertificate({
+    const expired = await buildCertificate({
       serial: randomSerial(),
       subject: { commonName: 'app1' },
-      issuer: { nameDer: root.subjectNameDer, privateKey: createPrivateKey(rootKeyPem), subjectKeyId: root.subjectKeyId },
+      issuer: { nameDer: root.subjectNameDer, signer: softwareSigner(createPrivateKey(rootKeyPem)), subjectKeyId: root.subjectKeyId },
       publicKey: key.publicKey,
       notBefore: new Date(Date.now() - 7200_000),
       notAfter: new Date(Date.now() - 3600_000),
@@ -111,10 +115,10 @@ describe('cert auth method (medium)', () => {
     });
     expect((await login(toPem(expired, 'CERTIFICATE'))).json.errors).toEqual(INVALID);
     // Self-signed with the name and key of a trusted client: no chain.
-    const selfSigned = buildCertificate({
+    const selfSigned = await buildCertificate({
       serial: randomSerial(),
       subject: { commonName: 'app1' },
-      issuer: { nameDer: root.subjectNameDer, privateKey: appKey.privateKey },
+      issuer: { nameDer: root.subjectNameDer, signer: softwareSigner(appKey.privateKey) },
       publicKey: appKey.publicKey,
       notBefore: new Date(Date.now() - 60_000),
       notAfter: new Date(Date.now() + 3600_000),

@@ -10,6 +10,7 @@ import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } fr
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCertificate, encodeName, randomSerial, serialToVault, toPem } from '../../src/crypto/x509/certificate';
+import { softwareSigner } from '../../src/crypto/signer';
 import { EngineObjectRepository } from '../../src/shared/engine-objects.repository';
 import { PkiIssuersKeys1734000000000 } from '../../migrations/1734000000000-pki-issuers-keys';
 import { DropCertificatePrivateKey1734030000000 } from '../../migrations/1734030000000-drop-certificate-private-key';
@@ -88,10 +89,10 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const subject = { commonName: 'Legacy Root' };
     const serial = randomSerial();
-    const der = buildCertificate({
+    const der = await buildCertificate({
       serial,
       subject,
-      issuer: { nameDer: encodeName(subject), privateKey },
+      issuer: { nameDer: encodeName(subject), signer: softwareSigner(privateKey) },
       publicKey,
       notBefore: new Date(Date.now() - 60_000),
       notAfter: new Date(Date.now() + 30 * 86400_000),
@@ -146,10 +147,10 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     );
     // The waiting key's certificate, signed elsewhere, is installed by set-signed: a new issuer on that key.
     const intSubject = { commonName: 'Legacy Int' };
-    const intDer = buildCertificate({
+    const intDer = await buildCertificate({
       serial: randomSerial(),
       subject: intSubject,
-      issuer: { nameDer: encodeName(subject), privateKey },
+      issuer: { nameDer: encodeName(subject), signer: softwareSigner(privateKey) },
       publicKey: pending.publicKey,
       notBefore: new Date(Date.now() - 60_000),
       notAfter: new Date(Date.now() + 86400_000),

@@ -10,6 +10,7 @@ import type { MountEntry } from '../../src/framework/backend';
 import type { FieldSpec } from '../../src/framework/fields';
 import type { Operation, PeerCertificate, RouteDefinition } from '../../src/framework/route';
 import { buildCsr } from '../../src/crypto/x509/csr';
+import { softwareSigner } from '../../src/crypto/signer';
 import { generateKeyPair } from '../../src/crypto/x509/keys';
 import { toPem } from '../../src/crypto/x509/pem';
 import type { Call } from './audit';
@@ -349,7 +350,7 @@ export async function setUpFixtures(call: Call): Promise<Fixtures> {
     .certificate as string;
   await ok(call('POST', 'pki/roles/pt', { allow_any_name: true, key_type: 'ec', key_bits: 256, client_flag: true }));
   const key = await generateKeyPair('ec', 256);
-  const csr = toPem(buildCsr({ commonName: 'client.example.com' }, key), 'CERTIFICATE REQUEST');
+  const csr = toPem(await buildCsr({ commonName: 'client.example.com' }, softwareSigner(key.privateKey)), 'CERTIFICATE REQUEST');
   const clientPem = (await ok(call('POST', 'pki/sign/pt', { csr, ttl: '1h' }))).json.data.certificate as string;
   await ok(call('POST', 'auth/cert/certs/pt', { certificate: rootPem }));
   const dbConfig = {

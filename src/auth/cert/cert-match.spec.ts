@@ -1,4 +1,5 @@
 import { buildCertificate, encodeName, randomSerial, toPem, type CertificateParts } from '../../crypto/x509/certificate';
+import { softwareSigner } from '../../crypto/signer';
 import { generateKeyPair } from '../../crypto/x509/keys';
 import { defaultTokenParams } from '../../shared/token/token-params';
 import { applyCertRole, type CertRole } from './cert-role';
@@ -36,10 +37,10 @@ function role(d: Partial<CertRole>): CertRole {
 async function caPem(): Promise<string> {
   const key = await generateKeyPair('ec', 256);
   const subject = { commonName: 'CA' };
-  const der = buildCertificate({
+  const der = await buildCertificate({
     serial: randomSerial(),
     subject,
-    issuer: { nameDer: encodeName(subject), privateKey: key.privateKey },
+    issuer: { nameDer: encodeName(subject), signer: softwareSigner(key.privateKey) },
     publicKey: key.publicKey,
     notBefore: new Date(),
     notAfter: new Date(Date.now() + 3600e3),

@@ -5,7 +5,7 @@
  * The structures (names, validity, extensions, algorithm identifiers) are encoded by
  * @peculiar/asn1-schema; parts that are already DER (the issuer's Name as the caller holds it,
  * node's SubjectPublicKeyInfo, the signed TBSCertificate) are framed by der.ts so they are copied
- * byte for byte, never re-encoded. Signing is node:crypto.
+ * byte for byte, never re-encoded. Signing goes through a Signer (software key or HSM key alike).
  *
  * Invariants of every certificate built:
  * - version v3; the serial is a positive INTEGER in minimal form, nonzero, from at most 20 octets;
@@ -35,7 +35,8 @@ import {
 import { certificateExtensionsDer, parseExtensions, type KeyUsage } from './extensions';
 import { subjectPublicKeyOf } from './public-key';
 import { distinguishedNameOf, encodeName, type DistinguishedName } from './names';
-import { sha1, signWithScheme, signatureSchemeFor, type SignatureHash } from './signing';
+import type { Signer } from '../signer';
+import { sha1, signatureSchemeFor, type SignatureHash } from './signing';
 
 export { EKU, KEY_USAGE_BITS, type KeyUsage } from './extensions';
 export { encodeName, decodeName, type DistinguishedName } from './names';
@@ -46,12 +47,12 @@ export interface CertificateSpec {
   serial: Buffer;
   subject: DistinguishedName;
   /**
-   * The issuer: its subject Name (DER) and private key; for a self-signed certificate pass
-   * encodeName(subject) and the subject's own key. `subjectKeyId` is the issuer certificate's SKI;
-   * when absent it is computed from the issuer key the way this module computes every SKI, which
-   * matches any issuer certificate built here.
+   * The issuer: its subject Name (DER) and a Signer for its key; for a self-signed certificate pass
+   * encodeName(subject) and a signer of the subject's own key. `subjectKeyId` is the issuer
+   * certificate's SKI; when absent it is computed from the signer's public key the way this module
+   * computes every SKI, which matches any issuer certificate built here.
    */
-  issuer: { nameDer: Buffer; privateKey: KeyObject; subjectKeyId?: Buffer };
+  issuer: { nameDer: Buffer; signer: Signer; subjectKeyId?: Buffer };
   publicKey: KeyObject;
   notBefore: Date;
   notAfter: Date;
@@ -164,12 +165,13 @@ function validityDer(notBefore: Date, notAfter: Date): Buffer {
 }
 
 /** A signed certificate (DER) for `spec`. */
-export function buildCertificate(spec: CertificateSpec): Buffer {
+export async function buildCertificate(spec: CertificateSpec): Promise<Buffer> {
   readSingleElement(spec.issuer.nameDer, TAG_SEQUENCE, 'issuer name');
-  const scheme = signatureSchemeFor(spec.issuer.privateKey, spec.signatureHash, spec.usePss ?? false);
+  const { signer } = spec.issuer;
+  const scheme = signatureSchemeFor(signer.publicKey, spec.signatureHash, spec.usePss ?? false);
   const subjectNameDer = encodeName(spec.subject);
   const subjectKey = publicKeyFacts(spec.publicKey);
-  const authorityKeyId = spec.issuer.subjectKeyId ?? publicKeyFacts(spec.issuer.privateKey).subjectKeyId;
+  const authorityKeyId = spec.issuer.subjectKeyId ?? publicKeyFacts(signer.publicKey).subjectKeyId;
   const extensions = certificateExtensionsDer({
     ...spec,
     subjectIsEmpty: subjectNameDer.length === 2,
@@ -186,7 +188,7 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
     subjectKey.spkiDer,
     derElement(TAG_EXTENSIONS, [derSequence(extensions)]),
   ]);
-  const signature = signWithScheme(scheme, spec.issuer.privateKey, tbs);
+  const signature = await signer.sign(scheme, tbs);
   return derSequence([tbs, scheme.algorithmDer, derBitString(signature)]);
 }
 

@@ -1,6 +1,7 @@
 import { buildCertificate, EKU, encodeName, randomSerial, type CertificateSpec } from './certificate';
 import { parseCertificate, verifyPath, type ParsedCertificate } from './chain';
 import { generateKeyPair, type KeyPair } from './keys';
+import { softwareSigner } from '../signer';
 
 const HOUR = 3600 * 1000;
 const now = new Date();
@@ -12,17 +13,21 @@ interface Issued {
 
 async function ca(name: string, issuer?: Issued, extra: Partial<CertificateSpec> = {}): Promise<Issued> {
   const key = await generateKeyPair('ec', 256);
-  return { key, cert: sign(issuer, key, { subject: { commonName: name }, isCa: true, keyUsage: ['keyCertSign', 'cRLSign'], ...extra }) };
+  return { key, cert: await sign(issuer, key, { subject: { commonName: name }, isCa: true, keyUsage: ['keyCertSign', 'cRLSign'], ...extra }) };
 }
 
-function sign(issuer: Issued | undefined, key: KeyPair, spec: Partial<CertificateSpec> & Pick<CertificateSpec, 'subject' | 'isCa'>): ParsedCertificate {
+async function sign(
+  issuer: Issued | undefined,
+  key: KeyPair,
+  spec: Partial<CertificateSpec> & Pick<CertificateSpec, 'subject' | 'isCa'>,
+): Promise<ParsedCertificate> {
   const issuerParts = issuer?.cert.parts;
   return parseCertificate(
-    buildCertificate({
+    await buildCertificate({
       serial: randomSerial(),
       issuer: issuer
-        ? { nameDer: issuerParts!.subjectNameDer, privateKey: issuer.key.privateKey, subjectKeyId: issuerParts!.subjectKeyId }
-        : { nameDer: encodeName(spec.subject), privateKey: key.privateKey },
+        ? { nameDer: issuerParts!.subjectNameDer, signer: softwareSigner(issuer.key.privateKey), subjectKeyId: issuerParts!.subjectKeyId }
+        : { nameDer: encodeName(spec.subject), signer: softwareSigner(key.privateKey) },
       publicKey: key.publicKey,
       notBefore: new Date(now.getTime() - HOUR),
       notAfter: new Date(now.getTime() + 12 * HOUR),
@@ -37,7 +42,7 @@ async function client(issuer: Issued, extra: Partial<CertificateSpec> = {}, key?
   const k = key ?? (await generateKeyPair('ec', 256));
   return {
     key: k,
-    cert: sign(issuer, k, { subject: { commonName: 'app' }, isCa: false, keyUsage: ['digitalSignature'], extKeyUsage: [EKU.clientAuth], ...extra }),
+    cert: await sign(issuer, k, { subject: { commonName: 'app' }, isCa: false, keyUsage: ['digitalSignature'], extKeyUsage: [EKU.clientAuth], ...extra }),
   };
 }
 
@@ -122,7 +127,7 @@ describe('verifyPath', () => {
     const sameKey = await client(root, {}, pinned.key);
     expect(sameKey.cert.parts.publicKeyDer.equals(pinned.cert.parts.publicKeyDer)).toBe(true);
     expect(verifyPath(sameKey.cert, [], [pinned.cert], now, EKU.clientAuth).ok).toBe(false);
-    const selfSignedSameKey = sign(undefined, pinned.key, { subject: { commonName: 'app' }, isCa: false, extKeyUsage: [EKU.clientAuth] });
+    const selfSignedSameKey = await sign(undefined, pinned.key, { subject: { commonName: 'app' }, isCa: false, extKeyUsage: [EKU.clientAuth] });
     expect(verifyPath(selfSignedSameKey, [], [pinned.cert], now, EKU.clientAuth).ok).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { softwareSigner } from '../signer';
 import { buildCrl, parseCrl } from './crl';
 import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspRequest } from './ocsp';
 
@@ -92,11 +93,11 @@ describe.each([
   const caFile = () => path(`${name}.pem`);
   const caKey = () => createPrivateKey(readFileSync(path(`${name}.key`)));
 
-  it('a CRL that openssl verifies, revoking exactly one leaf', () => {
+  it('a CRL that openssl verifies, revoking exactly one leaf', async () => {
     const revokedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-    const der = buildCrl({
+    const der = await buildCrl({
       issuerCertDer: derOf(caFile()),
-      issuerKey: caKey(),
+      issuerSigner: softwareSigner(caKey()),
       thisUpdate: new Date(),
       nextUpdate: new Date(Date.now() + 3600_000),
       crlNumber: 7n,
@@ -115,7 +116,7 @@ describe.each([
     expect(parsed.revoked.map((r) => r.revokedAt.getTime())).toEqual([revokedAt.getTime()]);
   });
 
-  it('OCSP: requests parsed, issuer matched, answers openssl verifies with the nonce echoed', () => {
+  it('OCSP: requests parsed, issuer matched, answers openssl verifies with the nonce echoed', async () => {
     const req = path(`${name}.ocsp.req`);
     run('ocsp', '-issuer', caFile(), '-cert', path(`${name}-a.pem`), '-cert', path(`${name}-b.pem`), '-reqout', req);
     const parsed = parseOcspRequest(readFileSync(req));
@@ -123,9 +124,9 @@ describe.each([
     expect(parsed.nonce).toBeDefined();
     expect(parsed.certIds.every((c) => certIdMatchesIssuer(c, derOf(caFile())))).toBe(true);
     const now = new Date();
-    const resp = buildOcspResponse({
+    const resp = await buildOcspResponse({
       responderCertDer: derOf(caFile()),
-      responderKey: caKey(),
+      responderSigner: softwareSigner(caKey()),
       producedAt: now,
       nonce: parsed.nonce,
       responses: [

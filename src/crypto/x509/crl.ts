@@ -1,8 +1,9 @@
 /**
- * Certificate revocation lists (RFC 5280 §5), encoded with @peculiar/asn1-x509 and signed with
- * node:crypto: v2, the issuer's subject Name byte for byte, AuthorityKeyIdentifier and CRLNumber.
+ * Certificate revocation lists (RFC 5280 §5), encoded with @peculiar/asn1-x509 and signed through
+ * the issuer's Signer: v2, the issuer's subject Name byte for byte, AuthorityKeyIdentifier and
+ * CRLNumber; the signature AlgorithmIdentifier inside TBSCertList equals the outer one.
  */
-import type { KeyObject } from 'node:crypto';
+import type { Signer } from '../signer';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   AuthorityKeyIdentifier,
@@ -19,7 +20,7 @@ import {
   Time,
   Version,
 } from '@peculiar/asn1-x509';
-import { exactBytes, issuerParts, signatureAlgorithmOf, signDer } from './issuer-parts';
+import { exactBytes, issuerParts, issuerSignature, signDer } from './issuer-parts';
 
 export interface RevokedEntry {
   serial: Buffer;
@@ -30,7 +31,7 @@ export interface RevokedEntry {
 
 export interface CrlSpec {
   issuerCertDer: Buffer;
-  issuerKey: KeyObject;
+  issuerSigner: Signer;
   thisUpdate: Date;
   nextUpdate: Date;
   crlNumber: bigint;
@@ -48,9 +49,9 @@ export function serialInteger(serial: Buffer): ArrayBuffer {
 
 const extension = (extnID: string, value: unknown) => new Extension({ extnID, critical: false, extnValue: new OctetString(AsnConvert.serialize(value)) });
 
-export function buildCrl(spec: CrlSpec): Buffer {
+export async function buildCrl(spec: CrlSpec): Promise<Buffer> {
   const issuer = issuerParts(spec.issuerCertDer);
-  const algorithm = signatureAlgorithmOf(spec.issuerKey);
+  const { scheme, algorithm } = issuerSignature(spec.issuerSigner);
   const tbs = new TBSCertList({
     version: Version.v2,
     signature: algorithm,
@@ -73,7 +74,8 @@ export function buildCrl(spec: CrlSpec): Buffer {
     ],
   });
   const tbsDer = AsnConvert.serialize(tbs);
-  const list = new CertificateList({ tbsCertList: tbs, signatureAlgorithm: algorithm, signature: exactBytes(signDer(spec.issuerKey, tbsDer)) });
+  const signature = await signDer(spec.issuerSigner, scheme, tbsDer);
+  const list = new CertificateList({ tbsCertList: tbs, signatureAlgorithm: algorithm, signature: exactBytes(signature) });
   return Buffer.from(AsnConvert.serialize(list));
 }
 

@@ -4,6 +4,7 @@ import { encodeName, fromPem, toPem } from './certificate';
 import { buildCsr, parseCsr } from './csr';
 import { childElements, derSequence, readElement } from './der';
 import { generateKeyPair, type KeyType } from './keys';
+import { softwareSigner } from '../signer';
 
 let workspace: OpensslWorkspace;
 beforeAll(() => {
@@ -21,7 +22,7 @@ describe('buildCsr -> parseCsr', () => {
     const key = await generateKeyPair(type, bits);
     const subject = { commonName: 'Intermediate CA', organization: ['SecretHub'], country: ['US'] };
     const sans = { dnsNames: ['ca.example.com'], ipAddresses: ['10.1.2.3', '2001:db8::5'], uris: ['spiffe://example.com/ca'], emails: ['ca@example.com'] };
-    const der = buildCsr(subject, key, sans, true);
+    const der = await buildCsr(subject, softwareSigner(key.privateKey), sans, true);
 
     const parsed = parseCsr(der);
     expect(parsed.subject).toEqual(subject);
@@ -45,7 +46,7 @@ describe('buildCsr -> parseCsr', () => {
 
   it('writes an empty attribute set when nothing is requested', async () => {
     const key = await generateKeyPair('ec', 256);
-    const der = buildCsr({ commonName: 'plain' }, key);
+    const der = await buildCsr({ commonName: 'plain' }, softwareSigner(key.privateKey));
     expect(der.toString('hex')).toContain('a000');
     const parsed = parseCsr(der);
     expect(parsed.requestsCa).toBe(false);
@@ -56,7 +57,7 @@ describe('buildCsr -> parseCsr', () => {
 
   it('marks the requested SAN critical when the subject is empty', async () => {
     const key = await generateKeyPair('ec', 256);
-    const der = buildCsr({}, key, { dnsNames: ['x.example.com'] });
+    const der = await buildCsr({}, softwareSigner(key.privateKey), { dnsNames: ['x.example.com'] });
     const text = workspace.ok(['req', '-in', workspace.file('nosubject.csr', toPem(der, 'CERTIFICATE REQUEST')), '-verify', '-noout', '-text']);
     expect(text).toMatch(/X509v3 Subject Alternative Name: critical\s+DNS:x.example.com/);
     expect(parseCsr(der).subject).toEqual({});
@@ -123,7 +124,7 @@ describe('parseCsr on OpenSSL requests', () => {
 describe('parseCsr refuses', () => {
   let der: Buffer;
   beforeAll(async () => {
-    der = buildCsr({ commonName: 'tamper' }, await generateKeyPair('ec', 256), { dnsNames: ['t.example.com'] });
+    der = await buildCsr({ commonName: 'tamper' }, softwareSigner((await generateKeyPair('ec', 256)).privateKey), { dnsNames: ['t.example.com'] });
   });
 
   it('a flipped signature byte', () => {
@@ -140,7 +141,7 @@ describe('parseCsr refuses', () => {
   });
 
   it('a signature by another key', async () => {
-    const other = buildCsr({ commonName: 'tamper' }, await generateKeyPair('ec', 256), { dnsNames: ['t.example.com'] });
+    const other = await buildCsr({ commonName: 'tamper' }, softwareSigner((await generateKeyPair('ec', 256)).privateKey), { dnsNames: ['t.example.com'] });
     const [info, algorithm] = childElements(der, readElement(der));
     const [, , otherSignature] = childElements(other, readElement(other));
     expect(() => parseCsr(derSequence([info, algorithm, otherSignature]))).toThrow(/signature does not verify/);

@@ -19,10 +19,10 @@ import { Attribute, BasicConstraints, Extension, Extensions, SubjectAlternativeN
 import { TAG_CONTEXT_0_CONSTRUCTED, TAG_INTEGER, TAG_SEQUENCE, childElements, derBitString, derElement, derSequence, readSingleElement } from './der';
 import { extension, parseExtensions } from './extensions';
 import { generalNamesOf, hasSubjectAltNames, type SubjectAltNames } from './general-names';
-import type { KeyPair } from './keys';
+import type { Signer } from '../signer';
 import { distinguishedNameOf, encodeName, type DistinguishedName } from './names';
 import { fromPem } from './pem';
-import { signWithScheme, signatureSchemeFor, verifySignature } from './signing';
+import { signatureSchemeFor, verifySignature } from './signing';
 
 /** PKCS#9 extensionRequest. */
 export const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
@@ -44,7 +44,8 @@ export interface ParsedCsr {
 
 const VERSION_V1_DER = derElement(TAG_INTEGER, [Buffer.from([0])]);
 
-export function buildCsr(subject: DistinguishedName, key: KeyPair, sans: SubjectAltNames = {}, requestCa = false): Buffer {
+/** A PKCS#10 request for the signer's key, self-signed through it (Vault's default digest for the key). */
+export async function buildCsr(subject: DistinguishedName, signer: Signer, sans: SubjectAltNames = {}, requestCa = false): Promise<Buffer> {
   const subjectDer = encodeName(subject);
   const requested = [];
   if (hasSubjectAltNames(sans)) {
@@ -58,11 +59,11 @@ export function buildCsr(subject: DistinguishedName, key: KeyPair, sans: Subject
   const info = derSequence([
     VERSION_V1_DER,
     subjectDer,
-    key.publicKey.export({ type: 'spki', format: 'der' }),
+    signer.publicKey.export({ type: 'spki', format: 'der' }),
     derElement(TAG_CONTEXT_0_CONSTRUCTED, attributes),
   ]);
-  const scheme = signatureSchemeFor(key.privateKey);
-  return derSequence([info, scheme.algorithmDer, derBitString(signWithScheme(scheme, key.privateKey, info))]);
+  const scheme = signatureSchemeFor(signer.publicKey);
+  return derSequence([info, scheme.algorithmDer, derBitString(await signer.sign(scheme, info))]);
 }
 
 function invalid(reason: string): Error {

@@ -1,12 +1,13 @@
 /**
  * What CRLs and OCSP answers need from an issuer certificate (its subject Name exactly as encoded,
- * key identifier, public key bits) and how an issuer key signs them (signing.ts: the algorithm by
- * key type, node:crypto's signature). No hand-written cryptography: hashing and signing are node's.
+ * key identifier, public key bits) and how an issuer key signs them (signing.ts picks the algorithm
+ * by the signer's public key, the Signer makes the signature). No hand-written cryptography.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, id_ce_subjectKeyIdentifier, SubjectKeyIdentifier, type Name } from '@peculiar/asn1-x509';
-import { signatureSchemeFor, signWithScheme } from './signing';
+import type { Signer } from '../signer';
+import { signatureSchemeFor, type SignatureScheme } from './signing';
 
 /** Exactly these bytes as an ArrayBuffer (a Node Buffer may be a view into a larger shared one). */
 export function exactBytes(b: Buffer): ArrayBuffer {
@@ -32,12 +33,17 @@ export function issuerParts(certDer: Buffer): IssuerParts {
   return { name: tbs.subject, nameDer: Buffer.from(AsnConvert.serialize(tbs.subject)), publicKeyBits, keyId };
 }
 
-/** The AlgorithmIdentifier an issuer key signs with (signing.ts decides: Vault's default digest per key). */
-export function signatureAlgorithmOf(key: KeyObject): AlgorithmIdentifier {
-  return AsnConvert.parse(signatureSchemeFor(key).algorithmDer, AlgorithmIdentifier);
+/**
+ * How an issuer signs CRLs and OCSP answers: the scheme (Vault's default digest for its key, from
+ * signing.ts) and that scheme's AlgorithmIdentifier, which the caller writes both inside the signed
+ * data and beside the signature.
+ */
+export function issuerSignature(signer: Signer): { scheme: SignatureScheme; algorithm: AlgorithmIdentifier } {
+  const scheme = signatureSchemeFor(signer.publicKey);
+  return { scheme, algorithm: AsnConvert.parse(scheme.algorithmDer, AlgorithmIdentifier) };
 }
 
-/** Signs DER bytes with the issuer key, as signing.ts signs certificates. */
-export function signDer(key: KeyObject, data: ArrayBuffer | Buffer): Buffer {
-  return signWithScheme(signatureSchemeFor(key), key, Buffer.from(data as ArrayBuffer));
+/** Signs DER bytes with the issuer's signer under `scheme`. */
+export async function signDer(signer: Signer, scheme: SignatureScheme, data: ArrayBuffer | Buffer): Promise<Buffer> {
+  return signer.sign(scheme, Buffer.from(data as ArrayBuffer));
 }

@@ -1,9 +1,9 @@
 /**
- * OCSP (RFC 6960) requests parsed and responses built with @peculiar/asn1-ocsp, signed with
- * node:crypto by the issuer itself (responder ID by key hash). Requests are never trusted beyond
+ * OCSP (RFC 6960) requests parsed and responses built with @peculiar/asn1-ocsp, signed through the
+ * issuer's Signer by the issuer itself (responder ID by key hash). Requests are never trusted beyond
  * their certIDs and nonce; a certID names our issuer only if both its name and key hashes match.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
   BasicOCSPResponse,
@@ -23,7 +23,8 @@ import {
 } from '@peculiar/asn1-ocsp';
 import { Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
 import { serialInteger } from './crl';
-import { exactBytes, issuerParts, signatureAlgorithmOf, signDer } from './issuer-parts';
+import type { Signer } from '../signer';
+import { exactBytes, issuerParts, issuerSignature, signDer } from './issuer-parts';
 
 export interface OcspCertId {
   hashAlgorithm: string;
@@ -38,7 +39,7 @@ export type OcspStatus = { status: 'good' } | { status: 'revoked'; revokedAt: Da
 
 export interface OcspResponseSpec {
   responderCertDer: Buffer;
-  responderKey: KeyObject;
+  responderSigner: Signer;
   producedAt: Date;
   responses: { certId: OcspCertId; status: OcspStatus; thisUpdate: Date; nextUpdate?: Date }[];
   nonce?: Buffer;
@@ -82,9 +83,9 @@ function certStatus(s: OcspStatus): CertStatus {
   return new CertStatus({ revoked: new RevokedInfo({ revocationTime: s.revokedAt, revocationReason: s.reason ? new CRLReason(s.reason) : undefined }) });
 }
 
-export function buildOcspResponse(spec: OcspResponseSpec): Buffer {
+export async function buildOcspResponse(spec: OcspResponseSpec): Promise<Buffer> {
   const responder = issuerParts(spec.responderCertDer);
-  const algorithm = signatureAlgorithmOf(spec.responderKey);
+  const { scheme, algorithm } = issuerSignature(spec.responderSigner);
   const data = new ResponseData({
     responderID: new ResponderID({ byKey: new KeyHash(exactBytes(createHash('sha1').update(responder.publicKeyBits).digest())) }),
     producedAt: spec.producedAt,
@@ -104,7 +105,7 @@ export function buildOcspResponse(spec: OcspResponseSpec): Buffer {
   const basic = new BasicOCSPResponse({
     tbsResponseData: data,
     signatureAlgorithm: algorithm,
-    signature: exactBytes(signDer(spec.responderKey, AsnConvert.serialize(data))),
+    signature: exactBytes(await signDer(spec.responderSigner, scheme, AsnConvert.serialize(data))),
     certs: [AsnConvert.parse(spec.responderCertDer, Certificate)],
   });
   const response = new OCSPResponse({

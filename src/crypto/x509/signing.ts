@@ -19,7 +19,7 @@ import { constants, createHash, sign, verify, type KeyObject } from 'node:crypto
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import { RsaSaPssParams } from '@peculiar/asn1-rsa';
-import { keyInfo } from './keys';
+import { keyInfo, type KeyType } from './keys';
 
 export type SignatureHash = 'sha256' | 'sha384' | 'sha512';
 type VerifiableHash = 'sha1' | 'sha224' | SignatureHash;
@@ -95,20 +95,33 @@ function cachedScheme(key: string, build: () => SignatureScheme): SignatureSchem
   return scheme;
 }
 
-/** Vault's default digest for a signing key. */
+/** keyInfo per KeyObject, computed once: a Signer's publicKey is one object for all its signatures. */
+const keyInfoCache = new WeakMap<KeyObject, { type: KeyType; bits: number }>();
+
+function cachedKeyInfo(key: KeyObject): { type: KeyType; bits: number } {
+  let info = keyInfoCache.get(key);
+  if (info === undefined) {
+    info = keyInfo(key);
+    keyInfoCache.set(key, info);
+  }
+  return info;
+}
+
+/** Vault's default digest for a signing key, given by its private or (a Signer's) public half. */
 export function defaultSignatureHash(signingKey: KeyObject): SignatureHash | null {
-  const { type, bits } = keyInfo(signingKey);
+  const { type, bits } = cachedKeyInfo(signingKey);
   if (type === 'ed25519') return null;
   if (type === 'ec') return bits === 384 ? 'sha384' : bits === 521 ? 'sha512' : 'sha256';
   return 'sha256';
 }
 
 /**
- * The scheme for signing with `signingKey`. `hash` overrides the default (ignored for Ed25519);
+ * The scheme for signing with `signingKey` (its private or public half: only type and size count).
+ * `hash` overrides the default (ignored for Ed25519);
  * `usePss` selects RSASSA-PSS for RSA keys (Vault's `use_pss`) and is refused for other keys.
  */
 export function signatureSchemeFor(signingKey: KeyObject, hash?: SignatureHash, usePss = false): SignatureScheme {
-  const { type } = keyInfo(signingKey);
+  const { type } = cachedKeyInfo(signingKey);
   if (usePss && type !== 'rsa') throw new Error('PSS signatures need an RSA key');
   if (hash !== undefined && !SIGNATURE_HASHES.has(hash)) {
     throw new Error(`unsupported signature hash "${String(hash)}": use sha256, sha384 or sha512`);
@@ -134,6 +147,7 @@ export function signatureSchemeFor(signingKey: KeyObject, hash?: SignatureHash, 
   }));
 }
 
+/** The signature of `data` under the software private key, as signatureSchemeFor's scheme describes (DER for ECDSA). */
 export function signWithScheme(scheme: SignatureScheme, signingKey: KeyObject, data: Buffer): Buffer {
   if (scheme.pss && scheme.hash !== null) {
     return sign(scheme.hash, data, {

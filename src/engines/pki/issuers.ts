@@ -11,6 +11,7 @@
 import { createHash, createPrivateKey, createPublicKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateParts, fromPem, type CertificateParts } from '../../crypto/x509/certificate';
 import { buildCrl } from '../../crypto/x509/crl';
+import { softwareSigner } from '../../crypto/signer';
 import { badRequest } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRepository, CertType } from './certificate.repository';
@@ -480,9 +481,9 @@ export class IssuerStore {
       );
       const number = BigInt(previous?.number ?? '0') + 1n;
       const nextUpdate = new Date(now.getTime() + config.expirySeconds * 1000);
-      const der = buildCrl({
+      const der = await buildCrl({
         issuerCertDer: issuer.certDer,
-        issuerKey,
+        issuerSigner: softwareSigner(issuerKey),
         thisUpdate: now,
         nextUpdate,
         crlNumber: number,

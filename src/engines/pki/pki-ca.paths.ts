@@ -12,6 +12,7 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'n
 import type { FieldData, Fields } from '../../framework/fields';
 import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { buildCertificate, certificateParts, encodeName, fromPem, randomSerial, toPem, type DistinguishedName } from '../../crypto/x509/certificate';
+import { softwareSigner } from '../../crypto/signer';
 import { buildCsr, parseCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem, type KeyPair, type KeyType } from '../../crypto/x509/keys';
 import { badRequest } from '../../kernel/errors';
@@ -143,10 +144,10 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     const subject = subjectFrom(ctx.data);
     const now = new Date();
     const { notAfter, warnings } = rootValidity(ctx.data.ttl ?? 0, mountTtlLimits(ctx.mount), now);
-    const der = buildCertificate({
+    const der = await buildCertificate({
       serial: randomSerial(),
       subject,
-      issuer: { nameDer: encodeName(subject), privateKey: pair.privateKey },
+      issuer: { nameDer: encodeName(subject), signer: softwareSigner(pair.privateKey) },
       publicKey: pair.publicKey,
       notBefore: new Date(now.getTime() - 30_000),
       notAfter,
@@ -180,7 +181,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     const keyName = issuerName(ctx.data.key_name, 'key');
     if (keyName && (await issuers.repo.keyIdByName(ctx.mount.uuid, keyName))) throw nameInUse('key');
     const { pair, keyId: existingId } = await caKey(ctx, type);
-    const csr = buildCsr(subjectFrom(ctx.data), pair, caSans(ctx.data), true);
+    const csr = await buildCsr(subjectFrom(ctx.data), softwareSigner(pair.privateKey), caSans(ctx.data), true);
     // Stored now, as Vault does: set-signed finds it by its public key.
     const keyId = existingId ?? (await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, pair.privateKey, keyName))).id;
     return logical({
@@ -211,10 +212,10 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       now,
     );
     const u = await urls(ctx.mount.uuid);
-    const der = buildCertificate({
+    const der = await buildCertificate({
       serial: randomSerial(),
       subject,
-      issuer: { nameDer: issuer.nameDer, privateKey: issuer.key, subjectKeyId: issuer.subjectKeyId },
+      issuer: { nameDer: issuer.nameDer, signer: softwareSigner(issuer.key), subjectKeyId: issuer.subjectKeyId },
       publicKey: csr.publicKey,
       notBefore: new Date(now.getTime() - 30_000),
       notAfter,

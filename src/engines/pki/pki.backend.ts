@@ -12,6 +12,7 @@ import type { BackendDefinition } from '../../framework/backend';
 import { logical, raw, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { certificateParts, fromPem, serialToVault, toPem } from '../../crypto/x509/certificate';
 import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspRequest, type OcspStatus } from '../../crypto/x509/ocsp';
+import { softwareSigner } from '../../crypto/signer';
 import { badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRecord, CertificateRepository } from './certificate.repository';
@@ -84,7 +85,15 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       }
       responses.push({ certId, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + 3600_000) });
     }
-    return answer(buildOcspResponse({ responderCertDer: issuer.certDer, responderKey: issuer.key, producedAt: now, responses, nonce: parsed.nonce }));
+    return answer(
+      await buildOcspResponse({
+        responderCertDer: issuer.certDer,
+        responderSigner: softwareSigner(issuer.key),
+        producedAt: now,
+        responses,
+        nonce: parsed.nonce,
+      }),
+    );
   };
 
   const routes: RouteDefinition[] = [

@@ -120,6 +120,9 @@ export class Pkcs11SealProvider implements SealProvider {
     }
     if (!ref) throw new HsmError('key-missing', `no key with ${describeIdentity({ label: keyLabel, id: keyId })} on the token, and generate_key is false`);
     const resolved = mechanism ?? (ref.class === 'secret' ? CKM_AES_GCM : CKM_RSA_PKCS_OAEP);
+    // An EC key (findKey finds signing keys too) fits neither seal mechanism.
+    if (ref.class === 'ec')
+      throw new SealUnavailableError(`the key ${describeIdentity({ label: keyLabel, id: keyId })} is an EC key: the seal needs an AES key or an RSA key pair`);
     if ((resolved === CKM_AES_GCM) !== (ref.class === 'secret'))
       throw new SealUnavailableError(
         `the key ${describeIdentity({ label: keyLabel, id: keyId })} is ${ref.class === 'secret' ? 'a secret key' : 'an RSA key'}: mechanism 0x${resolved.toString(16).padStart(4, '0')} needs ${resolved === CKM_AES_GCM ? 'an AES key' : 'an RSA key pair'}`,
