@@ -5,6 +5,7 @@
  */
 import type { DataSource, Repository } from 'typeorm';
 import type { Barrier } from '../barrier/barrier';
+import { badRequest } from '../errors';
 import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
 import { MANAGED_KEY_PIN } from '../barrier/sealed-columns';
 import { ManagedKeyEntity } from './managed-key.entity';
@@ -137,7 +138,14 @@ export class ManagedKeyRepository {
       return;
     }
     const pinCiphertext = await this.pins.seal(record.id, Buffer.from(pin, 'utf8'));
-    await this.rows.upsert({ id: record.id, ...values, pinCiphertext, updatedAt: () => 'now()' }, ['id']);
+    try {
+      await this.rows.upsert({ id: record.id, ...values, pinCiphertext, updatedAt: () => 'now()' }, ['id']);
+    } catch (err) {
+      // Another request created the same name meanwhile (the row's id differs from the one read).
+      if ((err as { driverError?: { constraint?: string } }).driverError?.constraint === 'managed_keys_name_key')
+        throw badRequest(`managed key "${record.name}" was created by another request meanwhile: retry`);
+      throw err;
+    }
   }
 
   /** False when there was no such key. */

@@ -9,7 +9,8 @@
  * - opened tokens are cached per (library path, slot or token label, PIN digest) and shared by every
  *   key on that token with that PIN; the PIN is part of the cache key so that a key written with a
  *   wrong PIN never borrows a session another key logged in (the digest is keyed by a random
- *   per-process key and never leaves the process); a token that fails to open is not cached;
+ *   per-process key and never leaves the process); a token that fails to open is not cached, and
+ *   one found gone or logged out is closed and dropped, so the next use opens it afresh;
  * - every cached token is closed when the barrier seals (the PINs are barrier-sealed, so nothing is
  *   opened while sealed) and at shutdown;
  * - no message and no returned value carries a PIN; HsmError messages never do (src/hsm).
@@ -24,6 +25,8 @@ import { findKmsLibrary, type KmsLibrary } from './kms-library';
 import { keyKindOf, managedKeyName, mergeManagedKey, type ManagedKeyInput } from './managed-key-input';
 import type { ManagedKeyRecord, ManagedKeyRepository, ManagedKeyUsage } from './managed-key.repository';
 
+/** Failures after which a cached token is dropped (closed), so that the next use opens it afresh. */
+const TOKEN_LOST = new Set(['token-absent', 'not-logged-in', 'library']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CACHE_DIGEST_KEY = randomBytes(32);
 
@@ -66,7 +69,8 @@ export class ManagedKeys {
       const pin = input.pin || (previous && (await this.repository.pin(previous.id)));
       if (!pin) throw badRequest(`managed key "${n}" was deleted meanwhile`);
       try {
-        await this.findOrGenerate(record, await this.token(record, pin));
+        const token = await this.token(record, pin);
+        await this.evictOnLoss(record, pin, () => this.findOrGenerate(record, token));
       } catch (err) {
         if (err instanceof HsmError) throw badRequest(`managed key "${n}": ${err.message}`);
         throw err;
@@ -93,7 +97,7 @@ export class ManagedKeys {
       const pin = await this.repository.pin(record.id);
       if (pin === undefined) return { reachable: false, error: 'the key was deleted' };
       const token = await this.token(record, pin);
-      const ref = await this.find(record, token);
+      const ref = await this.evictOnLoss(record, pin, () => this.find(record, token));
       return ref ? { reachable: true } : { reachable: false, error: `${token.name} has no key ${describe(record)}` };
     } catch (err) {
       if (err instanceof HsmError || err instanceof ApiError) return { reachable: false, error: err.message };
@@ -118,7 +122,7 @@ export class ManagedKeys {
     if (pin === undefined) throw badRequest(`no managed key named "${nameOrId}"`);
     try {
       const token = await this.token(record, pin);
-      return { key: record, token, ref: await this.findOrGenerate(record, token) };
+      return { key: record, token, ref: await this.evictOnLoss(record, pin, () => this.findOrGenerate(record, token)) };
     } catch (err) {
       if (err instanceof HsmError) throw badRequest(`managed key "${record.name}": ${err.message}`);
       throw err;
@@ -132,12 +136,37 @@ export class ManagedKeys {
     for (const t of opened) await (await t.catch(() => undefined))?.close();
   }
 
-  /** The cached token for the key's library, slot or label, and PIN; opened (and logged in) on first use. */
-  private token(record: ManagedKeyRecord, pin: string): Promise<Pkcs11Token> {
+  /** `work()`; when it finds the token gone or logged out, the cached token is closed and forgotten first. */
+  private async evictOnLoss<T>(record: ManagedKeyRecord, pin: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof HsmError && TOKEN_LOST.has(err.kind)) {
+        const cacheKey = this.cacheKey(record, pin);
+        const cached = this.tokens.get(cacheKey);
+        this.tokens.delete(cacheKey);
+        await (await cached?.catch(() => undefined))?.close();
+      }
+      throw err;
+    }
+  }
+
+  private library(record: ManagedKeyRecord): KmsLibrary {
     const library = findKmsLibrary(this.libraries, record.library);
     if (!library) throw badRequest(`managed key "${record.name}": library "${record.library}" is no longer a kms_library of the server configuration`);
+    return library;
+  }
+
+  /** (library path, slot, token label, keyed PIN digest). */
+  private cacheKey(record: ManagedKeyRecord, pin: string): string {
     const pinDigest = createHmac('sha256', CACHE_DIGEST_KEY).update(pin, 'utf8').digest('hex');
-    const cacheKey = JSON.stringify([library.library, record.slot ?? null, record.tokenLabel ?? null, pinDigest]);
+    return JSON.stringify([this.library(record).library, record.slot ?? null, record.tokenLabel ?? null, pinDigest]);
+  }
+
+  /** The cached token for the key's library, slot or label, and PIN; opened (and logged in) on first use. */
+  private token(record: ManagedKeyRecord, pin: string): Promise<Pkcs11Token> {
+    const library = this.library(record);
+    const cacheKey = this.cacheKey(record, pin);
     let opening = this.tokens.get(cacheKey);
     if (!opening) {
       const token = new Pkcs11Token({
