@@ -24,6 +24,7 @@ import { SysState1734010000000 } from './1734010000000-sys-state';
 import { DropSecretRotationColumns1734020000000 } from './1734020000000-drop-secret-rotation-columns';
 import { DropCertificatePrivateKey1734030000000 } from './1734030000000-drop-certificate-private-key';
 import { SealPkcs111734040000000 } from './1734040000000-seal-pkcs11';
+import { ManagedKeys1734050000000 } from './1734050000000-managed-keys';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   DropSecretRotationColumns1734020000000,
   DropCertificatePrivateKey1734030000000,
   SealPkcs111734040000000,
+  ManagedKeys1734050000000,
 ];

@@ -41,6 +41,7 @@ import { RecoveryRekeyService, RekeyService } from './kernel/seal/rekey.service'
 import { SealService } from './kernel/seal/seal.service';
 import { TokenStore } from './kernel/token/token-store.service';
 import { VersionHistory } from './kernel/version-history';
+import { ManagedKeys } from './kernel/managed-keys/managed-keys';
 import { ResponseWrapper } from './kernel/wrapping/response-wrapper';
 import type { Logger } from './logger';
 import { SharedModule } from './shared/shared.module';
@@ -100,6 +101,8 @@ export interface Kernel {
   inFlight: InFlightRequests;
   /** Versions that have unsealed this storage (sys/version-history). */
   versions: VersionHistory;
+  /** Vault's managed keys registry (sys/managed-keys): engines get HSM keys through it. */
+  managedKeys: ManagedKeys;
   audit: {
     broker: AuditBroker;
     chain: AuditChainWriter;
@@ -129,6 +132,7 @@ export function kernelOf(app: INestApplicationContext): Kernel {
     periodic: app.get(PeriodicRunner),
     inFlight: app.get(InFlightRequests),
     versions: app.get(VersionHistory),
+    managedKeys: app.get(ManagedKeys),
     audit: {
       broker: app.get(AuditBroker),
       chain: app.get(AuditChainWriter),

@@ -13,6 +13,7 @@ import { BARRIER_ENTITIES } from './kernel/barrier/barrier.entity';
 import { CUBBYHOLE_ENTITIES } from './kernel/cubbyhole/cubbyhole.entity';
 import { KERNEL_SECRETS_ENTITIES } from './kernel/kernel-secrets.entity';
 import { LEASE_ENTITIES } from './kernel/leases/lease.entity';
+import { MANAGED_KEY_ENTITIES } from './kernel/managed-keys/managed-key.entity';
 import { PASSWORD_POLICY_ENTITIES } from './kernel/password-policy/password-policy.entity';
 import { POLICY_ENTITIES } from './kernel/policy/policy.entity';
 import { MOUNT_ENTITIES } from './kernel/router/mount.entity';
@@ -32,6 +33,7 @@ export const ALL_ENTITIES = [
   ...POLICY_ENTITIES,
   ...PASSWORD_POLICY_ENTITIES,
   ...MOUNT_ENTITIES,
+  ...MANAGED_KEY_ENTITIES,
   ...LEASE_ENTITIES,
   ...CUBBYHOLE_ENTITIES,
   ...TOKEN_ROLE_ENTITIES,

@@ -19,7 +19,16 @@ export class ConfigModule {
       const missing = pkcs11BindingUnavailable();
       if (missing) throw new ConfigError(`seal "pkcs11": ${missing}`);
     }
-    const kernel: KernelSettings = { maxEncryptionsPerTerm: config.maxEncryptionsPerTerm, clusterName: config.clusterName, seal: config.seal };
+    if (config.kmsLibraries.length > 0) {
+      const missing = pkcs11BindingUnavailable();
+      if (missing) throw new ConfigError(`kms_library "pkcs11": ${missing}`);
+    }
+    const kernel: KernelSettings = {
+      maxEncryptionsPerTerm: config.maxEncryptionsPerTerm,
+      clusterName: config.clusterName,
+      seal: config.seal,
+      kmsLibraries: config.kmsLibraries,
+    };
     return {
       module: ConfigModule,
       global: true,

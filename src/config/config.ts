@@ -15,9 +15,11 @@ import { checkTlsMaterial } from './tls-material';
 import { ConfigError } from './config-error';
 import { blocks, bool, int, str, type Doc } from './config-doc';
 import { sealConfigFrom } from './seal-config';
+import { kmsLibrariesFrom } from './kms-library-config';
 import { INT4_MAX, parseDurationSeconds } from '../framework/field-types';
 import type { UserLockoutSettings } from '../framework/backend';
 import type { SealConfiguration } from '../kernel/seal/seal-settings';
+import type { KmsLibrary } from '../kernel/managed-keys/kms-library';
 
 export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
 /** NIST SP 800-38D: stay well below 2^32 random-nonce encryptions per AES-GCM key (Vault's default). */
@@ -119,6 +121,8 @@ export interface ServerConfig {
   /** Set when PostgreSQL is external; undefined means the embedded server in dataDir. */
   databaseUrl?: string;
   seal: SealConfiguration;
+  /** `kms_library` stanzas: the PKCS#11 libraries managed keys may name. */
+  kmsLibraries: KmsLibrary[];
   clusterName?: string;
   maxEncryptionsPerTerm: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -361,6 +365,7 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
     dataDir,
     databaseUrl: env.DATABASE_URL || fileUrl || undefined,
     seal: sealConfigFrom(doc, env),
+    kmsLibraries: kmsLibrariesFrom(doc),
     clusterName: str(doc, 'cluster_name', 'config'),
     maxEncryptionsPerTerm: int(doc, 'barrier_max_encryptions_per_term', 'config', DEFAULT_MAX_ENCRYPTIONS_PER_TERM),
     logLevel: logLevel as ServerConfig['logLevel'],

@@ -14,7 +14,7 @@ const SYSTEM_TTL_SECONDS = 768 * 3600;
 
 export type SanitizableConfig = Pick<
   ServerConfig,
-  'listener' | 'audit' | 'dataDir' | 'databaseUrl' | 'seal' | 'clusterName' | 'maxEncryptionsPerTerm' | 'logLevel' | 'dev'
+  'listener' | 'audit' | 'dataDir' | 'databaseUrl' | 'seal' | 'kmsLibraries' | 'clusterName' | 'maxEncryptionsPerTerm' | 'logLevel' | 'dev'
 >;
 
 const TLS_VERSION_NAMES = { 'TLSv1.2': 'tls12', 'TLSv1.3': 'tls13' } as const;
@@ -74,6 +74,8 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
     // Vault strips the storage stanza's settings; so does this (connection_url may hold a password).
     storage: { type: 'postgresql', redirect_addr: '', cluster_addr: '', disable_clustering: true },
     ...sanitizedSeals(c.seal),
+    // Name and path only: a kms_library stanza holds no secret (managed keys' PINs are stored sealed).
+    kms_library: c.kmsLibraries.map((l) => ({ type: l.type, name: l.name, library: l.library })),
     // SecretHub's own settings, by their configuration-file names.
     barrier_max_encryptions_per_term: c.maxEncryptionsPerTerm,
     storage_embedded: c.databaseUrl === undefined,

@@ -23,6 +23,8 @@ export interface MountConfig {
   tokenType?: string;
   /** Auth mounts only: `user_lockout_config` set through tune; unset settings come from the server configuration. */
   userLockout?: UserLockoutSettings;
+  /** Vault's `allowed_managed_keys`: the managed keys (by name) this mount may use besides those with any_mount. */
+  allowedManagedKeys?: string[];
 }
 
 /**

@@ -18,6 +18,9 @@ import { CubbyholeRepository } from './cubbyhole/cubbyhole.repository';
 import { KernelSecretsRepository } from './kernel-secrets.repository';
 import { ExpirationManager } from './leases/expiration-manager';
 import { LeaseRepository } from './leases/lease.repository';
+import type { KmsLibrary } from './managed-keys/kms-library';
+import { ManagedKeyRepository } from './managed-keys/managed-key.repository';
+import { ManagedKeys } from './managed-keys/managed-keys';
 import { PasswordPolicies } from './password-policy/password-policies';
 import { PasswordPolicyRepository } from './password-policy/password-policy.repository';
 import { PeriodicRunner } from './periodic/periodic-runner';
@@ -44,6 +47,8 @@ export interface KernelSettings {
   maxEncryptionsPerTerm: number;
   clusterName?: string;
   seal: SealConfiguration;
+  /** The `kms_library` stanzas managed keys name (sys/managed-keys). */
+  kmsLibraries: KmsLibrary[];
 }
 export const KERNEL_SETTINGS = typedToken<KernelSettings>('KernelSettings');
 
@@ -65,7 +70,7 @@ const repositories: Provider[] = [
     inject: [DataSource],
   })),
   // Repositories of sealed columns: they seal and open with the barrier.
-  ...[KernelSecretsRepository, TokenRepository, LeaseRepository].map((repository) => ({
+  ...[KernelSecretsRepository, TokenRepository, LeaseRepository, ManagedKeyRepository].map((repository) => ({
     provide: repository,
     useFactory: (dataSource: DataSource, barrier: Barrier) => new repository(dataSource, barrier),
     inject: [DataSource, Barrier],
@@ -233,6 +238,16 @@ const services: Provider[] = [
     inject: [TokenStore, CubbyholeRepository],
   },
   { provide: InFlightRequests, useFactory: () => new InFlightRequests() },
+  {
+    provide: ManagedKeys,
+    useFactory: (repository: ManagedKeyRepository, mounts: MountTable, seal: SealService, settings: KernelSettings) => {
+      const keys = new ManagedKeys(repository, mounts, settings.kmsLibraries);
+      // The PINs are barrier-sealed: no token stays logged in while sealed.
+      seal.addLifecycleHook('state', { afterUnseal: async () => undefined, beforeSeal: () => keys.closeAll() });
+      return keys;
+    },
+    inject: [ManagedKeyRepository, MountTable, SealService, KERNEL_SETTINGS],
+  },
 ];
 
 const exported = [...repositories, ...services].map((p) => (p as { provide: unknown }).provide) as Provider[];
@@ -244,6 +259,7 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(SealService) private readonly seal: SealService,
     @Inject(ResealJob) private readonly reseal: ResealJob,
     @Inject(AutoUnsealLoop) private readonly autoUnseal: AutoUnsealLoop,
+    @Inject(ManagedKeys) private readonly managedKeys: ManagedKeys,
   ) {}
 
   /** The bus first, so that an auto-unseal loads state other nodes will invalidate. */
@@ -264,6 +280,7 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
   async onApplicationShutdown(): Promise<void> {
     await this.autoUnseal.stop();
     await this.seal.seal();
+    await this.managedKeys.closeAll();
     await this.seal.provider.close();
     await this.seal.oldProvider?.close();
     await this.bus.stop();

@@ -1,5 +1,6 @@
 /** A real kernel (barrier, seal, tokens, every backend) on a fresh migrated database, for medium tests: the server's own module graph without its listener. */
 import type { SealConfiguration } from '../../src/kernel/seal/seal-settings';
+import type { KmsLibrary } from '../../src/kernel/managed-keys/kms-library';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,8 @@ export async function openTestKernel(
     maxEncryptionsPerTerm?: number;
     /** The seal stanzas (default: Shamir). */
     seal?: SealConfiguration;
+    /** The `kms_library` stanzas (default: none). */
+    kmsLibraries?: KmsLibrary[];
     dataSource?: DataSource;
     url?: string;
     audit?: Partial<AuditConfig>;
@@ -48,6 +51,7 @@ export async function openTestKernel(
     audit,
     maxEncryptionsPerTerm: options.maxEncryptionsPerTerm ?? 3_865_470_566,
     seal: options.seal ?? defaults.seal,
+    kmsLibraries: options.kmsLibraries ?? defaults.kmsLibraries,
     listener: { ...defaults.listener, disableUnauthedRekeyEndpoints: true },
   };
   const database = { dataSource: db.dataSource, close: () => (db.dataSource.isInitialized ? db.dataSource.destroy() : Promise.resolve()) };

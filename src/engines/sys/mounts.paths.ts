@@ -42,6 +42,7 @@ const CONFIG_FIELDS = {
   allowed_response_headers: { type: 'string-list', description: 'Response headers the backend may set.' },
   token_type: { type: 'string', allowed: TOKEN_TYPES, description: 'Auth mounts only: the type of token issued.' },
   plugin_version: { type: 'string', description: 'Accepted for compatibility; only built-in plugins exist.' },
+  allowed_managed_keys: { type: 'string-list', description: 'Managed keys (sys/managed-keys) this mount may use, by name.' },
   user_lockout_config: { type: 'map', description: 'Auth mounts only: lockout_threshold, lockout_duration, lockout_counter_reset_duration, lockout_disable.' },
 } as const satisfies Fields;
 /** The same declarations, looked up by a config key's name. */
@@ -105,6 +106,13 @@ function applyConfig(cls: MountClass, base: MountConfig, input: Record<string, u
         if (cls !== 'auth') throw badRequest('token_type can only be set on auth mounts');
         out.tokenType = value as string;
         break;
+      case 'allowed_managed_keys': {
+        // Names as sys/managed-keys stores them (lowercase); an empty list removes the setting.
+        const keys = [...new Set((value as string[]).map((k) => k.trim().toLowerCase()).filter((k) => k !== ''))];
+        if (keys.length > 0) out.allowedManagedKeys = keys;
+        else delete out.allowedManagedKeys;
+        break;
+      }
       case 'user_lockout_config':
         if (cls !== 'auth') throw badRequest('user_lockout_config can only be set on auth mounts');
         out.userLockout = { ...out.userLockout, ...parseUserLockoutConfig(value as Record<string, unknown>) };
@@ -131,6 +139,7 @@ function configOutput(e: MountEntry, effective: boolean): Record<string, unknown
   if (c.allowedResponseHeaders.length) out.allowed_response_headers = c.allowedResponseHeaders;
   if (e.class === 'auth') out.token_type = c.tokenType ?? 'default-service';
   if (c.userLockout) out.user_lockout_config = lockoutOutput(c.userLockout);
+  if (c.allowedManagedKeys?.length) out.allowed_managed_keys = c.allowedManagedKeys;
   return out;
 }
 

@@ -17,6 +17,7 @@ import { PasswordPolicies } from '../../kernel/password-policy/password-policies
 import { PolicyStore } from '../../kernel/policy/policy-store.service';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { InFlightRequests } from '../../kernel/router/in-flight';
+import { ManagedKeys } from '../../kernel/managed-keys/managed-keys';
 import { MountTable } from '../../kernel/router/mount-table';
 import { GenerateRootService } from '../../kernel/seal/generate-root.service';
 import { RecoveryRekeyService, RekeyService } from '../../kernel/seal/rekey.service';
@@ -45,6 +46,7 @@ const dependencies = {
   inFlight: InFlightRequests,
   versions: VersionHistory,
   lockout: LoginLockout,
+  managedKeys: ManagedKeys,
   broker: AuditBroker,
   chain: AuditChainWriter,
   auditLog: AuditLogRepository,

@@ -12,6 +12,7 @@ import type { ExpirationManager } from '../../kernel/leases/expiration-manager';
 import type { PasswordPolicies } from '../../kernel/password-policy/password-policies';
 import type { PolicyStore } from '../../kernel/policy/policy-store.service';
 import type { InFlightRequests } from '../../kernel/router/in-flight';
+import type { ManagedKeys } from '../../kernel/managed-keys/managed-keys';
 import type { MountTable } from '../../kernel/router/mount-table';
 import type { GenerateRootService } from '../../kernel/seal/generate-root.service';
 import type { RecoveryRekeyService, RekeyService } from '../../kernel/seal/rekey.service';
@@ -27,6 +28,7 @@ import { generateRootPaths } from './generate-root.paths';
 import { introspectionPaths } from './introspection.paths';
 import { leasePaths } from './leases.paths';
 import { lockedUsersPaths } from './locked-users.paths';
+import { managedKeyPaths } from './managed-keys.paths';
 import { metricsGauges, metricsPaths } from './metrics.paths';
 import { mountPaths } from './mounts.paths';
 import { passwordPolicyPaths } from './password-policy.paths';
@@ -53,6 +55,7 @@ export interface SystemBackendDeps {
   inFlight: InFlightRequests;
   versions: VersionHistory;
   lockout: LoginLockout;
+  managedKeys: ManagedKeys;
   audit: { broker: AuditBroker; chain: AuditChainWriter; log: AuditLogRepository; anomalies: AnomalyRepository; scanner: AnomalyScanner };
   /** OpenBao's listener flag; true (default): starting or cancelling a rekey needs a sudo token. */
   disableUnauthedRekeyEndpoints: boolean;
@@ -73,6 +76,7 @@ export function systemBackend(deps: SystemBackendDeps): BackendDefinition {
     ...capabilitiesPaths(deps.tokens, deps.policies),
     ...mountPaths(deps.mounts, deps.policies, deps.lockout),
     ...remountPaths(deps.mounts),
+    ...managedKeyPaths(deps.managedKeys),
     ...lockedUsersPaths(deps.lockout, deps.mounts),
     // Before auditPaths: sys/audit/anomalies/:id must win over the device route sys/audit/*path.
     ...auditAnomalyPaths({ repository: audit.anomalies, scanner: audit.scanner, broker: audit.broker, tokens: deps.tokens }),

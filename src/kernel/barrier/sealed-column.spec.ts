@@ -54,7 +54,7 @@ describe('sealed columns', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(names).toContain('secret_versions.encrypted_data');
     expect(names).not.toContain('tokens.batch');
-    for (const c of [columns.KERNEL_SECRET_VALUE, columns.TOKEN_ACCESSOR, columns.SECRET_ID_ACCESSOR, columns.AUDIT_DEVICE_SALT])
+    for (const c of [columns.KERNEL_SECRET_VALUE, columns.TOKEN_ACCESSOR, columns.SECRET_ID_ACCESSOR, columns.AUDIT_DEVICE_SALT, columns.MANAGED_KEY_PIN])
       expect(c.legacy).toBeUndefined();
   });
 

@@ -126,6 +126,9 @@ export const PKI_PRIVATE_KEY = declareSealedColumn<{ mountUuid: string; keyId: s
   },
 });
 
+/** A managed key's PKCS#11 user PIN, by the key's id (a uuid: renaming never happens, so the id is the row). Always in this grammar. */
+export const MANAGED_KEY_PIN = declareSealedColumn<string>('managed_keys', 'pin_ciphertext', (id) => id);
+
 /**
  * Batch tokens are not stored: the client holds the ciphertext, so their location is fixed for
  * good (`tokens/batch`; no job can re-seal a value the server does not hold). Declared here so it
@@ -148,5 +151,6 @@ export function visitSealedColumns<T>(visit: <K>(column: SealedColumnDeclaration
     visit(USERPASS_PASSWORD),
     visit(ENGINE_OBJECT_VALUE),
     visit(PKI_PRIVATE_KEY),
+    visit(MANAGED_KEY_PIN),
   ];
 }

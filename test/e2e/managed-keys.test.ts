@@ -1,0 +1,96 @@
+/**
+ * sys/managed-keys/pkcs11 over HTTP with a real server process on SoftHSM2: Vault's payload and
+ * read shape, LIST, sudo, the mount tune field allowed_managed_keys, deletion refused while a mount
+ * lists the key, and the PIN in no response and no log line.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase } from '../support/database';
+import { call, initAndUnseal } from '../support/http';
+import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { createSoftHsmToken, describeWithSoftHsm, SOFTHSM_LIB, type SoftHsmToken } from '../support/softhsm';
+
+const PIN = 'e2e-mk-pin-6121';
+const TOKEN = 'mk-e2e';
+
+describeWithSoftHsm('managed keys (e2e)', () => {
+  let token: SoftHsmToken;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    token = createSoftHsmToken({ label: TOKEN, pin: PIN, soPin: 'so-6121' });
+    const dir = mkdtempSync(join(tmpdir(), 'secrethub-mk-e2e-'));
+    const config = join(dir, 'server.hcl');
+    writeFileSync(config, `kms_library "pkcs11" {\n  name = "softhsm"\n  library = "${SOFTHSM_LIB}"\n}\n`);
+    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--config', config], env: { SOFTHSM2_CONF: token.conf } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    token?.cleanup();
+  });
+
+  it('creates, reads, lists and deletes a key with Vault’s fields; tune allowed_managed_keys guards the delete', async () => {
+    const a = server.address;
+    const { rootToken } = await initAndUnseal(a);
+    const payload = {
+      library: 'softhsm',
+      slot: token.slot.toString(),
+      pin: PIN,
+      key_label: 'hsm-key1',
+      mechanism: '0x0001',
+      key_bits: '2048',
+      allow_generate_key: 'true',
+    };
+    const created = await call(a, 'POST', 'sys/managed-keys/pkcs11/hsm-key1', { token: rootToken, body: payload });
+    expect(created.status).toBe(204);
+    const unknownLibrary = await call(a, 'POST', 'sys/managed-keys/pkcs11/other', { token: rootToken, body: { ...payload, library: 'nope' } });
+    expect(unknownLibrary.status).toBe(400);
+    expect(unknownLibrary.body.errors).toEqual(['library "nope" is not a kms_library of the server configuration']);
+
+    const read = await call(a, 'GET', 'sys/managed-keys/pkcs11/hsm-key1', { token: rootToken });
+    expect(read.status).toBe(200);
+    expect(read.body.data).toMatchObject({
+      name: 'hsm-key1',
+      type: 'pkcs11',
+      library: 'softhsm',
+      slot: Number(token.slot),
+      token_label: '',
+      pin: 'redacted',
+      key_label: 'hsm-key1',
+      mechanism: 1,
+      key_bits: 2048,
+      allow_generate_key: true,
+      any_mount: false,
+      usages: ['sign', 'verify'],
+      reachable: true,
+    });
+    expect(read.text).not.toContain(PIN);
+    expect((await call(a, 'LIST', 'sys/managed-keys/pkcs11', { token: rootToken })).body.data).toEqual({ keys: ['hsm-key1'] });
+    expect((await call(a, 'LIST', 'sys/managed-keys/awskms', { token: rootToken })).status).toBe(400);
+
+    // sudo: a token whose policy grants read without sudo is refused.
+    const policy = 'path "sys/managed-keys/*" { capabilities = ["read", "list"] }';
+    expect((await call(a, 'PUT', 'sys/policies/acl/mk-read', { token: rootToken, body: { policy } })).status).toBe(204);
+    const child = await call(a, 'POST', 'auth/token/create', { token: rootToken, body: { policies: ['mk-read'] } });
+    expect((await call(a, 'GET', 'sys/managed-keys/pkcs11/hsm-key1', { token: child.body.auth.client_token })).status).toBe(403);
+
+    expect((await call(a, 'POST', 'sys/mounts/kv', { token: rootToken, body: { type: 'kv' } })).status).toBe(204);
+    expect((await call(a, 'POST', 'sys/mounts/kv/tune', { token: rootToken, body: { allowed_managed_keys: 'hsm-key1' } })).status).toBe(204);
+    const tuned = await call(a, 'GET', 'sys/mounts/kv/tune', { token: rootToken });
+    expect(tuned.body.data.allowed_managed_keys).toEqual(['hsm-key1']);
+    expect((await call(a, 'GET', 'sys/mounts/kv', { token: rootToken })).body.data.config.allowed_managed_keys).toEqual(['hsm-key1']);
+
+    const refused = await call(a, 'DELETE', 'sys/managed-keys/pkcs11/hsm-key1', { token: rootToken });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0]).toContain('allowed_managed_keys of kv/');
+    expect((await call(a, 'POST', 'sys/mounts/kv/tune', { token: rootToken, body: { allowed_managed_keys: [] } })).status).toBe(204);
+    expect((await call(a, 'DELETE', 'sys/managed-keys/pkcs11/hsm-key1', { token: rootToken })).status).toBe(204);
+    expect((await call(a, 'GET', 'sys/managed-keys/pkcs11/hsm-key1', { token: rootToken })).status).toBe(404);
+
+    const sanitized = await call(a, 'GET', 'sys/config/state/sanitized', { token: rootToken });
+    expect(sanitized.body.data.kms_library).toEqual([{ type: 'pkcs11', name: 'softhsm', library: SOFTHSM_LIB }]);
+    expect(server.output()).not.toContain(PIN);
+  }, 60_000);
+});
