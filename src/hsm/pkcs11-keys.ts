@@ -115,36 +115,57 @@ export function aesKeyTemplate(p: Pkcs11Binding, label: string, id: Buffer): Att
   ];
 }
 
-/** An RSA key pair (public exponent 65537) whose private half stays on the token. */
-export function rsaKeyPairTemplates(p: Pkcs11Binding, label: string, bits: number, id: Buffer): { publicKey: Attribute[]; privateKey: Attribute[] } {
+/**
+ * A key pair on the token: the public half with `publicExtra`, the private half private, sensitive
+ * and not extractable with `privateExtra` (what it may do).
+ */
+function keyPairTemplates(
+  p: Pkcs11Binding,
+  keyType: number,
+  label: string,
+  id: Buffer,
+  publicExtra: Attribute[],
+  privateExtra: Attribute[],
+): { publicKey: Attribute[]; privateKey: Attribute[] } {
   const common = [
-    { type: p.CKA_KEY_TYPE, value: p.CKK_RSA },
+    { type: p.CKA_KEY_TYPE, value: keyType },
     { type: p.CKA_LABEL, value: label },
     { type: p.CKA_ID, value: id },
     { type: p.CKA_TOKEN, value: true },
   ];
   return {
-    publicKey: [
-      { type: p.CKA_CLASS, value: p.CKO_PUBLIC_KEY },
-      ...common,
-      { type: p.CKA_PRIVATE, value: false },
-      { type: p.CKA_MODULUS_BITS, value: bits },
-      { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
-      { type: p.CKA_ENCRYPT, value: true },
-      { type: p.CKA_WRAP, value: true },
-      { type: p.CKA_VERIFY, value: true },
-    ],
+    publicKey: [{ type: p.CKA_CLASS, value: p.CKO_PUBLIC_KEY }, ...common, { type: p.CKA_PRIVATE, value: false }, ...publicExtra],
     privateKey: [
       { type: p.CKA_CLASS, value: p.CKO_PRIVATE_KEY },
       ...common,
       { type: p.CKA_PRIVATE, value: true },
       { type: p.CKA_SENSITIVE, value: true },
       { type: p.CKA_EXTRACTABLE, value: false },
+      ...privateExtra,
+    ],
+  };
+}
+
+/** An RSA key pair (public exponent 65537) whose private half stays on the token. */
+export function rsaKeyPairTemplates(p: Pkcs11Binding, label: string, bits: number, id: Buffer): { publicKey: Attribute[]; privateKey: Attribute[] } {
+  return keyPairTemplates(
+    p,
+    p.CKK_RSA,
+    label,
+    id,
+    [
+      { type: p.CKA_MODULUS_BITS, value: bits },
+      { type: p.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+      { type: p.CKA_ENCRYPT, value: true },
+      { type: p.CKA_WRAP, value: true },
+      { type: p.CKA_VERIFY, value: true },
+    ],
+    [
       { type: p.CKA_DECRYPT, value: true },
       { type: p.CKA_UNWRAP, value: true },
       { type: p.CKA_SIGN, value: true },
     ],
-  };
+  );
 }
 
 export type EcCurve = 'P-256' | 'P-384' | 'P-521';
@@ -163,29 +184,17 @@ export function curveOfParams(params: Buffer): EcCurve | undefined {
 
 /** An EC key pair on a named curve whose private half stays on the token and only signs. */
 export function ecKeyPairTemplates(p: Pkcs11Binding, label: string, curve: EcCurve, id: Buffer): { publicKey: Attribute[]; privateKey: Attribute[] } {
-  const common = [
-    { type: p.CKA_KEY_TYPE, value: p.CKK_EC },
-    { type: p.CKA_LABEL, value: label },
-    { type: p.CKA_ID, value: id },
-    { type: p.CKA_TOKEN, value: true },
-  ];
-  return {
-    publicKey: [
-      { type: p.CKA_CLASS, value: p.CKO_PUBLIC_KEY },
-      ...common,
-      { type: p.CKA_PRIVATE, value: false },
+  return keyPairTemplates(
+    p,
+    p.CKK_EC,
+    label,
+    id,
+    [
       { type: p.CKA_EC_PARAMS, value: EC_CURVES[curve].params },
       { type: p.CKA_VERIFY, value: true },
     ],
-    privateKey: [
-      { type: p.CKA_CLASS, value: p.CKO_PRIVATE_KEY },
-      ...common,
-      { type: p.CKA_PRIVATE, value: true },
-      { type: p.CKA_SENSITIVE, value: true },
-      { type: p.CKA_EXTRACTABLE, value: false },
-      { type: p.CKA_SIGN, value: true },
-    ],
-  };
+    [{ type: p.CKA_SIGN, value: true }],
+  );
 }
 
 export type SignHash = 'sha256' | 'sha384' | 'sha512';
