@@ -145,16 +145,19 @@ describeWithSoftHsm('managed keys: EC generation, test/sign, signers, outage rec
     const scheme = signatureSchemeFor(signer.publicKey, 'sha256');
     expect(await testSign('ec-p256')).toBeNull();
 
+    await write('fresh', { ...base, key_label: 'mk-fresh', mechanism: '0x1041', curve: 'P256' });
     const tokens = join(token.dir, 'tokens');
     renameSync(tokens, `${tokens}.away`);
     try {
-      for (const name of ['ec-p256', 'rsa-pkcs1']) {
+      for (const name of ['fresh', 'ec-p256', 'rsa-pkcs1']) {
         const err = await failure(testSign(name));
         expect(err.status).toBe(500);
         expect(err.errors).toHaveLength(1);
         expect(err.errors[0]).toMatch(new RegExp(`^the managed key "${name}" is unavailable: `));
         expect(err.errors[0]).not.toContain('\n');
         expect(err.errors[0]).not.toContain(PIN);
+        // A gone token is not an empty one: no key is generated in its place (both keys allow generation).
+        expect(err.errors[0]).not.toContain('generating');
       }
       const signFailure = await failure(signer.sign(scheme, Buffer.from('during')));
       expect(signFailure).toMatchObject({ status: 500, errors: [expect.stringMatching(/^the managed key "ec-p256" is unavailable: /)] });
@@ -168,6 +171,7 @@ describeWithSoftHsm('managed keys: EC generation, test/sign, signers, outage rec
     }
 
     // Back: the first use reinitialises the library and works.
+    expect(await testSign('fresh')).toBeNull();
     expect(await testSign('ec-p256')).toBeNull();
     expect(await testSign('rsa-pkcs1')).toBeNull();
     expect(await read('ec-p256')).toMatchObject({ reachable: true });

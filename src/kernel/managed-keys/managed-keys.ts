@@ -330,11 +330,19 @@ export class ManagedKeys {
     return opening;
   }
 
-  /** The key on the token; with 'generate', generated first when missing and allowed (RSA, EC or AES). */
+  /**
+   * The key on the token; with 'generate', generated first when missing and allowed (RSA, EC or
+   * AES). Not found on a token that fails its health check is that failure (token-absent: reopenable),
+   * never a generation.
+   */
   private async locate(record: ManagedKeyRecord, token: Pkcs11Token, mode: 'find' | 'generate'): Promise<Pkcs11KeyRef> {
     const id = record.keyId !== undefined ? Buffer.from(record.keyId, 'hex') : undefined;
     const found = await token.findKey({ label: record.keyLabel, id });
     if (found) return found;
+    // A token whose storage went away (SoftHSM: its directory) answers "no such key" rather than an
+    // error, until the library is reinitialised: tell the two apart before saying missing or generating.
+    const health = await token.health();
+    if (!health.ok) throw health.error;
     if (mode === 'find' || !record.allowGenerateKey || !record.keyLabel) throw new HsmError('key-missing', `${token.name} has no key ${describe(record)}`);
     const kind = keyKindOf(record.mechanism);
     if (kind === 'rsa') return token.generateRsaKeyPair(record.keyLabel, record.keyBits ?? 2048, id);
