@@ -1,9 +1,11 @@
 /**
  * sys/managed-keys/pkcs11 over HTTP with a real server process on SoftHSM2: Vault's payload and
  * read shape, LIST, sudo, the mount tune field allowed_managed_keys, deletion refused while a mount
- * lists the key, and the PIN in no response and no log line.
+ * lists the key, test/sign (EC and RSA; 400 without the "sign" usage; 500 with one line while the
+ * token is gone, 204 again once it is back, with no restart), and the PIN in no response and no log
+ * line.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '../support/database';
@@ -17,6 +19,7 @@ const TOKEN = 'mk-e2e';
 describeWithSoftHsm('managed keys (e2e)', () => {
   let token: SoftHsmToken;
   let server: ServerProcess;
+  let rootToken: string;
 
   beforeAll(async () => {
     token = createSoftHsmToken({ label: TOKEN, pin: PIN, soPin: 'so-6121' });
@@ -33,7 +36,7 @@ describeWithSoftHsm('managed keys (e2e)', () => {
 
   it('creates, reads, lists and deletes a key with Vault’s fields; tune allowed_managed_keys guards the delete', async () => {
     const a = server.address;
-    const { rootToken } = await initAndUnseal(a);
+    ({ rootToken } = await initAndUnseal(a));
     const payload = {
       library: 'softhsm',
       slot: token.slot.toString(),
@@ -91,6 +94,40 @@ describeWithSoftHsm('managed keys (e2e)', () => {
 
     const sanitized = await call(a, 'GET', 'sys/config/state/sanitized', { token: rootToken });
     expect(sanitized.body.data.kms_library).toEqual([{ type: 'pkcs11', name: 'softhsm', library: SOFTHSM_LIB }]);
+    expect(server.output()).not.toContain(PIN);
+  }, 60_000);
+
+  it('test/sign: EC (generated) and RSA keys sign and verify (204); no "sign" usage → 400; a token outage → 500, then 204 again', async () => {
+    const a = server.address;
+    const base = { library: 'softhsm', token_label: TOKEN, pin: PIN, allow_generate_key: true };
+    const post = (path: string, body?: Record<string, unknown>) => call(a, 'POST', `sys/managed-keys/pkcs11/${path}`, { token: rootToken, body });
+    expect((await post('ec-key', { ...base, key_label: 'ec-key', mechanism: '0x1041', curve: 'P384' })).status).toBe(204);
+    expect((await post('rsa-key', { ...base, key_label: 'rsa-key', mechanism: '0x0001', key_bits: 2048 })).status).toBe(204);
+    expect((await call(a, 'GET', 'sys/managed-keys/pkcs11/ec-key', { token: rootToken })).body.data).toMatchObject({ curve: 'P384', reachable: true });
+    expect((await post('ec-key/test/sign')).status).toBe(204);
+    expect((await post('rsa-key/test/sign')).status).toBe(204);
+
+    expect((await post('enc-only', { ...base, allow_generate_key: false, key_label: 'rsa-key', mechanism: '0x0009', usages: 'encrypt,decrypt' })).status).toBe(
+      204,
+    );
+    const refused = await post('enc-only/test/sign');
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors).toEqual(['managed key "enc-only" does not allow usage "sign"']);
+
+    const tokens = join(token.dir, 'tokens');
+    renameSync(tokens, `${tokens}.away`);
+    try {
+      const down = await post('ec-key/test/sign');
+      expect(down.status).toBe(500);
+      expect(down.body.errors).toEqual([expect.stringMatching(/^the managed key "ec-key" is unavailable: [^\n]+$/)]);
+      expect(down.text).not.toContain(PIN);
+      // A gone token is not an empty one: no key is generated in its place.
+      expect(down.body.errors[0]).not.toContain('generating');
+    } finally {
+      renameSync(`${tokens}.away`, tokens);
+    }
+    expect((await post('ec-key/test/sign')).status).toBe(204);
+    expect((await post('rsa-key/test/sign')).status).toBe(204);
     expect(server.output()).not.toContain(PIN);
   }, 60_000);
 });

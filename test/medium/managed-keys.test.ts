@@ -46,7 +46,7 @@ describeWithSoftHsm('managed keys (medium)', () => {
     token?.cleanup();
   });
 
-  it('refuses what Vault refuses: unknown library, missing fields, EC generation, other types', async () => {
+  it('refuses what Vault refuses: unknown library, missing fields, EC generation without a curve, other types', async () => {
     await expect(write('bad', { ...rsa, library: 'nope' })).rejects.toMatchObject({
       status: 400,
       errors: ['library "nope" is not a kms_library of the server configuration'],
@@ -54,8 +54,8 @@ describeWithSoftHsm('managed keys (medium)', () => {
     await expect(write('bad', { ...rsa, pin: undefined })).rejects.toMatchObject({ status: 400, errors: ['pin is required'] });
     await expect(write('bad', { ...rsa, key_label: 'x', slot: '1' })).rejects.toMatchObject({ errors: ['set slot or token_label, not both'] });
     await expect(write('bad', { ...rsa })).rejects.toMatchObject({ errors: ['key_label or key_id is required'] });
-    await expect(write('bad', { ...rsa, key_label: 'ec', mechanism: '0x1041', curve: 'P256', allow_generate_key: true })).rejects.toMatchObject({
-      errors: ['EC key generation not available yet'],
+    await expect(write('bad', { ...rsa, key_label: 'ec', mechanism: '0x1041', allow_generate_key: true })).rejects.toMatchObject({
+      errors: ['curve is required to generate an ECDSA key (P256, P384, P521)'],
     });
     await expect(write('bad', { ...rsa, key_label: 'r', key_bits: 1024 })).rejects.toMatchObject({ errors: ['key_bits: RSA keys are 2048, 3072, 4096 bits'] });
     await expect(routeOf('managed-keys/:type').handlers.list!(ctx({ type: 'awskms' }))).rejects.toMatchObject({ status: 400 });

@@ -3,7 +3,10 @@
  * sys/managed-keys/pkcs11, and create/update (POST), read and delete sys/managed-keys/pkcs11/:name.
  * Every operation needs sudo (the registry names HSM keys and carries their PINs). The PIN is
  * write-only: a read shows "redacted" as Vault does, and never the stored value. A read also says
- * whether the key is reachable now (the token opens and the key is on it).
+ * whether the key is reachable now (the token opens and the key is on it). POST
+ * sys/managed-keys/pkcs11/:name/test/sign (Vault's) signs random data with the key on the token and
+ * verifies the signature: 204 when it does; 400 when the key does not allow "sign"; 500 with one
+ * line (`the managed key "<name>" is unavailable: …`) when the token or key is not.
  */
 import type { Fields } from '../../framework/fields';
 import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
@@ -97,5 +100,17 @@ export function managedKeyPaths(keys: ManagedKeys): RouteDefinition[] {
         },
       },
     }),
+    {
+      path: 'managed-keys/:type/:name/test/sign',
+      auth: 'sudo',
+      help: 'Sign random data with the managed key and verify the signature (generating the key first when missing and allowed).',
+      handlers: {
+        update: async (ctx) => {
+          checkType(ctx.params.type);
+          await keys.testSign(ctx.params.name);
+          return null;
+        },
+      },
+    },
   ];
 }

@@ -160,13 +160,11 @@ export function mergeManagedKey(
   return record;
 }
 
-/** What allow_generate_key needs; EC generation is refused for now (the token layer cannot make EC keys yet). */
+/** What allow_generate_key needs: a key_label, and key_bits for RSA or curve for ECDSA. */
 function checkGeneratable(r: ManagedKeyRecord, kind: KeyKind): void {
-  if (kind === 'ec') {
-    if (!r.curve) throw badRequest('curve is required to generate an ECDSA key');
-    throw badRequest('EC key generation not available yet');
-  }
-  if (kind === 'other') throw badRequest('allow_generate_key: keys can be generated only for RSA mechanisms (0x0001, 0x0009, 0x000D) and AES ones');
+  if (kind === 'ec' && !r.curve) throw badRequest(`curve is required to generate an ECDSA key (${CURVES.join(', ')})`);
+  if (kind === 'other')
+    throw badRequest('allow_generate_key: keys can be generated only for RSA mechanisms (0x0001, 0x0009, 0x000D), ECDSA ones (0x1041) and AES ones');
   if (!r.keyLabel) throw badRequest('allow_generate_key needs key_label (key ids are given by the HSM)');
   if (kind === 'rsa' && r.keyBits === undefined) throw badRequest(`key_bits is required to generate an RSA key (${RSA_BITS.join(', ')})`);
 }
