@@ -10,7 +10,8 @@
  *   key on that token with that PIN; the PIN is part of the cache key so that a key written with a
  *   wrong PIN never borrows a session another key logged in (the digest is keyed by a random
  *   per-process key and never leaves the process); a token that fails to open is not cached, and
- *   one found gone or logged out is closed and dropped, so the next use opens it afresh;
+ *   one found gone or logged out is closed and dropped (by forMount, or by an engine through
+ *   dropToken), so the next use opens it afresh, reinitialising the library when the token is not seen;
  * - every cached token is closed when the barrier seals (the PINs are barrier-sealed, so nothing is
  *   opened while sealed) and at shutdown;
  * - no message and no returned value carries a PIN; HsmError messages never do (src/hsm).
@@ -129,6 +130,18 @@ export class ManagedKeys {
     }
   }
 
+  /**
+   * Forgets and closes the cached token `token`: an engine found it gone or logged out while using a
+   * key on it (outside forMount), so the next use opens it afresh.
+   */
+  async dropToken(token: Pkcs11Token): Promise<void> {
+    for (const [cacheKey, opening] of [...this.tokens]) {
+      if ((await opening.catch(() => undefined)) !== token) continue;
+      if (this.tokens.get(cacheKey) === opening) this.tokens.delete(cacheKey);
+      await token.close();
+    }
+  }
+
   /** Closes every cached token (at seal and shutdown). */
   async closeAll(): Promise<void> {
     const opened = [...this.tokens.values()];
@@ -174,7 +187,16 @@ export class ManagedKeys {
         ...(record.slot !== undefined ? { slot: BigInt(record.slot) } : { tokenLabel: record.tokenLabel }),
         pin,
       });
-      opening = token.open().then(() => token);
+      // A token that went away and came back is seen again only once the library is reinitialised
+      // (SoftHSM, some HSMs): one reopen() when the token is not found (other tokens of the library
+      // open new sessions on their next call).
+      opening = token
+        .open()
+        .catch(async (err: unknown) => {
+          if (!(err instanceof HsmError) || err.kind !== 'token-absent') throw err;
+          await token.reopen();
+        })
+        .then(() => token);
       this.tokens.set(cacheKey, opening);
       opening.catch(() => {
         if (this.tokens.get(cacheKey) === opening) this.tokens.delete(cacheKey);
