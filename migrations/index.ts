@@ -25,6 +25,7 @@ import { DropSecretRotationColumns1734020000000 } from './1734020000000-drop-sec
 import { DropCertificatePrivateKey1734030000000 } from './1734030000000-drop-certificate-private-key';
 import { SealPkcs111734040000000 } from './1734040000000-seal-pkcs11';
 import { ManagedKeys1734050000000 } from './1734050000000-managed-keys';
+import { PkiManagedKeys1734060000000 } from './1734060000000-pki-managed-keys';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   DropCertificatePrivateKey1734030000000,
   SealPkcs111734040000000,
   ManagedKeys1734050000000,
+  PkiManagedKeys1734060000000,
 ];

@@ -14,6 +14,7 @@ import { softwareSigner } from '../../src/crypto/signer';
 import { EngineObjectRepository } from '../../src/shared/engine-objects.repository';
 import { PkiIssuersKeys1734000000000 } from '../../migrations/1734000000000-pki-issuers-keys';
 import { DropCertificatePrivateKey1734030000000 } from '../../migrations/1734030000000-drop-certificate-private-key';
+import { PkiManagedKeys1734060000000 } from '../../migrations/1734060000000-pki-managed-keys';
 import { auditedPipeline, openAuditedKernel, type Call } from '../support/audit';
 import { openTestKernel, type TestKernel } from '../support/kernel';
 import { opensslFiles } from '../support/x509-openssl';
@@ -83,6 +84,8 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     const migration = new PkiIssuersKeys1734000000000();
     // Back to the first increment's layout: the column dropped later first, then the issuers' tables.
     const dropped = new DropCertificatePrivateKey1734030000000();
+    const managed = new PkiManagedKeys1734060000000();
+    await managed.down(runner);
     await dropped.down(runner);
     await migration.down(runner);
     // The first increment's rows: the key sealed in `certificates` under the serial, the chain and the default in engine objects.
@@ -121,6 +124,7 @@ describe('pki issuers and keys (medium, checked with openssl)', () => {
     await migration.up(runner);
     expect(await k.dataSource.query('SELECT 1 FROM certificates WHERE private_key_encrypted IS NOT NULL')).toEqual([]);
     await dropped.up(runner);
+    await managed.up(runner);
     await runner.release();
 
     const list = (await call('GET', 'legacy/issuers?list=true', undefined, '')).json.data;

@@ -2,7 +2,8 @@
  * A pki mount's issuers (`pki_issuers`) and keys (`pki_keys`).
  *
  * Invariants: a private key goes in and comes out of this class only, as PKCS#8 DER sealed in
- * PKI_PRIVATE_KEY (bound to mount and key id; the first increment's keys keep their serial as id); issuer and key names are
+ * PKI_PRIVATE_KEY (bound to mount and key id; the first increment's keys keep their serial as id),
+ * or is on an HSM and its row holds only the managed key's id (exactly one of the two); issuer and key names are
  * unique within a mount (empty: no name); an issuer's key cannot be deleted while it is referenced.
  */
 import { IsNull, type DataSource, type Repository } from 'typeorm';
@@ -32,7 +33,12 @@ export interface IssuerRow {
 export interface KeyRow {
   id: string;
   name: string;
+  /** The managed key (sys/managed-keys) holding it on an HSM; undefined for a key stored here. */
+  managedKeyId?: string;
 }
+
+/** A key's material: PKCS#8 DER, or the managed key whose key it is. */
+export type KeyMaterial = { pkcs8: Buffer } | { managedKeyId: string };
 
 /** PostgreSQL unique_violation on a name index. */
 export class NameInUseError extends Error {}
@@ -54,7 +60,9 @@ const ISSUER_COLUMNS = {
 
 const ISSUER_KEY = { mountUuid: true, issuerId: true } as const;
 const KEY_KEY = { mountUuid: true, keyId: true } as const;
-const KEY_COLUMNS = { ...KEY_KEY, keyName: true } as const;
+const KEY_COLUMNS = { ...KEY_KEY, keyName: true, managedKeyId: true } as const;
+
+const toKey = (r: PkiKeyEntity): KeyRow => ({ id: r.keyId, name: r.keyName, ...(r.managedKeyId ? { managedKeyId: r.managedKeyId } : {}) });
 
 function toIssuer(r: PkiIssuerEntity): IssuerRow {
   return {
@@ -194,12 +202,12 @@ export class IssuerRepository {
 
   async keys(mountUuid: string): Promise<KeyRow[]> {
     const rows = await this.keyRows.find({ select: KEY_COLUMNS, where: { mountUuid }, order: { keyId: 'ASC' } });
-    return rows.map((r) => ({ id: r.keyId, name: r.keyName }));
+    return rows.map(toKey);
   }
 
   async key(mountUuid: string, id: string): Promise<KeyRow | undefined> {
     const row = await this.keyRows.findOne({ select: KEY_COLUMNS, where: { mountUuid, keyId: id } });
-    return row ? { id: row.keyId, name: row.keyName } : undefined;
+    return row ? toKey(row) : undefined;
   }
 
   async keyIdByName(mountUuid: string, name: string): Promise<string | undefined> {
@@ -220,15 +228,21 @@ export class IssuerRepository {
     await this.keyRows.update({ mountUuid, keyId: id, publicKeySha256: IsNull() }, { publicKeySha256 });
   }
 
-  /** Stores a key (PKCS#8 DER) as barrier ciphertext unless the mount holds the same key; gives the id of the one stored. */
-  async insertKey(mountUuid: string, id: string, name: string, pkcs8Der: Buffer, publicKeySha256: string): Promise<{ id: string; existing: boolean }> {
-    const sealed = await this.privateKeys.seal({ mountUuid, keyId: id }, pkcs8Der);
+  /**
+   * Stores a key (PKCS#8 DER) as barrier ciphertext, or the reference to a managed key, unless the
+   * mount holds the same key; gives the id of the one stored.
+   */
+  async insertKey(mountUuid: string, id: string, name: string, material: KeyMaterial, publicKeySha256: string): Promise<{ id: string; existing: boolean }> {
+    const stored =
+      'pkcs8' in material
+        ? { privateKeyEncrypted: await this.privateKeys.seal({ mountUuid, keyId: id }, material.pkcs8), managedKeyId: null }
+        : { privateKeyEncrypted: null, managedKeyId: material.managedKeyId };
     // ON CONFLICT (mount, public key) DO NOTHING: a name or id clash still raises.
     const result = await namesUnique(() =>
       this.keyRows
         .createQueryBuilder()
         .insert()
-        .values({ mountUuid, keyId: id, keyName: name, publicKeySha256, privateKeyEncrypted: sealed })
+        .values({ mountUuid, keyId: id, keyName: name, publicKeySha256, ...stored })
         .orUpdate([], columnNames(this.dataSource, PkiKeyEntity, ['mountUuid', 'publicKeySha256']))
         .returning(['keyId'])
         .updateEntity(false)
@@ -242,10 +256,12 @@ export class IssuerRepository {
     await namesUnique(() => this.keyRows.update({ mountUuid, keyId: id }, { keyName: name }));
   }
 
-  /** A key's PKCS#8 DER, opened; undefined when there is no such key. */
-  async privateKey(mountUuid: string, id: string): Promise<Buffer | undefined> {
-    const row = await this.keyRows.findOne({ select: { ...KEY_KEY, privateKeyEncrypted: true }, where: { mountUuid, keyId: id } });
-    return row ? this.privateKeys.open({ mountUuid, keyId: id }, row.privateKeyEncrypted as Ciphertext) : undefined;
+  /** A key's material: its PKCS#8 DER, opened, or its managed key's id; undefined when there is no such key. */
+  async keyMaterial(mountUuid: string, id: string): Promise<KeyMaterial | undefined> {
+    const row = await this.keyRows.findOne({ select: { ...KEY_KEY, privateKeyEncrypted: true, managedKeyId: true }, where: { mountUuid, keyId: id } });
+    if (!row) return undefined;
+    if (row.managedKeyId) return { managedKeyId: row.managedKeyId };
+    return { pkcs8: await this.privateKeys.open({ mountUuid, keyId: id }, row.privateKeyEncrypted as Ciphertext) };
   }
 
   /** The issuers using a key. */

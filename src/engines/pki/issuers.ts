@@ -3,21 +3,26 @@
  * Vault's: several per mount, referred to by id, name or `default`.
  *
  * Invariants: private keys are opened only here, from the issuer repository, and only to sign (or
- * to match a certificate to its key); the default issuer is the one `issue`, `sign`, `ca` and
+ * to match a certificate to its key); a key on an HSM (a managed key) is a Signer through the token
+ * (pki-managed-keys.ts), opened only when it signs; the default issuer is the one `issue`, `sign`, `ca` and
  * `crl` use unless a request names another; an issuer signs only with the usages it holds; each
  * issuer has its own CRL, rebuilt with the next CRL number whenever a revocation or `crl/rotate`
  * changes it or it nears its nextUpdate, under the row lock of its state, so numbers only grow.
  */
 import { createHash, createPrivateKey, createPublicKey, randomUUID, X509Certificate, type KeyObject } from 'node:crypto';
 import { certificateParts, fromPem, type CertificateParts } from '../../crypto/x509/certificate';
-import { buildCrl } from '../../crypto/x509/crl';
-import { softwareSigner } from '../../crypto/signer';
+import { softwareSigner, type Signer } from '../../crypto/signer';
 import { badRequest } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRepository, CertType } from './certificate.repository';
 import { certificateRecord } from './certificate-record';
-import type { IssuerRepository, IssuerRow } from './issuer.repository';
+import { chainAbove } from './issuer-chain';
+import { issuerCrl, type CrlConfig } from './issuer-crl';
+import type { IssuerRepository, IssuerRow, KeyMaterial } from './issuer.repository';
+import type { PkiManagedKeys } from './pki-managed-keys';
 import type { LeafNotAfterBehavior } from './validity';
+
+export type { CrlConfig } from './issuer-crl';
 
 /** Vault's issuer usages. */
 export const ISSUER_USAGES = ['read-only', 'issuing-certificates', 'crl-signing', 'ocsp-signing'] as const;
@@ -34,8 +39,8 @@ export interface Issuer {
   certPem: string;
   /** The PEMs above this issuer, nearest first (empty for a root). */
   chainPem: string[];
-  /** Absent when the mount holds no key for the certificate (imported certificate only). */
-  key?: KeyObject;
+  /** What signs with its key (software, or the HSM's); absent when the mount holds no key for the certificate (imported certificate only). */
+  signer?: Signer;
   notAfter: Date;
   /** Its subject Name (DER) and key identifier: what certificates it signs name as their issuer. */
   nameDer: Buffer;
@@ -47,7 +52,10 @@ export interface Issuer {
 }
 
 /** An issuer that can sign: its key is there. */
-export type SigningIssuer = Issuer & { key: KeyObject };
+export type SigningIssuer = Issuer & { signer: Signer };
+
+/** A key to store: a software private key, or a managed key (by id) with its public half. */
+export type NewKey = KeyObject | { managedKeyId: string; publicKey: KeyObject };
 
 export interface IssuersConfig {
   default: string;
@@ -74,27 +82,18 @@ interface CacheEntry {
   all?: Issuer[];
 }
 
-interface CrlState {
-  number: string;
-  der: string;
-  nextUpdate: number;
-}
-
-export interface CrlConfig {
-  expirySeconds: number;
-  disable: boolean;
-}
-
 const CONFIG = 'issuers';
 const sha256Hex = (der: Buffer) => createHash('sha256').update(der).digest('hex');
-const MAX_CHAIN = 10;
 
 /** Usages as Vault names them in answers: sorted, comma-joined. */
 export const usageNames = (usage: readonly string[]) => [...new Set(['read-only', ...usage])].sort().join(',');
 
 export class IssuerStore {
-  /** Opened keys by mount/key id and parsed certificates by mount/issuer id: neither ever changes under its id; forgotten at seal. */
-  private readonly openedKeys = new Map<string, KeyObject>();
+  /**
+   * Opened keys (a managed key: its id) by mount/key id and parsed certificates by mount/issuer id:
+   * neither ever changes under its id; forgotten at seal.
+   */
+  private readonly openedKeys = new Map<string, KeyObject | string>();
   private readonly parsed = new Map<string, { x509: X509Certificate; parts: CertificateParts; der: Buffer }>();
   /**
    * Opened issuers by mount, valid while its config's generation stays: every change to an issuer
@@ -108,10 +107,12 @@ export class IssuerStore {
     private readonly objects: EngineObjectRepository,
     private readonly certificates: CertificateRepository,
     readonly repo: IssuerRepository,
+    readonly managed: PkiManagedKeys,
   ) {}
 
   /** Forgets every opened key (at seal). */
   clear(): void {
+    this.managed.clear();
     this.openedKeys.clear();
     this.parsed.clear();
     this.cache.clear();
@@ -203,7 +204,7 @@ export class IssuerStore {
     const issuer = await this.require(mountUuid, ref);
     if (!issuer.usage.includes(usage))
       throw badRequest(`error while attempting to use issuer ${issuer.id}: requested usage ${usage} but only had usage ${usageNames(issuer.usage)}`);
-    if (!issuer.key) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
+    if (!issuer.signer) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
     return issuer as SigningIssuer;
   }
 
@@ -238,16 +239,49 @@ export class IssuerStore {
     await this.setConfig(mountUuid, { default: '', defaultKey: '' });
   }
 
-  /** A key, opened (cached: a key id never names other material). */
-  async openKey(mountUuid: string, keyId: string): Promise<KeyObject | undefined> {
+  /** A key, opened, or its managed key's id (cached: a key id never names other material). */
+  private async material(mountUuid: string, keyId: string): Promise<KeyObject | string | undefined> {
     const cacheKey = `${mountUuid}/${keyId}`;
     const cached = this.openedKeys.get(cacheKey);
     if (cached) return cached;
-    const der = await this.repo.privateKey(mountUuid, keyId);
-    if (!der) return undefined;
-    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    const material = await this.repo.keyMaterial(mountUuid, keyId);
+    if (!material) return undefined;
+    const key = 'pkcs8' in material ? createPrivateKey({ key: material.pkcs8, format: 'der', type: 'pkcs8' }) : material.managedKeyId;
     this.openedKeys.set(cacheKey, key);
     return key;
+  }
+
+  /** A software key, opened; undefined when there is none (or the key is on an HSM). */
+  async openKey(mountUuid: string, keyId: string): Promise<KeyObject | undefined> {
+    const material = await this.material(mountUuid, keyId);
+    return typeof material === 'string' ? undefined : material;
+  }
+
+  /** The managed key a key is, if it is on an HSM. */
+  async managedKeyOf(mountUuid: string, keyId: string): Promise<string | undefined> {
+    const material = await this.material(mountUuid, keyId);
+    return typeof material === 'string' ? material : undefined;
+  }
+
+  /**
+   * What signs with a key: a software signer, or the HSM's through its managed key, whose public
+   * half is `publicKey` (an issuer's certificate's; else read from the token now).
+   */
+  async openSigner(mountUuid: string, keyId: string, publicKey?: KeyObject): Promise<Signer | undefined> {
+    const material = await this.material(mountUuid, keyId);
+    if (material === undefined) return undefined;
+    if (typeof material !== 'string') return softwareSigner(material);
+    return this.managed.signer(mountUuid, material, publicKey ?? (await this.managed.publicKey(mountUuid, material)));
+  }
+
+  /** A key's public half: from the key, else from an issuer using it, else (a managed key) from the token. */
+  async publicKeyOf(mountUuid: string, keyId: string): Promise<KeyObject | undefined> {
+    const material = await this.material(mountUuid, keyId);
+    if (material === undefined) return undefined;
+    if (typeof material !== 'string') return createPublicKey(material);
+    const [issuerId] = await this.repo.issuersOfKey(mountUuid, keyId);
+    const issuer = issuerId ? await this.byId(mountUuid, issuerId) : undefined;
+    return issuer?.signer?.publicKey ?? (await this.managed.publicKey(mountUuid, material));
   }
 
   private parse(mountUuid: string, row: IssuerRow) {
@@ -268,7 +302,7 @@ export class IssuerStore {
       await this.repo.setMigratedChain(mountUuid, row.id, row.chainPem);
     }
     const { der, parts } = this.parse(mountUuid, row);
-    const key = row.keyId ? await this.openKey(mountUuid, row.keyId) : undefined;
+    const signer = row.keyId ? await this.openSigner(mountUuid, row.keyId, parts.publicKey) : undefined;
     return {
       id: row.id,
       name: row.name,
@@ -277,7 +311,7 @@ export class IssuerStore {
       certDer: der,
       certPem: row.certificatePem,
       chainPem: await this.chainAbove(mountUuid, row, rows),
-      key,
+      signer,
       notAfter: parts.notAfter,
       nameDer: parts.subjectNameDer,
       subjectKeyId: parts.subjectKeyId,
@@ -288,39 +322,13 @@ export class IssuerStore {
     };
   }
 
-  /**
-   * The certificates above an issuer, nearest first: its manual_chain when set, else the chain it
-   * was installed with, else the mount's issuers that signed it, up to a self-signed one.
-   */
+  /** The certificates above an issuer, nearest first (issuer-chain.ts). */
   private async chainAbove(mountUuid: string, row: IssuerRow, rows?: IssuerRow[]): Promise<string[]> {
-    if (row.manualChain.length > 0) {
-      const all = rows ?? (await this.repo.issuers(mountUuid));
-      return row.manualChain.slice(1).flatMap((id) => all.find((r) => r.id === id)?.certificatePem ?? []);
-    }
-    if (row.chainPem?.length) return row.chainPem;
-    let current = this.parse(mountUuid, row).x509;
-    // A self-signed root has nothing above it: no need to look at the other issuers.
-    if (current.checkIssued(current)) return [];
-    rows ??= await this.repo.issuers(mountUuid);
-    const chain: string[] = [];
-    const seen = new Set([row.id]);
-    while (chain.length < MAX_CHAIN && !current.checkIssued(current)) {
-      const subject = current;
-      const parent = rows!.find((r) => !seen.has(r.id) && this.signed(this.parse(mountUuid, r).x509, subject));
-      if (!parent) break;
-      seen.add(parent.id);
-      chain.push(parent.certificatePem);
-      current = this.parse(mountUuid, parent).x509;
-    }
-    return chain;
-  }
-
-  private signed(issuer: X509Certificate, subject: X509Certificate): boolean {
-    try {
-      return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
-    } catch {
-      return false;
-    }
+    return chainAbove(
+      row,
+      (r) => this.parse(mountUuid, r).x509,
+      async () => rows ?? (await this.repo.issuers(mountUuid)),
+    );
   }
 
   /**
@@ -328,11 +336,13 @@ export class IssuerStore {
    * index settles two imports at once) and links it to the mount's key-less issuers whose
    * certificate carries its public key.
    */
-  async importKey(mountUuid: string, key: KeyObject, name = ''): Promise<{ id: string; existing: boolean }> {
-    const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
+  async importKey(mountUuid: string, key: NewKey, name = ''): Promise<{ id: string; existing: boolean }> {
+    const managed = 'managedKeyId' in key;
+    const spki = (managed ? key.publicKey : createPublicKey(key)).export({ format: 'der', type: 'spki' });
     const known = await this.keyIdFor(mountUuid, spki);
     if (known) return { id: known, existing: true };
-    const stored = await this.repo.insertKey(mountUuid, randomUUID(), name, key.export({ format: 'der', type: 'pkcs8' }), sha256Hex(spki));
+    const material: KeyMaterial = managed ? { managedKeyId: key.managedKeyId } : { pkcs8: key.export({ format: 'der', type: 'pkcs8' }) };
+    const stored = await this.repo.insertKey(mountUuid, randomUUID(), name, material, sha256Hex(spki));
     if (stored.existing) return stored;
     if ((await this.resolveKey(mountUuid, 'default')) === undefined) await this.setConfig(mountUuid, { defaultKey: stored.id });
     for (const row of await this.repo.issuers(mountUuid)) {
@@ -423,7 +433,7 @@ export class IssuerStore {
   async add(
     mountUuid: string,
     certDer: Buffer,
-    key: KeyObject,
+    key: NewKey,
     chainPem: string[],
     certType: Extract<CertType, 'root_ca' | 'intermediate_ca'>,
     options: { name?: string; keyId?: string; keyName?: string; signedBy?: string | null; makeDefault?: boolean } = {},
@@ -462,43 +472,13 @@ export class IssuerStore {
   async revoked(mountUuid: string, issuerId: string, config: CrlConfig): Promise<void> {
     const issuer = await this.byId(mountUuid, issuerId);
     if (!issuer) return;
-    for (const i of await this.sameCa(mountUuid, issuer)) if (i.key && i.usage.includes('crl-signing')) await this.crl(mountUuid, i, config, true);
+    for (const i of await this.sameCa(mountUuid, issuer)) if (i.signer && i.usage.includes('crl-signing')) await this.crl(mountUuid, i, config, true);
   }
 
-  /** The issuer's current CRL (DER), rebuilt when `rebuild` or when it is past half its life. */
+  /** The issuer's current CRL (DER), rebuilt when `rebuild` or when it is past half its life (issuer-crl.ts). */
   async crl(mountUuid: string, issuer: Issuer, config: CrlConfig, rebuild = false, now = new Date()): Promise<Buffer> {
-    if (!issuer.key) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
-    const issuerKey = issuer.key;
-    const stateName = `crl-${issuer.id}`;
-    const current = await this.objects.get<CrlState>(mountUuid, 'pki-config', stateName);
-    const fresh = current && !rebuild && current.nextUpdate - now.getTime() > (config.expirySeconds * 1000) / 2;
-    if (fresh) return Buffer.from(current.der, 'base64');
-    const build = async (previous: CrlState | undefined): Promise<CrlState> => {
-      const revoked = await this.certificates.revokedBy(
-        mountUuid,
-        (await this.sameCa(mountUuid, issuer)).map((i) => i.id),
-        now,
-      );
-      const number = BigInt(previous?.number ?? '0') + 1n;
-      const nextUpdate = new Date(now.getTime() + config.expirySeconds * 1000);
-      const der = await buildCrl({
-        issuerCertDer: issuer.certDer,
-        issuerSigner: softwareSigner(issuerKey),
-        thisUpdate: now,
-        nextUpdate,
-        crlNumber: number,
-        revoked: revoked.map((r) => ({ serial: Buffer.from(r.serialNumber.replace(/:/g, ''), 'hex'), revokedAt: r.revokedAt })),
-      });
-      return { number: number.toString(), der: der.toString('base64'), nextUpdate: nextUpdate.getTime() };
-    };
-    if (!current) {
-      const first = await build(undefined);
-      await this.objects.put(mountUuid, 'pki-config', stateName, first);
-      return Buffer.from(first.der, 'base64');
-    }
-    // Built outside the row lock (signing can be slow); kept only if nobody rebuilt meanwhile, else theirs is served.
-    const next = await build(current);
-    const stored = await this.objects.modify<CrlState>(mountUuid, 'pki-config', stateName, (cur) => (cur.number === current.number ? next : undefined));
-    return Buffer.from((stored ?? next).der, 'base64');
+    if (!issuer.signer) throw badRequest(`unable to fetch corresponding key for issuer ${issuer.id}; unable to use this issuer for signing`);
+    const sameCa = async () => (await this.sameCa(mountUuid, issuer)).map((i) => i.id);
+    return issuerCrl({ objects: this.objects, certificates: this.certificates }, mountUuid, { ...issuer, signer: issuer.signer }, sameCa, config, rebuild, now);
   }
 }

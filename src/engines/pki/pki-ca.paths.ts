@@ -6,22 +6,25 @@
  * `intermediate/set-signed`.
  *
  * Invariants: every key made here is stored at once (barrier ciphertext, in `keys`) and returned
- * only by `…/exported` at creation; an existing key is used only through `key_ref`.
+ * only by `…/exported` at creation; an existing key is used only through `key_ref`; type `kms`
+ * (Vault Enterprise) uses a managed key on an HSM, of which `keys` holds only the id, and signs
+ * through the token (pki-managed-keys.ts).
  */
-import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { FieldData, Fields } from '../../framework/fields';
 import { logical, route, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { buildCertificate, certificateParts, encodeName, fromPem, randomSerial, toPem, type DistinguishedName } from '../../crypto/x509/certificate';
-import { softwareSigner } from '../../crypto/signer';
+import { softwareSigner, type Signer } from '../../crypto/signer';
 import { buildCsr, parseCsr } from '../../crypto/x509/csr';
-import { generateKeyPair, keyInfo, privateKeyPem, type KeyPair, type KeyType } from '../../crypto/x509/keys';
+import { generateKeyPair, privateKeyPem, type KeyPair, type KeyType } from '../../crypto/x509/keys';
 import { badRequest } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRepository } from './certificate.repository';
 import { certificateRecord } from './certificate-record';
 import { issuerName, nameInUse } from './issuer-fields';
 import { NameInUseError } from './issuer.repository';
-import type { IssuerStore } from './issuers';
+import type { IssuerStore, NewKey } from './issuers';
+import { managedKeyRef } from './pki-managed-keys';
 import { isIp } from './name-policy';
 import type { PkiUrls } from './pki.backend';
 import { SUBJECT_NAME_FIELDS } from './pki-role';
@@ -41,6 +44,8 @@ const SUBJECT_FIELDS = {
   issuer_name: { type: 'string', description: 'A name for the new issuer (root/rotate: default `next`).' },
   key_name: { type: 'string', description: 'A name for the new key.' },
   key_ref: { type: 'string', description: 'type `existing` (and intermediate/cross-sign): the key to use, an id, a name or `default`.' },
+  managed_key_name: { type: 'string', description: 'type `kms`: the managed key (sys/managed-keys) to use, by name.' },
+  managed_key_id: { type: 'string', description: 'type `kms`: the managed key to use, by id (wins over managed_key_name).' },
   csr: { type: 'string', description: "root/sign-intermediate: the intermediate CA's PEM CSR." },
   use_csr_values: { type: 'bool', description: "root/sign-intermediate: the CSR's subject and SANs instead of the request's." },
   certificate: { type: 'string', description: 'intermediate/set-signed: the signed intermediate (PEM, chain allowed).' },
@@ -90,10 +95,26 @@ export async function requestedKeyPair(d: { key_type?: KeyType; key_bits?: numbe
   });
 }
 
-/** Vault's generation types: internal, exported or existing (a stored key, by key_ref). */
-export function generationType(t: string | undefined, allowExisting = true): 'internal' | 'exported' | 'existing' {
-  if (t === 'internal' || t === 'exported' || (allowExisting && t === 'existing')) return t;
-  throw badRequest(allowExisting ? 'invalid type: use internal, exported or existing' : 'invalid type: use internal or exported');
+export type GenerationType = 'internal' | 'exported' | 'existing' | 'kms';
+
+/**
+ * Vault's generation types: internal, exported, existing (a stored key, by key_ref) or kms (a
+ * managed key, by managed_key_name or managed_key_id, which no other type takes).
+ */
+export function generationType(t: string | undefined, d: { managed_key_name?: string; managed_key_id?: string }, allowExisting = true): GenerationType {
+  if (!(t === 'internal' || t === 'exported' || t === 'kms' || (allowExisting && t === 'existing')))
+    throw badRequest(allowExisting ? 'invalid type: use internal, exported, existing or kms' : 'invalid type: use internal, exported or kms');
+  if (t !== 'kms' && (d.managed_key_name || d.managed_key_id))
+    throw badRequest(`managed_key_name and managed_key_id are for type kms: a managed key is never ${t === 'exported' ? 'exported' : 'used by type ' + t}`);
+  return t;
+}
+
+/** What a CA request signs with, and what to store (a new key) or to return (`exported`). */
+interface CaKey {
+  signer: Signer;
+  keyId?: string;
+  store?: NewKey;
+  exported?: { private_key: string; private_key_type: string };
 }
 
 /** The id the first increment gave a key made by intermediate/generate until set-signed brought its certificate. */
@@ -121,34 +142,43 @@ export async function namesChecked<T>(what: 'issuer' | 'key', work: () => Promis
 }
 
 export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps): RouteDefinition[] {
-  /** The key a CA request signs with: a new pair (stored), or the stored one `key_ref` names (type existing). */
-  const caKey = async (ctx: RouteContext<typeof SUBJECT_FIELDS>, type: 'internal' | 'exported' | 'existing'): Promise<{ pair: KeyPair; keyId?: string }> => {
+  /** The key a CA request signs with: a new pair (stored), the stored one `key_ref` names (existing), or a managed key (kms). */
+  const caKey = async (ctx: RouteContext<typeof SUBJECT_FIELDS>, type: GenerationType): Promise<CaKey> => {
     if (type === 'existing') {
       const ref = ctx.data.key_ref || 'default';
       const keyId = await issuers.resolveKey(ctx.mount.uuid, ref);
-      const privateKey = keyId ? await issuers.openKey(ctx.mount.uuid, keyId) : undefined;
-      if (!keyId || !privateKey) throw badRequest(ref === 'default' ? 'no default key currently configured' : `unable to find PKI key for reference: ${ref}`);
-      return { pair: { privateKey, publicKey: createPublicKey(privateKey), ...keyInfo(privateKey) }, keyId };
+      const signer = keyId ? await issuers.openSigner(ctx.mount.uuid, keyId) : undefined;
+      if (!keyId || !signer) throw badRequest(ref === 'default' ? 'no default key currently configured' : `unable to find PKI key for reference: ${ref}`);
+      return { signer, keyId };
     }
-    return { pair: await requestedKeyPair(ctx.data) };
+    if (type === 'kms') {
+      const { id, signer } = await issuers.managed.forGeneration(ctx.mount, managedKeyRef(ctx.data));
+      return { signer, store: { managedKeyId: id, publicKey: signer.publicKey } };
+    }
+    const pair = await requestedKeyPair(ctx.data);
+    return {
+      signer: softwareSigner(pair.privateKey),
+      store: pair.privateKey,
+      exported: type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : undefined,
+    };
   };
 
   const generateRoot = (rotate: boolean) => async (ctx: RouteContext<typeof SUBJECT_FIELDS>) => {
-    const type = generationType(ctx.params.type);
+    const type = generationType(ctx.params.type, ctx.data);
     if (!ctx.data.common_name) throw badRequest('the common_name field is required');
     const name = issuerName(ctx.data.issuer_name ?? (rotate ? 'next' : undefined));
     const keyName = issuerName(ctx.data.key_name, 'key');
     if (name && (await issuers.repo.issuerIdByName(ctx.mount.uuid, name))) throw nameInUse('issuer');
     if (keyName && (await issuers.repo.keyIdByName(ctx.mount.uuid, keyName))) throw nameInUse('key');
-    const { pair, keyId } = await caKey(ctx, type);
+    const key = await caKey(ctx, type);
     const subject = subjectFrom(ctx.data);
     const now = new Date();
     const { notAfter, warnings } = rootValidity(ctx.data.ttl ?? 0, mountTtlLimits(ctx.mount), now);
     const der = await buildCertificate({
       serial: randomSerial(),
       subject,
-      issuer: { nameDer: encodeName(subject), signer: softwareSigner(pair.privateKey) },
-      publicKey: pair.publicKey,
+      issuer: { nameDer: encodeName(subject), signer: key.signer },
+      publicKey: key.signer.publicKey,
       notBefore: new Date(now.getTime() - 30_000),
       notAfter,
       isCa: true,
@@ -157,8 +187,10 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
       extKeyUsage: [],
       ...caSans(ctx.data),
     });
-    const issuer = await namesChecked('issuer', () => issuers.add(ctx.mount.uuid, der, pair.privateKey, [], 'root_ca', { name, keyId, keyName }));
-    const key = await issuers.repo.key(ctx.mount.uuid, issuer.keyId as string);
+    const issuer = await namesChecked('issuer', () =>
+      issuers.add(ctx.mount.uuid, der, key.store as NewKey, [], 'root_ca', { name, keyId: key.keyId, keyName }),
+    );
+    const keyRow = await issuers.repo.key(ctx.mount.uuid, issuer.keyId as string);
     return logical(
       {
         certificate: issuer.certPem,
@@ -168,27 +200,23 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
         issuer_id: issuer.id,
         issuer_name: issuer.name,
         key_id: issuer.keyId,
-        key_name: key?.name ?? '',
-        ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}),
+        key_name: keyRow?.name ?? '',
+        ...key.exported,
       },
       warnings.length ? warnings : undefined,
     );
   };
 
   const generateIntermediate = (fixedType?: 'existing') => async (ctx: RouteContext<typeof SUBJECT_FIELDS>) => {
-    const type = fixedType ?? generationType(ctx.params.type);
+    const type = fixedType ?? generationType(ctx.params.type, ctx.data);
     if (!ctx.data.common_name) throw badRequest('the common_name field is required');
     const keyName = issuerName(ctx.data.key_name, 'key');
     if (keyName && (await issuers.repo.keyIdByName(ctx.mount.uuid, keyName))) throw nameInUse('key');
-    const { pair, keyId: existingId } = await caKey(ctx, type);
-    const csr = await buildCsr(subjectFrom(ctx.data), softwareSigner(pair.privateKey), caSans(ctx.data), true);
+    const key = await caKey(ctx, type);
+    const csr = await buildCsr(subjectFrom(ctx.data), key.signer, caSans(ctx.data), true);
     // Stored now, as Vault does: set-signed finds it by its public key.
-    const keyId = existingId ?? (await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, pair.privateKey, keyName))).id;
-    return logical({
-      csr: toPem(csr, 'CERTIFICATE REQUEST'),
-      key_id: keyId,
-      ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey), private_key_type: pair.type } : {}),
-    });
+    const keyId = key.keyId ?? (await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, key.store as NewKey, keyName))).id;
+    return logical({ csr: toPem(csr, 'CERTIFICATE REQUEST'), key_id: keyId, ...key.exported });
   };
 
   const signIntermediate = async (ctx: RouteContext<typeof SIGN_INTERMEDIATE_FIELDS>) => {
@@ -215,7 +243,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     const der = await buildCertificate({
       serial: randomSerial(),
       subject,
-      issuer: { nameDer: issuer.nameDer, signer: softwareSigner(issuer.key), subjectKeyId: issuer.subjectKeyId },
+      issuer: { nameDer: issuer.nameDer, signer: issuer.signer, subjectKeyId: issuer.subjectKeyId },
       publicKey: csr.publicKey,
       notBefore: new Date(now.getTime() - 30_000),
       notAfter,
@@ -284,7 +312,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     route({
       path: 'root/generate/:type',
       fields: SUBJECT_FIELDS,
-      help: 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names).',
+      help: 'A new self-signed root CA as a new issuer (internal: the key never leaves; exported: returned once; existing: the stored key key_ref names; kms: the managed key managed_key_name or managed_key_id names, on its HSM).',
       handlers: { update: generateRoot(false) },
     }),
     route({ path: 'issuers/generate/root/:type', fields: SUBJECT_FIELDS, help: 'Same as root/generate.', handlers: { update: generateRoot(false) } }),
@@ -297,7 +325,7 @@ export function pkiCaPaths({ objects, certificates, issuers, urls }: PkiCaDeps):
     route({
       path: 'intermediate/generate/:type',
       fields: SUBJECT_FIELDS,
-      help: 'A CSR for an intermediate CA, with a new key (stored at once) or, type existing, the stored key key_ref names.',
+      help: 'A CSR for an intermediate CA, with a new key (stored at once), the stored key key_ref names (existing) or a managed key (kms).',
       handlers: { update: generateIntermediate() },
     }),
     route({

@@ -7,7 +7,6 @@ import type { KeyObject } from 'node:crypto';
 import type { FieldData, Fields } from '../../framework/fields';
 import { logical, route, type LogicalResponse, type RequestContext, type RouteContext, type RouteDefinition } from '../../framework/route';
 import { buildCertificate, EKU, fromPem, randomSerial, type DistinguishedName, type KeyUsage } from '../../crypto/x509/certificate';
-import { softwareSigner } from '../../crypto/signer';
 import { parseCsr, type ParsedCsr } from '../../crypto/x509/csr';
 import { generateKeyPair, keyInfo, privateKeyPem } from '../../crypto/x509/keys';
 import { badRequest, notFound } from '../../kernel/errors';
@@ -147,7 +146,7 @@ export function pkiIssuePaths(deps: PkiIssueDeps): RouteDefinition[] {
     const der = await buildCertificate({
       serial,
       subject,
-      issuer: { nameDer: issuer.nameDer, signer: softwareSigner(issuer.key), subjectKeyId: issuer.subjectKeyId },
+      issuer: { nameDer: issuer.nameDer, signer: issuer.signer, subjectKeyId: issuer.subjectKeyId },
       publicKey,
       notBefore: plan.notBefore,
       notAfter: plan.notAfter,

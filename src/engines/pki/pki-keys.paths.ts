@@ -2,10 +2,12 @@
  * A pki mount's keys (Vault's path_fetch_keys.go, path_manage_keys.go): `LIST keys`,
  * `key/:ref` (read, POST to rename, DELETE), `keys/import`, `keys/generate/:type`, `config/keys`.
  *
- * Invariants: a key's private half is returned only by `keys/generate/exported`, once; a key an
- * issuer uses cannot be deleted; importing a key the mount holds adds nothing.
+ * Invariants: a key's private half is returned only by `keys/generate/exported`, once (a key on an
+ * HSM, `keys/generate/kms`, never: the mount holds only its managed key's id); a key an issuer uses
+ * cannot be deleted; importing a key the mount holds adds nothing.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Fields } from '../../framework/fields';
 import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { toPem } from '../../crypto/x509/certificate';
 import { keyInfo, privateKeyPem } from '../../crypto/x509/keys';
@@ -13,7 +15,13 @@ import { pemBlocks } from '../../crypto/x509/pem';
 import { badRequest, notFound } from '../../kernel/errors';
 import { issuerName, nameInUse } from './issuer-fields';
 import type { IssuerStore } from './issuers';
+import { managedKeyRef } from './pki-managed-keys';
 import { generationType, namesChecked, requestedKeyPair } from './pki-ca.paths';
+
+const MANAGED_KEY_FIELDS = {
+  managed_key_name: { type: 'string', description: 'type `kms`: the managed key (sys/managed-keys) to use, by name.' },
+  managed_key_id: { type: 'string', description: 'type `kms`: the managed key to use, by id (wins over managed_key_name).' },
+} as const satisfies Fields;
 
 export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinition[] {
   const keyId = async (ctx: RequestContext): Promise<string> => {
@@ -24,8 +32,10 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
   };
   const describe = async (ctx: RequestContext, id: string, warnings: string[] = []) => {
     const row = await issuers.repo.key(ctx.mount.uuid, id);
-    const key = (await issuers.openKey(ctx.mount.uuid, id)) as KeyObject;
-    return logical({ key_id: id, key_name: row?.name ?? '', key_type: keyInfo(key).type }, warnings.length ? warnings : undefined);
+    const publicKey = (await issuers.publicKeyOf(ctx.mount.uuid, id)) as KeyObject;
+    // A managed key: its actual type, as Vault answers, and which managed key it is.
+    const managed = row?.managedKeyId ? { managed_key_id: row.managedKeyId, managed_key_name: (await issuers.managed.nameOf(row.managedKeyId)) ?? '' } : {};
+    return logical({ key_id: id, key_name: row?.name ?? '', key_type: keyInfo(publicKey).type, ...managed }, warnings.length ? warnings : undefined);
   };
   const checkedName = async (ctx: RequestContext) => {
     const name = issuerName(ctx.data.key_name, 'key');
@@ -114,12 +124,19 @@ export function pkiKeyPaths({ issuers }: { issuers: IssuerStore }): RouteDefinit
         key_name: { type: 'string', description: 'A name for the key.' },
         key_type: { type: 'string', allowed: ['rsa', 'ec', 'ed25519'], description: 'rsa (default), ec or ed25519.' },
         key_bits: { type: 'int', description: 'RSA 2048 (default)/3072/4096; EC 224/256 (default)/384/521.' },
+        ...MANAGED_KEY_FIELDS,
       },
-      help: 'A new key (internal: it never leaves; exported: returned once).',
+      help: 'A new key (internal: it never leaves; exported: returned once; kms: the managed key named, on its HSM, never returned).',
       handlers: {
         update: async (ctx) => {
-          const type = generationType(ctx.params.type, false);
+          const type = generationType(ctx.params.type, ctx.data, false);
           const name = await checkedName(ctx);
+          if (type === 'kms') {
+            const { id: managedKeyId, name: managedKeyName, signer } = await issuers.managed.forGeneration(ctx.mount, managedKeyRef(ctx.data));
+            const { id } = await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, { managedKeyId, publicKey: signer.publicKey }, name));
+            const key_name = (await issuers.repo.key(ctx.mount.uuid, id))?.name ?? name;
+            return logical({ key_id: id, key_name, key_type: keyInfo(signer.publicKey).type, managed_key_id: managedKeyId, managed_key_name: managedKeyName });
+          }
           const pair = await requestedKeyPair(ctx.data);
           const { id } = await namesChecked('key', () => issuers.importKey(ctx.mount.uuid, pair.privateKey, name));
           return logical({ key_id: id, key_name: name, key_type: pair.type, ...(type === 'exported' ? { private_key: privateKeyPem(pair.privateKey) } : {}) });

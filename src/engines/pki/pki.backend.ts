@@ -12,8 +12,7 @@ import type { BackendDefinition } from '../../framework/backend';
 import { logical, raw, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { certificateParts, fromPem, serialToVault, toPem } from '../../crypto/x509/certificate';
 import { buildOcspResponse, certIdMatchesIssuer, ocspErrorResponse, parseOcspRequest, type OcspStatus } from '../../crypto/x509/ocsp';
-import { softwareSigner } from '../../crypto/signer';
-import { badRequest, notFound } from '../../kernel/errors';
+import { ApiError, badRequest, notFound } from '../../kernel/errors';
 import type { EngineObjectRepository } from '../../shared/engine-objects.repository';
 import type { CertificateRecord, CertificateRepository } from './certificate.repository';
 import type { CrlConfig, Issuer, IssuerStore } from './issuers';
@@ -65,13 +64,13 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
     }
     // The issuer named by the first CertID signs the answer; CertIDs of other issuers are unknown to it.
     const matching = (await issuers.all(ctx.mount.uuid)).filter(
-      (i) => i.key && i.usage.includes('ocsp-signing') && parsed.certIds.length > 0 && certIdMatchesIssuer(parsed.certIds[0], i.certDer),
+      (i) => i.signer && i.usage.includes('ocsp-signing') && parsed.certIds.length > 0 && certIdMatchesIssuer(parsed.certIds[0], i.certDer),
     );
     // Several when one CA has several certificates (a root and its cross-signed copy): the default, else a root, responds.
     const def = (await issuers.config(ctx.mount.uuid)).default;
     const rank = (i: Issuer) => (i.id === def ? 0 : i.chainPem.length === 0 ? 1 : 2);
     const issuer = matching.sort((a, b) => rank(a) - rank(b))[0];
-    if (!issuer?.key) return answer(ocspErrorResponse('unauthorized'));
+    if (!issuer?.signer) return answer(ocspErrorResponse('unauthorized'));
     // A certificate of the same CA under another issuer (a root and its cross-signed copy) has the same CertID issuer hashes.
     const sameCa = new Set((await issuers.sameCa(ctx.mount.uuid, issuer)).map((i) => i.id));
     const now = new Date();
@@ -85,15 +84,21 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
       }
       responses.push({ certId, status, thisUpdate: now, nextUpdate: new Date(now.getTime() + 3600_000) });
     }
-    return answer(
-      await buildOcspResponse({
+    let signed: Buffer;
+    try {
+      signed = await buildOcspResponse({
         responderCertDer: issuer.certDer,
-        responderSigner: softwareSigner(issuer.key),
+        responderSigner: issuer.signer,
         producedAt: now,
         responses,
         nonce: parsed.nonce,
-      }),
-    );
+      });
+    } catch (err) {
+      // The issuer's key is on an HSM that is unavailable: Vault's 500 with an internalError answer.
+      if (err instanceof ApiError && err.status >= 500) return raw(500, ocspErrorResponse('internalError'), 'application/ocsp-response');
+      throw err;
+    }
+    return answer(signed);
   };
 
   const routes: RouteDefinition[] = [
@@ -226,7 +231,7 @@ export function pkiBackend({ objects, certificates, issuers }: PkiDeps): Backend
         read: async (ctx) => {
           const config = await crlConfig(ctx.mount.uuid);
           for (const issuer of await issuers.all(ctx.mount.uuid))
-            if (issuer.key && issuer.usage.includes('crl-signing')) await issuers.crl(ctx.mount.uuid, issuer, config, true);
+            if (issuer.signer && issuer.usage.includes('crl-signing')) await issuers.crl(ctx.mount.uuid, issuer, config, true);
           return logical({ success: true });
         },
       },

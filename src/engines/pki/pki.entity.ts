@@ -1,7 +1,7 @@
 /**
  * The pki engine's tables, per mount (rows go with it, ON DELETE CASCADE): every certificate it
  * issued or holds (`certificates`), its keys (`pki_keys`, barrier ciphertext bound to mount and key
- * id) and its issuers (`pki_issuers`, each a CA certificate with an optional key of the same mount).
+ * id, or the id of a managed key on an HSM) and its issuers (`pki_issuers`, each a CA certificate with an optional key of the same mount).
  * Names are unique per mount when not empty; one key row per key material, one issuer per certificate.
  */
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
@@ -40,12 +40,16 @@ export class CertificateEntity {
 @Index('pki_keys_name', ['mountUuid', 'keyName'], { unique: true, where: "key_name <> ''" })
 // NULL fingerprints (migrated keys, fingerprinted when first compared) do not collide.
 @Index('pki_keys_public_key', ['mountUuid', 'publicKeySha256'], { unique: true })
+// The key is here (barrier ciphertext) or on an HSM (the managed key's id), never both.
+@Check('pki_keys_material_check', '(private_key_encrypted IS NULL) <> (managed_key_id IS NULL)')
 export class PkiKeyEntity {
   @PrimaryColumn({ name: 'mount_uuid', type: 'uuid', primaryKeyConstraintName: 'pki_keys_pkey' }) mountUuid!: string;
   @PrimaryColumn({ name: 'key_id', type: 'text', primaryKeyConstraintName: 'pki_keys_pkey' }) keyId!: string;
   @Column({ name: 'key_name', type: 'text', default: '' }) keyName!: string;
   @Column({ name: 'public_key_sha256', type: 'text', nullable: true }) publicKeySha256!: string | null;
-  @Column({ name: 'private_key_encrypted', type: 'bytea' }) privateKeyEncrypted!: Buffer;
+  @Column({ name: 'private_key_encrypted', type: 'bytea', nullable: true }) privateKeyEncrypted!: Buffer | null;
+  /** A key on an HSM: the managed key (sys/managed-keys) it is; no foreign key (the registry may lose it). */
+  @Column({ name: 'managed_key_id', type: 'uuid', nullable: true }) managedKeyId!: string | null;
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
 
   @ManyToOne(() => MountEntity, { onDelete: 'CASCADE' })

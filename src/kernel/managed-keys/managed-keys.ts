@@ -234,6 +234,18 @@ export class ManagedKeys {
     return { record, pin };
   }
 
+  /**
+   * Forgets and closes the cached token `token`: an engine found it gone or logged out while using a
+   * key on it (outside forMount), so the next use opens it afresh.
+   */
+  async dropToken(token: Pkcs11Token): Promise<void> {
+    for (const [cacheKey, opening] of [...this.tokens]) {
+      if ((await opening.catch(() => undefined)) !== token) continue;
+      if (this.tokens.get(cacheKey) === opening) this.tokens.delete(cacheKey);
+      await token.close();
+    }
+  }
+
   /** `work()`, an HsmError from it as the one-line 500 callers get. */
   private async guard<T>(record: ManagedKeyRecord, work: () => Promise<T>): Promise<T> {
     try {
