@@ -14,6 +14,7 @@
  *   what src/crypto/x509/signing.ts writes into the AlgorithmIdentifier.
  */
 import { endianness } from 'node:os';
+import { GCM_IV_BYTES, GCM_TAG_BYTES, OAEP_HASHES, type OaepHash } from '../crypto/encrypter';
 import { CKZ_DATA_SPECIFIED, type Attribute, type AttributeResult, type Handle, type Mechanism, type Pkcs11Binding } from './pkcs11-binding';
 
 /**
@@ -44,11 +45,8 @@ export interface Pkcs11KeyInfo {
   bits?: number;
 }
 
-export type OaepHash = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
-export const OAEP_HASHES: readonly OaepHash[] = ['sha1', 'sha224', 'sha256', 'sha384', 'sha512'];
-
-export const GCM_IV_BYTES = 12;
-export const GCM_TAG_BYTES = 16;
+// One definition with the software encrypters (src/crypto/encrypter.ts), so both make the same layout.
+export { GCM_IV_BYTES, GCM_TAG_BYTES, OAEP_HASHES, type OaepHash };
 export const AES_KEY_BYTES = 32;
 /** Large enough for the output of an RSA operation with a modulus of up to 16384 bits. */
 export const RSA_MAX_BYTES = 2048;
