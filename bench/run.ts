@@ -11,7 +11,9 @@
  *
  * A scenario name selects that scenario and its variants (`kv-read` also runs `kv-read-100k`).
  * `seal-start` (alone) runs instead the start-to-serving bench of the pkcs11 seal against a Shamir
- * start (bench/seal-start.ts), which starts servers of its own and no floor.
+ * start (bench/seal-start.ts), which starts servers of its own and no floor; `pki-issue-ec-hsm`
+ * (alone) runs pki-issue-ec with the CA key on a SoftHSM2 token against a software CA key on one
+ * server of its own (bench/pki-issue-hsm.ts).
  * Exit code: 0 when every selected scenario ran without errors or non-2xx responses (missed
  * targets are reported, not fatal); 1 otherwise, or when a server could not start; 2 on bad usage.
  *
@@ -33,6 +35,7 @@ import { freePort, startChild, type Child } from './lib/processes';
 import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
 import { READ_PATHS, SCENARIOS, VALUE, type BenchContext, type Scenario } from './scenarios';
 import { DB_CREDS_CREATION, DB_CREDS_MOUNT, DB_CREDS_TTL_SECONDS, FLOOR_USER_PREFIX } from './lib/db-creds';
+import { runPkiIssueHsm } from './pki-issue-hsm';
 import { runSealStart } from './seal-start';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -55,6 +58,7 @@ const AUDIT_NOTE = AUDIT
 
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const SEAL_START = 'seal-start';
+const PKI_ISSUE_HSM = 'pki-issue-ec-hsm';
 
 function envSeconds(name: string, fallback: number): number {
   const v = process.env[name];
@@ -68,7 +72,9 @@ function select(args: string[]): Scenario[] {
   if (args.length === 0) return SCENARIOS;
   const unknown = args.filter((a) => !SCENARIOS.some((s) => s.name === a || s.name.startsWith(`${a}-`)));
   if (unknown.length) {
-    process.stderr.write(`unknown scenario ${unknown.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, ${SEAL_START} (alone)\n`);
+    process.stderr.write(
+      `unknown scenario ${unknown.join(', ')}; scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}, ${SEAL_START} (alone), ${PKI_ISSUE_HSM} (alone)\n`,
+    );
     process.exit(2);
   }
   return SCENARIOS.filter((s) => args.some((a) => s.name === a || s.name.startsWith(`${a}-`)));
@@ -197,6 +203,13 @@ async function main(): Promise<number> {
       return 2;
     }
     return runSealStart();
+  }
+  if (args.includes(PKI_ISSUE_HSM)) {
+    if (args.length > 1) {
+      process.stderr.write(`${PKI_ISSUE_HSM} runs alone (it starts a server of its own)\n`);
+      return 2;
+    }
+    return runPkiIssueHsm();
   }
   const started = Date.now();
   const scenarios = select(process.argv.slice(2));

@@ -96,7 +96,7 @@ const WRITER_SECONDS = 5;
 /** db-creds: sequential samples of the target's own costs (connect; create + drop), after the load. */
 const TARGET_COST_SAMPLES = 50;
 
-const tokenHeader = (token: string) => ({ 'x-vault-token': token });
+export const tokenHeader = (token: string) => ({ 'x-vault-token': token });
 
 /** pki-issue-*: one EC P-256 root per run on `pki-bench/`, a role per key type, cfssl beside it when installed. */
 async function pkiIssueSetup(ctx: BenchContext, keyType: 'ec' | 'rsa'): Promise<ScenarioSetup> {
@@ -193,7 +193,7 @@ function once<T>(ctx: BenchContext, name: string, make: () => Promise<T>): Promi
   return p;
 }
 
-async function policyToken(api: VaultApi, policy: string, rules: string): Promise<string> {
+export async function policyToken(api: VaultApi, policy: string, rules: string): Promise<string> {
   await api.ok('PUT', `sys/policies/acl/${policy}`, { policy: rules });
   const created = await api.ok('POST', 'auth/token/create', { policies: [policy] });
   const token = (created.auth as { client_token?: string } | undefined)?.client_token;

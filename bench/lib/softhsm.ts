@@ -1,8 +1,9 @@
 /**
- * SoftHSM2 for the seal-start bench (bench code does not import test/, so this is the bench's own
- * small copy of test/support/softhsm.ts): whether SoftHSM can be used here, a token initialised
- * with `softhsm2-util --init-token --free` in a private temporary directory (its own
- * softhsm2.conf, for SOFTHSM2_CONF), and the PKCS#11 calls of an auto-unseal timed one by one.
+ * SoftHSM2 for the seal-start and pki-issue-ec-hsm benches (bench code does not import test/, so
+ * this is the bench's own small copy of test/support/softhsm.ts): whether SoftHSM can be used here,
+ * a token initialised with `softhsm2-util --init-token --free` in a private temporary directory
+ * (its own softhsm2.conf, for SOFTHSM2_CONF), and the PKCS#11 calls of an auto-unseal timed one by
+ * one.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
