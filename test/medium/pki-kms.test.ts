@@ -90,7 +90,9 @@ describeWithSoftHsm('pki on managed keys (medium, SoftHSM2, checked with openssl
 
   it('refuses what it must: no managed key named, a managed key on another type, a mount outside allowed_managed_keys', async () => {
     const missing = await call('PUT', 'pki/root/generate/kms', { common_name: 'x' });
-    expect([missing.status, missing.json.errors]).toEqual([400, [expect.stringContaining('managed_key_name or managed_key_id is required')]]);
+    expect([missing.status, missing.json.errors]).toEqual([400, [expect.stringContaining('missing argument managed_key_name or managed_key_id')]]);
+    const both = await call('PUT', 'pki/root/generate/kms', { common_name: 'x', managed_key_name: 'pki-ec', managed_key_id: 'some-id' });
+    expect([both.status, both.json.errors]).toEqual([400, ['only one argument of managed_key_name or managed_key_id should be specified']]);
     const exported = await call('PUT', 'pki/root/generate/exported', { common_name: 'x', managed_key_name: 'pki-ec' });
     expect([exported.status, exported.json.errors]).toEqual([400, [expect.stringContaining('a managed key is never exported')]]);
     const other = await call('PUT', 'pki_other/root/generate/kms', { common_name: 'x', managed_key_name: 'pki-ec' });
