@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createTestDatabase } from '../support/database';
 import { call, initAndUnseal } from '../support/http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { OpensslWorkspace } from '../support/x509-openssl';
 import { createSoftHsmToken, describeWithSoftHsm, SOFTHSM_LIB, type SoftHsmToken } from '../support/softhsm';
 
 const PIN = 'e2e-mk-pin-6121';
@@ -128,6 +129,28 @@ describeWithSoftHsm('managed keys (e2e)', () => {
     }
     expect((await post('ec-key/test/sign')).status).toBe(204);
     expect((await post('rsa-key/test/sign')).status).toBe(204);
+    expect(server.output()).not.toContain(PIN);
+  }, 60_000);
+  it('PKI over HTTP: a root on a managed EC key (root/generate/kms) issues a leaf that openssl verifies; the mount must be allowed', async () => {
+    const a = server.address;
+    const key = { library: 'softhsm', token_label: TOKEN, pin: PIN, allow_generate_key: true, key_label: 'pki-root', mechanism: '0x1041', curve: 'P256' };
+    expect((await call(a, 'POST', 'sys/managed-keys/pkcs11/pki-root', { token: rootToken, body: key })).status).toBe(204);
+    expect((await call(a, 'POST', 'sys/mounts/pki-hsm', { token: rootToken, body: { type: 'pki' } })).status).toBe(204);
+    const body = { common_name: 'HSM Root', ttl: '87600h', managed_key_name: 'pki-root' };
+    const refused = await call(a, 'POST', 'pki-hsm/root/generate/kms', { token: rootToken, body });
+    expect(refused.status).toBe(400);
+    expect((await call(a, 'POST', 'sys/mounts/pki-hsm/tune', { token: rootToken, body: { allowed_managed_keys: ['pki-root'] } })).status).toBe(204);
+    const root = await call(a, 'POST', 'pki-hsm/root/generate/kms', { token: rootToken, body });
+    expect(root.status).toBe(200);
+    expect(root.body.data).not.toHaveProperty('private_key');
+    const role = { allowed_domains: ['example.com'], allow_subdomains: true, key_type: 'ec', key_bits: 256, ttl: '1h' };
+    expect((await call(a, 'POST', 'pki-hsm/roles/web', { token: rootToken, body: role })).status).toBe(204);
+    const leaf = await call(a, 'POST', 'pki-hsm/issue/web', { token: rootToken, body: { common_name: 'svc.example.com' } });
+    expect(leaf.status).toBe(200);
+    const ws = new OpensslWorkspace();
+    const verified = ws.run(['verify', '-CAfile', ws.file('root.pem', root.body.data.certificate), ws.file('leaf.pem', leaf.body.data.certificate)]);
+    expect(verified).toMatchObject({ status: 0 });
+    expect(verified.output).toContain('OK');
     expect(server.output()).not.toContain(PIN);
   }, 60_000);
 });
