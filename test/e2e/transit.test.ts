@@ -172,6 +172,17 @@ describe('transit (e2e)', () => {
     expect(await decrypt('nokey', ct)).toMatchObject({ status: 400, body: { errors: ['encryption key not found'] } });
   });
 
+  it('concurrent first encrypts create the key once; a ciphertext does not open under the same name on another mount', async () => {
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => post('encrypt/race', { plaintext: b64(`item ${i}`) })));
+    expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect((await call(a, 'GET', 'transit/keys/race', { token })).body.data.keys).toEqual({ '1': expect.any(Number) });
+    for (const [i, r] of answers.entries())
+      expect(Buffer.from((await decrypt('race', r.body.data.ciphertext)).body.data.plaintext, 'base64').toString()).toBe(`item ${i}`);
+    expect((await call(a, 'POST', 'sys/mounts/transit2', { token, body: { type: 'transit' } })).status).toBe(204);
+    const other = (await call(a, 'POST', 'transit2/encrypt/race', { token, body: { plaintext: b64('elsewhere') } })).body.data.ciphertext as string;
+    expect(await decrypt('race', other)).toMatchObject({ status: 400, body: { errors: ['invalid ciphertext: unable to decrypt'] } });
+  });
+
   it('stores key material as barrier ciphertext, not the raw 32-byte key', async () => {
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();
