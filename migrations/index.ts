@@ -26,6 +26,7 @@ import { DropCertificatePrivateKey1734030000000 } from './1734030000000-drop-cer
 import { SealPkcs111734040000000 } from './1734040000000-seal-pkcs11';
 import { ManagedKeys1734050000000 } from './1734050000000-managed-keys';
 import { PkiManagedKeys1734060000000 } from './1734060000000-pki-managed-keys';
+import { TransitKeys1734070000000 } from './1734070000000-transit-keys';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   SealPkcs111734040000000,
   ManagedKeys1734050000000,
   PkiManagedKeys1734060000000,
+  TransitKeys1734070000000,
 ];

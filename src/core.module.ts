@@ -23,6 +23,7 @@ import { DatabaseModule, type DatabaseHandle } from './database/database.module'
 import { CubbyholeModule } from './engines/cubbyhole/cubbyhole.module';
 import { DatabaseEngineModule } from './engines/database/database-engine.module';
 import { KvModule } from './engines/kv/kv.module';
+import { TransitModule } from './engines/transit/transit.module';
 import { PkiModule } from './engines/pki/pki.module';
 import { RabbitmqModule } from './engines/rabbitmq/rabbitmq.module';
 import { SysModule } from './engines/sys/sys.module';
@@ -58,6 +59,7 @@ export const BACKEND_MODULES = [
   PkiModule,
   RabbitmqModule,
   KvModule,
+  TransitModule,
 ];
 
 @Module({})

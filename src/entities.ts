@@ -9,6 +9,7 @@ import { APPROLE_ENTITIES } from './auth/approle/approle.entity';
 import { USERPASS_ENTITIES } from './auth/userpass/userpass.entity';
 import { KV_ENTITIES } from './engines/kv/kv.entity';
 import { PKI_ENTITIES } from './engines/pki/pki.entity';
+import { TRANSIT_ENTITIES } from './engines/transit/transit.entity';
 import { BARRIER_ENTITIES } from './kernel/barrier/barrier.entity';
 import { CUBBYHOLE_ENTITIES } from './kernel/cubbyhole/cubbyhole.entity';
 import { KERNEL_SECRETS_ENTITIES } from './kernel/kernel-secrets.entity';
@@ -41,6 +42,7 @@ export const ALL_ENTITIES = [
   ...ENGINE_OBJECT_ENTITIES,
   ...KV_ENTITIES,
   ...PKI_ENTITIES,
+  ...TRANSIT_ENTITIES,
   ...APPROLE_ENTITIES,
   ...USERPASS_ENTITIES,
   ...AUDIT_ENTITIES,

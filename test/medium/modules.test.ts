@@ -27,7 +27,7 @@ describe('module graph (medium)', () => {
 
   it('registers every backend type of BACKEND_MODULES on the mount table', async () => {
     k = await openTestKernel();
-    for (const type of ['system', 'token', 'cubbyhole', 'userpass', 'approle', 'cert', 'database', 'pki', 'rabbitmq', 'kv']) {
+    for (const type of ['system', 'token', 'cubbyhole', 'userpass', 'approle', 'cert', 'database', 'pki', 'rabbitmq', 'kv', 'transit']) {
       expect(k.mounts.backendOf(type)?.type).toBe(type);
     }
     // Built-in mounts are routable before unseal.

@@ -129,6 +129,13 @@ export const PKI_PRIVATE_KEY = declareSealedColumn<{ mountUuid: string; keyId: s
 /** A managed key's PKCS#11 user PIN, by the key's id (a uuid: renaming never happens, so the id is the row). Always in this grammar. */
 export const MANAGED_KEY_PIN = declareSealedColumn<string>('managed_keys', 'pin_ciphertext', (id) => id);
 
+/** A transit key version's raw key, by mount, key name and version. Always in this grammar. */
+export const TRANSIT_KEY_MATERIAL = declareSealedColumn<{ mountUuid: string; name: string; version: number }>('transit_key_versions', 'key_ciphertext', (k) => [
+  k.mountUuid,
+  k.name,
+  k.version,
+]);
+
 /**
  * Batch tokens are not stored: the client holds the ciphertext, so their location is fixed for
  * good (`tokens/batch`; no job can re-seal a value the server does not hold). Declared here so it
@@ -152,5 +159,6 @@ export function visitSealedColumns<T>(visit: <K>(column: SealedColumnDeclaration
     visit(ENGINE_OBJECT_VALUE),
     visit(PKI_PRIVATE_KEY),
     visit(MANAGED_KEY_PIN),
+    visit(TRANSIT_KEY_MATERIAL),
   ];
 }
