@@ -20,7 +20,7 @@
  * SOFTHSM2_LIB.
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +30,7 @@ import { runAlternating, type LoadTarget, type Measurement } from './lib/load';
 import { backendCpuSeconds, startDatabases } from './lib/postgres';
 import { freePort, startChild } from './lib/processes';
 import { createSoftHsmToken, SOFTHSM_LIB, softHsmUnavailable } from './lib/softhsm';
+import { envSeconds, runCleanups, writeResults } from './lib/run-support';
 import { policyToken, tokenHeader } from './scenarios';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -44,14 +45,6 @@ const AUDIT = process.env.BENCH_AUDIT !== '0';
 
 const log = (m: string) => process.stderr.write(`bench pki-issue-ec-hsm: ${m}\n`);
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function envSeconds(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of seconds`);
-  return n;
-}
 
 interface OpTiming {
   medianMs: number;
@@ -228,14 +221,12 @@ export async function runPkiIssueHsm(): Promise<number> {
           .join(', ')}`,
       ].join('\n') + '\n',
     );
-    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(RESULTS, JSON.stringify(result, null, 2) + '\n');
-    process.stdout.write(`results written to ${RESULTS}\n`);
+    writeResults(RESULTS, result);
     return 0;
   } catch (err) {
     process.stderr.write(`bench pki-issue-ec-hsm: ${(err as Error).stack ?? (err as Error).message}\n`);
     return 1;
   } finally {
-    while (cleanups.length) await Promise.resolve((cleanups.pop() as () => Promise<void> | void)()).catch((e: Error) => log(`cleanup: ${e.message}`));
+    await runCleanups(cleanups, log);
   }
 }

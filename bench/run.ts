@@ -23,7 +23,7 @@
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it); BENCH_AUDIT=0: neither side audits.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FloorConfig } from './floor/server';
@@ -35,6 +35,7 @@ import { freePort, startChild, type Child } from './lib/processes';
 import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
 import { READ_PATHS, SCENARIOS, VALUE, type BenchContext, type Scenario } from './scenarios';
 import { DB_CREDS_CREATION, DB_CREDS_MOUNT, DB_CREDS_TTL_SECONDS, FLOOR_USER_PREFIX } from './lib/db-creds';
+import { envSeconds, runCleanups, writeResults } from './lib/run-support';
 import { runPkiIssueHsm } from './pki-issue-hsm';
 import { runSealStart } from './seal-start';
 
@@ -59,14 +60,6 @@ const AUDIT_NOTE = AUDIT
 const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
 const SEAL_START = 'seal-start';
 const PKI_ISSUE_HSM = 'pki-issue-ec-hsm';
-
-function envSeconds(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of seconds`);
-  return n;
-}
 
 function select(args: string[]): Scenario[] {
   if (args.length === 0) return SCENARIOS;
@@ -220,7 +213,7 @@ async function main(): Promise<number> {
   };
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
-    while (cleanups.length) await (cleanups.pop() as () => Promise<void>)().catch((e: Error) => log(`cleanup: ${e.message}`));
+    await runCleanups(cleanups, log);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -364,9 +357,7 @@ async function main(): Promise<number> {
   report.failed = report.scenarios.some((s) => s.failures.length > 0) || report.scenarios.length === 0;
   report.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
   process.stdout.write(formatReport(report) + '\n');
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  writeFileSync(RESULTS, JSON.stringify(report, null, 2) + '\n');
-  process.stdout.write(`results written to ${RESULTS}\n`);
+  writeResults(RESULTS, report);
   return report.failed ? 1 : 0;
 }
 

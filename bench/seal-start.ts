@@ -24,13 +24,14 @@
  * BENCH_SEAL_START_REPS (default 5), SOFTHSM2_LIB.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startDatabases, type BenchDatabases } from './lib/postgres';
 import { freePort } from './lib/processes';
 import { createSoftHsmToken, SOFTHSM_LIB, softHsmUnavailable, type HsmPhases, type SoftHsmToken } from './lib/softhsm';
+import { runCleanups, writeResults } from './lib/run-support';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -298,14 +299,12 @@ export async function runSealStart(): Promise<number> {
           .join(', ')}`,
       ].join('\n') + '\n',
     );
-    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-    writeFileSync(RESULTS, JSON.stringify(result, null, 2) + '\n');
-    process.stdout.write(`results written to ${RESULTS}\n`);
+    writeResults(RESULTS, result);
     return 0;
   } catch (err) {
     process.stderr.write(`bench seal-start: ${(err as Error).stack ?? (err as Error).message}\n`);
     return 1;
   } finally {
-    while (cleanups.length) await Promise.resolve((cleanups.pop() as () => Promise<void> | void)()).catch((e: Error) => log(`cleanup: ${e.message}`));
+    await runCleanups(cleanups, log);
   }
 }
