@@ -32,9 +32,10 @@ const MECHANISM_NAMES: Record<string, SealMechanism> = {
 const DEPRECATED_MECHANISMS = new Set([0x0001, 0x1082, 0x1085]);
 const WHERE = 'seal "pkcs11"';
 
-function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+/** `<PREFIX>_<suffix>` for the first prefix that sets it (SECRETHUB, then BAO, then VAULT). */
+function fromEnv(env: NodeJS.ProcessEnv, suffix: string): string | undefined {
   for (const prefix of ENV_PREFIXES) {
-    const v = env[`${prefix}_HSM_${name}`];
+    const v = env[`${prefix}_${suffix}`];
     if (v !== undefined && v !== '') return v;
   }
   return undefined;
@@ -83,7 +84,7 @@ function resolvePin(text: string, env: NodeJS.ProcessEnv): string {
 }
 
 function pkcs11From(body: Doc, env: NodeJS.ProcessEnv, withEnv: boolean): Pkcs11SealSettings {
-  const get = (key: string, envName: string): string | undefined => (withEnv ? fromEnv(env, envName) : undefined) ?? str(body, key, WHERE);
+  const get = (key: string, envName: string): string | undefined => (withEnv ? fromEnv(env, `HSM_${envName}`) : undefined) ?? str(body, key, WHERE);
   const lib = get('lib', 'LIB');
   if (!lib) throw new ConfigError(`${WHERE}: lib is required`);
   const slotText = get('slot', 'SLOT');
@@ -98,7 +99,7 @@ function pkcs11From(body: Doc, env: NodeJS.ProcessEnv, withEnv: boolean): Pkcs11
   const mechanismText = get('mechanism', 'MECHANISM');
   const hash = (get('rsa_oaep_hash', 'RSA_OAEP_HASH') ?? 'sha256').toLowerCase();
   if (!(OAEP_HASHES as readonly string[]).includes(hash)) throw new ConfigError(`${WHERE}.rsa_oaep_hash: expected one of ${OAEP_HASHES.join(', ')}`);
-  const generateText = withEnv ? fromEnv(env, 'GENERATE_KEY') : undefined;
+  const generateText = withEnv ? fromEnv(env, 'HSM_GENERATE_KEY') : undefined;
   const generateKey =
     generateText !== undefined ? bool({ generate_key: generateText }, 'generate_key', WHERE, false) : bool(body, 'generate_key', WHERE, false);
   if (generateKey && !keyLabel) throw new ConfigError(`${WHERE}: generate_key needs key_label`);
@@ -115,18 +116,10 @@ function pkcs11From(body: Doc, env: NodeJS.ProcessEnv, withEnv: boolean): Pkcs11
   };
 }
 
-function sealTypeFromEnv(env: NodeJS.ProcessEnv): string | undefined {
-  for (const prefix of ENV_PREFIXES) {
-    const v = env[`${prefix}_SEAL_TYPE`];
-    if (v !== undefined && v !== '') return v;
-  }
-  return undefined;
-}
-
 export function sealConfigFrom(doc: Doc, env: NodeJS.ProcessEnv): SealConfiguration {
   const stanzas = blocks(doc, 'seal');
   if (stanzas.length === 0) {
-    const type = sealTypeFromEnv(env);
+    const type = fromEnv(env, 'SEAL_TYPE');
     if (type === undefined || type === 'shamir') return { active: { type: 'shamir' } };
     if (type !== 'pkcs11') throw new ConfigError(`seal type "${type}" (environment): only "pkcs11" and "shamir" are supported`);
     return { active: pkcs11From({}, env, true) };

@@ -9,7 +9,7 @@
  */
 import { HsmError } from '../../hsm/hsm-error';
 import { Pkcs11Token, type Pkcs11KeyRef } from '../../hsm/pkcs11-token';
-import { CKM_AES_GCM, CKM_RSA_PKCS_OAEP, describePkcs11, type Pkcs11SealSettings } from './seal-settings';
+import { CKM_AES_GCM, CKM_RSA_PKCS_OAEP, describeHsmKey, describePkcs11, type Pkcs11SealSettings } from './seal-settings';
 import { ROOT_KEY_LOCATION, SealUnavailableError, type HsmKeyIdentity, type SealProvider, type WrappedRootKey } from './seal-provider';
 
 /** Failures a fresh session may cure (the token or library went away and came back). */
@@ -19,10 +19,6 @@ const AAD = Buffer.from(ROOT_KEY_LOCATION, 'utf8');
 
 function identityOf(ref: Pkcs11KeyRef, mechanism: number): HsmKeyIdentity {
   return { mechanism, ...(ref.label !== '' ? { label: ref.label } : {}), ...(ref.id.length > 0 ? { id: ref.id.toString('hex') } : {}) };
-}
-
-function describeIdentity(key: { label?: string; id?: string }): string {
-  return [key.label !== undefined ? `label "${key.label}"` : '', key.id !== undefined ? `id ${key.id}` : ''].filter(Boolean).join(', ');
 }
 
 export class Pkcs11SealProvider implements SealProvider {
@@ -87,14 +83,14 @@ export class Pkcs11SealProvider implements SealProvider {
       await this.token.open();
       const ref = await this.token.findKey({ label: key.label, id: key.id !== undefined ? Buffer.from(key.id, 'hex') : undefined });
       // Reopenable: a token that went away and came back shows no keys until the library is re-initialised.
-      if (!ref) throw new HsmError('key-missing', `the HSM key that wrapped the root key (${describeIdentity(key)}) is not on the token`);
+      if (!ref) throw new HsmError('key-missing', `the HSM key that wrapped the root key (${describeHsmKey(key)}) is not on the token`);
       try {
         return key.mechanism === CKM_AES_GCM
           ? await this.token.decryptAesGcm(ref, wrapped.ciphertext, AAD)
           : await this.token.decryptRsaOaep(ref, wrapped.ciphertext, this.settings.rsaOaepHash);
       } catch (err) {
         if (err instanceof HsmError && err.kind === 'operation')
-          throw new SealUnavailableError(`the HSM key (${describeIdentity(key)}) did not unwrap the stored root key: ${err.message}`);
+          throw new SealUnavailableError(`the HSM key (${describeHsmKey(key)}) did not unwrap the stored root key: ${err.message}`);
         throw err;
       }
     });
@@ -118,14 +114,14 @@ export class Pkcs11SealProvider implements SealProvider {
           ? await this.token.generateRsaKeyPair(keyLabel, RSA_GENERATED_BITS, query.id)
           : await this.token.generateAesKey(keyLabel, query.id);
     }
-    if (!ref) throw new HsmError('key-missing', `no key with ${describeIdentity({ label: keyLabel, id: keyId })} on the token, and generate_key is false`);
+    if (!ref) throw new HsmError('key-missing', `no key with ${describeHsmKey({ label: keyLabel, id: keyId })} on the token, and generate_key is false`);
     const resolved = mechanism ?? (ref.class === 'secret' ? CKM_AES_GCM : CKM_RSA_PKCS_OAEP);
     // An EC key (findKey finds signing keys too) fits neither seal mechanism.
     if (ref.class === 'ec')
-      throw new SealUnavailableError(`the key ${describeIdentity({ label: keyLabel, id: keyId })} is an EC key: the seal needs an AES key or an RSA key pair`);
+      throw new SealUnavailableError(`the key ${describeHsmKey({ label: keyLabel, id: keyId })} is an EC key: the seal needs an AES key or an RSA key pair`);
     if ((resolved === CKM_AES_GCM) !== (ref.class === 'secret'))
       throw new SealUnavailableError(
-        `the key ${describeIdentity({ label: keyLabel, id: keyId })} is ${ref.class === 'secret' ? 'a secret key' : 'an RSA key'}: mechanism 0x${resolved.toString(16).padStart(4, '0')} needs ${resolved === CKM_AES_GCM ? 'an AES key' : 'an RSA key pair'}`,
+        `the key ${describeHsmKey({ label: keyLabel, id: keyId })} is ${ref.class === 'secret' ? 'a secret key' : 'an RSA key'}: mechanism 0x${resolved.toString(16).padStart(4, '0')} needs ${resolved === CKM_AES_GCM ? 'an AES key' : 'an RSA key pair'}`,
       );
     this.current = { ref, identity: identityOf(ref, resolved) };
     return this.current;

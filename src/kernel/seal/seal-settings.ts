@@ -45,9 +45,13 @@ export interface SealConfiguration {
 
 export const SHAMIR_ONLY: SealConfiguration = { active: { type: 'shamir' } };
 
+/** An HSM key by its label and/or id (hex), for messages: `label "x", id 0a1b`. */
+export function describeHsmKey(key: { label?: string; id?: string }): string {
+  return [key.label !== undefined ? `label "${key.label}"` : '', key.id !== undefined ? `id ${key.id}` : ''].filter(Boolean).join(', ');
+}
+
 /** What a log line or the sanitized config may say about a pkcs11 seal (never the PIN). */
 export function describePkcs11(s: Pkcs11SealSettings): string {
   const token = s.tokenLabel !== undefined ? `token "${s.tokenLabel}"` : `slot ${s.slot}`;
-  const key = [s.keyLabel !== undefined ? `label "${s.keyLabel}"` : '', s.keyId !== undefined ? `id ${s.keyId}` : ''].filter(Boolean).join(', ');
-  return `library ${s.lib}, ${token}, key ${key}`;
+  return `library ${s.lib}, ${token}, key ${describeHsmKey({ label: s.keyLabel, id: s.keyId })}`;
 }

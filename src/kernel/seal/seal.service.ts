@@ -18,7 +18,8 @@ import { TokenStore } from '../token/token-store.service';
 import type { TokenRepository } from '../token/token.repository';
 import { recoveryKeyCheck, verifyRecoveryKey } from './recovery-key';
 import { migrateSeal, migrationKeyLayout, migrationPending, migrationProblem } from './seal-migration';
-import { SealUnavailableError, type HsmKeyIdentity, type SealProvider, type WrappedRootKey } from './seal-provider';
+import { SealUnavailableError, type SealProvider, type WrappedRootKey } from './seal-provider';
+import { describeHsmKey } from './seal-settings';
 import type { SealRepository, StoredSealConfig } from './seal.repository';
 import { decodeUnsealKey, expectedKeyBytes } from './unseal-key';
 
@@ -396,7 +397,7 @@ export class SealService {
       const rewrapped = await this.providerCall(() => provider.wrapRootKey(rootKey));
       await this.deps.seals.replaceRootKey(config.rootKey.ciphertext, rewrapped);
       this.config = undefined;
-      this.deps.log(`seal: root key rewrapped from HSM key ${describeKey(stored)} to ${describeKey(current)}`);
+      this.deps.log(`seal: root key rewrapped from HSM key ${describeHsmKey(stored)} to ${describeHsmKey(current)}`);
     }
     return rootKey;
   }
@@ -483,8 +484,4 @@ export class SealService {
   requireUnsealed(): void {
     if (!this.unsealed) throw new ApiError(503, ['Vault is sealed']);
   }
-}
-
-function describeKey(key: HsmKeyIdentity): string {
-  return [key.label !== undefined ? `label "${key.label}"` : '', key.id !== undefined ? `id ${key.id}` : ''].filter(Boolean).join(' ');
 }
