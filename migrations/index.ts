@@ -27,6 +27,7 @@ import { SealPkcs111734040000000 } from './1734040000000-seal-pkcs11';
 import { ManagedKeys1734050000000 } from './1734050000000-managed-keys';
 import { PkiManagedKeys1734060000000 } from './1734060000000-pki-managed-keys';
 import { TransitKeys1734070000000 } from './1734070000000-transit-keys';
+import { TransitKeyOptions1734080000000 } from './1734080000000-transit-key-options';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -57,4 +58,5 @@ export const MIGRATIONS = [
   ManagedKeys1734050000000,
   PkiManagedKeys1734060000000,
   TransitKeys1734070000000,
+  TransitKeyOptions1734080000000,
 ];

@@ -7,7 +7,13 @@ import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typ
 import { MountEntity } from '../../kernel/router/mount.entity';
 
 @Entity({ name: 'transit_keys' })
-@Check('transit_keys_type_check', "type = 'aes256-gcm96'")
+@Check(
+  'transit_keys_type_check',
+  "type IN ('aes128-gcm96', 'aes256-gcm96', 'chacha20-poly1305', 'ed25519', 'ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'hmac', 'managed_key')",
+)
+@Check('transit_keys_kdf_check', 'kdf IN (0, 1)')
+@Check('transit_keys_auto_rotate_period_check', 'auto_rotate_period = 0 OR auto_rotate_period >= 3600')
+@Check('transit_keys_convergent_check', 'NOT convergent_encryption OR derived')
 export class TransitKeyEntity {
   @PrimaryColumn({ name: 'mount_uuid', type: 'uuid', primaryKeyConstraintName: 'transit_keys_pkey' }) mountUuid!: string;
   @PrimaryColumn({ type: 'text', collation: 'C', primaryKeyConstraintName: 'transit_keys_pkey' }) name!: string;
@@ -17,6 +23,27 @@ export class TransitKeyEntity {
   @Column({ name: 'min_encryption_version', type: 'integer', default: 0 }) minEncryptionVersion!: number;
   @Column({ name: 'deletion_allowed', type: 'boolean', default: false }) deletionAllowed!: boolean;
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
+  @Column({ type: 'boolean', default: false }) derived!: boolean;
+  /** Vault's KDF number: 0 hmac-sha256 counter mode (old keys), 1 hkdf_sha256. */
+  @Column({ type: 'smallint', default: 1 }) kdf!: number;
+  @Column({ name: 'convergent_encryption', type: 'boolean', default: false }) convergentEncryption!: boolean;
+  /** The policy's convergent version (Vault's; -1 = per version); a version's own takes precedence when not 0. */
+  @Column({ name: 'convergent_version', type: 'integer', default: 0 }) convergentVersion!: number;
+  @Column({ type: 'boolean', default: false }) exportable!: boolean;
+  @Column({ name: 'allow_plaintext_backup', type: 'boolean', default: false }) allowPlaintextBackup!: boolean;
+  /** Seconds; 0 = never. */
+  @Column({ name: 'auto_rotate_period', type: 'integer', default: 0 }) autoRotatePeriod!: number;
+  /** The hmac type's key length in bytes (0 for other types). */
+  @Column({ name: 'key_size', type: 'integer', default: 0 }) keySize!: number;
+  /** Versions below it were trimmed (0: none). */
+  @Column({ name: 'min_available_version', type: 'integer', default: 0 }) minAvailableVersion!: number;
+  @Column({ name: 'imported_key', type: 'boolean', default: false }) importedKey!: boolean;
+  @Column({ name: 'allow_imported_key_rotation', type: 'boolean', default: false }) allowImportedKeyRotation!: boolean;
+  @Column({ name: 'managed_key_name', type: 'text', nullable: true }) managedKeyName!: string | null;
+  @Column({ name: 'managed_key_id', type: 'uuid', nullable: true }) managedKeyId!: string | null;
+  /** Vault's backup_info / restore_info: {time (RFC 3339), version}. */
+  @Column({ name: 'backup_info', type: 'jsonb', nullable: true }) backupInfo!: { time: string; version: number } | null;
+  @Column({ name: 'restore_info', type: 'jsonb', nullable: true }) restoreInfo!: { time: string; version: number } | null;
 
   @ManyToOne(() => MountEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'mount_uuid', foreignKeyConstraintName: 'transit_keys_mount_uuid_fkey' })
@@ -29,12 +56,35 @@ export class TransitKeyVersionEntity {
   @PrimaryColumn({ name: 'mount_uuid', type: 'uuid', primaryKeyConstraintName: 'transit_key_versions_pkey' }) mountUuid!: string;
   @PrimaryColumn({ type: 'text', collation: 'C', primaryKeyConstraintName: 'transit_key_versions_pkey' }) name!: string;
   @PrimaryColumn({ type: 'integer', primaryKeyConstraintName: 'transit_key_versions_pkey' }) version!: number;
-  @Column({ name: 'key_ciphertext', type: 'bytea', comment: 'barrier ciphertext of the key version, bound to mount, name and version' }) keyCiphertext!: Buffer;
+  @Column({
+    name: 'key_ciphertext',
+    type: 'bytea',
+    comment: 'barrier ciphertext of the key version (JSON key and hmac_key, or a raw 32-byte AES key), bound to mount, name and version',
+  })
+  keyCiphertext!: Buffer;
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
+  /** What the key read shows for an asymmetric version (PEM SPKI, or base64 for ed25519). */
+  @Column({ name: 'public_key', type: 'text', nullable: true }) publicKey!: string | null;
+  @Column({ name: 'convergent_version', type: 'integer', default: 0 }) convergentVersion!: number;
+  /** Imported as a public key only: verifies and encrypts, never signs or decrypts. */
+  @Column({ name: 'public_key_only', type: 'boolean', default: false }) publicKeyOnly!: boolean;
 
   @ManyToOne(() => MountEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'mount_uuid', foreignKeyConstraintName: 'transit_key_versions_mount_uuid_fkey' })
   mount?: MountEntity;
 }
 
-export const TRANSIT_ENTITIES = [TransitKeyEntity, TransitKeyVersionEntity];
+/** The mount's settings: `config/keys` disable_upsert and `cache-config` size (0: unbounded). */
+@Entity({ name: 'transit_mount_config' })
+@Check('transit_mount_config_cache_size_check', 'cache_size = 0 OR cache_size >= 10')
+export class TransitMountConfigEntity {
+  @PrimaryColumn({ name: 'mount_uuid', type: 'uuid', primaryKeyConstraintName: 'transit_mount_config_pkey' }) mountUuid!: string;
+  @Column({ name: 'disable_upsert', type: 'boolean', default: false }) disableUpsert!: boolean;
+  @Column({ name: 'cache_size', type: 'integer', default: 0 }) cacheSize!: number;
+
+  @ManyToOne(() => MountEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'mount_uuid', foreignKeyConstraintName: 'transit_mount_config_mount_uuid_fkey' })
+  mount?: MountEntity;
+}
+
+export const TRANSIT_ENTITIES = [TransitKeyEntity, TransitKeyVersionEntity, TransitMountConfigEntity];

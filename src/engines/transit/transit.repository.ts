@@ -1,38 +1,79 @@
 /**
- * The transit engine's keys: a policy row per (mount, name) and a row per key version whose raw key
- * is sealed in TRANSIT_KEY_MATERIAL (bound to mount, name and version: a version moved to another
- * key, version or mount fails to open).
+ * The transit engine's keys: a policy row per (mount, name) and a row per key version whose
+ * material (`encodeMaterial`) is sealed in TRANSIT_KEY_MATERIAL, bound to mount, name and version:
+ * a version moved to another key, version or mount fails to open.
  *
- * Invariants: a key's versions are 1..latest_version with no gap; create inserts the policy and
- * version 1 together (a concurrent create of the same name leaves one); rotate locks the policy
- * row, adds version latest+1 and bumps latest_version in one transaction; delete removes the
- * policy and every version together.
+ * Invariants: a key's stored versions are min_available_version (or 1)..latest_version with no gap;
+ * create inserts the policy and version 1 together (a concurrent create of the same name leaves
+ * one); rotate and every other change lock the policy row and commit in one transaction; delete
+ * removes the policy and every version together.
  */
 import type { DataSource, EntityManager } from 'typeorm';
+import { encodeMaterial, decodeMaterial, type GeneratedVersion, type KeyVersionMaterial, type TransitKeyType } from '../../crypto/transit/key-types';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
 import { TRANSIT_KEY_MATERIAL } from '../../kernel/barrier/sealed-columns';
-import { TransitKeyEntity, TransitKeyVersionEntity } from './transit.entity';
+import { TransitKeyEntity, TransitKeyVersionEntity, TransitMountConfigEntity } from './transit.entity';
 
+export interface TransitVersionInfo {
+  createdAt: Date;
+  /** Asymmetric types: what the key read shows. */
+  publicKey?: string;
+  /** This version's convergent scheme (0: the policy's). */
+  convergentVersion: number;
+  publicKeyOnly: boolean;
+}
+
+/** A key's policy: everything but the key material. */
 export interface TransitKeyPolicy {
   name: string;
-  type: string;
+  type: TransitKeyType;
   latestVersion: number;
   minDecryptionVersion: number;
   minEncryptionVersion: number;
+  minAvailableVersion: number;
   deletionAllowed: boolean;
-  /** Version → creation time (unix seconds). */
-  versionTimes: Record<string, number>;
+  derived: boolean;
+  kdf: number;
+  convergentEncryption: boolean;
+  convergentVersion: number;
+  exportable: boolean;
+  allowPlaintextBackup: boolean;
+  /** Seconds; 0 = never. */
+  autoRotatePeriod: number;
+  keySize: number;
+  importedKey: boolean;
+  allowImportedKeyRotation: boolean;
+  managedKeyName: string | null;
+  managedKeyId: string | null;
+  backupInfo: { time: string; version: number } | null;
+  restoreInfo: { time: string; version: number } | null;
+  /** The stored versions, by version number. */
+  versions: Record<string, TransitVersionInfo>;
 }
 
-export interface TransitConfigChange {
-  deletionAllowed?: boolean;
-  minDecryptionVersion?: number;
-  minEncryptionVersion?: number;
+/** The columns a change may set (policy fields other than name, type and versions). */
+export type TransitPolicyChange = Partial<Omit<TransitKeyPolicy, 'name' | 'type' | 'versions'>>;
+
+/** A new key's settings; unset fields take the column defaults. */
+export type NewTransitKey = { type: TransitKeyType } & TransitPolicyChange;
+
+/** A version to store: its material and what is shown of it. */
+export interface NewTransitVersion extends GeneratedVersion {
+  createdAt?: Date;
+  convergentVersion?: number;
+  publicKeyOnly?: boolean;
 }
+
+export interface TransitMountConfig {
+  disableUpsert: boolean;
+  cacheSize: number;
+}
+
+type VersionKey = { mountUuid: string; name: string; version: number };
 
 export class TransitRepository {
-  private readonly material: SealedColumn<{ mountUuid: string; name: string; version: number }>;
+  private readonly material: SealedColumn<VersionKey>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -49,66 +90,86 @@ export class TransitRepository {
   async policy(mountUuid: string, name: string, manager: EntityManager = this.dataSource.manager): Promise<TransitKeyPolicy | undefined> {
     const row = await manager.getRepository(TransitKeyEntity).findOne({ where: { mountUuid, name } });
     if (!row) return undefined;
-    const versions = await manager
-      .getRepository(TransitKeyVersionEntity)
-      .find({ select: { version: true, createdAt: true }, where: { mountUuid, name }, order: { version: 'ASC' } });
+    const versions = await manager.getRepository(TransitKeyVersionEntity).find({
+      select: { version: true, createdAt: true, publicKey: true, convergentVersion: true, publicKeyOnly: true },
+      where: { mountUuid, name },
+      order: { version: 'ASC' },
+    });
     return {
       name: row.name,
-      type: row.type,
+      type: row.type as TransitKeyType,
       latestVersion: row.latestVersion,
       minDecryptionVersion: row.minDecryptionVersion,
       minEncryptionVersion: row.minEncryptionVersion,
+      minAvailableVersion: row.minAvailableVersion,
       deletionAllowed: row.deletionAllowed,
-      versionTimes: Object.fromEntries(versions.map((v) => [String(v.version), Math.floor(v.createdAt.getTime() / 1000)])),
+      derived: row.derived,
+      kdf: row.kdf,
+      convergentEncryption: row.convergentEncryption,
+      convergentVersion: row.convergentVersion,
+      exportable: row.exportable,
+      allowPlaintextBackup: row.allowPlaintextBackup,
+      autoRotatePeriod: row.autoRotatePeriod,
+      keySize: row.keySize,
+      importedKey: row.importedKey,
+      allowImportedKeyRotation: row.allowImportedKeyRotation,
+      managedKeyName: row.managedKeyName,
+      managedKeyId: row.managedKeyId,
+      backupInfo: row.backupInfo,
+      restoreInfo: row.restoreInfo,
+      versions: Object.fromEntries(
+        versions.map((v) => [
+          String(v.version),
+          { createdAt: v.createdAt, publicKey: v.publicKey ?? undefined, convergentVersion: v.convergentVersion, publicKeyOnly: v.publicKeyOnly },
+        ]),
+      ),
     };
   }
 
-  /** The raw key of one version, opened; undefined when the version is not stored. */
-  async keyMaterial(mountUuid: string, name: string, version: number): Promise<Buffer | undefined> {
+  /** One version's material, opened; undefined when the version is not stored. */
+  async keyMaterial(mountUuid: string, name: string, version: number): Promise<KeyVersionMaterial | undefined> {
     const row = await this.dataSource
       .getRepository(TransitKeyVersionEntity)
       .findOne({ select: { version: true, keyCiphertext: true }, where: { mountUuid, name, version } });
-    return row ? this.material.open({ mountUuid, name, version }, row.keyCiphertext as Ciphertext) : undefined;
+    return row ? decodeMaterial(await this.material.open({ mountUuid, name, version }, row.keyCiphertext as Ciphertext)) : undefined;
   }
 
-  /** Creates the key with version 1 = `key`; false when it already exists (nothing changed). */
-  async create(mountUuid: string, name: string, type: string, key: Buffer): Promise<boolean> {
-    const sealed = await this.material.seal({ mountUuid, name, version: 1 }, key);
+  /** Creates the key with `versions` as 1..n; false when it already exists (nothing changed). */
+  async create(mountUuid: string, name: string, key: NewTransitKey, versions: NewTransitVersion[]): Promise<boolean> {
+    const sealed = await Promise.all(versions.map((v, i) => this.versionRow(mountUuid, name, i + 1, v)));
     return this.dataSource.transaction(async (m) => {
       const inserted = await m
         .createQueryBuilder()
         .insert()
         .into(TransitKeyEntity)
-        .values({ mountUuid, name, type, latestVersion: 1 })
+        .values({ ...key, mountUuid, name, latestVersion: versions.length })
         .orIgnore()
         .returning(['name'])
         .execute();
       if ((inserted.raw as unknown[]).length === 0) return false;
-      await m.getRepository(TransitKeyVersionEntity).insert({ mountUuid, name, version: 1, keyCiphertext: sealed });
+      if (sealed.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(sealed);
       return true;
     });
   }
 
-  /** Adds version latest+1 with `key` (from `newKey`, called once the row is locked); undefined when there is no such key. */
-  async rotate(mountUuid: string, name: string, newKey: () => Buffer): Promise<TransitKeyPolicy | undefined> {
+  /**
+   * Under the key's row lock: `decide` sees the current policy and returns the versions to append
+   * (latest+1, …) and the policy change; both commit together. Undefined when there is no such key.
+   */
+  async update(
+    mountUuid: string,
+    name: string,
+    decide: (current: TransitKeyPolicy) => { append?: NewTransitVersion[]; change?: TransitPolicyChange },
+  ): Promise<TransitKeyPolicy | undefined> {
     return this.dataSource.transaction(async (m) => {
-      const row = await m.getRepository(TransitKeyEntity).findOne({ where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
-      if (!row) return undefined;
-      const version = row.latestVersion + 1;
-      const sealed = await this.material.seal({ mountUuid, name, version }, newKey());
-      await m.getRepository(TransitKeyVersionEntity).insert({ mountUuid, name, version, keyCiphertext: sealed });
-      await m.getRepository(TransitKeyEntity).update({ mountUuid, name }, { latestVersion: version });
-      return this.policy(mountUuid, name, m);
-    });
-  }
-
-  /** Applies `change` after `check` accepts it against the locked row; undefined when there is no such key. */
-  async configure(mountUuid: string, name: string, change: (current: TransitKeyPolicy) => TransitConfigChange): Promise<TransitKeyPolicy | undefined> {
-    return this.dataSource.transaction(async (m) => {
-      const row = await m.getRepository(TransitKeyEntity).findOne({ where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
+      const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
       if (!row) return undefined;
       const current = (await this.policy(mountUuid, name, m)) as TransitKeyPolicy;
-      const values = change(current);
+      const { append = [], change = {} } = decide(current);
+      const rows = await Promise.all(append.map((v, i) => this.versionRow(mountUuid, name, current.latestVersion + 1 + i, v)));
+      if (rows.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(rows);
+      const values: TransitPolicyChange = { ...change };
+      if (rows.length > 0) values.latestVersion = current.latestVersion + rows.length;
       if (Object.keys(values).length > 0) await m.getRepository(TransitKeyEntity).update({ mountUuid, name }, values);
       return this.policy(mountUuid, name, m);
     });
@@ -119,5 +180,31 @@ export class TransitRepository {
       await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name });
       await m.getRepository(TransitKeyEntity).delete({ mountUuid, name });
     });
+  }
+
+  async mountConfig(mountUuid: string): Promise<TransitMountConfig> {
+    const row = await this.dataSource.getRepository(TransitMountConfigEntity).findOne({ where: { mountUuid } });
+    return { disableUpsert: row?.disableUpsert ?? false, cacheSize: row?.cacheSize ?? 0 };
+  }
+
+  async setMountConfig(mountUuid: string, change: Partial<TransitMountConfig>): Promise<TransitMountConfig> {
+    const current = await this.mountConfig(mountUuid);
+    const next = { ...current, ...change };
+    await this.dataSource.getRepository(TransitMountConfigEntity).upsert({ mountUuid, ...next }, ['mountUuid']);
+    return next;
+  }
+
+  private async versionRow(mountUuid: string, name: string, version: number, v: NewTransitVersion): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt'> & { createdAt?: Date }> {
+    const keyCiphertext = await this.material.seal({ mountUuid, name, version }, encodeMaterial(v.material));
+    return {
+      mountUuid,
+      name,
+      version,
+      keyCiphertext,
+      publicKey: v.publicKey ?? null,
+      convergentVersion: v.convergentVersion ?? 0,
+      publicKeyOnly: v.publicKeyOnly ?? false,
+      ...(v.createdAt ? { createdAt: v.createdAt } : {}),
+    };
   }
 }
