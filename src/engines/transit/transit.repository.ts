@@ -194,6 +194,25 @@ export class TransitRepository {
     return next;
   }
 
+  /**
+   * Names of the mount's keys whose latest version is older than their auto_rotate_period at `now`
+   * and that auto-rotation may rotate (not managed_key; imported only with allow_imported_key_rotation).
+   * A hint: the rotation re-checks under the key's lock.
+   */
+  async dueForAutoRotation(mountUuid: string, now: Date): Promise<string[]> {
+    const rows: { name: string }[] = await this.dataSource
+      .getRepository(TransitKeyEntity)
+      .createQueryBuilder('k')
+      .select('k.name', 'name')
+      .innerJoin(TransitKeyVersionEntity, 'v', 'v.mount_uuid = k.mount_uuid AND v.name = k.name AND v.version = k.latest_version')
+      .where('k.mount_uuid = :mountUuid', { mountUuid })
+      .andWhere("k.auto_rotate_period > 0 AND k.type <> 'managed_key' AND (NOT k.imported_key OR k.allow_imported_key_rotation)")
+      .andWhere('v.created_at + make_interval(secs => k.auto_rotate_period) < :now', { now })
+      .orderBy('k.name')
+      .getRawMany();
+    return rows.map((r) => r.name);
+  }
+
   private async versionRow(mountUuid: string, name: string, version: number, v: NewTransitVersion): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt'> & { createdAt?: Date }> {
     const keyCiphertext = await this.material.seal({ mountUuid, name, version }, encodeMaterial(v.material));
     return {

@@ -1,0 +1,73 @@
+/**
+ * Vault's automatic rotation of transit keys (builtin/logical/transit/backend.go autoRotateKeys and
+ * rotateIfRequired): a key whose latest version is older than its `auto_rotate_period` gets a new
+ * version. Run by the mount's periodic function (PeriodicRunner: about once a minute, one node at a
+ * time).
+ *
+ * Invariants:
+ * - exactly one rotation per due period, however many runners race (nodes, or a pass and a manual
+ *   rotate): the rotation happens inside TransitKeyStore.update, under the key's row lock, and only
+ *   when the policy read under that lock is still due; the candidate query is a hint only;
+ * - never rotated: period 0, managed_key keys (Vault: "We can't auto-rotate managed keys"), imported
+ *   keys without allow_imported_key_rotation;
+ * - one key failing does not stop the others; the failures are reported together at the end.
+ */
+import type { MountEntry } from '../../framework/backend';
+import type { TransitKeyPolicy, NewTransitVersion } from './transit.repository';
+import type { TransitKeyStore } from './transit-key-store';
+
+/** Whether `policy` is due for automatic rotation at `now` (Vault's rotateIfRequired, without the hour-ahead queue). */
+export function autoRotationDue(policy: TransitKeyPolicy, now: Date): boolean {
+  if (policy.autoRotatePeriod <= 0) return false;
+  if (policy.type === 'managed_key') return false;
+  if (policy.importedKey && !policy.allowImportedKeyRotation) return false;
+  const latest = policy.versions[String(policy.latestVersion)];
+  if (!latest) return false;
+  return now.getTime() > latest.createdAt.getTime() + policy.autoRotatePeriod * 1000;
+}
+
+export interface AutoRotateResult {
+  rotated: string[];
+  /** Key name → why its rotation failed. */
+  failed: Record<string, string>;
+}
+
+/**
+ * Rotates every key of `mount` that is due at `now`; `newVersion` makes the version a manual rotate
+ * would (the same generation). Returns which keys it rotated (a key another runner rotated first
+ * is not among them).
+ */
+export async function autoRotateKeys(
+  store: TransitKeyStore,
+  mount: Pick<MountEntry, 'uuid'>,
+  newVersion: (policy: TransitKeyPolicy) => NewTransitVersion,
+  now = new Date(),
+): Promise<AutoRotateResult> {
+  const result: AutoRotateResult = { rotated: [], failed: {} };
+  for (const name of await store.repository.dueForAutoRotation(mount.uuid, now)) {
+    try {
+      let rotated = false;
+      await store.update(mount.uuid, name, (current) => {
+        if (!autoRotationDue(current, now)) return {};
+        rotated = true;
+        // Vault's Rotate: an imported key rotated inside Vault is no longer an imported one.
+        return { append: [newVersion(current)], change: current.importedKey ? { importedKey: false } : {} };
+      });
+      if (rotated) result.rotated.push(name);
+    } catch (err) {
+      result.failed[name] = (err as Error).message;
+    }
+  }
+  return result;
+}
+
+/** The mount's periodic function: rotates what is due, and throws (for the runner's log) naming every key that failed. */
+export async function autoRotatePass(
+  store: TransitKeyStore,
+  mount: MountEntry,
+  newVersion: (policy: TransitKeyPolicy) => NewTransitVersion,
+): Promise<void> {
+  const { failed } = await autoRotateKeys(store, mount, newVersion);
+  const names = Object.keys(failed);
+  if (names.length > 0) throw new Error(`auto-rotation failed for ${names.map((n) => `${n} (${failed[n]})`).join(', ')}`);
+}
