@@ -31,7 +31,7 @@ import { backendCpuSeconds, startDatabases } from './lib/postgres';
 import { freePort, startChild } from './lib/processes';
 import { createSoftHsmToken, SOFTHSM_LIB, softHsmUnavailable } from './lib/softhsm';
 import { envSeconds, runCleanups, writeResults } from './lib/run-support';
-import { policyToken, tokenHeader } from './scenarios';
+import { policyToken, tokenHeader } from './lib/fixtures';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');

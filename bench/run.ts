@@ -116,6 +116,7 @@ async function runScenario(
     baseline: null,
     ratioToFloor: null,
     cryptoLimit: primitive ? { primitive: primitive.name, description: primitive.description, opsPerSecond: cryptoLimits[primitive.name] ?? 0 } : null,
+    itemsPerRequest: s.itemsPerRequest,
     notes: [],
     checks: [],
     failures: [],
@@ -171,6 +172,11 @@ async function runScenario(
     }
     if (result.floor && result.secrethub && result.floor.requestsPerSecond > 0)
       result.ratioToFloor = Math.round((result.secrethub.requestsPerSecond / result.floor.requestsPerSecond) * 1000) / 1000;
+    const limit = result.cryptoLimit?.opsPerSecond;
+    if (result.secrethub && limit) {
+      const itemsPerSecond = result.secrethub.requestsPerSecond * (s.itemsPerRequest ?? 1);
+      result.ratioToCryptoLimit = Math.round((itemsPerSecond / limit) * 1000) / 1000;
+    }
     result.checks.push(...(setup.checks ?? []), ...scenarioChecks(s, result, ctx.audit));
     if (setup.after) {
       log(`${s.name}: after the load`);

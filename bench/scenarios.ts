@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { cfsslInstalled, cfsslNewCertBody, startCfssl } from './lib/cfssl';
 import type autocannon from 'autocannon';
+import { once, policyToken, tokenHeader } from './lib/fixtures';
 import { inParallel, type VaultApi } from './lib/http';
 import type { LoadPlan } from './lib/load';
 import { auditSequence, query } from './lib/postgres';
@@ -17,6 +18,7 @@ import { checkCreds, cleanUp, credsCyclePlan, DB_CREDS_MOUNT, DB_CREDS_ROLE, mea
 import { createDataSource } from '../src/database/data-source';
 import { kvReadVersionSql } from '../src/engines/kv/kv-v2.repository';
 import { ALL_ENTITIES } from '../src/entities';
+import { TRANSIT_SCENARIOS } from './transit-scenarios';
 
 export interface Check {
   name: string;
@@ -66,6 +68,8 @@ export interface Scenario {
   connections: number;
   /** The node:crypto primitive whose one-core rate bounds this scenario (lib/crypto-limit.ts). */
   primitive?: string;
+  /** Items (primitive operations) one request carries, e.g. a batch's; the crypto-limit ratio counts items. Default 1. */
+  itemsPerRequest?: number;
   /** Target: SecretHub req/s ÷ floor req/s at least this. */
   minFloorRatio?: number;
   /** Target: p99 latency under this many ms (the issues set it for kv-read only). */
@@ -95,8 +99,6 @@ const WRITER_CONCURRENCY = [32, 256];
 const WRITER_SECONDS = 5;
 /** db-creds: sequential samples of the target's own costs (connect; create + drop), after the load. */
 const TARGET_COST_SAMPLES = 50;
-
-export const tokenHeader = (token: string) => ({ 'x-vault-token': token });
 
 /** pki-issue-*: one EC P-256 root per run on `pki-bench/`, a role per key type, cfssl beside it when installed. */
 async function pkiIssueSetup(ctx: BenchContext, keyType: 'ec' | 'rsa'): Promise<ScenarioSetup> {
@@ -184,21 +186,6 @@ async function loginTimings(api: VaultApi, mount: string, samples: number): Prom
     out.unknownUser.push(await time(`nobody-${i}`));
   }
   return out;
-}
-
-/** Runs `make` once per context under `name`; later callers get the same result. */
-function once<T>(ctx: BenchContext, name: string, make: () => Promise<T>): Promise<T> {
-  let p = ctx.fixtures.get(name) as Promise<T> | undefined;
-  if (!p) ctx.fixtures.set(name, (p = make()));
-  return p;
-}
-
-export async function policyToken(api: VaultApi, policy: string, rules: string): Promise<string> {
-  await api.ok('PUT', `sys/policies/acl/${policy}`, { policy: rules });
-  const created = await api.ok('POST', 'auth/token/create', { policies: [policy] });
-  const token = (created.auth as { client_token?: string } | undefined)?.client_token;
-  if (!token) throw new Error(`auth/token/create gave no client_token: ${JSON.stringify(created).slice(0, 200)}`);
-  return token;
 }
 
 /** 100 secrets of 1 KiB under secret/bench/, written through the API, and a read-only token for them. */
@@ -520,4 +507,5 @@ export const SCENARIOS: Scenario[] = [
     minFloorRatio: 0.8,
     setup: (ctx) => pkiIssueSetup(ctx, 'rsa'),
   },
+  ...TRANSIT_SCENARIOS,
 ];

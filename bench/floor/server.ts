@@ -7,6 +7,9 @@
  *   kv-write      one AES-256-GCM encrypt + one statement that bumps the key's version and inserts
  *                 the new version row (a single statement is its own transaction) + reply
  *   token-lookup  one indexed SELECT of the token row by SHA-256 of the token + reply
+ *   transit-encrypt  POST /v1/transit/encrypt/:name: the base64 plaintext decoded, one AES-256-GCM
+ *                 encrypt with a key held in memory (no key read, no AAD) + Vault's reply
+ *                 `vault:v1:base64(nonce ‖ ciphertext ‖ tag)`
  *   db-creds      GET creds: the role's creation statements on the target PostgreSQL in one
  *                 transaction (the engine's rendering and escaping) + one INSERT of the lease row;
  *                 PUT sys/leases/revoke: one DELETE of the lease row + the engine's default
@@ -73,10 +76,11 @@ const LEASE_DELETE_SQL = 'DELETE FROM floor_leases WHERE lease_id = $1 RETURNING
 
 const KEY = randomBytes(32);
 
-function encrypt(path: string, plain: Buffer): Buffer {
+/** AES-256-GCM: nonce ‖ ciphertext ‖ tag; `path` is the AAD (none for transit, as Vault's). */
+function encrypt(path: string | undefined, plain: Buffer): Buffer {
   const nonce = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', KEY, nonce, { authTagLength: 16 });
-  c.setAAD(Buffer.from(path));
+  if (path !== undefined) c.setAAD(Buffer.from(path));
   const body = Buffer.concat([c.update(plain), c.final()]);
   return Buffer.concat([nonce, body, c.getAuthTag()]);
 }
@@ -210,6 +214,14 @@ async function main(): Promise<void> {
         'token',
       ),
     );
+  });
+
+  app.post('/v1/transit/encrypt/:name', async (req, reply) => {
+    const plaintext = (req.body as { plaintext?: unknown } | undefined)?.plaintext;
+    if (typeof plaintext !== 'string') return json(reply, 400, '{"errors":["missing plaintext to encrypt"]}');
+    const ciphertext = `vault:v1:${encrypt(undefined, Buffer.from(plaintext, 'base64')).toString('base64')}`;
+    await audit('update', `transit/encrypt/${(req.params as { name: string }).name}`);
+    return json(reply, 200, envelope({ ciphertext, key_version: 1 }, 'transit'));
   });
 
   const target = config.dbCreds && new Pool({ connectionString: config.dbCreds.targetUrl, max: 10, application_name: 'bench-floor-target' });

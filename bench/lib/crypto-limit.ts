@@ -2,7 +2,7 @@
  * The crypto limit: how many times per second one core runs a scenario's primitive through
  * node:crypto, measured in this process before any load starts. No request can go faster.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
 export interface Primitive {
   name: string;
@@ -48,6 +48,22 @@ export const PRIMITIVES: Record<string, Primitive> = {
     prepare() {
       const token = 'hvs.' + 'a'.repeat(24);
       return () => void createHmac('sha256', KEY).update(token).digest();
+    },
+  },
+  'ed25519-sign-1k': {
+    name: 'ed25519-sign-1k',
+    description: 'Ed25519 signature of 1 KiB',
+    prepare() {
+      const { privateKey } = generateKeyPairSync('ed25519');
+      return () => void sign(null, KIB, privateKey);
+    },
+  },
+  'ecdsa-p256-sha256-sign-1k': {
+    name: 'ecdsa-p256-sha256-sign-1k',
+    description: 'ECDSA P-256 signature (SHA-256, DER) of 1 KiB',
+    prepare() {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      return () => void sign('sha256', KIB, privateKey);
     },
   },
 };

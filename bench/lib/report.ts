@@ -18,6 +18,10 @@ export interface ScenarioResult {
   /** SecretHub req/s ÷ floor req/s. */
   ratioToFloor: number | null;
   cryptoLimit: { primitive: string; description: string; opsPerSecond: number } | null;
+  /** Items (requests × items per request) per second, when a request carries several (a batch). */
+  itemsPerRequest?: number;
+  /** SecretHub items/s ÷ the crypto limit's operations/s (one core). */
+  ratioToCryptoLimit?: number | null;
   notes: string[];
   checks: Check[];
   details?: Record<string, unknown>;
@@ -161,6 +165,9 @@ export function scenarioLines(r: ScenarioResult): string[] {
       extra.push(`${label} audit entries committed ${fmt(m.auditEntriesPerSecond)}/s (${fmt(m.auditEntriesPerRequest, 2)} per request)`);
   }
   if (r.cryptoLimit) extra.push(`crypto limit (${r.cryptoLimit.description}, 1 core): ${fmt(r.cryptoLimit.opsPerSecond)}/s`);
+  if (r.itemsPerRequest && r.itemsPerRequest > 1 && r.secrethub)
+    extra.push(`secrethub items/s (${r.itemsPerRequest} per request) = ${fmt(r.secrethub.requestsPerSecond * r.itemsPerRequest)}`);
+  if (r.ratioToCryptoLimit !== undefined && r.ratioToCryptoLimit !== null) extra.push(`secrethub/crypto limit = ${r.ratioToCryptoLimit.toFixed(3)}`);
   if (extra.length) lines.push(`${''.padEnd(16)}${extra.join('; ')}`);
   for (const n of r.notes) lines.push(`${''.padEnd(16)}note: ${n}`);
   for (const f of r.failures) lines.push(`${''.padEnd(16)}FAILED: ${f}`);

@@ -64,9 +64,11 @@ describe('transit auto-rotation (medium)', () => {
     await create('never', { type: 'aes256-gcm96', autoRotatePeriod: 0 });
     await create('imported', { type: 'aes256-gcm96', autoRotatePeriod: HOUR, importedKey: true });
     await create('imported-rotatable', { type: 'aes256-gcm96', autoRotatePeriod: HOUR, importedKey: true, allowImportedKeyRotation: true });
-    expect(await nodeA.create(mountUuid, 'managed', { type: 'managed_key', autoRotatePeriod: HOUR, managedKeyName: 'hsm' }, [{ material: { key: Buffer.alloc(0) } }])).toBe(
-      true,
-    );
+    expect(
+      await nodeA.create(mountUuid, 'managed', { type: 'managed_key', autoRotatePeriod: HOUR, managedKeyName: 'hsm' }, [
+        { material: { key: Buffer.alloc(0) } },
+      ]),
+    ).toBe(true);
     for (const name of ['due', 'never', 'imported', 'imported-rotatable', 'managed']) await backdate(name, HOUR + 60);
     await backdate('due-ed25519', 2 * HOUR + 60);
     await backdate('fresh', HOUR - 120);

@@ -48,14 +48,7 @@ export const managedKeyUnavailable = (name: string): ApiError => new ApiError(50
 
 const spkiOf = (key: KeyObject): Buffer => key.export({ format: 'der', type: 'spki' });
 
-/** Vault's managed_key_name or managed_key_id: exactly one (Vault's getManagedKeyNameOrUUID and its messages). */
-export function managedKeyRef(d: { managed_key_name?: string; managed_key_id?: string }): string {
-  const name = (d.managed_key_name ?? '').trim();
-  const id = (d.managed_key_id ?? '').trim();
-  if (!name && !id) throw badRequest('missing argument managed_key_name or managed_key_id');
-  if (name && id) throw badRequest('only one argument of managed_key_name or managed_key_id should be specified');
-  return id || name;
-}
+export { managedKeyRef } from '../../kernel/managed-keys/managed-key-input';
 
 export class PkiManagedKeys {
   private readonly opened = new Map<string, Promise<Opened>>();

@@ -62,11 +62,7 @@ export async function autoRotateKeys(
 }
 
 /** The mount's periodic function: rotates what is due, and throws (for the runner's log) naming every key that failed. */
-export async function autoRotatePass(
-  store: TransitKeyStore,
-  mount: MountEntry,
-  newVersion: (policy: TransitKeyPolicy) => NewTransitVersion,
-): Promise<void> {
+export async function autoRotatePass(store: TransitKeyStore, mount: MountEntry, newVersion: (policy: TransitKeyPolicy) => NewTransitVersion): Promise<void> {
   const { failed } = await autoRotateKeys(store, mount, newVersion);
   const names = Object.keys(failed);
   if (names.length > 0) throw new Error(`auto-rotation failed for ${names.map((n) => `${n} (${failed[n]})`).join(', ')}`);

@@ -168,3 +168,12 @@ function checkGeneratable(r: ManagedKeyRecord, kind: KeyKind): void {
   if (!r.keyLabel) throw badRequest('allow_generate_key needs key_label (key ids are given by the HSM)');
   if (kind === 'rsa' && r.keyBits === undefined) throw badRequest(`key_bits is required to generate an RSA key (${RSA_BITS.join(', ')})`);
 }
+
+/** Vault's managed_key_name or managed_key_id, as engines take a managed key: exactly one (Vault's getManagedKeyNameOrUUID and its messages). */
+export function managedKeyRef(d: { managed_key_name?: string; managed_key_id?: string }): string {
+  const name = (d.managed_key_name ?? '').trim();
+  const id = (d.managed_key_id ?? '').trim();
+  if (!name && !id) throw badRequest('missing argument managed_key_name or managed_key_id');
+  if (name && id) throw badRequest('only one argument of managed_key_name or managed_key_id should be specified');
+  return id || name;
+}

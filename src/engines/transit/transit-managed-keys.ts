@@ -1,0 +1,83 @@
+/**
+ * Transit keys of type `managed_key` (Vault Enterprise's): the key lives on a PKCS#11 token as a
+ * managed key (sys/managed-keys) and transit reaches it only through the registry (ManagedKeys),
+ * which checks the mount's access (allowed_managed_keys or any_mount) and the key's usages, and
+ * recovers from a token outage. An AES-256 key encrypts (AES-GCM, `iv ‖ ciphertext ‖ tag`, the
+ * Encrypter's layout, so ciphertexts are `vault:v<N>:base64(iv ‖ ct ‖ tag)`); an EC or RSA key signs.
+ *
+ * Invariants:
+ * - every operation goes through ManagedKeys.withKey / signerFor: the mount's access and the key's
+ *   usage (encrypt, decrypt, sign) are checked at each use, so a tune that removes the key from
+ *   allowed_managed_keys stops the transit key at once;
+ * - the transit key names its managed key by id (recorded at creation), so renaming is impossible
+ *   and deleting the managed key makes the transit key fail with the registry's 400, never use
+ *   another key; every version of the transit key is the same managed key (the version is only
+ *   the ciphertext's prefix);
+ * - a ciphertext that does not authenticate on the token is an IntegrityError (the caller's 400),
+ *   not an outage; token failures are the registry's one-line 500 naming the key, never the PIN.
+ */
+import type { Encrypter } from '../../crypto/encrypter';
+import { IntegrityError } from '../../crypto/encrypter';
+import type { Signer } from '../../crypto/signer';
+import type { MountEntry } from '../../framework/backend';
+import { HsmError } from '../../hsm/hsm-error';
+import { pkcs11Encrypter } from '../../hsm/pkcs11-encrypter';
+import type { Pkcs11KeyRef, Pkcs11Token } from '../../hsm/pkcs11-token';
+import { badRequest } from '../../kernel/errors';
+import type { ManagedKeys } from '../../kernel/managed-keys/managed-keys';
+import type { TransitKeyPolicy } from './transit.repository';
+
+/** What the transit paths use for a managed_key key's versions. */
+export interface TransitManagedKeys {
+  encrypter(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Encrypter>;
+  signer(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Signer>;
+}
+
+export class TransitManagedKeyAccess implements TransitManagedKeys {
+  constructor(private readonly keys: ManagedKeys) {}
+
+  /**
+   * For key creation: the managed key `nameOrId` exists, `mount` may use it, and it is on its token
+   * (generated there first when the managed key allows it). Its id and name, to record on the key.
+   */
+  async resolve(mount: MountEntry, nameOrId: string): Promise<{ id: string; name: string }> {
+    const { key } = await this.keys.forMount(mount, nameOrId);
+    return { id: key.id, name: key.name };
+  }
+
+  async encrypter(mount: MountEntry, policy: TransitKeyPolicy): Promise<Encrypter> {
+    const nameOrId = referenceOf(policy);
+    const onToken = (usage: 'encrypt' | 'decrypt', run: (e: Encrypter) => Promise<Buffer>) =>
+      this.keys.withKey(mount, nameOrId, usage, async (token, ref) => run(await aesEncrypter(token, ref, policy.name)));
+    return {
+      algorithm: 'aes-256-gcm',
+      encrypt: (plaintext, aad) => onToken('encrypt', (e) => e.encrypt(plaintext, aad)),
+      decrypt: (ciphertext, aad) =>
+        onToken('decrypt', async (e) => {
+          try {
+            return await e.decrypt(ciphertext, aad);
+          } catch (err) {
+            // The token's "does not authenticate": the ciphertext's fault, not an outage (no reopen, no 500).
+            if (err instanceof HsmError && err.kind === 'operation') throw new IntegrityError('cipher: message authentication failed');
+            throw err;
+          }
+        }),
+    };
+  }
+
+  signer(mount: MountEntry, policy: TransitKeyPolicy): Promise<Signer> {
+    return this.keys.signerFor(mount, referenceOf(policy));
+  }
+}
+
+function referenceOf(policy: TransitKeyPolicy): string {
+  const ref = policy.managedKeyId ?? policy.managedKeyName;
+  if (policy.type !== 'managed_key' || !ref) throw new TypeError(`transit key ${policy.name} is not a managed_key key`);
+  return ref;
+}
+
+/** The token's AES-256-GCM Encrypter for `ref`; an RSA or EC managed key does not encrypt here (a 400). */
+async function aesEncrypter(token: Pkcs11Token, ref: Pkcs11KeyRef, name: string): Promise<Encrypter> {
+  if (ref.class !== 'secret') throw badRequest(`the managed key of transit key ${name} is not an AES key: it cannot encrypt or decrypt`);
+  return pkcs11Encrypter(token, ref);
+}
