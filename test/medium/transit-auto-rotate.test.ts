@@ -10,6 +10,7 @@ import { generateKeyVersion } from '../../src/crypto/transit/key-types';
 import { createDataSource } from '../../src/database/data-source';
 import { autoRotateKeys, autoRotationDue } from '../../src/engines/transit/transit-auto-rotate';
 import { TransitKeyStore } from '../../src/engines/transit/transit-key-store';
+import { newVersion } from '../../src/engines/transit/transit-keys.paths';
 import { TransitRepository, type NewTransitKey, type TransitKeyPolicy } from '../../src/engines/transit/transit.repository';
 import { ALL_ENTITIES } from '../../src/entities';
 import { openAuditedKernel, type Call } from '../support/audit';
@@ -19,7 +20,6 @@ import { until } from '../support/wait';
 jest.setTimeout(60_000);
 
 const HOUR = 3600;
-const newVersion = (p: TransitKeyPolicy) => generateKeyVersion(p.type, p.keySize || undefined);
 
 describe('transit auto-rotation (medium)', () => {
   let k: TestKernel;
@@ -101,6 +101,27 @@ describe('transit auto-rotation (medium)', () => {
     expect(await nodeA.repository.dueForAutoRotation(mountUuid, new Date())).toEqual([]);
     const again = await autoRotateKeys(nodeB, { uuid: mountUuid }, newVersion);
     expect(again).toEqual({ rotated: [], failed: {} });
+  });
+
+  it("the mount's periodic pass rotates a key created over the API once its period has passed; new ciphertexts use the new version", async () => {
+    const created = await call('POST', 'transit/keys/api-key', { auto_rotate_period: '1h' });
+    expect(created.status).toBe(200);
+    expect(created.json.data.auto_rotate_period).toBe(HOUR);
+    const plaintext = Buffer.from('rotate me').toString('base64');
+    const v1 = (await call('POST', 'transit/encrypt/api-key', { plaintext })).json.data.ciphertext as string;
+    expect(v1).toMatch(/^vault:v1:/);
+
+    await k.periodic.tick();
+    expect((await call('GET', 'transit/keys/api-key')).json.data.latest_version).toBe(1);
+
+    await backdate('api-key', HOUR + 1);
+    await k.periodic.tick();
+    await k.periodic.tick();
+    const read = await call('GET', 'transit/keys/api-key');
+    expect(read.json.data.latest_version).toBe(2);
+    expect(Object.keys(read.json.data.keys)).toEqual(['1', '2']);
+    expect((await call('POST', 'transit/encrypt/api-key', { plaintext })).json.data.ciphertext).toMatch(/^vault:v2:/);
+    expect((await call('POST', 'transit/decrypt/api-key', { ciphertext: v1 })).json.data.plaintext).toBe(plaintext);
   });
 
   it('is due only strictly after latest version + period, and never for period 0, managed_key or an imported key without rotation', () => {

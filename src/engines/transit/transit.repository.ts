@@ -194,6 +194,25 @@ export class TransitRepository {
     return next;
   }
 
+  private async versionRow(
+    mountUuid: string,
+    name: string,
+    version: number,
+    v: NewTransitVersion,
+  ): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt'> & { createdAt?: Date }> {
+    const keyCiphertext = await this.material.seal({ mountUuid, name, version }, encodeMaterial(v.material));
+    return {
+      mountUuid,
+      name,
+      version,
+      keyCiphertext,
+      publicKey: v.publicKey ?? null,
+      convergentVersion: v.convergentVersion ?? 0,
+      publicKeyOnly: v.publicKeyOnly ?? false,
+      ...(v.createdAt ? { createdAt: v.createdAt } : {}),
+    };
+  }
+
   /**
    * Names of the mount's keys whose latest version is older than their auto_rotate_period at `now`
    * and that auto-rotation may rotate (not managed_key; imported only with allow_imported_key_rotation).
@@ -211,19 +230,5 @@ export class TransitRepository {
       .orderBy('k.name')
       .getRawMany();
     return rows.map((r) => r.name);
-  }
-
-  private async versionRow(mountUuid: string, name: string, version: number, v: NewTransitVersion): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt'> & { createdAt?: Date }> {
-    const keyCiphertext = await this.material.seal({ mountUuid, name, version }, encodeMaterial(v.material));
-    return {
-      mountUuid,
-      name,
-      version,
-      keyCiphertext,
-      publicKey: v.publicKey ?? null,
-      convergentVersion: v.convergentVersion ?? 0,
-      publicKeyOnly: v.publicKeyOnly ?? false,
-      ...(v.createdAt ? { createdAt: v.createdAt } : {}),
-    };
   }
 }
