@@ -17,6 +17,8 @@ import type { TransitKeyPolicy } from './transit.repository';
 
 /** Keys of type managed_key run their operations on the managed key's token (transit-managed-keys.ts). */
 export interface TransitManagedKeys {
+  /** For key creation: the managed key `nameOrId`, checked to exist and to be usable by `mount`. */
+  resolve(mount: MountEntry, nameOrId: string): Promise<{ id: string; name: string }>;
   encrypter(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Encrypter>;
   signer(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Signer>;
 }
@@ -129,7 +131,13 @@ export function keyAnswer(p: TransitKeyPolicy, derivedPublicKeys?: Record<string
     if (p.convergentEncryption) data.convergent_encryption_version = p.convergentVersion;
   }
   const entries = Object.entries(p.versions);
-  if (p.type === 'aes128-gcm96' || p.type === 'aes256-gcm96' || p.type === 'chacha20-poly1305') {
+  if (p.type === 'managed_key') {
+    // Vault's KeyType_MANAGED_KEY supports encryption, decryption and signing (by what the managed key is).
+    Object.assign(data, { supports_encryption: true, supports_decryption: true, supports_signing: true });
+    data.managed_key_name = p.managedKeyName ?? '';
+    data.managed_key_id = p.managedKeyId ?? '';
+    data.keys = Object.fromEntries(entries.map(([v, info]) => [v, Math.floor(info.createdAt.getTime() / 1000)]));
+  } else if (p.type === 'aes128-gcm96' || p.type === 'aes256-gcm96' || p.type === 'chacha20-poly1305') {
     data.keys = Object.fromEntries(entries.map(([v, info]) => [v, Math.floor(info.createdAt.getTime() / 1000)]));
   } else if (keyTypeSupports.signing(p.type)) {
     data.keys = Object.fromEntries(

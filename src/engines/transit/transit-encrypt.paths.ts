@@ -107,6 +107,7 @@ export class TransitCipher {
         throw badRequest('failed to RSA encrypt the plaintext: message too long for RSA key size');
       }
     } else {
+      if (input.nonce && input.nonce.length > 0) throw badRequest('cannot use convergent encryption or provide a nonce to managed-key backed encryption');
       const encrypter = await this.managedEncrypter(mount, p, version);
       body = await encrypter.encrypt(input.plaintext, input.associatedData);
     }

@@ -22,6 +22,7 @@ import type { Fields } from '../../framework/fields';
 import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { badRequest, notFound } from '../../kernel/errors';
 import { base64Field, checkedName, keyAnswer, type TransitDeps } from './transit-common';
+import { managedKeyColumns, managedKeyVersion, rotatedManagedKeyVersion } from './transit-managed-keys';
 import type { NewTransitKey, NewTransitVersion, TransitKeyPolicy } from './transit.repository';
 
 const DEFAULT_KEY_TYPE: TransitKeyType = 'aes256-gcm96';
@@ -140,7 +141,7 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
             if (keySize < HMAC_MIN_KEY_BYTES || keySize > HMAC_MAX_KEY_BYTES) throw badRequest(`invalid key_size ${keySize}`);
           }
           checkDerivation(type, derived, convergent);
-          if (type === 'managed_key') throw badRequest('managed_key transit keys are not available on this server yet');
+          const managed = type === 'managed_key' ? await managedKeyColumns(deps, ctx.mount, ctx.data) : undefined;
           const key = newKey(type, {
             derived,
             convergent,
@@ -149,8 +150,8 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
             autoRotatePeriod,
             keySize,
           });
-          const created = await store.create(ctx.mount.uuid, name, key, [
-            newVersion({ type, keySize, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 }),
+          const created = await store.create(ctx.mount.uuid, name, { ...key, ...managed }, [
+            managed ? managedKeyVersion() : newVersion({ type, keySize, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 }),
           ]);
           return logical(keyAnswer(await read(ctx, name)), created ? undefined : [`key ${name} already existed`]);
         },
@@ -232,8 +233,8 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
           const name = checkedName(ctx);
           const p = await store.update(ctx.mount.uuid, name, (current) => {
             if (current.importedKey && !current.allowImportedKeyRotation) throw badRequest(`imported key ${name} does not allow rotation within Vault`);
-            if (current.type === 'managed_key') throw badRequest('managed_key transit keys are not available on this server yet');
-            return { append: [newVersion(current)], change: { importedKey: false } };
+            const version = current.type === 'managed_key' ? rotatedManagedKeyVersion(current, ctx.data) : newVersion(current);
+            return { append: [version], change: { importedKey: false } };
           });
           if (!p) throw badRequest('key not found');
           return logical(keyAnswer(p));

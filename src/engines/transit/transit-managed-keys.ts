@@ -9,37 +9,30 @@
  * - every operation goes through ManagedKeys.withKey / signerFor: the mount's access and the key's
  *   usage (encrypt, decrypt, sign) are checked at each use, so a tune that removes the key from
  *   allowed_managed_keys stops the transit key at once;
- * - the transit key names its managed key by id (recorded at creation), so renaming is impossible
- *   and deleting the managed key makes the transit key fail with the registry's 400, never use
- *   another key; every version of the transit key is the same managed key (the version is only
- *   the ciphertext's prefix);
+ * - the transit key names its managed key by id (recorded at creation, with the name for the key
+ *   read): deleting the managed key makes the transit key fail with the registry's 400, never use
+ *   another key; every version is the same managed key (the version is only the prefix), so a
+ *   version's material holds no key, only its own HMAC key;
  * - a ciphertext that does not authenticate on the token is an IntegrityError (the caller's 400),
  *   not an outage; token failures are the registry's one-line 500 naming the key, never the PIN.
  */
-import type { Encrypter } from '../../crypto/encrypter';
-import { IntegrityError } from '../../crypto/encrypter';
+import { IntegrityError, type Encrypter } from '../../crypto/encrypter';
+import { randomKey } from '../../crypto/random';
 import type { Signer } from '../../crypto/signer';
+import { VERSION_HMAC_KEY_BYTES } from '../../crypto/transit/key-types';
 import type { MountEntry } from '../../framework/backend';
 import { HsmError } from '../../hsm/hsm-error';
 import { pkcs11Encrypter } from '../../hsm/pkcs11-encrypter';
 import type { Pkcs11KeyRef, Pkcs11Token } from '../../hsm/pkcs11-token';
 import { badRequest } from '../../kernel/errors';
+import { managedKeyRef } from '../../kernel/managed-keys/managed-key-input';
 import type { ManagedKeys } from '../../kernel/managed-keys/managed-keys';
-import type { TransitKeyPolicy } from './transit.repository';
-
-/** What the transit paths use for a managed_key key's versions. */
-export interface TransitManagedKeys {
-  encrypter(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Encrypter>;
-  signer(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Signer>;
-}
+import type { TransitDeps, TransitManagedKeys } from './transit-common';
+import type { NewTransitVersion, TransitKeyPolicy } from './transit.repository';
 
 export class TransitManagedKeyAccess implements TransitManagedKeys {
   constructor(private readonly keys: ManagedKeys) {}
 
-  /**
-   * For key creation: the managed key `nameOrId` exists, `mount` may use it, and it is on its token
-   * (generated there first when the managed key allows it). Its id and name, to record on the key.
-   */
   async resolve(mount: MountEntry, nameOrId: string): Promise<{ id: string; name: string }> {
     const { key } = await this.keys.forMount(mount, nameOrId);
     return { id: key.id, name: key.name };
@@ -58,7 +51,7 @@ export class TransitManagedKeyAccess implements TransitManagedKeys {
             return await e.decrypt(ciphertext, aad);
           } catch (err) {
             // The token's "does not authenticate": the ciphertext's fault, not an outage (no reopen, no 500).
-            if (err instanceof HsmError && err.kind === 'operation') throw new IntegrityError('cipher: message authentication failed');
+            if (err instanceof HsmError && err.kind === 'operation') throw new IntegrityError('the ciphertext did not authenticate on the token');
             throw err;
           }
         }),
@@ -68,6 +61,38 @@ export class TransitManagedKeyAccess implements TransitManagedKeys {
   signer(mount: MountEntry, policy: TransitKeyPolicy): Promise<Signer> {
     return this.keys.signerFor(mount, referenceOf(policy));
   }
+}
+
+/**
+ * keys/:name with type managed_key: the managed key named by managed_key_name or managed_key_id,
+ * checked to exist and to be usable by this mount (and found on its token), as the key's columns.
+ */
+export async function managedKeyColumns(
+  deps: TransitDeps,
+  mount: MountEntry,
+  data: { managed_key_name?: string; managed_key_id?: string; auto_rotate_period?: number },
+): Promise<{ managedKeyId: string; managedKeyName: string }> {
+  if (!deps.managed) throw badRequest('managed_key transit keys are not available on this server');
+  if (data.auto_rotate_period) throw badRequest('Auto rotation can not be set for managed keys');
+  const { id, name } = await deps.managed.resolve(mount, managedKeyRef(data));
+  return { managedKeyId: id, managedKeyName: name };
+}
+
+/**
+ * keys/:name/rotate of a managed_key key: a new version on the same managed key. Naming another
+ * managed key is refused (a key's versions are one managed key).
+ */
+export function rotatedManagedKeyVersion(current: TransitKeyPolicy, data: { managed_key_name?: string; managed_key_id?: string }): NewTransitVersion {
+  const name = (data.managed_key_name ?? '').trim().toLowerCase();
+  const id = (data.managed_key_id ?? '').trim().toLowerCase();
+  if ((name && name !== current.managedKeyName) || (id && id !== current.managedKeyId))
+    throw badRequest(`transit key ${current.name} uses managed key "${current.managedKeyName}": its versions cannot move to another managed key`);
+  return managedKeyVersion();
+}
+
+/** A managed_key version: no key material (the key is on the token), its own HMAC key as every version has. */
+export function managedKeyVersion(): NewTransitVersion {
+  return { material: { key: Buffer.alloc(0), hmacKey: randomKey(VERSION_HMAC_KEY_BYTES) } };
 }
 
 function referenceOf(policy: TransitKeyPolicy): string {
