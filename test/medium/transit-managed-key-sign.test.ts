@@ -8,6 +8,7 @@
 import { randomBytes, verify } from 'node:crypto';
 import { signatureSchemeFor } from '../../src/crypto/x509/signing';
 import { TransitKeyStore } from '../../src/engines/transit/transit-key-store';
+import type { TransitManagedKeys } from '../../src/engines/transit/transit-common';
 import { TransitManagedKeyAccess } from '../../src/engines/transit/transit-managed-keys';
 import { TransitRepository, type TransitKeyPolicy } from '../../src/engines/transit/transit.repository';
 import { auditedPipeline, type Call } from '../support/audit';
@@ -22,7 +23,7 @@ describeWithSoftHsm('transit managed_key keys sign through the hook (medium)', (
   let k: TestKernel;
   let call: Call;
   let store: TransitKeyStore;
-  let hook: TransitManagedKeyAccess;
+  let hook: TransitManagedKeys;
 
   const mount = () => k.mounts.get('secret', 'transit/')!;
   const policy = async (name: string) => (await store.policy(mount().uuid, name)) as TransitKeyPolicy;
