@@ -120,10 +120,11 @@ export class TransitKeyStore {
     const keys = this.mountCache(mountUuid).keys;
     const entry: CachedKey = keys.get(name) ?? { versions: new Map() };
     keys.set(name, entry);
-    if (cacheSize > 0) for (const oldest of keys.keys()) {
-      if (keys.size <= cacheSize) break;
-      keys.delete(oldest);
-    }
+    if (cacheSize > 0)
+      for (const oldest of keys.keys()) {
+        if (keys.size <= cacheSize) break;
+        keys.delete(oldest);
+      }
     return entry;
   }
 
