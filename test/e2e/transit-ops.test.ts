@@ -190,6 +190,7 @@ describe('transit operations (e2e)', () => {
       expect(first).toHaveLength(32);
       expect((await bytesOf('random')).equals(first)).toBe(false);
       expect(await bytesOf('random/64')).toHaveLength(64);
+      expect(await bytesOf('random/+8')).toHaveLength(8);
       expect(await bytesOf('random', { bytes: 16 })).toHaveLength(16);
       expect(await bytesOf('random', { bytes: 20, format: 'hex' })).toHaveLength(20);
       expect((await post('random', { format: 'hex' })).body.data.random_bytes).toMatch(/^[0-9a-f]{64}$/);

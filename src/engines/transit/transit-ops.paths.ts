@@ -40,7 +40,7 @@ const FORMAT_MESSAGE = (format: string, quoted: boolean) =>
 /** Go's strconv.Atoi, with its error text. */
 function goAtoi(text: string): number {
   if (!/^[+-]?\d+$/.test(text)) throw badRequest(`error parsing url-set byte count: strconv.Atoi: parsing ${JSON.stringify(text)}: invalid syntax`);
-  const n = BigInt(text);
+  const n = BigInt(text.replace(/^\+/, ''));
   if (n > 9223372036854775807n || n < -9223372036854775808n)
     throw badRequest(`error parsing url-set byte count: strconv.Atoi: parsing ${JSON.stringify(text)}: value out of range`);
   return Number(n);
@@ -59,17 +59,17 @@ function randomRequest(urlSource: string, urlBytes: string, bodyBytes: number): 
 }
 
 const REWRAP_FIELDS = {
-  ciphertext: { type: 'string', description: 'Ciphertext value to rewrap' },
-  context: { type: 'string', description: 'Base64 encoded context for key derivation. Required for derived keys.' },
-  nonce: { type: 'string', description: 'Nonce for when convergent encryption is used' },
+  ciphertext: { type: 'string', description: 'The vault:v<N>:… value to encrypt again.' },
+  context: { type: 'string', description: 'Derived keys: the base64 context the value was encrypted with.' },
+  nonce: { type: 'string', description: 'Convergent version 1 keys: the base64 nonce.' },
   key_version: { type: 'int', description: 'The version of the key to use for encryption (0: the latest; else at least min_encryption_version).' },
   batch_input: { type: 'any', description: 'A list of items (ciphertext, context, nonce, key_version, reference) to re-encrypt; results keep their order.' },
 } as const satisfies Fields;
 
 const DATAKEY_FIELDS = {
-  context: { type: 'string', description: 'Context for key derivation. Required for derived keys.' },
-  nonce: { type: 'string', description: 'Nonce for when convergent encryption v1 is used (only in Vault 0.6.1)' },
-  bits: { type: 'int', description: 'Number of bits for the key; currently 128, 256, and 512 bits are supported. Defaults to 256.', default: 256 },
+  context: { type: 'string', description: 'Derived keys: the base64 context to encrypt the data key under.' },
+  nonce: { type: 'string', description: 'Convergent version 1 keys: the base64 nonce.' },
+  bits: { type: 'int', description: 'The data key length in bits: 128, 256 (the default) or 512.', default: 256 },
   key_version: { type: 'int', description: 'The version of the key to encrypt the data key with (0: the latest; else at least min_encryption_version).' },
 } as const satisfies Fields;
 
@@ -80,22 +80,23 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
   const { store } = deps;
   const cipher = new TransitCipher(deps);
   const randomFields = {
-    bytes: { type: 'int', description: 'The number of bytes to generate (POST body parameter). Defaults to 32 (256 bits).', default: 32 },
-    format: { type: 'string', description: 'Encoding format to use. Can be "hex" or "base64". Defaults to "base64".', default: 'base64' },
+    bytes: { type: 'int', description: 'How many bytes (default 32) when the URL does not say.', default: 32 },
+    format: { type: 'string', description: 'base64 (the default) or hex.', default: 'base64' },
     source: {
       type: 'string',
-      description: 'Which system to source random data from, either "platform", "seal", or "all" (taken from the URL only, as Vault).',
+      description: 'platform, seal or all; read from the URL only (Vault replaces the body value with the URL one).',
       default: 'platform',
     },
   } as const;
-  const random = (urlSource: (p: Record<string, string>) => string, urlBytes: (p: Record<string, string>) => string, path: string): RouteDefinition =>
+  const random = (path: string): RouteDefinition =>
     route({
       path,
       fields: randomFields,
       help: 'Generates random bytes: `random_bytes`, base64 or hex.',
+      pureOperations: ['update'],
       handlers: {
         update: async (ctx) => {
-          const { source, bytes } = randomRequest(urlSource(ctx.params), urlBytes(ctx.params), ctx.data.bytes);
+          const { source, bytes } = randomRequest(ctx.params.source ?? '', ctx.params.urlbytes ?? '', ctx.data.bytes);
           const format = ctx.data.format;
           if (bytes < 1) throw badRequest('"bytes" cannot be less than 1');
           if (bytes > RANDOM_MAX_BYTES) throw badRequest(`"bytes" must be less than ${RANDOM_MAX_BYTES}`);
@@ -112,14 +113,13 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
     });
 
   const hashFields = {
-    input: { type: 'string', description: 'The base64-encoded input data' },
+    input: { type: 'string', description: 'The data to hash, base64.' },
     algorithm: {
       type: 'string',
-      description:
-        'Algorithm to use (POST body parameter): sha2-224, sha2-256, sha2-384, sha2-512, sha3-224, sha3-256, sha3-384, sha3-512. Defaults to "sha2-256".',
+      description: 'sha2-224/256/384/512 or sha3-224/256/384/512 (default sha2-256) when the URL does not say.',
       default: 'sha2-256',
     },
-    format: { type: 'string', description: 'Encoding format to use. Can be "hex" or "base64". Defaults to "hex".', default: 'hex' },
+    format: { type: 'string', description: 'hex (the default) or base64.', default: 'hex' },
   } as const;
   const hash = (path: string): RouteDefinition =>
     route({
@@ -146,6 +146,7 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
       path: 'rewrap/:name',
       fields: REWRAP_FIELDS,
       help: 'Decrypts a ciphertext (or each `batch_input` item) and encrypts it again with the latest (or `key_version`) version of the key.',
+      pureOperations: ['update'],
       handlers: {
         update: async (ctx) => {
           const name = checkedName(ctx);
@@ -186,6 +187,7 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
       path: 'datakey/:plaintext/:name',
       fields: DATAKEY_FIELDS,
       help: 'Generates a random data key of `bits` and encrypts it with the named key: `ciphertext`, `key_version`, and on the `plaintext` path `plaintext` (base64).',
+      pureOperations: ['update'],
       handlers: {
         update: async (ctx) => {
           const name = checkedName(ctx);
@@ -214,8 +216,7 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
       fields: {
         min_available_version: {
           type: 'int',
-          description:
-            "The minimum available version for the key ring. All versions before this version will be permanently deleted. At most the lesser of 'min_decryption_version' and 'min_encryption_version'; not allowed while either is zero.",
+          description: 'Versions below it are deleted for good; at most min_decryption_version and min_encryption_version, both of which must be set.',
         },
       },
       help: 'Deletes the key versions below min_available_version for good (one transaction).',
@@ -242,24 +243,12 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
     }),
     hash('hash'),
     hash('hash/*urlalgorithm'),
-    random(
-      () => '',
-      () => '',
-      'random',
-    ),
-    random(
-      (p) => p.source,
-      () => '',
-      'random/:source',
-    ),
-    random(
-      (p) => p.source,
-      (p) => p.urlbytes,
-      'random/:source/*urlbytes',
-    ),
+    random('random'),
+    random('random/:source'),
+    random('random/:source/*urlbytes'),
     route({
       path: 'cache-config',
-      fields: { size: { type: 'int', description: 'Size of cache, use 0 for an unlimited cache size, defaults to 0', default: 0 } },
+      fields: { size: { type: 'int', description: 'How many keys the cache holds: 0 (the default) for no bound, else at least 10.', default: 0 } },
       help: "Reads or sets the size of the mount's key cache (0: unbounded).",
       pureOperations: ['read'],
       handlers: {
@@ -275,7 +264,7 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
     route({
       path: 'config/keys',
       fields: {
-        disable_upsert: { type: 'bool', description: 'Whether to allow automatic upserting (creation) of keys on the encrypt endpoint.', default: false },
+        disable_upsert: { type: 'bool', description: 'True: encrypt no longer creates a missing key.', default: false },
       },
       help: 'Reads or sets disable_upsert: whether encrypt refuses to create a missing key.',
       pureOperations: ['read'],
