@@ -7,6 +7,7 @@ import { Client } from 'pg';
 import { createTestDatabase } from '../support/database';
 import { call } from '../support/http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { until } from '../support/wait';
 
 jest.setTimeout(120_000);
 
@@ -323,6 +324,52 @@ describe('transit operations (e2e)', () => {
 
       expect((await post('cache-config', {})).body.data).toEqual({ size: 0 });
       expect((await get('cache-config')).body.data).toEqual({ size: 0 });
+    });
+  });
+
+  describe('two nodes on one database', () => {
+    let nodeB: ServerProcess;
+    let b: string;
+    const postB = (path: string, body: unknown = {}) => call(b, 'POST', `transit/${path}`, { token, body });
+
+    beforeAll(async () => {
+      nodeB = await startServerProcess({ databaseUrl, args: [], readyText: 'listening on' });
+      b = nodeB.address;
+      const key = /Unseal Key: (\S+)/.exec(server.output())?.[1];
+      expect((await call(b, 'PUT', 'sys/unseal', { body: { key } })).body.sealed).toBe(false);
+    });
+    afterAll(async () => nodeB?.stop());
+
+    it("a rotate, a config change, a trim, a delete and the mount's settings changed on A apply on B, whose cache held the old ones", async () => {
+      const v1 = await encrypt('multi', 'shared');
+      // B reads (and caches) the key: version 1.
+      for (let i = 0; i < 3; i++) expect((await postB('encrypt/multi', { plaintext: b64('b') })).body.data.key_version).toBe(1);
+      expect((await post('keys/multi/rotate')).status).toBe(200);
+      await until(async () => (await postB('encrypt/multi', { plaintext: b64('b') })).body.data.key_version === 2);
+
+      expect((await postB('decrypt/multi', { ciphertext: v1 })).status).toBe(200);
+      await post('keys/multi/config', { min_decryption_version: 2, min_encryption_version: 2 });
+      await until(async () => (await postB('decrypt/multi', { ciphertext: v1 })).status === 400);
+      expect(await postB('decrypt/multi', { ciphertext: v1 })).toMatchObject(refused('ciphertext or signature version is disallowed by policy (too old)'));
+
+      expect((await post('keys/multi/trim', { min_available_version: 2 })).status).toBe(200);
+      await until(async () => (await call(b, 'GET', 'transit/keys/multi', { token })).body.data.min_available_version === 2);
+
+      await post('keys/multi/config', { deletion_allowed: true });
+      expect((await call(a, 'DELETE', 'transit/keys/multi', { token })).status).toBe(204);
+      await until(async () => (await postB('rewrap/multi', { ciphertext: v1 })).body.errors?.[0] === 'encryption key not found');
+
+      expect((await call(b, 'GET', 'transit/config/keys', { token })).body.data).toEqual({ disable_upsert: false });
+      expect((await post('config/keys', { disable_upsert: true })).status).toBe(200);
+      await until(async () => (await postB('encrypt/fresh', { plaintext: b64('x') })).status === 400);
+      expect(await postB('encrypt/fresh', { plaintext: b64('x') })).toMatchObject(refused('encryption key not found'));
+      expect((await post('config/keys', { disable_upsert: false })).status).toBe(200);
+      await until(async () => (await postB('encrypt/fresh', { plaintext: b64('x') })).status === 200);
+
+      expect((await call(b, 'GET', 'transit/cache-config', { token })).body.data).toEqual({ size: 0 });
+      expect((await post('cache-config', { size: 12 })).status).toBe(200);
+      await until(async () => (await call(b, 'GET', 'transit/cache-config', { token })).body.data.size === 12);
+      await post('cache-config', { size: 0 });
     });
   });
 });
