@@ -6,9 +6,10 @@
  *
  * Invariants:
  * - every change goes through here and drops what it touched after it commits, on this node at once
- *   and on the others through the invalidation bus ('transit' topic, key `[mount uuid, name]`, or
- *   `[mount uuid]` for the mount's settings), so a change is visible to the next read on this node
- *   once its promise resolves, and on the others once the notification arrives;
+ *   and on the others through the invalidation bus ('transit' topic, key `[mount uuid, name]`; a
+ *   change of the mount's settings, `[mount uuid]`, drops all the mount holds, so a new size applies
+ *   at once), so a change is visible to the next read on this node once its promise resolves, and on
+ *   the others once the notification arrives;
  * - the cache serves only while the bus is live (without a bus, always); a lost connection, a mount
  *   table change ('mounts') and seal drop everything;
  * - a read that raced an invalidation (the epoch moved while it read) is returned but not cached;
