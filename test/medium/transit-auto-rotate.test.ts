@@ -36,7 +36,8 @@ describe('transit auto-rotation (medium)', () => {
   const backdate = (name: string, seconds: number) =>
     sql.query(`UPDATE transit_key_versions SET created_at = now() - make_interval(secs => $3) WHERE mount_uuid = $1 AND name = $2`, [mountUuid, name, seconds]);
   const versions = async (name: string) => {
-    const p = (await nodeA.policy(mountUuid, name)) as TransitKeyPolicy;
+    // From the database: neither test store has a bus, so another node's change would not reach its cache.
+    const p = (await nodeA.repository.policy(mountUuid, name)) as TransitKeyPolicy;
     return { latest: p.latestVersion, stored: Object.keys(p.versions).length, imported: p.importedKey };
   };
 

@@ -130,7 +130,8 @@ export function keyAnswer(p: TransitKeyPolicy, derivedPublicKeys?: Record<string
     data.convergent_encryption = p.convergentEncryption;
     if (p.convergentEncryption) data.convergent_encryption_version = p.convergentVersion;
   }
-  const entries = Object.entries(p.versions);
+  // Vault lists the versions its policy holds: those from min_decryption_version on (older ones are archived).
+  const entries = Object.entries(p.versions).filter(([v]) => Number(v) >= p.minDecryptionVersion);
   if (p.type === 'managed_key') {
     // Vault's KeyType_MANAGED_KEY supports encryption, decryption and signing (by what the managed key is).
     Object.assign(data, { supports_encryption: true, supports_decryption: true, supports_signing: true });

@@ -4,9 +4,10 @@ import { autoRotatePass } from './transit-auto-rotate';
 import type { TransitDeps } from './transit-common';
 import { transitEncryptPaths } from './transit-encrypt.paths';
 import { newVersion, transitKeyPaths } from './transit-keys.paths';
+import { transitOpsPaths } from './transit-ops.paths';
 
 export function transitBackend(deps: TransitDeps): BackendDefinition {
-  const routes = [...transitKeyPaths(deps), ...transitEncryptPaths(deps)];
+  const routes = [...transitKeyPaths(deps), ...transitEncryptPaths(deps), ...transitOpsPaths(deps)];
   return {
     type: 'transit',
     class: 'secret',
