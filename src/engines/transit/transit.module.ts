@@ -8,6 +8,8 @@ import { ManagedKeys } from '../../kernel/managed-keys/managed-keys';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { SealService } from '../../kernel/seal/seal.service';
 import { transitBackend } from './transit.backend';
+import { autoRotatePass } from './transit-auto-rotate';
+import { newVersion } from './transit-keys.paths';
 import { TransitKeyStore } from './transit-key-store';
 import { TransitManagedKeyAccess } from './transit-managed-keys';
 import { TransitRepository } from './transit.repository';
@@ -22,7 +24,9 @@ import { TransitRepository } from './transit.repository';
         const store = new TransitKeyStore(new TransitRepository(dataSource, barrier), bus);
         // Key material leaves memory at seal.
         seal.addLifecycleHook('backends', { afterUnseal: async () => undefined, beforeSeal: () => store.clear() });
-        return transitBackend({ store, managed: new TransitManagedKeyAccess(managedKeys) });
+        const backend = transitBackend({ store, managed: new TransitManagedKeyAccess(managedKeys) });
+        // Vault's periodic function: automatic rotation of the mount's keys (transit-auto-rotate.ts).
+        return { ...backend, periodic: (mount) => autoRotatePass(store, mount, newVersion) };
       },
     ),
   ],
