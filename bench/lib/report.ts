@@ -18,7 +18,7 @@ export interface ScenarioResult {
   /** SecretHub req/s ÷ floor req/s. */
   ratioToFloor: number | null;
   cryptoLimit: { primitive: string; description: string; opsPerSecond: number } | null;
-  /** Items (requests × items per request) per second, when a request carries several (a batch). */
+  /** Items (primitive operations) one request carries, a batch's; absent: one. */
   itemsPerRequest?: number;
   /** SecretHub items/s ÷ the crypto limit's operations/s (one core). */
   ratioToCryptoLimit?: number | null;
