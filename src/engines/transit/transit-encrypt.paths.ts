@@ -59,7 +59,7 @@ function convergentVersionOf(p: TransitKeyPolicy, version: number): number {
 }
 
 /** Runs a crypto step, turning its user errors into 400s with their (Vault's) message. */
-function userErrors<T>(work: () => T): T {
+export function userErrors<T>(work: () => T): T {
   try {
     return work();
   } catch (err) {

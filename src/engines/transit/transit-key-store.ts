@@ -41,6 +41,19 @@ export class TransitKeyStore {
     return this.repository.delete(mountUuid, name);
   }
 
+  restore(mountUuid: string, name: string, key: NewTransitKey, versions: (NewTransitVersion & { version: number })[], force: boolean): Promise<boolean> {
+    return this.repository.restore(mountUuid, name, key, versions, force);
+  }
+
+  replaceVersion(
+    mountUuid: string,
+    name: string,
+    version: number,
+    decide: (current: TransitKeyPolicy) => NewTransitVersion,
+  ): Promise<TransitKeyPolicy | undefined> {
+    return this.repository.replaceVersion(mountUuid, name, version, decide);
+  }
+
   mountConfig(mountUuid: string): Promise<TransitMountConfig> {
     return this.repository.mountConfig(mountUuid);
   }
