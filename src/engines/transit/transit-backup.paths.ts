@@ -13,7 +13,8 @@
  * versions in one transaction and never replaces an existing key without `force`; an import
  * stores a key only after both wrapping layers authenticate; no error message carries key material.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
 import { importHash, importedKeyVersion, importedPublicKeyVersion, isKeyPairOf, unwrapImportCiphertext, type ImportedVersion } from '../../crypto/transit/byok';
 import {
   ECDSA_TYPES,
@@ -21,6 +22,7 @@ import {
   SYMMETRIC_TYPES,
   keyTypeSupports,
   privateKeyObject,
+  publicKeyPem,
   VERSION_HMAC_KEY_BYTES,
   type TransitKeyType,
 } from '../../crypto/transit/key-types';
@@ -32,13 +34,14 @@ import { logical, route, type RequestContext, type RouteDefinition } from '../..
 import { badRequest, notFound } from '../../kernel/errors';
 import { base64ErrorText, checkedName, decodeBase64, type TransitDeps } from './transit-common';
 import { userErrors } from './transit-encrypt.paths';
-import { checkAutoRotatePeriod, checkDerivation, newKey, newVersion } from './transit-keys.paths';
+import { checkAutoRotatePeriod, checkDerivation, newKey } from './transit-keys.paths';
 import type { NewTransitVersion, TransitKeyPolicy } from './transit.repository';
 
 /** Vault's storage name of the wrapping key (fmt.Sprintf("import/%s", WrappingKeyName)). */
 export const WRAPPING_KEY_NAME = 'import/wrapping-key';
 const WRAPPING_KEY_TYPE: TransitKeyType = 'rsa-4096';
 const KEY_NAME = /^\w(?:[\w.-]*\w)?$/;
+const generateRsaKeyPair = promisify(generateKeyPair);
 
 const EXPORT_TYPES = ['encryption-key', 'signing-key', 'hmac-key', 'public-key', 'certificate-chain'] as const;
 type ExportType = (typeof EXPORT_TYPES)[number];
@@ -130,9 +133,10 @@ export function transitBackupPaths(deps: TransitDeps): RouteDefinition[] {
   const wrappingKey = async (ctx: RequestContext): Promise<TransitKeyPolicy> => {
     let p = await policyOf(ctx, WRAPPING_KEY_NAME);
     if (!p) {
-      await store.create(ctx.mount.uuid, WRAPPING_KEY_NAME, newKey(WRAPPING_KEY_TYPE, {}), [
-        newVersion({ type: WRAPPING_KEY_TYPE, keySize: 0, convergentEncryption: false, convergentVersion: 0 }),
-      ]);
+      // RSA-4096 generation takes seconds: off the event loop, unlike the other types' (newVersion).
+      const { privateKey } = await generateRsaKeyPair('rsa', { modulusLength: 4096, publicExponent: 65537 });
+      const material = { key: privateKey.export({ format: 'der', type: 'pkcs8' }), hmacKey: randomKey(VERSION_HMAC_KEY_BYTES) };
+      await store.create(ctx.mount.uuid, WRAPPING_KEY_NAME, newKey(WRAPPING_KEY_TYPE, {}), [{ material, publicKey: publicKeyPem(privateKey) }]);
       p = await policyOf(ctx, WRAPPING_KEY_NAME);
     }
     if (!p) throw new Error('error retrieving wrapping key: returned policy was nil');
