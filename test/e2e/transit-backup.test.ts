@@ -314,16 +314,20 @@ describe('transit export, backup, restore and import (e2e)', () => {
 
     it('import_version adds a version to an imported key; a public key alone is completed by its private key later', async () => {
       const wrapping = await wrappingKey('transit');
-      const v2 = randomBytes(32);
-      expect((await post('transit/keys/imp-aes256-gcm96/import_version', { ciphertext: opensslWrap(wrapping, v2) })).status).toBe(204);
-      expect((await get('transit/keys/imp-aes256-gcm96')).body.data.latest_version).toBe(2);
-      expect(await decrypt('transit', 'imp-aes256-gcm96', aesGcm(v2, 2, 'second version'))).toBe('second version');
+      const [v1, v2] = [randomBytes(32), randomBytes(32)];
+      expect((await post('transit/keys/iv/import', { ciphertext: opensslWrap(wrapping, v1) })).status).toBe(204);
+      expect((await post('transit/keys/iv/import_version', { ciphertext: opensslWrap(wrapping, v2) })).status).toBe(204);
+      expect((await get('transit/keys/iv')).body.data.latest_version).toBe(2);
+      expect(await decrypt('transit', 'iv', aesGcm(v2, 2, 'second version'))).toBe('second version');
+      expect(await decrypt('transit', 'iv', aesGcm(v1, 1, 'first version'))).toBe('first version');
 
       const key = opensslKey('RSA', 'rsa_keygen_bits:2048');
       const publicPem = ws.ok(['pkey', '-in', 'key.pem', '-pubout']);
       expect((await post('transit/keys/pub/import', { type: 'rsa-2048', public_key: publicPem, exportable: true })).status).toBe(204);
       expect((await get('transit/keys/pub')).body.data.keys['1'].public_key).toBe(publicPem);
       expect((await get('transit/export/signing-key/pub')).body.data.keys).toEqual({ '1': '' });
+      const sealedWithPublicOnly = (await post('transit/encrypt/pub', { plaintext: b64('before the private key') })).body.data.ciphertext as string;
+      await expect400(post('transit/decrypt/pub', { ciphertext: sealedWithPublicOnly }), 'failed to RSA decrypt the ciphertext: crypto/rsa: decryption error');
       const other = opensslKey('RSA', 'rsa_keygen_bits:2048');
       await expect400(
         post('transit/keys/pub/import_version', { ciphertext: opensslWrap(wrapping, other.der), version: 1 }),
@@ -332,6 +336,7 @@ describe('transit export, backup, restore and import (e2e)', () => {
       ws.file('key.pem', key.pem);
       expect((await post('transit/keys/pub/import_version', { ciphertext: opensslWrap(wrapping, key.der), version: 1 })).status).toBe(204);
       expect((await get('transit/export/signing-key/pub')).body.data.keys).toEqual({ '1': ws.ok(['rsa', '-in', 'key.pem', '-traditional']) });
+      expect(await decrypt('transit', 'pub', sealedWithPublicOnly)).toBe('before the private key');
       await expect400(
         post('transit/keys/pub/import_version', { ciphertext: opensslWrap(wrapping, key.der), version: 1 }),
         'private key imported, key version cannot be updated',

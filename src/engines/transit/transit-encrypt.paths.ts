@@ -100,7 +100,10 @@ export class TransitCipher {
       );
     } else if (RSA_TYPES.includes(p.type)) {
       const m = await this.material(mount, p, version);
-      const publicKey = createPublicKey(privateKeyObject(p.type, m));
+      // A version imported as a public key only holds its SPKI DER (transit-backup.paths.ts).
+      const publicKey = p.versions[String(version)]?.publicKeyOnly
+        ? createPublicKey({ key: m.key, format: 'der', type: 'spki' })
+        : createPublicKey(privateKeyObject(p.type, m));
       try {
         body = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, input.plaintext);
       } catch {
