@@ -14,6 +14,7 @@ import { call } from '../support/http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 import {
   VAULT_AES256_BACKUP,
+  VAULT_ECDSA_P256_BACKUP,
   VAULT_ED25519_BACKUP,
   opensslTextInteger,
   opensslTextSmallInteger,
@@ -119,6 +120,15 @@ describe('transit export, backup, restore and import (e2e)', () => {
 
       expect((await post('transit2/restore/renamed', { backup: VAULT_AES256_BACKUP.backup })).status).toBe(204);
       expect(await decrypt('transit2', 'renamed', VAULT_AES256_BACKUP.ciphertext)).toBe('test');
+    });
+
+    it('restores a Vault ecdsa-p256 backup: the key read and public-key export show the public key Vault computed', async () => {
+      expect((await post('transit/restore', { backup: VAULT_ECDSA_P256_BACKUP.backup })).status).toBe(204);
+      const read = (await get('transit/keys/cabotage-app')).body.data;
+      expect(read.keys['1']).toMatchObject({ name: 'P-256', public_key: VAULT_ECDSA_P256_BACKUP.publicKey });
+      expect((await get('transit/export/public-key/cabotage-app')).body.data.keys).toEqual({ '1': VAULT_ECDSA_P256_BACKUP.publicKey.trim() });
+      const sec1 = (await get('transit/export/signing-key/cabotage-app')).body.data.keys['1'] as string;
+      expect(createPublicKey(sec1).export({ format: 'pem', type: 'spki' })).toBe(VAULT_ECDSA_P256_BACKUP.publicKey);
     });
 
     it('restores an ed25519 backup in Vault’s format: its public key is the account’s, export gives Go’s 64-byte key', async () => {

@@ -1,6 +1,7 @@
 import { createDecipheriv, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import {
   VAULT_AES256_BACKUP,
+  VAULT_ECDSA_P256_BACKUP,
   VAULT_ED25519_BACKUP,
   opensslTextInteger,
   opensslTextSmallInteger,
@@ -89,6 +90,28 @@ describe('decodeVaultBackup: documents Vault made', () => {
     const decipher = createDecipheriv('aes-256-gcm', versions[0].material.key, body.subarray(0, 12));
     decipher.setAuthTag(body.subarray(body.length - 16));
     expect(Buffer.concat([decipher.update(body.subarray(12, body.length - 16)), decipher.final()]).toString()).toBe(VAULT_AES256_BACKUP.plaintext);
+  });
+
+  it('reads a Vault ecdsa-p256 backup: its 77-digit ec_x/ec_y/ec_d give exactly the public key Vault computed', () => {
+    const { settings: s, versions } = decodeVaultBackup(VAULT_ECDSA_P256_BACKUP.backup);
+    expect(s).toMatchObject({ name: 'cabotage-app', type: 'ecdsa-p256', latestVersion: 1 });
+    expect(versions[0].publicKey).toBe(VAULT_ECDSA_P256_BACKUP.publicKey);
+    expect(createPublicKey(createPrivateKey({ key: versions[0].material.key, format: 'der', type: 'pkcs8' })).export({ format: 'pem', type: 'spki' })).toBe(
+      VAULT_ECDSA_P256_BACKUP.publicKey,
+    );
+    expect(versions[0].material.hmacKey?.toString('base64')).toBe(VAULT_ECDSA_P256_BACKUP.hmacKey);
+    const again = documentOf(encodeVaultBackup({ settings: s, versions }));
+    const original = documentOf(VAULT_ECDSA_P256_BACKUP.backup);
+    const [entry, originalEntry] = [
+      (again.policy.keys as Record<string, Record<string, unknown>>)['1'],
+      (original.policy.keys as Record<string, Record<string, unknown>>)['1'],
+    ];
+    expect([entry.ec_x, entry.ec_y, entry.ec_d, entry.public_key]).toEqual([
+      originalEntry.ec_x,
+      originalEntry.ec_y,
+      originalEntry.ec_d,
+      originalEntry.public_key,
+    ]);
   });
 
   it("reads an ed25519 backup in Vault's format, Go's 64-byte key with the account's public key", () => {
