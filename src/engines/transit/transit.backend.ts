@@ -4,8 +4,9 @@ import type { TransitDeps } from './transit-common';
 import { transitBackupPaths } from './transit-backup.paths';
 import { transitEncryptPaths } from './transit-encrypt.paths';
 import { transitKeyPaths } from './transit-keys.paths';
+import { transitOpsPaths } from './transit-ops.paths';
 
 export function transitBackend(deps: TransitDeps): BackendDefinition {
-  const routes = [...transitKeyPaths(deps), ...transitEncryptPaths(deps), ...transitBackupPaths(deps)];
+  const routes = [...transitKeyPaths(deps), ...transitEncryptPaths(deps), ...transitOpsPaths(deps), ...transitBackupPaths(deps)];
   return { type: 'transit', class: 'secret', description: 'encryption as a service (Vault transit)', routes: () => routes };
 }
