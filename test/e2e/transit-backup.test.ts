@@ -213,6 +213,27 @@ describe('transit export, backup, restore and import (e2e)', () => {
       }
     });
 
+    it('a trimmed key backs up from min_available_version and restores with only those versions', async () => {
+      await post('transit/keys/trimmed', { exportable: true, allow_plaintext_backup: true });
+      const ciphertexts: string[] = [];
+      for (let v = 1; v <= 4; v++) {
+        if (v > 1) await post('transit/keys/trimmed/rotate');
+        ciphertexts.push((await post('transit/encrypt/trimmed', { plaintext: b64(`v${v}`) })).body.data.ciphertext);
+      }
+      expect((await post('transit/keys/trimmed/config', { min_decryption_version: 3, min_encryption_version: 3 })).status).toBe(200);
+      expect((await post('transit/keys/trimmed/trim', { min_available_version: 3 })).status).toBe(200);
+      const backup = (await get('transit/backup/trimmed')).body.data.backup as string;
+      const document = JSON.parse(Buffer.from(backup, 'base64').toString());
+      expect(document.policy).toMatchObject({ min_available_version: 3, archive_min_version: 3, min_decryption_version: 3, latest_version: 4 });
+      expect(document.archived_keys.keys).toHaveLength(2);
+      expect((await post('transit2/restore', { backup })).status).toBe(204);
+      expect((await get('transit2/keys/trimmed')).body.data).toMatchObject({ min_available_version: 3, min_decryption_version: 3, latest_version: 4 });
+      expect(Object.keys((await get('transit2/export/encryption-key/trimmed')).body.data.keys)).toEqual(['3', '4']);
+      expect(await decrypt('transit2', 'trimmed', ciphertexts[2])).toBe('v3');
+      expect(await decrypt('transit2', 'trimmed', ciphertexts[3])).toBe('v4');
+      await expect400(post('transit2/decrypt/trimmed', { ciphertext: ciphertexts[0] }), 'ciphertext or signature version is disallowed by policy (too old)');
+    });
+
     it('refuses a backup unless the key is exportable and allows plaintext backups; records nothing then', async () => {
       await post('transit/keys/plain');
       await expect400(get('transit/backup/plain'), 'exporting is disallowed on the policy');
