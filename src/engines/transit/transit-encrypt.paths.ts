@@ -266,6 +266,7 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
       path: 'decrypt/:name',
       fields: DECRYPT_FIELDS,
       help: 'Decrypts a ciphertext (or each `batch_input` item) of the named key: `plaintext`, base64.',
+      pureOperations: ['update'],
       handlers: {
         update: async (ctx) => {
           const name = checkedName(ctx);
