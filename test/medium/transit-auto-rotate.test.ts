@@ -95,6 +95,8 @@ describe('transit auto-rotation (medium)', () => {
     expect(await versions('imported-rotatable')).toEqual({ latest: 2, stored: 2, imported: false });
     expect(await versions('imported')).toEqual({ latest: 1, stored: 1, imported: true });
     for (const name of ['fresh', 'never', 'managed']) expect((await versions(name)).latest).toBe(1);
+    const history = await nodeA.repository.history(mountUuid, 'due', ['rotation']);
+    expect(history).toEqual([expect.objectContaining({ event: 'rotation', reason: 'period', actor: 'system', details: { auto_rotate_period: HOUR } })]);
 
     // The new version is a real one of the key's type, readable; and nothing is due any more.
     expect((await nodeA.material(mountUuid, 'due', 2))?.key).toHaveLength(32);

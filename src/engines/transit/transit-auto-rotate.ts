@@ -10,7 +10,8 @@
  *   when the policy read under that lock is still due; the candidate query is a hint only;
  * - never rotated: period 0, managed_key keys (Vault: "We can't auto-rotate managed keys"), imported
  *   keys without allow_imported_key_rotation;
- * - one key failing does not stop the others; the failures are reported together at the end.
+ * - one key failing does not stop the others; the failures are reported together at the end;
+ * - a rotation is recorded in the key's history (event rotation, reason period, actor system).
  */
 import type { MountEntry } from '../../framework/backend';
 import type { TransitKeyPolicy, NewTransitVersion } from './transit.repository';
@@ -50,8 +51,12 @@ export async function autoRotateKeys(
       await store.update(mount.uuid, name, (current) => {
         if (!autoRotationDue(current, now)) return {};
         rotated = true;
-        // Vault's Rotate: an imported key rotated inside Vault is no longer an imported one.
-        return { append: [newVersion(current)], change: current.importedKey ? { importedKey: false } : {} };
+        return {
+          append: [newVersion(current)],
+          // Vault's Rotate: an imported key rotated inside Vault is no longer an imported one.
+          change: { importedKey: false, failedRotations: 0 },
+          history: { event: 'rotation', reason: 'period', actor: 'system', details: { auto_rotate_period: current.autoRotatePeriod } },
+        };
       });
       if (rotated) result.rotated.push(name);
     } catch (err) {

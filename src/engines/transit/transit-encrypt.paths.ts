@@ -20,6 +20,7 @@ import {
   base64ErrorText,
   batchAnswer,
   batchItems,
+  actorOf,
   checkedName,
   decodeBase64,
   formatVersioned,
@@ -29,6 +30,7 @@ import {
   type BatchItem,
   type TransitDeps,
 } from './transit-common';
+import { usageThreshold } from './key-lifecycle';
 import { checkDerivation, keyType, newKey, newVersion } from './transit-keys.paths';
 import type { TransitKeyPolicy } from './transit.repository';
 
@@ -59,7 +61,7 @@ function convergentVersionOf(p: TransitKeyPolicy, version: number): number {
 }
 
 /** Runs a crypto step, turning its user errors into 400s with their (Vault's) message. */
-function userErrors<T>(work: () => T): T {
+export function userErrors<T>(work: () => T): T {
   try {
     return work();
   } catch (err) {
@@ -100,7 +102,10 @@ export class TransitCipher {
       );
     } else if (RSA_TYPES.includes(p.type)) {
       const m = await this.material(mount, p, version);
-      const publicKey = createPublicKey(privateKeyObject(p.type, m));
+      // A version imported as a public key only holds its SPKI DER (transit-backup.paths.ts).
+      const publicKey = p.versions[String(version)]?.publicKeyOnly
+        ? createPublicKey({ key: m.key, format: 'der', type: 'spki' })
+        : createPublicKey(privateKeyObject(p.type, m));
       try {
         body = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, input.plaintext);
       } catch {
@@ -111,6 +116,7 @@ export class TransitCipher {
       const encrypter = await this.managedEncrypter(mount, p, version);
       body = await encrypter.encrypt(input.plaintext, input.associatedData);
     }
+    await this.deps.usage?.count({ mountUuid: mount.uuid, name: p.name, version }, p.versions[String(version)]?.operations ?? 0, usageThreshold(p));
     return { ciphertext: formatVersioned(version, body.toString('base64')), keyVersion: version };
   }
 
@@ -323,9 +329,13 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
     if ((await store.mountConfig(ctx.mount.uuid)).disableUpsert) throw badRequest('encryption key not found');
     checkDerivation(type, contextSet, convergent);
     const key = newKey(type, { derived: contextSet, convergent });
-    const created = await store.create(ctx.mount.uuid, name, key, [
-      newVersion({ type, keySize: 0, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 }),
-    ]);
+    const created = await store.create(
+      ctx.mount.uuid,
+      name,
+      key,
+      [newVersion({ type, keySize: 0, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 })],
+      { event: 'create', reason: 'upsert', actor: actorOf(ctx as RequestContext) },
+    );
     const policy = await store.policy(ctx.mount.uuid, name);
     if (!policy) throw badRequest('encryption key not found');
     return { policy, warnings: created ? undefined : ['Attempted creation of the key during the encrypt operation, but it was created beforehand'] };

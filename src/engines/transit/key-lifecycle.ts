@@ -1,0 +1,54 @@
+/**
+ * A transit key's lifecycle (issue 29), derived from its policy: each version's state and the
+ * usage threshold at which the latest version rotates; health itself is the kernel's
+ * (kernel/key-management/key-health.ts), fed from here.
+ *
+ * Version states: `active` (encrypts/signs and decrypts/verifies), `decrypt-only` (below
+ * min_encryption_version), `retired` (below min_decryption_version: reversible, as Vault lets it be
+ * lowered again), `destroyed` (below min_available_version: trimmed, irreversible — the database
+ * refuses to lower min_available_version or insert such a version).
+ */
+import { SYMMETRIC_TYPES } from '../../crypto/transit/key-types';
+import type { HealthKey } from '../../kernel/key-management/key-health';
+import type { TransitKeyPolicy, TransitSummaryRow } from './transit.repository';
+import { AEAD_NONCE_LIMIT, AEAD_ROTATE_AT } from './transit-usage';
+
+export type VersionState = 'active' | 'decrypt-only' | 'retired' | 'destroyed';
+
+export function versionState(
+  p: Pick<TransitKeyPolicy, 'minAvailableVersion' | 'minDecryptionVersion' | 'minEncryptionVersion'>,
+  version: number,
+): VersionState {
+  if (p.minAvailableVersion > 0 && version < p.minAvailableVersion) return 'destroyed';
+  if (version < p.minDecryptionVersion) return 'retired';
+  if (p.minEncryptionVersion > 0 && version < p.minEncryptionVersion) return 'decrypt-only';
+  return 'active';
+}
+
+/** The count of operations at which the latest version rotates (Infinity: never). */
+export function usageThreshold(p: Pick<TransitKeyPolicy, 'type' | 'autoRotateAfterOperations'>): number {
+  const policy = p.autoRotateAfterOperations > 0 ? p.autoRotateAfterOperations : Infinity;
+  return SYMMETRIC_TYPES.includes(p.type) ? Math.min(policy, AEAD_ROTATE_AT) : policy;
+}
+
+/** The kernel's view of a transit key for health. */
+export function healthKeyOf(
+  p: Pick<TransitKeyPolicy, 'type' | 'autoRotatePeriod' | 'autoRotateAfterOperations' | 'exportable' | 'allowPlaintextBackup'>,
+  latestCreatedAt: Date | undefined,
+): HealthKey {
+  const threshold = usageThreshold(p);
+  return {
+    type: p.type,
+    autoRotatePeriod: p.autoRotatePeriod,
+    latestCreatedAt,
+    usageLimit: Number.isFinite(threshold) ? threshold : null,
+    hardLimit: SYMMETRIC_TYPES.includes(p.type) ? AEAD_NONCE_LIMIT : null,
+    hasRotationPolicy: p.autoRotatePeriod > 0 || p.autoRotateAfterOperations > 0 || p.type === 'managed_key',
+    exportable: p.exportable,
+    allowPlaintextBackup: p.allowPlaintextBackup,
+  };
+}
+
+export function summaryKeyOf(r: TransitSummaryRow, mountPath: string) {
+  return { ...healthKeyOf(r, r.latestCreatedAt), label: `${mountPath}${r.name}`, latestOperations: r.latestOperations, failedRotations: r.failedRotations };
+}
