@@ -15,7 +15,7 @@ export class TransitKeyOptions1734080000000 implements MigrationInterface {
     await q.query(`
       ALTER TABLE transit_keys
         ADD COLUMN derived boolean NOT NULL DEFAULT false,
-        ADD COLUMN kdf smallint NOT NULL DEFAULT 1,
+        ADD COLUMN kdf integer NOT NULL DEFAULT 1,
         ADD COLUMN convergent_encryption boolean NOT NULL DEFAULT false,
         ADD COLUMN convergent_version integer NOT NULL DEFAULT 0,
         ADD COLUMN exportable boolean NOT NULL DEFAULT false,
@@ -39,7 +39,9 @@ export class TransitKeyOptions1734080000000 implements MigrationInterface {
         ADD COLUMN public_key text,
         ADD COLUMN convergent_version integer NOT NULL DEFAULT 0,
         ADD COLUMN public_key_only boolean NOT NULL DEFAULT false`);
-    await q.query(`COMMENT ON COLUMN transit_key_versions.key_ciphertext IS 'barrier ciphertext of the key version (JSON key and hmac_key, or a raw 32-byte AES key), bound to mount, name and version'`);
+    await q.query(
+      `COMMENT ON COLUMN transit_key_versions.key_ciphertext IS 'barrier ciphertext of the key version (JSON key and hmac_key, or a raw 32-byte AES key), bound to mount, name and version'`,
+    );
     await q.query(`
       CREATE TABLE transit_mount_config (
         mount_uuid uuid NOT NULL,

@@ -540,6 +540,7 @@ export class RequestPipeline {
       warnings: warningsOf(result.warnings, ctx.warnings),
       auth: result.auth ?? null,
       mount_type: ctx.mount.type,
+      ...(result.errors ? { errors: result.errors } : {}),
     };
     const body = route.injectDataAtTopLevel && result.data ? { ...result.data, ...envelope } : envelope;
     return { status: result.status ?? 200, headers, body: ctx.head ? undefined : JSON.stringify(body) };

@@ -90,6 +90,8 @@ export interface LogicalResponse {
   leaseDuration?: number;
   /** An HTTP status other than 200 for a body-carrying answer (KV v2: a deleted version is a 404 with its metadata). */
   status?: number;
+  /** With a 4xx `status`: the envelope also carries `errors` (a transit batch with failed items answers 400 with its results). */
+  errors?: string[];
   /** A leased secret: the pipeline registers it with the expiration manager and answers lease_id, lease_duration, renewable. */
   lease?: LeaseRequest;
 }

@@ -132,7 +132,11 @@ export function privateKeyObject(t: TransitKeyType, material: KeyVersionMaterial
   throw new TypeError(`key type ${t} has no private key object`);
 }
 
-/** Stored form of a version's material: JSON {key, hmac_key} in base64. A 32-byte value is the raw AES-256 key of a version stored before this form. */
+/**
+ * Stored form of a version's material: JSON {key, hmac_key} in base64. A 32-byte value is the raw
+ * AES-256 key of a version stored before this form; the JSON is never 32 bytes (10 or 23 bytes of
+ * syntax plus base64 lengths, multiples of 4).
+ */
 export function encodeMaterial(m: KeyVersionMaterial): Buffer {
   return Buffer.from(JSON.stringify({ key: m.key.toString('base64'), hmac_key: m.hmacKey?.toString('base64') }), 'utf8');
 }

@@ -1,9 +1,10 @@
 /** The `transit` secrets engine type (Vault's): encryption as a service with named keys that never leave the server. */
 import type { BackendDefinition } from '../../framework/backend';
-import { transitPaths } from './transit.paths';
-import type { TransitRepository } from './transit.repository';
+import type { TransitDeps } from './transit-common';
+import { transitEncryptPaths } from './transit-encrypt.paths';
+import { transitKeyPaths } from './transit-keys.paths';
 
-export function transitBackend(repository: TransitRepository): BackendDefinition {
-  const routes = transitPaths(repository);
+export function transitBackend(deps: TransitDeps): BackendDefinition {
+  const routes = [...transitKeyPaths(deps), ...transitEncryptPaths(deps)];
   return { type: 'transit', class: 'secret', description: 'encryption as a service (Vault transit)', routes: () => routes };
 }

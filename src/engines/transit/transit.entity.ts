@@ -25,7 +25,7 @@ export class TransitKeyEntity {
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' }) createdAt!: Date;
   @Column({ type: 'boolean', default: false }) derived!: boolean;
   /** Vault's KDF number: 0 hmac-sha256 counter mode (old keys), 1 hkdf_sha256. */
-  @Column({ type: 'smallint', default: 1 }) kdf!: number;
+  @Column({ type: 'integer', default: 1 }) kdf!: number;
   @Column({ name: 'convergent_encryption', type: 'boolean', default: false }) convergentEncryption!: boolean;
   /** The policy's convergent version (Vault's; -1 = per version); a version's own takes precedence when not 0. */
   @Column({ name: 'convergent_version', type: 'integer', default: 0 }) convergentVersion!: number;

@@ -5,13 +5,14 @@ import { Barrier } from '../../kernel/barrier/barrier';
 import { KernelModule } from '../../kernel/kernel.module';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { transitBackend } from './transit.backend';
+import { TransitKeyStore } from './transit-key-store';
 import { TransitRepository } from './transit.repository';
 
 @Module({
   imports: [KernelModule],
   providers: [
     backendProvider('transit', { dataSource: DataSource, barrier: Barrier }, ({ dataSource, barrier }) =>
-      transitBackend(new TransitRepository(dataSource, barrier)),
+      transitBackend({ store: new TransitKeyStore(new TransitRepository(dataSource, barrier)) }),
     ),
   ],
 })

@@ -194,7 +194,12 @@ export class TransitRepository {
     return next;
   }
 
-  private async versionRow(mountUuid: string, name: string, version: number, v: NewTransitVersion): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt'> & { createdAt?: Date }> {
+  private async versionRow(
+    mountUuid: string,
+    name: string,
+    version: number,
+    v: NewTransitVersion,
+  ): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt'> & { createdAt?: Date }> {
     const keyCiphertext = await this.material.seal({ mountUuid, name, version }, encodeMaterial(v.material));
     return {
       mountUuid,

@@ -1,0 +1,212 @@
+/**
+ * What every transit paths file shares: the engine's dependencies, key-name and base64 checks,
+ * Vault's versioned values (`vault:v<N>:<payload>`), the key read (formatKeyPolicy) and batch
+ * answers (batchRequestResponse).
+ *
+ * Invariants: no message built here carries a plaintext, a context or key material; a batch answer
+ * keeps its items in request order, each with the caller's `reference`.
+ */
+import type { Encrypter } from '../../crypto/encrypter';
+import type { Signer } from '../../crypto/signer';
+import { keyTypeSupports, type TransitKeyType } from '../../crypto/transit/key-types';
+import type { MountEntry } from '../../framework/backend';
+import { logical, type LogicalResponse, type RequestContext } from '../../framework/route';
+import { badRequest } from '../../kernel/errors';
+import type { TransitKeyStore } from './transit-key-store';
+import type { TransitKeyPolicy } from './transit.repository';
+
+/** Keys of type managed_key run their operations on the managed key's token (transit-managed-keys.ts). */
+export interface TransitManagedKeys {
+  encrypter(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Encrypter>;
+  signer(mount: MountEntry, policy: TransitKeyPolicy, version: number): Promise<Signer>;
+}
+
+export interface TransitDeps {
+  store: TransitKeyStore;
+  /** Absent: managed_key keys are refused. */
+  managed?: TransitManagedKeys;
+}
+
+export const VERSION_PREFIX = 'vault:v';
+const NAME = /^\w(?:[\w.-]*\w)?$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The `:name` parameter, checked as Vault's GenericNameRegex. */
+export function checkedName(ctx: RequestContext, param = 'name'): string {
+  const name = ctx.params[param];
+  if (!NAME.test(name)) throw badRequest(`invalid key name ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** Standard padded base64, as Go's base64.StdEncoding accepts it; undefined when it is not. */
+export function decodeBase64(value: string): Buffer | undefined {
+  return BASE64.test(value) ? Buffer.from(value, 'base64') : undefined;
+}
+
+/**
+ * Go's base64 error text for a value StdEncoding refuses ("illegal base64 data at input byte N"):
+ * N is the first offending byte, or the length's last full quantum for a bad length.
+ */
+export function base64ErrorText(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '=') {
+      const rest = value.slice(i);
+      if ((rest === '=' || rest === '==') && value.length % 4 === 0) continue;
+      return `illegal base64 data at input byte ${i}`;
+    }
+    if (!/[A-Za-z0-9+/]/.test(c)) return `illegal base64 data at input byte ${i}`;
+  }
+  return `illegal base64 data at input byte ${value.length - (value.length % 4)}`;
+}
+
+/** A base64 field's bytes, or a 400 with `message`. */
+export function base64Field(value: string, message: string): Buffer {
+  const bytes = decodeBase64(value);
+  if (!bytes) throw badRequest(message);
+  return bytes;
+}
+
+export function formatVersioned(version: number, payload: string): string {
+  return `${VERSION_PREFIX}${version}:${payload}`;
+}
+
+/**
+ * Splits `vault:v<N>:<payload>` and checks N against the key (keysutil's Decrypt/Verify parsing).
+ * `what` names the value in Vault's messages: "ciphertext" or "signature".
+ */
+export function parseVersioned(
+  value: string,
+  what: 'ciphertext' | 'signature',
+  p: Pick<TransitKeyPolicy, 'latestVersion' | 'minDecryptionVersion'>,
+): { version: number; payload: string } {
+  if (!value.startsWith(VERSION_PREFIX)) throw badRequest(`invalid ${what}: no prefix`);
+  const rest = value.slice(VERSION_PREFIX.length);
+  const colon = rest.indexOf(':');
+  if (colon < 0) throw badRequest(`invalid ${what}: wrong number of fields`);
+  const versionText = rest.slice(0, colon);
+  if (!/^[+-]?\d{1,15}$/.test(versionText)) throw badRequest(`invalid ${what}: version number could not be decoded`);
+  let version = Number(versionText);
+  if (version === 0 && what === 'ciphertext') version = 1;
+  if (version > p.latestVersion) throw badRequest(`invalid ${what}: version is too new`);
+  if (p.minDecryptionVersion > 0 && version < p.minDecryptionVersion) throw badRequest('ciphertext or signature version is disallowed by policy (too old)');
+  return { version, payload: rest.slice(colon + 1) };
+}
+
+const CURVE_NAMES: Partial<Record<TransitKeyType, string>> = { 'ecdsa-p256': 'P-256', 'ecdsa-p384': 'P-384', 'ecdsa-p521': 'P-521' };
+
+/**
+ * Vault's key read (path_keys.go formatKeyPolicy). `derivedPublicKeys`: for a derived ed25519 key
+ * read with a context, each version's derived public key (without a context the public key is "").
+ */
+export function keyAnswer(p: TransitKeyPolicy, derivedPublicKeys?: Record<string, string>): Record<string, unknown> {
+  const data: Record<string, unknown> = {
+    name: p.name,
+    type: p.type,
+    derived: p.derived,
+    deletion_allowed: p.deletionAllowed,
+    min_available_version: p.minAvailableVersion,
+    min_decryption_version: p.minDecryptionVersion,
+    min_encryption_version: p.minEncryptionVersion,
+    latest_version: p.latestVersion,
+    exportable: p.exportable,
+    allow_plaintext_backup: p.allowPlaintextBackup,
+    supports_encryption: keyTypeSupports.encryption(p.type),
+    supports_decryption: keyTypeSupports.decryption(p.type),
+    supports_signing: keyTypeSupports.signing(p.type),
+    supports_derivation: keyTypeSupports.derivation(p.type),
+    auto_rotate_period: p.autoRotatePeriod,
+    imported_key: p.importedKey,
+  };
+  if (p.keySize !== 0) data.key_size = p.keySize;
+  if (p.importedKey) data.imported_key_allow_rotation = p.allowImportedKeyRotation;
+  if (p.backupInfo) data.backup_info = p.backupInfo;
+  if (p.restoreInfo) data.restore_info = p.restoreInfo;
+  if (p.derived) {
+    data.kdf = p.kdf === 0 ? 'hmac-sha256-counter' : 'hkdf_sha256';
+    if (p.kdf === 0) data.kdf_mode = 'hmac-sha256-counter';
+    data.convergent_encryption = p.convergentEncryption;
+    if (p.convergentEncryption) data.convergent_encryption_version = p.convergentVersion;
+  }
+  const entries = Object.entries(p.versions);
+  if (p.type === 'aes128-gcm96' || p.type === 'aes256-gcm96' || p.type === 'chacha20-poly1305') {
+    data.keys = Object.fromEntries(entries.map(([v, info]) => [v, Math.floor(info.createdAt.getTime() / 1000)]));
+  } else if (keyTypeSupports.signing(p.type)) {
+    data.keys = Object.fromEntries(
+      entries.map(([v, info]) => {
+        let publicKey = info.publicKey ?? '';
+        if (p.type === 'ed25519' && p.derived) publicKey = derivedPublicKeys?.[v] ?? '';
+        const name = CURVE_NAMES[p.type] ?? p.type;
+        return [v, { name, public_key: publicKey, certificate_chain: '', creation_time: info.createdAt.toISOString() }];
+      }),
+    );
+  }
+  return data;
+}
+
+/** A `batch_input` item: the fields the paths read, all optional (each path checks its own). */
+export type BatchItem = Record<string, unknown>;
+
+/** `batch_input` as a list of objects, or a 400 when it is not one (Vault: "failed to parse batch input"). */
+export function batchItems(raw: unknown): BatchItem[] {
+  if (!Array.isArray(raw) || raw.some((i) => i === null || typeof i !== 'object' || Array.isArray(i)))
+    throw badRequest('failed to parse batch input: batch_input must be a list of objects');
+  if (raw.length === 0) throw badRequest('missing batch input to process');
+  return raw as BatchItem[];
+}
+
+/** An item's string field; a non-string is a 400 naming the item (Vault's decodeBatchRequestItems). */
+export function itemString(item: BatchItem, index: number, field: string): string | undefined {
+  const v = item[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(`'[${index}].${field}' expected type 'string', got unconvertible type '${goTypeName(v)}'`);
+  return v;
+}
+
+/** An item's int field (a JSON number or numeric string, as Vault's decoder accepts). */
+export function itemInt(item: BatchItem, index: number, field: string): number | undefined {
+  const v = item[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'string' && /^[+-]?\d{1,15}$/.test(v)) return Number(v);
+  throw badRequest(`'[${index}].${field}' expected type 'int', got unconvertible type '${goTypeName(v)}'`);
+}
+
+function goTypeName(v: unknown): string {
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'number') return 'json.Number';
+  if (typeof v === 'boolean') return 'bool';
+  if (Array.isArray(v)) return '[]interface {}';
+  return 'map[string]interface {}';
+}
+
+/** A user error for one batch item: reported in its result, not thrown. */
+export class ItemError extends Error {}
+
+/**
+ * Vault's batchRequestResponse: a batch with a failed item answers 400 (or the caller's
+ * `partial_failure_response_code` when some succeeded) with every item's result; a single request
+ * (no batch_input) answers its error as a plain 400.
+ */
+export function batchAnswer(
+  results: Record<string, unknown>[],
+  options: { batch: boolean; partialFailureCode?: number; warnings?: string[]; single: (r: Record<string, unknown>) => Record<string, unknown> },
+): LogicalResponse {
+  const failed = results.filter((r) => typeof r.error === 'string' && r.error !== '');
+  if (!options.batch) {
+    if (failed.length > 0) throw badRequest(failed[0].error as string);
+    return logical(options.single(results[0]), options.warnings);
+  }
+  const response = logical({ batch_results: results }, options.warnings);
+  if (failed.length === 0) return response;
+  let status = 400;
+  const code = options.partialFailureCode;
+  if (code !== undefined && failed.length < results.length) {
+    if (code < 1 || code > 599)
+      response.warnings = [...(response.warnings ?? []), `invalid HTTP response code override from partial_failure_response_code, reverting to ${status}`];
+    else status = code;
+  }
+  response.status = status;
+  if (status >= 400) response.errors = [`${failed.length} of ${results.length} batch items failed`];
+  return response;
+}

@@ -1,0 +1,336 @@
+/**
+ * Transit encrypt and decrypt (Vault's path_encrypt.go, path_decrypt.go) for every encrypting key
+ * type: AES-GCM and ChaCha20-Poly1305 (derived, convergent, associated data), RSA-OAEP, managed
+ * keys; single values or `batch_input` with per-item results.
+ *
+ * Invariants: a ciphertext opens only under the key, version, context and associated data it was
+ * made with; versions below min_decryption_version never decrypt and below min_encryption_version
+ * never encrypt; a bad item fails alone (its `error`), never the other items; no message carries a
+ * plaintext, a context or key material.
+ */
+import { constants, createPublicKey, privateDecrypt, publicEncrypt } from 'node:crypto';
+import { IntegrityError } from '../../crypto/encrypter';
+import { keyTypeSupports, privateKeyObject, RSA_TYPES, SYMMETRIC_TYPES, type KeyVersionMaterial } from '../../crypto/transit/key-types';
+import { symmetricDecrypt, symmetricEncrypt, TransitCryptoError } from '../../crypto/transit/symmetric';
+import type { MountEntry } from '../../framework/backend';
+import type { Fields } from '../../framework/fields';
+import { route, type RequestContext, type RouteDefinition } from '../../framework/route';
+import { ApiError, badRequest } from '../../kernel/errors';
+import {
+  base64ErrorText,
+  batchAnswer,
+  batchItems,
+  checkedName,
+  decodeBase64,
+  formatVersioned,
+  itemInt,
+  itemString,
+  parseVersioned,
+  type BatchItem,
+  type TransitDeps,
+} from './transit-common';
+import { checkDerivation, keyType, newKey, newVersion } from './transit-keys.paths';
+import type { TransitKeyPolicy } from './transit.repository';
+
+/** One value to encrypt, decoded. */
+export interface EncryptInput {
+  plaintext: Buffer;
+  context?: Buffer;
+  nonce?: Buffer;
+  /** 0: the latest version. */
+  keyVersion: number;
+  associatedData?: Buffer;
+}
+
+/** One ciphertext to open, with what it was bound to. */
+export interface DecryptInput {
+  ciphertext: string;
+  context?: Buffer;
+  nonce?: Buffer;
+  associatedData?: Buffer;
+}
+
+/** The version's convergent scheme (keysutil convergentVersion): 0 when the key is not convergent. */
+function convergentVersionOf(p: TransitKeyPolicy, version: number): number {
+  if (!p.convergentEncryption) return 0;
+  const own = p.versions[String(version)]?.convergentVersion ?? 0;
+  if (own !== 0) return own;
+  return p.convergentVersion === 0 ? 1 : p.convergentVersion;
+}
+
+/** Runs a crypto step, turning its user errors into 400s with their (Vault's) message. */
+function userErrors<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof TransitCryptoError) throw badRequest(err.message);
+    throw err;
+  }
+}
+
+/** Encryption and decryption with a key's versions, the way every transit path needing them does it. */
+export class TransitCipher {
+  constructor(private readonly deps: TransitDeps) {}
+
+  private async material(mount: MountEntry, p: TransitKeyPolicy, version: number): Promise<KeyVersionMaterial> {
+    const m = await this.deps.store.material(mount.uuid, p.name, version);
+    if (!m) throw badRequest('no such key version');
+    return m;
+  }
+
+  /** `vault:v<N>:…` of one input, and the version used. */
+  async encrypt(mount: MountEntry, p: TransitKeyPolicy, input: EncryptInput): Promise<{ ciphertext: string; keyVersion: number }> {
+    if (!keyTypeSupports.encryption(p.type) && p.type !== 'managed_key') throw badRequest(`message encryption not supported for key type ${p.type}`);
+    let version = input.keyVersion;
+    if (version === 0) version = p.latestVersion;
+    else if (version < 0) throw badRequest('requested version for encryption is negative');
+    else if (version > p.latestVersion) throw badRequest('requested version for encryption is higher than the latest key version');
+    else if (version < p.minEncryptionVersion) throw badRequest('requested version for encryption is less than the minimum encryption key version');
+    let body: Buffer;
+    if (SYMMETRIC_TYPES.includes(p.type)) {
+      const m = await this.material(mount, p, version);
+      const convergentVersion = convergentVersionOf(p, version);
+      body = userErrors(() =>
+        symmetricEncrypt(p.type, m.key, input.plaintext, {
+          derived: p.derived ? { context: input.context ?? Buffer.alloc(0) } : undefined,
+          convergent: convergentVersion ? { version: convergentVersion } : undefined,
+          nonce: input.nonce,
+          associatedData: input.associatedData,
+        }),
+      );
+    } else if (RSA_TYPES.includes(p.type)) {
+      const m = await this.material(mount, p, version);
+      const publicKey = createPublicKey(privateKeyObject(p.type, m));
+      try {
+        body = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, input.plaintext);
+      } catch {
+        throw badRequest('failed to RSA encrypt the plaintext: message too long for RSA key size');
+      }
+    } else {
+      const encrypter = await this.managedEncrypter(mount, p, version);
+      body = await encrypter.encrypt(input.plaintext, input.associatedData);
+    }
+    return { ciphertext: formatVersioned(version, body.toString('base64')), keyVersion: version };
+  }
+
+  /** The plaintext of one `vault:v<N>:…` value. */
+  async decrypt(mount: MountEntry, p: TransitKeyPolicy, input: DecryptInput): Promise<Buffer> {
+    if (!keyTypeSupports.decryption(p.type) && p.type !== 'managed_key') throw badRequest(`message decryption not supported for key type ${p.type}`);
+    const { version, payload } = parseVersioned(input.ciphertext, 'ciphertext', p);
+    const convergentVersion = convergentVersionOf(p, version);
+    if (convergentVersion === 1 && (!input.nonce || input.nonce.length === 0)) throw badRequest('invalid convergent nonce supplied');
+    const body = decodeBase64(payload);
+    if (!body) throw badRequest('invalid ciphertext: could not decode base64');
+    if (SYMMETRIC_TYPES.includes(p.type)) {
+      const m = await this.material(mount, p, version);
+      return userErrors(() =>
+        symmetricDecrypt(p.type, m.key, body, {
+          derived: p.derived ? { context: input.context ?? Buffer.alloc(0) } : undefined,
+          convergent: convergentVersion ? { version: convergentVersion } : undefined,
+          nonce: input.nonce,
+          associatedData: input.associatedData,
+        }),
+      );
+    }
+    if (RSA_TYPES.includes(p.type)) {
+      const m = await this.material(mount, p, version);
+      try {
+        return privateDecrypt({ key: privateKeyObject(p.type, m), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, body);
+      } catch {
+        throw badRequest('failed to RSA decrypt the ciphertext: crypto/rsa: decryption error');
+      }
+    }
+    const encrypter = await this.managedEncrypter(mount, p, version);
+    try {
+      return await encrypter.decrypt(body, input.associatedData);
+    } catch (err) {
+      if (err instanceof IntegrityError) throw badRequest('cipher: message authentication failed');
+      throw err;
+    }
+  }
+
+  private async managedEncrypter(mount: MountEntry, p: TransitKeyPolicy, version: number) {
+    if (!this.deps.managed) throw badRequest('managed_key transit keys are not available on this server');
+    return this.deps.managed.encrypter(mount, p, version);
+  }
+}
+
+/** Runs one batch item: its result, or `{error}` for a user error (400); anything else propagates. */
+export async function batchItemResult(reference: unknown, work: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  const ref = typeof reference === 'string' ? reference : '';
+  try {
+    return { ...(await work()), reference: ref };
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) return { error: err.errors[0] ?? 'invalid request', reference: ref };
+    throw err;
+  }
+}
+
+/** A base64 item field decoded, or a 400 with Go's base64 error text. */
+export function itemBytes(value: string | undefined): Buffer | undefined {
+  if (value === undefined || value === '') return undefined;
+  const bytes = decodeBase64(value);
+  if (!bytes) throw badRequest(base64ErrorText(value));
+  return bytes;
+}
+
+const ENCRYPT_FIELDS = {
+  plaintext: { type: 'string', description: 'The plaintext, base64.' },
+  context: { type: 'string', description: 'Derived keys: the base64 context.' },
+  nonce: { type: 'string', description: 'Convergent version 1 keys: the base64 nonce (12 bytes).' },
+  key_version: { type: 'int', description: 'The key version to encrypt with (0: the latest).' },
+  associated_data: { type: 'string', description: 'AEAD types: base64 data authenticated but not encrypted.' },
+  type: { type: 'string', description: 'The key type when this call creates the key (default aes256-gcm96).' },
+  convergent_encryption: { type: 'bool', description: 'When this call creates the key: convergent (needs a context).' },
+  batch_input: { type: 'any', description: 'A list of items, each with the fields above and a `reference`.' },
+  partial_failure_response_code: { type: 'int', description: 'The status of a batch where some items failed and some succeeded.' },
+} as const satisfies Fields;
+
+const DECRYPT_FIELDS = {
+  ciphertext: { type: 'string', description: 'The ciphertext, vault:v<N>:<base64>.' },
+  context: { type: 'string', description: 'Derived keys: the base64 context.' },
+  nonce: { type: 'string', description: 'Convergent version 1 keys: the base64 nonce.' },
+  associated_data: { type: 'string', description: 'AEAD types: the base64 associated data it was encrypted with.' },
+  batch_input: { type: 'any', description: 'A list of items, each with the fields above and a `reference`.' },
+  partial_failure_response_code: { type: 'int', description: 'The status of a batch where some items failed and some succeeded.' },
+} as const satisfies Fields;
+
+export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
+  const { store } = deps;
+  const cipher = new TransitCipher(deps);
+
+  return [
+    route({
+      path: 'encrypt/:name',
+      fields: ENCRYPT_FIELDS,
+      help: 'Encrypts base64 `plaintext` (or each `batch_input` item) with the named key, created on first use unless config/keys disable_upsert.',
+      existenceCheck: async (ctx) => (await store.policy(ctx.mount.uuid, checkedName(ctx))) !== undefined,
+      handlers: {
+        update: async (ctx) => {
+          const name = checkedName(ctx);
+          const batch = ctx.data.batch_input !== undefined && ctx.data.batch_input !== null;
+          let items: BatchItem[];
+          if (batch) items = batchItems(ctx.data.batch_input);
+          else if (ctx.data.plaintext === undefined) throw badRequest('missing plaintext to encrypt');
+          else
+            items = [
+              {
+                plaintext: ctx.data.plaintext,
+                context: ctx.data.context,
+                nonce: ctx.data.nonce,
+                key_version: ctx.data.key_version,
+                associated_data: ctx.data.associated_data,
+              },
+            ];
+          items.forEach((item, i) => {
+            itemString(item, i, 'plaintext');
+            itemString(item, i, 'context');
+            itemString(item, i, 'nonce');
+            itemString(item, i, 'associated_data');
+            itemString(item, i, 'reference');
+            itemInt(item, i, 'key_version');
+          });
+          const contextSet = !!items[0].context;
+          if (items.some((item) => !!item.context !== contextSet)) throw badRequest('context should be set either in all the request blocks or in none');
+
+          const { policy: p, warnings } = await policyForEncrypt(ctx, name, contextSet);
+          const results = await Promise.all(
+            items.map((item, i) =>
+              batchItemResult(item.reference, async () => {
+                if (batch && item.plaintext === undefined) throw badRequest(`'[${i}].plaintext' missing plaintext to encrypt`);
+                const plaintext = itemBytes(item.plaintext as string | undefined) ?? Buffer.alloc(0);
+                const context = itemBytes(item.context as string | undefined);
+                const nonce = itemBytes(item.nonce as string | undefined);
+                const associatedData = itemBytes(item.associated_data as string | undefined);
+                if (nonce && !nonceAllowed(p)) throw badRequest('provided nonce not allowed for this key');
+                if (associatedData && !keyTypeSupports.associatedData(p.type) && p.type !== 'managed_key')
+                  throw badRequest(`'[${i}].associated_data' provided for non-AEAD cipher suite ${p.type}`);
+                const out = await cipher.encrypt(ctx.mount, p, { plaintext, context, nonce, associatedData, keyVersion: itemInt(item, i, 'key_version') ?? 0 });
+                return { ciphertext: out.ciphertext, key_version: out.keyVersion };
+              }),
+            ),
+          );
+          return batchAnswer(results, {
+            batch,
+            partialFailureCode: ctx.data.partial_failure_response_code,
+            warnings,
+            single: (r) => ({ ciphertext: r.ciphertext, key_version: r.key_version }),
+          });
+        },
+      },
+    }),
+    route({
+      path: 'decrypt/:name',
+      fields: DECRYPT_FIELDS,
+      help: 'Decrypts a ciphertext (or each `batch_input` item) of the named key: `plaintext`, base64.',
+      handlers: {
+        update: async (ctx) => {
+          const name = checkedName(ctx);
+          const batch = ctx.data.batch_input !== undefined && ctx.data.batch_input !== null;
+          let items: BatchItem[];
+          if (batch) items = batchItems(ctx.data.batch_input);
+          else if (ctx.data.ciphertext === undefined || ctx.data.ciphertext === '') throw badRequest('missing ciphertext to decrypt');
+          else items = [{ ciphertext: ctx.data.ciphertext, context: ctx.data.context, nonce: ctx.data.nonce, associated_data: ctx.data.associated_data }];
+          items.forEach((item, i) => {
+            if (batch && itemString(item, i, 'ciphertext') === undefined) throw badRequest(`'[${i}].ciphertext' missing ciphertext to decrypt`);
+            itemString(item, i, 'context');
+            itemString(item, i, 'nonce');
+            itemString(item, i, 'associated_data');
+            itemString(item, i, 'reference');
+          });
+          const p = await store.policy(ctx.mount.uuid, name);
+          if (!p) throw badRequest('encryption key not found');
+          const results = await Promise.all(
+            items.map((item, i) =>
+              batchItemResult(item.reference, async () => {
+                const associatedData = itemBytes(item.associated_data as string | undefined);
+                if (associatedData && !keyTypeSupports.associatedData(p.type) && p.type !== 'managed_key')
+                  throw badRequest(`'[${i}].associated_data' provided for non-AEAD cipher suite ${p.type}`);
+                const plaintext = await cipher.decrypt(ctx.mount, p, {
+                  ciphertext: item.ciphertext as string,
+                  context: itemBytes(item.context as string | undefined),
+                  nonce: itemBytes(item.nonce as string | undefined),
+                  associatedData,
+                });
+                return { plaintext: plaintext.toString('base64') };
+              }),
+            ),
+          );
+          return batchAnswer(results, { batch, partialFailureCode: ctx.data.partial_failure_response_code, single: (r) => ({ plaintext: r.plaintext }) });
+        },
+      },
+    }),
+  ];
+
+  /** The key to encrypt with; created here on first use (Vault's upsert) unless the mount disables it. */
+  async function policyForEncrypt(
+    ctx: RequestContext<{ type?: string; convergent_encryption?: boolean }>,
+    name: string,
+    contextSet: boolean,
+  ): Promise<{ policy: TransitKeyPolicy; warnings?: string[] }> {
+    const existing = await store.policy(ctx.mount.uuid, name);
+    if (existing) return { policy: existing };
+    // The pipeline's existence check made this a `create` for the ACL when the key was missing, so the caller may create it.
+    const convergent = ctx.data.convergent_encryption === true;
+    if (convergent && !contextSet) throw badRequest('convergent encryption requires derivation to be enabled, so context is required');
+    if ((await store.mountConfig(ctx.mount.uuid)).disableUpsert) throw badRequest('encryption key not found');
+    const type = keyType(ctx.data.type);
+    if (type === 'ecdsa-p256' || type === 'ecdsa-p384' || type === 'ecdsa-p521' || type === 'ed25519' || type === 'hmac')
+      throw badRequest(`key type ${type} not supported for this operation`);
+    if (type === 'managed_key') throw badRequest('managed_key transit keys are created through keys/:name');
+    checkDerivation(type, contextSet, convergent);
+    const key = newKey(type, { derived: contextSet, convergent });
+    const created = await store.create(ctx.mount.uuid, name, key, [
+      newVersion({ type, keySize: 0, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 }),
+    ]);
+    const policy = await store.policy(ctx.mount.uuid, name);
+    if (!policy) throw badRequest('encryption key not found');
+    return { policy, warnings: created ? undefined : ['Attempted creation of the key during the encrypt operation, but it was created beforehand'] };
+  }
+}
+
+/** A caller's nonce is used only by convergent version 1 keys (path_encrypt.go nonceAllowed). */
+function nonceAllowed(p: TransitKeyPolicy): boolean {
+  if (p.type === 'managed_key') return true;
+  return SYMMETRIC_TYPES.includes(p.type) && p.convergentEncryption && p.convergentVersion === 1;
+}
