@@ -110,10 +110,23 @@ function derivedEd25519(material: KeyVersionMaterial, context: Buffer): KeyObjec
   }
 }
 
+/** Parsed keys per material object: a store that caches versions hands out the same object, so parsing happens once. */
+const privateKeys = new WeakMap<KeyVersionMaterial, KeyObject>();
+const publicKeys = new WeakMap<KeyVersionMaterial, KeyObject>();
+
+function cachedPrivateKey(t: TransitKeyType, material: KeyVersionMaterial): KeyObject {
+  let key = privateKeys.get(material);
+  if (!key) {
+    key = privateKeyObject(t, material);
+    privateKeys.set(material, key);
+  }
+  return key;
+}
+
 /** The private key a version signs with; a derived ed25519 key's comes from the context. */
 export function signingKey(t: TransitKeyType, material: KeyVersionMaterial, derived: boolean, context: Buffer): KeyObject {
   if (t === 'ed25519' && derived) return derivedEd25519(material, context);
-  return privateKeyObject(t, material);
+  return cachedPrivateKey(t, material);
 }
 
 /**
@@ -131,7 +144,14 @@ export function verificationKey(
     if (!material || material.key.length === 0) throw new TransitCryptoError('no Ed25519 key material for derivation');
     return createPublicKey(derivedEd25519(material, context));
   }
-  if (material && material.key.length > 0) return createPublicKey(privateKeyObject(t, material));
+  if (material && material.key.length > 0) {
+    let key = publicKeys.get(material);
+    if (!key) {
+      key = createPublicKey(cachedPrivateKey(t, material));
+      publicKeys.set(material, key);
+    }
+    return key;
+  }
   if (!shownPublicKey) throw new TransitCryptoError('no public key for that key version');
   if (t === 'ed25519')
     return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(shownPublicKey, 'base64').toString('base64url') }, format: 'jwk' });
