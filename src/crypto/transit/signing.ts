@@ -16,9 +16,11 @@
  * verification of a well-formed but wrong signature returns false, not an error; HMACs are compared
  * in constant time.
  */
-import { createHmac, createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
-import { ecdsaRawToDer } from '../ecdsa-signature';
+import { createHash, createHmac, createPublicKey, sign as nodeSign, verify as nodeVerify, constants, type KeyObject } from 'node:crypto';
+import { ecdsaDerToRaw, ecdsaRawToDer } from '../ecdsa-signature';
 import { constantTimeEqual } from '../hmac';
+import type { Signer } from '../signer';
+import { signatureSchemeFor, type SignatureHash } from '../x509/signing';
 import {
   bigintBytes,
   bigintFrom,
@@ -245,6 +247,44 @@ export function verifyInput(t: TransitKeyType, publicKey: KeyObject, input: Buff
     return nodeVerify(hash, input, { key: publicKey, padding: constants.RSA_PKCS1_PADDING }, signature);
   }
   throw new TransitCryptoError(`message verification not supported for key type ${t}`);
+}
+
+const MANAGED_HASHES: Partial<Record<HashAlgorithm, SignatureHash>> = { 'sha2-256': 'sha256', 'sha2-384': 'sha384', 'sha2-512': 'sha512' };
+const CURVE_TYPES: Record<string, TransitKeyType> = { prime256v1: 'ecdsa-p256', secp384r1: 'ecdsa-p384', secp521r1: 'ecdsa-p521' };
+
+/** The transit type a managed key's public key signs as: ed25519, an ECDSA curve, or RSA (any size, as rsa-2048). */
+export function signingTypeOf(publicKey: KeyObject): TransitKeyType {
+  const keyType = publicKey.asymmetricKeyType;
+  if (keyType === 'ed25519') return 'ed25519';
+  if (keyType === 'rsa') return 'rsa-2048';
+  const t = keyType === 'ec' ? CURVE_TYPES[publicKey.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
+  if (!t) throw new TransitCryptoError(`managed key of type ${keyType ?? 'unknown'} cannot sign`);
+  return t;
+}
+
+/**
+ * Signs with a managed key's Signer (the token hashes the input): sha2-256/384/512, no prehashed
+ * input, PSS with a salt as long as the hash (which `auto` verifiers accept); anything else is a
+ * TransitCryptoError naming what the token cannot do. The result is marshaled as `signInput`'s.
+ */
+export async function signWithSigner(signer: Signer, input: Buffer, options: SignatureOptions): Promise<Buffer> {
+  const t = signingTypeOf(signer.publicKey);
+  if (t === 'ed25519') return signer.sign(signatureSchemeFor(signer.publicKey), input);
+  if (options.prehashed) throw new TransitCryptoError('prehashed input is not supported for managed keys');
+  const hash = MANAGED_HASHES[options.hashAlgorithm];
+  if (!hash) throw new TransitCryptoError(`hash algorithm ${options.hashAlgorithm} is not supported for managed keys`);
+  if (ECDSA_TYPES.includes(t)) {
+    const der = await signer.sign(signatureSchemeFor(signer.publicKey, hash), input);
+    return options.marshaling === 'jws' ? ecdsaDerToRaw(der, curve(CURVES[t] as string).size) : der;
+  }
+  const pss = rsaScheme(options) === 'pss';
+  if (pss) {
+    pssParameters(signer.publicKey, options);
+    const hashBytes = createHash(hash).digest().length;
+    if (options.saltLength !== 0 && options.saltLength !== -1 && options.saltLength !== hashBytes)
+      throw new TransitCryptoError(`requested salt length ${options.saltLength} is not supported for managed keys (only the hash length)`);
+  }
+  return signer.sign(signatureSchemeFor(signer.publicKey, hash, pss), input);
 }
 
 /** The signature as Vault writes it after `vault:v<N>:`: base64, or base64url without padding for jws. */

@@ -9,7 +9,8 @@
  * or key material.
  */
 import type { KeyObject } from 'node:crypto';
-import { keyTypeSupports, type KeyVersionMaterial } from '../../crypto/transit/key-types';
+import type { Signer } from '../../crypto/signer';
+import { keyTypeSupports, type KeyVersionMaterial, type TransitKeyType } from '../../crypto/transit/key-types';
 import {
   DEFAULT_HASH_ALGORITHM,
   HASH_ALGORITHMS,
@@ -25,7 +26,9 @@ import {
   isMarshaling,
   parseSaltLength,
   signInput,
+  signWithSigner,
   signingKey,
+  signingTypeOf,
   verificationKey,
   verifyInput,
   type SignatureOptions,
@@ -96,13 +99,18 @@ type SignatureData = {
   salt_length?: string;
 };
 
-/** Runs a crypto step, turning its user errors into 400s with their (Vault's) message. */
+/** Rethrows a crypto module's user error as a 400 with its (Vault's) message. */
+function rethrowUserError(err: unknown): never {
+  if (err instanceof TransitCryptoError) throw badRequest(err.message);
+  throw err;
+}
+
+/** Runs a crypto step, turning its user errors into 400s. */
 function userErrors<T>(work: () => T): T {
   try {
     return work();
   } catch (err) {
-    if (err instanceof TransitCryptoError) throw badRequest(err.message);
-    throw err;
+    rethrowUserError(err);
   }
 }
 
@@ -118,11 +126,18 @@ function signatureOptions(ctx: RequestContext<SignatureData>): SignatureOptions 
   return { hashAlgorithm, marshaling, saltLength, prehashed: d.prehashed ?? false, signatureAlgorithm: d.signature_algorithm ?? '' };
 }
 
-/** validateCommonSignVerifyApiArgs: a signing key type, and `none` only for prehashed PKCS#1 v1.5. */
-function checkSigningKey(p: TransitKeyPolicy, options: SignatureOptions): void {
-  if (p.type === 'managed_key') throw badRequest(MANAGED_SIGNING_UNSUPPORTED);
-  if (!keyTypeSupports.signing(p.type)) throw badRequest(`key type ${p.type} does not support signing`);
+/** validateCommonSignVerifyApiArgs: a signing key type (managed keys where the server has them), and `none` only for prehashed PKCS#1 v1.5. */
+function checkSigningKey(deps: TransitDeps, p: TransitKeyPolicy, options: SignatureOptions): void {
+  if (p.type === 'managed_key') {
+    if (!deps.managed) throw badRequest(MANAGED_SIGNING_UNSUPPORTED);
+  } else if (!keyTypeSupports.signing(p.type)) throw badRequest(`key type ${p.type} does not support signing`);
   userErrors(() => checkSignatureOptions(options));
+}
+
+/** Vault CE's refusal of Ed25519ph for ed25519 keys, as a 400 with the path's wrapping `prefix`. */
+function refuseEd25519ph(t: TransitKeyType, options: SignatureOptions, prefix: string): void {
+  const refusal = ed25519Refusal(t, options);
+  if (refusal) throw badRequest(`${prefix}${refusal}`);
 }
 
 /** A base64 item value, or undefined when empty; a 400 with `prefix` and Go's error text when not base64. */
@@ -161,9 +176,18 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
     const input = itemBase64(item.input as string, 'unable to decode input: ');
     const context = decodeBase64((item.context as string | undefined) ?? '');
     if (!context) throw badRequest('failed to base64-decode context');
-    const refusal = ed25519Refusal(p.type, options);
-    if (refusal) throw badRequest(`failed to parse batch item: ${refusal}`);
     const version = signingVersion(p, requestedVersion);
+    if (p.type === 'managed_key') {
+      const signer = await managedSigner(mount, p, version);
+      refuseEd25519ph(
+        userErrors(() => signingTypeOf(signer.publicKey)),
+        options,
+        'failed to parse batch item: ',
+      );
+      const signature = await signWithSigner(signer, input, options).catch(rethrowUserError);
+      return { signature: formatVersioned(version, encodeSignature(signature, options.marshaling)), key_version: version };
+    }
+    refuseEd25519ph(p.type, options, 'failed to parse batch item: ');
     if (p.versions[String(version)]?.publicKeyOnly) throw badRequest('requested version for signing does not contain a private part');
     const m = await material(mount, p, version);
     const privateKey = userErrors(() => signingKey(p.type, m, p.derived, context));
@@ -173,23 +197,33 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
     return result;
   }
 
-  async function publicKeyFor(mount: MountEntry, p: TransitKeyPolicy, version: number, context: Buffer): Promise<KeyObject> {
+  async function managedSigner(mount: MountEntry, p: TransitKeyPolicy, version: number): Promise<Signer> {
+    if (!deps.managed) throw badRequest(MANAGED_SIGNING_UNSUPPORTED);
+    return deps.managed.signer(mount, p, version);
+  }
+
+  /** The version's verification key and the type it verifies as (a managed key's from its Signer). */
+  async function publicKeyFor(mount: MountEntry, p: TransitKeyPolicy, version: number, context: Buffer): Promise<{ key: KeyObject; type: TransitKeyType }> {
     const info = p.versions[String(version)];
     if (!info) throw badRequest('no such key version');
+    if (p.type === 'managed_key') {
+      const key = (await managedSigner(mount, p, version)).publicKey;
+      return { key, type: userErrors(() => signingTypeOf(key)) };
+    }
     const m = info.publicKeyOnly && !(p.type === 'ed25519' && p.derived) ? undefined : await material(mount, p, version);
-    return userErrors(() => verificationKey(p.type, m, info.publicKey, p.derived, context));
+    return { key: userErrors(() => verificationKey(p.type, m, info.publicKey, p.derived, context)), type: p.type };
   }
 
   async function verifyOne(mount: MountEntry, p: TransitKeyPolicy, item: BatchItem, options: SignatureOptions): Promise<boolean> {
     const input = itemBase64(item.input as string | undefined, 'failed to parse item: failed to parse input: ');
     if (item.signature === undefined) throw badRequest('failed to parse item: missing signature');
     const context = itemBase64(item.context as string | undefined, 'failed to parse item: failed to parse context: ');
-    const refusal = ed25519Refusal(p.type, options);
-    if (refusal) throw badRequest(`failed to parse item: failed to parse batch item: ${refusal}`);
+    if (p.type !== 'managed_key') refuseEd25519ph(p.type, options, 'failed to parse item: failed to parse batch item: ');
     const { version, payload } = parseVersioned(item.signature as string, 'signature', p);
     const signature = userErrors(() => decodeSignature(payload, options.marshaling));
     const publicKey = await publicKeyFor(mount, p, version, context);
-    return userErrors(() => verifyInput(p.type, publicKey, input, signature, options));
+    if (p.type === 'managed_key') refuseEd25519ph(publicKey.type, options, 'failed to parse item: failed to parse batch item: ');
+    return userErrors(() => verifyInput(publicKey.type, publicKey.key, input, signature, options));
   }
 
   /** keysutil HMACKey for a version already range-checked by the caller. */
@@ -251,7 +285,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
             const options = signatureOptions(ctx);
             const p = await store.policy(ctx.mount.uuid, name);
             if (!p) throw badRequest('signing key not found');
-            checkSigningKey(p, options);
+            checkSigningKey(deps, p, options);
             const batch = isBatch(ctx);
             const items = batch ? batchItems(ctx.data.batch_input) : [{ input: ctx.data.input ?? '', context: ctx.data.context ?? '' }];
             items.forEach((item, i) => ['input', 'context', 'reference'].forEach((field) => itemString(item, i, field)));
@@ -305,7 +339,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
             const options = signatureOptions(ctx);
             const p = await store.policy(ctx.mount.uuid, name);
             if (!p) throw badRequest('signature verification key not found');
-            checkSigningKey(p, options);
+            checkSigningKey(deps, p, options);
             const results = await Promise.all(
               items.map((item) => batchItemResult(item.reference, async () => ({ valid: await verifyOne(ctx.mount, p, item, options) }))),
             );
