@@ -102,6 +102,51 @@ describe("Vault's own ECDSA vectors (path_sign_verify_test.go: fixed keys, signa
   });
 });
 
+describe('independent vectors (Python cryptography 48.0)', () => {
+  it('derived ed25519: HKDF-SHA256(Go key, context) as the seed gives their public key and their (deterministic) signature', () => {
+    const goKey = Buffer.from(
+      '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8',
+      'hex',
+    );
+    const key = signingKey('ed25519', { key: goKey }, true, Buffer.from('tenant-42'));
+    expect(ed25519PublicBytes(key).toString('hex')).toBe('e180699bba6832197e16682f31d9b7448d136c82bf187208e299493feef6f5e9');
+    expect(signInput('ed25519', key, INPUT, options()).toString('hex')).toBe(
+      '0c849010d6b7486667fb606dcb4e719476ce847a8b826b99af0df86947e16e7fc268cfe125795d41aa493b3e1778da2444f1e7ac9f358406ed7d712ff1ab2f04',
+    );
+  });
+
+  it.each([
+    [
+      'a 20-byte digest (shorter than the order)',
+      'sha1',
+      'ced71fa7235231bed383facfdc41c4ddcc22ecf1',
+      '3045022016bfcf4577843817fd42ef447f073041ccfec07f8e7b95422db935aac2883d6f022100a098a2dc528091a1a7f336466b15081081d5ee29c6050c50100a33c94184149a',
+    ],
+    [
+      'a 48-byte digest (truncated to the order)',
+      'sha384',
+      '15af9ec8be783f25c583626e9491dbf129dd6dd620466fdf05b3a1d0bb8381d30f4d3ec29f923ff1e09a0f6b337365a6',
+      '304502203b641575cf0fc7ef9223924fba59757c0ee69b2990f5596a275962833c666a3d022100af5f013cf4c60924eeca20f57aa7b562886acf5394555fdb80497f4d8efcd918',
+    ],
+  ])('prehashed ECDSA P-256 over %s of INPUT: their signature verifies here, and ours in node', (_label, hash, digestHex, sigHex) => {
+    const d = Buffer.from('99e5569be8683a2691dfc560ca9dfa71e887867a3af60635a08a3e3655aba3ef', 'hex');
+    const x = Buffer.from('7336010a6da5935113d26d9ea4bb61b3b8d102c9a8083ed432f9b58fd7e80686', 'hex');
+    const y = Buffer.from('4040aa31864691a8a9e7e3ec9250e85425b797ad7be34ba8df62bfbad45ebb0e', 'hex');
+    const privateKey = createPrivateKey({
+      key: { kty: 'EC', crv: 'P-256', x: x.toString('base64url'), y: y.toString('base64url'), d: d.toString('base64url') },
+      format: 'jwk',
+    });
+    const pub = createPublicKey(privateKey);
+    const digestBytes = Buffer.from(digestHex, 'hex');
+    const pre = options({ prehashed: true });
+    expect(verifyInput('ecdsa-p256', pub, digestBytes, Buffer.from(sigHex, 'hex'), pre)).toBe(true);
+    expect(verifyInput('ecdsa-p256', pub, tampered(digestBytes, 0), Buffer.from(sigHex, 'hex'), pre)).toBe(false);
+    expect(createHash(hash).update(INPUT).digest().equals(digestBytes)).toBe(true);
+    const ours = signInput('ecdsa-p256', privateKey, digestBytes, pre);
+    expect(verify(hash, INPUT, pub, ours)).toBe(true);
+  });
+});
+
 describe('ECDSA', () => {
   const types = ['ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521'] as const;
 
