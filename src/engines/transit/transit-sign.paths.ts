@@ -140,7 +140,7 @@ function refuseEd25519ph(t: TransitKeyType, options: SignatureOptions, prefix: s
   if (refusal) throw badRequest(`${prefix}${refusal}`);
 }
 
-/** A base64 item value, or undefined when empty; a 400 with `prefix` and Go's error text when not base64. */
+/** A base64 item value (empty when absent); a 400 with `prefix` and Go's error text when not base64. */
 function itemBase64(value: string | undefined, prefix: string): Buffer {
   if (value === undefined || value === '') return Buffer.alloc(0);
   const bytes = decodeBase64(value);
