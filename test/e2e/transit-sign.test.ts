@@ -107,11 +107,12 @@ describe('transit sign, verify and hmac (e2e)', () => {
       ['p384', { type: 'ecdsa-p384' }],
       ['p521', { type: 'ecdsa-p521' }],
       ['rsa', { type: 'rsa-2048' }],
+      ['rsa3k', { type: 'rsa-3072' }],
       ['aes', { type: 'aes256-gcm96' }],
       ['mac', { type: 'hmac', key_size: 48 }],
     ] as const)
       expect((await post(`keys/${name}`, body)).status).toBe(200);
-    for (const name of ['ed', 'p256', 'p384', 'p521', 'rsa']) publicKeys.set(name, await publicPem(name));
+    for (const name of ['ed', 'p256', 'p384', 'p521', 'rsa', 'rsa3k']) publicKeys.set(name, await publicPem(name));
   });
   afterAll(async () => {
     await server?.stop();
@@ -187,6 +188,20 @@ describe('transit sign, verify and hmac (e2e)', () => {
     expect((await verifySalt(fixed.body.data.signature, '20')).body.data.valid).toBe(true);
     expect((await verifySalt(fixed.body.data.signature, 'auto')).body.data.valid).toBe(true);
     expect((await verifySalt(fixed.body.data.signature, 'hash')).body.data.valid).toBe(false);
+
+    // rsa-3072: Go's salt bound is (3072-1+7)/8 - 2 - 32 = 350 for sha2-256
+    const big = await sign('rsa3k', { input: b64(INPUT), salt_length: '350' });
+    expect(signatureBytes(big.body.data.signature).length).toBe(384);
+    expect(
+      opensslDgstVerify(publicKeys.get('rsa3k') as string, 'sha256', INPUT, signatureBytes(big.body.data.signature), [
+        'rsa_padding_mode:pss',
+        'rsa_pss_saltlen:350',
+      ]),
+    ).toBe(true);
+    expect(await sign('rsa3k', { input: b64(INPUT), salt_length: '351' })).toMatchObject({
+      status: 400,
+      body: { errors: ['requested salt length 351 is invalid'] },
+    });
 
     const digest = createHash('sha384').update(INPUT).digest();
     const pre = await sign('rsa', { input: b64(digest), prehashed: true, hash_algorithm: 'sha2-384', signature_algorithm: 'pkcs1v15' });
