@@ -126,6 +126,7 @@ const ENCRYPTER_FILES = [
   'src/hsm/pkcs11-encrypter.ts',
   // transit encrypts and decrypts callers' data with its named keys through an Encrypter (never the barrier).
   'src/engines/transit/transit-encrypt.paths.ts',
+  'src/engines/transit/transit-ops.paths.ts',
 ];
 const barrierBoundary = [
   {

@@ -120,6 +120,8 @@ describe('transit (e2e)', () => {
     const c = await post('keys/rot/config', { min_decryption_version: 2 });
     expect(c.status).toBe(200);
     expect(c.body.data.min_decryption_version).toBe(2);
+    // Vault's read lists the versions from min_decryption_version on.
+    expect(Object.keys(c.body.data.keys)).toEqual(['2']);
     expect(await decrypt('rot', v1)).toMatchObject({ status: 400, body: { errors: ['ciphertext or signature version is disallowed by policy (too old)'] } });
     expect((await decrypt('rot', v2)).status).toBe(200);
     expect(await post('keys/rot/config', { min_decryption_version: 3 })).toMatchObject({

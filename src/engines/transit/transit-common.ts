@@ -128,7 +128,8 @@ export function keyAnswer(p: TransitKeyPolicy, derivedPublicKeys?: Record<string
     data.convergent_encryption = p.convergentEncryption;
     if (p.convergentEncryption) data.convergent_encryption_version = p.convergentVersion;
   }
-  const entries = Object.entries(p.versions);
+  // Vault lists the versions its policy holds: those from min_decryption_version on (older ones are archived).
+  const entries = Object.entries(p.versions).filter(([v]) => Number(v) >= p.minDecryptionVersion);
   if (p.type === 'aes128-gcm96' || p.type === 'aes256-gcm96' || p.type === 'chacha20-poly1305') {
     data.keys = Object.fromEntries(entries.map(([v, info]) => [v, Math.floor(info.createdAt.getTime() / 1000)]));
   } else if (keyTypeSupports.signing(p.type)) {

@@ -263,6 +263,7 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
       path: 'decrypt/:name',
       fields: DECRYPT_FIELDS,
       help: 'Decrypts a ciphertext (or each `batch_input` item) of the named key: `plaintext`, base64.',
+      pureOperations: ['update'],
       handlers: {
         update: async (ctx) => {
           const name = checkedName(ctx);
@@ -313,11 +314,12 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
     // The pipeline's existence check made this a `create` for the ACL when the key was missing, so the caller may create it.
     const convergent = ctx.data.convergent_encryption === true;
     if (convergent && !contextSet) throw badRequest('convergent encryption requires derivation to be enabled, so context is required');
-    if ((await store.mountConfig(ctx.mount.uuid)).disableUpsert) throw badRequest('encryption key not found');
     const type = keyType(ctx.data.type);
     if (type === 'ecdsa-p256' || type === 'ecdsa-p384' || type === 'ecdsa-p521' || type === 'ed25519' || type === 'hmac')
       throw badRequest(`key type ${type} not supported for this operation`);
     if (type === 'managed_key') throw badRequest('managed_key transit keys are created through keys/:name');
+    // Vault checks the type before it looks for the key without upserting.
+    if ((await store.mountConfig(ctx.mount.uuid)).disableUpsert) throw badRequest('encryption key not found');
     checkDerivation(type, contextSet, convergent);
     const key = newKey(type, { derived: contextSet, convergent });
     const created = await store.create(ctx.mount.uuid, name, key, [
@@ -330,7 +332,7 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
 }
 
 /** A caller's nonce is used only by convergent version 1 keys (path_encrypt.go nonceAllowed). */
-function nonceAllowed(p: TransitKeyPolicy): boolean {
+export function nonceAllowed(p: TransitKeyPolicy): boolean {
   if (p.type === 'managed_key') return true;
   return SYMMETRIC_TYPES.includes(p.type) && p.convergentEncryption && p.convergentVersion === 1;
 }

@@ -8,7 +8,7 @@
  * one); rotate and every other change lock the policy row and commit in one transaction; delete
  * removes the policy and every version together.
  */
-import type { DataSource, EntityManager } from 'typeorm';
+import { LessThan, type DataSource, type EntityManager } from 'typeorm';
 import { encodeMaterial, decodeMaterial, type GeneratedVersion, type KeyVersionMaterial, type TransitKeyType } from '../../crypto/transit/key-types';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
@@ -211,5 +211,21 @@ export class TransitRepository {
       publicKeyOnly: v.publicKeyOnly ?? false,
       ...(v.createdAt ? { createdAt: v.createdAt } : {}),
     };
+  }
+
+  /**
+   * Trim: under the key's row lock `decide` sees the current policy and gives the new
+   * min_available_version (it throws to refuse); the versions below it are deleted and the policy
+   * changed in one transaction. Undefined when there is no such key.
+   */
+  async trim(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => number): Promise<TransitKeyPolicy | undefined> {
+    return this.dataSource.transaction(async (m) => {
+      const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
+      if (!row) return undefined;
+      const minAvailableVersion = decide((await this.policy(mountUuid, name, m)) as TransitKeyPolicy);
+      await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name, version: LessThan(minAvailableVersion) });
+      await m.getRepository(TransitKeyEntity).update({ mountUuid, name }, { minAvailableVersion });
+      return this.policy(mountUuid, name, m);
+    });
   }
 }

@@ -16,7 +16,7 @@ import type { DataSource } from 'typeorm';
 
 export const INVALIDATION_CHANNEL = 'secrethub_invalidate';
 
-export type InvalidationTopic = 'token' | 'policy' | 'mounts' | 'audit' | 'engine-objects' | 'barrier';
+export type InvalidationTopic = 'token' | 'policy' | 'mounts' | 'audit' | 'engine-objects' | 'barrier' | 'transit';
 
 /** `key` undefined: everything of that topic; `topic` undefined: every cache (connection lost). */
 export interface Invalidation {
