@@ -34,22 +34,12 @@ import {
   rsaPssVerifyDigest,
   type NodeHash,
 } from './digest-signing';
+import { TRANSIT_HASH_ALGORITHMS } from './hash';
 import { ECDSA_TYPES, RSA_TYPES, ed25519FromSeed, privateKeyObject, type KeyVersionMaterial, type TransitKeyType } from './key-types';
 import { TransitCryptoError, deriveKey } from './symmetric';
 
-/** Vault's hash names (keysutil HashTypeMap) and node's digest for each; `none` has none. */
-export const HASH_ALGORITHMS = {
-  none: null,
-  sha1: 'sha1',
-  'sha2-224': 'sha224',
-  'sha2-256': 'sha256',
-  'sha2-384': 'sha384',
-  'sha2-512': 'sha512',
-  'sha3-224': 'sha3-224',
-  'sha3-256': 'sha3-256',
-  'sha3-384': 'sha3-384',
-  'sha3-512': 'sha3-512',
-} as const satisfies Record<string, NodeHash | null>;
+/** Vault's hash names for signatures and HMACs (keysutil HashTypeMap): the `hash` endpoint's, sha1, and `none` (no digest). */
+export const HASH_ALGORITHMS = { none: null, sha1: 'sha1', ...TRANSIT_HASH_ALGORITHMS } as const satisfies Record<string, NodeHash | null>;
 export type HashAlgorithm = keyof typeof HASH_ALGORITHMS;
 export const DEFAULT_HASH_ALGORITHM: HashAlgorithm = 'sha2-256';
 
