@@ -250,6 +250,10 @@ describe('transit sign, verify and hmac (e2e)', () => {
       status: 400,
       body: { errors: ['failed to parse batch item: only Pure Ed25519 signatures supported, prehashed must be false'] },
     });
+    expect(await sign('ed', { input: b64(INPUT), signature_context: b64('ctx') })).toMatchObject({
+      status: 400,
+      body: { errors: ['failed to parse batch item: only Pure Ed25519 signatures supported, signature_context must be empty'] },
+    });
     expect(await post('verify/ed/sha2-512', { input: b64(INPUT), signature: s.body.data.signature })).toMatchObject({
       status: 400,
       body: { errors: ['failed to parse item: failed to parse batch item: only Pure Ed25519 signatures supported, hash_alogithm should not be set'] },

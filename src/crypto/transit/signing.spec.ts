@@ -323,7 +323,9 @@ describe('ed25519', () => {
   it('refuses Ed25519ph as Vault CE does', () => {
     expect(ed25519Refusal('ed25519', options({ prehashed: true }))).toBe('only Pure Ed25519 signatures supported, prehashed must be false');
     expect(ed25519Refusal('ed25519', options({ hashAlgorithm: 'sha2-512' }))).toBe('only Pure Ed25519 signatures supported, hash_alogithm should not be set');
+    expect(ed25519Refusal('ed25519', options(), 'Y3R4')).toBe('only Pure Ed25519 signatures supported, signature_context must be empty');
     expect(ed25519Refusal('ed25519', options({ hashAlgorithm: 'sha3-512' }))).toBeUndefined();
+    expect(ed25519Refusal('ed25519', options(), '')).toBeUndefined();
     expect(ed25519Refusal('ecdsa-p256', options({ prehashed: true }))).toBeUndefined();
   });
 });

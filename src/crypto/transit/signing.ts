@@ -82,12 +82,16 @@ export function checkSignatureOptions(options: SignatureOptions): void {
     throw new TransitCryptoError('hash_algorithm=none requires both prehashed=true and signature_algorithm=pkcs1v15');
 }
 
-/** Vault CE's per-item refusal of Ed25519ph/Ed25519ctx (_forbidEd25519EntBehavior), or undefined. */
-export function ed25519Refusal(t: TransitKeyType, options: SignatureOptions): string | undefined {
+/**
+ * Vault CE's per-item refusal of Ed25519ph and Ed25519ctx (_forbidEd25519EntBehavior), or undefined:
+ * ed25519 keys sign pure Ed25519 only, so a `signature_context` is refused rather than ignored.
+ */
+export function ed25519Refusal(t: TransitKeyType, options: SignatureOptions, signatureContext = ''): string | undefined {
   if (t !== 'ed25519') return undefined;
   if (options.prehashed) return 'only Pure Ed25519 signatures supported, prehashed must be false';
   // Vault's message, spelling included.
   if (options.hashAlgorithm === 'sha2-512') return 'only Pure Ed25519 signatures supported, hash_alogithm should not be set';
+  if (signatureContext !== '') return 'only Pure Ed25519 signatures supported, signature_context must be empty';
   return undefined;
 }
 

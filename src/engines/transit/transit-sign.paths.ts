@@ -60,6 +60,7 @@ const MANAGED_SIGNING_UNSUPPORTED = 'managed keys are not supported for signing 
 const SIGNATURE_FIELDS = {
   input: { type: 'string', description: 'The base64 input.' },
   context: { type: 'string', description: 'Derived ed25519 keys: the base64 context.' },
+  signature_context: { type: 'string', description: 'Ed25519ctx/Ed25519ph context (Vault Enterprise): refused for ed25519 keys, which sign pure Ed25519.' },
   hash_algorithm: { type: 'string', description: 'sha1, sha2-224, sha2-256 (default), sha2-384, sha2-512, sha3-224..sha3-512, or none (prehashed pkcs1v15).' },
   algorithm: { type: 'string', description: 'Deprecated: hash_algorithm.' },
   prehashed: { type: 'bool', description: 'The input is already the digest (ECDSA and RSA).' },
@@ -134,9 +135,9 @@ function checkSigningKey(deps: TransitDeps, p: TransitKeyPolicy, options: Signat
   userErrors(() => checkSignatureOptions(options));
 }
 
-/** Vault CE's refusal of Ed25519ph for ed25519 keys, as a 400 with the path's wrapping `prefix`. */
-function refuseEd25519ph(t: TransitKeyType, options: SignatureOptions, prefix: string): void {
-  const refusal = ed25519Refusal(t, options);
+/** Vault CE's refusal of Ed25519ph/Ed25519ctx for ed25519 keys (the item's `signature_context`), as a 400 with the path's wrapping `prefix`. */
+function refuseEd25519ph(t: TransitKeyType, options: SignatureOptions, item: BatchItem, prefix: string): void {
+  const refusal = ed25519Refusal(t, options, (item.signature_context as string | undefined) ?? '');
   if (refusal) throw badRequest(`${prefix}${refusal}`);
 }
 
@@ -182,12 +183,13 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
       refuseEd25519ph(
         userErrors(() => signingTypeOf(signer.publicKey)),
         options,
+        item,
         'failed to parse batch item: ',
       );
       const signature = await signWithSigner(signer, input, options).catch(rethrowUserError);
       return { signature: formatVersioned(version, encodeSignature(signature, options.marshaling)), key_version: version };
     }
-    refuseEd25519ph(p.type, options, 'failed to parse batch item: ');
+    refuseEd25519ph(p.type, options, item, 'failed to parse batch item: ');
     if (p.versions[String(version)]?.publicKeyOnly) throw badRequest('requested version for signing does not contain a private part');
     const m = await material(mount, p, version);
     const privateKey = userErrors(() => signingKey(p.type, m, p.derived, context));
@@ -218,11 +220,11 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
     const input = itemBase64(item.input as string | undefined, 'failed to parse item: failed to parse input: ');
     if (item.signature === undefined) throw badRequest('failed to parse item: missing signature');
     const context = itemBase64(item.context as string | undefined, 'failed to parse item: failed to parse context: ');
-    if (p.type !== 'managed_key') refuseEd25519ph(p.type, options, 'failed to parse item: failed to parse batch item: ');
+    if (p.type !== 'managed_key') refuseEd25519ph(p.type, options, item, 'failed to parse item: failed to parse batch item: ');
     const { version, payload } = parseVersioned(item.signature as string, 'signature', p);
     const signature = userErrors(() => decodeSignature(payload, options.marshaling));
     const publicKey = await publicKeyFor(mount, p, version, context);
-    if (p.type === 'managed_key') refuseEd25519ph(publicKey.type, options, 'failed to parse item: failed to parse batch item: ');
+    if (p.type === 'managed_key') refuseEd25519ph(publicKey.type, options, item, 'failed to parse item: failed to parse batch item: ');
     return userErrors(() => verifyInput(publicKey.type, publicKey.key, input, signature, options));
   }
 
@@ -287,8 +289,10 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
             if (!p) throw badRequest('signing key not found');
             checkSigningKey(deps, p, options);
             const batch = isBatch(ctx);
-            const items = batch ? batchItems(ctx.data.batch_input) : [{ input: ctx.data.input ?? '', context: ctx.data.context ?? '' }];
-            items.forEach((item, i) => ['input', 'context', 'reference'].forEach((field) => itemString(item, i, field)));
+            const items = batch
+              ? batchItems(ctx.data.batch_input)
+              : [{ input: ctx.data.input ?? '', context: ctx.data.context ?? '', signature_context: ctx.data.signature_context }];
+            items.forEach((item, i) => ['input', 'context', 'signature_context', 'reference'].forEach((field) => itemString(item, i, field)));
             const results = await Promise.all(
               items.map((item) => batchItemResult(item.reference, () => signOne(ctx.mount, p, item, ctx.data.key_version ?? 0, options))),
             );
@@ -318,9 +322,13 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
             if (batch) items = batchItems(ctx.data.batch_input);
             else {
               const d = ctx.data;
-              items = [{ input: d.input ?? '', signature: d.signature, hmac: d.hmac, cmac: d.cmac, context: d.context ?? '' }];
+              items = [
+                { input: d.input ?? '', signature: d.signature, hmac: d.hmac, cmac: d.cmac, context: d.context ?? '', signature_context: d.signature_context },
+              ];
             }
-            items.forEach((item, i) => ['input', 'signature', 'hmac', 'cmac', 'context', 'reference'].forEach((field) => itemString(item, i, field)));
+            items.forEach((item, i) =>
+              ['input', 'signature', 'hmac', 'cmac', 'context', 'signature_context', 'reference'].forEach((field) => itemString(item, i, field)),
+            );
             const has = (field: string) => items.some((item) => item[field] !== undefined && item[field] !== null);
             const [sigFound, hmacFound, cmacFound] = [has('signature'), has('hmac'), has('cmac')];
             const kinds = [sigFound, hmacFound, cmacFound].filter(Boolean).length;
