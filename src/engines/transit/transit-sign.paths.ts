@@ -3,7 +3,8 @@
  * path_hmac.go): `sign/:name(/:hash_algorithm)`, `verify/:name(/:hash_algorithm)` for signatures
  * and HMACs, `hmac/:name(/:algorithm)`, single values or `batch_input` with per-item results.
  *
- * Invariants: keys are reached only through the TransitKeyStore; a version below
+ * Invariants: keys are reached only through the TransitKeyStore, and only read (every route here is
+ * a pure operation: nothing is written); a version below
  * min_encryption_version never signs or HMACs, one below min_decryption_version never verifies; a
  * bad item fails alone (its `error`), never the other items; no message carries an input, a context
  * or key material.
@@ -281,6 +282,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
         path,
         fields: SIGN_FIELDS,
         help: 'Signs base64 `input` (or each `batch_input` item) with the named key: `signature`, vault:v<N>:<base64>.',
+        pureOperations: ['update'],
         handlers: {
           update: async (ctx) => {
             const name = checkedName(ctx);
@@ -315,6 +317,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
         path,
         fields: VERIFY_FIELDS,
         help: 'Verifies a `signature` or an `hmac` of base64 `input` (or of each `batch_input` item) with the named key: `valid`.',
+        pureOperations: ['update'],
         handlers: {
           update: async (ctx) => {
             const batch = isBatch(ctx);
@@ -362,6 +365,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
         path,
         fields: HMAC_FIELDS,
         help: 'HMACs base64 `input` (or each `batch_input` item) with the named key: `hmac`, vault:v<N>:<base64>.',
+        pureOperations: ['update'],
         handlers: {
           update: async (ctx) => {
             const name = checkedName(ctx);
