@@ -3,11 +3,10 @@
  * path_hmac.go): `sign/:name(/:hash_algorithm)`, `verify/:name(/:hash_algorithm)` for signatures
  * and HMACs, `hmac/:name(/:algorithm)`, single values or `batch_input` with per-item results.
  *
- * Invariants: keys are reached only through the TransitKeyStore, and only read (every route here is
- * a pure operation: nothing is written); a version below
- * min_encryption_version never signs or HMACs, one below min_decryption_version never verifies; a
- * bad item fails alone (its `error`), never the other items; no message carries an input, a context
- * or key material.
+ * Invariants: keys are reached only through the TransitKeyStore and only read (every route here is
+ * a pure operation: nothing is written); a version below min_encryption_version never signs or
+ * HMACs, one below min_decryption_version never verifies; a bad item fails alone (its `error`),
+ * never the other items; no message carries an input, a context or key material.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Signer } from '../../crypto/signer';
