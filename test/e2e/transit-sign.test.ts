@@ -309,6 +309,14 @@ describe('transit sign, verify and hmac (e2e)', () => {
       status: 400,
       body: { errors: ["elements of batch_input must all provide either 'signature', 'hmac' or 'cmac'"] },
     });
+    // a JSON null is read as "" (Vault decodes items into strings): an empty input signs, a null signature has no prefix
+    const nulls = await post('sign/p256', { batch_input: [{ input: null, reference: null }] });
+    expect(nulls.body.data.batch_results).toEqual([{ signature: expect.stringMatching(/^vault:v1:/), key_version: 1, reference: '' }]);
+    const nullSig = await post('verify/p256', { batch_input: [{ input: '', signature: nulls.body.data.batch_results[0].signature }, { signature: null }] });
+    expect(nullSig.body.data.batch_results).toEqual([
+      { valid: true, reference: '' },
+      { valid: false, error: 'invalid signature: no prefix', reference: '' },
+    ]);
     expect(await post('sign/p256', { batch_input: [] })).toMatchObject({ status: 400, body: { errors: ['missing batch input to process'] } });
   });
 

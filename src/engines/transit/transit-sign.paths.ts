@@ -149,6 +149,15 @@ function itemBase64(value: string | undefined, prefix: string): Buffer {
   return bytes;
 }
 
+/** Checks the items' string fields (a non-string is a 400) and reads a JSON null as "", as Vault's decoding of items does. */
+function checkItemStrings(items: BatchItem[], fields: string[]): void {
+  items.forEach((item, i) =>
+    fields.forEach((field) => {
+      if (itemString(item, i, field) === undefined && item[field] === null) item[field] = '';
+    }),
+  );
+}
+
 function isBatch(ctx: RequestContext): boolean {
   return ctx.data.batch_input !== undefined && ctx.data.batch_input !== null;
 }
@@ -293,7 +302,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
             const items = batch
               ? batchItems(ctx.data.batch_input)
               : [{ input: ctx.data.input ?? '', context: ctx.data.context ?? '', signature_context: ctx.data.signature_context }];
-            items.forEach((item, i) => ['input', 'context', 'signature_context', 'reference'].forEach((field) => itemString(item, i, field)));
+            checkItemStrings(items, ['input', 'context', 'signature_context', 'reference']);
             const results = await Promise.all(
               items.map((item) => batchItemResult(item.reference, () => signOne(ctx.mount, p, item, ctx.data.key_version ?? 0, options))),
             );
@@ -328,13 +337,11 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
                 { input: d.input ?? '', signature: d.signature, hmac: d.hmac, cmac: d.cmac, context: d.context ?? '', signature_context: d.signature_context },
               ];
             }
-            items.forEach((item, i) =>
-              ['input', 'signature', 'hmac', 'cmac', 'context', 'signature_context', 'reference'].forEach((field) => itemString(item, i, field)),
-            );
-            const has = (field: string) => items.some((item) => item[field] !== undefined && item[field] !== null);
+            checkItemStrings(items, ['input', 'signature', 'hmac', 'cmac', 'context', 'signature_context', 'reference']);
+            const has = (field: string) => items.some((item) => item[field] !== undefined);
             const [sigFound, hmacFound, cmacFound] = [has('signature'), has('hmac'), has('cmac')];
             const kinds = [sigFound, hmacFound, cmacFound].filter(Boolean).length;
-            const missing = items.some((item) => ['signature', 'hmac', 'cmac'].every((field) => item[field] === undefined || item[field] === null));
+            const missing = items.some((item) => ['signature', 'hmac', 'cmac'].every((field) => item[field] === undefined));
             if (!batch && kinds > 1) throw badRequest("provide one of 'signature', 'hmac' or 'cmac'");
             if (!batch && kinds === 0) throw badRequest("missing one of 'signature', 'hmac' or 'cmac' arguments to verify");
             if (kinds > 1) throw badRequest("elements of batch_input must all provide either 'signature', 'hmac' or 'cmac'");
@@ -380,7 +387,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
             const batch = isBatch(ctx);
             if (!batch && ctx.data.input === undefined) throw badRequest('missing input for HMAC');
             const items = batch ? batchItems(ctx.data.batch_input) : [{ input: ctx.data.input }];
-            items.forEach((item, i) => ['input', 'reference'].forEach((field) => itemString(item, i, field)));
+            checkItemStrings(items, ['input', 'reference']);
             const results = await Promise.all(
               items.map((item) =>
                 batchItemResult(item.reference, async () => {
