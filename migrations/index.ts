@@ -28,6 +28,7 @@ import { ManagedKeys1734050000000 } from './1734050000000-managed-keys';
 import { PkiManagedKeys1734060000000 } from './1734060000000-pki-managed-keys';
 import { TransitKeys1734070000000 } from './1734070000000-transit-keys';
 import { TransitKeyOptions1734080000000 } from './1734080000000-transit-key-options';
+import { TransitKeyManagement1734090000000 } from './1734090000000-transit-key-management';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -59,4 +60,5 @@ export const MIGRATIONS = [
   PkiManagedKeys1734060000000,
   TransitKeys1734070000000,
   TransitKeyOptions1734080000000,
+  TransitKeyManagement1734090000000,
 ];

@@ -346,6 +346,21 @@ describe('transit sign, verify and hmac (e2e)', () => {
     expect((await post('verify/rot', { input: b64(INPUT), signature: v2.body.data.signature })).body.data.valid).toBe(true);
   });
 
+  it('signatures count against their version: auto_rotate_after_operations rotates the key after that many (issue 29)', async () => {
+    expect((await post('keys/counted', { type: 'ed25519', auto_rotate_after_operations: 3 })).status).toBe(200);
+    const first = (await sign('counted', { input: b64(INPUT) })).body.data.signature;
+    expect((await sign('counted', { input: b64(INPUT) })).body.data.key_version).toBe(1);
+    // verifications and refused signatures are not counted
+    for (let i = 0; i < 3; i++) {
+      expect((await post('verify/counted', { input: b64(INPUT), signature: first })).body.data.valid).toBe(true);
+      expect((await sign('counted', { input: b64(INPUT), prehashed: true })).status).toBe(400);
+    }
+    expect((await call(a, 'GET', 'transit/keys/counted', { token })).body.data.latest_version).toBe(1);
+    expect((await sign('counted', { input: b64(INPUT) })).body.data.key_version).toBe(1);
+    expect((await call(a, 'GET', 'transit/keys/counted', { token })).body.data.latest_version).toBe(2);
+    expect((await sign('counted', { input: b64(INPUT) })).body.data).toMatchObject({ key_version: 2, signature: expect.stringMatching(/^vault:v2:/) });
+  });
+
   it('HMAC: vault:v<N>:base64(HMAC) with each algorithm; verify through verify/; batch; versions and bad input', async () => {
     const mac = await post('hmac/aes', { input: b64(INPUT) });
     expect(mac.status).toBe(200);

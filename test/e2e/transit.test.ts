@@ -53,6 +53,7 @@ describe('transit (e2e)', () => {
       supports_signing: false,
       auto_rotate_period: 0,
       imported_key: false,
+      auto_rotate_after_operations: 0,
     });
     expect(Math.abs(read.body.data.keys['1'] - Date.now() / 1000)).toBeLessThan(60);
     expect(created.body.data).toEqual(read.body.data);

@@ -13,6 +13,7 @@ import type { MountEntry } from '../../framework/backend';
 import { logical, type LogicalResponse, type RequestContext } from '../../framework/route';
 import { badRequest } from '../../kernel/errors';
 import type { TransitKeyStore } from './transit-key-store';
+import type { TransitUsage } from './transit-usage';
 import type { TransitKeyPolicy } from './transit.repository';
 
 /** Keys of type managed_key run their operations on the managed key's token (transit-managed-keys.ts). */
@@ -25,6 +26,14 @@ export interface TransitDeps {
   store: TransitKeyStore;
   /** Absent: managed_key keys are refused. */
   managed?: TransitManagedKeys;
+  /** Counts encryptions and signatures per version and rotates by usage (issue 29); absent in tests that do not count. */
+  usage?: TransitUsage;
+}
+
+/** Who made a change, for the key history: the token's display name and the start of its accessor's HMAC (as the audit log shows it). */
+export function actorOf(ctx: RequestContext): string {
+  if (!ctx.token) return 'unauthenticated';
+  return `${ctx.token.displayName} (accessor hmac ${ctx.token.accessorHmac.toString('hex').slice(0, 16)})`;
 }
 
 export const VERSION_PREFIX = 'vault:v';
@@ -117,6 +126,8 @@ export function keyAnswer(p: TransitKeyPolicy, derivedPublicKeys?: Record<string
     supports_derivation: keyTypeSupports.derivation(p.type),
     auto_rotate_period: p.autoRotatePeriod,
     imported_key: p.importedKey,
+    // SecretHub's addition (issue 29): rotation by usage.
+    auto_rotate_after_operations: p.autoRotateAfterOperations,
   };
   if (p.keySize !== 0) data.key_size = p.keySize;
   if (p.importedKey) data.imported_key_allow_rotation = p.allowImportedKeyRotation;

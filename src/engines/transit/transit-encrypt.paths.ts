@@ -20,6 +20,7 @@ import {
   base64ErrorText,
   batchAnswer,
   batchItems,
+  actorOf,
   checkedName,
   decodeBase64,
   formatVersioned,
@@ -29,6 +30,7 @@ import {
   type BatchItem,
   type TransitDeps,
 } from './transit-common';
+import { usageThreshold } from './key-lifecycle';
 import { checkDerivation, keyType, newKey, newVersion } from './transit-keys.paths';
 import type { TransitKeyPolicy } from './transit.repository';
 
@@ -110,6 +112,7 @@ export class TransitCipher {
       const encrypter = await this.managedEncrypter(mount, p, version);
       body = await encrypter.encrypt(input.plaintext, input.associatedData);
     }
+    await this.deps.usage?.count({ mountUuid: mount.uuid, name: p.name, version }, p.versions[String(version)]?.operations ?? 0, usageThreshold(p));
     return { ciphertext: formatVersioned(version, body.toString('base64')), keyVersion: version };
   }
 
@@ -322,9 +325,13 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
     if ((await store.mountConfig(ctx.mount.uuid)).disableUpsert) throw badRequest('encryption key not found');
     checkDerivation(type, contextSet, convergent);
     const key = newKey(type, { derived: contextSet, convergent });
-    const created = await store.create(ctx.mount.uuid, name, key, [
-      newVersion({ type, keySize: 0, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 }),
-    ]);
+    const created = await store.create(
+      ctx.mount.uuid,
+      name,
+      key,
+      [newVersion({ type, keySize: 0, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 })],
+      { event: 'create', reason: 'upsert', actor: actorOf(ctx as RequestContext) },
+    );
     const policy = await store.policy(ctx.mount.uuid, name);
     if (!policy) throw badRequest('encryption key not found');
     return { policy, warnings: created ? undefined : ['Attempted creation of the key during the encrypt operation, but it was created beforehand'] };

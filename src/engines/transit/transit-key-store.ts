@@ -18,7 +18,16 @@
  */
 import type { KeyVersionMaterial } from '../../crypto/transit/key-types';
 import type { InvalidationBus } from '../../kernel/cluster/invalidation-bus';
-import type { NewTransitKey, NewTransitVersion, TransitKeyPolicy, TransitMountConfig, TransitPolicyChange, TransitRepository } from './transit.repository';
+import type {
+  NewTransitKey,
+  NewTransitVersion,
+  TransitHistoryEntry,
+  TransitHistoryRow,
+  TransitKeyPolicy,
+  TransitMountConfig,
+  TransitRepository,
+  TransitUpdate,
+} from './transit.repository';
 
 interface CachedKey {
   /** undefined: not read yet; null: known absent. */
@@ -161,25 +170,26 @@ export class TransitKeyStore {
     return material;
   }
 
-  async create(mountUuid: string, name: string, key: NewTransitKey, versions: NewTransitVersion[]): Promise<boolean> {
-    const created = await this.repository.create(mountUuid, name, key, versions);
+  async create(mountUuid: string, name: string, key: NewTransitKey, versions: NewTransitVersion[], history?: TransitHistoryEntry): Promise<boolean> {
+    const created = await this.repository.create(mountUuid, name, key, versions, history);
     // Absence may have been cached, here or elsewhere.
     await this.changed(mountUuid, name);
     return created;
   }
 
-  async update(
-    mountUuid: string,
-    name: string,
-    decide: (current: TransitKeyPolicy) => { append?: NewTransitVersion[]; change?: TransitPolicyChange },
-  ): Promise<TransitKeyPolicy | undefined> {
+  async update(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => TransitUpdate): Promise<TransitKeyPolicy | undefined> {
     const updated = await this.repository.update(mountUuid, name, decide);
     if (updated) await this.changed(mountUuid, name);
     return updated;
   }
 
-  async trim(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => number): Promise<TransitKeyPolicy | undefined> {
-    const trimmed = await this.repository.trim(mountUuid, name, decide);
+  async trim(
+    mountUuid: string,
+    name: string,
+    decide: (current: TransitKeyPolicy) => number,
+    history?: TransitHistoryEntry,
+  ): Promise<TransitKeyPolicy | undefined> {
+    const trimmed = await this.repository.trim(mountUuid, name, decide, history);
     if (trimmed) await this.changed(mountUuid, name);
     return trimmed;
   }
@@ -204,5 +214,22 @@ export class TransitKeyStore {
     const config = await this.repository.setMountConfig(mountUuid, change);
     await this.changed(mountUuid);
     return config;
+  }
+
+  /**
+   * Adds counted operations to a version (transit-usage.ts). Not a change of the key: caches keep
+   * their policy, whose `operations` is then only a lower bound the usage counter improves on.
+   */
+  addUsage(mountUuid: string, name: string, version: number, delta: number): Promise<number> {
+    return this.repository.addUsage(mountUuid, name, version, delta);
+  }
+
+  history(mountUuid: string, name: string, events?: TransitHistoryEntry['event'][]): Promise<TransitHistoryRow[]> {
+    return this.repository.history(mountUuid, name, events);
+  }
+
+  async recordFailure(mountUuid: string, name: string, entry: TransitHistoryEntry): Promise<void> {
+    await this.repository.recordFailure(mountUuid, name, entry);
+    await this.changed(mountUuid, name);
   }
 }

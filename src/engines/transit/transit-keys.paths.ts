@@ -18,10 +18,10 @@ import {
 } from '../../crypto/transit/key-types';
 import { deriveKey } from '../../crypto/transit/symmetric';
 import { createPublicKey } from 'node:crypto';
-import type { Fields } from '../../framework/fields';
+import type { FieldSpec, Fields } from '../../framework/fields';
 import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { badRequest, notFound } from '../../kernel/errors';
-import { base64Field, checkedName, keyAnswer, type TransitDeps } from './transit-common';
+import { actorOf, base64Field, checkedName, keyAnswer, type TransitDeps } from './transit-common';
 import type { NewTransitKey, NewTransitVersion, TransitKeyPolicy } from './transit.repository';
 
 const DEFAULT_KEY_TYPE: TransitKeyType = 'aes256-gcm96';
@@ -113,6 +113,7 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
         allow_plaintext_backup: { type: 'bool', description: 'Whether a plaintext backup may be taken (cannot be undone).' },
         auto_rotate_period: { type: 'duration', description: 'Rotate automatically after this long (0: never; at least 1h).' },
         key_size: { type: 'int', description: `The hmac type's key size in bytes (${HMAC_MIN_KEY_BYTES}..${HMAC_MAX_KEY_BYTES}).` },
+        auto_rotate_after_operations: OPERATIONS_FIELD,
         managed_key_name: { type: 'string', description: 'managed_key type: the managed key by name.' },
         managed_key_id: { type: 'string', description: 'managed_key type: the managed key by id.' },
         context: { type: 'string', query: true, description: 'Read of a derived ed25519 key: base64 context whose public keys to show.' },
@@ -149,9 +150,14 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
             autoRotatePeriod,
             keySize,
           });
-          const created = await store.create(ctx.mount.uuid, name, key, [
-            newVersion({ type, keySize, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 }),
-          ]);
+          key.autoRotateAfterOperations = ctx.data.auto_rotate_after_operations ?? 0;
+          const created = await store.create(
+            ctx.mount.uuid,
+            name,
+            key,
+            [newVersion({ type, keySize, convergentEncryption: convergent, convergentVersion: key.convergentVersion ?? 0 })],
+            { event: 'create', reason: 'manual', actor: actorOf(ctx) },
+          );
           return logical(keyAnswer(await read(ctx, name)), created ? undefined : [`key ${name} already existed`]);
         },
         delete: async (ctx) => {
@@ -209,11 +215,16 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
               if (current.type === 'managed_key' && d.auto_rotate_period !== 0) throw badRequest('Auto rotation can not be set for managed keys');
               change.autoRotatePeriod = d.auto_rotate_period;
             }
+            if (d.auto_rotate_after_operations !== undefined && d.auto_rotate_after_operations !== current.autoRotateAfterOperations)
+              change.autoRotateAfterOperations = d.auto_rotate_after_operations;
             if (Object.keys(change).length > 0) {
               if (current.minAvailableVersion > minEncryption) throw badRequest('min encryption version should not be less than min available version');
               if (current.minAvailableVersion > minDecryption) throw badRequest('min decryption version should not be less then min available version');
             }
-            return { change };
+            // Every change of these settings is in the key's history, with what it was before.
+            const changed = Object.keys(change) as (keyof typeof change)[];
+            const details = Object.fromEntries(changed.map((k) => [k, { from: current[k], to: change[k] }]));
+            return { change, history: changed.length > 0 ? { event: 'config', reason: 'manual', actor: actorOf(ctx), details } : undefined };
           });
           if (!p) throw badRequest(`no existing key named ${name} could be found`);
           return logical(keyAnswer(p), warnings.length ? warnings : undefined);
@@ -233,7 +244,11 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
           const p = await store.update(ctx.mount.uuid, name, (current) => {
             if (current.importedKey && !current.allowImportedKeyRotation) throw badRequest(`imported key ${name} does not allow rotation within Vault`);
             if (current.type === 'managed_key') throw badRequest('managed_key transit keys are not available on this server yet');
-            return { append: [newVersion(current)], change: { importedKey: false } };
+            return {
+              append: [newVersion(current)],
+              change: { importedKey: false, failedRotations: 0 },
+              history: { event: 'rotation', reason: 'manual', actor: actorOf(ctx) },
+            };
           });
           if (!p) throw badRequest('key not found');
           return logical(keyAnswer(p));
@@ -243,7 +258,15 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
   ];
 }
 
+const OPERATIONS_FIELD = {
+  type: 'int',
+  min: 0,
+  max: Number.MAX_SAFE_INTEGER,
+  description: 'SecretHub: rotate once the latest version has done this many encryptions or signatures (0: no usage policy).',
+} as const satisfies FieldSpec;
+
 const CONFIG_FIELDS = {
+  auto_rotate_after_operations: OPERATIONS_FIELD,
   deletion_allowed: { type: 'bool', description: 'Whether the key may be deleted.' },
   min_decryption_version: { type: 'int', description: 'The oldest version that decrypts and verifies (0: 1).' },
   min_encryption_version: { type: 'int', description: 'The oldest version that encrypts and signs (0: the latest).' },

@@ -17,6 +17,7 @@ import {
   base64ErrorText,
   batchAnswer,
   batchItems,
+  actorOf,
   checkedName,
   decodeBase64,
   itemInt,
@@ -224,18 +225,23 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
         update: async (ctx) => {
           const name = checkedName(ctx);
           const wanted = ctx.data.min_available_version;
-          const p = await store.trim(ctx.mount.uuid, name, (current) => {
-            if (wanted === undefined) throw badRequest('missing min_available_version');
-            if (wanted < current.minAvailableVersion) throw badRequest('minimum available version cannot be decremented');
-            if (current.minEncryptionVersion === 0) throw badRequest('minimum available version cannot be set when minimum encryption version is not set');
-            if (current.minDecryptionVersion === 0) throw badRequest('minimum available version cannot be set when minimum decryption version is not set');
-            // "minmum": Vault's spelling.
-            if (wanted > current.minEncryptionVersion) throw badRequest('minimum available version cannot be greater than minmum encryption version');
-            if (wanted > current.minDecryptionVersion) throw badRequest('minimum available version cannot be greater than minimum decryption version');
-            if (wanted < 0) throw badRequest('minimum available version cannot be negative');
-            if (wanted === 0) throw badRequest('minimum available version should be positive');
-            return wanted;
-          });
+          const p = await store.trim(
+            ctx.mount.uuid,
+            name,
+            (current) => {
+              if (wanted === undefined) throw badRequest('missing min_available_version');
+              if (wanted < current.minAvailableVersion) throw badRequest('minimum available version cannot be decremented');
+              if (current.minEncryptionVersion === 0) throw badRequest('minimum available version cannot be set when minimum encryption version is not set');
+              if (current.minDecryptionVersion === 0) throw badRequest('minimum available version cannot be set when minimum decryption version is not set');
+              // "minmum": Vault's spelling.
+              if (wanted > current.minEncryptionVersion) throw badRequest('minimum available version cannot be greater than minmum encryption version');
+              if (wanted > current.minDecryptionVersion) throw badRequest('minimum available version cannot be greater than minimum decryption version');
+              if (wanted < 0) throw badRequest('minimum available version cannot be negative');
+              if (wanted === 0) throw badRequest('minimum available version should be positive');
+              return wanted;
+            },
+            { event: 'trim', reason: 'manual', actor: actorOf(ctx) },
+          );
           if (!p) throw badRequest('invalid key name');
           return logical(keyAnswer(p));
         },

@@ -1,8 +1,9 @@
 /**
  * The sign and verify handlers with a managed_key key, whose operations go through the
  * `TransitManagedKeys` hook (a software Signer stands in for the token): what a token can sign
- * round-trips and verifies in node; what it cannot answers 400; without the hook, managed keys are
- * refused. (Every other key type is covered over HTTP by test/e2e/transit-sign.test.ts.)
+ * round-trips and verifies in node, and each signature is counted against its version; what it
+ * cannot answers 400; without the hook, managed keys are refused. (Every other key type is covered
+ * over HTTP by test/e2e/transit-sign.test.ts.)
  */
 import { constants, generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import { softwareSigner } from '../../crypto/signer';
@@ -12,6 +13,7 @@ import { ApiError } from '../../kernel/errors';
 import type { TransitDeps } from './transit-common';
 import type { TransitKeyStore } from './transit-key-store';
 import { transitSignPaths } from './transit-sign.paths';
+import type { TransitUsage, UsageKey } from './transit-usage';
 import type { TransitKeyPolicy } from './transit.repository';
 
 const INPUT = Buffer.from('signed by a token');
@@ -39,13 +41,19 @@ function managedPolicy(): TransitKeyPolicy {
     managedKeyId: null,
     backupInfo: null,
     restoreInfo: null,
-    versions: { '1': { createdAt: new Date(), convergentVersion: 0, publicKeyOnly: false } },
+    autoRotateAfterOperations: 0,
+    failedRotations: 0,
+    versions: { '1': { createdAt: new Date(), convergentVersion: 0, publicKeyOnly: false, operations: 7 } },
   };
 }
 
+/** Each counted signature: the version and the stored count the handler passed. */
+let counted: { key: UsageKey; stored: number; threshold: number }[] = [];
+
 function routesFor(privateKey: KeyObject | undefined): RouteDefinition[] {
   const store = { policy: async () => managedPolicy(), material: async () => undefined } as unknown as TransitKeyStore;
-  const deps: TransitDeps = { store };
+  const usage = { count: async (key: UsageKey, stored: number, threshold: number) => void counted.push({ key, stored, threshold }) } as unknown as TransitUsage;
+  const deps: TransitDeps = { store, usage };
   if (privateKey)
     deps.managed = {
       encrypter: async () => {
@@ -74,6 +82,10 @@ async function error(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('transit sign/verify with managed keys', () => {
+  beforeEach(() => {
+    counted = [];
+  });
+
   it('ECDSA: asn1 and jws through the Signer; verify uses its public key; what a token cannot do is a 400', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
     const routes = routesFor(privateKey);
@@ -81,6 +93,7 @@ describe('transit sign/verify with managed keys', () => {
     expect(signed).toEqual({ signature: expect.stringMatching(/^vault:v1:/), key_version: 1 });
     const der = Buffer.from((signed.signature as string).split(':')[2], 'base64');
     expect(verify('sha384', INPUT, publicKey, der)).toBe(true);
+    expect(counted).toEqual([{ key: { mountUuid: 'mount', name: 'm', version: 1 }, stored: 7, threshold: Infinity }]);
     expect(await run(routes, 'verify/:name', { input: INPUT.toString('base64'), signature: signed.signature }, 'sha2-384')).toEqual({ valid: true });
     expect(await run(routes, 'verify/:name', { input: INPUT.toString('base64'), signature: signed.signature })).toEqual({ valid: false });
 

@@ -3,10 +3,11 @@
  * path_hmac.go): `sign/:name(/:hash_algorithm)`, `verify/:name(/:hash_algorithm)` for signatures
  * and HMACs, `hmac/:name(/:algorithm)`, single values or `batch_input` with per-item results.
  *
- * Invariants: keys are reached only through the TransitKeyStore and only read (every route here is
- * a pure operation: nothing is written); a version below min_encryption_version never signs or
- * HMACs, one below min_decryption_version never verifies; a bad item fails alone (its `error`),
- * never the other items; no message carries an input, a context or key material.
+ * Invariants: keys are reached only through the TransitKeyStore and only read; the one write is a
+ * signature's usage count (TransitUsage), so verify and hmac are pure operations; a version below
+ * min_encryption_version never signs or HMACs, one below min_decryption_version never verifies; a
+ * bad item fails alone (its `error`), never the other items; no message carries an input, a
+ * context or key material.
  */
 import type { KeyObject } from 'node:crypto';
 import type { Signer } from '../../crypto/signer';
@@ -52,6 +53,7 @@ import {
   type TransitDeps,
 } from './transit-common';
 import { batchItemResult } from './transit-encrypt.paths';
+import { usageThreshold } from './key-lifecycle';
 import type { TransitKeyPolicy } from './transit.repository';
 
 const CMAC_ENTERPRISE_ONLY = 'CMAC operations are only available in enterprise versions of Vault';
@@ -196,6 +198,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
         'failed to parse batch item: ',
       );
       const signature = await signWithSigner(signer, input, options).catch(rethrowUserError);
+      await countSignature(mount, p, version);
       return { signature: formatVersioned(version, encodeSignature(signature, options.marshaling)), key_version: version };
     }
     refuseEd25519ph(p.type, options, item, 'failed to parse batch item: ');
@@ -203,9 +206,15 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
     const m = await material(mount, p, version);
     const privateKey = userErrors(() => signingKey(p.type, m, p.derived, context));
     const signature = userErrors(() => signInput(p.type, privateKey, input, options));
+    await countSignature(mount, p, version);
     const result: Record<string, unknown> = { signature: formatVersioned(version, encodeSignature(signature, options.marshaling)), key_version: version };
     if (p.type === 'ed25519' && p.derived) result.publickey = ed25519PublicBytes(privateKey).toString('base64');
     return result;
+  }
+
+  /** Counts one signature against the version (issue 29's rotation by usage). */
+  async function countSignature(mount: MountEntry, p: TransitKeyPolicy, version: number): Promise<void> {
+    await deps.usage?.count({ mountUuid: mount.uuid, name: p.name, version }, p.versions[String(version)]?.operations ?? 0, usageThreshold(p));
   }
 
   async function managedSigner(mount: MountEntry, p: TransitKeyPolicy, version: number): Promise<Signer> {
@@ -290,7 +299,6 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
         path,
         fields: SIGN_FIELDS,
         help: 'Signs base64 `input` (or each `batch_input` item) with the named key: `signature`, vault:v<N>:<base64>.',
-        pureOperations: ['update'],
         handlers: {
           update: async (ctx) => {
             const name = checkedName(ctx);

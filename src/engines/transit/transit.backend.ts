@@ -3,10 +3,11 @@ import type { BackendDefinition } from '../../framework/backend';
 import type { TransitDeps } from './transit-common';
 import { transitEncryptPaths } from './transit-encrypt.paths';
 import { transitKeyPaths } from './transit-keys.paths';
+import { transitLifecyclePaths } from './transit-lifecycle.paths';
 import { transitOpsPaths } from './transit-ops.paths';
 import { transitSignPaths } from './transit-sign.paths';
 
 export function transitBackend(deps: TransitDeps): BackendDefinition {
-  const routes = [...transitKeyPaths(deps), ...transitEncryptPaths(deps), ...transitOpsPaths(deps), ...transitSignPaths(deps)];
+  const routes = [...transitKeyPaths(deps), ...transitEncryptPaths(deps), ...transitOpsPaths(deps), ...transitLifecyclePaths(deps), ...transitSignPaths(deps)];
   return { type: 'transit', class: 'secret', description: 'encryption as a service (Vault transit)', routes: () => routes };
 }

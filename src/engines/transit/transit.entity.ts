@@ -3,7 +3,7 @@
  * (`transit_keys`) and each version's key material (`transit_key_versions`, barrier ciphertext bound
  * to mount, name and version: TRANSIT_KEY_MATERIAL). Mirrors migration 1734070000000.
  */
-import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { MountEntity } from '../../kernel/router/mount.entity';
 
 @Entity({ name: 'transit_keys' })
@@ -14,6 +14,7 @@ import { MountEntity } from '../../kernel/router/mount.entity';
 @Check('transit_keys_kdf_check', 'kdf IN (0, 1)')
 @Check('transit_keys_auto_rotate_period_check', 'auto_rotate_period = 0 OR auto_rotate_period >= 3600')
 @Check('transit_keys_convergent_check', 'NOT convergent_encryption OR derived')
+@Check('transit_keys_auto_rotate_after_operations_check', 'auto_rotate_after_operations >= 0')
 export class TransitKeyEntity {
   @PrimaryColumn({ name: 'mount_uuid', type: 'uuid', primaryKeyConstraintName: 'transit_keys_pkey' }) mountUuid!: string;
   @PrimaryColumn({ type: 'text', collation: 'C', primaryKeyConstraintName: 'transit_keys_pkey' }) name!: string;
@@ -44,6 +45,10 @@ export class TransitKeyEntity {
   /** Vault's backup_info / restore_info: {time (RFC 3339), version}. */
   @Column({ name: 'backup_info', type: 'jsonb', nullable: true }) backupInfo!: { time: string; version: number } | null;
   @Column({ name: 'restore_info', type: 'jsonb', nullable: true }) restoreInfo!: { time: string; version: number } | null;
+  /** Rotate once the latest version has done this many operations (0: no usage policy). */
+  @Column({ name: 'auto_rotate_after_operations', type: 'bigint', default: 0 }) autoRotateAfterOperations!: string;
+  /** Automatic rotations that failed since the last one that succeeded. */
+  @Column({ name: 'failed_rotations', type: 'integer', default: 0 }) failedRotations!: number;
 
   @ManyToOne(() => MountEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'mount_uuid', foreignKeyConstraintName: 'transit_keys_mount_uuid_fkey' })
@@ -68,6 +73,8 @@ export class TransitKeyVersionEntity {
   @Column({ name: 'convergent_version', type: 'integer', default: 0 }) convergentVersion!: number;
   /** Imported as a public key only: verifies and encrypts, never signs or decrypts. */
   @Column({ name: 'public_key_only', type: 'boolean', default: false }) publicKeyOnly!: boolean;
+  /** Encryptions and signatures counted with this version (written in batches: transit-usage.ts). */
+  @Column({ type: 'bigint', default: 0 }) operations!: string;
 
   @ManyToOne(() => MountEntity, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'mount_uuid', foreignKeyConstraintName: 'transit_key_versions_mount_uuid_fkey' })
@@ -87,4 +94,28 @@ export class TransitMountConfigEntity {
   mount?: MountEntity;
 }
 
-export const TRANSIT_ENTITIES = [TransitKeyEntity, TransitKeyVersionEntity, TransitMountConfigEntity];
+/**
+ * A key's history (issue 29): rotations with their reason and actor, lifecycle setting changes,
+ * trims, creation, imports, restores and failed automatic rotations. Rows are only inserted.
+ */
+@Entity({ name: 'transit_key_history' })
+@Index('transit_key_history_by_key', ['mountUuid', 'name', 'id'])
+@Check('transit_key_history_event_check', "event IN ('create', 'rotation', 'config', 'trim', 'import', 'restore', 'rotation-failed')")
+export class TransitKeyHistoryEntity {
+  @PrimaryGeneratedColumn({ type: 'bigint', primaryKeyConstraintName: 'transit_key_history_pkey' }) id!: string;
+  @Column({ name: 'mount_uuid', type: 'uuid' }) mountUuid!: string;
+  @Column({ type: 'text', collation: 'C' }) name!: string;
+  @Column({ type: 'timestamptz', default: () => 'now()' }) at!: Date;
+  @Column({ type: 'text' }) event!: string;
+  @Column({ type: 'text' }) reason!: string;
+  @Column({ type: 'text', nullable: true }) actor!: string | null;
+  @Column({ name: 'from_version', type: 'integer', nullable: true }) fromVersion!: number | null;
+  @Column({ name: 'to_version', type: 'integer', nullable: true }) toVersion!: number | null;
+  @Column({ type: 'jsonb', nullable: true }) details!: Record<string, unknown> | null;
+
+  @ManyToOne(() => MountEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'mount_uuid', foreignKeyConstraintName: 'transit_key_history_mount_uuid_fkey' })
+  mount?: MountEntity;
+}
+
+export const TRANSIT_ENTITIES = [TransitKeyEntity, TransitKeyVersionEntity, TransitMountConfigEntity, TransitKeyHistoryEntity];

@@ -6,19 +6,39 @@ import { InvalidationBus } from '../../kernel/cluster/invalidation-bus';
 import { KernelModule } from '../../kernel/kernel.module';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { SealService } from '../../kernel/seal/seal.service';
+import { LOGGER } from '../../logger';
 import { transitBackend } from './transit.backend';
 import { TransitKeyStore } from './transit-key-store';
 import { TransitRepository } from './transit.repository';
+import { rotateForUsage } from './transit-rotation';
+import { TransitUsage } from './transit-usage';
 
 @Module({
   imports: [KernelModule],
   providers: [
-    backendProvider('transit', { dataSource: DataSource, barrier: Barrier, bus: InvalidationBus, seal: SealService }, ({ dataSource, barrier, bus, seal }) => {
-      const store = new TransitKeyStore(new TransitRepository(dataSource, barrier), bus);
-      // Key material leaves memory at seal.
-      seal.addLifecycleHook('backends', { afterUnseal: async () => undefined, beforeSeal: () => store.clear() });
-      return transitBackend({ store });
-    }),
+    backendProvider(
+      'transit',
+      { dataSource: DataSource, barrier: Barrier, bus: InvalidationBus, seal: SealService, logger: LOGGER },
+      ({ dataSource, barrier, bus, seal, logger }) => {
+        const store = new TransitKeyStore(new TransitRepository(dataSource, barrier), bus);
+        const log = (message: string) => logger.warn(message);
+        const failedRotationsReported = new Set<string>();
+        const usage = new TransitUsage(
+          (k, delta) => store.addUsage(k.mountUuid, k.name, k.version, delta),
+          (k) => rotateForUsage(store, k, log, failedRotationsReported),
+          log,
+        );
+        // Key material leaves memory at seal; counted usage is written first.
+        seal.addLifecycleHook('backends', {
+          afterUnseal: async () => undefined,
+          beforeSeal: async () => {
+            await usage.flushAll();
+            store.clear();
+          },
+        });
+        return transitBackend({ store, usage });
+      },
+    ),
   ],
 })
 export class TransitModule {}

@@ -8,12 +8,13 @@
  * one); rotate and every other change lock the policy row and commit in one transaction; delete
  * removes the policy and every version together.
  */
-import { LessThan, type DataSource, type EntityManager } from 'typeorm';
+import { In, LessThan, type DataSource, type EntityManager } from 'typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { encodeMaterial, decodeMaterial, type GeneratedVersion, type KeyVersionMaterial, type TransitKeyType } from '../../crypto/transit/key-types';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../../kernel/barrier/sealed-column';
 import { TRANSIT_KEY_MATERIAL } from '../../kernel/barrier/sealed-columns';
-import { TransitKeyEntity, TransitKeyVersionEntity, TransitMountConfigEntity } from './transit.entity';
+import { TransitKeyEntity, TransitKeyHistoryEntity, TransitKeyVersionEntity, TransitMountConfigEntity } from './transit.entity';
 
 export interface TransitVersionInfo {
   createdAt: Date;
@@ -22,6 +23,8 @@ export interface TransitVersionInfo {
   /** This version's convergent scheme (0: the policy's). */
   convergentVersion: number;
   publicKeyOnly: boolean;
+  /** Operations counted with this version so far (written in batches: transit-usage.ts). */
+  operations: number;
 }
 
 /** A key's policy: everything but the key material. */
@@ -48,6 +51,9 @@ export interface TransitKeyPolicy {
   managedKeyId: string | null;
   backupInfo: { time: string; version: number } | null;
   restoreInfo: { time: string; version: number } | null;
+  /** 0: no usage policy. */
+  autoRotateAfterOperations: number;
+  failedRotations: number;
   /** The stored versions, by version number. */
   versions: Record<string, TransitVersionInfo>;
 }
@@ -63,6 +69,23 @@ export interface NewTransitVersion extends GeneratedVersion {
   createdAt?: Date;
   convergentVersion?: number;
   publicKeyOnly?: boolean;
+}
+
+/** One history row (issue 29); `at` is the transaction's time. */
+export interface TransitHistoryEntry {
+  event: 'create' | 'rotation' | 'config' | 'trim' | 'import' | 'restore' | 'rotation-failed';
+  /** rotation: manual, period, usage or compliance; otherwise what caused it. */
+  reason: string;
+  /** Who: the token's display name and accessor, or `system`. */
+  actor?: string;
+  fromVersion?: number;
+  toVersion?: number;
+  details?: Record<string, unknown>;
+}
+
+export interface TransitHistoryRow extends TransitHistoryEntry {
+  id: number;
+  at: Date;
 }
 
 export interface TransitMountConfig {
@@ -91,7 +114,7 @@ export class TransitRepository {
     const row = await manager.getRepository(TransitKeyEntity).findOne({ where: { mountUuid, name } });
     if (!row) return undefined;
     const versions = await manager.getRepository(TransitKeyVersionEntity).find({
-      select: { version: true, createdAt: true, publicKey: true, convergentVersion: true, publicKeyOnly: true },
+      select: { version: true, createdAt: true, publicKey: true, convergentVersion: true, publicKeyOnly: true, operations: true },
       where: { mountUuid, name },
       order: { version: 'ASC' },
     });
@@ -117,10 +140,18 @@ export class TransitRepository {
       managedKeyId: row.managedKeyId,
       backupInfo: row.backupInfo,
       restoreInfo: row.restoreInfo,
+      autoRotateAfterOperations: Number(row.autoRotateAfterOperations),
+      failedRotations: row.failedRotations,
       versions: Object.fromEntries(
         versions.map((v) => [
           String(v.version),
-          { createdAt: v.createdAt, publicKey: v.publicKey ?? undefined, convergentVersion: v.convergentVersion, publicKeyOnly: v.publicKeyOnly },
+          {
+            createdAt: v.createdAt,
+            publicKey: v.publicKey ?? undefined,
+            convergentVersion: v.convergentVersion,
+            publicKeyOnly: v.publicKeyOnly,
+            operations: Number(v.operations),
+          },
         ]),
       ),
     };
@@ -135,19 +166,20 @@ export class TransitRepository {
   }
 
   /** Creates the key with `versions` as 1..n; false when it already exists (nothing changed). */
-  async create(mountUuid: string, name: string, key: NewTransitKey, versions: NewTransitVersion[]): Promise<boolean> {
+  async create(mountUuid: string, name: string, key: NewTransitKey, versions: NewTransitVersion[], history?: TransitHistoryEntry): Promise<boolean> {
     const sealed = await Promise.all(versions.map((v, i) => this.versionRow(mountUuid, name, i + 1, v)));
     return this.dataSource.transaction(async (m) => {
       const inserted = await m
         .createQueryBuilder()
         .insert()
         .into(TransitKeyEntity)
-        .values({ ...key, mountUuid, name, latestVersion: versions.length })
+        .values({ ...keyColumns(key), type: key.type, mountUuid, name, latestVersion: versions.length })
         .orIgnore()
         .returning(['name'])
         .execute();
       if ((inserted.raw as unknown[]).length === 0) return false;
       if (sealed.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(sealed);
+      if (history) await this.insertHistory(m, mountUuid, name, { toVersion: versions.length || undefined, ...history });
       return true;
     });
   }
@@ -156,21 +188,22 @@ export class TransitRepository {
    * Under the key's row lock: `decide` sees the current policy and returns the versions to append
    * (latest+1, …) and the policy change; both commit together. Undefined when there is no such key.
    */
-  async update(
-    mountUuid: string,
-    name: string,
-    decide: (current: TransitKeyPolicy) => { append?: NewTransitVersion[]; change?: TransitPolicyChange },
-  ): Promise<TransitKeyPolicy | undefined> {
+  async update(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => TransitUpdate): Promise<TransitKeyPolicy | undefined> {
     return this.dataSource.transaction(async (m) => {
       const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
       if (!row) return undefined;
       const current = (await this.policy(mountUuid, name, m)) as TransitKeyPolicy;
-      const { append = [], change = {} } = decide(current);
+      const { append = [], change = {}, history } = decide(current);
       const rows = await Promise.all(append.map((v, i) => this.versionRow(mountUuid, name, current.latestVersion + 1 + i, v)));
       if (rows.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(rows);
       const values: TransitPolicyChange = { ...change };
       if (rows.length > 0) values.latestVersion = current.latestVersion + rows.length;
-      if (Object.keys(values).length > 0) await m.getRepository(TransitKeyEntity).update({ mountUuid, name }, values);
+      if (Object.keys(values).length > 0) await m.getRepository(TransitKeyEntity).update({ mountUuid, name }, keyColumns(values));
+      if (history)
+        await this.insertHistory(m, mountUuid, name, {
+          ...(rows.length > 0 ? { fromVersion: current.latestVersion, toVersion: current.latestVersion + rows.length } : {}),
+          ...history,
+        });
       return this.policy(mountUuid, name, m);
     });
   }
@@ -199,7 +232,7 @@ export class TransitRepository {
     name: string,
     version: number,
     v: NewTransitVersion,
-  ): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt'> & { createdAt?: Date }> {
+  ): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt' | 'operations'> & { createdAt?: Date }> {
     const keyCiphertext = await this.material.seal({ mountUuid, name, version }, encodeMaterial(v.material));
     return {
       mountUuid,
@@ -218,14 +251,131 @@ export class TransitRepository {
    * min_available_version (it throws to refuse); the versions below it are deleted and the policy
    * changed in one transaction. Undefined when there is no such key.
    */
-  async trim(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => number): Promise<TransitKeyPolicy | undefined> {
+  async trim(
+    mountUuid: string,
+    name: string,
+    decide: (current: TransitKeyPolicy) => number,
+    history?: TransitHistoryEntry,
+  ): Promise<TransitKeyPolicy | undefined> {
     return this.dataSource.transaction(async (m) => {
       const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
       if (!row) return undefined;
       const minAvailableVersion = decide((await this.policy(mountUuid, name, m)) as TransitKeyPolicy);
       await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name, version: LessThan(minAvailableVersion) });
       await m.getRepository(TransitKeyEntity).update({ mountUuid, name }, { minAvailableVersion });
+      if (history) await this.insertHistory(m, mountUuid, name, { details: { min_available_version: minAvailableVersion }, ...history });
       return this.policy(mountUuid, name, m);
     });
   }
+
+  /** Adds `delta` operations to a version's count; the new count (0 when the version is gone). */
+  async addUsage(mountUuid: string, name: string, version: number, delta: number): Promise<number> {
+    const result = await this.dataSource
+      .createQueryBuilder()
+      .update(TransitKeyVersionEntity)
+      .set({ operations: () => `operations + ${Math.trunc(delta)}` })
+      .where({ mountUuid, name, version })
+      .returning(['operations'])
+      .execute();
+    const rows = result.raw as { operations: string }[];
+    return rows.length > 0 ? Number(rows[0].operations) : 0;
+  }
+
+  /** A key's history, oldest first; `events` narrows it. */
+  async history(mountUuid: string, name: string, events?: TransitHistoryEntry['event'][]): Promise<TransitHistoryRow[]> {
+    const rows = await this.dataSource
+      .getRepository(TransitKeyHistoryEntity)
+      .find({ where: { mountUuid, name, ...(events ? { event: In(events) } : {}) }, order: { id: 'ASC' } });
+    return rows.map((r) => ({
+      id: Number(r.id),
+      at: r.at,
+      event: r.event as TransitHistoryEntry['event'],
+      reason: r.reason,
+      actor: r.actor ?? undefined,
+      fromVersion: r.fromVersion ?? undefined,
+      toVersion: r.toVersion ?? undefined,
+      details: r.details ?? undefined,
+    }));
+  }
+
+  /** Records an event outside a key change (a failed automatic rotation), counting failures on the key. */
+  async recordFailure(mountUuid: string, name: string, entry: TransitHistoryEntry): Promise<void> {
+    await this.dataSource.transaction(async (m) => {
+      await this.insertHistory(m, mountUuid, name, entry);
+      await m.getRepository(TransitKeyEntity).increment({ mountUuid, name }, 'failedRotations', 1);
+    });
+  }
+
+  /**
+   * Every key with its latest version's age and count, for health summaries: one query over the
+   * keys joined to their latest version by primary key (`mountUuid` undefined: every mount).
+   */
+  async summaryRows(mountUuid?: string): Promise<TransitSummaryRow[]> {
+    const q = this.dataSource
+      .getRepository(TransitKeyEntity)
+      .createQueryBuilder('k')
+      .innerJoin(TransitKeyVersionEntity, 'v', 'v.mount_uuid = k.mount_uuid AND v.name = k.name AND v.version = k.latest_version')
+      .select(['k.mount_uuid AS "mountUuid"', 'k.name AS name', 'k.type AS type', 'k.latest_version AS "latestVersion"'])
+      .addSelect(['k.auto_rotate_period AS "autoRotatePeriod"', 'k.auto_rotate_after_operations AS "autoRotateAfterOperations"'])
+      .addSelect(['k.failed_rotations AS "failedRotations"', 'k.exportable AS exportable', 'k.allow_plaintext_backup AS "allowPlaintextBackup"'])
+      .addSelect(['k.managed_key_id AS "managedKeyId"', 'v.created_at AS "latestCreatedAt"', 'v.operations AS "latestOperations"']);
+    if (mountUuid) q.where('k.mount_uuid = :mountUuid', { mountUuid });
+    const rows = await q.getRawMany<Record<string, unknown>>();
+    return rows.map((r) => ({
+      mountUuid: String(r.mountUuid),
+      name: String(r.name),
+      type: r.type as TransitKeyType,
+      latestVersion: Number(r.latestVersion),
+      autoRotatePeriod: Number(r.autoRotatePeriod),
+      autoRotateAfterOperations: Number(r.autoRotateAfterOperations),
+      failedRotations: Number(r.failedRotations),
+      exportable: r.exportable === true,
+      allowPlaintextBackup: r.allowPlaintextBackup === true,
+      managedKeyId: (r.managedKeyId as string | null) ?? null,
+      latestCreatedAt: new Date(r.latestCreatedAt as string | Date),
+      latestOperations: Number(r.latestOperations),
+    }));
+  }
+
+  private async insertHistory(m: EntityManager, mountUuid: string, name: string, e: TransitHistoryEntry): Promise<void> {
+    await m.getRepository(TransitKeyHistoryEntity).insert({
+      mountUuid,
+      name,
+      event: e.event,
+      reason: e.reason,
+      actor: e.actor ?? null,
+      fromVersion: e.fromVersion ?? null,
+      toVersion: e.toVersion ?? null,
+      details: (e.details ?? null) as QueryDeepPartialEntity<TransitKeyHistoryEntity>['details'],
+    });
+  }
+}
+
+/** A key as the health summaries see it (summaryRows). */
+export interface TransitSummaryRow {
+  mountUuid: string;
+  name: string;
+  type: TransitKeyType;
+  latestVersion: number;
+  autoRotatePeriod: number;
+  autoRotateAfterOperations: number;
+  failedRotations: number;
+  exportable: boolean;
+  allowPlaintextBackup: boolean;
+  managedKeyId: string | null;
+  latestCreatedAt: Date;
+  latestOperations: number;
+}
+
+/** What `update`'s decision returns: versions to append, columns to change, the history row. */
+export interface TransitUpdate {
+  append?: NewTransitVersion[];
+  change?: TransitPolicyChange;
+  history?: TransitHistoryEntry;
+}
+
+/** The entity's column values of a policy change (bigint columns are strings in the entity). */
+function keyColumns(change: TransitPolicyChange): Omit<TransitPolicyChange, 'autoRotateAfterOperations'> & { autoRotateAfterOperations?: string } {
+  const { autoRotateAfterOperations, ...rest } = change;
+  return autoRotateAfterOperations === undefined ? rest : { ...rest, autoRotateAfterOperations: String(autoRotateAfterOperations) };
 }
