@@ -46,6 +46,11 @@ export class OpensslWorkspace {
     return result.output;
   }
 
+  /** stdout bytes of a run that must succeed (DER output). */
+  okBytes(args: string[]): Buffer {
+    return execFileSync(OPENSSL, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
   dispose(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }

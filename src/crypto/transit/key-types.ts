@@ -7,7 +7,9 @@
  * - aes128-gcm96 16 bytes, aes256-gcm96 and chacha20-poly1305 32 bytes, hmac `key_size` bytes: raw;
  * - ed25519: Go's 64-byte private key, seed ‖ public key;
  * - ecdsa-p256/p384/p521 and rsa-2048/3072/4096: PKCS#8 DER of the private key;
- * - managed_key: empty (the key lives on a token; the version names it).
+ * - managed_key: empty (the key lives on a token; the version names it);
+ * - a version imported as a public key only (ECDSA/RSA): the public key's SPKI DER; it verifies
+ *   and encrypts, and everything that signs or decrypts refuses it.
  * Every version also has a 32-byte `hmacKey` (the hmac endpoint's key for all types but hmac, and
  * the convergent nonce key of convergent version 2); a version stored before it existed has none.
  *

@@ -61,7 +61,7 @@ function convergentVersionOf(p: TransitKeyPolicy, version: number): number {
 }
 
 /** Runs a crypto step, turning its user errors into 400s with their (Vault's) message. */
-function userErrors<T>(work: () => T): T {
+export function userErrors<T>(work: () => T): T {
   try {
     return work();
   } catch (err) {
@@ -102,7 +102,10 @@ export class TransitCipher {
       );
     } else if (RSA_TYPES.includes(p.type)) {
       const m = await this.material(mount, p, version);
-      const publicKey = createPublicKey(privateKeyObject(p.type, m));
+      // A version imported as a public key only holds its SPKI DER (transit-backup.paths.ts).
+      const publicKey = p.versions[String(version)]?.publicKeyOnly
+        ? createPublicKey({ key: m.key, format: 'der', type: 'spki' })
+        : createPublicKey(privateKeyObject(p.type, m));
       try {
         body = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, input.plaintext);
       } catch {

@@ -199,6 +199,30 @@ export class TransitKeyStore {
     await this.changed(mountUuid, name);
   }
 
+  async restore(
+    mountUuid: string,
+    name: string,
+    key: NewTransitKey,
+    versions: (NewTransitVersion & { version: number })[],
+    force: boolean,
+    history?: TransitHistoryEntry,
+  ): Promise<boolean> {
+    const restored = await this.repository.restore(mountUuid, name, key, versions, force, history);
+    if (restored) await this.changed(mountUuid, name);
+    return restored;
+  }
+
+  async replaceVersion(
+    mountUuid: string,
+    name: string,
+    version: number,
+    decide: (current: TransitKeyPolicy) => NewTransitVersion,
+  ): Promise<TransitKeyPolicy | undefined> {
+    const replaced = await this.repository.replaceVersion(mountUuid, name, version, decide);
+    if (replaced) await this.changed(mountUuid, name);
+    return replaced;
+  }
+
   async mountConfig(mountUuid: string): Promise<TransitMountConfig> {
     if (this.serves) {
       const cached = this.mounts.get(mountUuid)?.config;

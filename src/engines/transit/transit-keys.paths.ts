@@ -100,7 +100,8 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
       path: 'keys',
       help: 'Lists the named keys.',
       handlers: {
-        list: async (ctx) => logical({ keys: await store.names(ctx.mount.uuid) }),
+        // Vault lists its storage: the wrapping key (import/wrapping-key) shows as the folder "import/".
+        list: async (ctx) => logical({ keys: [...new Set((await store.names(ctx.mount.uuid)).map((n) => (n.includes('/') ? `${n.split('/')[0]}/` : n)))] }),
       },
     },
     route({

@@ -307,6 +307,61 @@ export class TransitRepository {
   }
 
   /**
+   * A restored key: its policy and exactly `versions` (each with its own number), in one
+   * transaction; with `force` an existing key of that name and all its versions are replaced.
+   * False (nothing changed) when the key exists and `force` is not set.
+   */
+  async restore(
+    mountUuid: string,
+    name: string,
+    key: NewTransitKey,
+    versions: (NewTransitVersion & { version: number })[],
+    force: boolean,
+    history?: TransitHistoryEntry,
+  ): Promise<boolean> {
+    const sealed = await Promise.all(versions.map((v) => this.versionRow(mountUuid, name, v.version, v)));
+    return this.dataSource.transaction(async (m) => {
+      if (force) {
+        await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name });
+        await m.getRepository(TransitKeyEntity).delete({ mountUuid, name });
+      }
+      const inserted = await m
+        .createQueryBuilder()
+        .insert()
+        .into(TransitKeyEntity)
+        .values({ ...keyColumns(key), type: key.type, mountUuid, name })
+        .orIgnore()
+        .returning(['name'])
+        .execute();
+      if ((inserted.raw as unknown[]).length === 0) return false;
+      if (sealed.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(sealed);
+      if (history) await this.insertHistory(m, mountUuid, name, { toVersion: key.latestVersion, ...history });
+      return true;
+    });
+  }
+
+  /**
+   * Under the key's row lock: `decide` sees the current policy and returns new material for its
+   * existing `version` (a private key completing a public-key-only version). Undefined when there
+   * is no such key.
+   */
+  async replaceVersion(
+    mountUuid: string,
+    name: string,
+    version: number,
+    decide: (current: TransitKeyPolicy) => NewTransitVersion,
+  ): Promise<TransitKeyPolicy | undefined> {
+    return this.dataSource.transaction(async (m) => {
+      const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
+      if (!row) return undefined;
+      const replacement = decide((await this.policy(mountUuid, name, m)) as TransitKeyPolicy);
+      const { keyCiphertext, publicKey, publicKeyOnly } = await this.versionRow(mountUuid, name, version, replacement);
+      await m.getRepository(TransitKeyVersionEntity).update({ mountUuid, name, version }, { keyCiphertext, publicKey, publicKeyOnly });
+      return this.policy(mountUuid, name, m);
+    });
+  }
+
+  /**
    * Every key with its latest version's age and count, for health summaries: one query over the
    * keys joined to their latest version by primary key (`mountUuid` undefined: every mount).
    */
