@@ -3,7 +3,7 @@
  * path_hmac.go): every signing key type's signatures are checked by the `openssl` CLI with the
  * public key the key read shows (ECDSA asn1 and jws, RSA PSS and PKCS#1 v1.5 including
  * `hash_algorithm=none`, ed25519 and derived ed25519, prehashed digests); openssl's own signatures
- * and tampered ones go through verify; batches keep order and `reference`; bad input answers 400
+ * (with keys imported as public keys, or wrapped for ed25519) and tampered ones go through verify; batches keep order and `reference`; bad input answers 400
  * with Vault's messages; HMACs are deterministic per version and verify through verify/.
  */
 import { execFileSync } from 'node:child_process';
@@ -258,6 +258,57 @@ describe('transit sign, verify and hmac (e2e)', () => {
       status: 400,
       body: { errors: ['failed to parse item: failed to parse batch item: only Pure Ed25519 signatures supported, hash_alogithm should not be set'] },
     });
+  });
+
+  it('openssl-made signatures verify through verify/: imported public keys (ECDSA, RSA) and a BYOK-imported ed25519 key', async () => {
+    const opensslDgstSign = (keyFile: string, digest: string, data: Buffer, sigopts: string[] = []): Buffer =>
+      execFileSync('openssl', ['dgst', `-${digest}`, ...sigopts.flatMap((o) => ['-sigopt', o]), '-sign', keyFile, file(data)]);
+    const verifyOurs = async (name: string, signature: Buffer, body: Record<string, unknown> = {}) =>
+      (await post(`verify/${name}`, { input: b64(INPUT), signature: `vault:v1:${signature.toString('base64')}`, ...body })).body.data;
+    for (const [type, curveName, digest, hash] of [
+      ['ecdsa-p256', 'P-256', 'sha256', 'sha2-256'],
+      ['ecdsa-p384', 'P-384', 'sha384', 'sha2-384'],
+      ['ecdsa-p521', 'P-521', 'sha3-512', 'sha3-512'],
+    ]) {
+      const keyFile = file(execFileSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', `ec_paramgen_curve:${curveName}`]));
+      const publicPemText = execFileSync('openssl', ['pkey', '-in', keyFile, '-pubout']).toString();
+      expect((await post(`keys/imported-${type}/import`, { type, public_key: publicPemText })).status).toBe(204);
+      const ossl = opensslDgstSign(keyFile, digest, INPUT);
+      expect(await verifyOurs(`imported-${type}`, ossl, { hash_algorithm: hash })).toEqual({ valid: true });
+      expect(await verifyOurs(`imported-${type}`, ossl, { hash_algorithm: 'sha1' })).toEqual({ valid: false });
+      expect(await sign(`imported-${type}`, { input: b64(INPUT) })).toMatchObject({
+        status: 400,
+        body: { errors: ['requested version for signing does not contain a private part'] },
+      });
+    }
+
+    const rsaFile = file(execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048']));
+    const rsaPublic = execFileSync('openssl', ['pkey', '-in', rsaFile, '-pubout']).toString();
+    expect((await post('keys/imported-rsa/import', { type: 'rsa-2048', public_key: rsaPublic })).status).toBe(204);
+    const pss = opensslDgstSign(rsaFile, 'sha256', INPUT, ['rsa_padding_mode:pss', 'rsa_pss_saltlen:32']);
+    expect(await verifyOurs('imported-rsa', pss)).toEqual({ valid: true });
+    expect(await verifyOurs('imported-rsa', pss, { salt_length: 'hash' })).toEqual({ valid: true });
+    expect(await verifyOurs('imported-rsa', pss, { salt_length: '20' })).toEqual({ valid: false });
+    const pkcs1 = opensslDgstSign(rsaFile, 'sha384', INPUT);
+    expect(await verifyOurs('imported-rsa', pkcs1, { signature_algorithm: 'pkcs1v15', hash_algorithm: 'sha2-384' })).toEqual({ valid: true });
+    expect(await verifyOurs('imported-rsa', pkcs1, { hash_algorithm: 'sha2-384' })).toEqual({ valid: false });
+
+    // ed25519 has no public-key import: its private key goes in wrapped (RSA-OAEP-SHA256 of an AES key, then AES key wrap with padding)
+    const edFile = file(execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519']));
+    const pkcs8 = execFileSync('openssl', ['pkcs8', '-topk8', '-nocrypt', '-in', edFile, '-outform', 'DER']);
+    const wrapping = file((await call(a, 'GET', 'transit/wrapping_key', { token })).body.data.public_key);
+    const aesKey = file(Buffer.alloc(32, 0x5a));
+    const oaep = ['-pkeyopt', 'rsa_padding_mode:oaep', '-pkeyopt', 'rsa_oaep_md:sha256', '-pkeyopt', 'rsa_mgf1_md:sha256'];
+    const wrappedKey = execFileSync('openssl', ['pkeyutl', '-encrypt', '-pubin', '-inkey', wrapping, '-in', aesKey, ...oaep]);
+    const wrappedTarget = execFileSync('openssl', ['enc', '-id-aes256-wrap-pad', '-K', '5a'.repeat(32), '-iv', 'A65959A6', '-in', file(pkcs8)]);
+    const imported = await post('keys/imported-ed/import', { type: 'ed25519', ciphertext: b64(Buffer.concat([wrappedKey, wrappedTarget])) });
+    expect(imported.status).toBe(204);
+    const edSig = execFileSync('openssl', ['pkeyutl', '-sign', '-rawin', '-inkey', edFile, '-in', file(INPUT)]);
+    expect(await verifyOurs('imported-ed', edSig)).toEqual({ valid: true });
+    // and the other way: our signature with the imported key verifies in openssl, identical to openssl's (Ed25519 is deterministic)
+    const ours = signatureBytes((await sign('imported-ed', { input: b64(INPUT) })).body.data.signature);
+    expect(ours.equals(edSig)).toBe(true);
+    expect(opensslPkeyutlVerify(await publicPem('imported-ed'), INPUT, ours, ['-rawin'])).toBe(true);
   });
 
   it('batch sign and verify keep order and reference; a bad item fails alone (400 with every result, or partial_failure_response_code)', async () => {
