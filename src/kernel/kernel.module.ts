@@ -4,6 +4,7 @@
  * stages order them); the cluster bus starts when the application boots and, after the listener has
  * closed, the kernel seals and stops it at shutdown. Classes stay plain: every provider is a factory.
  */
+import { KeyInventory } from './key-management/key-health';
 import { type BeforeApplicationShutdown, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { withTryAdvisoryLock } from '../database/sql';
@@ -238,6 +239,7 @@ const services: Provider[] = [
     inject: [TokenStore, CubbyholeRepository],
   },
   { provide: InFlightRequests, useFactory: () => new InFlightRequests() },
+  { provide: KeyInventory, useFactory: () => new KeyInventory() },
   {
     provide: ManagedKeys,
     useFactory: (repository: ManagedKeyRepository, mounts: MountTable, seal: SealService, settings: KernelSettings) => {

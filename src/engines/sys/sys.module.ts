@@ -17,6 +17,7 @@ import { PasswordPolicies } from '../../kernel/password-policy/password-policies
 import { PolicyStore } from '../../kernel/policy/policy-store.service';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { InFlightRequests } from '../../kernel/router/in-flight';
+import { KeyInventory } from '../../kernel/key-management/key-health';
 import { ManagedKeys } from '../../kernel/managed-keys/managed-keys';
 import { MountTable } from '../../kernel/router/mount-table';
 import { GenerateRootService } from '../../kernel/seal/generate-root.service';
@@ -47,6 +48,7 @@ const dependencies = {
   versions: VersionHistory,
   lockout: LoginLockout,
   managedKeys: ManagedKeys,
+  keyInventory: KeyInventory,
   broker: AuditBroker,
   chain: AuditChainWriter,
   auditLog: AuditLogRepository,

@@ -28,6 +28,8 @@ import { generateRootPaths } from './generate-root.paths';
 import { introspectionPaths } from './introspection.paths';
 import { leasePaths } from './leases.paths';
 import { lockedUsersPaths } from './locked-users.paths';
+import { keyManagementPaths } from './key-management.paths';
+import type { KeyInventory } from '../../kernel/key-management/key-health';
 import { managedKeyPaths } from './managed-keys.paths';
 import { metricsGauges, metricsPaths } from './metrics.paths';
 import { mountPaths } from './mounts.paths';
@@ -39,6 +41,7 @@ import { sealPaths } from './seal.paths';
 import { wrappingPaths } from './wrapping.paths';
 
 export interface SystemBackendDeps {
+  keyInventory: KeyInventory;
   dataSource: DataSource;
   barrier: Barrier;
   bus: InvalidationBus;
@@ -77,6 +80,7 @@ export function systemBackend(deps: SystemBackendDeps): BackendDefinition {
     ...mountPaths(deps.mounts, deps.policies, deps.lockout),
     ...remountPaths(deps.mounts),
     ...managedKeyPaths(deps.managedKeys),
+    ...keyManagementPaths(deps.keyInventory),
     ...lockedUsersPaths(deps.lockout, deps.mounts),
     // Before auditPaths: sys/audit/anomalies/:id must win over the device route sys/audit/*path.
     ...auditAnomalyPaths({ repository: audit.anomalies, scanner: audit.scanner, broker: audit.broker, tokens: deps.tokens }),

@@ -224,7 +224,7 @@ export function transitKeyPaths(deps: TransitDeps): RouteDefinition[] {
             }
             // Every change of these settings is in the key's history, with what it was before.
             const changed = Object.keys(change) as (keyof typeof change)[];
-            const details = Object.fromEntries(changed.map((k) => [k, { from: current[k], to: change[k] }]));
+            const details = Object.fromEntries(changed.map((k) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), { from: current[k], to: change[k] }]));
             return { change, history: changed.length > 0 ? { event: 'config', reason: 'manual', actor: actorOf(ctx), details } : undefined };
           });
           if (!p) throw badRequest(`no existing key named ${name} could be found`);

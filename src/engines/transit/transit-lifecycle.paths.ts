@@ -7,7 +7,8 @@
  */
 import { logical, route, type RequestContext, type RouteDefinition } from '../../framework/route';
 import { notFound } from '../../kernel/errors';
-import { healthKeyOf, keyHealth, summarize, versionState } from './key-lifecycle';
+import { keyHealth, summarize } from '../../kernel/key-management/key-health';
+import { healthKeyOf, summaryKeyOf, versionState } from './key-lifecycle';
 import { checkedName, type TransitDeps } from './transit-common';
 import type { TransitHistoryRow, TransitKeyPolicy } from './transit.repository';
 
@@ -60,7 +61,7 @@ export function transitLifecyclePaths(deps: TransitDeps): RouteDefinition[] {
           const rows = await store.repository.summaryRows(ctx.mount.uuid);
           return logical(
             summarize(
-              rows.map((r) => ({ ...r, mountPath: '' })),
+              rows.map((r) => summaryKeyOf(r, '')),
               Date.now(),
             ),
           );
@@ -99,7 +100,11 @@ export function transitLifecyclePaths(deps: TransitDeps): RouteDefinition[] {
       handlers: {
         read: async (ctx) => {
           const p = await policyOf(ctx, checkedName(ctx));
-          const health = keyHealth(healthKeyOf(p), { now: Date.now(), latestOperations: latestOperations(ctx, p), failedRotations: p.failedRotations });
+          const health = keyHealth(healthKeyOf(p, p.versions[String(p.latestVersion)]?.createdAt), {
+            now: Date.now(),
+            latestOperations: latestOperations(ctx, p),
+            failedRotations: p.failedRotations,
+          });
           return logical({ name: p.name, type: p.type, latest_version: p.latestVersion, versions: versionStates(p), ...health });
         },
       },

@@ -7,6 +7,9 @@ import { KernelModule } from '../../kernel/kernel.module';
 import { backendProvider } from '../../kernel/router/backend-provider';
 import { SealService } from '../../kernel/seal/seal.service';
 import { LOGGER } from '../../logger';
+import { KeyInventory } from '../../kernel/key-management/key-health';
+import { MountTable } from '../../kernel/router/mount-table';
+import { summaryKeyOf } from './key-lifecycle';
 import { transitBackend } from './transit.backend';
 import { TransitKeyStore } from './transit-key-store';
 import { TransitRepository } from './transit.repository';
@@ -18,8 +21,8 @@ import { TransitUsage } from './transit-usage';
   providers: [
     backendProvider(
       'transit',
-      { dataSource: DataSource, barrier: Barrier, bus: InvalidationBus, seal: SealService, logger: LOGGER },
-      ({ dataSource, barrier, bus, seal, logger }) => {
+      { dataSource: DataSource, barrier: Barrier, bus: InvalidationBus, seal: SealService, logger: LOGGER, inventory: KeyInventory, mounts: MountTable },
+      ({ dataSource, barrier, bus, seal, logger, inventory, mounts }) => {
         const store = new TransitKeyStore(new TransitRepository(dataSource, barrier), bus);
         const log = (message: string) => logger.warn(message);
         const failedRotationsReported = new Set<string>();
@@ -36,6 +39,10 @@ import { TransitUsage } from './transit-usage';
             store.clear();
           },
         });
+        // The server-wide key summary (sys/key-management/summary) sees every transit mount's keys.
+        inventory.register(async () =>
+          (await store.repository.summaryRows()).map((r) => summaryKeyOf(r, mounts.byUuid(r.mountUuid)?.path ?? `${r.mountUuid}/`)),
+        );
         return transitBackend({ store, usage });
       },
     ),
