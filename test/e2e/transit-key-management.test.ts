@@ -4,6 +4,11 @@
  * from the threshold, the history (who, why, before/after), version lifecycle and the refused
  * un-trim, failed automatic rotations, health and the summaries' figures for a known set of keys.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { createTestDatabase } from '../support/database';
 import { call } from '../support/http';
@@ -217,5 +222,21 @@ describe('transit key management (e2e)', () => {
     expect(server.rotations_due_7d).toEqual(['km/soon']);
     expect(server.failed_rotations).toEqual(['transit/stuck']);
     expect(server.keys).toBeGreaterThan(4);
+  });
+
+  it('docs/examples/envelope-encryption.mjs runs: a DEK from datakey encrypts a file, only its wrapped form is kept, a rotated KEK still opens it', async () => {
+    await on(a).post('keys/files');
+    const dir = mkdtempSync(join(tmpdir(), 'envelope-'));
+    const secretText = 'quarterly figures, not for the public';
+    writeFileSync(join(dir, 'in.txt'), secretText);
+    const script = join(__dirname, '../../docs/examples/envelope-encryption.mjs');
+    const env = { ...process.env, VAULT_ADDR: a, VAULT_TOKEN: token };
+    await promisify(execFile)(process.execPath, [script, 'encrypt', join(dir, 'in.txt'), join(dir, 'out.json')], { env });
+    const envelope = readFileSync(join(dir, 'out.json'), 'utf8');
+    expect(envelope).not.toContain(secretText);
+    expect(JSON.parse(envelope).wrapped_dek).toMatch(/^vault:v1:/);
+    await on(a).post('keys/files/rotate');
+    const { stdout } = await promisify(execFile)(process.execPath, [script, 'decrypt', join(dir, 'out.json')], { env });
+    expect(stdout).toBe(secretText);
   });
 });

@@ -131,7 +131,9 @@ describe('transit (e2e)', () => {
     });
     expect(await post('keys/rot/config', { min_encryption_version: 1 })).toMatchObject({
       status: 400,
-      body: { errors: ['cannot set min encryption/decryption values; min encryption version of 1 must be greater than or equal to min decryption version of 2'] },
+      body: {
+        errors: ['cannot set min encryption/decryption values; min encryption version of 1 must be greater than or equal to min decryption version of 2'],
+      },
     });
     expect(await decrypt('rot', v2.replace('vault:v2:', 'vault:v3:'))).toMatchObject({
       status: 400,
@@ -143,7 +145,10 @@ describe('transit (e2e)', () => {
   it('delete is refused until deletion_allowed; then the key and its versions go', async () => {
     await post('keys/del');
     await post('keys/del/rotate');
-    expect(await call(a, 'DELETE', 'transit/keys/del', { token })).toMatchObject({ status: 400, body: { errors: ['error deleting policy del: deletion is not allowed for this key'] } });
+    expect(await call(a, 'DELETE', 'transit/keys/del', { token })).toMatchObject({
+      status: 400,
+      body: { errors: ['error deleting policy del: deletion is not allowed for this key'] },
+    });
     expect((await call(a, 'GET', 'transit/keys/del', { token })).status).toBe(200);
     expect((await post('keys/del/config', { deletion_allowed: true })).body.data.deletion_allowed).toBe(true);
     expect((await call(a, 'DELETE', 'transit/keys/del', { token })).status).toBe(204);

@@ -6,6 +6,7 @@ import { transitEncryptPaths } from './transit-encrypt.paths';
 import { transitKeyPaths } from './transit-keys.paths';
 import { transitLifecyclePaths } from './transit-lifecycle.paths';
 import { transitOpsPaths } from './transit-ops.paths';
+import { transitSignPaths } from './transit-sign.paths';
 
 export function transitBackend(deps: TransitDeps): BackendDefinition {
   const routes = [
@@ -14,6 +15,7 @@ export function transitBackend(deps: TransitDeps): BackendDefinition {
     ...transitOpsPaths(deps),
     ...transitBackupPaths(deps),
     ...transitLifecyclePaths(deps),
+    ...transitSignPaths(deps),
   ];
   return { type: 'transit', class: 'secret', description: 'encryption as a service (Vault transit)', routes: () => routes };
 }
