@@ -3,7 +3,8 @@
  * managed AES key (by name and by id), they encrypt and decrypt (single and batch, with associated
  * data) on the token with ciphertexts `vault:v<N>:base64(iv ‖ ct ‖ tag)`, rotate, refuse tampered
  * ciphertexts with a 400, and stop at once when the mount is no longer allowed the managed key. A
- * managed EC key makes a managed_key transit key that does not encrypt. The PIN is in no response
+ * managed EC key makes a managed_key transit key that does not encrypt but signs and verifies over
+ * sign/ and verify/ (the sign paths through the hook). The PIN is in no response
  * and no log line.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -137,4 +138,15 @@ describeWithSoftHsm('transit managed_key keys (e2e)', () => {
     expect(refused.body.errors[0]).toContain('managed key "transit-aes" is not allowed on mount transit/');
     expect(server.output()).not.toContain(PIN);
   }, 60_000);
+  it('signs and verifies with a managed EC key over HTTP (sign/verify through the hook)', async () => {
+    expect((await api('POST', 'sys/mounts/transit/tune', { allowed_managed_keys: ['transit-ec'] })).status).toBe(204);
+    const input = b64('a message signed on the token');
+    const signed = await api('POST', 'transit/sign/hsm-ec', { input });
+    expect(signed.status).toBe(200);
+    const signature = signed.body.data.signature as string;
+    expect(signature).toMatch(/^vault:v1:[A-Za-z0-9+/]+=*$/);
+    expect((await api('POST', 'transit/verify/hsm-ec', { input, signature })).body.data.valid).toBe(true);
+    expect((await api('POST', 'transit/verify/hsm-ec', { input: b64('another message'), signature })).body.data.valid).toBe(false);
+    expect(server.output()).not.toContain(PIN);
+  });
 });

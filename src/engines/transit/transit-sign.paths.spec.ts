@@ -56,6 +56,9 @@ function routesFor(privateKey: KeyObject | undefined): RouteDefinition[] {
   const deps: TransitDeps = { store, usage };
   if (privateKey)
     deps.managed = {
+      resolve: async () => {
+        throw new Error('not used');
+      },
       encrypter: async () => {
         throw new Error('not used');
       },
