@@ -4,14 +4,13 @@
  *
  *   transit-encrypt         POST transit/encrypt/bench-aes, 1 KiB plaintext, 32 connections; against
  *                           the floor's HTTP + AES-256-GCM + audit INSERT (bench/floor/server.ts)
- *   transit-batch           POST transit/encrypt/bench-aes with batch_input of 250 × 1 KiB, 8
- *                           connections; items/s against node:crypto's AES-256-GCM 1 KiB limit
  *   transit-sign-ed25519    POST transit/sign/bench-ed25519 with 1 KiB `input`, 32 connections;
  *   transit-sign-ecdsa-p256 likewise with an ecdsa-p256 key (sha2-256, asn1); against node:crypto's
  *                           signing limit for the same key type
- *
- * transit-batch comes last: its large bodies grow the server's heap, which would count in the RSS
- * of the scenarios after it (one server runs them all).
+ *   transit-batch           POST transit/encrypt/bench-aes with batch_input of 250 × 1 KiB, 8
+ *                           connections; items/s against node:crypto's AES-256-GCM 1 KiB limit.
+ *                           Last: its large bodies grow the server's heap, which would count in
+ *                           the RSS of the scenarios after it (one server runs them all).
  *
  * The ratios to the crypto limit compare with ONE core while the server shares two with PostgreSQL
  * and the load generator: they say how much of a request is the cryptography, not a target.
