@@ -6,16 +6,17 @@
  * - RSA PKCS#1 v1.5: DigestInfo(hash) ‖ digest (nothing before the digest for hash `none`) under
  *   node's PKCS#1 type-1 private operation (`privateEncrypt`), checked back with `publicDecrypt`;
  * - RSA PSS: EMSA-PSS (RFC 8017 §9.1, MGF1 with the same hash) under the raw RSA operation;
- * - ECDSA: the digest truncated to the order's bit length (SEC 1, Go's hashToInt); the nonce point
- *   k·G comes from node's constant-time EC code (an ECDH key pair), the rest is BigInt arithmetic.
+ * - ECDSA: @noble/curves over the digest (truncated to the order's bit length, as Go's hashToInt).
  *
- * Invariants: a secret scalar (the private key d, the nonce k) enters BigInt arithmetic only
- * multiplied by a fresh random blinding factor first (so operand sizes and inverses reveal nothing
- * about it); verification touches only public values; a malformed signature verifies false, never
+ * Invariants: verification touches only public values; a malformed signature verifies false, never
  * throws; a digest of the wrong length for its hash is refused when signing (Go: "input must be
  * hashed") and verifies false.
  */
-import { createECDH, createHash, privateEncrypt, publicDecrypt, randomBytes, constants, type KeyObject } from 'node:crypto';
+import { p256 } from '@noble/curves/p256';
+import { p384 } from '@noble/curves/p384';
+import { p521 } from '@noble/curves/p521';
+import type { CurveFn } from '@noble/curves/abstract/weierstrass';
+import { createHash, privateEncrypt, publicDecrypt, randomBytes, constants, type KeyObject } from 'node:crypto';
 import { constantTimeEqual } from '../hmac';
 import { TransitCryptoError } from './symmetric';
 
@@ -165,74 +166,25 @@ export function rsaPssVerifyDigest(publicKey: KeyObject, hash: NodeHash, digest:
   return constantTimeEqual(pssHash(hash, digest, db.subarray(separator + 1)), h);
 }
 
-/** A NIST prime curve y² = x³ - 3x + b over GF(p), with order n and base point G. */
-interface Curve {
-  ecdhName: string;
-  p: bigint;
-  n: bigint;
-  b: bigint;
-  g: Affine;
-  /** Field element size in bytes (32, 48, 66). */
-  size: number;
-}
-type Affine = { x: bigint; y: bigint };
-/** An affine point, null at infinity. */
-type Point = Affine | null;
+/**
+ * The NIST curves from @noble/curves (audited, constant-time scalar multiplication; RFC 6979
+ * nonces hedged with fresh randomness), which signs and verifies a digest as given: node:crypto
+ * has no ECDSA over a digest, and elliptic-curve arithmetic is not written here.
+ */
+const NOBLE_CURVES: Record<string, CurveFn> = { 'P-256': p256, 'P-384': p384, 'P-521': p521 };
 
-const CURVE_CONSTANTS: Record<string, { ecdhName: string; p: bigint; n: bigint; size: number }> = {
-  'P-256': {
-    ecdhName: 'prime256v1',
-    p: 2n ** 256n - 2n ** 224n + 2n ** 192n + 2n ** 96n - 1n,
-    n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
-    size: 32,
-  },
-  'P-384': {
-    ecdhName: 'secp384r1',
-    p: 2n ** 384n - 2n ** 128n - 2n ** 96n + 2n ** 32n - 1n,
-    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
-    size: 48,
-  },
-  'P-521': {
-    ecdhName: 'secp521r1',
-    p: 2n ** 521n - 1n,
-    n: 0x1fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
-    size: 66,
-  },
-};
-
-const curves = new Map<string, Curve>();
-
-/** The curve's parameters; G is read from node (the public key of private key 1) and b from G. */
-export function curve(name: string): Curve {
-  let c = curves.get(name);
-  if (!c) {
-    const k = CURVE_CONSTANTS[name];
-    if (!k) throw new TypeError(`unsupported curve ${name}`);
-    const ecdh = createECDH(k.ecdhName);
-    ecdh.setPrivateKey(Buffer.from([1]));
-    const g = decodePoint(ecdh.getPublicKey(), k.size);
-    const b = mod(g.y * g.y - g.x ** 3n + 3n * g.x, k.p);
-    c = { ...k, b, g };
-    curves.set(name, c);
-  }
+function nobleCurve(name: string): CurveFn {
+  const c = NOBLE_CURVES[name];
+  if (!c) throw new TypeError(`unsupported curve ${name}`);
   return c;
 }
 
-function mod(a: bigint, m: bigint): bigint {
-  const r = a % m;
-  return r < 0n ? r + m : r;
-}
+/** Scalar size in bytes: 32, 48, 66. */
+const SCALAR_BYTES: Record<string, number> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
 
-/** a⁻¹ mod m (m prime, a ≠ 0 mod m), by the extended Euclidean algorithm. */
-function inverse(a: bigint, m: bigint): bigint {
-  let [oldR, r] = [mod(a, m), m];
-  let [oldS, s] = [1n, 0n];
-  while (r !== 0n) {
-    const q = oldR / r;
-    [oldR, r] = [r, oldR - q * r];
-    [oldS, s] = [s, oldS - q * s];
-  }
-  return mod(oldS, m);
+/** The curve's scalar size in bytes and its order. */
+export function curve(name: string): { size: number; n: bigint } {
+  return { size: SCALAR_BYTES[name], n: nobleCurve(name).CURVE.n };
 }
 
 export function bigintFrom(bytes: Buffer): bigint {
@@ -244,114 +196,23 @@ export function bigintBytes(value: bigint, size: number): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-function decodePoint(uncompressed: Buffer, size: number): Affine {
-  return { x: bigintFrom(uncompressed.subarray(1, 1 + size)), y: bigintFrom(uncompressed.subarray(1 + size)) };
-}
-
-/** Go's hashToInt: the digest's leftmost bits, as many as the order has. */
-function digestScalar(c: Curve, digest: Buffer): bigint {
-  const orderBits = c.n.toString(2).length;
-  const orderBytes = Math.ceil(orderBits / 8);
-  const used = digest.subarray(0, orderBytes);
-  const excess = used.length * 8 - orderBits;
-  const e = bigintFrom(used);
-  return excess > 0 ? e >> BigInt(excess) : e;
-}
-
-function randomScalar(c: Curve): bigint {
-  return (bigintFrom(randomBytes(c.size + 16)) % (c.n - 1n)) + 1n;
-}
-
-/** ECDSA over a digest: (r, s) as big-endian integers, `size` bytes each. */
+/** ECDSA over a digest (truncated to the order's bit length, as Go's hashToInt): (r, s) big-endian, `size` bytes each; s is not normalised (Go does not). */
 export function ecdsaSignDigest(curveName: string, privateScalar: Buffer, digest: Buffer): { r: Buffer; s: Buffer } {
-  const c = curve(curveName);
-  const e = digestScalar(c, digest);
-  const d = bigintFrom(privateScalar);
-  for (;;) {
-    const nonce = createECDH(c.ecdhName);
-    nonce.generateKeys();
-    const r = mod(decodePoint(nonce.getPublicKey(), c.size).x, c.n);
-    if (r === 0n) continue;
-    const k = bigintFrom(nonce.getPrivateKey());
-    const blind = randomScalar(c);
-    // s = k⁻¹(e + r·d) = (k·blind)⁻¹ · (blind·e + r·(blind·d)) mod n
-    const blindedD = mod(blind * d, c.n);
-    const s = mod(inverse(mod(k * blind, c.n), c.n) * mod(blind * e + r * blindedD, c.n), c.n);
-    if (s === 0n) continue;
-    return { r: bigintBytes(r, c.size), s: bigintBytes(s, c.size) };
-  }
+  const c = nobleCurve(curveName);
+  const signature = c.sign(digest, privateScalar, { lowS: false, extraEntropy: true });
+  const size = curve(curveName).size;
+  return { r: bigintBytes(signature.r, size), s: bigintBytes(signature.s, size) };
 }
 
-function pointAdd(c: Curve, a: Point, b: Point): Point {
-  if (a === null) return b;
-  if (b === null) return a;
-  if (a.x === b.x) {
-    if (mod(a.y + b.y, c.p) === 0n) return null;
-    const l = mod((3n * a.x * a.x - 3n) * inverse(2n * a.y, c.p), c.p);
-    const x = mod(l * l - 2n * a.x, c.p);
-    return { x, y: mod(l * (a.x - x) - a.y, c.p) };
-  }
-  const l = mod((b.y - a.y) * inverse(b.x - a.x, c.p), c.p);
-  const x = mod(l * l - a.x - b.x, c.p);
-  return { x, y: mod(l * (a.x - x) - a.y, c.p) };
-}
-
-/** A point in Jacobian coordinates (x = X/Z², y = Y/Z³); Z = 0 is the point at infinity. */
-type Jacobian = { x: bigint; y: bigint; z: bigint };
-
-function jacobianDouble(c: Curve, a: Jacobian): Jacobian {
-  if (a.z === 0n || a.y === 0n) return { x: 1n, y: 1n, z: 0n };
-  const delta = mod(a.z * a.z, c.p);
-  const gamma = mod(a.y * a.y, c.p);
-  const beta = mod(a.x * gamma, c.p);
-  const alpha = mod(3n * (a.x - delta) * (a.x + delta), c.p);
-  const x = mod(alpha * alpha - 8n * beta, c.p);
-  const z = mod((a.y + a.z) ** 2n - gamma - delta, c.p);
-  const y = mod(alpha * (4n * beta - x) - 8n * gamma * gamma, c.p);
-  return { x, y, z };
-}
-
-/** a + b with b affine (mixed addition). */
-function jacobianAddAffine(c: Curve, a: Jacobian, b: Affine): Jacobian {
-  if (a.z === 0n) return { x: b.x, y: b.y, z: 1n };
-  const z1z1 = mod(a.z * a.z, c.p);
-  const h = mod(b.x * z1z1 - a.x, c.p);
-  const r = mod(b.y * a.z * z1z1 - a.y, c.p);
-  if (h === 0n) return r === 0n ? jacobianDouble(c, a) : { x: 1n, y: 1n, z: 0n };
-  const hh = mod(h * h, c.p);
-  const hhh = mod(h * hh, c.p);
-  const v = mod(a.x * hh, c.p);
-  const x = mod(r * r - hhh - 2n * v, c.p);
-  const y = mod(r * (v - x) - a.y * hhh, c.p);
-  return { x, y, z: mod(a.z * h, c.p) };
-}
-
-/** u1·G + u2·Q by interleaved double-and-add (public values only); null at infinity. */
-function twoScalarMultiply(c: Curve, u1: bigint, u2: bigint, q: Affine): Point {
-  const gq = pointAdd(c, c.g, q);
-  let acc: Jacobian = { x: 1n, y: 1n, z: 0n };
-  const bits = Math.max(u1.toString(2).length, u2.toString(2).length);
-  for (let i = bits - 1; i >= 0; i--) {
-    acc = jacobianDouble(c, acc);
-    const b1 = (u1 >> BigInt(i)) & 1n;
-    const b2 = (u2 >> BigInt(i)) & 1n;
-    // gq is null when Q = -G: adding G + Q is then adding nothing.
-    const addend = b1 && b2 ? gq : b1 ? c.g : b2 ? q : null;
-    if (addend === null) continue;
-    acc = jacobianAddAffine(c, acc, addend);
-  }
-  if (acc.z === 0n) return null;
-  const zInv = inverse(acc.z, c.p);
-  return { x: mod(acc.x * zInv * zInv, c.p), y: mod(acc.y * zInv * zInv * zInv, c.p) };
-}
-
-/** ECDSA verification over a digest (Go's ecdsa.Verify); `publicX`/`publicY` the affine public point. */
+/** ECDSA verification over a digest (Go's ecdsa.Verify: high s accepted); `publicX`/`publicY` the affine public point. False for anything malformed. */
 export function ecdsaVerifyDigest(curveName: string, publicX: Buffer, publicY: Buffer, digest: Buffer, r: bigint, s: bigint): boolean {
-  const c = curve(curveName);
-  if (r <= 0n || s <= 0n || r >= c.n || s >= c.n) return false;
-  const q = { x: bigintFrom(publicX), y: bigintFrom(publicY) };
-  if (mod(q.y * q.y - (q.x ** 3n - 3n * q.x + c.b), c.p) !== 0n) return false;
-  const w = inverse(s, c.n);
-  const point = twoScalarMultiply(c, mod(digestScalar(c, digest) * w, c.n), mod(r * w, c.n), q);
-  return point !== null && mod(point.x, c.n) === r;
+  const c = nobleCurve(curveName);
+  const n = c.CURVE.n;
+  if (r <= 0n || s <= 0n || r >= n || s >= n) return false;
+  try {
+    const point = Buffer.concat([Buffer.from([4]), publicX, publicY]);
+    return c.verify(new c.Signature(r, s).toCompactRawBytes(), digest, point, { lowS: false });
+  } catch {
+    return false;
+  }
 }

@@ -49,9 +49,10 @@ export function checkedName(ctx: RequestContext, param = 'name'): string {
   return name;
 }
 
-/** Standard padded base64, as Go's base64.StdEncoding accepts it; undefined when it is not. */
+/** Standard padded base64, as Go's base64.StdEncoding accepts it (line breaks ignored); undefined when it is not. */
 export function decodeBase64(value: string): Buffer | undefined {
-  return BASE64.test(value) ? Buffer.from(value, 'base64') : undefined;
+  const compact = value.includes('\n') || value.includes('\r') ? value.replace(/[\r\n]/g, '') : value;
+  return BASE64.test(compact) ? Buffer.from(compact, 'base64') : undefined;
 }
 
 /**
@@ -204,13 +205,21 @@ function goTypeName(v: unknown): string {
 export class ItemError extends Error {}
 
 /**
- * Vault's batchRequestResponse: a batch with a failed item answers 400 (or the caller's
- * `partial_failure_response_code` when some succeeded) with every item's result; a single request
- * (no batch_input) answers its error as a plain 400.
+ * A batch's answer. `statusRule` 'batchRequestResponse' (encrypt, decrypt: Vault's function of that
+ * name): a batch with a failed item answers 400 (or the caller's `partial_failure_response_code`
+ * when some succeeded) with every item's result. 'always-200' (sign, verify, hmac, rewrap, as
+ * Vault's): the batch answers 200 and each failed item carries its error. A single request (no
+ * batch_input) answers its error as a plain 400 either way.
  */
 export function batchAnswer(
   results: Record<string, unknown>[],
-  options: { batch: boolean; partialFailureCode?: number; warnings?: string[]; single: (r: Record<string, unknown>) => Record<string, unknown> },
+  options: {
+    batch: boolean;
+    statusRule?: 'batchRequestResponse' | 'always-200';
+    partialFailureCode?: number;
+    warnings?: string[];
+    single: (r: Record<string, unknown>) => Record<string, unknown>;
+  },
 ): LogicalResponse {
   const failed = results.filter((r) => typeof r.error === 'string' && r.error !== '');
   if (!options.batch) {
@@ -218,7 +227,7 @@ export function batchAnswer(
     return logical(options.single(results[0]), options.warnings);
   }
   const response = logical({ batch_results: results }, options.warnings);
-  if (failed.length === 0) return response;
+  if (failed.length === 0 || options.statusRule === 'always-200') return response;
   let status = 400;
   const code = options.partialFailureCode;
   if (code !== undefined && failed.length < results.length) {

@@ -180,7 +180,7 @@ export function transitOpsPaths(deps: TransitDeps): RouteDefinition[] {
           );
           // Unlike encrypt and decrypt, Vault's rewrap answers a batch 200 whatever its items' errors.
           if (batch) return logical({ batch_results: results });
-          return batchAnswer(results, { batch, single: (r) => ({ ciphertext: r.ciphertext, key_version: r.key_version }) });
+          return batchAnswer(results, { batch, statusRule: 'always-200', single: (r) => ({ ciphertext: r.ciphertext, key_version: r.key_version }) });
         },
       },
     }),

@@ -70,7 +70,6 @@ const SIGNATURE_FIELDS = {
   marshaling_algorithm: { type: 'string', description: 'ECDSA: asn1 (default) or jws.' },
   salt_length: { type: 'string', description: 'RSA PSS: auto (default), hash, or a number of bytes.' },
   batch_input: { type: 'any', description: 'A list of items, each with input, context and a `reference`.' },
-  partial_failure_response_code: { type: 'int', description: 'The status of a batch where some items failed and some succeeded.' },
 } as const satisfies Fields;
 
 const SIGN_FIELDS = {
@@ -90,7 +89,6 @@ const HMAC_FIELDS = {
   algorithm: { type: 'string', description: 'sha2-224, sha2-256 (default), sha2-384, sha2-512, sha3-224..sha3-512.' },
   key_version: { type: 'int', description: 'The version to use (0: the latest).' },
   batch_input: { type: 'any', description: 'A list of items, each with input and a `reference`.' },
-  partial_failure_response_code: { type: 'int', description: 'The status of a batch where some items failed and some succeeded.' },
 } as const satisfies Fields;
 
 type SignatureData = {
@@ -281,7 +279,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
   }
 
   /** pathHMACVerify, reached from verify/ when the items carry `hmac`. */
-  async function verifyHmacs(ctx: RequestContext<SignatureData & { partial_failure_response_code?: number }>, items: BatchItem[], batch: boolean) {
+  async function verifyHmacs(ctx: RequestContext<SignatureData>, items: BatchItem[], batch: boolean) {
     const name = checkedName(ctx);
     const algorithm = ctx.params.hash_algorithm || (ctx.data.hash_algorithm ?? ctx.data.algorithm ?? DEFAULT_HASH_ALGORITHM);
     const p = await store.policy(ctx.mount.uuid, name);
@@ -290,7 +288,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
     const results = await Promise.all(
       items.map((item) => batchItemResult(item.reference, async () => ((await hmacVerifyOne(ctx.mount, p, item, algorithm)) ? { valid: true } : {}))),
     );
-    return batchAnswer(results, { batch, partialFailureCode: ctx.data.partial_failure_response_code, single: (r) => ({ valid: r.valid === true }) });
+    return batchAnswer(results, { batch, statusRule: 'always-200', single: (r) => ({ valid: r.valid === true }) });
   }
 
   return [
@@ -317,7 +315,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
             for (const r of results) if (r.error !== undefined) r.key_version = 0;
             return batchAnswer(results, {
               batch,
-              partialFailureCode: ctx.data.partial_failure_response_code,
+              statusRule: 'always-200',
               single: (r) => ({
                 signature: r.signature,
                 key_version: r.key_version,
@@ -369,7 +367,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
               items.map((item) => batchItemResult(item.reference, async () => ({ valid: await verifyOne(ctx.mount, p, item, options) }))),
             );
             for (const r of results) if (r.error !== undefined) r.valid = false;
-            return batchAnswer(results, { batch, partialFailureCode: ctx.data.partial_failure_response_code, single: (r) => ({ valid: r.valid }) });
+            return batchAnswer(results, { batch, statusRule: 'always-200', single: (r) => ({ valid: r.valid }) });
           },
         },
       }),
@@ -405,7 +403,7 @@ export function transitSignPaths(deps: TransitDeps): RouteDefinition[] {
                 }),
               ),
             );
-            return batchAnswer(results, { batch, partialFailureCode: ctx.data.partial_failure_response_code, single: (r) => ({ hmac: r.hmac }) });
+            return batchAnswer(results, { batch, statusRule: 'always-200', single: (r) => ({ hmac: r.hmac }) });
           },
         },
       }),
