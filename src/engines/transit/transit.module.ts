@@ -9,6 +9,7 @@ import { SealService } from '../../kernel/seal/seal.service';
 import { LOGGER } from '../../logger';
 import { KeyInventory } from '../../kernel/key-management/key-health';
 import { MountTable } from '../../kernel/router/mount-table';
+import { SystemAudit } from '../../kernel/system-audit';
 import { summaryKeyOf } from './key-lifecycle';
 import { transitBackend } from './transit.backend';
 import { TransitKeyStore } from './transit-key-store';
@@ -21,14 +22,23 @@ import { TransitUsage } from './transit-usage';
   providers: [
     backendProvider(
       'transit',
-      { dataSource: DataSource, barrier: Barrier, bus: InvalidationBus, seal: SealService, logger: LOGGER, inventory: KeyInventory, mounts: MountTable },
-      ({ dataSource, barrier, bus, seal, logger, inventory, mounts }) => {
+      {
+        dataSource: DataSource,
+        barrier: Barrier,
+        bus: InvalidationBus,
+        seal: SealService,
+        logger: LOGGER,
+        inventory: KeyInventory,
+        mounts: MountTable,
+        systemAudit: SystemAudit,
+      },
+      ({ dataSource, barrier, bus, seal, logger, inventory, mounts, systemAudit }) => {
         const store = new TransitKeyStore(new TransitRepository(dataSource, barrier), bus);
         const log = (message: string) => logger.warn(message);
         const failedRotationsReported = new Set<string>();
         const usage = new TransitUsage(
           (k, delta) => store.addUsage(k.mountUuid, k.name, k.version, delta),
-          (k) => rotateForUsage(store, k, log, failedRotationsReported),
+          (k) => rotateForUsage(store, k, log, failedRotationsReported, systemAudit),
           log,
         );
         // Key material leaves memory at seal; counted usage is written first.
