@@ -11,6 +11,7 @@ import { PolicyStore } from '../kernel/policy/policy-store.service';
 import { InFlightRequests } from '../kernel/router/in-flight';
 import { MountTable } from '../kernel/router/mount-table';
 import { SealService } from '../kernel/seal/seal.service';
+import { SystemAudit } from '../kernel/system-audit';
 import { TokenStore } from '../kernel/token/token-store.service';
 import { ResponseWrapper } from '../kernel/wrapping/response-wrapper';
 import { LOGGER, type Logger } from '../logger';
@@ -33,7 +34,23 @@ import { RequestPipeline } from './request-pipeline';
         wrapper: ResponseWrapper,
         leases: ExpirationManager,
         inFlight: InFlightRequests,
-      ) => new RequestPipeline({ mounts, seal, tokens, policies, listener: config.listener, log, audit: { broker, addressKeys }, wrapper, leases, inFlight }),
+        systemAudit: SystemAudit,
+      ) => {
+        const pipeline = new RequestPipeline({
+          mounts,
+          seal,
+          tokens,
+          policies,
+          listener: config.listener,
+          log,
+          audit: { broker, addressKeys },
+          wrapper,
+          leases,
+          inFlight,
+        });
+        systemAudit.attach((event) => pipeline.auditSystemOperation(event));
+        return pipeline;
+      },
       inject: [
         MountTable,
         SealService,
@@ -46,6 +63,7 @@ import { RequestPipeline } from './request-pipeline';
         ResponseWrapper,
         ExpirationManager,
         InFlightRequests,
+        SystemAudit,
       ],
     },
   ],

@@ -1,5 +1,6 @@
 /** The one request pipeline (see README.md). */
 import { randomUUID } from 'node:crypto';
+import type { SystemAuditEvent } from '../kernel/system-audit';
 import type { ListenerConfig } from '../config/config';
 import type { MountEntry } from '../framework/backend';
 import {
@@ -157,6 +158,7 @@ function warningsOf(handler: string[] | undefined, pipeline: string[]): string[]
 
 export class RequestPipeline {
   private readonly routes: RouteTable;
+  private readonly mounts: PipelineDeps['mounts'];
   private readonly seal: SealService;
   private readonly tokens: TokenStore;
   private readonly policies: PolicyStore;
@@ -169,6 +171,7 @@ export class RequestPipeline {
 
   constructor(deps: PipelineDeps) {
     this.routes = new RouteTable(deps.mounts);
+    this.mounts = deps.mounts;
     ({
       seal: this.seal,
       tokens: this.tokens,
@@ -239,6 +242,36 @@ export class RequestPipeline {
       data,
       source: await this.audit.addressKeys.source(req.remoteAddress, userAgent, time),
     };
+  }
+
+  /**
+   * Audits work the server did by itself (SystemAudit) as one request-and-response pair: the
+   * mount's path plus the event's path, no token, source address `system`. After the work
+   * committed; a failure is the caller's to log.
+   */
+  async auditSystemOperation(event: SystemAuditEvent): Promise<void> {
+    if (!this.audit) return;
+    const mount = this.mounts.byUuid(event.mountUuid);
+    const time = new Date();
+    const trace: AuditTrace = {
+      requestId: randomUUID(),
+      time,
+      operation: event.operation,
+      path: `${mount?.path ?? `${event.mountUuid}/`}${event.path}`,
+      mount: mount
+        ? {
+            path: mount.path,
+            type: mount.type,
+            accessor: mount.accessor,
+            class: mount.class,
+            clearRequestKeys: mount.config.auditNonHmacRequestKeys,
+            clearResponseKeys: mount.config.auditNonHmacResponseKeys,
+          }
+        : undefined,
+      data: event.data,
+      source: await this.audit.addressKeys.source('system', undefined, time),
+    };
+    await this.audit.broker.logRequestAndResponse(trace, { status: 200, data: event.response ?? null });
   }
 
   private traceToken(state: AuditState, clientTokenValue: string | undefined, info: TokenInfo | undefined): void {

@@ -5,6 +5,7 @@
  * closed, the kernel seals and stops it at shutdown. Classes stay plain: every provider is a factory.
  */
 import { KeyInventory } from './key-management/key-health';
+import { SystemAudit } from './system-audit';
 import { type BeforeApplicationShutdown, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { withTryAdvisoryLock } from '../database/sql';
@@ -240,6 +241,7 @@ const services: Provider[] = [
   },
   { provide: InFlightRequests, useFactory: () => new InFlightRequests() },
   { provide: KeyInventory, useFactory: () => new KeyInventory() },
+  { provide: SystemAudit, useFactory: () => new SystemAudit() },
   {
     provide: ManagedKeys,
     useFactory: (repository: ManagedKeyRepository, mounts: MountTable, seal: SealService, settings: KernelSettings) => {

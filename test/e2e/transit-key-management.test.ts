@@ -24,6 +24,7 @@ describe('transit key management (e2e)', () => {
   let first: ServerProcess;
   let unsealKey: string;
   let a: string;
+  let auditDir: string;
   const token = 'hvs.keymanagementroot';
   const on = (address: string) => ({
     post: (path: string, body: unknown = {}) => call(address, 'POST', `transit/${path}`, { token, body }),
@@ -47,11 +48,18 @@ describe('transit key management (e2e)', () => {
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
-    first = await startServerProcess({ databaseUrl, args: ['--dev', '--dev-root-token-id', token], readyText: 'should NOT be used' });
+    auditDir = mkdtempSync(join(tmpdir(), 'km-audit-'));
+    first = await startServerProcess({
+      databaseUrl,
+      args: ['--dev', '--dev-root-token-id', token],
+      readyText: 'should NOT be used',
+      env: { SECRETHUB_AUDIT_FILE_DIR: auditDir },
+    });
     a = first.address;
     unsealKey = /Unseal Key: (\S+)/.exec(first.output())?.[1] as string;
     expect(unsealKey).toBeTruthy();
     expect((await call(a, 'POST', 'sys/mounts/transit', { token, body: { type: 'transit' } })).status).toBe(204);
+    expect((await call(a, 'PUT', 'sys/audit/file', { token, body: { type: 'file', options: { file_path: 'audit.log' } } })).status).toBe(204);
   });
   afterAll(async () => first?.stop());
 
@@ -77,6 +85,15 @@ describe('transit key management (e2e)', () => {
         details: { operations: 5, threshold: 5 },
       },
     ]);
+    // The automatic rotation is audited as the request for it would be, with no token.
+    const entries = readFileSync(join(auditDir, 'audit.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.request?.path === 'transit/keys/by-use/rotate');
+    expect(entries.map((e) => e.type)).toEqual(['request', 'response']);
+    expect(entries[0].request.operation).toBe('update');
+    expect(entries[0].auth?.client_token ?? '').toBe('');
     // Batch items count one each; signatures and rewraps count too (rewrap encrypts).
     await post('keys/by-batch', { auto_rotate_after_operations: 10 });
     const batch = await post('encrypt/by-batch', { batch_input: Array.from({ length: 10 }, (_, i) => ({ plaintext: b64(`b${i}`) })) });

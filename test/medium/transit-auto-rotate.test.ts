@@ -2,7 +2,9 @@
  * Transit auto-rotation (src/engines/transit/transit-auto-rotate.ts) against the real database: a
  * key whose latest version is back-dated past its auto_rotate_period rotates exactly once even when
  * two runners (two nodes: two pools on one database) race for it; keys not due, with period 0,
- * managed_key keys and imported keys without allow_imported_key_rotation do not rotate.
+ * managed_key keys and imported keys without allow_imported_key_rotation do not rotate. Through
+ * the kernel, the mount's periodic pass rotates a key made over the API, records it in the key's
+ * history and audits it as a request with no token.
  */
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -42,7 +44,7 @@ describe('transit auto-rotation (medium)', () => {
   };
 
   beforeAll(async () => {
-    ({ k, call } = await openAuditedKernel());
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
     expect((await call('POST', 'sys/mounts/transit', { type: 'transit' })).status).toBe(204);
     mountUuid = k.mounts.get('secret', 'transit/')?.uuid as string;
     secondNode = createDataSource(k.url, { entities: ALL_ENTITIES, poolSize: 2 });
@@ -78,7 +80,10 @@ describe('transit auto-rotation (medium)', () => {
     await sql.query('BEGIN');
     await sql.query('SELECT 1 FROM transit_keys WHERE mount_uuid = $1 AND name = $2 FOR UPDATE', [mountUuid, 'due']);
     const now = new Date();
-    const runs = Promise.all([autoRotateKeys(nodeA, { uuid: mountUuid }, newVersion, now), autoRotateKeys(nodeB, { uuid: mountUuid }, newVersion, now)]);
+    const runs = Promise.all([
+      autoRotateKeys(nodeA, { uuid: mountUuid }, newVersion, { now }),
+      autoRotateKeys(nodeB, { uuid: mountUuid }, newVersion, { now }),
+    ]);
     await until(async () => {
       const { rows } = await sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
       return (rows[0] as { n: number }).n === 2;
@@ -125,6 +130,17 @@ describe('transit auto-rotation (medium)', () => {
     expect(Object.keys(read.json.data.keys)).toEqual(['1', '2']);
     expect((await call('POST', 'transit/encrypt/api-key', { plaintext })).json.data.ciphertext).toMatch(/^vault:v2:/);
     expect((await call('POST', 'transit/decrypt/api-key', { ciphertext: v1 })).json.data.plaintext).toBe(plaintext);
+    expect(await nodeA.repository.history(mountUuid, 'api-key', ['rotation'])).toEqual([
+      expect.objectContaining({ event: 'rotation', reason: 'period', actor: 'system', fromVersion: 1, toVersion: 2 }),
+    ]);
+    // Audited as the request for it would be, with no token (SystemAudit): one request and one response entry.
+    const { rows } = await sql.query(`SELECT event_type, operation, actor_type FROM audit_logs WHERE secret_path = $1 ORDER BY sequence_number`, [
+      'transit/keys/api-key/rotate',
+    ]);
+    expect(rows).toEqual([
+      { event_type: 'request', operation: 'update', actor_type: null },
+      { event_type: 'response', operation: 'update', actor_type: null },
+    ]);
   });
 
   it('is due only strictly after latest version + period, and never for period 0, managed_key or an imported key without rotation', () => {

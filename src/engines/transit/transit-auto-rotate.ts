@@ -11,9 +11,11 @@
  * - never rotated: period 0, managed_key keys (Vault: "We can't auto-rotate managed keys"), imported
  *   keys without allow_imported_key_rotation;
  * - one key failing does not stop the others; the failures are reported together at the end;
- * - a rotation is recorded in the key's history (event rotation, reason period, actor system).
+ * - a rotation is recorded in the key's history (event rotation, reason period, actor system) and,
+ *   after it committed, audited as the request `update keys/:name/rotate` (SystemAudit, no token).
  */
 import type { MountEntry } from '../../framework/backend';
+import type { SystemAudit } from '../../kernel/system-audit';
 import type { TransitKeyPolicy, NewTransitVersion } from './transit.repository';
 import type { TransitKeyStore } from './transit-key-store';
 
@@ -33,24 +35,34 @@ export interface AutoRotateResult {
   failed: Record<string, string>;
 }
 
+export interface AutoRotateOptions {
+  /** Default: the time the pass starts. */
+  now?: Date;
+  /** Audits each rotation, after it committed, as the request `update keys/:name/rotate` would be. */
+  audit?: SystemAudit;
+  /** Where a rotation that could not be audited is said (the rotation stands). */
+  log?: (message: string) => void;
+}
+
 /**
- * Rotates every key of `mount` that is due at `now`; `newVersion` makes the version a manual rotate
- * would (the same generation). Returns which keys it rotated (a key another runner rotated first
- * is not among them).
+ * Rotates every key of `mount` that is due; `newVersion` makes the version a manual rotate would
+ * (the same generation). Returns which keys it rotated (a key another runner rotated first is not
+ * among them).
  */
 export async function autoRotateKeys(
   store: TransitKeyStore,
   mount: Pick<MountEntry, 'uuid'>,
   newVersion: (policy: TransitKeyPolicy) => NewTransitVersion,
-  now = new Date(),
+  options: AutoRotateOptions = {},
 ): Promise<AutoRotateResult> {
+  const now = options.now ?? new Date();
   const result: AutoRotateResult = { rotated: [], failed: {} };
   for (const name of await store.repository.dueForAutoRotation(mount.uuid, now)) {
+    let fromVersion: number | undefined;
     try {
-      let rotated = false;
       await store.update(mount.uuid, name, (current) => {
         if (!autoRotationDue(current, now)) return {};
-        rotated = true;
+        fromVersion = current.latestVersion;
         return {
           append: [newVersion(current)],
           // Vault's Rotate: an imported key rotated inside Vault is no longer an imported one.
@@ -58,17 +70,33 @@ export async function autoRotateKeys(
           history: { event: 'rotation', reason: 'period', actor: 'system', details: { auto_rotate_period: current.autoRotatePeriod } },
         };
       });
-      if (rotated) result.rotated.push(name);
     } catch (err) {
       result.failed[name] = (err as Error).message;
+      continue;
     }
+    if (fromVersion === undefined) continue;
+    result.rotated.push(name);
+    await options.audit
+      ?.record({
+        mountUuid: mount.uuid,
+        path: `keys/${name}/rotate`,
+        operation: 'update',
+        data: { reason: 'period', actor: 'system' },
+        response: { from_version: fromVersion, to_version: fromVersion + 1 },
+      })
+      .catch((err: Error) => options.log?.(`transit: could not audit the automatic rotation of ${name}: ${err.message}`));
   }
   return result;
 }
 
 /** The mount's periodic function: rotates what is due, and throws (for the runner's log) naming every key that failed. */
-export async function autoRotatePass(store: TransitKeyStore, mount: MountEntry, newVersion: (policy: TransitKeyPolicy) => NewTransitVersion): Promise<void> {
-  const { failed } = await autoRotateKeys(store, mount, newVersion);
+export async function autoRotatePass(
+  store: TransitKeyStore,
+  mount: MountEntry,
+  newVersion: (policy: TransitKeyPolicy) => NewTransitVersion,
+  options: Omit<AutoRotateOptions, 'now'> = {},
+): Promise<void> {
+  const { failed } = await autoRotateKeys(store, mount, newVersion, options);
   const names = Object.keys(failed);
   if (names.length > 0) throw new Error(`auto-rotation failed for ${names.map((n) => `${n} (${failed[n]})`).join(', ')}`);
 }

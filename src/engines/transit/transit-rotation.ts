@@ -4,19 +4,30 @@
  * many writes or processes report the same threshold, the key gains exactly one version: only
  * while the counted version is still the latest and its stored count is at the threshold.
  *
+ * A rotation, and a refusal, is audited as the request `update keys/:name/rotate` would be
+ * (SystemAudit) after it committed.
+ *
  * A rotation that cannot run (an imported key without allow_rotation, a managed key) or fails is
  * recorded as `rotation-failed` (once per version and process) and counted in the key's
  * failed_rotations; a success resets it.
  */
+import type { SystemAudit } from '../../kernel/system-audit';
 import { usageThreshold } from './key-lifecycle';
 import type { TransitKeyStore } from './transit-key-store';
 import { newVersion } from './transit-keys.paths';
 import type { UsageKey } from './transit-usage';
 
 /** `reported`: versions whose failed rotation this process already recorded (one history row per version, not one per operation). */
-export async function rotateForUsage(store: TransitKeyStore, key: UsageKey, log: (message: string) => void, reported: Set<string>): Promise<void> {
+export async function rotateForUsage(
+  store: TransitKeyStore,
+  key: UsageKey,
+  log: (message: string) => void,
+  reported: Set<string>,
+  audit?: SystemAudit,
+): Promise<void> {
   let refused: string | undefined;
   let policyLimit = false;
+  let rotatedTo: number | undefined;
   try {
     await store.update(key.mountUuid, key.name, (current) => {
       const threshold = usageThreshold(current);
@@ -26,6 +37,7 @@ export async function rotateForUsage(store: TransitKeyStore, key: UsageKey, log:
       else if (current.importedKey && !current.allowImportedKeyRotation) refused = 'imported key does not allow rotation';
       if (refused) return {};
       policyLimit = current.autoRotateAfterOperations > 0 && current.autoRotateAfterOperations <= threshold;
+      rotatedTo = current.latestVersion + 1;
       return {
         append: [newVersion(current)],
         change: { failedRotations: 0, importedKey: false },
@@ -39,11 +51,32 @@ export async function rotateForUsage(store: TransitKeyStore, key: UsageKey, log:
     });
   } catch (err) {
     refused = (err as Error).message;
+    rotatedTo = undefined;
   }
+  const reason = policyLimit ? 'usage' : 'compliance';
+  if (rotatedTo !== undefined)
+    await audit
+      ?.record({
+        mountUuid: key.mountUuid,
+        path: `keys/${key.name}/rotate`,
+        operation: 'update',
+        data: { reason, actor: 'system' },
+        response: { from_version: key.version, to_version: rotatedTo },
+      })
+      .catch((err: Error) => log(`transit: could not audit the rotation of ${key.name}: ${err.message}`));
   const id = `${key.mountUuid}\u0000${key.name}\u0000${key.version}`;
   if (refused && !reported.has(id)) {
     reported.add(id);
     log(`transit: could not rotate key ${key.name} by usage: ${refused}`);
+    await audit
+      ?.record({
+        mountUuid: key.mountUuid,
+        path: `keys/${key.name}/rotate`,
+        operation: 'update',
+        data: { reason: 'usage', actor: 'system' },
+        response: { error: refused },
+      })
+      .catch((err: Error) => log(`transit: could not audit the failed rotation of ${key.name}: ${err.message}`));
     await store
       .recordFailure(key.mountUuid, key.name, {
         event: 'rotation-failed',

@@ -10,6 +10,7 @@ import { SealService } from '../../kernel/seal/seal.service';
 import { LOGGER } from '../../logger';
 import { KeyInventory } from '../../kernel/key-management/key-health';
 import { MountTable } from '../../kernel/router/mount-table';
+import { SystemAudit } from '../../kernel/system-audit';
 import { summaryKeyOf } from './key-lifecycle';
 import { transitBackend } from './transit.backend';
 import { autoRotatePass } from './transit-auto-rotate';
@@ -34,14 +35,15 @@ import { TransitUsage } from './transit-usage';
         inventory: KeyInventory,
         mounts: MountTable,
         managedKeys: ManagedKeys,
+        systemAudit: SystemAudit,
       },
-      ({ dataSource, barrier, bus, seal, logger, inventory, mounts, managedKeys }) => {
+      ({ dataSource, barrier, bus, seal, logger, inventory, mounts, managedKeys, systemAudit }) => {
         const store = new TransitKeyStore(new TransitRepository(dataSource, barrier), bus);
         const log = (message: string) => logger.warn(message);
         const failedRotationsReported = new Set<string>();
         const usage = new TransitUsage(
           (k, delta) => store.addUsage(k.mountUuid, k.name, k.version, delta),
-          (k) => rotateForUsage(store, k, log, failedRotationsReported),
+          (k) => rotateForUsage(store, k, log, failedRotationsReported, systemAudit),
           log,
         );
         // Key material leaves memory at seal; counted usage is written first.
@@ -58,7 +60,7 @@ import { TransitUsage } from './transit-usage';
         );
         const backend = transitBackend({ store, usage, managed: new TransitManagedKeyAccess(managedKeys) });
         // Vault's periodic function: automatic rotation of the mount's keys (transit-auto-rotate.ts).
-        return { ...backend, periodic: (mount) => autoRotatePass(store, mount, newVersion) };
+        return { ...backend, periodic: (mount) => autoRotatePass(store, mount, newVersion, { audit: systemAudit, log }) };
       },
     ),
   ],
