@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createTestDatabase } from '../support/database';
 import { call, initAndUnseal } from '../support/http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { Client } from 'pg';
 import { createSoftHsmToken, describeWithSoftHsm, SOFTHSM_LIB, type SoftHsmToken } from '../support/softhsm';
 
 const PIN = 'e2e-transit-mk-7342';
@@ -23,6 +24,16 @@ describeWithSoftHsm('transit managed_key keys (e2e)', () => {
   let token: SoftHsmToken;
   let server: ServerProcess;
   let rootToken: string;
+  let databaseUrl: string;
+  const sql = async (text: string) => {
+    const db = new Client({ connectionString: databaseUrl });
+    await db.connect();
+    try {
+      await db.query(text);
+    } finally {
+      await db.end();
+    }
+  };
   const api = (method: string, path: string, body?: unknown) => call(server.address, method, path, { token: rootToken, body });
 
   beforeAll(async () => {
@@ -30,7 +41,8 @@ describeWithSoftHsm('transit managed_key keys (e2e)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'secrethub-transit-mk-'));
     const config = join(dir, 'server.hcl');
     writeFileSync(config, `kms_library "pkcs11" {\n  name = "softhsm"\n  library = "${SOFTHSM_LIB}"\n}\n`);
-    server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--config', config], env: { SOFTHSM2_CONF: token.conf } });
+    databaseUrl = await createTestDatabase();
+    server = await startServerProcess({ databaseUrl, args: ['--config', config], env: { SOFTHSM2_CONF: token.conf } });
     ({ rootToken } = await initAndUnseal(server.address));
     const managed = { library: 'softhsm', token_label: TOKEN, pin: PIN, allow_generate_key: true };
     expect(
@@ -148,5 +160,18 @@ describeWithSoftHsm('transit managed_key keys (e2e)', () => {
     expect((await api('POST', 'transit/verify/hsm-ec', { input, signature })).body.data.valid).toBe(true);
     expect((await api('POST', 'transit/verify/hsm-ec', { input: b64('another message'), signature })).body.data.valid).toBe(false);
     expect(server.output()).not.toContain(PIN);
+  });
+
+  it('health and the summaries show whether the managed key answers on its token', async () => {
+    const reasonsOf = async () => ((await api('GET', 'transit/keys/hsm-ec/health')).body.data.reasons as { reason: string }[]).map((r) => r.reason);
+    expect(await reasonsOf()).not.toContain('the HSM key is unreachable');
+    expect((await api('GET', 'transit/key-summary')).body.data.hsm_unreachable).toEqual([]);
+    // The token the key names goes away (the registry row now names a token that is not there).
+    await sql("UPDATE managed_keys SET token_label = 'gone-token' WHERE name = 'transit-ec'");
+    expect(await reasonsOf()).toContain('the HSM key is unreachable');
+    expect((await api('GET', 'transit/key-summary')).body.data.hsm_unreachable).toEqual(['hsm-ec']);
+    expect((await api('GET', 'sys/key-management/summary')).body.data.hsm_unreachable).toEqual(['transit/hsm-ec']);
+    await sql(`UPDATE managed_keys SET token_label = '${TOKEN}' WHERE name = 'transit-ec'`);
+    expect(await reasonsOf()).not.toContain('the HSM key is unreachable');
   });
 });

@@ -52,3 +52,11 @@ export function healthKeyOf(
 export function summaryKeyOf(r: TransitSummaryRow, mountPath: string) {
   return { ...healthKeyOf(r, r.latestCreatedAt), label: `${mountPath}${r.name}`, latestOperations: r.latestOperations, failedRotations: r.failedRotations };
 }
+
+/**
+ * Whether a managed key answers on its token, asked once per key id per summary (undefined for a
+ * key with no managed key: nothing to reach).
+ */
+export function hsmReachability(keys: { reachableById(id: string): Promise<boolean> }): (managedKeyId: string | null) => Promise<boolean | undefined> {
+  return async (id) => (id ? keys.reachableById(id).catch(() => false) : undefined);
+}

@@ -30,6 +30,8 @@ export interface TransitDeps {
   managed?: TransitManagedKeys;
   /** Counts encryptions and signatures per version and rotates by usage (issue 29); absent in tests that do not count. */
   usage?: TransitUsage;
+  /** managed_key keys' health: whether the token answers (absent: not asked). */
+  hsmReachable?: (managedKeyId: string | null) => Promise<boolean | undefined>;
 }
 
 /** Who made a change, for the key history: the token's display name and the start of its accessor's HMAC (as the audit log shows it). */

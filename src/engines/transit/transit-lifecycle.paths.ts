@@ -59,12 +59,8 @@ export function transitLifecyclePaths(deps: TransitDeps): RouteDefinition[] {
       handlers: {
         read: async (ctx) => {
           const rows = await store.repository.summaryRows(ctx.mount.uuid);
-          return logical(
-            summarize(
-              rows.map((r) => summaryKeyOf(r, '')),
-              Date.now(),
-            ),
-          );
+          const keys = await Promise.all(rows.map(async (r) => ({ ...summaryKeyOf(r, ''), hsmReachable: await deps.hsmReachable?.(r.managedKeyId) })));
+          return logical(summarize(keys, Date.now()));
         },
       },
     }),
@@ -100,7 +96,9 @@ export function transitLifecyclePaths(deps: TransitDeps): RouteDefinition[] {
       handlers: {
         read: async (ctx) => {
           const p = await policyOf(ctx, checkedName(ctx));
+          const hsmReachable = await deps.hsmReachable?.(p.managedKeyId);
           const health = keyHealth(healthKeyOf(p, p.versions[String(p.latestVersion)]?.createdAt), {
+            hsmReachable,
             now: Date.now(),
             latestOperations: latestOperations(ctx, p),
             failedRotations: p.failedRotations,

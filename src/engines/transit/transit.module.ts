@@ -11,7 +11,7 @@ import { LOGGER } from '../../logger';
 import { KeyInventory } from '../../kernel/key-management/key-health';
 import { MountTable } from '../../kernel/router/mount-table';
 import { SystemAudit } from '../../kernel/system-audit';
-import { summaryKeyOf } from './key-lifecycle';
+import { hsmReachability, summaryKeyOf } from './key-lifecycle';
 import { transitBackend } from './transit.backend';
 import { autoRotatePass } from './transit-auto-rotate';
 import { newVersion } from './transit-keys.paths';
@@ -55,10 +55,16 @@ import { TransitUsage } from './transit-usage';
           },
         });
         // The server-wide key summary (sys/key-management/summary) sees every transit mount's keys.
+        const reachable = hsmReachability(managedKeys);
         inventory.register(async () =>
-          (await store.repository.summaryRows()).map((r) => summaryKeyOf(r, mounts.byUuid(r.mountUuid)?.path ?? `${r.mountUuid}/`)),
+          Promise.all(
+            (await store.repository.summaryRows()).map(async (r) => ({
+              ...summaryKeyOf(r, mounts.byUuid(r.mountUuid)?.path ?? `${r.mountUuid}/`),
+              hsmReachable: await reachable(r.managedKeyId),
+            })),
+          ),
         );
-        const backend = transitBackend({ store, usage, managed: new TransitManagedKeyAccess(managedKeys) });
+        const backend = transitBackend({ store, usage, managed: new TransitManagedKeyAccess(managedKeys), hsmReachable: reachable });
         // Vault's periodic function: automatic rotation of the mount's keys (transit-auto-rotate.ts).
         return { ...backend, periodic: (mount) => autoRotatePass(store, mount, newVersion, { audit: systemAudit, log }) };
       },

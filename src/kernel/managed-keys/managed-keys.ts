@@ -122,6 +122,12 @@ export class ManagedKeys {
   }
 
   /** Whether the key is on its token now (opening, or reopening, the token if needed); never throws for an HSM failure. */
+  /** Whether the key with this id answers on its token (key health); a deleted key does not. */
+  async reachableById(id: string): Promise<boolean> {
+    const record = await this.repository.byId(id);
+    return record !== undefined && (await this.reachability(record)).reachable;
+  }
+
   async reachability(record: ManagedKeyRecord): Promise<Reachability> {
     try {
       const pin = await this.repository.pin(record.id);
