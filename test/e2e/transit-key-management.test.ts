@@ -127,6 +127,23 @@ describe('transit key management (e2e)', () => {
     }
   });
 
+  it('rotates by period: a node whose periodic pass finds the latest version older than auto_rotate_period rotates it once, reason period', async () => {
+    await on(a).post('keys/by-period', { auto_rotate_period: '1h' });
+    await sql("UPDATE transit_key_versions SET created_at = now() - interval '2 hours' WHERE name = 'by-period'");
+    // A node's periodic pass runs when it unseals (and every minute after).
+    const node = await startNode();
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((await on(a).get('keys/by-period')).body.data.latest_version !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect((await on(a).get('keys/by-period')).body.data.latest_version).toBe(2);
+      const rotations = (await on(a).get('keys/by-period/rotations')).body.data.rotations;
+      expect(rotations).toEqual([expect.objectContaining({ event: 'rotation', reason: 'period', actor: 'system', from_version: 1, to_version: 2 })]);
+      expect((await on(a).get('keys/by-period/health')).body.data.overdue).toBe(false);
+    } finally {
+      await node.stop();
+    }
+  });
+
   it('far from the threshold counts are written in batches: a kill -9 loses fewer than one batch, never over-counts', async () => {
     const node = await startNode();
     const { post } = on(node.address);
@@ -236,7 +253,7 @@ describe('transit key management (e2e)', () => {
     });
     const server = (await call(a, 'GET', 'sys/key-management/summary', { token })).body.data;
     expect(server.overdue).toEqual(['km/late']);
-    expect(server.rotations_due_7d).toEqual(['km/soon']);
+    expect(server.rotations_due_7d).toEqual(['km/soon', 'transit/by-period']);
     expect(server.failed_rotations).toEqual(['transit/stuck']);
     expect(server.keys).toBeGreaterThan(4);
   });
