@@ -242,6 +242,7 @@ describe('transit key management (e2e)', () => {
       keys: 4,
       by_type: { 'aes256-gcm96': 2, ed25519: 1, 'aes128-gcm96': 1 },
       by_state: { healthy: 3, warning: 1, critical: 0 },
+      versions_by_state: { active: 4, 'decrypt-only': 0, retired: 0, destroyed: 0 },
       rotations_due_7d: ['soon'],
       overdue: ['late'],
       near_usage_limit: ['busy'],
@@ -256,6 +257,9 @@ describe('transit key management (e2e)', () => {
     expect(server.rotations_due_7d).toEqual(['km/soon', 'transit/by-period']);
     expect(server.failed_rotations).toEqual(['transit/stuck']);
     expect(server.keys).toBeGreaterThan(4);
+    // transit/life (from the lifecycle test): versions 1 destroyed, 2 and 3 decrypt-only, 4 active.
+    expect(server.versions_by_state.destroyed).toBe(1);
+    expect(server.versions_by_state['decrypt-only']).toBeGreaterThanOrEqual(2);
   });
 
   it('docs/examples/envelope-encryption.mjs runs: a DEK from datakey encrypts a file, only its wrapped form is kept, a rotated KEK still opens it', async () => {

@@ -9,11 +9,11 @@
  * refuses to lower min_available_version or insert such a version).
  */
 import { SYMMETRIC_TYPES } from '../../crypto/transit/key-types';
-import type { HealthKey } from '../../kernel/key-management/key-health';
+import type { HealthKey, VersionState } from '../../kernel/key-management/key-health';
+
+export type { VersionState };
 import type { TransitKeyPolicy, TransitSummaryRow } from './transit.repository';
 import { AEAD_NONCE_LIMIT, AEAD_ROTATE_AT } from './transit-usage';
-
-export type VersionState = 'active' | 'decrypt-only' | 'retired' | 'destroyed';
 
 export function versionState(
   p: Pick<TransitKeyPolicy, 'minAvailableVersion' | 'minDecryptionVersion' | 'minEncryptionVersion'>,
@@ -49,8 +49,23 @@ export function healthKeyOf(
   };
 }
 
+/** How many of versions 1..latest are in each state (from the policy's bounds alone). */
+export function versionStateCounts(
+  p: Pick<TransitKeyPolicy, 'latestVersion' | 'minAvailableVersion' | 'minDecryptionVersion' | 'minEncryptionVersion'>,
+): Record<VersionState, number> {
+  const counts: Record<VersionState, number> = { active: 0, 'decrypt-only': 0, retired: 0, destroyed: 0 };
+  for (let v = 1; v <= p.latestVersion; v++) counts[versionState(p, v)]++;
+  return counts;
+}
+
 export function summaryKeyOf(r: TransitSummaryRow, mountPath: string) {
-  return { ...healthKeyOf(r, r.latestCreatedAt), label: `${mountPath}${r.name}`, latestOperations: r.latestOperations, failedRotations: r.failedRotations };
+  return {
+    ...healthKeyOf(r, r.latestCreatedAt),
+    label: `${mountPath}${r.name}`,
+    latestOperations: r.latestOperations,
+    failedRotations: r.failedRotations,
+    versionStates: versionStateCounts(r),
+  };
 }
 
 /**

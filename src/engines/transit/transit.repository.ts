@@ -373,7 +373,9 @@ export class TransitRepository {
       .select(['k.mount_uuid AS "mountUuid"', 'k.name AS name', 'k.type AS type', 'k.latest_version AS "latestVersion"'])
       .addSelect(['k.auto_rotate_period AS "autoRotatePeriod"', 'k.auto_rotate_after_operations AS "autoRotateAfterOperations"'])
       .addSelect(['k.failed_rotations AS "failedRotations"', 'k.exportable AS exportable', 'k.allow_plaintext_backup AS "allowPlaintextBackup"'])
-      .addSelect(['k.managed_key_id AS "managedKeyId"', 'v.created_at AS "latestCreatedAt"', 'v.operations AS "latestOperations"']);
+      .addSelect(['k.managed_key_id AS "managedKeyId"', 'v.created_at AS "latestCreatedAt"', 'v.operations AS "latestOperations"'])
+      .addSelect(['k.min_decryption_version AS "minDecryptionVersion"', 'k.min_encryption_version AS "minEncryptionVersion"'])
+      .addSelect(['k.min_available_version AS "minAvailableVersion"']);
     if (mountUuid) q.where('k.mount_uuid = :mountUuid', { mountUuid });
     const rows = await q.getRawMany<Record<string, unknown>>();
     return rows.map((r) => ({
@@ -389,6 +391,9 @@ export class TransitRepository {
       managedKeyId: (r.managedKeyId as string | null) ?? null,
       latestCreatedAt: new Date(r.latestCreatedAt as string | Date),
       latestOperations: Number(r.latestOperations),
+      minDecryptionVersion: Number(r.minDecryptionVersion),
+      minEncryptionVersion: Number(r.minEncryptionVersion),
+      minAvailableVersion: Number(r.minAvailableVersion),
     }));
   }
 
@@ -439,6 +444,9 @@ export interface TransitSummaryRow {
   managedKeyId: string | null;
   latestCreatedAt: Date;
   latestOperations: number;
+  minDecryptionVersion: number;
+  minEncryptionVersion: number;
+  minAvailableVersion: number;
 }
 
 /** What `update`'s decision returns: versions to append, columns to change, the history row. */

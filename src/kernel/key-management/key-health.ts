@@ -77,9 +77,13 @@ export function dueWithinWeek(k: HealthKey, now: number): boolean {
   return due !== undefined && due >= now && due < now + WEEK_MS;
 }
 
+export type VersionState = 'active' | 'decrypt-only' | 'retired' | 'destroyed';
+
 export interface SummaryKey extends HealthKey {
   /** Where the key is: its mount's path and name (`transit/orders`). */
   label: string;
+  /** How many of the key's versions are in each lifecycle state. */
+  versionStates: Record<VersionState, number>;
   latestOperations: number;
   failedRotations: number;
   hsmReachable?: boolean;
@@ -88,13 +92,14 @@ export interface SummaryKey extends HealthKey {
 const band = (score: number): 'healthy' | 'warning' | 'critical' => (score >= 80 ? 'healthy' : score >= 50 ? 'warning' : 'critical');
 
 /**
- * Keys by type and health band, rotations due in the next 7 days, keys past their period, latest
+ * Keys by type and health band, versions by lifecycle state, rotations due in the next 7 days, keys past their period, latest
  * versions past 80% of their usage limit, failed rotations, unreachable HSM keys, and a score (the
  * mean of the keys', 100 without keys) with its reasons.
  */
 export function summarize(keys: SummaryKey[], now: number): Record<string, unknown> {
   const byType: Record<string, number> = {};
   const byState: Record<string, number> = { healthy: 0, warning: 0, critical: 0 };
+  const versionsByState: Record<VersionState, number> = { active: 0, 'decrypt-only': 0, retired: 0, destroyed: 0 };
   const dueSoon: string[] = [];
   const overdue: string[] = [];
   const nearLimit: string[] = [];
@@ -104,6 +109,7 @@ export function summarize(keys: SummaryKey[], now: number): Record<string, unkno
   for (const k of keys) {
     const h = keyHealth(k, { now, latestOperations: k.latestOperations, failedRotations: k.failedRotations, hsmReachable: k.hsmReachable });
     byType[k.type] = (byType[k.type] ?? 0) + 1;
+    for (const state of Object.keys(versionsByState) as VersionState[]) versionsByState[state] += k.versionStates[state];
     byState[band(h.score)]++;
     total += h.score;
     if (dueWithinWeek(k, now)) dueSoon.push(k.label);
@@ -122,6 +128,7 @@ export function summarize(keys: SummaryKey[], now: number): Record<string, unkno
     keys: keys.length,
     by_type: byType,
     by_state: byState,
+    versions_by_state: versionsByState,
     rotations_due_7d: dueSoon.sort(),
     overdue: overdue.sort(),
     near_usage_limit: nearLimit.sort(),
