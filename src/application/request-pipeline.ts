@@ -229,16 +229,7 @@ export class RequestPipeline {
       time,
       operation,
       path,
-      mount: mount
-        ? {
-            path: mount.path,
-            type: mount.type,
-            accessor: mount.accessor,
-            class: mount.class,
-            clearRequestKeys: mount.config.auditNonHmacRequestKeys,
-            clearResponseKeys: mount.config.auditNonHmacResponseKeys,
-          }
-        : undefined,
+      mount: auditMountView(mount),
       data,
       source: await this.audit.addressKeys.source(req.remoteAddress, userAgent, time),
     };
@@ -258,16 +249,7 @@ export class RequestPipeline {
       time,
       operation: event.operation,
       path: `${mount?.path ?? `${event.mountUuid}/`}${event.path}`,
-      mount: mount
-        ? {
-            path: mount.path,
-            type: mount.type,
-            accessor: mount.accessor,
-            class: mount.class,
-            clearRequestKeys: mount.config.auditNonHmacRequestKeys,
-            clearResponseKeys: mount.config.auditNonHmacResponseKeys,
-          }
-        : undefined,
+      mount: auditMountView(mount),
       data: event.data,
       source: await this.audit.addressKeys.source('system', undefined, time),
     };
@@ -592,4 +574,17 @@ export class RequestPipeline {
     const headers = { ...JSON_HEADERS, 'x-request-id': requestId };
     return { status: apiError.status, headers, body: req.method === 'HEAD' ? undefined : JSON.stringify({ errors: apiError.errors }) };
   }
+}
+
+/** A mount as audit entries show it (its audit_non_hmac_* keys decide what stays clear). */
+function auditMountView(mount: MountEntry | undefined): AuditTrace['mount'] {
+  if (!mount) return undefined;
+  return {
+    path: mount.path,
+    type: mount.type,
+    accessor: mount.accessor,
+    class: mount.class,
+    clearRequestKeys: mount.config.auditNonHmacRequestKeys,
+    clearResponseKeys: mount.config.auditNonHmacResponseKeys,
+  };
 }
