@@ -111,6 +111,26 @@ describe('transit auto-rotation (medium)', () => {
     expect(again).toEqual({ rotated: [], failed: {} });
   });
 
+  it('a rotation that fails is recorded once per process as rotation-failed and counted; the next success resets the count', async () => {
+    await create('breaks', { type: 'aes256-gcm96', autoRotatePeriod: HOUR });
+    await backdate('breaks', HOUR + 60);
+    const reportedFailures = new Set<string>();
+    const failing = () => {
+      throw new Error('the token did not answer');
+    };
+    for (let pass = 0; pass < 3; pass++) {
+      const r = await autoRotateKeys(nodeA, { uuid: mountUuid }, failing, { reportedFailures });
+      expect(r.failed).toEqual({ breaks: 'the token did not answer' });
+    }
+    expect(await nodeA.repository.history(mountUuid, 'breaks', ['rotation-failed'])).toEqual([
+      expect.objectContaining({ event: 'rotation-failed', reason: 'period', actor: 'system', details: { error: 'the token did not answer' } }),
+    ]);
+    expect((await nodeA.repository.policy(mountUuid, 'breaks'))?.failedRotations).toBe(1);
+    expect((await autoRotateKeys(nodeA, { uuid: mountUuid }, newVersion, { reportedFailures })).rotated).toEqual(['breaks']);
+    expect((await nodeA.repository.policy(mountUuid, 'breaks'))?.failedRotations).toBe(0);
+    expect(reportedFailures.size).toBe(0);
+  });
+
   it("the mount's periodic pass rotates a key created over the API once its period has passed; new ciphertexts use the new version", async () => {
     const created = await call('POST', 'transit/keys/api-key', { auto_rotate_period: '1h' });
     expect(created.status).toBe(200);

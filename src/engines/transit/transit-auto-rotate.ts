@@ -10,7 +10,8 @@
  *   when the policy read under that lock is still due; the candidate query is a hint only;
  * - never rotated: period 0, managed_key keys (Vault: "We can't auto-rotate managed keys"), imported
  *   keys without allow_imported_key_rotation;
- * - one key failing does not stop the others; the failures are reported together at the end;
+ * - one key failing does not stop the others; the failures are reported together at the end, and
+ *   each failing key once in its history (`rotation-failed`, counted in failed_rotations);
  * - a rotation is recorded in the key's history (event rotation, reason period, actor system) and,
  *   after it committed, audited as the request `update keys/:name/rotate` (SystemAudit, no token).
  */
@@ -42,6 +43,11 @@ export interface AutoRotateOptions {
   audit?: SystemAudit;
   /** Where a rotation that could not be audited is said (the rotation stands). */
   log?: (message: string) => void;
+  /**
+   * Keys whose failed rotation this process already recorded, by mount and name: a failing key gets
+   * one `rotation-failed` history row (and one failed_rotations count) per process, not one a minute.
+   */
+  reportedFailures?: Set<string>;
 }
 
 /**
@@ -71,9 +77,18 @@ export async function autoRotateKeys(
         };
       });
     } catch (err) {
-      result.failed[name] = (err as Error).message;
+      const error = (err as Error).message;
+      result.failed[name] = error;
+      const id = `${mount.uuid}\u0000${name}`;
+      if (options.reportedFailures && !options.reportedFailures.has(id)) {
+        options.reportedFailures.add(id);
+        await store
+          .recordFailure(mount.uuid, name, { event: 'rotation-failed', reason: 'period', actor: 'system', details: { error } })
+          .catch((e: Error) => options.log?.(`transit: could not record the failed rotation of ${name}: ${e.message}`));
+      }
       continue;
     }
+    options.reportedFailures?.delete(`${mount.uuid}\u0000${name}`);
     if (fromVersion === undefined) continue;
     result.rotated.push(name);
     await options.audit

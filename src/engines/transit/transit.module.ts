@@ -66,7 +66,10 @@ import { TransitUsage } from './transit-usage';
         );
         const backend = transitBackend({ store, usage, managed: new TransitManagedKeyAccess(managedKeys), hsmReachable: reachable });
         // Vault's periodic function: automatic rotation of the mount's keys (transit-auto-rotate.ts).
-        return { ...backend, periodic: (mount) => autoRotatePass(store, mount, newVersion, { audit: systemAudit, log }) };
+        return {
+          ...backend,
+          periodic: (mount) => autoRotatePass(store, mount, newVersion, { audit: systemAudit, log, reportedFailures: failedRotationsReported }),
+        };
       },
     ),
   ],
