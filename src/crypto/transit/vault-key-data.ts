@@ -286,17 +286,27 @@ function entryTime(entry: Json): Date {
   throw new TransitCryptoError('invalid backup: a key version has no creation time');
 }
 
+/** A KeyEntry with nothing in it: Vault's JSON of a zero KeyEntry (archive slots of trimmed versions). */
+const EMPTY_ENTRY: Json = {
+  key: null,
+  hmac_key: null,
+  time: GO_ZERO_TIME,
+  ec_x: null,
+  ec_y: null,
+  ec_d: null,
+  rsa_key: null,
+  rsa_public_key: null,
+  public_key: '',
+  convergent_version: 0,
+  creation_time: 0,
+  public_key_imported: false,
+};
+
 function entryFromVersion(type: TransitKeyType, v: KeyDataVersion): Json {
   const entry: Json = {
-    key: null,
+    ...EMPTY_ENTRY,
     hmac_key: v.material.hmacKey ? v.material.hmacKey.toString('base64') : null,
     time: v.createdAt.toISOString(),
-    ec_x: null,
-    ec_y: null,
-    ec_d: null,
-    rsa_key: null,
-    rsa_public_key: null,
-    public_key: '',
     convergent_version: v.convergentVersion,
     creation_time: Math.floor(v.createdAt.getTime() / 1000),
     public_key_imported: v.publicKeyOnly,
@@ -321,21 +331,6 @@ function entryFromVersion(type: TransitKeyType, v: KeyDataVersion): Json {
   };
   return { ...entry, rsa_key: rsaKey, rsa_public_key: publicPart };
 }
-
-const EMPTY_ENTRY: Json = {
-  key: null,
-  hmac_key: null,
-  time: GO_ZERO_TIME,
-  ec_x: null,
-  ec_y: null,
-  ec_d: null,
-  rsa_key: null,
-  rsa_public_key: null,
-  public_key: '',
-  convergent_version: 0,
-  creation_time: 0,
-  public_key_imported: false,
-};
 
 function isEmptyEntry(entry: Json): boolean {
   return [entry.key, entry.ec_x, entry.ec_d, entry.rsa_key, entry.rsa_public_key].every((v) => v === null || v === undefined || v === '');
