@@ -94,6 +94,8 @@ export interface TransitMountConfig {
 }
 
 type VersionKey = { mountUuid: string; name: string; version: number };
+/** A version row ready to insert: material sealed, creation time the database's unless restored. */
+type SealedVersionRow = Omit<TransitKeyVersionEntity, 'mount' | 'createdAt' | 'operations'> & { createdAt?: Date };
 
 export class TransitRepository {
   private readonly material: SealedColumn<VersionKey>;
@@ -168,20 +170,16 @@ export class TransitRepository {
   /** Creates the key with `versions` as 1..n; false when it already exists (nothing changed). */
   async create(mountUuid: string, name: string, key: NewTransitKey, versions: NewTransitVersion[], history?: TransitHistoryEntry): Promise<boolean> {
     const sealed = await Promise.all(versions.map((v, i) => this.versionRow(mountUuid, name, i + 1, v)));
-    return this.dataSource.transaction(async (m) => {
-      const inserted = await m
-        .createQueryBuilder()
-        .insert()
-        .into(TransitKeyEntity)
-        .values({ ...keyColumns(key), type: key.type, mountUuid, name, latestVersion: versions.length })
-        .orIgnore()
-        .returning(['name'])
-        .execute();
-      if ((inserted.raw as unknown[]).length === 0) return false;
-      if (sealed.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(sealed);
-      if (history) await this.insertHistory(m, mountUuid, name, { toVersion: versions.length || undefined, ...history });
-      return true;
-    });
+    return this.dataSource.transaction((m) =>
+      this.insertKey(
+        m,
+        mountUuid,
+        name,
+        { ...key, latestVersion: versions.length },
+        sealed,
+        history && { toVersion: versions.length || undefined, ...history },
+      ),
+    );
   }
 
   /**
@@ -190,9 +188,8 @@ export class TransitRepository {
    */
   async update(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => TransitUpdate): Promise<TransitKeyPolicy | undefined> {
     return this.dataSource.transaction(async (m) => {
-      const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
-      if (!row) return undefined;
-      const current = (await this.policy(mountUuid, name, m)) as TransitKeyPolicy;
+      const current = await this.lockedPolicy(m, mountUuid, name);
+      if (!current) return undefined;
       const { append = [], change = {}, history } = decide(current);
       const rows = await Promise.all(append.map((v, i) => this.versionRow(mountUuid, name, current.latestVersion + 1 + i, v)));
       if (rows.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(rows);
@@ -209,10 +206,42 @@ export class TransitRepository {
   }
 
   async delete(mountUuid: string, name: string): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
-      await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name });
-      await m.getRepository(TransitKeyEntity).delete({ mountUuid, name });
-    });
+    await this.dataSource.transaction((m) => this.deleteKey(m, mountUuid, name));
+  }
+
+  /** The key's policy read under its row lock (held until `m` commits); undefined when there is no such key. */
+  private async lockedPolicy(m: EntityManager, mountUuid: string, name: string): Promise<TransitKeyPolicy | undefined> {
+    const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
+    return row ? this.policy(mountUuid, name, m) : undefined;
+  }
+
+  /** Inserts the policy row, then its sealed versions and the history row; false (nothing written) when the name is taken. */
+  private async insertKey(
+    m: EntityManager,
+    mountUuid: string,
+    name: string,
+    key: NewTransitKey,
+    sealed: SealedVersionRow[],
+    history: TransitHistoryEntry | undefined,
+  ): Promise<boolean> {
+    const inserted = await m
+      .createQueryBuilder()
+      .insert()
+      .into(TransitKeyEntity)
+      .values({ ...keyColumns(key), type: key.type, mountUuid, name })
+      .orIgnore()
+      .returning(['name'])
+      .execute();
+    if ((inserted.raw as unknown[]).length === 0) return false;
+    if (sealed.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(sealed);
+    if (history) await this.insertHistory(m, mountUuid, name, history);
+    return true;
+  }
+
+  /** Removes the key's versions and its policy row. */
+  private async deleteKey(m: EntityManager, mountUuid: string, name: string): Promise<void> {
+    await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name });
+    await m.getRepository(TransitKeyEntity).delete({ mountUuid, name });
   }
 
   async mountConfig(mountUuid: string): Promise<TransitMountConfig> {
@@ -227,12 +256,7 @@ export class TransitRepository {
     return next;
   }
 
-  private async versionRow(
-    mountUuid: string,
-    name: string,
-    version: number,
-    v: NewTransitVersion,
-  ): Promise<Omit<TransitKeyVersionEntity, 'mount' | 'createdAt' | 'operations'> & { createdAt?: Date }> {
+  private async versionRow(mountUuid: string, name: string, version: number, v: NewTransitVersion): Promise<SealedVersionRow> {
     const keyCiphertext = await this.material.seal({ mountUuid, name, version }, encodeMaterial(v.material));
     return {
       mountUuid,
@@ -258,9 +282,9 @@ export class TransitRepository {
     history?: TransitHistoryEntry,
   ): Promise<TransitKeyPolicy | undefined> {
     return this.dataSource.transaction(async (m) => {
-      const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
-      if (!row) return undefined;
-      const minAvailableVersion = decide((await this.policy(mountUuid, name, m)) as TransitKeyPolicy);
+      const current = await this.lockedPolicy(m, mountUuid, name);
+      if (!current) return undefined;
+      const minAvailableVersion = decide(current);
       await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name, version: LessThan(minAvailableVersion) });
       await m.getRepository(TransitKeyEntity).update({ mountUuid, name }, { minAvailableVersion });
       if (history) await this.insertHistory(m, mountUuid, name, { details: { min_available_version: minAvailableVersion }, ...history });
@@ -321,22 +345,8 @@ export class TransitRepository {
   ): Promise<boolean> {
     const sealed = await Promise.all(versions.map((v) => this.versionRow(mountUuid, name, v.version, v)));
     return this.dataSource.transaction(async (m) => {
-      if (force) {
-        await m.getRepository(TransitKeyVersionEntity).delete({ mountUuid, name });
-        await m.getRepository(TransitKeyEntity).delete({ mountUuid, name });
-      }
-      const inserted = await m
-        .createQueryBuilder()
-        .insert()
-        .into(TransitKeyEntity)
-        .values({ ...keyColumns(key), type: key.type, mountUuid, name })
-        .orIgnore()
-        .returning(['name'])
-        .execute();
-      if ((inserted.raw as unknown[]).length === 0) return false;
-      if (sealed.length > 0) await m.getRepository(TransitKeyVersionEntity).insert(sealed);
-      if (history) await this.insertHistory(m, mountUuid, name, { toVersion: key.latestVersion, ...history });
-      return true;
+      if (force) await this.deleteKey(m, mountUuid, name);
+      return this.insertKey(m, mountUuid, name, key, sealed, history && { toVersion: key.latestVersion, ...history });
     });
   }
 
@@ -352,9 +362,9 @@ export class TransitRepository {
     decide: (current: TransitKeyPolicy) => NewTransitVersion,
   ): Promise<TransitKeyPolicy | undefined> {
     return this.dataSource.transaction(async (m) => {
-      const row = await m.getRepository(TransitKeyEntity).findOne({ select: { name: true }, where: { mountUuid, name }, lock: { mode: 'pessimistic_write' } });
-      if (!row) return undefined;
-      const replacement = decide((await this.policy(mountUuid, name, m)) as TransitKeyPolicy);
+      const current = await this.lockedPolicy(m, mountUuid, name);
+      if (!current) return undefined;
+      const replacement = decide(current);
       const { keyCiphertext, publicKey, publicKeyOnly } = await this.versionRow(mountUuid, name, version, replacement);
       await m.getRepository(TransitKeyVersionEntity).update({ mountUuid, name, version }, { keyCiphertext, publicKey, publicKeyOnly });
       return this.policy(mountUuid, name, m);
