@@ -19,6 +19,7 @@ import type { MountEntry } from '../../framework/backend';
 import type { SystemAudit } from '../../kernel/system-audit';
 import type { TransitKeyPolicy, NewTransitVersion } from './transit.repository';
 import type { TransitKeyStore } from './transit-key-store';
+import { auditAutomaticRotation } from './transit-rotation';
 
 /** Whether `policy` is due for automatic rotation at `now` (Vault's rotateIfRequired, without the hour-ahead queue). */
 export function autoRotationDue(policy: TransitKeyPolicy, now: Date): boolean {
@@ -91,15 +92,7 @@ export async function autoRotateKeys(
     options.reportedFailures?.delete(`${mount.uuid}\u0000${name}`);
     if (fromVersion === undefined) continue;
     result.rotated.push(name);
-    await options.audit
-      ?.record({
-        mountUuid: mount.uuid,
-        path: `keys/${name}/rotate`,
-        operation: 'update',
-        data: { reason: 'period', actor: 'system' },
-        response: { from_version: fromVersion, to_version: fromVersion + 1 },
-      })
-      .catch((err: Error) => options.log?.(`transit: could not audit the automatic rotation of ${name}: ${err.message}`));
+    await auditAutomaticRotation(options.audit, options.log, mount.uuid, name, 'period', { from_version: fromVersion, to_version: fromVersion + 1 });
   }
   return result;
 }

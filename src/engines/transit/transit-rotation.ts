@@ -53,30 +53,16 @@ export async function rotateForUsage(
     refused = (err as Error).message;
     rotatedTo = undefined;
   }
-  const reason = policyLimit ? 'usage' : 'compliance';
   if (rotatedTo !== undefined)
-    await audit
-      ?.record({
-        mountUuid: key.mountUuid,
-        path: `keys/${key.name}/rotate`,
-        operation: 'update',
-        data: { reason, actor: 'system' },
-        response: { from_version: key.version, to_version: rotatedTo },
-      })
-      .catch((err: Error) => log(`transit: could not audit the rotation of ${key.name}: ${err.message}`));
+    await auditAutomaticRotation(audit, log, key.mountUuid, key.name, policyLimit ? 'usage' : 'compliance', {
+      from_version: key.version,
+      to_version: rotatedTo,
+    });
   const id = `${key.mountUuid}\u0000${key.name}\u0000${key.version}`;
   if (refused && !reported.has(id)) {
     reported.add(id);
     log(`transit: could not rotate key ${key.name} by usage: ${refused}`);
-    await audit
-      ?.record({
-        mountUuid: key.mountUuid,
-        path: `keys/${key.name}/rotate`,
-        operation: 'update',
-        data: { reason: 'usage', actor: 'system' },
-        response: { error: refused },
-      })
-      .catch((err: Error) => log(`transit: could not audit the failed rotation of ${key.name}: ${err.message}`));
+    await auditAutomaticRotation(audit, log, key.mountUuid, key.name, 'usage', { error: refused });
     await store
       .recordFailure(key.mountUuid, key.name, {
         event: 'rotation-failed',
@@ -87,4 +73,21 @@ export async function rotateForUsage(
       })
       .catch((err: Error) => log(`transit: could not record a failed rotation: ${err.message}`));
   }
+}
+
+/**
+ * Audits an automatic rotation (or its refusal) after it committed, as the request
+ * `update keys/:name/rotate` would be; an audit failure is logged, the rotation stands.
+ */
+export async function auditAutomaticRotation(
+  audit: SystemAudit | undefined,
+  log: ((message: string) => void) | undefined,
+  mountUuid: string,
+  name: string,
+  reason: 'period' | 'usage' | 'compliance',
+  response: Record<string, unknown>,
+): Promise<void> {
+  await audit
+    ?.record({ mountUuid, path: `keys/${name}/rotate`, operation: 'update', data: { reason, actor: 'system' }, response })
+    .catch((err: Error) => log?.(`transit: could not audit the automatic rotation of ${name}: ${err.message}`));
 }
