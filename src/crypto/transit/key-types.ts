@@ -127,11 +127,37 @@ export function ed25519FromSeed(seedOrGoKey: Buffer): KeyObject {
   return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seedOrGoKey.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
 }
 
-/** The private KeyObject of an asymmetric version (ed25519: Go form; ECDSA/RSA: PKCS#8 DER). */
-export function privateKeyObject(t: TransitKeyType, material: KeyVersionMaterial): KeyObject {
+/**
+ * Parsed keys per material object (parsing PKCS#8 costs ~0.4 ms): a store that caches versions
+ * hands out the same object, so each version's key is parsed once. Material is never mutated.
+ */
+const parsedPrivateKeys = new WeakMap<KeyVersionMaterial, KeyObject>();
+const parsedPublicKeys = new WeakMap<KeyVersionMaterial, KeyObject>();
+
+function parsePrivateKey(t: TransitKeyType, material: KeyVersionMaterial): KeyObject {
   if (t === 'ed25519') return ed25519FromSeed(material.key);
   if (ECDSA_TYPES.includes(t) || RSA_TYPES.includes(t)) return createPrivateKey({ key: material.key, format: 'der', type: 'pkcs8' });
   throw new TypeError(`key type ${t} has no private key object`);
+}
+
+/** The private KeyObject of an asymmetric version (ed25519: Go form; ECDSA/RSA: PKCS#8 DER), parsed once per material object. */
+export function privateKeyObject(t: TransitKeyType, material: KeyVersionMaterial): KeyObject {
+  let key = parsedPrivateKeys.get(material);
+  if (!key) {
+    key = parsePrivateKey(t, material);
+    parsedPrivateKeys.set(material, key);
+  }
+  return key;
+}
+
+/** The public KeyObject of a version holding a private key, derived once per material object. */
+export function publicKeyObject(t: TransitKeyType, material: KeyVersionMaterial): KeyObject {
+  let key = parsedPublicKeys.get(material);
+  if (!key) {
+    key = createPublicKey(privateKeyObject(t, material));
+    parsedPublicKeys.set(material, key);
+  }
+  return key;
 }
 
 /**

@@ -35,7 +35,7 @@ import {
   type NodeHash,
 } from './digest-signing';
 import { TRANSIT_HASH_ALGORITHMS } from './hash';
-import { ECDSA_TYPES, RSA_TYPES, ed25519FromSeed, privateKeyObject, type KeyVersionMaterial, type TransitKeyType } from './key-types';
+import { ECDSA_TYPES, RSA_TYPES, ed25519FromSeed, privateKeyObject, publicKeyObject, type KeyVersionMaterial, type TransitKeyType } from './key-types';
 import { TransitCryptoError, deriveKey } from './symmetric';
 
 /** Vault's hash names for signatures and HMACs (keysutil HashTypeMap): the `hash` endpoint's, sha1, and `none` (no digest). */
@@ -106,23 +106,10 @@ function derivedEd25519(material: KeyVersionMaterial, context: Buffer): KeyObjec
   }
 }
 
-/** Parsed keys per material object: a store that caches versions hands out the same object, so parsing happens once. */
-const privateKeys = new WeakMap<KeyVersionMaterial, KeyObject>();
-const publicKeys = new WeakMap<KeyVersionMaterial, KeyObject>();
-
-function cachedPrivateKey(t: TransitKeyType, material: KeyVersionMaterial): KeyObject {
-  let key = privateKeys.get(material);
-  if (!key) {
-    key = privateKeyObject(t, material);
-    privateKeys.set(material, key);
-  }
-  return key;
-}
-
 /** The private key a version signs with; a derived ed25519 key's comes from the context. */
 export function signingKey(t: TransitKeyType, material: KeyVersionMaterial, derived: boolean, context: Buffer): KeyObject {
   if (t === 'ed25519' && derived) return derivedEd25519(material, context);
-  return cachedPrivateKey(t, material);
+  return privateKeyObject(t, material);
 }
 
 /**
@@ -140,14 +127,7 @@ export function verificationKey(
     if (!material || material.key.length === 0) throw new TransitCryptoError('no Ed25519 key material for derivation');
     return createPublicKey(derivedEd25519(material, context));
   }
-  if (material && material.key.length > 0) {
-    let key = publicKeys.get(material);
-    if (!key) {
-      key = createPublicKey(cachedPrivateKey(t, material));
-      publicKeys.set(material, key);
-    }
-    return key;
-  }
+  if (material && material.key.length > 0) return publicKeyObject(t, material);
   if (!shownPublicKey) throw new TransitCryptoError('no public key for that key version');
   if (t === 'ed25519')
     return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(shownPublicKey, 'base64').toString('base64url') }, format: 'jwk' });

@@ -10,7 +10,7 @@
  */
 import { constants, createPublicKey, privateDecrypt, publicEncrypt } from 'node:crypto';
 import { IntegrityError } from '../../crypto/encrypter';
-import { keyTypeSupports, privateKeyObject, RSA_TYPES, SYMMETRIC_TYPES, type KeyVersionMaterial } from '../../crypto/transit/key-types';
+import { keyTypeSupports, privateKeyObject, publicKeyObject, RSA_TYPES, SYMMETRIC_TYPES, type KeyVersionMaterial } from '../../crypto/transit/key-types';
 import { symmetricDecrypt, symmetricEncrypt, TransitCryptoError } from '../../crypto/transit/symmetric';
 import type { MountEntry } from '../../framework/backend';
 import type { Fields } from '../../framework/fields';
@@ -103,9 +103,7 @@ export class TransitCipher {
     } else if (RSA_TYPES.includes(p.type)) {
       const m = await this.material(mount, p, version);
       // A version imported as a public key only holds its SPKI DER (transit-backup.paths.ts).
-      const publicKey = p.versions[String(version)]?.publicKeyOnly
-        ? createPublicKey({ key: m.key, format: 'der', type: 'spki' })
-        : createPublicKey(privateKeyObject(p.type, m));
+      const publicKey = p.versions[String(version)]?.publicKeyOnly ? createPublicKey({ key: m.key, format: 'der', type: 'spki' }) : publicKeyObject(p.type, m);
       try {
         body = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, input.plaintext);
       } catch {
