@@ -171,6 +171,24 @@ describe('document limits', () => {
     }
   });
 
+  it('an idle thread is ended after idleMs (its RSS returned); the next job starts a new one', async () => {
+    const thread = new HclThread({ timeoutMs: 10_000, maxHeapMb: 64, idleMs: 200 });
+    try {
+      expect(JSON.parse(await thread.parse('a = 1'))).toEqual({ a: 1 });
+      expect(thread.threadAlive).toBe(true);
+      const second = thread.parse('b = 2');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(JSON.parse(await second)).toEqual({ b: 2 });
+      expect(thread.threadAlive).toBe(true); // the idle clock restarts after each job
+      await new Promise((r) => setTimeout(r, 600));
+      expect(thread.threadAlive).toBe(false);
+      expect(JSON.parse(await thread.parse('c = 3'))).toEqual({ c: 3 });
+      expect(thread.threadAlive).toBe(true);
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('property: the scan never finds less nesting than the parser builds', () => {
     // Documents from HCL's pieces, tricky strings, comments and heredocs included; the decoded
     // JSON nests at most 2 levels (a list and an object) per level the scan counts, plus the root.

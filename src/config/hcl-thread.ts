@@ -4,7 +4,9 @@
  * js-hcl-parser needs well over 100 ms for a policy of a few hundred path blocks (measured: 500
  * blocks, 49 KB, 135–200 ms median and up to ~1 s on a shared, loaded two-core machine), and the
  * event loop must never be held that long. One thread, started on first use and unref'd (an idle thread never keeps the process
- * alive; a job's timer does while it runs). Jobs run one at a time, in order.
+ * alive; a job's timer does while it runs). Jobs run one at a time, in order. A thread idle for
+ * `idleMs` is ended: it holds ~22 MB of RSS (its own V8 heap and the parser's code), and documents
+ * arrive rarely (policy writes), so the next one pays a new thread's start (~100 ms) instead.
  *
  * Invariants
  * - A job that runs longer than the timeout, that throws inside the parser (its GopherJS runtime
@@ -45,12 +47,17 @@ export interface HclThreadOptions {
   maxHeapMb: number;
   /** A module exporting `parse(text): string` (default js-hcl-parser; tests put a misbehaving one here). */
   parser?: string;
+  /** An idle thread is ended after this long (default 5 s); the next job starts a new one. */
+  idleMs?: number;
 }
+
+const DEFAULT_IDLE_MS = 5_000;
 
 export class HclThread {
   private worker?: Worker;
   private readonly queue: Job[] = [];
   private running?: { job: Job; timer: NodeJS.Timeout };
+  private idleTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: HclThreadOptions) {}
 
@@ -62,8 +69,14 @@ export class HclThread {
     });
   }
 
+  /** True while a thread exists (running a job, or idle for less than `idleMs`). */
+  get threadAlive(): boolean {
+    return this.worker !== undefined;
+  }
+
   /** Ends the thread; queued jobs fail. */
   async close(): Promise<void> {
+    this.clearIdle();
     const worker = this.worker;
     this.worker = undefined;
     for (const job of this.queue.splice(0)) job.reject(new Error('HCL parser thread closed'));
@@ -72,7 +85,9 @@ export class HclThread {
   }
 
   private next(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running) return;
+    if (this.queue.length === 0) return this.scheduleIdleEnd();
+    this.clearIdle();
     const job = this.queue.shift() as Job;
     let worker: Worker;
     try {
@@ -119,6 +134,23 @@ export class HclThread {
     void worker?.terminate();
     this.finish()?.reject(err);
     this.next();
+  }
+
+  private scheduleIdleEnd(): void {
+    if (!this.worker || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      const worker = this.worker;
+      if (!worker || this.running || this.queue.length > 0) return;
+      this.worker = undefined;
+      void worker.terminate();
+    }, this.options.idleMs ?? DEFAULT_IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
   }
 
   private finish(): Job | undefined {
