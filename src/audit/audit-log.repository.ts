@@ -8,7 +8,7 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { entityNames, type EntityNames } from '../database/entity-names';
-import { runStatement, statement, withTryAdvisoryLock, type Statement } from '../database/sql';
+import { runStatement, statement, statementQuery, withTryAdvisoryLock, type Statement } from '../database/sql';
 import type { AuditColumns } from './audit-entry';
 import { AuditChainHeadEntity, AuditCheckpointEntity, AuditLogEntity } from './audit.entity';
 
@@ -361,7 +361,7 @@ export class AuditLogRepository {
     const url = this.url;
     const { append } = this.statements;
     const result = url
-      ? (await (await this.appendClient(url)).query<{ n: number }>({ name: append.name, text: append.text, values })).rows
+      ? (await (await this.appendClient(url)).query<{ n: number }>(statementQuery(this.dataSource, append, values))).rows
       : await runStatement<{ n: number }>(this.dataSource, append, values);
     if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
     return result[0].n === rows.length;
