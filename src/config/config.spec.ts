@@ -40,6 +40,7 @@ describe('config', () => {
     expect(buildConfig(file, env, {})).toMatchObject({ haDatabaseUrl: 'postgres://env-direct/x', databasePreparedStatements: true });
     expect(buildConfig(parseHcl(hcl), {}, {})).toMatchObject({ haDatabaseUrl: undefined, databasePreparedStatements: true });
     expect(() => buildConfig(parseHcl(hcl), { SECRETHUB_DATABASE_PREPARED_STATEMENTS: 'no' }, {})).toThrow(/SECRETHUB_DATABASE_PREPARED_STATEMENTS/);
+    expect(() => buildConfig(parseHcl(hcl), { SECRETHUB_DATABASE_PREPARED_STATEMENTS: 'false' }, {})).toThrow(/needs ha_connection_url/);
     // The embedded PostgreSQL has no pooler to go around.
     expect(() => buildConfig({}, { SECRETHUB_HA_DATABASE_URL: 'postgres://direct/x' }, {})).toThrow(/needs connection_url/);
   });

@@ -360,6 +360,11 @@ function storageFrom(body: Doc, env: NodeJS.ProcessEnv): Pick<ServerConfig, 'dat
   const fromFile = bool(body, 'prepared_statements', where, true);
   const preparedEnv = { SECRETHUB_DATABASE_PREPARED_STATEMENTS: env.SECRETHUB_DATABASE_PREPARED_STATEMENTS || undefined };
   const databasePreparedStatements = bool(preparedEnv, 'SECRETHUB_DATABASE_PREPARED_STATEMENTS', 'environment', fromFile);
+  // A pooler that cannot keep a named statement cannot keep a LISTEN or a session lock either.
+  if (!databasePreparedStatements && !haDatabaseUrl)
+    throw new ConfigError(
+      `${where}.prepared_statements = false (a transaction-mode pooler) needs ha_connection_url: a direct connection for LISTEN and session locks`,
+    );
   return { databaseUrl, haDatabaseUrl, databasePreparedStatements };
 }
 
