@@ -125,17 +125,21 @@ describeWithPgBouncer('PgBouncer (transaction mode) in front of two server nodes
   });
 
   it('a policy changed on node A is in force on node B at once (the LISTEN connection is direct)', async () => {
-    const allow = 'path "kv/data/shared" { capabilities = ["read"] }';
+    ok('mount', await call(a, 'PUT', 'sys/mounts/team', { token: root, body: { type: 'kv', options: { version: '2' } } }));
+    const allow = 'path "team/data/shared" { capabilities = ["read"] }';
     ok('policy', await call(a, 'PUT', 'sys/policies/acl/reader', { token: root, body: { policy: allow } }));
-    ok('secret', await call(a, 'PUT', 'kv/data/shared', { token: root, body: { data: { v: 1 } } }));
+    ok('secret', await call(a, 'PUT', 'team/data/shared', { token: root, body: { data: { v: 1 } } }));
     const token = ok('token', await call(a, 'POST', 'auth/token/create', { token: root, body: { policies: ['reader'] } })).auth.client_token as string;
-    // B reads (and caches the token and the policy).
-    expect((await call(b, 'GET', 'kv/data/shared', { token })).status).toBe(200);
-    expect((await call(b, 'GET', 'kv/data/shared', { token })).status).toBe(200);
-    ok('policy change', await call(a, 'PUT', 'sys/policies/acl/reader', { token: root, body: { policy: 'path "kv/data/other" { capabilities = ["read"] }' } }));
-    await until(async () => (await call(b, 'GET', 'kv/data/shared', { token })).status === 403, 5000);
+    // B sees the new mount once A's notification arrives, then reads (and caches the token and the policy).
+    await until(async () => (await call(b, 'GET', 'team/data/shared', { token })).status === 200, 5000);
+    expect((await call(b, 'GET', 'team/data/shared', { token })).status).toBe(200);
+    ok(
+      'policy change',
+      await call(a, 'PUT', 'sys/policies/acl/reader', { token: root, body: { policy: 'path "team/data/other" { capabilities = ["read"] }' } }),
+    );
+    await until(async () => (await call(b, 'GET', 'team/data/shared', { token })).status === 403, 5000);
     ok('policy back', await call(b, 'PUT', 'sys/policies/acl/reader', { token: root, body: { policy: allow } }));
-    await until(async () => (await call(a, 'GET', 'kv/data/shared', { token })).status === 200, 5000);
+    await until(async () => (await call(a, 'GET', 'team/data/shared', { token })).status === 200, 5000);
   });
 
   it('without prepared_statements = false the same server through PgBouncer fails (named statements land on other server sessions)', async () => {
