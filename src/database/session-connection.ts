@@ -5,8 +5,10 @@
  * server sessions: a session advisory lock could be released on another session than the one that
  * took it, a LISTEN would hear nothing, and a named statement prepared on one server connection is
  * unknown on the next. So:
- * - session state (LISTEN, session advisory locks, the migration lock) lives on a connection of
- *   its own to the session URL: `ha_connection_url` when set (a direct connection), else the pool's;
+ * - session state (LISTEN, the audit writer's pipelined transactions, session advisory locks, the
+ *   migration lock) lives on a connection of its own to the session URL: `ha_connection_url` when
+ *   set (a direct connection), else the pool's (without one, a session advisory lock holds a pool
+ *   connection throughout instead);
  * - with `preparedStatements` false every statement is sent unnamed (parsed on each call).
  */
 import { Client } from 'pg';
@@ -30,14 +32,14 @@ export function preparedStatementsAllowed(dataSource: DataSource): boolean {
   return settingsOf.get(dataSource)?.preparedStatements ?? true;
 }
 
-/** The URL session state connects to: the configured direct URL, else the DataSource's own (undefined when it has none). */
-export function sessionUrl(dataSource: DataSource): string | undefined {
-  return settingsOf.get(dataSource)?.sessionUrl ?? (dataSource.options as { url?: string }).url;
+/** The direct URL configured for session state (`ha_connection_url`), if any. */
+export function directSessionUrl(dataSource: DataSource): string | undefined {
+  return settingsOf.get(dataSource)?.sessionUrl;
 }
 
-/** Whether session state has a URL of its own (not the pool's). */
-export function hasSeparateSessionUrl(dataSource: DataSource): boolean {
-  return settingsOf.get(dataSource)?.sessionUrl !== undefined;
+/** The URL session state connects to: the configured direct URL, else the DataSource's own (undefined when it has none). */
+export function sessionUrl(dataSource: DataSource): string | undefined {
+  return directSessionUrl(dataSource) ?? (dataSource.options as { url?: string }).url;
 }
 
 /**

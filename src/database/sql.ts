@@ -1,6 +1,6 @@
 /** Small helpers over TypeORM's raw `query()`. */
 import type { DataSource, EntityManager } from 'typeorm';
-import { hasSeparateSessionUrl, openSessionConnection, preparedStatementsAllowed, sessionUrl } from './session-connection';
+import { directSessionUrl, openSessionConnection, preparedStatementsAllowed } from './session-connection';
 
 type Queryable = DataSource | EntityManager;
 
@@ -48,8 +48,8 @@ interface HeldSession {
 }
 
 async function holdSession(dataSource: DataSource): Promise<HeldSession> {
-  const url = sessionUrl(dataSource);
-  if (url !== undefined && hasSeparateSessionUrl(dataSource)) {
+  const url = directSessionUrl(dataSource);
+  if (url !== undefined) {
     const client = await openSessionConnection(url, 'secrethub-lock');
     return { query: async <R>(text: string, values: unknown[]) => (await client.query(text, values)).rows as R[], release: () => client.end() };
   }
