@@ -8,7 +8,8 @@
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { entityNames, type EntityNames } from '../database/entity-names';
-import { runStatement, statement, withTryAdvisoryLock, type Statement } from '../database/sql';
+import { sessionUrl } from '../database/session-connection';
+import { runStatement, statement, statementQuery, withTryAdvisoryLock, type Statement } from '../database/sql';
 import type { AuditColumns } from './audit-entry';
 import { AuditChainHeadEntity, AuditCheckpointEntity, AuditLogEntity } from './audit.entity';
 
@@ -230,9 +231,13 @@ export class AuditLogRepository {
     }));
   }
 
-  /** The database URL, when the DataSource was opened with one (the pipelined connection needs it). */
+  /**
+   * The URL of the pipelined connection, when there is one: the session URL (`ha_connection_url`
+   * when set). Several transactions in flight on one connection is session state: PgBouncer 1.18
+   * in transaction mode mixes up pipelined transactions ("invalid frontend message type").
+   */
   private get url(): string | undefined {
-    return (this.dataSource.options as { url?: string }).url;
+    return sessionUrl(this.dataSource);
   }
 
   /** How many appends the writer may have on their way at once. */
@@ -361,7 +366,7 @@ export class AuditLogRepository {
     const url = this.url;
     const { append } = this.statements;
     const result = url
-      ? (await (await this.appendClient(url)).query<{ n: number }>({ name: append.name, text: append.text, values })).rows
+      ? (await (await this.appendClient(url)).query<{ n: number }>(statementQuery(this.dataSource, append, values))).rows
       : await runStatement<{ n: number }>(this.dataSource, append, values);
     if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
     return result[0].n === rows.length;

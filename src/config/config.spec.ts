@@ -29,6 +29,22 @@ describe('config', () => {
     expect(c.listener.address).toBe('127.0.0.1:8200');
   });
 
+  it('reads ha_connection_url and prepared_statements (file or environment; the environment wins)', () => {
+    const file = parseHcl(`storage "postgresql" {
+  connection_url    = "postgres://bouncer:6432/x"
+  ha_connection_url = "postgres://direct:5432/x"
+  prepared_statements = false
+}`);
+    expect(buildConfig(file, {}, {})).toMatchObject({ haDatabaseUrl: 'postgres://direct:5432/x', databasePreparedStatements: false });
+    const env = { SECRETHUB_HA_DATABASE_URL: 'postgres://env-direct/x', SECRETHUB_DATABASE_PREPARED_STATEMENTS: 'true' };
+    expect(buildConfig(file, env, {})).toMatchObject({ haDatabaseUrl: 'postgres://env-direct/x', databasePreparedStatements: true });
+    expect(buildConfig(parseHcl(hcl), {}, {})).toMatchObject({ haDatabaseUrl: undefined, databasePreparedStatements: true });
+    expect(() => buildConfig(parseHcl(hcl), { SECRETHUB_DATABASE_PREPARED_STATEMENTS: 'no' }, {})).toThrow(/SECRETHUB_DATABASE_PREPARED_STATEMENTS/);
+    expect(() => buildConfig(parseHcl(hcl), { SECRETHUB_DATABASE_PREPARED_STATEMENTS: 'false' }, {})).toThrow(/needs ha_connection_url/);
+    // The embedded PostgreSQL has no pooler to go around.
+    expect(() => buildConfig({}, { SECRETHUB_HA_DATABASE_URL: 'postgres://direct/x' }, {})).toThrow(/needs connection_url/);
+  });
+
   it('refuses a non-loopback listener without TLS unless tls_disable is set', () => {
     expect(() => buildConfig({}, {}, { listen: '0.0.0.0:8200' })).toThrow(ConfigError);
     expect(() => buildConfig({}, {}, { listen: '127.0.0.1:8200' })).not.toThrow();

@@ -120,6 +120,13 @@ export interface ServerConfig {
   dataDir: string;
   /** Set when PostgreSQL is external; undefined means the embedded server in dataDir. */
   databaseUrl?: string;
+  /**
+   * `ha_connection_url`: a direct connection (not through a transaction-mode pooler) for the
+   * LISTEN client and session locks; undefined means databaseUrl.
+   */
+  haDatabaseUrl?: string;
+  /** `prepared_statements`: false when databaseUrl is a transaction-mode pooler (PgBouncer before 1.21). */
+  databasePreparedStatements: boolean;
   seal: SealConfiguration;
   /** `kms_library` stanzas: the PKCS#11 libraries managed keys may name. */
   kmsLibraries: KmsLibrary[];
@@ -343,6 +350,24 @@ function userLockoutFrom(doc: Doc): Record<string, UserLockoutSettings> {
   return out;
 }
 
+/** The `storage "postgresql"` stanza; each setting's environment variable wins over the file. */
+function storageFrom(body: Doc, env: NodeJS.ProcessEnv): Pick<ServerConfig, 'databaseUrl' | 'haDatabaseUrl' | 'databasePreparedStatements'> {
+  const where = 'storage "postgresql"';
+  const databaseUrl = env.DATABASE_URL || str(body, 'connection_url', where) || undefined;
+  const haDatabaseUrl = env.SECRETHUB_HA_DATABASE_URL || str(body, 'ha_connection_url', where) || undefined;
+  if (haDatabaseUrl && !databaseUrl)
+    throw new ConfigError(`${where}.ha_connection_url needs connection_url (DATABASE_URL): the embedded PostgreSQL has no pooler`);
+  const fromFile = bool(body, 'prepared_statements', where, true);
+  const preparedEnv = { SECRETHUB_DATABASE_PREPARED_STATEMENTS: env.SECRETHUB_DATABASE_PREPARED_STATEMENTS || undefined };
+  const databasePreparedStatements = bool(preparedEnv, 'SECRETHUB_DATABASE_PREPARED_STATEMENTS', 'environment', fromFile);
+  // A pooler that cannot keep a named statement cannot keep a LISTEN or a session lock either.
+  if (!databasePreparedStatements && !haDatabaseUrl)
+    throw new ConfigError(
+      `${where}.prepared_statements = false (a transaction-mode pooler) needs ha_connection_url: a direct connection for LISTEN and session locks`,
+    );
+  return { databaseUrl, haDatabaseUrl, databasePreparedStatements };
+}
+
 /** Builds the configuration from a parsed document, the environment and the command-line flags. */
 export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags): ServerConfig {
   const listeners = blocks(doc, 'listener');
@@ -352,7 +377,7 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
 
   const storages = blocks(doc, 'storage');
   for (const s of storages) if (s.label !== 'postgresql') throw new ConfigError(`storage "${s.label}": only "postgresql" is supported`);
-  const fileUrl = storages[0] ? str(storages[0].body, 'connection_url', 'storage "postgresql"') : undefined;
+  const storage = storageFrom(storages[0]?.body ?? {}, env);
 
   const logLevel = (str(doc, 'log_level', 'config') ?? env.SECRETHUB_LOG_LEVEL ?? 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`log_level "${logLevel}" is not one of debug, info, warn, error`);
@@ -363,7 +388,7 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
     listener,
     audit: auditFrom(doc, env, dataDir),
     dataDir,
-    databaseUrl: env.DATABASE_URL || fileUrl || undefined,
+    ...storage,
     seal: sealConfigFrom(doc, env),
     kmsLibraries: kmsLibrariesFrom(doc),
     clusterName: str(doc, 'cluster_name', 'config'),

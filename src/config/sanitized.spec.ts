@@ -10,7 +10,8 @@ describe('sanitized configuration (sys/config/state/sanitized)', () => {
   };
 
   it('shows Vault’s names and SecretHub’s settings, never the storage URL', () => {
-    const config = buildConfig(doc, { DATABASE_URL: 'postgres://u:env-Secret-9@db/x' }, { dataDir: '/tmp/sh' });
+    const env = { DATABASE_URL: 'postgres://u:env-Secret-9@db/x', SECRETHUB_HA_DATABASE_URL: 'postgres://u:ha-Secret-7@db:5432/x' };
+    const config = buildConfig(doc, env, { dataDir: '/tmp/sh' });
     const s = sanitizedConfig(config);
     expect(s).toMatchObject({
       cluster_name: 'prod',
@@ -20,6 +21,8 @@ describe('sanitized configuration (sys/config/state/sanitized)', () => {
       storage: { type: 'postgresql' },
       barrier_max_encryptions_per_term: 5000000,
       storage_embedded: false,
+      storage_ha_connection: true,
+      storage_prepared_statements: true,
       listeners: [
         {
           type: 'tcp',
@@ -35,7 +38,7 @@ describe('sanitized configuration (sys/config/state/sanitized)', () => {
     });
     expect(s).not.toHaveProperty('seals');
     const text = JSON.stringify(s);
-    for (const secret of ['Pa55-storage-w0rd', 'env-Secret-9', 'postgres://', 'connection_url']) expect(text).not.toContain(secret);
+    for (const secret of ['Pa55-storage-w0rd', 'env-Secret-9', 'ha-Secret-7', 'postgres://', 'connection_url']) expect(text).not.toContain(secret);
   });
 
   it('names a configured seal by its type only', () => {

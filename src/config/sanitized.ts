@@ -14,7 +14,18 @@ const SYSTEM_TTL_SECONDS = 768 * 3600;
 
 export type SanitizableConfig = Pick<
   ServerConfig,
-  'listener' | 'audit' | 'dataDir' | 'databaseUrl' | 'seal' | 'kmsLibraries' | 'clusterName' | 'maxEncryptionsPerTerm' | 'logLevel' | 'dev'
+  | 'listener'
+  | 'audit'
+  | 'dataDir'
+  | 'databaseUrl'
+  | 'haDatabaseUrl'
+  | 'databasePreparedStatements'
+  | 'seal'
+  | 'kmsLibraries'
+  | 'clusterName'
+  | 'maxEncryptionsPerTerm'
+  | 'logLevel'
+  | 'dev'
 >;
 
 const TLS_VERSION_NAMES = { 'TLSv1.2': 'tls12', 'TLSv1.3': 'tls13' } as const;
@@ -79,6 +90,9 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
     // SecretHub's own settings, by their configuration-file names.
     barrier_max_encryptions_per_term: c.maxEncryptionsPerTerm,
     storage_embedded: c.databaseUrl === undefined,
+    // Whether a direct connection is configured, never its URL (it may carry a password).
+    storage_ha_connection: c.haDatabaseUrl !== undefined,
+    storage_prepared_statements: c.databasePreparedStatements,
     data_dir: c.dataDir,
     dev_mode: c.dev,
     audit: {

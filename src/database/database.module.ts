@@ -21,11 +21,12 @@ export interface DatabaseHandle {
 
 /**
  * Opens the server's database: `databaseUrl`, else an embedded PostgreSQL in `dataDir` (in dev
- * mode a throw-away directory, removed at close); migrations are applied. `entities`: every entity
+ * mode a throw-away directory, removed at close); migrations are applied. `haDatabaseUrl` and
+ * `databasePreparedStatements`: see session-connection.ts. `entities`: every entity
  * (src/entities.ts, passed by the composition root so this layer imports no domain).
  */
 export async function openServerDatabase(
-  config: { databaseUrl?: string; dataDir: string; dev: boolean },
+  config: { databaseUrl?: string; haDatabaseUrl?: string; databasePreparedStatements: boolean; dataDir: string; dev: boolean },
   entities: DataSourceOptions['entities'],
   log: Logger,
 ): Promise<DatabaseHandle> {
@@ -49,7 +50,8 @@ export async function openServerDatabase(
       embedded = await startEmbeddedPostgres(dataDir, (m) => log.info(m));
       url = embedded.url;
     }
-    const opened = await openDatabase(url, { entities });
+    const connections = { sessionUrl: config.haDatabaseUrl, preparedStatements: config.databasePreparedStatements };
+    const opened = await openDatabase(url, { entities, connections });
     dataSource = opened.dataSource;
     for (const name of opened.applied) log.info(`migration applied: ${name}`);
     return { dataSource, close };

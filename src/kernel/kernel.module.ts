@@ -8,6 +8,7 @@ import { KeyInventory } from './key-management/key-health';
 import { SystemAudit } from './system-audit';
 import { type BeforeApplicationShutdown, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { sessionUrl } from '../database/session-connection';
 import { withTryAdvisoryLock } from '../database/sql';
 import { typedToken } from '../framework/typed-token';
 import { LOGGER, type Logger } from '../logger';
@@ -89,7 +90,7 @@ const services: Provider[] = [
   {
     provide: InvalidationBus,
     useFactory: (dataSource: DataSource, barrier: Barrier, log: Logger) => {
-      const bus = new InvalidationBus((dataSource.options as { url?: string }).url, dataSource, (m) => log.info(m));
+      const bus = new InvalidationBus(sessionUrl(dataSource), dataSource, (m) => log.info(m));
       // sys/rotate/config changed on some node: every node reloads it.
       bus.subscribe((i) => {
         if (i.topic === undefined || i.topic === 'barrier')

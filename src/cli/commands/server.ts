@@ -107,7 +107,9 @@ export function registerServerCommands(program: Command): void {
       const log = createLogger(config.logLevel);
       const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, (m) => log.info(m));
       try {
-        const { dataSource, applied } = await openDatabase(config.databaseUrl ?? (embedded?.url as string));
+        const { dataSource, applied } = await openDatabase(config.databaseUrl ?? (embedded?.url as string), {
+          connections: { sessionUrl: config.haDatabaseUrl },
+        });
         await dataSource.destroy();
         if (format === 'json') printJson({ applied });
         else print(applied.length ? applied.map((n) => `applied ${n}`).join('\n') : 'Schema is up to date.');
