@@ -14,7 +14,10 @@
  * - a checkpoint signs the head this process just committed (tree size, Merkle root, chain hash),
  *   once the head is `checkpointEntries` past the last checkpoint (or the one being written), every
  *   `checkpointIntervalSeconds` if the head moved, or when asked; it is stored in
- *   `audit_checkpoints` and appended to the checkpoint file for shipping off the machine.
+ *   `audit_checkpoints` and appended to the checkpoint file for shipping off the machine;
+ * - with several processes (`leader` given), only the leader writes the timed and by-count
+ *   checkpoints, and stores them in a transaction fenced by the leader lease; one asked for
+ *   (checkpointNow) is written by whichever process was asked.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -24,6 +27,7 @@ import { partitionName, type AuditRow, type AuditLogRepository, type ChainHead, 
 import type { AuditColumns } from './audit-entry';
 import { monthOf } from './address-keys';
 import { checkpointLine } from './export-format';
+import type { LeaderFence } from '../framework/backend';
 
 /** Entries per transaction at most (one INSERT of this many rows stays well under a millisecond per row). */
 const MAX_BATCH = 2000;
@@ -64,6 +68,8 @@ export interface ChainWriterOptions {
   checkpointIntervalSeconds: number;
   checkpointFile: string;
   log: { info(m: string): void; error(m: string): void };
+  /** The leader lease: automatic checkpoints are the leader's (undefined: this writer is alone). */
+  leader?: LeaderFence;
 }
 
 export class AuditChainWriter {
@@ -106,7 +112,7 @@ export class AuditChainWriter {
     this.lastCheckpointSize = last?.treeSize ?? 0;
     this.leaves = undefined;
     for (const p of await this.repository.partitions()) this.partitions.add(p);
-    this.timer = setInterval(() => this.requestCheckpoint(), Math.max(1, this.options.checkpointIntervalSeconds) * 1000);
+    this.timer = setInterval(() => this.leads() && this.requestCheckpoint(), Math.max(1, this.options.checkpointIntervalSeconds) * 1000);
     this.timer.unref();
   }
 
@@ -157,7 +163,7 @@ export class AuditChainWriter {
   /** Writes a checkpoint now, after whatever is queued; gives its tree size. */
   async checkpointNow(): Promise<number> {
     await this.idle();
-    await this.checkpoint();
+    await this.checkpoint(false);
     return this.lastCheckpointSize;
   }
 
@@ -254,7 +260,7 @@ export class AuditChainWriter {
       this.predicted = undefined;
       this.leaves = undefined;
     }
-    if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries)
+    if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries && this.leads())
       this.checkpointRequested = true;
     if (this.checkpointRequested && this.head && !this.checkpointing) void this.checkpoint();
     this.kick();
@@ -280,11 +286,16 @@ export class AuditChainWriter {
     }
   }
 
+  /** Whether this process writes automatic checkpoints: it is alone, or it holds the leader lease. */
+  private leads(): boolean {
+    return this.options.leader?.isLeader ?? true;
+  }
+
   /** One checkpoint at a time, of the committed head; failures are logged (the next one covers the range). */
-  private checkpoint(): Promise<void> {
+  private checkpoint(automatic = true): Promise<void> {
     if (!this.checkpointing) {
       this.checkpointRequested = false;
-      this.checkpointing = this.writeCheckpoint()
+      this.checkpointing = this.writeCheckpoint(automatic ? this.options.leader : undefined)
         .catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`))
         .finally(() => {
           this.checkpointing = undefined;
@@ -294,7 +305,7 @@ export class AuditChainWriter {
     return this.checkpointing;
   }
 
-  private async writeCheckpoint(): Promise<void> {
+  private async writeCheckpoint(fence: LeaderFence | undefined): Promise<void> {
     const head = this.head;
     if (!head || !this.signingKey || head.sequence <= this.lastCheckpointSize) return;
     this.signingTreeSize = head.sequence;
@@ -332,7 +343,7 @@ export class AuditChainWriter {
       signedAt: new Date(signed.time),
       signature: Buffer.from(signed.signature, 'base64'),
     };
-    await this.repository.insertCheckpoint(row);
+    await this.repository.insertCheckpoint(row, fence);
     this.lastCheckpointSize = head.sequence;
     try {
       await mkdir(dirname(this.options.checkpointFile), { recursive: true });

@@ -14,7 +14,7 @@ const SYSTEM_TTL_SECONDS = 768 * 3600;
 
 export type SanitizableConfig = Pick<
   ServerConfig,
-  'listener' | 'audit' | 'dataDir' | 'databaseUrl' | 'seal' | 'kmsLibraries' | 'clusterName' | 'maxEncryptionsPerTerm' | 'logLevel' | 'dev'
+  'listener' | 'ha' | 'audit' | 'dataDir' | 'databaseUrl' | 'seal' | 'kmsLibraries' | 'clusterName' | 'maxEncryptionsPerTerm' | 'logLevel' | 'dev'
 >;
 
 const TLS_VERSION_NAMES = { 'TLSv1.2': 'tls12', 'TLSv1.3': 'tls13' } as const;
@@ -56,8 +56,8 @@ function listener(l: SanitizableConfig['listener']): Record<string, unknown> {
 export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
   const a = c.audit;
   return {
-    api_addr: '',
-    cluster_addr: '',
+    api_addr: c.ha.apiAddr,
+    cluster_addr: c.ha.clusterAddr,
     cluster_name: c.clusterName ?? '',
     cache_size: 0,
     disable_cache: false,
@@ -81,6 +81,8 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
     storage_embedded: c.databaseUrl === undefined,
     data_dir: c.dataDir,
     dev_mode: c.dev,
+    ha_lease_ttl: goDuration(c.ha.leaseTtlSeconds),
+    ha_renew_interval: goDuration(c.ha.renewIntervalSeconds),
     audit: {
       file_dir: a.fileDir,
       checkpoint_file: a.checkpointFile,
