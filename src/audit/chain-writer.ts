@@ -15,9 +15,10 @@
  *   once the head is `checkpointEntries` past the last checkpoint (or the one being written), every
  *   `checkpointIntervalSeconds` if the head moved, or when asked; it is stored in
  *   `audit_checkpoints` and appended to the checkpoint file for shipping off the machine;
- * - with several processes (`leader` given), only the leader writes the timed and by-count
- *   checkpoints, and stores them in a transaction fenced by the leader lease; one asked for
- *   (checkpointNow) is written by whichever process was asked.
+ * - with several processes (`leader` given), the timed checkpoints are the leader's: it signs the
+ *   stored head (which other processes' appends move too) and stores the checkpoint in a
+ *   transaction fenced by the leader lease; by-count and asked-for checkpoints are written, as
+ *   before, by the process whose head crossed the count or that was asked.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -95,6 +96,8 @@ export class AuditChainWriter {
   /** The tree size of the checkpoint being written (0 when none): entries count towards the next checkpoint from there. */
   private signingTreeSize = 0;
   private checkpointRequested = false;
+  /** The pending request is the interval's (the leader's, fenced). */
+  private timedRequested = false;
   private timer: NodeJS.Timeout | undefined;
   private signingKey: KeyObject | undefined;
 
@@ -112,7 +115,7 @@ export class AuditChainWriter {
     this.lastCheckpointSize = last?.treeSize ?? 0;
     this.leaves = undefined;
     for (const p of await this.repository.partitions()) this.partitions.add(p);
-    this.timer = setInterval(() => this.leads() && this.requestCheckpoint(), Math.max(1, this.options.checkpointIntervalSeconds) * 1000);
+    this.timer = setInterval(() => this.requestTimedCheckpoint(), Math.max(1, this.options.checkpointIntervalSeconds) * 1000);
     this.timer.unref();
   }
 
@@ -160,10 +163,17 @@ export class AuditChainWriter {
     this.kick();
   }
 
+  /** The interval's checkpoint: this process's when it is alone or the leader. */
+  private requestTimedCheckpoint(): void {
+    if (this.options.leader && !this.options.leader.isLeader) return;
+    this.timedRequested = true;
+    this.requestCheckpoint();
+  }
+
   /** Writes a checkpoint now, after whatever is queued; gives its tree size. */
   async checkpointNow(): Promise<number> {
     await this.idle();
-    await this.checkpoint(false);
+    await this.checkpoint();
     return this.lastCheckpointSize;
   }
 
@@ -260,7 +270,7 @@ export class AuditChainWriter {
       this.predicted = undefined;
       this.leaves = undefined;
     }
-    if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries && this.leads())
+    if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries)
       this.checkpointRequested = true;
     if (this.checkpointRequested && this.head && !this.checkpointing) void this.checkpoint();
     this.kick();
@@ -286,16 +296,13 @@ export class AuditChainWriter {
     }
   }
 
-  /** Whether this process writes automatic checkpoints: it is alone, or it holds the leader lease. */
-  private leads(): boolean {
-    return this.options.leader?.isLeader ?? true;
-  }
-
   /** One checkpoint at a time, of the committed head; failures are logged (the next one covers the range). */
-  private checkpoint(automatic = true): Promise<void> {
+  private checkpoint(): Promise<void> {
     if (!this.checkpointing) {
       this.checkpointRequested = false;
-      this.checkpointing = this.writeCheckpoint(automatic ? this.options.leader : undefined)
+      const fence = this.timedRequested ? this.options.leader : undefined;
+      this.timedRequested = false;
+      this.checkpointing = this.writeCheckpoint(fence)
         .catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`))
         .finally(() => {
           this.checkpointing = undefined;
@@ -305,8 +312,13 @@ export class AuditChainWriter {
     return this.checkpointing;
   }
 
+  /** With a fence (the leader's timed checkpoint): of the stored head when other processes moved it further. */
   private async writeCheckpoint(fence: LeaderFence | undefined): Promise<void> {
-    const head = this.head;
+    let head = this.head;
+    if (fence) {
+      const stored = await this.repository.head();
+      if (!head || stored.sequence > head.sequence) head = stored;
+    }
     if (!head || !this.signingKey || head.sequence <= this.lastCheckpointSize) return;
     this.signingTreeSize = head.sequence;
     let previousTreeSize = this.lastCheckpointSize;
