@@ -284,7 +284,19 @@ const services: Provider[] = [
         fence: lease,
         log: { error: (m) => log.error(m) },
       });
-      seal.addLifecycleHook('workers', { afterUnseal: async () => periodic.start(), beforeSeal: () => periodic.stop() });
+      let unsealed = false;
+      seal.addLifecycleHook('workers', {
+        afterUnseal: async () => {
+          unsealed = true;
+          periodic.start();
+        },
+        beforeSeal: () => {
+          unsealed = false;
+          return periodic.stop();
+        },
+      });
+      // A process that becomes leader while unsealed (the previous one stopped or stepped down) runs a pass at once.
+      lease.onChange((leader) => leader && unsealed && void periodic.tick());
       return periodic;
     },
     // ExpirationManager first: its hook starts before the periodic runner's.
