@@ -186,6 +186,23 @@ describe('several processes on one database: the leader lease (e2e)', () => {
       const status = await call(others[0].address, 'GET', 'sys/ha-status', { token: c.rootToken });
       expect((status.body.nodes as { api_address: string }[]).map((n) => n.api_address).sort()).toEqual(others.map((n) => n.address).sort());
     });
+
+    it('a graceful stop of the leader releases the lease: the last node leads at its next attempt, well within the TTL', async () => {
+      const alive = c.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+      expect(alive).toHaveLength(2);
+      const leader = await waitForLeader(c, alive);
+      const stoppedAt = Date.now();
+      expect(await c.nodes[leader].stop()).toBe(0);
+      const next = await waitForLeader(
+        c,
+        alive.filter((n) => n !== c.nodes[leader]),
+        2500,
+      );
+      expect(Date.now() - stoppedAt).toBeLessThan(3000);
+      expect((await leaseRow(c))?.holder).toBe(`node${next + 1}#1`);
+      const { rows } = await c.db.query('SELECT node_id FROM ha_nodes ORDER BY node_id');
+      expect(rows.map((r: { node_id: string }) => r.node_id)).not.toContain(`node${leader + 1}`);
+    });
   });
 
   describe('two nodes, ha_lease_ttl 30s, ha_renew_interval 10s (a singleton write comes before the next renewal)', () => {
