@@ -2,6 +2,8 @@
  * The server's module graph without its HTTP face (composition root; tests build their kernels
  * from it): configuration, database, kernel, audit, the backends and the request pipeline.
  */
+import { LeaderLease } from './kernel/cluster/leader-lease';
+import { NodeRegistry } from './kernel/cluster/node-registry';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ApplicationModule } from './application/application.module';
@@ -99,6 +101,9 @@ export interface Kernel {
   wrapper: ResponseWrapper;
   leases: ExpirationManager;
   periodic: PeriodicRunner;
+  /** The leader lease (singleton work) and the node registry of the processes sharing the database. */
+  lease: LeaderLease;
+  registry: NodeRegistry;
   /** The requests being handled (sys/in-flight-req); the pipeline adds and removes them. */
   inFlight: InFlightRequests;
   /** Versions that have unsealed this storage (sys/version-history). */
@@ -120,6 +125,8 @@ export function kernelOf(app: INestApplicationContext): Kernel {
     dataSource: app.get(DataSource),
     barrier: app.get(Barrier),
     seal: app.get(SealService),
+    lease: app.get(LeaderLease),
+    registry: app.get(NodeRegistry),
     rekey: app.get(RekeyService),
     recoveryRekey: app.get(RecoveryRekeyService),
     generateRoot: app.get(GenerateRootService),

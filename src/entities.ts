@@ -21,6 +21,7 @@ import { MOUNT_ENTITIES } from './kernel/router/mount.entity';
 import { SEAL_ENTITIES } from './kernel/seal/seal.entity';
 import { TOKEN_ENTITIES } from './kernel/token/token.entity';
 import { VERSION_HISTORY_ENTITIES } from './kernel/version-history.entity';
+import { HA_ENTITIES } from './kernel/cluster/ha.entity';
 import { ENGINE_OBJECT_ENTITIES } from './shared/engine-object.entity';
 import { LOCKOUT_ENTITIES } from './shared/lockout/lockout.entity';
 import { TOKEN_ROLE_ENTITIES } from './shared/token/token-role.entity';
@@ -30,6 +31,7 @@ export const ALL_ENTITIES = [
   ...BARRIER_ENTITIES,
   ...KERNEL_SECRETS_ENTITIES,
   ...VERSION_HISTORY_ENTITIES,
+  ...HA_ENTITIES,
   ...TOKEN_ENTITIES,
   ...POLICY_ENTITIES,
   ...PASSWORD_POLICY_ENTITIES,

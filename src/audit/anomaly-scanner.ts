@@ -4,7 +4,7 @@
  * Invariants:
  * - a run consumes response entries after the cursor whose windows have closed (window end at
  *   least GRACE before now), stores what the detectors found and moves the cursor, all in one
- *   transaction under an advisory lock: one node scans at a time, and an entry is counted once;
+ *   transaction fenced by the leader lease: only the leader scans, and an entry is counted once;
  * - an entry that arrives after its window was scanned (committed more than GRACE late) is counted
  *   by the next run; its window's anomaly only grows (see AnomalyScanTransaction.store);
  * - source addresses are opened in memory for counting and dropped with the run; nothing clear is
@@ -12,6 +12,7 @@
  * - a failed run logs one line and the next interval retries from the same cursor.
  */
 import type { AnomalyConfig } from '../config/config';
+import type { LeaderFence } from '../framework/backend';
 import type { AuditAddressKeys } from './address-keys';
 import { detectUnusualHour, detectWindow, WindowAccumulator, type AnomalyCandidate, type HistoryHour, type HourActivity } from './anomaly-detectors';
 import type { AnomalyRepository, AnomalyScanTransaction, StoredResponse } from './anomaly.repository';
@@ -46,6 +47,7 @@ export class AnomalyScanner {
     private readonly addressKeys: AuditAddressKeys,
     private readonly config: AnomalyConfig,
     private readonly log: { info(m: string): void; error(m: string): void },
+    private readonly fence: LeaderFence,
   ) {}
 
   /** After unseal: scans every `interval` when enabled. */
@@ -62,7 +64,7 @@ export class AnomalyScanner {
     await this.tail;
   }
 
-  /** Runs a scan after any in progress; undefined when another node is scanning. */
+  /** Runs a scan after any in progress; undefined when another process is the leader. */
   scanNow(now = new Date()): Promise<ScanReport | undefined> {
     const run = this.tail.then(() => this.scan(now));
     this.pending++;
@@ -77,7 +79,7 @@ export class AnomalyScanner {
 
   private async scan(now: Date): Promise<ScanReport | undefined> {
     const closedBefore = aligned(now.getTime() - GRACE_MS, this.config.windowSeconds * 1000);
-    const report = await this.repository.withScanLock(async (tx) => {
+    const report = await this.repository.withFencedScan(this.fence, async (tx) => {
       const cursor = await tx.cursor();
       const { entries, through } = await this.readClosedWindows(tx, cursor, closedBefore);
       const accumulator = new WindowAccumulator(this.config.windowSeconds);

@@ -2,8 +2,8 @@
  * Credential anomalies: reading response entries of `audit_logs` after the job's cursor, the
  * per-hour activity history, and the `audit_anomalies` rows.
  *
- * The job's work happens in one transaction holding a transaction-level advisory lock, so one node
- * at a time scans, and the cursor moves only together with what the scan stored. Reads of the audit
+ * The job's work happens in one transaction fenced by the leader lease, so only the leader's scan
+ * commits, and the cursor moves only together with what the scan stored. Reads of the audit
  * log use only its documented columns and the event_data keys `response.status_code`,
  * `auth.metadata.role_name` and `request.data.role_id` (the latter two already HMACs).
  *
@@ -11,6 +11,7 @@
  * entities): the activity upsert (adds to the stored count, over unnest arrays), the activity read
  * (a join with unnest arrays) and the anomaly upsert (CASE and GREATEST/LEAST over the row and EXCLUDED).
  */
+import type { LeaderFence } from '../framework/backend';
 import { LessThan, type DataSource, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { entityNames } from '../database/entity-names';
 import { AuditAnomalyActivityEntity, AuditAnomalyCursorEntity, AuditAnomalyEntity } from './anomaly.entity';
@@ -63,8 +64,6 @@ export interface SubjectHour {
   hourStart: number;
   entries: number;
 }
-
-const SCAN_LOCK = "hashtext('secrethub.audit_anomaly_scan')";
 
 function anomalyRow(r: AuditAnomalyEntity): AnomalyRow {
   return {
@@ -220,12 +219,16 @@ export class AnomalyScanTransaction {
 export class AnomalyRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Runs `scan` in one transaction holding the job's advisory lock; undefined (and nothing run) when another node holds it. */
-  async withScanLock<T>(scan: (tx: AnomalyScanTransaction) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Runs `scan` in one transaction that commits only while this process holds the leader lease (the
+   * fence is its last statement); undefined (and nothing run) when another process is the leader.
+   */
+  async withFencedScan<T>(fence: LeaderFence, scan: (tx: AnomalyScanTransaction) => Promise<T>): Promise<T | undefined> {
+    if (!fence.isLeader) return undefined;
     return this.dataSource.transaction(async (m) => {
-      const [{ locked }]: { locked: boolean }[] = await m.query(`SELECT pg_try_advisory_xact_lock(${SCAN_LOCK}) AS locked`);
-      if (!locked) return undefined;
-      return scan(new AnomalyScanTransaction(m));
+      const result = await scan(new AnomalyScanTransaction(m));
+      await fence.checkFence(m);
+      return result;
     });
   }
 

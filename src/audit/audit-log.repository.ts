@@ -9,7 +9,8 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { entityNames, type EntityNames } from '../database/entity-names';
 import { sessionUrl } from '../database/session-connection';
-import { runStatement, statement, statementQuery, withTryAdvisoryLock, type Statement } from '../database/sql';
+import { runStatement, statement, statementQuery, type Statement } from '../database/sql';
+import type { LeaderFence } from '../framework/backend';
 import type { AuditColumns } from './audit-entry';
 import { AuditChainHeadEntity, AuditCheckpointEntity, AuditLogEntity } from './audit.entity';
 
@@ -300,18 +301,11 @@ export class AuditLogRepository {
   }
 
   /**
-   * Runs `fn` holding the cluster-wide retention lock, or gives undefined at once when another
-   * node holds it.
-   */
-  withPruneLock<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    return withTryAdvisoryLock(this.dataSource, 'secrethub.audit_retention', fn);
-  }
-
-  /**
    * Detaches and drops the partitions and moves the prune anchor, in one transaction: either the
-   * entries are gone and the anchor says where the chain resumes, or nothing changed.
+   * entries are gone and the anchor says where the chain resumes, or nothing changed. The fence
+   * (the leader lease) is checked last: only the leader's drop commits.
    */
-  async dropPartitions(names: string[], anchor: PruneAnchor): Promise<void> {
+  async dropPartitions(names: string[], anchor: PruneAnchor, fence: LeaderFence): Promise<void> {
     for (const name of names) if (!partitionMonth(name)) throw new Error(`not an audit partition: ${name}`);
     const sql = this.statements;
     await this.dataSource.transaction(async (m) => {
@@ -320,6 +314,7 @@ export class AuditLogRepository {
         await m.query(`DROP TABLE ${name}`);
       }
       await m.query(sql.movePruneAnchor, [anchor.through, anchor.chainHash, anchor.frontier]);
+      await fence.checkFence(m);
     });
   }
 
@@ -431,8 +426,17 @@ export class AuditLogRepository {
     return missing;
   }
 
-  async insertCheckpoint(c: CheckpointRow): Promise<void> {
-    await this.dataSource.query(this.statements.insertCheckpoint, [c.treeSize, c.rootHash, c.chainHash, c.previousTreeSize, c.leaves, c.signedAt, c.signature]);
+  /** Stores a checkpoint; with a fence (the leader lease), in a transaction that commits only while this process leads. */
+  async insertCheckpoint(c: CheckpointRow, fence?: LeaderFence): Promise<void> {
+    const params = [c.treeSize, c.rootHash, c.chainHash, c.previousTreeSize, c.leaves, c.signedAt, c.signature];
+    if (!fence) {
+      await this.dataSource.query(this.statements.insertCheckpoint, params);
+      return;
+    }
+    await this.dataSource.transaction(async (m) => {
+      await m.query(this.statements.insertCheckpoint, params);
+      await fence.checkFence(m);
+    });
   }
 
   async lastCheckpoint(): Promise<CheckpointRow | undefined> {

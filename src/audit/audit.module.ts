@@ -12,6 +12,7 @@ import { SERVER_CONFIG } from '../config/config.module';
 import { typedToken } from '../framework/typed-token';
 import { Barrier } from '../kernel/barrier/barrier';
 import { InvalidationBus } from '../kernel/cluster/invalidation-bus';
+import { LeaderLease } from '../kernel/cluster/leader-lease';
 import { KernelModule } from '../kernel/kernel.module';
 import { KernelSecretsRepository } from '../kernel/kernel-secrets.repository';
 import { SealService } from '../kernel/seal/seal.service';
@@ -39,16 +40,17 @@ const providers: Provider[] = [
   { provide: AnomalyRepository, useFactory: (dataSource: DataSource) => new AnomalyRepository(dataSource), inject: [DataSource] },
   {
     provide: AuditChainWriter,
-    useFactory: (auditLog: AuditLogRepository, config: ServerConfig, log: Logger) => {
+    useFactory: (auditLog: AuditLogRepository, config: ServerConfig, log: Logger, lease: LeaderLease) => {
       const audit = config.audit;
       return new AuditChainWriter(auditLog, {
         checkpointEntries: audit.checkpointEntries,
         checkpointIntervalSeconds: audit.checkpointIntervalSeconds,
         checkpointFile: audit.checkpointFile,
         log: logLines(log),
+        leader: lease,
       });
     },
-    inject: [AuditLogRepository, SERVER_CONFIG, LOGGER],
+    inject: [AuditLogRepository, SERVER_CONFIG, LOGGER, LeaderLease],
   },
   {
     provide: AuditAddressKeys,
@@ -83,15 +85,15 @@ const providers: Provider[] = [
   },
   {
     provide: AnomalyScanner,
-    useFactory: (anomalies: AnomalyRepository, addressKeys: AuditAddressKeys, config: ServerConfig, log: Logger) =>
-      new AnomalyScanner(anomalies, addressKeys, config.audit.anomalies, logLines(log)),
-    inject: [AnomalyRepository, AuditAddressKeys, SERVER_CONFIG, LOGGER],
+    useFactory: (anomalies: AnomalyRepository, addressKeys: AuditAddressKeys, config: ServerConfig, log: Logger, lease: LeaderLease) =>
+      new AnomalyScanner(anomalies, addressKeys, config.audit.anomalies, logLines(log), lease),
+    inject: [AnomalyRepository, AuditAddressKeys, SERVER_CONFIG, LOGGER, LeaderLease],
   },
   {
     provide: AuditRetention,
-    useFactory: (auditLog: AuditLogRepository, chain: AuditChainWriter, config: ServerConfig) =>
-      new AuditRetention(auditLog, chain, config.audit.retentionSeconds),
-    inject: [AuditLogRepository, AuditChainWriter, SERVER_CONFIG],
+    useFactory: (auditLog: AuditLogRepository, chain: AuditChainWriter, config: ServerConfig, lease: LeaderLease) =>
+      new AuditRetention(auditLog, chain, config.audit.retentionSeconds, lease),
+    inject: [AuditLogRepository, AuditChainWriter, SERVER_CONFIG, LeaderLease],
   },
 ];
 

@@ -14,7 +14,11 @@
  * - a checkpoint signs the head this process just committed (tree size, Merkle root, chain hash),
  *   once the head is `checkpointEntries` past the last checkpoint (or the one being written), every
  *   `checkpointIntervalSeconds` if the head moved, or when asked; it is stored in
- *   `audit_checkpoints` and appended to the checkpoint file for shipping off the machine.
+ *   `audit_checkpoints` and appended to the checkpoint file for shipping off the machine;
+ * - with several processes (`leader` given), the timed checkpoints are the leader's: it signs the
+ *   stored head (which other processes' appends move too) and stores the checkpoint in a
+ *   transaction fenced by the leader lease; by-count and asked-for checkpoints are written, as
+ *   before, by the process whose head crossed the count or that was asked.
  */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -24,6 +28,7 @@ import { partitionName, type AuditRow, type AuditLogRepository, type ChainHead, 
 import type { AuditColumns } from './audit-entry';
 import { monthOf } from './address-keys';
 import { checkpointLine } from './export-format';
+import type { LeaderFence } from '../framework/backend';
 
 /** Entries per transaction at most (one INSERT of this many rows stays well under a millisecond per row). */
 const MAX_BATCH = 2000;
@@ -64,6 +69,8 @@ export interface ChainWriterOptions {
   checkpointIntervalSeconds: number;
   checkpointFile: string;
   log: { info(m: string): void; error(m: string): void };
+  /** The leader lease: automatic checkpoints are the leader's (undefined: this writer is alone). */
+  leader?: LeaderFence;
 }
 
 export class AuditChainWriter {
@@ -89,6 +96,8 @@ export class AuditChainWriter {
   /** The tree size of the checkpoint being written (0 when none): entries count towards the next checkpoint from there. */
   private signingTreeSize = 0;
   private checkpointRequested = false;
+  /** The pending request is the interval's (the leader's, fenced). */
+  private timedRequested = false;
   private timer: NodeJS.Timeout | undefined;
   private signingKey: KeyObject | undefined;
 
@@ -106,7 +115,7 @@ export class AuditChainWriter {
     this.lastCheckpointSize = last?.treeSize ?? 0;
     this.leaves = undefined;
     for (const p of await this.repository.partitions()) this.partitions.add(p);
-    this.timer = setInterval(() => this.requestCheckpoint(), Math.max(1, this.options.checkpointIntervalSeconds) * 1000);
+    this.timer = setInterval(() => this.requestTimedCheckpoint(), Math.max(1, this.options.checkpointIntervalSeconds) * 1000);
     this.timer.unref();
   }
 
@@ -152,6 +161,13 @@ export class AuditChainWriter {
   requestCheckpoint(): void {
     this.checkpointRequested = true;
     this.kick();
+  }
+
+  /** The interval's checkpoint: this process's when it is alone or the leader. */
+  private requestTimedCheckpoint(): void {
+    if (this.options.leader && !this.options.leader.isLeader) return;
+    this.timedRequested = true;
+    this.requestCheckpoint();
   }
 
   /** Writes a checkpoint now, after whatever is queued; gives its tree size. */
@@ -284,7 +300,9 @@ export class AuditChainWriter {
   private checkpoint(): Promise<void> {
     if (!this.checkpointing) {
       this.checkpointRequested = false;
-      this.checkpointing = this.writeCheckpoint()
+      const fence = this.timedRequested ? this.options.leader : undefined;
+      this.timedRequested = false;
+      this.checkpointing = this.writeCheckpoint(fence)
         .catch((err: Error) => this.options.log.error(`audit checkpoint failed: ${err.message}`))
         .finally(() => {
           this.checkpointing = undefined;
@@ -294,8 +312,13 @@ export class AuditChainWriter {
     return this.checkpointing;
   }
 
-  private async writeCheckpoint(): Promise<void> {
-    const head = this.head;
+  /** With a fence (the leader's timed checkpoint): of the stored head when other processes moved it further. */
+  private async writeCheckpoint(fence: LeaderFence | undefined): Promise<void> {
+    let head = this.head;
+    if (fence) {
+      const stored = await this.repository.head();
+      if (!head || stored.sequence > head.sequence) head = stored;
+    }
     if (!head || !this.signingKey || head.sequence <= this.lastCheckpointSize) return;
     this.signingTreeSize = head.sequence;
     let previousTreeSize = this.lastCheckpointSize;
@@ -332,7 +355,7 @@ export class AuditChainWriter {
       signedAt: new Date(signed.time),
       signature: Buffer.from(signed.signature, 'base64'),
     };
-    await this.repository.insertCheckpoint(row);
+    await this.repository.insertCheckpoint(row, fence);
     this.lastCheckpointSize = head.sequence;
     try {
       await mkdir(dirname(this.options.checkpointFile), { recursive: true });

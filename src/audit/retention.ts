@@ -10,11 +10,13 @@
  *   reproduce the stored chain; a log that does not verify is never pruned;
  * - the prune record (prune-record.ts) commits before the drop; a crash between the two leaves
  *   the entries in place and the next run prunes again with a new record;
- * - one node at a time (advisory lock); the drop and the anchor move are one transaction.
+ * - only the leader prunes (the leader lease); the drop and the anchor move are one transaction, fenced
+ *   by the lease (a process that lost it meanwhile drops nothing).
  */
 import { randomUUID } from 'node:crypto';
 import { chainHash, frontierAppend, frontierRoot, genesisHash, leafHash } from '../crypto/audit-chain';
 import { canonicalJson } from '../crypto/canonical-json';
+import type { LeaderFence } from '../framework/backend';
 import type { AuditLogRepository, PartitionRange, PruneAnchor } from './audit-log.repository';
 import type { AuditChainWriter } from './chain-writer';
 import { bareColumns } from './audit-entry';
@@ -56,13 +58,14 @@ export class AuditRetention {
     private readonly repository: AuditLogRepository,
     private readonly chain: AuditChainWriter,
     private readonly retentionSeconds: number,
+    private readonly fence: LeaderFence,
   ) {}
 
-  /** Prunes what retention allows at `now`; null when retention is off, nothing is due or another node is at it. */
+  /** Prunes what retention allows at `now`; null when retention is off, nothing is due or another process is the leader. */
   async prune(now = new Date()): Promise<PruneOutcome | null> {
-    if (this.retentionSeconds <= 0) return null;
+    if (this.retentionSeconds <= 0 || !this.fence.isLeader) return null;
     const cutoff = now.getTime() - this.retentionSeconds * 1000;
-    return (await this.repository.withPruneLock(() => this.pruneLocked(cutoff))) ?? null;
+    return this.pruneLocked(cutoff);
   }
 
   private async pruneLocked(cutoff: number): Promise<PruneOutcome | null> {
@@ -73,7 +76,7 @@ export class AuditRetention {
     const previous = await this.repository.pruneAnchor();
     const through = Math.max(previous.through, ...drop.map((r) => r.maxSequence ?? 0));
     if (through === previous.through) {
-      await this.repository.dropPartitions(names, previous); // empty partitions: no entry leaves the chain
+      await this.repository.dropPartitions(names, previous, this.fence); // empty partitions: no entry leaves the chain
       return { prunedThrough: through, partitions: names };
     }
     const anchor = await this.rehash(previous, through);
@@ -95,7 +98,7 @@ export class AuditRetention {
       signature: Buffer.from(checkpoint.signature, 'base64'),
       columns: bareColumns(PRUNE_EVENT_TYPE, randomUUID()),
     });
-    await this.repository.dropPartitions(names, anchor);
+    await this.repository.dropPartitions(names, anchor, this.fence);
     return { prunedThrough: through, partitions: names };
   }
 

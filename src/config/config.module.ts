@@ -28,6 +28,7 @@ export class ConfigModule {
       clusterName: config.clusterName,
       seal: config.seal,
       kmsLibraries: config.kmsLibraries,
+      ha: config.ha,
     };
     return {
       module: ConfigModule,

@@ -50,6 +50,31 @@ describe('config', () => {
     expect(() => buildConfig({}, {}, { listen: '127.0.0.1:8200' })).not.toThrow();
   });
 
+  it('api_addr, cluster_addr, ha_lease_ttl and ha_renew_interval: defaults, file, environment, refusals', () => {
+    expect(buildConfig({}, {}, { listen: '127.0.0.1:8201' }).ha).toEqual({
+      apiAddr: 'http://127.0.0.1:8201',
+      clusterAddr: '',
+      leaseTtlSeconds: 15,
+      renewIntervalSeconds: 5,
+    });
+    const file = parseHcl(
+      'api_addr = "https://node1.example:8200"\ncluster_addr = "https://node1.example:8201"\nha_lease_ttl = "30s"\nha_renew_interval = "10s"\n',
+    );
+    expect(buildConfig(file, {}, {}).ha).toEqual({
+      apiAddr: 'https://node1.example:8200',
+      clusterAddr: 'https://node1.example:8201',
+      leaseTtlSeconds: 30,
+      renewIntervalSeconds: 10,
+    });
+    const env = { SECRETHUB_API_ADDR: 'http://10.0.0.2:8200', SECRETHUB_HA_LEASE_TTL: '3s', SECRETHUB_HA_RENEW_INTERVAL: '1s' };
+    expect(buildConfig(file, env, {}).ha).toMatchObject({ apiAddr: 'http://10.0.0.2:8200', leaseTtlSeconds: 3, renewIntervalSeconds: 1 });
+    expect(() => buildConfig(parseHcl('ha_lease_ttl = "10s"\nha_renew_interval = "6s"\n'), {}, {})).toThrow(
+      'ha_renew_interval (6s) must be at most half of ha_lease_ttl (10s)',
+    );
+    expect(() => buildConfig(parseHcl('ha_lease_ttl = "soon"\n'), {}, {})).toThrow(ConfigError);
+    expect(() => buildConfig(parseHcl('api_addr = "node1:8200"\n'), {}, {})).toThrow('api_addr "node1:8200" must be a URL');
+  });
+
   it('reports HCL syntax errors with a position', () => {
     expect(() => parseHcl('listener "tcp" {')).toThrow(/1:/);
   });

@@ -114,8 +114,21 @@ export interface AnomalyConfig {
   unusualHoursMinDays: number;
 }
 
+/** Several processes on one database: the leader lease and the node registry. */
+export interface HaConfig {
+  /** `api_addr`: the address clients reach this process at (sys/leader's leader_address); by default the listener's. */
+  apiAddr: string;
+  /** `cluster_addr`: shown in sys/ha-status and sys/leader; empty when not set (no node-to-node traffic uses it). */
+  clusterAddr: string;
+  /** `ha_lease_ttl`: how long the leader lease lasts without a renewal. */
+  leaseTtlSeconds: number;
+  /** `ha_renew_interval`: how often the leader renews (and every process heartbeats, and others try to acquire). */
+  renewIntervalSeconds: number;
+}
+
 export interface ServerConfig {
   listener: ListenerConfig;
+  ha: HaConfig;
   audit: AuditConfig;
   dataDir: string;
   /** Set when PostgreSQL is external; undefined means the embedded server in dataDir. */
@@ -327,6 +340,23 @@ function auditFrom(doc: Doc, env: NodeJS.ProcessEnv, dataDir: string): AuditConf
   };
 }
 
+function haFrom(doc: Doc, env: NodeJS.ProcessEnv, listener: ListenerConfig): HaConfig {
+  const fromEnv = (name: string, key: string): Doc => (env[name] ? { [key]: env[name] } : doc);
+  const leaseTtlSeconds = positiveDuration(fromEnv('SECRETHUB_HA_LEASE_TTL', 'ha_lease_ttl'), 'ha_lease_ttl', 'config', 15);
+  const renewIntervalSeconds = positiveDuration(fromEnv('SECRETHUB_HA_RENEW_INTERVAL', 'ha_renew_interval'), 'ha_renew_interval', 'config', 5);
+  if (renewIntervalSeconds * 2 > leaseTtlSeconds)
+    throw new ConfigError(`ha_renew_interval (${renewIntervalSeconds}s) must be at most half of ha_lease_ttl (${leaseTtlSeconds}s)`);
+  const apiAddr = env.SECRETHUB_API_ADDR || str(doc, 'api_addr', 'config') || `${listener.tls ? 'https' : 'http'}://${listener.address}`;
+  const clusterAddr = env.SECRETHUB_CLUSTER_ADDR || str(doc, 'cluster_addr', 'config') || '';
+  for (const [key, value] of [
+    ['api_addr', apiAddr],
+    ['cluster_addr', clusterAddr],
+  ]) {
+    if (value && !/^https?:\/\/[^\s/]+/.test(value)) throw new ConfigError(`${key} "${value}" must be a URL such as https://node1.example.com:8200`);
+  }
+  return { apiAddr, clusterAddr, leaseTtlSeconds, renewIntervalSeconds };
+}
+
 /** Vault's labels: every supporting method, or one method type. */
 const USER_LOCKOUT_LABELS = ['all', 'userpass', 'approle', 'ldap'];
 
@@ -386,6 +416,7 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
   const dataDir = resolve(flags.dataDir ?? env.SECRETHUB_DATA_DIR ?? str(doc, 'data_dir', 'config') ?? './data');
   return {
     listener,
+    ha: haFrom(doc, env, listener),
     audit: auditFrom(doc, env, dataDir),
     dataDir,
     ...storage,

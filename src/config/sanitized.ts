@@ -15,6 +15,7 @@ const SYSTEM_TTL_SECONDS = 768 * 3600;
 export type SanitizableConfig = Pick<
   ServerConfig,
   | 'listener'
+  | 'ha'
   | 'audit'
   | 'dataDir'
   | 'databaseUrl'
@@ -67,8 +68,8 @@ function listener(l: SanitizableConfig['listener']): Record<string, unknown> {
 export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
   const a = c.audit;
   return {
-    api_addr: '',
-    cluster_addr: '',
+    api_addr: c.ha.apiAddr,
+    cluster_addr: c.ha.clusterAddr,
     cluster_name: c.clusterName ?? '',
     cache_size: 0,
     disable_cache: false,
@@ -95,6 +96,8 @@ export function sanitizedConfig(c: SanitizableConfig): Record<string, unknown> {
     storage_prepared_statements: c.databasePreparedStatements,
     data_dir: c.dataDir,
     dev_mode: c.dev,
+    ha_lease_ttl: goDuration(c.ha.leaseTtlSeconds),
+    ha_renew_interval: goDuration(c.ha.renewIntervalSeconds),
     audit: {
       file_dir: a.fileDir,
       checkpoint_file: a.checkpointFile,

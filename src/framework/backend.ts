@@ -3,6 +3,7 @@
  * declared relative to the mount path; the pipeline routes `<mount path><route path>` to them and
  * gives the handler the mount entry (`ctx.mount`), whose uuid keys the engine's storage.
  */
+import type { EntityManager } from 'typeorm';
 import type { TokenInfo } from './token-info';
 import type { RequestContext, RouteDefinition } from './route';
 
@@ -75,8 +76,21 @@ export interface BackendDefinition {
    * the renewal request itself (its connection's certificate); a throw refuses the renewal.
    */
   renewLogin?(mount: MountEntry, token: TokenInfo, request: RequestContext): Promise<void>;
-  /** Background work for one mount, run on one node about once a minute (PeriodicRunner). */
-  periodic?(mount: MountEntry): Promise<void>;
+  /**
+   * Background work for one mount, run about once a minute by the process holding the leader lease
+   * (PeriodicRunner). A transaction that writes calls `fence.checkFence(manager)` (last, before it
+   * commits): it throws when this process no longer holds the lease, so nothing it writes commits
+   * once another process may be doing the same work.
+   */
+  periodic?(mount: MountEntry, fence: LeaderFence): Promise<void>;
+}
+
+/** The leader lease as singleton work sees it (src/kernel/cluster/leader-lease.ts). */
+export interface LeaderFence {
+  /** Whether this process holds the lease now (by its local deadline). */
+  readonly isLeader: boolean;
+  /** Inside a transaction that makes a singleton write: throws (FencedError) when the lease is not this process's. */
+  checkFence(manager: EntityManager): Promise<void>;
 }
 
 /** Vault's system-wide lease TTL default and maximum: 768h. */

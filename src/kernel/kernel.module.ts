@@ -8,8 +8,8 @@ import { KeyInventory } from './key-management/key-health';
 import { SystemAudit } from './system-audit';
 import { type BeforeApplicationShutdown, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { hostname } from 'node:os';
 import { sessionUrl } from '../database/session-connection';
-import { withTryAdvisoryLock } from '../database/sql';
 import { typedToken } from '../framework/typed-token';
 import { LOGGER, type Logger } from '../logger';
 import { BUILD_DATE, REPORTED_VERSION } from '../version';
@@ -17,6 +17,9 @@ import { Barrier } from './barrier/barrier';
 import { BarrierRepository } from './barrier/barrier.repository';
 import { ResealJob } from './barrier/reseal-job';
 import { InvalidationBus } from './cluster/invalidation-bus';
+import { LeaderLease } from './cluster/leader-lease';
+import { nodeIdentity } from './cluster/node-identity';
+import { NodeRegistry } from './cluster/node-registry';
 import { CubbyholeRepository } from './cubbyhole/cubbyhole.repository';
 import { KernelSecretsRepository } from './kernel-secrets.repository';
 import { ExpirationManager } from './leases/expiration-manager';
@@ -52,6 +55,8 @@ export interface KernelSettings {
   seal: SealConfiguration;
   /** The `kms_library` stanzas managed keys name (sys/managed-keys). */
   kmsLibraries: KmsLibrary[];
+  /** The leader lease and node registry (config `api_addr`, `cluster_addr`, `ha_lease_ttl`, `ha_renew_interval`). */
+  ha: { apiAddr: string; clusterAddr: string; leaseTtlSeconds: number; renewIntervalSeconds: number };
 }
 export const KERNEL_SETTINGS = typedToken<KernelSettings>('KernelSettings');
 
@@ -99,6 +104,42 @@ const services: Provider[] = [
       return bus;
     },
     inject: [DataSource, Barrier, LOGGER],
+  },
+  {
+    provide: NodeRegistry,
+    useFactory: (dataSource: DataSource, settings: KernelSettings, seal: SealService, log: Logger) => {
+      const { ha } = settings;
+      const registry = new NodeRegistry(dataSource, {
+        identity: nodeIdentity(),
+        hostname: hostname(),
+        apiAddr: ha.apiAddr,
+        clusterAddr: ha.clusterAddr,
+        version: REPORTED_VERSION,
+        heartbeatMs: ha.renewIntervalSeconds * 1000,
+        staleMs: ha.leaseTtlSeconds * 1000,
+        log: { error: (m) => log.error(m) },
+      });
+      // Only unsealed processes are members: the row is written at unseal and removed at seal.
+      seal.addLifecycleHook('state', { afterUnseal: () => registry.start(), beforeSeal: () => registry.stop() });
+      return registry;
+    },
+    inject: [DataSource, KERNEL_SETTINGS, SealService, LOGGER],
+  },
+  {
+    provide: LeaderLease,
+    useFactory: (dataSource: DataSource, settings: KernelSettings, seal: SealService, log: Logger) => {
+      const lease = new LeaderLease(dataSource, {
+        identity: nodeIdentity(),
+        ttlMs: settings.ha.leaseTtlSeconds * 1000,
+        renewIntervalMs: settings.ha.renewIntervalSeconds * 1000,
+        log: { info: (m) => log.info(m), error: (m) => log.error(m) },
+      });
+      // In the `state` stage, after the registry: a single process is the leader before the audit and workers stages start.
+      seal.addLifecycleHook('state', { afterUnseal: () => lease.start(), beforeSeal: () => lease.stop() });
+      return lease;
+    },
+    // NodeRegistry first: its hook is added (and runs) before the lease's.
+    inject: [DataSource, KERNEL_SETTINGS, SealService, LOGGER, NodeRegistry],
   },
   {
     provide: TokenStore,
@@ -208,13 +249,28 @@ const services: Provider[] = [
   },
   {
     provide: ResealJob,
-    useFactory: (dataSource: DataSource, barrier: Barrier, secrets: KernelSecretsRepository, seal: SealService, log: Logger) => {
-      const job = new ResealJob(dataSource, barrier, secrets, { info: (m) => log.info(m), error: (m) => log.error(m) });
-      // In the background: reads open either location meanwhile, so nothing waits for it.
-      seal.addLifecycleHook('workers', { afterUnseal: async () => job.start(), beforeSeal: () => job.stop() });
+    useFactory: (dataSource: DataSource, barrier: Barrier, secrets: KernelSecretsRepository, seal: SealService, lease: LeaderLease, log: Logger) => {
+      const job = new ResealJob(dataSource, barrier, secrets, { info: (m) => log.info(m), error: (m) => log.error(m) }, (work) => lease.ifLeader(work));
+      // In the background: reads open either location meanwhile, so nothing waits for it. The leader runs it, and a process
+      // that becomes leader while unsealed starts it then; one that stops being leader stops it between two rows.
+      let unsealed = false;
+      lease.onChange((leader) => {
+        if (leader && unsealed) job.start();
+        else if (!leader) void job.stop();
+      });
+      seal.addLifecycleHook('workers', {
+        afterUnseal: async () => {
+          unsealed = true;
+          job.start();
+        },
+        beforeSeal: () => {
+          unsealed = false;
+          return job.stop();
+        },
+      });
       return job;
     },
-    inject: [DataSource, Barrier, KernelSecretsRepository, SealService, LOGGER],
+    inject: [DataSource, Barrier, KernelSecretsRepository, SealService, LeaderLease, LOGGER],
   },
   {
     provide: PasswordPolicies,
@@ -223,17 +279,29 @@ const services: Provider[] = [
   },
   {
     provide: PeriodicRunner,
-    useFactory: (dataSource: DataSource, mounts: MountTable, seal: SealService, log: Logger) => {
+    useFactory: (lease: LeaderLease, mounts: MountTable, seal: SealService, log: Logger) => {
       const periodic = new PeriodicRunner(mounts, {
         intervalMs: PERIODIC_INTERVAL_MS,
-        exclusive: (pass) => withTryAdvisoryLock(dataSource, 'secrethub.periodic', pass),
+        fence: lease,
         log: { error: (m) => log.error(m) },
       });
-      seal.addLifecycleHook('workers', { afterUnseal: async () => periodic.start(), beforeSeal: () => periodic.stop() });
+      let unsealed = false;
+      seal.addLifecycleHook('workers', {
+        afterUnseal: async () => {
+          unsealed = true;
+          periodic.start();
+        },
+        beforeSeal: () => {
+          unsealed = false;
+          return periodic.stop();
+        },
+      });
+      // A process that becomes leader while unsealed (the previous one stopped or stepped down) runs a pass at once.
+      lease.onChange((leader) => leader && unsealed && void periodic.tick());
       return periodic;
     },
     // ExpirationManager first: its hook starts before the periodic runner's.
-    inject: [DataSource, MountTable, SealService, LOGGER, ExpirationManager],
+    inject: [LeaderLease, MountTable, SealService, LOGGER, ExpirationManager],
   },
   {
     provide: ResponseWrapper,
@@ -265,6 +333,8 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(ResealJob) private readonly reseal: ResealJob,
     @Inject(AutoUnsealLoop) private readonly autoUnseal: AutoUnsealLoop,
     @Inject(ManagedKeys) private readonly managedKeys: ManagedKeys,
+    @Inject(LeaderLease) private readonly lease: LeaderLease,
+    @Inject(NodeRegistry) private readonly registry: NodeRegistry,
   ) {}
 
   /** The bus first, so that an auto-unseal loads state other nodes will invalidate. */
@@ -285,6 +355,9 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
   async onApplicationShutdown(): Promise<void> {
     await this.autoUnseal.stop();
     await this.seal.seal();
+    // Sealing does not wait for its hooks' stops: the lease's release and the registry row's removal must reach the database before it closes.
+    await this.lease.stop();
+    await this.registry.stop();
     await this.managedKeys.closeAll();
     await this.seal.provider.close();
     await this.seal.oldProvider?.close();

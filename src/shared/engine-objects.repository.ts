@@ -9,6 +9,7 @@
  * through the invalidation bus after it commits; the cache serves only while the bus is live, a
  * read that raced an invalidation is not cached, and clear() (at seal) forgets every plaintext.
  */
+import type { LeaderFence } from '../framework/backend';
 import type { DataSource, Repository } from 'typeorm';
 import type { Barrier } from '../kernel/barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../kernel/barrier/sealed-column';
@@ -78,7 +79,7 @@ export class EngineObjectRepository {
    * changes (two rotations) are serialised. `change` returns the new value, or undefined to leave
    * the object as it is; gives what is stored afterwards.
    */
-  async modify<T>(mountUuid: string, kind: string, name: string, change: (current: T) => T | undefined): Promise<T | undefined> {
+  async modify<T>(mountUuid: string, kind: string, name: string, change: (current: T) => T | undefined, fence?: LeaderFence): Promise<T | undefined> {
     const where = { mountUuid, kind, name };
     const stored = await this.dataSource.transaction(async (m) => {
       const objects = m.getRepository(EngineObjectEntity);
@@ -89,6 +90,8 @@ export class EngineObjectRepository {
       if (next === undefined) return current;
       const ciphertext = await this.values.sealJson(where, next);
       await objects.update(where, { valueCiphertext: ciphertext, updatedAt: () => 'now()' });
+      // Singleton work (a periodic rotation): the change commits only while this process holds the leader lease.
+      if (fence) await fence.checkFence(m);
       return next;
     });
     await this.changed(mountUuid, kind, name);

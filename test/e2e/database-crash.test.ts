@@ -12,6 +12,9 @@ import { until } from '../support/wait';
 
 jest.setTimeout(180_000);
 
+/** A killed server's leader lease runs out after ha_lease_ttl: kept short, so the restarted server leads (and runs the periodic pass) soon. */
+const HA_SHORT = { SECRETHUB_HA_LEASE_TTL: '2s', SECRETHUB_HA_RENEW_INTERVAL: '1s' };
+
 const CREATE = [`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`];
 
 interface Setup {
@@ -29,7 +32,7 @@ describe('database credentials across restarts and a crash (e2e)', () => {
   async function start(mountOptions: Record<string, string>, role: { name: string; default_ttl?: string; max_ttl?: string }): Promise<Setup> {
     const url = await createTestDatabase();
     const target = new URL(await createTestDatabase());
-    server = await startServerProcess({ databaseUrl: url });
+    server = await startServerProcess({ databaseUrl: url, env: HA_SHORT });
     const init = (await call(server.address, 'PUT', 'sys/init', { body: { secret_shares: 1, secret_threshold: 1 } })).body;
     await call(server.address, 'PUT', 'sys/unseal', { body: { key: init.keys[0] } });
     const as = { token: init.root_token as string };
@@ -97,9 +100,10 @@ describe('database credentials across restarts and a crash (e2e)', () => {
       expect((await storage.query("SELECT count(*)::int AS n FROM leases WHERE lease_id LIKE 'database/creds/crash/%'")).rows[0].n).toBe(0);
 
       await new Promise((r) => setTimeout(r, 1500));
-      server = await startServerProcess({ databaseUrl: url });
+      server = await startServerProcess({ databaseUrl: url, env: HA_SHORT });
       await call(server.address, 'PUT', 'sys/unseal', { body: { key } });
-      // The periodic pass right after unseal finds the user past its grace with no lease.
+      // The killed process's leader lease expires (ha_lease_ttl); the pass the new leader runs at once
+      // finds the user past its grace with no lease.
       await until(async () => !(await crashUsers()).includes(orphan)).catch((err) => {
         throw new Error(`${(err as Error).message}; server log:\n${server?.output()}`);
       });

@@ -81,7 +81,7 @@ describe('sys API over HTTP (e2e)', () => {
     const head = await call(a, 'HEAD', 'sys/health');
     expect(head.status).toBe(200);
     expect(head.text).toBe('');
-    expect((await call(a, 'GET', 'sys/leader')).body).toMatchObject({ ha_enabled: false, is_self: false });
+    expect((await call(a, 'GET', 'sys/leader')).body).toMatchObject({ ha_enabled: true, is_self: true, leader_address: a });
   });
 
   it('tokens: missing → 403, bad → 403 invalid token, 9 KB → 403, Bearer accepted', async () => {

@@ -130,9 +130,11 @@ describe('transit key management (e2e)', () => {
   it('rotates by period: a node whose periodic pass finds the latest version older than auto_rotate_period rotates it once, reason period', async () => {
     await on(a).post('keys/by-period', { auto_rotate_period: '1h' });
     await sql("UPDATE transit_key_versions SET created_at = now() - interval '2 hours' WHERE name = 'by-period'");
-    // A node's periodic pass runs when it unseals (and every minute after).
+    // The leader runs the periodic pass when it becomes leader (and every minute after): the first
+    // server steps down and the new node takes the leader lease within a renew interval.
     const node = await startNode();
     try {
+      expect((await call(a, 'PUT', 'sys/step-down', { token })).status).toBe(204);
       const deadline = Date.now() + 30_000;
       while ((await on(a).get('keys/by-period')).body.data.latest_version !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       expect((await on(a).get('keys/by-period')).body.data.latest_version).toBe(2);

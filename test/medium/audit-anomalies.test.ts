@@ -318,6 +318,7 @@ describe('audit anomalies (medium)', () => {
       k.audit.addressKeys,
       { ...anomalies, enabled: true, intervalSeconds: 1 },
       { info: () => undefined, error: (m) => errors.push(m) },
+      k.lease,
     );
     const scannedAt = async () => ((await k.dataSource.query('SELECT scanned_at FROM audit_anomaly_cursor'))[0].scanned_at as Date).getTime();
     const before = await scannedAt();

@@ -60,7 +60,7 @@ describe('audit retention (medium)', () => {
     expect(await partitions(k)).toEqual(expect.arrayContaining(['audit_logs_y2025m01', 'audit_logs_y2025m02']));
     expect((await verifyThroughApi(call)).ok).toBe(true);
 
-    const retention = new AuditRetention(k.audit.log, k.audit.chain, 90 * DAY);
+    const retention = new AuditRetention(k.audit.log, k.audit.chain, 90 * DAY, k.lease);
     expect(await retention.prune()).toEqual({ prunedThrough: 5, partitions: ['audit_logs_y2025m01', 'audit_logs_y2025m02'] });
     expect(await partitions(k)).not.toEqual(expect.arrayContaining(['audit_logs_y2025m01']));
     expect(await partitions(k)).not.toEqual(expect.arrayContaining(['audit_logs_y2025m02']));
@@ -89,7 +89,7 @@ describe('audit retention (medium)', () => {
     const late = new Date('2025-01-31T23:59:59.999Z');
     const bytes = canonicalJson({ type: 'request', time: late.toISOString(), request: { id: 'late' } });
     await k.audit.chain.append({ bytes, time: late, columns: columns(), eventData: bytes.toString('utf8') });
-    expect(await new AuditRetention(k.audit.log, k.audit.chain, 90 * DAY).prune()).toBeNull();
+    expect(await new AuditRetention(k.audit.log, k.audit.chain, 90 * DAY, k.lease).prune()).toBeNull();
     expect(await partitions(k)).toEqual(expect.arrayContaining(['audit_logs_y2025m01', 'audit_logs_y2025m02']));
   });
 
@@ -98,7 +98,7 @@ describe('audit retention (medium)', () => {
     k = opened.k;
     const db = k.dataSource;
     await withGuardsOff(db, () => db.query("UPDATE audit_logs SET entry_bytes = convert_to('{\"forged\":true}', 'UTF8') WHERE sequence_number = 2"));
-    await expect(new AuditRetention(k.audit.log, k.audit.chain, 90 * DAY).prune()).rejects.toThrow('entry 2 does not match the chain');
+    await expect(new AuditRetention(k.audit.log, k.audit.chain, 90 * DAY, k.lease).prune()).rejects.toThrow('entry 2 does not match the chain');
     expect(await partitions(k)).toEqual(expect.arrayContaining(['audit_logs_y2025m01', 'audit_logs_y2025m02']));
     expect(await db.query("SELECT 1 FROM audit_logs WHERE event_type = 'prune'")).toHaveLength(0);
   });
@@ -115,8 +115,8 @@ describe('audit retention (medium)', () => {
   it('does nothing when retention is off or nothing has expired', async () => {
     const opened = await kernelWithOldMonths();
     k = opened.k;
-    expect(await new AuditRetention(k.audit.log, k.audit.chain, 0).prune()).toBeNull();
-    expect(await new AuditRetention(k.audit.log, k.audit.chain, 3650 * DAY).prune()).toBeNull();
+    expect(await new AuditRetention(k.audit.log, k.audit.chain, 0, k.lease).prune()).toBeNull();
+    expect(await new AuditRetention(k.audit.log, k.audit.chain, 3650 * DAY, k.lease).prune()).toBeNull();
     expect(await partitions(k)).toEqual(expect.arrayContaining(['audit_logs_y2025m01', 'audit_logs_y2025m02']));
   });
 });

@@ -57,6 +57,7 @@ const KNOWN_CATALOG_DIFFERENCES: { reason: string; migrated: string; declared: s
   quotedDefault('audit_chain_head.pruned_through', 'bigint', 0),
   quotedDefault('barrier_keyring.id', 'smallint', 1),
   quotedDefault('barrier_term_usage.encryptions', 'bigint', 0),
+  quotedDefault('ha_nodes.singleton_writes', 'bigint', 0),
   quotedDefault('seal_config.id', 'smallint', 1),
 ];
 // Not in the catalog compared, so no exception needed: the append-only triggers on audit_logs,

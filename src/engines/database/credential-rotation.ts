@@ -11,6 +11,7 @@
  *   old root password or, if the target already took the new one, as the new one;
  * - a pending root rotation is dropped only when the target provably still takes the old password.
  */
+import type { LeaderFence } from '../../framework/backend';
 import { randomPassword } from '../../crypto/random';
 import type { MountEntry } from '../../framework/backend';
 import { badRequest } from '../../kernel/errors';
@@ -90,20 +91,28 @@ export async function completeRootRotation(objects: EngineObjectRepository, moun
 }
 
 /** Rotates a static role's password now (or finishes a rotation a crash cut short). */
-export async function rotateStaticRole({ objects, passwords }: RotationDeps, mount: MountEntry, name: string): Promise<StoredStaticRole> {
+export async function rotateStaticRole({ objects, passwords }: RotationDeps, mount: MountEntry, name: string, fence?: LeaderFence): Promise<StoredStaticRole> {
   const current = await objects.get<StoredStaticRole>(mount.uuid, 'static-role', name);
   if (!current) throw badRequest(`unknown static role: ${name}`);
   const conn = await objects.get<StoredConnection>(mount.uuid, 'connection', current.dbName);
   if (!conn) throw badRequest(`unknown database "${current.dbName}"`);
   const candidate = current.pendingPassword ?? (await passwords(conn.passwordPolicy));
-  const role = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (r) =>
-    r.pendingPassword !== undefined ? undefined : { ...r, pendingPassword: candidate, pendingSince: Date.now() },
+  const role = await objects.modify<StoredStaticRole>(
+    mount.uuid,
+    'static-role',
+    name,
+    (r) => (r.pendingPassword !== undefined ? undefined : { ...r, pendingPassword: candidate, pendingSince: Date.now() }),
+    fence,
   );
   if (!role) throw badRequest(`unknown static role: ${name}`);
   const pending = role.pendingPassword as string;
   await PLUGINS[conn.pluginName].setPassword(conn, role.rotationStatements, role.username, pending);
-  const done = await objects.modify<StoredStaticRole>(mount.uuid, 'static-role', name, (cur) =>
-    cur.pendingPassword === pending ? { ...withoutPending(cur), password: pending, lastRotation: Date.now() } : undefined,
+  const done = await objects.modify<StoredStaticRole>(
+    mount.uuid,
+    'static-role',
+    name,
+    (cur) => (cur.pendingPassword === pending ? { ...withoutPending(cur), password: pending, lastRotation: Date.now() } : undefined),
+    fence,
   );
   return done ?? role;
 }
@@ -116,9 +125,11 @@ export function secondsToRotation(role: StoredStaticRole, now = Date.now()): num
 
 /**
  * The periodic part: finishes root rotations cut short, then rotates static roles that are due or
- * were cut short. One failure is logged and does not stop the others.
+ * were cut short. One failure is logged and does not stop the others. With the leader lease's
+ * fence, a static role's stored changes commit only while this process leads (a rotation cut short
+ * by a lost lease is finished by the next leader, as after a crash).
  */
-export async function runScheduledRotations(deps: RotationDeps, mount: MountEntry, log: (m: string) => void): Promise<void> {
+export async function runScheduledRotations(deps: RotationDeps, mount: MountEntry, log: (m: string) => void, fence?: LeaderFence): Promise<void> {
   const { objects } = deps;
   for (const name of await objects.names(mount.uuid, 'connection')) {
     const c = await objects.get<StoredConnection>(mount.uuid, 'connection', name);
@@ -131,7 +142,8 @@ export async function runScheduledRotations(deps: RotationDeps, mount: MountEntr
   for (const name of await objects.names(mount.uuid, 'static-role')) {
     const r = await objects.get<StoredStaticRole>(mount.uuid, 'static-role', name);
     if (!r || (r.pendingPassword === undefined && secondsToRotation(r) > 0)) continue;
-    await rotateStaticRole(deps, mount, name).catch((err: Error) =>
+    if (fence && !fence.isLeader) return;
+    await rotateStaticRole(deps, mount, name, fence).catch((err: Error) =>
       log(`database: ${mount.path}static-roles/${name}: rotation failed, retried next pass: ${safeTargetMessage(err)}`),
     );
   }

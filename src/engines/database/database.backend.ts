@@ -306,8 +306,9 @@ export function databaseBackend({ objects, leasedUsernames, generateFromPolicy, 
       }
       return options;
     },
-    periodic: async (mount) => {
-      await runScheduledRotations(rotation, mount, log);
+    periodic: async (mount, fence) => {
+      await runScheduledRotations(rotation, mount, log, fence);
+      if (!fence.isLeader) return;
       await reconcileOrphans({ objects, leasedUsernames, log }, mount, orphanGrace(mount));
     },
   };

@@ -1,6 +1,6 @@
 /**
- * sys/ routes of the seal: init, unseal, seal, seal-status, health, leader, key-status, rotate (rekey: rekey.paths.ts).
- * The special handlers (init, unseal, seal-status, health, leader) answer bare JSON;
+ * sys/ routes of the seal: init, unseal, seal, seal-status, health, key-status, rotate (rekey: rekey.paths.ts;
+ * leader: ha.paths.ts). The special handlers (init, unseal, seal-status, health) answer bare JSON;
  * key-status answers Vault's envelope with its data also at the top level.
  */
 import { badRequest } from '../../kernel/errors';
@@ -142,7 +142,7 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       methodsBeforeToken: true,
       auth: 'none',
       allowedWhileSealed: true,
-      help: 'Health with status codes: 200 active, 429 standby, 501 not initialised, 503 sealed; query parameters override the codes.',
+      help: 'Health with status codes: 200 unsealed (every unsealed process serves), 501 not initialised, 503 sealed; query parameters override the codes.',
       handlers: {
         read: async (ctx) => {
           const status = await seal.status();
@@ -168,24 +168,6 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
           const code = !status.initialized ? codes.uninitcode : status.sealed ? codes.sealedcode : codes.activecode;
           return raw(code, body);
         },
-      },
-    },
-    {
-      path: 'leader',
-      methodsBeforeToken: true,
-      auth: 'none',
-      help: 'High-availability status of this node.',
-      handlers: {
-        read: async () =>
-          raw(200, {
-            ha_enabled: false,
-            is_self: false,
-            active_time: '0001-01-01T00:00:00Z',
-            leader_address: '',
-            leader_cluster_address: '',
-            performance_standby: false,
-            performance_standby_last_remote_wal: 0,
-          }),
       },
     },
     {

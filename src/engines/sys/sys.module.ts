@@ -23,6 +23,8 @@ import { MountTable } from '../../kernel/router/mount-table';
 import { GenerateRootService } from '../../kernel/seal/generate-root.service';
 import { RecoveryRekeyService, RekeyService } from '../../kernel/seal/rekey.service';
 import { SealService } from '../../kernel/seal/seal.service';
+import { LeaderLease } from '../../kernel/cluster/leader-lease';
+import { NodeRegistry } from '../../kernel/cluster/node-registry';
 import { TokenStore } from '../../kernel/token/token-store.service';
 import { VersionHistory } from '../../kernel/version-history';
 import { ResponseWrapper } from '../../kernel/wrapping/response-wrapper';
@@ -35,6 +37,8 @@ const dependencies = {
   barrier: Barrier,
   bus: InvalidationBus,
   seal: SealService,
+  lease: LeaderLease,
+  registry: NodeRegistry,
   rekey: RekeyService,
   recoveryRekey: RecoveryRekeyService,
   generateRoot: GenerateRootService,

@@ -8,6 +8,8 @@ import type { AuditChainWriter } from '../../audit/chain-writer';
 import type { BackendDefinition } from '../../framework/backend';
 import type { Barrier } from '../../kernel/barrier/barrier';
 import type { InvalidationBus } from '../../kernel/cluster/invalidation-bus';
+import type { LeaderLease } from '../../kernel/cluster/leader-lease';
+import type { NodeRegistry } from '../../kernel/cluster/node-registry';
 import type { ExpirationManager } from '../../kernel/leases/expiration-manager';
 import type { PasswordPolicies } from '../../kernel/password-policy/password-policies';
 import type { PolicyStore } from '../../kernel/policy/policy-store.service';
@@ -38,6 +40,7 @@ import { policyPaths } from './policy.paths';
 import { remountPaths } from './remount.paths';
 import { rekeyPaths } from './rekey.paths';
 import { sealPaths } from './seal.paths';
+import { haPaths } from './ha.paths';
 import { wrappingPaths } from './wrapping.paths';
 
 export interface SystemBackendDeps {
@@ -46,6 +49,8 @@ export interface SystemBackendDeps {
   barrier: Barrier;
   bus: InvalidationBus;
   seal: SealService;
+  lease: LeaderLease;
+  registry: NodeRegistry;
   rekey: RekeyService;
   recoveryRekey: RecoveryRekeyService;
   generateRoot: GenerateRootService;
@@ -72,6 +77,7 @@ export function systemBackend(deps: SystemBackendDeps): BackendDefinition {
   const { audit } = deps;
   const routes = [
     ...sealPaths({ seal: deps.seal, barrier: deps.barrier }),
+    ...haPaths({ lease: deps.lease, registry: deps.registry }),
     ...rekeyPaths({ seal: deps.seal, rekey: deps.rekey, recoveryRekey: deps.recoveryRekey, disableUnauthedRekeyEndpoints: deps.disableUnauthedRekeyEndpoints }),
     ...generateRootPaths({ generateRoot: deps.generateRoot, disableUnauthedGenerateRootEndpoints: deps.disableUnauthedGenerateRootEndpoints }),
     ...policyPaths(deps.policies),

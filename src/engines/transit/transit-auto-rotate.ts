@@ -15,6 +15,7 @@
  * - a rotation is recorded in the key's history (event rotation, reason period, actor system) and,
  *   after it committed, audited as the request `update keys/:name/rotate` (SystemAudit, no token).
  */
+import type { LeaderFence } from '../../framework/backend';
 import type { MountEntry } from '../../framework/backend';
 import type { SystemAudit } from '../../kernel/system-audit';
 import type { TransitKeyPolicy, NewTransitVersion } from './transit.repository';
@@ -49,6 +50,8 @@ export interface AutoRotateOptions {
    * one `rotation-failed` history row (and one failed_rotations count) per process, not one a minute.
    */
   reportedFailures?: Set<string>;
+  /** The leader lease (the periodic function's): each rotation commits only while this process holds it. */
+  fence?: LeaderFence;
 }
 
 /**
@@ -67,16 +70,21 @@ export async function autoRotateKeys(
   for (const name of await store.repository.dueForAutoRotation(mount.uuid, now)) {
     let fromVersion: number | undefined;
     try {
-      await store.update(mount.uuid, name, (current) => {
-        if (!autoRotationDue(current, now)) return {};
-        fromVersion = current.latestVersion;
-        return {
-          append: [newVersion(current)],
-          // Vault's Rotate: an imported key rotated inside Vault is no longer an imported one.
-          change: { importedKey: false, failedRotations: 0 },
-          history: { event: 'rotation', reason: 'period', actor: 'system', details: { auto_rotate_period: current.autoRotatePeriod } },
-        };
-      });
+      await store.update(
+        mount.uuid,
+        name,
+        (current) => {
+          if (!autoRotationDue(current, now)) return {};
+          fromVersion = current.latestVersion;
+          return {
+            append: [newVersion(current)],
+            // Vault's Rotate: an imported key rotated inside Vault is no longer an imported one.
+            change: { importedKey: false, failedRotations: 0 },
+            history: { event: 'rotation', reason: 'period', actor: 'system', details: { auto_rotate_period: current.autoRotatePeriod } },
+          };
+        },
+        options.fence,
+      );
     } catch (err) {
       const error = (err as Error).message;
       result.failed[name] = error;

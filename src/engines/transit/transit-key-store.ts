@@ -16,6 +16,7 @@
  * - cached policies are frozen, and key material handed out is never written by the store nor, by
  *   convention, by its callers.
  */
+import type { LeaderFence } from '../../framework/backend';
 import type { KeyVersionMaterial } from '../../crypto/transit/key-types';
 import type { InvalidationBus } from '../../kernel/cluster/invalidation-bus';
 import type {
@@ -177,8 +178,13 @@ export class TransitKeyStore {
     return created;
   }
 
-  async update(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => TransitUpdate): Promise<TransitKeyPolicy | undefined> {
-    const updated = await this.repository.update(mountUuid, name, decide);
+  async update(
+    mountUuid: string,
+    name: string,
+    decide: (current: TransitKeyPolicy) => TransitUpdate,
+    fence?: LeaderFence,
+  ): Promise<TransitKeyPolicy | undefined> {
+    const updated = await this.repository.update(mountUuid, name, decide, fence);
     if (updated) await this.changed(mountUuid, name);
     return updated;
   }

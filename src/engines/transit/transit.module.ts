@@ -68,7 +68,7 @@ import { TransitUsage } from './transit-usage';
         // Vault's periodic function: automatic rotation of the mount's keys (transit-auto-rotate.ts).
         return {
           ...backend,
-          periodic: (mount) => autoRotatePass(store, mount, newVersion, { audit: systemAudit, log, reportedFailures: failedRotationsReported }),
+          periodic: (mount, fence) => autoRotatePass(store, mount, newVersion, { audit: systemAudit, log, reportedFailures: failedRotationsReported, fence }),
         };
       },
     ),

@@ -8,6 +8,7 @@
  * one); rotate and every other change lock the policy row and commit in one transaction; delete
  * removes the policy and every version together.
  */
+import type { LeaderFence } from '../../framework/backend';
 import { In, LessThan, type DataSource, type EntityManager } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { encodeMaterial, decodeMaterial, type GeneratedVersion, type KeyVersionMaterial, type TransitKeyType } from '../../crypto/transit/key-types';
@@ -185,8 +186,14 @@ export class TransitRepository {
   /**
    * Under the key's row lock: `decide` sees the current policy and returns the versions to append
    * (latest+1, …) and the policy change; both commit together. Undefined when there is no such key.
+   * With a fence (automatic rotation, the leader's work), the fence is checked last: only the leader's change commits.
    */
-  async update(mountUuid: string, name: string, decide: (current: TransitKeyPolicy) => TransitUpdate): Promise<TransitKeyPolicy | undefined> {
+  async update(
+    mountUuid: string,
+    name: string,
+    decide: (current: TransitKeyPolicy) => TransitUpdate,
+    fence?: LeaderFence,
+  ): Promise<TransitKeyPolicy | undefined> {
     return this.dataSource.transaction(async (m) => {
       const current = await this.lockedPolicy(m, mountUuid, name);
       if (!current) return undefined;
@@ -201,6 +208,7 @@ export class TransitRepository {
           ...(rows.length > 0 ? { fromVersion: current.latestVersion, toVersion: current.latestVersion + rows.length } : {}),
           ...history,
         });
+      if (fence) await fence.checkFence(m);
       return this.policy(mountUuid, name, m);
     });
   }

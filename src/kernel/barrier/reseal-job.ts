@@ -9,7 +9,8 @@
  *   (SealedColumn.open falls back); a run skips rows that already open under the current location;
  * - a column is marked finished (kernel secret `sealed_columns/<table>.<column>`) only after a full
  *   pass found no row left in the legacy grammar; marked columns are not scanned again;
- * - one node at a time (advisory lock `secrethub.reseal`); seal stops it between rows;
+ * - one process at a time: the server runs it on the leader (`exclusive`; the advisory lock
+ *   `secrethub.reseal` is the default for tests); seal stops it between rows;
  * - log lines name tables, columns and counts only.
  */
 import type { DataSource } from 'typeorm';

@@ -2,16 +2,19 @@
  * Runs each mounted backend's periodic function (Vault's PeriodicFunc): the database engine's
  * static-role rotation and orphan reconciliation, for instance.
  *
- * Invariants: one pass right after unseal and then one per interval; one node at a time across the
- * cluster (an advisory lock; a node that does not get it skips the pass); a backend that throws is
- * logged and does not stop the others; a pass never overlaps the previous one on this node.
+ * Invariants: one pass right after unseal and then one per interval; only the process holding the
+ * leader lease runs passes (others skip them), and it stops between two mounts when it loses the
+ * lease; each backend's writes check the fence it is given in their own transactions; a backend
+ * that throws is logged and does not stop the others; a pass never overlaps the previous one on
+ * this node.
  */
+import type { LeaderFence } from '../../framework/backend';
 import type { MountTable } from '../router/mount-table';
 
 export interface PeriodicOptions {
   intervalMs: number;
-  /** Runs the pass holding the cluster-wide lock, or skips it (undefined) when another node holds it. */
-  exclusive: (pass: () => Promise<void>) => Promise<void | undefined>;
+  /** The leader lease: passes run only while it is this process's. */
+  fence: LeaderFence;
   log: { error(m: string): void };
 }
 
@@ -43,14 +46,14 @@ export class PeriodicRunner {
   }
 
   private async pass(): Promise<void> {
+    const { fence } = this.options;
     try {
-      await this.options.exclusive(async () => {
-        for (const mount of [...this.mounts.list('secret'), ...this.mounts.list('auth')]) {
-          const periodic = this.mounts.backendOf(mount.type)?.periodic;
-          if (!periodic) continue;
-          await periodic(mount).catch((err: Error) => this.options.log.error(`periodic: ${mount.path} failed: ${err.message}`));
-        }
-      });
+      for (const mount of [...this.mounts.list('secret'), ...this.mounts.list('auth')]) {
+        if (!fence.isLeader) return;
+        const periodic = this.mounts.backendOf(mount.type)?.periodic;
+        if (!periodic) continue;
+        await periodic(mount, fence).catch((err: Error) => this.options.log.error(`periodic: ${mount.path} failed: ${err.message}`));
+      }
     } catch (err) {
       this.options.log.error(`periodic: pass failed: ${(err as Error).message}`);
     }
