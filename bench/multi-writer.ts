@@ -17,8 +17,7 @@ import { freePort, startChild, type Child } from './lib/processes';
 
 const MAIN = resolve(__dirname, '..', 'src', 'main.js');
 
-async function call(address: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: any }> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
+async function call(address: string, method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const headers: Record<string, string> = body === undefined ? {} : { 'Content-Type': 'application/json' };
   if (token) headers['X-Vault-Token'] = token;
   const res = await fetch(`${address}/v1/${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -73,8 +72,8 @@ async function main(): Promise<void> {
       addresses.push(`http://127.0.0.1:${port}`);
     }
     const init = await call(addresses[0], 'PUT', 'sys/init', undefined, { secret_shares: 1, secret_threshold: 1 });
-    const token = init.body.root_token as string;
-    for (const a of addresses) await call(a, 'PUT', 'sys/unseal', undefined, { key: init.body.keys[0] });
+    const { root_token: token, keys } = init.body as { root_token: string; keys: string[] };
+    for (const a of addresses) await call(a, 'PUT', 'sys/unseal', undefined, { key: keys[0] });
     await call(addresses[0], 'PUT', 'sys/audit/db', token, { type: 'database' });
     await call(addresses[0], 'POST', 'sys/mounts/kv', token, { type: 'kv' });
     await new Promise((r) => setTimeout(r, 500));
