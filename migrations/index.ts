@@ -29,6 +29,7 @@ import { PkiManagedKeys1734060000000 } from './1734060000000-pki-managed-keys';
 import { TransitKeys1734070000000 } from './1734070000000-transit-keys';
 import { TransitKeyOptions1734080000000 } from './1734080000000-transit-key-options';
 import { TransitKeyManagement1734090000000 } from './1734090000000-transit-key-management';
+import { RekeyOperations1734110000000 } from './1734110000000-rekey-operations';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -61,4 +62,5 @@ export const MIGRATIONS = [
   TransitKeys1734070000000,
   TransitKeyOptions1734080000000,
   TransitKeyManagement1734090000000,
+  RekeyOperations1734110000000,
 ];
