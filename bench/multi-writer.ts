@@ -4,8 +4,9 @@
  * Creates a fresh database on DATABASE_URL's server, starts `processes` SecretHub servers on it
  * (stand-ins for nodes × workers), initialises through the first and unseals every one, enables a
  * `database` audit device and a KV mount, then keeps `concurrency` KV writes in flight for
- * `seconds`, spread round-robin over the processes. Prints the requests per second, the count of
- * each status, and whether the audit chain verifies. Stops every process it started.
+ * `seconds`, spread round-robin over the processes. Prints the requests per second, the servers'
+ * CPU milliseconds per request (steadier than throughput on a shared machine), the count of each
+ * status, and whether the audit chain verifies. Stops every process it started.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { freePort, startChild, type Child } from './lib/processes';
+import { cpuSeconds, freePort, startChild, type Child } from './lib/processes';
 
 const MAIN = resolve(__dirname, '..', 'src', 'main.js');
 
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
     await call(addresses[0], 'POST', 'sys/mounts/kv', token, { type: 'kv' });
     await new Promise((r) => setTimeout(r, 500));
 
+    const serverCpu = () => children.reduce((sum, c) => sum + (cpuSeconds(c.pid) ?? 0), 0);
+    const cpuBefore = serverCpu();
     const statuses = new Map<number | string, number>();
     let done = 0;
     let next = 0;
@@ -90,7 +93,8 @@ async function main(): Promise<void> {
         try {
           key = (await call(addresses[i % addresses.length], 'PUT', `kv/k${i % 1000}`, token, { v: i })).status;
         } catch (err) {
-          key = (err as Error).message;
+          // Client-side: no HTTP answer (the cause's code says why: a reset keep-alive socket, a refused connection).
+          key = `${(err as Error).message} (${(err as { cause?: { code?: string } }).cause?.code ?? 'no code'})`;
         }
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
         done++;
@@ -98,6 +102,7 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: concurrency }, worker));
     const elapsed = (Date.now() - started) / 1000;
+    const cpuMsPerRequest = Number((((serverCpu() - cpuBefore) * 1000) / done).toFixed(2));
     const verify = verifyChain(addresses[0], token);
     console.log(
       JSON.stringify({
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
         concurrency,
         requests: done,
         perSecond: Math.round(done / elapsed),
+        cpuMsPerRequest,
         statuses: Object.fromEntries(statuses),
         verify,
       }),
