@@ -12,7 +12,8 @@
  *   head row (see audit-log.repository.ts), so sequences are contiguous and each entry links to its
  *   predecessor; a batch that finds the head elsewhere (another process appended first) writes
  *   nothing and is sent again under the head row's lock, computed from the head read there, so it
- *   cannot lose again: no entry fails because other processes write;
+ *   cannot lose again: no entry fails because other processes write; for a second after that,
+ *   new batches go under the lock too (an optimistic one would likely lose as well);
  * - a checkpoint signs the head this process just committed (tree size, Merkle root, chain hash),
  *   once the head is `checkpointEntries` past the last checkpoint (or the one being written), every
  *   `checkpointIntervalSeconds` if the head moved, or when asked; it is stored in
@@ -29,6 +30,8 @@ import { checkpointLine } from './export-format';
 
 /** Entries per transaction at most (one INSERT of this many rows stays well under a millisecond per row). */
 const MAX_BATCH = 2000;
+/** After losing the head to another process, batches go under the head lock this long (an optimistic one would likely lose too). */
+const CONTENDED_MS = 1000;
 
 export interface ChainEntry {
   bytes: Buffer;
@@ -76,6 +79,8 @@ export class AuditChainWriter {
   private predicted: ChainHead | undefined;
   /** A batch failed: nothing more is sent until every batch sent behind it has settled. */
   private recovering = false;
+  /** Until this time (ms), new batches too are appended under the head lock: another process appends as well. */
+  private contendedUntil = 0;
   /** During recovery: a batch failed, so those sent behind it found the head elsewhere without losing a race. */
   private failedAhead = false;
   private pumping = false;
@@ -197,10 +202,13 @@ export class AuditChainWriter {
       do {
         this.pumpAgain = false;
         while (!this.recovering && this.sent.length < this.repository.appendDepth && (this.retry.length > 0 || this.queue.length > 0)) {
-          if (this.retry[0]?.underLock) {
+          const contended = this.retry.length === 0 && Date.now() < this.contendedUntil;
+          if (this.retry[0]?.underLock || contended) {
             // Alone: the batches on their way were computed from a head this append may move.
             if (this.sent.length > 0) break;
-            await this.appendUnderLock(this.retry.shift() as { entries: Pending[]; leaves: Buffer[] });
+            await this.appendUnderLock(
+              contended ? { entries: this.queue.splice(0, MAX_BATCH) } : (this.retry.shift() as { entries: Pending[]; leaves: Buffer[] }),
+            );
             continue;
           }
           const again = this.retry.shift();
@@ -240,6 +248,7 @@ export class AuditChainWriter {
         // Another process appended first (sent again under the head lock), or a batch ahead of this one failed: send it again from the stored head.
         this.recovering = true;
         this.retry.push({ entries: b.entries, leaves: b.prepared.leaves, underLock: !this.failedAhead });
+        if (!this.failedAhead) this.contendedUntil = Date.now() + CONTENDED_MS;
       } else {
         this.recovering = true;
         this.failedAhead = true;
@@ -267,18 +276,24 @@ export class AuditChainWriter {
   }
 
   /**
-   * A batch that lost the head to another process: appended from the head read under its lock. A
-   * failure is handled as a pipelined batch's (split when refused for its data, else failed).
+   * A batch that lost the head to another process (or any batch while others append): appended
+   * from the head read under its lock. A failure is handled as a pipelined batch's (split when
+   * refused for its data, else failed).
    */
-  private async appendUnderLock(batch: { entries: Pending[]; leaves: Buffer[] }): Promise<void> {
+  private async appendUnderLock(batch: { entries: Pending[]; leaves?: Buffer[] }): Promise<void> {
+    let leaves = batch.leaves;
     try {
       await this.ensurePartitions(batch.entries);
-      const { base, prepared } = await this.repository.appendLocked((head) => prepareRows(batch.entries, head, batch.leaves));
+      const { base, prepared } = await this.repository.appendLocked((head) => prepareRows(batch.entries, head, leaves));
+      leaves = prepared.leaves;
       this.committed({ entries: batch.entries, base, prepared });
+      if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries)
+        this.checkpointRequested = true;
     } catch (err) {
       this.head = undefined;
       this.leaves = undefined;
-      this.splitOrFail(batch.entries, batch.leaves, err as Error);
+      leaves ??= batch.entries.map(({ entry }) => entry.leaf ?? leafHash(entry.bytes));
+      this.splitOrFail(batch.entries, leaves, err as Error);
     }
   }
 
