@@ -1,8 +1,8 @@
 /**
  * Two server processes on one database (two nodes): a change on A is in force on B within the
- * bus window (policy change, token revocation, mount disable: polled on B, bounded at 1 s); a
- * value A writes under a term it just rotated to reads on B at once; rekey shares sent to A and B
- * count toward one operation.
+ * bus window (policy change, token revocation, mount disable, rotation settings: polled on B,
+ * bounded at 1 s); a value A writes under a term it just rotated to reads on B at once; rekey
+ * shares sent to A and B count toward one operation.
  */
 import { createTestDatabase } from '../support/database';
 import { call } from '../support/http';
@@ -81,6 +81,10 @@ describe('several nodes (e2e)', () => {
     expect(read.status).toBe(200);
     expect(read.body.data).toEqual({ v: 'new term' });
     expect(await inForceAfter(async () => (await term(b)) === before + 1)).toBeLessThan(WINDOW_MS);
+    // sys/rotate/config set on A is in force on B within the window too.
+    expect((await call(a.address, 'PUT', 'sys/rotate/config', { token: root, body: { max_operations: 5000000 } })).status).toBe(204);
+    const configMs = await inForceAfter(async () => (await call(b.address, 'GET', 'sys/rotate/config', { token: root })).body.data.max_operations === 5000000);
+    expect(configMs).toBeLessThan(WINDOW_MS);
     // B now writes under the new term, which A reads.
     expect((await call(b.address, 'PUT', 'kv/from-b', { token: root, body: { v: 'b' } })).status).toBe(204);
     expect((await call(a.address, 'GET', 'kv/from-b', { token: root })).body.data).toEqual({ v: 'b' });
