@@ -200,15 +200,16 @@ export class Barrier {
       newRootKey = await this.storedRootKey();
       keyring = Barrier.decryptKeyring(newRootKey, stored.ciphertext);
     }
+    const rotated = keyring.active.term !== current.active.term;
+    const counted = rotated ? await this.repository.encryptionsFor(keyring.active.term) : 0;
     if (this.keyring !== current) {
       // Sealed (or reopened) meanwhile: what was read belongs to no open barrier.
       keyring.zero();
       zero(newRootKey);
       return;
     }
-    if (keyring.active.term !== current.active.term) {
+    if (rotated) {
       if (this.encryptions > this.flushedEncryptions) this.flushCounter();
-      const counted = await this.repository.encryptionsFor(keyring.active.term);
       this.encryptions = counted;
       this.flushedEncryptions = counted;
     }
@@ -220,7 +221,7 @@ export class Barrier {
       zero(rootKey);
       this.rootKey = newRootKey;
     }
-    if (keyring.active.term !== current.active.term) this.options.log(`barrier: loaded the keyring another node rotated (active term ${keyring.active.term})`);
+    if (rotated) this.options.log(`barrier: loaded the keyring another node rotated (active term ${keyring.active.term})`);
   }
 
   /** Whether `blob` names a term newer than any this node holds (another node rotated): open it after `reloadKeyring`. */
