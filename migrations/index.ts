@@ -30,6 +30,7 @@ import { TransitKeys1734070000000 } from './1734070000000-transit-keys';
 import { TransitKeyOptions1734080000000 } from './1734080000000-transit-key-options';
 import { TransitKeyManagement1734090000000 } from './1734090000000-transit-key-management';
 import { HaLeader1734100000000 } from './1734100000000-ha-leader';
+import { RekeyOperations1734110000000 } from './1734110000000-rekey-operations';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -63,4 +64,5 @@ export const MIGRATIONS = [
   TransitKeyOptions1734080000000,
   TransitKeyManagement1734090000000,
   HaLeader1734100000000,
+  RekeyOperations1734110000000,
 ];

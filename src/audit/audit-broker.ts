@@ -114,8 +114,8 @@ export class AuditBroker {
     throw badRequest(`unknown audit device type "${row.type}"`);
   }
 
-  private loadedDevice(row: AuditDeviceRow, device: AuditDevice): LoadedDevice {
-    const salt = this.deps.devices.openSalt(row);
+  private async loadedDevice(row: AuditDeviceRow, device: AuditDevice): Promise<LoadedDevice> {
+    const salt = await this.deps.devices.openSalt(row);
     return { row, salt, hash: saltedHasher(salt), device };
   }
 
@@ -137,7 +137,7 @@ export class AuditBroker {
         this.deps.log.error(`audit device "${row.path}" could not be opened: ${reason}`);
         device = new UnavailableAuditDevice(reason);
       }
-      next.set(row.path, this.loadedDevice(row, device));
+      next.set(row.path, await this.loadedDevice(row, device));
     }
     const old = this.loaded;
     this.loaded = next;
@@ -202,7 +202,7 @@ export class AuditBroker {
       await device.close();
       throw badRequest(`path already in use at ${path}`);
     }
-    this.loaded.set(path, this.loadedDevice(row, device));
+    this.loaded.set(path, await this.loadedDevice(row, device));
     await this.deps.bus?.publish('audit');
   }
 

@@ -38,7 +38,7 @@ export class AuditDeviceRepository {
   }
 
   /** The device's salt, opened (a fresh Buffer). */
-  openSalt(row: Pick<AuditDeviceRow, 'uuid' | 'saltCiphertext'>): Buffer {
+  openSalt(row: Pick<AuditDeviceRow, 'uuid' | 'saltCiphertext'>): Promise<Buffer> {
     return this.salts.open(row.uuid, row.saltCiphertext);
   }
 

@@ -2,8 +2,9 @@
  * SQL for the audit log: the chain head, monthly partitions, the append-only guards, batched appends
  * and checkpoints. The append is one statement, so it is one transaction: the UPDATE of the head row
  * takes its lock and succeeds only if the head is still where the writer computed from, and the
- * INSERT adds the batch only if it did. A writer that lost the race inserts nothing and retries from
- * the new head; sequence numbers are therefore gap-free and unique without a sequence object.
+ * INSERT adds the batch only if it did. A writer that lost the race inserts nothing and sends the
+ * batch again with `appendLocked`, which reads the head under its row lock first and so cannot lose;
+ * sequence numbers are therefore gap-free and unique without a sequence object.
  */
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -92,6 +93,7 @@ interface Names {
 interface AuditSql {
   append: Statement;
   head: string;
+  headForUpdate: string;
   pruneAnchor: string;
   movePruneAnchor: string;
   partitions: string;
@@ -142,6 +144,8 @@ function auditSql({ head, logs, checkpoints }: Names): AuditSql {
     ),
     head: `SELECT ${h.logId} AS log_id, ${h.sequenceNumber} AS sequence_number, ${h.chainHash} AS chain_hash, ${h.frontier} AS frontier
       FROM ${head.table} WHERE ${h.id} = 1`,
+    headForUpdate: `SELECT ${h.logId} AS log_id, ${h.sequenceNumber} AS sequence_number, ${h.chainHash} AS chain_hash, ${h.frontier} AS frontier
+      FROM ${head.table} WHERE ${h.id} = 1 FOR UPDATE`,
     pruneAnchor: `SELECT ${h.prunedThrough} AS pruned_through, ${h.prunedChainHash} AS pruned_chain_hash, ${h.prunedFrontier} AS pruned_frontier
       FROM ${head.table} WHERE ${h.id} = 1`,
     movePruneAnchor: `UPDATE ${head.table} SET ${h.prunedThrough} = $1, ${h.prunedChainHash} = $2, ${h.prunedFrontier} = $3
@@ -275,9 +279,9 @@ export class AuditLogRepository {
   }
 
   async head(): Promise<ChainHead> {
-    const rows: { log_id: Buffer; sequence_number: string; chain_hash: Buffer; frontier: Buffer[] }[] = await this.dataSource.query(this.statements.head);
+    const rows: HeadRow[] = await this.dataSource.query(this.statements.head);
     if (!rows[0]) throw new Error('audit_chain_head row is missing');
-    return { logId: rows[0].log_id, sequence: Number(rows[0].sequence_number), chainHash: rows[0].chain_hash, frontier: rows[0].frontier };
+    return headOf(rows[0]);
   }
 
   async pruneAnchor(): Promise<PruneAnchor> {
@@ -323,48 +327,32 @@ export class AuditLogRepository {
    * from a predicted head must not land on another chain of the same length); false when it moved.
    */
   async append(expected: Pick<ChainHead, 'sequence' | 'chainHash'>, next: Omit<ChainHead, 'logId'>, rows: AuditRow[]): Promise<boolean> {
-    const col = <K extends keyof AuditRow>(k: K) => rows.map((r) => r[k]);
-    const column = <K extends keyof AuditColumns>(k: K) => rows.map((r) => r.columns[k]);
-    const entries = packed(rows.map((r) => r.entryBytes));
-    const data = packed(rows.map((r) => Buffer.from(r.eventData, 'utf8')));
-    const hashes = Buffer.concat(rows.flatMap((r) => [r.previousHash, r.currentHash]));
-    const values = [
-      expected.sequence,
-      next.sequence,
-      next.chainHash,
-      next.frontier,
-      expected.chainHash,
-      col('sequence'),
-      col('timestamp'),
-      column('eventId'),
-      column('eventType'),
-      column('actorType'),
-      column('actorId'),
-      column('actorName'),
-      column('secretPath'),
-      column('secretMount'),
-      column('operation'),
-      column('accessGranted'),
-      column('policyMatched'),
-      column('denialReason'),
-      column('sourceIp'),
-      column('correlationId'),
-      col('signature'),
-      entries.at,
-      entries.len,
-      entries.bytes,
-      data.bytes,
-      hashes,
-      data.at,
-      data.len,
-    ];
+    const values = appendValues(expected, next, rows);
     const url = this.url;
     const { append } = this.statements;
     const result = url
       ? (await (await this.appendClient(url)).query<{ n: number }>(statementQuery(this.dataSource, append, values))).rows
       : await runStatement<{ n: number }>(this.dataSource, append, values);
-    if (result[0].n !== 0 && result[0].n !== rows.length) throw new Error(`audit append wrote ${result[0].n} of ${rows.length} rows`);
-    return result[0].n === rows.length;
+    return appendedAll(result[0].n, rows.length);
+  }
+
+  /**
+   * Appends the rows `prepare` computes from the head read under the head row's lock, in one
+   * transaction: no other writer can move the head in between, so this append cannot lose a race
+   * (it waits for the writers ahead of it instead).
+   */
+  async appendLocked<P extends { next: Omit<ChainHead, 'logId'>; rows: AuditRow[] }>(
+    prepare: (head: ChainHead) => P,
+  ): Promise<{ base: ChainHead; prepared: P }> {
+    return this.dataSource.transaction(async (m) => {
+      const [row]: HeadRow[] = await m.query(this.statements.headForUpdate);
+      if (!row) throw new Error('audit_chain_head row is missing');
+      const base = headOf(row);
+      const prepared = prepare(base);
+      const [result] = await runStatement<{ n: number }>(m, this.statements.append, appendValues(base, prepared.next, prepared.rows));
+      if (!appendedAll(result.n, prepared.rows.length)) throw new Error('audit append under the head lock found the head elsewhere');
+      return { base, prepared };
+    });
   }
 
   async partitions(): Promise<string[]> {
@@ -464,4 +452,60 @@ export class AuditLogRepository {
       currentHash: r.current_hash,
     }));
   }
+}
+
+interface HeadRow {
+  log_id: Buffer;
+  sequence_number: string;
+  chain_hash: Buffer;
+  frontier: Buffer[];
+}
+
+function headOf(row: HeadRow): ChainHead {
+  return { logId: row.log_id, sequence: Number(row.sequence_number), chainHash: row.chain_hash, frontier: row.frontier };
+}
+
+/** The append statement's parameters (see auditSql). */
+function appendValues(expected: Pick<ChainHead, 'sequence' | 'chainHash'>, next: Omit<ChainHead, 'logId'>, rows: AuditRow[]): unknown[] {
+  const col = <K extends keyof AuditRow>(k: K) => rows.map((r) => r[k]);
+  const column = <K extends keyof AuditColumns>(k: K) => rows.map((r) => r.columns[k]);
+  const entries = packed(rows.map((r) => r.entryBytes));
+  const data = packed(rows.map((r) => Buffer.from(r.eventData, 'utf8')));
+  const hashes = Buffer.concat(rows.flatMap((r) => [r.previousHash, r.currentHash]));
+  return [
+    expected.sequence,
+    next.sequence,
+    next.chainHash,
+    next.frontier,
+    expected.chainHash,
+    col('sequence'),
+    col('timestamp'),
+    column('eventId'),
+    column('eventType'),
+    column('actorType'),
+    column('actorId'),
+    column('actorName'),
+    column('secretPath'),
+    column('secretMount'),
+    column('operation'),
+    column('accessGranted'),
+    column('policyMatched'),
+    column('denialReason'),
+    column('sourceIp'),
+    column('correlationId'),
+    col('signature'),
+    entries.at,
+    entries.len,
+    entries.bytes,
+    data.bytes,
+    hashes,
+    data.at,
+    data.len,
+  ];
+}
+
+/** true: the batch was written; false: the head was elsewhere and nothing was. */
+function appendedAll(written: number, batch: number): boolean {
+  if (written !== 0 && written !== batch) throw new Error(`audit append wrote ${written} of ${batch} rows`);
+  return written === batch;
 }

@@ -10,7 +10,10 @@
  * - batches are sent in order on one pipelined connection, each computed from the head the one
  *   before it leads to, and settled in that order; batches from several processes serialise on the
  *   head row (see audit-log.repository.ts), so sequences are contiguous and each entry links to its
- *   predecessor; a batch that finds the head elsewhere writes nothing and is sent again;
+ *   predecessor; a batch that finds the head elsewhere (another process appended first) writes
+ *   nothing and is sent again under the head row's lock, computed from the head read there, so it
+ *   cannot lose again: no entry fails because other processes write; for a second after that,
+ *   new batches go under the lock too (an optimistic one would likely lose as well);
  * - a checkpoint signs the head this process just committed (tree size, Merkle root, chain hash),
  *   once the head is `checkpointEntries` past the last checkpoint (or the one being written), every
  *   `checkpointIntervalSeconds` if the head moved, or when asked; it is stored in
@@ -32,7 +35,8 @@ import type { LeaderFence } from '../framework/backend';
 
 /** Entries per transaction at most (one INSERT of this many rows stays well under a millisecond per row). */
 const MAX_BATCH = 2000;
-const MAX_ATTEMPTS = 20;
+/** After losing the head to another process, batches go under the head lock this long (an optimistic one would likely lose too). */
+const CONTENDED_MS = 1000;
 
 export interface ChainEntry {
   bytes: Buffer;
@@ -59,7 +63,6 @@ interface SentBatch {
   entries: Pending[];
   base: ChainHead;
   prepared: PreparedRows;
-  attempts: number;
   /** true: committed; false: the head was elsewhere (nothing written); an Error: failed. */
   outcome?: boolean | Error;
 }
@@ -75,14 +78,16 @@ export interface ChainWriterOptions {
 
 export class AuditChainWriter {
   private queue: Pending[] = [];
-  /** Batches that found the head elsewhere, to be sent again (before the queue) from the stored head. */
-  private retry: { entries: Pending[]; leaves: Buffer[]; attempts: number }[] = [];
+  /** Batches to be sent again (before the queue) from the stored head; `underLock` when one lost the head to another process. */
+  private retry: { entries: Pending[]; leaves: Buffer[]; underLock: boolean }[] = [];
   private sent: SentBatch[] = [];
   /** The committed head (what checkpoints sign), and the head the batches sent so far lead to. */
   private head: ChainHead | undefined;
   private predicted: ChainHead | undefined;
   /** A batch failed: nothing more is sent until every batch sent behind it has settled. */
   private recovering = false;
+  /** Until this time (ms), new batches too are appended under the head lock: another process appends as well. */
+  private contendedUntil = 0;
   /** During recovery: a batch failed, so those sent behind it found the head elsewhere without losing a race. */
   private failedAhead = false;
   private pumping = false;
@@ -213,12 +218,21 @@ export class AuditChainWriter {
       do {
         this.pumpAgain = false;
         while (!this.recovering && this.sent.length < this.repository.appendDepth && (this.retry.length > 0 || this.queue.length > 0)) {
+          const contended = this.retry.length === 0 && Date.now() < this.contendedUntil;
+          if (this.retry[0]?.underLock || contended) {
+            // Alone: the batches on their way were computed from a head this append may move.
+            if (this.sent.length > 0) break;
+            await this.appendUnderLock(
+              contended ? { entries: this.queue.splice(0, MAX_BATCH) } : (this.retry.shift() as { entries: Pending[]; leaves: Buffer[] }),
+            );
+            continue;
+          }
           const again = this.retry.shift();
           const entries = again?.entries ?? this.queue.splice(0, MAX_BATCH);
           try {
             await this.ensurePartitions(entries);
             const base = this.predicted ?? this.head ?? (await this.repository.head());
-            this.send(entries, base, prepareRows(entries, base, again?.leaves), (again?.attempts ?? 0) + 1);
+            this.send(entries, base, prepareRows(entries, base, again?.leaves));
           } catch (err) {
             this.fail(entries, err as Error);
           }
@@ -230,8 +244,8 @@ export class AuditChainWriter {
     }
   }
 
-  private send(entries: Pending[], base: ChainHead, prepared: PreparedRows, attempts: number): void {
-    const batch: SentBatch = { entries, base, prepared, attempts };
+  private send(entries: Pending[], base: ChainHead, prepared: PreparedRows): void {
+    const batch: SentBatch = { entries, base, prepared };
     this.sent.push(batch);
     this.predicted = { logId: base.logId, ...prepared.next };
     this.repository.append(base, prepared.next, prepared.rows).then(
@@ -247,20 +261,14 @@ export class AuditChainWriter {
       const b = this.sent.shift() as SentBatch;
       if (b.outcome === true) this.committed(b);
       else if (b.outcome === false) {
-        // Another node appended first, or a batch ahead of this one failed (not a lost race): send it again from the stored head.
+        // Another process appended first (sent again under the head lock), or a batch ahead of this one failed: send it again from the stored head.
         this.recovering = true;
-        const attempts = this.failedAhead ? b.attempts - 1 : b.attempts;
-        if (attempts >= MAX_ATTEMPTS) this.fail(b.entries, new Error(`audit append lost the head race ${MAX_ATTEMPTS} times`));
-        else this.retry.push({ entries: b.entries, leaves: b.prepared.leaves, attempts });
+        this.retry.push({ entries: b.entries, leaves: b.prepared.leaves, underLock: !this.failedAhead });
+        if (!this.failedAhead) this.contendedUntil = Date.now() + CONTENDED_MS;
       } else {
         this.recovering = true;
         this.failedAhead = true;
-        const at = refusedForItsData(b.outcome as Error) ? appendBoundaryNearMiddle(b.entries) : -1;
-        if (at < 0) this.fail(b.entries, b.outcome as Error);
-        else {
-          this.retry.push({ entries: b.entries.slice(0, at), leaves: b.prepared.leaves.slice(0, at), attempts: b.attempts });
-          this.retry.push({ entries: b.entries.slice(at), leaves: b.prepared.leaves.slice(at), attempts: b.attempts });
-        }
+        this.splitOrFail(b.entries, b.prepared.leaves, b.outcome as Error);
       }
     }
     if (this.recovering && this.sent.length === 0) {
@@ -276,11 +284,43 @@ export class AuditChainWriter {
     this.kick();
   }
 
-  private committed(b: SentBatch): void {
+  private committed(b: Pick<SentBatch, 'entries' | 'base' | 'prepared'>): void {
     if (this.leaves && this.leaves.from + this.leaves.hashes.length === b.base.sequence + 1) this.leaves.hashes.push(...b.prepared.leaves);
     else this.leaves = undefined;
     this.head = { logId: b.base.logId, ...b.prepared.next };
     for (const p of b.entries) p.resolve();
+  }
+
+  /**
+   * A batch that lost the head to another process (or any batch while others append): appended
+   * from the head read under its lock. A failure is handled as a pipelined batch's (split when
+   * refused for its data, else failed).
+   */
+  private async appendUnderLock(batch: { entries: Pending[]; leaves?: Buffer[] }): Promise<void> {
+    let leaves = batch.leaves;
+    try {
+      await this.ensurePartitions(batch.entries);
+      const { base, prepared } = await this.repository.appendLocked((head) => prepareRows(batch.entries, head, leaves));
+      leaves = prepared.leaves;
+      this.committed({ entries: batch.entries, base, prepared });
+      if (this.head && this.head.sequence - Math.max(this.lastCheckpointSize, this.signingTreeSize) >= this.options.checkpointEntries)
+        this.checkpointRequested = true;
+    } catch (err) {
+      this.head = undefined;
+      this.leaves = undefined;
+      leaves ??= batch.entries.map(({ entry }) => entry.leaf ?? leafHash(entry.bytes));
+      this.splitOrFail(batch.entries, leaves, err as Error);
+    }
+  }
+
+  /** A batch refused for its data is split between appends and both halves sent again; any other failure fails its entries. */
+  private splitOrFail(entries: Pending[], leaves: Buffer[], err: Error): void {
+    const at = refusedForItsData(err) ? appendBoundaryNearMiddle(entries) : -1;
+    if (at < 0) this.fail(entries, err);
+    else {
+      this.retry.push({ entries: entries.slice(0, at), leaves: leaves.slice(0, at), underLock: false });
+      this.retry.push({ entries: entries.slice(at), leaves: leaves.slice(at), underLock: false });
+    }
   }
 
   private fail(entries: Pending[], err: Error): void {

@@ -96,9 +96,15 @@ const services: Provider[] = [
     provide: InvalidationBus,
     useFactory: (dataSource: DataSource, barrier: Barrier, log: Logger) => {
       const bus = new InvalidationBus(sessionUrl(dataSource), dataSource, (m) => log.info(m));
-      // sys/rotate/config changed on some node: every node reloads it.
+      // A keyring rotation, a new root key or sys/rotate/config on some node: every node reloads what changed.
+      barrier.onChange((what) => {
+        bus.publish('barrier', what).catch((e: Error) => log.error(`barrier: could not announce the ${what} change: ${e.message}`));
+      });
       bus.subscribe((i) => {
-        if (i.topic === undefined || i.topic === 'barrier')
+        if (i.topic !== undefined && i.topic !== 'barrier') return;
+        if (i.key === undefined || i.key === 'keyring')
+          barrier.reloadKeyring().catch((e: Error) => log.error(`barrier: could not reload the keyring: ${e.message}`));
+        if (i.key === undefined || i.key === 'rotation-config')
           barrier.reloadRotationConfig().catch((e: Error) => log.error(`barrier: could not reload the rotation config: ${e.message}`));
       });
       return bus;

@@ -56,7 +56,7 @@ export class EngineObjectRepository {
     if (cached !== undefined) return cached === null ? undefined : (JSON.parse(cached) as T);
     const generation = this.bus?.generation;
     const row = await this.objects.findOne({ select: VALUE_COLUMNS, where: { mountUuid, kind, name } });
-    const json = row ? this.values.open({ mountUuid, kind, name }, row.valueCiphertext as Ciphertext).toString('utf8') : null;
+    const json = row ? (await this.values.open({ mountUuid, kind, name }, row.valueCiphertext as Ciphertext)).toString('utf8') : null;
     if (serves && this.bus?.generation === generation) this.cache.set(key, json);
     return json === null ? undefined : (JSON.parse(json) as T);
   }
@@ -85,7 +85,7 @@ export class EngineObjectRepository {
       const objects = m.getRepository(EngineObjectEntity);
       const row = await objects.findOne({ select: VALUE_COLUMNS, where, lock: { mode: 'pessimistic_write' } });
       if (!row) return undefined;
-      const current = this.values.openJson<T>(where, row.valueCiphertext as Ciphertext);
+      const current = await this.values.openJson<T>(where, row.valueCiphertext as Ciphertext);
       const next = change(current);
       if (next === undefined) return current;
       const ciphertext = await this.values.sealJson(where, next);

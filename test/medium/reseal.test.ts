@@ -75,7 +75,7 @@ describe('reseal job (medium)', () => {
 
     // Legacy rows read (fallback).
     const lease = await leases.get(ids[0]);
-    expect(leases.internalOf(lease!)).toEqual({ user: ids[0] });
+    expect(await leases.internalOf(lease!)).toEqual({ user: ids[0] });
     expect((await cubbyhole.get(tokenHmac, 'a/b'))?.toString()).toBe('note');
 
     // Keyset pages follow the primary key (bytea and text; uuid and text), one row per page here.

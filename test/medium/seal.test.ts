@@ -137,7 +137,9 @@ describe('seal (medium)', () => {
     await k.seal.seal();
     await unseal(keys.slice(1, 3).map((x) => x.toString('hex')));
     expect(k.seal.isSealed).toBe(false);
-    // Sealing cancelled the rekey: verification is gone, old shares remain authoritative.
+    // The rekey is in the database: sealing (or restarting) a process keeps it for the others; cancelled here.
+    expect((await k.rekey.verifyStatus()).nonce).toBe(result.verification_nonce);
+    await k.rekey.cancel();
     await expectApiError(k.rekey.verify(result.keys[0], result.verification_nonce), 400, /no rekey verification/);
 
     const again = await k.rekey.start({ secretShares: 3, secretThreshold: 2, requireVerification: true });
@@ -146,7 +148,7 @@ describe('seal (medium)', () => {
     // Wrong new shares: verification fails and progress resets.
     await k.rekey.verify(second.keys[0], second.verification_nonce);
     await expectApiError(k.rekey.verify(keys[0].toString('hex'), second.verification_nonce), 400, /verification failed/);
-    expect(k.rekey.verifyStatus().progress).toBe(0);
+    expect((await k.rekey.verifyStatus()).progress).toBe(0);
     await k.rekey.verify(second.keys[2], second.verification_nonce);
     expect(await k.rekey.verify(second.keys[1], second.verification_nonce)).toMatchObject({ complete: true });
 

@@ -63,14 +63,14 @@ export function appRoleSecretIdPaths(roles: AppRoleRepository, hmac: AppRoleHmac
     return logical({ secret_id_accessor: accessor, secret_id: secretId, secret_id_ttl: limits.ttlSeconds, secret_id_num_uses: limits.numUses });
   };
 
-  const describe = (row: SecretIdRow) =>
+  const describe = async (row: SecretIdRow) =>
     logical({
       cidr_list: row.cidrList,
       creation_time: row.createdAt.toISOString(),
       expiration_time: row.expiresAt ? row.expiresAt.toISOString() : NO_EXPIRY,
       last_updated_time: row.lastUpdatedAt.toISOString(),
       metadata: row.metadata,
-      secret_id_accessor: roles.openAccessor(row),
+      secret_id_accessor: await roles.openAccessor(row),
       secret_id_num_uses: row.usesRemaining ?? 0,
       secret_id_ttl: row.ttlSeconds,
       token_bound_cidrs: row.tokenBoundCidrs,

@@ -232,8 +232,8 @@ export class AppRoleRepository {
   }
 
   /** A secret ID's accessor, opened. */
-  openAccessor(row: Pick<SecretIdRow, 'secretIdHmac' | 'accessorCiphertext'>): string {
-    return this.accessors.open(row.secretIdHmac, row.accessorCiphertext).toString();
+  async openAccessor(row: Pick<SecretIdRow, 'secretIdHmac' | 'accessorCiphertext'>): Promise<string> {
+    return (await this.accessors.open(row.secretIdHmac, row.accessorCiphertext)).toString();
   }
 
   async getRole(mountUuid: string, name: string): Promise<StoredRole | undefined> {
@@ -336,7 +336,7 @@ export class AppRoleRepository {
       .where({ rolePk })
       .andWhere(live(this.names, 's'))
       .getMany();
-    return rows.map((r) => this.openAccessor({ secretIdHmac: r.secretIdHmac, accessorCiphertext: r.accessorCiphertext as Ciphertext }));
+    return Promise.all(rows.map((r) => this.openAccessor({ secretIdHmac: r.secretIdHmac, accessorCiphertext: r.accessorCiphertext as Ciphertext })));
   }
 
   /**

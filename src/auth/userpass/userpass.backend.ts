@@ -98,7 +98,7 @@ export function userpassPaths(deps: UserpassDeps): RouteDefinition[] {
     const user = name.length <= MAX_USERNAME_LENGTH && USERNAME.test(name) ? await users.get(ctx.mount.uuid, name) : undefined;
     // Over-long names share one counter per prefix: they are never users, and the table stays small.
     const attempt = await lockout.begin(ctx.mount, name.slice(0, MAX_USERNAME_LENGTH));
-    const digest = user ? users.passwordHash(ctx.mount.uuid, user) : await dummy;
+    const digest = user ? await users.passwordHash(ctx.mount.uuid, user) : await dummy;
     // Runs whatever the outcome: locked and unknown users cost the same work as a wrong password.
     const valid = await hasher.verify(digest, plain);
     if (!user || !valid || !attempt.allowed) {

@@ -33,8 +33,8 @@ export class UserpassRepository {
   }
 
   /** The user's password hash (argon2id, encoded), opened. */
-  passwordHash(mountUuid: string, user: UserpassUser): string {
-    return this.passwords.open({ mountUuid, username: user.username }, user.passwordCiphertext).toString('utf8');
+  async passwordHash(mountUuid: string, user: UserpassUser): Promise<string> {
+    return (await this.passwords.open({ mountUuid, username: user.username }, user.passwordCiphertext)).toString('utf8');
   }
 
   private sealHash(mountUuid: string, username: string, passwordHash: string): Promise<Ciphertext> {

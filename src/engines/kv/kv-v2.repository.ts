@@ -176,7 +176,14 @@ function kvV2Sql({ secrets, versions, config }: Names): KvV2Sql {
 }
 
 /** The value of a version row, opened when the version is live at `now`. */
-function liveValue(values: ValueColumn, mountUuid: string, path: string, v: KvVersion, ciphertext: Ciphertext | null, now = Date.now()): KvValue | undefined {
+async function liveValue(
+  values: ValueColumn,
+  mountUuid: string,
+  path: string,
+  v: KvVersion,
+  ciphertext: Ciphertext | null,
+  now = Date.now(),
+): Promise<KvValue | undefined> {
   if (!isLive(v, now) || ciphertext === null) return undefined;
   return values.openJson<KvValue>({ mountUuid, path, version: v.version }, ciphertext);
 }
@@ -290,7 +297,7 @@ export class KvV2Repository {
     if (!r) return undefined;
     if (r.v_version === null) return { key: toKey(r) };
     const found: KvVersion = { version: r.v_version, createdAt: r.v_created_at, deletionTime: r.deletion_time, destroyed: r.destroyed };
-    return { key: toKey(r), version: found, value: open ? liveValue(this.values, mountUuid, path, found, r.ciphertext, now) : undefined };
+    return { key: toKey(r), version: found, value: open ? await liveValue(this.values, mountUuid, path, found, r.ciphertext, now) : undefined };
   }
 
   /**

@@ -68,7 +68,7 @@ function rekeyRoutes(prefix: string, rekey: RekeyService, storedKeys: () => bool
       auth: { read: 'none', update: 'none', delete: control },
       help: `Verify the new shares of a rekey of ${what} started with require_verification.`,
       handlers: {
-        read: async () => raw(200, rekey.verifyStatus()),
+        read: async () => raw(200, await rekey.verifyStatus()),
         update: async (ctx) => raw(200, await rekey.verify(optionalString(ctx, 'key'), optionalString(ctx, 'nonce'))),
         delete: async () => raw(200, await rekey.resetVerification()),
       },

@@ -51,7 +51,8 @@ export class BarrierRepository {
   /**
    * Installs a rotated keyring in one transaction. The row lock serialises rotations across nodes;
    * `expectedActiveTerm` refuses a rotation based on a stale keyring, and `expectedCiphertext` (when
-   * known) one by a node whose root key was replaced elsewhere (rekey under an auto seal).
+   * known) one by a node whose root key was replaced elsewhere (rekey under an auto seal): false,
+   * nothing written (the node reloads the keyring and rotates on top of it).
    */
   async saveRotation(
     expectedActiveTerm: number,
@@ -60,19 +61,19 @@ export class BarrierRepository {
     newTerm: number,
     installedAt: Date,
     oldTermEncryptions: number,
-  ): Promise<void> {
-    await this.dataSource.transaction(async (m) => {
+  ): Promise<boolean> {
+    return this.dataSource.transaction(async (m) => {
       const keyrings = m.getRepository(BarrierKeyringEntity);
       const row = await keyrings.findOne({
         select: { id: true, activeTerm: true, keyringCiphertext: true },
         where: { id: 1 },
         lock: { mode: 'pessimistic_write' },
       });
-      if (row?.activeTerm !== expectedActiveTerm || (expectedCiphertext && !row.keyringCiphertext.equals(expectedCiphertext)))
-        throw new Error('keyring changed concurrently; reload before rotating');
+      if (row?.activeTerm !== expectedActiveTerm || (expectedCiphertext && !row.keyringCiphertext.equals(expectedCiphertext))) return false;
       await keyrings.update({ id: 1 }, { activeTerm: newTerm, keyringCiphertext: ciphertext, updatedAt: () => 'now()' });
       await raiseEncryptions(m, expectedActiveTerm, oldTermEncryptions);
       await m.createQueryBuilder().insert().into(BarrierTermUsageEntity).values({ term: newTerm, installedAt, encryptions: '0' }).updateEntity(false).execute();
+      return true;
     });
   }
 

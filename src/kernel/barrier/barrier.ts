@@ -34,6 +34,9 @@ export interface BarrierOptions {
   log: (message: string) => void;
 }
 
+/** What changed in the stored barrier state: other nodes reload it (`reloadKeyring`, `reloadRotationConfig`). */
+export type BarrierChange = 'keyring' | 'rotation-config';
+
 export class Barrier {
   private rootKey: Buffer | null = null;
   private keyring: Keyring | null = null;
@@ -44,6 +47,12 @@ export class Barrier {
   private readonly rotation = new AsyncMutex();
   /** `sys/rotate/config`, loaded at unseal; the server's maxEncryptionsPerTerm stays the ceiling. */
   private rotationSettings: RotationConfig = DEFAULT_ROTATION_CONFIG;
+  /** The reload on its way (single-flight: a burst of unknown terms reads the keyring row once). */
+  private reloading: Promise<void> | undefined;
+  /** Told after this node committed a change other nodes must load (the cluster bus publishes it). */
+  private changed: (what: BarrierChange) => void = () => undefined;
+  /** The root key as stored now (auto seal: unwrapped by the HSM), for when another node replaced it. */
+  private storedRootKey: (() => Promise<Buffer>) | undefined;
 
   constructor(
     private readonly repository: BarrierRepository,
@@ -52,6 +61,16 @@ export class Barrier {
 
   get sealed(): boolean {
     return this.keyring === null;
+  }
+
+  /** Where this node's committed changes are announced (the cluster bus). */
+  onChange(listener: (what: BarrierChange) => void): void {
+    this.changed = listener;
+  }
+
+  /** How to read the stored root key again when another node replaced it (the seal service, auto seal only). */
+  useStoredRootKey(source: () => Promise<Buffer>): void {
+    this.storedRootKey = source;
   }
 
   /** A fresh keyring with term 1, encrypted under `rootKey`, for the init transaction. */
@@ -141,13 +160,78 @@ export class Barrier {
     return this.rotation.run(async () => {
       const rootKey = this.rootKey;
       if (!rootKey || !this.keyring) throw new BarrierSealedError();
-      const ciphertext = await persist(rootKey);
+      await persist(rootKey);
       // Sealed meanwhile: the next unseal reads the committed root key.
       if (this.rootKey !== rootKey) return;
       zero(rootKey);
       this.rootKey = Buffer.from(newRootKey);
-      this.storedCiphertext = ciphertext;
+      // Another node may have rotated before the commit: the keyring is read back from what was committed.
+      this.storedCiphertext = null;
+      await this.reloadNow();
+      this.changed('keyring');
     });
+  }
+
+  /**
+   * Loads the stored keyring when another node changed it (a rotation: new terms; a rekey under an
+   * auto seal: a new root key, read again through the seal). Single-flight; a no-op when the stored
+   * keyring is the one in use. Runs under the rotation lock, so it never interleaves with a rotation here.
+   */
+  reloadKeyring(): Promise<void> {
+    this.reloading ??= this.rotation.run(() => this.reloadNow()).finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async reloadNow(): Promise<void> {
+    const current = this.keyring;
+    const rootKey = this.rootKey;
+    if (!current || !rootKey) return;
+    const stored = await this.repository.load();
+    if (!stored || this.storedCiphertext?.equals(stored.ciphertext)) return;
+    let keyring: Keyring;
+    let newRootKey: Buffer | undefined;
+    try {
+      keyring = Barrier.decryptKeyring(rootKey, stored.ciphertext);
+    } catch (err) {
+      // Sealed meanwhile (the root key Buffer was zeroed): nothing to reload.
+      if (this.keyring !== current) return;
+      // The root key was replaced elsewhere (rekey under an auto seal): the seal unwraps the stored one.
+      if (!(err instanceof IntegrityError) || !this.storedRootKey) throw err;
+      newRootKey = await this.storedRootKey();
+      keyring = Barrier.decryptKeyring(newRootKey, stored.ciphertext);
+    }
+    const rotated = keyring.active.term !== current.active.term;
+    const counted = rotated ? await this.repository.encryptionsFor(keyring.active.term) : 0;
+    if (this.keyring !== current) {
+      // Sealed (or reopened) meanwhile: what was read belongs to no open barrier.
+      keyring.zero();
+      zero(newRootKey);
+      return;
+    }
+    if (rotated) {
+      if (this.encryptions > this.flushedEncryptions) this.flushCounter();
+      this.encryptions = counted;
+      this.flushedEncryptions = counted;
+    }
+    // Terms the old keyring shares with the new one are copies: zero the old buffers.
+    current.zero();
+    this.keyring = keyring;
+    this.storedCiphertext = stored.ciphertext;
+    if (newRootKey) {
+      zero(rootKey);
+      this.rootKey = newRootKey;
+    }
+    if (rotated) this.options.log(`barrier: loaded the keyring another node rotated (active term ${keyring.active.term})`);
+  }
+
+  /** Whether `blob` names a term newer than any this node holds (another node rotated): open it after `reloadKeyring`. */
+  newerTerm(blob: Buffer): boolean {
+    if (!this.keyring) return false;
+    try {
+      return aeadTerm(blob) > this.keyring.active.term;
+    } catch {
+      return false;
+    }
   }
 
   async encrypt(location: string, plaintext: Buffer): Promise<Buffer> {
@@ -185,6 +269,7 @@ export class Barrier {
     if (!this.keyring) throw new BarrierSealedError();
     await this.repository.saveRotationConfig(config);
     this.rotationSettings = config;
+    this.changed('rotation-config');
   }
 
   /** Re-reads the stored settings (another node changed them). */
@@ -210,15 +295,29 @@ export class Barrier {
 
   private rotateIfStillDue(): Promise<number | void> {
     return this.rotation.run(async () => {
-      if (this.keyring && this.rotationDue()) {
-        const why = this.encryptions >= this.maxEncryptions() ? `reached ${this.encryptions} encryptions` : 'reached the rotation interval';
-        this.options.log(`barrier: term ${this.keyring.active.term} ${why}; rotating`);
-        return this.rotateNow();
-      }
+      if (!this.keyring || !this.rotationDue()) return;
+      const why = this.encryptions >= this.maxEncryptions() ? `reached ${this.encryptions} encryptions` : 'reached the rotation interval';
+      this.options.log(`barrier: term ${this.keyring.active.term} ${why}; rotating`);
+      const term = await this.rotateOnce();
+      if (term !== undefined) return term;
+      // Another node rotated first: its new term is likely not due.
+      await this.reloadNow();
+      if (this.rotationDue()) return this.rotateNow();
     });
   }
 
+  /** Rotates on top of the stored keyring, loading it first when another node changed it. */
   private async rotateNow(): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      const term = await this.rotateOnce();
+      if (term !== undefined) return term;
+      if (attempt === 3) throw new Error('keyring changed concurrently three times; rotation abandoned');
+      await this.reloadNow();
+    }
+  }
+
+  /** The new term, or undefined when the stored keyring is not the one in use here (nothing written). */
+  private async rotateOnce(): Promise<number | undefined> {
     const keyring = this.keyring;
     const rootKey = this.rootKey;
     if (!keyring || !rootKey) throw new BarrierSealedError();
@@ -231,7 +330,10 @@ export class Barrier {
     } finally {
       zero(plain);
     }
-    await this.repository.saveRotation(keyring.active.term, this.storedCiphertext, ciphertext, next.active.term, installedAt, this.encryptions);
+    if (!(await this.repository.saveRotation(keyring.active.term, this.storedCiphertext, ciphertext, next.active.term, installedAt, this.encryptions))) {
+      next.active.key.fill(0);
+      return undefined;
+    }
     if (this.keyring !== keyring) {
       // Sealed while the rotation committed: the committed keyring is authoritative on the next unseal.
       next.active.key.fill(0);
@@ -241,6 +343,7 @@ export class Barrier {
     this.storedCiphertext = ciphertext;
     this.encryptions = 0;
     this.flushedEncryptions = 0;
+    this.changed('keyring');
     return next.active.term;
   }
 

@@ -62,11 +62,11 @@ describe('sealed columns', () => {
     const barrier = openBarrier();
     const kv = new SealedColumn(columns.KV_V2_VALUE, barrier);
     const sealed = await kv.sealJson({ mountUuid, path: 'a', version: 1 }, { password: 'p' });
-    expect(kv.openJson({ mountUuid, path: 'a', version: 1 }, sealed)).toEqual({ password: 'p' });
-    expect(() => kv.open({ mountUuid, path: 'a', version: 2 }, sealed)).toThrow(IntegrityError);
-    expect(() => kv.open({ mountUuid, path: 'b', version: 1 }, sealed)).toThrow(IntegrityError);
+    expect(await kv.openJson({ mountUuid, path: 'a', version: 1 }, sealed)).toEqual({ password: 'p' });
+    await expect(kv.open({ mountUuid, path: 'a', version: 2 }, sealed)).rejects.toThrow(IntegrityError);
+    await expect(kv.open({ mountUuid, path: 'b', version: 1 }, sealed)).rejects.toThrow(IntegrityError);
     const v1 = new SealedColumn(columns.KV_V1_VALUE, barrier);
-    expect(() => v1.open({ mountUuid, path: 'a' }, sealed)).toThrow(IntegrityError);
+    await expect(v1.open({ mountUuid, path: 'a' }, sealed)).rejects.toThrow(IntegrityError);
   });
 
   it('opens what was sealed under the legacy location (rows the reseal job has not reached), and re-seals it', async () => {
@@ -74,8 +74,8 @@ describe('sealed columns', () => {
     const legacy = (await barrier.encrypt(`userpass/${mountUuid}/users/alice/password`, Buffer.from('$argon2id$hash'))) as Ciphertext;
     const passwords = new SealedColumn(columns.USERPASS_PASSWORD, barrier);
     const alice = { mountUuid, username: 'alice' };
-    expect(passwords.open(alice, legacy).toString()).toBe('$argon2id$hash');
-    expect(() => passwords.open({ mountUuid, username: 'bob' }, legacy)).toThrow(IntegrityError);
+    expect((await passwords.open(alice, legacy)).toString()).toBe('$argon2id$hash');
+    await expect(passwords.open({ mountUuid, username: 'bob' }, legacy)).rejects.toThrow(IntegrityError);
     const result = await passwords.reseal(alice, legacy);
     if (typeof result !== 'object') throw new Error(`expected a re-sealed value, got ${result}`);
     expect(barrier.decrypt(`userpass_users/password_ciphertext/["${mountUuid}","alice"]`, result.resealed).toString()).toBe('$argon2id$hash');
@@ -88,6 +88,6 @@ describe('sealed columns', () => {
     const sealed = await column.seal('k', Buffer.from('secret'));
     const tampered = Buffer.from(sealed) as Ciphertext;
     tampered[tampered.length - 1] ^= 1;
-    expect(() => column.open('k', tampered)).toThrow(IntegrityError);
+    await expect(column.open('k', tampered)).rejects.toThrow(IntegrityError);
   });
 });

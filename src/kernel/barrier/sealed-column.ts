@@ -79,8 +79,23 @@ export class SealedColumn<K> {
     return (await this.barrier.encrypt(this.declaration.location(key), plaintext)) as Ciphertext;
   }
 
-  /** Throws IntegrityError when `ciphertext` was not sealed for this row of this column (or was altered). */
-  open(key: K, ciphertext: Ciphertext): Buffer {
+  /**
+   * Throws IntegrityError when `ciphertext` was not sealed for this row of this column (or was
+   * altered). A value under a term newer than this node's (another node rotated, and its
+   * notification has not arrived yet) is opened after reloading the keyring once.
+   */
+  async open(key: K, ciphertext: Ciphertext): Promise<Buffer> {
+    await this.ready(ciphertext);
+    return this.openLoaded(key, ciphertext);
+  }
+
+  /** Loads the keyring when `ciphertext` is under a term newer than this node's (see `open`). */
+  async ready(ciphertext: Ciphertext): Promise<void> {
+    if (this.barrier.newerTerm(ciphertext)) await this.barrier.reloadKeyring();
+  }
+
+  /** `open` for a value its repository has made `ready` since reading it (callers that cannot wait). */
+  openLoaded(key: K, ciphertext: Ciphertext): Buffer {
     try {
       return this.barrier.decrypt(this.declaration.location(key), ciphertext);
     } catch (err) {
@@ -97,6 +112,7 @@ export class SealedColumn<K> {
   async reseal(key: K, ciphertext: Ciphertext): Promise<'current' | 'unreadable' | { resealed: Ciphertext }> {
     const legacy = this.declaration.legacy;
     let plaintext: Buffer;
+    if (this.barrier.newerTerm(ciphertext)) await this.barrier.reloadKeyring();
     try {
       zero(this.barrier.decrypt(this.declaration.location(key), ciphertext));
       return 'current';
@@ -122,7 +138,7 @@ export class SealedColumn<K> {
     return this.seal(key, Buffer.from(JSON.stringify(value), 'utf8'));
   }
 
-  openJson<T>(key: K, ciphertext: Ciphertext): T {
-    return JSON.parse(this.open(key, ciphertext).toString('utf8')) as T;
+  async openJson<T>(key: K, ciphertext: Ciphertext): Promise<T> {
+    return JSON.parse((await this.open(key, ciphertext)).toString('utf8')) as T;
   }
 }

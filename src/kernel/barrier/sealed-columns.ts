@@ -136,6 +136,22 @@ export const TRANSIT_KEY_MATERIAL = declareSealedColumn<{ mountUuid: string; nam
   k.version,
 ]);
 
+/** A rekey's submitted shares (packed), by target and the operation's nonce. Always in this grammar. */
+export const REKEY_PROGRESS = declareSealedColumn<{ target: string; nonce: string }>('rekey_operations', 'progress_ciphertext', (k) => [k.target, k.nonce]);
+
+/** A rekey's new unseal or recovery key awaiting verification, by target and the operation's nonce. Always in this grammar. */
+export const REKEY_VERIFICATION_KEY = declareSealedColumn<{ target: string; nonce: string }>('rekey_operations', 'verification_key_ciphertext', (k) => [
+  k.target,
+  k.nonce,
+]);
+
+/** The new shares submitted to verify a rekey (packed), by target and the verification nonce. Always in this grammar. */
+export const REKEY_VERIFICATION_PROGRESS = declareSealedColumn<{ target: string; nonce: string }>(
+  'rekey_operations',
+  'verification_progress_ciphertext',
+  (k) => [k.target, k.nonce],
+);
+
 /**
  * Batch tokens are not stored: the client holds the ciphertext, so their location is fixed for
  * good (`tokens/batch`; no job can re-seal a value the server does not hold). Declared here so it
@@ -160,5 +176,8 @@ export function visitSealedColumns<T>(visit: <K>(column: SealedColumnDeclaration
     visit(PKI_PRIVATE_KEY),
     visit(MANAGED_KEY_PIN),
     visit(TRANSIT_KEY_MATERIAL),
+    visit(REKEY_PROGRESS),
+    visit(REKEY_VERIFICATION_KEY),
+    visit(REKEY_VERIFICATION_PROGRESS),
   ];
 }

@@ -111,7 +111,7 @@ export class ExpirationManager {
     const { backend, mount } = this.backend(lease);
     const renewOnEngine = backend?.leases?.renew;
     if (renewOnEngine && mount) {
-      await renewOnEngine({ mount, leaseId, internal: this.internalOf(lease), expiresAt: new Date(expiresAt) }).catch((err: Error) => {
+      await renewOnEngine({ mount, leaseId, internal: await this.internalOf(lease), expiresAt: new Date(expiresAt) }).catch((err: Error) => {
         this.options.log.error(`leases: renewing ${leaseId} failed on the engine: ${err.message}`);
         throw badRequest('failed to renew lease: the engine refused; see the server log');
       });
@@ -188,7 +188,7 @@ export class ExpirationManager {
     return { backend: this.mounts.backendOf(lease.engineType), mount: this.mounts.byUuid(lease.mountUuid) };
   }
 
-  private internalOf(lease: LeaseRow): Record<string, unknown> {
+  private internalOf(lease: LeaseRow): Promise<Record<string, unknown>> {
     return this.repository.internalOf(lease);
   }
 
@@ -198,7 +198,7 @@ export class ExpirationManager {
       const revoke = backend?.leases?.revoke;
       if (!revoke) throw new Error(`no revocation for engine type ${lease.engineType}`);
       if (!mount) throw new Error('the mount that issued the lease is gone');
-      await revoke({ mount, leaseId: lease.leaseId, internal: this.internalOf(lease) });
+      await revoke({ mount, leaseId: lease.leaseId, internal: await this.internalOf(lease) });
     } catch (err) {
       const attempts = lease.revokeAttempts + 1;
       const irrevocable = attempts >= this.options.maxAttempts;

@@ -139,7 +139,7 @@ export class LeaseRepository {
   }
 
   /** The engine's `internal` data of the lease, opened. */
-  internalOf(lease: Pick<LeaseRow, 'leaseId' | 'credentialsCiphertext'>): Record<string, unknown> {
+  internalOf(lease: Pick<LeaseRow, 'leaseId' | 'credentialsCiphertext'>): Promise<Record<string, unknown>> {
     return this.credentials.openJson<Record<string, unknown>>(lease.leaseId, lease.credentialsCiphertext);
   }
 

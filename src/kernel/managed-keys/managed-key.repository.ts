@@ -107,7 +107,7 @@ export class ManagedKeyRepository {
   /** The key's PIN, opened; undefined when the row is gone. */
   async pin(id: string): Promise<string | undefined> {
     const r = await this.rows.findOne({ select: { id: true, pinCiphertext: true }, where: { id } });
-    return r ? this.pins.open(id, r.pinCiphertext as Ciphertext).toString('utf8') : undefined;
+    return r ? (await this.pins.open(id, r.pinCiphertext as Ciphertext)).toString('utf8') : undefined;
   }
 
   /**

@@ -10,7 +10,10 @@
  * Started and cancelled with a sudo token (checked by the caller); advanced with the current
  * shares. With `require_verification` the new shares only take effect once threshold-many of them
  * are submitted back to `.../verify`; until then the old shares keep working.
- * All progress is in memory: a restart cancels a rekey and the old shares stay valid.
+ * Progress is in the database (rekey-operation.repository.ts), shared by every process of every
+ * node: shares sent to any of them count toward one operation, and a restart keeps it. Each change
+ * runs under the operation's row lock; a refused submission that resets progress (wrong shares)
+ * or a failed commit that ends the operation stores that before its error is answered.
  */
 import { randomUUID } from 'node:crypto';
 import { IntegrityError } from '../../crypto/aead';
@@ -21,6 +24,7 @@ import type { Barrier } from '../barrier/barrier';
 import type { BarrierRepository } from '../barrier/barrier.repository';
 import { ApiError, badRequest } from '../errors';
 import { recoveryKeyCheck, verifyRecoveryKey } from './recovery-key';
+import { RekeyInProgressError, type RekeyOperation, RekeyOperationRepository, type RekeySummary } from './rekey-operation.repository';
 import { rotateRootKey } from './root-key-rotation';
 import { SealUnavailableError } from './seal-provider';
 import type { SealRepository, StoredSealConfig } from './seal.repository';
@@ -61,32 +65,21 @@ export interface RekeyVerifyStatus {
   progress: number;
 }
 
-interface PendingVerification {
-  nonce: string;
-  unsealKey: Buffer;
-  progress: Buffer[];
-}
-
-interface RekeyOperation {
-  nonce: string;
-  started: Date;
-  shares: number;
-  threshold: number;
-  requireVerification: boolean;
-  progress: Buffer[];
-  pending?: PendingVerification;
-  /** Recovery keys: the check value the submitted shares were proven against; the commit replaces only it. */
-  authorisedCheck?: Buffer;
-}
-
 export interface RekeyInitOptions {
   secretShares: number;
   secretThreshold: number;
   requireVerification: boolean;
 }
 
+/** What a locked section leaves: the operation to store (null: none) and its answer or error. */
+interface SectionOutcome<T> {
+  next: RekeyOperation | null;
+  value?: T;
+  error?: unknown;
+}
+
 export class RekeyService {
-  private operation: RekeyOperation | null = null;
+  private readonly operations: RekeyOperationRepository;
 
   constructor(
     private readonly seal: SealService,
@@ -96,7 +89,7 @@ export class RekeyService {
     private readonly log: (message: string) => void,
     readonly target: RekeyTarget = 'barrier',
   ) {
-    seal.addLifecycleHook('state', { afterUnseal: async () => undefined, beforeSeal: () => this.clear() });
+    this.operations = new RekeyOperationRepository(seals.dataSource, barrier);
   }
 
   /** Whether the current recovery shares authorise this rekey (auto seal), rather than the unseal shares. */
@@ -114,51 +107,78 @@ export class RekeyService {
     if (this.target === 'recovery' && !this.seal.provider.autoUnseal) throw badRequest('recovery rekeying not supported');
   }
 
+  /**
+   * Runs `section` under this process's seal mutex and the operation's row lock; stores the
+   * operation it leaves, then answers its value or throws its error.
+   */
+  private async change<T>(section: (op: RekeyOperation | null) => Promise<SectionOutcome<T>>): Promise<T> {
+    const outcome = await this.seal.exclusive(() =>
+      this.operations.locked(this.target, async (op) => {
+        const result = await section(op);
+        return { result, next: result.next };
+      }),
+    );
+    if (outcome.error !== undefined) throw outcome.error;
+    return outcome.value as T;
+  }
+
   async status(): Promise<RekeyStatus> {
     this.requireSupported();
     const config = await this.seal.loadConfig();
-    const op = this.operation;
+    return this.statusOf(await this.operations.summary(this.target), config);
+  }
+
+  private statusOf(op: RekeySummary | undefined, config: StoredSealConfig | undefined): RekeyStatus {
     const status: RekeyStatus = {
       nonce: op?.nonce ?? '',
-      started: op !== null,
+      started: op !== undefined,
       t: op?.threshold ?? 0,
       n: op?.shares ?? 0,
-      progress: op?.progress.length ?? 0,
+      progress: op?.progress ?? 0,
       required: this.required(config),
       pgp_fingerprints: null,
       backup: false,
       verification_required: op?.requireVerification ?? false,
     };
-    if (op?.pending) status.verification_nonce = op.pending.nonce;
+    if (op?.verificationNonce) status.verification_nonce = op.verificationNonce;
     return status;
   }
 
-  start(options: RekeyInitOptions): Promise<RekeyStatus> {
-    return this.seal.exclusive(async () => {
-      this.requireSupported();
-      let { secretShares: shares, secretThreshold: threshold } = options;
-      if (this.target === 'barrier' && this.seal.provider.autoUnseal) {
-        // Vault: the HSM stores the root key, so the barrier "shares" are forced to 1.
-        shares = 1;
-        threshold = 1;
-        if (options.requireVerification) throw badRequest('requiring verification not supported when rekeying the barrier key with recovery keys');
-      }
-      const problem = shareConfigError(shares, threshold);
-      if (problem && this.target === 'recovery') throw new ApiError(500, [`invalid recovery configuration: ${problem}`]);
-      if (problem) throw badRequest(problem);
-      this.seal.requireUnsealed();
-      if (this.operation) throw badRequest('rekey already in progress');
-      this.operation = {
-        nonce: randomUUID(),
-        started: new Date(),
-        shares,
-        threshold,
-        requireVerification: options.requireVerification,
-        progress: [],
-      };
-      this.log(`${this.name}: started (${shares} shares, threshold ${threshold})`);
-      return this.status();
-    });
+  private async statusAfter(op: RekeyOperation): Promise<RekeyStatus> {
+    return this.statusOf(summaryOf(op), await this.seal.loadConfig());
+  }
+
+  async start(options: RekeyInitOptions): Promise<RekeyStatus> {
+    this.requireSupported();
+    let { secretShares: shares, secretThreshold: threshold } = options;
+    if (this.target === 'barrier' && this.seal.provider.autoUnseal) {
+      // Vault: the HSM stores the root key, so the barrier "shares" are forced to 1.
+      shares = 1;
+      threshold = 1;
+      if (options.requireVerification) throw badRequest('requiring verification not supported when rekeying the barrier key with recovery keys');
+    }
+    const problem = shareConfigError(shares, threshold);
+    if (problem && this.target === 'recovery') throw new ApiError(500, [`invalid recovery configuration: ${problem}`]);
+    if (problem) throw badRequest(problem);
+    this.seal.requireUnsealed();
+    try {
+      return await this.change(async (op) => {
+        if (op) throw badRequest('rekey already in progress');
+        const next: RekeyOperation = {
+          nonce: randomUUID(),
+          started: new Date(),
+          shares,
+          threshold,
+          requireVerification: options.requireVerification,
+          progress: [],
+        };
+        this.log(`${this.name}: started (${shares} shares, threshold ${threshold})`);
+        return { next, value: await this.statusAfter(next) };
+      });
+    } catch (err) {
+      if (err instanceof RekeyInProgressError) throw badRequest('rekey already in progress');
+      throw err;
+    }
   }
 
   private get name(): string {
@@ -168,18 +188,17 @@ export class RekeyService {
   cancel(nonce?: string): Promise<void> {
     return this.seal.exclusive(async () => {
       this.requireSupported();
-      if (this.operation && nonce && nonce !== this.operation.nonce) throw badRequest('incorrect nonce');
-      if (this.operation) this.log(`${this.name}: cancelled`);
-      this.clear();
+      const op = await this.operations.summary(this.target);
+      if (op && nonce && nonce !== op.nonce) throw badRequest('incorrect nonce');
+      if (op && (await this.operations.remove(this.target, op.nonce))) this.log(`${this.name}: cancelled`);
     });
   }
 
   /** Submits one current share. Returns the status, or the new shares once the threshold is met. */
   update(keyText: string | undefined, nonce: string | undefined): Promise<RekeyStatus | RekeyUpdateResult> {
-    return this.seal.exclusive(async () => {
-      this.requireSupported();
-      this.seal.requireUnsealed();
-      const op = this.operation;
+    this.requireSupported();
+    this.seal.requireUnsealed();
+    return this.change(async (op): Promise<SectionOutcome<RekeyStatus | RekeyUpdateResult>> => {
       if (!op) throw badRequest(this.target === 'recovery' ? 'no recovery rekey in progress' : 'no rekey in progress');
       if (!nonce) throw badRequest('missing nonce');
       if (nonce !== op.nonce) throw badRequest(`incorrect nonce supplied; nonce for this rekey operation is ${op.nonce}`);
@@ -194,9 +213,14 @@ export class RekeyService {
         throw badRequest(`given key has already been provided during this ${this.target === 'recovery' ? 'rekey' : 'generation'} operation`);
       }
       op.progress.push(key);
-      if (op.progress.length < required) return this.status();
+      if (op.progress.length < required) return { next: op, value: await this.statusAfter(op) };
 
-      await this.authenticateProgress(op, config, required);
+      try {
+        await this.authenticateProgress(op, config, required);
+      } catch (error) {
+        // Progress starts over (stored), as in Vault.
+        return { next: op, error };
+      }
       if (this.target === 'barrier' && this.seal.provider.autoUnseal) return this.rotateRoot(op);
       const unsealKey = randomKey();
       const shares = await splitSecret(unsealKey, op.shares, op.threshold);
@@ -213,59 +237,59 @@ export class RekeyService {
       if (op.requireVerification) {
         op.pending = { nonce: randomUUID(), unsealKey, progress: [] };
         result.verification_nonce = op.pending.nonce;
-        return result;
+        return { next: op, value: result };
       }
       try {
         await this.commit(op, unsealKey);
+        return { next: null, value: result };
+      } catch (error) {
+        return { next: null, error };
       } finally {
         zero(unsealKey);
-        this.clear();
       }
-      return result;
     });
   }
 
-  /** Auto seal sys/rekey: the root key is replaced; no key shares to return. */
-  private async rotateRoot(op: RekeyOperation): Promise<RekeyUpdateResult> {
+  /** Auto seal sys/rekey: the root key is replaced; no key shares to return. The operation ends either way. */
+  private async rotateRoot(op: RekeyOperation): Promise<SectionOutcome<RekeyUpdateResult>> {
     try {
       await rotateRootKey({ seals: this.seals, barrierRepository: this.barrierRepository, barrier: this.barrier, provider: this.seal.provider });
     } catch (err) {
-      if (err instanceof SealUnavailableError) throw new ApiError(500, [err.message]);
-      throw err;
-    } finally {
-      this.clear();
+      return { next: null, error: err instanceof SealUnavailableError ? new ApiError(500, [err.message]) : err };
     }
     this.seal.forgetCachedConfig();
     this.log('rekey: committed; the root key was replaced (auto seal)');
-    return { nonce: op.nonce, complete: true, keys: [], keys_base64: [], pgp_fingerprints: null, backup: false, verification_required: false };
+    return {
+      next: null,
+      value: { nonce: op.nonce, complete: true, keys: [], keys_base64: [], pgp_fingerprints: null, backup: false, verification_required: false },
+    };
   }
 
-  verifyStatus(): RekeyVerifyStatus {
+  async verifyStatus(): Promise<RekeyVerifyStatus> {
     this.requireSupported();
-    const op = this.operation;
-    if (!op?.pending) throw badRequest('no rekey verification in progress');
-    return { nonce: op.pending.nonce, started: true, t: op.threshold, n: op.shares, progress: op.pending.progress.length };
+    const op = await this.operations.summary(this.target);
+    if (!op?.verificationNonce) throw badRequest('no rekey verification in progress');
+    return { nonce: op.verificationNonce, started: true, t: op.threshold, n: op.shares, progress: op.verificationProgress };
   }
 
   /** Restarts verification with a new nonce (DELETE sys/rekey/verify). */
   resetVerification(): Promise<RekeyVerifyStatus> {
-    return this.seal.exclusive(async () => {
-      this.requireSupported();
-      const op = this.operation;
+    this.requireSupported();
+    this.seal.requireUnsealed();
+    return this.change(async (op) => {
       if (!op?.pending) throw badRequest('no rekey verification in progress');
       zero(...op.pending.progress);
       op.pending.progress = [];
       op.pending.nonce = randomUUID();
-      return this.verifyStatus();
+      return { next: op, value: verifyStatusOf(op) };
     });
   }
 
   /** Submits one NEW share; at the new threshold the new unseal key replaces the old one. */
   verify(keyText: string | undefined, nonce: string | undefined): Promise<RekeyVerifyStatus | { nonce: string; complete: true }> {
-    return this.seal.exclusive(async () => {
-      this.requireSupported();
-      this.seal.requireUnsealed();
-      const op = this.operation;
+    this.requireSupported();
+    this.seal.requireUnsealed();
+    return this.change(async (op): Promise<SectionOutcome<RekeyVerifyStatus | { nonce: string; complete: true }>> => {
       const pending = op?.pending;
       if (!op || !pending) throw badRequest('no rekey verification in progress');
       if (nonce !== pending.nonce) throw badRequest(`incorrect nonce supplied; nonce for this verify operation is ${pending.nonce}`);
@@ -275,7 +299,7 @@ export class RekeyService {
         throw badRequest('given key has already been provided during this verify operation');
       }
       pending.progress.push(key);
-      if (pending.progress.length < op.threshold) return this.verifyStatus();
+      if (pending.progress.length < op.threshold) return { next: op, value: verifyStatusOf(op) };
 
       let combined: Buffer | undefined;
       try {
@@ -288,14 +312,13 @@ export class RekeyService {
       }
       const matches = combined !== undefined && constantTimeEqual(combined, pending.unsealKey);
       zero(combined);
-      if (!matches) throw badRequest('rekey verification failed; incorrect key shares supplied');
-      const done = { nonce: pending.nonce, complete: true as const };
+      if (!matches) return { next: op, error: badRequest('rekey verification failed; incorrect key shares supplied') };
       try {
         await this.commit(op, pending.unsealKey);
-      } finally {
-        this.clear();
+        return { next: null, value: { nonce: pending.nonce, complete: true as const } };
+      } catch (error) {
+        return { next: null, error };
       }
-      return done;
     });
   }
 
@@ -359,14 +382,22 @@ export class RekeyService {
     this.seal.forgetCachedConfig();
     this.log(`rekey: committed (${shares} shares, threshold ${threshold})`);
   }
+}
 
-  private clear(): void {
-    const op = this.operation;
-    if (!op) return;
-    zero(...op.progress);
-    if (op.pending) zero(op.pending.unsealKey, ...op.pending.progress);
-    this.operation = null;
-  }
+function summaryOf(op: RekeyOperation): RekeySummary {
+  return {
+    nonce: op.nonce,
+    shares: op.shares,
+    threshold: op.threshold,
+    requireVerification: op.requireVerification,
+    progress: op.progress.length,
+    ...(op.pending ? { verificationNonce: op.pending.nonce } : {}),
+    verificationProgress: op.pending?.progress.length ?? 0,
+  };
+}
+
+function verifyStatusOf(op: RekeyOperation): RekeyVerifyStatus {
+  return { nonce: op.pending?.nonce ?? '', started: true, t: op.threshold, n: op.shares, progress: op.pending?.progress.length ?? 0 };
 }
 
 /** sys/rekey-recovery-key: the same flow over the recovery keys (its own Nest provider). */

@@ -40,4 +40,27 @@ export class SealConfigEntity {
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' }) updatedAt!: Date;
 }
 
-export const SEAL_ENTITIES = [SealConfigEntity];
+/**
+ * A rekey in progress (sys/rekey, sys/rekey-recovery-key), one row per target, shared by every
+ * process of every node. Submitted shares and a new key awaiting verification are sealed by the
+ * barrier, bound to the target and the operation's nonce (sealed-columns.ts).
+ */
+@Entity({ name: 'rekey_operations' })
+@Check('rekey_operations_target_check', "target IN ('barrier', 'recovery')")
+export class RekeyOperationEntity {
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'rekey_operations_pkey' }) target!: string;
+  @Column({ type: 'uuid' }) nonce!: string;
+  @Column({ name: 'started_at', type: 'timestamptz', default: () => 'now()' }) startedAt!: Date;
+  @Column({ name: 'secret_shares', type: 'integer' }) secretShares!: number;
+  @Column({ name: 'secret_threshold', type: 'integer' }) secretThreshold!: number;
+  @Column({ name: 'require_verification', type: 'boolean' }) requireVerification!: boolean;
+  @Column({ type: 'integer', default: 0 }) progress!: number;
+  @Column({ name: 'progress_ciphertext', type: 'bytea', nullable: true }) progressCiphertext!: Buffer | null;
+  @Column({ name: 'authorised_check', type: 'bytea', nullable: true }) authorisedCheck!: Buffer | null;
+  @Column({ name: 'verification_nonce', type: 'uuid', nullable: true }) verificationNonce!: string | null;
+  @Column({ name: 'verification_key_ciphertext', type: 'bytea', nullable: true }) verificationKeyCiphertext!: Buffer | null;
+  @Column({ name: 'verification_progress', type: 'integer', default: 0 }) verificationProgress!: number;
+  @Column({ name: 'verification_progress_ciphertext', type: 'bytea', nullable: true }) verificationProgressCiphertext!: Buffer | null;
+}
+
+export const SEAL_ENTITIES = [SealConfigEntity, RekeyOperationEntity];

@@ -106,7 +106,17 @@ export class SealService {
   /** Stops begun at the last seal, awaited by the next unseal (they never reject). */
   private stopping: Promise<void>[] = [];
 
-  constructor(private readonly deps: SealServiceDeps) {}
+  constructor(private readonly deps: SealServiceDeps) {
+    // Under an auto seal another node's rekey replaces the root key; this node unwraps the stored one.
+    if (deps.provider.autoUnseal) deps.barrier.useStoredRootKey(() => this.storedRootKey());
+  }
+
+  /** The root key the stored seal row wraps (auto seal), read afresh. */
+  private async storedRootKey(): Promise<Buffer> {
+    const config = await this.loadFreshConfig();
+    if (!config) throw new Error('the seal is not initialised');
+    return this.providerCall(() => this.deps.provider.unwrapRootKey(config.rootKey));
+  }
 
   get isSealed(): boolean {
     return !this.unsealed;

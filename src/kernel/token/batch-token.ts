@@ -75,10 +75,10 @@ export function batchTokenRow(f: BatchFields, tokenHmac: Buffer): TokenRow {
 }
 
 /** The token's record, or undefined when it does not decrypt or parse (forged, truncated, another cluster's). */
-export function decodeBatchToken(barrier: Barrier, token: string, tokenHmac: Buffer): TokenRow | undefined {
+export async function decodeBatchToken(barrier: Barrier, token: string, tokenHmac: Buffer): Promise<TokenRow | undefined> {
   let payload: BatchPayload;
   try {
-    payload = sealedBy(barrier).openJson<BatchPayload>(undefined, Buffer.from(token.slice(BATCH_PREFIX.length), 'base64url') as Ciphertext);
+    payload = await sealedBy(barrier).openJson<BatchPayload>(undefined, Buffer.from(token.slice(BATCH_PREFIX.length), 'base64url') as Ciphertext);
   } catch {
     return undefined;
   }

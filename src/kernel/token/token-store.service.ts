@@ -232,7 +232,7 @@ export class TokenStore {
     if (!this.hmacKey || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return undefined;
     const tokenHmac = hmacSha256(this.hmacKey, token);
     if (token.startsWith(BATCH_PREFIX)) {
-      const batch = this.live(decodeBatchToken(this.barrier, token, tokenHmac));
+      const batch = this.live(await decodeBatchToken(this.barrier, token, tokenHmac));
       // A non-orphan batch token lives only as long as its parent.
       if (!batch || (batch.parentTokenHmac && !this.live(await this.fetch(batch.parentTokenHmac)))) return undefined;
       return batch;

@@ -105,15 +105,19 @@ export class TokenRepository {
 
   /** A service token's accessor, opened. */
   openAccessor(row: Pick<TokenRow, 'tokenHmac' | 'accessorCiphertext'>): string {
-    return this.accessorColumn.open(row.tokenHmac, row.accessorCiphertext).toString();
+    return this.accessorColumn.openLoaded(row.tokenHmac, row.accessorCiphertext).toString();
   }
 
+  /** A found row's accessor is `ready` (its term loaded), so `openAccessor` can open it at once. */
   async findByHmac(tokenHmac: Buffer): Promise<TokenRow | undefined> {
-    return (await runStatement<TokenRow>(this.dataSource, this.statements.findByHmac, [tokenHmac]))[0];
+    const row = (await runStatement<TokenRow>(this.dataSource, this.statements.findByHmac, [tokenHmac]))[0];
+    if (row) await this.accessorColumn.ready(row.accessorCiphertext);
+    return row;
   }
 
   async findByAccessorHmac(accessorHmac: Buffer): Promise<TokenRow | undefined> {
     const rows: TokenRow[] = await this.dataSource.query(this.statements.findByAccessorHmac, [accessorHmac]);
+    if (rows[0]) await this.accessorColumn.ready(rows[0].accessorCiphertext);
     return rows[0];
   }
 
@@ -191,6 +195,6 @@ export class TokenRepository {
   /** Every service token's accessor, opened, oldest token first. */
   async accessors(): Promise<string[]> {
     const rows: Pick<TokenRow, 'tokenHmac' | 'accessorCiphertext'>[] = await this.dataSource.query(this.statements.accessors);
-    return rows.map((r) => this.openAccessor(r));
+    return Promise.all(rows.map(async (r) => (await this.accessorColumn.open(r.tokenHmac, r.accessorCiphertext)).toString()));
   }
 }
