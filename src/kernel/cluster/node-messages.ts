@@ -1,6 +1,6 @@
 /**
- * The messages between a node's parent and its workers (node:cluster IPC). Shares and keys travel
- * base64-encoded in these messages only: this channel is the one way an unseal key leaves a process.
+ * The messages between a node's parent and its workers (node:cluster IPC). Shares and the root key
+ * travel base64-encoded in these messages only: this channel is the one way a key leaves a process.
  */
 import type { ProgressView } from '../seal/unseal-progress';
 

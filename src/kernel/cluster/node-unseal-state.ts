@@ -1,6 +1,6 @@
 /**
  * The node's unseal state, kept by the parent of a multi-worker node (decision 127): one progress
- * for every worker, the combined key while the node is unsealed (so that a replacement worker is
+ * for every worker, the root key while the node is unsealed (so that a replacement worker is
  * unsealed at once), and which worker is combining.
  *
  * Invariants: while a worker combines, other submissions wait (as requests did behind a single

@@ -271,7 +271,7 @@ export class SealService {
 
   /**
    * Submits one unseal key share (or resets progress). The share joins the node's progress; the
-   * worker given the threshold combines and unseals, then every worker is unsealed with the key.
+   * worker given the threshold combines and unseals, then every worker is unsealed with its root key.
    */
   async submitUnsealKey(keyText: string | undefined, reset: boolean, migrate = false): Promise<SealStatus> {
     const share = await this.mutex.run(async () => {
@@ -313,7 +313,8 @@ export class SealService {
       key = await this.mutex.run(async () => {
         const config = await this.loadConfig();
         if (this.unsealed || !config) return undefined;
-        return this.unsealWithShares(config, shares);
+        await this.unsealWithShares(config, shares);
+        return Buffer.from(this.deps.barrier.currentRootKey());
       });
     } catch (err) {
       await this.deps.coordinator.failed();
@@ -344,9 +345,9 @@ export class SealService {
   /**
    * Combines shares (any failure is "invalid key"; the progress was already reset) and opens the
    * barrier. Under an auto seal the shares are recovery key shares: they prove the operators'
-   * quorum, and the HSM unwraps the root key. Returns the combined key (the caller zeroes it).
+   * quorum, and the HSM unwraps the root key.
    */
-  private async unsealWithShares(config: StoredSealConfig, shares: Buffer[]): Promise<Buffer> {
+  private async unsealWithShares(config: StoredSealConfig, shares: Buffer[]): Promise<void> {
     let combined: Buffer | undefined;
     let rootKey: Buffer | undefined;
     try {
@@ -362,37 +363,36 @@ export class SealService {
         rootKey = await this.deps.provider.unwrapRootKey(config.rootKey, combined);
       }
     } catch (err) {
-      zero(combined);
       if (!(err instanceof IntegrityError) && !(err instanceof ShamirError)) throw err;
       throw badRequest('unseal failed, invalid key');
+    } finally {
+      zero(combined);
     }
     try {
       await this.openWithRootKey(rootKey);
-    } catch (err) {
-      zero(combined);
-      throw err;
     } finally {
       zero(rootKey);
     }
-    return combined;
   }
 
   /**
-   * The node's command: unseal with the key another worker combined (the shares were checked
-   * there). Shamir: the key unwraps the root key; an auto seal unwraps with the HSM.
+   * The node's command: unseal with the root key of the worker that combined the shares (the
+   * quorum was checked there; the barrier authenticates the key). An auto seal unwraps with the HSM
+   * instead, so a root key replaced since (auto seal rekey) cannot leave a worker sealed.
    */
-  private unsealWithNodeKey(key: Buffer): Promise<void> {
+  private unsealWithNodeKey(rootKey: Buffer): Promise<void> {
     return this.mutex.run(async () => {
       if (this.unsealed) return;
       const config = await this.loadFreshConfig();
       if (!config) throw new Error('not initialised');
       if (migrationPending(config, this.deps.provider)) throw new Error('a seal migration is pending');
-      if (this.deps.provider.autoUnseal) await this.openProvider();
-      const rootKey = this.deps.provider.autoUnseal ? await this.unwrapWithProvider(config) : await this.deps.provider.unwrapRootKey(config.rootKey, key);
+      if (!this.deps.provider.autoUnseal) return this.openWithRootKey(rootKey);
+      await this.openProvider();
+      const unwrapped = await this.unwrapWithProvider(config);
       try {
-        await this.openWithRootKey(rootKey);
+        await this.openWithRootKey(unwrapped);
       } finally {
-        zero(rootKey);
+        zero(unwrapped);
       }
     });
   }

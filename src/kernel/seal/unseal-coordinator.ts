@@ -19,8 +19,8 @@ export type ShareOutcome =
 
 /** What the node asks of a worker's seal. */
 export interface NodeSealCommands {
-  /** Unseal with the node's combined key (Shamir: the unseal key; auto seal: the recovery key). */
-  unseal(key: Buffer): Promise<void>;
+  /** Unseal with the node's root key (from the worker that combined the shares). */
+  unseal(rootKey: Buffer): Promise<void>;
   /** Seal this worker only. */
   seal(): Promise<void>;
 }
@@ -32,8 +32,8 @@ export interface UnsealCoordinator {
   progress(): Promise<ProgressView>;
   /** The combiner's unseal failed or was not needed: others may submit again. */
   failed(): Promise<void>;
-  /** The combiner unsealed with `key` (still the caller's to zero): every worker is unsealed with it. */
-  unsealed(key: Buffer): Promise<void>;
+  /** The combiner unsealed; `rootKey` (still the caller's to zero) unseals every worker. */
+  unsealed(rootKey: Buffer): Promise<void>;
   /** This worker sealed on an operator's request: every worker seals. */
   sealed(): Promise<void>;
   /**
