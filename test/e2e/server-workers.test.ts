@@ -5,86 +5,12 @@
  * without the operators; SIGTERM drains (an in-flight request completes) and exits 0; a parent
  * killed with -9 leaves no worker behind.
  */
-import { request } from 'node:http';
 import { connect } from 'node:net';
-import { createTestDatabase } from '../support/database';
-import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { type ServerProcess } from '../support/server-process';
 import { until } from '../support/wait';
+import { alive, fromBoth, fromEach, send, startNode, workerPids } from '../support/workers';
 
 jest.setTimeout(240_000);
-
-interface Answer {
-  status: number;
-  worker: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-/** One request on a new connection (the listener hands connections to the workers in turn). */
-function send(port: number, method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<Answer> {
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method,
-        path: `/v1/${path}`,
-        agent: false,
-        headers: {
-          connection: 'close',
-          ...(payload ? { 'content-type': 'application/json' } : {}),
-          ...(options.token ? { 'x-vault-token': options.token } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, worker: Number(res.headers['x-secrethub-worker']), body: text ? JSON.parse(text) : null }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-/** Repeats an idempotent request until both workers have answered it (or 40 times); their answers by worker. */
-async function fromEach(port: number, method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<Map<number, Answer>> {
-  const answers = new Map<number, Answer>();
-  for (let i = 0; i < 40 && answers.size < 2; i++) {
-    const answer = await send(port, method, path, options);
-    answers.set(answer.worker, answer);
-  }
-  return answers;
-}
-
-/** fromEach, which must reach both workers. */
-async function fromBoth(port: number, method: string, path: string, options: { body?: unknown; token?: string } = {}): Promise<Map<number, Answer>> {
-  const answers = await fromEach(port, method, path, options);
-  expect([...answers.keys()].sort()).toEqual([1, 2]);
-  return answers;
-}
-
-/** The pid of each worker, from the parent's log (the latest start of each). */
-function workerPids(output: string): Map<number, number> {
-  const pids = new Map<number, number>();
-  for (const m of output.matchAll(/node: worker (\d+) started \(pid (\d+)\)/g)) pids.set(Number(m[1]), Number(m[2]));
-  return pids;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function startNode(): Promise<ServerProcess> {
-  const server = await startServerProcess({ databaseUrl: await createTestDatabase(), args: ['--workers', '2'] });
-  await until(async () => (server.output().match(/listening on/g) ?? []).length >= 2, 60_000);
-  return server;
-}
 
 describe('server --workers 2 (e2e)', () => {
   let server: ServerProcess | undefined;
