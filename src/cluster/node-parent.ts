@@ -145,6 +145,8 @@ export async function runNodeParent(options: NodeParentOptions): Promise<number>
     slot.worker = worker;
     worker.on('message', (message: unknown) => receive(slot, message));
     worker.on('listening', () => (listened = true));
+    // A send to a worker that just died fails here; its exit is handled below.
+    worker.on('error', (err: Error) => log.warn(`node: worker ${slot.id}: ${err.message}`));
     worker.on('exit', (code, signal) => exited(slot, worker, code, signal));
     log.info(`node: worker ${slot.id} started (pid ${worker.process.pid})`);
   };

@@ -3,6 +3,7 @@
  * random id per node) and SECRETHUB_WORKER_ID (1..N); a single process has a random node id, fixed
  * for its life, and is worker 1.
  */
+import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 
 export interface NodeIdentity {
@@ -23,7 +24,7 @@ export function nodeIdentity(env: NodeJS.ProcessEnv = process.env): NodeIdentity
   };
 }
 
-/** True in a worker of a multi-worker node (its parent set the worker id). */
+/** True in a worker of a multi-worker node (forked by node:cluster, its parent set the worker id). */
 export function isNodeWorker(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env[WORKER_ID_ENV] !== undefined && typeof process.send === 'function';
+  return cluster.isWorker && env[WORKER_ID_ENV] !== undefined;
 }
