@@ -5,8 +5,9 @@
  * without the operators; SIGTERM drains (an in-flight request completes) and exits 0; a parent
  * killed with -9 leaves no worker behind.
  */
-import { connect } from 'node:net';
-import { type ServerProcess } from '../support/server-process';
+import { connect, createServer } from 'node:net';
+import { createTestDatabase } from '../support/database';
+import { freePort, startServerProcess, type ServerProcess } from '../support/server-process';
 import { until } from '../support/wait';
 import { alive, fromBoth, fromEach, send, startNode, workerPids } from '../support/workers';
 
@@ -96,5 +97,18 @@ describe('server --workers 2 (e2e)', () => {
     expect(pids.every(alive)).toBe(true);
     await server.kill9();
     await until(async () => !pids.some(alive), 10_000);
+  });
+
+  it('a worker that cannot start stops the node with exit code 1 (no restart loop)', async () => {
+    const port = await freePort();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      await expect(startServerProcess({ databaseUrl: await createTestDatabase(), port, args: ['--workers', '2'] })).rejects.toThrow(
+        /exited with 1 before listening/,
+      );
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -77,7 +77,12 @@ export function registerServerCommands(program: Command): void {
       const onSignal = (signal: string) => (stopping.stop ? stopping.stop(signal) : (stopping.early ??= signal));
       process.on('SIGTERM', () => onSignal('SIGTERM'));
       process.on('SIGINT', () => onSignal('SIGINT'));
-      const server = await startServer(config, log);
+      const server = await startServer(config, log).catch((err: Error) => {
+        // A worker's IPC channel would keep it alive after a failed start: it exits, and its parent decides.
+        if (!cluster.isWorker) throw err;
+        log.error(`start failed: ${err.message}`);
+        process.exit(1);
+      });
       if (server.dev) {
         print(
           [
