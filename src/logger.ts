@@ -12,9 +12,10 @@ export interface Logger {
   error(message: string): void;
 }
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+/** `prefix` starts every message (a node's worker: `worker 2: `). */
+export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n'), prefix = ''): Logger {
   const at = (lvl: LogLevel) => (message: string) => {
-    if (ORDER[lvl] >= ORDER[level]) write(`${new Date().toISOString()} [${lvl.toUpperCase()}] ${message}`);
+    if (ORDER[lvl] >= ORDER[level]) write(`${new Date().toISOString()} [${lvl.toUpperCase()}] ${prefix}${message}`);
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -11,6 +11,7 @@ import { openServerDatabase, type DatabaseHandle } from './database/database.mod
 import { ALL_ENTITIES } from './entities';
 import { createApiServer } from './http/http-server';
 import { HttpModule } from './http/http.module';
+import { isNodeWorker, nodeIdentity } from './kernel/cluster/node-identity';
 import type { Logger } from './logger';
 
 @Module({})
@@ -39,8 +40,19 @@ export async function startServer(config: ServerConfig, log: Logger): Promise<Ru
   }
   try {
     const kernel = kernelOf(http.app);
+    const { workerId } = nodeIdentity();
+    // Which worker of a multi-worker node answered (operators and tests tell them apart by it).
+    if (isNodeWorker())
+      http.app
+        .getHttpAdapter()
+        .getInstance()
+        .addHook('onSend', (_request, reply, payload, done) => {
+          reply.header('x-secrethub-worker', String(workerId));
+          done(null, payload);
+        });
     let dev: RunningServer['dev'];
-    if (config.dev && !(await kernel.seal.isInitialized())) {
+    // In a multi-worker node worker 1 initialises; the node's unseal reaches every worker.
+    if (config.dev && workerId === 1 && !(await kernel.seal.isInitialized())) {
       const init = await kernel.seal.initialize({ secretShares: 1, secretThreshold: 1, rootTokenId: config.devRootTokenId });
       const unsealKey = init.keys[0].toString('base64');
       await kernel.seal.submitUnsealKey(unsealKey, false);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { buildConfig, ConfigError } from './config';
 import { parseHcl } from './hcl';
 
@@ -129,5 +130,17 @@ describe('config', () => {
     );
     expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_treshold = 3\n}\n'), {}, {})).toThrow(/lockout_treshold: unknown setting/);
     expect(() => buildConfig(parseHcl('user_lockout "all" {\n  lockout_duration = "0s"\n}\n'), {}, {})).toThrow(/at least 1s/);
+  });
+
+  it('workers: the flag, then SECRETHUB_WORKERS, then the file; auto is the usable CPUs; bad values fail', () => {
+    expect(buildConfig({}, {}, {}).workers).toBe(1);
+    expect(buildConfig(parseHcl('workers = 3\n'), {}, {}).workers).toBe(3);
+    expect(buildConfig(parseHcl('workers = 3\n'), { SECRETHUB_WORKERS: '2' }, {}).workers).toBe(2);
+    expect(buildConfig(parseHcl('workers = 3\n'), { SECRETHUB_WORKERS: '2' }, { workers: '4' }).workers).toBe(4);
+    expect(buildConfig({}, {}, { workers: 'auto' }).workers).toBe(availableParallelism());
+    expect(buildConfig(parseHcl('workers = "AUTO"\n'), {}, {}).workers).toBe(availableParallelism());
+    expect(() => buildConfig({}, {}, { workers: '0' })).toThrow('--workers: expected "auto" or an integer from 1 to 256');
+    expect(() => buildConfig({}, { SECRETHUB_WORKERS: 'two' }, {})).toThrow(ConfigError);
+    expect(() => buildConfig(parseHcl('workers = 1.5\n'), {}, {})).toThrow('config.workers: expected "auto" or an integer from 1 to 256');
   });
 });

@@ -9,6 +9,7 @@ import type { ForwardedForConfig } from '../http/forwarded-for';
 import { isValidCidr } from '../kernel/cidr';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseHclOrJson } from './hcl';
 import { checkTlsMaterial } from './tls-material';
@@ -148,6 +149,8 @@ export interface ServerConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   dev: boolean;
   devRootTokenId?: string;
+  /** Serving processes of this node (`--workers`, SECRETHUB_WORKERS, `workers`; `auto`: the usable CPUs). */
+  workers: number;
   /** `user_lockout "<all | auth method type>" { ... }` stanzas by label (a mount's tune overrides them). */
   userLockout: Record<string, UserLockoutSettings>;
 }
@@ -158,6 +161,8 @@ export interface ServerFlags {
   listen?: string;
   dev?: boolean;
   devRootTokenId?: string;
+  /** `--workers`: a count or `auto`. */
+  workers?: string;
   /** `--dev-tls`: the listener serves these (made by writeDevTlsFiles), whatever the file says. */
   devTlsFiles?: { certFile: string; keyFile: string };
 }
@@ -398,6 +403,19 @@ function storageFrom(body: Doc, env: NodeJS.ProcessEnv): Pick<ServerConfig, 'dat
   return { databaseUrl, haDatabaseUrl, databasePreparedStatements };
 }
 
+/** Decision 128: one process unless asked; more workers pay off only with spare cores. */
+export const DEFAULT_WORKERS = 1;
+export const MAX_WORKERS = 256;
+
+/** `--workers` / SECRETHUB_WORKERS / `workers`: a count from 1 to MAX_WORKERS, or `auto` (the usable CPUs). */
+export function workersFrom(value: unknown, where: string): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_WORKERS;
+  if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_WORKERS) throw new ConfigError(`${where}: expected "auto" or an integer from 1 to ${MAX_WORKERS}`);
+  return n;
+}
+
 /** Builds the configuration from a parsed document, the environment and the command-line flags. */
 export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags): ServerConfig {
   const listeners = blocks(doc, 'listener');
@@ -427,6 +445,12 @@ export function buildConfig(doc: Doc, env: NodeJS.ProcessEnv, flags: ServerFlags
     logLevel: logLevel as ServerConfig['logLevel'],
     dev,
     devRootTokenId: flags.devRootTokenId,
+    workers:
+      flags.workers !== undefined
+        ? workersFrom(flags.workers, '--workers')
+        : env.SECRETHUB_WORKERS
+          ? workersFrom(env.SECRETHUB_WORKERS, 'SECRETHUB_WORKERS')
+          : workersFrom(doc.workers, 'config.workers'),
     userLockout: userLockoutFrom(doc),
   };
 }

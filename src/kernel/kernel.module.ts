@@ -43,6 +43,9 @@ import { ShamirSealProvider, type SealProvider } from './seal/seal-provider';
 import type { SealConfiguration } from './seal/seal-settings';
 import { SealRepository } from './seal/seal.repository';
 import { SealService } from './seal/seal.service';
+import { LocalUnsealCoordinator } from './seal/unseal-coordinator';
+import { IpcUnsealCoordinator } from './cluster/ipc-unseal-coordinator';
+import { isNodeWorker } from './cluster/node-identity';
 import { TokenRepository } from './token/token.repository';
 import { TokenStore } from './token/token-store.service';
 import { VersionHistory } from './version-history';
@@ -178,6 +181,7 @@ const services: Provider[] = [
         oldProvider: settings.seal.disabled && new Pkcs11SealProvider(settings.seal.disabled),
         clusterName: settings.clusterName,
         maxEncryptionsPerTerm: settings.maxEncryptionsPerTerm,
+        coordinator: isNodeWorker() ? new IpcUnsealCoordinator(process, (m) => log.warn(m)) : new LocalUnsealCoordinator(),
         log: (m) => log.info(m),
       }),
     inject: [DataSource, SealRepository, BarrierRepository, Barrier, TokenRepository, TokenStore, KernelSecretsRepository, KERNEL_SETTINGS, LOGGER],
@@ -346,6 +350,7 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
   /** The bus first, so that an auto-unseal loads state other nodes will invalidate. */
   async onApplicationBootstrap(): Promise<void> {
     await this.bus.start();
+    await this.seal.joinNode();
     this.autoUnseal.start();
   }
 
@@ -360,6 +365,7 @@ export class KernelModule implements OnApplicationBootstrap, BeforeApplicationSh
   /** Runs after the listener has closed (Nest disposes the HTTP server before shutdown hooks). */
   async onApplicationShutdown(): Promise<void> {
     await this.autoUnseal.stop();
+    this.seal.leaveNode();
     await this.seal.seal();
     // Sealing does not wait for its hooks' stops: the lease's release and the registry row's removal must reach the database before it closes.
     await this.lease.stop();

@@ -129,10 +129,10 @@ export function sealPaths(deps: SealPathsDeps): RouteDefinition[] {
       path: 'seal',
       methodsBeforeToken: true,
       auth: 'sudo',
-      help: 'Seal the server: key material is dropped from memory until it is unsealed again.',
+      help: 'Seal the server (every worker of this node): key material is dropped from memory until it is unsealed again.',
       handlers: {
         update: async () => {
-          await seal.seal();
+          await seal.sealNode();
           return raw(204);
         },
       },

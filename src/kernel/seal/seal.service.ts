@@ -1,11 +1,13 @@
 /**
- * Init, unseal, seal and key status of one node. See README.md for the invariants.
- * All state changes run under one mutex, so concurrent unseal requests cannot interleave.
+ * Init, unseal, seal and key status of one process. See README.md for the invariants.
+ * All state changes run under one mutex, so concurrent unseal requests cannot interleave. The
+ * unseal progress is the node's (the UnsealCoordinator's): in a multi-worker node every worker
+ * shares it, and one worker's unseal or `sys/seal` is every worker's.
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { IntegrityError } from '../../crypto/aead';
-import { constantTimeEqual, zero } from '../../crypto/hmac';
+import { zero } from '../../crypto/hmac';
 import { randomBase62, randomKey } from '../../crypto/random';
 import { combineShares, shareConfigError, ShamirError, shareFormatError, splitSecret } from '../../crypto/shamir';
 import { BUILD_DATE, REPORTED_VERSION } from '../../version';
@@ -21,6 +23,7 @@ import { migrateSeal, migrationKeyLayout, migrationPending, migrationProblem } f
 import { SealUnavailableError, type SealProvider, type WrappedRootKey } from './seal-provider';
 import { describeHsmKey } from './seal-settings';
 import type { SealRepository, StoredSealConfig } from './seal.repository';
+import type { UnsealCoordinator } from './unseal-coordinator';
 import { decodeUnsealKey, expectedKeyBytes } from './unseal-key';
 
 export interface SealStatus {
@@ -91,14 +94,14 @@ export interface SealServiceDeps {
   oldProvider?: SealProvider;
   clusterName?: string;
   maxEncryptionsPerTerm: number;
+  /** Where the unseal progress lives: this process, or the node's parent. */
+  coordinator: UnsealCoordinator;
   log: (message: string) => void;
 }
 
 export class SealService {
   private config: StoredSealConfig | undefined;
   private unsealed = false;
-  private progress: Buffer[] = [];
-  private progressNonce = '';
   private readonly mutex = new AsyncMutex();
   private readonly stagedHooks: { rank: number; hook: SealLifecycleHook }[] = [];
   /** stagedHooks in stage order. */
@@ -160,14 +163,15 @@ export class SealService {
     // migration, the layout of the old seal's keys, which the migration takes.
     const layout =
       config && migration ? migrationKeyLayout(config) : auto ? config?.recovery : config && { threshold: config.secretThreshold, shares: config.secretShares };
+    const { progress, nonce } = this.unsealed ? { progress: 0, nonce: '' } : await this.deps.coordinator.progress();
     const status: SealStatus = {
       type: this.deps.provider.type,
       initialized: config !== undefined,
       sealed: !this.unsealed,
       t: layout?.threshold ?? 0,
       n: layout?.shares ?? 0,
-      progress: this.progress.length,
-      nonce: this.progressNonce,
+      progress,
+      nonce,
       version: REPORTED_VERSION,
       build_date: BUILD_DATE,
       migration,
@@ -275,9 +279,12 @@ export class SealService {
     }
   }
 
-  /** Submits one unseal key share (or resets progress). */
-  submitUnsealKey(keyText: string | undefined, reset: boolean, migrate = false): Promise<SealStatus> {
-    return this.mutex.run(async () => {
+  /**
+   * Submits one unseal key share (or resets progress). The share joins the node's progress; the
+   * worker given the threshold combines and unseals, then every worker is unsealed with its root key.
+   */
+  async submitUnsealKey(keyText: string | undefined, reset: boolean, migrate = false): Promise<SealStatus> {
+    const share = await this.mutex.run(async () => {
       const config = await this.loadConfig();
       if (!config) throw badRequest('Vault is not initialized');
       const pending = migrationPending(config, this.deps.provider);
@@ -287,11 +294,11 @@ export class SealService {
       }
       if (reset) {
         if (this.unsealed) throw badRequest('vault is unsealed');
-        this.resetProgress();
-        return this.status();
+        await this.deps.coordinator.reset();
+        return undefined;
       }
       if (keyText === undefined || keyText === '') throw badRequest("'key' must be specified in request body as JSON, or 'reset' set to true");
-      if (this.unsealed) return this.status();
+      if (this.unsealed) return undefined;
       const key = decodeUnsealKey(keyText);
       if (!key) throw badRequest("'key' must be a valid hex or base64 string");
       const threshold = this.unsealThreshold(config);
@@ -300,16 +307,37 @@ export class SealService {
         zero(key);
         throw badRequest(formatProblem);
       }
-      if (this.progress.some((p) => constantTimeEqual(p, key))) {
-        zero(key);
-        return this.status();
-      }
-      if (this.progress.length === 0) this.progressNonce = randomUUID();
-      this.progress.push(key);
-      if (this.progress.length < threshold) return this.status();
-      await this.unsealWithShares(config, this.progress);
-      return this.status();
+      return { key, threshold };
     });
+    if (share) {
+      const outcome = await this.deps.coordinator.submit(share.key, share.threshold);
+      if (outcome.kind === 'threshold') await this.unsealAsCombiner(outcome.shares);
+    }
+    return this.mutex.run(() => this.status());
+  }
+
+  /** This worker has the round's shares: it combines and unseals, then the node unseals everywhere. */
+  private async unsealAsCombiner(shares: Buffer[]): Promise<void> {
+    let key: Buffer | undefined;
+    try {
+      key = await this.mutex.run(async () => {
+        const config = await this.loadConfig();
+        if (this.unsealed || !config) return undefined;
+        await this.unsealWithShares(config, shares);
+        return Buffer.from(this.deps.barrier.currentRootKey());
+      });
+    } catch (err) {
+      await this.deps.coordinator.failed();
+      throw err;
+    } finally {
+      zero(...shares);
+    }
+    if (!key) return this.deps.coordinator.failed();
+    try {
+      await this.deps.coordinator.unsealed(key);
+    } finally {
+      zero(key);
+    }
   }
 
   keyFormatError(key: Buffer, threshold: number): string | null {
@@ -325,9 +353,9 @@ export class SealService {
   }
 
   /**
-   * Combines shares (any failure resets progress with "invalid key") and opens the barrier. Under an
-   * auto seal the shares are recovery key shares: they prove the operators' quorum, and the HSM
-   * unwraps the root key.
+   * Combines shares (any failure is "invalid key"; the progress was already reset) and opens the
+   * barrier. Under an auto seal the shares are recovery key shares: they prove the operators'
+   * quorum, and the HSM unwraps the root key.
    */
   private async unsealWithShares(config: StoredSealConfig, shares: Buffer[]): Promise<void> {
     let combined: Buffer | undefined;
@@ -349,13 +377,44 @@ export class SealService {
       throw badRequest('unseal failed, invalid key');
     } finally {
       zero(combined);
-      this.resetProgress();
     }
     try {
       await this.openWithRootKey(rootKey);
     } finally {
       zero(rootKey);
     }
+  }
+
+  /**
+   * The node's command: unseal with the root key of the worker that combined the shares (the
+   * quorum was checked there; the barrier authenticates the key). An auto seal unwraps with the HSM
+   * instead, so a root key replaced since (auto seal rekey) cannot leave a worker sealed.
+   */
+  private unsealWithNodeKey(rootKey: Buffer): Promise<void> {
+    return this.mutex.run(async () => {
+      if (this.unsealed) return;
+      const config = await this.loadFreshConfig();
+      if (!config) throw new Error('not initialised');
+      if (migrationPending(config, this.deps.provider)) throw new Error('a seal migration is pending');
+      if (!this.deps.provider.autoUnseal) return this.openWithRootKey(rootKey);
+      await this.openProvider();
+      const unwrapped = await this.unwrapWithProvider(config);
+      try {
+        await this.openWithRootKey(unwrapped);
+      } finally {
+        zero(unwrapped);
+      }
+    });
+  }
+
+  /** Before this worker listens: the node's unseal and seal commands run here (an unsealed node unseals it now). */
+  joinNode(): Promise<void> {
+    return this.deps.coordinator.attach({ unseal: (key) => this.unsealWithNodeKey(key), seal: () => this.seal() });
+  }
+
+  /** At shutdown: the node's commands no longer run here. */
+  leaveNode(): void {
+    this.deps.coordinator.detach();
   }
 
   /** The unseal key from shares: the key itself for 1-of-1, else Shamir combination. */
@@ -460,8 +519,15 @@ export class SealService {
     this.deps.log('seal: unsealed');
   }
 
+  /** Seals this process only (shutdown, the node's command). */
   seal(): Promise<void> {
     return this.mutex.run(async () => this.sealNow());
+  }
+
+  /** `sys/seal`: seals this process, then every worker of the node (and the node forgets its key). */
+  async sealNode(): Promise<void> {
+    await this.seal();
+    await this.deps.coordinator.sealed();
   }
 
   private sealNow(): void {
@@ -475,15 +541,8 @@ export class SealService {
     }
     this.deps.tokenStore.close();
     this.deps.barrier.seal();
-    this.resetProgress();
     if (this.unsealed) this.deps.log('seal: sealed');
     this.unsealed = false;
-  }
-
-  private resetProgress(): void {
-    zero(...this.progress);
-    this.progress = [];
-    this.progressNonce = '';
   }
 
   /** Used by rekey after the new layout is committed. */
