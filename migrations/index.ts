@@ -31,6 +31,7 @@ import { TransitKeyOptions1734080000000 } from './1734080000000-transit-key-opti
 import { TransitKeyManagement1734090000000 } from './1734090000000-transit-key-management';
 import { HaLeader1734100000000 } from './1734100000000-ha-leader';
 import { RekeyOperations1734110000000 } from './1734110000000-rekey-operations';
+import { GenerateRootAttempts1734120000000 } from './1734120000000-generate-root-attempts';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -65,4 +66,5 @@ export const MIGRATIONS = [
   TransitKeyManagement1734090000000,
   HaLeader1734100000000,
   RekeyOperations1734110000000,
+  GenerateRootAttempts1734120000000,
 ];

@@ -35,6 +35,7 @@ import { PolicyStore } from './policy/policy-store.service';
 import { InFlightRequests } from './router/in-flight';
 import { MountRepository } from './router/mount.repository';
 import { MountTable } from './router/mount-table';
+import { GenerateRootAttemptRepository } from './seal/generate-root-attempt.repository';
 import { GenerateRootService } from './seal/generate-root.service';
 import { RecoveryRekeyService, RekeyService } from './seal/rekey.service';
 import { AutoUnsealLoop } from './seal/auto-unseal-loop';
@@ -199,8 +200,9 @@ const services: Provider[] = [
   })),
   {
     provide: GenerateRootService,
-    useFactory: (seal: SealService, barrier: Barrier, tokens: TokenStore, log: Logger) => new GenerateRootService(seal, barrier, tokens, (m) => log.info(m)),
-    inject: [SealService, Barrier, TokenStore, LOGGER],
+    useFactory: (seal: SealService, barrier: Barrier, tokens: TokenStore, dataSource: DataSource, log: Logger) =>
+      new GenerateRootService(seal, barrier, tokens, new GenerateRootAttemptRepository(dataSource, barrier), (m) => log.info(m)),
+    inject: [SealService, Barrier, TokenStore, DataSource, LOGGER],
   },
   {
     provide: VersionHistory,

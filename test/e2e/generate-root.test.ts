@@ -161,7 +161,7 @@ describe('sys/generate-root (e2e)', () => {
     expect((await call(a, 'GET', 'sys/generate-root/attempt')).body.started).toBe(false);
   });
 
-  it('sealing drops the attempt and its progress; while sealed the endpoints answer 503', async () => {
+  it('while sealed the endpoints answer 503; the attempt is shared by every process, so it outlives the seal of one process until cancelled', async () => {
     const started = (await call(a, 'PUT', 'sys/generate-root/attempt', { body: {} })).body;
     await call(a, 'PUT', 'sys/generate-root/update', { body: { key: keys[0], nonce: started.nonce } });
     expect((await call(a, 'PUT', 'sys/seal', { token: rootToken })).status).toBe(204);
@@ -169,6 +169,8 @@ describe('sys/generate-root (e2e)', () => {
     expect((await call(a, 'PUT', 'sys/generate-root/update', { body: { key: keys[1], nonce: started.nonce } })).status).toBe(503);
     await call(a, 'PUT', 'sys/unseal', { body: { key: keys[0] } });
     await call(a, 'PUT', 'sys/unseal', { body: { key: keys[1] } });
+    expect((await call(a, 'GET', 'sys/generate-root/attempt')).body).toMatchObject({ nonce: started.nonce, started: true, progress: 1 });
+    expect((await call(a, 'DELETE', 'sys/generate-root/attempt')).status).toBe(204);
     expect((await call(a, 'GET', 'sys/generate-root/attempt')).body).toEqual(IDLE);
   });
 });

@@ -5,6 +5,7 @@
  * shares sent to A and B count toward one operation.
  */
 import { createTestDatabase } from '../support/database';
+import { decodeRootToken } from '../../src/crypto/root-token-otp';
 import { call } from '../support/http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
 
@@ -88,6 +89,28 @@ describe('several nodes (e2e)', () => {
     // B now writes under the new term, which A reads.
     expect((await call(b.address, 'PUT', 'kv/from-b', { token: root, body: { v: 'b' } })).status).toBe(204);
     expect((await call(a.address, 'GET', 'kv/from-b', { token: root })).body.data).toEqual({ v: 'b' });
+  });
+
+  it('root generation: shares sent to A and B count toward one attempt, and two at once complete it exactly once', async () => {
+    for (const [first, second] of [
+      [a, b],
+      [b, a],
+    ]) {
+      const started = await call(first.address, 'PUT', 'sys/generate-root/attempt', { body: {} });
+      expect(started.status).toBe(200);
+      const { nonce, otp } = started.body as { nonce: string; otp: string };
+      expect((await call(second.address, 'GET', 'sys/generate-root/attempt')).body).toMatchObject({ nonce, started: true, progress: 0, required: 2 });
+      const answers = await Promise.all([
+        call(first.address, 'PUT', 'sys/generate-root/update', { body: { key: keys[0], nonce } }),
+        call(second.address, 'PUT', 'sys/generate-root/update', { body: { key: keys[1], nonce } }),
+      ]);
+      expect(answers.map((r) => r.status)).toEqual([200, 200]);
+      const done = answers.filter((r) => r.body.complete === true);
+      expect(done).toHaveLength(1);
+      const token = decodeRootToken(done[0].body.encoded_token as string, otp);
+      expect((await call(second.address, 'GET', 'auth/token/lookup-self', { token })).body.data.policies).toEqual(['root']);
+      expect((await call(first.address, 'GET', 'sys/generate-root/attempt')).body).toMatchObject({ started: false, progress: 0 });
+    }
   });
 
   it('rekey shares sent to A and B count toward one operation', async () => {

@@ -152,6 +152,12 @@ export const REKEY_VERIFICATION_PROGRESS = declareSealedColumn<{ target: string;
   (k) => [k.target, k.nonce],
 );
 
+/** A root generation's one-time pad, by the attempt's nonce. Always in this grammar. */
+export const GENERATE_ROOT_OTP = declareSealedColumn<string>('generate_root_attempts', 'otp_ciphertext', (nonce) => nonce);
+
+/** A root generation's submitted shares (packed), by the attempt's nonce. Always in this grammar. */
+export const GENERATE_ROOT_PROGRESS = declareSealedColumn<string>('generate_root_attempts', 'progress_ciphertext', (nonce) => nonce);
+
 /**
  * Batch tokens are not stored: the client holds the ciphertext, so their location is fixed for
  * good (`tokens/batch`; no job can re-seal a value the server does not hold). Declared here so it
@@ -179,5 +185,7 @@ export function visitSealedColumns<T>(visit: <K>(column: SealedColumnDeclaration
     visit(REKEY_PROGRESS),
     visit(REKEY_VERIFICATION_KEY),
     visit(REKEY_VERIFICATION_PROGRESS),
+    visit(GENERATE_ROOT_OTP),
+    visit(GENERATE_ROOT_PROGRESS),
   ];
 }

@@ -63,4 +63,19 @@ export class RekeyOperationEntity {
   @Column({ name: 'verification_progress_ciphertext', type: 'bytea', nullable: true }) verificationProgressCiphertext!: Buffer | null;
 }
 
-export const SEAL_ENTITIES = [SealConfigEntity, RekeyOperationEntity];
+/**
+ * A root generation in progress (sys/generate-root), one row, shared by every process of every node.
+ * The OTP and the submitted shares are sealed by the barrier, bound to the attempt's nonce.
+ */
+@Entity({ name: 'generate_root_attempts' })
+@Check('generate_root_attempts_name_check', "name = 'root'")
+export class GenerateRootAttemptEntity {
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'generate_root_attempts_pkey' }) name!: string;
+  @Column({ type: 'uuid' }) nonce!: string;
+  @Column({ name: 'started_at', type: 'timestamptz', default: () => 'now()' }) startedAt!: Date;
+  @Column({ name: 'otp_ciphertext', type: 'bytea' }) otpCiphertext!: Buffer;
+  @Column({ type: 'integer', default: 0 }) progress!: number;
+  @Column({ name: 'progress_ciphertext', type: 'bytea', nullable: true }) progressCiphertext!: Buffer | null;
+}
+
+export const SEAL_ENTITIES = [SealConfigEntity, RekeyOperationEntity, GenerateRootAttemptEntity];
