@@ -107,7 +107,7 @@ describe('several nodes (e2e)', () => {
       expect(answers.map((r) => r.status)).toEqual([200, 200]);
       const done = answers.filter((r) => r.body.complete === true);
       expect(done).toHaveLength(1);
-      const token = decodeRootToken(done[0].body.encoded_token as string, otp);
+      const token = decodeRootToken(done[0].body.encoded_token as string, otp, 28);
       expect((await call(second.address, 'GET', 'auth/token/lookup-self', { token })).body.data.policies).toEqual(['root']);
       expect((await call(first.address, 'GET', 'sys/generate-root/attempt')).body).toMatchObject({ started: false, progress: 0 });
     }

@@ -127,6 +127,18 @@ describeWithSoftHsm('pkcs11 seal (medium)', () => {
     await until(async () => !second.seal.isSealed);
   }, 60_000);
 
+  it('unsealed by sys/init while the loop waits, then sealed: the pending auto-unseal try does not undo the seal', async () => {
+    const { log, lines } = capture();
+    const k = await open({ seal: pkcs11({ keyLabel: 'init-then-seal' }), log });
+    // The loop found the server uninitialised at start and polls again 5 s later.
+    await until(async () => lines.some((l) => l.includes('auto-unseal waits for sys/init')), 10_000);
+    await k.seal.initialize({ secretShares: 0, secretThreshold: 0, recoveryShares: 1, recoveryThreshold: 1 });
+    expect(k.seal.isSealed).toBe(false);
+    await k.seal.seal();
+    await new Promise((r) => setTimeout(r, 6500));
+    expect(k.seal.isSealed).toBe(true);
+  }, 60_000);
+
   it('a wrong PIN keeps the node sealed, saying why on every retry, never the PIN; seal-status answers', async () => {
     // The login state of a token is shared by a process's sessions: no session with the right PIN may stay open.
     for (const earlier of kernels.splice(0)) await earlier.close();

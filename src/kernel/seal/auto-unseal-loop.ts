@@ -1,6 +1,7 @@
 /**
- * Auto-unseal at start (HSM seals): tries until the server is unsealed once, then ends — after a
- * `sys/seal` the operators unseal with recovery keys, as in Vault. While the HSM cannot be used the
+ * Auto-unseal at start (HSM seals): tries until the server is unsealed once — by this loop, by
+ * `sys/init` or by any other path (a seal hook ends the loop then) — and after a `sys/seal` the
+ * operators unseal with recovery keys, as in Vault. While the HSM cannot be used the
  * server stays sealed and answers `sys/seal-status`; each failed try logs one line saying why
  * (never the PIN) and the next waits twice as long, up to MAX_DELAY_MS. An uninitialised server is
  * polled quietly (another node may initialise it; `sys/init` here unseals by itself).
@@ -17,6 +18,7 @@ export class AutoUnsealLoop {
   private stopped = false;
   private delay = FIRST_DELAY_MS;
   private announcedUninitialised = false;
+  private hooked = false;
 
   constructor(
     private readonly seal: SealService,
@@ -25,7 +27,14 @@ export class AutoUnsealLoop {
 
   start(): void {
     this.stopped = false;
-    if (this.seal.provider.autoUnseal) this.schedule(0);
+    if (this.seal.provider.autoUnseal) {
+      if (!this.hooked) {
+        // Unsealed by any path: the loop's work is done (a later sys/seal must not be undone by a pending try).
+        this.seal.addLifecycleHook('state', { afterUnseal: async () => this.end(), beforeSeal: () => undefined });
+        this.hooked = true;
+      }
+      this.schedule(0);
+    }
     else void this.announceMigration();
   }
 
@@ -37,6 +46,13 @@ export class AutoUnsealLoop {
     } catch (err) {
       this.log.warn(`seal: could not read the seal configuration: ${(err as Error).message}`);
     }
+  }
+
+  /** Stops retrying without waiting (called from inside an unseal, possibly this loop's own). */
+  private end(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /** Stops retrying and waits for a try in progress. */
