@@ -34,8 +34,7 @@ export class AutoUnsealLoop {
         this.hooked = true;
       }
       this.schedule(0);
-    }
-    else void this.announceMigration();
+    } else void this.announceMigration();
   }
 
   /** A pending seal migration is said once at start: the operators must act. */
