@@ -9,6 +9,7 @@ import { openTestKernel } from '../support/kernel';
 import { createTestDatabase } from '../support/database';
 import { call } from '../support/http';
 import { startServerProcess, type ServerProcess } from '../support/server-process';
+import { until } from '../support/wait';
 
 jest.setTimeout(240_000);
 
@@ -63,10 +64,13 @@ describe('crash safety (e2e, kill -9)', () => {
     for (let round = 0; round < 3; round++) {
       const a = server.address;
       let stop = false;
+      let rotated = 0;
       const rotators = Array.from({ length: 3 }, async () => {
-        while (!stop) await call(a, 'PUT', 'sys/rotate', { token: init.root_token }).catch(() => undefined);
+        while (!stop) if ((await call(a, 'PUT', 'sys/rotate', { token: init.root_token }).catch(() => undefined))?.status === 204) rotated++;
       });
-      await sleep(150 + Math.floor(Math.random() * 400));
+      // At least one rotation answered (a loaded machine may take longer than the random delay), then a random point.
+      await until(async () => rotated > 0, 30_000);
+      await sleep(Math.floor(Math.random() * 400));
       await server.kill9();
       stop = true;
       await Promise.all(rotators);
@@ -117,6 +121,8 @@ describe('crash safety (e2e, kill -9)', () => {
           }
         }
       })();
+      // The first round lets one rekey complete (a loaded machine may need longer than the random delay), then a random point.
+      if (round === 0) await until(async () => completed > 0, 60_000);
       await sleep(100 + Math.floor(Math.random() * 500));
       await server.kill9();
       stop = true;
