@@ -282,7 +282,10 @@ export class RequestPipeline {
     const canonical = canonicalPath(rawPath);
     const path = operation === 'list' && canonical !== '' && !canonical.endsWith('/') ? `${canonical}/` : canonical;
 
-    const { mount, route, params } = this.routes.resolve(path);
+    let { mount, route, params } = this.routes.resolve(path);
+    // A mount enabled by another process moments ago may not have reached this table yet (the bus
+    // window): the table is read again once before a path counts as unknown.
+    if (!mount && !this.seal.isSealed && (await this.mounts.refresh())) ({ mount, route, params } = this.routes.resolve(path));
     if (!mount || !route) {
       if (this.seal.isSealed) throw sealedError();
       await this.startTrace(state, req, requestId, operation, path, mount, {});

@@ -91,6 +91,15 @@ describe('several nodes (e2e)', () => {
     expect((await call(a.address, 'GET', 'kv/from-b', { token: root })).body.data).toEqual({ v: 'b' });
   });
 
+  it('a mount enabled on A serves on B at once, before B heard of it: a path with no mount reads the table again', async () => {
+    for (let i = 0; i < 10; i++) {
+      expect((await call(a.address, 'POST', `sys/mounts/fresh-${i}`, { token: root, body: { type: 'kv' } })).status).toBe(204);
+      const write = await call(b.address, 'PUT', `fresh-${i}/x`, { token: root, body: { v: String(i) } });
+      expect([write.status, write.body]).toEqual([204, null]);
+    }
+    expect((await call(b.address, 'GET', 'no-such-mount/x', { token: root })).status).toBe(404);
+  });
+
   it('root generation: shares sent to A and B count toward one attempt, and two at once complete it exactly once', async () => {
     for (const [first, second] of [
       [a, b],

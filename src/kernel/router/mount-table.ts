@@ -93,6 +93,7 @@ export class MountTable {
 
   private loaded = false;
   private reloading: Promise<void> = Promise.resolve();
+  private refreshing: Promise<boolean> | undefined;
 
   constructor(
     private readonly repository: MountRepository,
@@ -109,6 +110,20 @@ export class MountTable {
     const entries = new Map<string, MountEntry>();
     for (const e of await this.repository.all()) entries.set(e.path, e);
     if (this.loaded) this.entries = entries;
+  }
+
+  /**
+   * Reads the table again (a path matched no mount: one enabled elsewhere may not have reached this
+   * process yet). Concurrent callers share one read. True when the table changed.
+   */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= (async () => {
+      if (!this.loaded) return false;
+      const before = this.entries;
+      await this.reload();
+      return this.entries !== before && [...this.entries.keys()].some((path) => !before.has(path));
+    })().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
   }
 
   private async changed(): Promise<void> {
