@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { backendCpuDelta } from './postgres';
-import { cpuSeconds, sampleRss } from './processes';
+import { sampleRss, treeCpuSeconds } from './processes';
 
 export interface LoadPlan {
   /** Requests that autocannon cycles through (each connection in order). */
@@ -33,7 +33,7 @@ export interface Measurement {
   statusCodes: Record<string, number>;
   rssPeakMb: number | null;
   rssMeanMb: number | null;
-  /** The server process's CPU use during the measured run (100 = one core), and per request. */
+  /** The server's CPU use during the measured run, its process and descendants (100 = one core), and per request. */
   cpuPercent: number | null;
   cpuMsPerRequest: number | null;
   /** The same for the PostgreSQL backends serving it (when they run on this machine). */
@@ -48,6 +48,7 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 
 export interface LoadTarget {
   baseUrl: string;
+  /** The server's process: its RSS and CPU are counted with its descendants' (workers). */
   pid: number;
   plan: LoadPlan;
   /** CPU seconds used so far by each of the server's PostgreSQL backends (undefined when they cannot be seen). */
@@ -77,9 +78,9 @@ export async function measureRound(t: LoadTarget, settings: LoadSettings): Promi
   try {
     const dbBefore = await t.dbCpuSeconds();
     const auditBefore = await t.auditEntries?.();
-    const cpuBefore = cpuSeconds(t.pid);
+    const cpuBefore = treeCpuSeconds(t.pid);
     const r = await autocannon({ ...options(t, settings.connections), duration: Math.max(1, settings.measureSeconds / settings.rounds) });
-    const cpuAfter = cpuSeconds(t.pid);
+    const cpuAfter = treeCpuSeconds(t.pid);
     const auditAfter = await t.auditEntries?.();
     const dbAfter = await t.dbCpuSeconds();
     const statusCodes: Record<string, number> = {};
@@ -155,4 +156,20 @@ export async function runAlternating(targets: LoadTarget[], settings: LoadSettin
     for (const [k, t] of targets.entries()) rounds[k].push(await measureRound(t, settings));
   }
   return rounds.map(mergeRounds);
+}
+
+/** Sends a plan's first request once and checks the answer, so a broken set-up fails loudly before the load. */
+export async function probe(baseUrl: string, plan: LoadPlan, checkBody?: (b: Record<string, unknown>) => string | undefined): Promise<string | undefined> {
+  const first = plan.requests[0];
+  if (!first) return 'no request in plan';
+  const req = (first.setupRequest ? first.setupRequest({ ...first }, {}) : first) ?? first;
+  const res = await fetch(`${baseUrl}${req.path ?? '/'}`, { method: req.method ?? 'GET', headers: req.headers, body: req.body });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299) return `probe ${req.method} ${req.path} answered ${res.status}: ${text.slice(0, 300)}`;
+  if (!checkBody) return undefined;
+  try {
+    return checkBody(JSON.parse(text) as Record<string, unknown>);
+  } catch {
+    return `probe ${req.method} ${req.path}: body is not JSON: ${text.slice(0, 200)}`;
+  }
 }
