@@ -385,6 +385,7 @@ async function main(): Promise<number> {
 
   report.failed = report.scenarios.some((s) => s.failures.length > 0) || report.scenarios.length === 0;
   report.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+  report.machine.loadAverageAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
   process.stdout.write(formatReport(report) + '\n');
   writeResults(RESULTS, report);
   return report.failed ? 1 : 0;

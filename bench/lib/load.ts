@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { backendCpuDelta } from './postgres';
-import { sampleRss, treeCpuSeconds } from './processes';
+import { machineCpuSeconds, sampleRss, treeCpuSeconds } from './processes';
 
 export interface LoadPlan {
   /** Requests that autocannon cycles through (each connection in order). */
@@ -39,6 +39,10 @@ export interface Measurement {
   /** The same for the PostgreSQL backends serving it (when they run on this machine). */
   dbCpuPercent: number | null;
   dbCpuMsPerRequest: number | null;
+  /** The load generator (this process, autocannon in it) during the measured run (100 = one core). */
+  loadGeneratorCpuPercent: number;
+  /** Every process on the machine, busy time of all cores (100 = one core; the machine has os.cpus() of them); null off Linux. */
+  machineCpuPercent: number | null;
   /** Audit entries committed on the target's chain per second of the measured run, and per request (null when not counted). */
   auditEntriesPerSecond: number | null;
   auditEntriesPerRequest: number | null;
@@ -63,6 +67,8 @@ export interface Round extends Pick<Measurement, 'completed' | 'errors' | 'timeo
   latency: Omit<Measurement['latencyMs'], 'p99Worst'>;
   cpuSeconds: number | undefined;
   dbCpuSeconds: number | undefined;
+  loadGeneratorCpuSeconds: number;
+  machineCpuSeconds: number | undefined;
   /** Audit entries committed between the readings before and after the round. */
   auditEntries: number | undefined;
 }
@@ -79,8 +85,12 @@ export async function measureRound(t: LoadTarget, settings: LoadSettings): Promi
     const dbBefore = await t.dbCpuSeconds();
     const auditBefore = await t.auditEntries?.();
     const cpuBefore = treeCpuSeconds(t.pid);
+    const machineBefore = machineCpuSeconds();
+    const ownBefore = process.cpuUsage();
     const r = await autocannon({ ...options(t, settings.connections), duration: Math.max(1, settings.measureSeconds / settings.rounds) });
     const cpuAfter = treeCpuSeconds(t.pid);
+    const machineAfter = machineCpuSeconds();
+    const own = process.cpuUsage(ownBefore);
     const auditAfter = await t.auditEntries?.();
     const dbAfter = await t.dbCpuSeconds();
     const statusCodes: Record<string, number> = {};
@@ -98,6 +108,8 @@ export async function measureRound(t: LoadTarget, settings: LoadSettings): Promi
       rssMeanMb: summary.meanMb,
       cpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
       dbCpuSeconds: backendCpuDelta(dbBefore, dbAfter),
+      loadGeneratorCpuSeconds: (own.user + own.system) / 1e6,
+      machineCpuSeconds: machineBefore !== undefined && machineAfter !== undefined ? machineAfter - machineBefore : undefined,
       auditEntries: auditBefore !== undefined && auditAfter !== undefined ? auditAfter - auditBefore : undefined,
     };
   } finally {
@@ -117,6 +129,7 @@ export function mergeRounds(rounds: Round[]): Measurement {
   const completed = sum(rounds.map((r) => r.completed));
   const cpu = rounds.every((r) => r.cpuSeconds !== undefined) ? sum(rounds.map((r) => r.cpuSeconds as number)) : undefined;
   const dbCpu = rounds.every((r) => r.dbCpuSeconds !== undefined) ? sum(rounds.map((r) => r.dbCpuSeconds as number)) : undefined;
+  const machine = rounds.every((r) => r.machineCpuSeconds !== undefined) ? sum(rounds.map((r) => r.machineCpuSeconds as number)) : undefined;
   const audit = rounds.every((r) => r.auditEntries !== undefined) ? sum(rounds.map((r) => r.auditEntries as number)) : undefined;
   const statusCodes: Record<string, number> = {};
   for (const r of rounds) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
@@ -143,6 +156,8 @@ export function mergeRounds(rounds: Round[]): Measurement {
     cpuMsPerRequest: cpu === undefined || completed === 0 ? null : round((cpu * 1000) / completed, 3),
     dbCpuPercent: dbCpu === undefined ? null : round((dbCpu / seconds) * 100, 0),
     dbCpuMsPerRequest: dbCpu === undefined || completed === 0 ? null : round((dbCpu * 1000) / completed, 3),
+    loadGeneratorCpuPercent: round((sum(rounds.map((r) => r.loadGeneratorCpuSeconds)) / seconds) * 100, 0),
+    machineCpuPercent: machine === undefined ? null : round((machine / seconds) * 100, 0),
     auditEntriesPerSecond: audit === undefined ? null : round(audit / seconds, 1),
     auditEntriesPerRequest: audit === undefined || completed === 0 ? null : round(audit / completed, 3),
   };

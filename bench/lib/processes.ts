@@ -150,6 +150,19 @@ export const treeRssBytes = (pid: number) => treeSum(pid, rssBytes);
 /** CPU seconds of a process and its live descendants. */
 export const treeCpuSeconds = (pid: number) => treeSum(pid, cpuSeconds);
 
+/** Busy CPU seconds of the whole machine so far (all cores: /proc/stat's first line less idle and iowait), or undefined off Linux. */
+export function machineCpuSeconds(): number | undefined {
+  try {
+    const [, ...ticks] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+    // user nice system idle iowait irq softirq steal (guest time is already inside user)
+    const [user, nice, system, , , irq, softirq, steal] = ticks.slice(0, 8).map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+    return Number.isFinite(busy) ? busy / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RssSummary {
   peakMb: number | null;
   meanMb: number | null;

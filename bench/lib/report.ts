@@ -115,6 +115,8 @@ const COLUMNS: [string, number][] = [
   ['CPU ms/req', 10],
   ['PG CPU', 6],
   ['PG ms/req', 9],
+  ['gen CPU', 7],
+  ['machine', 7],
 ];
 
 function row(cells: string[]): string {
@@ -140,6 +142,8 @@ function measurementRow(name: string, target: string, m: Measurement): string {
     fmt(m.cpuMsPerRequest, 3),
     pct(m.dbCpuPercent),
     fmt(m.dbCpuMsPerRequest, 3),
+    pct(m.loadGeneratorCpuPercent),
+    pct(m.machineCpuPercent),
   ]);
 }
 
@@ -189,10 +193,10 @@ export function formatReport(report: Report): string {
   const out: string[] = [
     '',
     `SecretHub bench, ${report.timestamp} (${report.durationSeconds.toFixed(0)} s)`,
-    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemGb} GB RAM, Node ${m.node}, ${m.postgres} (${m.database}), load average at start ${(m.loadAverageAtStart as number[] | undefined)?.join(' ') ?? '-'}`,
+    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemGb} GB RAM, Node ${m.node}, ${m.postgres} (${m.database}), load average at start ${(m.loadAverageAtStart as number[] | undefined)?.join(' ') ?? '-'}${m.loadAverageAtEnd ? `, at end ${(m.loadAverageAtEnd as number[]).join(' ')}` : ''}`,
     `load: autocannon, ${report.settings.warmupSeconds} s warm-up, then ${report.settings.measureSeconds} s measured per target in ${report.settings.rounds} rounds alternating between the targets, connections per scenario below; SecretHub started in ${fmt(report.secrethubStartMs)} ms`,
     `audit: ${report.audit.enabled ? 'ON' : 'OFF'} (${report.audit.note})`,
-    'CPU: the server process and its descendants (workers) during the measured run (100% = one core); PG CPU: its PostgreSQL backends; the load generator is not counted',
+    'CPU: the server process and its descendants (workers) during the measured run (100% = one core); PG CPU: its PostgreSQL backends; gen CPU: the load generator (autocannon, this process); machine: every process on the machine (200% = 2 cores busy)',
     '',
     row(COLUMNS.map(([c]) => c)),
     row(COLUMNS.map(([, w]) => '-'.repeat(w))),
