@@ -33,7 +33,7 @@ import { NodeApi, VaultApi } from './lib/http';
 import { probe, runAlternating, type LoadSettings, type LoadTarget } from './lib/load';
 import { auditSequence, backendCpuSeconds, query, startDatabases } from './lib/postgres';
 import { freePort, startChild, type Child } from './lib/processes';
-import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
+import { emptyResult, formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
 import { READ_PATHS, SCENARIOS, VALUE, type BenchContext, type Scenario } from './scenarios';
 import { DB_CREDS_CREATION, DB_CREDS_MOUNT, DB_CREDS_TTL_SECONDS, FLOOR_USER_PREFIX } from './lib/db-creds';
 import { envSeconds, runCleanups, writeResults } from './lib/run-support';
@@ -93,19 +93,8 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   const primitive = s.primitive ? PRIMITIVES[s.primitive] : undefined;
   const result: ScenarioResult = {
-    name: s.name,
-    description: s.description,
-    connections: s.connections,
-    operation: s.operation ?? null,
-    floor: null,
-    secrethub: null,
-    baseline: null,
-    ratioToFloor: null,
+    ...emptyResult(s),
     cryptoLimit: primitive ? { primitive: primitive.name, description: primitive.description, opsPerSecond: cryptoLimits[primitive.name] ?? 0 } : null,
-    itemsPerRequest: s.itemsPerRequest,
-    notes: [],
-    checks: [],
-    failures: [],
   };
   const settings: LoadSettings = { ...load, connections: s.connections };
   try {

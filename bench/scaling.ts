@@ -6,14 +6,15 @@
  * scenario set up on both. Each scenario measures the four in alternating rounds with the same
  * connections; CPU and RSS are the whole process tree's (parent + workers), PG CPU the backends
  * of the server's database. The result is the scenario's usual one at N (floor, secrethub,
- * ratioToFloor) plus `scaling`: the 1-process measurements and the ratios N ÷ 1.
+ * ratioToFloor) plus `scaling`: the 1-process measurements and the ratios N ÷ 1. The targets are
+ * checked at N (the RSS one on the node's sum, parent + workers); no crypto-limit ratio.
  *
  * Default scenarios: WORKERS_DEFAULT_SCENARIOS (cheap reads, a write, an HMAC lookup, a crypto
  * request: where a second process could pay and where the database bounds it). Cost-growth
  * scenarios are refused (they need a third server).
  */
 import { request } from 'node:http';
-import { measurementFailures, scenarioChecks, type ScenarioResult } from './lib/report';
+import { emptyResult, measurementFailures, scenarioChecks, type ScenarioResult } from './lib/report';
 import { probe, runAlternating, type LoadSettings, type LoadTarget, type Measurement } from './lib/load';
 import { backendCpuSeconds, auditSequence } from './lib/postgres';
 import type { BenchContext, Scenario } from './scenarios';
@@ -94,21 +95,7 @@ export async function runScalingScenario(
   settings: LoadSettings,
   log: (m: string) => void,
 ): Promise<ScenarioResult> {
-  const result: ScenarioResult = {
-    name: s.name,
-    description: s.description,
-    connections: s.connections,
-    operation: s.operation ?? null,
-    floor: null,
-    secrethub: null,
-    baseline: null,
-    ratioToFloor: null,
-    cryptoLimit: null,
-    itemsPerRequest: s.itemsPerRequest,
-    notes: [],
-    checks: [],
-    failures: [],
-  };
+  const result = emptyResult(s);
   try {
     if (s.growthOf) throw new Error('a cost-growth scenario is not measured with --workers');
     log(`${s.name}: setting up on both SecretHub servers`);

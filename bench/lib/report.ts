@@ -45,6 +45,25 @@ export interface Report {
   failed: boolean;
 }
 
+/** A scenario's result before anything is measured. */
+export function emptyResult(s: Scenario): ScenarioResult {
+  return {
+    name: s.name,
+    description: s.description,
+    connections: s.connections,
+    operation: s.operation ?? null,
+    floor: null,
+    secrethub: null,
+    baseline: null,
+    ratioToFloor: null,
+    cryptoLimit: null,
+    itemsPerRequest: s.itemsPerRequest,
+    notes: [],
+    checks: [],
+    failures: [],
+  };
+}
+
 const fmt = (n: number | null | undefined, digits = 0) =>
   n === null || n === undefined ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
