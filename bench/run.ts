@@ -13,7 +13,8 @@
  * `seal-start` (alone) runs instead the start-to-serving bench of the pkcs11 seal against a Shamir
  * start (bench/seal-start.ts), which starts servers of its own and no floor; `pki-issue-ec-hsm`
  * (alone) runs pki-issue-ec with the CA key on a SoftHSM2 token against a software CA key on one
- * server of its own (bench/pki-issue-hsm.ts).
+ * server of its own (bench/pki-issue-hsm.ts). `--workers N` measures instead how the floor and
+ * SecretHub scale from one process to N (bench/scaling.ts; default scenarios there).
  * Exit code: 0 when every selected scenario ran without errors or non-2xx responses (missed
  * targets are reported, not fatal); 1 otherwise, or when a server could not start; 2 on bad usage.
  *
@@ -28,16 +29,17 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FloorConfig } from './floor/server';
 import { PRIMITIVES, measurePrimitive } from './lib/crypto-limit';
-import { VaultApi } from './lib/http';
-import { runAlternating, type LoadPlan, type LoadSettings, type LoadTarget } from './lib/load';
+import { NodeApi, VaultApi } from './lib/http';
+import { probe, runAlternating, type LoadSettings, type LoadTarget } from './lib/load';
 import { auditSequence, backendCpuSeconds, query, startDatabases } from './lib/postgres';
 import { freePort, startChild, type Child } from './lib/processes';
-import { formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
+import { emptyResult, formatReport, measurementFailures, scenarioChecks, scenarioLines, type Report, type ScenarioResult } from './lib/report';
 import { READ_PATHS, SCENARIOS, VALUE, type BenchContext, type Scenario } from './scenarios';
 import { DB_CREDS_CREATION, DB_CREDS_MOUNT, DB_CREDS_TTL_SECONDS, FLOOR_USER_PREFIX } from './lib/db-creds';
 import { envSeconds, runCleanups, writeResults } from './lib/run-support';
 import { runPkiIssueHsm } from './pki-issue-hsm';
 import { runSealStart } from './seal-start';
+import { parseWorkers, runScalingScenario, waitForUnsealedWorkers, WORKERS_DEFAULT_SCENARIOS } from './scaling';
 
 const ROOT = resolve(__dirname, '..', '..');
 const SERVER_MAIN = join(ROOT, 'dist', 'src', 'main.js');
@@ -73,22 +75,6 @@ function select(args: string[]): Scenario[] {
   return SCENARIOS.filter((s) => args.some((a) => s.name === a || s.name.startsWith(`${a}-`)));
 }
 
-/** Sends a plan's first request once and checks the answer, so a broken set-up fails loudly before the load. */
-async function probe(baseUrl: string, plan: LoadPlan, checkBody?: (b: Record<string, unknown>) => string | undefined): Promise<string | undefined> {
-  const first = plan.requests[0];
-  if (!first) return 'no request in plan';
-  const req = (first.setupRequest ? first.setupRequest({ ...first }, {}) : first) ?? first;
-  const res = await fetch(`${baseUrl}${req.path ?? '/'}`, { method: req.method ?? 'GET', headers: req.headers, body: req.body });
-  const text = await res.text();
-  if (res.status < 200 || res.status > 299) return `probe ${req.method} ${req.path} answered ${res.status}: ${text.slice(0, 300)}`;
-  if (!checkBody) return undefined;
-  try {
-    return checkBody(JSON.parse(text) as Record<string, unknown>);
-  } catch {
-    return `probe ${req.method} ${req.path}: body is not JSON: ${text.slice(0, 200)}`;
-  }
-}
-
 interface Servers {
   floor: Child;
   floorUrl: string;
@@ -107,19 +93,8 @@ async function runScenario(
 ): Promise<ScenarioResult> {
   const primitive = s.primitive ? PRIMITIVES[s.primitive] : undefined;
   const result: ScenarioResult = {
-    name: s.name,
-    description: s.description,
-    connections: s.connections,
-    operation: s.operation ?? null,
-    floor: null,
-    secrethub: null,
-    baseline: null,
-    ratioToFloor: null,
+    ...emptyResult(s),
     cryptoLimit: primitive ? { primitive: primitive.name, description: primitive.description, opsPerSecond: cryptoLimits[primitive.name] ?? 0 } : null,
-    itemsPerRequest: s.itemsPerRequest,
-    notes: [],
-    checks: [],
-    failures: [],
   };
   const settings: LoadSettings = { ...load, connections: s.connections };
   try {
@@ -210,8 +185,14 @@ async function main(): Promise<number> {
     }
     return runPkiIssueHsm();
   }
+  const parsed = parseWorkers(args);
+  if ('error' in parsed) {
+    process.stderr.write(`${parsed.error}\n`);
+    return 2;
+  }
+  const { workers, rest } = parsed;
   const started = Date.now();
-  const scenarios = select(process.argv.slice(2));
+  const scenarios = workers ? select(rest.length ? rest : WORKERS_DEFAULT_SCENARIOS).filter((s) => !s.growthOf) : select(rest);
   const load = {
     warmupSeconds: envSeconds('BENCH_WARMUP_SECONDS', 3),
     measureSeconds: envSeconds('BENCH_SECONDS', 12),
@@ -241,7 +222,7 @@ async function main(): Promise<number> {
       os: `${os.type()} ${os.release()}`,
       loadAverageAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
     },
-    settings: { ...load, scenarios: scenarios.map((s) => s.name) },
+    settings: { ...load, scenarios: scenarios.map((s) => s.name), ...(workers ? { workers } : {}) },
     cryptoLimits: {},
     secrethubStartMs: null,
     scenarios: [],
@@ -257,7 +238,7 @@ async function main(): Promise<number> {
     }
     log(`crypto limits (1 core): ${JSON.stringify(report.cryptoLimits)}`);
 
-    const dbs = await startDatabases(log);
+    const dbs = await startDatabases(log, workers ? ['workers'] : []);
     cleanups.push(() => dbs.stop());
     report.machine.postgres = dbs.version.split(' on ')[0];
     report.machine.postgresVersion = dbs.version;
@@ -265,34 +246,40 @@ async function main(): Promise<number> {
     log(`database: ${dbs.source}, ${report.machine.postgres}`);
 
     const floorToken = `floor-${randomBytes(16).toString('hex')}`;
-    const floorPort = await freePort();
-    const floor = await startChild({
-      name: 'floor',
-      script: FLOOR_MAIN,
-      args: [],
-      env: {
-        FLOOR_CONFIG: JSON.stringify({
-          port: floorPort,
-          databaseUrl: dbs.floorUrl,
-          token: floorToken,
-          readPaths: READ_PATHS,
-          value: VALUE,
-          audit: AUDIT,
-          dbCreds: {
-            targetUrl: dbs.targetUrl,
-            creationStatements: DB_CREDS_CREATION,
-            ttlSeconds: DB_CREDS_TTL_SECONDS,
-            mount: DB_CREDS_MOUNT,
-            userPrefix: FLOOR_USER_PREFIX,
-          },
-        } satisfies FloorConfig),
-      },
-      readyText: 'floor listening on',
-    });
-    cleanups.push(() => floor.stop());
+    const startFloor = async (name: string, processes: number) => {
+      const port = await freePort();
+      const child = await startChild({
+        name,
+        script: FLOOR_MAIN,
+        args: [],
+        env: {
+          FLOOR_CONFIG: JSON.stringify({
+            port,
+            processes,
+            databaseUrl: dbs.floorUrl,
+            token: floorToken,
+            readPaths: READ_PATHS,
+            value: VALUE,
+            audit: AUDIT,
+            dbCreds: {
+              targetUrl: dbs.targetUrl,
+              creationStatements: DB_CREDS_CREATION,
+              ttlSeconds: DB_CREDS_TTL_SECONDS,
+              mount: DB_CREDS_MOUNT,
+              userPrefix: FLOOR_USER_PREFIX,
+            },
+          } satisfies FloorConfig),
+        },
+        readyText: 'floor listening on',
+      });
+      cleanups.push(() => child.stop());
+      return { child, url: `http://127.0.0.1:${port}` };
+    };
+    const { child: floor, url: floorUrl } = await startFloor('floor', 1);
 
     const rootToken = `bench-root-${randomBytes(12).toString('hex')}`;
-    const startSecrethub = async (name: string, databaseUrl: string) => {
+    /** A SecretHub server in dev mode; with `workers` > 1 a node of that many, ready once every worker answers unsealed. */
+    const startSecrethub = async (name: string, databaseUrl: string, workers = 1) => {
       const port = await freePort();
       // Its data directory holds only the audit checkpoint file (PostgreSQL is DATABASE_URL's); removed after it stops.
       const dataDir = mkdtempSync(join(os.tmpdir(), `secrethub-bench-${name}-`));
@@ -301,12 +288,13 @@ async function main(): Promise<number> {
         name,
         script: SERVER_MAIN,
         nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-        args: ['server', '--listen', `127.0.0.1:${port}`, '--dev', '--dev-root-token-id', rootToken],
+        args: ['server', '--listen', `127.0.0.1:${port}`, '--dev', '--dev-root-token-id', rootToken, ...(workers > 1 ? ['--workers', String(workers)] : [])],
         env: { DATABASE_URL: databaseUrl, SECRETHUB_DATA_DIR: dataDir },
         readyText: 'listening on',
       });
       cleanups.push(() => child.stop());
-      const api = new VaultApi(`http://127.0.0.1:${port}`, rootToken);
+      if (workers > 1) await waitForUnsealedWorkers(port, workers);
+      const api = new (workers > 1 ? NodeApi : VaultApi)(`http://127.0.0.1:${port}`, rootToken);
       if (AUDIT) {
         const r = await api.call('PUT', `sys/audit/${AUDIT_DEVICE.path}`, AUDIT_DEVICE.body);
         if (r.status !== 204) throw new Error(`${name}: enabling the database audit device answered ${r.status}: ${r.text.slice(0, 300)}`);
@@ -320,7 +308,6 @@ async function main(): Promise<number> {
     log(`secrethub ready in ${secrethub.child.startMs} ms (pid ${secrethub.child.pid}); floor pid ${floor.pid}`);
     const large = scenarios.some((s) => s.growthOf) ? await startSecrethub('secrethub-100k', dbs.largeUrl) : undefined;
 
-    const floorUrl = `http://127.0.0.1:${floorPort}`;
     const ctx: BenchContext = {
       api: secrethub.api,
       serverDbUrl: dbs.serverUrl,
@@ -333,7 +320,32 @@ async function main(): Promise<number> {
       large: large && { api: large.api, serverDbUrl: dbs.largeUrl },
     };
     const servers: Servers = { floor, floorUrl, floorDbUrl: dbs.floorUrl, secrethub: secrethub.child, large: large?.child };
-    for (const s of scenarios) {
+    if (workers) {
+      const many = await startSecrethub(`secrethub-x${workers}`, dbs.extraUrls.workers as string, workers);
+      const floorN = await startFloor(`floor-x${workers}`, workers);
+      log(`secrethub x${workers} ready in ${many.child.startMs} ms (pid ${many.child.pid}); floor x${workers} pid ${floorN.child.pid}`);
+      const scaling = {
+        floor1: { pid: floor.pid, baseUrl: floorUrl, dbUrl: dbs.floorUrl },
+        floorN: { pid: floorN.child.pid, baseUrl: floorN.url, dbUrl: dbs.floorUrl },
+        secrethub1: { pid: secrethub.child.pid, baseUrl: secrethub.api.baseUrl, dbUrl: dbs.serverUrl, ctx },
+        secrethubN: {
+          pid: many.child.pid,
+          baseUrl: many.api.baseUrl,
+          dbUrl: dbs.extraUrls.workers as string,
+          ctx: { ...ctx, api: many.api, serverDbUrl: dbs.extraUrls.workers as string, fixtures: new Map() },
+        },
+      };
+      const children = [floor, secrethub.child, floorN.child, many.child];
+      for (const s of scenarios) {
+        const r = await runScalingScenario(s, workers, scaling, { ...load, connections: s.connections }, log);
+        for (const c of children) if (c.exited()) r.failures.push(`${c.name} exited; its last output:\n${c.output().slice(-2000)}`);
+        report.scenarios.push(r);
+        report.checks.push(...r.checks);
+        process.stderr.write(scenarioLines(r).join('\n') + '\n');
+        if (children.some((c) => c.exited())) break;
+      }
+    }
+    for (const s of workers ? [] : scenarios) {
       const r = await runScenario(s, ctx, servers, load, report.cryptoLimits);
       report.scenarios.push(r);
       report.checks.push(...r.checks);
@@ -362,6 +374,7 @@ async function main(): Promise<number> {
 
   report.failed = report.scenarios.some((s) => s.failures.length > 0) || report.scenarios.length === 0;
   report.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
+  report.machine.loadAverageAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
   process.stdout.write(formatReport(report) + '\n');
   writeResults(RESULTS, report);
   return report.failed ? 1 : 0;

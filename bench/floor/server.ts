@@ -25,8 +25,12 @@
  * compare like with like.
  *
  * Run by the bench runner: `node dist/bench/floor/server.js`, configured by the FLOOR_CONFIG
- * environment variable (JSON, see FloorConfig); prints "floor listening on <address>".
+ * environment variable (JSON, see FloorConfig); prints "floor listening on <address>". With
+ * `processes` > 1 (the runner's `--workers N`) the first process creates the tables and the
+ * fixtures, then forks that many processes with node:cluster that share the listener (as
+ * SecretHub's workers do), each with its own Pool of 10, and prints the line once all listen.
  */
+import cluster from 'node:cluster';
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyReply } from 'fastify';
 import { Pool, type PoolClient } from 'pg';
@@ -49,6 +53,8 @@ export interface FloorConfig {
    * the mount path answered (`/v1/<mount>/creds/:role`) and the prefix of the users' names.
    */
   dbCreds?: { targetUrl: string; creationStatements: string[]; ttlSeconds: number; mount: string; userPrefix: string };
+  /** Serving processes sharing the port (node:cluster); absent or 1: this process serves. */
+  processes?: number;
 }
 
 const SCHEMA = [
@@ -74,7 +80,9 @@ const AUDIT_SQL = 'INSERT INTO floor_audit (entry) VALUES ($1)';
 const LEASE_INSERT_SQL = 'INSERT INTO floor_leases (lease_id, username, expires_at) VALUES ($1, $2, $3)';
 const LEASE_DELETE_SQL = 'DELETE FROM floor_leases WHERE lease_id = $1 RETURNING username';
 
-const KEY = randomBytes(32);
+const CONFIG = JSON.parse(process.env.FLOOR_CONFIG ?? '') as FloorConfig;
+/** The data key, from the config: the same in every process of a floor, and in the floors of a `--workers` run (they share a database). */
+const KEY = createHash('sha256').update(`bench floor data key\0${CONFIG.token}`).digest();
 
 /** AES-256-GCM: nonce ‖ ciphertext ‖ tag; `path` is the AAD (none for transit, as Vault's). */
 function encrypt(path: string | undefined, plain: Buffer): Buffer {
@@ -123,9 +131,8 @@ function versionMetadata(version: number, createdAt: Date): Record<string, unkno
   return { created_time: createdAt.toISOString(), custom_metadata: null, deletion_time: '', destroyed: false, version };
 }
 
-async function main(): Promise<void> {
-  const config = JSON.parse(process.env.FLOOR_CONFIG ?? '') as FloorConfig;
-  const pool = new Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'bench-floor' });
+/** The tables and what kv-read and token-lookup read, once per floor (before any process serves). */
+async function setUp(pool: Pool, config: FloorConfig): Promise<void> {
   for (const sql of SCHEMA) await pool.query(sql);
   const plain = Buffer.from(JSON.stringify(config.value));
   for (const path of config.readPaths) await pool.query({ name: 'kv-write', text: WRITE_SQL, values: [path, encrypt(path, plain)] });
@@ -136,6 +143,46 @@ async function main(): Promise<void> {
     ['default', 'bench-read'],
     'token',
   ]);
+}
+
+/** N serving processes on one port: the fixtures first, then the forks; stops them all on SIGTERM. */
+async function runProcesses(config: FloorConfig, processes: number): Promise<void> {
+  const pool = new Pool({ connectionString: config.databaseUrl, max: 1, application_name: 'bench-floor-setup' });
+  await setUp(pool, config);
+  await pool.end();
+  let listening = 0;
+  let stopping = false;
+  for (let i = 0; i < processes; i++) {
+    const worker = cluster.fork();
+    worker.on('listening', () => {
+      if (++listening === processes)
+        process.stdout.write(`floor listening on http://127.0.0.1:${config.port} (${processes} processes)${config.audit ? ' (audit on)' : ' (audit off)'}\n`);
+    });
+    worker.on('exit', (code) => {
+      if (stopping) return;
+      process.stderr.write(`floor: a process exited with ${code}\n`);
+      process.exit(1);
+    });
+  }
+  const stop = () => {
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {});
+    let left = workers.length;
+    for (const w of workers) {
+      w?.once('exit', () => --left === 0 && process.exit(0));
+      w?.process.kill('SIGTERM');
+    }
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  const config = CONFIG;
+  const processes = config.processes ?? 1;
+  if (cluster.isPrimary && processes > 1) return runProcesses(config, processes);
+  const pool = new Pool({ connectionString: config.databaseUrl, max: 10, application_name: 'bench-floor' });
+  if (cluster.isPrimary) await setUp(pool, config);
 
   const audit = async (op: string, path: string) => {
     // AUDIT HOOK (on while the runner's AUDIT is): the spec's floor writes one audit row per request.
@@ -273,7 +320,7 @@ async function main(): Promise<void> {
   }
 
   const address = await app.listen({ port: config.port, host: '127.0.0.1' });
-  process.stdout.write(`floor listening on ${address}${config.audit ? ' (audit on)' : ' (audit off)'}\n`);
+  if (cluster.isPrimary) process.stdout.write(`floor listening on ${address}${config.audit ? ' (audit on)' : ' (audit off)'}\n`);
   const stop = () => {
     app.close().then(
       () => Promise.all([pool.end(), target?.end()]).then(() => process.exit(0)),

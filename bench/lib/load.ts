@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { backendCpuDelta } from './postgres';
-import { cpuSeconds, sampleRss } from './processes';
+import { machineCpuSeconds, sampleRss, treeCpuSeconds } from './processes';
 
 export interface LoadPlan {
   /** Requests that autocannon cycles through (each connection in order). */
@@ -33,12 +33,16 @@ export interface Measurement {
   statusCodes: Record<string, number>;
   rssPeakMb: number | null;
   rssMeanMb: number | null;
-  /** The server process's CPU use during the measured run (100 = one core), and per request. */
+  /** The server's CPU use during the measured run, its process and descendants (100 = one core), and per request. */
   cpuPercent: number | null;
   cpuMsPerRequest: number | null;
   /** The same for the PostgreSQL backends serving it (when they run on this machine). */
   dbCpuPercent: number | null;
   dbCpuMsPerRequest: number | null;
+  /** The load generator (this process, autocannon in it) during the measured run (100 = one core). */
+  loadGeneratorCpuPercent: number;
+  /** Every process on the machine, busy time of all cores (100 = one core; the machine has os.cpus() of them); null off Linux. */
+  machineCpuPercent: number | null;
   /** Audit entries committed on the target's chain per second of the measured run, and per request (null when not counted). */
   auditEntriesPerSecond: number | null;
   auditEntriesPerRequest: number | null;
@@ -48,6 +52,7 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 
 export interface LoadTarget {
   baseUrl: string;
+  /** The server's process: its RSS and CPU are counted with its descendants' (workers). */
   pid: number;
   plan: LoadPlan;
   /** CPU seconds used so far by each of the server's PostgreSQL backends (undefined when they cannot be seen). */
@@ -62,6 +67,8 @@ export interface Round extends Pick<Measurement, 'completed' | 'errors' | 'timeo
   latency: Omit<Measurement['latencyMs'], 'p99Worst'>;
   cpuSeconds: number | undefined;
   dbCpuSeconds: number | undefined;
+  loadGeneratorCpuSeconds: number;
+  machineCpuSeconds: number | undefined;
   /** Audit entries committed between the readings before and after the round. */
   auditEntries: number | undefined;
 }
@@ -77,9 +84,13 @@ export async function measureRound(t: LoadTarget, settings: LoadSettings): Promi
   try {
     const dbBefore = await t.dbCpuSeconds();
     const auditBefore = await t.auditEntries?.();
-    const cpuBefore = cpuSeconds(t.pid);
+    const cpuBefore = treeCpuSeconds(t.pid);
+    const machineBefore = machineCpuSeconds();
+    const ownBefore = process.cpuUsage();
     const r = await autocannon({ ...options(t, settings.connections), duration: Math.max(1, settings.measureSeconds / settings.rounds) });
-    const cpuAfter = cpuSeconds(t.pid);
+    const cpuAfter = treeCpuSeconds(t.pid);
+    const machineAfter = machineCpuSeconds();
+    const own = process.cpuUsage(ownBefore);
     const auditAfter = await t.auditEntries?.();
     const dbAfter = await t.dbCpuSeconds();
     const statusCodes: Record<string, number> = {};
@@ -97,6 +108,8 @@ export async function measureRound(t: LoadTarget, settings: LoadSettings): Promi
       rssMeanMb: summary.meanMb,
       cpuSeconds: cpuBefore !== undefined && cpuAfter !== undefined ? cpuAfter - cpuBefore : undefined,
       dbCpuSeconds: backendCpuDelta(dbBefore, dbAfter),
+      loadGeneratorCpuSeconds: (own.user + own.system) / 1e6,
+      machineCpuSeconds: machineBefore !== undefined && machineAfter !== undefined ? machineAfter - machineBefore : undefined,
       auditEntries: auditBefore !== undefined && auditAfter !== undefined ? auditAfter - auditBefore : undefined,
     };
   } finally {
@@ -116,6 +129,7 @@ export function mergeRounds(rounds: Round[]): Measurement {
   const completed = sum(rounds.map((r) => r.completed));
   const cpu = rounds.every((r) => r.cpuSeconds !== undefined) ? sum(rounds.map((r) => r.cpuSeconds as number)) : undefined;
   const dbCpu = rounds.every((r) => r.dbCpuSeconds !== undefined) ? sum(rounds.map((r) => r.dbCpuSeconds as number)) : undefined;
+  const machine = rounds.every((r) => r.machineCpuSeconds !== undefined) ? sum(rounds.map((r) => r.machineCpuSeconds as number)) : undefined;
   const audit = rounds.every((r) => r.auditEntries !== undefined) ? sum(rounds.map((r) => r.auditEntries as number)) : undefined;
   const statusCodes: Record<string, number> = {};
   for (const r of rounds) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
@@ -142,6 +156,8 @@ export function mergeRounds(rounds: Round[]): Measurement {
     cpuMsPerRequest: cpu === undefined || completed === 0 ? null : round((cpu * 1000) / completed, 3),
     dbCpuPercent: dbCpu === undefined ? null : round((dbCpu / seconds) * 100, 0),
     dbCpuMsPerRequest: dbCpu === undefined || completed === 0 ? null : round((dbCpu * 1000) / completed, 3),
+    loadGeneratorCpuPercent: round((sum(rounds.map((r) => r.loadGeneratorCpuSeconds)) / seconds) * 100, 0),
+    machineCpuPercent: machine === undefined ? null : round((machine / seconds) * 100, 0),
     auditEntriesPerSecond: audit === undefined ? null : round(audit / seconds, 1),
     auditEntriesPerRequest: audit === undefined || completed === 0 ? null : round(audit / completed, 3),
   };
@@ -155,4 +171,20 @@ export async function runAlternating(targets: LoadTarget[], settings: LoadSettin
     for (const [k, t] of targets.entries()) rounds[k].push(await measureRound(t, settings));
   }
   return rounds.map(mergeRounds);
+}
+
+/** Sends a plan's first request once and checks the answer, so a broken set-up fails loudly before the load. */
+export async function probe(baseUrl: string, plan: LoadPlan, checkBody?: (b: Record<string, unknown>) => string | undefined): Promise<string | undefined> {
+  const first = plan.requests[0];
+  if (!first) return 'no request in plan';
+  const req = (first.setupRequest ? first.setupRequest({ ...first }, {}) : first) ?? first;
+  const res = await fetch(`${baseUrl}${req.path ?? '/'}`, { method: req.method ?? 'GET', headers: req.headers, body: req.body });
+  const text = await res.text();
+  if (res.status < 200 || res.status > 299) return `probe ${req.method} ${req.path} answered ${res.status}: ${text.slice(0, 300)}`;
+  if (!checkBody) return undefined;
+  try {
+    return checkBody(JSON.parse(text) as Record<string, unknown>);
+  } catch {
+    return `probe ${req.method} ${req.path}: body is not JSON: ${text.slice(0, 200)}`;
+  }
 }

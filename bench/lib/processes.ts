@@ -1,10 +1,11 @@
 /**
  * Child processes of the bench (the SecretHub server and the floor) and their memory: each is
  * started with `node <script>`, is ready when it prints its ready text, and is stopped with
- * SIGTERM (SIGKILL after a grace period). RSS is sampled from /proc/<pid>/status.
+ * SIGTERM (SIGKILL after a grace period). RSS and CPU are read from /proc, summed over the process
+ * and its descendants (a node of workers, a floor of N processes: what the server costs is the tree's).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 const OUTPUT_KEEP = 64 * 1024;
@@ -111,17 +112,68 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** The pids of a process and all its descendants (from /proc/<pid>/task/<tid>/children); just `pid` when they cannot be read. */
+export function processTree(pid: number): number[] {
+  const out: number[] = [];
+  const visit = (p: number) => {
+    out.push(p);
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const tid of tasks) {
+      let children: string;
+      try {
+        children = readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const c of children.split(' ').filter(Boolean)) visit(Number(c));
+    }
+  };
+  visit(pid);
+  return out;
+}
+
+/** `read` summed over the process tree of `pid`; undefined when the root cannot be read. A child gone between the listing and the read counts 0. */
+function treeSum(pid: number, read: (p: number) => number | undefined): number | undefined {
+  const [root, ...rest] = processTree(pid).map(read);
+  if (root === undefined) return undefined;
+  return rest.reduce<number>((a, b) => a + (b ?? 0), root);
+}
+
+/** RSS in bytes of a process and its descendants (a node's memory is its parent's and workers' together). */
+export const treeRssBytes = (pid: number) => treeSum(pid, rssBytes);
+
+/** CPU seconds of a process and its live descendants. */
+export const treeCpuSeconds = (pid: number) => treeSum(pid, cpuSeconds);
+
+/** Busy CPU seconds of the whole machine so far (all cores: /proc/stat's first line less idle and iowait), or undefined off Linux. */
+export function machineCpuSeconds(): number | undefined {
+  try {
+    const [, ...ticks] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+    // user nice system idle iowait irq softirq steal (guest time is already inside user)
+    const [user, nice, system, , , irq, softirq, steal] = ticks.slice(0, 8).map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+    return Number.isFinite(busy) ? busy / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface RssSummary {
   peakMb: number | null;
   meanMb: number | null;
   samples: number;
 }
 
-/** Samples one process's RSS every `intervalMs` until `stop()`. */
+/** Samples the RSS of a process and its descendants every `intervalMs` until `stop()`. */
 export function sampleRss(pid: number, intervalMs = 200): { stop(): RssSummary } {
   const values: number[] = [];
   const take = () => {
-    const v = rssBytes(pid);
+    const v = treeRssBytes(pid);
     if (v !== undefined) values.push(v);
   };
   take();

@@ -1,6 +1,7 @@
 /** The bench report: the targets checked, the printed table and the JSON written to bench/results/. */
 import type { Check, Scenario } from '../scenarios';
 import type { Measurement } from './load';
+import type { Scaling } from '../scaling';
 
 /** Targets that apply to every SecretHub measurement. */
 export const TARGETS = { rssMb: 250 };
@@ -25,6 +26,8 @@ export interface ScenarioResult {
   notes: string[];
   checks: Check[];
   details?: Record<string, unknown>;
+  /** `--workers N`: floor and secrethub above are N processes; these the measurements with one, and the ratios. */
+  scaling?: Scaling;
   /** Why the scenario failed (errors, non-2xx responses, set-up error); empty when it did not. */
   failures: string[];
 }
@@ -40,6 +43,25 @@ export interface Report {
   scenarios: ScenarioResult[];
   checks: Check[];
   failed: boolean;
+}
+
+/** A scenario's result before anything is measured. */
+export function emptyResult(s: Scenario): ScenarioResult {
+  return {
+    name: s.name,
+    description: s.description,
+    connections: s.connections,
+    operation: s.operation ?? null,
+    floor: null,
+    secrethub: null,
+    baseline: null,
+    ratioToFloor: null,
+    cryptoLimit: null,
+    itemsPerRequest: s.itemsPerRequest,
+    notes: [],
+    checks: [],
+    failures: [],
+  };
 }
 
 const fmt = (n: number | null | undefined, digits = 0) =>
@@ -112,6 +134,8 @@ const COLUMNS: [string, number][] = [
   ['CPU ms/req', 10],
   ['PG CPU', 6],
   ['PG ms/req', 9],
+  ['gen CPU', 7],
+  ['machine', 7],
 ];
 
 function row(cells: string[]): string {
@@ -137,15 +161,23 @@ function measurementRow(name: string, target: string, m: Measurement): string {
     fmt(m.cpuMsPerRequest, 3),
     pct(m.dbCpuPercent),
     fmt(m.dbCpuMsPerRequest, 3),
+    pct(m.loadGeneratorCpuPercent),
+    pct(m.machineCpuPercent),
   ]);
 }
 
 /** The lines for one scenario (table rows plus its ratio, crypto limit, notes and failures). */
 export function scenarioLines(r: ScenarioResult): string[] {
   const lines: string[] = [];
-  if (r.floor) lines.push(measurementRow(r.name, 'floor', r.floor));
+  const sc = r.scaling;
+  if (sc) {
+    if (sc.floor1) lines.push(measurementRow(r.name, 'floor x1', sc.floor1));
+    if (sc.secrethub1) lines.push(measurementRow(sc.floor1 ? '' : r.name, 'secrethub x1', sc.secrethub1));
+  }
+  const n = sc ? ` x${sc.workers}` : '';
+  if (r.floor) lines.push(measurementRow(sc ? '' : r.name, `floor${n}`, r.floor));
   if (r.baseline) lines.push(measurementRow(r.floor ? '' : r.name, 'secrethub', r.baseline));
-  if (r.secrethub) lines.push(measurementRow(r.floor || r.baseline ? '' : r.name, r.baseline ? 'secrethub-100k' : 'secrethub', r.secrethub));
+  if (r.secrethub) lines.push(measurementRow(sc || r.floor || r.baseline ? '' : r.name, r.baseline ? 'secrethub-100k' : `secrethub${n}`, r.secrethub));
   if (!r.floor && !r.secrethub) lines.push(row([r.name, 'not run', ...Array<string>(COLUMNS.length - 2).fill('-')]));
   const extra: string[] = [];
   if (r.operation) {
@@ -153,12 +185,13 @@ export function scenarioLines(r: ScenarioResult): string[] {
     const perSecond = (label: string, m: Measurement | null) => (m ? `${label} ${fmt(m.requestsPerSecond / op.requests, 1)}` : undefined);
     extra.push(`${op.name}/s (${op.requests} requests each): ${[perSecond('floor', r.floor), perSecond('secrethub', r.secrethub)].filter(Boolean).join(', ')}`);
   }
-  if (r.ratioToFloor !== null) extra.push(`secrethub/floor req/s = ${r.ratioToFloor.toFixed(2)}`);
+  if (sc) extra.push(`x${sc.workers} / x1 req/s: floor ${sc.floorScaling?.toFixed(2) ?? '-'}, secrethub ${sc.secrethubScaling?.toFixed(2) ?? '-'}`);
+  if (r.ratioToFloor !== null) extra.push(`secrethub/floor req/s${n} = ${r.ratioToFloor.toFixed(2)}`);
   if (r.baseline && r.secrethub && r.baseline.requestsPerSecond > 0)
     extra.push(`100k/100 secrets req/s = ${(r.secrethub.requestsPerSecond / r.baseline.requestsPerSecond).toFixed(2)}`);
   const audited: [string, Measurement | null][] = [
-    ['secrethub', r.baseline],
-    [r.baseline ? 'secrethub-100k' : 'secrethub', r.secrethub],
+    [sc ? 'secrethub x1' : 'secrethub', sc ? sc.secrethub1 : r.baseline],
+    [r.baseline ? 'secrethub-100k' : `secrethub${n}`, r.secrethub],
   ];
   for (const [label, m] of audited) {
     if (m && m.auditEntriesPerSecond !== null)
@@ -179,10 +212,10 @@ export function formatReport(report: Report): string {
   const out: string[] = [
     '',
     `SecretHub bench, ${report.timestamp} (${report.durationSeconds.toFixed(0)} s)`,
-    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemGb} GB RAM, Node ${m.node}, ${m.postgres} (${m.database}), load average at start ${(m.loadAverageAtStart as number[] | undefined)?.join(' ') ?? '-'}`,
+    `machine: ${m.cpus} x ${m.cpuModel}, ${m.totalMemGb} GB RAM, Node ${m.node}, ${m.postgres} (${m.database}), load average at start ${(m.loadAverageAtStart as number[] | undefined)?.join(' ') ?? '-'}${m.loadAverageAtEnd ? `, at end ${(m.loadAverageAtEnd as number[]).join(' ')}` : ''}`,
     `load: autocannon, ${report.settings.warmupSeconds} s warm-up, then ${report.settings.measureSeconds} s measured per target in ${report.settings.rounds} rounds alternating between the targets, connections per scenario below; SecretHub started in ${fmt(report.secrethubStartMs)} ms`,
     `audit: ${report.audit.enabled ? 'ON' : 'OFF'} (${report.audit.note})`,
-    'CPU: the server process during the measured run (100% = one core); PG CPU: its PostgreSQL backends; the load generator is not counted',
+    'CPU: the server process and its descendants (workers) during the measured run (100% = one core); PG CPU: its PostgreSQL backends; gen CPU: the load generator (autocannon, this process); machine: every process on the machine (200% = 2 cores busy)',
     '',
     row(COLUMNS.map(([c]) => c)),
     row(COLUMNS.map(([, w]) => '-'.repeat(w))),
