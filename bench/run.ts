@@ -29,7 +29,7 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FloorConfig } from './floor/server';
 import { PRIMITIVES, measurePrimitive } from './lib/crypto-limit';
-import { NodeApi, VaultApi } from './lib/http';
+import { VaultApi } from './lib/http';
 import { probe, runAlternating, type LoadSettings, type LoadTarget } from './lib/load';
 import { auditSequence, backendCpuSeconds, query, startDatabases } from './lib/postgres';
 import { freePort, startChild, type Child } from './lib/processes';
@@ -294,7 +294,7 @@ async function main(): Promise<number> {
       });
       cleanups.push(() => child.stop());
       if (workers > 1) await waitForUnsealedWorkers(port, workers);
-      const api = new (workers > 1 ? NodeApi : VaultApi)(`http://127.0.0.1:${port}`, rootToken);
+      const api = new VaultApi(`http://127.0.0.1:${port}`, rootToken);
       if (AUDIT) {
         const r = await api.call('PUT', `sys/audit/${AUDIT_DEVICE.path}`, AUDIT_DEVICE.body);
         if (r.status !== 204) throw new Error(`${name}: enabling the database audit device answered ${r.status}: ${r.text.slice(0, 300)}`);

@@ -36,23 +36,6 @@ export class VaultApi {
   }
 }
 
-/**
- * Set-up against a node of workers (`server --workers N`): the next request may reach another
- * worker, whose mount table follows a mount made on the first one over the bus a few milliseconds
- * later (docs/architecture.md "Several nodes"). A 404 "no handler for route" is retried for up to
- * 2 s; any other answer is returned at once.
- */
-export class NodeApi extends VaultApi {
-  override async call(method: string, path: string, body?: unknown, token?: string): Promise<ApiResponse> {
-    const deadline = Date.now() + 2000;
-    for (;;) {
-      const r = await super.call(method, path, body, token);
-      if (r.status !== 404 || !r.text.includes('no handler for route') || Date.now() > deadline) return r;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
-
 /** Runs `work` on every item with at most `parallel` in flight. */
 export async function inParallel<T>(items: T[], parallel: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
