@@ -15,11 +15,18 @@ export interface ClusterAnswer extends HttpResult {
   path: string;
 }
 
-/** fetch's failure for a connection refused, reset or closed before any answer. */
+/**
+ * fetch's failure for a connection refused, reset or closed before any answer. Checked by name, not
+ * instanceof: under jest, fetch's TypeError comes from Node's realm, not the test's.
+ */
 function isConnectionFailure(err: unknown): boolean {
-  if (!(err instanceof TypeError)) return false;
-  const code = (err as TypeError & { cause?: { code?: string } }).cause?.code;
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code ?? '') || /fetch failed|other side closed/.test(err.message);
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: string; message?: string; cause?: { code?: string } };
+  if (e.name !== 'TypeError') return false;
+  const code = e.cause?.code;
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code ?? '') || /fetch failed|other side closed/.test(e.message ?? '')
+  );
 }
 
 export class ClusterClient {
