@@ -115,7 +115,9 @@ describe('failover under a mixed load: 3 nodes × 2 workers (e2e)', () => {
       await until(() => bothWorkersAnswer(follower, rootToken), 60_000);
       replacedAfterMs = Date.now() - killedAt;
     });
-    expect(follower.server.output()).toMatch(/worker 1 exited \(signal SIGKILL\); replacing it/);
+    const replacing = /worker 1 exited \(signal SIGKILL\); replacing it.*/.exec(follower.server.output());
+    expect(replacing).not.toBeNull();
+    process.stdout.write(`${replacing![0]}\n`);
     const failed = answers.filter((a) => a.status >= 400);
     process.stdout.write(
       `worker kill: ${answers.length} answers, worker replaced and answering after ${replacedAfterMs} ms, ${client.unanswered.length} unanswered\n`,
