@@ -15,11 +15,18 @@ export interface ClusterAnswer extends HttpResult {
   path: string;
 }
 
-/** fetch's failure for a connection refused, reset or closed before any answer. */
+/**
+ * fetch's failure for a connection refused, reset or closed before any answer. Checked by name, not
+ * instanceof: under jest, fetch's TypeError comes from Node's realm, not the test's.
+ */
 function isConnectionFailure(err: unknown): boolean {
-  if (!(err instanceof TypeError)) return false;
-  const code = (err as TypeError & { cause?: { code?: string } }).cause?.code;
-  return ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code ?? '') || /fetch failed|other side closed/.test(err.message);
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: string; message?: string; cause?: { code?: string } };
+  if (e.name !== 'TypeError') return false;
+  const code = e.cause?.code;
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code ?? '') || /fetch failed|other side closed/.test(e.message ?? '')
+  );
 }
 
 export class ClusterClient {
@@ -30,11 +37,17 @@ export class ClusterClient {
 
   constructor(readonly addresses: string[]) {}
 
+  /**
+   * Sends to the next node in turn; on a connection failure, to the node after that one (each node
+   * twice at most). The retries follow this request's own order, not the shared counter, which the
+   * other requests in flight move too: otherwise they could all land on the one dead node.
+   */
   async request(method: string, path: string, options: Parameters<typeof call>[3] = {}): Promise<ClusterAnswer> {
     const refusedBy: number[] = [];
-    let lastError = '';
+    const errors: string[] = [];
+    const first = this.next++;
     for (let tries = 0; tries < this.addresses.length * 2; tries++) {
-      const node = this.next++ % this.addresses.length;
+      const node = (first + tries) % this.addresses.length;
       try {
         const result = await call(this.addresses[node], method, path, options);
         const answer = { ...result, node, refusedBy, method, path };
@@ -43,11 +56,12 @@ export class ClusterClient {
       } catch (err) {
         if (!isConnectionFailure(err)) throw err;
         refusedBy.push(node);
-        lastError = (err as Error).message;
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        errors.push(`node ${node}: ${(err as Error).message} (${cause?.code ?? cause?.message ?? 'no cause'})`);
       }
     }
-    this.unanswered.push({ method, path, error: lastError });
-    throw new Error(`no node answered ${method} ${path}: ${lastError}`);
+    this.unanswered.push({ method, path, error: errors.join('; ') });
+    throw new Error(`no node answered ${method} ${path}: ${errors.join('; ')}`);
   }
 
   /** Answers from the given nodes with a status of 500 or more (or any status not in `ok`). */
