@@ -32,6 +32,7 @@ import { TransitKeyManagement1734090000000 } from './1734090000000-transit-key-m
 import { HaLeader1734100000000 } from './1734100000000-ha-leader';
 import { RekeyOperations1734110000000 } from './1734110000000-rekey-operations';
 import { GenerateRootAttempts1734120000000 } from './1734120000000-generate-root-attempts';
+import { LeaseClaims1734130000000 } from './1734130000000-lease-claims';
 
 export const MIGRATIONS = [
   KernelFoundation1732300000000,
@@ -67,4 +68,5 @@ export const MIGRATIONS = [
   HaLeader1734100000000,
   RekeyOperations1734110000000,
   GenerateRootAttempts1734120000000,
+  LeaseClaims1734130000000,
 ];

@@ -243,10 +243,12 @@ const services: Provider[] = [
   },
   {
     provide: ExpirationManager,
-    useFactory: (repository: LeaseRepository, mounts: MountTable, seal: SealService, log: Logger) => {
+    useFactory: (repository: LeaseRepository, mounts: MountTable, seal: SealService, settings: KernelSettings, log: Logger) => {
       const leases = new ExpirationManager(repository, mounts, {
         maxAttempts: LEASE_REVOKE_MAX_ATTEMPTS,
         tickMs: LEASE_TICK_MS,
+        claimer: nodeIdentity(),
+        claimerSilentSeconds: settings.ha.leaseTtlSeconds,
         log: { info: (m) => log.info(m), error: (m) => log.error(m) },
       });
       // Revocation needs the issuing mount: the `workers` stage starts after `state` has loaded the mounts.
@@ -257,7 +259,7 @@ const services: Provider[] = [
       });
       return leases;
     },
-    inject: [LeaseRepository, MountTable, SealService, LOGGER],
+    inject: [LeaseRepository, MountTable, SealService, KERNEL_SETTINGS, LOGGER],
   },
   {
     provide: ResealJob,

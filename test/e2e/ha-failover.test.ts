@@ -33,10 +33,11 @@ const LEASE_TTL_MS = 3000;
 const HA_ENV = { SECRETHUB_HA_LEASE_TTL: '3s', SECRETHUB_HA_RENEW_INTERVAL: '1s' };
 /** The dynamic credentials' TTL: they expire during and after the load. */
 const CREDS_TTL_MS = 4000;
-/** Allowed lateness of a revocation: the expiry tick, a leader change (TTL + 2 s) and a loaded machine. */
+/**
+ * Allowed lateness of a revocation: the expiry tick, a leader change (TTL + 2 s), a claim by the
+ * killed process taken over once its heartbeat is a lease TTL old, and a loaded machine.
+ */
 const REVOKE_BOUND_MS = 10_000;
-/** The expiration manager's claim on a due lease (CLAIM_SECONDS): a claim by a killed process holds that long. */
-const CLAIM_MS = 60_000;
 const LOOPS = 12;
 
 describe('failover under a mixed load: 3 nodes × 2 workers (e2e)', () => {
@@ -46,7 +47,6 @@ describe('failover under a mixed load: 3 nodes × 2 workers (e2e)', () => {
   let target: Client;
   let client: ClusterClient;
   const records: LoadRecord[] = [];
-  let leaderKilledAt = 0;
 
   beforeAll(async () => {
     const url = await createTestDatabase();
@@ -136,7 +136,7 @@ describe('failover under a mixed load: 3 nodes × 2 workers (e2e)', () => {
     let killedAtAnswer = 0;
     const answers = await underLoad(5000, async () => {
       killedAtAnswer = client.answers.length;
-      const killedAt = (leaderKilledAt = Date.now());
+      const killedAt = Date.now();
       await killed.server.kill9();
       const next = await waitForLeader(nodes, LEASE_TTL_MS + 2000 + 2000);
       newLeaderAfterMs = Date.now() - killedAt;
@@ -171,9 +171,8 @@ describe('failover under a mixed load: 3 nodes × 2 workers (e2e)', () => {
       expect({ path, status: read.status, value: read.body?.data?.value }).toEqual({ path, status: 200, value });
     }
 
-    // Every role is gone by its lease's expiry + the bound. Except: a lease the killed process had
-    // claimed (expired just before the kill; claimed in the expiry pass, not yet revoked) is left to
-    // that claim for CLAIM_SECONDS (60 s) before another process may take it.
+    // Every role is gone by its lease's expiry + the bound, also a lease the killed process had
+    // claimed and not yet revoked: its claim is taken over once its registry heartbeat is silent.
     const exists = async (name: string) => (await target.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rows.length > 0;
     const leaseRows = async () =>
       (
@@ -182,9 +181,7 @@ describe('failover under a mixed load: 3 nodes × 2 workers (e2e)', () => {
           [credentials.map((c) => c.leaseId)],
         )
       ).rows;
-    const claimedByTheKilled = (expiresAt: Date) => expiresAt.getTime() > leaderKilledAt - 5000 && expiresAt.getTime() <= leaderKilledAt + 1000;
-    const allowedLateness = (expiresAt: Date) => REVOKE_BOUND_MS + (claimedByTheKilled(expiresAt) ? CLAIM_MS : 0);
-    const deadline = Math.max(...(await leaseRows()).map((r) => r.expires_at.getTime() + allowedLateness(r.expires_at)));
+    const deadline = Math.max(...(await leaseRows()).map((r) => r.expires_at.getTime() + REVOKE_BOUND_MS));
     const remaining = async () => {
       const left: IssuedCredential[] = [];
       for (const c of credentials) if (await exists(c.username)) left.push(c);
@@ -199,16 +196,9 @@ describe('failover under a mixed load: 3 nodes × 2 workers (e2e)', () => {
     const rows = await leaseRows();
     expect(rows).toHaveLength(credentials.length);
     const lateness = (r: { revoked_at: Date; expires_at: Date }) => r.revoked_at.getTime() - r.expires_at.getTime();
-    const wrong = rows.filter(
-      (r) => !r.revoked || r.irrevocable || r.revoke_attempts !== 0 || r.last_error !== null || lateness(r) > allowedLateness(r.expires_at),
-    );
+    const wrong = rows.filter((r) => !r.revoked || r.irrevocable || r.revoke_attempts !== 0 || r.last_error !== null || lateness(r) > REVOKE_BOUND_MS);
     expect(wrong).toEqual([]);
-    const onTime = rows.filter((r) => lateness(r) <= REVOKE_BOUND_MS);
-    const late = rows.filter((r) => lateness(r) > REVOKE_BOUND_MS);
-    process.stdout.write(
-      `credentials: all ${rows.length} revoked once; ${onTime.length} within ${Math.max(...onTime.map(lateness))} ms of expiry; ` +
-        `${late.length} claimed by the killed process, revoked ${late.map(lateness).join(', ')} ms after expiry\n`,
-    );
+    process.stdout.write(`credentials: all ${rows.length} revoked once, at most ${Math.max(...rows.map(lateness))} ms after expiry\n`);
 
     // Nor any role whose answer never arrived (made by the killed node): the orphan reconciler drops those.
     const leftBehind = async () => (await target.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-brief-%'")).rows.map((r) => r.rolname as string);

@@ -5,6 +5,7 @@
  */
 import type { BackendDefinition } from '../../src/framework/backend';
 import { logical, type RouteDefinition } from '../../src/framework/route';
+import { nodeIdentity } from '../../src/kernel/cluster/node-identity';
 import { ExpirationManager } from '../../src/kernel/leases/expiration-manager';
 import { LeaseRepository } from '../../src/kernel/leases/lease.repository';
 import { createLogger } from '../../src/logger';
@@ -116,6 +117,8 @@ describe('leases (medium)', () => {
     const restarted = new ExpirationManager(new LeaseRepository(k.dataSource, k.barrier), k.mounts, {
       maxAttempts: 6,
       tickMs: 200,
+      claimer: nodeIdentity(),
+      claimerSilentSeconds: 15,
       log: createLogger('error'),
     });
     restarted.start();
@@ -139,8 +142,45 @@ describe('leases (medium)', () => {
     }
   });
 
+  it('a claim by a process that stopped heartbeating is taken over at once; a live claimer keeps its claim', async () => {
+    await k.leases.stop();
+    const manager = new ExpirationManager(new LeaseRepository(k.dataSource, k.barrier), k.mounts, {
+      maxAttempts: 6,
+      tickMs: 1000,
+      claimer: nodeIdentity(),
+      claimerSilentSeconds: 15,
+      log: createLogger('error'),
+    });
+    try {
+      const dead = await issue('claimed-dead', '?ttl=1&max=1');
+      const live = await issue('claimed-live', '?ttl=1&max=1');
+      await new Promise((r) => setTimeout(r, 1100));
+      const claim = "UPDATE leases SET next_attempt_at = now() + interval '60 seconds', claimed_node_id = $2, claimed_worker_id = $3 WHERE lease_id = $1";
+      // Killed mid-revocation: its claim runs for a minute, but its registry row is gone.
+      await k.dataSource.query(claim, [dead.lease_id, 'a-killed-node', 1]);
+      // Claimed by a process whose heartbeat is fresh (this kernel's registry row).
+      const me = nodeIdentity();
+      expect(await k.dataSource.query('SELECT 1 FROM ha_nodes WHERE node_id = $1 AND worker_id = $2', [me.nodeId, me.workerId])).toHaveLength(1);
+      await k.dataSource.query(claim, [live.lease_id, me.nodeId, me.workerId]);
+      await manager.tick();
+      expect(revoked).toContain('u-claimed-dead');
+      expect(revoked).not.toContain('u-claimed-live');
+      expect((await lookup(dead.lease_id)).data.revoked).toBe(true);
+      expect((await lookup(live.lease_id)).data.revoked).toBe(false);
+    } finally {
+      await manager.stop();
+      k.leases.start();
+    }
+  });
+
   it('a failing engine: attempts back off, then the lease is irrevocable; a manual revoke retries; revoke-force drops the record', async () => {
-    const manager = new ExpirationManager(new LeaseRepository(k.dataSource, k.barrier), k.mounts, { maxAttempts: 3, tickMs: 1000, log: createLogger('error') });
+    const manager = new ExpirationManager(new LeaseRepository(k.dataSource, k.barrier), k.mounts, {
+      maxAttempts: 3,
+      tickMs: 1000,
+      claimer: nodeIdentity(),
+      claimerSilentSeconds: 15,
+      log: createLogger('error'),
+    });
     await k.leases.stop(); // only this manager's passes count the attempts below
     failing = true;
     const s = await issue('stuck', '?ttl=1&max=1');

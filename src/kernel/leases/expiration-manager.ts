@@ -26,6 +26,10 @@ export type { LeaseRequest };
 export interface ExpirationOptions {
   maxAttempts: number;
   tickMs: number;
+  /** This process, as the node registry knows it (claims name it). */
+  claimer: { nodeId: string; workerId: number };
+  /** A claim whose process has not heartbeated for this long is taken over (the leader lease TTL). */
+  claimerSilentSeconds: number;
   log: { info(m: string): void; error(m: string): void };
 }
 
@@ -170,7 +174,7 @@ export class ExpirationManager {
   private async runDue(): Promise<void> {
     try {
       for (;;) {
-        const ids = await this.repository.claimDue(new Date(), BATCH, CLAIM_SECONDS);
+        const ids = await this.repository.claimDue(new Date(), BATCH, CLAIM_SECONDS, this.options.claimer, this.options.claimerSilentSeconds);
         for (const id of ids) {
           const lease = await this.repository.get(id);
           if (!lease || lease.revoked) continue;

@@ -35,6 +35,9 @@ export class LeaseEntity {
   @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true }) nextAttemptAt!: Date | null;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
   @Column({ type: 'boolean', default: false }) irrevocable!: boolean;
+  /** The process (node registry row) that claimed the lease for revocation. */
+  @Column({ name: 'claimed_node_id', type: 'text', nullable: true }) claimedNodeId!: string | null;
+  @Column({ name: 'claimed_worker_id', type: 'integer', nullable: true }) claimedWorkerId!: number | null;
 }
 
 export const LEASE_ENTITIES = [LeaseEntity];

@@ -1,7 +1,8 @@
 /**
  * SQL for leases. Due leases are claimed with FOR UPDATE SKIP LOCKED inside a short transaction
- * that pushes their next attempt forward, so several nodes share the expiry work without revoking
- * one lease twice at once.
+ * that pushes their next attempt forward and records the claimer, so several nodes share the expiry
+ * work without revoking one lease twice at once; a claim whose process stopped heartbeating in the
+ * node registry (killed mid-revocation) is taken over without waiting for the claim to run out.
  */
 import type { DataSource } from 'typeorm';
 import { entityNames, type EntityNames } from '../../database/entity-names';
@@ -9,6 +10,7 @@ import { affectedRows, returningRows } from '../../database/sql';
 import type { Barrier } from '../barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
 import { LEASE_CREDENTIALS, LEASE_SOURCE_IP } from '../barrier/sealed-columns';
+import { HaNodeEntity } from '../cluster/ha.entity';
 import { TokenEntity } from '../token/token.entity';
 import { LeaseEntity } from './lease.entity';
 
@@ -80,7 +82,7 @@ export type NewLease = Omit<
 type LeaseSql = ReturnType<typeof leaseSql>;
 
 /** Rows are read by toRow under the aliases given here, whatever the column names. */
-function leaseSql({ table, col }: EntityNames<LeaseEntity>, tokens: EntityNames<TokenEntity>) {
+function leaseSql({ table, col }: EntityNames<LeaseEntity>, tokens: EntityNames<TokenEntity>, nodes: EntityNames<HaNodeEntity>) {
   const rowColumns = `${col.leaseId} AS lease_id, ${col.secretPath} AS secret_path, ${col.mountUuid}::text AS mount_uuid,
   ${col.engineType} AS engine_type, ${col.tokenHmac} AS token_hmac, ${col.displayName} AS display_name, ${col.issuedAt} AS issued_at,
   ${col.expiresAt} AS expires_at, ${col.maxExpiresAt} AS max_expires_at, ${col.ttlSeconds} AS ttl_seconds, ${col.renewable} AS renewable,
@@ -109,12 +111,15 @@ function leaseSql({ table, col }: EntityNames<LeaseEntity>, tokens: EntityNames<
        ${col.irrevocable} = $4 WHERE ${col.leaseId} = $1 AND NOT ${col.revoked}`,
     claimDue: `WITH due AS (
          SELECT l.${col.leaseId} FROM ${table} l
-          WHERE NOT l.${col.revoked} AND NOT l.${col.irrevocable} AND (l.${col.nextAttemptAt} IS NULL OR l.${col.nextAttemptAt} <= $1)
+          WHERE NOT l.${col.revoked} AND NOT l.${col.irrevocable}
+            AND (l.${col.nextAttemptAt} IS NULL OR l.${col.nextAttemptAt} <= $1 OR (l.${col.claimedNodeId} IS NOT NULL AND NOT EXISTS (
+                  SELECT 1 FROM ${nodes.table} n WHERE n.${nodes.col.nodeId} = l.${col.claimedNodeId} AND n.${nodes.col.workerId} = l.${col.claimedWorkerId}
+                     AND n.${nodes.col.lastEcho} > now() - make_interval(secs => $6::float8))))
             AND (l.${col.expiresAt} <= $1 OR (l.${col.tokenHmac} IS NOT NULL AND NOT EXISTS (
                   SELECT 1 FROM ${tokens.table} t WHERE t.${tokens.col.tokenHmac} = l.${col.tokenHmac}
                      AND (t.${tokens.col.expiresAt} IS NULL OR t.${tokens.col.expiresAt} > $1))))
           ORDER BY l.${col.expiresAt} LIMIT $2 FOR UPDATE OF l SKIP LOCKED)
-       UPDATE ${table} SET ${col.nextAttemptAt} = $1::timestamptz + make_interval(secs => $3::float8)
+       UPDATE ${table} SET ${col.nextAttemptAt} = $1::timestamptz + make_interval(secs => $3::float8), ${col.claimedNodeId} = $4, ${col.claimedWorkerId} = $5
         WHERE ${col.leaseId} IN (SELECT ${col.leaseId} FROM due) RETURNING ${col.leaseId} AS lease_id`,
     deleteWithPrefix: `DELETE FROM ${table} WHERE ${col.leaseId} LIKE $1 ESCAPE '\\'`,
     tidy: `DELETE FROM ${table} WHERE ${col.revoked} AND ${col.revokedAt} < $1`,
@@ -135,7 +140,11 @@ export class LeaseRepository {
   }
 
   private get statements(): LeaseSql {
-    return (this.sql ??= leaseSql(entityNames(this.dataSource, LeaseEntity), entityNames(this.dataSource, TokenEntity)));
+    return (this.sql ??= leaseSql(
+      entityNames(this.dataSource, LeaseEntity),
+      entityNames(this.dataSource, TokenEntity),
+      entityNames(this.dataSource, HaNodeEntity),
+    ));
   }
 
   /** The engine's `internal` data of the lease, opened. */
@@ -208,11 +217,25 @@ export class LeaseRepository {
   }
 
   /**
-   * Claims up to `limit` due leases: expired, or issued by a token that is gone or expired. Each
-   * claimed lease's next attempt moves `leaseSeconds` ahead, so another node skips it meanwhile.
+   * Claims up to `limit` due leases for `claimer`: expired, or issued by a token that is gone or
+   * expired. Each claimed lease's next attempt moves `leaseSeconds` ahead, so another node skips it
+   * meanwhile — unless the claimer's registry heartbeat is older than `claimerSilentSeconds`.
    */
-  async claimDue(now: Date, limit: number, leaseSeconds: number): Promise<string[]> {
-    const rows = await returningRows<{ lease_id: string }>(this.dataSource, this.statements.claimDue, [now, limit, leaseSeconds]);
+  async claimDue(
+    now: Date,
+    limit: number,
+    leaseSeconds: number,
+    claimer: { nodeId: string; workerId: number },
+    claimerSilentSeconds: number,
+  ): Promise<string[]> {
+    const rows = await returningRows<{ lease_id: string }>(this.dataSource, this.statements.claimDue, [
+      now,
+      limit,
+      leaseSeconds,
+      claimer.nodeId,
+      claimer.workerId,
+      claimerSilentSeconds,
+    ]);
     return rows.map((r) => r.lease_id);
   }
 
