@@ -16,7 +16,8 @@ const read = (name: string) => readFileSync(join(DOCKER, name), 'utf8');
 function serviceEnvironment(compose: string, service: string): Record<string, string> {
   const block = new RegExp(`^ {2}${service}:\\n((?: {4}.*\\n| {6}.*\\n)+)`, 'm').exec(compose)?.[1] ?? '';
   const env = /^ {4}environment:\n((?: {6}.*\n)+)/m.exec(block)?.[1] ?? '';
-  return Object.fromEntries([...env.matchAll(/^ {6}(\w+): (.+)$/gm)].map((m) => [m[1], m[2]]));
+  // A quoted YAML scalar ("2") is the string inside the quotes.
+  return Object.fromEntries([...env.matchAll(/^ {6}(\w+): (.+)$/gm)].map((m) => [m[1], (m[2] as string).replace(/^"(.*)"$/, '$1')]));
 }
 
 describe('docker/compose.cluster.yaml (static)', () => {
@@ -36,10 +37,12 @@ describe('docker/compose.cluster.yaml (static)', () => {
     for (const n of [1, 2, 3]) {
       const env = serviceEnvironment(compose, `node${n}`);
       expect(env.SECRETHUB_API_ADDR).toBe(`http://node${n}:8200`);
+      expect(env.SECRETHUB_WORKERS).toBe('2');
       urls.add(env.DATABASE_URL);
       const config = loadConfig({}, { ...env, SECRETHUB_CONFIG: join(DOCKER, 'server.hcl') });
       expect(config.ha.apiAddr).toBe(`http://node${n}:8200`);
       expect(config.databaseUrl).toBe(env.DATABASE_URL);
+      expect(config.workers).toBe(2);
       expect(config.listener.address).toBe('0.0.0.0:8200');
     }
     expect(urls.size).toBe(1);
