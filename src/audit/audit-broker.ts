@@ -95,7 +95,11 @@ export class AuditBroker {
     }
     await this.deps.chain.start(key);
     this.active = true;
-    await this.reload();
+    // Behind any reload already queued (a bus notification): two reloads never overlap, so a device
+    // is opened (and a failure to open it logged) once.
+    const loaded = this.reloading.then(() => this.reload());
+    this.reloading = loaded.catch(() => undefined);
+    await loaded;
   }
 
   async stop(): Promise<void> {
