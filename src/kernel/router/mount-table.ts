@@ -121,7 +121,7 @@ export class MountTable {
       if (!this.loaded) return false;
       const before = this.entries;
       await this.reload();
-      return this.entries !== before && [...this.entries.keys()].some((path) => !before.has(path));
+      return [...this.entries.keys()].some((path) => !before.has(path));
     })().finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
