@@ -3,7 +3,18 @@
  * `js-hcl-parser` library, which is HashiCorp's own Go parser compiled to JavaScript.
  * Documents from requests go through `bounded-document.ts` instead (limits, then a worker thread).
  */
-import { parse as parseHclToJson } from 'js-hcl-parser';
+import type { parse as ParseHclToJson } from 'js-hcl-parser';
+
+/**
+ * Loaded on first use: the parser (GopherJS output) holds ~5 MB of live heap, and a server whose
+ * configuration is JSON (or absent) parses request documents on its HCL thread only.
+ */
+let parseHclToJson: typeof ParseHclToJson | undefined;
+function hclParser(): typeof ParseHclToJson {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  parseHclToJson ??= (require('js-hcl-parser') as { parse: typeof ParseHclToJson }).parse;
+  return parseHclToJson;
+}
 
 export class HclSyntaxError extends Error {
   constructor(message: string) {
@@ -25,7 +36,7 @@ export function hclOutputToDocument(json: unknown): Record<string, unknown> {
 export function parseHcl(text: string): Record<string, unknown> {
   let json: string;
   try {
-    json = parseHclToJson(text);
+    json = hclParser()(text);
   } catch (err) {
     throw new HclSyntaxError(String((err as Error).message ?? err).replace(/^unable to parse JSON: /, ''));
   }

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { jsonLimitError } from './json-limits';
 
 const limits = { maxDepth: 5, maxStringLength: 10, maxObjectEntries: 3, maxArrayElements: 4 };
@@ -26,5 +27,16 @@ describe('jsonLimitError', () => {
   it('is linear: a 10k-deep document is refused without recursion', () => {
     const deep = '['.repeat(10_000) + ']'.repeat(10_000);
     expect(check(deep)).toMatch(/depth/);
+  });
+  it('measures every string as JSON.parse reads it, escapes included', () => {
+    const pieces = ['a', '\\\\', '\\"', '\\n', '\\u00e9', '[', '{', ',', ' ', 'é'];
+    for (let i = 0; i < 5000; i++) {
+      let raw = '';
+      for (let n = randomInt(0, 14); n > 0; n--) raw += pieces[randomInt(0, pieces.length)];
+      const doc = `{"k":"${raw}","z":"${raw}"}`;
+      const longest = Buffer.byteLength(`"${raw}"`) - 2;
+      const bounded = { ...limits, maxStringLength: 8 };
+      expect({ doc, error: jsonLimitError(Buffer.from(doc), bounded) }).toEqual({ doc, error: longest > 8 ? expect.stringMatching(/string/) : null });
+    }
   });
 });

@@ -17,23 +17,30 @@ export function jsonLimitError(bytes: Buffer, limits: JsonLimits): string | null
   // Per open container: the commas seen so far (elements = commas + 1) and the container kind.
   const counts: number[] = [];
   const kinds: number[] = [];
-  let inString = false;
-  let stringStart = 0;
+  // The next backslash at or after the scan position (-1: none left); strings are skipped with
+  // native searches, not byte by byte (a 250-item transit batch is 338 KiB of mostly string).
+  let nextBackslash = bytes.indexOf(BACKSLASH);
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i];
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) {
-        inString = false;
-        if (i - stringStart > limits.maxStringLength) return `JSON string value exceeds the limit of ${limits.maxStringLength} bytes`;
-      }
-      continue;
-    }
     switch (c) {
-      case QUOTE:
-        inString = true;
-        stringStart = i + 1;
+      case QUOTE: {
+        const stringStart = i + 1;
+        let end = stringStart;
+        for (;;) {
+          const quote = bytes.indexOf(QUOTE, end);
+          if (quote < 0) return null; // unterminated: the parser refuses it
+          if (nextBackslash >= 0 && nextBackslash < end) nextBackslash = bytes.indexOf(BACKSLASH, end);
+          if (nextBackslash < 0 || nextBackslash > quote) {
+            end = quote;
+            break;
+          }
+          end = nextBackslash + 2; // the escaped byte is never the string's end
+          nextBackslash = bytes.indexOf(BACKSLASH, end);
+        }
+        if (end - stringStart > limits.maxStringLength) return `JSON string value exceeds the limit of ${limits.maxStringLength} bytes`;
+        i = end;
         break;
+      }
       case OPEN_OBJECT:
       case OPEN_ARRAY:
         counts.push(0);

@@ -21,6 +21,13 @@ describe('ListMethodRewriter', () => {
     expect(run([req])).toBe(req);
   });
 
+  it('hands a chunk it does not change on as the same buffer, not a copy', () => {
+    const chunk = Buffer.from('POST /v1/x HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd', 'latin1');
+    expect(new ListMethodRewriter().push(chunk)).toBe(chunk);
+    const list = Buffer.from('LIST /v1/y HTTP/1.1\r\nContent-Length: 1\r\n\r\nz', 'latin1');
+    expect(new ListMethodRewriter().push(list)).not.toBe(list);
+  });
+
   it('follows keep-alive: a LIST after a POST with a body is rewritten', () => {
     const out = run(['POST /v1/x HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd', 'LIST /v1/y HTTP/1.1\r\n\r\n']);
     expect(out).toBe('POST /v1/x HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcdGET /v1/y?list=true HTTP/1.1\r\n\r\n');

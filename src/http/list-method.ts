@@ -24,6 +24,16 @@ export function listTarget(target: string): string {
   return base + (base.includes('?') ? '&' : '?') + 'list=true';
 }
 
+/** Whether `pieces` are consecutive views of `chunk` covering all of it. */
+function isWholeChunk(pieces: readonly Buffer[], chunk: Buffer): boolean {
+  let offset = chunk.byteOffset;
+  for (const piece of pieces) {
+    if (piece.buffer !== chunk.buffer || piece.byteOffset !== offset) return false;
+    offset += piece.length;
+  }
+  return offset === chunk.byteOffset + chunk.length;
+}
+
 export class ListMethodRewriter {
   private state: State = 'head';
   private pending: Buffer = EMPTY;
@@ -60,7 +70,10 @@ export class ListMethodRewriter {
           break;
       }
     }
-    return out.length === 1 ? out[0] : Buffer.concat(out);
+    if (out.length === 1) return out[0];
+    // A head passed through untouched and the body after it are views of the chunk, in order:
+    // the chunk itself, not a copy of it (a request's first 64 KiB read, for every body).
+    return isWholeChunk(out, chunk) ? chunk : Buffer.concat(out);
   }
 
   /** Bytes still held back (an incomplete head) when the client ends the connection. */

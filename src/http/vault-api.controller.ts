@@ -6,6 +6,13 @@ import { peerCertificateOf } from './peer-certificate';
 
 const sentAsIs = (body: string): string => body;
 
+/** The body's bytes, taken from Fastify's request (which would hold them until the reply); the pipeline drops them once parsed. */
+function takeBody(req: FastifyRequest): Buffer | undefined {
+  const body = Buffer.isBuffer(req.body) ? req.body : undefined;
+  req.body = undefined;
+  return body;
+}
+
 @Controller()
 export class VaultApiController {
   constructor(@Inject(RequestPipeline) private readonly pipeline: RequestPipeline) {}
@@ -17,7 +24,7 @@ export class VaultApiController {
       method: req.method,
       url: url.replace(/^\/v1\/?/, ''),
       headers: req.headers,
-      body: Buffer.isBuffer(req.body) ? req.body : undefined,
+      body: takeBody(req),
       remoteAddress: req.socket.remoteAddress ?? '',
       peerCertificate: peerCertificateOf(req.raw.socket),
     });

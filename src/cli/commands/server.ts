@@ -40,10 +40,10 @@ export function registerServerCommands(program: Command): void {
       'with --dev-tls: write vault-ca.pem, vault-cert.pem and vault-key.pem here and keep them (default: a temporary directory, removed at exit)',
     )
     .action(async (opts: ServerFlags & { devTls?: boolean; devTlsCertDir?: string }) => {
-      // The old generation may grow to 3x what survived the last full collection, not V8's adaptive
-      // factor (up to 4x): under load the server kept ~40 MB live but grew to ~150 MB between
+      // The old generation may grow to 2x what survived the last full collection, not V8's adaptive
+      // factor (up to 4x): under load the server kept ~45 MB live but grew to ~150 MB between
       // collections. No cap: a heap that really needs more still grows (decision 82).
-      setFlagsFromString('--heap-growing-percent=200');
+      setFlagsFromString('--heap-growing-percent=100');
       const { loadConfig, createLogger, startServer, writeDevTlsFiles, runNodeParent } = await serverModules();
       const flags: ServerFlags = {
         config: opts.config,

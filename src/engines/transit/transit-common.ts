@@ -42,7 +42,6 @@ export function actorOf(ctx: RequestContext): string {
 
 export const VERSION_PREFIX = 'vault:v';
 const NAME = /^\w(?:[\w.-]*\w)?$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** The `:name` parameter, checked as Vault's GenericNameRegex. */
 export function checkedName(ctx: RequestContext, param = 'name'): string {
@@ -54,7 +53,14 @@ export function checkedName(ctx: RequestContext, param = 'name'): string {
 /** Standard padded base64, as Go's base64.StdEncoding accepts it (line breaks ignored); undefined when it is not. */
 export function decodeBase64(value: string): Buffer | undefined {
   const compact = value.includes('\n') || value.includes('\r') ? value.replace(/[\r\n]/g, '') : value;
-  return BASE64.test(compact) ? Buffer.from(compact, 'base64') : undefined;
+  if (compact.length % 4 !== 0) return undefined;
+  const padding = compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0;
+  // Node's decoder also takes the URL-safe alphabet, and '=' only ends a value.
+  const firstPad = compact.indexOf('=');
+  if ((firstPad >= 0 && firstPad < compact.length - padding) || compact.includes('-') || compact.includes('_')) return undefined;
+  // Node skips any other character outside the alphabet, so a value holding one decodes short.
+  const bytes = Buffer.from(compact, 'base64');
+  return bytes.length === (compact.length / 4) * 3 - padding ? bytes : undefined;
 }
 
 /**
