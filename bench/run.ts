@@ -28,6 +28,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FloorConfig } from './floor/server';
+import { LAUNCH_ENVIRONMENT } from '../src/config/launch-environment';
 import { PRIMITIVES, measurePrimitive } from './lib/crypto-limit';
 import { VaultApi } from './lib/http';
 import { probe, runAlternating, type LoadSettings, type LoadTarget } from './lib/load';
@@ -252,7 +253,9 @@ async function main(): Promise<number> {
         name,
         script: FLOOR_MAIN,
         args: [],
+        // The same process settings as SecretHub's launch, so the comparison is of the servers alone.
         env: {
+          ...LAUNCH_ENVIRONMENT,
           FLOOR_CONFIG: JSON.stringify({
             port,
             processes,
@@ -289,7 +292,8 @@ async function main(): Promise<number> {
         script: SERVER_MAIN,
         nodeArgs: (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
         args: ['server', '--listen', `127.0.0.1:${port}`, '--dev', '--dev-root-token-id', rootToken, ...(workers > 1 ? ['--workers', String(workers)] : [])],
-        env: { DATABASE_URL: databaseUrl, SECRETHUB_DATA_DIR: dataDir },
+        // Started as `npm start` and the images start it (decision 141).
+        env: { ...LAUNCH_ENVIRONMENT, DATABASE_URL: databaseUrl, SECRETHUB_DATA_DIR: dataDir },
         readyText: 'listening on',
       });
       cleanups.push(() => child.stop());

@@ -31,6 +31,7 @@ import {
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { withoutLaunchEnvironment } from '../config/launch-environment';
 import { randomPassword } from '../crypto/random';
 import {
   checkClusterReachable,
@@ -174,7 +175,7 @@ function initdb(bin: Binaries, pgData: string, state: EmbeddedState, user?: OsUs
     execFileSync(bin.initdb, ['-D', pgData, '--auth=scram-sha-256', `--username=${state.user}`, `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
-      env: { ...process.env, LC_ALL: 'C' },
+      env: { ...withoutLaunchEnvironment(process.env), LC_ALL: 'C' },
     });
   } catch (err) {
     const e = err as { stderr?: Buffer };
@@ -269,7 +270,7 @@ export async function startEmbeddedPostgres(dataDirArg: string, log: (message: s
       stdio: ['ignore', logFd, logFd],
       detached: true,
       ...(user ? { uid: user.uid, gid: user.gid } : {}),
-      env: { ...process.env, LC_ALL: 'C' },
+      env: { ...withoutLaunchEnvironment(process.env), LC_ALL: 'C' },
     },
   );
   closeSync(logFd);

@@ -1,0 +1,18 @@
+/**
+ * The environment the server's launch commands set: `npm start` (package.json) and the images
+ * (docker/Dockerfile, docker/Dockerfile.softhsm). The C library reads it when the process starts,
+ * so the server cannot set it for itself (decision 141).
+ *
+ * MALLOC_MMAP_THRESHOLD_: glibc maps every allocation of 16 KiB or more on its own and returns it
+ * when freed. Left to itself glibc raises the threshold to the largest buffer it has freed, keeps
+ * request bodies, socket reads and audit batches in its heap and never gives the freed space back:
+ * under 250-item transit batches `malloc_trim(0)` released 75 MB of a 307 MB process.
+ */
+export const LAUNCH_ENVIRONMENT: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '16384' };
+
+/** `env` without the launch settings, for programs of other kinds started by the server (PostgreSQL's own allocation is tuned for its workload, not ours). */
+export function withoutLaunchEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const name of Object.keys(LAUNCH_ENVIRONMENT)) delete out[name];
+  return out;
+}
