@@ -200,6 +200,35 @@ describe('transit key types and options (e2e)', () => {
     });
   });
 
+  it('a batch mixing key versions: each item under its own version, out-of-range versions failing alone', async () => {
+    await post('keys/versions');
+    await post('keys/versions/rotate');
+    await post('keys/versions/rotate');
+    expect((await post('keys/versions/config', { min_encryption_version: 2 })).status).toBe(200);
+    const res = await post('encrypt/versions', {
+      batch_input: [
+        { plaintext: b64('latest') },
+        { plaintext: b64('two'), key_version: 2 },
+        { plaintext: b64('one'), key_version: 1 },
+        { plaintext: b64('nine'), key_version: 9 },
+        { plaintext: b64('three'), key_version: 3, reference: 'r' },
+      ],
+      partial_failure_response_code: 207,
+    });
+    expect(res.status).toBe(207);
+    expect(res.body.data.batch_results).toEqual([
+      { ciphertext: expect.stringMatching(/^vault:v3:/), key_version: 3, reference: '' },
+      { ciphertext: expect.stringMatching(/^vault:v2:/), key_version: 2, reference: '' },
+      { error: 'requested version for encryption is less than the minimum encryption key version', reference: '' },
+      { error: 'requested version for encryption is higher than the latest key version', reference: '' },
+      { ciphertext: expect.stringMatching(/^vault:v3:/), key_version: 3, reference: 'r' },
+    ]);
+    const opened = await post('decrypt/versions', {
+      batch_input: [0, 1, 4].map((i) => ({ ciphertext: res.body.data.batch_results[i].ciphertext })),
+    });
+    expect(opened.body.data.batch_results.map((r: { plaintext: string }) => text(r.plaintext))).toEqual(['latest', 'two', 'three']);
+  });
+
   it('encrypting to a missing key needs `create` capability; `update` alone is refused and creates nothing', async () => {
     const policy = 'path "transit/encrypt/*" { capabilities = ["update"] }';
     expect((await call(a, 'POST', 'sys/policies/acl/enc-update', { token, body: { policy } })).status).toBe(204);

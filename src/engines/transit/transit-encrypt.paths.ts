@@ -70,6 +70,62 @@ export function userErrors<T>(work: () => T): T {
   }
 }
 
+export interface EncryptOutput {
+  ciphertext: string;
+  keyVersion: number;
+}
+
+/** A user error (a 400) as a value; anything else is thrown. */
+function asUserError<T>(work: () => T): T | ApiError {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) return err;
+    throw err;
+  }
+}
+
+async function asUserErrorAsync<T>(work: () => Promise<T>): Promise<T | ApiError> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 400) return err;
+    throw err;
+  }
+}
+
+/** The version an input encrypts with: `keyVersion`, 0 for the latest, within Vault's bounds. */
+function encryptionVersion(p: TransitKeyPolicy, keyVersion: number): number {
+  if (!keyTypeSupports.encryption(p.type) && p.type !== 'managed_key') throw badRequest(`message encryption not supported for key type ${p.type}`);
+  if (keyVersion === 0) return p.latestVersion;
+  if (keyVersion < 0) throw badRequest('requested version for encryption is negative');
+  if (keyVersion > p.latestVersion) throw badRequest('requested version for encryption is higher than the latest key version');
+  if (keyVersion < p.minEncryptionVersion) throw badRequest('requested version for encryption is less than the minimum encryption key version');
+  return keyVersion;
+}
+
+/** Encrypts with a symmetric or RSA version's material, synchronously. */
+function sealWith(p: TransitKeyPolicy, version: number, m: KeyVersionMaterial, input: EncryptInput): Buffer {
+  if (SYMMETRIC_TYPES.includes(p.type)) {
+    const convergentVersion = convergentVersionOf(p, version);
+    return userErrors(() =>
+      symmetricEncrypt(p.type, m.key, input.plaintext, {
+        derived: p.derived ? { context: input.context ?? Buffer.alloc(0) } : undefined,
+        convergent: convergentVersion ? { version: convergentVersion } : undefined,
+        nonce: input.nonce,
+        associatedData: input.associatedData,
+      }),
+    );
+  }
+  // A version imported as a public key only holds its SPKI DER (transit-backup.paths.ts).
+  const publicKey = p.versions[String(version)]?.publicKeyOnly ? createPublicKey({ key: m.key, format: 'der', type: 'spki' }) : publicKeyObject(p.type, m);
+  try {
+    return publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, input.plaintext);
+  } catch {
+    throw badRequest('failed to RSA encrypt the plaintext: message too long for RSA key size');
+  }
+}
+
 /** Encryption and decryption with a key's versions, the way every transit path needing them does it. */
 export class TransitCipher {
   constructor(private readonly deps: TransitDeps) {}
@@ -81,41 +137,57 @@ export class TransitCipher {
   }
 
   /** `vault:v<N>:…` of one input, and the version used. */
-  async encrypt(mount: MountEntry, p: TransitKeyPolicy, input: EncryptInput): Promise<{ ciphertext: string; keyVersion: number }> {
-    if (!keyTypeSupports.encryption(p.type) && p.type !== 'managed_key') throw badRequest(`message encryption not supported for key type ${p.type}`);
-    let version = input.keyVersion;
-    if (version === 0) version = p.latestVersion;
-    else if (version < 0) throw badRequest('requested version for encryption is negative');
-    else if (version > p.latestVersion) throw badRequest('requested version for encryption is higher than the latest key version');
-    else if (version < p.minEncryptionVersion) throw badRequest('requested version for encryption is less than the minimum encryption key version');
-    let body: Buffer;
-    if (SYMMETRIC_TYPES.includes(p.type)) {
-      const m = await this.material(mount, p, version);
-      const convergentVersion = convergentVersionOf(p, version);
-      body = userErrors(() =>
-        symmetricEncrypt(p.type, m.key, input.plaintext, {
-          derived: p.derived ? { context: input.context ?? Buffer.alloc(0) } : undefined,
-          convergent: convergentVersion ? { version: convergentVersion } : undefined,
-          nonce: input.nonce,
-          associatedData: input.associatedData,
-        }),
-      );
-    } else if (RSA_TYPES.includes(p.type)) {
-      const m = await this.material(mount, p, version);
-      // A version imported as a public key only holds its SPKI DER (transit-backup.paths.ts).
-      const publicKey = p.versions[String(version)]?.publicKeyOnly ? createPublicKey({ key: m.key, format: 'der', type: 'spki' }) : publicKeyObject(p.type, m);
-      try {
-        body = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, input.plaintext);
-      } catch {
-        throw badRequest('failed to RSA encrypt the plaintext: message too long for RSA key size');
+  async encrypt(mount: MountEntry, p: TransitKeyPolicy, input: EncryptInput): Promise<EncryptOutput> {
+    const [out] = await this.encryptEach(mount, p, [input]);
+    if (out instanceof ApiError) throw out;
+    return out;
+  }
+
+  /**
+   * Each input's `vault:v<N>:…` (a batch's items, in order), or its user error (a 400) as the
+   * item's result; anything else throws. Material is read once per version and symmetric and RSA
+   * keys encrypt synchronously: a 250-item batch makes no promise per item. Every usage count is
+   * recorded (and, near a rotation threshold, written) before this resolves.
+   */
+  async encryptEach(mount: MountEntry, p: TransitKeyPolicy, inputs: readonly (EncryptInput | ApiError)[]): Promise<(EncryptOutput | ApiError)[]> {
+    const versions = inputs.map((input) => (input instanceof ApiError ? input : asUserError(() => encryptionVersion(p, input.keyVersion))));
+    const materials = new Map<number, KeyVersionMaterial | ApiError>();
+    if (SYMMETRIC_TYPES.includes(p.type) || RSA_TYPES.includes(p.type)) {
+      for (const version of new Set(versions.filter((v): v is number => typeof v === 'number'))) {
+        materials.set(version, await asUserErrorAsync(() => this.material(mount, p, version)));
       }
-    } else {
-      if (input.nonce && input.nonce.length > 0) throw badRequest('cannot use convergent encryption or provide a nonce to managed-key backed encryption');
-      const encrypter = await this.managedEncrypter(mount, p, version);
-      body = await encrypter.encrypt(input.plaintext, input.associatedData);
     }
-    await this.deps.usage?.count({ mountUuid: mount.uuid, name: p.name, version }, p.versions[String(version)]?.operations ?? 0, usageThreshold(p));
-    return { ciphertext: formatVersioned(version, body.toString('base64')), keyVersion: version };
+    const counts: Promise<void>[] = [];
+    const outputs: (EncryptOutput | ApiError)[] = [];
+    for (const [i, input] of inputs.entries()) {
+      const version = versions[i];
+      if (input instanceof ApiError || version instanceof ApiError) {
+        outputs.push(input instanceof ApiError ? input : (version as ApiError));
+        continue;
+      }
+      const material = materials.get(version);
+      const body =
+        material === undefined
+          ? await asUserErrorAsync(() => this.managedEncrypt(mount, p, version, input))
+          : material instanceof ApiError
+            ? material
+            : asUserError(() => sealWith(p, version, material, input));
+      if (body instanceof ApiError) {
+        outputs.push(body);
+        continue;
+      }
+      const counted = this.deps.usage?.count({ mountUuid: mount.uuid, name: p.name, version }, p.versions[String(version)]?.operations ?? 0, usageThreshold(p));
+      if (counted) counts.push(counted);
+      outputs.push({ ciphertext: formatVersioned(version, body.toString('base64')), keyVersion: version });
+    }
+    await Promise.all(counts);
+    return outputs;
+  }
+
+  private async managedEncrypt(mount: MountEntry, p: TransitKeyPolicy, version: number, input: EncryptInput): Promise<Buffer> {
+    if (input.nonce && input.nonce.length > 0) throw badRequest('cannot use convergent encryption or provide a nonce to managed-key backed encryption');
+    const encrypter = await this.managedEncrypter(mount, p, version);
+    return encrypter.encrypt(input.plaintext, input.associatedData);
   }
 
   /** The plaintext of one `vault:v<N>:…` value. */
@@ -239,22 +311,26 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
           if (items.some((item) => !!item.context !== contextSet)) throw badRequest('context should be set either in all the request blocks or in none');
 
           const { policy: p, warnings } = await policyForEncrypt(ctx, name, contextSet);
-          const results = await Promise.all(
-            items.map((item, i) =>
-              batchItemResult(item.reference, async () => {
-                if (batch && item.plaintext === undefined) throw badRequest(`'[${i}].plaintext' missing plaintext to encrypt`);
-                const plaintext = itemBytes(item.plaintext as string | undefined) ?? Buffer.alloc(0);
-                const context = itemBytes(item.context as string | undefined);
-                const nonce = itemBytes(item.nonce as string | undefined);
-                const associatedData = itemBytes(item.associated_data as string | undefined);
-                if (nonce && !nonceAllowed(p)) throw badRequest('provided nonce not allowed for this key');
-                if (associatedData && !keyTypeSupports.associatedData(p.type) && p.type !== 'managed_key')
-                  throw badRequest(`'[${i}].associated_data' provided for non-AEAD cipher suite ${p.type}`);
-                const out = await cipher.encrypt(ctx.mount, p, { plaintext, context, nonce, associatedData, keyVersion: itemInt(item, i, 'key_version') ?? 0 });
-                return { ciphertext: out.ciphertext, key_version: out.keyVersion };
-              }),
-            ),
+          const inputs = items.map((item, i) =>
+            asUserError((): EncryptInput => {
+              if (batch && item.plaintext === undefined) throw badRequest(`'[${i}].plaintext' missing plaintext to encrypt`);
+              const plaintext = itemBytes(item.plaintext as string | undefined) ?? Buffer.alloc(0);
+              const context = itemBytes(item.context as string | undefined);
+              const nonce = itemBytes(item.nonce as string | undefined);
+              const associatedData = itemBytes(item.associated_data as string | undefined);
+              if (nonce && !nonceAllowed(p)) throw badRequest('provided nonce not allowed for this key');
+              if (associatedData && !keyTypeSupports.associatedData(p.type) && p.type !== 'managed_key')
+                throw badRequest(`'[${i}].associated_data' provided for non-AEAD cipher suite ${p.type}`);
+              return { plaintext, context, nonce, associatedData, keyVersion: itemInt(item, i, 'key_version') ?? 0 };
+            }),
           );
+          const outputs = await cipher.encryptEach(ctx.mount, p, inputs);
+          const results = outputs.map((out, i): Record<string, unknown> => {
+            const reference = typeof items[i].reference === 'string' ? items[i].reference : '';
+            return out instanceof ApiError
+              ? { error: out.errors[0] ?? 'invalid request', reference }
+              : { ciphertext: out.ciphertext, key_version: out.keyVersion, reference };
+          });
           return batchAnswer(results, {
             batch,
             partialFailureCode: ctx.data.partial_failure_response_code,
