@@ -75,12 +75,15 @@ export interface EncryptOutput {
   keyVersion: number;
 }
 
-/** A user error (a 400) as a value; anything else is thrown. */
+/** A user error: what fails one batch item alone (a 400); anything else fails the request. */
+const isUserError = (err: unknown): err is ApiError => err instanceof ApiError && err.status === 400;
+
+/** A user error as a value; anything else is thrown. */
 function asUserError<T>(work: () => T): T | ApiError {
   try {
     return work();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 400) return err;
+    if (isUserError(err)) return err;
     throw err;
   }
 }
@@ -89,9 +92,15 @@ async function asUserErrorAsync<T>(work: () => Promise<T>): Promise<T | ApiError
   try {
     return await work();
   } catch (err) {
-    if (err instanceof ApiError && err.status === 400) return err;
+    if (isUserError(err)) return err;
     throw err;
   }
+}
+
+/** A batch item's result in Vault's shape: its fields and `reference`, or `{error, reference}`. */
+function itemResult(reference: unknown, out: Record<string, unknown> | ApiError): Record<string, unknown> {
+  const ref = typeof reference === 'string' ? reference : '';
+  return out instanceof ApiError ? { error: out.errors[0] ?? 'invalid request', reference: ref } : { ...out, reference: ref };
 }
 
 /** The version an input encrypts with: `keyVersion`, 0 for the latest, within Vault's bounds. */
@@ -234,13 +243,7 @@ export class TransitCipher {
 
 /** Runs one batch item: its result, or `{error}` for a user error (400); anything else propagates. */
 export async function batchItemResult(reference: unknown, work: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
-  const ref = typeof reference === 'string' ? reference : '';
-  try {
-    return { ...(await work()), reference: ref };
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 400) return { error: err.errors[0] ?? 'invalid request', reference: ref };
-    throw err;
-  }
+  return itemResult(reference, await asUserErrorAsync(work));
 }
 
 /** A base64 item field decoded, or a 400 with Go's base64 error text. */
@@ -325,12 +328,9 @@ export function transitEncryptPaths(deps: TransitDeps): RouteDefinition[] {
             }),
           );
           const outputs = await cipher.encryptEach(ctx.mount, p, inputs);
-          const results = outputs.map((out, i): Record<string, unknown> => {
-            const reference = typeof items[i].reference === 'string' ? items[i].reference : '';
-            return out instanceof ApiError
-              ? { error: out.errors[0] ?? 'invalid request', reference }
-              : { ciphertext: out.ciphertext, key_version: out.keyVersion, reference };
-          });
+          const results = outputs.map((out, i) =>
+            itemResult(items[i].reference, out instanceof ApiError ? out : { ciphertext: out.ciphertext, key_version: out.keyVersion }),
+          );
           return batchAnswer(results, {
             batch,
             partialFailureCode: ctx.data.partial_failure_response_code,
