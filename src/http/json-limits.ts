@@ -35,7 +35,6 @@ export function jsonLimitError(bytes: Buffer, limits: JsonLimits): string | null
             break;
           }
           end = nextBackslash + 2; // the escaped byte is never the string's end
-          nextBackslash = bytes.indexOf(BACKSLASH, end);
         }
         if (end - stringStart > limits.maxStringLength) return `JSON string value exceeds the limit of ${limits.maxStringLength} bytes`;
         i = end;
