@@ -15,7 +15,7 @@ import type { Barrier } from '../barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
 import { GENERATE_ROOT_OTP, GENERATE_ROOT_PROGRESS } from '../barrier/sealed-columns';
 import { GenerateRootAttemptEntity } from './seal.entity';
-import { packShares, unpackShares } from './share-list';
+import { openShares, sealShares } from './share-list';
 
 const ROW = 'root';
 
@@ -79,15 +79,7 @@ export class GenerateRootAttemptRepository {
 
   private async open(row: GenerateRootAttemptEntity): Promise<GenerateRootAttempt> {
     const otp = await this.otp.open(row.nonce, row.otpCiphertext as Ciphertext);
-    let progress: Buffer[] = [];
-    if (row.progressCiphertext) {
-      const packed = await this.progress.open(row.nonce, row.progressCiphertext as Ciphertext);
-      try {
-        progress = unpackShares(packed);
-      } finally {
-        zero(packed);
-      }
-    }
+    const progress = row.progressCiphertext ? await openShares(this.progress, row.nonce, row.progressCiphertext) : [];
     try {
       return { nonce: row.nonce, otp: otp.toString('utf8'), progress };
     } finally {
@@ -101,15 +93,7 @@ export class GenerateRootAttemptRepository {
       if (row) await rows.delete({ name: ROW });
       return;
     }
-    let progressCiphertext: Buffer | null = null;
-    if (attempt.progress.length > 0) {
-      const packed = packShares(attempt.progress);
-      try {
-        progressCiphertext = await this.progress.seal(attempt.nonce, packed);
-      } finally {
-        zero(packed);
-      }
-    }
+    const progressCiphertext = await sealShares(this.progress, attempt.nonce, attempt.progress);
     const values = {
       name: ROW,
       nonce: attempt.nonce,

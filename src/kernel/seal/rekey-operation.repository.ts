@@ -15,7 +15,7 @@ import type { Barrier } from '../barrier/barrier';
 import { type Ciphertext, SealedColumn } from '../barrier/sealed-column';
 import { REKEY_PROGRESS, REKEY_VERIFICATION_KEY, REKEY_VERIFICATION_PROGRESS } from '../barrier/sealed-columns';
 import { RekeyOperationEntity } from './seal.entity';
-import { packShares, unpackShares } from './share-list';
+import { openShares, sealShares } from './share-list';
 
 export interface PendingVerification {
   nonce: string;
@@ -126,7 +126,7 @@ export class RekeyOperationRepository {
       shares: row.secretShares,
       threshold: row.secretThreshold,
       requireVerification: row.requireVerification,
-      progress: row.progressCiphertext ? await this.openShares(this.progress, key, row.progressCiphertext) : [],
+      progress: row.progressCiphertext ? await openShares(this.progress, key, row.progressCiphertext) : [],
       ...(row.authorisedCheck ? { authorisedCheck: row.authorisedCheck } : {}),
     };
     if (row.verificationNonce && row.verificationKeyCiphertext) {
@@ -134,37 +134,10 @@ export class RekeyOperationRepository {
       op.pending = {
         nonce: row.verificationNonce,
         unsealKey: await this.verificationKey.open(key, row.verificationKeyCiphertext as Ciphertext),
-        progress: row.verificationProgressCiphertext ? await this.openShares(this.verificationProgress, verification, row.verificationProgressCiphertext) : [],
+        progress: row.verificationProgressCiphertext ? await openShares(this.verificationProgress, verification, row.verificationProgressCiphertext) : [],
       };
     }
     return op;
-  }
-
-  private async openShares(
-    column: SealedColumn<{ target: string; nonce: string }>,
-    key: { target: string; nonce: string },
-    ciphertext: Buffer,
-  ): Promise<Buffer[]> {
-    const packed = await column.open(key, ciphertext as Ciphertext);
-    try {
-      return unpackShares(packed);
-    } finally {
-      zero(packed);
-    }
-  }
-
-  private async sealShares(
-    column: SealedColumn<{ target: string; nonce: string }>,
-    key: { target: string; nonce: string },
-    shares: Buffer[],
-  ): Promise<Buffer | null> {
-    if (shares.length === 0) return null;
-    const packed = packShares(shares);
-    try {
-      return await column.seal(key, packed);
-    } finally {
-      zero(packed);
-    }
   }
 
   private async store(m: EntityManager, target: string, row: RekeyOperationEntity | null, op: RekeyOperation | null): Promise<void> {
@@ -183,12 +156,12 @@ export class RekeyOperationRepository {
       secretThreshold: op.threshold,
       requireVerification: op.requireVerification,
       progress: op.progress.length,
-      progressCiphertext: await this.sealShares(this.progress, key, op.progress),
+      progressCiphertext: await sealShares(this.progress, key, op.progress),
       authorisedCheck: op.authorisedCheck ?? null,
       verificationNonce: pending?.nonce ?? null,
       verificationKeyCiphertext: pending ? await this.verificationKey.seal(key, pending.unsealKey) : null,
       verificationProgress: pending?.progress.length ?? 0,
-      verificationProgressCiphertext: pending ? await this.sealShares(this.verificationProgress, { target, nonce: pending.nonce }, pending.progress) : null,
+      verificationProgressCiphertext: pending ? await sealShares(this.verificationProgress, { target, nonce: pending.nonce }, pending.progress) : null,
     };
     if (row) {
       await rows.update({ target }, values);

@@ -2,6 +2,9 @@
  * Submitted key shares as one Buffer, for sealing at rest: count u8 | count × (length u16 | bytes).
  * No share passes through a string; callers zero both forms.
  */
+import { zero } from '../../crypto/hmac';
+import type { Ciphertext, SealedColumn } from '../barrier/sealed-column';
+
 const MAX_SHARES = 255;
 
 export function packShares(shares: readonly Buffer[]): Buffer {
@@ -31,4 +34,25 @@ export function unpackShares(packed: Buffer): Buffer[] {
   }
   if (at !== packed.length) throw new Error('malformed share list');
   return shares;
+}
+
+/** `shares` as one value of `column` under `key` (null when there are none); the packed form is zeroed. */
+export async function sealShares<K>(column: SealedColumn<K>, key: K, shares: readonly Buffer[]): Promise<Buffer | null> {
+  if (shares.length === 0) return null;
+  const packed = packShares(shares);
+  try {
+    return await column.seal(key, packed);
+  } finally {
+    zero(packed);
+  }
+}
+
+/** The shares `sealShares` sealed; the packed form is zeroed. */
+export async function openShares<K>(column: SealedColumn<K>, key: K, ciphertext: Buffer): Promise<Buffer[]> {
+  const packed = await column.open(key, ciphertext as Ciphertext);
+  try {
+    return unpackShares(packed);
+  } finally {
+    zero(packed);
+  }
 }
