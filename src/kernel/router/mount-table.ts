@@ -101,8 +101,15 @@ export class MountTable {
   ) {
     // Another node changed the table, or notifications may have been missed: read it again.
     bus?.subscribe((i) => {
-      if (this.loaded && (i.topic === undefined || i.topic === 'mounts')) this.reloading = this.reloading.then(() => this.reload()).catch(() => undefined);
+      if (this.loaded && (i.topic === undefined || i.topic === 'mounts')) this.queueReload().catch(() => undefined);
     });
+  }
+
+  /** A read of the table after every read already queued: reads never overlap, so an older one never replaces a newer one. */
+  private queueReload(): Promise<void> {
+    const read = this.reloading.then(() => this.reload());
+    this.reloading = read.catch(() => undefined);
+    return read;
   }
 
   private async reload(): Promise<void> {
@@ -120,7 +127,7 @@ export class MountTable {
     this.refreshing ??= (async () => {
       if (!this.loaded) return false;
       const before = this.entries;
-      await this.reload();
+      await this.queueReload();
       return [...this.entries.keys()].some((path) => !before.has(path));
     })().finally(() => (this.refreshing = undefined));
     return this.refreshing;
