@@ -27,6 +27,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { chainHash, frontierAppend, frontierRoot, leafHash, publicKeyPem, signCheckpoint, type Checkpoint } from '../crypto/audit-chain';
+import { entryPages } from './entry-pages';
 import { partitionName, type AuditRow, type AuditLogRepository, type ChainHead, type CheckpointRow } from './audit-log.repository';
 import type { AuditColumns } from './audit-entry';
 import { monthOf } from './address-keys';
@@ -374,7 +375,8 @@ export class AuditChainWriter {
       this.leaves = { from: head.sequence + 1, hashes: [] };
       // Leaves the log no longer holds (pruned) are not carried: the range starts after them.
       previousTreeSize = Math.max(previousTreeSize, (await this.repository.pruneAnchor()).through);
-      hashes = (await this.repository.entries(previousTreeSize, head.sequence - previousTreeSize, head.sequence)).map((r) => leafHash(r.entryBytes));
+      hashes = [];
+      for await (const rows of entryPages(this.repository, previousTreeSize, head.sequence)) for (const r of rows) hashes.push(leafHash(r.entryBytes));
     }
     const signed: Checkpoint = signCheckpoint(
       {

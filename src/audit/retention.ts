@@ -20,9 +20,8 @@ import type { LeaderFence } from '../framework/backend';
 import type { AuditLogRepository, PartitionRange, PruneAnchor } from './audit-log.repository';
 import type { AuditChainWriter } from './chain-writer';
 import { bareColumns } from './audit-entry';
+import { entryPages } from './entry-pages';
 import { PRUNE_EVENT_TYPE, pruneEntry } from './prune-record';
-
-const PAGE = 10_000;
 
 export interface PruneOutcome {
   /** Entries 1..prunedThrough are gone. */
@@ -107,9 +106,7 @@ export class AuditRetention {
     let chain = previous.chainHash ?? genesisHash(await this.chain.logId());
     let frontier = previous.frontier;
     let seq = previous.through;
-    while (seq < through) {
-      const rows = await this.repository.entries(seq, PAGE, through);
-      if (rows.length === 0) break;
+    for await (const rows of entryPages(this.repository, seq, through)) {
       for (const row of rows) {
         if (row.sequence !== seq + 1) throw new Error(`audit retention: entry ${seq + 1} is missing; refusing to prune an unverifiable log`);
         const leaf = leafHash(row.entryBytes);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { buildConfig } from '../../src/config/config';
 import { bareColumns } from '../../src/audit/audit-entry';
 import type { ChainEntry } from '../../src/audit/chain-writer';
+import { ENTRY_PAGE } from '../../src/audit/entry-pages';
 import { openAuditedKernel, verifyThroughApi, type Call } from '../support/audit';
 import type { TestKernel } from '../support/kernel';
 import { until } from '../support/wait';
@@ -144,5 +145,35 @@ describe('audit chain writer (medium)', () => {
     expect(await checkpointSizes(k)).toEqual(signed);
     expect(signed.at(-1)).toBe(second);
     await expectShippedAndVerified(k, opened.call, signed);
+  });
+});
+
+describe('audit chain writer: a checkpoint over entries it did not append (medium)', () => {
+  let k: TestKernel | undefined;
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await k?.close();
+    k = undefined;
+  });
+
+  it('reads the range page by page (entries are whole requests; a range read at once held ~90 MB), and the checkpoint verifies', async () => {
+    const opened = await openAuditedKernel({ databaseDevice: true, audit: { checkpointEntries: 1_000_000, checkpointIntervalSeconds: 3600 } });
+    k = opened.k;
+    const chain = k.audit.chain;
+    await Promise.all(Array.from({ length: 3 * ENTRY_PAGE }, (_, i) => chain.append(entry(i))));
+    // As after a restart: this process holds none of the leaves since the last checkpoint.
+    chain['leaves'] = undefined;
+    const limits: number[] = [];
+    const entries = k.audit.log.entries.bind(k.audit.log);
+    jest.spyOn(k.audit.log, 'entries').mockImplementation((after, limit, through) => {
+      limits.push(limit);
+      return entries(after, limit, through);
+    });
+    const size = await chain.checkpointNow();
+    jest.restoreAllMocks();
+    expect(size).toBeGreaterThan(3 * ENTRY_PAGE);
+    expect(limits.length).toBeGreaterThanOrEqual(4);
+    expect(limits.every((l) => l === ENTRY_PAGE)).toBe(true);
+    await expectShippedAndVerified(k, opened.call, [size]);
   });
 });

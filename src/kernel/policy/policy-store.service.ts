@@ -7,7 +7,7 @@
 import { badRequest } from '../errors';
 import type { InvalidationBus } from '../cluster/invalidation-bus';
 import { Acl } from './acl';
-import { normalisePolicyName, parsePolicy, parsePolicyText, PolicyParseError, type PathRule } from './policy-parser';
+import { normalisePolicyName, parsePolicyText, PolicyParseError, type PathRule } from './policy-parser';
 import type { PolicyRepository } from './policy.repository';
 
 /** Vault's default policy (without Enterprise-only paths). */
@@ -112,9 +112,15 @@ export class PolicyStore {
     else this.clear();
   }
 
-  /** After unseal: the default policy exists (created once, editable afterwards). */
+  /**
+   * After unseal: the default policy exists (created once, editable afterwards). Parsed only when
+   * absent, and on the HCL thread: the parser on the main thread holds ~6 MB of heap for the
+   * process's life, and the old generation grows in proportion to what it holds (decision 82).
+   */
   async ensureDefault(): Promise<void> {
-    await this.repository.insertIfMissing('default', parsePolicy(DEFAULT_POLICY).rules, DEFAULT_POLICY);
+    if (!(await this.repository.get('default'))) {
+      await this.repository.insertIfMissing('default', (await parsePolicyText(DEFAULT_POLICY)).rules, DEFAULT_POLICY);
+    }
     this.clear();
   }
 
