@@ -26,7 +26,7 @@ import type { AuditDeviceRepository, AuditDeviceRow } from './audit-device.repos
 import { DatabaseAuditDevice, elidesListResponses, FileAuditDevice, isRequired, UnavailableAuditDevice, type AuditDevice } from './audit-devices';
 import type { AuditOutcome, AuditTrace } from './audit-entry';
 import type { AuditRenderer } from './audit-renderer';
-import type { RenderJob } from './entry-render';
+import type { RenderedTarget, RenderJob, RequestBlocks } from './entry-render';
 import { saltedHasher, type Hasher } from './redaction';
 
 export const AUDIT_SIGNING_KEY_NAME = 'audit_signing_key';
@@ -68,6 +68,8 @@ export interface AuditBrokerDeps {
 
 export class AuditBroker {
   private loaded = new Map<string, LoadedDevice>();
+  /** A request entry's blocks, kept for its response entry to repeat (a trace's response is logged after its request). */
+  private readonly requestBlocks = new WeakMap<AuditTrace, RequestBlocks[]>();
   private active = false;
   private reloading: Promise<void> = Promise.resolve();
 
@@ -226,11 +228,18 @@ export class AuditBroker {
   }
 
   async logRequest(trace: AuditTrace): Promise<void> {
-    await this.write('request', { kind: 'request', trace });
+    await this.write('request', { kind: 'request', trace }, (rendered) =>
+      this.requestBlocks.set(
+        trace,
+        rendered.flatMap((t) => t.requestBlocks ?? []),
+      ),
+    );
   }
 
   async logResponse(trace: AuditTrace, outcome: AuditOutcome): Promise<void> {
-    await this.write('response', { kind: 'response', trace, outcome, responseTime: new Date() });
+    const request = this.requestBlocks.get(trace);
+    this.requestBlocks.delete(trace);
+    await this.write('response', { kind: 'response', trace, outcome, responseTime: new Date(), request });
   }
 
   /**
@@ -243,7 +252,7 @@ export class AuditBroker {
   }
 
   /** Renders the job for every loaded device (each with its own salt and format), then writes each device's entries. */
-  private async write(what: string, job: Omit<RenderJob, 'targets'>): Promise<void> {
+  private async write(what: string, job: Omit<RenderJob, 'targets'>, onRendered?: (rendered: RenderedTarget[]) => void): Promise<void> {
     const devices = [...this.loaded.values()];
     if (devices.length === 0) return;
     let rendered;
@@ -252,6 +261,7 @@ export class AuditBroker {
         ...job,
         targets: devices.map((d) => ({ format: d.device.format, salt: d.salt, elideListResponses: elidesListResponses(d.row.options) })),
       });
+      onRendered?.(rendered);
     } catch (err) {
       this.deps.log.error(`audit: the ${what} of ${job.trace.requestId} could not be rendered: ${(err as Error).message}`);
       throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);

@@ -4,6 +4,7 @@ import type { AuditTrace } from './audit-entry';
 import { renderJob, type RenderJob, type RenderedTarget } from './entry-render';
 import { leafHash } from '../crypto/merkle';
 import { canonicalJson } from '../crypto/canonical-json';
+import * as hmac from '../crypto/hmac';
 
 const trace: AuditTrace = {
   requestId: 'c7a5f3a4-5d5e-4c39-9a0e-4e1c1f0f0a01',
@@ -128,5 +129,30 @@ describe('audit renderer', () => {
     const [readTarget] = renderJob(read);
     if (readTarget.format !== 'json-line') throw new Error('a file target');
     expect(JSON.parse(readTarget.lines[1]).response.data.keys).toHaveLength(1);
+  });
+
+  it("a response job given its request job's blocks repeats them: the entries a pair writes, the request's sealed address, no HMAC of the request again", () => {
+    const items = Array.from({ length: 10 }, () => ({ plaintext: randomBytes(96).toString('base64') }));
+    const batch = { ...trace, operation: 'update', path: 'transit/encrypt/k', data: { batch_input: items } };
+    const outcome = {
+      status: 200,
+      data: { batch_results: items.map(() => ({ ciphertext: `vault:v1:${randomBytes(96).toString('base64')}`, key_version: 1 })) },
+    };
+    const targets: RenderJob['targets'] = [{ format: 'chain', salt }];
+    const hmacs = jest.spyOn(hmac, 'hmacSha256Hex');
+    const [request] = renderJob(job({ kind: 'request', trace: batch, outcome: undefined, responseTime: undefined, targets }));
+    expect(request.requestBlocks).toBeDefined();
+    hmacs.mockClear();
+    const [response] = renderJob(job({ kind: 'response', trace: batch, outcome, targets, request: [request.requestBlocks!] }));
+    // The ten ciphertexts, and key_version 1 once (short values are hashed once per render).
+    expect(hmacs).toHaveBeenCalledTimes(11);
+    hmacs.mockRestore();
+    if (request.format !== 'chain' || response.format !== 'chain') throw new Error('chain targets');
+    const [pair] = renderJob(job({ kind: 'pair', trace: batch, outcome, targets }));
+    expect(comparable([{ format: 'chain', entries: [...request.entries, ...response.entries] }])).toEqual(comparable([pair]));
+    const [reqEntry, resEntry] = [request.entries[0], response.entries[0]].map((e) => JSON.parse(e.bytes.toString()));
+    expect(resEntry.request).toEqual(reqEntry.request);
+    expect(resEntry.request.remote_address).toMatch(SEALED);
+    expect(response.entries[0].columns.sourceIp).toBe(request.entries[0].columns.sourceIp);
   });
 });

@@ -5,17 +5,29 @@
  * Invariants:
  * - a job carries everything it needs, its devices' salts included: rendering keeps no state;
  * - the output is a function of the inputs but for the event ids and the sealed address and user
- *   agent (a fresh nonce per job);
- * - a pair job's request entry comes first.
+ *   agent (a fresh nonce per job; a response job given its request's blocks repeats the request's);
+ * - a pair job's request entry comes first;
+ * - a response entry's `auth` and `request` blocks are its request entry's, whether rebuilt or
+ *   repeated from the request job's output (`RequestBlocks`).
  */
 import { randomUUID } from 'node:crypto';
 import { canonicalJsonText, canonicalObjectText } from '../crypto/canonical-json';
 import { leafHash } from '../crypto/merkle';
 import { jsonbText } from './jsonb-safe';
 import { sealSource, type SealedSource } from './address-seal';
-import { entryBlocks, entryColumns, entryProjection, requestEntry, responseEntry, type AuditEntry, type AuditOutcome, type AuditTrace } from './audit-entry';
+import {
+  entryBlocks,
+  entryColumns,
+  entryProjection,
+  requestEntry,
+  responseEntry,
+  type AuditEntry,
+  type AuditOutcome,
+  type AuditTrace,
+  type EntryBlocks,
+} from './audit-entry';
 import type { ChainEntry } from './chain-writer';
-import { saltedHasher } from './redaction';
+import { memoisedHasher, saltedHasher, type Hasher } from './redaction';
 
 /** `json-line`: Vault's audit format, a JSON line per entry (file device). `chain`: the hash chain's canonical bytes and columns (database device). */
 export type EntryFormat = 'json-line' | 'chain';
@@ -37,10 +49,24 @@ export interface RenderJob {
   /** The response entry's time (for `response` and `pair`). */
   responseTime?: Date;
   targets: RenderTarget[];
+  /** For `response`: what the request job gave (`requestBlocks` of its targets); those blocks are repeated, not built again. */
+  request?: readonly RequestBlocks[];
 }
 
-/** For each target of a job, in order: its entries, in order. */
-export type RenderedTarget = { format: 'json-line'; lines: string[] } | { format: 'chain'; entries: ChainEntry[] };
+/**
+ * A request entry's `auth` and `request` blocks under one target's salt, with the sealed source
+ * they carry and their canonical texts: its response entry repeats them (for a 250-item batch the
+ * request block alone is 250 HMACs).
+ */
+export interface RequestBlocks {
+  salt: Buffer;
+  sealed: SealedSource;
+  blocks: EntryBlocks;
+  texts: ReadonlyMap<unknown, string>;
+}
+
+/** For each target of a job, in order: its entries, in order (and for a `request` job, the blocks its response repeats). */
+export type RenderedTarget = ({ format: 'json-line'; lines: string[] } | { format: 'chain'; entries: ChainEntry[] }) & { requestBlocks?: RequestBlocks };
 
 /**
  * Vault's `elide_list_responses`: in a list operation's response entry, `keys` and `key_info` are
@@ -55,9 +81,20 @@ function elideList(trace: AuditTrace, entry: AuditEntry): AuditEntry {
   return entry;
 }
 
-function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): AuditEntry[] {
-  const hash = saltedHasher(target.salt);
+/** The blocks of a job's entries under `target`'s salt: the request job's when given for that salt, else built. */
+function blocksFor(job: RenderJob, target: RenderTarget, sealed: SealedSource, hash: Hasher): Omit<RequestBlocks, 'salt' | 'sealed'> {
+  const repeated = job.request?.find((r) => r.salt.equals(target.salt));
+  if (repeated) return repeated;
   const blocks = entryBlocks(job.trace, sealed, hash);
+  // A pair's or request's entries hold the same block objects: their canonical texts, serialised once and found by identity.
+  const texts =
+    target.format === 'chain' && job.kind !== 'response'
+      ? new Map([blocks.auth, blocks.request].filter((b) => b !== undefined).map((b) => [b, canonicalJsonText(b)]))
+      : new Map();
+  return { blocks, texts };
+}
+
+function entriesOf(job: RenderJob, { blocks }: Pick<RequestBlocks, 'blocks'>, target: RenderTarget, hash: Hasher): AuditEntry[] {
   const response = () => {
     if (!job.outcome || !job.responseTime) throw new Error(`a ${job.kind} render job needs the outcome and the response time`);
     const entry = responseEntry(job.trace, blocks, job.outcome, hash, job.responseTime);
@@ -66,12 +103,6 @@ function entriesOf(job: RenderJob, target: RenderTarget, sealed: SealedSource): 
   if (job.kind === 'request') return [requestEntry(job.trace, blocks)];
   if (job.kind === 'response') return [response()];
   return [requestEntry(job.trace, blocks), response()];
-}
-
-/** A pair's entries hold the same `auth` and `request` objects (entryBlocks): their canonical texts, serialised once and found by identity. */
-function sharedBlockTexts(entries: AuditEntry[]): Map<unknown, string> {
-  if (entries.length < 2) return new Map();
-  return new Map([entries[0].auth, entries[0].request].filter((b) => b !== undefined).map((b) => [b, canonicalJsonText(b)]));
 }
 
 function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, known: ReadonlyMap<unknown, string>): ChainEntry {
@@ -86,12 +117,14 @@ function chainEntry(trace: AuditTrace, sealed: SealedSource, entry: AuditEntry, 
 }
 
 export function renderJob(job: RenderJob): RenderedTarget[] {
-  // Sealed once per job: a pure read's two entries, and every device, carry the same ciphertexts.
-  const sealed = sealSource(job.trace.source);
-  return job.targets.map((target) => {
-    const entries = entriesOf(job, target, sealed);
-    if (target.format === 'json-line') return { format: 'json-line', lines: entries.map((e) => JSON.stringify(e) + '\n') };
-    const known = sharedBlockTexts(entries);
-    return { format: 'chain', entries: entries.map((e) => chainEntry(job.trace, sealed, e, known)) };
+  // Sealed once per job (a pure read's two entries, and every device, carry the same ciphertexts); a response repeats its request's.
+  const sealed = job.request?.[0]?.sealed ?? sealSource(job.trace.source);
+  return job.targets.map((target): RenderedTarget => {
+    const hash = memoisedHasher(saltedHasher(target.salt));
+    const shared = blocksFor(job, target, sealed, hash);
+    const entries = entriesOf(job, shared, target, hash);
+    const requestBlocks = job.kind === 'request' ? { salt: target.salt, sealed, ...shared } : undefined;
+    if (target.format === 'json-line') return { format: 'json-line', lines: entries.map((e) => JSON.stringify(e) + '\n'), requestBlocks };
+    return { format: 'chain', entries: entries.map((e) => chainEntry(job.trace, sealed, e, shared.texts)), requestBlocks };
   });
 }

@@ -1,4 +1,4 @@
-import { redactData, redactValue, saltedHasher } from './redaction';
+import { memoisedHasher, redactData, redactValue, saltedHasher } from './redaction';
 import { hmacSha256 } from '../crypto/hmac';
 
 describe('audit redaction', () => {
@@ -30,5 +30,13 @@ describe('audit redaction', () => {
   it('hashes buffers and dates rather than printing them', () => {
     expect(redactValue(Buffer.from('canary'), hash)).toBe(hash(Buffer.from('canary').toString('base64')));
     expect(redactValue(new Date(0), hash)).toBe(hash('1970-01-01T00:00:00.000Z'));
+  });
+
+  it('a memoised hasher gives the same HMACs, computing a short value once and a long one every time', () => {
+    const calls: string[] = [];
+    const memo = memoisedHasher((v) => (calls.push(v), hash(v)));
+    const long = 'x'.repeat(65);
+    for (const v of ['1', '', '1', long, long, '']) expect(memo(v)).toBe(hash(v));
+    expect(calls).toEqual(['1', '', long, long]);
   });
 });

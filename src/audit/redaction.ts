@@ -16,6 +16,23 @@ export function saltedHasher(salt: Buffer): Hasher {
   return (value) => HMAC_PREFIX + hmacSha256Hex(salt, value);
 }
 
+/** Values up to this length are hashed once per memoised hasher: versions, names and empty strings repeat across a batch's items. */
+const MEMO_MAX_LENGTH = 64;
+
+/** `hash`, remembering the HMACs of short values (for one render: the map is dropped with it). */
+export function memoisedHasher(hash: Hasher): Hasher {
+  const known = new Map<string, string>();
+  return (value) => {
+    if (value.length > MEMO_MAX_LENGTH) return hash(value);
+    let hashed = known.get(value);
+    if (hashed === undefined) {
+      hashed = hash(value);
+      known.set(value, hashed);
+    }
+    return hashed;
+  };
+}
+
 /** A deep copy of `value` with every string and number replaced by its HMAC. */
 export function redactValue(value: unknown, hash: Hasher, depth = 0): unknown {
   // Request bodies are depth-limited before parsing; handler output is ours. Beyond this, hide all.
