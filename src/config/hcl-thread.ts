@@ -5,8 +5,9 @@
  * blocks, 49 KB, 135–200 ms median and up to ~1 s on a shared, loaded two-core machine), and the
  * event loop must never be held that long. One thread, started on first use and unref'd (an idle thread never keeps the process
  * alive; a job's timer does while it runs). Jobs run one at a time, in order. A thread idle for
- * `idleMs` is ended: it holds ~22 MB of RSS (its own V8 heap and the parser's code), and documents
- * arrive rarely (policy writes), so the next one pays a new thread's start (~100 ms) instead.
+ * `idleMs` is ended: it holds ~25 MB of RSS (its own V8 heap and the parser's code), and documents
+ * arrive rarely (policy writes, usually in bursts), so the next one pays a new thread's start
+ * (~100 ms) instead. Its young generation is kept small (documents are bounded).
  *
  * Invariants
  * - A job that runs longer than the timeout, that throws inside the parser (its GopherJS runtime
@@ -47,11 +48,13 @@ export interface HclThreadOptions {
   maxHeapMb: number;
   /** A module exporting `parse(text): string` (default js-hcl-parser; tests put a misbehaving one here). */
   parser?: string;
-  /** An idle thread is ended after this long (default 5 s); the next job starts a new one. */
+  /** An idle thread is ended after this long (default 1 s); the next job starts a new one. */
   idleMs?: number;
 }
 
-const DEFAULT_IDLE_MS = 5_000;
+const DEFAULT_IDLE_MS = 1_000;
+/** The thread's young generation (a thread with the default one held 31 MB of RSS, with this 25). */
+const YOUNG_GENERATION_MB = 2;
 
 export class HclThread {
   private worker?: Worker;
@@ -106,7 +109,7 @@ export class HclThread {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { parser: this.options.parser ?? require.resolve('js-hcl-parser') },
-      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb },
+      resourceLimits: { maxOldGenerationSizeMb: this.options.maxHeapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
     });
     worker.on('message', (reply: { output?: string; thrown?: string }) => {
       if (worker !== this.worker) return;

@@ -10,7 +10,7 @@ describe('LAUNCH_ENVIRONMENT', () => {
 
   it('is what `npm start` sets for the server', () => {
     const start = (JSON.parse(read('package.json')) as { scripts: { start: string } }).scripts.start;
-    for (const [name, value] of entries) expect(start).toContain(`${name}=${value} node dist/src/main.js server`);
+    expect(start).toContain(`${entries.map(([name, value]) => `${name}=${value}`).join(' ')} node dist/src/main.js server`);
   });
 
   it.each(['docker/Dockerfile', 'docker/Dockerfile.softhsm'])('is what %s sets', (file) => {
