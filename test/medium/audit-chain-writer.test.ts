@@ -156,7 +156,7 @@ describe('audit chain writer: a checkpoint over entries it did not append (mediu
     k = undefined;
   });
 
-  it('reads the range page by page (entries are whole requests; a range read at once held ~90 MB), and the checkpoint verifies', async () => {
+  it('reads the range page by page (entries are whole requests; 1,000 batch entries read at once were ~60 MB), and the checkpoint verifies', async () => {
     const opened = await openAuditedKernel({ databaseDevice: true, audit: { checkpointEntries: 1_000_000, checkpointIntervalSeconds: 3600 } });
     k = opened.k;
     const chain = k.audit.chain;
