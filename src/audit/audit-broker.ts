@@ -68,7 +68,7 @@ export interface AuditBrokerDeps {
 
 export class AuditBroker {
   private loaded = new Map<string, LoadedDevice>();
-  /** A request entry's blocks, kept for its response entry to repeat (a trace's response is logged after its request). */
+  /** A logged request entry's blocks, kept for its response entry to repeat (a trace's response is logged after its request). */
   private readonly requestBlocks = new WeakMap<AuditTrace, RequestBlocks[]>();
   private active = false;
   private reloading: Promise<void> = Promise.resolve();
@@ -228,11 +228,10 @@ export class AuditBroker {
   }
 
   async logRequest(trace: AuditTrace): Promise<void> {
-    await this.write('request', { kind: 'request', trace }, (rendered) =>
-      this.requestBlocks.set(
-        trace,
-        rendered.flatMap((t) => t.requestBlocks ?? []),
-      ),
+    const rendered = await this.write('request', { kind: 'request', trace });
+    this.requestBlocks.set(
+      trace,
+      rendered.flatMap((t) => t.requestBlocks ?? []),
     );
   }
 
@@ -251,17 +250,16 @@ export class AuditBroker {
     await this.write('request and response', { kind: 'pair', trace, outcome, responseTime: new Date() });
   }
 
-  /** Renders the job for every loaded device (each with its own salt and format), then writes each device's entries. */
-  private async write(what: string, job: Omit<RenderJob, 'targets'>, onRendered?: (rendered: RenderedTarget[]) => void): Promise<void> {
+  /** Renders the job for every loaded device (each with its own salt and format), then writes each device's entries; gives what was rendered. */
+  private async write(what: string, job: Omit<RenderJob, 'targets'>): Promise<RenderedTarget[]> {
     const devices = [...this.loaded.values()];
-    if (devices.length === 0) return;
-    let rendered;
+    if (devices.length === 0) return [];
+    let rendered: RenderedTarget[];
     try {
       rendered = await this.deps.renderer.render({
         ...job,
         targets: devices.map((d) => ({ format: d.device.format, salt: d.salt, elideListResponses: elidesListResponses(d.row.options) })),
       });
-      onRendered?.(rendered);
     } catch (err) {
       this.deps.log.error(`audit: the ${what} of ${job.trace.requestId} could not be rendered: ${(err as Error).message}`);
       throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);
@@ -280,5 +278,6 @@ export class AuditBroker {
     });
     if (committed === 0) throw new AuditFailure(`no audit backend succeeded in logging the ${what}`);
     if (requiredFailed) throw new AuditFailure(`a required audit backend failed to log the ${what}`);
+    return rendered;
   }
 }

@@ -124,6 +124,28 @@ describe('audit broker (medium)', () => {
     expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ type: 'response', request: { path: 'secret/data/app', operation: 'read' } });
   });
 
+  it("a write's response entry repeats its request entry's request block, sealed address included, on each device", async () => {
+    let call: Call;
+    ({ k, call } = await openAuditedKernel({ databaseDevice: true }));
+    expect((await call('PUT', 'sys/audit/siem', { type: 'file', options: { file_path: 'siem/repeat.log' } })).status).toBe(204);
+    const written = await call('PUT', 'secret/data/repeat', { data: { password: SECRET } });
+    expect(written.status).toBe(200);
+    const id = written.json.request_id as string;
+    const stored: { entry_bytes: Buffer }[] = await k.dataSource.query(
+      'SELECT entry_bytes FROM audit_logs WHERE correlation_id = $1 ORDER BY sequence_number',
+      [id],
+    );
+    const lines = readFileSync(join(k.auditConfig.fileDir, 'siem/repeat.log'), 'utf8').trim().split('\n');
+    const fromFile = lines.map((l) => JSON.parse(l)).filter((e) => e.request?.id === id);
+    for (const [request, response] of [stored.map((r) => JSON.parse(r.entry_bytes.toString())), fromFile]) {
+      expect([request.type, response.type]).toEqual(['request', 'response']);
+      expect(request.request.data.data.password).toMatch(/^hmac-sha256:/);
+      expect(request.request.remote_address).toMatch(/^enc:v1:/);
+      expect(response.request).toEqual(request.request);
+      expect(response.auth).toEqual(request.auth);
+    }
+  });
+
   it('fails closed when the only device is a file that stops being writable (its pipe lost its reader); writable again, requests go through', async () => {
     let call: Call;
     const logged: string[] = [];
